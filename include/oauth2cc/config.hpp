@@ -1,0 +1,38 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// config.hpp: the library version and every OAUTH2CC_* macro, nothing else.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// @brief Major version: changes when the public API breaks.
+#define OAUTH2CC_VERSION_MAJOR 0
+/// @brief Minor version: changes when the public API grows.
+#define OAUTH2CC_VERSION_MINOR 1
+/// @brief Patch version: changes for fixes only.
+#define OAUTH2CC_VERSION_PATCH 0
+/// @brief The version as text, "MAJOR.MINOR.PATCH".
+#define OAUTH2CC_VERSION_STRING "0.1.0"
+/// @brief The version as one comparable number: MAJOR * 10000 + MINOR * 100 + PATCH.
+#define OAUTH2CC_VERSION \
+    (OAUTH2CC_VERSION_MAJOR * 10000 + OAUTH2CC_VERSION_MINOR * 100 + OAUTH2CC_VERSION_PATCH)
+
+/// @brief Marks the non-template bodies under impl/ so that the header-only library
+/// links cleanly when included from many translation units.
+#ifndef OAUTH2CC_INLINE
+#define OAUTH2CC_INLINE inline
+#endif
+
+#if defined(_MSVC_LANG)
+#define OAUTH2CC_CPLUSPLUS _MSVC_LANG
+#else
+#define OAUTH2CC_CPLUSPLUS __cplusplus
+#endif
+#if OAUTH2CC_CPLUSPLUS < 201703L
+#error "oauth2cc requires C++17 or later"
+#endif
+
+// Every translation unit must see the same cpp-httplib class layout, and the library
+// speaks HTTPS: the build exports (CMake target, Meson dependency, pkg-config file)
+// define this macro. A unit that lacks it was not built against those exports.
+#ifndef CPPHTTPLIB_OPENSSL_SUPPORT
+#error "oauth2cc requires CPPHTTPLIB_OPENSSL_SUPPORT: link oauth2cc::oauth2cc, use the Meson dependency 'oauth2cc', or take the flags from pkg-config oauth2cc"
+#endif

@@ -1,0 +1,7 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// oauth2cc.hpp: the one header users include; it includes every public concept.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "config.hpp"
+#include "version.hpp"

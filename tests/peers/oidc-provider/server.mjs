@@ -1,0 +1,191 @@
+// oauth2cc - a real authorization server (oidc-provider) for the tests, on loopback only.
+// SPDX-License-Identifier: MIT
+//
+// Usage: node server.mjs [--port N] [--ttl SECONDS]
+//                        [--https --cert FILE --key FILE [--client-ca FILE]]
+//
+// Binds 127.0.0.1 (port 0 picks a free one) and prints one JSON line on stdout:
+//   {"port":N,"issuer":"http://127.0.0.1:N","token_endpoint":"...", ...}
+// Everything else goes to stderr. SIGTERM or SIGINT stops it.
+//
+// GET /_harness/stats returns the token-endpoint counters, so that tests can count
+// the requests a client made at the server. POST /_harness/reset sets them to zero.
+
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { parseArgs } from 'node:util';
+
+import Provider from 'oidc-provider';
+
+const { values: args } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    ttl: { type: 'string', default: '3600' },
+    https: { type: 'boolean', default: false },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    'client-ca': { type: 'string' },
+  },
+});
+
+const ttlSeconds = Number.parseInt(args.ttl, 10);
+if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) {
+  console.error(`server.mjs: --ttl wants a whole number of seconds, got ${args.ttl}`);
+  process.exit(2);
+}
+if (args.https && (!args.cert || !args.key)) {
+  console.error('server.mjs: --https needs --cert and --key');
+  process.exit(2);
+}
+
+const allScopes = 'read_date post_echo';
+
+// The clients the tests authenticate as. Each secret is a test fixture, not a credential.
+const clients = [
+  {
+    client_id: 'basic-client',
+    client_secret: 'basic-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: allScopes,
+  },
+  {
+    client_id: 'post-client',
+    client_secret: 'post-secret',
+    token_endpoint_auth_method: 'client_secret_post',
+    scope: allScopes,
+  },
+  {
+    client_id: 'public-client',
+    token_endpoint_auth_method: 'none',
+    scope: allScopes,
+  },
+  {
+    // Reserved characters and a space: Basic credentials must be form-encoded
+    // (RFC 6749 §2.3.1) before base64, or this client cannot authenticate.
+    client_id: 'weird:id+1',
+    client_secret: 'se:cr+et% x',
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: allScopes,
+  },
+  {
+    client_id: 'read-client',
+    client_secret: 'read-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: 'read_date',
+  },
+  {
+    client_id: 'write-client',
+    client_secret: 'write-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: allScopes,
+  },
+  {
+    // The resource server's own credentials, for introspection.
+    client_id: 'resource-server',
+    client_secret: 'resource-server-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+  },
+].map((c) => ({
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+  ...c,
+}));
+
+// The one resource (RFC 8707) the tests name; its tokens stay opaque so that they can
+// be introspected like any other.
+const apiResource = 'urn:oauth2cc:test-api';
+
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256' };
+
+const counters = { token_requests: 0, token_success: 0, token_errors: 0 };
+
+const server = args.https
+  ? https.createServer({
+    cert: readFileSync(args.cert),
+    key: readFileSync(args.key),
+    ca: args['client-ca'] ? readFileSync(args['client-ca']) : undefined,
+    requestCert: Boolean(args['client-ca']),
+    rejectUnauthorized: false,
+  })
+  : http.createServer();
+
+server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
+  const { port } = server.address();
+  const issuer = `${args.https ? 'https' : 'http'}://127.0.0.1:${port}`;
+
+  const provider = new Provider(issuer, {
+    clients,
+    jwks: { keys: [signingKey] },
+    cookies: { keys: ['oauth2cc-test-cookie-key'] },
+    scopes: ['openid', ...allScopes.split(' ')],
+    ttl: { ClientCredentials: () => ttlSeconds },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (ctx, client) => client.clientAuthMethod !== 'none',
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (ctx, client, token) => (
+          client.clientId === 'resource-server' || token.clientId === client.clientId
+        ),
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => undefined,
+        useGrantedResource: async () => false,
+        getResourceServerInfo: async (ctx, resourceIndicator) => {
+          if (resourceIndicator !== apiResource) {
+            throw new Provider.errors.InvalidTarget();
+          }
+          return { scope: allScopes, accessTokenFormat: 'opaque', audience: apiResource };
+        },
+      },
+    },
+  });
+
+  provider.use(async (ctx, next) => {
+    if (ctx.path === '/_harness/stats' && ctx.method === 'GET') {
+      ctx.body = counters;
+      return;
+    }
+    if (ctx.path === '/_harness/reset' && ctx.method === 'POST') {
+      Object.keys(counters).forEach((k) => { counters[k] = 0; });
+      ctx.status = 204;
+      return;
+    }
+    const isTokenRequest = ctx.path === '/token' && ctx.method === 'POST';
+    if (isTokenRequest) counters.token_requests += 1;
+    await next();
+    if (isTokenRequest) {
+      if (ctx.status >= 200 && ctx.status < 300) counters.token_success += 1;
+      else counters.token_errors += 1;
+    }
+  });
+
+  server.on('request', provider.callback());
+
+  const discovery = {
+    port,
+    issuer,
+    token_endpoint: `${issuer}/token`,
+    introspection_endpoint: `${issuer}/token/introspection`,
+    revocation_endpoint: `${issuer}/token/revocation`,
+    resource: apiResource,
+    ttl: ttlSeconds,
+  };
+  process.stdout.write(`${JSON.stringify(discovery)}\n`);
+});
+
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections?.();
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

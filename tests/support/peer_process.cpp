@@ -1,0 +1,265 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// peer_process.cpp: starts a real authorization server for a test and stops it by PID.
+// SPDX-License-Identifier: MIT
+
+#include "peer_process.hpp"
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef OAUTH2CC_TEST_PEERS_DIR
+#error "OAUTH2CC_TEST_PEERS_DIR must name tests/peers of the source tree"
+#endif
+
+namespace oauth2cc_test {
+namespace {
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+std::string find_on_path(const std::string& name) {
+    const char* path = std::getenv("PATH");
+    std::stringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
+    std::string dir;
+    while (std::getline(dirs, dir, ':')) {
+        if (dir.empty()) continue;
+        const std::string candidate = dir + "/" + name;
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    return {};
+}
+
+std::string read_whole_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Runs argv[0] with the arguments, waits for it, and returns its exit status.
+int run_and_wait(const std::vector<std::string>& args, const std::string& log_path) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    const pid_t child = ::fork();
+    if (child < 0) throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
+    if (child == 0) {
+        const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (log >= 0) {
+            ::dup2(log, STDOUT_FILENO);
+            ::dup2(log, STDERR_FILENO);
+        }
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+}
+
+struct certificate_dir {
+    certificates paths;
+    ~certificate_dir() {
+        std::error_code ignored;
+        if (!paths.dir.empty()) fs::remove_all(paths.dir, ignored);
+    }
+};
+
+}  // namespace
+
+const peer_environment& environment() {
+    static const peer_environment env = [] {
+        peer_environment e;
+        e.peers_dir = OAUTH2CC_TEST_PEERS_DIR;
+        e.node = find_on_path("node");
+        if (e.node.empty()) {
+            e.missing = "node is not on PATH";
+        } else if (!fs::exists(fs::path(e.peers_dir) / "oidc-provider" / "node_modules" /
+                               "oidc-provider" / "package.json")) {
+            e.missing = "the npm packages of tests/peers/oidc-provider are not installed";
+        } else if (find_on_path("openssl").empty()) {
+            e.missing = "the openssl command is not on PATH";
+        }
+        return e;
+    }();
+    return env;
+}
+
+bool peers_available_or_skip() {
+    const auto& env = environment();
+    if (env.missing.empty()) return true;
+    const char* ci = std::getenv("CI");
+    if (ci != nullptr && std::string(ci) == "true") {
+        FAIL("the real-server tests cannot run: " << env.missing
+                                                  << " (CI=true makes this a failure; "
+                                                     "tools/bootstrap installs what is missing)");
+    }
+    MESSAGE("skipped: " << env.missing
+                        << "; run tools/bootstrap to install the test peers and enable this test");
+    return false;
+}
+
+const certificates& test_certificates() {
+    static const certificate_dir made = [] {
+        certificate_dir d;
+        const fs::path tmp = fs::temp_directory_path();
+        std::string pattern = (tmp / "oauth2cc-certs-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr) {
+            throw std::runtime_error("mkdtemp failed: " + std::string(std::strerror(errno)));
+        }
+        d.paths.dir = pattern;
+        const std::string log = d.paths.dir + "/make-certs.log";
+        const int status = run_and_wait(
+            {find_on_path("bash"), environment().peers_dir + "/make-certs.sh", d.paths.dir}, log);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            throw std::runtime_error("tests/peers/make-certs.sh failed:\n" + read_whole_file(log));
+        }
+        const auto at = [&](const char* name) { return d.paths.dir + "/" + name; };
+        d.paths.ca_cert = at("ca.pem");
+        d.paths.server_cert = at("server.pem");
+        d.paths.server_key = at("server-key.pem");
+        d.paths.other_host_cert = at("other-host.pem");
+        d.paths.other_host_key = at("other-host-key.pem");
+        d.paths.client_cert = at("client.pem");
+        d.paths.client_key = at("client-key.pem");
+        return d;
+    }();
+    return made.paths;
+}
+
+peer_process::peer_process(const std::string& script, const std::vector<std::string>& args,
+                           std::chrono::milliseconds timeout) {
+    const auto deadline = clock_type::now() + timeout;
+    const auto& env = environment();
+    if (!env.missing.empty()) throw std::runtime_error("test peers unavailable: " + env.missing);
+
+    std::string stderr_pattern = (fs::temp_directory_path() / "oauth2cc-peer-XXXXXX").string();
+    const int stderr_fd = ::mkstemp(stderr_pattern.data());
+    if (stderr_fd < 0) throw std::runtime_error("mkstemp failed: " + std::string(std::strerror(errno)));
+    stderr_path_ = stderr_pattern;
+
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+        ::close(stderr_fd);
+        throw std::runtime_error("pipe2 failed: " + std::string(std::strerror(errno)));
+    }
+
+    // Everything the child needs is built before fork: after it, only async-signal-safe calls.
+    std::vector<std::string> argv_text{env.node, env.peers_dir + "/" + script};
+    argv_text.insert(argv_text.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_text) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const pid_t parent = ::getpid();
+
+    pid_ = ::fork();
+    if (pid_ < 0) {
+        ::close(out[0]);
+        ::close(out[1]);
+        ::close(stderr_fd);
+        throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
+    }
+    if (pid_ == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(126);
+        ::dup2(out[1], STDOUT_FILENO);
+        ::dup2(stderr_fd, STDERR_FILENO);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    ::close(out[1]);
+    ::close(stderr_fd);
+    stdout_fd_ = out[0];
+
+    const auto fail = [&](const std::string& why) {
+        const std::string log = stderr_text();
+        stop();
+        throw std::runtime_error("peer " + script + " did not start: " + why + "\n" + log);
+    };
+
+    std::string line;
+    while (line.find('\n') == std::string::npos) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - clock_type::now());
+        if (left.count() <= 0) fail("no start line in time");
+        pollfd p{stdout_fd_, POLLIN, 0};
+        const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) continue;
+        char buf[4096];
+        const ssize_t n = ::read(stdout_fd_, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) fail("it exited");
+        line.append(buf, static_cast<size_t>(n));
+    }
+    info_ = nlohmann::json::parse(line.substr(0, line.find('\n')), nullptr, false);
+    if (!info_.is_object() || !info_.contains("port")) fail("bad start line: " + line);
+
+    // The peer prints its line once it listens; one answered request proves it serves.
+    const std::string issuer = info_.value("issuer", "");
+    for (;;) {
+        httplib::Client probe(issuer);
+        probe.enable_server_certificate_verification(false);
+        probe.set_connection_timeout(std::chrono::seconds(2));
+        probe.set_read_timeout(std::chrono::seconds(5));
+        probe.set_write_timeout(std::chrono::seconds(5));
+        if (auto res = probe.Get("/.well-known/openid-configuration"); res && res->status == 200) {
+            break;
+        }
+        if (clock_type::now() >= deadline) fail("it does not answer HTTP");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+peer_process::~peer_process() {
+    stop();
+    if (!stderr_path_.empty()) ::unlink(stderr_path_.c_str());
+}
+
+std::string peer_process::stderr_text() const { return read_whole_file(stderr_path_); }
+
+int peer_process::stop() {
+    if (stdout_fd_ >= 0) {
+        ::close(stdout_fd_);
+        stdout_fd_ = -1;
+    }
+    if (pid_ <= 0) return -1;
+    int status = 0;
+    ::kill(pid_, SIGTERM);
+    // A bounded wait for a clean exit; a peer that ignores SIGTERM is killed.
+    const auto give_up = clock_type::now() + std::chrono::seconds(5);
+    pid_t done = 0;
+    while ((done = ::waitpid(pid_, &status, WNOHANG)) == 0 && clock_type::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (done == 0) {
+        ::kill(pid_, SIGKILL);
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    pid_ = 0;
+    return status;
+}
+
+std::unique_ptr<peer_process> start_oidc_provider(const std::vector<std::string>& args) {
+    return std::make_unique<peer_process>("oidc-provider/server.mjs", args);
+}
+
+}  // namespace oauth2cc_test

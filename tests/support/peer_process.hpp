@@ -1,0 +1,85 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// peer_process.hpp: starts a real authorization server for a test and stops it by PID.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace oauth2cc_test {
+
+/// @brief Where the test peers live (tests/peers) and whether they can run here.
+struct peer_environment {
+    std::string peers_dir;  ///< tests/peers of the source tree.
+    std::string node;       ///< The node executable, empty when none is on PATH.
+    std::string missing;    ///< Why the peers cannot run here; empty when they can.
+};
+
+/// @brief Finds node and the installed npm packages of the peers.
+const peer_environment& environment();
+
+/// @brief True when the peers can run. Otherwise: under CI=true the test fails loudly;
+/// elsewhere it says how to enable the peers and the caller returns (the test is skipped).
+bool peers_available_or_skip();
+
+/// @brief CA, server and client certificates made with the openssl command for this
+/// test process, in a private temporary directory removed at exit.
+struct certificates {
+    std::string dir;
+    std::string ca_cert;            ///< The test CA that signs everything below.
+    std::string server_cert;        ///< For 127.0.0.1 and localhost.
+    std::string server_key;
+    std::string other_host_cert;    ///< Valid, signed by the CA, for another host name.
+    std::string other_host_key;
+    std::string client_cert;        ///< A client certificate for mutual TLS.
+    std::string client_key;
+};
+
+/// @brief Makes the certificates once per process; throws std::runtime_error on failure.
+const certificates& test_certificates();
+
+/// @brief A child process running a peer script with node. The constructor returns once
+/// the peer has printed its JSON line and answers HTTP; the destructor stops it by PID
+/// (SIGTERM, then SIGKILL), also when the test fails. If the test process itself dies,
+/// the kernel sends the child SIGKILL (PR_SET_PDEATHSIG).
+class peer_process {
+public:
+    /// @param script  a path under tests/peers, e.g. "oidc-provider/server.mjs"
+    /// @param args    the script's own arguments
+    /// @param timeout how long it may take to start and answer
+    /// @throws std::runtime_error with the peer's stderr when it does not start in time
+    peer_process(const std::string& script, const std::vector<std::string>& args,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    ~peer_process();
+    peer_process(const peer_process&) = delete;
+    peer_process& operator=(const peer_process&) = delete;
+
+    /// @brief The JSON line the peer printed on start.
+    const nlohmann::json& info() const { return info_; }
+    /// @brief The port it listens on, on 127.0.0.1.
+    int port() const { return info_.at("port").get<int>(); }
+    /// @brief The child's process id; 0 once stopped.
+    pid_t pid() const { return pid_; }
+    /// @brief Everything the peer wrote to stderr so far.
+    std::string stderr_text() const;
+    /// @brief Stops the peer: SIGTERM, a bounded wait, then SIGKILL. Idempotent.
+    /// @returns the raw wait status, or -1 when it was already stopped.
+    int stop();
+
+private:
+    pid_t pid_ = 0;
+    int stdout_fd_ = -1;
+    std::string stderr_path_;
+    nlohmann::json info_;
+};
+
+/// @brief Starts tests/peers/oidc-provider/server.mjs with the given arguments.
+std::unique_ptr<peer_process> start_oidc_provider(const std::vector<std::string>& args = {});
+
+}  // namespace oauth2cc_test

@@ -1,0 +1,19 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// test_odr_a.cpp: the umbrella header in a first unit; test_odr_b.cpp is the second.
+// SPDX-License-Identifier: MIT
+
+#include <oauth2cc/oauth2cc.hpp>
+
+#include <doctest/doctest.h>
+
+namespace oauth2cc_test {
+const void* odr_version_address_b();
+const void* odr_version_string_data_b();
+}  // namespace oauth2cc_test
+
+TEST_CASE("odr: two units that include the umbrella link into one program") {
+    // The inline variables are one entity across units, not one copy per unit.
+    CHECK(static_cast<const void*>(&oauth2cc::version) == oauth2cc_test::odr_version_address_b());
+    CHECK(static_cast<const void*>(oauth2cc::version_string.data()) ==
+          oauth2cc_test::odr_version_string_data_b());
+}
