@@ -87,7 +87,7 @@ ok "pkg-config (CMake install)"
 if command -v meson >/dev/null 2>&1; then
   step "Meson install, then pkg-config oauth2cc of that install"
   copy_source "$work/meson-src"
-  meson setup "$work/meson-install" "$work/meson-src" -Dtests=false \
+  meson setup "$work/meson-install" "$work/meson-src" -Dtests=false -Dexamples=false \
         --prefix "$work/meson-prefix" >/dev/null
   meson install -C "$work/meson-install" >/dev/null
   pc_dir="$work/meson-prefix/share/pkgconfig"
