@@ -21,6 +21,19 @@
 #define OAUTH2CC_INLINE inline
 #endif
 
+/// @brief Seeds client_config::connect_timeout, in milliseconds.
+#ifndef OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS
+#define OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS 5000
+#endif
+/// @brief Seeds client_config::read_timeout, in milliseconds.
+#ifndef OAUTH2CC_DEFAULT_READ_TIMEOUT_MS
+#define OAUTH2CC_DEFAULT_READ_TIMEOUT_MS 10000
+#endif
+/// @brief Seeds client_config::max_response_bytes.
+#ifndef OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES
+#define OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES (1024 * 1024)
+#endif
+
 #if defined(_MSVC_LANG)
 #define OAUTH2CC_CPLUSPLUS _MSVC_LANG
 #else

@@ -5,3 +5,11 @@
 
 #include "config.hpp"
 #include "version.hpp"
+
+#include "client_config.hpp"
+#include "error.hpp"
+#include "http.hpp"
+#include "secret.hpp"
+#include "token.hpp"
+#include "token_client.hpp"
+#include "transport.hpp"

@@ -26,6 +26,19 @@
 #define OAUTH2CC_INLINE inline
 #endif
 
+/// @brief Seeds client_config::connect_timeout, in milliseconds.
+#ifndef OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS
+#define OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS 5000
+#endif
+/// @brief Seeds client_config::read_timeout, in milliseconds.
+#ifndef OAUTH2CC_DEFAULT_READ_TIMEOUT_MS
+#define OAUTH2CC_DEFAULT_READ_TIMEOUT_MS 10000
+#endif
+/// @brief Seeds client_config::max_response_bytes.
+#ifndef OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES
+#define OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES (1024 * 1024)
+#endif
+
 #if defined(_MSVC_LANG)
 #define OAUTH2CC_CPLUSPLUS _MSVC_LANG
 #else
@@ -69,5 +82,1018 @@ inline constexpr version_info version{OAUTH2CC_VERSION_MAJOR, OAUTH2CC_VERSION_M
 
 /// @brief The same version as text, "MAJOR.MINOR.PATCH".
 inline constexpr std::string_view version_string{OAUTH2CC_VERSION_STRING};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/client_config.hpp ----
+
+// ---- oauth2cc/secret.hpp ----
+
+#include <iosfwd>
+#include <string>
+
+namespace oauth2cc {
+
+/// @brief Owns a sensitive string: a client secret, an access token, an assertion.
+///
+/// It streams as `***`, never as its value, and its memory is wiped (OPENSSL_cleanse)
+/// when it is destroyed, reassigned or moved from. reveal() is the one way to the value.
+class secret {
+public:
+    /// @brief An empty secret.
+    secret() noexcept = default;
+    /// @brief Takes the value; the moved-from argument's buffer is wiped.
+    /// @param value the sensitive text
+    explicit secret(std::string value) noexcept;
+    secret(const secret& other);
+    secret(secret&& other) noexcept;
+    secret& operator=(const secret& other);
+    secret& operator=(secret&& other) noexcept;
+    ~secret();
+
+    /// @brief The value. Keep the reference short-lived and never log it.
+    const std::string& reveal() const noexcept { return value_; }
+    /// @brief True when the value is the empty string.
+    bool empty() const noexcept { return value_.empty(); }
+
+private:
+    std::string value_;
+};
+
+/// @brief Writes `***`, whatever the value.
+std::ostream& operator<<(std::ostream& os, const secret& s);
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/secret_inl.hpp ----
+
+// ---- oauth2cc/detail/wipe.hpp ----
+
+#include <openssl/crypto.h>
+
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief Zeroes every byte a string owns, its spare capacity included, then empties it.
+inline void wipe(std::string& s) noexcept {
+    // resize() up to capacity() never reallocates, and makes the whole buffer (the
+    // small-string buffer too) addressable, so the cleanse reaches every byte.
+    s.resize(s.capacity());
+    OPENSSL_cleanse(s.data(), s.size());
+    s.clear();
+}
+
+}  // namespace oauth2cc::detail
+
+#include <ostream>
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE secret::secret(std::string value) noexcept : value_(std::move(value)) {
+    // A short value lived in the argument's small-string buffer, which a move leaves as is.
+    detail::wipe(value);
+}
+
+OAUTH2CC_INLINE secret::secret(const secret& other) : value_(other.value_) {}
+
+OAUTH2CC_INLINE secret::secret(secret&& other) noexcept : value_(std::move(other.value_)) {
+    detail::wipe(other.value_);
+}
+
+OAUTH2CC_INLINE secret& secret::operator=(const secret& other) {
+    if (this != &other) {
+        detail::wipe(value_);
+        value_ = other.value_;
+    }
+    return *this;
+}
+
+OAUTH2CC_INLINE secret& secret::operator=(secret&& other) noexcept {
+    if (this != &other) {
+        detail::wipe(value_);
+        value_ = std::move(other.value_);
+        detail::wipe(other.value_);
+    }
+    return *this;
+}
+
+OAUTH2CC_INLINE secret::~secret() { detail::wipe(value_); }
+
+OAUTH2CC_INLINE std::ostream& operator<<(std::ostream& os, const secret&) { return os << "***"; }
+
+}  // namespace oauth2cc
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc {
+
+/// @brief How the client authenticates at the token endpoint.
+/// @sa RFC 6749 §2.3.1, RFC 7591 §2 (the method names)
+enum class auth_method {
+    client_secret_basic,  ///< HTTP Basic with the form-encoded id and secret (the default).
+    client_secret_post,   ///< `client_id` and `client_secret` in the request body.
+    none,                 ///< A public client: `client_id` in the body, no secret.
+};
+
+/// @brief How the id and secret are encoded before they are joined for HTTP Basic.
+enum class credential_encoding {
+    /// RFC 6749 §2.3.1: each is form-encoded (application/x-www-form-urlencoded) first.
+    form_urlencoded,
+    /// Joined as they are, for servers that do not decode them (many PHP and Java
+    /// servers). A client id with ':' cannot be sent this way and is refused.
+    raw,
+};
+
+/// @brief TLS settings for the connection to the token endpoint.
+struct tls_options {
+    bool verify = true;            ///< Verify the certificate chain and the host name.
+    std::string ca_file;           ///< PEM bundle of trusted CAs; empty: the system store.
+    std::string ca_dir;            ///< Hashed directory of trusted CAs; empty: none.
+    std::string client_cert_file;  ///< PEM client certificate for mutual TLS.
+    std::string client_key_file;   ///< PEM key of the client certificate.
+};
+
+/// @brief Everything that shapes a token request.
+/// @sa RFC 6749 §4.4.2
+struct client_config {
+    std::string token_endpoint;  ///< `https://...`; plain `http://` only to loopback or when allowed.
+    std::string client_id;
+    secret client_secret;
+    auth_method auth = auth_method::client_secret_basic;
+    credential_encoding basic_encoding = credential_encoding::form_urlencoded;
+    std::vector<std::string> scopes;  ///< Each an RFC 6749 §3.3 scope-token; sent space-joined.
+    std::string audience;             ///< Sent as `audience` when not empty.
+    std::vector<std::string> resources;  ///< RFC 8707 `resource`, one parameter each.
+    /// Further body parameters. `grant_type`, `client_id`, `client_secret` and `scope` are
+    /// refused: they have their own fields.
+    std::vector<std::pair<std::string, std::string>> extra_params;
+    tls_options tls;
+    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
+    /// With connect_timeout, bounds the whole exchange, not only each socket read.
+    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
+    bool allow_insecure_http = false;  ///< Allow plain `http://` to hosts other than loopback.
+    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
+    std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
+};
+
+}  // namespace oauth2cc
+// ---- oauth2cc/error.hpp ----
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc {
+
+/// @brief What kind of failure an error is; each calls for another remedy.
+enum class error_kind {
+    config,        ///< The client_config is unusable; fix the configuration.
+    transport,     ///< No response: connection refused, reset, timed out, body over the cap.
+    tls,           ///< The TLS handshake or certificate verification failed.
+    http_status,   ///< A non-2xx response that is not an OAuth error response.
+    oauth,         ///< An RFC 6749 §5.2 error response (`error` member), any status.
+    bad_response,  ///< A 2xx response that is not a valid §5.1 token response.
+};
+
+/// @brief The kind's name, e.g. "oauth".
+std::string_view to_string(error_kind kind) noexcept;
+
+/// @brief The parts of a failure that came from the server, when it answered.
+struct error_details {
+    std::string oauth_error;        ///< RFC 6749 §5.2 `error`, e.g. "invalid_client".
+    std::string error_description;  ///< §5.2 `error_description`, sanitised.
+    std::string error_uri;          ///< §5.2 `error_uri`.
+    int http_status = 0;            ///< The response status; 0 when there was none.
+    std::optional<std::chrono::seconds> retry_after;  ///< From a `Retry-After` header.
+};
+
+/// @brief The exception oauth2cc throws. what() names the failure and never contains a
+/// client secret, an access token, an `Authorization` header or a request body.
+class error : public std::runtime_error {
+public:
+    /// @param kind    what kind of failure
+    /// @param message a sentence for people; callers never put secrets in it
+    /// @param details what the server said, if it answered
+    error(error_kind kind, const std::string& message, error_details details = {});
+
+    /// @brief What kind of failure this is.
+    error_kind kind() const noexcept { return kind_; }
+    /// @brief The RFC 6749 §5.2 error code, e.g. "invalid_scope"; empty when none.
+    const std::string& oauth_error() const noexcept { return details_.oauth_error; }
+    /// @brief The server's `error_description`, sanitised; empty when none.
+    const std::string& error_description() const noexcept { return details_.error_description; }
+    /// @brief The server's `error_uri`; empty when none.
+    const std::string& error_uri() const noexcept { return details_.error_uri; }
+    /// @brief The HTTP status of the response; 0 when no response arrived.
+    int http_status() const noexcept { return details_.http_status; }
+    /// @brief How long the server asked the client to wait (`Retry-After`), if it did.
+    std::optional<std::chrono::seconds> retry_after() const noexcept {
+        return details_.retry_after;
+    }
+
+private:
+    error_kind kind_;
+    error_details details_;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/error_inl.hpp ----
+
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string_view to_string(error_kind kind) noexcept {
+    switch (kind) {
+        case error_kind::config: return "config";
+        case error_kind::transport: return "transport";
+        case error_kind::tls: return "tls";
+        case error_kind::http_status: return "http_status";
+        case error_kind::oauth: return "oauth";
+        case error_kind::bad_response: return "bad_response";
+    }
+    return "unknown";
+}
+
+OAUTH2CC_INLINE error::error(error_kind kind, const std::string& message, error_details details)
+    : std::runtime_error("oauth2cc: " + std::string(to_string(kind)) + " error: " + message),
+      kind_(kind),
+      details_(std::move(details)) {}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/http.hpp ----
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc {
+
+/// @brief An HTTP request as oauth2cc hands it to a transport.
+struct http_request {
+    std::string method;  ///< "GET", "POST", ...
+    std::string url;     ///< Absolute: scheme, host, optional port, path and query.
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+};
+
+/// @brief An HTTP response as a transport hands it back.
+struct http_response {
+    int status = 0;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+
+    /// @brief The first header of that name, compared case-insensitively.
+    std::optional<std::string> header(std::string_view name) const;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/http_inl.hpp ----
+
+// ---- oauth2cc/detail/text.hpp ----
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+constexpr char ascii_lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// @brief ASCII case-insensitive equality, as HTTP header names and auth schemes want.
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    }
+    return true;
+}
+
+/// @brief True for C0 controls and DEL, which never belong in a header value or a token.
+constexpr bool is_control(char c) noexcept {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+}
+
+constexpr bool has_control(std::string_view s) noexcept {
+    for (char c : s) {
+        if (is_control(c)) return true;
+    }
+    return false;
+}
+
+constexpr std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+/// @brief A short, printable excerpt of text from a server, for an error message:
+/// at most max_bytes, controls and non-ASCII bytes shown as '?', cut marked with "...".
+inline std::string excerpt(std::string_view text, std::size_t max_bytes = 200) {
+    std::string out;
+    const std::size_t n = text.size() < max_bytes ? text.size() : max_bytes;
+    out.reserve(n + 3);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto u = static_cast<unsigned char>(text[i]);
+        out.push_back((u < 0x20 || u >= 0x7f) ? '?' : text[i]);
+    }
+    if (n < text.size()) out += "...";
+    return out;
+}
+
+}  // namespace oauth2cc::detail
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::optional<std::string> http_response::header(std::string_view name) const {
+    for (const auto& [key, value] : headers) {
+        if (detail::iequals(key, name)) return value;
+    }
+    return std::nullopt;
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/token.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace oauth2cc {
+
+/// @brief An access token from a successful token response.
+/// @sa RFC 6749 §5.1
+struct token {
+    secret access_token;
+    std::string token_type;  ///< Always "Bearer" (RFC 6750); other types are refused.
+    /// The granted scope: the server's `scope`, or the requested scope when it sent none.
+    std::string scope;
+    /// The lifetime the server gave; empty when it sent no `expires_in`.
+    std::optional<std::chrono::seconds> expires_in;
+    /// When the response arrived, on the clock that measures expiry.
+    std::chrono::steady_clock::time_point obtained_at{};
+    /// Every other member of the response, as the server sent it.
+    nlohmann::json extra = nlohmann::json::object();
+
+    /// @brief obtained_at + expires_in; empty when the lifetime is unknown.
+    std::optional<std::chrono::steady_clock::time_point> expires_at() const {
+        if (!expires_in) return std::nullopt;
+        return obtained_at + *expires_in;
+    }
+};
+
+}  // namespace oauth2cc
+// ---- oauth2cc/token_client.hpp ----
+
+// ---- oauth2cc/transport.hpp ----
+
+namespace oauth2cc {
+
+/// @brief Sends HTTP requests. httplib_transport is the default; tests and users with
+/// their own HTTP stack supply others.
+class transport {
+public:
+    virtual ~transport() = default;
+
+    /// @brief Sends one request and returns the response, whatever its status. Never
+    /// follows a redirect.
+    /// @throws error of kind `transport` or `tls` when no response arrives
+    virtual http_response send(const http_request& request) = 0;
+
+protected:
+    transport() = default;
+    transport(const transport&) = default;
+    transport& operator=(const transport&) = default;
+};
+
+}  // namespace oauth2cc
+
+namespace oauth2cc {
+
+/// @brief Makes one client-credentials token request through the given transport.
+/// @param cfg  what to ask for, where, and how to authenticate
+/// @param via  the transport that carries the request
+/// @returns the token of a valid RFC 6749 §5.1 response
+/// @throws error `config` before any request when cfg is unusable; `transport` or `tls`
+///         when no response arrives or the body is over max_response_bytes; `oauth`,
+///         `http_status` or `bad_response` as the response says
+/// @sa RFC 6749 §4.4
+token request_token(const client_config& cfg, transport& via);
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/token_client_inl.hpp ----
+
+// ---- oauth2cc/detail/token_request.hpp ----
+
+// ---- oauth2cc/detail/form.hpp ----
+
+#include <openssl/evp.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief Form-encodes one name or value: A-Z a-z 0-9 - . _ ~ stay, space becomes '+',
+/// every other byte becomes %XX with upper-case hex.
+/// @sa RFC 6749 Appendix B, §2.3.1
+inline std::string form_encode(std::string_view in) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(in.size() * 3);
+    for (char c : in) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
+            u == '-' || u == '.' || u == '_' || u == '~') {
+            out.push_back(c);
+        } else if (u == ' ') {
+            out.push_back('+');
+        } else {
+            out.push_back('%');
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 0x0f]);
+        }
+    }
+    return out;
+}
+
+/// @brief Appends "&name=value" (no '&' when body is empty), both form-encoded.
+inline void append_form_field(std::string& body, std::string_view name, std::string_view value) {
+    if (!body.empty()) body.push_back('&');
+    body += form_encode(name);
+    body.push_back('=');
+    body += form_encode(value);
+}
+
+inline int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// @brief Decodes one form-encoded name or value; empty when a %-escape is malformed.
+inline std::optional<std::string> form_decode(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '+') {
+            out.push_back(' ');
+        } else if (in[i] == '%') {
+            if (i + 2 >= in.size()) return std::nullopt;
+            const int hi = hex_value(in[i + 1]);
+            const int lo = hex_value(in[i + 2]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            out.push_back(in[i]);
+        }
+    }
+    return out;
+}
+
+/// @brief Splits a form body into decoded name/value pairs; empty on a malformed escape.
+inline std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(
+    std::string_view body) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    while (!body.empty()) {
+        const std::size_t amp = body.find('&');
+        const std::string_view field = body.substr(0, amp);
+        body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+        if (field.empty()) continue;
+        const std::size_t eq = field.find('=');
+        auto name = form_decode(field.substr(0, eq));
+        auto value = form_decode(eq == std::string_view::npos ? std::string_view{}
+                                                              : field.substr(eq + 1));
+        if (!name || !value) return std::nullopt;
+        fields.emplace_back(std::move(*name), std::move(*value));
+    }
+    return fields;
+}
+
+/// @brief Standard base64 with padding (RFC 4648 §4), as HTTP Basic wants.
+inline std::string base64_encode(std::string_view in) {
+    if (in.empty()) return {};
+    // EVP_EncodeBlock writes a terminating NUL after the encoded text: one byte more.
+    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(in.data()),
+                                  static_cast<int>(in.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+/// @brief True when s is an RFC 6749 §3.3 scope-token: one or more NQCHAR
+/// (%x21 / %x23-5B / %x5D-7E), so no space, '"' or '\\'.
+constexpr bool is_scope_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x21 || u > 0x7e || u == 0x22 || u == 0x5c) return false;
+    }
+    return true;
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/url.hpp ----
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+struct url_parts {
+    bool https = false;
+    std::string host;  ///< As written, IPv6 literals without their brackets.
+    int port = 0;      ///< The explicit port, else 443 or 80.
+    std::string path;  ///< Path and query, at least "/".
+};
+
+/// @brief Parses an absolute http or https URL. Refuses user info ("user:pass@"), a
+/// fragment, controls and spaces, an empty host, a bad port: those are empty results.
+inline std::optional<url_parts> parse_url(std::string_view url) {
+    url_parts parts;
+    for (char c : url) {
+        if (is_control(c) || c == ' ') return std::nullopt;
+    }
+    const std::size_t colon = url.find("://");
+    if (colon == std::string_view::npos) return std::nullopt;
+    const std::string_view scheme = url.substr(0, colon);
+    if (iequals(scheme, "https")) {
+        parts.https = true;
+    } else if (!iequals(scheme, "http")) {
+        return std::nullopt;
+    }
+    std::string_view rest = url.substr(colon + 3);
+    if (rest.find('#') != std::string_view::npos) return std::nullopt;
+    const std::size_t path_start = rest.find_first_of("/?");
+    std::string_view authority = rest.substr(0, path_start);
+    parts.path = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
+    if (parts.path.front() == '?') parts.path.insert(0, "/");
+    if (authority.find('@') != std::string_view::npos) return std::nullopt;
+
+    std::string_view port_text;
+    if (!authority.empty() && authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        parts.host = std::string(authority.substr(1, close - 1));
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return std::nullopt;
+            port_text = after.substr(1);
+        }
+    } else {
+        const std::size_t port_colon = authority.find(':');
+        parts.host = std::string(authority.substr(0, port_colon));
+        if (port_colon != std::string_view::npos) port_text = authority.substr(port_colon + 1);
+    }
+    if (parts.host.empty()) return std::nullopt;
+    parts.port = parts.https ? 443 : 80;
+    if (!port_text.empty()) {
+        int port = 0;
+        for (char c : port_text) {
+            if (c < '0' || c > '9') return std::nullopt;
+            port = port * 10 + (c - '0');
+            if (port > 65535) return std::nullopt;
+        }
+        if (port == 0) return std::nullopt;
+        parts.port = port;
+    }
+    return parts;
+}
+
+/// @brief True for localhost, 127.0.0.0/8 in dotted-quad form, and ::1.
+inline bool is_loopback_host(std::string_view host) {
+    if (iequals(host, "localhost") || host == "::1" || host == "0:0:0:0:0:0:0:1") return true;
+    // Four decimal octets, the first 127.
+    int octets = 0;
+    int value = -1;
+    int first = -1;
+    for (char c : host) {
+        if (c >= '0' && c <= '9') {
+            value = (value < 0 ? 0 : value * 10) + (c - '0');
+            if (value > 255) return false;
+        } else if (c == '.') {
+            if (value < 0) return false;
+            if (octets == 0) first = value;
+            ++octets;
+            value = -1;
+        } else {
+            return false;
+        }
+    }
+    if (value < 0) return false;
+    if (octets == 0) first = value;
+    return octets == 3 && first == 127;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The requested scopes, space-joined as RFC 6749 §3.3 wants.
+inline std::string joined_scope(const client_config& cfg) {
+    std::string scope;
+    for (const auto& s : cfg.scopes) {
+        if (!scope.empty()) scope.push_back(' ');
+        scope += s;
+    }
+    return scope;
+}
+
+/// @brief Refuses a configuration that cannot make a correct, safe token request.
+/// @throws error of kind `config`; the message names the field, never a secret
+inline url_parts validate_config(const client_config& cfg) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    auto url = parse_url(cfg.token_endpoint);
+    if (!url) {
+        fail("token_endpoint must be an absolute http:// or https:// URL without user "
+             "info or fragment, got \"" + excerpt(cfg.token_endpoint, 100) + "\"");
+    }
+    if (!url->https && !cfg.allow_insecure_http && !is_loopback_host(url->host)) {
+        fail("token_endpoint uses plain http:// to " + excerpt(url->host, 100) +
+             ", which is not loopback: credentials would cross the network in clear; use "
+             "https:// or set allow_insecure_http");
+    }
+    if (cfg.client_id.empty()) fail("client_id is empty");
+    if (cfg.auth == auth_method::client_secret_basic &&
+        cfg.basic_encoding == credential_encoding::raw &&
+        cfg.client_id.find(':') != std::string::npos) {
+        fail("client_id contains ':', which raw Basic credentials cannot carry; use "
+             "credential_encoding::form_urlencoded or client_secret_post");
+    }
+    for (const auto& s : cfg.scopes) {
+        if (!is_scope_token(s)) {
+            fail("scope \"" + excerpt(s, 100) +
+                 "\" is not an RFC 6749 §3.3 scope-token (printable ASCII, no space, '\"' "
+                 "or '\\\\')");
+        }
+    }
+    for (const auto& r : cfg.resources) {
+        if (r.empty()) fail("a resource indicator is empty");
+    }
+    for (const auto& [name, value] : cfg.extra_params) {
+        if (name.empty()) fail("an extra parameter has an empty name");
+        if (name == "grant_type" || name == "client_id" || name == "client_secret" ||
+            name == "scope") {
+            fail("extra parameter \"" + name + "\" is reserved: it has its own field");
+        }
+    }
+    if (has_control(cfg.user_agent)) fail("user_agent contains control characters");
+    if (cfg.connect_timeout.count() <= 0 || cfg.read_timeout.count() <= 0) {
+        fail("connect_timeout and read_timeout must be positive");
+    }
+    if (cfg.max_response_bytes == 0) fail("max_response_bytes must be positive");
+    if (cfg.tls.client_cert_file.empty() != cfg.tls.client_key_file.empty()) {
+        fail("tls.client_cert_file and tls.client_key_file go together");
+    }
+    return *url;
+}
+
+/// @brief The HTTP Basic header value for the client's credentials.
+/// @sa RFC 6749 §2.3.1, RFC 7617
+inline std::string basic_authorization(const client_config& cfg) {
+    std::string joined;
+    if (cfg.basic_encoding == credential_encoding::form_urlencoded) {
+        joined = form_encode(cfg.client_id) + ":" + form_encode(cfg.client_secret.reveal());
+    } else {
+        joined = cfg.client_id + ":" + cfg.client_secret.reveal();
+    }
+    std::string header = "Basic " + base64_encode(joined);
+    wipe(joined);
+    return header;
+}
+
+/// @brief The client-credentials token request for a valid configuration.
+/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2
+inline http_request build_token_request(const client_config& cfg) {
+    http_request req;
+    req.method = "POST";
+    req.url = cfg.token_endpoint;
+    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                   {"Accept", "application/json"}};
+    if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
+
+    append_form_field(req.body, "grant_type", "client_credentials");
+    if (!cfg.scopes.empty()) append_form_field(req.body, "scope", joined_scope(cfg));
+    if (!cfg.audience.empty()) append_form_field(req.body, "audience", cfg.audience);
+    for (const auto& r : cfg.resources) append_form_field(req.body, "resource", r);
+    for (const auto& [name, value] : cfg.extra_params) append_form_field(req.body, name, value);
+
+    switch (cfg.auth) {
+        case auth_method::client_secret_basic:
+            req.headers.emplace_back("Authorization", basic_authorization(cfg));
+            break;
+        case auth_method::client_secret_post:
+            append_form_field(req.body, "client_id", cfg.client_id);
+            append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
+            break;
+        case auth_method::none:
+            append_form_field(req.body, "client_id", cfg.client_id);
+            break;
+    }
+    return req;
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/token_response.hpp ----
+
+// ---- oauth2cc/detail/retry_after.hpp ----
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The longest wait a Retry-After is believed for: a day.
+inline constexpr std::chrono::seconds max_retry_after{24 * 60 * 60};
+
+/// @brief Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+/// @brief Parses an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7), the
+/// form senders must use, into seconds since the epoch.
+inline std::optional<std::int64_t> parse_imf_fixdate(std::string_view s) {
+    // "Www, DD Mon YYYY HH:MM:SS GMT" is 29 characters.
+    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+        s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT") {
+        return std::nullopt;
+    }
+    const auto number = [&](std::size_t at, std::size_t len) -> int {
+        int v = 0;
+        for (std::size_t i = at; i < at + len; ++i) {
+            if (s[i] < '0' || s[i] > '9') return -1;
+            v = v * 10 + (s[i] - '0');
+        }
+        return v;
+    };
+    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    unsigned month = 0;
+    for (unsigned i = 0; i < 12; ++i) {
+        if (s.substr(8, 3) == months[i]) month = i + 1;
+    }
+    const int day = number(5, 2), year = number(12, 4);
+    const int hour = number(17, 2), minute = number(20, 2), second = number(23, 2);
+    if (month == 0 || day < 1 || day > 31 || year < 0 || hour < 0 || hour > 23 || minute < 0 ||
+        minute > 59 || second < 0 || second > 60) {
+        return std::nullopt;
+    }
+    return days_from_civil(year, month, static_cast<unsigned>(day)) * 86400 + hour * 3600 +
+           minute * 60 + second;
+}
+
+/// @brief How long a Retry-After header asks to wait, counted from now_system.
+/// Delta-seconds or an IMF-fixdate; a date in the past is zero; a wait over a day is
+/// clamped to a day; anything else is empty.
+/// @sa RFC 9110 §10.2.3
+inline std::optional<std::chrono::seconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now_system) {
+    value = trim(value);
+    if (value.empty()) return std::nullopt;
+    if (value.front() >= '0' && value.front() <= '9') {
+        std::int64_t seconds = 0;
+        for (char c : value) {
+            if (c < '0' || c > '9') return std::nullopt;
+            if (seconds < max_retry_after.count()) seconds = seconds * 10 + (c - '0');
+        }
+        return std::min(std::chrono::seconds(seconds), max_retry_after);
+    }
+    const auto date = parse_imf_fixdate(value);
+    if (!date) return std::nullopt;
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 now_system.time_since_epoch())
+                                 .count();
+    if (*date <= now) return std::chrono::seconds(0);
+    return std::min(std::chrono::seconds(*date - now), max_retry_after);
+}
+
+}  // namespace oauth2cc::detail
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The longest token lifetime believed: a year. Longer ones are clamped to it.
+inline constexpr std::chrono::seconds max_token_lifetime{365LL * 24 * 60 * 60};
+
+/// @brief The media type of a Content-Type value, lower-cased, parameters dropped.
+inline std::string media_type(const http_response& res) {
+    const std::string value = res.header("Content-Type").value_or("");
+    std::string type(trim(std::string_view(value).substr(0, value.find(';'))));
+    for (auto& c : type) c = ascii_lower(c);
+    return type;
+}
+
+/// @brief The body as a JSON value; for older servers, a form body (typed
+/// application/x-www-form-urlencoded, or text/plain that is not JSON) as an object of
+/// strings. Empty when the body is neither.
+inline std::optional<nlohmann::json> response_document(const http_response& res) {
+    // Depth is bounded by the size cap on the body; the parser does not recurse.
+    nlohmann::json doc = nlohmann::json::parse(res.body, nullptr, false);
+    if (!doc.is_discarded()) return doc;
+    const std::string type = media_type(res);
+    if (type != "application/x-www-form-urlencoded" && type != "text/plain") return std::nullopt;
+    auto fields = parse_form(res.body);
+    if (!fields || fields->empty()) return std::nullopt;
+    nlohmann::json object = nlohmann::json::object();
+    for (auto& [name, value] : *fields) {
+        if (!object.contains(name)) object[name] = std::move(value);
+    }
+    return object;
+}
+
+/// @brief Reads `expires_in`: a non-negative number or numeric string, or absent/null.
+/// @throws error of kind `bad_response` for anything else
+inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v) {
+    const auto bad = [] {
+        throw error(error_kind::bad_response,
+                    "expires_in is not a non-negative number of seconds");
+    };
+    double seconds = 0;
+    if (v.is_null()) return std::nullopt;
+    if (v.is_number_unsigned()) {
+        const auto n = v.get<std::uint64_t>();
+        return n > static_cast<std::uint64_t>(max_token_lifetime.count())
+                   ? max_token_lifetime
+                   : std::chrono::seconds(static_cast<std::int64_t>(n));
+    }
+    if (v.is_number()) {
+        seconds = v.get<double>();
+    } else if (v.is_string()) {
+        const std::string& text = v.get_ref<const std::string&>();
+        // Digits with at most one '.', nothing else: no sign, exponent, space or hex.
+        bool dot = false;
+        if (text.empty() || text.front() == '.' || text.back() == '.') bad();
+        for (char c : text) {
+            if (c == '.' && !dot) {
+                dot = true;
+            } else if (c < '0' || c > '9') {
+                bad();
+            }
+        }
+        seconds = std::strtod(text.c_str(), nullptr);
+    } else {
+        bad();
+    }
+    if (std::isnan(seconds) || seconds < 0) bad();
+    if (!(seconds < static_cast<double>(max_token_lifetime.count()))) return max_token_lifetime;
+    return std::chrono::seconds(static_cast<std::int64_t>(seconds));
+}
+
+/// @brief A string member of an error response, sanitised for a message; empty otherwise.
+inline std::string error_member(const nlohmann::json& doc, const char* name) {
+    const auto it = doc.find(name);
+    if (it == doc.end() || !it->is_string()) return {};
+    return excerpt(it->get_ref<const std::string&>(), 300);
+}
+
+/// @brief Turns a token endpoint's response into a token.
+/// @param res             the response
+/// @param requested_scope the scope asked for, granted when the response names none
+/// @param obtained_at     when the response arrived (steady clock)
+/// @param now_system      the wall-clock time, for a Retry-After given as a date
+/// @throws error `oauth` for an `error` member (any status), `http_status` for another
+///         non-2xx, `bad_response` for a 2xx that is not a valid token response
+/// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4
+inline token parse_token_response(const http_response& res, const std::string& requested_scope,
+                                  std::chrono::steady_clock::time_point obtained_at,
+                                  std::chrono::system_clock::time_point now_system) {
+    error_details details;
+    details.http_status = res.status;
+    if (auto ra = res.header("Retry-After")) details.retry_after = parse_retry_after(*ra, now_system);
+
+    const auto doc = response_document(res);
+    if (doc && doc->is_object() && doc->contains("error")) {
+        details.oauth_error = error_member(*doc, "error");
+        details.error_description = error_member(*doc, "error_description");
+        details.error_uri = error_member(*doc, "error_uri");
+        if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
+        std::string message = "the token endpoint answered " + details.oauth_error + " (HTTP " +
+                              std::to_string(res.status) + ")";
+        if (!details.error_description.empty()) message += ": " + details.error_description;
+        throw error(error_kind::oauth, message, std::move(details));
+    }
+    if (res.status < 200 || res.status > 299) {
+        std::string message = "the token endpoint answered HTTP " + std::to_string(res.status);
+        if (res.status >= 300 && res.status <= 399) {
+            message += " (a redirect, which a token request never follows)";
+        } else if (!res.body.empty()) {
+            message += ": " + excerpt(res.body, 120);
+        }
+        throw error(error_kind::http_status, message, std::move(details));
+    }
+    const auto bad = [&](const std::string& why) {
+        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
+    };
+    if (!doc) {
+        bad("the token response is not JSON (Content-Type \"" + excerpt(media_type(res), 60) +
+            "\")");
+    }
+    if (!doc->is_object()) bad("the token response is not a JSON object");
+
+    token t;
+    t.obtained_at = obtained_at;
+    for (const auto& [name, value] : doc->items()) {
+        if (name == "access_token") {
+            if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
+                bad("access_token is missing, empty or not a string");
+            }
+            if (has_control(value.get_ref<const std::string&>())) {
+                bad("access_token contains control characters");
+            }
+            t.access_token = secret(value.get<std::string>());
+        } else if (name == "token_type") {
+            if (!value.is_string()) bad("token_type is not a string");
+            if (!iequals(value.get_ref<const std::string&>(), "Bearer")) {
+                bad("token_type \"" + excerpt(value.get_ref<const std::string&>(), 40) +
+                    "\" is not supported; only Bearer (RFC 6750) is");
+            }
+        } else if (name == "expires_in") {
+            t.expires_in = read_expires_in(value);
+        } else if (name == "scope") {
+            if (value.is_string()) {
+                t.scope = value.get<std::string>();
+            } else if (!value.is_null()) {
+                bad("scope is neither a string nor null");
+            }
+            if (value.is_null()) t.scope = requested_scope;
+        } else {
+            t.extra[name] = value;
+        }
+    }
+    if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
+    if (!doc->contains("scope")) t.scope = requested_scope;
+    t.token_type = "Bearer";
+    return t;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <chrono>
+#include <string>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
+    detail::validate_config(cfg);
+    const http_request req = detail::build_token_request(cfg);
+    const http_response res = via.send(req);
+    const auto obtained_at = std::chrono::steady_clock::now();
+    if (res.body.size() > cfg.max_response_bytes) {
+        throw error(error_kind::transport,
+                    "the token response body is over max_response_bytes (" +
+                        std::to_string(cfg.max_response_bytes) + ")",
+                    error_details{{}, {}, {}, res.status, {}});
+    }
+    return detail::parse_token_response(res, detail::joined_scope(cfg), obtained_at,
+                                        std::chrono::system_clock::now());
+}
 
 }  // namespace oauth2cc

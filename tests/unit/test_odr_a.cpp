@@ -9,6 +9,9 @@
 namespace oauth2cc_test {
 const void* odr_version_address_b();
 const void* odr_version_string_data_b();
+using request_token_fn = oauth2cc::token (*)(const oauth2cc::client_config&, oauth2cc::transport&);
+request_token_fn odr_request_token_b();
+std::string_view odr_kind_name_b();
 }  // namespace oauth2cc_test
 
 TEST_CASE("odr: two units that include the umbrella link into one program") {
@@ -16,4 +19,8 @@ TEST_CASE("odr: two units that include the umbrella link into one program") {
     CHECK(static_cast<const void*>(&oauth2cc::version) == oauth2cc_test::odr_version_address_b());
     CHECK(static_cast<const void*>(oauth2cc::version_string.data()) ==
           oauth2cc_test::odr_version_string_data_b());
+    // An OAUTH2CC_INLINE body is one function across units, with one address.
+    const bool same_function = &oauth2cc::request_token == oauth2cc_test::odr_request_token_b();
+    CHECK(same_function);
+    CHECK(oauth2cc::to_string(oauth2cc::error_kind::oauth) == oauth2cc_test::odr_kind_name_b());
 }

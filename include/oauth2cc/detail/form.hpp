@@ -1,0 +1,118 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// detail/form.hpp: application/x-www-form-urlencoded, Basic credentials, scope tokens.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief Form-encodes one name or value: A-Z a-z 0-9 - . _ ~ stay, space becomes '+',
+/// every other byte becomes %XX with upper-case hex.
+/// @sa RFC 6749 Appendix B, §2.3.1
+inline std::string form_encode(std::string_view in) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(in.size() * 3);
+    for (char c : in) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
+            u == '-' || u == '.' || u == '_' || u == '~') {
+            out.push_back(c);
+        } else if (u == ' ') {
+            out.push_back('+');
+        } else {
+            out.push_back('%');
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 0x0f]);
+        }
+    }
+    return out;
+}
+
+/// @brief Appends "&name=value" (no '&' when body is empty), both form-encoded.
+inline void append_form_field(std::string& body, std::string_view name, std::string_view value) {
+    if (!body.empty()) body.push_back('&');
+    body += form_encode(name);
+    body.push_back('=');
+    body += form_encode(value);
+}
+
+inline int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// @brief Decodes one form-encoded name or value; empty when a %-escape is malformed.
+inline std::optional<std::string> form_decode(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '+') {
+            out.push_back(' ');
+        } else if (in[i] == '%') {
+            if (i + 2 >= in.size()) return std::nullopt;
+            const int hi = hex_value(in[i + 1]);
+            const int lo = hex_value(in[i + 2]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            out.push_back(in[i]);
+        }
+    }
+    return out;
+}
+
+/// @brief Splits a form body into decoded name/value pairs; empty on a malformed escape.
+inline std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(
+    std::string_view body) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    while (!body.empty()) {
+        const std::size_t amp = body.find('&');
+        const std::string_view field = body.substr(0, amp);
+        body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+        if (field.empty()) continue;
+        const std::size_t eq = field.find('=');
+        auto name = form_decode(field.substr(0, eq));
+        auto value = form_decode(eq == std::string_view::npos ? std::string_view{}
+                                                              : field.substr(eq + 1));
+        if (!name || !value) return std::nullopt;
+        fields.emplace_back(std::move(*name), std::move(*value));
+    }
+    return fields;
+}
+
+/// @brief Standard base64 with padding (RFC 4648 §4), as HTTP Basic wants.
+inline std::string base64_encode(std::string_view in) {
+    if (in.empty()) return {};
+    // EVP_EncodeBlock writes a terminating NUL after the encoded text: one byte more.
+    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(in.data()),
+                                  static_cast<int>(in.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+/// @brief True when s is an RFC 6749 §3.3 scope-token: one or more NQCHAR
+/// (%x21 / %x23-5B / %x5D-7E), so no space, '"' or '\\'.
+constexpr bool is_scope_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x21 || u > 0x7e || u == 0x22 || u == 0x5c) return false;
+    }
+    return true;
+}
+
+}  // namespace oauth2cc::detail

@@ -1,0 +1,123 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// detail/token_request.hpp: checks a client_config and builds its token request.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "../client_config.hpp"
+#include "../error.hpp"
+#include "../http.hpp"
+#include "form.hpp"
+#include "text.hpp"
+#include "url.hpp"
+#include "wipe.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The requested scopes, space-joined as RFC 6749 §3.3 wants.
+inline std::string joined_scope(const client_config& cfg) {
+    std::string scope;
+    for (const auto& s : cfg.scopes) {
+        if (!scope.empty()) scope.push_back(' ');
+        scope += s;
+    }
+    return scope;
+}
+
+/// @brief Refuses a configuration that cannot make a correct, safe token request.
+/// @throws error of kind `config`; the message names the field, never a secret
+inline url_parts validate_config(const client_config& cfg) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    auto url = parse_url(cfg.token_endpoint);
+    if (!url) {
+        fail("token_endpoint must be an absolute http:// or https:// URL without user "
+             "info or fragment, got \"" + excerpt(cfg.token_endpoint, 100) + "\"");
+    }
+    if (!url->https && !cfg.allow_insecure_http && !is_loopback_host(url->host)) {
+        fail("token_endpoint uses plain http:// to " + excerpt(url->host, 100) +
+             ", which is not loopback: credentials would cross the network in clear; use "
+             "https:// or set allow_insecure_http");
+    }
+    if (cfg.client_id.empty()) fail("client_id is empty");
+    if (cfg.auth == auth_method::client_secret_basic &&
+        cfg.basic_encoding == credential_encoding::raw &&
+        cfg.client_id.find(':') != std::string::npos) {
+        fail("client_id contains ':', which raw Basic credentials cannot carry; use "
+             "credential_encoding::form_urlencoded or client_secret_post");
+    }
+    for (const auto& s : cfg.scopes) {
+        if (!is_scope_token(s)) {
+            fail("scope \"" + excerpt(s, 100) +
+                 "\" is not an RFC 6749 §3.3 scope-token (printable ASCII, no space, '\"' "
+                 "or '\\\\')");
+        }
+    }
+    for (const auto& r : cfg.resources) {
+        if (r.empty()) fail("a resource indicator is empty");
+    }
+    for (const auto& [name, value] : cfg.extra_params) {
+        if (name.empty()) fail("an extra parameter has an empty name");
+        if (name == "grant_type" || name == "client_id" || name == "client_secret" ||
+            name == "scope") {
+            fail("extra parameter \"" + name + "\" is reserved: it has its own field");
+        }
+    }
+    if (has_control(cfg.user_agent)) fail("user_agent contains control characters");
+    if (cfg.connect_timeout.count() <= 0 || cfg.read_timeout.count() <= 0) {
+        fail("connect_timeout and read_timeout must be positive");
+    }
+    if (cfg.max_response_bytes == 0) fail("max_response_bytes must be positive");
+    if (cfg.tls.client_cert_file.empty() != cfg.tls.client_key_file.empty()) {
+        fail("tls.client_cert_file and tls.client_key_file go together");
+    }
+    return *url;
+}
+
+/// @brief The HTTP Basic header value for the client's credentials.
+/// @sa RFC 6749 §2.3.1, RFC 7617
+inline std::string basic_authorization(const client_config& cfg) {
+    std::string joined;
+    if (cfg.basic_encoding == credential_encoding::form_urlencoded) {
+        joined = form_encode(cfg.client_id) + ":" + form_encode(cfg.client_secret.reveal());
+    } else {
+        joined = cfg.client_id + ":" + cfg.client_secret.reveal();
+    }
+    std::string header = "Basic " + base64_encode(joined);
+    wipe(joined);
+    return header;
+}
+
+/// @brief The client-credentials token request for a valid configuration.
+/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2
+inline http_request build_token_request(const client_config& cfg) {
+    http_request req;
+    req.method = "POST";
+    req.url = cfg.token_endpoint;
+    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                   {"Accept", "application/json"}};
+    if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
+
+    append_form_field(req.body, "grant_type", "client_credentials");
+    if (!cfg.scopes.empty()) append_form_field(req.body, "scope", joined_scope(cfg));
+    if (!cfg.audience.empty()) append_form_field(req.body, "audience", cfg.audience);
+    for (const auto& r : cfg.resources) append_form_field(req.body, "resource", r);
+    for (const auto& [name, value] : cfg.extra_params) append_form_field(req.body, name, value);
+
+    switch (cfg.auth) {
+        case auth_method::client_secret_basic:
+            req.headers.emplace_back("Authorization", basic_authorization(cfg));
+            break;
+        case auth_method::client_secret_post:
+            append_form_field(req.body, "client_id", cfg.client_id);
+            append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
+            break;
+        case auth_method::none:
+            append_form_field(req.body, "client_id", cfg.client_id);
+            break;
+    }
+    return req;
+}
+
+}  // namespace oauth2cc::detail

@@ -1,0 +1,179 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// detail/token_response.hpp: turns a token endpoint's response into a token or an error.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "../error.hpp"
+#include "../http.hpp"
+#include "../token.hpp"
+#include "form.hpp"
+#include "retry_after.hpp"
+#include "text.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The longest token lifetime believed: a year. Longer ones are clamped to it.
+inline constexpr std::chrono::seconds max_token_lifetime{365LL * 24 * 60 * 60};
+
+/// @brief The media type of a Content-Type value, lower-cased, parameters dropped.
+inline std::string media_type(const http_response& res) {
+    const std::string value = res.header("Content-Type").value_or("");
+    std::string type(trim(std::string_view(value).substr(0, value.find(';'))));
+    for (auto& c : type) c = ascii_lower(c);
+    return type;
+}
+
+/// @brief The body as a JSON value; for older servers, a form body (typed
+/// application/x-www-form-urlencoded, or text/plain that is not JSON) as an object of
+/// strings. Empty when the body is neither.
+inline std::optional<nlohmann::json> response_document(const http_response& res) {
+    // Depth is bounded by the size cap on the body; the parser does not recurse.
+    nlohmann::json doc = nlohmann::json::parse(res.body, nullptr, false);
+    if (!doc.is_discarded()) return doc;
+    const std::string type = media_type(res);
+    if (type != "application/x-www-form-urlencoded" && type != "text/plain") return std::nullopt;
+    auto fields = parse_form(res.body);
+    if (!fields || fields->empty()) return std::nullopt;
+    nlohmann::json object = nlohmann::json::object();
+    for (auto& [name, value] : *fields) {
+        if (!object.contains(name)) object[name] = std::move(value);
+    }
+    return object;
+}
+
+/// @brief Reads `expires_in`: a non-negative number or numeric string, or absent/null.
+/// @throws error of kind `bad_response` for anything else
+inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v) {
+    const auto bad = [] {
+        throw error(error_kind::bad_response,
+                    "expires_in is not a non-negative number of seconds");
+    };
+    double seconds = 0;
+    if (v.is_null()) return std::nullopt;
+    if (v.is_number_unsigned()) {
+        const auto n = v.get<std::uint64_t>();
+        return n > static_cast<std::uint64_t>(max_token_lifetime.count())
+                   ? max_token_lifetime
+                   : std::chrono::seconds(static_cast<std::int64_t>(n));
+    }
+    if (v.is_number()) {
+        seconds = v.get<double>();
+    } else if (v.is_string()) {
+        const std::string& text = v.get_ref<const std::string&>();
+        // Digits with at most one '.', nothing else: no sign, exponent, space or hex.
+        bool dot = false;
+        if (text.empty() || text.front() == '.' || text.back() == '.') bad();
+        for (char c : text) {
+            if (c == '.' && !dot) {
+                dot = true;
+            } else if (c < '0' || c > '9') {
+                bad();
+            }
+        }
+        seconds = std::strtod(text.c_str(), nullptr);
+    } else {
+        bad();
+    }
+    if (std::isnan(seconds) || seconds < 0) bad();
+    if (!(seconds < static_cast<double>(max_token_lifetime.count()))) return max_token_lifetime;
+    return std::chrono::seconds(static_cast<std::int64_t>(seconds));
+}
+
+/// @brief A string member of an error response, sanitised for a message; empty otherwise.
+inline std::string error_member(const nlohmann::json& doc, const char* name) {
+    const auto it = doc.find(name);
+    if (it == doc.end() || !it->is_string()) return {};
+    return excerpt(it->get_ref<const std::string&>(), 300);
+}
+
+/// @brief Turns a token endpoint's response into a token.
+/// @param res             the response
+/// @param requested_scope the scope asked for, granted when the response names none
+/// @param obtained_at     when the response arrived (steady clock)
+/// @param now_system      the wall-clock time, for a Retry-After given as a date
+/// @throws error `oauth` for an `error` member (any status), `http_status` for another
+///         non-2xx, `bad_response` for a 2xx that is not a valid token response
+/// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4
+inline token parse_token_response(const http_response& res, const std::string& requested_scope,
+                                  std::chrono::steady_clock::time_point obtained_at,
+                                  std::chrono::system_clock::time_point now_system) {
+    error_details details;
+    details.http_status = res.status;
+    if (auto ra = res.header("Retry-After")) details.retry_after = parse_retry_after(*ra, now_system);
+
+    const auto doc = response_document(res);
+    if (doc && doc->is_object() && doc->contains("error")) {
+        details.oauth_error = error_member(*doc, "error");
+        details.error_description = error_member(*doc, "error_description");
+        details.error_uri = error_member(*doc, "error_uri");
+        if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
+        std::string message = "the token endpoint answered " + details.oauth_error + " (HTTP " +
+                              std::to_string(res.status) + ")";
+        if (!details.error_description.empty()) message += ": " + details.error_description;
+        throw error(error_kind::oauth, message, std::move(details));
+    }
+    if (res.status < 200 || res.status > 299) {
+        std::string message = "the token endpoint answered HTTP " + std::to_string(res.status);
+        if (res.status >= 300 && res.status <= 399) {
+            message += " (a redirect, which a token request never follows)";
+        } else if (!res.body.empty()) {
+            message += ": " + excerpt(res.body, 120);
+        }
+        throw error(error_kind::http_status, message, std::move(details));
+    }
+    const auto bad = [&](const std::string& why) {
+        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
+    };
+    if (!doc) {
+        bad("the token response is not JSON (Content-Type \"" + excerpt(media_type(res), 60) +
+            "\")");
+    }
+    if (!doc->is_object()) bad("the token response is not a JSON object");
+
+    token t;
+    t.obtained_at = obtained_at;
+    for (const auto& [name, value] : doc->items()) {
+        if (name == "access_token") {
+            if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
+                bad("access_token is missing, empty or not a string");
+            }
+            if (has_control(value.get_ref<const std::string&>())) {
+                bad("access_token contains control characters");
+            }
+            t.access_token = secret(value.get<std::string>());
+        } else if (name == "token_type") {
+            if (!value.is_string()) bad("token_type is not a string");
+            if (!iequals(value.get_ref<const std::string&>(), "Bearer")) {
+                bad("token_type \"" + excerpt(value.get_ref<const std::string&>(), 40) +
+                    "\" is not supported; only Bearer (RFC 6750) is");
+            }
+        } else if (name == "expires_in") {
+            t.expires_in = read_expires_in(value);
+        } else if (name == "scope") {
+            if (value.is_string()) {
+                t.scope = value.get<std::string>();
+            } else if (!value.is_null()) {
+                bad("scope is neither a string nor null");
+            }
+            if (value.is_null()) t.scope = requested_scope;
+        } else {
+            t.extra[name] = value;
+        }
+    }
+    if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
+    if (!doc->contains("scope")) t.scope = requested_scope;
+    t.token_type = "Bearer";
+    return t;
+}
+
+}  // namespace oauth2cc::detail

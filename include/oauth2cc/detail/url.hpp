@@ -1,0 +1,100 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// detail/url.hpp: the parts of an http(s) URL that a client needs, and the loopback rule.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "text.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+struct url_parts {
+    bool https = false;
+    std::string host;  ///< As written, IPv6 literals without their brackets.
+    int port = 0;      ///< The explicit port, else 443 or 80.
+    std::string path;  ///< Path and query, at least "/".
+};
+
+/// @brief Parses an absolute http or https URL. Refuses user info ("user:pass@"), a
+/// fragment, controls and spaces, an empty host, a bad port: those are empty results.
+inline std::optional<url_parts> parse_url(std::string_view url) {
+    url_parts parts;
+    for (char c : url) {
+        if (is_control(c) || c == ' ') return std::nullopt;
+    }
+    const std::size_t colon = url.find("://");
+    if (colon == std::string_view::npos) return std::nullopt;
+    const std::string_view scheme = url.substr(0, colon);
+    if (iequals(scheme, "https")) {
+        parts.https = true;
+    } else if (!iequals(scheme, "http")) {
+        return std::nullopt;
+    }
+    std::string_view rest = url.substr(colon + 3);
+    if (rest.find('#') != std::string_view::npos) return std::nullopt;
+    const std::size_t path_start = rest.find_first_of("/?");
+    std::string_view authority = rest.substr(0, path_start);
+    parts.path = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
+    if (parts.path.front() == '?') parts.path.insert(0, "/");
+    if (authority.find('@') != std::string_view::npos) return std::nullopt;
+
+    std::string_view port_text;
+    if (!authority.empty() && authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        parts.host = std::string(authority.substr(1, close - 1));
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return std::nullopt;
+            port_text = after.substr(1);
+        }
+    } else {
+        const std::size_t port_colon = authority.find(':');
+        parts.host = std::string(authority.substr(0, port_colon));
+        if (port_colon != std::string_view::npos) port_text = authority.substr(port_colon + 1);
+    }
+    if (parts.host.empty()) return std::nullopt;
+    parts.port = parts.https ? 443 : 80;
+    if (!port_text.empty()) {
+        int port = 0;
+        for (char c : port_text) {
+            if (c < '0' || c > '9') return std::nullopt;
+            port = port * 10 + (c - '0');
+            if (port > 65535) return std::nullopt;
+        }
+        if (port == 0) return std::nullopt;
+        parts.port = port;
+    }
+    return parts;
+}
+
+/// @brief True for localhost, 127.0.0.0/8 in dotted-quad form, and ::1.
+inline bool is_loopback_host(std::string_view host) {
+    if (iequals(host, "localhost") || host == "::1" || host == "0:0:0:0:0:0:0:1") return true;
+    // Four decimal octets, the first 127.
+    int octets = 0;
+    int value = -1;
+    int first = -1;
+    for (char c : host) {
+        if (c >= '0' && c <= '9') {
+            value = (value < 0 ? 0 : value * 10) + (c - '0');
+            if (value > 255) return false;
+        } else if (c == '.') {
+            if (value < 0) return false;
+            if (octets == 0) first = value;
+            ++octets;
+            value = -1;
+        } else {
+            return false;
+        }
+    }
+    if (value < 0) return false;
+    if (octets == 0) first = value;
+    return octets == 3 && first == 127;
+}
+
+}  // namespace oauth2cc::detail

@@ -1,0 +1,36 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// http.hpp: the plain HTTP request and response that transports carry.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "config.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc {
+
+/// @brief An HTTP request as oauth2cc hands it to a transport.
+struct http_request {
+    std::string method;  ///< "GET", "POST", ...
+    std::string url;     ///< Absolute: scheme, host, optional port, path and query.
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+};
+
+/// @brief An HTTP response as a transport hands it back.
+struct http_response {
+    int status = 0;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+
+    /// @brief The first header of that name, compared case-insensitively.
+    std::optional<std::string> header(std::string_view name) const;
+};
+
+}  // namespace oauth2cc
+
+#include "impl/http_inl.hpp"

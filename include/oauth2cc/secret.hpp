@@ -1,0 +1,44 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// secret.hpp: a string that never prints and is wiped when it goes away.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "config.hpp"
+
+#include <iosfwd>
+#include <string>
+
+namespace oauth2cc {
+
+/// @brief Owns a sensitive string: a client secret, an access token, an assertion.
+///
+/// It streams as `***`, never as its value, and its memory is wiped (OPENSSL_cleanse)
+/// when it is destroyed, reassigned or moved from. reveal() is the one way to the value.
+class secret {
+public:
+    /// @brief An empty secret.
+    secret() noexcept = default;
+    /// @brief Takes the value; the moved-from argument's buffer is wiped.
+    /// @param value the sensitive text
+    explicit secret(std::string value) noexcept;
+    secret(const secret& other);
+    secret(secret&& other) noexcept;
+    secret& operator=(const secret& other);
+    secret& operator=(secret&& other) noexcept;
+    ~secret();
+
+    /// @brief The value. Keep the reference short-lived and never log it.
+    const std::string& reveal() const noexcept { return value_; }
+    /// @brief True when the value is the empty string.
+    bool empty() const noexcept { return value_.empty(); }
+
+private:
+    std::string value_;
+};
+
+/// @brief Writes `***`, whatever the value.
+std::ostream& operator<<(std::ostream& os, const secret& s);
+
+}  // namespace oauth2cc
+
+#include "impl/secret_inl.hpp"

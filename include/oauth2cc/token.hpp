@@ -1,0 +1,38 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// token.hpp: an access token and what the server said about it.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "config.hpp"
+#include "secret.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace oauth2cc {
+
+/// @brief An access token from a successful token response.
+/// @sa RFC 6749 §5.1
+struct token {
+    secret access_token;
+    std::string token_type;  ///< Always "Bearer" (RFC 6750); other types are refused.
+    /// The granted scope: the server's `scope`, or the requested scope when it sent none.
+    std::string scope;
+    /// The lifetime the server gave; empty when it sent no `expires_in`.
+    std::optional<std::chrono::seconds> expires_in;
+    /// When the response arrived, on the clock that measures expiry.
+    std::chrono::steady_clock::time_point obtained_at{};
+    /// Every other member of the response, as the server sent it.
+    nlohmann::json extra = nlohmann::json::object();
+
+    /// @brief obtained_at + expires_in; empty when the lifetime is unknown.
+    std::optional<std::chrono::steady_clock::time_point> expires_at() const {
+        if (!expires_in) return std::nullopt;
+        return obtained_at + *expires_in;
+    }
+};
+
+}  // namespace oauth2cc

@@ -1,0 +1,206 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// test_token_response.cpp: every shape of token response becomes a token or a typed error.
+// SPDX-License-Identifier: MIT
+
+#include "fake_transport.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+
+using namespace std::chrono_literals;
+using oauth2cc::error_kind;
+using oauth2cc_test::fake_transport;
+
+namespace {
+
+using headers = std::vector<std::pair<std::string, std::string>>;
+const headers json_type{{"Content-Type", "application/json"}};
+
+oauth2cc::client_config config() {
+    oauth2cc::client_config cfg;
+    cfg.token_endpoint = "https://auth.example.com/token";
+    cfg.client_id = "client";
+    cfg.client_secret = oauth2cc::secret{"TOPSECRET-42"};
+    cfg.scopes = {"read_date"};
+    return cfg;
+}
+
+oauth2cc::token fetch(int status, const std::string& body, const headers& h = json_type) {
+    auto fake = fake_transport::answering(status, body, h);
+    return oauth2cc::request_token(config(), fake);
+}
+
+oauth2cc::error failure(int status, const std::string& body, const headers& h = json_type) {
+    try {
+        fetch(status, body, h);
+    } catch (const oauth2cc::error& e) {
+        const std::string what = e.what();
+        CHECK(what.find("TOPSECRET-42") == std::string::npos);
+        return e;
+    }
+    FAIL("no error for status " << status << " body " << body);
+    throw;
+}
+
+}  // namespace
+
+TEST_CASE("token_response: a full §5.1 response") {
+    const auto before = std::chrono::steady_clock::now();
+    const auto t = fetch(200, R"({"access_token":"abc","token_type":"Bearer","expires_in":3600,
+                                  "scope":"read_date","issued_token_type":"x","n":1})");
+    CHECK(t.access_token.reveal() == "abc");
+    CHECK(t.token_type == "Bearer");
+    CHECK(t.expires_in == 3600s);
+    CHECK(t.scope == "read_date");
+    CHECK(t.obtained_at >= before);
+    REQUIRE(t.expires_at());
+    CHECK(*t.expires_at() == t.obtained_at + 3600s);
+    CHECK(t.extra.at("issued_token_type") == "x");
+    CHECK(t.extra.at("n") == 1);
+    CHECK_FALSE(t.extra.contains("access_token"));
+}
+
+TEST_CASE("token_response: token_type in any case, or absent, is Bearer; others are refused") {
+    CHECK(fetch(200, R"({"access_token":"a","token_type":"bearer"})").token_type == "Bearer");
+    CHECK(fetch(200, R"({"access_token":"a","token_type":"BEARER"})").token_type == "Bearer");
+    CHECK(fetch(200, R"({"access_token":"a"})").token_type == "Bearer");
+    CHECK(failure(200, R"({"access_token":"a","token_type":"mac"})").kind() ==
+          error_kind::bad_response);
+    CHECK(failure(200, R"({"access_token":"a","token_type":1})").kind() ==
+          error_kind::bad_response);
+}
+
+TEST_CASE("token_response: expires_in as number, numeric string, absent, negative, huge") {
+    CHECK(fetch(200, R"({"access_token":"a","expires_in":60})").expires_in == 60s);
+    CHECK(fetch(200, R"({"access_token":"a","expires_in":"60"})").expires_in == 60s);
+    CHECK(fetch(200, R"({"access_token":"a","expires_in":"3600.5"})").expires_in == 3600s);
+    CHECK(fetch(200, R"({"access_token":"a","expires_in":0})").expires_in == 0s);
+    CHECK_FALSE(fetch(200, R"({"access_token":"a"})").expires_in);
+    CHECK_FALSE(fetch(200, R"({"access_token":"a","expires_in":null})").expires_in);
+    const auto year = std::chrono::seconds(365LL * 24 * 3600);
+    CHECK(fetch(200, R"({"access_token":"a","expires_in":1e300})").expires_in == year);
+    CHECK(fetch(200, R"({"access_token":"a","expires_in":18446744073709551615})").expires_in ==
+          year);
+    CHECK(fetch(200, R"({"access_token":"a","expires_in":"99999999999999999999"})")
+              .expires_in == year);
+    for (const char* bad : {"-1", "\"-1\"", "\"abc\"", "true", "\"\"", "\"1e3\"", "\" 60\"",
+                            "[60]", "{}"}) {
+        CAPTURE(bad);
+        CHECK(failure(200, std::string(R"({"access_token":"a","expires_in":)") + bad + "}")
+                  .kind() == error_kind::bad_response);
+    }
+}
+
+TEST_CASE("token_response: scope as string, null or absent") {
+    CHECK(fetch(200, R"({"access_token":"a","scope":"read_date post_echo"})").scope ==
+          "read_date post_echo");
+    CHECK(fetch(200, R"({"access_token":"a","scope":null})").scope == "read_date");
+    CHECK(fetch(200, R"({"access_token":"a"})").scope == "read_date");
+    CHECK(failure(200, R"({"access_token":"a","scope":["read_date"]})").kind() ==
+          error_kind::bad_response);
+    CHECK(failure(200, R"({"access_token":"a","scope":7})").kind() == error_kind::bad_response);
+}
+
+TEST_CASE("token_response: access_token must be a non-empty string without controls") {
+    for (const char* body : {R"({"token_type":"Bearer"})", R"({"access_token":""})",
+                             R"({"access_token":42})", R"({"access_token":null})",
+                             R"({"access_token":"a\r\nX-Evil: 1"})", R"({"access_token":"a\u0000"})",
+                             R"({"access_token":"a\u007f"})"}) {
+        CAPTURE(body);
+        CHECK(failure(200, body).kind() == error_kind::bad_response);
+    }
+}
+
+TEST_CASE("token_response: bodies that are not a token response") {
+    for (const char* body : {"", "not json", "[1,2]", "42", "\"str\"", "{\"access_token\":"}) {
+        CAPTURE(body);
+        CHECK(failure(200, body).kind() == error_kind::bad_response);
+    }
+    CHECK(failure(200, "<html>hi</html>", {{"Content-Type", "text/html"}}).kind() ==
+          error_kind::bad_response);
+}
+
+TEST_CASE("token_response: JSON whatever the Content-Type; form bodies for older servers") {
+    CHECK(fetch(200, R"({"access_token":"j"})", {{"Content-Type", "text/plain"}})
+              .access_token.reveal() == "j");
+    CHECK(fetch(200, R"({"access_token":"j"})", {}).access_token.reveal() == "j");
+    const auto form = fetch(200, "access_token=f%2B1&token_type=bearer&expires_in=60&scope=a+b",
+                            {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}});
+    CHECK(form.access_token.reveal() == "f+1");
+    CHECK(form.expires_in == 60s);
+    CHECK(form.scope == "a b");
+    CHECK(fetch(200, "access_token=p", {{"Content-Type", "Text/Plain"}}).access_token.reveal() ==
+          "p");
+    CHECK(failure(200, "access_token=p", {{"Content-Type", "text/html"}}).kind() ==
+          error_kind::bad_response);
+}
+
+TEST_CASE("token_response: an error member is an oauth error, whatever the status") {
+    const auto e = failure(400, R"({"error":"invalid_scope","error_description":"no post_echo",
+                                    "error_uri":"https://e.example/x"})");
+    CHECK(e.kind() == error_kind::oauth);
+    CHECK(e.oauth_error() == "invalid_scope");
+    CHECK(e.error_description() == "no post_echo");
+    CHECK(e.error_uri() == "https://e.example/x");
+    CHECK(e.http_status() == 400);
+    CHECK(std::string(e.what()).find("invalid_scope") != std::string::npos);
+
+    const auto on_200 = failure(200, R"({"error":"invalid_client"})");
+    CHECK(on_200.kind() == error_kind::oauth);
+    CHECK(on_200.http_status() == 200);
+
+    const auto form = failure(401, "error=invalid_client&error_description=bad+secret",
+                              {{"Content-Type", "application/x-www-form-urlencoded"}});
+    CHECK(form.oauth_error() == "invalid_client");
+    CHECK(form.error_description() == "bad secret");
+
+    const auto controls = failure(400, R"({"error":"invalid_request","error_description":"a\nb"})");
+    CHECK(controls.error_description() == "a?b");
+}
+
+TEST_CASE("token_response: Retry-After as delta-seconds and as HTTP-date") {
+    const auto secs = failure(429, R"({"error":"slow_down"})",
+                              {{"Content-Type", "application/json"}, {"retry-after", "120"}});
+    CHECK(secs.retry_after() == 120s);
+    const auto past = failure(503, "", {{"Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT"}});
+    CHECK(past.kind() == error_kind::http_status);
+    CHECK(past.retry_after() == 0s);
+    CHECK_FALSE(failure(503, "", {{"Retry-After", "soon"}}).retry_after());
+
+    using oauth2cc::detail::parse_retry_after;
+    const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(784111777));
+    CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now) == 0s);
+    CHECK(parse_retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now) == 60s);
+    CHECK(parse_retry_after("Mon, 07 Nov 1994 08:49:37 GMT", now) == 86400s);
+    CHECK(parse_retry_after("Tue, 08 Nov 1994 08:49:37 GMT", now) == 86400s);  // clamped
+    CHECK(parse_retry_after(" 5 ", now) == 5s);
+    CHECK(parse_retry_after("99999999999999999999999", now) == 86400s);
+    CHECK_FALSE(parse_retry_after("-5", now));
+    CHECK_FALSE(parse_retry_after("5s", now));
+    CHECK_FALSE(parse_retry_after("Sun, 06 Nov 1994 08:49:37 UTC", now));
+}
+
+TEST_CASE("token_response: other statuses are http_status errors with a short excerpt") {
+    const auto e = failure(500, std::string(1000, 'x') + "\x01");
+    CHECK(e.kind() == error_kind::http_status);
+    CHECK(e.http_status() == 500);
+    CHECK(std::string(e.what()).size() < 300);
+    const auto redirect = failure(302, "", {{"Location", "https://evil.example/"}});
+    CHECK(redirect.kind() == error_kind::http_status);
+    CHECK(std::string(redirect.what()).find("redirect") != std::string::npos);
+}
+
+TEST_CASE("token_response: a body over max_response_bytes is refused") {
+    auto cfg = config();
+    cfg.max_response_bytes = 64;
+    auto fake = fake_transport::answering(
+        200, R"({"access_token":")" + std::string(100, 'a') + R"("})");
+    try {
+        oauth2cc::request_token(cfg, fake);
+        FAIL("an oversized body was accepted");
+    } catch (const oauth2cc::error& e) {
+        CHECK(e.kind() == error_kind::transport);
+    }
+}
