@@ -735,8 +735,9 @@ inline url_parts validate_config(const client_config& cfg) {
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     auto url = parse_url(cfg.token_endpoint);
     if (!url) {
-        fail("token_endpoint must be an absolute http:// or https:// URL without user "
-             "info or fragment, got \"" + excerpt(cfg.token_endpoint, 100) + "\"");
+        // The text is not echoed: a refused URL may carry credentials ("user:pass@").
+        fail("token_endpoint must be an absolute http:// or https:// URL with a host, no "
+             "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
     }
     if (!url->https && !cfg.allow_insecure_http && !is_loopback_host(url->host)) {
         fail("token_endpoint uses plain http:// to " + excerpt(url->host, 100) +
@@ -1040,6 +1041,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
 
     token t;
     t.obtained_at = obtained_at;
+    t.scope = requested_scope;  // RFC 6749 §5.1: no scope (or null) means the one requested
     for (const auto& [name, value] : doc->items()) {
         if (name == "access_token") {
             if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
@@ -1063,13 +1065,11 @@ inline token parse_token_response(const http_response& res, const std::string& r
             } else if (!value.is_null()) {
                 bad("scope is neither a string nor null");
             }
-            if (value.is_null()) t.scope = requested_scope;
         } else {
             t.extra[name] = value;
         }
     }
     if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
-    if (!doc->contains("scope")) t.scope = requested_scope;
     t.token_type = "Bearer";
     return t;
 }

@@ -164,6 +164,11 @@ TEST_CASE("token_request: configurations that cannot be sent correctly are refus
         cfg.read_timeout = std::chrono::milliseconds(0);
         CHECK(refused(cfg).kind() == error_kind::config);
     }
+    SUBCASE("credentials in a refused endpoint URL never appear in the refusal") {
+        cfg.token_endpoint = "https://user:URLPASS-55@auth.example.com/token";
+        const std::string what = refused(cfg).what();
+        CHECK(what.find("URLPASS-55") == std::string::npos);
+    }
     SUBCASE("the secret never appears in the refusal") {
         cfg.client_secret = oauth2cc::secret{"SECRET-abc-987"};
         cfg.token_endpoint = "http://auth.example.com/token";

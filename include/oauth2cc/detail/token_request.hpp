@@ -32,8 +32,9 @@ inline url_parts validate_config(const client_config& cfg) {
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     auto url = parse_url(cfg.token_endpoint);
     if (!url) {
-        fail("token_endpoint must be an absolute http:// or https:// URL without user "
-             "info or fragment, got \"" + excerpt(cfg.token_endpoint, 100) + "\"");
+        // The text is not echoed: a refused URL may carry credentials ("user:pass@").
+        fail("token_endpoint must be an absolute http:// or https:// URL with a host, no "
+             "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
     }
     if (!url->https && !cfg.allow_insecure_http && !is_loopback_host(url->host)) {
         fail("token_endpoint uses plain http:// to " + excerpt(url->host, 100) +

@@ -142,6 +142,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
 
     token t;
     t.obtained_at = obtained_at;
+    t.scope = requested_scope;  // RFC 6749 §5.1: no scope (or null) means the one requested
     for (const auto& [name, value] : doc->items()) {
         if (name == "access_token") {
             if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
@@ -165,13 +166,11 @@ inline token parse_token_response(const http_response& res, const std::string& r
             } else if (!value.is_null()) {
                 bad("scope is neither a string nor null");
             }
-            if (value.is_null()) t.scope = requested_scope;
         } else {
             t.extra[name] = value;
         }
     }
     if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
-    if (!doc->contains("scope")) t.scope = requested_scope;
     t.token_type = "Bearer";
     return t;
 }
