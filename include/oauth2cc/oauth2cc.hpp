@@ -9,6 +9,7 @@
 #include "client_config.hpp"
 #include "error.hpp"
 #include "http.hpp"
+#include "httplib_transport.hpp"
 #include "secret.hpp"
 #include "token.hpp"
 #include "token_client.hpp"

@@ -1,5 +1,5 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
-// token_client.hpp: one client-credentials token request, no caching.
+// token_client.hpp: client-credentials token requests, one at a time, no caching.
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -8,6 +8,8 @@
 #include "error.hpp"
 #include "token.hpp"
 #include "transport.hpp"
+
+#include <memory>
 
 namespace oauth2cc {
 
@@ -20,6 +22,34 @@ namespace oauth2cc {
 ///         `http_status` or `bad_response` as the response says
 /// @sa RFC 6749 §4.4
 token request_token(const client_config& cfg, transport& via);
+
+/// @brief Makes one client-credentials token request over a new httplib_transport.
+/// @throws error as request_token(cfg, via) does
+/// @sa RFC 6749 §4.4
+token request_token(const client_config& cfg);
+
+/// @brief Makes token requests for one client_config over one kept-alive connection.
+/// No caching: every fetch() asks the server (token_manager caches and refreshes).
+/// Thread-safe when its transport is; the default httplib_transport is.
+class token_client {
+public:
+    /// @param cfg  what to ask for, where, and how to authenticate
+    /// @param via  the transport; null makes an httplib_transport from cfg
+    /// @throws error `config` when cfg is unusable
+    explicit token_client(client_config cfg, std::shared_ptr<transport> via = nullptr);
+
+    /// @brief Requests a new token.
+    /// @throws error as request_token(cfg, via) does
+    /// @sa RFC 6749 §4.4
+    token fetch();
+
+    /// @brief The configuration this client requests tokens with.
+    const client_config& config() const noexcept { return cfg_; }
+
+private:
+    client_config cfg_;
+    std::shared_ptr<transport> transport_;
+};
 
 }  // namespace oauth2cc
 

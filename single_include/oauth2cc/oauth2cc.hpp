@@ -428,6 +428,627 @@ OAUTH2CC_INLINE std::optional<std::string> http_response::header(std::string_vie
 }
 
 }  // namespace oauth2cc
+// ---- oauth2cc/httplib_transport.hpp ----
+
+// ---- oauth2cc/transport.hpp ----
+
+namespace oauth2cc {
+
+/// @brief Sends HTTP requests. httplib_transport is the default; tests and users with
+/// their own HTTP stack supply others.
+class transport {
+public:
+    virtual ~transport() = default;
+
+    /// @brief Sends one request and returns the response, whatever its status. Never
+    /// follows a redirect.
+    /// @throws error of kind `transport` or `tls` when no response arrives
+    virtual http_response send(const http_request& request) = 0;
+
+protected:
+    transport() = default;
+    transport(const transport&) = default;
+    transport& operator=(const transport&) = default;
+};
+
+}  // namespace oauth2cc
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+namespace oauth2cc {
+
+/// @brief How an httplib_transport connects and how much it accepts.
+struct transport_options {
+    /// Bounds the TCP connect. With read_timeout it also bounds each whole exchange.
+    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
+    /// Bounds each socket read and write. `connect_timeout + read_timeout` bounds the
+    /// whole exchange, so a server that trickles its reply fails too.
+    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
+    /// Responses with a larger body (after decompression) are refused.
+    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
+    /// Certificate verification, trust anchors and the client certificate.
+    tls_options tls;
+    /// Idle kept-alive connections kept per origin for reuse.
+    std::size_t max_idle_connections = 4;
+
+    /// @brief The transport options a client_config asks for.
+    static transport_options from(const client_config& cfg);
+};
+
+/// @brief Sends requests with cpp-httplib: HTTPS with certificate and host-name
+/// verification, every timeout set, redirects never followed, bodies capped, and
+/// connections kept alive and reused per origin.
+///
+/// Thread-safe: concurrent send() calls each use their own connection; a connection is
+/// reused by the next request to the same origin once it is idle.
+class httplib_transport final : public transport {
+public:
+    /// @throws error `config` when a timeout or the size cap is not positive, or when
+    ///         tls.ca_file, tls.ca_dir or the client certificate cannot be loaded
+    explicit httplib_transport(transport_options options = {});
+    /// @brief A transport with the timeouts, size cap and TLS options of cfg.
+    explicit httplib_transport(const client_config& cfg);
+    ~httplib_transport() override;
+    httplib_transport(const httplib_transport&) = delete;
+    httplib_transport& operator=(const httplib_transport&) = delete;
+
+    /// @brief Sends one request over a kept-alive connection to its origin.
+    /// @throws error `tls` when the handshake or verification fails; `transport` when the
+    ///         connection fails, the exchange passes its deadline, or the body is over
+    ///         max_response_bytes; `config` for a URL or header it cannot send
+    http_response send(const http_request& request) override;
+
+    /// @brief The options this transport was made with.
+    const transport_options& options() const noexcept;
+
+private:
+    struct state;
+    std::unique_ptr<state> state_;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/httplib_transport_inl.hpp ----
+
+// ---- oauth2cc/detail/httplib_glue.hpp ----
+
+// ---- oauth2cc/detail/deadline_watchdog.hpp ----
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace oauth2cc::detail {
+
+/// @brief Runs a callback when a deadline passes unless it was disarmed first. One lazily
+/// started thread serves every armed deadline of its owner.
+class deadline_watchdog {
+public:
+    using clock = std::chrono::steady_clock;
+    using ticket = std::uint64_t;
+
+    deadline_watchdog() = default;
+    deadline_watchdog(const deadline_watchdog&) = delete;
+    deadline_watchdog& operator=(const deadline_watchdog&) = delete;
+
+    ~deadline_watchdog() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    /// @brief Calls on_expiry on the watchdog thread once `when` has passed.
+    ticket arm(clock::time_point when, std::function<void()> on_expiry) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+        const ticket id = ++last_ticket_;
+        armed_.emplace(id, entry{when, std::move(on_expiry), false});
+        wake_.notify_all();
+        return id;
+    }
+
+    /// @brief Forgets a deadline. Once this returns its callback is not running and never
+    /// will run.
+    /// @returns true when the deadline had already fired
+    bool disarm(ticket id) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        const auto it = armed_.find(id);
+        if (it == armed_.end()) return false;
+        const bool fired = it->second.fired;
+        armed_.erase(it);
+        return fired;
+    }
+
+private:
+    struct entry {
+        clock::time_point when;
+        std::function<void()> on_expiry;
+        bool fired;
+    };
+
+    void run() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        while (!stopping_) {
+            bool any = false;
+            clock::time_point next = clock::time_point::max();
+            const auto now = clock::now();
+            for (auto& [id, e] : armed_) {
+                if (e.fired) continue;
+                if (e.when <= now) {
+                    e.fired = true;
+                    // Under the lock, so that disarm() cannot return while it runs.
+                    e.on_expiry();
+                } else {
+                    any = true;
+                    if (e.when < next) next = e.when;
+                }
+            }
+            if (any) {
+                wake_.wait_until(lock, next);
+            } else {
+                wake_.wait(lock);
+            }
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::map<ticket, entry> armed_;
+    ticket last_ticket_ = 0;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/url.hpp ----
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+struct url_parts {
+    bool https = false;
+    std::string host;  ///< As written, IPv6 literals without their brackets.
+    int port = 0;      ///< The explicit port, else 443 or 80.
+    std::string path;  ///< Path and query, at least "/".
+};
+
+/// @brief Parses an absolute http or https URL. Refuses user info ("user:pass@"), a
+/// fragment, controls and spaces, an empty host, a bad port: those are empty results.
+inline std::optional<url_parts> parse_url(std::string_view url) {
+    url_parts parts;
+    for (char c : url) {
+        if (is_control(c) || c == ' ') return std::nullopt;
+    }
+    const std::size_t colon = url.find("://");
+    if (colon == std::string_view::npos) return std::nullopt;
+    const std::string_view scheme = url.substr(0, colon);
+    if (iequals(scheme, "https")) {
+        parts.https = true;
+    } else if (!iequals(scheme, "http")) {
+        return std::nullopt;
+    }
+    std::string_view rest = url.substr(colon + 3);
+    if (rest.find('#') != std::string_view::npos) return std::nullopt;
+    const std::size_t path_start = rest.find_first_of("/?");
+    std::string_view authority = rest.substr(0, path_start);
+    parts.path = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
+    if (parts.path.front() == '?') parts.path.insert(0, "/");
+    if (authority.find('@') != std::string_view::npos) return std::nullopt;
+
+    std::string_view port_text;
+    if (!authority.empty() && authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        parts.host = std::string(authority.substr(1, close - 1));
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return std::nullopt;
+            port_text = after.substr(1);
+        }
+    } else {
+        const std::size_t port_colon = authority.find(':');
+        parts.host = std::string(authority.substr(0, port_colon));
+        if (port_colon != std::string_view::npos) port_text = authority.substr(port_colon + 1);
+    }
+    if (parts.host.empty()) return std::nullopt;
+    parts.port = parts.https ? 443 : 80;
+    if (!port_text.empty()) {
+        int port = 0;
+        for (char c : port_text) {
+            if (c < '0' || c > '9') return std::nullopt;
+            port = port * 10 + (c - '0');
+            if (port > 65535) return std::nullopt;
+        }
+        if (port == 0) return std::nullopt;
+        parts.port = port;
+    }
+    return parts;
+}
+
+/// @brief True for localhost, 127.0.0.0/8 in dotted-quad form, and ::1.
+inline bool is_loopback_host(std::string_view host) {
+    if (iequals(host, "localhost") || host == "::1" || host == "0:0:0:0:0:0:0:1") return true;
+    // Four decimal octets, the first 127.
+    int octets = 0;
+    int value = -1;
+    int first = -1;
+    for (char c : host) {
+        if (c >= '0' && c <= '9') {
+            value = (value < 0 ? 0 : value * 10) + (c - '0');
+            if (value > 255) return false;
+        } else if (c == '.') {
+            if (value < 0) return false;
+            if (octets == 0) first = value;
+            ++octets;
+            value = -1;
+        } else {
+            return false;
+        }
+    }
+    if (value < 0) return false;
+    if (octets == 0) first = value;
+    return octets == 3 && first == 127;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <httplib.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief "https://host:port", with IPv6 literals in brackets.
+inline std::string origin_of(const url_parts& url) {
+    std::string origin = url.https ? "https://" : "http://";
+    const bool ipv6 = url.host.find(':') != std::string::npos;
+    if (ipv6) origin.push_back('[');
+    origin += url.host;
+    if (ipv6) origin.push_back(']');
+    origin += ":" + std::to_string(url.port);
+    return origin;
+}
+
+/// @brief Says in words what a cpp-httplib error means for the caller.
+inline std::string describe(httplib::Error failure) {
+    switch (failure) {
+        case httplib::Error::Connection:
+            return "could not connect (refused, unreachable, or connect_timeout passed)";
+        case httplib::Error::Read:
+            return "the connection failed or timed out while reading the response";
+        case httplib::Error::Write:
+            return "the connection failed or timed out while sending the request";
+        default:
+            return httplib::to_string(failure);
+    }
+}
+
+/// @brief Refuses trust anchors or a client certificate that OpenSSL cannot load, so that
+/// the mistake shows as a clear `config` error and not as a failed handshake later.
+inline void check_tls_files(const tls_options& tls) {
+    const auto fail = [](const std::string& why) {
+        ERR_clear_error();
+        throw error(error_kind::config, why);
+    };
+    std::error_code ec;
+    if (!tls.ca_dir.empty() && !std::filesystem::is_directory(tls.ca_dir, ec)) {
+        fail("tls.ca_dir \"" + excerpt(tls.ca_dir, 200) + "\" is not a directory");
+    }
+    if (!tls.ca_file.empty()) {
+        X509_STORE* store = X509_STORE_new();
+        if (store == nullptr) fail("OpenSSL could not allocate a certificate store");
+        const int loaded = X509_STORE_load_locations(store, tls.ca_file.c_str(), nullptr);
+        X509_STORE_free(store);
+        if (loaded != 1) {
+            fail("tls.ca_file \"" + excerpt(tls.ca_file, 200) +
+                 "\" could not be read as PEM certificates");
+        }
+    }
+    if (tls.client_cert_file.empty() != tls.client_key_file.empty()) {
+        fail("tls.client_cert_file and tls.client_key_file go together");
+    }
+    if (!tls.client_cert_file.empty()) {
+        SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+        if (ctx == nullptr) fail("OpenSSL could not create a TLS context");
+        const bool cert_ok =
+            SSL_CTX_use_certificate_chain_file(ctx, tls.client_cert_file.c_str()) == 1;
+        // Readable as a key on its own: a refusal below then means a mismatch.
+        bool key_readable = false;
+        if (BIO* in = BIO_new_file(tls.client_key_file.c_str(), "r")) {
+            EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+            key_readable = key != nullptr;
+            EVP_PKEY_free(key);
+            BIO_free(in);
+        }
+        const bool pair_ok =
+            cert_ok && key_readable &&
+            SSL_CTX_use_PrivateKey_file(ctx, tls.client_key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
+            SSL_CTX_check_private_key(ctx) == 1;
+        SSL_CTX_free(ctx);
+        if (!cert_ok) {
+            fail("tls.client_cert_file \"" + excerpt(tls.client_cert_file, 200) +
+                 "\" could not be read as a PEM certificate");
+        }
+        if (!key_readable) {
+            fail("tls.client_key_file \"" + excerpt(tls.client_key_file, 200) +
+                 "\" could not be read as an unencrypted PEM private key");
+        }
+        if (!pair_ok) fail("tls.client_key_file does not match tls.client_cert_file");
+    }
+    ERR_clear_error();
+}
+
+/// @brief What an httplib_sender needs to know; mirrors oauth2cc::transport_options.
+struct sender_options {
+    std::chrono::milliseconds connect_timeout;
+    std::chrono::milliseconds read_timeout;
+    std::size_t max_response_bytes;
+    tls_options tls;
+    std::size_t max_idle_connections;
+};
+
+/// @brief Sends requests through cpp-httplib clients kept alive per origin. Thread-safe:
+/// a client is used by one request at a time and goes back to the idle list after it.
+class httplib_sender {
+public:
+    explicit httplib_sender(sender_options options) : options_(std::move(options)) {
+        if (options_.connect_timeout.count() <= 0 || options_.read_timeout.count() <= 0) {
+            throw error(error_kind::config, "connect_timeout and read_timeout must be positive");
+        }
+        if (options_.max_response_bytes == 0) {
+            throw error(error_kind::config, "max_response_bytes must be positive");
+        }
+        check_tls_files(options_.tls);
+    }
+
+    http_response send(const http_request& request) {
+        const auto url = parse_url(request.url);
+        if (!url) {
+            throw error(error_kind::config,
+                        "the request URL is not an absolute http:// or https:// URL with a "
+                        "host, no user info, no fragment, no spaces or controls");
+        }
+        if (request.method.empty() || has_control(request.method) ||
+            request.method.find(' ') != std::string::npos) {
+            throw error(error_kind::config, "the request method is empty or malformed");
+        }
+        httplib::Request out;
+        out.method = request.method;
+        out.path = url->path;
+        for (const auto& [name, value] : request.headers) {
+            if (name.empty() || has_control(name) || name.find(':') != std::string::npos ||
+                name.find(' ') != std::string::npos) {
+                throw error(error_kind::config,
+                            "a request header name is empty or malformed: \"" +
+                                excerpt(name, 60) + "\"");
+            }
+            // The value is not echoed: it may be a credential.
+            if (has_control(value)) {
+                throw error(error_kind::config, "the value of request header \"" +
+                                                    excerpt(name, 60) +
+                                                    "\" contains control characters");
+            }
+            out.headers.emplace(name, value);
+        }
+        out.body = request.body;
+
+        const std::string origin = origin_of(*url);
+        std::size_t cap = options_.max_response_bytes;
+        bool over_cap = false;
+        http_response result;
+        out.response_handler = [&](const httplib::Response& head) {
+            const std::string length = head.get_header_value("Content-Length");
+            if (!length.empty() && length.size() < 20) {
+                std::uint64_t announced = 0;
+                for (char c : length) {
+                    if (c < '0' || c > '9') return true;  // httplib judges the framing
+                    announced = announced * 10 + static_cast<std::uint64_t>(c - '0');
+                }
+                if (announced > cap) {
+                    over_cap = true;
+                    return false;
+                }
+            } else if (length.size() >= 20) {
+                over_cap = true;
+                return false;
+            }
+            return true;
+        };
+        out.content_receiver = [&](const char* data, std::size_t size, std::uint64_t,
+                                   std::uint64_t) {
+            if (size > cap - result.body.size()) {
+                over_cap = true;
+                return false;
+            }
+            result.body.append(data, size);
+            return true;
+        };
+
+        std::unique_ptr<httplib::Client> client = acquire(origin, *url);
+        httplib::Response in;
+        httplib::Error failure = httplib::Error::Success;
+        const auto deadline = deadline_watchdog::clock::now() + options_.connect_timeout +
+                              options_.read_timeout;
+        httplib::Client* raw = client.get();
+        const auto ticket = watchdog_.arm(deadline, [raw] { raw->stop(); });
+        const bool sent = client->send(out, in, failure);
+        const bool timed_out = watchdog_.disarm(ticket);
+        wipe(out.body);
+
+        if (!sent) {
+            result.body.clear();
+            if (over_cap) {
+                throw error(error_kind::transport,
+                            "the response from " + origin + " is over max_response_bytes (" +
+                                std::to_string(options_.max_response_bytes) + ")",
+                            error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
+            }
+            if (timed_out) {
+                throw error(error_kind::transport,
+                            "no complete response from " + origin + " within " +
+                                std::to_string((options_.connect_timeout +
+                                                options_.read_timeout)
+                                                   .count()) +
+                                " ms (connect_timeout + read_timeout)");
+            }
+            const std::string what = httplib::to_string(failure);
+            if (what.rfind("SSL", 0) == 0) {
+                throw error(error_kind::tls, "TLS with " + origin + " failed: " + what +
+                                                 " (certificate, host name or handshake)");
+            }
+            throw error(error_kind::transport,
+                        "no response from " + origin + ": " + describe(failure));
+        }
+        result.status = in.status;
+        result.headers.reserve(in.headers.size());
+        for (const auto& [name, value] : in.headers) result.headers.emplace_back(name, value);
+        // A connection whose exchange met the deadline may have been shut down under it.
+        if (!timed_out) release(origin, std::move(client));
+        return result;
+    }
+
+private:
+    std::unique_ptr<httplib::Client> acquire(const std::string& origin, const url_parts& url) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            const auto it = idle_.find(origin);
+            if (it != idle_.end() && !it->second.empty()) {
+                auto client = std::move(it->second.back());
+                it->second.pop_back();
+                return client;
+            }
+        }
+        return make_client(origin, url);
+    }
+
+    void release(const std::string& origin, std::unique_ptr<httplib::Client> client) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto& list = idle_[origin];
+        if (list.size() < options_.max_idle_connections) list.push_back(std::move(client));
+    }
+
+    std::unique_ptr<httplib::Client> make_client(const std::string& origin,
+                                                 const url_parts& url) const {
+        const tls_options& tls = options_.tls;
+        auto client = std::make_unique<httplib::Client>(origin, tls.client_cert_file,
+                                                        tls.client_key_file);
+        if (!client->is_valid()) {
+            ERR_clear_error();
+            throw error(error_kind::tls, "cpp-httplib could not set up a client for " + origin +
+                                             " with the given TLS files");
+        }
+        const auto split = [](std::chrono::milliseconds ms) {
+            return std::pair<time_t, time_t>(static_cast<time_t>(ms.count() / 1000),
+                                             static_cast<time_t>(ms.count() % 1000 * 1000));
+        };
+        const auto connect = split(options_.connect_timeout);
+        const auto read = split(options_.read_timeout);
+        client->set_connection_timeout(connect.first, connect.second);
+        client->set_read_timeout(read.first, read.second);
+        client->set_write_timeout(read.first, read.second);
+        client->set_keep_alive(true);
+        client->set_follow_location(false);
+        if (url.https) {
+            client->enable_server_certificate_verification(tls.verify);
+            if (!tls.ca_file.empty() && !tls.ca_dir.empty()) {
+                // cpp-httplib loads one of the two; a store that looks up the directory,
+                // with the file added to it on first use, trusts both.
+                X509_STORE* store = X509_STORE_new();
+                if (store == nullptr ||
+                    X509_STORE_load_locations(store, nullptr, tls.ca_dir.c_str()) != 1) {
+                    if (store != nullptr) X509_STORE_free(store);
+                    ERR_clear_error();
+                    throw error(error_kind::config, "tls.ca_dir could not be loaded");
+                }
+                client->set_ca_cert_store(store);
+                client->set_ca_cert_path(tls.ca_file);
+            } else if (!tls.ca_file.empty() || !tls.ca_dir.empty()) {
+                client->set_ca_cert_path(tls.ca_file, tls.ca_dir);
+            }
+        }
+        return client;
+    }
+
+    sender_options options_;
+    std::mutex mutex_;
+    std::map<std::string, std::vector<std::unique_ptr<httplib::Client>>> idle_;
+    // Declared last so that its thread stops before the clients it may touch go away.
+    deadline_watchdog watchdog_;
+};
+
+}  // namespace oauth2cc::detail
+
+#include <memory>
+#include <utility>
+
+namespace oauth2cc {
+
+struct httplib_transport::state {
+    explicit state(const transport_options& opts)
+        : options(opts),
+          sender(detail::sender_options{opts.connect_timeout, opts.read_timeout,
+                                        opts.max_response_bytes, opts.tls,
+                                        opts.max_idle_connections}) {}
+    transport_options options;
+    detail::httplib_sender sender;
+};
+
+OAUTH2CC_INLINE transport_options transport_options::from(const client_config& cfg) {
+    transport_options options;
+    options.connect_timeout = cfg.connect_timeout;
+    options.read_timeout = cfg.read_timeout;
+    options.max_response_bytes = cfg.max_response_bytes;
+    options.tls = cfg.tls;
+    return options;
+}
+
+OAUTH2CC_INLINE httplib_transport::httplib_transport(transport_options options)
+    : state_(std::make_unique<state>(options)) {}
+
+OAUTH2CC_INLINE httplib_transport::httplib_transport(const client_config& cfg)
+    : httplib_transport(transport_options::from(cfg)) {}
+
+OAUTH2CC_INLINE httplib_transport::~httplib_transport() = default;
+
+OAUTH2CC_INLINE http_response httplib_transport::send(const http_request& request) {
+    return state_->sender.send(request);
+}
+
+OAUTH2CC_INLINE const transport_options& httplib_transport::options() const noexcept {
+    return state_->options;
+}
+
+}  // namespace oauth2cc
 // ---- oauth2cc/token.hpp ----
 
 #include <nlohmann/json.hpp>
@@ -462,28 +1083,7 @@ struct token {
 }  // namespace oauth2cc
 // ---- oauth2cc/token_client.hpp ----
 
-// ---- oauth2cc/transport.hpp ----
-
-namespace oauth2cc {
-
-/// @brief Sends HTTP requests. httplib_transport is the default; tests and users with
-/// their own HTTP stack supply others.
-class transport {
-public:
-    virtual ~transport() = default;
-
-    /// @brief Sends one request and returns the response, whatever its status. Never
-    /// follows a redirect.
-    /// @throws error of kind `transport` or `tls` when no response arrives
-    virtual http_response send(const http_request& request) = 0;
-
-protected:
-    transport() = default;
-    transport(const transport&) = default;
-    transport& operator=(const transport&) = default;
-};
-
-}  // namespace oauth2cc
+#include <memory>
 
 namespace oauth2cc {
 
@@ -496,6 +1096,34 @@ namespace oauth2cc {
 ///         `http_status` or `bad_response` as the response says
 /// @sa RFC 6749 §4.4
 token request_token(const client_config& cfg, transport& via);
+
+/// @brief Makes one client-credentials token request over a new httplib_transport.
+/// @throws error as request_token(cfg, via) does
+/// @sa RFC 6749 §4.4
+token request_token(const client_config& cfg);
+
+/// @brief Makes token requests for one client_config over one kept-alive connection.
+/// No caching: every fetch() asks the server (token_manager caches and refreshes).
+/// Thread-safe when its transport is; the default httplib_transport is.
+class token_client {
+public:
+    /// @param cfg  what to ask for, where, and how to authenticate
+    /// @param via  the transport; null makes an httplib_transport from cfg
+    /// @throws error `config` when cfg is unusable
+    explicit token_client(client_config cfg, std::shared_ptr<transport> via = nullptr);
+
+    /// @brief Requests a new token.
+    /// @throws error as request_token(cfg, via) does
+    /// @sa RFC 6749 §4.4
+    token fetch();
+
+    /// @brief The configuration this client requests tokens with.
+    const client_config& config() const noexcept { return cfg_; }
+
+private:
+    client_config cfg_;
+    std::shared_ptr<transport> transport_;
+};
 
 }  // namespace oauth2cc
 
@@ -618,99 +1246,66 @@ constexpr bool is_scope_token(std::string_view s) noexcept {
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/url.hpp ----
+// ---- oauth2cc/detail/redact.hpp ----
 
 #include <cstddef>
-#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace oauth2cc::detail {
 
-struct url_parts {
-    bool https = false;
-    std::string host;  ///< As written, IPv6 literals without their brackets.
-    int port = 0;      ///< The explicit port, else 443 or 80.
-    std::string path;  ///< Path and query, at least "/".
+/// @brief Strings that must never reach a message, each replaced by "***". Owns copies
+/// of them and wipes the copies when destroyed.
+class redactions {
+public:
+    redactions() = default;
+    redactions(const redactions&) = delete;
+    redactions& operator=(const redactions&) = delete;
+    redactions(redactions&& other) noexcept : hidden_(std::move(other.hidden_)) {}
+    redactions& operator=(redactions&&) = delete;
+    ~redactions() {
+        for (auto& s : hidden_) wipe(s);
+    }
+
+    /// @brief Hides text, and the form excerpt() gives it, wherever either appears.
+    void add(std::string text) {
+        if (text.empty()) return;
+        std::string printable = excerpt(text, text.size());
+        if (printable != text) hidden_.push_back(std::move(printable));
+        hidden_.push_back(std::move(text));
+    }
+
+    /// @brief Text with every hidden string replaced by "***", longest first so that a
+    /// string that contains another is hidden whole.
+    std::string apply(std::string text) const {
+        std::vector<const std::string*> order;
+        order.reserve(hidden_.size());
+        for (const auto& s : hidden_) order.push_back(&s);
+        for (std::size_t i = 1; i < order.size(); ++i) {
+            for (std::size_t j = i; j > 0 && order[j]->size() > order[j - 1]->size(); --j) {
+                std::swap(order[j], order[j - 1]);
+            }
+        }
+        for (const std::string* s : order) {
+            std::size_t at = 0;
+            while ((at = text.find(*s, at)) != std::string::npos) {
+                text.replace(at, s->size(), "***");
+                at += 3;
+            }
+        }
+        return text;
+    }
+
+    /// @brief A sanitised excerpt of text with nothing hidden left in it.
+    std::string excerpt_of(std::string_view text, std::size_t max_bytes) const {
+        return apply(excerpt(apply(std::string(text)), max_bytes));
+    }
+
+private:
+    std::vector<std::string> hidden_;
 };
-
-/// @brief Parses an absolute http or https URL. Refuses user info ("user:pass@"), a
-/// fragment, controls and spaces, an empty host, a bad port: those are empty results.
-inline std::optional<url_parts> parse_url(std::string_view url) {
-    url_parts parts;
-    for (char c : url) {
-        if (is_control(c) || c == ' ') return std::nullopt;
-    }
-    const std::size_t colon = url.find("://");
-    if (colon == std::string_view::npos) return std::nullopt;
-    const std::string_view scheme = url.substr(0, colon);
-    if (iequals(scheme, "https")) {
-        parts.https = true;
-    } else if (!iequals(scheme, "http")) {
-        return std::nullopt;
-    }
-    std::string_view rest = url.substr(colon + 3);
-    if (rest.find('#') != std::string_view::npos) return std::nullopt;
-    const std::size_t path_start = rest.find_first_of("/?");
-    std::string_view authority = rest.substr(0, path_start);
-    parts.path = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
-    if (parts.path.front() == '?') parts.path.insert(0, "/");
-    if (authority.find('@') != std::string_view::npos) return std::nullopt;
-
-    std::string_view port_text;
-    if (!authority.empty() && authority.front() == '[') {
-        const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos) return std::nullopt;
-        parts.host = std::string(authority.substr(1, close - 1));
-        const std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') return std::nullopt;
-            port_text = after.substr(1);
-        }
-    } else {
-        const std::size_t port_colon = authority.find(':');
-        parts.host = std::string(authority.substr(0, port_colon));
-        if (port_colon != std::string_view::npos) port_text = authority.substr(port_colon + 1);
-    }
-    if (parts.host.empty()) return std::nullopt;
-    parts.port = parts.https ? 443 : 80;
-    if (!port_text.empty()) {
-        int port = 0;
-        for (char c : port_text) {
-            if (c < '0' || c > '9') return std::nullopt;
-            port = port * 10 + (c - '0');
-            if (port > 65535) return std::nullopt;
-        }
-        if (port == 0) return std::nullopt;
-        parts.port = port;
-    }
-    return parts;
-}
-
-/// @brief True for localhost, 127.0.0.0/8 in dotted-quad form, and ::1.
-inline bool is_loopback_host(std::string_view host) {
-    if (iequals(host, "localhost") || host == "::1" || host == "0:0:0:0:0:0:0:1") return true;
-    // Four decimal octets, the first 127.
-    int octets = 0;
-    int value = -1;
-    int first = -1;
-    for (char c : host) {
-        if (c >= '0' && c <= '9') {
-            value = (value < 0 ? 0 : value * 10) + (c - '0');
-            if (value > 255) return false;
-        } else if (c == '.') {
-            if (value < 0) return false;
-            if (octets == 0) first = value;
-            ++octets;
-            value = -1;
-        } else {
-            return false;
-        }
-    }
-    if (value < 0) return false;
-    if (octets == 0) first = value;
-    return octets == 3 && first == 127;
-}
 
 }  // namespace oauth2cc::detail
 
@@ -824,6 +1419,40 @@ inline http_request build_token_request(const client_config& cfg) {
     return req;
 }
 
+/// @brief Every form in which the client secret travels, for keeping server-echoed
+/// text free of it.
+inline redactions credential_redactions(const client_config& cfg) {
+    redactions hide;
+    const std::string& raw = cfg.client_secret.reveal();
+    if (!raw.empty()) {
+        hide.add(raw);
+        hide.add(form_encode(raw));
+        if (cfg.auth == auth_method::client_secret_basic) {
+            std::string header = basic_authorization(cfg);
+            hide.add(header.substr(6));  // after "Basic "
+            wipe(header);
+        }
+    }
+    return hide;
+}
+
+/// @brief Wipes the credentials a built token request holds once it has been sent.
+class request_wiper {
+public:
+    explicit request_wiper(http_request& req) noexcept : req_(req) {}
+    request_wiper(const request_wiper&) = delete;
+    request_wiper& operator=(const request_wiper&) = delete;
+    ~request_wiper() {
+        wipe(req_.body);
+        for (auto& [name, value] : req_.headers) {
+            if (iequals(name, "Authorization")) wipe(value);
+        }
+    }
+
+private:
+    http_request& req_;
+};
+
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/token_response.hpp ----
 
@@ -831,6 +1460,7 @@ inline http_request build_token_request(const client_config& cfg) {
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -850,31 +1480,35 @@ constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) n
     return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-/// @brief Parses an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7), the
-/// form senders must use, into seconds since the epoch.
-inline std::optional<std::int64_t> parse_imf_fixdate(std::string_view s) {
-    // "Www, DD Mon YYYY HH:MM:SS GMT" is 29 characters.
-    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
-        s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT") {
-        return std::nullopt;
-    }
-    const auto number = [&](std::size_t at, std::size_t len) -> int {
-        int v = 0;
-        for (std::size_t i = at; i < at + len; ++i) {
-            if (s[i] < '0' || s[i] > '9') return -1;
-            v = v * 10 + (s[i] - '0');
-        }
-        return v;
-    };
+/// @brief The month number of "Jan".."Dec", 0 for anything else.
+inline unsigned month_number(std::string_view name) {
     static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    unsigned month = 0;
     for (unsigned i = 0; i < 12; ++i) {
-        if (s.substr(8, 3) == months[i]) month = i + 1;
+        if (name == months[i]) return i + 1;
     }
-    const int day = number(5, 2), year = number(12, 4);
-    const int hour = number(17, 2), minute = number(20, 2), second = number(23, 2);
-    if (month == 0 || day < 1 || day > 31 || year < 0 || hour < 0 || hour > 23 || minute < 0 ||
+    return 0;
+}
+
+/// @brief The value of len decimal digits at s[at] (two digits may start with a space);
+/// -1 otherwise.
+inline int digits_at(std::string_view s, std::size_t at, std::size_t len) {
+    if (at + len > s.size()) return -1;
+    int v = 0;
+    bool any = false;
+    for (std::size_t i = at; i < at + len; ++i) {
+        if (s[i] == ' ' && len == 2 && i == at) continue;  // asctime's " 6"
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+        any = true;
+    }
+    return any ? v : -1;
+}
+
+/// @brief Seconds since the epoch of a UTC date and time; empty when a field is out of range.
+inline std::optional<std::int64_t> utc_seconds(int year, unsigned month, int day, int hour,
+                                              int minute, int second) {
+    if (month == 0 || year < 0 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
         minute > 59 || second < 0 || second > 60) {
         return std::nullopt;
     }
@@ -882,8 +1516,73 @@ inline std::optional<std::int64_t> parse_imf_fixdate(std::string_view s) {
            minute * 60 + second;
 }
 
+/// @brief Parses an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7), the
+/// form senders must use, into seconds since the epoch.
+inline std::optional<std::int64_t> parse_imf_fixdate(std::string_view s) {
+    // "Www, DD Mon YYYY HH:MM:SS GMT" is 29 characters.
+    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+        s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT" ||
+        s[5] == ' ') {
+        return std::nullopt;
+    }
+    return utc_seconds(digits_at(s, 12, 4), month_number(s.substr(8, 3)), digits_at(s, 5, 2),
+                       digits_at(s, 17, 2), digits_at(s, 20, 2), digits_at(s, 23, 2));
+}
+
+/// @brief Parses the obsolete RFC 850 form, "Sunday, 06-Nov-94 08:49:37 GMT". A two-digit
+/// year more than 50 years ahead of current_year is taken as the century before
+/// (RFC 9110 §5.6.7).
+inline std::optional<std::int64_t> parse_rfc850_date(std::string_view s, int current_year) {
+    const std::size_t comma = s.find(", ");
+    if (comma == std::string_view::npos || comma < 6 || comma > 9) return std::nullopt;
+    for (std::size_t i = 0; i < comma; ++i) {
+        const char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return std::nullopt;
+    }
+    // "DD-Mon-YY HH:MM:SS GMT" is 22 characters.
+    const std::string_view d = s.substr(comma + 2);
+    if (d.size() != 22 || d[2] != '-' || d[6] != '-' || d[9] != ' ' || d[12] != ':' ||
+        d[15] != ':' || d[18] != ' ' || d.substr(19) != "GMT" || d[0] == ' ' || d[7] == ' ') {
+        return std::nullopt;
+    }
+    const int yy = digits_at(d, 7, 2);
+    if (yy < 0) return std::nullopt;
+    int year = current_year / 100 * 100 + yy;
+    if (year > current_year + 50) year -= 100;
+    return utc_seconds(year, month_number(d.substr(3, 3)), digits_at(d, 0, 2),
+                       digits_at(d, 10, 2), digits_at(d, 13, 2), digits_at(d, 16, 2));
+}
+
+/// @brief Parses the obsolete asctime() form, "Sun Nov  6 08:49:37 1994" (RFC 9110 §5.6.7).
+inline std::optional<std::int64_t> parse_asctime_date(std::string_view s) {
+    // "Www Mon DD HH:MM:SS YYYY" is 24 characters; a one-digit day has a leading space.
+    if (s.size() != 24 || s[3] != ' ' || s[7] != ' ' || s[10] != ' ' || s[13] != ':' ||
+        s[16] != ':' || s[19] != ' ') {
+        return std::nullopt;
+    }
+    return utc_seconds(digits_at(s, 20, 4), month_number(s.substr(4, 3)), digits_at(s, 8, 2),
+                       digits_at(s, 11, 2), digits_at(s, 14, 2), digits_at(s, 17, 2));
+}
+
+/// @brief Seconds since the epoch of an HTTP-date in any of its three forms.
+inline std::optional<std::int64_t> parse_http_date(std::string_view s, std::int64_t now) {
+    if (auto t = parse_imf_fixdate(s)) return t;
+    if (auto t = parse_asctime_date(s)) return t;
+    const std::int64_t days = (now >= 0 ? now : now - 86399) / 86400;
+    // The civil year of `days`, by the inverse of days_from_civil.
+    const std::int64_t z = days + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const std::int64_t doe = z - era * 146097;
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const std::int64_t mp = (5 * doy + 2) / 153;
+    const std::int64_t year = yoe + era * 400 + (mp >= 10 ? 1 : 0);
+    return parse_rfc850_date(s, static_cast<int>(year));
+}
+
 /// @brief How long a Retry-After header asks to wait, counted from now_system.
-/// Delta-seconds or an IMF-fixdate; a date in the past is zero; a wait over a day is
+/// Delta-seconds or an HTTP-date (IMF-fixdate, or the obsolete RFC 850 and asctime forms
+/// that recipients must accept); a date in the past is zero; a wait over a day is
 /// clamped to a day; anything else is empty.
 /// @sa RFC 9110 §10.2.3
 inline std::optional<std::chrono::seconds> parse_retry_after(
@@ -898,11 +1597,11 @@ inline std::optional<std::chrono::seconds> parse_retry_after(
         }
         return std::min(std::chrono::seconds(seconds), max_retry_after);
     }
-    const auto date = parse_imf_fixdate(value);
-    if (!date) return std::nullopt;
     const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                  now_system.time_since_epoch())
                                  .count();
+    const auto date = parse_http_date(value, now);
+    if (!date) return std::nullopt;
     if (*date <= now) return std::chrono::seconds(0);
     return std::min(std::chrono::seconds(*date - now), max_retry_after);
 }
@@ -989,10 +1688,11 @@ inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json&
 }
 
 /// @brief A string member of an error response, sanitised for a message; empty otherwise.
-inline std::string error_member(const nlohmann::json& doc, const char* name) {
+inline std::string error_member(const nlohmann::json& doc, const char* name,
+                                const redactions& hide) {
     const auto it = doc.find(name);
     if (it == doc.end() || !it->is_string()) return {};
-    return excerpt(it->get_ref<const std::string&>(), 300);
+    return hide.excerpt_of(it->get_ref<const std::string&>(), 300);
 }
 
 /// @brief Turns a token endpoint's response into a token.
@@ -1000,21 +1700,23 @@ inline std::string error_member(const nlohmann::json& doc, const char* name) {
 /// @param requested_scope the scope asked for, granted when the response names none
 /// @param obtained_at     when the response arrived (steady clock)
 /// @param now_system      the wall-clock time, for a Retry-After given as a date
+/// @param hide            credentials to keep out of server-echoed text in errors
 /// @throws error `oauth` for an `error` member (any status), `http_status` for another
 ///         non-2xx, `bad_response` for a 2xx that is not a valid token response
 /// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4
 inline token parse_token_response(const http_response& res, const std::string& requested_scope,
                                   std::chrono::steady_clock::time_point obtained_at,
-                                  std::chrono::system_clock::time_point now_system) {
+                                  std::chrono::system_clock::time_point now_system,
+                                  const redactions& hide = redactions{}) {
     error_details details;
     details.http_status = res.status;
     if (auto ra = res.header("Retry-After")) details.retry_after = parse_retry_after(*ra, now_system);
 
     const auto doc = response_document(res);
     if (doc && doc->is_object() && doc->contains("error")) {
-        details.oauth_error = error_member(*doc, "error");
-        details.error_description = error_member(*doc, "error_description");
-        details.error_uri = error_member(*doc, "error_uri");
+        details.oauth_error = error_member(*doc, "error", hide);
+        details.error_description = error_member(*doc, "error_description", hide);
+        details.error_uri = error_member(*doc, "error_uri", hide);
         if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
         std::string message = "the token endpoint answered " + details.oauth_error + " (HTTP " +
                               std::to_string(res.status) + ")";
@@ -1026,7 +1728,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
         if (res.status >= 300 && res.status <= 399) {
             message += " (a redirect, which a token request never follows)";
         } else if (!res.body.empty()) {
-            message += ": " + excerpt(res.body, 120);
+            message += ": " + hide.excerpt_of(res.body, 120);
         }
         throw error(error_kind::http_status, message, std::move(details));
     }
@@ -1034,7 +1736,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
         throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
     };
     if (!doc) {
-        bad("the token response is not JSON (Content-Type \"" + excerpt(media_type(res), 60) +
+        bad("the token response is not JSON (Content-Type \"" + hide.excerpt_of(media_type(res), 60) +
             "\")");
     }
     if (!doc->is_object()) bad("the token response is not a JSON object");
@@ -1054,7 +1756,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
         } else if (name == "token_type") {
             if (!value.is_string()) bad("token_type is not a string");
             if (!iequals(value.get_ref<const std::string&>(), "Bearer")) {
-                bad("token_type \"" + excerpt(value.get_ref<const std::string&>(), 40) +
+                bad("token_type \"" + hide.excerpt_of(value.get_ref<const std::string&>(), 40) +
                     "\" is not supported; only Bearer (RFC 6750) is");
             }
         } else if (name == "expires_in") {
@@ -1077,14 +1779,20 @@ inline token parse_token_response(const http_response& res, const std::string& r
 }  // namespace oauth2cc::detail
 
 #include <chrono>
+#include <memory>
 #include <string>
+#include <utility>
 
 namespace oauth2cc {
 
 OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
     detail::validate_config(cfg);
-    const http_request req = detail::build_token_request(cfg);
-    const http_response res = via.send(req);
+    http_request req = detail::build_token_request(cfg);
+    http_response res;
+    {
+        const detail::request_wiper wiper(req);
+        res = via.send(req);
+    }
     const auto obtained_at = std::chrono::steady_clock::now();
     if (res.body.size() > cfg.max_response_bytes) {
         throw error(error_kind::transport,
@@ -1092,8 +1800,23 @@ OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
                         std::to_string(cfg.max_response_bytes) + ")",
                     error_details{{}, {}, {}, res.status, {}});
     }
+    const detail::redactions hide = detail::credential_redactions(cfg);
     return detail::parse_token_response(res, detail::joined_scope(cfg), obtained_at,
-                                        std::chrono::system_clock::now());
+                                        std::chrono::system_clock::now(), hide);
 }
+
+OAUTH2CC_INLINE token request_token(const client_config& cfg) {
+    detail::validate_config(cfg);
+    httplib_transport via(cfg);
+    return request_token(cfg, via);
+}
+
+OAUTH2CC_INLINE token_client::token_client(client_config cfg, std::shared_ptr<transport> via)
+    : cfg_(std::move(cfg)), transport_(std::move(via)) {
+    detail::validate_config(cfg_);
+    if (!transport_) transport_ = std::make_shared<httplib_transport>(cfg_);
+}
+
+OAUTH2CC_INLINE token token_client::fetch() { return request_token(cfg_, *transport_); }
 
 }  // namespace oauth2cc

@@ -20,7 +20,8 @@ TEST_CASE("odr: two units that include the umbrella link into one program") {
     CHECK(static_cast<const void*>(oauth2cc::version_string.data()) ==
           oauth2cc_test::odr_version_string_data_b());
     // An OAUTH2CC_INLINE body is one function across units, with one address.
-    const bool same_function = &oauth2cc::request_token == oauth2cc_test::odr_request_token_b();
+    const oauth2cc_test::request_token_fn here = &oauth2cc::request_token;
+    const bool same_function = here == oauth2cc_test::odr_request_token_b();
     CHECK(same_function);
     CHECK(oauth2cc::to_string(oauth2cc::error_kind::oauth) == oauth2cc_test::odr_kind_name_b());
 }

@@ -7,6 +7,7 @@
 #include "../error.hpp"
 #include "../http.hpp"
 #include "form.hpp"
+#include "redact.hpp"
 #include "text.hpp"
 #include "url.hpp"
 #include "wipe.hpp"
@@ -120,5 +121,39 @@ inline http_request build_token_request(const client_config& cfg) {
     }
     return req;
 }
+
+/// @brief Every form in which the client secret travels, for keeping server-echoed
+/// text free of it.
+inline redactions credential_redactions(const client_config& cfg) {
+    redactions hide;
+    const std::string& raw = cfg.client_secret.reveal();
+    if (!raw.empty()) {
+        hide.add(raw);
+        hide.add(form_encode(raw));
+        if (cfg.auth == auth_method::client_secret_basic) {
+            std::string header = basic_authorization(cfg);
+            hide.add(header.substr(6));  // after "Basic "
+            wipe(header);
+        }
+    }
+    return hide;
+}
+
+/// @brief Wipes the credentials a built token request holds once it has been sent.
+class request_wiper {
+public:
+    explicit request_wiper(http_request& req) noexcept : req_(req) {}
+    request_wiper(const request_wiper&) = delete;
+    request_wiper& operator=(const request_wiper&) = delete;
+    ~request_wiper() {
+        wipe(req_.body);
+        for (auto& [name, value] : req_.headers) {
+            if (iequals(name, "Authorization")) wipe(value);
+        }
+    }
+
+private:
+    http_request& req_;
+};
 
 }  // namespace oauth2cc::detail

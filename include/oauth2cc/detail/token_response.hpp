@@ -7,6 +7,7 @@
 #include "../http.hpp"
 #include "../token.hpp"
 #include "form.hpp"
+#include "redact.hpp"
 #include "retry_after.hpp"
 #include "text.hpp"
 
@@ -90,10 +91,11 @@ inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json&
 }
 
 /// @brief A string member of an error response, sanitised for a message; empty otherwise.
-inline std::string error_member(const nlohmann::json& doc, const char* name) {
+inline std::string error_member(const nlohmann::json& doc, const char* name,
+                                const redactions& hide) {
     const auto it = doc.find(name);
     if (it == doc.end() || !it->is_string()) return {};
-    return excerpt(it->get_ref<const std::string&>(), 300);
+    return hide.excerpt_of(it->get_ref<const std::string&>(), 300);
 }
 
 /// @brief Turns a token endpoint's response into a token.
@@ -101,21 +103,23 @@ inline std::string error_member(const nlohmann::json& doc, const char* name) {
 /// @param requested_scope the scope asked for, granted when the response names none
 /// @param obtained_at     when the response arrived (steady clock)
 /// @param now_system      the wall-clock time, for a Retry-After given as a date
+/// @param hide            credentials to keep out of server-echoed text in errors
 /// @throws error `oauth` for an `error` member (any status), `http_status` for another
 ///         non-2xx, `bad_response` for a 2xx that is not a valid token response
 /// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4
 inline token parse_token_response(const http_response& res, const std::string& requested_scope,
                                   std::chrono::steady_clock::time_point obtained_at,
-                                  std::chrono::system_clock::time_point now_system) {
+                                  std::chrono::system_clock::time_point now_system,
+                                  const redactions& hide = redactions{}) {
     error_details details;
     details.http_status = res.status;
     if (auto ra = res.header("Retry-After")) details.retry_after = parse_retry_after(*ra, now_system);
 
     const auto doc = response_document(res);
     if (doc && doc->is_object() && doc->contains("error")) {
-        details.oauth_error = error_member(*doc, "error");
-        details.error_description = error_member(*doc, "error_description");
-        details.error_uri = error_member(*doc, "error_uri");
+        details.oauth_error = error_member(*doc, "error", hide);
+        details.error_description = error_member(*doc, "error_description", hide);
+        details.error_uri = error_member(*doc, "error_uri", hide);
         if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
         std::string message = "the token endpoint answered " + details.oauth_error + " (HTTP " +
                               std::to_string(res.status) + ")";
@@ -127,7 +131,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
         if (res.status >= 300 && res.status <= 399) {
             message += " (a redirect, which a token request never follows)";
         } else if (!res.body.empty()) {
-            message += ": " + excerpt(res.body, 120);
+            message += ": " + hide.excerpt_of(res.body, 120);
         }
         throw error(error_kind::http_status, message, std::move(details));
     }
@@ -135,7 +139,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
         throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
     };
     if (!doc) {
-        bad("the token response is not JSON (Content-Type \"" + excerpt(media_type(res), 60) +
+        bad("the token response is not JSON (Content-Type \"" + hide.excerpt_of(media_type(res), 60) +
             "\")");
     }
     if (!doc->is_object()) bad("the token response is not a JSON object");
@@ -155,7 +159,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
         } else if (name == "token_type") {
             if (!value.is_string()) bad("token_type is not a string");
             if (!iequals(value.get_ref<const std::string&>(), "Bearer")) {
-                bad("token_type \"" + excerpt(value.get_ref<const std::string&>(), 40) +
+                bad("token_type \"" + hide.excerpt_of(value.get_ref<const std::string&>(), 40) +
                     "\" is not supported; only Bearer (RFC 6750) is");
             }
         } else if (name == "expires_in") {

@@ -1,0 +1,68 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// httplib_transport.hpp: the default transport, on cpp-httplib, with kept-alive connections.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "client_config.hpp"
+#include "config.hpp"
+#include "http.hpp"
+#include "transport.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+namespace oauth2cc {
+
+/// @brief How an httplib_transport connects and how much it accepts.
+struct transport_options {
+    /// Bounds the TCP connect. With read_timeout it also bounds each whole exchange.
+    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
+    /// Bounds each socket read and write. `connect_timeout + read_timeout` bounds the
+    /// whole exchange, so a server that trickles its reply fails too.
+    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
+    /// Responses with a larger body (after decompression) are refused.
+    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
+    /// Certificate verification, trust anchors and the client certificate.
+    tls_options tls;
+    /// Idle kept-alive connections kept per origin for reuse.
+    std::size_t max_idle_connections = 4;
+
+    /// @brief The transport options a client_config asks for.
+    static transport_options from(const client_config& cfg);
+};
+
+/// @brief Sends requests with cpp-httplib: HTTPS with certificate and host-name
+/// verification, every timeout set, redirects never followed, bodies capped, and
+/// connections kept alive and reused per origin.
+///
+/// Thread-safe: concurrent send() calls each use their own connection; a connection is
+/// reused by the next request to the same origin once it is idle.
+class httplib_transport final : public transport {
+public:
+    /// @throws error `config` when a timeout or the size cap is not positive, or when
+    ///         tls.ca_file, tls.ca_dir or the client certificate cannot be loaded
+    explicit httplib_transport(transport_options options = {});
+    /// @brief A transport with the timeouts, size cap and TLS options of cfg.
+    explicit httplib_transport(const client_config& cfg);
+    ~httplib_transport() override;
+    httplib_transport(const httplib_transport&) = delete;
+    httplib_transport& operator=(const httplib_transport&) = delete;
+
+    /// @brief Sends one request over a kept-alive connection to its origin.
+    /// @throws error `tls` when the handshake or verification fails; `transport` when the
+    ///         connection fails, the exchange passes its deadline, or the body is over
+    ///         max_response_bytes; `config` for a URL or header it cannot send
+    http_response send(const http_request& request) override;
+
+    /// @brief The options this transport was made with.
+    const transport_options& options() const noexcept;
+
+private:
+    struct state;
+    std::unique_ptr<state> state_;
+};
+
+}  // namespace oauth2cc
+
+#include "impl/httplib_transport_inl.hpp"

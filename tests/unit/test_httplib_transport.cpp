@@ -1,0 +1,410 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// test_httplib_transport.cpp: the default transport against servers on 127.0.0.1:
+// exchange, keep-alive, no redirects, the size cap, the deadline, TLS and sharing.
+// SPDX-License-Identifier: MIT
+
+#include "../support/local_server.hpp"
+#include "../support/peer_process.hpp"
+
+#include <oauth2cc/oauth2cc.hpp>
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+using oauth2cc::error;
+using oauth2cc::error_kind;
+using oauth2cc::http_request;
+using oauth2cc::httplib_transport;
+using oauth2cc::transport_options;
+using oauth2cc_test::local_server;
+using oauth2cc_test::raw_server;
+
+namespace {
+
+transport_options quick_options() {
+    transport_options o;
+    o.connect_timeout = std::chrono::milliseconds(2000);
+    o.read_timeout = std::chrono::milliseconds(3000);
+    return o;
+}
+
+http_request get(const std::string& url) { return http_request{"GET", url, {}, ""}; }
+
+// The error a call throws; fails the test when it throws none.
+template <class F>
+error thrown_by(F&& call) {
+    try {
+        call();
+    } catch (const error& e) {
+        return e;
+    }
+    FAIL("no oauth2cc::error was thrown");
+    return error(error_kind::config, "unreachable");
+}
+
+// Keeps a raw connection open, reading and discarding, until the client leaves or the
+// server stops.
+void hold_open(int fd, const raw_server& self) {
+    char buf[512];
+    while (!self.stopping()) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 20) > 0 && ::recv(fd, buf, sizeof buf, 0) <= 0) return;
+    }
+}
+
+// A port on 127.0.0.1 with nothing listening.
+int closed_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("httplib_transport: sends method, headers and body, and returns the whole response") {
+    local_server srv;
+    std::string seen_method, seen_body, seen_type, seen_custom, seen_path;
+    srv.server().Post("/echo", [&](const httplib::Request& req, httplib::Response& res) {
+        seen_method = req.method;
+        seen_path = req.path + "?" + req.get_param_value("q");
+        seen_body = req.body;
+        seen_type = req.get_header_value("Content-Type");
+        seen_custom = req.get_header_value("X-Custom");
+        res.status = 201;
+        res.set_header("X-Reply", "yes");
+        res.set_content(R"({"ok":true})", "application/json");
+    });
+    srv.start();
+
+    httplib_transport t(quick_options());
+    const auto res = t.send(http_request{
+        "POST",
+        srv.url() + "/echo?q=1",
+        {{"Content-Type", "application/x-www-form-urlencoded"}, {"X-Custom", "a b"}},
+        "grant_type=client_credentials"});
+    CHECK(res.status == 201);
+    CHECK(res.body == R"({"ok":true})");
+    CHECK(res.header("x-reply") == "yes");
+    CHECK(res.header("content-type") == "application/json");
+    CHECK(seen_method == "POST");
+    CHECK(seen_path == "/echo?1");
+    CHECK(seen_body == "grant_type=client_credentials");
+    CHECK(seen_type == "application/x-www-form-urlencoded");
+    CHECK(seen_custom == "a b");
+}
+
+TEST_CASE("httplib_transport: keeps one connection alive across requests") {
+    local_server srv;
+    std::mutex m;
+    std::set<int> client_ports;
+    srv.server().Get("/", [&](const httplib::Request& req, httplib::Response& res) {
+        std::lock_guard<std::mutex> lock(m);
+        client_ports.insert(req.remote_port);
+        res.set_content("ok", "text/plain");
+    });
+    srv.start();
+
+    httplib_transport t(quick_options());
+    for (int i = 0; i < 5; ++i) CHECK(t.send(get(srv.url() + "/")).status == 200);
+    CHECK(client_ports.size() == 1);
+}
+
+TEST_CASE("httplib_transport: never follows a redirect") {
+    local_server srv;
+    std::atomic<int> target_hits{0};
+    srv.server().Get(R"(/moved/(\d+))", [](const httplib::Request& req, httplib::Response& res) {
+        res.set_redirect("/target", std::stoi(req.matches[1]));
+    });
+    srv.server().Get("/target", [&](const httplib::Request&, httplib::Response& res) {
+        ++target_hits;
+        res.set_content("followed", "text/plain");
+    });
+    srv.start();
+
+    httplib_transport t(quick_options());
+    for (int status : {301, 302, 307}) {
+        CAPTURE(status);
+        const auto res = t.send(get(srv.url() + "/moved/" + std::to_string(status)));
+        CHECK(res.status == status);
+        CHECK(res.header("Location") == "/target");
+    }
+    CHECK(target_hits == 0);
+}
+
+TEST_CASE("httplib_transport: refuses a body over max_response_bytes") {
+    local_server srv;
+    srv.server().Get("/sized", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(std::string(1000, 'a'), "text/plain");
+    });
+    srv.server().Get("/chunked", [](const httplib::Request&, httplib::Response& res) {
+        // No Content-Length: the cap must hold while the body streams in.
+        res.set_chunked_content_provider("text/plain", [](size_t offset, httplib::DataSink& sink) {
+            if (offset >= 100000) {
+                sink.done();
+                return true;
+            }
+            const std::string chunk(1000, 'b');
+            return sink.write(chunk.data(), chunk.size());
+        });
+    });
+    srv.start();
+
+    auto options = quick_options();
+    options.max_response_bytes = 1000;
+    httplib_transport t(options);
+
+    SUBCASE("a body of exactly the cap is accepted") {
+        CHECK(t.send(get(srv.url() + "/sized")).body.size() == 1000);
+    }
+    SUBCASE("a Content-Length over the cap is refused before the body is read") {
+        options.max_response_bytes = 999;
+        httplib_transport small(options);
+        const error e = thrown_by([&] { small.send(get(srv.url() + "/sized")); });
+        CHECK(e.kind() == error_kind::transport);
+        CHECK(std::string(e.what()).find("max_response_bytes (999)") != std::string::npos);
+    }
+    SUBCASE("a chunked body is cut off at the cap") {
+        const error e = thrown_by([&] { t.send(get(srv.url() + "/chunked")); });
+        CHECK(e.kind() == error_kind::transport);
+        CHECK(std::string(e.what()).find("max_response_bytes") != std::string::npos);
+    }
+    SUBCASE("the transport still works after a refused body") {
+        CHECK_THROWS_AS(t.send(get(srv.url() + "/chunked")), error);
+        CHECK(t.send(get(srv.url() + "/sized")).status == 200);
+    }
+}
+
+TEST_CASE("httplib_transport: connect_timeout + read_timeout bound the whole exchange") {
+    auto options = quick_options();
+    options.connect_timeout = std::chrono::milliseconds(200);
+    options.read_timeout = std::chrono::milliseconds(300);
+
+    SUBCASE("headers that trickle and never end") {
+        raw_server srv([](int fd, const raw_server& self) {
+            raw_server::read_head(fd);
+            if (!raw_server::write_all(fd, "HTTP/1.1 200 OK\r\n")) return;
+            // One byte well inside every read timeout, forever: only the deadline ends it.
+            while (!self.stopping() && raw_server::write_all(fd, "X")) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        });
+        httplib_transport t(options);
+        const error e = thrown_by([&] { t.send(get(srv.url() + "/")); });
+        CHECK(e.kind() == error_kind::transport);
+        CHECK(std::string(e.what()).find("within 500 ms") != std::string::npos);
+    }
+    SUBCASE("a body that trickles and never ends") {
+        raw_server srv([](int fd, const raw_server& self) {
+            raw_server::read_head(fd);
+            if (!raw_server::write_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"))
+                return;
+            while (!self.stopping() && raw_server::write_all(fd, "{")) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        });
+        httplib_transport t(options);
+        const error e = thrown_by([&] { t.send(get(srv.url() + "/")); });
+        CHECK(e.kind() == error_kind::transport);
+        CHECK(std::string(e.what()).find("within 500 ms") != std::string::npos);
+    }
+    SUBCASE("a server that accepts and never answers") {
+        raw_server srv([](int fd, const raw_server& self) { hold_open(fd, self); });
+        httplib_transport t(options);
+        const error e = thrown_by([&] { t.send(get(srv.url() + "/")); });
+        CHECK(e.kind() == error_kind::transport);
+    }
+}
+
+TEST_CASE("httplib_transport: a closed port fails with kind transport") {
+    httplib_transport t(quick_options());
+    const error e = thrown_by(
+        [&] { t.send(get("http://127.0.0.1:" + std::to_string(closed_port()) + "/")); });
+    CHECK(e.kind() == error_kind::transport);
+    CHECK(std::string(e.what()).find("could not connect") != std::string::npos);
+}
+
+TEST_CASE("httplib_transport: requests it cannot send safely are refused before sending") {
+    raw_server srv([](int fd, const raw_server& self) { hold_open(fd, self); });
+    httplib_transport t(quick_options());
+    SUBCASE("CR or LF in a header value") {
+        http_request r = get(srv.url() + "/");
+        r.headers = {{"X-Injected", "a\r\nEvil: 1"}};
+        const error e = thrown_by([&] { t.send(r); });
+        CHECK(e.kind() == error_kind::config);
+        CHECK(std::string(e.what()).find("Evil") == std::string::npos);
+    }
+    SUBCASE("a malformed header name") {
+        http_request r = get(srv.url() + "/");
+        r.headers = {{"Bad Name", "v"}};
+        CHECK(thrown_by([&] { t.send(r); }).kind() == error_kind::config);
+    }
+    SUBCASE("a URL with user info, which is not echoed") {
+        const error e = thrown_by([&] { t.send(get("http://user:pw@127.0.0.1:1/")); });
+        CHECK(e.kind() == error_kind::config);
+        CHECK(std::string(e.what()).find("pw") == std::string::npos);
+    }
+    SUBCASE("a method with a space") {
+        http_request r = get(srv.url() + "/");
+        r.method = "GET /x";
+        CHECK(thrown_by([&] { t.send(r); }).kind() == error_kind::config);
+    }
+    CHECK(srv.connections() == 0);
+}
+
+TEST_CASE("httplib_transport: is safe to share between threads") {
+    local_server srv;
+    srv.server().Get("/n", [](const httplib::Request& req, httplib::Response& res) {
+        res.set_content(req.get_param_value("i"), "text/plain");
+    });
+    srv.start();
+    httplib_transport t(quick_options());
+    constexpr int threads = 4, calls = 25;
+    std::atomic<int> right{0};
+    std::vector<std::thread> pool;
+    for (int k = 0; k < threads; ++k) {
+        pool.emplace_back([&, k] {
+            for (int i = 0; i < calls; ++i) {
+                const std::string n = std::to_string(k * 1000 + i);
+                const auto res = t.send(get(srv.url() + "/n?i=" + n));
+                if (res.status == 200 && res.body == n) ++right;
+            }
+        });
+    }
+    for (auto& th : pool) th.join();
+    CHECK(right == threads * calls);
+}
+
+TEST_CASE("httplib_transport: HTTPS verifies the certificate chain and the host name") {
+    const auto& certs = oauth2cc_test::test_certificates();
+    auto make_server = [](const std::string& cert, const std::string& key) {
+        auto s = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
+        REQUIRE(s->is_valid());
+        s->Get("/", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("secure", "text/plain");
+        });
+        return s;
+    };
+    auto options = quick_options();
+
+    SUBCASE("trusted through ca_file") {
+        local_server srv(make_server(certs.server_cert, certs.server_key));
+        srv.start();
+        options.tls.ca_file = certs.ca_cert;
+        CHECK(httplib_transport(options).send(get(srv.url(true) + "/")).body == "secure");
+    }
+    SUBCASE("trusted through a hashed ca_dir") {
+        local_server srv(make_server(certs.server_cert, certs.server_key));
+        srv.start();
+        const std::string dir = certs.dir + "/hashed";
+        std::filesystem::create_directories(dir);
+        FILE* f = std::fopen(certs.ca_cert.c_str(), "r");
+        REQUIRE(f != nullptr);
+        X509* ca = PEM_read_X509(f, nullptr, nullptr, nullptr);
+        std::fclose(f);
+        REQUIRE(ca != nullptr);
+        char name[32];
+        std::snprintf(name, sizeof name, "%08lx.0", X509_subject_name_hash(ca));
+        X509_free(ca);
+        std::filesystem::copy_file(certs.ca_cert, dir + "/" + name,
+                                   std::filesystem::copy_options::overwrite_existing);
+        options.tls.ca_dir = dir;
+        CHECK(httplib_transport(options).send(get(srv.url(true) + "/")).body == "secure");
+        SUBCASE("and with an unrelated ca_file beside it") {
+            options.tls.ca_file = certs.other_host_cert;
+            CHECK(httplib_transport(options).send(get(srv.url(true) + "/")).body == "secure");
+        }
+    }
+    SUBCASE("an unknown CA fails with kind tls") {
+        local_server srv(make_server(certs.server_cert, certs.server_key));
+        srv.start();
+        const error e = thrown_by([&] { httplib_transport(options).send(get(srv.url(true))); });
+        CHECK(e.kind() == error_kind::tls);
+    }
+    SUBCASE("a certificate for another host fails with kind tls") {
+        local_server srv(make_server(certs.other_host_cert, certs.other_host_key));
+        srv.start();
+        options.tls.ca_file = certs.ca_cert;
+        const error e = thrown_by([&] { httplib_transport(options).send(get(srv.url(true))); });
+        CHECK(e.kind() == error_kind::tls);
+    }
+    SUBCASE("verify = false accepts what the caller chose to trust blindly") {
+        local_server srv(make_server(certs.other_host_cert, certs.other_host_key));
+        srv.start();
+        options.tls.verify = false;
+        CHECK(httplib_transport(options).send(get(srv.url(true) + "/")).status == 200);
+    }
+}
+
+TEST_CASE("httplib_transport: mutual TLS presents the client certificate") {
+    const auto& certs = oauth2cc_test::test_certificates();
+    auto server = std::make_unique<httplib::SSLServer>(
+        certs.server_cert.c_str(), certs.server_key.c_str(), certs.ca_cert.c_str());
+    REQUIRE(server->is_valid());
+    server->Get("/", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content("mutual", "text/plain");
+    });
+    local_server srv(std::move(server));
+    srv.start();
+
+    auto options = quick_options();
+    options.tls.ca_file = certs.ca_cert;
+    SUBCASE("with the certificate and key") {
+        options.tls.client_cert_file = certs.client_cert;
+        options.tls.client_key_file = certs.client_key;
+        CHECK(httplib_transport(options).send(get(srv.url(true) + "/")).body == "mutual");
+    }
+    SUBCASE("without them the server refuses the handshake") {
+        const error e = thrown_by([&] { httplib_transport(options).send(get(srv.url(true))); });
+        CHECK((e.kind() == error_kind::tls || e.kind() == error_kind::transport));
+    }
+}
+
+TEST_CASE("httplib_transport: TLS files that cannot be loaded are config errors") {
+    const auto& certs = oauth2cc_test::test_certificates();
+    transport_options options;
+    SUBCASE("ca_file") {
+        options.tls.ca_file = certs.dir + "/missing.pem";
+        const error e = thrown_by([&] { httplib_transport{options}; });
+        CHECK(e.kind() == error_kind::config);
+        CHECK(std::string(e.what()).find("tls.ca_file") != std::string::npos);
+    }
+    SUBCASE("ca_dir") {
+        options.tls.ca_dir = certs.dir + "/missing-dir";
+        CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
+    }
+    SUBCASE("a key that does not match the certificate") {
+        options.tls.client_cert_file = certs.client_cert;
+        options.tls.client_key_file = certs.server_key;
+        const error e = thrown_by([&] { httplib_transport{options}; });
+        CHECK(e.kind() == error_kind::config);
+        CHECK(std::string(e.what()).find("does not match") != std::string::npos);
+    }
+    SUBCASE("a certificate without its key") {
+        options.tls.client_cert_file = certs.client_cert;
+        CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
+    }
+    SUBCASE("non-positive timeouts and a zero cap") {
+        options.read_timeout = std::chrono::milliseconds(0);
+        CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
+        options = transport_options{};
+        options.max_response_bytes = 0;
+        CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
+    }
+}
