@@ -27,7 +27,8 @@ enum class credential_encoding {
     /// RFC 6749 §2.3.1: each is form-encoded (application/x-www-form-urlencoded) first.
     form_urlencoded,
     /// Joined as they are, for servers that do not decode them (many PHP and Java
-    /// servers). A client id with ':' cannot be sent this way and is refused.
+    /// servers). A client id with ':' is sent as it is, but a server that splits at the
+    /// first ':' (RFC 7617 §2) then sees another id: use form_urlencoded or post.
     raw,
 };
 

@@ -206,7 +206,8 @@ enum class credential_encoding {
     /// RFC 6749 §2.3.1: each is form-encoded (application/x-www-form-urlencoded) first.
     form_urlencoded,
     /// Joined as they are, for servers that do not decode them (many PHP and Java
-    /// servers). A client id with ':' cannot be sent this way and is refused.
+    /// servers). A client id with ':' is sent as it is, but a server that splits at the
+    /// first ':' (RFC 7617 §2) then sees another id: use form_urlencoded or post.
     raw,
 };
 
@@ -1340,12 +1341,6 @@ inline url_parts validate_config(const client_config& cfg) {
              "https:// or set allow_insecure_http");
     }
     if (cfg.client_id.empty()) fail("client_id is empty");
-    if (cfg.auth == auth_method::client_secret_basic &&
-        cfg.basic_encoding == credential_encoding::raw &&
-        cfg.client_id.find(':') != std::string::npos) {
-        fail("client_id contains ':', which raw Basic credentials cannot carry; use "
-             "credential_encoding::form_urlencoded or client_secret_post");
-    }
     for (const auto& s : cfg.scopes) {
         if (!is_scope_token(s)) {
             fail("scope \"" + excerpt(s, 100) +
@@ -1547,7 +1542,9 @@ inline std::optional<std::int64_t> parse_rfc850_date(std::string_view s, int cur
     }
     const int yy = digits_at(d, 7, 2);
     if (yy < 0) return std::nullopt;
+    // The latest year ending in yy that is at most 50 years ahead.
     int year = current_year / 100 * 100 + yy;
+    if (year + 100 <= current_year + 50) year += 100;
     if (year > current_year + 50) year -= 100;
     return utc_seconds(year, month_number(d.substr(3, 3)), digits_at(d, 0, 2),
                        digits_at(d, 10, 2), digits_at(d, 13, 2), digits_at(d, 16, 2));

@@ -94,6 +94,9 @@ const peer_environment& environment() {
         } else if (!fs::exists(fs::path(e.peers_dir) / "oidc-provider" / "node_modules" /
                                "oidc-provider" / "package.json")) {
             e.missing = "the npm packages of tests/peers/oidc-provider are not installed";
+        } else if (!fs::exists(fs::path(e.peers_dir) / "node-oauth2-server" / "node_modules" /
+                               "@node-oauth" / "oauth2-server" / "package.json")) {
+            e.missing = "the npm packages of tests/peers/node-oauth2-server are not installed";
         } else if (find_on_path("openssl").empty()) {
             e.missing = "the openssl command is not on PATH";
         }
@@ -220,7 +223,7 @@ peer_process::peer_process(const std::string& script, const std::vector<std::str
         probe.set_connection_timeout(std::chrono::seconds(2));
         probe.set_read_timeout(std::chrono::seconds(5));
         probe.set_write_timeout(std::chrono::seconds(5));
-        if (auto res = probe.Get("/.well-known/openid-configuration"); res && res->status == 200) {
+        if (auto res = probe.Get("/_harness/stats"); res && res->status == 200) {
             break;
         }
         if (clock_type::now() >= deadline) fail("it does not answer HTTP");
@@ -260,6 +263,10 @@ int peer_process::stop() {
 
 std::unique_ptr<peer_process> start_oidc_provider(const std::vector<std::string>& args) {
     return std::make_unique<peer_process>("oidc-provider/server.mjs", args);
+}
+
+std::unique_ptr<peer_process> start_node_oauth2_server(const std::vector<std::string>& args) {
+    return std::make_unique<peer_process>("node-oauth2-server/server.mjs", args);
 }
 
 }  // namespace oauth2cc_test

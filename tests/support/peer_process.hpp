@@ -82,4 +82,8 @@ private:
 /// @brief Starts tests/peers/oidc-provider/server.mjs with the given arguments.
 std::unique_ptr<peer_process> start_oidc_provider(const std::vector<std::string>& args = {});
 
+/// @brief Starts tests/peers/node-oauth2-server/server.mjs, a server that does not
+/// form-decode Basic credentials, with the given arguments.
+std::unique_ptr<peer_process> start_node_oauth2_server(const std::vector<std::string>& args = {});
+
 }  // namespace oauth2cc_test

@@ -182,6 +182,87 @@ TEST_CASE("token_response: Retry-After as delta-seconds and as HTTP-date") {
     CHECK_FALSE(parse_retry_after("Sun, 06 Nov 1994 08:49:37 UTC", now));
 }
 
+TEST_CASE("token_response: Retry-After in the obsolete HTTP-date forms (RFC 9110 §5.6.7)") {
+    using oauth2cc::detail::parse_retry_after;
+    // Sun, 06 Nov 1994 08:49:37 GMT.
+    const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(784111777));
+    SUBCASE("RFC 850") {
+        CHECK(parse_retry_after("Sunday, 06-Nov-94 08:50:37 GMT", now) == 60s);
+        CHECK(parse_retry_after("Wednesday, 06-Nov-94 08:49:47 GMT", now) == 10s);
+        // A two-digit year over 50 years ahead is the century before: 2043 stays ahead
+        // of 1994 by 49 years; 2045 would be 51, so "45" is 1945, in the past.
+        CHECK(parse_retry_after("Sunday, 06-Nov-45 08:49:37 GMT", now) == 0s);
+        CHECK(parse_retry_after("Sunday, 06-Nov-43 08:49:37 GMT", now) == 86400s);
+        CHECK_FALSE(parse_retry_after("Sunday, 6-Nov-94 08:50:37 GMT", now));
+        CHECK_FALSE(parse_retry_after("Sunday, 06-Nov-1994 08:50:37 GMT", now));
+        CHECK_FALSE(parse_retry_after("Sun day, 06-Nov-94 08:50:37 GMT", now));
+    }
+    SUBCASE("asctime") {
+        CHECK(parse_retry_after("Sun Nov  6 08:50:37 1994", now) == 60s);
+        CHECK(parse_retry_after("Sun Nov 06 08:49:38 1994", now) == 1s);
+        CHECK_FALSE(parse_retry_after("Sun Nov 6 08:50:37 1994", now));
+        CHECK_FALSE(parse_retry_after("Sun Nov  6 08:50:37  994", now));
+        CHECK_FALSE(parse_retry_after("Sun Nox  6 08:50:37 1994", now));
+    }
+    SUBCASE("through a response") {
+        const auto e = failure(429, R"({"error":"slow_down"})",
+                               {{"Content-Type", "application/json"},
+                                {"Retry-After", "Sun Nov  6 08:49:37 1994"}});
+        CHECK(e.retry_after() == 0s);
+    }
+}
+
+TEST_CASE("token_response: a server that echoes the client secret has it redacted") {
+    auto cfg = config();
+    cfg.client_secret = oauth2cc::secret{"s3cr\xc3\xa9t with space+plus"};
+    const std::string form_encoded = "s3cr%C3%A9t+with+space%2Bplus";
+    const auto check_clean = [&](const oauth2cc::error& e) {
+        const std::string text = std::string(e.what()) + e.error_description() + e.error_uri();
+        CAPTURE(text);
+        CHECK(text.find("s3cr") == std::string::npos);
+        CHECK(text.find(form_encoded) == std::string::npos);
+        CHECK(text.find("with space") == std::string::npos);
+        CHECK(text.find("***") != std::string::npos);
+    };
+    const auto fail_with = [&](int status, const std::string& body, oauth2cc::auth_method m) {
+        cfg.auth = m;
+        auto fake = fake_transport::answering(status, body);
+        try {
+            oauth2cc::request_token(cfg, fake);
+        } catch (const oauth2cc::error& e) {
+            return e;
+        }
+        FAIL("no error");
+        throw;
+    };
+    using oauth2cc::auth_method;
+    SUBCASE("raw, in error_description") {
+        check_clean(fail_with(401,
+                              R"({"error":"invalid_client","error_description":"bad secret )" +
+                                  std::string("s3cr\u00e9t with space+plus") + R"("})",
+                              auth_method::client_secret_post));
+    }
+    SUBCASE("form-encoded, in error_uri") {
+        check_clean(fail_with(
+            400, R"({"error":"invalid_request","error_uri":"https://x/?s=)" + form_encoded + R"("})",
+            auth_method::client_secret_post));
+    }
+    SUBCASE("the Basic credentials, in a plain error body") {
+        oauth2cc::client_config basic = cfg;
+        basic.auth = auth_method::client_secret_basic;
+        const std::string header = oauth2cc::detail::basic_authorization(basic);
+        const std::string b64 = header.substr(6);
+        auto fake = fake_transport::answering(500, "cannot decode " + b64, {});
+        try {
+            oauth2cc::request_token(basic, fake);
+            FAIL("no error");
+        } catch (const oauth2cc::error& e) {
+            CHECK(std::string(e.what()).find(b64.substr(0, 12)) == std::string::npos);
+            CHECK(std::string(e.what()).find("***") != std::string::npos);
+        }
+    }
+}
+
 TEST_CASE("token_response: other statuses are http_status errors with a short excerpt") {
     const auto e = failure(500, std::string(1000, 'x') + "\x01");
     CHECK(e.kind() == error_kind::http_status);

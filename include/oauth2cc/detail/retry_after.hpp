@@ -94,7 +94,9 @@ inline std::optional<std::int64_t> parse_rfc850_date(std::string_view s, int cur
     }
     const int yy = digits_at(d, 7, 2);
     if (yy < 0) return std::nullopt;
+    // The latest year ending in yy that is at most 50 years ahead.
     int year = current_year / 100 * 100 + yy;
+    if (year + 100 <= current_year + 50) year += 100;
     if (year > current_year + 50) year -= 100;
     return utc_seconds(year, month_number(d.substr(3, 3)), digits_at(d, 0, 2),
                        digits_at(d, 10, 2), digits_at(d, 13, 2), digits_at(d, 16, 2));

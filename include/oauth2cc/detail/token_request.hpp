@@ -43,12 +43,6 @@ inline url_parts validate_config(const client_config& cfg) {
              "https:// or set allow_insecure_http");
     }
     if (cfg.client_id.empty()) fail("client_id is empty");
-    if (cfg.auth == auth_method::client_secret_basic &&
-        cfg.basic_encoding == credential_encoding::raw &&
-        cfg.client_id.find(':') != std::string::npos) {
-        fail("client_id contains ':', which raw Basic credentials cannot carry; use "
-             "credential_encoding::form_urlencoded or client_secret_post");
-    }
     for (const auto& s : cfg.scopes) {
         if (!is_scope_token(s)) {
             fail("scope \"" + excerpt(s, 100) +

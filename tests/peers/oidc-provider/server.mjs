@@ -9,7 +9,8 @@
 // Everything else goes to stderr. SIGTERM or SIGINT stops it.
 //
 // GET /_harness/stats returns the token-endpoint counters, so that tests can count
-// the requests a client made at the server. POST /_harness/reset sets them to zero.
+// the requests a client made at the server, and the connections that carried them.
+// POST /_harness/reset sets them to zero.
 
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { parseArgs } from 'node:util';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const { values: args } = parseArgs({
   options: {
@@ -101,7 +102,11 @@ const apiResource = 'urn:oauth2cc:test-api';
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256' };
 
-const counters = { token_requests: 0, token_success: 0, token_errors: 0 };
+const counters = {
+  token_requests: 0, token_success: 0, token_errors: 0, token_connections: 0,
+};
+// The sockets that carried token requests, to count connections (keep-alive).
+let tokenSockets = new WeakSet();
 
 const server = args.https
   ? https.createServer({
@@ -142,7 +147,7 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
         useGrantedResource: async () => false,
         getResourceServerInfo: async (ctx, resourceIndicator) => {
           if (resourceIndicator !== apiResource) {
-            throw new Provider.errors.InvalidTarget();
+            throw new errors.InvalidTarget();
           }
           return { scope: allScopes, accessTokenFormat: 'opaque', audience: apiResource };
         },
@@ -157,11 +162,18 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
     }
     if (ctx.path === '/_harness/reset' && ctx.method === 'POST') {
       Object.keys(counters).forEach((k) => { counters[k] = 0; });
+      tokenSockets = new WeakSet();
       ctx.status = 204;
       return;
     }
     const isTokenRequest = ctx.path === '/token' && ctx.method === 'POST';
-    if (isTokenRequest) counters.token_requests += 1;
+    if (isTokenRequest) {
+      counters.token_requests += 1;
+      if (!tokenSockets.has(ctx.req.socket)) {
+        tokenSockets.add(ctx.req.socket);
+        counters.token_connections += 1;
+      }
+    }
     await next();
     if (isTokenRequest) {
       if (ctx.status >= 200 && ctx.status < 300) counters.token_success += 1;
