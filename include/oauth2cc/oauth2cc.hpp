@@ -7,10 +7,12 @@
 #include "version.hpp"
 
 #include "client_config.hpp"
+#include "clock.hpp"
 #include "error.hpp"
 #include "http.hpp"
 #include "httplib_transport.hpp"
 #include "secret.hpp"
 #include "token.hpp"
 #include "token_client.hpp"
+#include "token_manager.hpp"
 #include "transport.hpp"

@@ -244,6 +244,134 @@ struct client_config {
 };
 
 }  // namespace oauth2cc
+// ---- oauth2cc/clock.hpp ----
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+
+namespace oauth2cc {
+
+/// @brief Where token_manager reads the time. The default is std::chrono::steady_clock,
+/// so wall-clock jumps change nothing; tests inject a manual_clock.
+class clock_source {
+public:
+    using time_point = std::chrono::steady_clock::time_point;
+    using duration = std::chrono::steady_clock::duration;
+
+    virtual ~clock_source() = default;
+
+    /// @brief The current time.
+    virtual time_point now() const = 0;
+
+    /// @brief True when only explicit calls move this clock: a wait then ends when the
+    /// clock says it has moved (see subscribe), not when real time passes.
+    virtual bool is_manual() const noexcept { return false; }
+
+    /// @brief Calls moved() after each explicit move of a manual clock.
+    /// @returns an id for unsubscribe
+    virtual std::uint64_t subscribe(std::function<void()> moved) {
+        (void)moved;
+        return 0;
+    }
+
+    /// @brief Stops the calls of a subscription; once it returns, none is running.
+    virtual void unsubscribe(std::uint64_t id) { (void)id; }
+
+protected:
+    clock_source() = default;
+    clock_source(const clock_source&) = default;
+    clock_source& operator=(const clock_source&) = default;
+};
+
+/// @brief std::chrono::steady_clock as a clock_source.
+class steady_clock_source final : public clock_source {
+public:
+    time_point now() const override { return std::chrono::steady_clock::now(); }
+};
+
+/// @brief A clock that stands still until advance() or set() moves it. Thread-safe.
+class manual_clock final : public clock_source {
+public:
+    /// @param start the time it shows first; an hour past the epoch by default, so that
+    ///        times before it exist
+    explicit manual_clock(time_point start = time_point(std::chrono::hours(1)));
+
+    time_point now() const override;
+    bool is_manual() const noexcept override { return true; }
+    std::uint64_t subscribe(std::function<void()> moved) override;
+    void unsubscribe(std::uint64_t id) override;
+
+    /// @brief Moves the clock forward by by, then tells every subscriber.
+    void advance(duration by);
+    /// @brief Moves the clock to to (never backwards), then tells every subscriber.
+    void set(time_point to);
+
+private:
+    void moved();
+
+    mutable std::mutex mutex_;
+    time_point now_;
+    // Held while subscribers run, so that unsubscribe() waits for a running call.
+    std::mutex calling_;
+    std::map<std::uint64_t, std::function<void()>> subscribers_;
+    std::uint64_t last_id_ = 0;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/clock_inl.hpp ----
+
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE manual_clock::manual_clock(time_point start) : now_(start) {}
+
+OAUTH2CC_INLINE manual_clock::time_point manual_clock::now() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return now_;
+}
+
+OAUTH2CC_INLINE std::uint64_t manual_clock::subscribe(std::function<void()> on_move) {
+    std::lock_guard<std::mutex> calling(calling_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    const std::uint64_t id = ++last_id_;
+    subscribers_.emplace(id, std::move(on_move));
+    return id;
+}
+
+OAUTH2CC_INLINE void manual_clock::unsubscribe(std::uint64_t id) {
+    std::lock_guard<std::mutex> calling(calling_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    subscribers_.erase(id);
+}
+
+OAUTH2CC_INLINE void manual_clock::advance(duration by) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        now_ += by;
+    }
+    moved();
+}
+
+OAUTH2CC_INLINE void manual_clock::set(time_point to) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (to > now_) now_ = to;
+    }
+    moved();
+}
+
+OAUTH2CC_INLINE void manual_clock::moved() {
+    // Subscribers run without mutex_ held, so they may read now().
+    std::lock_guard<std::mutex> calling(calling_);
+    for (auto& [id, call] : subscribers_) call();
+}
+
+}  // namespace oauth2cc
 // ---- oauth2cc/error.hpp ----
 
 #include <chrono>
@@ -1815,5 +1943,780 @@ OAUTH2CC_INLINE token_client::token_client(client_config cfg, std::shared_ptr<tr
 }
 
 OAUTH2CC_INLINE token token_client::fetch() { return request_token(cfg_, *transport_); }
+
+}  // namespace oauth2cc
+// ---- oauth2cc/token_manager.hpp ----
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc {
+
+namespace detail {
+struct manager_state;
+}  // namespace detail
+
+/// @brief When token_manager refreshes and how it retries.
+struct refresh_policy {
+    /// Refresh at least this long before expiry...
+    std::chrono::seconds early{60};
+    /// ...or this fraction of the lifetime before it, whichever is more; never more than
+    /// half the lifetime: lead = min(max(early, early_fraction * lifetime), lifetime / 2).
+    double early_fraction = 0.1;
+    /// The lifetime of a token whose response had no `expires_in`.
+    std::chrono::seconds lifetime_if_unknown{300};
+    /// The ceiling of the first backoff after a failure; it doubles per failure...
+    std::chrono::milliseconds retry_initial{1000};
+    /// ...up to this, which is also the wait after failures that retrying cannot cure.
+    std::chrono::milliseconds retry_max{60000};
+    /// Seeds the backoff jitter; 0 seeds it from std::random_device.
+    std::uint64_t jitter_seed = 0;
+};
+
+/// @brief How much a log line matters.
+enum class log_level { debug, info, warning, error };
+
+/// @brief The name of a log level: "debug", "info", "warning", "error".
+std::string_view to_string(log_level level) noexcept;
+
+/// @brief Counters of a token_manager since it was made, for a metrics system.
+struct manager_stats {
+    std::uint64_t fetches = 0;     ///< Token requests made.
+    std::uint64_t successes = 0;   ///< Requests that gave a token.
+    std::uint64_t failures = 0;    ///< Requests that failed.
+    std::uint64_t retries = 0;     ///< Requests made after a failure.
+    std::uint64_t cache_hits = 0;  ///< get() calls answered from the cached token.
+    std::uint64_t waits = 0;       ///< get() calls that waited for a request.
+    std::uint64_t fast_failures = 0;  ///< get() calls given the last error during backoff.
+    /// The error of the most recent failed request, if any request has failed.
+    std::optional<error> last_error;
+    /// Failures since the last success.
+    std::uint64_t consecutive_failures = 0;
+    /// When the next request may be made, while backing off after a failure.
+    std::optional<std::chrono::steady_clock::time_point> next_attempt;
+};
+
+/// @brief Holds a client-credentials token for many threads and keeps it fresh.
+///
+/// - A get() while the token is fresh is answered from a per-thread copy: no lock, no
+///   shared write.
+/// - From `lead` before expiry, every caller still gets the valid token at once while
+///   exactly one refresh runs off the callers' threads (on the background thread once
+///   start_background_refresh() was called, else on a short-lived worker).
+/// - With no valid token, callers wait for one shared request and all see its token or
+///   its error.
+/// - A failed request is retried with exponential backoff and full jitter, never
+///   sooner than Retry-After; between attempts callers get the last error at once.
+///
+/// Every member function is thread-safe. Destruction waits for a request in progress,
+/// which the transport's timeouts bound.
+class token_manager {
+public:
+    /// @param cfg    what to ask for, where, and how to authenticate
+    /// @param policy when to refresh and how to retry
+    /// @param via    the transport; null makes an httplib_transport from cfg
+    /// @param clock  the clock expiry runs on; null means std::chrono::steady_clock
+    /// @throws error `config` when cfg or policy is unusable
+    explicit token_manager(client_config cfg, refresh_policy policy = {},
+                           std::shared_ptr<transport> via = nullptr,
+                           std::shared_ptr<clock_source> clock = nullptr);
+    ~token_manager();
+    token_manager(const token_manager&) = delete;
+    token_manager& operator=(const token_manager&) = delete;
+
+    /// @brief A valid token, from the cache or from one shared request.
+    /// @throws error the error of the request this call waited for, or the last error
+    ///         while backing off
+    std::shared_ptr<const token> get();
+
+    /// @brief As get(), waiting at most max_wait for a request.
+    /// @throws error of kind `transport` when no token arrives within max_wait
+    std::shared_ptr<const token> get(std::chrono::milliseconds max_wait);
+
+    /// @brief "Bearer <token>" for an Authorization header (RFC 6750 §2.1).
+    /// @throws error as get() does
+    std::string authorization_header();
+
+    /// @brief Drops the cached token, but only if it is still seen (any token when null),
+    /// so that many callers refused with one token make one new request.
+    void invalidate(const token* seen = nullptr);
+
+    /// @brief Refreshes on a background thread at the lead point, so callers never wait
+    /// once the first token is there. Idempotent.
+    void start_background_refresh();
+
+    /// @brief Ends background refreshing promptly, even while it sleeps, and waits for a
+    /// request in progress. get() still works afterwards, refreshing on demand.
+    void stop();
+
+    /// @brief Counters since construction.
+    manager_stats stats() const;
+
+    /// @brief Receives log lines: client id, endpoint host, HTTP status and timings, never
+    /// a secret or a token. Called on the thread that made the request, outside any lock.
+    void set_logger(std::function<void(log_level, std::string_view)> logger);
+
+    /// @brief The key of everything that shapes this manager's tokens (no secret).
+    const std::string& cache_key() const noexcept;
+
+    /// @brief The refresh lead for a token of this lifetime under policy.
+    static std::chrono::steady_clock::duration lead_for(
+        std::chrono::steady_clock::duration lifetime, const refresh_policy& policy);
+
+private:
+    std::shared_ptr<detail::manager_state> state_;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/token_manager_inl.hpp ----
+
+// ---- oauth2cc/detail/backoff.hpp ----
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief True for failures that asking again cannot cure: the configuration or the
+/// client's registration must change first.
+/// @sa RFC 6749 §5.2, RFC 8707 §2
+inline bool retry_cannot_cure(const error& e) {
+    if (e.kind() == error_kind::config) return true;
+    if (e.kind() != error_kind::oauth) return false;
+    const std::string& code = e.oauth_error();
+    return code == "invalid_client" || code == "unauthorized_client" ||
+           code == "invalid_scope" || code == "invalid_grant" ||
+           code == "unsupported_grant_type" || code == "invalid_target";
+}
+
+/// @brief The wait before the next attempt after `failures` failures in a row:
+/// exponential backoff with full jitter, uniform in [0, min(retry_max, retry_initial *
+/// 2^(failures-1))]; never below the server's Retry-After; retry_max for failures that
+/// retrying cannot cure.
+template <class Rng>
+std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
+                                      std::chrono::milliseconds retry_initial,
+                                      std::chrono::milliseconds retry_max, Rng& rng) {
+    using std::chrono::milliseconds;
+    milliseconds delay;
+    if (retry_cannot_cure(last)) {
+        delay = retry_max;
+    } else {
+        milliseconds ceiling = retry_initial;
+        for (unsigned i = 1; i < failures && ceiling < retry_max; ++i) ceiling *= 2;
+        ceiling = std::min(ceiling, retry_max);
+        std::uniform_int_distribution<std::int64_t> pick(0, ceiling.count());
+        delay = milliseconds(pick(rng));
+    }
+    if (last.retry_after()) {
+        delay = std::max<milliseconds>(delay, *last.retry_after());
+    }
+    return delay;
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/cache_key.hpp ----
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+inline const char* auth_method_name(auth_method m) noexcept {
+    switch (m) {
+        case auth_method::client_secret_basic: return "client_secret_basic";
+        case auth_method::client_secret_post: return "client_secret_post";
+        case auth_method::none: return "none";
+    }
+    return "unknown";
+}
+
+/// @brief A canonical text of what shapes a token: endpoint, client id, authentication
+/// method, scopes and resources as sets, audience, and extra parameters sorted. Two
+/// configurations that would get interchangeable tokens have the same key. The secret,
+/// timeouts, TLS and the user agent are not part of it.
+inline std::string cache_key(const client_config& cfg) {
+    auto as_set = [](std::vector<std::string> v) {
+        std::sort(v.begin(), v.end());
+        v.erase(std::unique(v.begin(), v.end()), v.end());
+        return v;
+    };
+    auto extras = cfg.extra_params;
+    std::sort(extras.begin(), extras.end());
+    // Form encoding is one-to-one and encodes '&' and '=', so distinct configurations
+    // cannot meet on one key, whatever bytes their fields hold.
+    std::string key = "oauth2cc-cache-key=1";
+    const auto field = [&key](const char* name, const std::string& value) {
+        key += '&';
+        key += name;
+        key += '=';
+        key += form_encode(value);
+    };
+    field("token_endpoint", cfg.token_endpoint);
+    field("client_id", cfg.client_id);
+    field("auth", auth_method_name(cfg.auth));
+    for (const auto& s : as_set(cfg.scopes)) field("scope", s);
+    field("audience", cfg.audience);
+    for (const auto& r : as_set(cfg.resources)) field("resource", r);
+    for (const auto& [name, value] : extras) field("extra", form_encode(name) + "=" + form_encode(value));
+    return key;
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/thread_cache.hpp ----
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief One thread's view of one token_manager's current token.
+struct cache_slot {
+    std::uint64_t owner = 0;       ///< The manager's process-unique id.
+    std::weak_ptr<const void> alive;  ///< Expires with the manager.
+    std::uint64_t generation = 0;  ///< The manager's generation this copy was taken at.
+    /// The token, under a control block of this thread's own, so that copying it
+    /// touches no reference count that other threads write.
+    std::shared_ptr<const token> local;
+    std::chrono::steady_clock::time_point refresh_at;  ///< Served from here until then.
+};
+
+/// @brief This thread's slots, one per manager it has read from.
+inline std::vector<cache_slot>& thread_cache_slots() {
+    thread_local std::vector<cache_slot> slots;
+    return slots;
+}
+
+/// @brief A process-unique id for a new manager; ids are never reused.
+inline std::uint64_t next_manager_id() noexcept {
+    static std::atomic<std::uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+/// @brief The slot of this thread for a manager, made on first use. Slots of managers
+/// that are gone are dropped when a new one is made.
+template <class Owner>
+cache_slot& thread_slot(std::uint64_t owner, const std::shared_ptr<Owner>& alive) {
+    auto& slots = thread_cache_slots();
+    for (auto& s : slots) {
+        if (s.owner == owner) return s;
+    }
+    for (std::size_t i = 0; i < slots.size();) {
+        if (slots[i].alive.expired()) {
+            slots[i] = std::move(slots.back());
+            slots.pop_back();
+        } else {
+            ++i;
+        }
+    }
+    cache_slot fresh;
+    fresh.owner = owner;
+    fresh.alive = std::weak_ptr<const void>(std::shared_ptr<const void>(alive));
+    slots.push_back(std::move(fresh));
+    return slots.back();
+}
+
+/// @brief A counter that many threads add to without sharing a cache line: each thread
+/// adds to one of several padded stripes, and a read sums them.
+class striped_counter {
+public:
+    void add() noexcept {
+        stripes_[stripe_index()].value.fetch_add(1, std::memory_order_relaxed);
+    }
+    std::uint64_t sum() const noexcept {
+        std::uint64_t total = 0;
+        for (const auto& s : stripes_) total += s.value.load(std::memory_order_relaxed);
+        return total;
+    }
+
+private:
+    static constexpr std::size_t stripe_count = 32;
+    struct alignas(64) stripe {
+        std::atomic<std::uint64_t> value{0};
+    };
+    static std::size_t stripe_index() noexcept {
+        static std::atomic<std::size_t> next{0};
+        thread_local const std::size_t index =
+            next.fetch_add(1, std::memory_order_relaxed) % stripe_count;
+        return index;
+    }
+    stripe stripes_[stripe_count];
+};
+
+}  // namespace oauth2cc::detail
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
+    switch (level) {
+        case log_level::debug: return "debug";
+        case log_level::info: return "info";
+        case log_level::warning: return "warning";
+        case log_level::error: return "error";
+    }
+    return "unknown";
+}
+
+namespace detail {
+
+struct manager_state {
+    using steady = std::chrono::steady_clock;
+    using time_point = steady::time_point;
+    using logger_fn = std::function<void(log_level, std::string_view)>;
+
+    /// @brief A published token with the times that govern it. Never changed once shared.
+    struct snapshot {
+        std::shared_ptr<const token> tok;
+        time_point refresh_at;
+        time_point expires_at;
+    };
+
+    manager_state(client_config cfg, refresh_policy p, std::shared_ptr<transport> via,
+          std::shared_ptr<clock_source> clk)
+        : policy(check(p)),
+          client(std::move(cfg), std::move(via)),
+          clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
+          system_clock(!clock || dynamic_cast<steady_clock_source*>(clock.get()) != nullptr),
+          manual(clock->is_manual()),
+          key(detail::cache_key(client.config())),
+          id(detail::next_manager_id()),
+          rng(p.jitter_seed != 0 ? p.jitter_seed : std::random_device{}()) {
+        const auto url = detail::parse_url(client.config().token_endpoint);
+        where = url ? detail::excerpt(url->host, 100) + ":" + std::to_string(url->port) : "?";
+        who = detail::excerpt(client.config().client_id, 100);
+    }
+
+    static refresh_policy check(const refresh_policy& p) {
+        const auto fail = [](const char* why) { throw error(error_kind::config, why); };
+        if (p.early.count() < 0) fail("refresh_policy.early must not be negative");
+        if (!(p.early_fraction >= 0.0 && p.early_fraction < 1.0)) {
+            fail("refresh_policy.early_fraction must be in [0, 1)");
+        }
+        if (p.lifetime_if_unknown.count() <= 0) {
+            fail("refresh_policy.lifetime_if_unknown must be positive");
+        }
+        if (p.retry_initial.count() <= 0) fail("refresh_policy.retry_initial must be positive");
+        if (p.retry_max < p.retry_initial) {
+            fail("refresh_policy.retry_max must not be below retry_initial");
+        }
+        return p;
+    }
+
+    time_point now() const { return system_clock ? steady::now() : clock->now(); }
+
+    // Waits on `changed` until woken, or until `when` on this manager's clock.
+    void wait(std::unique_lock<std::mutex>& lock, const std::optional<time_point>& when) {
+        if (!when || manual) {
+            changed.wait(lock);  // a manual clock wakes us through its subscription
+        } else if (system_clock) {
+            changed.wait_until(lock, *when);
+        } else {
+            const auto left = *when - now();
+            if (left > steady::duration::zero()) changed.wait_for(lock, left);
+        }
+    }
+
+    // Set once.
+    const refresh_policy policy;
+    token_client client;
+    const std::shared_ptr<clock_source> clock;
+    const bool system_clock;
+    const bool manual;
+    const std::string key;
+    const std::uint64_t id;
+    std::string where;  ///< host:port of the token endpoint, for log lines
+    std::string who;    ///< the client id, sanitised, for log lines
+    std::uint64_t clock_subscription = 0;
+
+    // Read without the lock.
+    std::atomic<std::uint64_t> generation{1};
+    detail::striped_counter cache_hits;
+
+    // Guarded by mutex, which is never held across a request.
+    mutable std::mutex mutex;
+    std::condition_variable changed;
+    std::shared_ptr<const snapshot> current;
+    bool fetch_running = false;
+    bool fetch_requested = false;  ///< asked of the background thread
+    std::uint64_t fetch_seq = 0;   ///< requests completed
+    bool last_fetch_ok = false;
+    std::optional<error> last_error;
+    bool backing_off = false;
+    time_point next_attempt{};
+    std::uint64_t consecutive_failures = 0;
+    std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
+                  fast_failures = 0;
+    std::mt19937_64 rng;
+    bool background = false;
+    bool stopping = false;
+    std::thread background_thread;
+    std::thread worker;
+    std::thread to_join;  ///< the previous worker, joined by the next one
+    std::shared_ptr<logger_fn> logger;
+};
+
+// A copy of tok under a control block of its own, for one thread's cache slot.
+inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token>& tok) {
+    return std::shared_ptr<const token>(tok.get(), [keep = tok](const token*) mutable {
+        keep.reset();
+    });
+}
+
+// Makes one token request and publishes its outcome; fetch_running is set on entry.
+inline void run_fetch(manager_state& s) {
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    const auto started = s.now();
+    const auto real_start = std::chrono::steady_clock::now();
+    std::optional<token> got;
+    std::optional<error> failure;
+    try {
+        got = s.client.fetch();
+    } catch (const error& e) {
+        failure = e;
+    } catch (const std::exception&) {
+        failure = error(error_kind::transport,
+                        "the transport threw an exception that is not an oauth2cc::error");
+    } catch (...) {
+        failure = error(error_kind::transport, "the transport threw a non-exception");
+    }
+    const auto took =
+        duration_cast<milliseconds>(std::chrono::steady_clock::now() - real_start).count();
+
+    log_level level = log_level::info;
+    std::string line;
+    std::shared_ptr<manager_state::logger_fn> log;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        ++s.fetches;
+        if (s.consecutive_failures > 0) ++s.retries;
+        if (got) {
+            std::chrono::seconds lifetime =
+                got->expires_in ? *got->expires_in : s.policy.lifetime_if_unknown;
+            // A token that claims no lifetime at all is served once, then refreshed.
+            lifetime = std::max(lifetime, std::chrono::seconds(1));
+            got->obtained_at = started;
+            auto snap = std::make_shared<manager_state::snapshot>();
+            snap->expires_at = started + lifetime;
+            snap->refresh_at = snap->expires_at - token_manager::lead_for(lifetime, s.policy);
+            snap->tok = std::make_shared<const token>(std::move(*got));
+            s.current = std::move(snap);
+            s.generation.fetch_add(1, std::memory_order_release);
+            ++s.successes;
+            s.consecutive_failures = 0;
+            s.backing_off = false;
+            s.last_fetch_ok = true;
+            line = "token for client \"" + s.who + "\" from " + s.where + " in " +
+                   std::to_string(took) + " ms; lifetime " + std::to_string(lifetime.count()) +
+                   " s" + (s.current->tok->expires_in ? "" : " (no expires_in: assumed)") +
+                   ", refresh " +
+                   std::to_string(
+                       duration_cast<std::chrono::seconds>(s.current->refresh_at - started)
+                           .count()) +
+                   " s from now";
+        } else {
+            ++s.failures;
+            ++s.consecutive_failures;
+            const auto delay = retry_delay(*failure, static_cast<unsigned>(std::min<std::uint64_t>(
+                                                         s.consecutive_failures, 64)),
+                                           s.policy.retry_initial, s.policy.retry_max, s.rng);
+            s.backing_off = true;
+            s.next_attempt = s.now() + delay;
+            s.last_fetch_ok = false;
+            level = retry_cannot_cure(*failure) ? log_level::error : log_level::warning;
+            line = "token request for client \"" + s.who + "\" to " + s.where + " failed after " +
+                   std::to_string(took) + " ms";
+            if (failure->http_status() != 0) {
+                line += " (HTTP " + std::to_string(failure->http_status()) + ")";
+            }
+            line += ": " + std::string(failure->what()) + "; next attempt in " +
+                    std::to_string(delay.count()) + " ms (failure " +
+                    std::to_string(s.consecutive_failures) + " in a row)";
+            s.last_error = std::move(failure);
+        }
+        s.fetch_running = false;
+        ++s.fetch_seq;
+        log = s.logger;
+        s.changed.notify_all();
+    }
+    if (log && *log) {
+        try {
+            (*log)(level, line);
+        } catch (...) {
+            // A logger that throws must not take the refresh down with it.
+        }
+    }
+}
+
+// Starts one request unless one is running or asked for. Needs the lock.
+inline void start_fetch_locked(manager_state& s) {
+    if (s.fetch_running || s.fetch_requested) return;
+    if (s.background) {
+        s.fetch_requested = true;
+        s.changed.notify_all();
+        return;
+    }
+    s.fetch_running = true;
+    try {
+        std::thread next([&s] {
+            std::thread previous;
+            {
+                std::lock_guard<std::mutex> lock(s.mutex);
+                previous = std::move(s.to_join);
+            }
+            if (previous.joinable()) previous.join();
+            run_fetch(s);
+        });
+        // The worker before this one has published its outcome; the new one joins it.
+        if (s.worker.joinable()) s.to_join = std::move(s.worker);
+        s.worker = std::move(next);
+    } catch (const std::system_error&) {
+        s.fetch_running = false;
+        throw error(error_kind::transport, "could not start a thread for the token request");
+    }
+}
+
+inline void background_loop(manager_state& s) {
+    std::unique_lock<std::mutex> lock(s.mutex);
+    while (!s.stopping) {
+        const auto now = s.now();
+        const bool allowed = !s.backing_off || now >= s.next_attempt;
+        const bool valid = s.current && now < s.current->expires_at;
+        const bool due = s.fetch_requested || !valid || now >= s.current->refresh_at;
+        if (!s.fetch_running && allowed && due) {
+            s.fetch_requested = false;
+            s.fetch_running = true;
+            lock.unlock();
+            run_fetch(s);
+            lock.lock();
+            continue;
+        }
+        std::optional<manager_state::time_point> wake;
+        if (!s.fetch_running) {
+            if (!allowed) {
+                wake = s.next_attempt;
+            } else if (valid) {
+                wake = s.current->refresh_at;
+            }
+        }
+        s.wait(lock, wake);
+    }
+}
+
+// Points this thread's slot at the current token and returns the slot's copy. Needs the
+// lock and a current token.
+inline std::shared_ptr<const token> serve_locked(manager_state& s, cache_slot& slot) {
+    const auto generation = s.generation.load(std::memory_order_relaxed);
+    if (slot.generation != generation || !slot.local) {
+        slot.local = local_copy(s.current->tok);
+        slot.refresh_at = s.current->refresh_at;
+        slot.generation = generation;
+    }
+    return slot.local;
+}
+
+}  // namespace detail
+
+OAUTH2CC_INLINE token_manager::token_manager(client_config cfg, refresh_policy policy,
+                                             std::shared_ptr<transport> via,
+                                             std::shared_ptr<clock_source> clock)
+    : state_(std::make_shared<detail::manager_state>(std::move(cfg), policy, std::move(via), std::move(clock))) {
+    detail::manager_state* s = state_.get();
+    state_->clock_subscription = state_->clock->subscribe([s] {
+        { std::lock_guard<std::mutex> lock(s->mutex); }
+        s->changed.notify_all();
+    });
+}
+
+OAUTH2CC_INLINE token_manager::~token_manager() {
+    stop();
+    state_->clock->unsubscribe(state_->clock_subscription);
+    std::thread worker, previous;
+    {
+        std::unique_lock<std::mutex> lock(state_->mutex);
+        state_->changed.wait(lock, [this] { return !state_->fetch_running; });
+        worker = std::move(state_->worker);
+        previous = std::move(state_->to_join);
+    }
+    if (worker.joinable()) worker.join();
+    if (previous.joinable()) previous.join();
+}
+
+OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
+    std::chrono::steady_clock::duration lifetime, const refresh_policy& policy) {
+    using duration = std::chrono::steady_clock::duration;
+    const duration early = std::chrono::duration_cast<duration>(policy.early);
+    const duration fraction = std::chrono::duration_cast<duration>(
+        std::chrono::duration<double, duration::period>(static_cast<double>(lifetime.count()) *
+                                                        policy.early_fraction));
+    return std::min(std::max(early, fraction), lifetime / 2);
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
+    detail::manager_state& s = *state_;
+    detail::cache_slot& slot = detail::thread_slot(s.id, state_);
+    if (slot.generation == s.generation.load(std::memory_order_acquire) && slot.local &&
+        s.now() < slot.refresh_at) {
+        s.cache_hits.add();
+        return slot.local;
+    }
+    return get(std::chrono::milliseconds::max());
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
+    std::chrono::milliseconds max_wait) {
+    detail::manager_state& s = *state_;
+    detail::cache_slot& slot = detail::thread_slot(s.id, state_);
+    std::unique_lock<std::mutex> lock(s.mutex);
+    auto now = s.now();
+    std::optional<detail::manager_state::time_point> deadline;
+    if (max_wait != std::chrono::milliseconds::max()) {
+        deadline = max_wait.count() <= 0 ? now : now + max_wait;
+    }
+    bool waited = false;
+    for (;;) {
+        if (s.current && now < s.current->expires_at) {
+            if (now >= s.current->refresh_at && (!s.backing_off || now >= s.next_attempt)) {
+                try {
+                    detail::start_fetch_locked(s);
+                } catch (const error&) {
+                    // The token is still valid; the next caller tries again.
+                }
+            }
+            if (!waited) s.cache_hits.add();
+            return detail::serve_locked(s, slot);
+        }
+        if (!s.fetch_running && !s.fetch_requested) {
+            if (s.backing_off && now < s.next_attempt && s.last_error) {
+                ++s.fast_failures;
+                throw *s.last_error;
+            }
+            detail::start_fetch_locked(s);
+        }
+        if (!waited) {
+            ++s.waits;
+            waited = true;
+        }
+        const std::uint64_t seq = s.fetch_seq;
+        while (s.fetch_seq == seq && (!deadline || s.now() < *deadline)) s.wait(lock, deadline);
+        if (s.fetch_seq == seq) {
+            throw error(error_kind::transport,
+                        "no token within max_wait (" + std::to_string(max_wait.count()) +
+                            " ms); the token request is still in progress");
+        }
+        if (!s.last_fetch_ok && s.last_error) throw *s.last_error;
+        if (s.last_fetch_ok && s.current) return detail::serve_locked(s, slot);
+        now = s.now();
+    }
+}
+
+OAUTH2CC_INLINE std::string token_manager::authorization_header() {
+    return "Bearer " + get()->access_token.reveal();
+}
+
+OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    detail::manager_state& s = *state_;
+    if (!s.current || (seen != nullptr && s.current->tok.get() != seen)) return;
+    s.current.reset();
+    s.generation.fetch_add(1, std::memory_order_release);
+    s.changed.notify_all();
+}
+
+OAUTH2CC_INLINE void token_manager::start_background_refresh() {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    detail::manager_state& s = *state_;
+    if (s.background) return;
+    s.stopping = false;
+    s.background = true;
+    try {
+        s.background_thread = std::thread([&s] { detail::background_loop(s); });
+    } catch (const std::system_error&) {
+        s.background = false;
+        throw error(error_kind::transport, "could not start the background refresh thread");
+    }
+}
+
+OAUTH2CC_INLINE void token_manager::stop() {
+    detail::manager_state& s = *state_;
+    std::thread background;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        if (!s.background) return;
+        s.stopping = true;
+        background = std::move(s.background_thread);
+        s.changed.notify_all();
+    }
+    if (background.joinable()) background.join();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.background = false;
+    s.stopping = false;
+    if (s.fetch_requested) {
+        // Callers asked the background thread for a token it will not fetch now.
+        s.fetch_requested = false;
+        try {
+            detail::start_fetch_locked(s);
+        } catch (const error&) {
+            s.last_error = error(error_kind::transport, "could not start a token request");
+            s.last_fetch_ok = false;
+            ++s.fetch_seq;
+            s.changed.notify_all();
+        }
+    }
+}
+
+OAUTH2CC_INLINE manager_stats token_manager::stats() const {
+    const detail::manager_state& s = *state_;
+    manager_stats out;
+    out.cache_hits = s.cache_hits.sum();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    out.fetches = s.fetches;
+    out.successes = s.successes;
+    out.failures = s.failures;
+    out.retries = s.retries;
+    out.waits = s.waits;
+    out.fast_failures = s.fast_failures;
+    out.last_error = s.last_error;
+    out.consecutive_failures = s.consecutive_failures;
+    if (s.backing_off) out.next_attempt = s.next_attempt;
+    return out;
+}
+
+OAUTH2CC_INLINE void token_manager::set_logger(
+    std::function<void(log_level, std::string_view)> logger) {
+    auto shared = std::make_shared<detail::manager_state::logger_fn>(std::move(logger));
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->logger = std::move(shared);
+}
+
+OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept {
+    return state_->key;
+}
 
 }  // namespace oauth2cc

@@ -1,0 +1,474 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// impl/token_manager_inl.hpp: the bodies of token_manager.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "../token_manager.hpp"
+
+#include "../detail/backoff.hpp"
+#include "../detail/cache_key.hpp"
+#include "../detail/text.hpp"
+#include "../detail/thread_cache.hpp"
+#include "../detail/url.hpp"
+#include "../token_client.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
+    switch (level) {
+        case log_level::debug: return "debug";
+        case log_level::info: return "info";
+        case log_level::warning: return "warning";
+        case log_level::error: return "error";
+    }
+    return "unknown";
+}
+
+namespace detail {
+
+struct manager_state {
+    using steady = std::chrono::steady_clock;
+    using time_point = steady::time_point;
+    using logger_fn = std::function<void(log_level, std::string_view)>;
+
+    /// @brief A published token with the times that govern it. Never changed once shared.
+    struct snapshot {
+        std::shared_ptr<const token> tok;
+        time_point refresh_at;
+        time_point expires_at;
+    };
+
+    manager_state(client_config cfg, refresh_policy p, std::shared_ptr<transport> via,
+          std::shared_ptr<clock_source> clk)
+        : policy(check(p)),
+          client(std::move(cfg), std::move(via)),
+          clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
+          system_clock(!clock || dynamic_cast<steady_clock_source*>(clock.get()) != nullptr),
+          manual(clock->is_manual()),
+          key(detail::cache_key(client.config())),
+          id(detail::next_manager_id()),
+          rng(p.jitter_seed != 0 ? p.jitter_seed : std::random_device{}()) {
+        const auto url = detail::parse_url(client.config().token_endpoint);
+        where = url ? detail::excerpt(url->host, 100) + ":" + std::to_string(url->port) : "?";
+        who = detail::excerpt(client.config().client_id, 100);
+    }
+
+    static refresh_policy check(const refresh_policy& p) {
+        const auto fail = [](const char* why) { throw error(error_kind::config, why); };
+        if (p.early.count() < 0) fail("refresh_policy.early must not be negative");
+        if (!(p.early_fraction >= 0.0 && p.early_fraction < 1.0)) {
+            fail("refresh_policy.early_fraction must be in [0, 1)");
+        }
+        if (p.lifetime_if_unknown.count() <= 0) {
+            fail("refresh_policy.lifetime_if_unknown must be positive");
+        }
+        if (p.retry_initial.count() <= 0) fail("refresh_policy.retry_initial must be positive");
+        if (p.retry_max < p.retry_initial) {
+            fail("refresh_policy.retry_max must not be below retry_initial");
+        }
+        return p;
+    }
+
+    time_point now() const { return system_clock ? steady::now() : clock->now(); }
+
+    // Waits on `changed` until woken, or until `when` on this manager's clock.
+    void wait(std::unique_lock<std::mutex>& lock, const std::optional<time_point>& when) {
+        if (!when || manual) {
+            changed.wait(lock);  // a manual clock wakes us through its subscription
+        } else if (system_clock) {
+            changed.wait_until(lock, *when);
+        } else {
+            const auto left = *when - now();
+            if (left > steady::duration::zero()) changed.wait_for(lock, left);
+        }
+    }
+
+    // Set once.
+    const refresh_policy policy;
+    token_client client;
+    const std::shared_ptr<clock_source> clock;
+    const bool system_clock;
+    const bool manual;
+    const std::string key;
+    const std::uint64_t id;
+    std::string where;  ///< host:port of the token endpoint, for log lines
+    std::string who;    ///< the client id, sanitised, for log lines
+    std::uint64_t clock_subscription = 0;
+
+    // Read without the lock.
+    std::atomic<std::uint64_t> generation{1};
+    detail::striped_counter cache_hits;
+
+    // Guarded by mutex, which is never held across a request.
+    mutable std::mutex mutex;
+    std::condition_variable changed;
+    std::shared_ptr<const snapshot> current;
+    bool fetch_running = false;
+    bool fetch_requested = false;  ///< asked of the background thread
+    std::uint64_t fetch_seq = 0;   ///< requests completed
+    bool last_fetch_ok = false;
+    std::optional<error> last_error;
+    bool backing_off = false;
+    time_point next_attempt{};
+    std::uint64_t consecutive_failures = 0;
+    std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
+                  fast_failures = 0;
+    std::mt19937_64 rng;
+    bool background = false;
+    bool stopping = false;
+    std::thread background_thread;
+    std::thread worker;
+    std::thread to_join;  ///< the previous worker, joined by the next one
+    std::shared_ptr<logger_fn> logger;
+};
+
+// A copy of tok under a control block of its own, for one thread's cache slot.
+inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token>& tok) {
+    return std::shared_ptr<const token>(tok.get(), [keep = tok](const token*) mutable {
+        keep.reset();
+    });
+}
+
+// Makes one token request and publishes its outcome; fetch_running is set on entry.
+inline void run_fetch(manager_state& s) {
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    const auto started = s.now();
+    const auto real_start = std::chrono::steady_clock::now();
+    std::optional<token> got;
+    std::optional<error> failure;
+    try {
+        got = s.client.fetch();
+    } catch (const error& e) {
+        failure = e;
+    } catch (const std::exception&) {
+        failure = error(error_kind::transport,
+                        "the transport threw an exception that is not an oauth2cc::error");
+    } catch (...) {
+        failure = error(error_kind::transport, "the transport threw a non-exception");
+    }
+    const auto took =
+        duration_cast<milliseconds>(std::chrono::steady_clock::now() - real_start).count();
+
+    log_level level = log_level::info;
+    std::string line;
+    std::shared_ptr<manager_state::logger_fn> log;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        ++s.fetches;
+        if (s.consecutive_failures > 0) ++s.retries;
+        if (got) {
+            std::chrono::seconds lifetime =
+                got->expires_in ? *got->expires_in : s.policy.lifetime_if_unknown;
+            // A token that claims no lifetime at all is served once, then refreshed.
+            lifetime = std::max(lifetime, std::chrono::seconds(1));
+            got->obtained_at = started;
+            auto snap = std::make_shared<manager_state::snapshot>();
+            snap->expires_at = started + lifetime;
+            snap->refresh_at = snap->expires_at - token_manager::lead_for(lifetime, s.policy);
+            snap->tok = std::make_shared<const token>(std::move(*got));
+            s.current = std::move(snap);
+            s.generation.fetch_add(1, std::memory_order_release);
+            ++s.successes;
+            s.consecutive_failures = 0;
+            s.backing_off = false;
+            s.last_fetch_ok = true;
+            line = "token for client \"" + s.who + "\" from " + s.where + " in " +
+                   std::to_string(took) + " ms; lifetime " + std::to_string(lifetime.count()) +
+                   " s" + (s.current->tok->expires_in ? "" : " (no expires_in: assumed)") +
+                   ", refresh " +
+                   std::to_string(
+                       duration_cast<std::chrono::seconds>(s.current->refresh_at - started)
+                           .count()) +
+                   " s from now";
+        } else {
+            ++s.failures;
+            ++s.consecutive_failures;
+            const auto delay = retry_delay(*failure, static_cast<unsigned>(std::min<std::uint64_t>(
+                                                         s.consecutive_failures, 64)),
+                                           s.policy.retry_initial, s.policy.retry_max, s.rng);
+            s.backing_off = true;
+            s.next_attempt = s.now() + delay;
+            s.last_fetch_ok = false;
+            level = retry_cannot_cure(*failure) ? log_level::error : log_level::warning;
+            line = "token request for client \"" + s.who + "\" to " + s.where + " failed after " +
+                   std::to_string(took) + " ms";
+            if (failure->http_status() != 0) {
+                line += " (HTTP " + std::to_string(failure->http_status()) + ")";
+            }
+            line += ": " + std::string(failure->what()) + "; next attempt in " +
+                    std::to_string(delay.count()) + " ms (failure " +
+                    std::to_string(s.consecutive_failures) + " in a row)";
+            s.last_error = std::move(failure);
+        }
+        s.fetch_running = false;
+        ++s.fetch_seq;
+        log = s.logger;
+        s.changed.notify_all();
+    }
+    if (log && *log) {
+        try {
+            (*log)(level, line);
+        } catch (...) {
+            // A logger that throws must not take the refresh down with it.
+        }
+    }
+}
+
+// Starts one request unless one is running or asked for. Needs the lock.
+inline void start_fetch_locked(manager_state& s) {
+    if (s.fetch_running || s.fetch_requested) return;
+    if (s.background) {
+        s.fetch_requested = true;
+        s.changed.notify_all();
+        return;
+    }
+    s.fetch_running = true;
+    try {
+        std::thread next([&s] {
+            std::thread previous;
+            {
+                std::lock_guard<std::mutex> lock(s.mutex);
+                previous = std::move(s.to_join);
+            }
+            if (previous.joinable()) previous.join();
+            run_fetch(s);
+        });
+        // The worker before this one has published its outcome; the new one joins it.
+        if (s.worker.joinable()) s.to_join = std::move(s.worker);
+        s.worker = std::move(next);
+    } catch (const std::system_error&) {
+        s.fetch_running = false;
+        throw error(error_kind::transport, "could not start a thread for the token request");
+    }
+}
+
+inline void background_loop(manager_state& s) {
+    std::unique_lock<std::mutex> lock(s.mutex);
+    while (!s.stopping) {
+        const auto now = s.now();
+        const bool allowed = !s.backing_off || now >= s.next_attempt;
+        const bool valid = s.current && now < s.current->expires_at;
+        const bool due = s.fetch_requested || !valid || now >= s.current->refresh_at;
+        if (!s.fetch_running && allowed && due) {
+            s.fetch_requested = false;
+            s.fetch_running = true;
+            lock.unlock();
+            run_fetch(s);
+            lock.lock();
+            continue;
+        }
+        std::optional<manager_state::time_point> wake;
+        if (!s.fetch_running) {
+            if (!allowed) {
+                wake = s.next_attempt;
+            } else if (valid) {
+                wake = s.current->refresh_at;
+            }
+        }
+        s.wait(lock, wake);
+    }
+}
+
+// Points this thread's slot at the current token and returns the slot's copy. Needs the
+// lock and a current token.
+inline std::shared_ptr<const token> serve_locked(manager_state& s, cache_slot& slot) {
+    const auto generation = s.generation.load(std::memory_order_relaxed);
+    if (slot.generation != generation || !slot.local) {
+        slot.local = local_copy(s.current->tok);
+        slot.refresh_at = s.current->refresh_at;
+        slot.generation = generation;
+    }
+    return slot.local;
+}
+
+}  // namespace detail
+
+OAUTH2CC_INLINE token_manager::token_manager(client_config cfg, refresh_policy policy,
+                                             std::shared_ptr<transport> via,
+                                             std::shared_ptr<clock_source> clock)
+    : state_(std::make_shared<detail::manager_state>(std::move(cfg), policy, std::move(via), std::move(clock))) {
+    detail::manager_state* s = state_.get();
+    state_->clock_subscription = state_->clock->subscribe([s] {
+        { std::lock_guard<std::mutex> lock(s->mutex); }
+        s->changed.notify_all();
+    });
+}
+
+OAUTH2CC_INLINE token_manager::~token_manager() {
+    stop();
+    state_->clock->unsubscribe(state_->clock_subscription);
+    std::thread worker, previous;
+    {
+        std::unique_lock<std::mutex> lock(state_->mutex);
+        state_->changed.wait(lock, [this] { return !state_->fetch_running; });
+        worker = std::move(state_->worker);
+        previous = std::move(state_->to_join);
+    }
+    if (worker.joinable()) worker.join();
+    if (previous.joinable()) previous.join();
+}
+
+OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
+    std::chrono::steady_clock::duration lifetime, const refresh_policy& policy) {
+    using duration = std::chrono::steady_clock::duration;
+    const duration early = std::chrono::duration_cast<duration>(policy.early);
+    const duration fraction = std::chrono::duration_cast<duration>(
+        std::chrono::duration<double, duration::period>(static_cast<double>(lifetime.count()) *
+                                                        policy.early_fraction));
+    return std::min(std::max(early, fraction), lifetime / 2);
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
+    detail::manager_state& s = *state_;
+    detail::cache_slot& slot = detail::thread_slot(s.id, state_);
+    if (slot.generation == s.generation.load(std::memory_order_acquire) && slot.local &&
+        s.now() < slot.refresh_at) {
+        s.cache_hits.add();
+        return slot.local;
+    }
+    return get(std::chrono::milliseconds::max());
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
+    std::chrono::milliseconds max_wait) {
+    detail::manager_state& s = *state_;
+    detail::cache_slot& slot = detail::thread_slot(s.id, state_);
+    std::unique_lock<std::mutex> lock(s.mutex);
+    auto now = s.now();
+    std::optional<detail::manager_state::time_point> deadline;
+    if (max_wait != std::chrono::milliseconds::max()) {
+        deadline = max_wait.count() <= 0 ? now : now + max_wait;
+    }
+    bool waited = false;
+    for (;;) {
+        if (s.current && now < s.current->expires_at) {
+            if (now >= s.current->refresh_at && (!s.backing_off || now >= s.next_attempt)) {
+                try {
+                    detail::start_fetch_locked(s);
+                } catch (const error&) {
+                    // The token is still valid; the next caller tries again.
+                }
+            }
+            if (!waited) s.cache_hits.add();
+            return detail::serve_locked(s, slot);
+        }
+        if (!s.fetch_running && !s.fetch_requested) {
+            if (s.backing_off && now < s.next_attempt && s.last_error) {
+                ++s.fast_failures;
+                throw *s.last_error;
+            }
+            detail::start_fetch_locked(s);
+        }
+        if (!waited) {
+            ++s.waits;
+            waited = true;
+        }
+        const std::uint64_t seq = s.fetch_seq;
+        while (s.fetch_seq == seq && (!deadline || s.now() < *deadline)) s.wait(lock, deadline);
+        if (s.fetch_seq == seq) {
+            throw error(error_kind::transport,
+                        "no token within max_wait (" + std::to_string(max_wait.count()) +
+                            " ms); the token request is still in progress");
+        }
+        if (!s.last_fetch_ok && s.last_error) throw *s.last_error;
+        if (s.last_fetch_ok && s.current) return detail::serve_locked(s, slot);
+        now = s.now();
+    }
+}
+
+OAUTH2CC_INLINE std::string token_manager::authorization_header() {
+    return "Bearer " + get()->access_token.reveal();
+}
+
+OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    detail::manager_state& s = *state_;
+    if (!s.current || (seen != nullptr && s.current->tok.get() != seen)) return;
+    s.current.reset();
+    s.generation.fetch_add(1, std::memory_order_release);
+    s.changed.notify_all();
+}
+
+OAUTH2CC_INLINE void token_manager::start_background_refresh() {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    detail::manager_state& s = *state_;
+    if (s.background) return;
+    s.stopping = false;
+    s.background = true;
+    try {
+        s.background_thread = std::thread([&s] { detail::background_loop(s); });
+    } catch (const std::system_error&) {
+        s.background = false;
+        throw error(error_kind::transport, "could not start the background refresh thread");
+    }
+}
+
+OAUTH2CC_INLINE void token_manager::stop() {
+    detail::manager_state& s = *state_;
+    std::thread background;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        if (!s.background) return;
+        s.stopping = true;
+        background = std::move(s.background_thread);
+        s.changed.notify_all();
+    }
+    if (background.joinable()) background.join();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.background = false;
+    s.stopping = false;
+    if (s.fetch_requested) {
+        // Callers asked the background thread for a token it will not fetch now.
+        s.fetch_requested = false;
+        try {
+            detail::start_fetch_locked(s);
+        } catch (const error&) {
+            s.last_error = error(error_kind::transport, "could not start a token request");
+            s.last_fetch_ok = false;
+            ++s.fetch_seq;
+            s.changed.notify_all();
+        }
+    }
+}
+
+OAUTH2CC_INLINE manager_stats token_manager::stats() const {
+    const detail::manager_state& s = *state_;
+    manager_stats out;
+    out.cache_hits = s.cache_hits.sum();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    out.fetches = s.fetches;
+    out.successes = s.successes;
+    out.failures = s.failures;
+    out.retries = s.retries;
+    out.waits = s.waits;
+    out.fast_failures = s.fast_failures;
+    out.last_error = s.last_error;
+    out.consecutive_failures = s.consecutive_failures;
+    if (s.backing_off) out.next_attempt = s.next_attempt;
+    return out;
+}
+
+OAUTH2CC_INLINE void token_manager::set_logger(
+    std::function<void(log_level, std::string_view)> logger) {
+    auto shared = std::make_shared<detail::manager_state::logger_fn>(std::move(logger));
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->logger = std::move(shared);
+}
+
+OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept {
+    return state_->key;
+}
+
+}  // namespace oauth2cc

@@ -1,0 +1,141 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// token_manager.hpp: the thread-safe token holder: cached reads, one refresh before
+// expiry, one request for many waiting callers, backoff on failure.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "client_config.hpp"
+#include "clock.hpp"
+#include "config.hpp"
+#include "error.hpp"
+#include "token.hpp"
+#include "transport.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc {
+
+namespace detail {
+struct manager_state;
+}  // namespace detail
+
+/// @brief When token_manager refreshes and how it retries.
+struct refresh_policy {
+    /// Refresh at least this long before expiry...
+    std::chrono::seconds early{60};
+    /// ...or this fraction of the lifetime before it, whichever is more; never more than
+    /// half the lifetime: lead = min(max(early, early_fraction * lifetime), lifetime / 2).
+    double early_fraction = 0.1;
+    /// The lifetime of a token whose response had no `expires_in`.
+    std::chrono::seconds lifetime_if_unknown{300};
+    /// The ceiling of the first backoff after a failure; it doubles per failure...
+    std::chrono::milliseconds retry_initial{1000};
+    /// ...up to this, which is also the wait after failures that retrying cannot cure.
+    std::chrono::milliseconds retry_max{60000};
+    /// Seeds the backoff jitter; 0 seeds it from std::random_device.
+    std::uint64_t jitter_seed = 0;
+};
+
+/// @brief How much a log line matters.
+enum class log_level { debug, info, warning, error };
+
+/// @brief The name of a log level: "debug", "info", "warning", "error".
+std::string_view to_string(log_level level) noexcept;
+
+/// @brief Counters of a token_manager since it was made, for a metrics system.
+struct manager_stats {
+    std::uint64_t fetches = 0;     ///< Token requests made.
+    std::uint64_t successes = 0;   ///< Requests that gave a token.
+    std::uint64_t failures = 0;    ///< Requests that failed.
+    std::uint64_t retries = 0;     ///< Requests made after a failure.
+    std::uint64_t cache_hits = 0;  ///< get() calls answered from the cached token.
+    std::uint64_t waits = 0;       ///< get() calls that waited for a request.
+    std::uint64_t fast_failures = 0;  ///< get() calls given the last error during backoff.
+    /// The error of the most recent failed request, if any request has failed.
+    std::optional<error> last_error;
+    /// Failures since the last success.
+    std::uint64_t consecutive_failures = 0;
+    /// When the next request may be made, while backing off after a failure.
+    std::optional<std::chrono::steady_clock::time_point> next_attempt;
+};
+
+/// @brief Holds a client-credentials token for many threads and keeps it fresh.
+///
+/// - A get() while the token is fresh is answered from a per-thread copy: no lock, no
+///   shared write.
+/// - From `lead` before expiry, every caller still gets the valid token at once while
+///   exactly one refresh runs off the callers' threads (on the background thread once
+///   start_background_refresh() was called, else on a short-lived worker).
+/// - With no valid token, callers wait for one shared request and all see its token or
+///   its error.
+/// - A failed request is retried with exponential backoff and full jitter, never
+///   sooner than Retry-After; between attempts callers get the last error at once.
+///
+/// Every member function is thread-safe. Destruction waits for a request in progress,
+/// which the transport's timeouts bound.
+class token_manager {
+public:
+    /// @param cfg    what to ask for, where, and how to authenticate
+    /// @param policy when to refresh and how to retry
+    /// @param via    the transport; null makes an httplib_transport from cfg
+    /// @param clock  the clock expiry runs on; null means std::chrono::steady_clock
+    /// @throws error `config` when cfg or policy is unusable
+    explicit token_manager(client_config cfg, refresh_policy policy = {},
+                           std::shared_ptr<transport> via = nullptr,
+                           std::shared_ptr<clock_source> clock = nullptr);
+    ~token_manager();
+    token_manager(const token_manager&) = delete;
+    token_manager& operator=(const token_manager&) = delete;
+
+    /// @brief A valid token, from the cache or from one shared request.
+    /// @throws error the error of the request this call waited for, or the last error
+    ///         while backing off
+    std::shared_ptr<const token> get();
+
+    /// @brief As get(), waiting at most max_wait for a request.
+    /// @throws error of kind `transport` when no token arrives within max_wait
+    std::shared_ptr<const token> get(std::chrono::milliseconds max_wait);
+
+    /// @brief "Bearer <token>" for an Authorization header (RFC 6750 §2.1).
+    /// @throws error as get() does
+    std::string authorization_header();
+
+    /// @brief Drops the cached token, but only if it is still seen (any token when null),
+    /// so that many callers refused with one token make one new request.
+    void invalidate(const token* seen = nullptr);
+
+    /// @brief Refreshes on a background thread at the lead point, so callers never wait
+    /// once the first token is there. Idempotent.
+    void start_background_refresh();
+
+    /// @brief Ends background refreshing promptly, even while it sleeps, and waits for a
+    /// request in progress. get() still works afterwards, refreshing on demand.
+    void stop();
+
+    /// @brief Counters since construction.
+    manager_stats stats() const;
+
+    /// @brief Receives log lines: client id, endpoint host, HTTP status and timings, never
+    /// a secret or a token. Called on the thread that made the request, outside any lock.
+    void set_logger(std::function<void(log_level, std::string_view)> logger);
+
+    /// @brief The key of everything that shapes this manager's tokens (no secret).
+    const std::string& cache_key() const noexcept;
+
+    /// @brief The refresh lead for a token of this lifetime under policy.
+    static std::chrono::steady_clock::duration lead_for(
+        std::chrono::steady_clock::duration lifetime, const refresh_policy& policy);
+
+private:
+    std::shared_ptr<detail::manager_state> state_;
+};
+
+}  // namespace oauth2cc
+
+#include "impl/token_manager_inl.hpp"
