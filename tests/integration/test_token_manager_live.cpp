@@ -1,0 +1,97 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// test_token_manager_live.cpp: token_manager against oidc-provider with short-lived
+// tokens: one request for many cold callers, counted at the server, and background
+// refresh across several lifetimes with no caller waiting.
+// SPDX-License-Identifier: MIT
+
+#include "../support/peer_process.hpp"
+#include "../unit/token_endpoint_fake.hpp"
+
+#include <oauth2cc/oauth2cc.hpp>
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+oauth2cc::client_config live_config(const oauth2cc_test::peer_process& peer) {
+    oauth2cc::client_config cfg;
+    cfg.token_endpoint = peer.info().at("token_endpoint").get<std::string>();
+    cfg.client_id = "basic-client";
+    cfg.client_secret = oauth2cc::secret{"basic-secret"};
+    cfg.scopes = {"read_date"};
+    return cfg;
+}
+
+nlohmann::json server_counters(const oauth2cc_test::peer_process& peer) {
+    httplib::Client c("127.0.0.1", peer.port());
+    c.set_connection_timeout(5s);
+    c.set_read_timeout(10s);
+    auto res = c.Get("/_harness/stats");
+    REQUIRE(res);
+    return nlohmann::json::parse(res->body);
+}
+
+}  // namespace
+
+TEST_SUITE("integration") {
+
+TEST_CASE("token_manager live: 32 cold callers make one request at oidc-provider") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    auto peer = oauth2cc_test::start_oidc_provider({"--ttl", "600"});
+    oauth2cc::token_manager tokens(live_config(*peer));
+    std::vector<std::string> got(32);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        threads.emplace_back([&, i] {
+            try {
+                got[i] = tokens.get()->access_token.reveal();
+            } catch (const oauth2cc::error& e) {
+                got[i] = std::string("error: ") + e.what();
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(std::set<std::string>(got.begin(), got.end()).size() == 1);
+    CHECK(got[0].rfind("error", 0) != 0);
+    const auto counts = server_counters(*peer);
+    CHECK(counts.at("token_requests") == 1);
+    CHECK(counts.at("token_success") == 1);
+    CHECK(tokens.authorization_header() == "Bearer " + got[0]);
+}
+
+TEST_CASE("token_manager live: background refresh across lifetimes of a 4 s token") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    auto peer = oauth2cc_test::start_oidc_provider({"--ttl", "4"});
+    oauth2cc::token_manager tokens(live_config(*peer));
+    oauth2cc_test::log_watch logs;
+    tokens.set_logger(logs.sink());
+    tokens.start_background_refresh();
+    REQUIRE(logs.wait_successes(1));
+    std::set<std::string> seen;
+    // Lifetime 4 s, lead 2 s: a refresh every 2 s; wait for four of them.
+    for (int k = 2; k <= 5; ++k) {
+        seen.insert(tokens.get()->access_token.reveal());
+        REQUIRE(logs.wait_successes(k));
+        seen.insert(tokens.get()->access_token.reveal());
+    }
+    tokens.stop();
+    const auto st = tokens.stats();
+    CHECK(st.waits == 0);
+    CHECK(st.failures == 0);
+    CHECK(st.fetches >= 5);
+    CHECK(seen.size() >= 4);
+    CHECK(server_counters(*peer).at("token_success") == st.successes);
+    for (const auto& [level, line] : logs.lines()) CHECK(line.find("basic-secret") == std::string::npos);
+}
+
+}  // TEST_SUITE("integration")
