@@ -72,8 +72,8 @@ TEST_CASE("token_manager live: 32 cold callers make one request at oidc-provider
 TEST_CASE("token_manager live: background refresh across lifetimes of a 4 s token") {
     if (!oauth2cc_test::peers_available_or_skip()) return;
     auto peer = oauth2cc_test::start_oidc_provider({"--ttl", "4"});
+    oauth2cc_test::log_watch logs;  // outlives the manager that logs to it
     oauth2cc::token_manager tokens(live_config(*peer));
-    oauth2cc_test::log_watch logs;
     tokens.set_logger(logs.sink());
     tokens.start_background_refresh();
     REQUIRE(logs.wait_successes(1));

@@ -456,6 +456,9 @@ TEST_CASE("token_manager: log lines name client and host, never the secret or a 
     CHECK_THROWS_AS(r.manager->get(), error);
     r.clock->advance(2s);
     CHECK(r.token_text() == "tok-2");
+    // A line is delivered after its outcome is published, so wait for both.
+    REQUIRE(r.logs.wait_failures(1));
+    REQUIRE(r.logs.wait_successes(1));
     const auto lines = r.logs.lines();
     REQUIRE(lines.size() == 2);
     CHECK(lines[0].first == oauth2cc::log_level::warning);
