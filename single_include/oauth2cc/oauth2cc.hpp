@@ -85,6 +85,8 @@ inline constexpr std::string_view version_string{OAUTH2CC_VERSION_STRING};
 
 }  // namespace oauth2cc
 
+// ---- oauth2cc/authorized_client.hpp ----
+
 // ---- oauth2cc/client_config.hpp ----
 
 // ---- oauth2cc/secret.hpp ----
@@ -244,6 +246,106 @@ struct client_config {
 };
 
 }  // namespace oauth2cc
+// ---- oauth2cc/http.hpp ----
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc {
+
+/// @brief An HTTP request as oauth2cc hands it to a transport.
+struct http_request {
+    std::string method;  ///< "GET", "POST", ...
+    std::string url;     ///< Absolute: scheme, host, optional port, path and query.
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+};
+
+/// @brief An HTTP response as a transport hands it back.
+struct http_response {
+    int status = 0;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+
+    /// @brief The first header of that name, compared case-insensitively.
+    std::optional<std::string> header(std::string_view name) const;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/http_inl.hpp ----
+
+// ---- oauth2cc/detail/text.hpp ----
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+constexpr char ascii_lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// @brief ASCII case-insensitive equality, as HTTP header names and auth schemes want.
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    }
+    return true;
+}
+
+/// @brief True for C0 controls and DEL, which never belong in a header value or a token.
+constexpr bool is_control(char c) noexcept {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+}
+
+constexpr bool has_control(std::string_view s) noexcept {
+    for (char c : s) {
+        if (is_control(c)) return true;
+    }
+    return false;
+}
+
+constexpr std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+/// @brief A short, printable excerpt of text from a server, for an error message:
+/// at most max_bytes, controls and non-ASCII bytes shown as '?', cut marked with "...".
+inline std::string excerpt(std::string_view text, std::size_t max_bytes = 200) {
+    std::string out;
+    const std::size_t n = text.size() < max_bytes ? text.size() : max_bytes;
+    out.reserve(n + 3);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto u = static_cast<unsigned char>(text[i]);
+        out.push_back((u < 0x20 || u >= 0x7f) ? '?' : text[i]);
+    }
+    if (n < text.size()) out += "...";
+    return out;
+}
+
+}  // namespace oauth2cc::detail
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::optional<std::string> http_response::header(std::string_view name) const {
+    for (const auto& [key, value] : headers) {
+        if (detail::iequals(key, name)) return value;
+    }
+    return std::nullopt;
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/token_manager.hpp ----
+
 // ---- oauth2cc/clock.hpp ----
 
 #include <chrono>
@@ -459,725 +561,6 @@ OAUTH2CC_INLINE error::error(error_kind kind, const std::string& message, error_
       details_(std::move(details)) {}
 
 }  // namespace oauth2cc
-// ---- oauth2cc/http.hpp ----
-
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc {
-
-/// @brief An HTTP request as oauth2cc hands it to a transport.
-struct http_request {
-    std::string method;  ///< "GET", "POST", ...
-    std::string url;     ///< Absolute: scheme, host, optional port, path and query.
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
-};
-
-/// @brief An HTTP response as a transport hands it back.
-struct http_response {
-    int status = 0;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
-
-    /// @brief The first header of that name, compared case-insensitively.
-    std::optional<std::string> header(std::string_view name) const;
-};
-
-}  // namespace oauth2cc
-
-// ---- oauth2cc/impl/http_inl.hpp ----
-
-// ---- oauth2cc/detail/text.hpp ----
-
-#include <cstddef>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-constexpr char ascii_lower(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-/// @brief ASCII case-insensitive equality, as HTTP header names and auth schemes want.
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    }
-    return true;
-}
-
-/// @brief True for C0 controls and DEL, which never belong in a header value or a token.
-constexpr bool is_control(char c) noexcept {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-}
-
-constexpr bool has_control(std::string_view s) noexcept {
-    for (char c : s) {
-        if (is_control(c)) return true;
-    }
-    return false;
-}
-
-constexpr std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-/// @brief A short, printable excerpt of text from a server, for an error message:
-/// at most max_bytes, controls and non-ASCII bytes shown as '?', cut marked with "...".
-inline std::string excerpt(std::string_view text, std::size_t max_bytes = 200) {
-    std::string out;
-    const std::size_t n = text.size() < max_bytes ? text.size() : max_bytes;
-    out.reserve(n + 3);
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto u = static_cast<unsigned char>(text[i]);
-        out.push_back((u < 0x20 || u >= 0x7f) ? '?' : text[i]);
-    }
-    if (n < text.size()) out += "...";
-    return out;
-}
-
-}  // namespace oauth2cc::detail
-
-namespace oauth2cc {
-
-OAUTH2CC_INLINE std::optional<std::string> http_response::header(std::string_view name) const {
-    for (const auto& [key, value] : headers) {
-        if (detail::iequals(key, name)) return value;
-    }
-    return std::nullopt;
-}
-
-}  // namespace oauth2cc
-// ---- oauth2cc/httplib_transport.hpp ----
-
-// ---- oauth2cc/transport.hpp ----
-
-namespace oauth2cc {
-
-/// @brief Sends HTTP requests. httplib_transport is the default; tests and users with
-/// their own HTTP stack supply others.
-class transport {
-public:
-    virtual ~transport() = default;
-
-    /// @brief Sends one request and returns the response, whatever its status. Never
-    /// follows a redirect.
-    /// @throws error of kind `transport` or `tls` when no response arrives
-    virtual http_response send(const http_request& request) = 0;
-
-protected:
-    transport() = default;
-    transport(const transport&) = default;
-    transport& operator=(const transport&) = default;
-};
-
-}  // namespace oauth2cc
-
-#include <chrono>
-#include <cstddef>
-#include <memory>
-
-namespace oauth2cc {
-
-/// @brief How an httplib_transport connects and how much it accepts.
-struct transport_options {
-    /// Bounds the TCP connect. With read_timeout it also bounds each whole exchange.
-    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
-    /// Bounds each socket read and write. `connect_timeout + read_timeout` bounds the
-    /// whole exchange, so a server that trickles its reply fails too.
-    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
-    /// Responses with a larger body (after decompression) are refused.
-    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
-    /// Certificate verification, trust anchors and the client certificate.
-    tls_options tls;
-    /// Idle kept-alive connections kept per origin for reuse.
-    std::size_t max_idle_connections = 4;
-
-    /// @brief The transport options a client_config asks for.
-    static transport_options from(const client_config& cfg);
-};
-
-/// @brief Sends requests with cpp-httplib: HTTPS with certificate and host-name
-/// verification, every timeout set, redirects never followed, bodies capped, and
-/// connections kept alive and reused per origin.
-///
-/// Thread-safe: concurrent send() calls each use their own connection; a connection is
-/// reused by the next request to the same origin once it is idle.
-class httplib_transport final : public transport {
-public:
-    /// @throws error `config` when a timeout or the size cap is not positive, or when
-    ///         tls.ca_file, tls.ca_dir or the client certificate cannot be loaded
-    explicit httplib_transport(transport_options options = {});
-    /// @brief A transport with the timeouts, size cap and TLS options of cfg.
-    explicit httplib_transport(const client_config& cfg);
-    ~httplib_transport() override;
-    httplib_transport(const httplib_transport&) = delete;
-    httplib_transport& operator=(const httplib_transport&) = delete;
-
-    /// @brief Sends one request over a kept-alive connection to its origin.
-    /// @throws error `tls` when the handshake or verification fails; `transport` when the
-    ///         connection fails, the exchange passes its deadline, or the body is over
-    ///         max_response_bytes; `config` for a URL or header it cannot send
-    http_response send(const http_request& request) override;
-
-    /// @brief The options this transport was made with.
-    const transport_options& options() const noexcept;
-
-private:
-    struct state;
-    std::unique_ptr<state> state_;
-};
-
-}  // namespace oauth2cc
-
-// ---- oauth2cc/impl/httplib_transport_inl.hpp ----
-
-// ---- oauth2cc/detail/httplib_glue.hpp ----
-
-// ---- oauth2cc/detail/deadline_watchdog.hpp ----
-
-#include <chrono>
-#include <condition_variable>
-#include <cstdint>
-#include <functional>
-#include <map>
-#include <mutex>
-#include <thread>
-#include <utility>
-
-namespace oauth2cc::detail {
-
-/// @brief Runs a callback when a deadline passes unless it was disarmed first. One lazily
-/// started thread serves every armed deadline of its owner.
-class deadline_watchdog {
-public:
-    using clock = std::chrono::steady_clock;
-    using ticket = std::uint64_t;
-
-    deadline_watchdog() = default;
-    deadline_watchdog(const deadline_watchdog&) = delete;
-    deadline_watchdog& operator=(const deadline_watchdog&) = delete;
-
-    ~deadline_watchdog() {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            stopping_ = true;
-        }
-        wake_.notify_all();
-        if (thread_.joinable()) thread_.join();
-    }
-
-    /// @brief Calls on_expiry on the watchdog thread once `when` has passed.
-    ticket arm(clock::time_point when, std::function<void()> on_expiry) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-        const ticket id = ++last_ticket_;
-        armed_.emplace(id, entry{when, std::move(on_expiry), false});
-        wake_.notify_all();
-        return id;
-    }
-
-    /// @brief Forgets a deadline. Once this returns its callback is not running and never
-    /// will run.
-    /// @returns true when the deadline had already fired
-    bool disarm(ticket id) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        const auto it = armed_.find(id);
-        if (it == armed_.end()) return false;
-        const bool fired = it->second.fired;
-        armed_.erase(it);
-        return fired;
-    }
-
-private:
-    struct entry {
-        clock::time_point when;
-        std::function<void()> on_expiry;
-        bool fired;
-    };
-
-    void run() {
-        std::unique_lock<std::mutex> lock(mutex_);
-        while (!stopping_) {
-            bool any = false;
-            clock::time_point next = clock::time_point::max();
-            const auto now = clock::now();
-            for (auto& [id, e] : armed_) {
-                if (e.fired) continue;
-                if (e.when <= now) {
-                    e.fired = true;
-                    // Under the lock, so that disarm() cannot return while it runs.
-                    e.on_expiry();
-                } else {
-                    any = true;
-                    if (e.when < next) next = e.when;
-                }
-            }
-            if (any) {
-                wake_.wait_until(lock, next);
-            } else {
-                wake_.wait(lock);
-            }
-        }
-    }
-
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    std::map<ticket, entry> armed_;
-    ticket last_ticket_ = 0;
-    bool stopping_ = false;
-    std::thread thread_;
-};
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/url.hpp ----
-
-#include <cstddef>
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-struct url_parts {
-    bool https = false;
-    std::string host;  ///< As written, IPv6 literals without their brackets.
-    int port = 0;      ///< The explicit port, else 443 or 80.
-    std::string path;  ///< Path and query, at least "/".
-};
-
-/// @brief Parses an absolute http or https URL. Refuses user info ("user:pass@"), a
-/// fragment, controls and spaces, an empty host, a bad port: those are empty results.
-inline std::optional<url_parts> parse_url(std::string_view url) {
-    url_parts parts;
-    for (char c : url) {
-        if (is_control(c) || c == ' ') return std::nullopt;
-    }
-    const std::size_t colon = url.find("://");
-    if (colon == std::string_view::npos) return std::nullopt;
-    const std::string_view scheme = url.substr(0, colon);
-    if (iequals(scheme, "https")) {
-        parts.https = true;
-    } else if (!iequals(scheme, "http")) {
-        return std::nullopt;
-    }
-    std::string_view rest = url.substr(colon + 3);
-    if (rest.find('#') != std::string_view::npos) return std::nullopt;
-    const std::size_t path_start = rest.find_first_of("/?");
-    std::string_view authority = rest.substr(0, path_start);
-    parts.path = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
-    if (parts.path.front() == '?') parts.path.insert(0, "/");
-    if (authority.find('@') != std::string_view::npos) return std::nullopt;
-
-    std::string_view port_text;
-    if (!authority.empty() && authority.front() == '[') {
-        const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos) return std::nullopt;
-        parts.host = std::string(authority.substr(1, close - 1));
-        const std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') return std::nullopt;
-            port_text = after.substr(1);
-        }
-    } else {
-        const std::size_t port_colon = authority.find(':');
-        parts.host = std::string(authority.substr(0, port_colon));
-        if (port_colon != std::string_view::npos) port_text = authority.substr(port_colon + 1);
-    }
-    if (parts.host.empty()) return std::nullopt;
-    parts.port = parts.https ? 443 : 80;
-    if (!port_text.empty()) {
-        int port = 0;
-        for (char c : port_text) {
-            if (c < '0' || c > '9') return std::nullopt;
-            port = port * 10 + (c - '0');
-            if (port > 65535) return std::nullopt;
-        }
-        if (port == 0) return std::nullopt;
-        parts.port = port;
-    }
-    return parts;
-}
-
-/// @brief True for localhost, 127.0.0.0/8 in dotted-quad form, and ::1.
-inline bool is_loopback_host(std::string_view host) {
-    if (iequals(host, "localhost") || host == "::1" || host == "0:0:0:0:0:0:0:1") return true;
-    // Four decimal octets, the first 127.
-    int octets = 0;
-    int value = -1;
-    int first = -1;
-    for (char c : host) {
-        if (c >= '0' && c <= '9') {
-            value = (value < 0 ? 0 : value * 10) + (c - '0');
-            if (value > 255) return false;
-        } else if (c == '.') {
-            if (value < 0) return false;
-            if (octets == 0) first = value;
-            ++octets;
-            value = -1;
-        } else {
-            return false;
-        }
-    }
-    if (value < 0) return false;
-    if (octets == 0) first = value;
-    return octets == 3 && first == 127;
-}
-
-}  // namespace oauth2cc::detail
-
-#include <httplib.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
-
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <filesystem>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <string>
-#include <system_error>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-/// @brief "https://host:port", with IPv6 literals in brackets.
-inline std::string origin_of(const url_parts& url) {
-    std::string origin = url.https ? "https://" : "http://";
-    const bool ipv6 = url.host.find(':') != std::string::npos;
-    if (ipv6) origin.push_back('[');
-    origin += url.host;
-    if (ipv6) origin.push_back(']');
-    origin += ":" + std::to_string(url.port);
-    return origin;
-}
-
-/// @brief Says in words what a cpp-httplib error means for the caller.
-inline std::string describe(httplib::Error failure) {
-    switch (failure) {
-        case httplib::Error::Connection:
-            return "could not connect (refused, unreachable, or connect_timeout passed)";
-        case httplib::Error::Read:
-            return "the connection failed or timed out while reading the response";
-        case httplib::Error::Write:
-            return "the connection failed or timed out while sending the request";
-        default:
-            return httplib::to_string(failure);
-    }
-}
-
-/// @brief Refuses trust anchors or a client certificate that OpenSSL cannot load, so that
-/// the mistake shows as a clear `config` error and not as a failed handshake later.
-inline void check_tls_files(const tls_options& tls) {
-    const auto fail = [](const std::string& why) {
-        ERR_clear_error();
-        throw error(error_kind::config, why);
-    };
-    std::error_code ec;
-    if (!tls.ca_dir.empty() && !std::filesystem::is_directory(tls.ca_dir, ec)) {
-        fail("tls.ca_dir \"" + excerpt(tls.ca_dir, 200) + "\" is not a directory");
-    }
-    if (!tls.ca_file.empty()) {
-        X509_STORE* store = X509_STORE_new();
-        if (store == nullptr) fail("OpenSSL could not allocate a certificate store");
-        const int loaded = X509_STORE_load_locations(store, tls.ca_file.c_str(), nullptr);
-        X509_STORE_free(store);
-        if (loaded != 1) {
-            fail("tls.ca_file \"" + excerpt(tls.ca_file, 200) +
-                 "\" could not be read as PEM certificates");
-        }
-    }
-    if (tls.client_cert_file.empty() != tls.client_key_file.empty()) {
-        fail("tls.client_cert_file and tls.client_key_file go together");
-    }
-    if (!tls.client_cert_file.empty()) {
-        SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-        if (ctx == nullptr) fail("OpenSSL could not create a TLS context");
-        const bool cert_ok =
-            SSL_CTX_use_certificate_chain_file(ctx, tls.client_cert_file.c_str()) == 1;
-        // Readable as a key on its own: a refusal below then means a mismatch.
-        bool key_readable = false;
-        if (BIO* in = BIO_new_file(tls.client_key_file.c_str(), "r")) {
-            EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
-            key_readable = key != nullptr;
-            EVP_PKEY_free(key);
-            BIO_free(in);
-        }
-        const bool pair_ok =
-            cert_ok && key_readable &&
-            SSL_CTX_use_PrivateKey_file(ctx, tls.client_key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
-            SSL_CTX_check_private_key(ctx) == 1;
-        SSL_CTX_free(ctx);
-        if (!cert_ok) {
-            fail("tls.client_cert_file \"" + excerpt(tls.client_cert_file, 200) +
-                 "\" could not be read as a PEM certificate");
-        }
-        if (!key_readable) {
-            fail("tls.client_key_file \"" + excerpt(tls.client_key_file, 200) +
-                 "\" could not be read as an unencrypted PEM private key");
-        }
-        if (!pair_ok) fail("tls.client_key_file does not match tls.client_cert_file");
-    }
-    ERR_clear_error();
-}
-
-/// @brief What an httplib_sender needs to know; mirrors oauth2cc::transport_options.
-struct sender_options {
-    std::chrono::milliseconds connect_timeout;
-    std::chrono::milliseconds read_timeout;
-    std::size_t max_response_bytes;
-    tls_options tls;
-    std::size_t max_idle_connections;
-};
-
-/// @brief Sends requests through cpp-httplib clients kept alive per origin. Thread-safe:
-/// a client is used by one request at a time and goes back to the idle list after it.
-class httplib_sender {
-public:
-    explicit httplib_sender(sender_options options) : options_(std::move(options)) {
-        if (options_.connect_timeout.count() <= 0 || options_.read_timeout.count() <= 0) {
-            throw error(error_kind::config, "connect_timeout and read_timeout must be positive");
-        }
-        if (options_.max_response_bytes == 0) {
-            throw error(error_kind::config, "max_response_bytes must be positive");
-        }
-        check_tls_files(options_.tls);
-    }
-
-    http_response send(const http_request& request) {
-        const auto url = parse_url(request.url);
-        if (!url) {
-            throw error(error_kind::config,
-                        "the request URL is not an absolute http:// or https:// URL with a "
-                        "host, no user info, no fragment, no spaces or controls");
-        }
-        if (request.method.empty() || has_control(request.method) ||
-            request.method.find(' ') != std::string::npos) {
-            throw error(error_kind::config, "the request method is empty or malformed");
-        }
-        httplib::Request out;
-        out.method = request.method;
-        out.path = url->path;
-        for (const auto& [name, value] : request.headers) {
-            if (name.empty() || has_control(name) || name.find(':') != std::string::npos ||
-                name.find(' ') != std::string::npos) {
-                throw error(error_kind::config,
-                            "a request header name is empty or malformed: \"" +
-                                excerpt(name, 60) + "\"");
-            }
-            // The value is not echoed: it may be a credential.
-            if (has_control(value)) {
-                throw error(error_kind::config, "the value of request header \"" +
-                                                    excerpt(name, 60) +
-                                                    "\" contains control characters");
-            }
-            out.headers.emplace(name, value);
-        }
-        out.body = request.body;
-
-        const std::string origin = origin_of(*url);
-        std::size_t cap = options_.max_response_bytes;
-        bool over_cap = false;
-        http_response result;
-        out.response_handler = [&](const httplib::Response& head) {
-            const std::string length = head.get_header_value("Content-Length");
-            if (!length.empty() && length.size() < 20) {
-                std::uint64_t announced = 0;
-                for (char c : length) {
-                    if (c < '0' || c > '9') return true;  // httplib judges the framing
-                    announced = announced * 10 + static_cast<std::uint64_t>(c - '0');
-                }
-                if (announced > cap) {
-                    over_cap = true;
-                    return false;
-                }
-            } else if (length.size() >= 20) {
-                over_cap = true;
-                return false;
-            }
-            return true;
-        };
-        out.content_receiver = [&](const char* data, std::size_t size, std::uint64_t,
-                                   std::uint64_t) {
-            if (size > cap - result.body.size()) {
-                over_cap = true;
-                return false;
-            }
-            result.body.append(data, size);
-            return true;
-        };
-
-        std::unique_ptr<httplib::Client> client = acquire(origin, *url);
-        httplib::Response in;
-        httplib::Error failure = httplib::Error::Success;
-        const auto deadline = deadline_watchdog::clock::now() + options_.connect_timeout +
-                              options_.read_timeout;
-        httplib::Client* raw = client.get();
-        const auto ticket = watchdog_.arm(deadline, [raw] { raw->stop(); });
-        const bool sent = client->send(out, in, failure);
-        const bool timed_out = watchdog_.disarm(ticket);
-        wipe(out.body);
-
-        if (!sent) {
-            result.body.clear();
-            if (over_cap) {
-                throw error(error_kind::transport,
-                            "the response from " + origin + " is over max_response_bytes (" +
-                                std::to_string(options_.max_response_bytes) + ")",
-                            error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
-            }
-            if (timed_out) {
-                throw error(error_kind::transport,
-                            "no complete response from " + origin + " within " +
-                                std::to_string((options_.connect_timeout +
-                                                options_.read_timeout)
-                                                   .count()) +
-                                " ms (connect_timeout + read_timeout)");
-            }
-            const std::string what = httplib::to_string(failure);
-            if (what.rfind("SSL", 0) == 0) {
-                throw error(error_kind::tls, "TLS with " + origin + " failed: " + what +
-                                                 " (certificate, host name or handshake)");
-            }
-            throw error(error_kind::transport,
-                        "no response from " + origin + ": " + describe(failure));
-        }
-        result.status = in.status;
-        result.headers.reserve(in.headers.size());
-        for (const auto& [name, value] : in.headers) result.headers.emplace_back(name, value);
-        // A connection whose exchange met the deadline may have been shut down under it.
-        if (!timed_out) release(origin, std::move(client));
-        return result;
-    }
-
-private:
-    std::unique_ptr<httplib::Client> acquire(const std::string& origin, const url_parts& url) {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            const auto it = idle_.find(origin);
-            if (it != idle_.end() && !it->second.empty()) {
-                auto client = std::move(it->second.back());
-                it->second.pop_back();
-                return client;
-            }
-        }
-        return make_client(origin, url);
-    }
-
-    void release(const std::string& origin, std::unique_ptr<httplib::Client> client) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        auto& list = idle_[origin];
-        if (list.size() < options_.max_idle_connections) list.push_back(std::move(client));
-    }
-
-    std::unique_ptr<httplib::Client> make_client(const std::string& origin,
-                                                 const url_parts& url) const {
-        const tls_options& tls = options_.tls;
-        auto client = std::make_unique<httplib::Client>(origin, tls.client_cert_file,
-                                                        tls.client_key_file);
-        if (!client->is_valid()) {
-            ERR_clear_error();
-            throw error(error_kind::tls, "cpp-httplib could not set up a client for " + origin +
-                                             " with the given TLS files");
-        }
-        const auto split = [](std::chrono::milliseconds ms) {
-            return std::pair<time_t, time_t>(static_cast<time_t>(ms.count() / 1000),
-                                             static_cast<time_t>(ms.count() % 1000 * 1000));
-        };
-        const auto connect = split(options_.connect_timeout);
-        const auto read = split(options_.read_timeout);
-        client->set_connection_timeout(connect.first, connect.second);
-        client->set_read_timeout(read.first, read.second);
-        client->set_write_timeout(read.first, read.second);
-        client->set_keep_alive(true);
-        client->set_follow_location(false);
-        if (url.https) {
-            client->enable_server_certificate_verification(tls.verify);
-            if (!tls.ca_file.empty() && !tls.ca_dir.empty()) {
-                // cpp-httplib loads one of the two; a store that looks up the directory,
-                // with the file added to it on first use, trusts both.
-                X509_STORE* store = X509_STORE_new();
-                if (store == nullptr ||
-                    X509_STORE_load_locations(store, nullptr, tls.ca_dir.c_str()) != 1) {
-                    if (store != nullptr) X509_STORE_free(store);
-                    ERR_clear_error();
-                    throw error(error_kind::config, "tls.ca_dir could not be loaded");
-                }
-                client->set_ca_cert_store(store);
-                client->set_ca_cert_path(tls.ca_file);
-            } else if (!tls.ca_file.empty() || !tls.ca_dir.empty()) {
-                client->set_ca_cert_path(tls.ca_file, tls.ca_dir);
-            }
-        }
-        return client;
-    }
-
-    sender_options options_;
-    std::mutex mutex_;
-    std::map<std::string, std::vector<std::unique_ptr<httplib::Client>>> idle_;
-    // Declared last so that its thread stops before the clients it may touch go away.
-    deadline_watchdog watchdog_;
-};
-
-}  // namespace oauth2cc::detail
-
-#include <memory>
-#include <utility>
-
-namespace oauth2cc {
-
-struct httplib_transport::state {
-    explicit state(const transport_options& opts)
-        : options(opts),
-          sender(detail::sender_options{opts.connect_timeout, opts.read_timeout,
-                                        opts.max_response_bytes, opts.tls,
-                                        opts.max_idle_connections}) {}
-    transport_options options;
-    detail::httplib_sender sender;
-};
-
-OAUTH2CC_INLINE transport_options transport_options::from(const client_config& cfg) {
-    transport_options options;
-    options.connect_timeout = cfg.connect_timeout;
-    options.read_timeout = cfg.read_timeout;
-    options.max_response_bytes = cfg.max_response_bytes;
-    options.tls = cfg.tls;
-    return options;
-}
-
-OAUTH2CC_INLINE httplib_transport::httplib_transport(transport_options options)
-    : state_(std::make_unique<state>(options)) {}
-
-OAUTH2CC_INLINE httplib_transport::httplib_transport(const client_config& cfg)
-    : httplib_transport(transport_options::from(cfg)) {}
-
-OAUTH2CC_INLINE httplib_transport::~httplib_transport() = default;
-
-OAUTH2CC_INLINE http_response httplib_transport::send(const http_request& request) {
-    return state_->sender.send(request);
-}
-
-OAUTH2CC_INLINE const transport_options& httplib_transport::options() const noexcept {
-    return state_->options;
-}
-
-}  // namespace oauth2cc
 // ---- oauth2cc/token.hpp ----
 
 #include <nlohmann/json.hpp>
@@ -1210,55 +593,207 @@ struct token {
 };
 
 }  // namespace oauth2cc
-// ---- oauth2cc/token_client.hpp ----
-
-#include <memory>
+// ---- oauth2cc/transport.hpp ----
 
 namespace oauth2cc {
 
-/// @brief Makes one client-credentials token request through the given transport.
-/// @param cfg  what to ask for, where, and how to authenticate
-/// @param via  the transport that carries the request
-/// @returns the token of a valid RFC 6749 §5.1 response
-/// @throws error `config` before any request when cfg is unusable; `transport` or `tls`
-///         when no response arrives or the body is over max_response_bytes; `oauth`,
-///         `http_status` or `bad_response` as the response says
-/// @sa RFC 6749 §4.4
-token request_token(const client_config& cfg, transport& via);
-
-/// @brief Makes one client-credentials token request over a new httplib_transport.
-/// @throws error as request_token(cfg, via) does
-/// @sa RFC 6749 §4.4
-token request_token(const client_config& cfg);
-
-/// @brief Makes token requests for one client_config over one kept-alive connection.
-/// No caching: every fetch() asks the server (token_manager caches and refreshes).
-/// Thread-safe when its transport is; the default httplib_transport is.
-class token_client {
+/// @brief Sends HTTP requests. httplib_transport is the default; tests and users with
+/// their own HTTP stack supply others.
+class transport {
 public:
-    /// @param cfg  what to ask for, where, and how to authenticate
-    /// @param via  the transport; null makes an httplib_transport from cfg
-    /// @throws error `config` when cfg is unusable
-    explicit token_client(client_config cfg, std::shared_ptr<transport> via = nullptr);
+    virtual ~transport() = default;
 
-    /// @brief Requests a new token.
-    /// @throws error as request_token(cfg, via) does
-    /// @sa RFC 6749 §4.4
-    token fetch();
+    /// @brief Sends one request and returns the response, whatever its status. Never
+    /// follows a redirect.
+    /// @throws error of kind `transport` or `tls` when no response arrives
+    virtual http_response send(const http_request& request) = 0;
 
-    /// @brief The configuration this client requests tokens with.
-    const client_config& config() const noexcept { return cfg_; }
-
-private:
-    client_config cfg_;
-    std::shared_ptr<transport> transport_;
+protected:
+    transport() = default;
+    transport(const transport&) = default;
+    transport& operator=(const transport&) = default;
 };
 
 }  // namespace oauth2cc
 
-// ---- oauth2cc/impl/token_client_inl.hpp ----
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 
-// ---- oauth2cc/detail/token_request.hpp ----
+namespace oauth2cc {
+
+namespace detail {
+struct manager_state;
+}  // namespace detail
+
+/// @brief When token_manager refreshes and how it retries.
+struct refresh_policy {
+    /// Refresh at least this long before expiry...
+    std::chrono::seconds early{60};
+    /// ...or this fraction of the lifetime before it, whichever is more; never more than
+    /// half the lifetime: lead = min(max(early, early_fraction * lifetime), lifetime / 2).
+    double early_fraction = 0.1;
+    /// The lifetime of a token whose response had no `expires_in`.
+    std::chrono::seconds lifetime_if_unknown{300};
+    /// The ceiling of the first backoff after a failure; it doubles per failure...
+    std::chrono::milliseconds retry_initial{1000};
+    /// ...up to this, which is also the wait after failures that retrying cannot cure.
+    std::chrono::milliseconds retry_max{60000};
+    /// Seeds the backoff jitter; 0 seeds it from std::random_device.
+    std::uint64_t jitter_seed = 0;
+};
+
+/// @brief How much a log line matters.
+enum class log_level { debug, info, warning, error };
+
+/// @brief The name of a log level: "debug", "info", "warning", "error".
+std::string_view to_string(log_level level) noexcept;
+
+/// @brief Counters of a token_manager since it was made, for a metrics system.
+struct manager_stats {
+    std::uint64_t fetches = 0;     ///< Token requests made.
+    std::uint64_t successes = 0;   ///< Requests that gave a token.
+    std::uint64_t failures = 0;    ///< Requests that failed.
+    std::uint64_t retries = 0;     ///< Requests made after a failure.
+    std::uint64_t cache_hits = 0;  ///< get() calls answered from the cached token.
+    std::uint64_t waits = 0;       ///< get() calls that waited for a request.
+    std::uint64_t fast_failures = 0;  ///< get() calls given the last error during backoff.
+    /// The error of the most recent failed request, if any request has failed.
+    std::optional<error> last_error;
+    /// Failures since the last success.
+    std::uint64_t consecutive_failures = 0;
+    /// When the next request may be made, while backing off after a failure.
+    std::optional<std::chrono::steady_clock::time_point> next_attempt;
+};
+
+/// @brief Holds a client-credentials token for many threads and keeps it fresh.
+///
+/// - A get() while the token is fresh is answered from a per-thread copy: no lock, no
+///   shared write.
+/// - From `lead` before expiry, every caller still gets the valid token at once while
+///   exactly one refresh runs off the callers' threads (on the background thread once
+///   start_background_refresh() was called, else on a short-lived worker).
+/// - With no valid token, callers wait for one shared request and all see its token or
+///   its error.
+/// - A failed request is retried with exponential backoff and full jitter, never
+///   sooner than Retry-After; between attempts callers get the last error at once.
+///
+/// Every member function is thread-safe. Destruction waits for a request in progress,
+/// which the transport's timeouts bound.
+class token_manager {
+public:
+    /// @param cfg    what to ask for, where, and how to authenticate
+    /// @param policy when to refresh and how to retry
+    /// @param via    the transport; null makes an httplib_transport from cfg
+    /// @param clock  the clock expiry runs on; null means std::chrono::steady_clock
+    /// @throws error `config` when cfg or policy is unusable
+    explicit token_manager(client_config cfg, refresh_policy policy = {},
+                           std::shared_ptr<transport> via = nullptr,
+                           std::shared_ptr<clock_source> clock = nullptr);
+    ~token_manager();
+    token_manager(const token_manager&) = delete;
+    token_manager& operator=(const token_manager&) = delete;
+
+    /// @brief A valid token, from the cache or from one shared request.
+    /// @throws error the error of the request this call waited for, or the last error
+    ///         while backing off
+    std::shared_ptr<const token> get();
+
+    /// @brief As get(), waiting at most max_wait for a request.
+    /// @throws error of kind `transport` when no token arrives within max_wait
+    std::shared_ptr<const token> get(std::chrono::milliseconds max_wait);
+
+    /// @brief "Bearer <token>" for an Authorization header (RFC 6750 §2.1).
+    /// @throws error as get() does
+    std::string authorization_header();
+
+    /// @brief Drops the cached token, but only if it is still seen (any token when null),
+    /// so that many callers refused with one token make one new request.
+    void invalidate(const token* seen = nullptr);
+
+    /// @brief Refreshes on a background thread at the lead point, so callers never wait
+    /// once the first token is there. Idempotent.
+    void start_background_refresh();
+
+    /// @brief Ends background refreshing promptly, even while it sleeps, and waits for a
+    /// request in progress. get() still works afterwards, refreshing on demand.
+    void stop();
+
+    /// @brief Counters since construction.
+    manager_stats stats() const;
+
+    /// @brief Receives log lines: client id, endpoint host, HTTP status and timings, never
+    /// a secret or a token. Called on the thread that made the request, outside any lock.
+    void set_logger(std::function<void(log_level, std::string_view)> logger);
+
+    /// @brief The key of everything that shapes this manager's tokens (no secret).
+    const std::string& cache_key() const noexcept;
+
+    /// @brief The refresh lead for a token of this lifetime under policy.
+    static std::chrono::steady_clock::duration lead_for(
+        std::chrono::steady_clock::duration lifetime, const refresh_policy& policy);
+
+private:
+    std::shared_ptr<detail::manager_state> state_;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/token_manager_inl.hpp ----
+
+// ---- oauth2cc/detail/backoff.hpp ----
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief True for failures that asking again cannot cure: the configuration or the
+/// client's registration must change first.
+/// @sa RFC 6749 §5.2, RFC 8707 §2
+inline bool retry_cannot_cure(const error& e) {
+    if (e.kind() == error_kind::config) return true;
+    if (e.kind() != error_kind::oauth) return false;
+    const std::string& code = e.oauth_error();
+    return code == "invalid_client" || code == "unauthorized_client" ||
+           code == "invalid_scope" || code == "invalid_grant" ||
+           code == "unsupported_grant_type" || code == "invalid_target";
+}
+
+/// @brief The wait before the next attempt after `failures` failures in a row:
+/// exponential backoff with full jitter, uniform in [0, min(retry_max, retry_initial *
+/// 2^(failures-1))]; never below the server's Retry-After; retry_max for failures that
+/// retrying cannot cure.
+template <class Rng>
+std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
+                                      std::chrono::milliseconds retry_initial,
+                                      std::chrono::milliseconds retry_max, Rng& rng) {
+    using std::chrono::milliseconds;
+    milliseconds delay;
+    if (retry_cannot_cure(last)) {
+        delay = retry_max;
+    } else {
+        milliseconds ceiling = retry_initial;
+        for (unsigned i = 1; i < failures && ceiling < retry_max; ++i) ceiling *= 2;
+        ceiling = std::min(ceiling, retry_max);
+        std::uniform_int_distribution<std::int64_t> pick(0, ceiling.count());
+        delay = milliseconds(pick(rng));
+    }
+    if (last.retry_after()) {
+        delay = std::max<milliseconds>(delay, *last.retry_after());
+    }
+    return delay;
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/cache_key.hpp ----
 
 // ---- oauth2cc/detail/form.hpp ----
 
@@ -1375,6 +910,296 @@ constexpr bool is_scope_token(std::string_view s) noexcept {
 }
 
 }  // namespace oauth2cc::detail
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+inline const char* auth_method_name(auth_method m) noexcept {
+    switch (m) {
+        case auth_method::client_secret_basic: return "client_secret_basic";
+        case auth_method::client_secret_post: return "client_secret_post";
+        case auth_method::none: return "none";
+    }
+    return "unknown";
+}
+
+/// @brief A canonical text of what shapes a token: endpoint, client id, authentication
+/// method, scopes and resources as sets, audience, and extra parameters sorted. Two
+/// configurations that would get interchangeable tokens have the same key. The secret,
+/// timeouts, TLS and the user agent are not part of it.
+inline std::string cache_key(const client_config& cfg) {
+    auto as_set = [](std::vector<std::string> v) {
+        std::sort(v.begin(), v.end());
+        v.erase(std::unique(v.begin(), v.end()), v.end());
+        return v;
+    };
+    auto extras = cfg.extra_params;
+    std::sort(extras.begin(), extras.end());
+    // Form encoding is one-to-one and encodes '&' and '=', so distinct configurations
+    // cannot meet on one key, whatever bytes their fields hold.
+    std::string key = "oauth2cc-cache-key=1";
+    const auto field = [&key](const char* name, const std::string& value) {
+        key += '&';
+        key += name;
+        key += '=';
+        key += form_encode(value);
+    };
+    field("token_endpoint", cfg.token_endpoint);
+    field("client_id", cfg.client_id);
+    field("auth", auth_method_name(cfg.auth));
+    for (const auto& s : as_set(cfg.scopes)) field("scope", s);
+    field("audience", cfg.audience);
+    for (const auto& r : as_set(cfg.resources)) field("resource", r);
+    for (const auto& [name, value] : extras) field("extra", form_encode(name) + "=" + form_encode(value));
+    return key;
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/thread_cache.hpp ----
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief One thread's view of one token_manager's current token.
+struct cache_slot {
+    std::uint64_t owner = 0;       ///< The manager's process-unique id.
+    std::weak_ptr<const void> alive;  ///< Expires with the manager.
+    std::uint64_t generation = 0;  ///< The manager's generation this copy was taken at.
+    /// The token, under a control block of this thread's own, so that copying it
+    /// touches no reference count that other threads write.
+    std::shared_ptr<const token> local;
+    std::chrono::steady_clock::time_point refresh_at;  ///< Served from here until then.
+};
+
+/// @brief This thread's slots, one per manager it has read from.
+inline std::vector<cache_slot>& thread_cache_slots() {
+    thread_local std::vector<cache_slot> slots;
+    return slots;
+}
+
+/// @brief A process-unique id for a new manager; ids are never reused.
+inline std::uint64_t next_manager_id() noexcept {
+    static std::atomic<std::uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+/// @brief The slot of this thread for a manager, made on first use. Slots of managers
+/// that are gone are dropped when a new one is made.
+template <class Owner>
+cache_slot& thread_slot(std::uint64_t owner, const std::shared_ptr<Owner>& alive) {
+    auto& slots = thread_cache_slots();
+    for (auto& s : slots) {
+        if (s.owner == owner) return s;
+    }
+    for (std::size_t i = 0; i < slots.size();) {
+        if (slots[i].alive.expired()) {
+            slots[i] = std::move(slots.back());
+            slots.pop_back();
+        } else {
+            ++i;
+        }
+    }
+    cache_slot fresh;
+    fresh.owner = owner;
+    fresh.alive = std::weak_ptr<const void>(std::shared_ptr<const void>(alive));
+    slots.push_back(std::move(fresh));
+    return slots.back();
+}
+
+/// @brief A counter that many threads add to without sharing a cache line: each thread
+/// adds to one of several padded stripes, and a read sums them.
+class striped_counter {
+public:
+    void add() noexcept {
+        stripes_[stripe_index()].value.fetch_add(1, std::memory_order_relaxed);
+    }
+    std::uint64_t sum() const noexcept {
+        std::uint64_t total = 0;
+        for (const auto& s : stripes_) total += s.value.load(std::memory_order_relaxed);
+        return total;
+    }
+
+private:
+    static constexpr std::size_t stripe_count = 32;
+    struct alignas(64) stripe {
+        std::atomic<std::uint64_t> value{0};
+    };
+    static std::size_t stripe_index() noexcept {
+        static std::atomic<std::size_t> next{0};
+        thread_local const std::size_t index =
+            next.fetch_add(1, std::memory_order_relaxed) % stripe_count;
+        return index;
+    }
+    stripe stripes_[stripe_count];
+};
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/url.hpp ----
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+struct url_parts {
+    bool https = false;
+    std::string host;  ///< As written, IPv6 literals without their brackets.
+    int port = 0;      ///< The explicit port, else 443 or 80.
+    std::string path;  ///< Path and query, at least "/".
+};
+
+/// @brief Parses an absolute http or https URL. Refuses user info ("user:pass@"), a
+/// fragment, controls and spaces, an empty host, a bad port: those are empty results.
+inline std::optional<url_parts> parse_url(std::string_view url) {
+    url_parts parts;
+    for (char c : url) {
+        if (is_control(c) || c == ' ') return std::nullopt;
+    }
+    const std::size_t colon = url.find("://");
+    if (colon == std::string_view::npos) return std::nullopt;
+    const std::string_view scheme = url.substr(0, colon);
+    if (iequals(scheme, "https")) {
+        parts.https = true;
+    } else if (!iequals(scheme, "http")) {
+        return std::nullopt;
+    }
+    std::string_view rest = url.substr(colon + 3);
+    if (rest.find('#') != std::string_view::npos) return std::nullopt;
+    const std::size_t path_start = rest.find_first_of("/?");
+    std::string_view authority = rest.substr(0, path_start);
+    parts.path = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
+    if (parts.path.front() == '?') parts.path.insert(0, "/");
+    if (authority.find('@') != std::string_view::npos) return std::nullopt;
+
+    std::string_view port_text;
+    if (!authority.empty() && authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        parts.host = std::string(authority.substr(1, close - 1));
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return std::nullopt;
+            port_text = after.substr(1);
+        }
+    } else {
+        const std::size_t port_colon = authority.find(':');
+        parts.host = std::string(authority.substr(0, port_colon));
+        if (port_colon != std::string_view::npos) port_text = authority.substr(port_colon + 1);
+    }
+    if (parts.host.empty()) return std::nullopt;
+    parts.port = parts.https ? 443 : 80;
+    if (!port_text.empty()) {
+        int port = 0;
+        for (char c : port_text) {
+            if (c < '0' || c > '9') return std::nullopt;
+            port = port * 10 + (c - '0');
+            if (port > 65535) return std::nullopt;
+        }
+        if (port == 0) return std::nullopt;
+        parts.port = port;
+    }
+    return parts;
+}
+
+/// @brief "https://host:port", with IPv6 literals in brackets.
+inline std::string origin_of(const url_parts& url) {
+    std::string origin = url.https ? "https://" : "http://";
+    const bool ipv6 = url.host.find(':') != std::string::npos;
+    if (ipv6) origin.push_back('[');
+    origin += url.host;
+    if (ipv6) origin.push_back(']');
+    origin += ":" + std::to_string(url.port);
+    return origin;
+}
+
+/// @brief True for localhost, 127.0.0.0/8 in dotted-quad form, and ::1.
+inline bool is_loopback_host(std::string_view host) {
+    if (iequals(host, "localhost") || host == "::1" || host == "0:0:0:0:0:0:0:1") return true;
+    // Four decimal octets, the first 127.
+    int octets = 0;
+    int value = -1;
+    int first = -1;
+    for (char c : host) {
+        if (c >= '0' && c <= '9') {
+            value = (value < 0 ? 0 : value * 10) + (c - '0');
+            if (value > 255) return false;
+        } else if (c == '.') {
+            if (value < 0) return false;
+            if (octets == 0) first = value;
+            ++octets;
+            value = -1;
+        } else {
+            return false;
+        }
+    }
+    if (value < 0) return false;
+    if (octets == 0) first = value;
+    return octets == 3 && first == 127;
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/token_client.hpp ----
+
+#include <memory>
+
+namespace oauth2cc {
+
+/// @brief Makes one client-credentials token request through the given transport.
+/// @param cfg  what to ask for, where, and how to authenticate
+/// @param via  the transport that carries the request
+/// @returns the token of a valid RFC 6749 §5.1 response
+/// @throws error `config` before any request when cfg is unusable; `transport` or `tls`
+///         when no response arrives or the body is over max_response_bytes; `oauth`,
+///         `http_status` or `bad_response` as the response says
+/// @sa RFC 6749 §4.4
+token request_token(const client_config& cfg, transport& via);
+
+/// @brief Makes one client-credentials token request over a new httplib_transport.
+/// @throws error as request_token(cfg, via) does
+/// @sa RFC 6749 §4.4
+token request_token(const client_config& cfg);
+
+/// @brief Makes token requests for one client_config over one kept-alive connection.
+/// No caching: every fetch() asks the server (token_manager caches and refreshes).
+/// Thread-safe when its transport is; the default httplib_transport is.
+class token_client {
+public:
+    /// @param cfg  what to ask for, where, and how to authenticate
+    /// @param via  the transport; null makes an httplib_transport from cfg
+    /// @throws error `config` when cfg is unusable
+    explicit token_client(client_config cfg, std::shared_ptr<transport> via = nullptr);
+
+    /// @brief Requests a new token.
+    /// @throws error as request_token(cfg, via) does
+    /// @sa RFC 6749 §4.4
+    token fetch();
+
+    /// @brief The configuration this client requests tokens with.
+    const client_config& config() const noexcept { return cfg_; }
+
+private:
+    client_config cfg_;
+    std::shared_ptr<transport> transport_;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/token_client_inl.hpp ----
+
+// ---- oauth2cc/detail/token_request.hpp ----
+
 // ---- oauth2cc/detail/redact.hpp ----
 
 #include <cstddef>
@@ -1511,6 +1336,24 @@ inline std::string basic_authorization(const client_config& cfg) {
     return header;
 }
 
+/// @brief Adds the client's authentication to a request to the authorization server:
+/// a Basic header, or client_id (and client_secret) in the form body.
+/// @sa RFC 6749 §2.3.1
+inline void append_client_authentication(http_request& req, const client_config& cfg) {
+    switch (cfg.auth) {
+        case auth_method::client_secret_basic:
+            req.headers.emplace_back("Authorization", basic_authorization(cfg));
+            break;
+        case auth_method::client_secret_post:
+            append_form_field(req.body, "client_id", cfg.client_id);
+            append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
+            break;
+        case auth_method::none:
+            append_form_field(req.body, "client_id", cfg.client_id);
+            break;
+    }
+}
+
 /// @brief The client-credentials token request for a valid configuration.
 /// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2
 inline http_request build_token_request(const client_config& cfg) {
@@ -1527,18 +1370,7 @@ inline http_request build_token_request(const client_config& cfg) {
     for (const auto& r : cfg.resources) append_form_field(req.body, "resource", r);
     for (const auto& [name, value] : cfg.extra_params) append_form_field(req.body, name, value);
 
-    switch (cfg.auth) {
-        case auth_method::client_secret_basic:
-            req.headers.emplace_back("Authorization", basic_authorization(cfg));
-            break;
-        case auth_method::client_secret_post:
-            append_form_field(req.body, "client_id", cfg.client_id);
-            append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
-            break;
-        case auth_method::none:
-            append_form_field(req.body, "client_id", cfg.client_id);
-            break;
-    }
+    append_client_authentication(req, cfg);
     return req;
 }
 
@@ -1820,6 +1652,39 @@ inline std::string error_member(const nlohmann::json& doc, const char* name,
     return hide.excerpt_of(it->get_ref<const std::string&>(), 300);
 }
 
+/// @brief Throws for an error response of the authorization server: an `error` member is
+/// an `oauth` error whatever the status; another non-2xx is `http_status`.
+/// @param who  names the endpoint in messages, e.g. "the token endpoint"
+/// @sa RFC 6749 §5.2
+inline void throw_for_error_response(const http_response& res,
+                                     const std::optional<nlohmann::json>& doc,
+                                     const redactions& hide,
+                                     std::chrono::system_clock::time_point now_system,
+                                     const std::string& who) {
+    error_details details;
+    details.http_status = res.status;
+    if (auto ra = res.header("Retry-After")) details.retry_after = parse_retry_after(*ra, now_system);
+    if (doc && doc->is_object() && doc->contains("error")) {
+        details.oauth_error = error_member(*doc, "error", hide);
+        details.error_description = error_member(*doc, "error_description", hide);
+        details.error_uri = error_member(*doc, "error_uri", hide);
+        if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
+        std::string message = who + " answered " + details.oauth_error + " (HTTP " +
+                              std::to_string(res.status) + ")";
+        if (!details.error_description.empty()) message += ": " + details.error_description;
+        throw error(error_kind::oauth, message, std::move(details));
+    }
+    if (res.status < 200 || res.status > 299) {
+        std::string message = who + " answered HTTP " + std::to_string(res.status);
+        if (res.status >= 300 && res.status <= 399) {
+            message += " (a redirect, which is never followed here)";
+        } else if (!res.body.empty()) {
+            message += ": " + hide.excerpt_of(res.body, 120);
+        }
+        throw error(error_kind::http_status, message, std::move(details));
+    }
+}
+
 /// @brief Turns a token endpoint's response into a token.
 /// @param res             the response
 /// @param requested_scope the scope asked for, granted when the response names none
@@ -1833,30 +1698,8 @@ inline token parse_token_response(const http_response& res, const std::string& r
                                   std::chrono::steady_clock::time_point obtained_at,
                                   std::chrono::system_clock::time_point now_system,
                                   const redactions& hide = redactions{}) {
-    error_details details;
-    details.http_status = res.status;
-    if (auto ra = res.header("Retry-After")) details.retry_after = parse_retry_after(*ra, now_system);
-
     const auto doc = response_document(res);
-    if (doc && doc->is_object() && doc->contains("error")) {
-        details.oauth_error = error_member(*doc, "error", hide);
-        details.error_description = error_member(*doc, "error_description", hide);
-        details.error_uri = error_member(*doc, "error_uri", hide);
-        if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
-        std::string message = "the token endpoint answered " + details.oauth_error + " (HTTP " +
-                              std::to_string(res.status) + ")";
-        if (!details.error_description.empty()) message += ": " + details.error_description;
-        throw error(error_kind::oauth, message, std::move(details));
-    }
-    if (res.status < 200 || res.status > 299) {
-        std::string message = "the token endpoint answered HTTP " + std::to_string(res.status);
-        if (res.status >= 300 && res.status <= 399) {
-            message += " (a redirect, which a token request never follows)";
-        } else if (!res.body.empty()) {
-            message += ": " + hide.excerpt_of(res.body, 120);
-        }
-        throw error(error_kind::http_status, message, std::move(details));
-    }
+    throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
     const auto bad = [&](const std::string& why) {
         throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
     };
@@ -1902,6 +1745,501 @@ inline token parse_token_response(const http_response& res, const std::string& r
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/httplib_transport.hpp ----
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+namespace oauth2cc {
+
+/// @brief How an httplib_transport connects and how much it accepts.
+struct transport_options {
+    /// Bounds the TCP connect. With read_timeout it also bounds each whole exchange.
+    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
+    /// Bounds each socket read and write. `connect_timeout + read_timeout` bounds the
+    /// whole exchange, so a server that trickles its reply fails too.
+    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
+    /// Responses with a larger body (after decompression) are refused.
+    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
+    /// Certificate verification, trust anchors and the client certificate.
+    tls_options tls;
+    /// Idle kept-alive connections kept per origin for reuse.
+    std::size_t max_idle_connections = 4;
+
+    /// @brief The transport options a client_config asks for.
+    static transport_options from(const client_config& cfg);
+};
+
+/// @brief Sends requests with cpp-httplib: HTTPS with certificate and host-name
+/// verification, every timeout set, redirects never followed, bodies capped, and
+/// connections kept alive and reused per origin.
+///
+/// Thread-safe: concurrent send() calls each use their own connection; a connection is
+/// reused by the next request to the same origin once it is idle.
+class httplib_transport final : public transport {
+public:
+    /// @throws error `config` when a timeout or the size cap is not positive, or when
+    ///         tls.ca_file, tls.ca_dir or the client certificate cannot be loaded
+    explicit httplib_transport(transport_options options = {});
+    /// @brief A transport with the timeouts, size cap and TLS options of cfg.
+    explicit httplib_transport(const client_config& cfg);
+    ~httplib_transport() override;
+    httplib_transport(const httplib_transport&) = delete;
+    httplib_transport& operator=(const httplib_transport&) = delete;
+
+    /// @brief Sends one request over a kept-alive connection to its origin.
+    /// @throws error `tls` when the handshake or verification fails; `transport` when the
+    ///         connection fails, the exchange passes its deadline, or the body is over
+    ///         max_response_bytes; `config` for a URL or header it cannot send
+    http_response send(const http_request& request) override;
+
+    /// @brief The options this transport was made with.
+    const transport_options& options() const noexcept;
+
+private:
+    struct state;
+    std::unique_ptr<state> state_;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/httplib_transport_inl.hpp ----
+
+// ---- oauth2cc/detail/httplib_glue.hpp ----
+
+// ---- oauth2cc/detail/deadline_watchdog.hpp ----
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace oauth2cc::detail {
+
+/// @brief Runs a callback when a deadline passes unless it was disarmed first. One lazily
+/// started thread serves every armed deadline of its owner.
+class deadline_watchdog {
+public:
+    using clock = std::chrono::steady_clock;
+    using ticket = std::uint64_t;
+
+    deadline_watchdog() = default;
+    deadline_watchdog(const deadline_watchdog&) = delete;
+    deadline_watchdog& operator=(const deadline_watchdog&) = delete;
+
+    ~deadline_watchdog() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    /// @brief Calls on_expiry on the watchdog thread once `when` has passed.
+    ticket arm(clock::time_point when, std::function<void()> on_expiry) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+        const ticket id = ++last_ticket_;
+        armed_.emplace(id, entry{when, std::move(on_expiry), false});
+        wake_.notify_all();
+        return id;
+    }
+
+    /// @brief Forgets a deadline. Once this returns its callback is not running and never
+    /// will run.
+    /// @returns true when the deadline had already fired
+    bool disarm(ticket id) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        const auto it = armed_.find(id);
+        if (it == armed_.end()) return false;
+        const bool fired = it->second.fired;
+        armed_.erase(it);
+        return fired;
+    }
+
+private:
+    struct entry {
+        clock::time_point when;
+        std::function<void()> on_expiry;
+        bool fired;
+    };
+
+    void run() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        while (!stopping_) {
+            bool any = false;
+            clock::time_point next = clock::time_point::max();
+            const auto now = clock::now();
+            for (auto& [id, e] : armed_) {
+                if (e.fired) continue;
+                if (e.when <= now) {
+                    e.fired = true;
+                    // Under the lock, so that disarm() cannot return while it runs.
+                    e.on_expiry();
+                } else {
+                    any = true;
+                    if (e.when < next) next = e.when;
+                }
+            }
+            if (any) {
+                wake_.wait_until(lock, next);
+            } else {
+                wake_.wait(lock);
+            }
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::map<ticket, entry> armed_;
+    ticket last_ticket_ = 0;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace oauth2cc::detail
+
+#include <httplib.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief Says in words what a cpp-httplib error means for the caller.
+inline std::string describe(httplib::Error failure) {
+    switch (failure) {
+        case httplib::Error::Connection:
+            return "could not connect (refused, unreachable, or connect_timeout passed)";
+        case httplib::Error::Read:
+            return "the connection failed or timed out while reading the response";
+        case httplib::Error::Write:
+            return "the connection failed or timed out while sending the request";
+        default:
+            return httplib::to_string(failure);
+    }
+}
+
+/// @brief Refuses trust anchors or a client certificate that OpenSSL cannot load, so that
+/// the mistake shows as a clear `config` error and not as a failed handshake later.
+inline void check_tls_files(const tls_options& tls) {
+    const auto fail = [](const std::string& why) {
+        ERR_clear_error();
+        throw error(error_kind::config, why);
+    };
+    std::error_code ec;
+    if (!tls.ca_dir.empty() && !std::filesystem::is_directory(tls.ca_dir, ec)) {
+        fail("tls.ca_dir \"" + excerpt(tls.ca_dir, 200) + "\" is not a directory");
+    }
+    if (!tls.ca_file.empty()) {
+        X509_STORE* store = X509_STORE_new();
+        if (store == nullptr) fail("OpenSSL could not allocate a certificate store");
+        const int loaded = X509_STORE_load_locations(store, tls.ca_file.c_str(), nullptr);
+        X509_STORE_free(store);
+        if (loaded != 1) {
+            fail("tls.ca_file \"" + excerpt(tls.ca_file, 200) +
+                 "\" could not be read as PEM certificates");
+        }
+    }
+    if (tls.client_cert_file.empty() != tls.client_key_file.empty()) {
+        fail("tls.client_cert_file and tls.client_key_file go together");
+    }
+    if (!tls.client_cert_file.empty()) {
+        SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+        if (ctx == nullptr) fail("OpenSSL could not create a TLS context");
+        const bool cert_ok =
+            SSL_CTX_use_certificate_chain_file(ctx, tls.client_cert_file.c_str()) == 1;
+        // Readable as a key on its own: a refusal below then means a mismatch.
+        bool key_readable = false;
+        if (BIO* in = BIO_new_file(tls.client_key_file.c_str(), "r")) {
+            EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+            key_readable = key != nullptr;
+            EVP_PKEY_free(key);
+            BIO_free(in);
+        }
+        const bool pair_ok =
+            cert_ok && key_readable &&
+            SSL_CTX_use_PrivateKey_file(ctx, tls.client_key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
+            SSL_CTX_check_private_key(ctx) == 1;
+        SSL_CTX_free(ctx);
+        if (!cert_ok) {
+            fail("tls.client_cert_file \"" + excerpt(tls.client_cert_file, 200) +
+                 "\" could not be read as a PEM certificate");
+        }
+        if (!key_readable) {
+            fail("tls.client_key_file \"" + excerpt(tls.client_key_file, 200) +
+                 "\" could not be read as an unencrypted PEM private key");
+        }
+        if (!pair_ok) fail("tls.client_key_file does not match tls.client_cert_file");
+    }
+    ERR_clear_error();
+}
+
+/// @brief What an httplib_sender needs to know; mirrors oauth2cc::transport_options.
+struct sender_options {
+    std::chrono::milliseconds connect_timeout;
+    std::chrono::milliseconds read_timeout;
+    std::size_t max_response_bytes;
+    tls_options tls;
+    std::size_t max_idle_connections;
+};
+
+/// @brief Sends requests through cpp-httplib clients kept alive per origin. Thread-safe:
+/// a client is used by one request at a time and goes back to the idle list after it.
+class httplib_sender {
+public:
+    explicit httplib_sender(sender_options options) : options_(std::move(options)) {
+        if (options_.connect_timeout.count() <= 0 || options_.read_timeout.count() <= 0) {
+            throw error(error_kind::config, "connect_timeout and read_timeout must be positive");
+        }
+        if (options_.max_response_bytes == 0) {
+            throw error(error_kind::config, "max_response_bytes must be positive");
+        }
+        check_tls_files(options_.tls);
+    }
+
+    http_response send(const http_request& request) {
+        const auto url = parse_url(request.url);
+        if (!url) {
+            throw error(error_kind::config,
+                        "the request URL is not an absolute http:// or https:// URL with a "
+                        "host, no user info, no fragment, no spaces or controls");
+        }
+        if (request.method.empty() || has_control(request.method) ||
+            request.method.find(' ') != std::string::npos) {
+            throw error(error_kind::config, "the request method is empty or malformed");
+        }
+        httplib::Request out;
+        out.method = request.method;
+        out.path = url->path;
+        for (const auto& [name, value] : request.headers) {
+            if (name.empty() || has_control(name) || name.find(':') != std::string::npos ||
+                name.find(' ') != std::string::npos) {
+                throw error(error_kind::config,
+                            "a request header name is empty or malformed: \"" +
+                                excerpt(name, 60) + "\"");
+            }
+            // The value is not echoed: it may be a credential.
+            if (has_control(value)) {
+                throw error(error_kind::config, "the value of request header \"" +
+                                                    excerpt(name, 60) +
+                                                    "\" contains control characters");
+            }
+            out.headers.emplace(name, value);
+        }
+        out.body = request.body;
+
+        const std::string origin = origin_of(*url);
+        std::size_t cap = options_.max_response_bytes;
+        bool over_cap = false;
+        http_response result;
+        out.response_handler = [&](const httplib::Response& head) {
+            const std::string length = head.get_header_value("Content-Length");
+            if (!length.empty() && length.size() < 20) {
+                std::uint64_t announced = 0;
+                for (char c : length) {
+                    if (c < '0' || c > '9') return true;  // httplib judges the framing
+                    announced = announced * 10 + static_cast<std::uint64_t>(c - '0');
+                }
+                if (announced > cap) {
+                    over_cap = true;
+                    return false;
+                }
+            } else if (length.size() >= 20) {
+                over_cap = true;
+                return false;
+            }
+            return true;
+        };
+        out.content_receiver = [&](const char* data, std::size_t size, std::uint64_t,
+                                   std::uint64_t) {
+            if (size > cap - result.body.size()) {
+                over_cap = true;
+                return false;
+            }
+            result.body.append(data, size);
+            return true;
+        };
+
+        std::unique_ptr<httplib::Client> client = acquire(origin, *url);
+        httplib::Response in;
+        httplib::Error failure = httplib::Error::Success;
+        const auto deadline = deadline_watchdog::clock::now() + options_.connect_timeout +
+                              options_.read_timeout;
+        httplib::Client* raw = client.get();
+        const auto ticket = watchdog_.arm(deadline, [raw] { raw->stop(); });
+        const bool sent = client->send(out, in, failure);
+        const bool timed_out = watchdog_.disarm(ticket);
+        wipe(out.body);
+
+        if (!sent) {
+            result.body.clear();
+            if (over_cap) {
+                throw error(error_kind::transport,
+                            "the response from " + origin + " is over max_response_bytes (" +
+                                std::to_string(options_.max_response_bytes) + ")",
+                            error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
+            }
+            if (timed_out) {
+                throw error(error_kind::transport,
+                            "no complete response from " + origin + " within " +
+                                std::to_string((options_.connect_timeout +
+                                                options_.read_timeout)
+                                                   .count()) +
+                                " ms (connect_timeout + read_timeout)");
+            }
+            const std::string what = httplib::to_string(failure);
+            if (what.rfind("SSL", 0) == 0) {
+                throw error(error_kind::tls, "TLS with " + origin + " failed: " + what +
+                                                 " (certificate, host name or handshake)");
+            }
+            throw error(error_kind::transport,
+                        "no response from " + origin + ": " + describe(failure));
+        }
+        result.status = in.status;
+        result.headers.reserve(in.headers.size());
+        for (const auto& [name, value] : in.headers) result.headers.emplace_back(name, value);
+        // A connection whose exchange met the deadline may have been shut down under it.
+        if (!timed_out) release(origin, std::move(client));
+        return result;
+    }
+
+private:
+    std::unique_ptr<httplib::Client> acquire(const std::string& origin, const url_parts& url) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            const auto it = idle_.find(origin);
+            if (it != idle_.end() && !it->second.empty()) {
+                auto client = std::move(it->second.back());
+                it->second.pop_back();
+                return client;
+            }
+        }
+        return make_client(origin, url);
+    }
+
+    void release(const std::string& origin, std::unique_ptr<httplib::Client> client) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto& list = idle_[origin];
+        if (list.size() < options_.max_idle_connections) list.push_back(std::move(client));
+    }
+
+    std::unique_ptr<httplib::Client> make_client(const std::string& origin,
+                                                 const url_parts& url) const {
+        const tls_options& tls = options_.tls;
+        auto client = std::make_unique<httplib::Client>(origin, tls.client_cert_file,
+                                                        tls.client_key_file);
+        if (!client->is_valid()) {
+            ERR_clear_error();
+            throw error(error_kind::tls, "cpp-httplib could not set up a client for " + origin +
+                                             " with the given TLS files");
+        }
+        const auto split = [](std::chrono::milliseconds ms) {
+            return std::pair<time_t, time_t>(static_cast<time_t>(ms.count() / 1000),
+                                             static_cast<time_t>(ms.count() % 1000 * 1000));
+        };
+        const auto connect = split(options_.connect_timeout);
+        const auto read = split(options_.read_timeout);
+        client->set_connection_timeout(connect.first, connect.second);
+        client->set_read_timeout(read.first, read.second);
+        client->set_write_timeout(read.first, read.second);
+        client->set_keep_alive(true);
+        client->set_follow_location(false);
+        // cpp-httplib writes the headers and the body of a request separately; without
+        // TCP_NODELAY the body waits for the server's delayed ACK (about 40 ms on Linux).
+        client->set_tcp_nodelay(true);
+        if (url.https) {
+            client->enable_server_certificate_verification(tls.verify);
+            if (!tls.ca_file.empty() && !tls.ca_dir.empty()) {
+                // cpp-httplib loads one of the two; a store that looks up the directory,
+                // with the file added to it on first use, trusts both.
+                X509_STORE* store = X509_STORE_new();
+                if (store == nullptr ||
+                    X509_STORE_load_locations(store, nullptr, tls.ca_dir.c_str()) != 1) {
+                    if (store != nullptr) X509_STORE_free(store);
+                    ERR_clear_error();
+                    throw error(error_kind::config, "tls.ca_dir could not be loaded");
+                }
+                client->set_ca_cert_store(store);
+                client->set_ca_cert_path(tls.ca_file);
+            } else if (!tls.ca_file.empty() || !tls.ca_dir.empty()) {
+                client->set_ca_cert_path(tls.ca_file, tls.ca_dir);
+            }
+        }
+        return client;
+    }
+
+    sender_options options_;
+    std::mutex mutex_;
+    std::map<std::string, std::vector<std::unique_ptr<httplib::Client>>> idle_;
+    // Declared last so that its thread stops before the clients it may touch go away.
+    deadline_watchdog watchdog_;
+};
+
+}  // namespace oauth2cc::detail
+
+#include <memory>
+#include <utility>
+
+namespace oauth2cc {
+
+struct httplib_transport::state {
+    explicit state(const transport_options& opts)
+        : options(opts),
+          sender(detail::sender_options{opts.connect_timeout, opts.read_timeout,
+                                        opts.max_response_bytes, opts.tls,
+                                        opts.max_idle_connections}) {}
+    transport_options options;
+    detail::httplib_sender sender;
+};
+
+OAUTH2CC_INLINE transport_options transport_options::from(const client_config& cfg) {
+    transport_options options;
+    options.connect_timeout = cfg.connect_timeout;
+    options.read_timeout = cfg.read_timeout;
+    options.max_response_bytes = cfg.max_response_bytes;
+    options.tls = cfg.tls;
+    return options;
+}
+
+OAUTH2CC_INLINE httplib_transport::httplib_transport(transport_options options)
+    : state_(std::make_unique<state>(options)) {}
+
+OAUTH2CC_INLINE httplib_transport::httplib_transport(const client_config& cfg)
+    : httplib_transport(transport_options::from(cfg)) {}
+
+OAUTH2CC_INLINE httplib_transport::~httplib_transport() = default;
+
+OAUTH2CC_INLINE http_response httplib_transport::send(const http_request& request) {
+    return state_->sender.send(request);
+}
+
+OAUTH2CC_INLINE const transport_options& httplib_transport::options() const noexcept {
+    return state_->options;
+}
+
+}  // namespace oauth2cc
 
 #include <chrono>
 #include <memory>
@@ -1945,320 +2283,6 @@ OAUTH2CC_INLINE token_client::token_client(client_config cfg, std::shared_ptr<tr
 OAUTH2CC_INLINE token token_client::fetch() { return request_token(cfg_, *transport_); }
 
 }  // namespace oauth2cc
-// ---- oauth2cc/token_manager.hpp ----
-
-#include <chrono>
-#include <cstdint>
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc {
-
-namespace detail {
-struct manager_state;
-}  // namespace detail
-
-/// @brief When token_manager refreshes and how it retries.
-struct refresh_policy {
-    /// Refresh at least this long before expiry...
-    std::chrono::seconds early{60};
-    /// ...or this fraction of the lifetime before it, whichever is more; never more than
-    /// half the lifetime: lead = min(max(early, early_fraction * lifetime), lifetime / 2).
-    double early_fraction = 0.1;
-    /// The lifetime of a token whose response had no `expires_in`.
-    std::chrono::seconds lifetime_if_unknown{300};
-    /// The ceiling of the first backoff after a failure; it doubles per failure...
-    std::chrono::milliseconds retry_initial{1000};
-    /// ...up to this, which is also the wait after failures that retrying cannot cure.
-    std::chrono::milliseconds retry_max{60000};
-    /// Seeds the backoff jitter; 0 seeds it from std::random_device.
-    std::uint64_t jitter_seed = 0;
-};
-
-/// @brief How much a log line matters.
-enum class log_level { debug, info, warning, error };
-
-/// @brief The name of a log level: "debug", "info", "warning", "error".
-std::string_view to_string(log_level level) noexcept;
-
-/// @brief Counters of a token_manager since it was made, for a metrics system.
-struct manager_stats {
-    std::uint64_t fetches = 0;     ///< Token requests made.
-    std::uint64_t successes = 0;   ///< Requests that gave a token.
-    std::uint64_t failures = 0;    ///< Requests that failed.
-    std::uint64_t retries = 0;     ///< Requests made after a failure.
-    std::uint64_t cache_hits = 0;  ///< get() calls answered from the cached token.
-    std::uint64_t waits = 0;       ///< get() calls that waited for a request.
-    std::uint64_t fast_failures = 0;  ///< get() calls given the last error during backoff.
-    /// The error of the most recent failed request, if any request has failed.
-    std::optional<error> last_error;
-    /// Failures since the last success.
-    std::uint64_t consecutive_failures = 0;
-    /// When the next request may be made, while backing off after a failure.
-    std::optional<std::chrono::steady_clock::time_point> next_attempt;
-};
-
-/// @brief Holds a client-credentials token for many threads and keeps it fresh.
-///
-/// - A get() while the token is fresh is answered from a per-thread copy: no lock, no
-///   shared write.
-/// - From `lead` before expiry, every caller still gets the valid token at once while
-///   exactly one refresh runs off the callers' threads (on the background thread once
-///   start_background_refresh() was called, else on a short-lived worker).
-/// - With no valid token, callers wait for one shared request and all see its token or
-///   its error.
-/// - A failed request is retried with exponential backoff and full jitter, never
-///   sooner than Retry-After; between attempts callers get the last error at once.
-///
-/// Every member function is thread-safe. Destruction waits for a request in progress,
-/// which the transport's timeouts bound.
-class token_manager {
-public:
-    /// @param cfg    what to ask for, where, and how to authenticate
-    /// @param policy when to refresh and how to retry
-    /// @param via    the transport; null makes an httplib_transport from cfg
-    /// @param clock  the clock expiry runs on; null means std::chrono::steady_clock
-    /// @throws error `config` when cfg or policy is unusable
-    explicit token_manager(client_config cfg, refresh_policy policy = {},
-                           std::shared_ptr<transport> via = nullptr,
-                           std::shared_ptr<clock_source> clock = nullptr);
-    ~token_manager();
-    token_manager(const token_manager&) = delete;
-    token_manager& operator=(const token_manager&) = delete;
-
-    /// @brief A valid token, from the cache or from one shared request.
-    /// @throws error the error of the request this call waited for, or the last error
-    ///         while backing off
-    std::shared_ptr<const token> get();
-
-    /// @brief As get(), waiting at most max_wait for a request.
-    /// @throws error of kind `transport` when no token arrives within max_wait
-    std::shared_ptr<const token> get(std::chrono::milliseconds max_wait);
-
-    /// @brief "Bearer <token>" for an Authorization header (RFC 6750 §2.1).
-    /// @throws error as get() does
-    std::string authorization_header();
-
-    /// @brief Drops the cached token, but only if it is still seen (any token when null),
-    /// so that many callers refused with one token make one new request.
-    void invalidate(const token* seen = nullptr);
-
-    /// @brief Refreshes on a background thread at the lead point, so callers never wait
-    /// once the first token is there. Idempotent.
-    void start_background_refresh();
-
-    /// @brief Ends background refreshing promptly, even while it sleeps, and waits for a
-    /// request in progress. get() still works afterwards, refreshing on demand.
-    void stop();
-
-    /// @brief Counters since construction.
-    manager_stats stats() const;
-
-    /// @brief Receives log lines: client id, endpoint host, HTTP status and timings, never
-    /// a secret or a token. Called on the thread that made the request, outside any lock.
-    void set_logger(std::function<void(log_level, std::string_view)> logger);
-
-    /// @brief The key of everything that shapes this manager's tokens (no secret).
-    const std::string& cache_key() const noexcept;
-
-    /// @brief The refresh lead for a token of this lifetime under policy.
-    static std::chrono::steady_clock::duration lead_for(
-        std::chrono::steady_clock::duration lifetime, const refresh_policy& policy);
-
-private:
-    std::shared_ptr<detail::manager_state> state_;
-};
-
-}  // namespace oauth2cc
-
-// ---- oauth2cc/impl/token_manager_inl.hpp ----
-
-// ---- oauth2cc/detail/backoff.hpp ----
-
-#include <algorithm>
-#include <chrono>
-#include <cstdint>
-#include <random>
-#include <string>
-
-namespace oauth2cc::detail {
-
-/// @brief True for failures that asking again cannot cure: the configuration or the
-/// client's registration must change first.
-/// @sa RFC 6749 §5.2, RFC 8707 §2
-inline bool retry_cannot_cure(const error& e) {
-    if (e.kind() == error_kind::config) return true;
-    if (e.kind() != error_kind::oauth) return false;
-    const std::string& code = e.oauth_error();
-    return code == "invalid_client" || code == "unauthorized_client" ||
-           code == "invalid_scope" || code == "invalid_grant" ||
-           code == "unsupported_grant_type" || code == "invalid_target";
-}
-
-/// @brief The wait before the next attempt after `failures` failures in a row:
-/// exponential backoff with full jitter, uniform in [0, min(retry_max, retry_initial *
-/// 2^(failures-1))]; never below the server's Retry-After; retry_max for failures that
-/// retrying cannot cure.
-template <class Rng>
-std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
-                                      std::chrono::milliseconds retry_initial,
-                                      std::chrono::milliseconds retry_max, Rng& rng) {
-    using std::chrono::milliseconds;
-    milliseconds delay;
-    if (retry_cannot_cure(last)) {
-        delay = retry_max;
-    } else {
-        milliseconds ceiling = retry_initial;
-        for (unsigned i = 1; i < failures && ceiling < retry_max; ++i) ceiling *= 2;
-        ceiling = std::min(ceiling, retry_max);
-        std::uniform_int_distribution<std::int64_t> pick(0, ceiling.count());
-        delay = milliseconds(pick(rng));
-    }
-    if (last.retry_after()) {
-        delay = std::max<milliseconds>(delay, *last.retry_after());
-    }
-    return delay;
-}
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/cache_key.hpp ----
-
-#include <algorithm>
-#include <string>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-inline const char* auth_method_name(auth_method m) noexcept {
-    switch (m) {
-        case auth_method::client_secret_basic: return "client_secret_basic";
-        case auth_method::client_secret_post: return "client_secret_post";
-        case auth_method::none: return "none";
-    }
-    return "unknown";
-}
-
-/// @brief A canonical text of what shapes a token: endpoint, client id, authentication
-/// method, scopes and resources as sets, audience, and extra parameters sorted. Two
-/// configurations that would get interchangeable tokens have the same key. The secret,
-/// timeouts, TLS and the user agent are not part of it.
-inline std::string cache_key(const client_config& cfg) {
-    auto as_set = [](std::vector<std::string> v) {
-        std::sort(v.begin(), v.end());
-        v.erase(std::unique(v.begin(), v.end()), v.end());
-        return v;
-    };
-    auto extras = cfg.extra_params;
-    std::sort(extras.begin(), extras.end());
-    // Form encoding is one-to-one and encodes '&' and '=', so distinct configurations
-    // cannot meet on one key, whatever bytes their fields hold.
-    std::string key = "oauth2cc-cache-key=1";
-    const auto field = [&key](const char* name, const std::string& value) {
-        key += '&';
-        key += name;
-        key += '=';
-        key += form_encode(value);
-    };
-    field("token_endpoint", cfg.token_endpoint);
-    field("client_id", cfg.client_id);
-    field("auth", auth_method_name(cfg.auth));
-    for (const auto& s : as_set(cfg.scopes)) field("scope", s);
-    field("audience", cfg.audience);
-    for (const auto& r : as_set(cfg.resources)) field("resource", r);
-    for (const auto& [name, value] : extras) field("extra", form_encode(name) + "=" + form_encode(value));
-    return key;
-}
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/thread_cache.hpp ----
-
-#include <atomic>
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <memory>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-/// @brief One thread's view of one token_manager's current token.
-struct cache_slot {
-    std::uint64_t owner = 0;       ///< The manager's process-unique id.
-    std::weak_ptr<const void> alive;  ///< Expires with the manager.
-    std::uint64_t generation = 0;  ///< The manager's generation this copy was taken at.
-    /// The token, under a control block of this thread's own, so that copying it
-    /// touches no reference count that other threads write.
-    std::shared_ptr<const token> local;
-    std::chrono::steady_clock::time_point refresh_at;  ///< Served from here until then.
-};
-
-/// @brief This thread's slots, one per manager it has read from.
-inline std::vector<cache_slot>& thread_cache_slots() {
-    thread_local std::vector<cache_slot> slots;
-    return slots;
-}
-
-/// @brief A process-unique id for a new manager; ids are never reused.
-inline std::uint64_t next_manager_id() noexcept {
-    static std::atomic<std::uint64_t> last{0};
-    return last.fetch_add(1, std::memory_order_relaxed) + 1;
-}
-
-/// @brief The slot of this thread for a manager, made on first use. Slots of managers
-/// that are gone are dropped when a new one is made.
-template <class Owner>
-cache_slot& thread_slot(std::uint64_t owner, const std::shared_ptr<Owner>& alive) {
-    auto& slots = thread_cache_slots();
-    for (auto& s : slots) {
-        if (s.owner == owner) return s;
-    }
-    for (std::size_t i = 0; i < slots.size();) {
-        if (slots[i].alive.expired()) {
-            slots[i] = std::move(slots.back());
-            slots.pop_back();
-        } else {
-            ++i;
-        }
-    }
-    cache_slot fresh;
-    fresh.owner = owner;
-    fresh.alive = std::weak_ptr<const void>(std::shared_ptr<const void>(alive));
-    slots.push_back(std::move(fresh));
-    return slots.back();
-}
-
-/// @brief A counter that many threads add to without sharing a cache line: each thread
-/// adds to one of several padded stripes, and a read sums them.
-class striped_counter {
-public:
-    void add() noexcept {
-        stripes_[stripe_index()].value.fetch_add(1, std::memory_order_relaxed);
-    }
-    std::uint64_t sum() const noexcept {
-        std::uint64_t total = 0;
-        for (const auto& s : stripes_) total += s.value.load(std::memory_order_relaxed);
-        return total;
-    }
-
-private:
-    static constexpr std::size_t stripe_count = 32;
-    struct alignas(64) stripe {
-        std::atomic<std::uint64_t> value{0};
-    };
-    static std::size_t stripe_index() noexcept {
-        static std::atomic<std::size_t> next{0};
-        thread_local const std::size_t index =
-            next.fetch_add(1, std::memory_order_relaxed) % stripe_count;
-        return index;
-    }
-    stripe stripes_[stripe_count];
-};
-
-}  // namespace oauth2cc::detail
 
 #include <algorithm>
 #include <atomic>
@@ -2717,6 +2741,691 @@ OAUTH2CC_INLINE void token_manager::set_logger(
 
 OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept {
     return state_->key;
+}
+
+}  // namespace oauth2cc
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc {
+
+/// @brief Name-value pairs: extra request headers, or query parameters.
+using name_value_list = std::vector<std::pair<std::string, std::string>>;
+
+/// @brief How an authorized_client reaches its API.
+struct client_options {
+    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
+    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
+    /// API responses with a larger body are refused (kind `transport`).
+    std::size_t max_response_bytes = 16 * 1024 * 1024;
+    tls_options tls;
+    /// Plain http:// is refused unless the host is loopback or this is set.
+    bool allow_insecure_http = false;
+    /// Sent as User-Agent unless the call gives its own.
+    std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
+    /// Off by default. When on, the token goes only to the base URL's origin: a
+    /// redirect elsewhere is followed without it.
+    bool follow_redirects = false;
+    int max_redirects = 5;
+    /// Idle kept-alive connections kept for reuse by later calls.
+    std::size_t max_idle_connections = 8;
+};
+
+/// @brief The path with params appended as a form-encoded query.
+std::string with_query(std::string_view path, const name_value_list& params);
+
+/// @brief Calls an API with `Authorization: Bearer <token>` from a token_manager.
+///
+/// On a 401 whose WWW-Authenticate names `invalid_token` or no error, it invalidates the
+/// token it sent and repeats the call once with a new one; never more. Any other 401 or
+/// 403 comes back as it came (see find_bearer_challenge for its parameters).
+///
+/// Thread-safe: share one between threads. Calls run in parallel, each on a kept-alive
+/// connection of its own taken from a pool.
+class authorized_client {
+public:
+    /// @param base_url an http(s) URL, optionally with a path prefix; no query or fragment
+    /// @param tokens   where tokens come from; must outlive this client
+    /// @param options  timeouts, TLS, redirects
+    /// @param via      the transport; null makes an httplib_transport from options
+    /// @throws error `config` for a base URL that is malformed or plain http:// to a
+    ///         host that is not loopback (unless allowed)
+    authorized_client(std::string base_url, token_manager& tokens, client_options options = {},
+                      std::shared_ptr<transport> via = nullptr);
+
+    /// @brief GET base_url + path.
+    http_response get(std::string_view path, const name_value_list& headers = {});
+    /// @brief DELETE base_url + path.
+    http_response del(std::string_view path, const name_value_list& headers = {});
+    /// @brief POST a body of content_type to base_url + path.
+    http_response post(std::string_view path, std::string_view body,
+                       std::string_view content_type = "application/json",
+                       const name_value_list& headers = {});
+    /// @brief PUT a body of content_type to base_url + path.
+    http_response put(std::string_view path, std::string_view body,
+                      std::string_view content_type = "application/json",
+                      const name_value_list& headers = {});
+    /// @brief PATCH a body of content_type to base_url + path.
+    http_response patch(std::string_view path, std::string_view body,
+                        std::string_view content_type = "application/json",
+                        const name_value_list& headers = {});
+
+    /// @brief Any method. path starts with '/' and may carry a query (see with_query).
+    /// @returns the response, whatever its status
+    /// @throws error `config` for a path that is not relative to the base URL or for a
+    ///         caller's own Authorization header; the token_manager's error when no
+    ///         token can be had; `transport` or `tls` when no response arrives
+    http_response send(std::string_view method, std::string_view path,
+                       std::string_view body = {}, std::string_view content_type = {},
+                       const name_value_list& headers = {});
+
+    /// @brief The base URL, without a trailing '/'.
+    const std::string& base_url() const noexcept { return base_url_; }
+
+private:
+    std::string base_url_;
+    std::string origin_;
+    token_manager& tokens_;
+    client_options options_;
+    std::shared_ptr<transport> transport_;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/authorized_client_inl.hpp ----
+
+// ---- oauth2cc/www_authenticate.hpp ----
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc {
+
+/// @brief One challenge of a WWW-Authenticate header (RFC 9110 §11.6.1).
+struct auth_challenge {
+    std::string scheme;  ///< As sent, e.g. "Bearer"; compare case-insensitively.
+    std::string token68;  ///< The token68 form, when the challenge has one.
+    /// Parameter names lower-cased (they are case-insensitive), values unquoted.
+    std::vector<std::pair<std::string, std::string>> params;
+
+    /// @brief The value of a parameter, by its lower-case name.
+    std::optional<std::string> param(std::string_view name) const;
+};
+
+/// @brief The challenges of one WWW-Authenticate field value. Malformed parts end the
+/// parse; what was read before them is kept. Never throws for any input.
+/// @sa RFC 9110 §11.6.1
+std::vector<auth_challenge> parse_www_authenticate(std::string_view value);
+
+/// @brief What a resource server said in its Bearer challenge (RFC 6750 §3).
+struct bearer_challenge {
+    std::string realm;
+    std::string error;              ///< "invalid_token", "insufficient_scope", ... or empty.
+    std::string error_description;
+    std::string error_uri;
+    std::string scope;              ///< The scope the resource needs, when given.
+    auth_challenge raw;             ///< Every parameter, as parsed.
+};
+
+/// @brief The first Bearer challenge of a response's WWW-Authenticate headers, if any.
+/// @sa RFC 6750 §3
+std::optional<bearer_challenge> find_bearer_challenge(const http_response& response);
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/www_authenticate_inl.hpp ----
+
+#include <cstddef>
+
+namespace oauth2cc {
+
+namespace detail {
+
+// RFC 9110 §5.6.2 tchar.
+inline bool is_tchar(char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+            return true;
+        default:
+            return false;
+    }
+}
+
+// RFC 9110 §11.2 token68 characters, before the trailing '='s.
+inline bool is_token68_char(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+class challenge_reader {
+public:
+    explicit challenge_reader(std::string_view s) : s_(s) {}
+
+    std::vector<auth_challenge> read_all() {
+        std::vector<auth_challenge> out;
+        // Bounded: every round consumes input or stops.
+        while (out.size() < 64) {
+            skip_list_separators();
+            if (at_end()) break;
+            auth_challenge c;
+            c.scheme = std::string(read_token());
+            if (c.scheme.empty()) break;
+            const bool had_space = skip_spaces();
+            if (had_space && !at_end() && peek() != ',') {
+                if (!read_params_or_token68(c)) {
+                    out.push_back(std::move(c));
+                    break;
+                }
+            }
+            out.push_back(std::move(c));
+        }
+        return out;
+    }
+
+private:
+    bool at_end() const noexcept { return pos_ >= s_.size(); }
+    char peek() const noexcept { return s_[pos_]; }
+
+    bool skip_spaces() {
+        const std::size_t start = pos_;
+        while (!at_end() && (peek() == ' ' || peek() == '\t')) ++pos_;
+        return pos_ > start;
+    }
+    void skip_list_separators() {
+        while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == ',')) ++pos_;
+    }
+    std::string_view read_token() {
+        const std::size_t start = pos_;
+        while (!at_end() && is_tchar(peek())) ++pos_;
+        return s_.substr(start, pos_ - start);
+    }
+
+    // True when, from here, a parameter starts: token BWS "=" and not a token68's padding.
+    bool param_ahead() const {
+        std::size_t p = pos_;
+        const std::size_t start = p;
+        while (p < s_.size() && is_tchar(s_[p])) ++p;
+        if (p == start) return false;
+        while (p < s_.size() && (s_[p] == ' ' || s_[p] == '\t')) ++p;
+        if (p >= s_.size() || s_[p] != '=') return false;
+        ++p;
+        while (p < s_.size() && (s_[p] == ' ' || s_[p] == '\t')) ++p;
+        return p < s_.size() && (s_[p] == '"' || is_tchar(s_[p]));
+    }
+
+    // Reads token68 or a parameter list; false when the input is malformed.
+    bool read_params_or_token68(auth_challenge& c) {
+        if (!param_ahead()) {
+            const std::size_t start = pos_;
+            while (!at_end() && is_token68_char(peek())) ++pos_;
+            while (!at_end() && peek() == '=') ++pos_;
+            c.token68 = std::string(s_.substr(start, pos_ - start));
+            skip_spaces();
+            return !c.token68.empty() && (at_end() || peek() == ',');
+        }
+        while (c.params.size() < 64) {
+            std::string name = to_lower(read_token());
+            skip_spaces();
+            if (at_end() || peek() != '=') return false;
+            ++pos_;
+            skip_spaces();
+            std::string value;
+            if (!at_end() && peek() == '"') {
+                if (!read_quoted(value)) return false;
+            } else {
+                value = std::string(read_token());
+                if (value.empty()) return false;
+            }
+            c.params.emplace_back(std::move(name), std::move(value));
+            skip_spaces();
+            if (at_end()) return true;
+            if (peek() != ',') return false;
+            // Another parameter of this challenge, or the next challenge.
+            const std::size_t comma = pos_;
+            skip_list_separators();
+            if (at_end()) return true;
+            if (!param_ahead()) {
+                pos_ = comma;
+                return true;
+            }
+        }
+        return false;  // too many parameters: stop reading
+    }
+
+    bool read_quoted(std::string& out) {
+        ++pos_;  // the opening quote
+        while (!at_end()) {
+            const char c = peek();
+            ++pos_;
+            if (c == '"') return true;
+            if (c == '\\') {
+                if (at_end()) return false;
+                out.push_back(peek());
+                ++pos_;
+            } else {
+                out.push_back(c);
+            }
+            if (out.size() > 4096) return false;
+        }
+        return false;
+    }
+
+    static std::string to_lower(std::string_view v) {
+        std::string out(v);
+        for (char& ch : out) {
+            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+        }
+        return out;
+    }
+
+    std::string_view s_;
+    std::size_t pos_ = 0;
+};
+
+}  // namespace detail
+
+OAUTH2CC_INLINE std::optional<std::string> auth_challenge::param(std::string_view name) const {
+    for (const auto& [k, v] : params) {
+        if (detail::iequals(k, name)) return v;
+    }
+    return std::nullopt;
+}
+
+OAUTH2CC_INLINE std::vector<auth_challenge> parse_www_authenticate(std::string_view value) {
+    return detail::challenge_reader(value.substr(0, 16384)).read_all();
+}
+
+OAUTH2CC_INLINE std::optional<bearer_challenge> find_bearer_challenge(
+    const http_response& response) {
+    for (const auto& [name, value] : response.headers) {
+        if (!detail::iequals(name, "WWW-Authenticate")) continue;
+        for (auto& c : parse_www_authenticate(value)) {
+            if (!detail::iequals(c.scheme, "Bearer")) continue;
+            bearer_challenge b;
+            b.realm = c.param("realm").value_or("");
+            b.error = c.param("error").value_or("");
+            b.error_description = c.param("error_description").value_or("");
+            b.error_uri = c.param("error_uri").value_or("");
+            b.scope = c.param("scope").value_or("");
+            b.raw = std::move(c);
+            return b;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace oauth2cc
+
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace oauth2cc {
+
+namespace detail {
+
+/// @brief Where a redirect's Location points, resolved against the URL it came from.
+/// Absolute http(s) URLs, scheme-relative "//host/..." and paths; empty for anything else.
+inline std::optional<std::string> resolve_location(std::string_view from_url,
+                                                   const url_parts& from,
+                                                   std::string_view location) {
+    location = trim(location);
+    if (location.empty() || has_control(location)) return std::nullopt;
+    if (parse_url(location)) return std::string(location);
+    const std::string scheme = from.https ? "https:" : "http:";
+    if (location.size() > 1 && location[0] == '/' && location[1] == '/') {
+        const std::string absolute = scheme + std::string(location);
+        if (parse_url(absolute)) return absolute;
+        return std::nullopt;
+    }
+    // The scheme and authority as the URL wrote them.
+    const std::size_t authority = from_url.find("://") + 3;
+    const std::string origin(from_url.substr(0, from_url.find_first_of("/?", authority)));
+    if (location[0] == '/') return origin + std::string(location);
+    // A relative reference: against the directory of the current path.
+    std::string base = from.path.substr(0, from.path.find('?'));
+    base = base.substr(0, base.rfind('/') + 1);
+    return origin + base + std::string(location);
+}
+
+inline bool is_followable_redirect(int status) noexcept {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/// @brief Holds an Authorization value and wipes it when the call is over.
+struct credential_holder {
+    std::string value;
+    ~credential_holder() { wipe(value); }
+};
+
+}  // namespace detail
+
+OAUTH2CC_INLINE std::string with_query(std::string_view path, const name_value_list& params) {
+    std::string out(path);
+    char separator = out.find('?') == std::string::npos ? '?' : '&';
+    for (const auto& [name, value] : params) {
+        out.push_back(separator);
+        separator = '&';
+        out += detail::form_encode(name);
+        out.push_back('=');
+        out += detail::form_encode(value);
+    }
+    return out;
+}
+
+OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token_manager& tokens,
+                                                     client_options options,
+                                                     std::shared_ptr<transport> via)
+    : tokens_(tokens), options_(std::move(options)), transport_(std::move(via)) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    const auto url = detail::parse_url(base_url);
+    if (!url) {
+        fail("base_url must be an absolute http:// or https:// URL with a host, no user "
+             "info, no fragment, no spaces or controls");
+    }
+    if (url->path.find('?') != std::string::npos) fail("base_url must not carry a query");
+    if (!url->https && !options_.allow_insecure_http && !detail::is_loopback_host(url->host)) {
+        fail("base_url uses plain http:// to " + detail::excerpt(url->host, 100) +
+             ", which is not loopback: tokens would cross the network in clear; use "
+             "https:// or set allow_insecure_http");
+    }
+    if (detail::has_control(options_.user_agent)) fail("user_agent contains control characters");
+    if (options_.max_redirects < 0) fail("max_redirects must not be negative");
+    while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
+    base_url_ = std::move(base_url);
+    origin_ = detail::origin_of(*url);
+    if (!transport_) {
+        transport_options t;
+        t.connect_timeout = options_.connect_timeout;
+        t.read_timeout = options_.read_timeout;
+        t.max_response_bytes = options_.max_response_bytes;
+        t.tls = options_.tls;
+        t.max_idle_connections = options_.max_idle_connections;
+        transport_ = std::make_shared<httplib_transport>(std::move(t));
+    }
+}
+
+OAUTH2CC_INLINE http_response authorized_client::get(std::string_view path,
+                                                     const name_value_list& headers) {
+    return send("GET", path, {}, {}, headers);
+}
+
+OAUTH2CC_INLINE http_response authorized_client::del(std::string_view path,
+                                                     const name_value_list& headers) {
+    return send("DELETE", path, {}, {}, headers);
+}
+
+OAUTH2CC_INLINE http_response authorized_client::post(std::string_view path,
+                                                      std::string_view body,
+                                                      std::string_view content_type,
+                                                      const name_value_list& headers) {
+    return send("POST", path, body, content_type, headers);
+}
+
+OAUTH2CC_INLINE http_response authorized_client::put(std::string_view path, std::string_view body,
+                                                     std::string_view content_type,
+                                                     const name_value_list& headers) {
+    return send("PUT", path, body, content_type, headers);
+}
+
+OAUTH2CC_INLINE http_response authorized_client::patch(std::string_view path,
+                                                       std::string_view body,
+                                                       std::string_view content_type,
+                                                       const name_value_list& headers) {
+    return send("PATCH", path, body, content_type, headers);
+}
+
+OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
+                                                      std::string_view path,
+                                                      std::string_view body,
+                                                      std::string_view content_type,
+                                                      const name_value_list& headers) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    if (path.empty() || path.front() != '/' || (path.size() > 1 && path[1] == '/')) {
+        fail("the path must start with a single '/': it is relative to the base URL, so "
+             "the token cannot be sent to another origin");
+    }
+    if (path.find('#') != std::string_view::npos) fail("the path must not carry a fragment");
+    http_request base;
+    base.method = std::string(method);
+    base.url = base_url_ + std::string(path);
+    bool has_type = false, has_agent = false;
+    for (const auto& [name, value] : headers) {
+        if (detail::iequals(name, "Authorization")) {
+            fail("the call carries its own Authorization header; the token_manager's token "
+                 "is the one sent, so remove it");
+        }
+        has_type = has_type || detail::iequals(name, "Content-Type");
+        has_agent = has_agent || detail::iequals(name, "User-Agent");
+        base.headers.emplace_back(name, value);
+    }
+    if (!content_type.empty() && !has_type) {
+        base.headers.emplace_back("Content-Type", std::string(content_type));
+    }
+    if (!has_agent && !options_.user_agent.empty()) {
+        base.headers.emplace_back("User-Agent", options_.user_agent);
+    }
+    base.body = std::string(body);
+
+    // One exchange, with the redirects it may follow. `on_origin` tells whether the final
+    // response answered a request that carried the token.
+    const auto exchange = [&](const token& tok, bool& on_origin) {
+        detail::credential_holder authorization{"Bearer " + tok.access_token.reveal()};
+        if (detail::has_control(authorization.value)) {
+            throw error(error_kind::bad_response,
+                        "the access token holds control characters; it is never sent");
+        }
+        http_request req = base;
+        on_origin = true;
+        for (int hop = 0;; ++hop) {
+            http_request out = req;
+            if (on_origin) out.headers.emplace_back("Authorization", authorization.value);
+            http_response res;
+            try {
+                res = transport_->send(out);
+            } catch (...) {
+                if (on_origin) detail::wipe(out.headers.back().second);
+                throw;
+            }
+            if (on_origin) detail::wipe(out.headers.back().second);
+            if (!options_.follow_redirects || !detail::is_followable_redirect(res.status) ||
+                hop >= options_.max_redirects) {
+                return res;
+            }
+            const auto location = res.header("Location");
+            const auto from = detail::parse_url(req.url);
+            if (!location || !from) return res;
+            const auto next = detail::resolve_location(req.url, *from, *location);
+            const auto next_parts = next ? detail::parse_url(*next) : std::nullopt;
+            if (!next_parts) return res;
+            if (!next_parts->https && !options_.allow_insecure_http &&
+                !detail::is_loopback_host(next_parts->host)) {
+                return res;  // never downgrade to clear text on the network
+            }
+            // Once the call has left the base URL's origin, the token stays behind.
+            if (detail::origin_of(*next_parts) != origin_) on_origin = false;
+            if (res.status == 303 ||
+                ((res.status == 301 || res.status == 302) && req.method == "POST")) {
+                req.method = "GET";
+                req.body.clear();
+                for (auto it = req.headers.begin(); it != req.headers.end();) {
+                    it = detail::iequals(it->first, "Content-Type") ? req.headers.erase(it)
+                                                                      : it + 1;
+                }
+            }
+            req.url = *next;
+        }
+    };
+
+    auto tok = tokens_.get();
+    bool token_sent = false;
+    http_response res = exchange(*tok, token_sent);
+    if (res.status == 401 && token_sent) {
+        const auto challenge = find_bearer_challenge(res);
+        if (!challenge || challenge->error.empty() || challenge->error == "invalid_token") {
+            // The token is no longer good: drop it (unless another caller already did)
+            // and repeat once with a new one.
+            tokens_.invalidate(tok.get());
+            tok = tokens_.get();
+            res = exchange(*tok, token_sent);
+        }
+    }
+    return res;
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/introspection.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc {
+
+/// @brief What an introspection endpoint says of a token.
+/// @sa RFC 7662 §2.2
+struct introspection_result {
+    bool active = false;
+    std::string scope;      ///< Space-separated, as sent.
+    std::string client_id;
+    std::string username;
+    std::string token_type;
+    std::string sub;
+    std::string iss;
+    std::optional<std::int64_t> exp;  ///< Seconds since the epoch.
+    std::optional<std::int64_t> iat;
+    std::optional<std::int64_t> nbf;
+    nlohmann::json raw;     ///< The whole response object, `aud` included.
+
+    /// @brief True when the token is active and its scope holds this scope-token.
+    bool has_scope(std::string_view scope_token) const;
+};
+
+/// @brief Introspects a token, authenticating as the client of cfg (its auth method,
+/// credentials, TLS options and timeouts; cfg.token_endpoint is not used).
+/// @param cfg          the resource server's own client configuration
+/// @param endpoint     the introspection endpoint URL; the plain-http rule of cfg applies
+/// @param access_token the token to ask about; it appears in no error message
+/// @param via          the transport
+/// @throws error `config`, `transport`, `tls`, `oauth`, `http_status` or `bad_response`,
+///         as request_token does
+/// @sa RFC 7662 §2.1
+introspection_result introspect(const client_config& cfg, std::string_view endpoint,
+                                std::string_view access_token, transport& via);
+
+/// @brief As above, over a new httplib_transport.
+introspection_result introspect(const client_config& cfg, std::string_view endpoint,
+                                std::string_view access_token);
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/introspection_inl.hpp ----
+
+#include <chrono>
+#include <string>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE bool introspection_result::has_scope(std::string_view scope_token) const {
+    if (!active || scope_token.empty()) return false;
+    std::string_view rest = scope;
+    while (!rest.empty()) {
+        const std::size_t space = rest.find(' ');
+        if (rest.substr(0, space) == scope_token) return true;
+        if (space == std::string_view::npos) break;
+        rest.remove_prefix(space + 1);
+    }
+    return false;
+}
+
+OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg,
+                                                std::string_view endpoint,
+                                                std::string_view access_token, transport& via) {
+    client_config target = cfg;
+    target.token_endpoint = std::string(endpoint);
+    target.scopes.clear();
+    target.resources.clear();
+    target.audience.clear();
+    target.extra_params.clear();
+    detail::validate_config(target);
+    if (access_token.empty()) throw error(error_kind::config, "the token to introspect is empty");
+
+    http_request req;
+    req.method = "POST";
+    req.url = target.token_endpoint;
+    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                   {"Accept", "application/json"}};
+    if (!target.user_agent.empty()) req.headers.emplace_back("User-Agent", target.user_agent);
+    detail::append_form_field(req.body, "token", access_token);
+    detail::append_form_field(req.body, "token_type_hint", "access_token");
+    detail::append_client_authentication(req, target);
+
+    http_response res;
+    {
+        const detail::request_wiper wiper(req);
+        res = via.send(req);
+    }
+    if (res.body.size() > target.max_response_bytes) {
+        throw error(error_kind::transport,
+                    "the introspection response body is over max_response_bytes (" +
+                        std::to_string(target.max_response_bytes) + ")",
+                    error_details{{}, {}, {}, res.status, {}});
+    }
+    detail::redactions hide = detail::credential_redactions(target);
+    hide.add(std::string(access_token));
+    const auto doc = detail::response_document(res);
+    detail::throw_for_error_response(res, doc, hide, std::chrono::system_clock::now(),
+                                     "the introspection endpoint");
+    const auto bad = [&](const std::string& why) {
+        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
+    };
+    if (!doc || !doc->is_object()) bad("the introspection response is not a JSON object");
+    const auto active = doc->find("active");
+    if (active == doc->end() || !active->is_boolean()) {
+        bad("the introspection response has no boolean \"active\" (RFC 7662 §2.2)");
+    }
+    introspection_result out;
+    out.active = active->get<bool>();
+    const auto text = [&](const char* name, std::string& into) {
+        const auto it = doc->find(name);
+        if (it != doc->end() && it->is_string()) into = it->get<std::string>();
+    };
+    const auto number = [&](const char* name, std::optional<std::int64_t>& into) {
+        const auto it = doc->find(name);
+        if (it != doc->end() && it->is_number_integer()) into = it->get<std::int64_t>();
+    };
+    text("scope", out.scope);
+    text("client_id", out.client_id);
+    text("username", out.username);
+    text("token_type", out.token_type);
+    text("sub", out.sub);
+    text("iss", out.iss);
+    number("exp", out.exp);
+    number("iat", out.iat);
+    number("nbf", out.nbf);
+    out.raw = *doc;
+    return out;
+}
+
+OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg,
+                                                std::string_view endpoint,
+                                                std::string_view access_token) {
+    httplib_transport via(cfg);
+    return introspect(cfg, endpoint, access_token, via);
 }
 
 }  // namespace oauth2cc

@@ -32,6 +32,9 @@ public:
                               std::make_unique<httplib::Server>())
         : server_(std::move(server)) {
         server_->set_keep_alive_max_count(10000);
+        // Headers and body go out in separate writes: without TCP_NODELAY the body would
+        // wait for the client's delayed ACK.
+        server_->set_tcp_nodelay(true);
     }
     local_server(const local_server&) = delete;
     local_server& operator=(const local_server&) = delete;

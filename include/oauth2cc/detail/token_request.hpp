@@ -85,6 +85,24 @@ inline std::string basic_authorization(const client_config& cfg) {
     return header;
 }
 
+/// @brief Adds the client's authentication to a request to the authorization server:
+/// a Basic header, or client_id (and client_secret) in the form body.
+/// @sa RFC 6749 §2.3.1
+inline void append_client_authentication(http_request& req, const client_config& cfg) {
+    switch (cfg.auth) {
+        case auth_method::client_secret_basic:
+            req.headers.emplace_back("Authorization", basic_authorization(cfg));
+            break;
+        case auth_method::client_secret_post:
+            append_form_field(req.body, "client_id", cfg.client_id);
+            append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
+            break;
+        case auth_method::none:
+            append_form_field(req.body, "client_id", cfg.client_id);
+            break;
+    }
+}
+
 /// @brief The client-credentials token request for a valid configuration.
 /// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2
 inline http_request build_token_request(const client_config& cfg) {
@@ -101,18 +119,7 @@ inline http_request build_token_request(const client_config& cfg) {
     for (const auto& r : cfg.resources) append_form_field(req.body, "resource", r);
     for (const auto& [name, value] : cfg.extra_params) append_form_field(req.body, name, value);
 
-    switch (cfg.auth) {
-        case auth_method::client_secret_basic:
-            req.headers.emplace_back("Authorization", basic_authorization(cfg));
-            break;
-        case auth_method::client_secret_post:
-            append_form_field(req.body, "client_id", cfg.client_id);
-            append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
-            break;
-        case auth_method::none:
-            append_form_field(req.body, "client_id", cfg.client_id);
-            break;
-    }
+    append_client_authentication(req, cfg);
     return req;
 }
 

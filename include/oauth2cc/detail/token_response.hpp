@@ -98,6 +98,39 @@ inline std::string error_member(const nlohmann::json& doc, const char* name,
     return hide.excerpt_of(it->get_ref<const std::string&>(), 300);
 }
 
+/// @brief Throws for an error response of the authorization server: an `error` member is
+/// an `oauth` error whatever the status; another non-2xx is `http_status`.
+/// @param who  names the endpoint in messages, e.g. "the token endpoint"
+/// @sa RFC 6749 §5.2
+inline void throw_for_error_response(const http_response& res,
+                                     const std::optional<nlohmann::json>& doc,
+                                     const redactions& hide,
+                                     std::chrono::system_clock::time_point now_system,
+                                     const std::string& who) {
+    error_details details;
+    details.http_status = res.status;
+    if (auto ra = res.header("Retry-After")) details.retry_after = parse_retry_after(*ra, now_system);
+    if (doc && doc->is_object() && doc->contains("error")) {
+        details.oauth_error = error_member(*doc, "error", hide);
+        details.error_description = error_member(*doc, "error_description", hide);
+        details.error_uri = error_member(*doc, "error_uri", hide);
+        if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
+        std::string message = who + " answered " + details.oauth_error + " (HTTP " +
+                              std::to_string(res.status) + ")";
+        if (!details.error_description.empty()) message += ": " + details.error_description;
+        throw error(error_kind::oauth, message, std::move(details));
+    }
+    if (res.status < 200 || res.status > 299) {
+        std::string message = who + " answered HTTP " + std::to_string(res.status);
+        if (res.status >= 300 && res.status <= 399) {
+            message += " (a redirect, which is never followed here)";
+        } else if (!res.body.empty()) {
+            message += ": " + hide.excerpt_of(res.body, 120);
+        }
+        throw error(error_kind::http_status, message, std::move(details));
+    }
+}
+
 /// @brief Turns a token endpoint's response into a token.
 /// @param res             the response
 /// @param requested_scope the scope asked for, granted when the response names none
@@ -111,30 +144,8 @@ inline token parse_token_response(const http_response& res, const std::string& r
                                   std::chrono::steady_clock::time_point obtained_at,
                                   std::chrono::system_clock::time_point now_system,
                                   const redactions& hide = redactions{}) {
-    error_details details;
-    details.http_status = res.status;
-    if (auto ra = res.header("Retry-After")) details.retry_after = parse_retry_after(*ra, now_system);
-
     const auto doc = response_document(res);
-    if (doc && doc->is_object() && doc->contains("error")) {
-        details.oauth_error = error_member(*doc, "error", hide);
-        details.error_description = error_member(*doc, "error_description", hide);
-        details.error_uri = error_member(*doc, "error_uri", hide);
-        if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
-        std::string message = "the token endpoint answered " + details.oauth_error + " (HTTP " +
-                              std::to_string(res.status) + ")";
-        if (!details.error_description.empty()) message += ": " + details.error_description;
-        throw error(error_kind::oauth, message, std::move(details));
-    }
-    if (res.status < 200 || res.status > 299) {
-        std::string message = "the token endpoint answered HTTP " + std::to_string(res.status);
-        if (res.status >= 300 && res.status <= 399) {
-            message += " (a redirect, which a token request never follows)";
-        } else if (!res.body.empty()) {
-            message += ": " + hide.excerpt_of(res.body, 120);
-        }
-        throw error(error_kind::http_status, message, std::move(details));
-    }
+    throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
     const auto bad = [&](const std::string& why) {
         throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
     };

@@ -72,6 +72,17 @@ inline std::optional<url_parts> parse_url(std::string_view url) {
     return parts;
 }
 
+/// @brief "https://host:port", with IPv6 literals in brackets.
+inline std::string origin_of(const url_parts& url) {
+    std::string origin = url.https ? "https://" : "http://";
+    const bool ipv6 = url.host.find(':') != std::string::npos;
+    if (ipv6) origin.push_back('[');
+    origin += url.host;
+    if (ipv6) origin.push_back(']');
+    origin += ":" + std::to_string(url.port);
+    return origin;
+}
+
 /// @brief True for localhost, 127.0.0.0/8 in dotted-quad form, and ::1.
 inline bool is_loopback_host(std::string_view host) {
     if (iequals(host, "localhost") || host == "::1" || host == "0:0:0:0:0:0:0:1") return true;

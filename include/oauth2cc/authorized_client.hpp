@@ -1,0 +1,106 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// authorized_client.hpp: calls to an API with a Bearer token on each, and one clean
+// retry when the API says the token is no longer good.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "client_config.hpp"
+#include "config.hpp"
+#include "http.hpp"
+#include "token_manager.hpp"
+#include "transport.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc {
+
+/// @brief Name-value pairs: extra request headers, or query parameters.
+using name_value_list = std::vector<std::pair<std::string, std::string>>;
+
+/// @brief How an authorized_client reaches its API.
+struct client_options {
+    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
+    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
+    /// API responses with a larger body are refused (kind `transport`).
+    std::size_t max_response_bytes = 16 * 1024 * 1024;
+    tls_options tls;
+    /// Plain http:// is refused unless the host is loopback or this is set.
+    bool allow_insecure_http = false;
+    /// Sent as User-Agent unless the call gives its own.
+    std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
+    /// Off by default. When on, the token goes only to the base URL's origin: a
+    /// redirect elsewhere is followed without it.
+    bool follow_redirects = false;
+    int max_redirects = 5;
+    /// Idle kept-alive connections kept for reuse by later calls.
+    std::size_t max_idle_connections = 8;
+};
+
+/// @brief The path with params appended as a form-encoded query.
+std::string with_query(std::string_view path, const name_value_list& params);
+
+/// @brief Calls an API with `Authorization: Bearer <token>` from a token_manager.
+///
+/// On a 401 whose WWW-Authenticate names `invalid_token` or no error, it invalidates the
+/// token it sent and repeats the call once with a new one; never more. Any other 401 or
+/// 403 comes back as it came (see find_bearer_challenge for its parameters).
+///
+/// Thread-safe: share one between threads. Calls run in parallel, each on a kept-alive
+/// connection of its own taken from a pool.
+class authorized_client {
+public:
+    /// @param base_url an http(s) URL, optionally with a path prefix; no query or fragment
+    /// @param tokens   where tokens come from; must outlive this client
+    /// @param options  timeouts, TLS, redirects
+    /// @param via      the transport; null makes an httplib_transport from options
+    /// @throws error `config` for a base URL that is malformed or plain http:// to a
+    ///         host that is not loopback (unless allowed)
+    authorized_client(std::string base_url, token_manager& tokens, client_options options = {},
+                      std::shared_ptr<transport> via = nullptr);
+
+    /// @brief GET base_url + path.
+    http_response get(std::string_view path, const name_value_list& headers = {});
+    /// @brief DELETE base_url + path.
+    http_response del(std::string_view path, const name_value_list& headers = {});
+    /// @brief POST a body of content_type to base_url + path.
+    http_response post(std::string_view path, std::string_view body,
+                       std::string_view content_type = "application/json",
+                       const name_value_list& headers = {});
+    /// @brief PUT a body of content_type to base_url + path.
+    http_response put(std::string_view path, std::string_view body,
+                      std::string_view content_type = "application/json",
+                      const name_value_list& headers = {});
+    /// @brief PATCH a body of content_type to base_url + path.
+    http_response patch(std::string_view path, std::string_view body,
+                        std::string_view content_type = "application/json",
+                        const name_value_list& headers = {});
+
+    /// @brief Any method. path starts with '/' and may carry a query (see with_query).
+    /// @returns the response, whatever its status
+    /// @throws error `config` for a path that is not relative to the base URL or for a
+    ///         caller's own Authorization header; the token_manager's error when no
+    ///         token can be had; `transport` or `tls` when no response arrives
+    http_response send(std::string_view method, std::string_view path,
+                       std::string_view body = {}, std::string_view content_type = {},
+                       const name_value_list& headers = {});
+
+    /// @brief The base URL, without a trailing '/'.
+    const std::string& base_url() const noexcept { return base_url_; }
+
+private:
+    std::string base_url_;
+    std::string origin_;
+    token_manager& tokens_;
+    client_options options_;
+    std::shared_ptr<transport> transport_;
+};
+
+}  // namespace oauth2cc
+
+#include "impl/authorized_client_inl.hpp"

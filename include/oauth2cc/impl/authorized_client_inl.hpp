@@ -1,0 +1,232 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// impl/authorized_client_inl.hpp: the bodies of authorized_client.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "../authorized_client.hpp"
+
+#include "../detail/form.hpp"
+#include "../detail/text.hpp"
+#include "../detail/url.hpp"
+#include "../detail/wipe.hpp"
+#include "../httplib_transport.hpp"
+#include "../www_authenticate.hpp"
+
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace oauth2cc {
+
+namespace detail {
+
+/// @brief Where a redirect's Location points, resolved against the URL it came from.
+/// Absolute http(s) URLs, scheme-relative "//host/..." and paths; empty for anything else.
+inline std::optional<std::string> resolve_location(std::string_view from_url,
+                                                   const url_parts& from,
+                                                   std::string_view location) {
+    location = trim(location);
+    if (location.empty() || has_control(location)) return std::nullopt;
+    if (parse_url(location)) return std::string(location);
+    const std::string scheme = from.https ? "https:" : "http:";
+    if (location.size() > 1 && location[0] == '/' && location[1] == '/') {
+        const std::string absolute = scheme + std::string(location);
+        if (parse_url(absolute)) return absolute;
+        return std::nullopt;
+    }
+    // The scheme and authority as the URL wrote them.
+    const std::size_t authority = from_url.find("://") + 3;
+    const std::string origin(from_url.substr(0, from_url.find_first_of("/?", authority)));
+    if (location[0] == '/') return origin + std::string(location);
+    // A relative reference: against the directory of the current path.
+    std::string base = from.path.substr(0, from.path.find('?'));
+    base = base.substr(0, base.rfind('/') + 1);
+    return origin + base + std::string(location);
+}
+
+inline bool is_followable_redirect(int status) noexcept {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/// @brief Holds an Authorization value and wipes it when the call is over.
+struct credential_holder {
+    std::string value;
+    ~credential_holder() { wipe(value); }
+};
+
+}  // namespace detail
+
+OAUTH2CC_INLINE std::string with_query(std::string_view path, const name_value_list& params) {
+    std::string out(path);
+    char separator = out.find('?') == std::string::npos ? '?' : '&';
+    for (const auto& [name, value] : params) {
+        out.push_back(separator);
+        separator = '&';
+        out += detail::form_encode(name);
+        out.push_back('=');
+        out += detail::form_encode(value);
+    }
+    return out;
+}
+
+OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token_manager& tokens,
+                                                     client_options options,
+                                                     std::shared_ptr<transport> via)
+    : tokens_(tokens), options_(std::move(options)), transport_(std::move(via)) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    const auto url = detail::parse_url(base_url);
+    if (!url) {
+        fail("base_url must be an absolute http:// or https:// URL with a host, no user "
+             "info, no fragment, no spaces or controls");
+    }
+    if (url->path.find('?') != std::string::npos) fail("base_url must not carry a query");
+    if (!url->https && !options_.allow_insecure_http && !detail::is_loopback_host(url->host)) {
+        fail("base_url uses plain http:// to " + detail::excerpt(url->host, 100) +
+             ", which is not loopback: tokens would cross the network in clear; use "
+             "https:// or set allow_insecure_http");
+    }
+    if (detail::has_control(options_.user_agent)) fail("user_agent contains control characters");
+    if (options_.max_redirects < 0) fail("max_redirects must not be negative");
+    while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
+    base_url_ = std::move(base_url);
+    origin_ = detail::origin_of(*url);
+    if (!transport_) {
+        transport_options t;
+        t.connect_timeout = options_.connect_timeout;
+        t.read_timeout = options_.read_timeout;
+        t.max_response_bytes = options_.max_response_bytes;
+        t.tls = options_.tls;
+        t.max_idle_connections = options_.max_idle_connections;
+        transport_ = std::make_shared<httplib_transport>(std::move(t));
+    }
+}
+
+OAUTH2CC_INLINE http_response authorized_client::get(std::string_view path,
+                                                     const name_value_list& headers) {
+    return send("GET", path, {}, {}, headers);
+}
+
+OAUTH2CC_INLINE http_response authorized_client::del(std::string_view path,
+                                                     const name_value_list& headers) {
+    return send("DELETE", path, {}, {}, headers);
+}
+
+OAUTH2CC_INLINE http_response authorized_client::post(std::string_view path,
+                                                      std::string_view body,
+                                                      std::string_view content_type,
+                                                      const name_value_list& headers) {
+    return send("POST", path, body, content_type, headers);
+}
+
+OAUTH2CC_INLINE http_response authorized_client::put(std::string_view path, std::string_view body,
+                                                     std::string_view content_type,
+                                                     const name_value_list& headers) {
+    return send("PUT", path, body, content_type, headers);
+}
+
+OAUTH2CC_INLINE http_response authorized_client::patch(std::string_view path,
+                                                       std::string_view body,
+                                                       std::string_view content_type,
+                                                       const name_value_list& headers) {
+    return send("PATCH", path, body, content_type, headers);
+}
+
+OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
+                                                      std::string_view path,
+                                                      std::string_view body,
+                                                      std::string_view content_type,
+                                                      const name_value_list& headers) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    if (path.empty() || path.front() != '/' || (path.size() > 1 && path[1] == '/')) {
+        fail("the path must start with a single '/': it is relative to the base URL, so "
+             "the token cannot be sent to another origin");
+    }
+    if (path.find('#') != std::string_view::npos) fail("the path must not carry a fragment");
+    http_request base;
+    base.method = std::string(method);
+    base.url = base_url_ + std::string(path);
+    bool has_type = false, has_agent = false;
+    for (const auto& [name, value] : headers) {
+        if (detail::iequals(name, "Authorization")) {
+            fail("the call carries its own Authorization header; the token_manager's token "
+                 "is the one sent, so remove it");
+        }
+        has_type = has_type || detail::iequals(name, "Content-Type");
+        has_agent = has_agent || detail::iequals(name, "User-Agent");
+        base.headers.emplace_back(name, value);
+    }
+    if (!content_type.empty() && !has_type) {
+        base.headers.emplace_back("Content-Type", std::string(content_type));
+    }
+    if (!has_agent && !options_.user_agent.empty()) {
+        base.headers.emplace_back("User-Agent", options_.user_agent);
+    }
+    base.body = std::string(body);
+
+    // One exchange, with the redirects it may follow. `on_origin` tells whether the final
+    // response answered a request that carried the token.
+    const auto exchange = [&](const token& tok, bool& on_origin) {
+        detail::credential_holder authorization{"Bearer " + tok.access_token.reveal()};
+        if (detail::has_control(authorization.value)) {
+            throw error(error_kind::bad_response,
+                        "the access token holds control characters; it is never sent");
+        }
+        http_request req = base;
+        on_origin = true;
+        for (int hop = 0;; ++hop) {
+            http_request out = req;
+            if (on_origin) out.headers.emplace_back("Authorization", authorization.value);
+            http_response res;
+            try {
+                res = transport_->send(out);
+            } catch (...) {
+                if (on_origin) detail::wipe(out.headers.back().second);
+                throw;
+            }
+            if (on_origin) detail::wipe(out.headers.back().second);
+            if (!options_.follow_redirects || !detail::is_followable_redirect(res.status) ||
+                hop >= options_.max_redirects) {
+                return res;
+            }
+            const auto location = res.header("Location");
+            const auto from = detail::parse_url(req.url);
+            if (!location || !from) return res;
+            const auto next = detail::resolve_location(req.url, *from, *location);
+            const auto next_parts = next ? detail::parse_url(*next) : std::nullopt;
+            if (!next_parts) return res;
+            if (!next_parts->https && !options_.allow_insecure_http &&
+                !detail::is_loopback_host(next_parts->host)) {
+                return res;  // never downgrade to clear text on the network
+            }
+            // Once the call has left the base URL's origin, the token stays behind.
+            if (detail::origin_of(*next_parts) != origin_) on_origin = false;
+            if (res.status == 303 ||
+                ((res.status == 301 || res.status == 302) && req.method == "POST")) {
+                req.method = "GET";
+                req.body.clear();
+                for (auto it = req.headers.begin(); it != req.headers.end();) {
+                    it = detail::iequals(it->first, "Content-Type") ? req.headers.erase(it)
+                                                                      : it + 1;
+                }
+            }
+            req.url = *next;
+        }
+    };
+
+    auto tok = tokens_.get();
+    bool token_sent = false;
+    http_response res = exchange(*tok, token_sent);
+    if (res.status == 401 && token_sent) {
+        const auto challenge = find_bearer_challenge(res);
+        if (!challenge || challenge->error.empty() || challenge->error == "invalid_token") {
+            // The token is no longer good: drop it (unless another caller already did)
+            // and repeat once with a new one.
+            tokens_.invalidate(tok.get());
+            tok = tokens_.get();
+            res = exchange(*tok, token_sent);
+        }
+    }
+    return res;
+}
+
+}  // namespace oauth2cc
