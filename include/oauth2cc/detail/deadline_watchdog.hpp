@@ -40,7 +40,12 @@ public:
         if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
         const ticket id = ++last_ticket_;
         armed_.emplace(id, entry{when, std::move(on_expiry), false});
-        wake_.notify_all();
+        // The thread wakes at next_wake_ anyway; only an earlier deadline needs it now.
+        // Most deadlines are later, so most requests cost no wake-up of the thread.
+        if (when < next_wake_) {
+            next_wake_ = when;
+            wake_.notify_all();
+        }
         return id;
     }
 
@@ -80,16 +85,18 @@ private:
                     if (e.when < next) next = e.when;
                 }
             }
-            if (any) {
-                wake_.wait_until(lock, next);
-            } else {
-                wake_.wait(lock);
-            }
+            // With nothing armed, look again after a while rather than never, so that arm()
+            // rarely has to wake this thread.
+            next_wake_ = any ? next : now + idle_recheck;
+            wake_.wait_until(lock, next_wake_);
         }
     }
 
+    static constexpr std::chrono::seconds idle_recheck{1};
+
     std::mutex mutex_;
     std::condition_variable wake_;
+    clock::time_point next_wake_ = clock::time_point::max();
     std::map<ticket, entry> armed_;
     ticket last_ticket_ = 0;
     bool stopping_ = false;
