@@ -4,6 +4,8 @@
 // set by hand, against the same local endpoint in the same run.
 // SPDX-License-Identifier: MIT
 
+#include "bench_support.hpp"
+
 #include <oauth2cc/oauth2cc.hpp>
 
 #include <benchmark/benchmark.h>
@@ -16,15 +18,8 @@
 
 namespace {
 
-class fixed_token_endpoint final : public oauth2cc::transport {
-public:
-    oauth2cc::http_response send(const oauth2cc::http_request&) override {
-        return {200,
-                {{"Content-Type", "application/json"}},
-                R"({"access_token":"bench-token-0123456789abcdef","token_type":"Bearer",)"
-                R"("expires_in":86400})"};
-    }
-};
+using oauth2cc_bench::bench_config;
+using oauth2cc_bench::fixed_token_endpoint;
 
 // The API: answers GET /ping with a short JSON body, on 127.0.0.1.
 struct local_api {
@@ -55,13 +50,8 @@ local_api& api() {
 }
 
 oauth2cc::token_manager& tokens() {
-    static oauth2cc::token_manager manager = [] {
-        oauth2cc::client_config cfg;
-        cfg.token_endpoint = "https://auth.example.com/token";
-        cfg.client_id = "bench-client";
-        cfg.client_secret = oauth2cc::secret{"bench-secret"};
-        return oauth2cc::token_manager(cfg, {}, std::make_shared<fixed_token_endpoint>());
-    }();
+    static oauth2cc::token_manager manager(bench_config(), {},
+                                           std::make_shared<fixed_token_endpoint>());
     return manager;
 }
 

@@ -4,6 +4,8 @@
 // the design of Go's x/oauth2 ReuseTokenSource.
 // SPDX-License-Identifier: MIT
 
+#include "bench_support.hpp"
+
 #include <oauth2cc/oauth2cc.hpp>
 
 #include <benchmark/benchmark.h>
@@ -15,24 +17,8 @@
 
 namespace {
 
-// Answers every token request with a token that lives a day.
-class fixed_token_endpoint final : public oauth2cc::transport {
-public:
-    oauth2cc::http_response send(const oauth2cc::http_request&) override {
-        return {200,
-                {{"Content-Type", "application/json"}},
-                R"({"access_token":"bench-token-0123456789abcdef","token_type":"Bearer",)"
-                R"("expires_in":86400})"};
-    }
-};
-
-oauth2cc::client_config bench_config() {
-    oauth2cc::client_config cfg;
-    cfg.token_endpoint = "https://auth.example.com/token";
-    cfg.client_id = "bench-client";
-    cfg.client_secret = oauth2cc::secret{"bench-secret"};
-    return cfg;
-}
+using oauth2cc_bench::bench_config;
+using oauth2cc_bench::fixed_token_endpoint;
 
 oauth2cc::token_manager& shared_manager() {
     static oauth2cc::token_manager manager(bench_config(), {},

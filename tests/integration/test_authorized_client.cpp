@@ -53,22 +53,6 @@ std::unique_ptr<resource_server> start_api(const peer_process& peer) {
         client(peer, "resource-server", "resource-server-secret"));
 }
 
-json token_counters(const peer_process& peer) {
-    httplib::Client c("127.0.0.1", peer.port());
-    c.set_connection_timeout(5s);
-    c.set_read_timeout(10s);
-    auto res = c.Get("/_harness/stats");
-    REQUIRE(res);
-    return json::parse(res->body);
-}
-
-void reset_token_counters(const peer_process& peer) {
-    httplib::Client c("127.0.0.1", peer.port());
-    c.set_connection_timeout(5s);
-    c.set_read_timeout(10s);
-    REQUIRE(c.Post("/_harness/reset", "", "text/plain"));
-}
-
 // Revokes a token at the authorization server (RFC 7009), as the resource server.
 void revoke(const peer_process& peer, const std::string& token) {
     httplib::Client c("127.0.0.1", peer.port());
@@ -150,7 +134,7 @@ TEST_CASE("authorized_client: 8 threads x 500 calls share one token and the conn
     if (!oauth2cc_test::peers_available_or_skip()) return;
     auto& peer = authorization_server();
     auto api = start_api(peer);
-    reset_token_counters(peer);
+    peer.reset_harness_stats();
     token_manager tokens(client(peer, "read-client", "read-secret", {"read_date"}));
     authorized_client reader(api->url(), tokens);
     std::atomic<int> ok{0}, not_ok{0};
@@ -170,7 +154,7 @@ TEST_CASE("authorized_client: 8 threads x 500 calls share one token and the conn
     CHECK(ok == 4000);
     CHECK(not_ok == 0);
     // The token lives an hour, far longer than the run: one token request in all.
-    CHECK(token_counters(peer).at("token_requests") == 1);
+    CHECK(peer.harness_stats().at("token_requests") == 1);
     CHECK(tokens.stats().fetches == 1);
     CHECK(api->tokens_accepted() == 1);
 }

@@ -62,15 +62,6 @@ json expect_token(const httplib::Result& res, int ttl) {
     return body;
 }
 
-json counters(const peer_process& peer) {
-    httplib::Client c(peer.info().at("issuer").get<std::string>());
-    set_timeouts(c);
-    auto res = c.Get("/_harness/stats");
-    REQUIRE(res);
-    REQUIRE(res->status == 200);
-    return json::parse(res->body);
-}
-
 }  // namespace
 
 TEST_SUITE("integration") {
@@ -151,11 +142,11 @@ TEST_CASE("harness: oidc-provider refuses what it must") {
 TEST_CASE("harness: the server counts the token requests it receives") {
     if (!oauth2cc_test::peers_available_or_skip()) return;
     auto peer = oauth2cc_test::start_oidc_provider();
-    CHECK(counters(*peer).at("token_requests") == 0);
+    CHECK(peer->harness_stats().at("token_requests") == 0);
     expect_token(post_token(*peer, "grant_type=client_credentials&client_id=public-client"), 3600);
     auto refused = post_token(*peer, "grant_type=client_credentials&client_id=nobody");
     REQUIRE(refused);
-    const json after = counters(*peer);
+    const json after = peer->harness_stats();
     CHECK(after.at("token_requests") == 2);
     CHECK(after.at("token_success") == 1);
     CHECK(after.at("token_errors") == 1);

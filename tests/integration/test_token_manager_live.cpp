@@ -32,15 +32,6 @@ oauth2cc::client_config live_config(const oauth2cc_test::peer_process& peer) {
     return cfg;
 }
 
-nlohmann::json server_counters(const oauth2cc_test::peer_process& peer) {
-    httplib::Client c("127.0.0.1", peer.port());
-    c.set_connection_timeout(5s);
-    c.set_read_timeout(10s);
-    auto res = c.Get("/_harness/stats");
-    REQUIRE(res);
-    return nlohmann::json::parse(res->body);
-}
-
 }  // namespace
 
 TEST_SUITE("integration") {
@@ -63,7 +54,7 @@ TEST_CASE("token_manager live: 32 cold callers make one request at oidc-provider
     for (auto& t : threads) t.join();
     CHECK(std::set<std::string>(got.begin(), got.end()).size() == 1);
     CHECK(got[0].rfind("error", 0) != 0);
-    const auto counts = server_counters(*peer);
+    const auto counts = peer->harness_stats();
     CHECK(counts.at("token_requests") == 1);
     CHECK(counts.at("token_success") == 1);
     CHECK(tokens.authorization_header() == "Bearer " + got[0]);
@@ -90,7 +81,7 @@ TEST_CASE("token_manager live: background refresh across lifetimes of a 4 s toke
     CHECK(st.failures == 0);
     CHECK(st.fetches >= 5);
     CHECK(seen.size() >= 4);
-    CHECK(server_counters(*peer).at("token_success") == st.successes);
+    CHECK(peer->harness_stats().at("token_success") == st.successes);
     for (const auto& [level, line] : logs.lines()) CHECK(line.find("basic-secret") == std::string::npos);
 }
 

@@ -4,6 +4,7 @@
 // and @node-oauth/oauth2-server (which does not), over HTTP and HTTPS.
 // SPDX-License-Identifier: MIT
 
+#include "../support/test_helpers.hpp"
 #include "../support/peer_process.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
@@ -16,10 +17,6 @@
 #include <memory>
 #include <string>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 using namespace std::chrono_literals;
 using oauth2cc::auth_method;
@@ -28,6 +25,7 @@ using oauth2cc::credential_encoding;
 using oauth2cc::error;
 using oauth2cc::error_kind;
 using oauth2cc_test::peer_process;
+using oauth2cc_test::thrown_by;
 
 namespace {
 
@@ -52,33 +50,6 @@ client_config config_for(const peer_process& peer, const std::string& id,
     cfg.client_secret = oauth2cc::secret{secret};
     cfg.auth = how;
     return cfg;
-}
-
-nlohmann::json counters(const peer_process& peer) {
-    httplib::Client c("127.0.0.1", peer.port());
-    c.set_connection_timeout(5s);
-    c.set_read_timeout(10s);
-    auto res = c.Get("/_harness/stats");
-    REQUIRE(res);
-    return nlohmann::json::parse(res->body);
-}
-
-void reset_counters(const peer_process& peer) {
-    httplib::Client c("127.0.0.1", peer.port());
-    c.set_connection_timeout(5s);
-    c.set_read_timeout(10s);
-    REQUIRE(c.Post("/_harness/reset", "", "text/plain"));
-}
-
-template <class F>
-error thrown_by(F&& call) {
-    try {
-        call();
-    } catch (const error& e) {
-        return e;
-    }
-    FAIL("no oauth2cc::error was thrown");
-    return error(error_kind::config, "unreachable");
 }
 
 void check_token(const oauth2cc::token& t, const std::string& scope, int ttl = 300) {
@@ -178,7 +149,7 @@ TEST_CASE("request_token: oidc-provider refuses what it must, as typed errors") 
 TEST_CASE("token_client: fetches over one kept-alive connection") {
     if (!oauth2cc_test::peers_available_or_skip()) return;
     auto& peer = oidc_provider();
-    reset_counters(peer);
+    peer.reset_harness_stats();
     auto cfg = config_for(peer, "basic-client", "basic-secret", auth_method::client_secret_basic);
     cfg.scopes = {"read_date"};
     oauth2cc::token_client client(cfg);
@@ -187,7 +158,7 @@ TEST_CASE("token_client: fetches over one kept-alive connection") {
     const auto third = client.fetch();
     CHECK(first.access_token.reveal() != second.access_token.reveal());
     CHECK(second.access_token.reveal() != third.access_token.reveal());
-    const auto seen = counters(peer);
+    const auto seen = peer.harness_stats();
     CHECK(seen.at("token_success") == 3);
     CHECK(seen.at("token_connections") == 1);
 }
@@ -222,18 +193,9 @@ TEST_CASE("request_token: HTTPS to oidc-provider verifies the server") {
 }
 
 TEST_CASE("request_token: a closed port fails with kind transport within the connect timeout") {
-    // A port with nothing listening on 127.0.0.1.
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    ::close(fd);
-
     client_config cfg;
-    cfg.token_endpoint = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/token";
+    cfg.token_endpoint =
+        "http://127.0.0.1:" + std::to_string(oauth2cc_test::closed_port()) + "/token";
     cfg.client_id = "basic-client";
     cfg.client_secret = oauth2cc::secret{"basic-secret"};
     cfg.connect_timeout = 3s;
@@ -280,10 +242,10 @@ TEST_CASE("request_token: node-oauth2-server, which takes Basic credentials raw"
     SUBCASE("token_client reuses its connection here too") {
         auto cfg = config_for(peer, "post-client", "post-secret", auth_method::client_secret_post);
         oauth2cc::token_client client(cfg);
-        reset_counters(peer);
+        peer.reset_harness_stats();
         client.fetch();
         client.fetch();
-        CHECK(counters(peer).at("token_success") == 2);
+        CHECK(peer.harness_stats().at("token_success") == 2);
     }
 }
 

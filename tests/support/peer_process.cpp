@@ -261,6 +261,30 @@ int peer_process::stop() {
     return status;
 }
 
+namespace {
+
+httplib::Client harness_client(int port) {
+    httplib::Client c("127.0.0.1", port);
+    c.set_connection_timeout(std::chrono::seconds(5));
+    c.set_read_timeout(std::chrono::seconds(10));
+    return c;
+}
+
+}  // namespace
+
+nlohmann::json peer_process::harness_stats() const {
+    auto c = harness_client(port());
+    auto res = c.Get("/_harness/stats");
+    if (!res || res->status != 200) throw std::runtime_error("the peer's /_harness/stats failed");
+    return nlohmann::json::parse(res->body);
+}
+
+void peer_process::reset_harness_stats() const {
+    auto c = harness_client(port());
+    auto res = c.Post("/_harness/reset", "", "text/plain");
+    if (!res || res->status != 204) throw std::runtime_error("the peer's /_harness/reset failed");
+}
+
 std::unique_ptr<peer_process> start_oidc_provider(const std::vector<std::string>& args) {
     return std::make_unique<peer_process>("oidc-provider/server.mjs", args);
 }

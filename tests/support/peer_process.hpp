@@ -66,6 +66,11 @@ public:
     int port() const { return info_.at("port").get<int>(); }
     /// @brief The child's process id; 0 once stopped.
     pid_t pid() const { return pid_; }
+    /// @brief The peer's counters from GET /_harness/stats.
+    /// @throws std::runtime_error when the peer does not answer
+    nlohmann::json harness_stats() const;
+    /// @brief Zeroes the peer's counters (POST /_harness/reset).
+    void reset_harness_stats() const;
     /// @brief Everything the peer wrote to stderr so far.
     std::string stderr_text() const;
     /// @brief Stops the peer: SIGTERM, a bounded wait, then SIGKILL. Idempotent.

@@ -3,6 +3,7 @@
 // the one retry on 401, what is refused before sending, and redirects.
 // SPDX-License-Identifier: MIT
 
+#include "../support/test_helpers.hpp"
 #include "fake_transport.hpp"
 #include "token_endpoint_fake.hpp"
 
@@ -20,6 +21,7 @@ using oauth2cc::token_manager;
 using oauth2cc_test::fake_transport;
 using oauth2cc_test::header_of;
 using oauth2cc_test::token_endpoint_fake;
+using oauth2cc_test::thrown_by;
 
 namespace {
 
@@ -46,16 +48,6 @@ http_response status(int code, std::vector<std::pair<std::string, std::string>> 
     return http_response{code, std::move(headers), ""};
 }
 
-template <class F>
-error thrown_by(F&& call) {
-    try {
-        call();
-    } catch (const error& e) {
-        return e;
-    }
-    FAIL("no oauth2cc::error was thrown");
-    return error(error_kind::config, "unreachable");
-}
 
 }  // namespace
 

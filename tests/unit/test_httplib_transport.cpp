@@ -3,6 +3,7 @@
 // exchange, keep-alive, no redirects, the size cap, the deadline, TLS and sharing.
 // SPDX-License-Identifier: MIT
 
+#include "../support/test_helpers.hpp"
 #include "../support/local_server.hpp"
 #include "../support/peer_process.hpp"
 
@@ -29,6 +30,8 @@ using oauth2cc::httplib_transport;
 using oauth2cc::transport_options;
 using oauth2cc_test::local_server;
 using oauth2cc_test::raw_server;
+using oauth2cc_test::closed_port;
+using oauth2cc_test::thrown_by;
 
 namespace {
 
@@ -41,18 +44,6 @@ transport_options quick_options() {
 
 http_request get(const std::string& url) { return http_request{"GET", url, {}, ""}; }
 
-// The error a call throws; fails the test when it throws none.
-template <class F>
-error thrown_by(F&& call) {
-    try {
-        call();
-    } catch (const error& e) {
-        return e;
-    }
-    FAIL("no oauth2cc::error was thrown");
-    return error(error_kind::config, "unreachable");
-}
-
 // Keeps a raw connection open, reading and discarding, until the client leaves or the
 // server stops.
 void hold_open(int fd, const raw_server& self) {
@@ -63,18 +54,6 @@ void hold_open(int fd, const raw_server& self) {
     }
 }
 
-// A port on 127.0.0.1 with nothing listening.
-int closed_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
 
 }  // namespace
 

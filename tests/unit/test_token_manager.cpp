@@ -4,6 +4,7 @@
 // backoff, Retry-After, background refresh, invalidation, stats and logs.
 // SPDX-License-Identifier: MIT
 
+#include "../support/test_helpers.hpp"
 #include "token_endpoint_fake.hpp"
 
 #include <doctest/doctest.h>
@@ -26,6 +27,7 @@ using oauth2cc::refresh_policy;
 using oauth2cc::token_manager;
 using oauth2cc_test::log_watch;
 using oauth2cc_test::token_endpoint_fake;
+using oauth2cc_test::thrown_by;
 
 namespace {
 
@@ -57,16 +59,6 @@ struct rig {
     std::string token_text() { return manager->get()->access_token.reveal(); }
 };
 
-template <class F>
-error thrown_by(F&& call) {
-    try {
-        call();
-    } catch (const error& e) {
-        return e;
-    }
-    FAIL("no oauth2cc::error was thrown");
-    return error(error_kind::config, "unreachable");
-}
 
 // Runs body on n threads that start together; returns once all have finished.
 template <class F>
