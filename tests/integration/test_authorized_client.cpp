@@ -6,7 +6,7 @@
 
 #include "../support/local_server.hpp"
 #include "../support/peer_process.hpp"
-#include "../support/resource_server.hpp"
+#include "../../examples/resource_server/api_server.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
 
@@ -27,7 +27,7 @@ using nlohmann::json;
 using oauth2cc::authorized_client;
 using oauth2cc::token_manager;
 using oauth2cc_test::peer_process;
-using oauth2cc_test::resource_server;
+using oauth2cc_examples::api_server;
 
 namespace {
 
@@ -47,10 +47,12 @@ oauth2cc::client_config client(const peer_process& peer, const std::string& id,
     return cfg;
 }
 
-std::unique_ptr<resource_server> start_api(const peer_process& peer) {
-    return std::make_unique<resource_server>(
+std::unique_ptr<api_server> start_api(const peer_process& peer) {
+    auto api = std::make_unique<api_server>(
         peer.info().at("introspection_endpoint").get<std::string>(),
         client(peer, "resource-server", "resource-server-secret"));
+    api->start();
+    return api;
 }
 
 // Revokes a token at the authorization server (RFC 7009), as the resource server.
@@ -120,13 +122,19 @@ TEST_CASE("authorized_client: a revoked token gives 401, one retry with a new to
 TEST_CASE("authorized_client: an API that always answers 401 sees exactly two attempts") {
     if (!oauth2cc_test::peers_available_or_skip()) return;
     auto& peer = authorization_server();
-    auto api = start_api(peer);
-    api->always_unauthorized(true);
+    std::atomic<int> attempts{0};
+    oauth2cc_test::local_server api;
+    api.server().Get("/api/date", [&](const httplib::Request&, httplib::Response& res) {
+        ++attempts;
+        res.status = 401;
+        res.set_header("WWW-Authenticate", R"(Bearer realm="always")");
+    });
+    api.start();
     token_manager tokens(client(peer, "read-client", "read-secret", {"read_date"}));
-    authorized_client reader(api->url(), tokens);
+    authorized_client reader(api.url(), tokens);
     const auto res = reader.get("/api/date");
     CHECK(res.status == 401);
-    CHECK(api->requests() == 2);
+    CHECK(attempts == 2);
     CHECK(tokens.stats().fetches == 2);
 }
 

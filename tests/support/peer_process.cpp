@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include <fcntl.h>
@@ -147,12 +148,39 @@ const certificates& test_certificates() {
     return made.paths;
 }
 
+// The environment for a child: this one without OAUTH2_* variables, plus env.
+static std::vector<std::string> child_environment(
+    const std::vector<std::pair<std::string, std::string>>& env) {
+    std::vector<std::string> out;
+    for (char** e = environ; *e != nullptr; ++e) {
+        if (std::string_view(*e).rfind("OAUTH2_", 0) != 0) out.emplace_back(*e);
+    }
+    for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+    return out;
+}
+
 peer_process::peer_process(const std::string& script, const std::vector<std::string>& args,
                            std::chrono::milliseconds timeout) {
-    const auto deadline = clock_type::now() + timeout;
     const auto& env = environment();
     if (!env.missing.empty()) throw std::runtime_error("test peers unavailable: " + env.missing);
+    std::vector<std::string> argv{env.node, env.peers_dir + "/" + script};
+    argv.insert(argv.end(), args.begin(), args.end());
+    launch(argv, {}, script, timeout);
+}
 
+std::unique_ptr<peer_process> peer_process::start_program(
+    const std::vector<std::string>& argv,
+    const std::vector<std::pair<std::string, std::string>>& env,
+    std::chrono::milliseconds timeout) {
+    std::unique_ptr<peer_process> p(new peer_process());
+    p->launch(argv, env, argv.empty() ? std::string("?") : argv[0], timeout);
+    return p;
+}
+
+void peer_process::launch(const std::vector<std::string>& argv_in,
+                          const std::vector<std::pair<std::string, std::string>>& env_in,
+                          const std::string& script, std::chrono::milliseconds timeout) {
+    const auto deadline = clock_type::now() + timeout;
     std::string stderr_pattern = (fs::temp_directory_path() / "oauth2cc-peer-XXXXXX").string();
     const int stderr_fd = ::mkstemp(stderr_pattern.data());
     if (stderr_fd < 0) throw std::runtime_error("mkstemp failed: " + std::string(std::strerror(errno)));
@@ -165,11 +193,14 @@ peer_process::peer_process(const std::string& script, const std::vector<std::str
     }
 
     // Everything the child needs is built before fork: after it, only async-signal-safe calls.
-    std::vector<std::string> argv_text{env.node, env.peers_dir + "/" + script};
-    argv_text.insert(argv_text.end(), args.begin(), args.end());
+    std::vector<std::string> argv_text = argv_in;
     std::vector<char*> argv;
     for (auto& a : argv_text) argv.push_back(a.data());
     argv.push_back(nullptr);
+    std::vector<std::string> env_text = child_environment(env_in);
+    std::vector<char*> envp;
+    for (auto& e : env_text) envp.push_back(e.data());
+    envp.push_back(nullptr);
     const pid_t parent = ::getpid();
 
     pid_ = ::fork();
@@ -184,7 +215,7 @@ peer_process::peer_process(const std::string& script, const std::vector<std::str
         if (::getppid() != parent) ::_exit(126);
         ::dup2(out[1], STDOUT_FILENO);
         ::dup2(stderr_fd, STDERR_FILENO);
-        ::execv(argv[0], argv.data());
+        ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     }
     ::close(out[1]);
@@ -216,16 +247,14 @@ peer_process::peer_process(const std::string& script, const std::vector<std::str
     if (!info_.is_object() || !info_.contains("port")) fail("bad start line: " + line);
 
     // The peer prints its line once it listens; one answered request proves it serves.
-    const std::string issuer = info_.value("issuer", "");
+    const std::string issuer = info_.value("issuer", info_.value("url", ""));
     for (;;) {
         httplib::Client probe(issuer);
         probe.enable_server_certificate_verification(false);
         probe.set_connection_timeout(std::chrono::seconds(2));
         probe.set_read_timeout(std::chrono::seconds(5));
         probe.set_write_timeout(std::chrono::seconds(5));
-        if (auto res = probe.Get("/_harness/stats"); res && res->status == 200) {
-            break;
-        }
+        if (auto res = probe.Get("/_harness/stats"); res) break;
         if (clock_type::now() >= deadline) fail("it does not answer HTTP");
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -283,6 +312,59 @@ void peer_process::reset_harness_stats() const {
     auto c = harness_client(port());
     auto res = c.Post("/_harness/reset", "", "text/plain");
     if (!res || res->status != 204) throw std::runtime_error("the peer's /_harness/reset failed");
+}
+
+program_result run_program(const std::vector<std::string>& argv_in,
+                           const std::vector<std::pair<std::string, std::string>>& env,
+                           std::chrono::milliseconds timeout) {
+    const auto temp_file = [] {
+        std::string pattern = (fs::temp_directory_path() / "oauth2cc-run-XXXXXX").string();
+        const int fd = ::mkstemp(pattern.data());
+        if (fd < 0) throw std::runtime_error("mkstemp failed: " + std::string(std::strerror(errno)));
+        return std::make_pair(fd, pattern);
+    };
+    const auto [out_fd, out_path] = temp_file();
+    const auto [err_fd, err_path] = temp_file();
+    std::vector<std::string> argv_text = argv_in;
+    std::vector<char*> argv;
+    for (auto& a : argv_text) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_text = child_environment(env);
+    std::vector<char*> envp;
+    for (auto& e : env_text) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    const pid_t child = ::fork();
+    if (child < 0) throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
+    if (child == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        const int devnull = ::open("/dev/null", O_RDONLY);
+        if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+        ::dup2(out_fd, STDOUT_FILENO);
+        ::dup2(err_fd, STDERR_FILENO);
+        ::execve(argv[0], argv.data(), envp.data());
+        ::_exit(127);
+    }
+    ::close(out_fd);
+    ::close(err_fd);
+    int status = 0;
+    const auto give_up = clock_type::now() + timeout;
+    pid_t done = 0;
+    while ((done = ::waitpid(child, &status, WNOHANG)) == 0 && clock_type::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (done == 0) {
+        ::kill(child, SIGKILL);
+        while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    program_result r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_whole_file(out_path);
+    r.err = read_whole_file(err_path);
+    ::unlink(out_path.c_str());
+    ::unlink(err_path.c_str());
+    return r;
 }
 
 std::unique_ptr<peer_process> start_oidc_provider(const std::vector<std::string>& args) {

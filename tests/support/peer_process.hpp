@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sys/types.h>
@@ -56,6 +57,14 @@ public:
     /// @throws std::runtime_error with the peer's stderr when it does not start in time
     peer_process(const std::string& script, const std::vector<std::string>& args,
                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+    /// @brief Starts any program that prints a JSON line with "url" and "port" once it
+    /// serves, e.g. an example server. env sets variables in the child; every other
+    /// OAUTH2_* variable of this process is left out of its environment.
+    static std::unique_ptr<peer_process> start_program(
+        const std::vector<std::string>& argv,
+        const std::vector<std::pair<std::string, std::string>>& env,
+        std::chrono::milliseconds timeout = std::chrono::seconds(30));
     ~peer_process();
     peer_process(const peer_process&) = delete;
     peer_process& operator=(const peer_process&) = delete;
@@ -78,11 +87,29 @@ public:
     int stop();
 
 private:
+    peer_process() = default;
+    void launch(const std::vector<std::string>& argv,
+                const std::vector<std::pair<std::string, std::string>>& env,
+                const std::string& label, std::chrono::milliseconds timeout);
+
     pid_t pid_ = 0;
     int stdout_fd_ = -1;
     std::string stderr_path_;
     nlohmann::json info_;
 };
+
+/// @brief What a program run to its end did.
+struct program_result {
+    int exit_code = -1;  ///< -1 when it did not exit normally.
+    std::string out;     ///< Its stdout.
+    std::string err;     ///< Its stderr.
+};
+
+/// @brief Runs a program to its end (killed after timeout), with env set in its
+/// environment and every other OAUTH2_* variable of this process left out.
+program_result run_program(const std::vector<std::string>& argv,
+                           const std::vector<std::pair<std::string, std::string>>& env,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 /// @brief Starts tests/peers/oidc-provider/server.mjs with the given arguments.
 std::unique_ptr<peer_process> start_oidc_provider(const std::vector<std::string>& args = {});

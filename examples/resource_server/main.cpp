@@ -1,0 +1,88 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// resource_server/main.cpp: the scenario's API as a daemon. Every token is checked by
+// introspection at the authorization server; SIGINT or SIGTERM stops it.
+//
+// Usage: oauth2cc-resource-server [--host 127.0.0.1] [--port 0]
+// Configured from the environment: OAUTH2_INTROSPECTION_URL, and the resource server's
+// own credentials OAUTH2_CLIENT_ID and OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET).
+// Prints one JSON line, {"url":"http://HOST:PORT","port":PORT}, once it serves.
+// SPDX-License-Identifier: MIT
+
+#include "api_server.hpp"
+
+#include <oauth2cc/oauth2cc.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <string>
+
+#include <pthread.h>
+#include <signal.h>
+
+namespace {
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr ? v : "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string host = "127.0.0.1";
+    int port = 0;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--host" && i + 1 < argc) {
+            host = argv[++i];
+        } else if (a == "--port" && i + 1 < argc) {
+            port = std::atoi(argv[++i]);
+        } else {
+            std::cerr << "usage: oauth2cc-resource-server [--host H] [--port N]\n";
+            return 2;
+        }
+    }
+    oauth2cc::client_config self;
+    self.client_id = env("OAUTH2_CLIENT_ID");
+    if (const std::string file = env("OAUTH2_CLIENT_SECRET_FILE"); !file.empty()) {
+        std::ifstream in(file);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+        self.client_secret = oauth2cc::secret{std::move(text)};
+    } else {
+        self.client_secret = oauth2cc::secret{env("OAUTH2_CLIENT_SECRET")};
+    }
+    const std::string introspection = env("OAUTH2_INTROSPECTION_URL");
+    if (introspection.empty() || self.client_id.empty()) {
+        std::cerr << "oauth2cc-resource-server: set OAUTH2_INTROSPECTION_URL, OAUTH2_CLIENT_ID "
+                     "and OAUTH2_CLIENT_SECRET_FILE\n";
+        return 2;
+    }
+
+    // Signals are taken by sigwait below, not by whichever thread they happen to hit.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    try {
+        oauth2cc_examples::api_server api(introspection, self);
+        const int bound = api.start(host, port);
+        std::cout << R"({"url":"http://)" << host << ":" << bound << R"(","port":)" << bound
+                  << "}" << std::endl;
+        int signal_number = 0;
+        sigwait(&stop_signals, &signal_number);
+        std::cerr << "oauth2cc-resource-server: stopping on signal " << signal_number
+                  << "; served " << api.requests() << " requests, refused " << api.refused()
+                  << "\n";
+        api.stop();
+    } catch (const std::exception& e) {
+        std::cerr << "oauth2cc-resource-server: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}

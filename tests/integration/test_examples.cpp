@@ -1,0 +1,228 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// test_examples.cpp: the example programs as a user runs them: oauth2cc-cli's outputs
+// and exit codes, and the resource server's 200/400/401/403 matrix, against
+// oidc-provider on 127.0.0.1.
+// SPDX-License-Identifier: MIT
+
+#include "../support/local_server.hpp"
+#include "../support/peer_process.hpp"
+#include "../support/test_helpers.hpp"
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <sys/wait.h>
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using oauth2cc_test::peer_process;
+using oauth2cc_test::program_result;
+using oauth2cc_test::run_program;
+
+namespace {
+
+using env_list = std::vector<std::pair<std::string, std::string>>;
+
+// The path of an example program, from the variable the build sets for the tests.
+std::string example(const char* variable) {
+    const char* path = std::getenv(variable);
+    return path != nullptr ? path : "";
+}
+
+bool examples_available_or_skip() {
+    if (!oauth2cc_test::peers_available_or_skip()) return false;
+    if (!example("OAUTH2CC_EXAMPLE_CLI").empty() &&
+        !example("OAUTH2CC_EXAMPLE_RESOURCE_SERVER").empty()) {
+        return true;
+    }
+    const char* ci = std::getenv("CI");
+    if (ci != nullptr && std::string(ci) == "true") {
+        FAIL("the example programs are not built (OAUTH2CC_EXAMPLE_* is not set)");
+    }
+    MESSAGE("skipped: the example programs are not built in this configuration");
+    return false;
+}
+
+peer_process& authorization_server() {
+    static const std::unique_ptr<peer_process> peer =
+        oauth2cc_test::start_oidc_provider({"--ttl", "3600"});
+    return *peer;
+}
+
+std::string token_url() {
+    return authorization_server().info().at("token_endpoint").get<std::string>();
+}
+
+env_list client_env(const std::string& id, const std::string& secret,
+                    const std::string& scope = "") {
+    env_list env{{"OAUTH2_TOKEN_URL", token_url()},
+                 {"OAUTH2_CLIENT_ID", id},
+                 {"OAUTH2_CLIENT_SECRET", secret}};
+    if (!scope.empty()) env.emplace_back("OAUTH2_SCOPE", scope);
+    return env;
+}
+
+program_result cli(const std::vector<std::string>& args, const env_list& env) {
+    std::vector<std::string> argv{example("OAUTH2CC_EXAMPLE_CLI")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_program(argv, env);
+}
+
+std::unique_ptr<peer_process> start_resource_server() {
+    auto& peer = authorization_server();
+    return peer_process::start_program(
+        {example("OAUTH2CC_EXAMPLE_RESOURCE_SERVER")},
+        {{"OAUTH2_INTROSPECTION_URL", peer.info().at("introspection_endpoint").get<std::string>()},
+         {"OAUTH2_CLIENT_ID", "resource-server"},
+         {"OAUTH2_CLIENT_SECRET", "resource-server-secret"}});
+}
+
+}  // namespace
+
+TEST_SUITE("integration") {
+
+TEST_CASE("oauth2cc-cli token: prints the token response, by every way of configuring it") {
+    if (!examples_available_or_skip()) return;
+    SUBCASE("from the environment, Basic") {
+        const auto r = cli({"token"}, client_env("basic-client", "basic-secret", "read_date"));
+        CHECK(r.exit_code == 0);
+        CHECK(r.err.empty());
+        const json body = json::parse(r.out);
+        CHECK(body.at("access_token").get<std::string>().size() >= 20);
+        CHECK(body.at("token_type") == "Bearer");
+        CHECK(body.at("expires_in") == 3600);
+        CHECK(body.at("scope") == "read_date");
+    }
+    SUBCASE("from flags, post, with the secret in a file") {
+        const std::string file = oauth2cc_test::test_certificates().dir + "/post-secret.txt";
+        std::ofstream(file) << "post-secret\n";
+        const auto r = cli({"--token-url", token_url(), "--client-id", "post-client",
+                            "--client-secret-file", file, "--auth", "post", "--scope",
+                            "read_date post_echo", "token"},
+                           {});
+        CHECK(r.exit_code == 0);
+        CHECK(json::parse(r.out).at("scope") == "read_date post_echo");
+    }
+    SUBCASE("--client-secret works and warns that the process list shows it") {
+        const auto r = cli({"--token-url", token_url(), "--client-id", "weird:id+1",
+                            "--client-secret", "se:cr+et% x", "token"},
+                           {});
+        CHECK(r.exit_code == 0);
+        CHECK(r.err.find("process list") != std::string::npos);
+    }
+}
+
+TEST_CASE("oauth2cc-cli: every exit code, and no secret on stderr") {
+    if (!examples_available_or_skip()) return;
+    SUBCASE("2: usage and configuration") {
+        CHECK(cli({"token"}, {}).exit_code == 2);
+        CHECK(cli({"--frobnicate", "token"}, client_env("a", "b")).exit_code == 2);
+        CHECK(cli({"call"}, client_env("a", "b")).exit_code == 2);
+        CHECK(cli({"--scope", "bad\"scope", "token"}, client_env("a", "b")).exit_code == 2);
+        const auto help = cli({"--help"}, {});
+        CHECK(help.exit_code == 0);
+        CHECK(help.out.find("Exit codes") != std::string::npos);
+    }
+    SUBCASE("3: an OAuth error, named with its code") {
+        const auto r = cli({"token"}, client_env("basic-client", "not-the-secret-123"));
+        CHECK(r.exit_code == 3);
+        CHECK(r.err.find("invalid_client") != std::string::npos);
+        CHECK(r.err.find("not-the-secret-123") == std::string::npos);
+        CHECK(r.out.empty());
+    }
+    SUBCASE("4: no response") {
+        const auto r = cli({"--token-url",
+                            "http://127.0.0.1:" + std::to_string(oauth2cc_test::closed_port()) +
+                                "/token",
+                            "token"},
+                           client_env("basic-client", "basic-secret"));
+        CHECK(r.exit_code == 4);
+    }
+    SUBCASE("5: a response that is not a token response") {
+        oauth2cc_test::local_server html;
+        html.server().Post("/token", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("<html>hello</html>", "text/html");
+        });
+        html.start();
+        const auto r = cli({"--token-url", html.url() + "/token", "token"},
+                           client_env("basic-client", "basic-secret"));
+        CHECK(r.exit_code == 5);
+    }
+}
+
+TEST_CASE("oauth2cc-cli call and the resource server: the scenario end to end") {
+    if (!examples_available_or_skip()) return;
+    auto api = start_resource_server();
+    const std::string base = api->info().at("url").get<std::string>();
+
+    const auto date = cli({"call", base + "/api/date"},
+                          client_env("read-client", "read-secret", "read_date"));
+    CHECK(date.exit_code == 0);
+    CHECK(json::parse(date.out).at("date").get<std::string>().size() == 10);
+
+    const auto refused = cli({"call", "-d", R"({"title":"t","body":"b"})", base + "/api/echo"},
+                             client_env("read-client", "read-secret", "read_date"));
+    CHECK(refused.exit_code == 6);
+    CHECK(refused.err.find("HTTP 403") != std::string::npos);
+    CHECK(refused.err.find("insufficient_scope") != std::string::npos);
+
+    const auto echoed = cli({"call", "-X", "POST", "-H", "X-Request-Id: 7", "-d",
+                             R"({"title":"hello","body":"world"})", base + "/api/echo"},
+                            client_env("write-client", "write-secret", "read_date post_echo"));
+    CHECK(echoed.exit_code == 0);
+    CHECK(json::parse(echoed.out) == json{{"title", "hello"}, {"body", "world"}});
+}
+
+TEST_CASE("resource server example: 200, 400, 401 and 403, and a clean stop") {
+    if (!examples_available_or_skip()) return;
+    auto api = start_resource_server();
+    httplib::Client c("127.0.0.1", api->port());
+    c.set_connection_timeout(5s);
+    c.set_read_timeout(10s);
+    const auto token_for = [](const std::string& id, const std::string& secret,
+                              std::vector<std::string> scopes) {
+        oauth2cc::client_config cfg;
+        cfg.token_endpoint = token_url();
+        cfg.client_id = id;
+        cfg.client_secret = oauth2cc::secret{secret};
+        cfg.scopes = std::move(scopes);
+        return httplib::Headers{
+            {"Authorization", "Bearer " + oauth2cc::request_token(cfg).access_token.reveal()}};
+    };
+    const auto reader = token_for("read-client", "read-secret", {"read_date"});
+    const auto writer = token_for("write-client", "write-secret", {"post_echo"});
+
+    CHECK(c.Get("/api/date", reader)->status == 200);
+    CHECK(c.Post("/api/echo", writer, R"({"title":"a","body":"b"})", "application/json")->status ==
+          200);
+    CHECK(c.Post("/api/echo", writer, R"({"title":"a"})", "application/json")->status == 400);
+    CHECK(c.Post("/api/echo", writer, "not json", "application/json")->status == 400);
+
+    const auto missing = c.Get("/api/date");
+    CHECK(missing->status == 401);
+    CHECK(missing->get_header_value("WWW-Authenticate").rfind("Bearer", 0) == 0);
+    const auto bogus = c.Get("/api/date", {{"Authorization", "Bearer not-a-real-token"}});
+    CHECK(bogus->status == 401);
+    CHECK(bogus->get_header_value("WWW-Authenticate").find("invalid_token") != std::string::npos);
+
+    const auto wrong_scope = c.Post("/api/echo", reader, R"({"title":"a","body":"b"})",
+                                    "application/json");
+    CHECK(wrong_scope->status == 403);
+    CHECK(wrong_scope->get_header_value("WWW-Authenticate").find("insufficient_scope") !=
+          std::string::npos);
+    CHECK(c.Get("/api/date", writer)->status == 403);  // post_echo only
+
+    const int status = api->stop();  // SIGTERM
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+}  // TEST_SUITE("integration")
