@@ -1,7 +1,8 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
-// test_examples.cpp: the example programs as a user runs them: oauth2cc-cli's outputs
-// and exit codes, and the resource server's 200/400/401/403 matrix, against
-// oidc-provider on 127.0.0.1.
+// test_examples.cpp: the example programs as a user runs them, against oidc-provider on
+// 127.0.0.1: oauth2cc-cli's outputs and exit codes, the resource server's 200/400/401/403
+// matrix, the cron job, and the daemon's prompt stop and its survival of an outage of the
+// authorization server.
 // SPDX-License-Identifier: MIT
 
 #include "../support/local_server.hpp"
@@ -12,7 +13,11 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <csignal>
 #include <cstdlib>
+#include <mutex>
+#include <set>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -40,7 +45,9 @@ std::string example(const char* variable) {
 bool examples_available_or_skip() {
     if (!oauth2cc_test::peers_available_or_skip()) return false;
     if (!example("OAUTH2CC_EXAMPLE_CLI").empty() &&
-        !example("OAUTH2CC_EXAMPLE_RESOURCE_SERVER").empty()) {
+        !example("OAUTH2CC_EXAMPLE_RESOURCE_SERVER").empty() &&
+        !example("OAUTH2CC_EXAMPLE_CRON_JOB").empty() &&
+        !example("OAUTH2CC_EXAMPLE_DAEMON").empty()) {
         return true;
     }
     const char* ci = std::getenv("CI");
@@ -223,6 +230,99 @@ TEST_CASE("resource server example: 200, 400, 401 and 403, and a clean stop") {
     const int status = api->stop();  // SIGTERM
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("cron job example: one call, or exit 1 with one clear line") {
+    if (!examples_available_or_skip()) return;
+    auto api = start_resource_server();
+    const std::string date_url = api->info().at("url").get<std::string>() + "/api/date";
+    const auto ok = run_program({example("OAUTH2CC_EXAMPLE_CRON_JOB"), date_url},
+                                client_env("read-client", "read-secret", "read_date"));
+    CHECK(ok.exit_code == 0);
+    CHECK(json::parse(ok.out).contains("date"));
+
+    auto env = client_env("read-client", "wrong-secret-456", "read_date");
+    env.emplace_back("OAUTH2CC_API_URL", date_url);
+    const auto bad = run_program({example("OAUTH2CC_EXAMPLE_CRON_JOB")}, env);
+    CHECK(bad.exit_code == 1);
+    CHECK(bad.err.find("invalid_client") != std::string::npos);
+    CHECK(bad.err.find("wrong-secret-456") == std::string::npos);
+
+    const auto refused = run_program({example("OAUTH2CC_EXAMPLE_CRON_JOB"), date_url},
+                                     client_env("write-client", "write-secret", "post_echo"));
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.err.find("HTTP 403") != std::string::npos);
+}
+
+// An API that accepts any Bearer token and remembers which ones it saw, so that calls
+// go on while the authorization server is away.
+struct accepting_api {
+    oauth2cc_test::local_server server;
+    std::mutex m;
+    std::vector<std::string> tokens;
+    accepting_api() {
+        server.server().Get("/poll", [this](const httplib::Request& req, httplib::Response& res) {
+            std::lock_guard<std::mutex> lock(m);
+            tokens.push_back(req.get_header_value("Authorization"));
+            res.set_content("ok", "text/plain");
+        });
+        server.start();
+    }
+    std::size_t calls() {
+        std::lock_guard<std::mutex> lock(m);
+        return tokens.size();
+    }
+};
+
+TEST_CASE("daemon example: stops within a second of SIGTERM or SIGINT") {
+    if (!examples_available_or_skip()) return;
+    accepting_api api;
+    for (int signal : {SIGTERM, SIGINT}) {
+        CAPTURE(signal);
+        oauth2cc_test::running_program daemon(
+            {example("OAUTH2CC_EXAMPLE_DAEMON"), "--interval-ms", "100", api.server.url() + "/poll"},
+            client_env("read-client", "read-secret", "read_date"));
+        REQUIRE(daemon.wait_for_line("call: HTTP 200", 30s));
+        std::chrono::milliseconds took{0};
+        const int status = daemon.stop(signal, took);
+        CHECK(took < 1000ms);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+        CHECK(daemon.output().find("stopping on signal") != std::string::npos);
+    }
+}
+
+TEST_CASE("daemon example: keeps calling with the valid token while the server is away") {
+    if (!examples_available_or_skip()) return;
+    // Tokens live 6 s and are refreshed 3 s before expiry.
+    auto peer = oauth2cc_test::start_oidc_provider({"--ttl", "6"});
+    accepting_api api;
+    oauth2cc_test::running_program daemon(
+        {example("OAUTH2CC_EXAMPLE_DAEMON"), "--interval-ms", "100", "--status-every-ms", "500",
+         api.server.url() + "/poll"},
+        {{"OAUTH2_TOKEN_URL", peer->info().at("token_endpoint").get<std::string>()},
+         {"OAUTH2_CLIENT_ID", "read-client"},
+         {"OAUTH2_CLIENT_SECRET", "read-secret"}});
+    REQUIRE(daemon.wait_for_line("call: HTTP 200", 30s));
+    const std::size_t before_outage = api.calls();
+
+    peer->stop();  // the authorization server goes away
+    // The refresh at the lead point fails, and the daemon says how it backs off.
+    REQUIRE(daemon.wait_for_line("next attempt in", 30s));
+    REQUIRE(daemon.wait_for_line("backing off", 30s));
+    const std::size_t during_outage = api.calls();
+    CHECK(during_outage > before_outage);
+    {
+        std::lock_guard<std::mutex> lock(api.m);
+        // Every call so far carried the one token fetched before the outage.
+        CHECK(std::set<std::string>(api.tokens.begin(), api.tokens.end()).size() == 1);
+    }
+    std::chrono::milliseconds took{0};
+    const int status = daemon.stop(SIGTERM, took);
+    CHECK(took < 1000ms);
+    CHECK(WIFEXITED(status));
+    CHECK(daemon.output().find("basic-secret") == std::string::npos);
+    CHECK(daemon.output().find("read-secret") == std::string::npos);
 }
 
 }  // TEST_SUITE("integration")

@@ -367,6 +367,99 @@ program_result run_program(const std::vector<std::string>& argv_in,
     return r;
 }
 
+running_program::running_program(const std::vector<std::string>& argv_in,
+                                 const std::vector<std::pair<std::string, std::string>>& env) {
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+        throw std::runtime_error("pipe2 failed: " + std::string(std::strerror(errno)));
+    }
+    std::vector<std::string> argv_text = argv_in;
+    std::vector<char*> argv;
+    for (auto& a : argv_text) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_text = child_environment(env);
+    std::vector<char*> envp;
+    for (auto& e : env_text) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
+    if (pid_ == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        ::dup2(out[1], STDOUT_FILENO);
+        ::execve(argv[0], argv.data(), envp.data());
+        ::_exit(127);
+    }
+    ::close(out[1]);
+    stdout_fd_ = out[0];
+}
+
+running_program::~running_program() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    if (stdout_fd_ >= 0) ::close(stdout_fd_);
+}
+
+bool running_program::wait_for_line(const std::string& needle, std::chrono::milliseconds timeout) {
+    const auto deadline = clock_type::now() + timeout;
+    for (;;) {
+        // Whole lines only, from where the last search stopped.
+        const std::size_t last_newline = output_.rfind('\n');
+        if (last_newline != std::string::npos && last_newline + 1 > searched_) {
+            const std::size_t found = output_.find(needle, searched_);
+            if (found != std::string::npos && found < last_newline) {
+                searched_ = output_.find('\n', found) + 1;
+                return true;
+            }
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - clock_type::now());
+        if (left.count() <= 0 || stdout_fd_ < 0) return false;
+        pollfd p{stdout_fd_, POLLIN, 0};
+        const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) continue;
+        char buf[4096];
+        const ssize_t n = ::read(stdout_fd_, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            ::close(stdout_fd_);
+            stdout_fd_ = -1;
+            continue;
+        }
+        output_.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+int running_program::stop(int signal, std::chrono::milliseconds& took) {
+    const auto started = clock_type::now();
+    int status = 0;
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, signal);
+    const auto give_up = started + std::chrono::seconds(10);
+    pid_t done = 0;
+    while ((done = ::waitpid(pid_, &status, WNOHANG)) == 0 && clock_type::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    took = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started);
+    if (done == 0) {
+        ::kill(pid_, SIGKILL);
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    pid_ = 0;
+    // Keep what it printed while stopping.
+    if (stdout_fd_ >= 0) {
+        char buf[4096];
+        ssize_t n;
+        while ((n = ::read(stdout_fd_, buf, sizeof buf)) > 0) output_.append(buf, static_cast<std::size_t>(n));
+    }
+    return status;
+}
+
 std::unique_ptr<peer_process> start_oidc_provider(const std::vector<std::string>& args) {
     return std::make_unique<peer_process>("oidc-provider/server.mjs", args);
 }

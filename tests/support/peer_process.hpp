@@ -111,6 +111,32 @@ program_result run_program(const std::vector<std::string>& argv,
                            const std::vector<std::pair<std::string, std::string>>& env,
                            std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+/// @brief A program running in the background whose stdout a test reads line by line,
+/// e.g. a daemon. The destructor kills it (SIGKILL) if it still runs.
+class running_program {
+public:
+    running_program(const std::vector<std::string>& argv,
+                    const std::vector<std::pair<std::string, std::string>>& env);
+    ~running_program();
+    running_program(const running_program&) = delete;
+    running_program& operator=(const running_program&) = delete;
+
+    /// @brief Waits until a line containing needle, printed after the last line this
+    /// found, arrives. @returns false when none came within timeout or the program ended.
+    bool wait_for_line(const std::string& needle, std::chrono::milliseconds timeout);
+    /// @brief Everything it printed on stdout so far.
+    const std::string& output() const { return output_; }
+    /// @brief Sends a signal and waits (10 s at most, then SIGKILL) for it to end.
+    /// @returns the raw wait status; took is how long the ending took
+    int stop(int signal, std::chrono::milliseconds& took);
+
+private:
+    pid_t pid_ = 0;
+    int stdout_fd_ = -1;
+    std::string output_;
+    std::size_t searched_ = 0;
+};
+
 /// @brief Starts tests/peers/oidc-provider/server.mjs with the given arguments.
 std::unique_ptr<peer_process> start_oidc_provider(const std::vector<std::string>& args = {});
 

@@ -1,0 +1,74 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// cron_job/main.cpp: a one-shot job for a crontab: get a token, call the API once, print
+// the answer; on any failure, exit 1 with one clear line on stderr.
+//
+// Usage: oauth2cc-cron-job [URL]      (URL defaults to $OAUTH2CC_API_URL)
+// Configured from the environment: OAUTH2_TOKEN_URL, OAUTH2_CLIENT_ID,
+// OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE.
+// SPDX-License-Identifier: MIT
+
+#include <oauth2cc/oauth2cc.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <string>
+
+namespace {
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr ? v : "";
+}
+
+int fail(const std::string& why) {
+    std::cerr << "oauth2cc-cron-job: " << why << "\n";
+    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::string url = argc > 1 ? argv[1] : env("OAUTH2CC_API_URL");
+    if (url.empty() || argc > 2) return fail("usage: oauth2cc-cron-job [URL] (or OAUTH2CC_API_URL)");
+
+    oauth2cc::client_config cfg;
+    cfg.token_endpoint = env("OAUTH2_TOKEN_URL");
+    cfg.client_id = env("OAUTH2_CLIENT_ID");
+    if (const std::string file = env("OAUTH2_CLIENT_SECRET_FILE"); !file.empty()) {
+        std::ifstream in(file);
+        if (!in) return fail("cannot read OAUTH2_CLIENT_SECRET_FILE " + file);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+        cfg.client_secret = oauth2cc::secret{std::move(text)};
+    } else {
+        cfg.client_secret = oauth2cc::secret{env("OAUTH2_CLIENT_SECRET")};
+    }
+    std::istringstream scopes(env("OAUTH2_SCOPE"));
+    for (std::string s; scopes >> s;) cfg.scopes.push_back(s);
+
+    try {
+        const std::size_t path_at = url.find_first_of("/?", url.find("://") + 3);
+        const std::string base = url.substr(0, path_at);
+        const std::string path = path_at == std::string::npos ? "/" : url.substr(path_at);
+        oauth2cc::token_manager tokens(cfg);
+        oauth2cc::authorized_client api(base, tokens);
+        const oauth2cc::http_response res = api.get(path);
+        if (res.status < 200 || res.status > 299) {
+            std::string why = "the API answered HTTP " + std::to_string(res.status);
+            if (const auto c = oauth2cc::find_bearer_challenge(res); c && !c->error.empty()) {
+                why += " (" + c->error + ")";
+            }
+            return fail(why);
+        }
+        std::cout << res.body;
+        if (!res.body.empty() && res.body.back() != '\n') std::cout << "\n";
+        return 0;
+    } catch (const oauth2cc::error& e) {
+        std::string why = e.what();
+        if (!e.oauth_error().empty()) why += " [error=" + e.oauth_error() + "]";
+        return fail(why);
+    }
+}

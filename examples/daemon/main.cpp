@@ -1,0 +1,165 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// daemon/main.cpp: a long-running poller. The token is refreshed in the background, so
+// no call waits for it; while the authorization server is away the daemon keeps calling
+// with the still-valid token and logs its backoff. SIGINT or SIGTERM stops it at once.
+//
+// Usage: oauth2cc-daemon [--interval-ms 1000] [--status-every-ms 10000] URL
+// Configured from the environment: OAUTH2_TOKEN_URL, OAUTH2_CLIENT_ID,
+// OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE, OAUTH2_AUTH_METHOD
+// (basic, post or none).
+// SPDX-License-Identifier: MIT
+
+#include <oauth2cc/oauth2cc.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <pthread.h>
+#include <signal.h>
+
+namespace {
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr ? v : "";
+}
+
+oauth2cc::client_config config_from_environment() {
+    oauth2cc::client_config cfg;
+    cfg.token_endpoint = env("OAUTH2_TOKEN_URL");
+    cfg.client_id = env("OAUTH2_CLIENT_ID");
+    if (const std::string file = env("OAUTH2_CLIENT_SECRET_FILE"); !file.empty()) {
+        std::ifstream in(file);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+        cfg.client_secret = oauth2cc::secret{std::move(text)};
+    } else {
+        cfg.client_secret = oauth2cc::secret{env("OAUTH2_CLIENT_SECRET")};
+    }
+    const std::string auth = env("OAUTH2_AUTH_METHOD");
+    if (auth == "post") cfg.auth = oauth2cc::auth_method::client_secret_post;
+    if (auth == "none") cfg.auth = oauth2cc::auth_method::none;
+    std::istringstream scopes(env("OAUTH2_SCOPE"));
+    for (std::string s; scopes >> s;) cfg.scopes.push_back(s);
+    return cfg;
+}
+
+// One line per event on stdout, flushed, so that a supervisor's log sees it at once.
+std::mutex output_mutex;
+void say(const std::string& line) {
+    std::lock_guard<std::mutex> lock(output_mutex);
+    std::cout << line << std::endl;
+}
+
+std::string status_line(const oauth2cc::manager_stats& st) {
+    std::ostringstream out;
+    out << "status: token requests " << st.fetches << ", ok " << st.successes << ", failed "
+        << st.failures << ", cache hits " << st.cache_hits << ", waits " << st.waits;
+    if (st.next_attempt) {
+        const auto in = std::chrono::duration_cast<std::chrono::milliseconds>(
+            *st.next_attempt - std::chrono::steady_clock::now());
+        out << ", backing off: next attempt in " << std::max<long long>(0, in.count()) << " ms";
+    }
+    return out.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::chrono::milliseconds interval{1000}, status_every{10000};
+    std::string url;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--interval-ms" && i + 1 < argc) {
+            interval = std::chrono::milliseconds(std::atol(argv[++i]));
+        } else if (a == "--status-every-ms" && i + 1 < argc) {
+            status_every = std::chrono::milliseconds(std::atol(argv[++i]));
+        } else if (url.empty() && !a.empty() && a.front() != '-') {
+            url = a;
+        } else {
+            std::cerr << "usage: oauth2cc-daemon [--interval-ms N] [--status-every-ms N] URL\n";
+            return 2;
+        }
+    }
+    if (url.empty() || interval.count() <= 0 || status_every.count() <= 0) {
+        std::cerr << "usage: oauth2cc-daemon [--interval-ms N] [--status-every-ms N] URL\n";
+        return 2;
+    }
+
+    // Signals go to the waiting thread below, not to whichever thread they happen to hit.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    std::mutex m;
+    std::condition_variable wake;
+    bool stopping = false;
+    std::thread signal_waiter([&] {
+        int signal_number = 0;
+        sigwait(&stop_signals, &signal_number);
+        say("stopping on signal " + std::to_string(signal_number));
+        std::lock_guard<std::mutex> lock(m);
+        stopping = true;
+        wake.notify_all();
+    });
+
+    int exit_code = 0;
+    try {
+        const std::size_t path_at = url.find_first_of("/?", url.find("://") + 3);
+        const std::string base = url.substr(0, path_at);
+        const std::string path = path_at == std::string::npos ? "/" : url.substr(path_at);
+
+        oauth2cc::token_manager tokens(config_from_environment());
+        tokens.set_logger([](oauth2cc::log_level level, std::string_view line) {
+            say("token " + std::string(oauth2cc::to_string(level)) + ": " + std::string(line));
+        });
+        tokens.start_background_refresh();
+        oauth2cc::client_options options;
+        options.connect_timeout = std::chrono::milliseconds(1000);
+        options.read_timeout = std::chrono::milliseconds(5000);
+        oauth2cc::authorized_client api(base, tokens, options);
+        say("polling " + url + " every " + std::to_string(interval.count()) + " ms");
+
+        auto next_status = std::chrono::steady_clock::now() + status_every;
+        std::unique_lock<std::mutex> lock(m);
+        while (!stopping) {
+            lock.unlock();
+            const auto started = std::chrono::steady_clock::now();
+            try {
+                const auto res = api.get(path);
+                const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started);
+                say("call: HTTP " + std::to_string(res.status) + " in " +
+                    std::to_string(took.count()) + " ms");
+            } catch (const oauth2cc::error& e) {
+                say(std::string("call failed: ") + e.what());
+            }
+            if (std::chrono::steady_clock::now() >= next_status) {
+                say(status_line(tokens.stats()));
+                next_status += status_every;
+            }
+            lock.lock();
+            wake.wait_for(lock, interval, [&] { return stopping; });
+        }
+        lock.unlock();
+        tokens.stop();
+        say(status_line(tokens.stats()));
+    } catch (const oauth2cc::error& e) {
+        std::cerr << "oauth2cc-daemon: " << e.what() << "\n";
+        exit_code = 2;
+        // Let the signal thread go.
+        pthread_kill(signal_waiter.native_handle(), SIGTERM);
+    }
+    signal_waiter.join();
+    return exit_code;
+}
