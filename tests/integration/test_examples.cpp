@@ -127,6 +127,33 @@ TEST_CASE("oauth2cc-cli token: prints the token response, by every way of config
     }
 }
 
+TEST_CASE("oauth2cc-cli: resources, Basic encoding, CA file and the plain-http rule") {
+    if (!examples_available_or_skip()) return;
+    const auto env = client_env("basic-client", "basic-secret");
+    CHECK(cli({"--resource", "urn:oauth2cc:test-api", "--scope", "post_echo", "token"}, env)
+              .exit_code == 0);
+    const auto unknown = cli({"--resource", "urn:oauth2cc:unknown", "token"}, env);
+    CHECK(unknown.exit_code == 3);
+    CHECK(unknown.err.find("invalid_target") != std::string::npos);
+    // Raw Basic cannot carry this client's reserved characters to a server that decodes.
+    const auto weird = client_env("weird:id+1", "se:cr+et% x");
+    CHECK(cli({"token"}, weird).exit_code == 0);
+    CHECK(cli({"--basic-encoding", "raw", "token"}, weird).exit_code == 3);
+    // Plain http to a host that is not loopback is refused unless allowed. 0.0.0.0 is not
+    // a loopback name, yet a connection to it stays on this machine (a closed port here).
+    const std::string not_loopback =
+        "http://0.0.0.0:" + std::to_string(oauth2cc_test::closed_port()) + "/token";
+    CHECK(cli({"--token-url", not_loopback, "token"}, env).exit_code == 2);
+    CHECK(cli({"--token-url", not_loopback, "--allow-insecure-http", "token"}, env).exit_code == 4);
+    // HTTPS with the harness CA.
+    const auto& certs = oauth2cc_test::test_certificates();
+    auto https = oauth2cc_test::start_oidc_provider(
+        {"--https", "--cert", certs.server_cert, "--key", certs.server_key});
+    const std::string https_url = https->info().at("token_endpoint").get<std::string>();
+    CHECK(cli({"--token-url", https_url, "--ca-file", certs.ca_cert, "token"}, env).exit_code == 0);
+    CHECK(cli({"--token-url", https_url, "token"}, env).exit_code == 4);
+}
+
 TEST_CASE("oauth2cc-cli: every exit code, and no secret on stderr") {
     if (!examples_available_or_skip()) return;
     SUBCASE("2: usage and configuration") {
