@@ -2,6 +2,8 @@
 // cli/main.cpp: oauth2cc-cli, tokens and authorized calls for shell scripts and crontabs.
 // SPDX-License-Identifier: MIT
 
+#include "../common/environment.hpp"
+
 #include <oauth2cc/oauth2cc.hpp>
 
 #include <nlohmann/json.hpp>
@@ -65,25 +67,8 @@ struct usage_error {
     std::string message;
 };
 
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v != nullptr ? v : "";
-}
-
-std::string read_secret_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw usage_error{"cannot read the client secret file " + path};
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    return text;
-}
-
-std::vector<std::string> split_scopes(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string s; in >> s;) out.push_back(s);
-    return out;
-}
+using oauth2cc_examples::env;
+using oauth2cc_examples::split_scopes;
 
 struct call_request {
     std::string method = "GET";
@@ -208,7 +193,11 @@ parsed parse(int argc, char** argv) {
     if (cfg.token_endpoint.empty()) throw usage_error{"no token URL: --token-url or OAUTH2_TOKEN_URL"};
     if (cfg.client_id.empty()) throw usage_error{"no client id: --client-id or OAUTH2_CLIENT_ID"};
     if (secret_file) {
-        cfg.client_secret = oauth2cc::secret{read_secret_file(*secret_file)};
+        try {
+            cfg.client_secret = oauth2cc_examples::read_secret_file(*secret_file);
+        } catch (const std::runtime_error& e) {
+            throw usage_error{e.what()};
+        }
     } else if (secret_value) {
         cfg.client_secret = oauth2cc::secret{*secret_value};
     } else if (cfg.auth != oauth2cc::auth_method::none) {

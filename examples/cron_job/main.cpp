@@ -7,6 +7,8 @@
 // OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE.
 // SPDX-License-Identifier: MIT
 
+#include "../common/environment.hpp"
+
 #include <oauth2cc/oauth2cc.hpp>
 
 #include <cstdlib>
@@ -18,11 +20,6 @@
 
 namespace {
 
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v != nullptr ? v : "";
-}
-
 int fail(const std::string& why) {
     std::cerr << "oauth2cc-cron-job: " << why << "\n";
     return 1;
@@ -31,23 +28,15 @@ int fail(const std::string& why) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const std::string url = argc > 1 ? argv[1] : env("OAUTH2CC_API_URL");
+    const std::string url = argc > 1 ? argv[1] : oauth2cc_examples::env("OAUTH2CC_API_URL");
     if (url.empty() || argc > 2) return fail("usage: oauth2cc-cron-job [URL] (or OAUTH2CC_API_URL)");
 
     oauth2cc::client_config cfg;
-    cfg.token_endpoint = env("OAUTH2_TOKEN_URL");
-    cfg.client_id = env("OAUTH2_CLIENT_ID");
-    if (const std::string file = env("OAUTH2_CLIENT_SECRET_FILE"); !file.empty()) {
-        std::ifstream in(file);
-        if (!in) return fail("cannot read OAUTH2_CLIENT_SECRET_FILE " + file);
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-        cfg.client_secret = oauth2cc::secret{std::move(text)};
-    } else {
-        cfg.client_secret = oauth2cc::secret{env("OAUTH2_CLIENT_SECRET")};
+    try {
+        cfg = oauth2cc_examples::client_config_from_environment();
+    } catch (const std::runtime_error& e) {
+        return fail(e.what());
     }
-    std::istringstream scopes(env("OAUTH2_SCOPE"));
-    for (std::string s; scopes >> s;) cfg.scopes.push_back(s);
 
     try {
         const std::size_t path_at = url.find_first_of("/?", url.find("://") + 3);

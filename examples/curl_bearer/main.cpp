@@ -8,6 +8,8 @@
 // OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE (space-separated).
 // SPDX-License-Identifier: MIT
 
+#include "../common/environment.hpp"
+
 #include <oauth2cc/oauth2cc.hpp>
 
 #include <curl/curl.h>
@@ -22,28 +24,6 @@
 #include <string>
 
 namespace {
-
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v != nullptr ? v : "";
-}
-
-oauth2cc::client_config config_from_environment() {
-    oauth2cc::client_config cfg;
-    cfg.token_endpoint = env("OAUTH2_TOKEN_URL");
-    cfg.client_id = env("OAUTH2_CLIENT_ID");
-    if (const std::string file = env("OAUTH2_CLIENT_SECRET_FILE"); !file.empty()) {
-        std::ifstream in(file);
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-        cfg.client_secret = oauth2cc::secret{std::move(text)};
-    } else {
-        cfg.client_secret = oauth2cc::secret{env("OAUTH2_CLIENT_SECRET")};
-    }
-    std::istringstream scopes(env("OAUTH2_SCOPE"));
-    for (std::string s; scopes >> s;) cfg.scopes.push_back(s);
-    return cfg;
-}
 
 size_t append_body(char* data, size_t size, size_t count, void* into) {
     static_cast<std::string*>(into)->append(data, size * count);
@@ -88,7 +68,7 @@ int main(int argc, char** argv) {
     CURL* curl = curl_easy_init();
     int exit_code = 0;
     try {
-        oauth2cc::token_manager tokens(config_from_environment());
+        oauth2cc::token_manager tokens(oauth2cc_examples::client_config_from_environment());
         std::shared_ptr<const oauth2cc::token> used;
         std::string body;
         long status = get_with_token(curl, argv[1], tokens, used, body);
@@ -102,6 +82,9 @@ int main(int argc, char** argv) {
     } catch (const oauth2cc::error& e) {
         std::cerr << e.what() << "\n";
         exit_code = e.kind() == oauth2cc::error_kind::config ? 2 : 3;
+    } catch (const std::runtime_error& e) {
+        std::cerr << "oauth2cc-curl-bearer: " << e.what() << "\n";
+        exit_code = 2;
     }
     curl_easy_cleanup(curl);
     curl_global_cleanup();

@@ -9,6 +9,8 @@
 // (basic, post or none).
 // SPDX-License-Identifier: MIT
 
+#include "../common/environment.hpp"
+
 #include <oauth2cc/oauth2cc.hpp>
 
 #include <chrono>
@@ -26,31 +28,6 @@
 #include <signal.h>
 
 namespace {
-
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v != nullptr ? v : "";
-}
-
-oauth2cc::client_config config_from_environment() {
-    oauth2cc::client_config cfg;
-    cfg.token_endpoint = env("OAUTH2_TOKEN_URL");
-    cfg.client_id = env("OAUTH2_CLIENT_ID");
-    if (const std::string file = env("OAUTH2_CLIENT_SECRET_FILE"); !file.empty()) {
-        std::ifstream in(file);
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-        cfg.client_secret = oauth2cc::secret{std::move(text)};
-    } else {
-        cfg.client_secret = oauth2cc::secret{env("OAUTH2_CLIENT_SECRET")};
-    }
-    const std::string auth = env("OAUTH2_AUTH_METHOD");
-    if (auth == "post") cfg.auth = oauth2cc::auth_method::client_secret_post;
-    if (auth == "none") cfg.auth = oauth2cc::auth_method::none;
-    std::istringstream scopes(env("OAUTH2_SCOPE"));
-    for (std::string s; scopes >> s;) cfg.scopes.push_back(s);
-    return cfg;
-}
 
 // One line per event on stdout, flushed, so that a supervisor's log sees it at once.
 std::mutex output_mutex;
@@ -119,7 +96,7 @@ int main(int argc, char** argv) {
         const std::string base = url.substr(0, path_at);
         const std::string path = path_at == std::string::npos ? "/" : url.substr(path_at);
 
-        oauth2cc::token_manager tokens(config_from_environment());
+        oauth2cc::token_manager tokens(oauth2cc_examples::client_config_from_environment());
         tokens.set_logger([](oauth2cc::log_level level, std::string_view line) {
             say("token " + std::string(oauth2cc::to_string(level)) + ": " + std::string(line));
         });
@@ -154,7 +131,7 @@ int main(int argc, char** argv) {
         lock.unlock();
         tokens.stop();
         say(status_line(tokens.stats()));
-    } catch (const oauth2cc::error& e) {
+    } catch (const std::exception& e) {
         std::cerr << "oauth2cc-daemon: " << e.what() << "\n";
         exit_code = 2;
         // Let the signal thread go.

@@ -8,6 +8,7 @@
 // Prints one JSON line, {"url":"http://HOST:PORT","port":PORT}, once it serves.
 // SPDX-License-Identifier: MIT
 
+#include "../common/environment.hpp"
 #include "api_server.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
@@ -21,15 +22,6 @@
 
 #include <pthread.h>
 #include <signal.h>
-
-namespace {
-
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v != nullptr ? v : "";
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
@@ -46,16 +38,13 @@ int main(int argc, char** argv) {
         }
     }
     oauth2cc::client_config self;
-    self.client_id = env("OAUTH2_CLIENT_ID");
-    if (const std::string file = env("OAUTH2_CLIENT_SECRET_FILE"); !file.empty()) {
-        std::ifstream in(file);
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-        self.client_secret = oauth2cc::secret{std::move(text)};
-    } else {
-        self.client_secret = oauth2cc::secret{env("OAUTH2_CLIENT_SECRET")};
+    try {
+        oauth2cc_examples::read_credentials(self);
+    } catch (const std::runtime_error& e) {
+        std::cerr << "oauth2cc-resource-server: " << e.what() << "\n";
+        return 2;
     }
-    const std::string introspection = env("OAUTH2_INTROSPECTION_URL");
+    const std::string introspection = oauth2cc_examples::env("OAUTH2_INTROSPECTION_URL");
     if (introspection.empty() || self.client_id.empty()) {
         std::cerr << "oauth2cc-resource-server: set OAUTH2_INTROSPECTION_URL, OAUTH2_CLIENT_ID "
                      "and OAUTH2_CLIENT_SECRET_FILE\n";

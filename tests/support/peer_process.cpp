@@ -159,6 +159,21 @@ static std::vector<std::string> child_environment(
     return out;
 }
 
+// argv and envp for execve, built before fork: after it, only async-signal-safe calls.
+struct exec_arguments {
+    std::vector<std::string> argv_text, env_text;
+    std::vector<char*> argv, envp;
+
+    exec_arguments(const std::vector<std::string>& args,
+                   const std::vector<std::pair<std::string, std::string>>& env)
+        : argv_text(args), env_text(child_environment(env)) {
+        for (auto& a : argv_text) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        for (auto& e : env_text) envp.push_back(e.data());
+        envp.push_back(nullptr);
+    }
+};
+
 peer_process::peer_process(const std::string& script, const std::vector<std::string>& args,
                            std::chrono::milliseconds timeout) {
     const auto& env = environment();
@@ -192,15 +207,7 @@ void peer_process::launch(const std::vector<std::string>& argv_in,
         throw std::runtime_error("pipe2 failed: " + std::string(std::strerror(errno)));
     }
 
-    // Everything the child needs is built before fork: after it, only async-signal-safe calls.
-    std::vector<std::string> argv_text = argv_in;
-    std::vector<char*> argv;
-    for (auto& a : argv_text) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_text = child_environment(env_in);
-    std::vector<char*> envp;
-    for (auto& e : env_text) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    exec_arguments exec(argv_in, env_in);
     const pid_t parent = ::getpid();
 
     pid_ = ::fork();
@@ -215,7 +222,7 @@ void peer_process::launch(const std::vector<std::string>& argv_in,
         if (::getppid() != parent) ::_exit(126);
         ::dup2(out[1], STDOUT_FILENO);
         ::dup2(stderr_fd, STDERR_FILENO);
-        ::execve(argv[0], argv.data(), envp.data());
+        ::execve(exec.argv[0], exec.argv.data(), exec.envp.data());
         ::_exit(127);
     }
     ::close(out[1]);
@@ -325,14 +332,7 @@ program_result run_program(const std::vector<std::string>& argv_in,
     };
     const auto [out_fd, out_path] = temp_file();
     const auto [err_fd, err_path] = temp_file();
-    std::vector<std::string> argv_text = argv_in;
-    std::vector<char*> argv;
-    for (auto& a : argv_text) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_text = child_environment(env);
-    std::vector<char*> envp;
-    for (auto& e : env_text) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    exec_arguments exec(argv_in, env);
 
     const pid_t child = ::fork();
     if (child < 0) throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
@@ -342,7 +342,7 @@ program_result run_program(const std::vector<std::string>& argv_in,
         if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
         ::dup2(out_fd, STDOUT_FILENO);
         ::dup2(err_fd, STDERR_FILENO);
-        ::execve(argv[0], argv.data(), envp.data());
+        ::execve(exec.argv[0], exec.argv.data(), exec.envp.data());
         ::_exit(127);
     }
     ::close(out_fd);
@@ -373,20 +373,13 @@ running_program::running_program(const std::vector<std::string>& argv_in,
     if (::pipe2(out, O_CLOEXEC) != 0) {
         throw std::runtime_error("pipe2 failed: " + std::string(std::strerror(errno)));
     }
-    std::vector<std::string> argv_text = argv_in;
-    std::vector<char*> argv;
-    for (auto& a : argv_text) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_text = child_environment(env);
-    std::vector<char*> envp;
-    for (auto& e : env_text) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    exec_arguments exec(argv_in, env);
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
     if (pid_ == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         ::dup2(out[1], STDOUT_FILENO);
-        ::execve(argv[0], argv.data(), envp.data());
+        ::execve(exec.argv[0], exec.argv.data(), exec.envp.data());
         ::_exit(127);
     }
     ::close(out[1]);
