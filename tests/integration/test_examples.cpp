@@ -295,6 +295,10 @@ struct accepting_api {
         });
         server.start();
     }
+    // The server's threads stop before the members its handler writes go away.
+    ~accepting_api() { server.stop(); }
+    accepting_api(const accepting_api&) = delete;
+    accepting_api& operator=(const accepting_api&) = delete;
     std::size_t calls() {
         std::lock_guard<std::mutex> lock(m);
         return tokens.size();
