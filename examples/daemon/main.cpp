@@ -10,6 +10,7 @@
 // SPDX-License-Identifier: MIT
 
 #include "../common/environment.hpp"
+#include "../common/stop_signals.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
 
@@ -72,11 +73,7 @@ int main(int argc, char** argv) {
     }
 
     // Signals go to the waiting thread below, not to whichever thread they happen to hit.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    sigset_t stop_signals = oauth2cc_examples::block_stop_signals();
 
     std::mutex m;
     std::condition_variable wake;

@@ -9,6 +9,7 @@
 // SPDX-License-Identifier: MIT
 
 #include "../common/environment.hpp"
+#include "../common/stop_signals.hpp"
 #include "api_server.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
@@ -52,11 +53,7 @@ int main(int argc, char** argv) {
     }
 
     // Signals are taken by sigwait below, not by whichever thread they happen to hit.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    sigset_t stop_signals = oauth2cc_examples::block_stop_signals();
 
     try {
         oauth2cc_examples::api_server api(introspection, self);

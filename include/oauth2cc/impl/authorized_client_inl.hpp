@@ -174,16 +174,22 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
         http_request req = base;
         on_origin = true;
         for (int hop = 0;; ++hop) {
-            http_request out = req;
-            if (on_origin) out.headers.emplace_back("Authorization", authorization.value);
+            // The Authorization header is added for this hop only, and wiped and removed
+            // once it is sent, so the request is not copied per hop.
+            const auto drop_authorization = [&] {
+                if (!on_origin) return;
+                detail::wipe(req.headers.back().second);
+                req.headers.pop_back();
+            };
+            if (on_origin) req.headers.emplace_back("Authorization", authorization.value);
             http_response res;
             try {
-                res = transport_->send(out);
+                res = transport_->send(req);
             } catch (...) {
-                if (on_origin) detail::wipe(out.headers.back().second);
+                drop_authorization();
                 throw;
             }
-            if (on_origin) detail::wipe(out.headers.back().second);
+            drop_authorization();
             if (!options_.follow_redirects || !detail::is_followable_redirect(res.status) ||
                 hop >= options_.max_redirects) {
                 return res;
