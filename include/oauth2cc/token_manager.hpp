@@ -9,6 +9,7 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "token.hpp"
+#include "token_store.hpp"
 #include "transport.hpp"
 
 #include <chrono>
@@ -57,6 +58,8 @@ struct manager_stats {
     std::uint64_t cache_hits = 0;  ///< get() calls answered from the cached token.
     std::uint64_t waits = 0;       ///< get() calls that waited for a request.
     std::uint64_t fast_failures = 0;  ///< get() calls given the last error during backoff.
+    std::uint64_t store_loads = 0;     ///< Tokens taken from the token store, not requested.
+    std::uint64_t store_failures = 0;  ///< Token store operations that failed.
     /// The error of the most recent failed request, if any request has failed.
     std::optional<error> last_error;
     /// Failures since the last success.
@@ -127,6 +130,17 @@ public:
 
     /// @brief The key of everything that shapes this manager's tokens (no secret).
     const std::string& cache_key() const noexcept;
+
+    /// @brief Keeps tokens in store too, under store_key(cache_key()), so that other
+    /// processes (the next run of a cron job, say) reuse them. Before a request, the
+    /// manager loads the stored token and takes it if it is not yet within the refresh
+    /// lead, applied to the stored lifetime; otherwise it takes the store's lock, looks
+    /// again, requests a token, and saves it. invalidate() also removes the stored token
+    /// if it is the one dropped. A failed save is logged and the token is still served;
+    /// a store that refuses to load (e.g. a file others may read) fails the request with
+    /// its `config` error. Null stops using a store.
+    /// @param store shared by any number of managers and threads
+    void set_store(std::shared_ptr<token_store> store);
 
     /// @brief The refresh lead for a token of this lifetime under policy.
     static std::chrono::steady_clock::duration lead_for(

@@ -593,6 +593,119 @@ struct token {
 };
 
 }  // namespace oauth2cc
+// ---- oauth2cc/token_store.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace oauth2cc {
+
+/// @brief A token as a store keeps it. Its times are wall-clock times, since a stored
+/// token outlives the process, and the steady clock, that got it.
+struct stored_token {
+    secret access_token;
+    std::string token_type;  ///< "Bearer".
+    std::string scope;       ///< The granted scope.
+    /// Every other member of the token response.
+    nlohmann::json extra = nlohmann::json::object();
+    /// When the token was requested.
+    std::chrono::system_clock::time_point issued_at{};
+    /// When it expires; expires_at - issued_at is its lifetime.
+    std::chrono::system_clock::time_point expires_at{};
+};
+
+/// @brief While an object of this type lives, other users of one store key wait.
+class token_store_lock {
+public:
+    virtual ~token_store_lock() = default;
+};
+
+/// @brief Keeps tokens under keys beyond the life of one token_manager, e.g. in files
+/// shared by the runs of a cron job. token_manager reads the store before it makes a
+/// request and writes to it after a request succeeds.
+///
+/// Keys come from store_key(): 64 lower-case hex digits, no secret. A store never sees
+/// the client secret. Implementations must be safe to call from several threads.
+class token_store {
+public:
+    virtual ~token_store() = default;
+
+    /// @brief The token stored under key, expired or not; empty when there is none or
+    /// it cannot be read as a token (a store ignores what it cannot parse).
+    /// @throws error `config` when the store refuses to use what is there, e.g. a file
+    ///         that other users may read or write
+    virtual std::optional<stored_token> load(const std::string& key) = 0;
+
+    /// @brief Stores entry under key, replacing what was there, all at once: a concurrent
+    /// load() sees the old entry or the new one, never a mixture.
+    /// @throws error `config` when it cannot be stored
+    virtual void save(const std::string& key, const stored_token& entry) = 0;
+
+    /// @brief Removes what is stored under key, if anything.
+    /// @throws error `config` when it cannot be removed
+    virtual void remove(const std::string& key) = 0;
+
+    /// @brief Holds other users of key (threads and processes) off until the returned
+    /// object is destroyed, so that of many clients finding no token, one makes the
+    /// request and the others load its token. A store that cannot lock, or that gives up
+    /// waiting, returns null and the caller goes on unlocked. The default returns null.
+    /// @throws error `config` when the store refuses its lock file
+    virtual std::unique_ptr<token_store_lock> lock(const std::string& key);
+};
+
+/// @brief The store key of a token_manager::cache_key(): its SHA-256 in lower-case hex.
+/// The cache key holds no secret, so neither does this.
+std::string store_key(const std::string& cache_key);
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/token_store_inl.hpp ----
+
+// ---- oauth2cc/detail/sha256.hpp ----
+
+#include <openssl/evp.h>
+
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The SHA-256 digest of data in lower-case hex (64 characters).
+/// @throws error `config` when OpenSSL cannot compute it (e.g. a FIPS setup without it)
+inline std::string sha256_hex(std::string_view data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1 ||
+        length != 32) {
+        throw error(error_kind::config, "OpenSSL could not compute a SHA-256 digest");
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(2 * length);
+    for (unsigned int i = 0; i < length; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 0x0f];
+    }
+    return out;
+}
+
+}  // namespace oauth2cc::detail
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::unique_ptr<token_store_lock> token_store::lock(const std::string&) {
+    return nullptr;
+}
+
+OAUTH2CC_INLINE std::string store_key(const std::string& cache_key) {
+    return detail::sha256_hex(cache_key);
+}
+
+}  // namespace oauth2cc
 // ---- oauth2cc/transport.hpp ----
 
 namespace oauth2cc {
@@ -662,6 +775,8 @@ struct manager_stats {
     std::uint64_t cache_hits = 0;  ///< get() calls answered from the cached token.
     std::uint64_t waits = 0;       ///< get() calls that waited for a request.
     std::uint64_t fast_failures = 0;  ///< get() calls given the last error during backoff.
+    std::uint64_t store_loads = 0;     ///< Tokens taken from the token store, not requested.
+    std::uint64_t store_failures = 0;  ///< Token store operations that failed.
     /// The error of the most recent failed request, if any request has failed.
     std::optional<error> last_error;
     /// Failures since the last success.
@@ -732,6 +847,17 @@ public:
 
     /// @brief The key of everything that shapes this manager's tokens (no secret).
     const std::string& cache_key() const noexcept;
+
+    /// @brief Keeps tokens in store too, under store_key(cache_key()), so that other
+    /// processes (the next run of a cron job, say) reuse them. Before a request, the
+    /// manager loads the stored token and takes it if it is not yet within the refresh
+    /// lead, applied to the stored lifetime; otherwise it takes the store's lock, looks
+    /// again, requests a token, and saves it. invalidate() also removes the stored token
+    /// if it is the one dropped. A failed save is logged and the token is still served;
+    /// a store that refuses to load (e.g. a file others may read) fails the request with
+    /// its `config` error. Null stops using a store.
+    /// @param store shared by any number of managers and threads
+    void set_store(std::shared_ptr<token_store> store);
 
     /// @brief The refresh lead for a token of this lifetime under policy.
     static std::chrono::steady_clock::duration lead_for(
@@ -2410,6 +2536,10 @@ struct manager_state {
     std::thread worker;
     std::thread to_join;  ///< the previous worker, joined by the next one
     std::shared_ptr<logger_fn> logger;
+    std::shared_ptr<token_store> store;
+    std::string store_key;          ///< store_key(key), set with the first store
+    std::optional<secret> dropped;  ///< the last token invalidate() dropped
+    std::uint64_t store_loads = 0, store_failures = 0;
 };
 
 // A copy of tok under a control block of its own, for one thread's cache slot.
@@ -2419,24 +2549,126 @@ inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token
     });
 }
 
-// Makes one token request and publishes its outcome; fetch_running is set on entry.
+// A stored token worth taking, with how long it has left and its whole lifetime.
+struct stored_pick {
+    token tok;
+    manager_state::steady::duration left;
+    manager_state::steady::duration lifetime;
+};
+
+// The stored entry as a token, unless it is the token being replaced or the one last
+// dropped, is not Bearer, or is within the refresh lead of its stored lifetime.
+inline std::optional<stored_pick> usable_stored(const manager_state& s,
+                                                std::optional<stored_token> entry,
+                                                const token* replacing,
+                                                const std::optional<secret>& dropped,
+                                                manager_state::time_point started) {
+    using duration = manager_state::steady::duration;
+    if (!entry || entry->access_token.empty()) return std::nullopt;
+    const std::string& value = entry->access_token.reveal();
+    if (replacing != nullptr && replacing->access_token.reveal() == value) return std::nullopt;
+    if (dropped && dropped->reveal() == value) return std::nullopt;
+    if (!iequals(entry->token_type, "Bearer")) return std::nullopt;
+    const auto stored_lifetime = entry->expires_at - entry->issued_at;
+    if (stored_lifetime <= std::chrono::system_clock::duration::zero()) return std::nullopt;
+    // A wall clock set back must not lengthen a token's life.
+    const auto remaining =
+        std::min(entry->expires_at - std::chrono::system_clock::now(), stored_lifetime);
+    const auto lifetime = std::chrono::duration_cast<duration>(stored_lifetime);
+    const auto left = std::chrono::duration_cast<duration>(remaining);
+    if (left <= token_manager::lead_for(lifetime, s.policy)) return std::nullopt;
+    stored_pick pick{token{}, left, lifetime};
+    pick.tok.access_token = std::move(entry->access_token);
+    pick.tok.token_type = std::move(entry->token_type);
+    pick.tok.scope = std::move(entry->scope);
+    pick.tok.extra = std::move(entry->extra);
+    pick.tok.expires_in = std::chrono::duration_cast<std::chrono::seconds>(left);
+    pick.tok.obtained_at = started;
+    return pick;
+}
+
+inline error store_failure(const char* what) {
+    return error(error_kind::config, std::string("the token store failed: ") + what);
+}
+
+// Makes one token request, unless the store has a usable token, and publishes the
+// outcome; fetch_running is set on entry.
 inline void run_fetch(manager_state& s) {
     using std::chrono::duration_cast;
     using std::chrono::milliseconds;
     const auto started = s.now();
     const auto real_start = std::chrono::steady_clock::now();
-    std::optional<token> got;
-    std::optional<error> failure;
-    try {
-        got = s.client.fetch();
-    } catch (const error& e) {
-        failure = e;
-    } catch (const std::exception&) {
-        failure = error(error_kind::transport,
-                        "the transport threw an exception that is not an oauth2cc::error");
-    } catch (...) {
-        failure = error(error_kind::transport, "the transport threw a non-exception");
+    const auto wall_start = std::chrono::system_clock::now();
+    std::shared_ptr<token_store> store;
+    std::shared_ptr<const manager_state::snapshot> replacing;
+    std::optional<secret> dropped;
+    std::string store_key;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        store = s.store;
+        replacing = s.current;
+        dropped = s.dropped;
+        store_key = s.store_key;
     }
+    const token* replacing_token = replacing ? replacing->tok.get() : nullptr;
+    std::optional<stored_pick> picked;
+    std::unique_ptr<token_store_lock> held;
+    std::optional<error> failure;
+    bool requested = false;
+    if (store) {
+        try {
+            picked = usable_stored(s, store->load(store_key), replacing_token, dropped, started);
+            if (!picked) {
+                // Another process may be requesting; its token arrives with the lock.
+                held = store->lock(store_key);
+                picked = usable_stored(s, store->load(store_key), replacing_token, dropped, started);
+            }
+        } catch (const error& e) {
+            failure = e;
+        } catch (const std::exception& e) {
+            failure = store_failure(e.what());
+        } catch (...) {
+            failure = store_failure("a non-exception was thrown");
+        }
+    }
+    std::optional<token> got;
+    if (!picked && !failure) {
+        requested = true;
+        try {
+            got = s.client.fetch();
+        } catch (const error& e) {
+            failure = e;
+        } catch (const std::exception&) {
+            failure = error(error_kind::transport,
+                            "the transport threw an exception that is not an oauth2cc::error");
+        } catch (...) {
+            failure = error(error_kind::transport, "the transport threw a non-exception");
+        }
+    }
+    std::chrono::seconds lifetime{0};
+    std::string save_problem;
+    if (got) {
+        lifetime = got->expires_in ? *got->expires_in : s.policy.lifetime_if_unknown;
+        // A token that claims no lifetime at all is served once, then refreshed.
+        lifetime = std::max(lifetime, std::chrono::seconds(1));
+        if (store) {
+            try {
+                stored_token entry;
+                entry.access_token = got->access_token;
+                entry.token_type = got->token_type;
+                entry.scope = got->scope;
+                entry.extra = got->extra;
+                entry.issued_at = wall_start;
+                entry.expires_at = wall_start + lifetime;
+                store->save(store_key, entry);
+            } catch (const std::exception& e) {
+                save_problem = e.what();
+            } catch (...) {
+                save_problem = "a non-exception was thrown";
+            }
+        }
+    }
+    held.reset();
     const auto took =
         duration_cast<milliseconds>(std::chrono::steady_clock::now() - real_start).count();
 
@@ -2445,35 +2677,51 @@ inline void run_fetch(manager_state& s) {
     std::shared_ptr<manager_state::logger_fn> log;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        ++s.fetches;
-        if (s.consecutive_failures > 0) ++s.retries;
-        if (got) {
-            std::chrono::seconds lifetime =
-                got->expires_in ? *got->expires_in : s.policy.lifetime_if_unknown;
-            // A token that claims no lifetime at all is served once, then refreshed.
-            lifetime = std::max(lifetime, std::chrono::seconds(1));
-            got->obtained_at = started;
+        if (requested) ++s.fetches;
+        if (requested && s.consecutive_failures > 0) ++s.retries;
+        if (got || picked) {
             auto snap = std::make_shared<manager_state::snapshot>();
-            snap->expires_at = started + lifetime;
-            snap->refresh_at = snap->expires_at - token_manager::lead_for(lifetime, s.policy);
-            snap->tok = std::make_shared<const token>(std::move(*got));
+            if (got) {
+                got->obtained_at = started;
+                snap->expires_at = started + lifetime;
+                snap->refresh_at = snap->expires_at - token_manager::lead_for(lifetime, s.policy);
+                snap->tok = std::make_shared<const token>(std::move(*got));
+                ++s.successes;
+            } else {
+                snap->expires_at = started + picked->left;
+                snap->refresh_at =
+                    snap->expires_at - token_manager::lead_for(picked->lifetime, s.policy);
+                snap->tok = std::make_shared<const token>(std::move(picked->tok));
+                ++s.store_loads;
+            }
             s.current = std::move(snap);
             s.generation.fetch_add(1, std::memory_order_release);
-            ++s.successes;
             s.consecutive_failures = 0;
             s.backing_off = false;
             s.last_fetch_ok = true;
-            line = "token for client \"" + s.who + "\" from " + s.where + " in " +
-                   std::to_string(took) + " ms; lifetime " + std::to_string(lifetime.count()) +
-                   " s" + (s.current->tok->expires_in ? "" : " (no expires_in: assumed)") +
-                   ", refresh " +
-                   std::to_string(
-                       duration_cast<std::chrono::seconds>(s.current->refresh_at - started)
-                           .count()) +
-                   " s from now";
+            const auto refresh_in =
+                duration_cast<std::chrono::seconds>(s.current->refresh_at - started).count();
+            if (requested) {
+                line = "token for client \"" + s.who + "\" from " + s.where + " in " +
+                       std::to_string(took) + " ms; lifetime " +
+                       std::to_string(lifetime.count()) + " s" +
+                       (s.current->tok->expires_in ? "" : " (no expires_in: assumed)") +
+                       ", refresh " + std::to_string(refresh_in) + " s from now";
+            } else {
+                line = "token for client \"" + s.who + "\" from the token store in " +
+                       std::to_string(took) + " ms; " +
+                       std::to_string(s.current->tok->expires_in->count()) +
+                       " s left, refresh " + std::to_string(refresh_in) + " s from now";
+            }
+            if (!save_problem.empty()) {
+                ++s.store_failures;
+                level = log_level::warning;
+                line += "; not stored: " + save_problem;
+            }
         } else {
             ++s.failures;
             ++s.consecutive_failures;
+            if (!requested) ++s.store_failures;
             const auto delay = retry_delay(*failure, static_cast<unsigned>(std::min<std::uint64_t>(
                                                          s.consecutive_failures, 64)),
                                            s.policy.retry_initial, s.policy.retry_max, s.rng);
@@ -2481,8 +2729,9 @@ inline void run_fetch(manager_state& s) {
             s.next_attempt = s.now() + delay;
             s.last_fetch_ok = false;
             level = retry_cannot_cure(*failure) ? log_level::error : log_level::warning;
-            line = "token request for client \"" + s.who + "\" to " + s.where + " failed after " +
-                   std::to_string(took) + " ms";
+            line = std::string(requested ? "token request" : "token store") + " for client \"" +
+                   s.who + "\" " + (requested ? "to " + s.where + " " : std::string()) +
+                   "failed after " + std::to_string(took) + " ms";
             if (failure->http_status() != 0) {
                 line += " (HTTP " + std::to_string(failure->http_status()) + ")";
             }
@@ -2502,6 +2751,20 @@ inline void run_fetch(manager_state& s) {
         } catch (...) {
             // A logger that throws must not take the refresh down with it.
         }
+    }
+}
+
+// Removes the stored token if it is still the one dropped, under the store's lock so
+// that a token another process has just saved stays.
+inline void drop_stored(manager_state& s, token_store& store, const std::string& key,
+                        const secret& dropped) {
+    try {
+        const auto held = store.lock(key);
+        const auto entry = store.load(key);
+        if (entry && entry->access_token.reveal() == dropped.reveal()) store.remove(key);
+    } catch (...) {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        ++s.store_failures;
     }
 }
 
@@ -2672,12 +2935,23 @@ OAUTH2CC_INLINE std::string token_manager::authorization_header() {
 }
 
 OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
-    std::lock_guard<std::mutex> lock(state_->mutex);
     detail::manager_state& s = *state_;
-    if (!s.current || (seen != nullptr && s.current->tok.get() != seen)) return;
-    s.current.reset();
-    s.generation.fetch_add(1, std::memory_order_release);
-    s.changed.notify_all();
+    std::shared_ptr<token_store> store;
+    std::shared_ptr<const token> dropped;
+    std::string key;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        if (!s.current || (seen != nullptr && s.current->tok.get() != seen)) return;
+        dropped = s.current->tok;
+        s.current.reset();
+        s.generation.fetch_add(1, std::memory_order_release);
+        s.dropped = dropped->access_token;
+        store = s.store;
+        key = s.store_key;
+        s.changed.notify_all();
+    }
+    // The store's files are read and written outside the lock that readers need.
+    if (store) detail::drop_stored(s, *store, key, dropped->access_token);
 }
 
 OAUTH2CC_INLINE void token_manager::start_background_refresh() {
@@ -2733,6 +3007,8 @@ OAUTH2CC_INLINE manager_stats token_manager::stats() const {
     out.retries = s.retries;
     out.waits = s.waits;
     out.fast_failures = s.fast_failures;
+    out.store_loads = s.store_loads;
+    out.store_failures = s.store_failures;
     out.last_error = s.last_error;
     out.consecutive_failures = s.consecutive_failures;
     if (s.backing_off) out.next_attempt = s.next_attempt;
@@ -2748,6 +3024,13 @@ OAUTH2CC_INLINE void token_manager::set_logger(
 
 OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept {
     return state_->key;
+}
+
+OAUTH2CC_INLINE void token_manager::set_store(std::shared_ptr<token_store> store) {
+    const std::string key = store ? oauth2cc::store_key(state_->key) : std::string();
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->store = std::move(store);
+    if (state_->store_key.empty()) state_->store_key = key;
 }
 
 }  // namespace oauth2cc
@@ -3298,6 +3581,479 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
 }
 
 }  // namespace oauth2cc
+// ---- oauth2cc/file_token_store.hpp ----
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#if !defined(_WIN32)
+
+namespace oauth2cc {
+
+/// @brief Where a file_token_store keeps its files and how long it waits for its lock.
+struct file_token_store_options {
+    /// The directory; empty means file_token_store::default_directory(). Missing
+    /// directories are made with mode 0700.
+    std::string directory;
+    /// How long lock() waits for another process's request before going on without it.
+    std::chrono::milliseconds lock_wait{30000};
+};
+
+/// @brief A token_store in one directory of private files (POSIX).
+///
+/// - The directory must be owned by this user with mode 0700 (no access for group or
+///   others), and every file in it by this user with mode 0600; anything else is refused
+///   with an error of kind `config` that names the path and the fix.
+/// - Each key has `KEY.json`, replaced atomically (temporary file, fsync, rename, fsync of
+///   the directory), and `KEY.lock`, which lock() holds with flock(2): the lock dies with
+///   its process, so a crash never leaves it held.
+/// - A file that is not a whole token file (truncated, corrupt) is ignored, and replaced
+///   by the next save().
+/// - Only what a token response gave is written: never the client secret.
+class file_token_store final : public token_store {
+public:
+    /// @brief Opens (making it if missing) the directory and checks who may use it.
+    /// @throws error `config` when it cannot be made or opened, is not a directory, is
+    ///         owned by another user, or others may read, write or enter it
+    explicit file_token_store(file_token_store_options options = {});
+    /// @brief As above, in directory (empty: the default).
+    explicit file_token_store(std::string directory);
+    ~file_token_store() override;
+    file_token_store(const file_token_store&) = delete;
+    file_token_store& operator=(const file_token_store&) = delete;
+
+    /// @brief `$XDG_CACHE_HOME/oauth2cc` when XDG_CACHE_HOME is an absolute path, else
+    /// `$HOME/.cache/oauth2cc` (HOME from the environment, else the password database).
+    /// @throws error `config` when neither gives a home directory
+    static std::string default_directory();
+
+    /// @brief The directory this store uses.
+    const std::string& directory() const noexcept { return directory_; }
+
+    std::optional<stored_token> load(const std::string& key) override;
+    void save(const std::string& key, const stored_token& entry) override;
+    void remove(const std::string& key) override;
+    std::unique_ptr<token_store_lock> lock(const std::string& key) override;
+
+private:
+    std::string directory_;
+    int directory_fd_ = -1;
+    std::chrono::milliseconds lock_wait_;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/file_token_store_inl.hpp ----
+
+// ---- oauth2cc/detail/private_files.hpp ----
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+namespace oauth2cc::detail {
+
+/// @brief "what path: strerror(errno)", as a `config` error.
+inline error file_error(const std::string& what, const std::string& path, int err) {
+    return error(error_kind::config, what + " " + path + ": " + std::strerror(err));
+}
+
+inline std::string octal_mode(mode_t mode) {
+    std::string out = "0000";
+    for (int i = 3; i >= 1; --i) {
+        out[static_cast<std::size_t>(i)] = static_cast<char>('0' + (mode & 7));
+        mode >>= 3;
+    }
+    return out;
+}
+
+/// @brief Refuses what an open fd names unless it is a directory (or a regular file),
+/// owned by this user, and closed to group and others.
+/// @throws error `config` that says what is wrong and how to fix it
+inline void check_private(int fd, const std::string& path, bool directory) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw file_error("cannot stat the token cache", path, errno);
+    const char* noun = directory ? "directory" : "file";
+    if (directory ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+        throw error(error_kind::config, std::string("the token cache ") + noun + " " + path +
+                                            " is not a " + (directory ? "directory" : "regular file"));
+    }
+    if (st.st_uid != ::geteuid()) {
+        throw error(error_kind::config,
+                    std::string("the token cache ") + noun + " " + path + " is owned by user id " +
+                        std::to_string(st.st_uid) + ", not by this user (" +
+                        std::to_string(::geteuid()) + "); refusing to use it");
+    }
+    if ((st.st_mode & 077) != 0) {
+        throw error(error_kind::config,
+                    std::string("the token cache ") + noun + " " + path + " has mode " +
+                        octal_mode(st.st_mode & 07777) +
+                        ", which lets other users at it; refusing to use it (chmod " +
+                        (directory ? "700" : "600") + " it)");
+    }
+}
+
+/// @brief Closes an fd when it goes out of scope.
+class unique_fd {
+public:
+    explicit unique_fd(int fd = -1) noexcept : fd_(fd) {}
+    ~unique_fd() { reset(); }
+    unique_fd(const unique_fd&) = delete;
+    unique_fd& operator=(const unique_fd&) = delete;
+    int get() const noexcept { return fd_; }
+    /// @brief Gives the fd up without closing it.
+    int release() noexcept {
+        const int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+private:
+    int fd_;
+};
+
+/// @brief Writes all of data, through EINTR and short writes. @returns 0 or an errno
+inline int write_all(int fd, const char* data, std::size_t size) {
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return 0;
+}
+
+/// @brief Reads up to limit + 1 bytes into out, which may hold a token, so the buffer
+/// it passes through is wiped. @returns 0 or an errno
+inline int read_up_to(int fd, std::string& out, std::size_t limit) {
+    char buffer[4096];
+    int result = 0;
+    while (out.size() <= limit) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            result = errno;
+            break;
+        }
+        if (n == 0) break;
+        out.append(buffer, static_cast<std::size_t>(n));
+    }
+    OPENSSL_cleanse(buffer, sizeof buffer);
+    return result;
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/token_file.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief Names the format, so that a later version can tell its files from these.
+inline constexpr const char* token_file_format = "oauth2cc-token/1";
+
+inline std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+/// @brief The file text of entry: one JSON object. Times are whole Unix seconds; the
+/// expiry is rounded down, so a loaded token never outlives the one stored.
+/// The caller wipes the returned text once written.
+inline std::string token_file_text(const stored_token& entry) {
+    nlohmann::json doc = {
+        {"format", token_file_format},
+        {"access_token", entry.access_token.reveal()},
+        {"token_type", entry.token_type},
+        {"scope", entry.scope},
+        {"issued_at", unix_seconds(entry.issued_at)},
+        {"expires_at", unix_seconds(entry.expires_at)},
+        {"extra", entry.extra.is_object() ? entry.extra : nlohmann::json::object()},
+    };
+    std::string text = doc.dump();
+    wipe(doc["access_token"].get_ref<std::string&>());
+    text += '\n';
+    return text;
+}
+
+/// @brief The token in a file's text; empty when the text is not a whole, well-formed
+/// token file (truncated, corrupt, another format), which the store then ignores.
+inline std::optional<stored_token> parse_token_file(const std::string& text) {
+    nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    std::optional<stored_token> out;
+    if (!doc.is_object()) return out;
+    const auto string_at = [&doc](const char* name) -> const std::string* {
+        const auto it = doc.find(name);
+        return it != doc.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
+    };
+    const auto seconds_at = [&doc](const char* name) -> std::optional<std::int64_t> {
+        const auto it = doc.find(name);
+        if (it == doc.end() || !it->is_number_integer()) return std::nullopt;
+        return it->get<std::int64_t>();
+    };
+    const std::string* format = string_at("format");
+    const std::string* access_token = string_at("access_token");
+    const std::string* token_type = string_at("token_type");
+    const std::string* scope = string_at("scope");
+    const auto issued_at = seconds_at("issued_at");
+    const auto expires_at = seconds_at("expires_at");
+    const auto extra = doc.find("extra");
+    const bool whole = format != nullptr && *format == token_file_format &&
+                       access_token != nullptr && !access_token->empty() &&
+                       token_type != nullptr && scope != nullptr && issued_at && expires_at &&
+                       // Dates before 1970 or past 2255 are not ours, and the latter
+                       // would overflow system_clock's nanoseconds.
+                       *issued_at >= 0 && *expires_at > *issued_at &&
+                       *expires_at < 9'000'000'000 && extra != doc.end() && extra->is_object();
+    bool printable = whole;
+    if (whole) {
+        for (const unsigned char c : *access_token) {
+            if (c < 0x20 || c == 0x7f) printable = false;
+        }
+    }
+    if (printable) {
+        out.emplace();
+        out->access_token = secret{*access_token};
+        out->token_type = *token_type;
+        out->scope = *scope;
+        out->extra = *extra;
+        out->issued_at = std::chrono::system_clock::time_point(std::chrono::seconds(*issued_at));
+        out->expires_at =
+            std::chrono::system_clock::time_point(std::chrono::seconds(*expires_at));
+    }
+    if (access_token != nullptr) wipe(doc["access_token"].get_ref<std::string&>());
+    return out;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace oauth2cc {
+
+namespace detail {
+
+/// @brief A token file is a few kilobytes; anything far larger is not one.
+inline constexpr std::size_t max_token_file_bytes = 1024 * 1024;
+
+/// @brief Holds a flock(2) on a key's lock file; closing the file releases it.
+class file_store_lock final : public token_store_lock {
+public:
+    explicit file_store_lock(int fd) noexcept : fd_(fd) {}
+
+private:
+    unique_fd fd_;
+};
+
+/// @brief Refuses keys that are not plain file names: store_key() gives 64 hex digits.
+inline void check_store_key(const std::string& key) {
+    const bool plain = !key.empty() && key.size() <= 128 &&
+                       std::all_of(key.begin(), key.end(), [](char c) {
+                           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                                  (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+                       });
+    if (!plain) {
+        throw error(error_kind::config,
+                    "a token store key must be 1 to 128 letters, digits, '_' or '-' "
+                    "(oauth2cc::store_key() gives such keys)");
+    }
+}
+
+/// @brief Makes every missing directory on path with mode 0700, as the XDG Base
+/// Directory specification asks of the cache home.
+inline void make_private_directories(const std::string& path) {
+    for (std::size_t at = path.find('/', 1);; at = path.find('/', at + 1)) {
+        const std::string prefix = at == std::string::npos ? path : path.substr(0, at);
+        if (!prefix.empty() && ::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+            throw file_error("cannot make the token cache directory", prefix, errno);
+        }
+        if (at == std::string::npos) break;
+    }
+}
+
+/// @brief Opens name in the store's directory, refusing symbolic links.
+/// @returns the fd, or -1 when it does not exist and create is false
+inline int open_in_store(int directory_fd, const std::string& name, const std::string& path,
+                         int flags) {
+    const int fd = ::openat(directory_fd, name.c_str(),
+                            flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+    if (fd >= 0) return fd;
+    if (errno == ENOENT && (flags & O_CREAT) == 0) return -1;
+    if (errno == ELOOP) {
+        throw error(error_kind::config,
+                    "the token cache file " + path + " is a symbolic link; refusing to use it");
+    }
+    throw file_error("cannot open the token cache file", path, errno);
+}
+
+}  // namespace detail
+
+namespace detail {
+inline file_token_store_options store_options_in(std::string directory) {
+    file_token_store_options options;
+    options.directory = std::move(directory);
+    return options;
+}
+}  // namespace detail
+
+OAUTH2CC_INLINE file_token_store::file_token_store(std::string directory)
+    : file_token_store(detail::store_options_in(std::move(directory))) {}
+
+OAUTH2CC_INLINE file_token_store::file_token_store(file_token_store_options options)
+    : directory_(options.directory.empty() ? default_directory() : std::move(options.directory)),
+      lock_wait_(options.lock_wait) {
+    if (lock_wait_.count() < 0) {
+        throw error(error_kind::config, "file_token_store_options.lock_wait must not be negative");
+    }
+    while (directory_.size() > 1 && directory_.back() == '/') directory_.pop_back();
+    detail::make_private_directories(directory_);
+    detail::unique_fd fd(::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        throw detail::file_error("cannot open the token cache directory", directory_, errno);
+    }
+    detail::check_private(fd.get(), directory_, /*directory=*/true);
+    directory_fd_ = fd.get();
+    fd.release();
+}
+
+OAUTH2CC_INLINE file_token_store::~file_token_store() {
+    if (directory_fd_ >= 0) ::close(directory_fd_);
+}
+
+OAUTH2CC_INLINE std::string file_token_store::default_directory() {
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    // The specification says to ignore a relative XDG_CACHE_HOME.
+    if (xdg != nullptr && xdg[0] == '/') return std::string(xdg) + "/oauth2cc";
+    std::string home;
+    if (const char* h = std::getenv("HOME"); h != nullptr && h[0] == '/') {
+        home = h;
+    } else {
+        std::vector<char> buffer(16384);
+        struct passwd pw {};
+        struct passwd* found = nullptr;
+        if (::getpwuid_r(::geteuid(), &pw, buffer.data(), buffer.size(), &found) == 0 &&
+            found != nullptr && found->pw_dir != nullptr && found->pw_dir[0] == '/') {
+            home = found->pw_dir;
+        }
+    }
+    if (home.empty()) {
+        throw error(error_kind::config,
+                    "no directory for the token cache: set XDG_CACHE_HOME or HOME, or name one");
+    }
+    while (home.size() > 1 && home.back() == '/') home.pop_back();
+    return (home == "/" ? std::string() : home) + "/.cache/oauth2cc";
+}
+
+OAUTH2CC_INLINE std::optional<stored_token> file_token_store::load(const std::string& key) {
+    detail::check_store_key(key);
+    const std::string name = key + ".json";
+    const std::string path = directory_ + "/" + name;
+    detail::unique_fd fd(detail::open_in_store(directory_fd_, name, path, O_RDONLY));
+    if (fd.get() < 0) return std::nullopt;
+    detail::check_private(fd.get(), path, /*directory=*/false);
+    std::string text;
+    if (const int err = detail::read_up_to(fd.get(), text, detail::max_token_file_bytes)) {
+        detail::wipe(text);
+        throw detail::file_error("cannot read the token cache file", path, err);
+    }
+    std::optional<stored_token> out;
+    if (text.size() <= detail::max_token_file_bytes) out = detail::parse_token_file(text);
+    detail::wipe(text);
+    return out;
+}
+
+OAUTH2CC_INLINE void file_token_store::save(const std::string& key, const stored_token& entry) {
+    detail::check_store_key(key);
+    static std::atomic<unsigned long> serial{0};
+    const std::string name = key + ".json";
+    const std::string path = directory_ + "/" + name;
+    const std::string temporary = "." + name + "." + std::to_string(::getpid()) + "." +
+                                  std::to_string(serial.fetch_add(1)) + ".tmp";
+    detail::unique_fd fd(detail::open_in_store(directory_fd_, temporary, directory_ + "/" + temporary,
+                                               O_WRONLY | O_CREAT | O_EXCL));
+    std::string text = detail::token_file_text(entry);
+    int err = ::fchmod(fd.get(), 0600) != 0 ? errno : 0;
+    if (err == 0) err = detail::write_all(fd.get(), text.data(), text.size());
+    detail::wipe(text);
+    if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
+    fd.reset();
+    if (err == 0 && ::renameat(directory_fd_, temporary.c_str(), directory_fd_, name.c_str()) != 0) {
+        err = errno;
+    }
+    if (err != 0) {
+        ::unlinkat(directory_fd_, temporary.c_str(), 0);
+        throw detail::file_error("cannot write the token cache file", path, err);
+    }
+    // Makes the rename itself durable. A failure here loses at most a cached token.
+    ::fsync(directory_fd_);
+}
+
+OAUTH2CC_INLINE void file_token_store::remove(const std::string& key) {
+    detail::check_store_key(key);
+    const std::string name = key + ".json";
+    if (::unlinkat(directory_fd_, name.c_str(), 0) != 0 && errno != ENOENT) {
+        throw detail::file_error("cannot remove the token cache file", directory_ + "/" + name,
+                                 errno);
+    }
+}
+
+OAUTH2CC_INLINE std::unique_ptr<token_store_lock> file_token_store::lock(const std::string& key) {
+    detail::check_store_key(key);
+    const std::string name = key + ".lock";
+    const std::string path = directory_ + "/" + name;
+    detail::unique_fd fd(detail::open_in_store(directory_fd_, name, path, O_RDWR | O_CREAT));
+    detail::check_private(fd.get(), path, /*directory=*/false);
+    // flock has no timeout, so a lock whose holder hangs is polled for, with a bounded
+    // wait; the holder's own request is bounded by its transport's timeouts.
+    const auto give_up = std::chrono::steady_clock::now() + lock_wait_;
+    auto pause = std::chrono::milliseconds(1);
+    for (;;) {
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+            const int held = fd.get();
+            fd.release();
+            return std::make_unique<detail::file_store_lock>(held);
+        }
+        if (errno == EINTR) continue;
+        if (errno != EWOULDBLOCK) throw detail::file_error("cannot lock the token cache file", path, errno);
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= give_up) return nullptr;
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, give_up - now));
+        pause = std::min(pause * 2, std::chrono::milliseconds(25));
+    }
+}
+
+}  // namespace oauth2cc
+
+#endif  // !defined(_WIN32)
 // ---- oauth2cc/introspection.hpp ----
 
 #include <nlohmann/json.hpp>

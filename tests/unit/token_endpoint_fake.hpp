@@ -109,6 +109,13 @@ public:
         std::lock_guard<std::mutex> lock(mutex_);
         return lines_;
     }
+    /// @brief Every line so far, one per line.
+    std::string text() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::string out;
+        for (const auto& entry : lines_) out += entry.second + "\n";
+        return out;
+    }
 
 private:
     mutable std::mutex mutex_;

@@ -131,6 +131,10 @@ struct manager_state {
     std::thread worker;
     std::thread to_join;  ///< the previous worker, joined by the next one
     std::shared_ptr<logger_fn> logger;
+    std::shared_ptr<token_store> store;
+    std::string store_key;          ///< store_key(key), set with the first store
+    std::optional<secret> dropped;  ///< the last token invalidate() dropped
+    std::uint64_t store_loads = 0, store_failures = 0;
 };
 
 // A copy of tok under a control block of its own, for one thread's cache slot.
@@ -140,24 +144,126 @@ inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token
     });
 }
 
-// Makes one token request and publishes its outcome; fetch_running is set on entry.
+// A stored token worth taking, with how long it has left and its whole lifetime.
+struct stored_pick {
+    token tok;
+    manager_state::steady::duration left;
+    manager_state::steady::duration lifetime;
+};
+
+// The stored entry as a token, unless it is the token being replaced or the one last
+// dropped, is not Bearer, or is within the refresh lead of its stored lifetime.
+inline std::optional<stored_pick> usable_stored(const manager_state& s,
+                                                std::optional<stored_token> entry,
+                                                const token* replacing,
+                                                const std::optional<secret>& dropped,
+                                                manager_state::time_point started) {
+    using duration = manager_state::steady::duration;
+    if (!entry || entry->access_token.empty()) return std::nullopt;
+    const std::string& value = entry->access_token.reveal();
+    if (replacing != nullptr && replacing->access_token.reveal() == value) return std::nullopt;
+    if (dropped && dropped->reveal() == value) return std::nullopt;
+    if (!iequals(entry->token_type, "Bearer")) return std::nullopt;
+    const auto stored_lifetime = entry->expires_at - entry->issued_at;
+    if (stored_lifetime <= std::chrono::system_clock::duration::zero()) return std::nullopt;
+    // A wall clock set back must not lengthen a token's life.
+    const auto remaining =
+        std::min(entry->expires_at - std::chrono::system_clock::now(), stored_lifetime);
+    const auto lifetime = std::chrono::duration_cast<duration>(stored_lifetime);
+    const auto left = std::chrono::duration_cast<duration>(remaining);
+    if (left <= token_manager::lead_for(lifetime, s.policy)) return std::nullopt;
+    stored_pick pick{token{}, left, lifetime};
+    pick.tok.access_token = std::move(entry->access_token);
+    pick.tok.token_type = std::move(entry->token_type);
+    pick.tok.scope = std::move(entry->scope);
+    pick.tok.extra = std::move(entry->extra);
+    pick.tok.expires_in = std::chrono::duration_cast<std::chrono::seconds>(left);
+    pick.tok.obtained_at = started;
+    return pick;
+}
+
+inline error store_failure(const char* what) {
+    return error(error_kind::config, std::string("the token store failed: ") + what);
+}
+
+// Makes one token request, unless the store has a usable token, and publishes the
+// outcome; fetch_running is set on entry.
 inline void run_fetch(manager_state& s) {
     using std::chrono::duration_cast;
     using std::chrono::milliseconds;
     const auto started = s.now();
     const auto real_start = std::chrono::steady_clock::now();
-    std::optional<token> got;
-    std::optional<error> failure;
-    try {
-        got = s.client.fetch();
-    } catch (const error& e) {
-        failure = e;
-    } catch (const std::exception&) {
-        failure = error(error_kind::transport,
-                        "the transport threw an exception that is not an oauth2cc::error");
-    } catch (...) {
-        failure = error(error_kind::transport, "the transport threw a non-exception");
+    const auto wall_start = std::chrono::system_clock::now();
+    std::shared_ptr<token_store> store;
+    std::shared_ptr<const manager_state::snapshot> replacing;
+    std::optional<secret> dropped;
+    std::string store_key;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        store = s.store;
+        replacing = s.current;
+        dropped = s.dropped;
+        store_key = s.store_key;
     }
+    const token* replacing_token = replacing ? replacing->tok.get() : nullptr;
+    std::optional<stored_pick> picked;
+    std::unique_ptr<token_store_lock> held;
+    std::optional<error> failure;
+    bool requested = false;
+    if (store) {
+        try {
+            picked = usable_stored(s, store->load(store_key), replacing_token, dropped, started);
+            if (!picked) {
+                // Another process may be requesting; its token arrives with the lock.
+                held = store->lock(store_key);
+                picked = usable_stored(s, store->load(store_key), replacing_token, dropped, started);
+            }
+        } catch (const error& e) {
+            failure = e;
+        } catch (const std::exception& e) {
+            failure = store_failure(e.what());
+        } catch (...) {
+            failure = store_failure("a non-exception was thrown");
+        }
+    }
+    std::optional<token> got;
+    if (!picked && !failure) {
+        requested = true;
+        try {
+            got = s.client.fetch();
+        } catch (const error& e) {
+            failure = e;
+        } catch (const std::exception&) {
+            failure = error(error_kind::transport,
+                            "the transport threw an exception that is not an oauth2cc::error");
+        } catch (...) {
+            failure = error(error_kind::transport, "the transport threw a non-exception");
+        }
+    }
+    std::chrono::seconds lifetime{0};
+    std::string save_problem;
+    if (got) {
+        lifetime = got->expires_in ? *got->expires_in : s.policy.lifetime_if_unknown;
+        // A token that claims no lifetime at all is served once, then refreshed.
+        lifetime = std::max(lifetime, std::chrono::seconds(1));
+        if (store) {
+            try {
+                stored_token entry;
+                entry.access_token = got->access_token;
+                entry.token_type = got->token_type;
+                entry.scope = got->scope;
+                entry.extra = got->extra;
+                entry.issued_at = wall_start;
+                entry.expires_at = wall_start + lifetime;
+                store->save(store_key, entry);
+            } catch (const std::exception& e) {
+                save_problem = e.what();
+            } catch (...) {
+                save_problem = "a non-exception was thrown";
+            }
+        }
+    }
+    held.reset();
     const auto took =
         duration_cast<milliseconds>(std::chrono::steady_clock::now() - real_start).count();
 
@@ -166,35 +272,51 @@ inline void run_fetch(manager_state& s) {
     std::shared_ptr<manager_state::logger_fn> log;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        ++s.fetches;
-        if (s.consecutive_failures > 0) ++s.retries;
-        if (got) {
-            std::chrono::seconds lifetime =
-                got->expires_in ? *got->expires_in : s.policy.lifetime_if_unknown;
-            // A token that claims no lifetime at all is served once, then refreshed.
-            lifetime = std::max(lifetime, std::chrono::seconds(1));
-            got->obtained_at = started;
+        if (requested) ++s.fetches;
+        if (requested && s.consecutive_failures > 0) ++s.retries;
+        if (got || picked) {
             auto snap = std::make_shared<manager_state::snapshot>();
-            snap->expires_at = started + lifetime;
-            snap->refresh_at = snap->expires_at - token_manager::lead_for(lifetime, s.policy);
-            snap->tok = std::make_shared<const token>(std::move(*got));
+            if (got) {
+                got->obtained_at = started;
+                snap->expires_at = started + lifetime;
+                snap->refresh_at = snap->expires_at - token_manager::lead_for(lifetime, s.policy);
+                snap->tok = std::make_shared<const token>(std::move(*got));
+                ++s.successes;
+            } else {
+                snap->expires_at = started + picked->left;
+                snap->refresh_at =
+                    snap->expires_at - token_manager::lead_for(picked->lifetime, s.policy);
+                snap->tok = std::make_shared<const token>(std::move(picked->tok));
+                ++s.store_loads;
+            }
             s.current = std::move(snap);
             s.generation.fetch_add(1, std::memory_order_release);
-            ++s.successes;
             s.consecutive_failures = 0;
             s.backing_off = false;
             s.last_fetch_ok = true;
-            line = "token for client \"" + s.who + "\" from " + s.where + " in " +
-                   std::to_string(took) + " ms; lifetime " + std::to_string(lifetime.count()) +
-                   " s" + (s.current->tok->expires_in ? "" : " (no expires_in: assumed)") +
-                   ", refresh " +
-                   std::to_string(
-                       duration_cast<std::chrono::seconds>(s.current->refresh_at - started)
-                           .count()) +
-                   " s from now";
+            const auto refresh_in =
+                duration_cast<std::chrono::seconds>(s.current->refresh_at - started).count();
+            if (requested) {
+                line = "token for client \"" + s.who + "\" from " + s.where + " in " +
+                       std::to_string(took) + " ms; lifetime " +
+                       std::to_string(lifetime.count()) + " s" +
+                       (s.current->tok->expires_in ? "" : " (no expires_in: assumed)") +
+                       ", refresh " + std::to_string(refresh_in) + " s from now";
+            } else {
+                line = "token for client \"" + s.who + "\" from the token store in " +
+                       std::to_string(took) + " ms; " +
+                       std::to_string(s.current->tok->expires_in->count()) +
+                       " s left, refresh " + std::to_string(refresh_in) + " s from now";
+            }
+            if (!save_problem.empty()) {
+                ++s.store_failures;
+                level = log_level::warning;
+                line += "; not stored: " + save_problem;
+            }
         } else {
             ++s.failures;
             ++s.consecutive_failures;
+            if (!requested) ++s.store_failures;
             const auto delay = retry_delay(*failure, static_cast<unsigned>(std::min<std::uint64_t>(
                                                          s.consecutive_failures, 64)),
                                            s.policy.retry_initial, s.policy.retry_max, s.rng);
@@ -202,8 +324,9 @@ inline void run_fetch(manager_state& s) {
             s.next_attempt = s.now() + delay;
             s.last_fetch_ok = false;
             level = retry_cannot_cure(*failure) ? log_level::error : log_level::warning;
-            line = "token request for client \"" + s.who + "\" to " + s.where + " failed after " +
-                   std::to_string(took) + " ms";
+            line = std::string(requested ? "token request" : "token store") + " for client \"" +
+                   s.who + "\" " + (requested ? "to " + s.where + " " : std::string()) +
+                   "failed after " + std::to_string(took) + " ms";
             if (failure->http_status() != 0) {
                 line += " (HTTP " + std::to_string(failure->http_status()) + ")";
             }
@@ -223,6 +346,20 @@ inline void run_fetch(manager_state& s) {
         } catch (...) {
             // A logger that throws must not take the refresh down with it.
         }
+    }
+}
+
+// Removes the stored token if it is still the one dropped, under the store's lock so
+// that a token another process has just saved stays.
+inline void drop_stored(manager_state& s, token_store& store, const std::string& key,
+                        const secret& dropped) {
+    try {
+        const auto held = store.lock(key);
+        const auto entry = store.load(key);
+        if (entry && entry->access_token.reveal() == dropped.reveal()) store.remove(key);
+    } catch (...) {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        ++s.store_failures;
     }
 }
 
@@ -393,12 +530,23 @@ OAUTH2CC_INLINE std::string token_manager::authorization_header() {
 }
 
 OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
-    std::lock_guard<std::mutex> lock(state_->mutex);
     detail::manager_state& s = *state_;
-    if (!s.current || (seen != nullptr && s.current->tok.get() != seen)) return;
-    s.current.reset();
-    s.generation.fetch_add(1, std::memory_order_release);
-    s.changed.notify_all();
+    std::shared_ptr<token_store> store;
+    std::shared_ptr<const token> dropped;
+    std::string key;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        if (!s.current || (seen != nullptr && s.current->tok.get() != seen)) return;
+        dropped = s.current->tok;
+        s.current.reset();
+        s.generation.fetch_add(1, std::memory_order_release);
+        s.dropped = dropped->access_token;
+        store = s.store;
+        key = s.store_key;
+        s.changed.notify_all();
+    }
+    // The store's files are read and written outside the lock that readers need.
+    if (store) detail::drop_stored(s, *store, key, dropped->access_token);
 }
 
 OAUTH2CC_INLINE void token_manager::start_background_refresh() {
@@ -454,6 +602,8 @@ OAUTH2CC_INLINE manager_stats token_manager::stats() const {
     out.retries = s.retries;
     out.waits = s.waits;
     out.fast_failures = s.fast_failures;
+    out.store_loads = s.store_loads;
+    out.store_failures = s.store_failures;
     out.last_error = s.last_error;
     out.consecutive_failures = s.consecutive_failures;
     if (s.backing_off) out.next_attempt = s.next_attempt;
@@ -469,6 +619,13 @@ OAUTH2CC_INLINE void token_manager::set_logger(
 
 OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept {
     return state_->key;
+}
+
+OAUTH2CC_INLINE void token_manager::set_store(std::shared_ptr<token_store> store) {
+    const std::string key = store ? oauth2cc::store_key(state_->key) : std::string();
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->store = std::move(store);
+    if (state_->store_key.empty()) state_->store_key = key;
 }
 
 }  // namespace oauth2cc

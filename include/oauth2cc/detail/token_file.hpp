@@ -1,0 +1,93 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// detail/token_file.hpp: the JSON text of a stored token, written and read back.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "../token_store.hpp"
+#include "wipe.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief Names the format, so that a later version can tell its files from these.
+inline constexpr const char* token_file_format = "oauth2cc-token/1";
+
+inline std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+/// @brief The file text of entry: one JSON object. Times are whole Unix seconds; the
+/// expiry is rounded down, so a loaded token never outlives the one stored.
+/// The caller wipes the returned text once written.
+inline std::string token_file_text(const stored_token& entry) {
+    nlohmann::json doc = {
+        {"format", token_file_format},
+        {"access_token", entry.access_token.reveal()},
+        {"token_type", entry.token_type},
+        {"scope", entry.scope},
+        {"issued_at", unix_seconds(entry.issued_at)},
+        {"expires_at", unix_seconds(entry.expires_at)},
+        {"extra", entry.extra.is_object() ? entry.extra : nlohmann::json::object()},
+    };
+    std::string text = doc.dump();
+    wipe(doc["access_token"].get_ref<std::string&>());
+    text += '\n';
+    return text;
+}
+
+/// @brief The token in a file's text; empty when the text is not a whole, well-formed
+/// token file (truncated, corrupt, another format), which the store then ignores.
+inline std::optional<stored_token> parse_token_file(const std::string& text) {
+    nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    std::optional<stored_token> out;
+    if (!doc.is_object()) return out;
+    const auto string_at = [&doc](const char* name) -> const std::string* {
+        const auto it = doc.find(name);
+        return it != doc.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
+    };
+    const auto seconds_at = [&doc](const char* name) -> std::optional<std::int64_t> {
+        const auto it = doc.find(name);
+        if (it == doc.end() || !it->is_number_integer()) return std::nullopt;
+        return it->get<std::int64_t>();
+    };
+    const std::string* format = string_at("format");
+    const std::string* access_token = string_at("access_token");
+    const std::string* token_type = string_at("token_type");
+    const std::string* scope = string_at("scope");
+    const auto issued_at = seconds_at("issued_at");
+    const auto expires_at = seconds_at("expires_at");
+    const auto extra = doc.find("extra");
+    const bool whole = format != nullptr && *format == token_file_format &&
+                       access_token != nullptr && !access_token->empty() &&
+                       token_type != nullptr && scope != nullptr && issued_at && expires_at &&
+                       // Dates before 1970 or past 2255 are not ours, and the latter
+                       // would overflow system_clock's nanoseconds.
+                       *issued_at >= 0 && *expires_at > *issued_at &&
+                       *expires_at < 9'000'000'000 && extra != doc.end() && extra->is_object();
+    bool printable = whole;
+    if (whole) {
+        for (const unsigned char c : *access_token) {
+            if (c < 0x20 || c == 0x7f) printable = false;
+        }
+    }
+    if (printable) {
+        out.emplace();
+        out->access_token = secret{*access_token};
+        out->token_type = *token_type;
+        out->scope = *scope;
+        out->extra = *extra;
+        out->issued_at = std::chrono::system_clock::time_point(std::chrono::seconds(*issued_at));
+        out->expires_at =
+            std::chrono::system_clock::time_point(std::chrono::seconds(*expires_at));
+    }
+    if (access_token != nullptr) wipe(doc["access_token"].get_ref<std::string&>());
+    return out;
+}
+
+}  // namespace oauth2cc::detail

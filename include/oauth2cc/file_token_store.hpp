@@ -1,0 +1,74 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// file_token_store.hpp: tokens kept in private files, shared by the processes of one
+// user: one request for many cron runs, or for many processes starting together.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "config.hpp"
+#include "token_store.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#if !defined(_WIN32)
+
+namespace oauth2cc {
+
+/// @brief Where a file_token_store keeps its files and how long it waits for its lock.
+struct file_token_store_options {
+    /// The directory; empty means file_token_store::default_directory(). Missing
+    /// directories are made with mode 0700.
+    std::string directory;
+    /// How long lock() waits for another process's request before going on without it.
+    std::chrono::milliseconds lock_wait{30000};
+};
+
+/// @brief A token_store in one directory of private files (POSIX).
+///
+/// - The directory must be owned by this user with mode 0700 (no access for group or
+///   others), and every file in it by this user with mode 0600; anything else is refused
+///   with an error of kind `config` that names the path and the fix.
+/// - Each key has `KEY.json`, replaced atomically (temporary file, fsync, rename, fsync of
+///   the directory), and `KEY.lock`, which lock() holds with flock(2): the lock dies with
+///   its process, so a crash never leaves it held.
+/// - A file that is not a whole token file (truncated, corrupt) is ignored, and replaced
+///   by the next save().
+/// - Only what a token response gave is written: never the client secret.
+class file_token_store final : public token_store {
+public:
+    /// @brief Opens (making it if missing) the directory and checks who may use it.
+    /// @throws error `config` when it cannot be made or opened, is not a directory, is
+    ///         owned by another user, or others may read, write or enter it
+    explicit file_token_store(file_token_store_options options = {});
+    /// @brief As above, in directory (empty: the default).
+    explicit file_token_store(std::string directory);
+    ~file_token_store() override;
+    file_token_store(const file_token_store&) = delete;
+    file_token_store& operator=(const file_token_store&) = delete;
+
+    /// @brief `$XDG_CACHE_HOME/oauth2cc` when XDG_CACHE_HOME is an absolute path, else
+    /// `$HOME/.cache/oauth2cc` (HOME from the environment, else the password database).
+    /// @throws error `config` when neither gives a home directory
+    static std::string default_directory();
+
+    /// @brief The directory this store uses.
+    const std::string& directory() const noexcept { return directory_; }
+
+    std::optional<stored_token> load(const std::string& key) override;
+    void save(const std::string& key, const stored_token& entry) override;
+    void remove(const std::string& key) override;
+    std::unique_ptr<token_store_lock> lock(const std::string& key) override;
+
+private:
+    std::string directory_;
+    int directory_fd_ = -1;
+    std::chrono::milliseconds lock_wait_;
+};
+
+}  // namespace oauth2cc
+
+#include "impl/file_token_store_inl.hpp"
+
+#endif  // !defined(_WIN32)
