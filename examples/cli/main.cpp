@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -50,6 +51,11 @@ Options (each also read from the environment variable named after it):
   --resource URI             an RFC 8707 resource; repeat for several
   --ca-file FILE             trust these CA certificates (PEM) instead of the system's
   --allow-insecure-http      allow plain http:// to hosts that are not loopback
+  --cache [DIR]              OAUTH2_CACHE_DIR       reuse tokens across runs: keep them in
+                             DIR (default $XDG_CACHE_HOME/oauth2cc, else
+                             ~/.cache/oauth2cc), a 0700 directory of 0600 files that
+                             never hold the secret; runs starting together make one
+                             request. --cache=DIR when DIR could be taken for a command.
   -h, --help                 this text
 
 Exit codes:
@@ -80,6 +86,7 @@ struct call_request {
 
 struct parsed {
     oauth2cc::client_config cfg;
+    std::optional<std::string> cache;  ///< the store's directory; "" for the default
     std::string command;
     call_request call;
     bool help = false;
@@ -95,6 +102,7 @@ parsed parse(int argc, char** argv) {
     if (!env("OAUTH2_CLIENT_SECRET").empty()) secret_value = env("OAUTH2_CLIENT_SECRET");
     std::string auth = env("OAUTH2_AUTH_METHOD");
     std::string scope = env("OAUTH2_SCOPE");
+    if (!env("OAUTH2_CACHE_DIR").empty()) p.cache = env("OAUTH2_CACHE_DIR");
 
     std::vector<std::string> args(argv + 1, argv + argc);
     std::size_t i = 0;
@@ -140,6 +148,16 @@ parsed parse(int argc, char** argv) {
             cfg.tls.ca_file = value(a);
         } else if (a == "--allow-insecure-http") {
             cfg.allow_insecure_http = true;
+        } else if (a == "--cache") {
+            // DIR is optional: the next word is a directory unless it is a command or
+            // another option.
+            const bool has_dir = i + 1 < args.size() && !args[i + 1].empty() &&
+                                 args[i + 1].front() != '-' && args[i + 1] != "token" &&
+                                 args[i + 1] != "call";
+            p.cache = has_dir ? args[++i] : std::string();
+        } else if (a.rfind("--cache=", 0) == 0) {
+            p.cache = a.substr(8);
+            if (p.cache->empty()) throw usage_error{"--cache= needs a directory"};
         } else if (a == "token" || a == "call") {
             p.command = a;
             ++i;
@@ -227,8 +245,16 @@ void report(const oauth2cc::error& e) {
     }
 }
 
-int print_token(const oauth2cc::client_config& cfg) {
-    const oauth2cc::token t = oauth2cc::request_token(cfg);
+// A token manager for cfg, keeping its tokens in the file store when asked to.
+std::unique_ptr<oauth2cc::token_manager> make_manager(const parsed& p) {
+    auto tokens = std::make_unique<oauth2cc::token_manager>(p.cfg);
+    if (p.cache) tokens->set_store(std::make_shared<oauth2cc::file_token_store>(*p.cache));
+    return tokens;
+}
+
+int print_token(const parsed& p) {
+    // Without a cache, one request; with one, a stored token when it is still good.
+    const oauth2cc::token t = p.cache ? *make_manager(p)->get() : oauth2cc::request_token(p.cfg);
     nlohmann::json out = t.extra.is_object() ? t.extra : nlohmann::json::object();
     out["access_token"] = t.access_token.reveal();
     out["token_type"] = t.token_type;
@@ -238,7 +264,9 @@ int print_token(const oauth2cc::client_config& cfg) {
     return exit_ok;
 }
 
-int make_call(const oauth2cc::client_config& cfg, const call_request& call) {
+int make_call(const parsed& p) {
+    const oauth2cc::client_config& cfg = p.cfg;
+    const call_request& call = p.call;
     // The URL's origin is the client's base; its path and query are the call's path.
     const std::size_t scheme_end = call.url.find("://");
     if (scheme_end == std::string::npos) throw usage_error{"the URL must be absolute"};
@@ -247,11 +275,11 @@ int make_call(const oauth2cc::client_config& cfg, const call_request& call) {
     std::string path = path_start == std::string::npos ? "/" : call.url.substr(path_start);
     if (path.front() == '?') path.insert(0, "/");
 
-    oauth2cc::token_manager tokens(cfg);
+    const auto tokens = make_manager(p);
     oauth2cc::client_options options;
     options.tls = cfg.tls;
     options.allow_insecure_http = cfg.allow_insecure_http;
-    oauth2cc::authorized_client api(base, tokens, options);
+    oauth2cc::authorized_client api(base, *tokens, options);
     const std::string content_type = call.has_body ? "application/json" : "";
     const oauth2cc::http_response res =
         api.send(call.method, path, call.body, content_type, call.headers);
@@ -278,7 +306,7 @@ int main(int argc, char** argv) {
             std::cout << help_text;
             return exit_ok;
         }
-        return p.command == "token" ? print_token(p.cfg) : make_call(p.cfg, p.call);
+        return p.command == "token" ? print_token(p) : make_call(p);
     } catch (const usage_error& e) {
         std::cerr << "oauth2cc-cli: " << e.message << " (see --help)\n";
         return exit_usage;

@@ -5,6 +5,9 @@
 // Usage: oauth2cc-cron-job [URL]      (URL defaults to $OAUTH2CC_API_URL)
 // Configured from the environment: OAUTH2_TOKEN_URL, OAUTH2_CLIENT_ID,
 // OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE.
+// The token is kept between runs in a file_token_store: OAUTH2_CACHE_DIR, else
+// $XDG_CACHE_HOME/oauth2cc, else ~/.cache/oauth2cc. A job every minute then makes one
+// token request per token lifetime instead of one per run.
 // SPDX-License-Identifier: MIT
 
 #include "../common/environment.hpp"
@@ -15,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -43,6 +47,8 @@ int main(int argc, char** argv) {
         const std::string base = url.substr(0, path_at);
         const std::string path = path_at == std::string::npos ? "/" : url.substr(path_at);
         oauth2cc::token_manager tokens(cfg);
+        tokens.set_store(
+            std::make_shared<oauth2cc::file_token_store>(oauth2cc_examples::env("OAUTH2_CACHE_DIR")));
         oauth2cc::authorized_client api(base, tokens);
         const oauth2cc::http_response res = api.get(path);
         if (res.status < 200 || res.status > 299) {

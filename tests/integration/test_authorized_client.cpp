@@ -55,19 +55,6 @@ std::unique_ptr<api_server> start_api(const peer_process& peer) {
     return api;
 }
 
-// Revokes a token at the authorization server (RFC 7009), as the resource server.
-void revoke(const peer_process& peer, const std::string& token) {
-    httplib::Client c("127.0.0.1", peer.port());
-    c.set_connection_timeout(5s);
-    c.set_read_timeout(10s);
-    c.set_basic_auth("resource-server", "resource-server-secret");
-    auto res = c.Post("/token/revocation",
-                      "token=" + token + "&token_type_hint=access_token",
-                      "application/x-www-form-urlencoded");
-    REQUIRE(res);
-    REQUIRE(res->status == 200);
-}
-
 }  // namespace
 
 TEST_SUITE("integration") {
@@ -109,7 +96,7 @@ TEST_CASE("authorized_client: a revoked token gives 401, one retry with a new to
     REQUIRE(reader.get("/api/date").status == 200);
     const std::string first = tokens.get()->access_token.reveal();
 
-    revoke(peer, first);
+    REQUIRE(oauth2cc_test::revoke_token(peer, first));
     const int before = api->requests();
     const auto res = reader.get("/api/date");
     CHECK(res.status == 200);

@@ -14,6 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <iterator>
+#include <thread>
 #include <csignal>
 #include <cstdlib>
 #include <mutex>
@@ -24,12 +28,16 @@
 #include <utility>
 #include <vector>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 using namespace std::chrono_literals;
 using nlohmann::json;
 using oauth2cc_test::peer_process;
 using oauth2cc_test::program_result;
+using oauth2cc_test::mode_of;
+using oauth2cc_test::on_threads;
+using oauth2cc_test::read_file;
 using oauth2cc_test::run_program;
 
 namespace {
@@ -91,6 +99,24 @@ std::unique_ptr<peer_process> start_resource_server() {
          {"OAUTH2_CLIENT_ID", "resource-server"},
          {"OAUTH2_CLIENT_SECRET", "resource-server-secret"}});
 }
+
+// Token requests oidc-provider has answered so far.
+int token_requests() {
+    return authorization_server().harness_stats().at("token_requests").get<int>();
+}
+
+// The store key of read-client with scope read_date at the test server, as the CLI and
+// the cron job configure it.
+std::string reader_key() {
+    oauth2cc::client_config cfg;
+    cfg.token_endpoint = token_url();
+    cfg.client_id = "read-client";
+    cfg.client_secret = oauth2cc::secret{"read-secret"};
+    cfg.scopes = {"read_date"};
+    return oauth2cc::store_key(oauth2cc::token_manager(cfg).cache_key());
+}
+
+
 
 }  // namespace
 
@@ -263,12 +289,18 @@ TEST_CASE("cron job example: one call, or exit 1 with one clear line") {
     if (!examples_available_or_skip()) return;
     auto api = start_resource_server();
     const std::string date_url = api->info().at("url").get<std::string>() + "/api/date";
+    // Each run keeps its token in a cache of its own, so that no run reuses another's.
+    const auto cached = [](env_list env, const oauth2cc_test::temp_dir& cache) {
+        env.emplace_back("OAUTH2_CACHE_DIR", cache / "oauth2cc");
+        return env;
+    };
+    oauth2cc_test::temp_dir first, second, third;
     const auto ok = run_program({example("OAUTH2CC_EXAMPLE_CRON_JOB"), date_url},
-                                client_env("read-client", "read-secret", "read_date"));
+                                cached(client_env("read-client", "read-secret", "read_date"), first));
     CHECK(ok.exit_code == 0);
     CHECK(json::parse(ok.out).contains("date"));
 
-    auto env = client_env("read-client", "wrong-secret-456", "read_date");
+    auto env = cached(client_env("read-client", "wrong-secret-456", "read_date"), second);
     env.emplace_back("OAUTH2CC_API_URL", date_url);
     const auto bad = run_program({example("OAUTH2CC_EXAMPLE_CRON_JOB")}, env);
     CHECK(bad.exit_code == 1);
@@ -276,7 +308,7 @@ TEST_CASE("cron job example: one call, or exit 1 with one clear line") {
     CHECK(bad.err.find("wrong-secret-456") == std::string::npos);
 
     const auto refused = run_program({example("OAUTH2CC_EXAMPLE_CRON_JOB"), date_url},
-                                     client_env("write-client", "write-secret", "post_echo"));
+                                     cached(client_env("write-client", "write-secret", "post_echo"), third));
     CHECK(refused.exit_code == 1);
     CHECK(refused.err.find("HTTP 403") != std::string::npos);
 }
@@ -354,6 +386,171 @@ TEST_CASE("daemon example: keeps calling with the valid token while the server i
     CHECK(WIFEXITED(status));
     CHECK(daemon.output().find("basic-secret") == std::string::npos);
     CHECK(daemon.output().find("read-secret") == std::string::npos);
+}
+
+TEST_CASE("oauth2cc-cli --cache: 20 processes starting together make 1 token request") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir tmp;
+    const std::string dir = tmp / "cache";
+    const int before = token_requests();
+    std::vector<program_result> runs(20);
+    on_threads(20, [&](int i) {
+        runs[static_cast<std::size_t>(i)] =
+            cli({"--cache", dir, "token"}, client_env("read-client", "read-secret", "read_date"));
+    });
+    CHECK(token_requests() - before == 1);
+    std::set<std::string> tokens;
+    for (const auto& run : runs) {
+        CHECK(run.exit_code == 0);
+        CAPTURE(run.err);
+        tokens.insert(json::parse(run.out).at("access_token").get<std::string>());
+    }
+    CHECK(tokens.size() == 1);
+
+    // One private file, holding the token and never the secret.
+    const std::string key = reader_key();
+    CHECK(mode_of(dir) == 0700);
+    CHECK(mode_of(dir + "/" + key + ".json") == 0600);
+    const std::string stored = read_file(dir + "/" + key + ".json");
+    CHECK(stored.find(*tokens.begin()) != std::string::npos);
+    CHECK(stored.find("read-secret") == std::string::npos);
+}
+
+TEST_CASE("oauth2cc-cli --cache: 60 runs in a row within a token's lifetime make 1 request") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir tmp;
+    auto env = client_env("read-client", "read-secret", "read_date");
+    env.emplace_back("OAUTH2_CACHE_DIR", tmp / "cache");  // the variable works as --cache
+    const int before = token_requests();
+    std::set<std::string> tokens;
+    int failed = 0;
+    for (int i = 0; i < 60; ++i) {
+        const auto run = cli({"token"}, env);
+        if (run.exit_code != 0) ++failed;
+        if (run.exit_code == 0) tokens.insert(json::parse(run.out).at("access_token").get<std::string>());
+    }
+    CHECK(failed == 0);
+    CHECK(tokens.size() == 1);
+    CHECK(token_requests() - before == 1);
+}
+
+TEST_CASE("oauth2cc-cli --cache: corrupt and expired entries are replaced with one request") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir tmp;
+    const std::string dir = tmp / "cache";
+    const auto env = client_env("read-client", "read-secret", "read_date");
+    const std::string path = dir + "/" + reader_key() + ".json";
+    const auto token_of = [](const program_result& run) {
+        return json::parse(run.out).at("access_token").get<std::string>();
+    };
+    const auto first = cli({"--cache", dir, "token"}, env);
+    REQUIRE(first.exit_code == 0);
+
+    SUBCASE("corrupt") {
+        std::ofstream(path, std::ios::trunc) << "{\"format\":\"oauth2cc-token/1\",\"acc";
+        const int before = token_requests();
+        const auto run = cli({"--cache", dir, "token"}, env);
+        CHECK(run.exit_code == 0);
+        CHECK(token_requests() - before == 1);
+        CHECK(token_of(run) != token_of(first));
+        // The file is whole again: the next run makes no request.
+        const auto again = cli({"--cache", dir, "token"}, env);
+        CHECK(token_of(again) == token_of(run));
+        CHECK(token_requests() - before == 1);
+    }
+    SUBCASE("expired, or within the refresh lead") {
+        const auto now = std::chrono::system_clock::now();
+        for (const auto left : {-60s, 100s}) {  // an hour's token has a 360 s lead
+            oauth2cc::file_token_store store(dir);
+            oauth2cc::stored_token old;
+            old.access_token = oauth2cc::secret{"stale-token-" + std::to_string(left.count())};
+            old.token_type = "Bearer";
+            old.issued_at = now + left - 3600s;
+            old.expires_at = now + left;
+            store.save(reader_key(), old);
+            const int before = token_requests();
+            const auto run = cli({"--cache", dir, "token"}, env);
+            CHECK(run.exit_code == 0);
+            CHECK(token_requests() - before == 1);
+            CHECK(token_of(run).rfind("stale-token", 0) == std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("oauth2cc-cli --cache: unsafe permissions are refused with a clear error") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir tmp;
+    const std::string dir = tmp / "cache";
+    const auto env = client_env("read-client", "read-secret", "read_date");
+    REQUIRE(cli({"--cache", dir, "token"}, env).exit_code == 0);
+    const int before = token_requests();
+
+    REQUIRE(::chmod(dir.c_str(), 0755) == 0);
+    const auto open_dir = cli({"--cache", dir, "token"}, env);
+    CHECK(open_dir.exit_code == 2);
+    CHECK(open_dir.err.find(dir) != std::string::npos);
+    CHECK(open_dir.err.find("mode 0755") != std::string::npos);
+    CHECK(open_dir.err.find("chmod 700") != std::string::npos);
+    CHECK(open_dir.out.empty());
+
+    REQUIRE(::chmod(dir.c_str(), 0700) == 0);
+    const std::string path = dir + "/" + reader_key() + ".json";
+    REQUIRE(::chmod(path.c_str(), 0644) == 0);
+    const auto open_file = cli({"--cache", dir, "token"}, env);
+    CHECK(open_file.exit_code == 2);
+    CHECK(open_file.err.find(path) != std::string::npos);
+    CHECK(open_file.err.find("chmod 600") != std::string::npos);
+    CHECK(open_file.out.empty());
+    CHECK(token_requests() == before);  // refused before asking anyone
+}
+
+TEST_CASE("oauth2cc-cli --cache call: a revoked stored token is dropped and replaced once") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir tmp;
+    const std::string dir = tmp / "cache";
+    auto& peer = authorization_server();
+    auto api = start_resource_server();
+    const std::string date_url = api->info().at("url").get<std::string>() + "/api/date";
+    const auto env = client_env("read-client", "read-secret", "read_date");
+    oauth2cc::file_token_store store(dir);
+
+    REQUIRE(cli({"--cache", dir, "call", date_url}, env).exit_code == 0);
+    const auto stored = store.load(reader_key());
+    REQUIRE(stored.has_value());
+    const std::string revoked = stored->access_token.reveal();
+    REQUIRE(oauth2cc_test::revoke_token(peer, revoked));
+
+    const int before = token_requests();
+    const auto run = cli({"--cache", dir, "call", date_url}, env);
+    CAPTURE(run.err);
+    CHECK(run.exit_code == 0);
+    CHECK(json::parse(run.out).contains("date"));
+    CHECK(token_requests() - before == 1);  // one new token, after the 401
+    const auto replaced = store.load(reader_key());
+    REQUIRE(replaced.has_value());
+    CHECK(replaced->access_token.reveal() != revoked);
+
+    // The new token is reused by the next run.
+    CHECK(cli({"--cache", dir, "call", date_url}, env).exit_code == 0);
+    CHECK(token_requests() - before == 1);
+}
+
+TEST_CASE("cron job example: 5 runs share one token through the default cache directory") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir tmp;
+    auto api = start_resource_server();
+    auto env = client_env("read-client", "read-secret", "read_date");
+    env.emplace_back("XDG_CACHE_HOME", tmp / "xdg");  // $XDG_CACHE_HOME/oauth2cc
+    env.emplace_back("OAUTH2CC_API_URL", api->info().at("url").get<std::string>() + "/api/date");
+    const int before = token_requests();
+    for (int i = 0; i < 5; ++i) {
+        const auto run = run_program({example("OAUTH2CC_EXAMPLE_CRON_JOB")}, env);
+        CAPTURE(run.err);
+        CHECK(run.exit_code == 0);
+    }
+    CHECK(token_requests() - before == 1);
+    CHECK(mode_of(tmp / "xdg/oauth2cc") == 0700);
+    CHECK(mode_of(tmp / ("xdg/oauth2cc/" + reader_key() + ".json")) == 0600);
 }
 
 }  // TEST_SUITE("integration")

@@ -321,6 +321,14 @@ void peer_process::reset_harness_stats() const {
     if (!res || res->status != 204) throw std::runtime_error("the peer's /_harness/reset failed");
 }
 
+bool revoke_token(const peer_process& peer, const std::string& token) {
+    httplib::Client c = harness_client(peer.port());
+    c.set_basic_auth("resource-server", "resource-server-secret");
+    auto res = c.Post("/token/revocation", "token=" + token + "&token_type_hint=access_token",
+                      "application/x-www-form-urlencoded");
+    return res && res->status == 200;
+}
+
 program_result run_program(const std::vector<std::string>& argv_in,
                            const std::vector<std::pair<std::string, std::string>>& env,
                            std::chrono::milliseconds timeout) {

@@ -137,6 +137,10 @@ private:
     std::size_t searched_ = 0;
 };
 
+/// @brief Revokes an access token at oidc-provider (RFC 7009), authenticated as its
+/// resource-server client. @returns true when the server answered 200
+bool revoke_token(const peer_process& peer, const std::string& token);
+
 /// @brief Starts tests/peers/oidc-provider/server.mjs with the given arguments.
 std::unique_ptr<peer_process> start_oidc_provider(const std::vector<std::string>& args = {});
 

@@ -7,6 +7,19 @@
 
 #include <doctest/doctest.h>
 
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -39,5 +52,63 @@ inline int closed_port() {
     ::close(fd);
     return ntohs(addr.sin_port);
 }
+
+/// @brief Runs body(i) for i in [0, n) on n threads released together; returns once all
+/// have finished.
+template <class F>
+void on_threads(int n, F body) {
+    std::mutex m;
+    std::condition_variable cv;
+    bool go = false;
+    std::vector<std::thread> threads;
+    for (int i = 0; i < n; ++i) {
+        threads.emplace_back([&, i] {
+            {
+                std::unique_lock<std::mutex> lock(m);
+                cv.wait(lock, [&] { return go; });
+            }
+            body(i);
+        });
+    }
+    {
+        std::lock_guard<std::mutex> lock(m);
+        go = true;
+    }
+    cv.notify_all();
+    for (auto& t : threads) t.join();
+}
+
+/// @brief A whole file's bytes; empty when it cannot be read.
+inline std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+/// @brief The permission bits of path itself (a symbolic link is not followed).
+inline mode_t mode_of(const std::string& path) {
+    struct stat st {};
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+}
+
+/// @brief A private temporary directory (mode 0700), removed with everything in it.
+struct temp_dir {
+    std::filesystem::path path;
+    temp_dir() {
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "oauth2cc-test-XXXXXX").string();
+        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+        path = pattern;
+    }
+    ~temp_dir() {
+        std::error_code ignored;
+        std::filesystem::permissions(path, std::filesystem::perms::owner_all, ignored);
+        std::filesystem::remove_all(path, ignored);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    /// @brief The path of name inside it.
+    std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
 
 }  // namespace oauth2cc_test

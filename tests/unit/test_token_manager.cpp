@@ -27,6 +27,7 @@ using oauth2cc::refresh_policy;
 using oauth2cc::token_manager;
 using oauth2cc_test::log_watch;
 using oauth2cc_test::token_endpoint_fake;
+using oauth2cc_test::on_threads;
 using oauth2cc_test::thrown_by;
 
 namespace {
@@ -59,30 +60,6 @@ struct rig {
     std::string token_text() { return manager->get()->access_token.reveal(); }
 };
 
-
-// Runs body on n threads that start together; returns once all have finished.
-template <class F>
-void on_threads(int n, F body) {
-    std::mutex m;
-    std::condition_variable cv;
-    bool go = false;
-    std::vector<std::thread> threads;
-    for (int i = 0; i < n; ++i) {
-        threads.emplace_back([&, i] {
-            {
-                std::unique_lock<std::mutex> lock(m);
-                cv.wait(lock, [&] { return go; });
-            }
-            body(i);
-        });
-    }
-    {
-        std::lock_guard<std::mutex> lock(m);
-        go = true;
-    }
-    cv.notify_all();
-    for (auto& t : threads) t.join();
-}
 
 }  // namespace
 

@@ -39,6 +39,9 @@ using oauth2cc::manual_clock;
 using oauth2cc::stored_token;
 using oauth2cc::token_manager;
 using oauth2cc_test::log_watch;
+using oauth2cc_test::mode_of;
+using oauth2cc_test::read_file;
+using oauth2cc_test::temp_dir;
 using oauth2cc_test::thrown_by;
 using oauth2cc_test::token_endpoint_fake;
 using wall = std::chrono::system_clock;
@@ -46,24 +49,6 @@ using wall = std::chrono::system_clock;
 namespace {
 
 constexpr const char* client_secret_text = "Store-S3cret-never-on-disk";
-
-/// A private temporary directory, removed with everything in it.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "oauth2cc-store-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        fs::permissions(path, fs::perms::owner_all, ignored);
-        fs::remove_all(path, ignored);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 oauth2cc::client_config config() {
     oauth2cc::client_config cfg;
@@ -90,10 +75,6 @@ stored_token entry(const std::string& value, wall::time_point issued, wall::dura
     return e;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 void write_file(const std::string& path, const std::string& text, mode_t mode = 0600) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
@@ -103,11 +84,6 @@ void write_file(const std::string& path, const std::string& text, mode_t mode = 
     ::close(fd);
 }
 
-mode_t mode_of(const std::string& path) {
-    struct stat st {};
-    REQUIRE(::lstat(path.c_str(), &st) == 0);
-    return st.st_mode & 07777;
-}
 
 std::set<std::string> names_in(const fs::path& dir) {
     std::set<std::string> out;
