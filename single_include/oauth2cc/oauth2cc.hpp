@@ -1537,6 +1537,56 @@ private:
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/token_response.hpp ----
 
+// ---- oauth2cc/detail/json_bounded.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief No response or file of ours nests deeper; deeper ones are refused, so that the
+/// recursive parts of nlohmann::json (dump, comparison) never meet a deep document.
+inline constexpr int max_json_depth = 32;
+
+/// @brief What parse_json_bounded noticed besides the value.
+struct json_notes {
+    bool too_deep = false;  ///< nested deeper than max_json_depth (the value is discarded)
+    std::string repeated;   ///< a member name the top-level object has twice, if any
+};
+
+/// @brief Parses text as JSON. The result is discarded when the text is not JSON or nests
+/// deeper than max_json_depth. A top-level member given twice keeps its last value, and
+/// notes.repeated names it: which one a server meant is anyone's guess (RFC 8259 §4).
+inline nlohmann::json parse_json_bounded(std::string_view text, json_notes& notes) {
+    struct too_deep {};
+    std::set<std::string> top_level;
+    bool top_is_object = false;
+    const nlohmann::json::parser_callback_t watch =
+        [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+            using event_t = nlohmann::json::parse_event_t;
+            if (event == event_t::object_start || event == event_t::array_start) {
+                // Thrown to stop at once instead of reading the rest of a deep document.
+                if (depth >= max_json_depth) throw too_deep{};
+                if (depth == 0) top_is_object = event == event_t::object_start;
+            } else if (event == event_t::key && depth == 1 && top_is_object &&
+                       notes.repeated.empty()) {
+                const auto& name = parsed.get_ref<const std::string&>();
+                if (!top_level.insert(name).second) notes.repeated = name;
+            }
+            return true;
+        };
+    try {
+        return nlohmann::json::parse(text.begin(), text.end(), watch, /*allow_exceptions=*/false);
+    } catch (const too_deep&) {
+        notes.too_deep = true;
+        return nlohmann::json(nlohmann::json::value_t::discarded);
+    }
+}
+
+}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/retry_after.hpp ----
 
 #include <algorithm>
@@ -1716,11 +1766,15 @@ inline std::string media_type(const http_response& res) {
 
 /// @brief The body as a JSON value; for older servers, a form body (typed
 /// application/x-www-form-urlencoded, or text/plain that is not JSON) as an object of
-/// strings. Empty when the body is neither.
-inline std::optional<nlohmann::json> response_document(const http_response& res) {
-    // Depth is bounded by the size cap on the body; the parser does not recurse.
-    nlohmann::json doc = nlohmann::json::parse(res.body, nullptr, false);
+/// strings. Empty when the body is neither, or is JSON nested too deep.
+/// @param notes when given, receives what parse_json_bounded noticed
+inline std::optional<nlohmann::json> response_document(const http_response& res,
+                                                       json_notes* notes = nullptr) {
+    json_notes local;
+    json_notes& seen = notes != nullptr ? *notes : local;
+    nlohmann::json doc = parse_json_bounded(res.body, seen);
     if (!doc.is_discarded()) return doc;
+    if (seen.too_deep) return std::nullopt;
     const std::string type = media_type(res);
     if (type != "application/x-www-form-urlencoded" && type != "text/plain") return std::nullopt;
     auto fields = parse_form(res.body);
@@ -1733,11 +1787,13 @@ inline std::optional<nlohmann::json> response_document(const http_response& res)
 }
 
 /// @brief Reads `expires_in`: a non-negative number or numeric string, or absent/null.
+/// @param http_status the response's status, carried by the error
 /// @throws error of kind `bad_response` for anything else
-inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v) {
-    const auto bad = [] {
-        throw error(error_kind::bad_response,
-                    "expires_in is not a non-negative number of seconds");
+inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v,
+                                                          int http_status) {
+    const auto bad = [http_status] {
+        throw error(error_kind::bad_response, "expires_in is not a non-negative number of seconds",
+                    error_details{{}, {}, {}, http_status, {}});
     };
     double seconds = 0;
     if (v.is_null()) return std::nullopt;
@@ -1824,11 +1880,20 @@ inline token parse_token_response(const http_response& res, const std::string& r
                                   std::chrono::steady_clock::time_point obtained_at,
                                   std::chrono::system_clock::time_point now_system,
                                   const redactions& hide = redactions{}) {
-    const auto doc = response_document(res);
+    json_notes notes;
+    const auto doc = response_document(res, &notes);
     throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
     const auto bad = [&](const std::string& why) {
         throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
     };
+    if (notes.too_deep) {
+        bad("the token response nests JSON deeper than " + std::to_string(max_json_depth) +
+            " levels");
+    }
+    if (!notes.repeated.empty()) {
+        bad("the token response has the member \"" + hide.excerpt_of(notes.repeated, 40) +
+            "\" twice");
+    }
     if (!doc) {
         bad("the token response is not JSON (Content-Type \"" + hide.excerpt_of(media_type(res), 60) +
             "\")");
@@ -1854,7 +1919,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
                     "\" is not supported; only Bearer (RFC 6750) is");
             }
         } else if (name == "expires_in") {
-            t.expires_in = read_expires_in(value);
+            t.expires_in = read_expires_in(value, res.status);
         } else if (name == "scope") {
             if (value.is_string()) {
                 t.scope = value.get<std::string>();
@@ -3797,9 +3862,10 @@ inline std::string token_file_text(const stored_token& entry) {
 /// @brief The token in a file's text; empty when the text is not a whole, well-formed
 /// token file (truncated, corrupt, another format), which the store then ignores.
 inline std::optional<stored_token> parse_token_file(const std::string& text) {
-    nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    json_notes notes;
+    nlohmann::json doc = parse_json_bounded(text, notes);
     std::optional<stored_token> out;
-    if (!doc.is_object()) return out;
+    if (!doc.is_object() || !notes.repeated.empty()) return out;
     const auto string_at = [&doc](const char* name) -> const std::string* {
         const auto it = doc.find(name);
         return it != doc.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;

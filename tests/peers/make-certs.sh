@@ -9,6 +9,8 @@
 #   server.pem / server-key.pem           for 127.0.0.1, ::1 and localhost
 #   other-host.pem / other-host-key.pem   signed by the CA, for another host name only
 #   client.pem / client-key.pem           a client certificate for mutual TLS
+#   expired.pem / expired-key.pem         for 127.0.0.1, signed by the CA, expired in 2020
+#   self-signed.pem / self-signed-key.pem for 127.0.0.1, signed by nobody but itself
 set -euo pipefail
 
 dir=${1:?usage: make-certs.sh DIR}
@@ -46,6 +48,39 @@ subjectAltName=DNS:other-host.invalid"
 sign client "/CN=basic-client" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth"
+
+# An expired certificate: only `openssl ca` sets dates in the past.
+mkdir -p ca-db
+: > ca-db/index.txt
+echo 1000 > ca-db/serial
+cat > ca.cnf <<'CONF'
+[ca]
+default_ca = test_ca
+[test_ca]
+database = ca-db/index.txt
+serial = ca-db/serial
+new_certs_dir = ca-db
+certificate = ca.pem
+private_key = ca-key.pem
+default_md = sha256
+policy = any
+[any]
+commonName = supplied
+[server_ext]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1,DNS:localhost
+CONF
+key expired-key.pem
+openssl req -new -key expired-key.pem -subj "/CN=127.0.0.1" -out expired.csr
+openssl ca -batch -config ca.cnf -extensions server_ext -notext -in expired.csr \
+  -startdate 200101000000Z -enddate 200102000000Z -out expired.pem 2>/dev/null
+rm -rf expired.csr ca-db ca.cnf
+
+key self-signed-key.pem
+openssl req -x509 -new -key self-signed-key.pem -sha256 -days "$days" -subj "/CN=127.0.0.1" \
+  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -out self-signed.pem
 
 chmod 600 ./*-key.pem
 echo "make-certs.sh: test CA and certificates written"

@@ -7,7 +7,9 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -130,6 +132,28 @@ public:
             head.append(buf, static_cast<std::size_t>(n));
         }
         return head;
+    }
+
+    /// @brief Reads the request head and as much body as its Content-Length says, so that
+    /// closing the socket afterwards sends FIN, not the RST that unread data causes.
+    static std::string read_request(int fd) {
+        std::string request = read_head(fd);
+        const auto head_end = request.find("\r\n\r\n");
+        if (head_end == std::string::npos) return request;
+        std::size_t length = 0;
+        std::string lower = request.substr(0, head_end);
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const auto at = lower.find("\r\ncontent-length:");
+        if (at != std::string::npos) length = std::strtoul(lower.c_str() + at + 17, nullptr, 10);
+        char buf[4096];
+        while (request.size() < head_end + 4 + length && length < (1u << 20)) {
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 5000) <= 0) break;
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            request.append(buf, static_cast<std::size_t>(n));
+        }
+        return request;
     }
 
 private:

@@ -143,6 +143,10 @@ const certificates& test_certificates() {
         d.paths.other_host_key = at("other-host-key.pem");
         d.paths.client_cert = at("client.pem");
         d.paths.client_key = at("client-key.pem");
+        d.paths.expired_cert = at("expired.pem");
+        d.paths.expired_key = at("expired-key.pem");
+        d.paths.self_signed_cert = at("self-signed.pem");
+        d.paths.self_signed_key = at("self-signed-key.pem");
         return d;
     }();
     return made.paths;

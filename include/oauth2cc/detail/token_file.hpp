@@ -4,6 +4,7 @@
 #pragma once
 
 #include "../token_store.hpp"
+#include "json_bounded.hpp"
 #include "wipe.hpp"
 
 #include <nlohmann/json.hpp>
@@ -44,9 +45,10 @@ inline std::string token_file_text(const stored_token& entry) {
 /// @brief The token in a file's text; empty when the text is not a whole, well-formed
 /// token file (truncated, corrupt, another format), which the store then ignores.
 inline std::optional<stored_token> parse_token_file(const std::string& text) {
-    nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    json_notes notes;
+    nlohmann::json doc = parse_json_bounded(text, notes);
     std::optional<stored_token> out;
-    if (!doc.is_object()) return out;
+    if (!doc.is_object() || !notes.repeated.empty()) return out;
     const auto string_at = [&doc](const char* name) -> const std::string* {
         const auto it = doc.find(name);
         return it != doc.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;

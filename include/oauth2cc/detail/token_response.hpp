@@ -7,6 +7,7 @@
 #include "../http.hpp"
 #include "../token.hpp"
 #include "form.hpp"
+#include "json_bounded.hpp"
 #include "redact.hpp"
 #include "retry_after.hpp"
 #include "text.hpp"
@@ -36,11 +37,15 @@ inline std::string media_type(const http_response& res) {
 
 /// @brief The body as a JSON value; for older servers, a form body (typed
 /// application/x-www-form-urlencoded, or text/plain that is not JSON) as an object of
-/// strings. Empty when the body is neither.
-inline std::optional<nlohmann::json> response_document(const http_response& res) {
-    // Depth is bounded by the size cap on the body; the parser does not recurse.
-    nlohmann::json doc = nlohmann::json::parse(res.body, nullptr, false);
+/// strings. Empty when the body is neither, or is JSON nested too deep.
+/// @param notes when given, receives what parse_json_bounded noticed
+inline std::optional<nlohmann::json> response_document(const http_response& res,
+                                                       json_notes* notes = nullptr) {
+    json_notes local;
+    json_notes& seen = notes != nullptr ? *notes : local;
+    nlohmann::json doc = parse_json_bounded(res.body, seen);
     if (!doc.is_discarded()) return doc;
+    if (seen.too_deep) return std::nullopt;
     const std::string type = media_type(res);
     if (type != "application/x-www-form-urlencoded" && type != "text/plain") return std::nullopt;
     auto fields = parse_form(res.body);
@@ -53,11 +58,13 @@ inline std::optional<nlohmann::json> response_document(const http_response& res)
 }
 
 /// @brief Reads `expires_in`: a non-negative number or numeric string, or absent/null.
+/// @param http_status the response's status, carried by the error
 /// @throws error of kind `bad_response` for anything else
-inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v) {
-    const auto bad = [] {
-        throw error(error_kind::bad_response,
-                    "expires_in is not a non-negative number of seconds");
+inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v,
+                                                          int http_status) {
+    const auto bad = [http_status] {
+        throw error(error_kind::bad_response, "expires_in is not a non-negative number of seconds",
+                    error_details{{}, {}, {}, http_status, {}});
     };
     double seconds = 0;
     if (v.is_null()) return std::nullopt;
@@ -144,11 +151,20 @@ inline token parse_token_response(const http_response& res, const std::string& r
                                   std::chrono::steady_clock::time_point obtained_at,
                                   std::chrono::system_clock::time_point now_system,
                                   const redactions& hide = redactions{}) {
-    const auto doc = response_document(res);
+    json_notes notes;
+    const auto doc = response_document(res, &notes);
     throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
     const auto bad = [&](const std::string& why) {
         throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
     };
+    if (notes.too_deep) {
+        bad("the token response nests JSON deeper than " + std::to_string(max_json_depth) +
+            " levels");
+    }
+    if (!notes.repeated.empty()) {
+        bad("the token response has the member \"" + hide.excerpt_of(notes.repeated, 40) +
+            "\" twice");
+    }
     if (!doc) {
         bad("the token response is not JSON (Content-Type \"" + hide.excerpt_of(media_type(res), 60) +
             "\")");
@@ -174,7 +190,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
                     "\" is not supported; only Bearer (RFC 6750) is");
             }
         } else if (name == "expires_in") {
-            t.expires_in = read_expires_in(value);
+            t.expires_in = read_expires_in(value, res.status);
         } else if (name == "scope") {
             if (value.is_string()) {
                 t.scope = value.get<std::string>();
