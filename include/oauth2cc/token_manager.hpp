@@ -64,6 +64,8 @@ struct manager_stats {
     std::optional<error> last_error;
     /// Failures since the last success.
     std::uint64_t consecutive_failures = 0;
+    /// True while a token request (or a look at the token store) is under way.
+    bool in_flight = false;
     /// When the next request may be made, while backing off after a failure.
     std::optional<std::chrono::steady_clock::time_point> next_attempt;
 };

@@ -185,9 +185,17 @@ inline token parse_token_response(const http_response& res, const std::string& r
             t.access_token = secret(value.get<std::string>());
         } else if (name == "token_type") {
             if (!value.is_string()) bad("token_type is not a string");
-            if (!iequals(value.get_ref<const std::string&>(), "Bearer")) {
-                bad("token_type \"" + hide.excerpt_of(value.get_ref<const std::string&>(), 40) +
-                    "\" is not supported; only Bearer (RFC 6750) is");
+            const std::string& type = value.get_ref<const std::string&>();
+            if (!iequals(type, "Bearer")) {
+                // A short type is named; anything that could be (part of) the token is not.
+                const auto token_member = doc->find("access_token");
+                const bool names_token =
+                    token_member != doc->end() && token_member->is_string() && !type.empty() &&
+                    token_member->get_ref<const std::string&>().find(type) != std::string::npos;
+                bad((type.size() <= 16 && !names_token
+                         ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
+                         : "a token_type of " + std::to_string(type.size()) + " bytes") +
+                    " is not supported; only Bearer (RFC 6750) is");
             }
         } else if (name == "expires_in") {
             t.expires_in = read_expires_in(value, res.status);

@@ -606,6 +606,7 @@ OAUTH2CC_INLINE manager_stats token_manager::stats() const {
     out.store_failures = s.store_failures;
     out.last_error = s.last_error;
     out.consecutive_failures = s.consecutive_failures;
+    out.in_flight = s.fetch_running || s.fetch_requested;
     if (s.backing_off) out.next_attempt = s.next_attempt;
     return out;
 }

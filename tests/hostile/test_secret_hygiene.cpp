@@ -1,0 +1,260 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// test_secret_hygiene.cpp: one distinctive client secret and one distinctive token, driven
+// through every path the library has (token requests by each method, the manager, the
+// authorized client and its retry, introspection, the token store, transport and TLS
+// failures, servers that echo what they were sent); every exception text, log line,
+// streamed value and stored file is searched for them. And a destroyed secret leaves no
+// trace in the memory it used.
+// SPDX-License-Identifier: MIT
+
+#include "../support/local_server.hpp"
+#include "../support/peer_process.hpp"
+#include "../support/test_helpers.hpp"
+
+#include <oauth2cc/oauth2cc.hpp>
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using oauth2cc_test::local_server;
+
+namespace {
+
+constexpr const char* secret_text = "Sx-Hygiene:S3cret %7741+/=";
+constexpr const char* token_text = "Tk-Hygiene-Token-0d9c";
+constexpr const char* client_id = "hygiene-client";
+
+/// Everything the library says, gathered from every path.
+struct transcript {
+    std::mutex m;
+    std::vector<std::string> texts;
+    void add(std::string text) {
+        std::lock_guard<std::mutex> lock(m);
+        texts.push_back(std::move(text));
+    }
+    void add(const oauth2cc::error& e) {
+        add(e.what());
+        add(e.error_description());
+        add(e.error_uri());
+    }
+    std::function<void(oauth2cc::log_level, std::string_view)> logger() {
+        return [this](oauth2cc::log_level, std::string_view line) { add(std::string(line)); };
+    }
+    // Runs call; records the error it throws, if any.
+    template <class F>
+    void attempt(F&& call) {
+        try {
+            call();
+        } catch (const oauth2cc::error& e) {
+            add(e);
+        }
+    }
+};
+
+// The forms a secret or token could leak in.
+std::vector<std::string> forbidden() {
+    using oauth2cc::detail::base64_encode;
+    using oauth2cc::detail::form_encode;
+    return {secret_text,
+            form_encode(secret_text),
+            "S3cret",
+            base64_encode(std::string(client_id) + ":" + form_encode(secret_text)),
+            base64_encode(std::string(client_id) + ":" + secret_text),
+            token_text,
+            "Tk-Hygiene"};
+}
+
+}  // namespace
+
+TEST_SUITE("hostile") {
+
+TEST_CASE("secret hygiene: no path puts the secret or the token in any output") {
+    // A server that issues the token, echoes everything it is sent back in errors, and
+    // plays the API and introspection endpoint.
+    local_server server;
+    const auto echo_all = [](const httplib::Request& req) {
+        std::string all = req.body;
+        for (const auto& [name, value] : req.headers) all += " " + name + "=" + value;
+        return all;
+    };
+    server.server().Post("/token", [&](const httplib::Request& req, httplib::Response& res) {
+        if (req.get_header_value("Authorization").empty() && req.body.find("client_secret") == std::string::npos) {
+            res.status = 401;
+            res.set_content(R"({"error":"invalid_client"})", "application/json");
+            return;
+        }
+        res.set_content(std::string(R"({"access_token":")") + token_text +
+                            R"(","token_type":"Bearer","expires_in":3600})",
+                        "application/json");
+    });
+    server.server().Post("/echo-oauth", [&](const httplib::Request& req, httplib::Response& res) {
+        res.status = 400;
+        res.set_content(nlohmann::json{{"error", "invalid_request"},
+                                       {"error_description", "you sent " + echo_all(req)},
+                                       {"error_uri", "https://x.invalid/?" + echo_all(req)}}
+                            .dump(),
+                        "application/json");
+    });
+    server.server().Post("/echo-html", [&](const httplib::Request& req, httplib::Response& res) {
+        res.status = 500;
+        res.set_content("<pre>" + echo_all(req) + "</pre>", "text/html");
+    });
+    server.server().Post("/echo-200", [&](const httplib::Request& req, httplib::Response& res) {
+        res.set_content("not a token: " + echo_all(req), "text/html");
+    });
+    server.server().Post("/bad-token-type", [&](const httplib::Request&, httplib::Response& res) {
+        res.set_content(std::string(R"({"access_token":")") + token_text + R"(","token_type":")" +
+                            token_text + "\"}",
+                        "application/json");
+    });
+    server.server().Get("/api/ok", [&](const httplib::Request& req, httplib::Response& res) {
+        res.set_content(req.get_header_value("Authorization") == std::string("Bearer ") + token_text
+                            ? "fine"
+                            : "who are you",
+                        "text/plain");
+    });
+    server.server().Get("/api/refuse", [&](const httplib::Request&, httplib::Response& res) {
+        res.status = 401;
+        res.set_header("WWW-Authenticate", R"(Bearer error="invalid_token")");
+    });
+    server.server().Post("/introspect-echo", [&](const httplib::Request& req, httplib::Response& res) {
+        res.status = 401;
+        res.set_content(nlohmann::json{{"error", "invalid_client"},
+                                       {"error_description", echo_all(req)}}.dump(),
+                        "application/json");
+    });
+    server.start();
+
+    transcript said;
+    const auto config_for = [&](const std::string& path, oauth2cc::auth_method method) {
+        oauth2cc::client_config cfg;
+        cfg.token_endpoint = server.url() + path;
+        cfg.client_id = client_id;
+        cfg.client_secret = oauth2cc::secret{secret_text};
+        cfg.auth = method;
+        cfg.connect_timeout = 500ms;
+        cfg.read_timeout = 1000ms;
+        return cfg;
+    };
+    int paths = 0;
+    for (const auto method :
+         {oauth2cc::auth_method::client_secret_basic, oauth2cc::auth_method::client_secret_post}) {
+        for (const auto encoding : {oauth2cc::credential_encoding::form_urlencoded,
+                                    oauth2cc::credential_encoding::raw}) {
+            for (const char* path : {"/token", "/echo-oauth", "/echo-html", "/echo-200", "/bad-token-type"}) {
+                auto cfg = config_for(path, method);
+                cfg.basic_encoding = encoding;
+                // One request, no caching.
+                said.attempt([&] {
+                    const auto t = oauth2cc::request_token(cfg);
+                    std::ostringstream streamed;
+                    streamed << t.access_token << cfg.client_secret;
+                    said.add(streamed.str());
+                    CHECK(streamed.str() == "******");
+                });
+                // The manager: its log line and its error, then its stats.
+                oauth2cc::token_manager manager(cfg);
+                manager.set_logger(said.logger());
+                said.attempt([&] { manager.get(); });
+                said.attempt([&] { manager.authorization_header(); });  // backoff: the last error
+                if (const auto last = manager.stats().last_error) said.add(*last);
+                // introspect() with the same credentials.
+                said.attempt([&] {
+                    oauth2cc::introspect(cfg, server.url() + "/introspect-echo", token_text);
+                });
+                paths += 4;
+            }
+        }
+    }
+
+    // The authorized client, its one retry after 401, and a call that succeeds.
+    {
+        oauth2cc::token_manager manager(config_for("/token", oauth2cc::auth_method::client_secret_basic));
+        manager.set_logger(said.logger());
+        oauth2cc::authorized_client api(server.url(), manager);
+        CHECK(api.get("/api/ok").body == "fine");
+        CHECK(api.get("/api/refuse").status == 401);
+        said.attempt([&] { api.get("http://elsewhere.invalid/steal"); });   // refused path
+        said.attempt([&] { api.get("/api/ok", {{"Authorization", "Bearer mine"}}); });
+        paths += 4;
+    }
+
+    // Transport and TLS failures.
+    {
+        auto cfg = config_for("/token", oauth2cc::auth_method::client_secret_basic);
+        cfg.token_endpoint = "http://127.0.0.1:" + std::to_string(oauth2cc_test::closed_port()) + "/token";
+        oauth2cc::token_manager refused(cfg);
+        refused.set_logger(said.logger());
+        said.attempt([&] { refused.get(); });
+        cfg.token_endpoint = "https://127.0.0.1:" + std::to_string(server.port()) + "/token";
+        oauth2cc::token_manager not_tls(cfg);
+        not_tls.set_logger(said.logger());
+        said.attempt([&] { not_tls.get(); });
+        cfg.token_endpoint = "http://auth.example.com/token";  // plain http off loopback
+        said.attempt([&] { oauth2cc::request_token(cfg); });
+        paths += 3;
+    }
+
+    // The token store: what is written to disk.
+    {
+        oauth2cc_test::temp_dir tmp;
+        oauth2cc::token_manager manager(config_for("/token", oauth2cc::auth_method::client_secret_post));
+        manager.set_logger(said.logger());
+        manager.set_store(std::make_shared<oauth2cc::file_token_store>(tmp / "cache"));
+        CHECK(manager.get()->access_token.reveal() == token_text);
+        for (const auto& entry : std::filesystem::directory_iterator(tmp.path / "cache")) {
+            const std::string content = oauth2cc_test::read_file(entry.path().string());
+            CHECK(content.find(secret_text) == std::string::npos);
+            CHECK(content.find(oauth2cc::detail::form_encode(secret_text)) == std::string::npos);
+        }
+        paths += 1;
+    }
+
+    std::size_t searched = 0;
+    for (const auto& text : said.texts) {
+        for (const auto& leak : forbidden()) {
+            CAPTURE(text);
+            CAPTURE(leak);
+            CHECK(text.find(leak) == std::string::npos);
+            ++searched;
+        }
+    }
+    MESSAGE("secret hygiene: " << paths << " paths, " << said.texts.size() << " texts, "
+                               << searched << " searches, no leak");
+    CHECK(said.texts.size() > 100);
+}
+
+TEST_CASE("secret hygiene: a destroyed secret leaves its memory zeroed") {
+    // The secret lives in storage this test owns, so its bytes can be read after its
+    // destructor ran. A short value sits in the string's own buffer, inside the object.
+    alignas(oauth2cc::secret) unsigned char storage[sizeof(oauth2cc::secret)];
+    std::memset(storage, 0xAA, sizeof storage);
+    auto* s = new (storage) oauth2cc::secret{std::string("Sx-Short7")};
+    REQUIRE(s->reveal() == "Sx-Short7");
+    const auto* value = reinterpret_cast<const unsigned char*>(s->reveal().data());
+    const std::size_t offset = static_cast<std::size_t>(value - storage);
+    REQUIRE(offset < sizeof storage);
+    s->~secret();
+    // Volatile reads: the compiler may not assume what a dead object's bytes hold.
+    const volatile unsigned char* after = storage;
+    std::string bytes(sizeof storage, '\0');
+    for (std::size_t i = 0; i < sizeof storage; ++i) bytes[i] = static_cast<char>(after[i]);
+    bool zero = true;
+    for (std::size_t i = offset; i < offset + 9 && i < sizeof storage; ++i) zero = zero && bytes[i] == 0;
+    CHECK(zero);
+    CHECK(bytes.find("Sx-Short") == std::string::npos);
+}
+
+}  // TEST_SUITE("hostile")
