@@ -72,6 +72,40 @@ TEST_CASE("token_response: token_type in any case, or absent, is Bearer; others 
           error_kind::bad_response);
 }
 
+TEST_CASE("token_response: a token_type that could be the token is not named") {
+    const std::string named =
+        failure(200, R"({"access_token":"a","token_type":"mac"})").what();
+    CHECK(named.find("\"mac\"") != std::string::npos);
+    const std::string jwt_like = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig";
+    const std::string hidden =
+        failure(200, R"({"access_token":")" + jwt_like + R"(","token_type":")" + jwt_like + "\"}").what();
+    CHECK(hidden.find("eyJ") == std::string::npos);
+    CHECK(hidden.find("token_type of 40 bytes") != std::string::npos);
+    const std::string part =
+        failure(200, R"({"access_token":"abcdefTOKEN","token_type":"TOKEN"})").what();
+    CHECK(part.find("TOKEN\"") == std::string::npos);
+}
+
+TEST_CASE("token_response: JSON deeper than 32 levels or with a repeated member is refused") {
+    const auto nested = [](int depth) {
+        return R"({"access_token":"a","x":)" + std::string(static_cast<std::size_t>(depth - 1), '[') +
+               std::string(static_cast<std::size_t>(depth - 1), ']') + "}";
+    };
+    CHECK(fetch(200, nested(32)).access_token.reveal() == "a");  // 32 levels with the object
+    const auto deep = failure(200, nested(33));
+    CHECK(deep.kind() == error_kind::bad_response);
+    CHECK(std::string(deep.what()).find("deeper than 32") != std::string::npos);
+    CHECK(failure(200, nested(100000)).kind() == error_kind::bad_response);
+    // An error response nested too deep is still its status.
+    CHECK(failure(503, nested(100000)).kind() == error_kind::http_status);
+
+    const auto twice = failure(200, R"({"access_token":"a","token_type":"Bearer","access_token":"b"})");
+    CHECK(twice.kind() == error_kind::bad_response);
+    CHECK(std::string(twice.what()).find("\"access_token\" twice") != std::string::npos);
+    // Repeats inside a nested object are the server's business.
+    CHECK(fetch(200, R"({"access_token":"a","x":{"k":1,"k":2}})").extra.at("x").at("k") == 2);
+}
+
 TEST_CASE("token_response: expires_in as number, numeric string, absent, negative, huge") {
     CHECK(fetch(200, R"({"access_token":"a","expires_in":60})").expires_in == 60s);
     CHECK(fetch(200, R"({"access_token":"a","expires_in":"60"})").expires_in == 60s);
