@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -118,9 +119,9 @@ struct fault_report {
 constexpr auto lifetime = 100s;
 constexpr auto retry_max = 16s;
 
-// One get() at the clock's time; waits for a request it started to finish.
+// One get() at the clock's time; returns once no request is running and every finished
+// one has logged its line, so the clock never moves under a request.
 bool call(oauth2cc::token_manager& manager, line_counter& log, std::string* token_out) {
-    const int before = log.lines();
     bool ok = true;
     try {
         const auto t = manager.get();
@@ -128,7 +129,12 @@ bool call(oauth2cc::token_manager& manager, line_counter& log, std::string* toke
     } catch (const oauth2cc::error&) {
         ok = false;
     }
-    if (manager.stats().in_flight) REQUIRE(log.wait_for(before + 1));
+    for (;;) {
+        const int lines = log.lines();
+        const auto stats = manager.stats();
+        if (!stats.in_flight && static_cast<std::uint64_t>(lines) >= stats.fetches) break;
+        REQUIRE(log.wait_for(lines + 1));
+    }
     return ok;
 }
 
