@@ -34,7 +34,8 @@ struct file_token_store_options {
 ///   the directory), and `KEY.lock`, which lock() holds with flock(2): the lock dies with
 ///   its process, so a crash never leaves it held.
 /// - A file that is not a whole token file (truncated, corrupt) is ignored, and replaced
-///   by the next save().
+///   by the next save(). Temporary files of processes that died before their rename are
+///   removed when a store opens the directory.
 /// - Only what a token response gave is written: never the client secret.
 class file_token_store final : public token_store {
 public:

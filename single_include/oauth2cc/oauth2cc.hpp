@@ -3686,7 +3686,8 @@ struct file_token_store_options {
 ///   the directory), and `KEY.lock`, which lock() holds with flock(2): the lock dies with
 ///   its process, so a crash never leaves it held.
 /// - A file that is not a whole token file (truncated, corrupt) is ignored, and replaced
-///   by the next save().
+///   by the next save(). Temporary files of processes that died before their rename are
+///   removed when a store opens the directory.
 /// - Only what a token response gave is written: never the client secret.
 class file_token_store final : public token_store {
 public:
@@ -3929,8 +3930,10 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
 #include <thread>
 #include <vector>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -3992,6 +3995,39 @@ inline int open_in_store(int directory_fd, const std::string& name, const std::s
     throw file_error("cannot open the token cache file", path, errno);
 }
 
+/// @brief Removes temporary files that a process died before renaming: names of the form
+/// `.KEY.json.PID.N.tmp` whose PID no longer exists. A reused PID only keeps a file.
+inline void remove_stale_temporaries(int directory_fd) {
+    const int fd = ::dup(directory_fd);
+    if (fd < 0) return;
+    DIR* dir = ::fdopendir(fd);
+    if (dir == nullptr) {
+        ::close(fd);
+        return;
+    }
+    std::vector<std::string> stale;
+    while (const dirent* entry = ::readdir(dir)) {
+        const std::string name = entry->d_name;
+        const auto json = name.find(".json.");
+        if (name.size() < 5 || name[0] != '.' || json == std::string::npos ||
+            name.compare(name.size() - 4, 4, ".tmp") != 0) {
+            continue;
+        }
+        const std::string pid_text = name.substr(json + 6, name.find('.', json + 6) - (json + 6));
+        if (pid_text.empty() || pid_text.size() > 10 ||
+            pid_text.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        const long pid = std::stol(pid_text);
+        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+            stale.push_back(name);
+        }
+    }
+    ::rewinddir(dir);
+    for (const auto& name : stale) ::unlinkat(directory_fd, name.c_str(), 0);
+    ::closedir(dir);
+}
+
 }  // namespace detail
 
 namespace detail {
@@ -4020,6 +4056,7 @@ OAUTH2CC_INLINE file_token_store::file_token_store(file_token_store_options opti
     detail::check_private(fd.get(), directory_, /*directory=*/true);
     directory_fd_ = fd.get();
     fd.release();
+    detail::remove_stale_temporaries(directory_fd_);
 }
 
 OAUTH2CC_INLINE file_token_store::~file_token_store() {

@@ -242,4 +242,18 @@ TEST_CASE("harness: a peer is stopped by its PID") {
     CHECK(peer->stop() == -1);
 }
 
+TEST_CASE("harness: a program that never prints its start line is started twice, then reported") {
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        oauth2cc_test::peer_process::start_program({"/bin/sleep", "60"}, {}, std::chrono::seconds(1));
+        FAIL("start_program returned for a program that prints nothing");
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        CHECK(what.find("no start line in 1000 ms") != std::string::npos);
+        CHECK(what.find("state ") != std::string::npos);
+    }
+    // Two attempts of 1 s each, and each sleep stopped by its PID, not waited out.
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));
+}
+
 }  // TEST_SUITE("integration")

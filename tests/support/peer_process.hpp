@@ -95,6 +95,9 @@ private:
     void launch(const std::vector<std::string>& argv,
                 const std::vector<std::pair<std::string, std::string>>& env,
                 const std::string& label, std::chrono::milliseconds timeout);
+    void launch_once(const std::vector<std::string>& argv,
+                     const std::vector<std::pair<std::string, std::string>>& env,
+                     const std::string& label, std::chrono::milliseconds timeout);
 
     pid_t pid_ = 0;
     int stdout_fd_ = -1;

@@ -192,6 +192,21 @@ TEST_CASE("file_token_store: saves and loads a token in a 0600 file inside a 070
     store.remove(key);  // removing nothing is fine
 }
 
+TEST_CASE("file_token_store: temporary files of dead processes are removed on open") {
+    temp_dir tmp;
+    const std::string dir = tmp / "cache";
+    { file_token_store make(dir); }
+    const std::string key = oauth2cc::store_key("k");
+    // PID 2^30 + 7 does not exist (pid_max is at most 2^22); this process does.
+    const std::string dead = "." + key + ".json.1073741831.0.tmp";
+    const std::string alive = "." + key + ".json." + std::to_string(::getpid()) + ".0.tmp";
+    write_file(dir + "/" + dead, "{\"half\":");
+    write_file(dir + "/" + alive, "{\"half\":");
+    write_file(dir + "/unrelated.tmp", "x");
+    file_token_store store(dir);
+    CHECK(names_in(dir) == std::set<std::string>{alive, "unrelated.tmp"});
+}
+
 TEST_CASE("file_token_store: a corrupt or truncated file is ignored and replaced") {
     temp_dir tmp;
     file_token_store store(tmp / "cache");
