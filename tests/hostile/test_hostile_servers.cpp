@@ -373,16 +373,13 @@ TEST_CASE("hostile token endpoints: every behaviour ends in its typed outcome, q
         }
         by_path.at(req.path)->http(req, res);
     });
-    http.server().Get("/redirect-target", [&](const httplib::Request&, httplib::Response& res) {
+    const auto redirect_target = [&](const httplib::Request&, httplib::Response& res) {
         std::lock_guard<std::mutex> lock(m);
         ++hits["/redirect-target"];
         reply(res, 200, token_json(""));
-    });
-    http.server().Post("/redirect-target", [&](const httplib::Request&, httplib::Response& res) {
-        std::lock_guard<std::mutex> lock(m);
-        ++hits["/redirect-target"];
-        reply(res, 200, token_json(""));
-    });
+    };
+    http.server().Get("/redirect-target", redirect_target);
+    http.server().Post("/redirect-target", redirect_target);
     http.start();
 
     raw_server raw([&](int fd, const raw_server& self) {

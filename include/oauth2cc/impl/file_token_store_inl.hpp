@@ -84,13 +84,11 @@ inline int open_in_store(int directory_fd, const std::string& name, const std::s
 /// @brief Removes temporary files that a process died before renaming: names of the form
 /// `.KEY.json.PID.N.tmp` whose PID no longer exists. A reused PID only keeps a file.
 inline void remove_stale_temporaries(int directory_fd) {
-    const int fd = ::dup(directory_fd);
-    if (fd < 0) return;
-    DIR* dir = ::fdopendir(fd);
-    if (dir == nullptr) {
-        ::close(fd);
-        return;
-    }
+    unique_fd copy(::dup(directory_fd));  // closedir() closes the fd it reads from
+    if (copy.get() < 0) return;
+    DIR* dir = ::fdopendir(copy.get());
+    if (dir == nullptr) return;
+    copy.release();
     std::vector<std::string> stale;
     while (const dirent* entry = ::readdir(dir)) {
         const std::string name = entry->d_name;
@@ -109,7 +107,6 @@ inline void remove_stale_temporaries(int directory_fd) {
             stale.push_back(name);
         }
     }
-    ::rewinddir(dir);
     for (const auto& name : stale) ::unlinkat(directory_fd, name.c_str(), 0);
     ::closedir(dir);
 }
