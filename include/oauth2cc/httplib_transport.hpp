@@ -45,7 +45,9 @@ public:
     explicit httplib_transport(transport_options options = {});
     /// @brief A transport with the timeouts, size cap and TLS options of cfg.
     explicit httplib_transport(const client_config& cfg);
-    ~httplib_transport() override;
+    // Virtual functions are declared inline: then the class has no key function, and a
+    // unit that includes this header but makes none emits no vtable and no code.
+    inline ~httplib_transport() override;
     httplib_transport(const httplib_transport&) = delete;
     httplib_transport& operator=(const httplib_transport&) = delete;
 
@@ -53,7 +55,7 @@ public:
     /// @throws error `tls` when the handshake or verification fails; `transport` when the
     ///         connection fails, the exchange passes its deadline, or the body is over
     ///         max_response_bytes; `config` for a URL or header it cannot send
-    http_response send(const http_request& request) override;
+    inline http_response send(const http_request& request) override;
 
     /// @brief The options this transport was made with.
     const transport_options& options() const noexcept;

@@ -65,7 +65,9 @@ public:
     /// request and the others load its token. A store that cannot lock, or that gives up
     /// waiting, returns null and the caller goes on unlocked. The default returns null.
     /// @throws error `config` when the store refuses its lock file
-    virtual std::unique_ptr<token_store_lock> lock(const std::string& key);
+    /// (Declared inline so that the class has no key function: a unit that includes this
+    /// header but makes no store emits no vtable.)
+    inline virtual std::unique_ptr<token_store_lock> lock(const std::string& key);
 };
 
 /// @brief The store key of a token_manager::cache_key(): its SHA-256 in lower-case hex.
