@@ -18,7 +18,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <iostream>
@@ -133,20 +132,25 @@ int run_stall(const flags& f) {
     const auto waited_at = milliseconds(f.number("waited-ms", 10));
 
     oauth2cc::token_manager manager(config_for(base));
-    manager.get();  // the first token, before the clock starts
+    const std::string first = manager.get()->access_token.reveal();  // before the clock starts
     const auto before = manager.stats();
     const std::uint64_t requests_before = token_requests(base);
 
     std::vector<std::vector<std::int64_t>> latencies(static_cast<std::size_t>(threads));
+    // Reads go on past --seconds until a reader has seen a new token (at most a minute
+    // more), so that every run spans a refresh however slow the machine.
     const auto end = steady_clock::now() + run_for;
+    std::atomic<bool> refreshed{false};
     together(threads, [&](int i) {
         auto& mine = latencies[static_cast<std::size_t>(i)];
         mine.reserve(static_cast<std::size_t>(run_for / pace) + 1);
-        for (auto now = steady_clock::now(); now < end; now = steady_clock::now()) {
+        for (auto now = steady_clock::now();
+             now < end || (!refreshed && now < end + std::chrono::minutes(1));
+             now = steady_clock::now()) {
             auto t = manager.get();
             const auto took = steady_clock::now() - now;
-            if (!t) std::abort();
             mine.push_back(duration_cast<nanoseconds>(took).count());
+            if (t->access_token.reveal() != first) refreshed = true;
             std::this_thread::sleep_for(pace);
         }
     });
@@ -168,6 +172,7 @@ int run_stall(const flags& f) {
                           {"max_ns", all.back()},
                           {"waited", waited},
                           {"manager_waits", after.waits - before.waits},
+                          {"refreshed", refreshed.load()},
                           {"token_requests", token_requests(base) - requests_before}};
     std::cout << out.dump() << std::endl;
     return 0;

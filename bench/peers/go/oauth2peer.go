@@ -212,21 +212,29 @@ func read(base string, threads int, minTime float64, header bool) map[string]int
 
 func stall(base string, threads int, runFor, pace, waitedAt time.Duration) map[string]interface{} {
 	ts := config(base).TokenSource(context.Background())
-	if _, err := ts.Token(); err != nil {
+	first, err := ts.Token()
+	if err != nil {
 		fail(err)
 	}
 	before := tokenRequests(base)
 	latencies := make([][]int64, threads)
+	// Reads go on past -seconds until a reader has seen a new token (at most a minute
+	// more), so that every run spans a refresh however slow the machine.
 	end := time.Now().Add(runFor)
+	var refreshed atomic.Bool
 	together(threads, func(i int) {
 		mine := make([]int64, 0, int(runFor/pace)+1)
-		for now := time.Now(); now.Before(end); now = time.Now() {
-			_, err := ts.Token()
+		for now := time.Now(); now.Before(end) ||
+			(!refreshed.Load() && now.Before(end.Add(time.Minute))); now = time.Now() {
+			t, err := ts.Token()
 			took := time.Since(now)
 			if err != nil {
 				fail(err)
 			}
 			mine = append(mine, took.Nanoseconds())
+			if t.AccessToken != first.AccessToken {
+				refreshed.Store(true)
+			}
 			time.Sleep(pace)
 		}
 		latencies[i] = mine
@@ -247,7 +255,7 @@ func stall(base string, threads int, runFor, pace, waitedAt time.Duration) map[s
 	waited := len(all) - slow
 	return map[string]interface{}{
 		"client": "go", "reads": len(all), "p50_ns": at(0.50), "p99_ns": at(0.99),
-		"max_ns": all[len(all)-1], "waited": waited,
+		"max_ns": all[len(all)-1], "waited": waited, "refreshed": refreshed.Load(),
 		"token_requests": tokenRequests(base) - before,
 	}
 }
