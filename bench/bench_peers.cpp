@@ -7,6 +7,8 @@
 // and the Go peer with the same commands, flags and output, are bench/peers/go.
 // SPDX-License-Identifier: MIT
 
+#include "bench_support.hpp"
+
 #include <oauth2cc/oauth2cc.hpp>
 
 #include <curl/curl.h>
@@ -38,9 +40,6 @@ using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 using std::chrono::steady_clock;
 
-constexpr const char* client_id = "bench-client";
-constexpr const char* client_secret = "bench-secret";
-
 // --- command line: --name value pairs -----------------------------------------------
 
 class flags {
@@ -71,11 +70,10 @@ private:
 
 // --- what the client commands share -------------------------------------------------
 
+// The benchmarks' client (the credentials the Go token server takes), sent to base.
 oauth2cc::client_config config_for(const std::string& base) {
-    oauth2cc::client_config cfg;
+    oauth2cc::client_config cfg = oauth2cc_bench::bench_config();
     cfg.token_endpoint = base + "/token";
-    cfg.client_id = client_id;
-    cfg.client_secret = oauth2cc::secret{client_secret};
     return cfg;
 }
 
@@ -230,12 +228,12 @@ int run_stampede(const flags& f) {
 // for its connection, HTTP Basic, the form body, the JSON read with nlohmann::json.
 class curl_fetcher {
 public:
-    explicit curl_fetcher(const std::string& endpoint) : curl_(curl_easy_init()) {
+    explicit curl_fetcher(const oauth2cc::client_config& cfg) : curl_(curl_easy_init()) {
         if (!curl_) throw std::runtime_error("curl_easy_init failed");
-        curl_easy_setopt(curl_, CURLOPT_URL, endpoint.c_str());
+        curl_easy_setopt(curl_, CURLOPT_URL, cfg.token_endpoint.c_str());
         curl_easy_setopt(curl_, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-        curl_easy_setopt(curl_, CURLOPT_USERNAME, client_id);
-        curl_easy_setopt(curl_, CURLOPT_PASSWORD, client_secret);
+        curl_easy_setopt(curl_, CURLOPT_USERNAME, cfg.client_id.c_str());
+        curl_easy_setopt(curl_, CURLOPT_PASSWORD, cfg.client_secret.reveal().c_str());
         curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, "grant_type=client_credentials");
         curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &curl_fetcher::on_body);
         curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &body_);
@@ -287,7 +285,7 @@ int run_fetch(const flags& f) {
         fetch = [&] { return tokens->fetch().access_token.reveal().size(); };
     } else if (client == "curl") {
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        curl = std::make_unique<curl_fetcher>(base + "/token");
+        curl = std::make_unique<curl_fetcher>(config_for(base));
         fetch = [&] { return curl->fetch().size(); };
     } else {
         throw std::invalid_argument("--client is token_client or curl");
