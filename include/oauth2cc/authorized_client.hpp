@@ -27,7 +27,7 @@ using name_value_list = std::vector<std::pair<std::string, std::string>>;
 struct client_options {
     std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
     std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
-    /// API responses with a larger body are refused (kind `transport`).
+    /// API responses with a larger body are refused (kind `bad_response`).
     std::size_t max_response_bytes = 16 * 1024 * 1024;
     tls_options tls;
     /// Plain http:// is refused unless the host is loopback or this is set.
@@ -35,14 +35,19 @@ struct client_options {
     /// Sent as User-Agent unless the call gives its own.
     std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
     /// Off by default. When on, the token goes only to the base URL's origin: a
-    /// redirect elsewhere is followed without it.
+    /// redirect elsewhere is followed without it and without any caller header that
+    /// could be a credential (only Accept*, Content-Type, Content-Language, User-Agent,
+    /// Cache-Control and Pragma go along); a 307 or 308 elsewhere that would carry a
+    /// body is not followed, and comes back to the caller.
     bool follow_redirects = false;
     int max_redirects = 5;
     /// Idle kept-alive connections kept for reuse by later calls.
     std::size_t max_idle_connections = 8;
 };
 
-/// @brief The path with params appended as a form-encoded query.
+/// @brief The path with params appended as a percent-encoded query: A-Z a-z 0-9 - . _ ~
+/// as they are, a space as %20, every other byte as %XX, so that a server reads each value
+/// back exactly, whether it decodes the query as a form or by RFC 3986.
 std::string with_query(std::string_view path, const name_value_list& params);
 
 /// @brief Calls an API with `Authorization: Bearer <token>` from a token_manager.
@@ -83,9 +88,11 @@ public:
 
     /// @brief Any method. path starts with '/' and may carry a query (see with_query).
     /// @returns the response, whatever its status
-    /// @throws error `config` for a path that is not relative to the base URL or for a
-    ///         caller's own Authorization header; the token_manager's error when no
-    ///         token can be had; `transport` or `tls` when no response arrives
+    /// @throws error `config` for a path that is not relative to the base URL, for a
+    ///         caller's own Authorization header, or for a header that frames the message
+    ///         (Host, Content-Length, Transfer-Encoding, Connection, ...); the
+    ///         token_manager's error when no token can be had; `transport` or `tls` when
+    ///         no response arrives
     http_response send(std::string_view method, std::string_view path,
                        std::string_view body = {}, std::string_view content_type = {},
                        const name_value_list& headers = {});

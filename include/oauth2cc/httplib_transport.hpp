@@ -53,8 +53,9 @@ public:
 
     /// @brief Sends one request over a kept-alive connection to its origin.
     /// @throws error `tls` when the handshake or verification fails; `transport` when the
-    ///         connection fails, the exchange passes its deadline, or the body is over
-    ///         max_response_bytes; `config` for a URL or header it cannot send
+    ///         connection fails or the exchange passes its deadline; `bad_response` when
+    ///         the body is over max_response_bytes; `config` for a URL or header it
+    ///         cannot send
     inline http_response send(const http_request& request) override;
 
     /// @brief The options this transport was made with.

@@ -18,8 +18,8 @@ namespace oauth2cc {
 /// @param via  the transport that carries the request
 /// @returns the token of a valid RFC 6749 §5.1 response
 /// @throws error `config` before any request when cfg is unusable; `transport` or `tls`
-///         when no response arrives or the body is over max_response_bytes; `oauth`,
-///         `http_status` or `bad_response` as the response says
+///         when no response arrives; `bad_response` when the body is over
+///         max_response_bytes; `oauth`, `http_status` or `bad_response` as the response says
 /// @sa RFC 6749 §4.4
 token request_token(const client_config& cfg, transport& via);
 

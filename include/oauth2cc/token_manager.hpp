@@ -103,7 +103,8 @@ public:
     ///         while backing off
     std::shared_ptr<const token> get();
 
-    /// @brief As get(), waiting at most max_wait for a request.
+    /// @brief As get(), waiting at most max_wait for a request; a year or more waits
+    /// as long as get() does.
     /// @throws error of kind `transport` when no token arrives within max_wait
     std::shared_ptr<const token> get(std::chrono::milliseconds max_wait);
 
@@ -112,7 +113,11 @@ public:
     std::string authorization_header();
 
     /// @brief Drops the cached token, but only if it is still seen (any token when null),
-    /// so that many callers refused with one token make one new request.
+    /// so that many callers refused with one token make one new request. The first
+    /// token dropped gets a new one at once; when the next one is dropped too within
+    /// retry_max of its issue (an API that rejects every token), the next request waits
+    /// a backoff as after a failed request, and get() throws an `oauth` error
+    /// `invalid_token` meanwhile.
     void invalidate(const token* seen = nullptr);
 
     /// @brief Refreshes on a background thread at the lead point, so callers never wait
@@ -121,13 +126,21 @@ public:
 
     /// @brief Ends background refreshing promptly, even while it sleeps, and waits for a
     /// request in progress. get() still works afterwards, refreshing on demand.
+    /// @throws error `config` when called from this manager's logger
     void stop();
 
     /// @brief Counters since construction.
     manager_stats stats() const;
 
     /// @brief Receives log lines: client id, endpoint host, HTTP status and timings, never
-    /// a secret or a token. Called on the thread that made the request, outside any lock.
+    /// a secret or a token. Called on the thread that made the request (a short-lived
+    /// worker, or the background thread), after the request is over and outside every
+    /// lock; the next request waits until it returns, so it should be quick.
+    ///
+    /// A logger may call this manager's methods. get() there never starts or waits for
+    /// a request: it returns a valid token or throws the last error at once. stop() there
+    /// throws a `config` error, since the logger may run on the thread it would wait for.
+    /// A logger must not destroy the manager; an exception it throws is swallowed.
     void set_logger(std::function<void(log_level, std::string_view)> logger);
 
     /// @brief The key of everything that shapes this manager's tokens (no secret).

@@ -16,7 +16,9 @@ public:
 
     /// @brief Sends one request and returns the response, whatever its status. Never
     /// follows a redirect.
-    /// @throws error of kind `transport` or `tls` when no response arrives
+    /// @throws error of kind `transport` or `tls` when no response arrives;
+    ///         `bad_response` when one arrives that no protocol allows (a body over the
+    ///         size cap)
     virtual http_response send(const http_request& request) = 0;
 
 protected:

@@ -722,7 +722,9 @@ public:
 
     /// @brief Sends one request and returns the response, whatever its status. Never
     /// follows a redirect.
-    /// @throws error of kind `transport` or `tls` when no response arrives
+    /// @throws error of kind `transport` or `tls` when no response arrives;
+    ///         `bad_response` when one arrives that no protocol allows (a body over the
+    ///         size cap)
     virtual http_response send(const http_request& request) = 0;
 
 protected:
@@ -824,7 +826,8 @@ public:
     ///         while backing off
     std::shared_ptr<const token> get();
 
-    /// @brief As get(), waiting at most max_wait for a request.
+    /// @brief As get(), waiting at most max_wait for a request; a year or more waits
+    /// as long as get() does.
     /// @throws error of kind `transport` when no token arrives within max_wait
     std::shared_ptr<const token> get(std::chrono::milliseconds max_wait);
 
@@ -833,7 +836,11 @@ public:
     std::string authorization_header();
 
     /// @brief Drops the cached token, but only if it is still seen (any token when null),
-    /// so that many callers refused with one token make one new request.
+    /// so that many callers refused with one token make one new request. The first
+    /// token dropped gets a new one at once; when the next one is dropped too within
+    /// retry_max of its issue (an API that rejects every token), the next request waits
+    /// a backoff as after a failed request, and get() throws an `oauth` error
+    /// `invalid_token` meanwhile.
     void invalidate(const token* seen = nullptr);
 
     /// @brief Refreshes on a background thread at the lead point, so callers never wait
@@ -842,13 +849,21 @@ public:
 
     /// @brief Ends background refreshing promptly, even while it sleeps, and waits for a
     /// request in progress. get() still works afterwards, refreshing on demand.
+    /// @throws error `config` when called from this manager's logger
     void stop();
 
     /// @brief Counters since construction.
     manager_stats stats() const;
 
     /// @brief Receives log lines: client id, endpoint host, HTTP status and timings, never
-    /// a secret or a token. Called on the thread that made the request, outside any lock.
+    /// a secret or a token. Called on the thread that made the request (a short-lived
+    /// worker, or the background thread), after the request is over and outside every
+    /// lock; the next request waits until it returns, so it should be quick.
+    ///
+    /// A logger may call this manager's methods. get() there never starts or waits for
+    /// a request: it returns a valid token or throws the last error at once. stop() there
+    /// throws a `config` error, since the logger may run on the thread it would wait for.
+    /// A logger must not destroy the manager; an exception it throws is swallowed.
     void set_logger(std::function<void(log_level, std::string_view)> logger);
 
     /// @brief The key of everything that shapes this manager's tokens (no secret).
@@ -940,10 +955,9 @@ std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
 
 namespace oauth2cc::detail {
 
-/// @brief Form-encodes one name or value: A-Z a-z 0-9 - . _ ~ stay, space becomes '+',
-/// every other byte becomes %XX with upper-case hex.
-/// @sa RFC 6749 Appendix B, §2.3.1
-inline std::string form_encode(std::string_view in) {
+/// @brief Percent-encodes bytes: A-Z a-z 0-9 - . _ ~ stay, every other byte becomes %XX
+/// with upper-case hex, and a space becomes `space` ("+" or "%20").
+inline std::string percent_encode(std::string_view in, std::string_view space) {
     static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(in.size() * 3);
@@ -953,7 +967,7 @@ inline std::string form_encode(std::string_view in) {
             u == '-' || u == '.' || u == '_' || u == '~') {
             out.push_back(c);
         } else if (u == ' ') {
-            out.push_back('+');
+            out += space;
         } else {
             out.push_back('%');
             out.push_back(hex[u >> 4]);
@@ -962,6 +976,11 @@ inline std::string form_encode(std::string_view in) {
     }
     return out;
 }
+
+/// @brief Form-encodes one name or value: A-Z a-z 0-9 - . _ ~ stay, space becomes '+',
+/// every other byte becomes %XX with upper-case hex.
+/// @sa RFC 6749 Appendix B, §2.3.1
+inline std::string form_encode(std::string_view in) { return percent_encode(in, "+"); }
 
 /// @brief Appends "&name=value" (no '&' when body is empty), both form-encoded.
 inline void append_form_field(std::string& body, std::string_view name, std::string_view value) {
@@ -1088,6 +1107,29 @@ inline std::string cache_key(const client_config& cfg) {
     for (const auto& r : as_set(cfg.resources)) field("resource", r);
     for (const auto& [name, value] : extras) field("extra", form_encode(name) + "=" + form_encode(value));
     return key;
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/limits.hpp ----
+
+#include <chrono>
+
+namespace oauth2cc::detail {
+
+/// @brief The longest token lifetime believed: a year. Longer ones are clamped to it, and
+/// no policy duration may pass it, so that a time point plus any of them stays far inside
+/// steady_clock's range (about 292 years of nanoseconds).
+inline constexpr std::chrono::seconds max_token_lifetime{365LL * 24 * 60 * 60};
+
+/// @brief The longest connect or read timeout: a day. cpp-httplib turns them into int
+/// milliseconds for poll(), which a longer one would overflow.
+inline constexpr std::chrono::milliseconds max_timeout{24LL * 60 * 60 * 1000};
+
+/// @brief True when both timeouts are positive and at most max_timeout.
+constexpr bool timeouts_in_range(std::chrono::milliseconds connect,
+                                 std::chrono::milliseconds read) noexcept {
+    return connect.count() > 0 && read.count() > 0 && connect <= max_timeout &&
+           read <= max_timeout;
 }
 
 }  // namespace oauth2cc::detail
@@ -1256,29 +1298,34 @@ inline std::string origin_of(const url_parts& url) {
     return origin;
 }
 
-/// @brief True for localhost, 127.0.0.0/8 in dotted-quad form, and ::1.
+/// @brief True for `localhost`, `::1` (written `[::1]` in a URL), and 127.0.0.0/8 in
+/// canonical dotted-decimal form: four octets of 0 to 255 without leading zeros. Nothing
+/// else counts, since a resolver reads other spellings differently (`0127.0.0.1` is octal,
+/// 87.0.0.1; `127.0.0.08` is no address and goes to DNS; `127.1` is 127.0.0.1 to some
+/// resolvers and a name to others).
 inline bool is_loopback_host(std::string_view host) {
-    if (iequals(host, "localhost") || host == "::1" || host == "0:0:0:0:0:0:0:1") return true;
-    // Four decimal octets, the first 127.
+    if (iequals(host, "localhost") || host == "::1") return true;
     int octets = 0;
-    int value = -1;
+    std::size_t start = 0;
     int first = -1;
-    for (char c : host) {
-        if (c >= '0' && c <= '9') {
-            value = (value < 0 ? 0 : value * 10) + (c - '0');
-            if (value > 255) return false;
-        } else if (c == '.') {
-            if (value < 0) return false;
-            if (octets == 0) first = value;
-            ++octets;
-            value = -1;
-        } else {
+    while (start <= host.size()) {
+        std::size_t end = host.find('.', start);
+        if (end == std::string_view::npos) end = host.size();
+        const std::string_view octet = host.substr(start, end - start);
+        if (octet.empty() || octet.size() > 3 || (octet.size() > 1 && octet[0] == '0')) {
             return false;
         }
+        int value = 0;
+        for (char c : octet) {
+            if (c < '0' || c > '9') return false;
+            value = value * 10 + (c - '0');
+        }
+        if (value > 255) return false;
+        if (octets == 0) first = value;
+        ++octets;
+        start = end + 1;
     }
-    if (value < 0) return false;
-    if (octets == 0) first = value;
-    return octets == 3 && first == 127;
+    return octets == 4 && first == 127;
 }
 
 }  // namespace oauth2cc::detail
@@ -1293,8 +1340,8 @@ namespace oauth2cc {
 /// @param via  the transport that carries the request
 /// @returns the token of a valid RFC 6749 §5.1 response
 /// @throws error `config` before any request when cfg is unusable; `transport` or `tls`
-///         when no response arrives or the body is over max_response_bytes; `oauth`,
-///         `http_status` or `bad_response` as the response says
+///         when no response arrives; `bad_response` when the body is over
+///         max_response_bytes; `oauth`, `http_status` or `bad_response` as the response says
 /// @sa RFC 6749 §4.4
 token request_token(const client_config& cfg, transport& via);
 
@@ -1335,6 +1382,7 @@ private:
 // ---- oauth2cc/detail/redact.hpp ----
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -1342,8 +1390,12 @@ private:
 
 namespace oauth2cc::detail {
 
-/// @brief Strings that must never reach a message, each replaced by "***". Owns copies
-/// of them and wipes the copies when destroyed.
+/// @brief Strings that must never reach a message, each replaced by "***" in whatever
+/// spelling a server may echo it: raw, percent-encoded (either hex case, `+` or `%20` for
+/// a space, any mix of escaped and literal bytes, as form encoding and Python's `quote()`
+/// give), JSON-escaped (`\/`, `\"`, `\uXXXX`, surrogate pairs), or as excerpt() prints
+/// it (`?` for controls and non-ASCII). Owns copies of the strings and wipes them when
+/// destroyed.
 class redactions {
 public:
     redactions() = default;
@@ -1355,33 +1407,36 @@ public:
         for (auto& s : hidden_) wipe(s);
     }
 
-    /// @brief Hides text, and the form excerpt() gives it, wherever either appears.
+    /// @brief Hides text, in every spelling above, wherever it appears.
     void add(std::string text) {
-        if (text.empty()) return;
-        std::string printable = excerpt(text, text.size());
-        if (printable != text) hidden_.push_back(std::move(printable));
-        hidden_.push_back(std::move(text));
+        if (!text.empty()) hidden_.push_back(std::move(text));
     }
 
-    /// @brief Text with every hidden string replaced by "***", longest first so that a
-    /// string that contains another is hidden whole.
+    /// @brief Text with every hidden string replaced by "***". One pass from left to
+    /// right; at each place the longest match of any hidden string wins, so that a string
+    /// that contains another is hidden whole. The output is built anew, never shifted in
+    /// place, so the cost grows with the text times the longest hidden string at worst.
     std::string apply(std::string text) const {
-        std::vector<const std::string*> order;
-        order.reserve(hidden_.size());
-        for (const auto& s : hidden_) order.push_back(&s);
-        for (std::size_t i = 1; i < order.size(); ++i) {
-            for (std::size_t j = i; j > 0 && order[j]->size() > order[j - 1]->size(); --j) {
-                std::swap(order[j], order[j - 1]);
+        if (hidden_.empty()) return text;
+        std::string out;
+        out.reserve(text.size());
+        std::size_t at = 0;
+        while (at < text.size()) {
+            std::size_t longest = 0;
+            for (const auto& s : hidden_) {
+                const std::size_t n = match_length(text, at, s);
+                if (n > longest) longest = n;
+            }
+            if (longest > 0) {
+                out += "***";
+                at += longest;
+            } else {
+                out.push_back(text[at]);
+                ++at;
             }
         }
-        for (const std::string* s : order) {
-            std::size_t at = 0;
-            while ((at = text.find(*s, at)) != std::string::npos) {
-                text.replace(at, s->size(), "***");
-                at += 3;
-            }
-        }
-        return text;
+        wipe(text);
+        return out;
     }
 
     /// @brief A sanitised excerpt of text with nothing hidden left in it.
@@ -1390,6 +1445,105 @@ public:
     }
 
 private:
+    static int hex_value(char c) noexcept {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    }
+
+    /// @brief The value of `count` hex digits at text[at], or -1.
+    static long hex_at(std::string_view text, std::size_t at, std::size_t count) noexcept {
+        if (text.size() < at + count) return -1;
+        long value = 0;
+        for (std::size_t i = 0; i < count; ++i) {
+            const int digit = hex_value(text[at + i]);
+            if (digit < 0) return -1;
+            value = value * 16 + digit;
+        }
+        return value;
+    }
+
+    /// @brief The code point of the UTF-8 sequence at s[at] and its length, or length 0.
+    static std::pair<std::uint32_t, std::size_t> utf8_at(std::string_view s,
+                                                         std::size_t at) noexcept {
+        const auto u = static_cast<unsigned char>(s[at]);
+        std::size_t length = u < 0x80 ? 1 : (u >> 5) == 0x6 ? 2 : (u >> 4) == 0xe ? 3
+                                         : (u >> 3) == 0x1e ? 4 : 0;
+        if (length == 0 || at + length > s.size()) return {0, 0};
+        std::uint32_t cp = length == 1 ? u : u & (0x7fu >> length);
+        for (std::size_t i = 1; i < length; ++i) {
+            const auto c = static_cast<unsigned char>(s[at + i]);
+            if ((c & 0xc0) != 0x80) return {0, 0};
+            cp = (cp << 6) | (c & 0x3f);
+        }
+        return {cp, length};
+    }
+
+    /// @brief Calls next(text_end, secret_end) for each spelling, in text from `at`, of
+    /// the secret's bytes from `k`: one byte, or one whole character for `\u` escapes.
+    template <typename Next>
+    static void spellings(std::string_view text, std::size_t at, std::string_view secret,
+                          std::size_t k, Next&& next) {
+        const char b = secret[k];
+        const auto u = static_cast<unsigned char>(b);
+        const char c = text[at];
+        if (c == b) next(at + 1, k + 1);
+        if (c == '?' && (u < 0x20 || u >= 0x7f)) next(at + 1, k + 1);
+        if (c == '+' && b == ' ') next(at + 1, k + 1);
+        if (c == '%' && hex_at(text, at + 1, 2) == u) next(at + 3, k + 1);
+        if (c != '\\' || at + 1 >= text.size()) return;
+        const char e = text[at + 1];
+        const char plain = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b'
+                         : e == 'f' ? '\f' : (e == '/' || e == '"' || e == '\\') ? e : '\0';
+        if (plain != '\0' && plain == b) next(at + 2, k + 1);
+        if (e != 'u') return;
+        const auto [cp, length] = utf8_at(secret, k);
+        if (length == 0) return;
+        const long unit = hex_at(text, at + 2, 4);
+        if (cp < 0x10000) {
+            if (unit == static_cast<long>(cp)) next(at + 6, k + length);
+            return;
+        }
+        const long high = 0xd800 + ((cp - 0x10000) >> 10);
+        const long low = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+        if (unit == high && at + 12 <= text.size() && text[at + 6] == '\\' &&
+            text[at + 7] == 'u' && hex_at(text, at + 8, 4) == low) {
+            next(at + 12, k + length);
+        }
+    }
+
+    /// @brief How many bytes of text from `at` spell the whole secret, the longest such
+    /// spelling; 0 when none does. Follows every spelling at once (a small set of places).
+    static std::size_t match_length(std::string_view text, std::size_t at,
+                                    std::string_view secret) {
+        const char c = text[at];
+        if (c != secret[0] && c != '?' && c != '+' && c != '%' && c != '\\') return 0;
+        // (text position, secret position) pairs still alive; a secret byte has at most
+        // six spellings, so this stays short.
+        std::vector<std::pair<std::size_t, std::size_t>> alive{{at, 0}};
+        std::vector<std::pair<std::size_t, std::size_t>> next_alive;
+        std::size_t longest = 0;
+        while (!alive.empty()) {
+            next_alive.clear();
+            for (const auto& [t, k] : alive) {
+                if (k == secret.size()) {
+                    if (t - at > longest) longest = t - at;
+                    continue;
+                }
+                if (t >= text.size()) continue;
+                spellings(text, t, secret, k, [&](std::size_t t2, std::size_t k2) {
+                    for (const auto& p : next_alive) {
+                        if (p.first == t2 && p.second == k2) return;
+                    }
+                    next_alive.emplace_back(t2, k2);
+                });
+            }
+            alive.swap(next_alive);
+        }
+        return longest;
+    }
+
     std::vector<std::string> hidden_;
 };
 
@@ -1444,8 +1598,8 @@ inline url_parts validate_config(const client_config& cfg) {
         }
     }
     if (has_control(cfg.user_agent)) fail("user_agent contains control characters");
-    if (cfg.connect_timeout.count() <= 0 || cfg.read_timeout.count() <= 0) {
-        fail("connect_timeout and read_timeout must be positive");
+    if (!timeouts_in_range(cfg.connect_timeout, cfg.read_timeout)) {
+        fail("connect_timeout and read_timeout must be positive and at most a day each");
     }
     if (cfg.max_response_bytes == 0) fail("max_response_bytes must be positive");
     if (cfg.tls.client_cert_file.empty() != cfg.tls.client_key_file.empty()) {
@@ -1513,7 +1667,6 @@ inline redactions credential_redactions(const client_config& cfg) {
     const std::string& raw = cfg.client_secret.reveal();
     if (!raw.empty()) {
         hide.add(raw);
-        hide.add(form_encode(raw));
         if (cfg.auth == auth_method::client_secret_basic) {
             std::string header = basic_authorization(cfg);
             hide.add(header.substr(6));  // after "Basic "
@@ -1759,9 +1912,6 @@ inline std::optional<std::chrono::seconds> parse_retry_after(
 
 namespace oauth2cc::detail {
 
-/// @brief The longest token lifetime believed: a year. Longer ones are clamped to it.
-inline constexpr std::chrono::seconds max_token_lifetime{365LL * 24 * 60 * 60};
-
 /// @brief The media type of a Content-Type value, lower-cased, parameters dropped.
 inline std::string media_type(const http_response& res) {
     const std::string value = res.header("Content-Type").value_or("");
@@ -1997,8 +2147,9 @@ public:
 
     /// @brief Sends one request over a kept-alive connection to its origin.
     /// @throws error `tls` when the handshake or verification fails; `transport` when the
-    ///         connection fails, the exchange passes its deadline, or the body is over
-    ///         max_response_bytes; `config` for a URL or header it cannot send
+    ///         connection fails or the exchange passes its deadline; `bad_response` when
+    ///         the body is over max_response_bytes; `config` for a URL or header it
+    ///         cannot send
     inline http_response send(const http_request& request) override;
 
     /// @brief The options this transport was made with.
@@ -2118,6 +2269,39 @@ private:
 };
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/headers.hpp ----
+
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief Headers that frame a message or steer its connection. The transport writes
+/// them itself; one from the caller could send the request to another virtual host or
+/// desynchronise a kept-alive connection (RFC 9112 §6, §9.6; RFC 9110 §7.2, §7.6.1).
+inline bool is_framing_header(std::string_view name) noexcept {
+    for (std::string_view framing : {"Host", "Content-Length", "Transfer-Encoding",
+                                     "Connection", "Keep-Alive", "Upgrade", "TE", "Trailer",
+                                     "Proxy-Connection", "Expect"}) {
+        if (iequals(name, framing)) return true;
+    }
+    return false;
+}
+
+/// @brief Caller headers that a redirect may carry to another origin: those that say
+/// what the client accepts or sends, none that could be a credential. Every other header
+/// (Cookie, Proxy-Authorization, X-Api-Key, whatever a caller named) stays behind, as the
+/// token does (the Fetch standard and RFC 9110 §15.4 leave this to the client; curl and
+/// browsers drop credentials the same way).
+inline bool crosses_origins(std::string_view name) noexcept {
+    for (std::string_view safe : {"Accept", "Accept-Language", "Accept-Encoding",
+                                  "Content-Type", "Content-Language", "User-Agent",
+                                  "Cache-Control", "Pragma"}) {
+        if (iequals(name, safe)) return true;
+    }
+    return false;
+}
+
+}  // namespace oauth2cc::detail
 
 #include <httplib.h>
 #include <openssl/bio.h>
@@ -2126,6 +2310,8 @@ private:
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstddef>
@@ -2210,6 +2396,99 @@ inline void check_tls_files(const tls_options& tls) {
     ERR_clear_error();
 }
 
+/// @brief The request target as it goes on the wire: the caller's bytes, percent escapes
+/// kept as written, and only what may not appear in a target escaped (non-ASCII and the
+/// characters RFC 3986 excludes). cpp-httplib's own re-encoding is off: it turned '+' into
+/// %2B, so a form-encoded space arrived as a plus sign.
+inline std::string wire_target(std::string_view path) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(path.size());
+    for (char c : path) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' ||
+            c == '`' || c == '{' || c == '|' || c == '}') {
+            out.push_back('%');
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 0x0f]);
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+// cpp-httplib renamed its switches between releases; these pick whichever one exists.
+template <class Client>
+auto send_target_as_is(Client& client, int) -> decltype(client.set_path_encode(false)) {
+    return client.set_path_encode(false);  // 0.20 and later
+}
+template <class Client>
+auto send_target_as_is(Client& client, long) -> decltype(client.set_url_encode(false)) {
+    return client.set_url_encode(false);  // before 0.20
+}
+template <class Client>
+auto ssl_context_of(Client& client, int) -> decltype(static_cast<SSL_CTX*>(client.ssl_context())) {
+    return client.ssl_context();  // before 0.43
+}
+template <class Client>
+auto ssl_context_of(Client& client, long) -> decltype(static_cast<SSL_CTX*>(client.tls_context())) {
+    return static_cast<SSL_CTX*>(client.tls_context());  // 0.43 and later
+}
+
+/// @brief Makes OpenSSL's own chain verification check the server's identity: the IP
+/// address (RFC 6125 §6.2: an iPAddress SAN of exactly those bytes, never the CN) or the
+/// DNS name, for every connection made from ctx. cpp-httplib's post-handshake check of
+/// the verification result then fails on a mismatch, whichever release it is.
+inline void require_identity(SSL_CTX* ctx, const std::string& host) {
+    X509_VERIFY_PARAM* param = ctx != nullptr ? SSL_CTX_get0_param(ctx) : nullptr;
+    bool ok = param != nullptr;
+    if (ok && X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {
+        ERR_clear_error();  // not an IP address: a DNS name
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        ok = X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1;
+    }
+    if (!ok) {
+        ERR_clear_error();
+        throw error(error_kind::tls, "OpenSSL could not be told which host to verify");
+    }
+}
+
+/// @brief A duplicate of the socket an exchange runs on, which the deadline shuts down.
+/// shutdown() on it ends any wait on the socket at once, whatever the stage (connect, TLS
+/// handshake, request, response), without the cpp-httplib lock that its own stop() needs
+/// and that it holds through the handshake. Being a duplicate, it cannot name another
+/// socket after cpp-httplib closes its own descriptor.
+class socket_handle {
+public:
+    socket_handle() = default;
+    socket_handle(const socket_handle&) = delete;
+    socket_handle& operator=(const socket_handle&) = delete;
+    ~socket_handle() { reset(-1); }
+
+    /// @brief Called by cpp-httplib with each new socket, before it connects.
+    void adopt(int fd) { reset(fd >= 0 ? ::dup(fd) : -1); }
+
+    /// @brief Ends every operation on the socket now.
+    void shut_down() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+    }
+
+    /// @brief Lets the socket close once cpp-httplib has closed its own descriptor.
+    void release() { reset(-1); }
+
+private:
+    void reset(int fd) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+    std::mutex mutex_;
+    int fd_ = -1;
+};
+
 /// @brief What an httplib_sender needs to know; mirrors oauth2cc::transport_options.
 struct sender_options {
     std::chrono::milliseconds connect_timeout;
@@ -2224,8 +2503,10 @@ struct sender_options {
 class httplib_sender {
 public:
     explicit httplib_sender(sender_options options) : options_(std::move(options)) {
-        if (options_.connect_timeout.count() <= 0 || options_.read_timeout.count() <= 0) {
-            throw error(error_kind::config, "connect_timeout and read_timeout must be positive");
+        if (!timeouts_in_range(options_.connect_timeout, options_.read_timeout)) {
+            throw error(error_kind::config,
+                        "connect_timeout and read_timeout must be positive and at most a day "
+                        "each");
         }
         if (options_.max_response_bytes == 0) {
             throw error(error_kind::config, "max_response_bytes must be positive");
@@ -2246,13 +2527,19 @@ public:
         }
         httplib::Request out;
         out.method = request.method;
-        out.path = url->path;
+        out.path = wire_target(url->path);
         for (const auto& [name, value] : request.headers) {
             if (name.empty() || has_control(name) || name.find(':') != std::string::npos ||
                 name.find(' ') != std::string::npos) {
                 throw error(error_kind::config,
                             "a request header name is empty or malformed: \"" +
                                 excerpt(name, 60) + "\"");
+            }
+            if (is_framing_header(name)) {
+                throw error(error_kind::config,
+                            "the request header \"" + excerpt(name, 60) +
+                                "\" frames the message or steers the connection; the "
+                                "transport writes it, never the caller");
             }
             // The value is not echoed: it may be a credential.
             if (has_control(value)) {
@@ -2296,21 +2583,23 @@ public:
             return true;
         };
 
-        std::unique_ptr<httplib::Client> client = acquire(origin, *url);
+        std::unique_ptr<pooled_client> client = acquire(origin, *url);
         httplib::Response in;
         httplib::Error failure = httplib::Error::Success;
         const auto deadline = deadline_watchdog::clock::now() + options_.connect_timeout +
                               options_.read_timeout;
-        httplib::Client* raw = client.get();
-        const auto ticket = watchdog_.arm(deadline, [raw] { raw->stop(); });
-        const bool sent = client->send(out, in, failure);
+        socket_handle* socket = client->socket.get();
+        const auto ticket = watchdog_.arm(deadline, [socket] { socket->shut_down(); });
+        const bool sent = client->http->send(out, in, failure);
         const bool timed_out = watchdog_.disarm(ticket);
         wipe(out.body);
+        if (!client->http->is_socket_open()) client->socket->release();
 
         if (!sent) {
             result.body.clear();
             if (over_cap) {
-                throw error(error_kind::transport,
+                // A response arrived, and it is not one the protocol allows.
+                throw error(error_kind::bad_response,
                             "the response from " + origin + " is over max_response_bytes (" +
                                 std::to_string(options_.max_response_bytes) + ")",
                             error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
@@ -2340,7 +2629,13 @@ public:
     }
 
 private:
-    std::unique_ptr<httplib::Client> acquire(const std::string& origin, const url_parts& url) {
+    /// @brief One kept-alive connection and the handle its deadline acts on.
+    struct pooled_client {
+        std::shared_ptr<socket_handle> socket = std::make_shared<socket_handle>();
+        std::unique_ptr<httplib::ClientImpl> http;
+    };
+
+    std::unique_ptr<pooled_client> acquire(const std::string& origin, const url_parts& url) {
         {
             std::lock_guard<std::mutex> lock(mutex_);
             const auto it = idle_.find(origin);
@@ -2353,22 +2648,39 @@ private:
         return make_client(origin, url);
     }
 
-    void release(const std::string& origin, std::unique_ptr<httplib::Client> client) {
+    void release(const std::string& origin, std::unique_ptr<pooled_client> client) {
         std::lock_guard<std::mutex> lock(mutex_);
         auto& list = idle_[origin];
         if (list.size() < options_.max_idle_connections) list.push_back(std::move(client));
     }
 
-    std::unique_ptr<httplib::Client> make_client(const std::string& origin,
-                                                 const url_parts& url) const {
+    std::unique_ptr<pooled_client> make_client(const std::string& origin,
+                                               const url_parts& url) const {
         const tls_options& tls = options_.tls;
-        auto client = std::make_unique<httplib::Client>(origin, tls.client_cert_file,
-                                                        tls.client_key_file);
-        if (!client->is_valid()) {
-            ERR_clear_error();
-            throw error(error_kind::tls, "cpp-httplib could not set up a client for " + origin +
-                                             " with the given TLS files");
+        auto made = std::make_unique<pooled_client>();
+        // Host and port as they are: cpp-httplib's own URL parser reads an IPv6 literal
+        // with hex letters or dots ([::ffff:7f00:1]) as a host name.
+        if (url.https) {
+            auto ssl = std::make_unique<httplib::SSLClient>(url.host, url.port,
+                                                            tls.client_cert_file,
+                                                            tls.client_key_file);
+            if (!ssl->is_valid()) {
+                ERR_clear_error();
+                throw error(error_kind::tls, "cpp-httplib could not set up a client for " +
+                                                 origin + " with the given TLS files");
+            }
+            if (tls.verify) require_identity(ssl_context_of(*ssl, 0), url.host);
+            configure_trust(*ssl);
+            made->http = std::move(ssl);
+        } else {
+            made->http = std::make_unique<httplib::ClientImpl>(url.host, url.port);
         }
+        httplib::ClientImpl* client = made->http.get();
+        std::shared_ptr<socket_handle> socket = made->socket;
+        client->set_socket_options([socket](auto fd) {
+            socket->adopt(static_cast<int>(fd));
+        });
+        send_target_as_is(*client, 0);
         const auto split = [](std::chrono::milliseconds ms) {
             return std::pair<time_t, time_t>(static_cast<time_t>(ms.count() / 1000),
                                              static_cast<time_t>(ms.count() % 1000 * 1000));
@@ -2383,30 +2695,35 @@ private:
         // cpp-httplib writes the headers and the body of a request separately; without
         // TCP_NODELAY the body waits for the server's delayed ACK (about 40 ms on Linux).
         client->set_tcp_nodelay(true);
-        if (url.https) {
-            client->enable_server_certificate_verification(tls.verify);
-            if (!tls.ca_file.empty() && !tls.ca_dir.empty()) {
-                // cpp-httplib loads one of the two; a store that looks up the directory,
-                // with the file added to it on first use, trusts both.
-                X509_STORE* store = X509_STORE_new();
-                if (store == nullptr ||
-                    X509_STORE_load_locations(store, nullptr, tls.ca_dir.c_str()) != 1) {
-                    if (store != nullptr) X509_STORE_free(store);
-                    ERR_clear_error();
-                    throw error(error_kind::config, "tls.ca_dir could not be loaded");
-                }
-                client->set_ca_cert_store(store);
-                client->set_ca_cert_path(tls.ca_file);
-            } else if (!tls.ca_file.empty() || !tls.ca_dir.empty()) {
-                client->set_ca_cert_path(tls.ca_file, tls.ca_dir);
+        return made;
+    }
+
+    /// @brief Trust anchors: the system store unless tls.ca_file or tls.ca_dir say
+    /// otherwise (cpp-httplib 0.47 and later no longer add the system store to a custom
+    /// CA either; both releases behave the same here).
+    void configure_trust(httplib::SSLClient& client) const {
+        const tls_options& tls = options_.tls;
+        client.enable_server_certificate_verification(tls.verify);
+        if (!tls.ca_file.empty() && !tls.ca_dir.empty()) {
+            // cpp-httplib loads one of the two; a store that looks up the directory,
+            // with the file added to it on first use, trusts both.
+            X509_STORE* store = X509_STORE_new();
+            if (store == nullptr ||
+                X509_STORE_load_locations(store, nullptr, tls.ca_dir.c_str()) != 1) {
+                if (store != nullptr) X509_STORE_free(store);
+                ERR_clear_error();
+                throw error(error_kind::config, "tls.ca_dir could not be loaded");
             }
+            client.set_ca_cert_store(store);
+            client.set_ca_cert_path(tls.ca_file);
+        } else if (!tls.ca_file.empty() || !tls.ca_dir.empty()) {
+            client.set_ca_cert_path(tls.ca_file, tls.ca_dir);
         }
-        return client;
     }
 
     sender_options options_;
     std::mutex mutex_;
-    std::map<std::string, std::vector<std::unique_ptr<httplib::Client>>> idle_;
+    std::map<std::string, std::vector<std::unique_ptr<pooled_client>>> idle_;
     // Declared last so that its thread stops before the clients it may touch go away.
     deadline_watchdog watchdog_;
 };
@@ -2472,7 +2789,7 @@ OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
     }
     const auto obtained_at = std::chrono::steady_clock::now();
     if (res.body.size() > cfg.max_response_bytes) {
-        throw error(error_kind::transport,
+        throw error(error_kind::bad_response,
                     "the token response body is over max_response_bytes (" +
                         std::to_string(cfg.max_response_bytes) + ")",
                     error_details{{}, {}, {}, res.status, {}});
@@ -2563,6 +2880,14 @@ struct manager_state {
         if (p.retry_max < p.retry_initial) {
             fail("refresh_policy.retry_max must not be below retry_initial");
         }
+        // Bounded so that no sum of them with a time point can overflow.
+        if (p.early > detail::max_token_lifetime ||
+            p.lifetime_if_unknown > detail::max_token_lifetime) {
+            fail("refresh_policy.early and lifetime_if_unknown must be at most a year");
+        }
+        if (p.retry_max > detail::max_token_lifetime) {
+            fail("refresh_policy.retry_max must be at most a year");
+        }
         return p;
     }
 
@@ -2608,6 +2933,8 @@ struct manager_state {
     bool backing_off = false;
     time_point next_attempt{};
     std::uint64_t consecutive_failures = 0;
+    /// Tokens in a row that invalidate() dropped within retry_max of their issue.
+    std::uint64_t rejections = 0;
     std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
                   fast_failures = 0;
     std::mt19937_64 rng;
@@ -2671,6 +2998,29 @@ inline std::optional<stored_pick> usable_stored(const manager_state& s,
 inline error store_failure(const char* what) {
     return error(error_kind::config, std::string("the token store failed: ") + what);
 }
+
+// Marks the thread as running this manager's logger, for as long as it does. Its calls
+// back into the manager must not wait for a request: the request that would answer them
+// waits for this thread (a worker joins the one before it; the background thread is this
+// thread).
+class logging_scope {
+public:
+    explicit logging_scope(const manager_state& s) noexcept : previous_(current()) {
+        current() = &s;
+    }
+    logging_scope(const logging_scope&) = delete;
+    logging_scope& operator=(const logging_scope&) = delete;
+    ~logging_scope() { current() = previous_; }
+
+    static bool inside(const manager_state& s) noexcept { return current() == &s; }
+
+private:
+    static const manager_state*& current() noexcept {
+        thread_local const manager_state* logging = nullptr;
+        return logging;
+    }
+    const manager_state* previous_;
+};
 
 // Makes one token request, unless the store has a usable token, and publishes the
 // outcome; fetch_running is set on entry.
@@ -2827,6 +3177,7 @@ inline void run_fetch(manager_state& s) {
         s.changed.notify_all();
     }
     if (log && *log) {
+        const logging_scope inside(s);
         try {
             (*log)(level, line);
         } catch (...) {
@@ -2904,6 +3255,30 @@ inline void background_loop(manager_state& s) {
     }
 }
 
+// Counts a token dropped by invalidate(). One rejection gets one clean new token at once
+// (a rotated signing key, a revoked token); a second token rejected soon after its issue
+// means the API rejects every token, and the next request waits out a backoff like any
+// failed one, so that callers retrying on 401 cannot turn into a token storm.
+inline void note_rejection_locked(manager_state& s, const token& dropped) {
+    const auto now = s.now();
+    const bool young = now - dropped.obtained_at < s.policy.retry_max;
+    s.rejections = young ? s.rejections + 1 : 1;
+    if (s.rejections < 2) return;
+    error_details details;
+    details.oauth_error = "invalid_token";
+    error rejected(error_kind::oauth,
+                   "the last " + std::to_string(s.rejections) +
+                       " tokens were each rejected soon after their issue (invalidate()); "
+                       "the next token request waits for its backoff",
+                   std::move(details));
+    const auto delay =
+        retry_delay(rejected, static_cast<unsigned>(std::min<std::uint64_t>(s.rejections - 1, 64)),
+                    s.policy.retry_initial, s.policy.retry_max, s.rng);
+    s.backing_off = true;
+    s.next_attempt = now + delay;
+    s.last_error = std::move(rejected);
+}
+
 // Points this thread's slot at the current token and returns the slot's copy. Needs the
 // lock and a current token.
 inline std::shared_ptr<const token> serve_locked(manager_state& s, cache_slot& slot) {
@@ -2970,12 +3345,21 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     detail::cache_slot& slot = detail::thread_slot(s.id, state_);
     std::unique_lock<std::mutex> lock(s.mutex);
     auto now = s.now();
+    // A wait longer than any token could take is no limit at all; so it cannot overflow.
     std::optional<detail::manager_state::time_point> deadline;
-    if (max_wait != std::chrono::milliseconds::max()) {
+    if (max_wait < detail::max_token_lifetime) {
         deadline = max_wait.count() <= 0 ? now : now + max_wait;
     }
     bool waited = false;
     for (;;) {
+        if (detail::logging_scope::inside(s)) {
+            // From this manager's logger: a valid token, or the last error, at once.
+            if (s.current && now < s.current->expires_at) return detail::serve_locked(s, slot);
+            if (s.last_error) throw *s.last_error;
+            throw error(error_kind::transport,
+                        "get() from this token_manager's logger never waits for a token "
+                        "request, and there is no valid token now");
+        }
         if (s.current && now < s.current->expires_at) {
             if (now >= s.current->refresh_at && (!s.backing_off || now >= s.next_attempt)) {
                 try {
@@ -3027,6 +3411,7 @@ OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
         s.current.reset();
         s.generation.fetch_add(1, std::memory_order_release);
         s.dropped = dropped->access_token;
+        detail::note_rejection_locked(s, *dropped);
         store = s.store;
         key = s.store_key;
         s.changed.notify_all();
@@ -3052,6 +3437,10 @@ OAUTH2CC_INLINE void token_manager::start_background_refresh() {
 OAUTH2CC_INLINE void token_manager::stop() {
     detail::manager_state& s = *state_;
     std::thread background;
+    if (detail::logging_scope::inside(s)) {
+        // The logger may run on the background thread, which stop() would wait for.
+        throw error(error_kind::config, "stop() cannot be called from this manager's logger");
+    }
     {
         std::lock_guard<std::mutex> lock(s.mutex);
         if (!s.background) return;
@@ -3134,7 +3523,7 @@ using name_value_list = std::vector<std::pair<std::string, std::string>>;
 struct client_options {
     std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
     std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
-    /// API responses with a larger body are refused (kind `transport`).
+    /// API responses with a larger body are refused (kind `bad_response`).
     std::size_t max_response_bytes = 16 * 1024 * 1024;
     tls_options tls;
     /// Plain http:// is refused unless the host is loopback or this is set.
@@ -3142,14 +3531,19 @@ struct client_options {
     /// Sent as User-Agent unless the call gives its own.
     std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
     /// Off by default. When on, the token goes only to the base URL's origin: a
-    /// redirect elsewhere is followed without it.
+    /// redirect elsewhere is followed without it and without any caller header that
+    /// could be a credential (only Accept*, Content-Type, Content-Language, User-Agent,
+    /// Cache-Control and Pragma go along); a 307 or 308 elsewhere that would carry a
+    /// body is not followed, and comes back to the caller.
     bool follow_redirects = false;
     int max_redirects = 5;
     /// Idle kept-alive connections kept for reuse by later calls.
     std::size_t max_idle_connections = 8;
 };
 
-/// @brief The path with params appended as a form-encoded query.
+/// @brief The path with params appended as a percent-encoded query: A-Z a-z 0-9 - . _ ~
+/// as they are, a space as %20, every other byte as %XX, so that a server reads each value
+/// back exactly, whether it decodes the query as a form or by RFC 3986.
 std::string with_query(std::string_view path, const name_value_list& params);
 
 /// @brief Calls an API with `Authorization: Bearer <token>` from a token_manager.
@@ -3190,9 +3584,11 @@ public:
 
     /// @brief Any method. path starts with '/' and may carry a query (see with_query).
     /// @returns the response, whatever its status
-    /// @throws error `config` for a path that is not relative to the base URL or for a
-    ///         caller's own Authorization header; the token_manager's error when no
-    ///         token can be had; `transport` or `tls` when no response arrives
+    /// @throws error `config` for a path that is not relative to the base URL, for a
+    ///         caller's own Authorization header, or for a header that frames the message
+    ///         (Host, Content-Length, Transfer-Encoding, Connection, ...); the
+    ///         token_manager's error when no token can be had; `transport` or `tls` when
+    ///         no response arrives
     http_response send(std::string_view method, std::string_view path,
                        std::string_view body = {}, std::string_view content_type = {},
                        const name_value_list& headers = {});
@@ -3489,9 +3885,11 @@ OAUTH2CC_INLINE std::string with_query(std::string_view path, const name_value_l
     for (const auto& [name, value] : params) {
         out.push_back(separator);
         separator = '&';
-        out += detail::form_encode(name);
+        // %20 for a space: read as a space by form decoders and RFC 3986 decoders alike,
+        // where '+' is a space to the first and a plus sign to the second.
+        out += detail::percent_encode(name, "%20");
         out.push_back('=');
-        out += detail::form_encode(value);
+        out += detail::percent_encode(value, "%20");
     }
     return out;
 }
@@ -3578,6 +3976,11 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             fail("the call carries its own Authorization header; the token_manager's token "
                  "is the one sent, so remove it");
         }
+        if (detail::is_framing_header(name)) {
+            fail("the call sets \"" + detail::excerpt(name, 60) +
+                 "\", which frames the message or steers the connection; the transport "
+                 "writes it, never the caller");
+        }
         has_type = has_type || detail::iequals(name, "Content-Type");
         has_agent = has_agent || detail::iequals(name, "User-Agent");
         base.headers.emplace_back(name, value);
@@ -3631,8 +4034,21 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
                 !detail::is_loopback_host(next_parts->host)) {
                 return res;  // never downgrade to clear text on the network
             }
-            // Once the call has left the base URL's origin, the token stays behind.
-            if (detail::origin_of(*next_parts) != origin_) on_origin = false;
+            // Once the call has left the base URL's origin, the token stays behind, and
+            // so does every caller header that could be a credential, and a body that a
+            // 307 or 308 would carry along.
+            if (on_origin && detail::origin_of(*next_parts) != origin_) {
+                if ((res.status == 307 || res.status == 308) && !req.body.empty()) return res;
+                on_origin = false;
+                for (auto it = req.headers.begin(); it != req.headers.end();) {
+                    if (detail::crosses_origins(it->first)) {
+                        ++it;
+                    } else {
+                        detail::wipe(it->second);
+                        it = req.headers.erase(it);
+                    }
+                }
+            }
             if (res.status == 303 ||
                 ((res.status == 301 || res.status == 302) && req.method == "POST")) {
                 req.method = "GET";
@@ -4268,7 +4684,7 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg,
         res = via.send(req);
     }
     if (res.body.size() > target.max_response_bytes) {
-        throw error(error_kind::transport,
+        throw error(error_kind::bad_response,
                     "the introspection response body is over max_response_bytes (" +
                         std::to_string(target.max_response_bytes) + ")",
                     error_details{{}, {}, {}, res.status, {}});

@@ -11,6 +11,8 @@
 #   client.pem / client-key.pem           a client certificate for mutual TLS
 #   expired.pem / expired-key.pem         for 127.0.0.1, signed by the CA, expired in 2020
 #   self-signed.pem / self-signed-key.pem for 127.0.0.1, signed by nobody but itself
+#   cn-only.pem / cn-only-key.pem         CN=127.0.0.1 and no subjectAltName
+#   ipv6-prefix.pem / ipv6-prefix-key.pem only IP:7f00:1::, whose first 4 bytes are 127.0.0.1
 set -euo pipefail
 
 dir=${1:?usage: make-certs.sh DIR}
@@ -44,6 +46,16 @@ sign other-host "/CN=other-host.invalid" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=serverAuth
 subjectAltName=DNS:other-host.invalid"
+
+# Neither names 127.0.0.1 as RFC 6125 wants (an IP SAN of exactly those bytes).
+sign cn-only "/CN=127.0.0.1" "basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth"
+
+sign ipv6-prefix "/CN=ipv6-prefix" "basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+subjectAltName=IP:7f00:1::"
 
 sign client "/CN=basic-client" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature

@@ -149,6 +149,10 @@ const certificates& test_certificates() {
         d.paths.expired_key = at("expired-key.pem");
         d.paths.self_signed_cert = at("self-signed.pem");
         d.paths.self_signed_key = at("self-signed-key.pem");
+        d.paths.cn_only_cert = at("cn-only.pem");
+        d.paths.cn_only_key = at("cn-only-key.pem");
+        d.paths.ipv6_prefix_cert = at("ipv6-prefix.pem");
+        d.paths.ipv6_prefix_key = at("ipv6-prefix-key.pem");
         return d;
     }();
     return made.paths;

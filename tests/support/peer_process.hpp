@@ -44,6 +44,10 @@ struct certificates {
     std::string expired_key;
     std::string self_signed_cert;   ///< For 127.0.0.1, signed by itself only.
     std::string self_signed_key;
+    std::string cn_only_cert;       ///< CN=127.0.0.1, signed by the CA, no subjectAltName.
+    std::string cn_only_key;
+    std::string ipv6_prefix_cert;   ///< Only IP:7f00:1:: (its first bytes are 127.0.0.1).
+    std::string ipv6_prefix_key;
 };
 
 /// @brief Makes the certificates once per process; throws std::runtime_error on failure.

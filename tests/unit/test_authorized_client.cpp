@@ -63,7 +63,7 @@ TEST_CASE("authorized_client: every call carries the Bearer token to base URL + 
     REQUIRE(r.api->requests.size() == 5);
     const auto& get = r.api->requests[0];
     CHECK(get.method == "GET");
-    CHECK(get.url == "https://api.example.com/v1/date?tz=Europe%2FParis&q=a+b%26c");
+    CHECK(get.url == "https://api.example.com/v1/date?tz=Europe%2FParis&q=a%20b%26c");
     CHECK(header_of(get, "Authorization") == "Bearer tok-1");
     CHECK(header_of(get, "User-Agent") == "oauth2cc/" OAUTH2CC_VERSION_STRING);
     CHECK(r.api->requests[1].method == "POST");
@@ -120,12 +120,56 @@ TEST_CASE("authorized_client: 401 invalid_token or no error: one retry with a ne
     }
 }
 
+TEST_CASE("authorized_client: an API that rejects every token makes no token storm") {
+    auto endpoint = std::make_shared<token_endpoint_fake>();
+    auto clock = std::make_shared<oauth2cc::manual_clock>();
+    oauth2cc::refresh_policy policy;
+    policy.jitter_seed = 7;
+    token_manager tokens(config(), policy, endpoint, clock);
+    auto rejecting = std::make_shared<fake_transport>([](const http_request&) {
+        return status(401, {{"WWW-Authenticate", R"(Bearer error="invalid_token")"}});
+    });
+    authorized_client api("https://api.example.com/v1/", tokens, {}, rejecting);
+    struct {
+        std::shared_ptr<token_endpoint_fake> endpoint;
+        token_manager& tokens;
+    } r{endpoint, tokens};
+    int answered_401 = 0, refused_in_backoff = 0;
+    for (int i = 0; i < 50; ++i) {
+        try {
+            if (api.get("/x").status == 401) ++answered_401;
+        } catch (const error& e) {
+            CHECK(e.kind() == error_kind::oauth);
+            CHECK(e.oauth_error() == "invalid_token");
+            ++refused_in_backoff;
+        }
+    }
+    // The first call and its one clean retry, then backoff: no new token for each call.
+    CHECK(answered_401 >= 1);
+    CHECK(answered_401 + refused_in_backoff == 50);
+    CHECK(r.endpoint->requests() == 2);
+    CHECK(r.tokens.stats().fetches == 2);
+    // Once the backoff has passed, one call gets one new token (and is refused again).
+    clock->advance(std::chrono::seconds(61));
+    CHECK(thrown_by([&] { api.get("/x"); }).oauth_error() == "invalid_token");
+    CHECK(r.endpoint->requests() == 3);
+}
+
 TEST_CASE("authorized_client: what is refused before anything is sent") {
     rig r([](const http_request&) { return status(200); });
     auto api = r.client();
     SUBCASE("a caller's own Authorization header") {
         const error e = thrown_by([&] { api.get("/x", {{"authorization", "Basic abc"}}); });
         CHECK(e.kind() == error_kind::config);
+    }
+    SUBCASE("a header that frames the message or steers the connection") {
+        for (const char* name : {"Host", "content-length", "Transfer-Encoding", "Connection",
+                                 "Upgrade", "TE", "Expect"}) {
+            CAPTURE(name);
+            CHECK(thrown_by([&] { api.post("/x", "{}", "application/json", {{name, "1"}}); })
+                      .kind() == error_kind::config);
+        }
+        CHECK(r.endpoint->requests() == 0);  // refused before a token was even fetched
     }
     SUBCASE("a path that could leave the base URL") {
         for (const char* path : {"https://evil.example/x", "//evil.example/x", "x", ""}) {
@@ -166,6 +210,9 @@ TEST_CASE("authorized_client: redirects") {
             return status(301, {{"Location", "http://api.example.com/v1/plain"}});
         }
         if (req.url == "https://api.example.com/v1/loop") return status(302, {{"Location", "/v1/loop"}});
+        if (req.url == "https://api.example.com/v1/cross-307") {
+            return status(307, {{"Location", "https://elsewhere.example/in"}});
+        }
         return status(200);
     });
     SUBCASE("not followed by default") {
@@ -180,6 +227,39 @@ TEST_CASE("authorized_client: redirects") {
         REQUIRE(r.api->requests.size() == 2);
         CHECK(r.api->requests[1].url == "https://elsewhere.example/landing");
         CHECK(header_of(r.api->requests[1], "Authorization").empty());
+    }
+    SUBCASE("to another origin, without any caller header that could be a credential") {
+        CHECK(api.get("/away", {{"Cookie", "session=1"},
+                                {"Proxy-Authorization", "Basic cHJveHk6cHc="},
+                                {"X-Api-Key", "k-123"},
+                                {"Accept", "application/json"}})
+                  .status == 200);
+        REQUIRE(r.api->requests.size() == 2);
+        const auto& first = r.api->requests[0];
+        CHECK(header_of(first, "Cookie") == "session=1");
+        CHECK(header_of(first, "X-Api-Key") == "k-123");
+        const auto& elsewhere = r.api->requests[1];
+        CHECK(header_of(elsewhere, "Cookie").empty());
+        CHECK(header_of(elsewhere, "Proxy-Authorization").empty());
+        CHECK(header_of(elsewhere, "X-Api-Key").empty());
+        CHECK(header_of(elsewhere, "Accept") == "application/json");
+        CHECK(header_of(elsewhere, "User-Agent") == "oauth2cc/" OAUTH2CC_VERSION_STRING);
+    }
+    SUBCASE("a 307 to another origin that would carry the body is not followed") {
+        CHECK(api.post("/cross-307", R"({"card":"4111"})").status == 307);
+        CHECK(r.api->requests.size() == 1);
+        // Without a body there is nothing to carry: followed, without the token.
+        CHECK(api.get("/cross-307").status == 200);
+        REQUIRE(r.api->requests.size() == 3);
+        CHECK(r.api->requests[2].url == "https://elsewhere.example/in");
+        CHECK(header_of(r.api->requests[2], "Authorization").empty());
+    }
+    SUBCASE("within the origin, caller headers and the body go along") {
+        CHECK(api.post("/move", "{}", "application/json", {{"X-Api-Key", "k-123"}}).status ==
+              200);
+        REQUIRE(r.api->requests.size() == 2);
+        CHECK(header_of(r.api->requests[1], "X-Api-Key") == "k-123");
+        CHECK(r.api->requests[1].body == "{}");
     }
     SUBCASE("within the origin, relative, with the token and the method") {
         CHECK(api.post("/move", "{}").status == 200);

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <set>
 #include <string>
@@ -54,6 +55,30 @@ void hold_open(int fd, const raw_server& self) {
     }
 }
 
+
+// A TLS server that reads the ClientHello, then sends a handshake record announcing
+// 16 KiB one byte at a time, each well inside every timeout of cpp-httplib's, for 10 s.
+// Only the exchange's deadline ends the handshake sooner.
+struct handshake_trickle {
+    std::promise<bool> hung_up;  ///< true: the client left before the trickle was over
+
+    void run(int fd, const raw_server& self) {
+        char hello[4096];
+        if (::recv(fd, hello, sizeof hello, 0) <= 0) return hung_up.set_value(true);
+        const std::string record("\x16\x03\x03\x40\x00\x02", 6);
+        for (int i = 0; i < 500 && !self.stopping(); ++i) {
+            const std::string next = i < 6 ? record.substr(i, 1) : std::string(1, '\0');
+            if (!raw_server::write_all(fd, next)) return hung_up.set_value(true);
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        hung_up.set_value(false);
+    }
+    /// Waits for the server's side of the story.
+    bool client_hung_up() { return hung_up.get_future().get(); }
+    static std::string https_url(const raw_server& srv) {
+        return "https://127.0.0.1:" + srv.url().substr(srv.url().rfind(':') + 1);
+    }
+};
 
 }  // namespace
 
@@ -156,12 +181,13 @@ TEST_CASE("httplib_transport: refuses a body over max_response_bytes") {
         options.max_response_bytes = 999;
         httplib_transport small(options);
         const error e = thrown_by([&] { small.send(get(srv.url() + "/sized")); });
-        CHECK(e.kind() == error_kind::transport);
+        CHECK(e.kind() == error_kind::bad_response);
+        CHECK(e.http_status() == 200);
         CHECK(std::string(e.what()).find("max_response_bytes (999)") != std::string::npos);
     }
     SUBCASE("a chunked body is cut off at the cap") {
         const error e = thrown_by([&] { t.send(get(srv.url() + "/chunked")); });
-        CHECK(e.kind() == error_kind::transport);
+        CHECK(e.kind() == error_kind::bad_response);
         CHECK(std::string(e.what()).find("max_response_bytes") != std::string::npos);
     }
     SUBCASE("the transport still works after a refused body") {
@@ -203,6 +229,51 @@ TEST_CASE("httplib_transport: connect_timeout + read_timeout bound the whole exc
         CHECK(e.kind() == error_kind::transport);
         CHECK(std::string(e.what()).find("within 500 ms") != std::string::npos);
     }
+    SUBCASE("a TLS handshake that trickles") {
+        handshake_trickle trickle;
+        raw_server srv([&](int fd, const raw_server& self) { trickle.run(fd, self); });
+        httplib_transport t(options);
+        const error e = thrown_by([&] { t.send(get(trickle.https_url(srv) + "/")); });
+        CHECK(e.kind() == error_kind::transport);
+        CHECK(std::string(e.what()).find("within 500 ms") != std::string::npos);
+        // The client hung up at its deadline, long before the server's 10 s were over.
+        CHECK(trickle.client_hung_up());
+    }
+    SUBCASE("an exchange stuck in its handshake delays no other on the same transport") {
+        handshake_trickle trickle;
+        raw_server stuck([&](int fd, const raw_server& self) { trickle.run(fd, self); });
+        local_server healthy;
+        healthy.server().Get("/", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("ok", "text/plain");
+        });
+        healthy.start();
+        httplib_transport t(options);
+        std::atomic<bool> stuck_done{false};
+        std::string stuck_what;
+        std::thread slow([&] {
+            try {
+                t.send(get(trickle.https_url(stuck) + "/"));
+            } catch (const error& e) {
+                stuck_what = e.what();
+            }
+            stuck_done = true;
+        });
+        // Calls to the healthy server for as long as the other is stuck, past its
+        // deadline: each is answered.
+        int answered = 0, failed = 0;
+        for (int i = 0; i < 200000 && !stuck_done; ++i) {
+            try {
+                if (t.send(get(healthy.url() + "/")).body == "ok") ++answered;
+            } catch (const error&) {
+                ++failed;
+            }
+        }
+        slow.join();
+        CHECK(failed == 0);
+        CHECK(answered > 0);
+        CHECK(stuck_what.find("within 500 ms") != std::string::npos);
+        CHECK(trickle.client_hung_up());
+    }
     SUBCASE("a server that accepts and never answers") {
         raw_server srv([](int fd, const raw_server& self) { hold_open(fd, self); });
         httplib_transport t(options);
@@ -238,6 +309,14 @@ TEST_CASE("httplib_transport: requests it cannot send safely are refused before 
         const error e = thrown_by([&] { t.send(get("http://user:pw@127.0.0.1:1/")); });
         CHECK(e.kind() == error_kind::config);
         CHECK(std::string(e.what()).find("pw") == std::string::npos);
+    }
+    SUBCASE("headers that frame the message are the transport's") {
+        for (const char* name : {"Host", "Content-Length", "transfer-encoding", "Connection"}) {
+            CAPTURE(name);
+            http_request r = get(srv.url() + "/");
+            r.headers = {{name, "5"}};
+            CHECK(thrown_by([&] { t.send(r); }).kind() == error_kind::config);
+        }
     }
     SUBCASE("a method with a space") {
         http_request r = get(srv.url() + "/");
@@ -385,5 +464,85 @@ TEST_CASE("httplib_transport: TLS files that cannot be loaded are config errors"
         options = transport_options{};
         options.max_response_bytes = 0;
         CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
+    }
+}
+
+TEST_CASE("httplib_transport: the request target arrives as it was written") {
+    local_server srv;
+    std::string q, p, path;
+    srv.server().Get(R"(/t/.*)", [&](const httplib::Request& req, httplib::Response& res) {
+        q = req.get_param_value("q");
+        p = req.get_param_value("p");
+        path = req.path;
+        res.set_content("ok", "text/plain");
+    });
+    srv.start();
+    httplib_transport t(quick_options());
+    // %20 and + are spaces to a form decoder, %2B a plus sign: none is re-encoded.
+    CHECK(t.send(get(srv.url() + "/t/x?q=a%20b%2Bc&p=x+y")).status == 200);
+    CHECK(q == "a b+c");
+    CHECK(p == "x y");
+    const auto with_query = oauth2cc::with_query("/t/y", {{"q", "a b+c/d"}});
+    CHECK(t.send(get(srv.url() + with_query)).status == 200);
+    CHECK(q == "a b+c/d");
+    // Bytes that may not stand in a target are escaped, nothing else.
+    CHECK(t.send(get(srv.url() + "/t/caf\xc3\xa9")).status == 200);
+    CHECK(path == "/t/caf\xc3\xa9");
+}
+
+TEST_CASE("httplib_transport: IPv6 literals of every spelling are reached") {
+    local_server srv;
+    std::string host;
+    srv.server().Get("/", [&](const httplib::Request& req, httplib::Response& res) {
+        host = req.get_header_value("Host");
+        res.set_content("ok", "text/plain");
+    });
+    srv.start();
+    const std::string port = srv.url().substr(srv.url().rfind(':') + 1);
+    httplib_transport t(quick_options());
+    // IPv4-mapped addresses of 127.0.0.1: hex letters, and dots.
+    for (const char* literal : {"::ffff:7f00:1", "::ffff:127.0.0.1", "::FFFF:7F00:0001"}) {
+        CAPTURE(literal);
+        const auto res = t.send(get("http://[" + std::string(literal) + "]:" + port + "/"));
+        CHECK(res.body == "ok");
+        CHECK(host == "[" + std::string(literal) + "]:" + port);
+    }
+}
+
+TEST_CASE("httplib_transport: HTTPS to an IP address needs a certificate that names it") {
+    const auto& certs = oauth2cc_test::test_certificates();
+    auto options = quick_options();
+    options.tls.ca_file = certs.ca_cert;
+    const auto serve = [](const std::string& cert, const std::string& key) {
+        auto s = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
+        REQUIRE(s->is_valid());
+        s->Get("/", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("secure", "text/plain");
+        });
+        return s;
+    };
+    SUBCASE("an iPAddress SAN of exactly its bytes") {
+        local_server srv(serve(certs.server_cert, certs.server_key));
+        srv.start();
+        CHECK(httplib_transport(options).send(get(srv.url(true) + "/")).body == "secure");
+    }
+    SUBCASE("only a CN, as openssl verify -verify_ip refuses") {
+        local_server srv(serve(certs.cn_only_cert, certs.cn_only_key));
+        srv.start();
+        const error e = thrown_by([&] { httplib_transport(options).send(get(srv.url(true))); });
+        CHECK(e.kind() == error_kind::tls);
+    }
+    SUBCASE("only an IPv6 SAN whose first bytes are the address") {
+        local_server srv(serve(certs.ipv6_prefix_cert, certs.ipv6_prefix_key));
+        srv.start();
+        const error e = thrown_by([&] { httplib_transport(options).send(get(srv.url(true))); });
+        CHECK(e.kind() == error_kind::tls);
+    }
+    SUBCASE("by name: localhost is in the server's SAN, other-host.invalid's is not") {
+        local_server srv(serve(certs.server_cert, certs.server_key));
+        srv.start();
+        const std::string port = srv.url().substr(srv.url().rfind(':') + 1);
+        CHECK(httplib_transport(options).send(get("https://localhost:" + port + "/")).status ==
+              200);
     }
 }

@@ -13,7 +13,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <memory>
+#include <future>
 #include <mutex>
+#include <optional>
+#include <ratio>
 #include <set>
 #include <string>
 #include <thread>
@@ -399,8 +402,18 @@ TEST_CASE("token_manager: invalidate(seen) drops only the token the caller saw")
     r.manager->invalidate(first.get());  // stale: tok-2 stays
     CHECK(r.token_text() == "tok-2");
     CHECK(r.endpoint->requests() == 2);
+    r.clock->advance(61s);  // tok-2 has been in use past retry_max: an isolated rejection
     r.manager->invalidate();
     CHECK(r.token_text() == "tok-3");
+    SUBCASE("a token rejected soon after the one before it waits for a backoff") {
+        r.manager->invalidate();
+        const error e = thrown_by([&] { r.manager->get(); });
+        CHECK(e.kind() == error_kind::oauth);
+        CHECK(e.oauth_error() == "invalid_token");
+        CHECK(r.endpoint->requests() == 3);
+        r.clock->advance(61s);
+        CHECK(r.token_text() == "tok-4");
+    }
 }
 
 TEST_CASE("token_manager: authorization_header and stats") {
@@ -491,6 +504,44 @@ TEST_CASE("token_manager: unusable policies and configurations are refused") {
     auto cfg = config();
     cfg.client_id.clear();
     CHECK(refused(cfg, {}) == error_kind::config);
+    SUBCASE("durations so long that a time point plus them would overflow") {
+        using years = std::chrono::duration<std::int64_t, std::ratio<31556952>>;
+        p = {};
+        p.retry_max = std::chrono::duration_cast<std::chrono::milliseconds>(years(300));
+        CHECK(refused(config(), p) == error_kind::config);
+        p = {};
+        p.early = std::chrono::duration_cast<std::chrono::seconds>(years(300));
+        CHECK(refused(config(), p) == error_kind::config);
+        p = {};
+        p.lifetime_if_unknown = std::chrono::duration_cast<std::chrono::seconds>(years(300));
+        CHECK(refused(config(), p) == error_kind::config);
+        cfg = config();
+        cfg.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(years(300));
+        CHECK(refused(cfg, {}) == error_kind::config);
+        cfg = config();
+        cfg.connect_timeout = std::chrono::hours(25);
+        CHECK(refused(cfg, {}) == error_kind::config);
+    }
+}
+
+TEST_CASE("token_manager: get() with a wait of centuries waits, and does not overflow") {
+    using years = std::chrono::duration<std::int64_t, std::ratio<31556952>>;
+    rig r;
+    r.endpoint->close_gate();
+    std::optional<std::string> got;
+    std::thread caller([&] {
+        try {
+            got = r.manager->get(std::chrono::duration_cast<std::chrono::milliseconds>(years(300)))
+                      ->access_token.reveal();
+        } catch (const error& e) {
+            got = std::string("error: ") + e.what();
+        }
+    });
+    REQUIRE(r.endpoint->wait_for_requests(1));
+    r.clock->advance(std::chrono::hours(24 * 365));
+    r.endpoint->open_gate();
+    caller.join();
+    CHECK(got == "tok-1");
 }
 
 TEST_CASE("manual_clock: moves only when told, and tells its subscribers") {
@@ -506,4 +557,43 @@ TEST_CASE("manual_clock: moves only when told, and tells its subscribers") {
     clock.unsubscribe(id);
     clock.advance(1s);
     CHECK(calls == 2);
+}
+
+TEST_CASE("token_manager: a logger may call back into its manager after a failure") {
+    // The logger moves time past the backoff and asks for a token: a request would need
+    // the very thread the logger runs on, so get() answers at once instead of waiting.
+    auto endpoint = std::make_shared<token_endpoint_fake>();
+    endpoint->answer_with([](int) { return token_endpoint_fake::error_response(503, "busy"); });
+    auto clock = std::make_shared<manual_clock>();
+    token_manager manager(config(), seeded_policy(), endpoint, clock);
+    std::promise<std::string> logged;
+    std::atomic<bool> once{false};
+    manager.set_logger([&](oauth2cc::log_level, std::string_view line) {
+        if (line.find("failed") == std::string_view::npos || once.exchange(true)) return;
+        clock->advance(1h);
+        std::string outcome;
+        try {
+            manager.get();
+            outcome = "a token";
+        } catch (const error& e) {
+            outcome = e.oauth_error();
+        }
+        try {
+            manager.stop();
+        } catch (const error& e) {
+            outcome += e.kind() == error_kind::config ? " / stop refused" : " / stop: other";
+        }
+        logged.set_value(outcome);
+    });
+    SUBCASE("on a worker") {
+        CHECK(thrown_by([&] { manager.get(); }).oauth_error() == "busy");
+    }
+    SUBCASE("on the background thread") {
+        manager.start_background_refresh();
+        CHECK(thrown_by([&] { manager.get(); }).oauth_error() == "busy");
+    }
+    auto outcome = logged.get_future();
+    // A safety net only: the logger returns at once, or the manager is deadlocked.
+    REQUIRE(outcome.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+    CHECK(outcome.get() == "busy / stop refused");
 }

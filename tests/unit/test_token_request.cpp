@@ -123,6 +123,22 @@ TEST_CASE("token_request: configurations that cannot be sent correctly are refus
         cfg.token_endpoint = "http://127.0.0.1.example.com/token";
         CHECK(refused(cfg).kind() == error_kind::config);
     }
+    SUBCASE("only canonical loopback spellings count as loopback") {
+        // Octal (0127.0.0.1 is 87.0.0.1), leading zeros that send the name to DNS, short
+        // and long forms, hex: a resolver may read each as an address off the machine.
+        for (const char* url :
+             {"http://0127.0.0.1/t", "http://127.0.0.08/t", "http://127.000.0.1/t",
+              "http://127.1/t", "http://127.0.0.1.1/t", "http://0x7f.0.0.1/t",
+              "http://2130706433/t", "http://127.0.0.256/t", "http://127.0.0./t",
+              "http://localhost./t", "http://[0:0:0:0:0:0:0:1]/t",
+              "http://[::ffff:127.0.0.1]/t"}) {
+            CAPTURE(url);
+            cfg.token_endpoint = url;
+            CHECK(refused(cfg).kind() == error_kind::config);
+        }
+        cfg.token_endpoint = "http://127.255.0.0/t";
+        CHECK(sent(cfg).url == cfg.token_endpoint);
+    }
     SUBCASE("malformed endpoints") {
         for (const char* url : {"", "auth.example.com/token", "ftp://a/b", "https://",
                                 "https://user:pw@auth.example.com/token",

@@ -316,6 +316,78 @@ TEST_CASE("token_response: a body over max_response_bytes is refused") {
         oauth2cc::request_token(cfg, fake);
         FAIL("an oversized body was accepted");
     } catch (const oauth2cc::error& e) {
-        CHECK(e.kind() == error_kind::transport);
+        // A response arrived, and it is not what the protocol allows.
+        CHECK(e.kind() == error_kind::bad_response);
+        CHECK(e.http_status() == 200);
+    }
+}
+
+TEST_CASE("token_response: every spelling of an echoed secret is redacted") {
+    oauth2cc::detail::redactions hide;
+    hide.add("a/b c+d%e\xc3\xa9\"f");
+    const auto clean = [&](const std::string& text) {
+        const std::string out = hide.apply(text);
+        CAPTURE(text);
+        CAPTURE(out);
+        CHECK(out == "<***>");
+    };
+    SUBCASE("raw") { clean("<a/b c+d%e\xc3\xa9\"f>"); }
+    SUBCASE("form-encoded, upper-case hex") { clean("<a%2Fb+c%2Bd%25e%C3%A9%22f>"); }
+    SUBCASE("percent-encoded, lower-case hex") { clean("<a%2fb%20c%2bd%25e%c3%a9%22f>"); }
+    SUBCASE("quote()-style: '/' kept, space as %20") { clean("<a/b%20c%2Bd%25e%C3%A9%22f>"); }
+    SUBCASE("every byte escaped") {
+        std::string all = "<";
+        for (char c : std::string("a/b c+d%e\xc3\xa9\"f")) {
+            static const char* hex = "0123456789abcdef";
+            const auto u = static_cast<unsigned char>(c);
+            all += std::string("%") + hex[u >> 4] + hex[u & 15];
+        }
+        clean(all + ">");
+    }
+    SUBCASE("JSON-escaped: \\/, \\\", \\u00e9") { clean(R"(<a\/b c+d%e\u00e9\"f>)"); }
+    SUBCASE("JSON, every character as \\u") {
+        clean(R"(<\u0061\u002F\u0062\u0020\u0063\u002b\u0064\u0025\u0065\u00E9\u0022\u0066>)");
+    }
+    SUBCASE("as an excerpt prints it") { clean("<a/b c+d%e??\"f>"); }
+    SUBCASE("the longest of two overlapping secrets wins, and text around stays") {
+        oauth2cc::detail::redactions two;
+        two.add("abc");
+        two.add("abcdef");
+        CHECK(two.apply("xabcdefy abc") == "x***y ***");
+    }
+    SUBCASE("outside the BMP: a surrogate pair") {
+        oauth2cc::detail::redactions emoji;
+        emoji.add("k\xf0\x9f\x94\x91y");
+        CHECK(emoji.apply(R"(<k\ud83d\udd11y>)") == "<***>");
+    }
+    SUBCASE("a body that repeats the secret is redacted whole") {
+        std::string body;
+        for (int i = 0; i < 20000; ++i) body += "a%2Fb+c%2Bd%25e%C3%A9%22f,";
+        const std::string out = hide.apply(body);
+        CHECK(out.size() == 20000 * 4);
+        CHECK(out.find('a') == std::string::npos);
+    }
+}
+
+TEST_CASE("token_response: introspect() hides the token it checks in its form-encoded spelling") {
+    auto cfg = config();
+    cfg.auth = oauth2cc::auth_method::client_secret_post;
+    const std::string token_text = "tok+en/with=sig==";
+    fake_transport echo([](const oauth2cc::http_request& req) {
+        // A server that echoes the raw request body in its error.
+        return oauth2cc::http_response{400, json_type,
+                                       R"({"error":"invalid_request","error_description":"got )" +
+                                           req.body + R"("})"};
+    });
+    try {
+        oauth2cc::introspect(cfg, "https://auth.example.com/introspect", token_text, echo);
+        FAIL("no error");
+    } catch (const oauth2cc::error& e) {
+        const std::string text = std::string(e.what()) + e.error_description();
+        CAPTURE(text);
+        CHECK(text.find("tok%2Ben") == std::string::npos);
+        CHECK(text.find("sig%3D") == std::string::npos);
+        CHECK(text.find("TOPSECRET") == std::string::npos);
+        CHECK(text.find("token=***") != std::string::npos);
     }
 }

@@ -499,6 +499,7 @@ TEST_CASE("token_manager with a store: invalidate drops the stored token it was 
     // Another process has stored a newer token by the time this one invalidates: it stays.
     auto second = r.manager.get();
     store->save(r.key, entry("tok-from-elsewhere", wall::now(), 3600s));
+    r.clock->advance(61s);  // an isolated rejection: no backoff before the next token
     r.manager.invalidate(second.get());
     CHECK(store->load(r.key)->access_token.reveal() == "tok-from-elsewhere");
     CHECK(r.token_text() == "tok-from-elsewhere");

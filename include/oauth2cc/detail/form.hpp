@@ -14,10 +14,9 @@
 
 namespace oauth2cc::detail {
 
-/// @brief Form-encodes one name or value: A-Z a-z 0-9 - . _ ~ stay, space becomes '+',
-/// every other byte becomes %XX with upper-case hex.
-/// @sa RFC 6749 Appendix B, §2.3.1
-inline std::string form_encode(std::string_view in) {
+/// @brief Percent-encodes bytes: A-Z a-z 0-9 - . _ ~ stay, every other byte becomes %XX
+/// with upper-case hex, and a space becomes `space` ("+" or "%20").
+inline std::string percent_encode(std::string_view in, std::string_view space) {
     static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(in.size() * 3);
@@ -27,7 +26,7 @@ inline std::string form_encode(std::string_view in) {
             u == '-' || u == '.' || u == '_' || u == '~') {
             out.push_back(c);
         } else if (u == ' ') {
-            out.push_back('+');
+            out += space;
         } else {
             out.push_back('%');
             out.push_back(hex[u >> 4]);
@@ -36,6 +35,11 @@ inline std::string form_encode(std::string_view in) {
     }
     return out;
 }
+
+/// @brief Form-encodes one name or value: A-Z a-z 0-9 - . _ ~ stay, space becomes '+',
+/// every other byte becomes %XX with upper-case hex.
+/// @sa RFC 6749 Appendix B, §2.3.1
+inline std::string form_encode(std::string_view in) { return percent_encode(in, "+"); }
 
 /// @brief Appends "&name=value" (no '&' when body is empty), both form-encoded.
 inline void append_form_field(std::string& body, std::string_view name, std::string_view value) {

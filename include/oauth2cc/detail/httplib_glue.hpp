@@ -7,6 +7,8 @@
 #include "../error.hpp"
 #include "../http.hpp"
 #include "deadline_watchdog.hpp"
+#include "headers.hpp"
+#include "limits.hpp"
 #include "text.hpp"
 #include "url.hpp"
 #include "wipe.hpp"
@@ -18,6 +20,8 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstddef>
@@ -102,6 +106,99 @@ inline void check_tls_files(const tls_options& tls) {
     ERR_clear_error();
 }
 
+/// @brief The request target as it goes on the wire: the caller's bytes, percent escapes
+/// kept as written, and only what may not appear in a target escaped (non-ASCII and the
+/// characters RFC 3986 excludes). cpp-httplib's own re-encoding is off: it turned '+' into
+/// %2B, so a form-encoded space arrived as a plus sign.
+inline std::string wire_target(std::string_view path) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(path.size());
+    for (char c : path) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' ||
+            c == '`' || c == '{' || c == '|' || c == '}') {
+            out.push_back('%');
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 0x0f]);
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+// cpp-httplib renamed its switches between releases; these pick whichever one exists.
+template <class Client>
+auto send_target_as_is(Client& client, int) -> decltype(client.set_path_encode(false)) {
+    return client.set_path_encode(false);  // 0.20 and later
+}
+template <class Client>
+auto send_target_as_is(Client& client, long) -> decltype(client.set_url_encode(false)) {
+    return client.set_url_encode(false);  // before 0.20
+}
+template <class Client>
+auto ssl_context_of(Client& client, int) -> decltype(static_cast<SSL_CTX*>(client.ssl_context())) {
+    return client.ssl_context();  // before 0.43
+}
+template <class Client>
+auto ssl_context_of(Client& client, long) -> decltype(static_cast<SSL_CTX*>(client.tls_context())) {
+    return static_cast<SSL_CTX*>(client.tls_context());  // 0.43 and later
+}
+
+/// @brief Makes OpenSSL's own chain verification check the server's identity: the IP
+/// address (RFC 6125 §6.2: an iPAddress SAN of exactly those bytes, never the CN) or the
+/// DNS name, for every connection made from ctx. cpp-httplib's post-handshake check of
+/// the verification result then fails on a mismatch, whichever release it is.
+inline void require_identity(SSL_CTX* ctx, const std::string& host) {
+    X509_VERIFY_PARAM* param = ctx != nullptr ? SSL_CTX_get0_param(ctx) : nullptr;
+    bool ok = param != nullptr;
+    if (ok && X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {
+        ERR_clear_error();  // not an IP address: a DNS name
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        ok = X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1;
+    }
+    if (!ok) {
+        ERR_clear_error();
+        throw error(error_kind::tls, "OpenSSL could not be told which host to verify");
+    }
+}
+
+/// @brief A duplicate of the socket an exchange runs on, which the deadline shuts down.
+/// shutdown() on it ends any wait on the socket at once, whatever the stage (connect, TLS
+/// handshake, request, response), without the cpp-httplib lock that its own stop() needs
+/// and that it holds through the handshake. Being a duplicate, it cannot name another
+/// socket after cpp-httplib closes its own descriptor.
+class socket_handle {
+public:
+    socket_handle() = default;
+    socket_handle(const socket_handle&) = delete;
+    socket_handle& operator=(const socket_handle&) = delete;
+    ~socket_handle() { reset(-1); }
+
+    /// @brief Called by cpp-httplib with each new socket, before it connects.
+    void adopt(int fd) { reset(fd >= 0 ? ::dup(fd) : -1); }
+
+    /// @brief Ends every operation on the socket now.
+    void shut_down() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+    }
+
+    /// @brief Lets the socket close once cpp-httplib has closed its own descriptor.
+    void release() { reset(-1); }
+
+private:
+    void reset(int fd) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+    std::mutex mutex_;
+    int fd_ = -1;
+};
+
 /// @brief What an httplib_sender needs to know; mirrors oauth2cc::transport_options.
 struct sender_options {
     std::chrono::milliseconds connect_timeout;
@@ -116,8 +213,10 @@ struct sender_options {
 class httplib_sender {
 public:
     explicit httplib_sender(sender_options options) : options_(std::move(options)) {
-        if (options_.connect_timeout.count() <= 0 || options_.read_timeout.count() <= 0) {
-            throw error(error_kind::config, "connect_timeout and read_timeout must be positive");
+        if (!timeouts_in_range(options_.connect_timeout, options_.read_timeout)) {
+            throw error(error_kind::config,
+                        "connect_timeout and read_timeout must be positive and at most a day "
+                        "each");
         }
         if (options_.max_response_bytes == 0) {
             throw error(error_kind::config, "max_response_bytes must be positive");
@@ -138,13 +237,19 @@ public:
         }
         httplib::Request out;
         out.method = request.method;
-        out.path = url->path;
+        out.path = wire_target(url->path);
         for (const auto& [name, value] : request.headers) {
             if (name.empty() || has_control(name) || name.find(':') != std::string::npos ||
                 name.find(' ') != std::string::npos) {
                 throw error(error_kind::config,
                             "a request header name is empty or malformed: \"" +
                                 excerpt(name, 60) + "\"");
+            }
+            if (is_framing_header(name)) {
+                throw error(error_kind::config,
+                            "the request header \"" + excerpt(name, 60) +
+                                "\" frames the message or steers the connection; the "
+                                "transport writes it, never the caller");
             }
             // The value is not echoed: it may be a credential.
             if (has_control(value)) {
@@ -188,21 +293,23 @@ public:
             return true;
         };
 
-        std::unique_ptr<httplib::Client> client = acquire(origin, *url);
+        std::unique_ptr<pooled_client> client = acquire(origin, *url);
         httplib::Response in;
         httplib::Error failure = httplib::Error::Success;
         const auto deadline = deadline_watchdog::clock::now() + options_.connect_timeout +
                               options_.read_timeout;
-        httplib::Client* raw = client.get();
-        const auto ticket = watchdog_.arm(deadline, [raw] { raw->stop(); });
-        const bool sent = client->send(out, in, failure);
+        socket_handle* socket = client->socket.get();
+        const auto ticket = watchdog_.arm(deadline, [socket] { socket->shut_down(); });
+        const bool sent = client->http->send(out, in, failure);
         const bool timed_out = watchdog_.disarm(ticket);
         wipe(out.body);
+        if (!client->http->is_socket_open()) client->socket->release();
 
         if (!sent) {
             result.body.clear();
             if (over_cap) {
-                throw error(error_kind::transport,
+                // A response arrived, and it is not one the protocol allows.
+                throw error(error_kind::bad_response,
                             "the response from " + origin + " is over max_response_bytes (" +
                                 std::to_string(options_.max_response_bytes) + ")",
                             error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
@@ -232,7 +339,13 @@ public:
     }
 
 private:
-    std::unique_ptr<httplib::Client> acquire(const std::string& origin, const url_parts& url) {
+    /// @brief One kept-alive connection and the handle its deadline acts on.
+    struct pooled_client {
+        std::shared_ptr<socket_handle> socket = std::make_shared<socket_handle>();
+        std::unique_ptr<httplib::ClientImpl> http;
+    };
+
+    std::unique_ptr<pooled_client> acquire(const std::string& origin, const url_parts& url) {
         {
             std::lock_guard<std::mutex> lock(mutex_);
             const auto it = idle_.find(origin);
@@ -245,22 +358,39 @@ private:
         return make_client(origin, url);
     }
 
-    void release(const std::string& origin, std::unique_ptr<httplib::Client> client) {
+    void release(const std::string& origin, std::unique_ptr<pooled_client> client) {
         std::lock_guard<std::mutex> lock(mutex_);
         auto& list = idle_[origin];
         if (list.size() < options_.max_idle_connections) list.push_back(std::move(client));
     }
 
-    std::unique_ptr<httplib::Client> make_client(const std::string& origin,
-                                                 const url_parts& url) const {
+    std::unique_ptr<pooled_client> make_client(const std::string& origin,
+                                               const url_parts& url) const {
         const tls_options& tls = options_.tls;
-        auto client = std::make_unique<httplib::Client>(origin, tls.client_cert_file,
-                                                        tls.client_key_file);
-        if (!client->is_valid()) {
-            ERR_clear_error();
-            throw error(error_kind::tls, "cpp-httplib could not set up a client for " + origin +
-                                             " with the given TLS files");
+        auto made = std::make_unique<pooled_client>();
+        // Host and port as they are: cpp-httplib's own URL parser reads an IPv6 literal
+        // with hex letters or dots ([::ffff:7f00:1]) as a host name.
+        if (url.https) {
+            auto ssl = std::make_unique<httplib::SSLClient>(url.host, url.port,
+                                                            tls.client_cert_file,
+                                                            tls.client_key_file);
+            if (!ssl->is_valid()) {
+                ERR_clear_error();
+                throw error(error_kind::tls, "cpp-httplib could not set up a client for " +
+                                                 origin + " with the given TLS files");
+            }
+            if (tls.verify) require_identity(ssl_context_of(*ssl, 0), url.host);
+            configure_trust(*ssl);
+            made->http = std::move(ssl);
+        } else {
+            made->http = std::make_unique<httplib::ClientImpl>(url.host, url.port);
         }
+        httplib::ClientImpl* client = made->http.get();
+        std::shared_ptr<socket_handle> socket = made->socket;
+        client->set_socket_options([socket](auto fd) {
+            socket->adopt(static_cast<int>(fd));
+        });
+        send_target_as_is(*client, 0);
         const auto split = [](std::chrono::milliseconds ms) {
             return std::pair<time_t, time_t>(static_cast<time_t>(ms.count() / 1000),
                                              static_cast<time_t>(ms.count() % 1000 * 1000));
@@ -275,30 +405,35 @@ private:
         // cpp-httplib writes the headers and the body of a request separately; without
         // TCP_NODELAY the body waits for the server's delayed ACK (about 40 ms on Linux).
         client->set_tcp_nodelay(true);
-        if (url.https) {
-            client->enable_server_certificate_verification(tls.verify);
-            if (!tls.ca_file.empty() && !tls.ca_dir.empty()) {
-                // cpp-httplib loads one of the two; a store that looks up the directory,
-                // with the file added to it on first use, trusts both.
-                X509_STORE* store = X509_STORE_new();
-                if (store == nullptr ||
-                    X509_STORE_load_locations(store, nullptr, tls.ca_dir.c_str()) != 1) {
-                    if (store != nullptr) X509_STORE_free(store);
-                    ERR_clear_error();
-                    throw error(error_kind::config, "tls.ca_dir could not be loaded");
-                }
-                client->set_ca_cert_store(store);
-                client->set_ca_cert_path(tls.ca_file);
-            } else if (!tls.ca_file.empty() || !tls.ca_dir.empty()) {
-                client->set_ca_cert_path(tls.ca_file, tls.ca_dir);
+        return made;
+    }
+
+    /// @brief Trust anchors: the system store unless tls.ca_file or tls.ca_dir say
+    /// otherwise (cpp-httplib 0.47 and later no longer add the system store to a custom
+    /// CA either; both releases behave the same here).
+    void configure_trust(httplib::SSLClient& client) const {
+        const tls_options& tls = options_.tls;
+        client.enable_server_certificate_verification(tls.verify);
+        if (!tls.ca_file.empty() && !tls.ca_dir.empty()) {
+            // cpp-httplib loads one of the two; a store that looks up the directory,
+            // with the file added to it on first use, trusts both.
+            X509_STORE* store = X509_STORE_new();
+            if (store == nullptr ||
+                X509_STORE_load_locations(store, nullptr, tls.ca_dir.c_str()) != 1) {
+                if (store != nullptr) X509_STORE_free(store);
+                ERR_clear_error();
+                throw error(error_kind::config, "tls.ca_dir could not be loaded");
             }
+            client.set_ca_cert_store(store);
+            client.set_ca_cert_path(tls.ca_file);
+        } else if (!tls.ca_file.empty() || !tls.ca_dir.empty()) {
+            client.set_ca_cert_path(tls.ca_file, tls.ca_dir);
         }
-        return client;
     }
 
     sender_options options_;
     std::mutex mutex_;
-    std::map<std::string, std::vector<std::unique_ptr<httplib::Client>>> idle_;
+    std::map<std::string, std::vector<std::unique_ptr<pooled_client>>> idle_;
     // Declared last so that its thread stops before the clients it may touch go away.
     deadline_watchdog watchdog_;
 };

@@ -7,6 +7,7 @@
 #include "../error.hpp"
 #include "../http.hpp"
 #include "form.hpp"
+#include "limits.hpp"
 #include "redact.hpp"
 #include "text.hpp"
 #include "url.hpp"
@@ -61,8 +62,8 @@ inline url_parts validate_config(const client_config& cfg) {
         }
     }
     if (has_control(cfg.user_agent)) fail("user_agent contains control characters");
-    if (cfg.connect_timeout.count() <= 0 || cfg.read_timeout.count() <= 0) {
-        fail("connect_timeout and read_timeout must be positive");
+    if (!timeouts_in_range(cfg.connect_timeout, cfg.read_timeout)) {
+        fail("connect_timeout and read_timeout must be positive and at most a day each");
     }
     if (cfg.max_response_bytes == 0) fail("max_response_bytes must be positive");
     if (cfg.tls.client_cert_file.empty() != cfg.tls.client_key_file.empty()) {
@@ -130,7 +131,6 @@ inline redactions credential_redactions(const client_config& cfg) {
     const std::string& raw = cfg.client_secret.reveal();
     if (!raw.empty()) {
         hide.add(raw);
-        hide.add(form_encode(raw));
         if (cfg.auth == auth_method::client_secret_basic) {
             std::string header = basic_authorization(cfg);
             hide.add(header.substr(6));  // after "Basic "

@@ -8,6 +8,7 @@
 #include "../token.hpp"
 #include "form.hpp"
 #include "json_bounded.hpp"
+#include "limits.hpp"
 #include "redact.hpp"
 #include "retry_after.hpp"
 #include "text.hpp"
@@ -23,9 +24,6 @@
 #include <string_view>
 
 namespace oauth2cc::detail {
-
-/// @brief The longest token lifetime believed: a year. Longer ones are clamped to it.
-inline constexpr std::chrono::seconds max_token_lifetime{365LL * 24 * 60 * 60};
 
 /// @brief The media type of a Content-Type value, lower-cased, parameters dropped.
 inline std::string media_type(const http_response& res) {

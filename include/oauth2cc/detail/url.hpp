@@ -83,29 +83,34 @@ inline std::string origin_of(const url_parts& url) {
     return origin;
 }
 
-/// @brief True for localhost, 127.0.0.0/8 in dotted-quad form, and ::1.
+/// @brief True for `localhost`, `::1` (written `[::1]` in a URL), and 127.0.0.0/8 in
+/// canonical dotted-decimal form: four octets of 0 to 255 without leading zeros. Nothing
+/// else counts, since a resolver reads other spellings differently (`0127.0.0.1` is octal,
+/// 87.0.0.1; `127.0.0.08` is no address and goes to DNS; `127.1` is 127.0.0.1 to some
+/// resolvers and a name to others).
 inline bool is_loopback_host(std::string_view host) {
-    if (iequals(host, "localhost") || host == "::1" || host == "0:0:0:0:0:0:0:1") return true;
-    // Four decimal octets, the first 127.
+    if (iequals(host, "localhost") || host == "::1") return true;
     int octets = 0;
-    int value = -1;
+    std::size_t start = 0;
     int first = -1;
-    for (char c : host) {
-        if (c >= '0' && c <= '9') {
-            value = (value < 0 ? 0 : value * 10) + (c - '0');
-            if (value > 255) return false;
-        } else if (c == '.') {
-            if (value < 0) return false;
-            if (octets == 0) first = value;
-            ++octets;
-            value = -1;
-        } else {
+    while (start <= host.size()) {
+        std::size_t end = host.find('.', start);
+        if (end == std::string_view::npos) end = host.size();
+        const std::string_view octet = host.substr(start, end - start);
+        if (octet.empty() || octet.size() > 3 || (octet.size() > 1 && octet[0] == '0')) {
             return false;
         }
+        int value = 0;
+        for (char c : octet) {
+            if (c < '0' || c > '9') return false;
+            value = value * 10 + (c - '0');
+        }
+        if (value > 255) return false;
+        if (octets == 0) first = value;
+        ++octets;
+        start = end + 1;
     }
-    if (value < 0) return false;
-    if (octets == 0) first = value;
-    return octets == 3 && first == 127;
+    return octets == 4 && first == 127;
 }
 
 }  // namespace oauth2cc::detail

@@ -6,6 +6,7 @@
 #include "../authorized_client.hpp"
 
 #include "../detail/form.hpp"
+#include "../detail/headers.hpp"
 #include "../detail/text.hpp"
 #include "../detail/url.hpp"
 #include "../detail/wipe.hpp"
@@ -62,9 +63,11 @@ OAUTH2CC_INLINE std::string with_query(std::string_view path, const name_value_l
     for (const auto& [name, value] : params) {
         out.push_back(separator);
         separator = '&';
-        out += detail::form_encode(name);
+        // %20 for a space: read as a space by form decoders and RFC 3986 decoders alike,
+        // where '+' is a space to the first and a plus sign to the second.
+        out += detail::percent_encode(name, "%20");
         out.push_back('=');
-        out += detail::form_encode(value);
+        out += detail::percent_encode(value, "%20");
     }
     return out;
 }
@@ -151,6 +154,11 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             fail("the call carries its own Authorization header; the token_manager's token "
                  "is the one sent, so remove it");
         }
+        if (detail::is_framing_header(name)) {
+            fail("the call sets \"" + detail::excerpt(name, 60) +
+                 "\", which frames the message or steers the connection; the transport "
+                 "writes it, never the caller");
+        }
         has_type = has_type || detail::iequals(name, "Content-Type");
         has_agent = has_agent || detail::iequals(name, "User-Agent");
         base.headers.emplace_back(name, value);
@@ -204,8 +212,21 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
                 !detail::is_loopback_host(next_parts->host)) {
                 return res;  // never downgrade to clear text on the network
             }
-            // Once the call has left the base URL's origin, the token stays behind.
-            if (detail::origin_of(*next_parts) != origin_) on_origin = false;
+            // Once the call has left the base URL's origin, the token stays behind, and
+            // so does every caller header that could be a credential, and a body that a
+            // 307 or 308 would carry along.
+            if (on_origin && detail::origin_of(*next_parts) != origin_) {
+                if ((res.status == 307 || res.status == 308) && !req.body.empty()) return res;
+                on_origin = false;
+                for (auto it = req.headers.begin(); it != req.headers.end();) {
+                    if (detail::crosses_origins(it->first)) {
+                        ++it;
+                    } else {
+                        detail::wipe(it->second);
+                        it = req.headers.erase(it);
+                    }
+                }
+            }
             if (res.status == 303 ||
                 ((res.status == 301 || res.status == 302) && req.method == "POST")) {
                 req.method = "GET";

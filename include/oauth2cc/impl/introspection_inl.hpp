@@ -56,7 +56,7 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg,
         res = via.send(req);
     }
     if (res.body.size() > target.max_response_bytes) {
-        throw error(error_kind::transport,
+        throw error(error_kind::bad_response,
                     "the introspection response body is over max_response_bytes (" +
                         std::to_string(target.max_response_bytes) + ")",
                     error_details{{}, {}, {}, res.status, {}});

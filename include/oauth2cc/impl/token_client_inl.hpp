@@ -26,7 +26,7 @@ OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
     }
     const auto obtained_at = std::chrono::steady_clock::now();
     if (res.body.size() > cfg.max_response_bytes) {
-        throw error(error_kind::transport,
+        throw error(error_kind::bad_response,
                     "the token response body is over max_response_bytes (" +
                         std::to_string(cfg.max_response_bytes) + ")",
                     error_details{{}, {}, {}, res.status, {}});

@@ -7,6 +7,7 @@
 
 #include "../detail/backoff.hpp"
 #include "../detail/cache_key.hpp"
+#include "../detail/limits.hpp"
 #include "../detail/text.hpp"
 #include "../detail/thread_cache.hpp"
 #include "../detail/url.hpp"
@@ -77,6 +78,14 @@ struct manager_state {
         if (p.retry_max < p.retry_initial) {
             fail("refresh_policy.retry_max must not be below retry_initial");
         }
+        // Bounded so that no sum of them with a time point can overflow.
+        if (p.early > detail::max_token_lifetime ||
+            p.lifetime_if_unknown > detail::max_token_lifetime) {
+            fail("refresh_policy.early and lifetime_if_unknown must be at most a year");
+        }
+        if (p.retry_max > detail::max_token_lifetime) {
+            fail("refresh_policy.retry_max must be at most a year");
+        }
         return p;
     }
 
@@ -122,6 +131,8 @@ struct manager_state {
     bool backing_off = false;
     time_point next_attempt{};
     std::uint64_t consecutive_failures = 0;
+    /// Tokens in a row that invalidate() dropped within retry_max of their issue.
+    std::uint64_t rejections = 0;
     std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
                   fast_failures = 0;
     std::mt19937_64 rng;
@@ -185,6 +196,29 @@ inline std::optional<stored_pick> usable_stored(const manager_state& s,
 inline error store_failure(const char* what) {
     return error(error_kind::config, std::string("the token store failed: ") + what);
 }
+
+// Marks the thread as running this manager's logger, for as long as it does. Its calls
+// back into the manager must not wait for a request: the request that would answer them
+// waits for this thread (a worker joins the one before it; the background thread is this
+// thread).
+class logging_scope {
+public:
+    explicit logging_scope(const manager_state& s) noexcept : previous_(current()) {
+        current() = &s;
+    }
+    logging_scope(const logging_scope&) = delete;
+    logging_scope& operator=(const logging_scope&) = delete;
+    ~logging_scope() { current() = previous_; }
+
+    static bool inside(const manager_state& s) noexcept { return current() == &s; }
+
+private:
+    static const manager_state*& current() noexcept {
+        thread_local const manager_state* logging = nullptr;
+        return logging;
+    }
+    const manager_state* previous_;
+};
 
 // Makes one token request, unless the store has a usable token, and publishes the
 // outcome; fetch_running is set on entry.
@@ -341,6 +375,7 @@ inline void run_fetch(manager_state& s) {
         s.changed.notify_all();
     }
     if (log && *log) {
+        const logging_scope inside(s);
         try {
             (*log)(level, line);
         } catch (...) {
@@ -418,6 +453,30 @@ inline void background_loop(manager_state& s) {
     }
 }
 
+// Counts a token dropped by invalidate(). One rejection gets one clean new token at once
+// (a rotated signing key, a revoked token); a second token rejected soon after its issue
+// means the API rejects every token, and the next request waits out a backoff like any
+// failed one, so that callers retrying on 401 cannot turn into a token storm.
+inline void note_rejection_locked(manager_state& s, const token& dropped) {
+    const auto now = s.now();
+    const bool young = now - dropped.obtained_at < s.policy.retry_max;
+    s.rejections = young ? s.rejections + 1 : 1;
+    if (s.rejections < 2) return;
+    error_details details;
+    details.oauth_error = "invalid_token";
+    error rejected(error_kind::oauth,
+                   "the last " + std::to_string(s.rejections) +
+                       " tokens were each rejected soon after their issue (invalidate()); "
+                       "the next token request waits for its backoff",
+                   std::move(details));
+    const auto delay =
+        retry_delay(rejected, static_cast<unsigned>(std::min<std::uint64_t>(s.rejections - 1, 64)),
+                    s.policy.retry_initial, s.policy.retry_max, s.rng);
+    s.backing_off = true;
+    s.next_attempt = now + delay;
+    s.last_error = std::move(rejected);
+}
+
 // Points this thread's slot at the current token and returns the slot's copy. Needs the
 // lock and a current token.
 inline std::shared_ptr<const token> serve_locked(manager_state& s, cache_slot& slot) {
@@ -484,12 +543,21 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     detail::cache_slot& slot = detail::thread_slot(s.id, state_);
     std::unique_lock<std::mutex> lock(s.mutex);
     auto now = s.now();
+    // A wait longer than any token could take is no limit at all; so it cannot overflow.
     std::optional<detail::manager_state::time_point> deadline;
-    if (max_wait != std::chrono::milliseconds::max()) {
+    if (max_wait < detail::max_token_lifetime) {
         deadline = max_wait.count() <= 0 ? now : now + max_wait;
     }
     bool waited = false;
     for (;;) {
+        if (detail::logging_scope::inside(s)) {
+            // From this manager's logger: a valid token, or the last error, at once.
+            if (s.current && now < s.current->expires_at) return detail::serve_locked(s, slot);
+            if (s.last_error) throw *s.last_error;
+            throw error(error_kind::transport,
+                        "get() from this token_manager's logger never waits for a token "
+                        "request, and there is no valid token now");
+        }
         if (s.current && now < s.current->expires_at) {
             if (now >= s.current->refresh_at && (!s.backing_off || now >= s.next_attempt)) {
                 try {
@@ -541,6 +609,7 @@ OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
         s.current.reset();
         s.generation.fetch_add(1, std::memory_order_release);
         s.dropped = dropped->access_token;
+        detail::note_rejection_locked(s, *dropped);
         store = s.store;
         key = s.store_key;
         s.changed.notify_all();
@@ -566,6 +635,10 @@ OAUTH2CC_INLINE void token_manager::start_background_refresh() {
 OAUTH2CC_INLINE void token_manager::stop() {
     detail::manager_state& s = *state_;
     std::thread background;
+    if (detail::logging_scope::inside(s)) {
+        // The logger may run on the background thread, which stop() would wait for.
+        throw error(error_kind::config, "stop() cannot be called from this manager's logger");
+    }
     {
         std::lock_guard<std::mutex> lock(s.mutex);
         if (!s.background) return;
