@@ -10,6 +10,8 @@
 #   3. the bare single header httplib.h on the include path.
 # In cases 2 and 3 this file creates httplib::httplib itself, so the rest of the build
 # links one name. OAUTH2CC_HTTPLIB_FOUND_BY says which case was taken.
+# OAUTH2CC_HTTPLIB_HEADER_DIR, when set, names a directory holding the single header
+# httplib.h to use as it is (case 3), before any installed cpp-httplib.
 
 include(CMakeFindDependencyMacro)
 
@@ -25,6 +27,17 @@ set(THREADS_PREFER_PTHREAD_FLAG ON)
 _oauth2cc_find_dependency(Threads)
 _oauth2cc_find_dependency(OpenSSL 1.1.1)
 _oauth2cc_find_dependency(nlohmann_json 3.2)
+
+if(OAUTH2CC_HTTPLIB_HEADER_DIR AND NOT TARGET httplib::httplib)
+  if(NOT EXISTS "${OAUTH2CC_HTTPLIB_HEADER_DIR}/httplib.h")
+    message(FATAL_ERROR "oauth2cc: OAUTH2CC_HTTPLIB_HEADER_DIR holds no httplib.h")
+  endif()
+  add_library(httplib::httplib INTERFACE IMPORTED GLOBAL)
+  set(OAUTH2CC_HTTPLIB_FOUND_BY "header")
+  target_include_directories(httplib::httplib INTERFACE "${OAUTH2CC_HTTPLIB_HEADER_DIR}")
+  target_link_libraries(httplib::httplib INTERFACE OpenSSL::SSL OpenSSL::Crypto
+                        Threads::Threads)
+endif()
 
 if(NOT TARGET httplib::httplib)
   find_package(httplib CONFIG QUIET)

@@ -43,6 +43,8 @@ struct client_options {
     int max_redirects = 5;
     /// Idle kept-alive connections kept for reuse by later calls.
     std::size_t max_idle_connections = 8;
+    /// An HTTP proxy for the API, as client_config::proxy says; empty: none.
+    std::string proxy;
 };
 
 /// @brief The path with params appended as a percent-encoded query: A-Z a-z 0-9 - . _ ~

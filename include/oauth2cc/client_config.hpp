@@ -62,6 +62,11 @@ struct client_config {
     bool allow_insecure_http = false;  ///< Allow plain `http://` to hosts other than loopback.
     std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
     std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
+    /// An HTTP proxy, `http://[user:password@]host[:port]` (port 1080 when absent);
+    /// https:// endpoints are reached through it with CONNECT. Empty: none. Never
+    /// echoed in a message, since it may hold credentials. proxy_from_environment()
+    /// gives the one curl would use.
+    std::string proxy;
 };
 
 }  // namespace oauth2cc

@@ -27,6 +27,8 @@ struct transport_options {
     tls_options tls;
     /// Idle kept-alive connections kept per origin for reuse.
     std::size_t max_idle_connections = 4;
+    /// An HTTP proxy, as client_config::proxy says; empty: none.
+    std::string proxy;
 
     /// @brief The transport options a client_config asks for.
     static transport_options from(const client_config& cfg);

@@ -14,6 +14,7 @@
 #include "http.hpp"
 #include "httplib_transport.hpp"
 #include "introspection.hpp"
+#include "proxy.hpp"
 #include "secret.hpp"
 #include "token.hpp"
 #include "token_client.hpp"

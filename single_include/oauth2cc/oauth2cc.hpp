@@ -243,6 +243,11 @@ struct client_config {
     bool allow_insecure_http = false;  ///< Allow plain `http://` to hosts other than loopback.
     std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
     std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
+    /// An HTTP proxy, `http://[user:password@]host[:port]` (port 1080 when absent);
+    /// https:// endpoints are reached through it with CONNECT. Empty: none. Never
+    /// echoed in a message, since it may hold credentials. proxy_from_environment()
+    /// gives the one curl would use.
+    std::string proxy;
 };
 
 }  // namespace oauth2cc
@@ -2121,6 +2126,8 @@ struct transport_options {
     tls_options tls;
     /// Idle kept-alive connections kept per origin for reuse.
     std::size_t max_idle_connections = 4;
+    /// An HTTP proxy, as client_config::proxy says; empty: none.
+    std::string proxy;
 
     /// @brief The transport options a client_config asks for.
     static transport_options from(const client_config& cfg);
@@ -2302,6 +2309,154 @@ inline bool crosses_origins(std::string_view name) noexcept {
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/proxy.hpp ----
+
+#include <arpa/inet.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief An HTTP proxy: where it is, and the Basic credentials it wants, if any.
+struct proxy_parts {
+    std::string host;  ///< As written, IPv6 literals without their brackets.
+    int port = 1080;   ///< curl's default for a proxy without a port.
+    std::string user;  ///< Percent-decoded.
+    std::string password;
+};
+
+/// @brief Decodes %XX escapes; other bytes stay.
+inline std::string percent_decode(std::string_view in) {
+    const auto hex = [](char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+            out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+            i += 2;
+        } else {
+            out.push_back(in[i]);
+        }
+    }
+    return out;
+}
+
+/// @brief Parses "http://[user[:password]@]host[:port][/]"; a URL without a scheme is
+/// taken as http://, as curl does. Empty for anything else (https:// and socks proxies
+/// included: cpp-httplib speaks plain HTTP to a proxy, and CONNECT through it for
+/// https:// targets).
+inline std::optional<proxy_parts> parse_proxy(std::string_view url) {
+    std::string text(trim(url));
+    if (text.find("://") == std::string::npos) text.insert(0, "http://");
+    const std::size_t scheme_end = text.find("://");
+    if (!iequals(std::string_view(text).substr(0, scheme_end), "http")) return std::nullopt;
+    proxy_parts out;
+    const std::size_t authority_start = scheme_end + 3;
+    const std::size_t authority_end = text.find_first_of("/?#", authority_start);
+    std::string authority = text.substr(authority_start, authority_end - authority_start);
+    if (authority_end != std::string::npos) {
+        const std::string_view rest = std::string_view(text).substr(authority_end);
+        if (rest != "/") return std::nullopt;  // a proxy has no path
+    }
+    const std::size_t at = authority.rfind('@');
+    if (at != std::string::npos) {
+        const std::string userinfo = authority.substr(0, at);
+        const std::size_t colon = userinfo.find(':');
+        out.user = percent_decode(userinfo.substr(0, colon));
+        if (colon != std::string::npos) out.password = percent_decode(userinfo.substr(colon + 1));
+        authority.erase(0, at + 1);
+        if (out.user.empty() || has_control(out.user) || has_control(out.password)) {
+            return std::nullopt;
+        }
+    }
+    // The host and port as an http URL would have them; a missing port is 1080.
+    const std::size_t close = authority.rfind(']');
+    const std::size_t colon = authority.rfind(':');
+    const bool has_port =
+        colon != std::string::npos && (close == std::string::npos || colon > close);
+    const auto parts = parse_url("http://" + authority + "/");
+    if (!parts) return std::nullopt;
+    out.host = parts->host;
+    out.port = has_port ? parts->port : 1080;
+    return out;
+}
+
+/// @brief Whether an IP address lies in "address/bits"; false for anything that is not
+/// two addresses of one family.
+inline bool in_cidr(const std::string& host, std::string_view entry) {
+    const std::size_t slash = entry.find('/');
+    if (slash == std::string_view::npos) return false;
+    const std::string net(entry.substr(0, slash));
+    int bits = 0;
+    for (char c : entry.substr(slash + 1)) {
+        if (c < '0' || c > '9' || bits > 128) return false;
+        bits = bits * 10 + (c - '0');
+    }
+    unsigned char a[16], b[16];
+    std::size_t length = 0;
+    if (inet_pton(AF_INET, host.c_str(), a) == 1 && inet_pton(AF_INET, net.c_str(), b) == 1) {
+        length = 4;
+    } else if (inet_pton(AF_INET6, host.c_str(), a) == 1 &&
+               inet_pton(AF_INET6, net.c_str(), b) == 1) {
+        length = 16;
+    } else {
+        return false;
+    }
+    if (slash + 1 == entry.size() || bits > static_cast<int>(length * 8)) return false;
+    for (std::size_t i = 0; i < length && bits > 0; ++i, bits -= 8) {
+        const unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
+        if ((a[i] & mask) != (b[i] & mask)) return false;
+    }
+    return true;
+}
+
+/// @brief Whether a NO_PROXY list, as curl reads it, exempts host: "*" exempts every
+/// host; otherwise each comma-separated entry (a leading '.' dropped, IPv6 without
+/// brackets) matches that host and the hosts under it, and an "address/bits" entry
+/// matches the IP addresses in that range.
+inline bool no_proxy_matches(std::string_view list, std::string_view host) {
+    std::string h(host);
+    if (!h.empty() && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    while (!h.empty() && h.back() == '.') h.pop_back();
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        std::size_t end = list.find(',', start);
+        if (end == std::string_view::npos) end = list.size();
+        std::string_view entry = trim(list.substr(start, end - start));
+        start = end + 1;
+        if (entry == "*") return true;
+        std::string unbracketed;
+        if (!entry.empty() && entry.front() == '[' && entry.find(']') != std::string_view::npos) {
+            const std::size_t close = entry.find(']');
+            unbracketed = std::string(entry.substr(1, close - 1)) + std::string(entry.substr(close + 1));
+            entry = unbracketed;
+        }
+        while (!entry.empty() && entry.front() == '.') entry.remove_prefix(1);
+        while (!entry.empty() && entry.back() == '.') entry.remove_suffix(1);
+        if (entry.empty()) continue;
+        if (entry.find('/') != std::string_view::npos) {
+            if (in_cidr(h, entry)) return true;
+            continue;
+        }
+        if (iequals(h, entry)) return true;
+        if (h.size() > entry.size() && h[h.size() - entry.size() - 1] == '.' &&
+            iequals(std::string_view(h).substr(h.size() - entry.size()), entry)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace oauth2cc::detail
 
 #include <httplib.h>
 #include <openssl/bio.h>
@@ -2320,6 +2475,7 @@ inline bool crosses_origins(std::string_view name) noexcept {
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -2496,6 +2652,7 @@ struct sender_options {
     std::size_t max_response_bytes;
     tls_options tls;
     std::size_t max_idle_connections;
+    std::string proxy;
 };
 
 /// @brief Sends requests through cpp-httplib clients kept alive per origin. Thread-safe:
@@ -2512,6 +2669,15 @@ public:
             throw error(error_kind::config, "max_response_bytes must be positive");
         }
         check_tls_files(options_.tls);
+        if (!options_.proxy.empty()) {
+            proxy_ = parse_proxy(options_.proxy);
+            // The URL is not echoed: it may hold the proxy's password.
+            if (!proxy_) {
+                throw error(error_kind::config,
+                            "the proxy is not an http://[user:password@]host[:port] URL "
+                            "(cpp-httplib speaks plain HTTP to a proxy)");
+            }
+        }
     }
 
     http_response send(const http_request& request) {
@@ -2681,6 +2847,12 @@ private:
             socket->adopt(static_cast<int>(fd));
         });
         send_target_as_is(*client, 0);
+        if (proxy_) {
+            client->set_proxy(proxy_->host, proxy_->port);
+            if (!proxy_->user.empty()) {
+                client->set_proxy_basic_auth(proxy_->user, proxy_->password);
+            }
+        }
         const auto split = [](std::chrono::milliseconds ms) {
             return std::pair<time_t, time_t>(static_cast<time_t>(ms.count() / 1000),
                                              static_cast<time_t>(ms.count() % 1000 * 1000));
@@ -2722,6 +2894,7 @@ private:
     }
 
     sender_options options_;
+    std::optional<proxy_parts> proxy_;
     std::mutex mutex_;
     std::map<std::string, std::vector<std::unique_ptr<pooled_client>>> idle_;
     // Declared last so that its thread stops before the clients it may touch go away.
@@ -2740,7 +2913,7 @@ struct httplib_transport::state {
         : options(opts),
           sender(detail::sender_options{opts.connect_timeout, opts.read_timeout,
                                         opts.max_response_bytes, opts.tls,
-                                        opts.max_idle_connections}) {}
+                                        opts.max_idle_connections, opts.proxy}) {}
     transport_options options;
     detail::httplib_sender sender;
 };
@@ -2751,6 +2924,7 @@ OAUTH2CC_INLINE transport_options transport_options::from(const client_config& c
     options.read_timeout = cfg.read_timeout;
     options.max_response_bytes = cfg.max_response_bytes;
     options.tls = cfg.tls;
+    options.proxy = cfg.proxy;
     return options;
 }
 
@@ -3539,6 +3713,8 @@ struct client_options {
     int max_redirects = 5;
     /// Idle kept-alive connections kept for reuse by later calls.
     std::size_t max_idle_connections = 8;
+    /// An HTTP proxy for the API, as client_config::proxy says; empty: none.
+    std::string proxy;
 };
 
 /// @brief The path with params appended as a percent-encoded query: A-Z a-z 0-9 - . _ ~
@@ -3922,6 +4098,7 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
         t.max_response_bytes = options_.max_response_bytes;
         t.tls = options_.tls;
         t.max_idle_connections = options_.max_idle_connections;
+        t.proxy = options_.proxy;
         transport_ = std::make_shared<httplib_transport>(std::move(t));
     }
 }
@@ -4730,6 +4907,55 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg,
                                                 std::string_view access_token) {
     httplib_transport via(cfg);
     return introspect(cfg, endpoint, access_token, via);
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/proxy.hpp ----
+
+#include <string>
+#include <string_view>
+
+namespace oauth2cc {
+
+/// @brief The proxy that curl would use for url, from the environment; empty for none.
+///
+/// For https:// URLs `https_proxy`, else `HTTPS_PROXY`; for http:// URLs `http_proxy`
+/// only (curl ignores `HTTP_PROXY` in upper case: a CGI program receives it from a
+/// request's Proxy header); then `all_proxy`, else `ALL_PROXY`. `no_proxy`, else
+/// `NO_PROXY`, exempts hosts: `*` all of them; each comma-separated entry a host and the
+/// hosts under it (`example.com` and `.example.com` both cover `api.example.com`), an IP
+/// address, or a range such as `10.0.0.0/8`. Put what it returns in
+/// client_config::proxy, client_options::proxy or transport_options::proxy.
+/// @param url the URL a request goes to
+std::string proxy_from_environment(std::string_view url);
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/impl/proxy_inl.hpp ----
+
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string proxy_from_environment(std::string_view url) {
+    const auto variable = [](const char* name) -> std::string {
+        const char* value = std::getenv(name);
+        return value != nullptr ? std::string(detail::trim(value)) : std::string();
+    };
+    const auto first = [&](const char* a, const char* b) {
+        std::string value = variable(a);
+        return value.empty() && b != nullptr ? variable(b) : value;
+    };
+    const auto parts = detail::parse_url(url);
+    if (!parts) return {};
+    std::string proxy = parts->https ? first("https_proxy", "HTTPS_PROXY")
+                                     : first("http_proxy", nullptr);
+    if (proxy.empty()) proxy = first("all_proxy", "ALL_PROXY");
+    if (proxy.empty()) return {};
+    if (detail::no_proxy_matches(first("no_proxy", "NO_PROXY"), parts->host)) return {};
+    return proxy;
 }
 
 }  // namespace oauth2cc

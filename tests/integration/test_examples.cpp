@@ -269,7 +269,8 @@ TEST_CASE("resource server example: 200, 400, 401 and 403, and a clean stop") {
     const auto missing = c.Get("/api/date");
     CHECK(missing->status == 401);
     CHECK(missing->get_header_value("WWW-Authenticate").rfind("Bearer", 0) == 0);
-    const auto bogus = c.Get("/api/date", {{"Authorization", "Bearer not-a-real-token"}});
+    const auto bogus =
+        c.Get("/api/date", httplib::Headers{{"Authorization", "Bearer not-a-real-token"}});
     CHECK(bogus->status == 401);
     CHECK(bogus->get_header_value("WWW-Authenticate").find("invalid_token") != std::string::npos);
 

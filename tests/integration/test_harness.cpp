@@ -216,7 +216,11 @@ TEST_CASE("harness: HTTPS mode with certificates made at test time") {
         c.enable_server_certificate_verification(true);
         auto res = c.Post("/token", "grant_type=client_credentials&client_id=public-client", form);
         CHECK_FALSE(res);
-        CHECK(res.error() == httplib::Error::SSLServerVerification);
+        // SSLServerVerification before cpp-httplib 0.14; SSLServerHostnameVerification
+        // since, which older releases do not name.
+        const std::string what = httplib::to_string(res.error());
+        CAPTURE(what);
+        CHECK((what.rfind("SSLServer", 0) == 0 || what.rfind("SSL server", 0) == 0));
     }
 }
 

@@ -16,9 +16,12 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <initializer_list>
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -544,5 +547,165 @@ TEST_CASE("httplib_transport: HTTPS to an IP address needs a certificate that na
         const std::string port = srv.url().substr(srv.url().rfind(':') + 1);
         CHECK(httplib_transport(options).send(get("https://localhost:" + port + "/")).status ==
               200);
+    }
+}
+
+namespace {
+
+// A forward proxy on 127.0.0.1 for one connection at a time: it records each request head,
+// tunnels a CONNECT to its target, and answers a plain request itself with `answer`.
+struct test_proxy {
+    std::mutex m;
+    std::vector<std::string> heads;
+    std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nproxy";
+
+    void run(int fd, const raw_server& self) {
+        const std::string head = raw_server::read_head(fd);
+        {
+            std::lock_guard<std::mutex> lock(m);
+            heads.push_back(head.substr(0, head.find("\r\n\r\n")));
+        }
+        if (head.rfind("CONNECT ", 0) != 0) {
+            raw_server::write_all(fd, answer);
+            return;
+        }
+        const std::string target = head.substr(8, head.find(' ', 8) - 8);
+        const int port = std::stoi(target.substr(target.rfind(':') + 1));
+        const int out = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<std::uint16_t>(port));
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(out, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            !raw_server::write_all(fd, "HTTP/1.1 200 Connection established\r\n\r\n")) {
+            ::close(out);
+            return;
+        }
+        char buf[16384];
+        while (!self.stopping()) {
+            pollfd p[2] = {{fd, POLLIN, 0}, {out, POLLIN, 0}};
+            if (::poll(p, 2, 50) <= 0) continue;
+            bool open = true;
+            for (int i = 0; i < 2 && open; ++i) {
+                if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+                const ssize_t n = ::recv(p[i].fd, buf, sizeof buf, 0);
+                open = n > 0 && raw_server::write_all(i == 0 ? out : fd,
+                                                      std::string_view(buf, static_cast<std::size_t>(n)));
+            }
+            if (!open) break;
+        }
+        ::close(out);
+    }
+    std::vector<std::string> seen() {
+        std::lock_guard<std::mutex> lock(m);
+        return heads;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("httplib_transport: through an HTTP proxy") {
+    test_proxy proxy;
+    raw_server proxy_server([&](int fd, const raw_server& self) { proxy.run(fd, self); });
+    auto options = quick_options();
+    SUBCASE("https:// by CONNECT, the certificate still checked against the target") {
+        const auto& certs = oauth2cc_test::test_certificates();
+        auto tls = std::make_unique<httplib::SSLServer>(certs.server_cert.c_str(),
+                                                        certs.server_key.c_str());
+        REQUIRE(tls->is_valid());
+        tls->Get("/", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("through", "text/plain");
+        });
+        local_server srv(std::move(tls));
+        srv.start();
+        options.tls.ca_file = certs.ca_cert;
+        options.proxy = "http://proxy-user:p%40ss@" + proxy_server.url().substr(7);
+        CHECK(httplib_transport(options).send(get(srv.url(true) + "/")).body == "through");
+        const auto heads = proxy.seen();
+        REQUIRE(heads.size() == 1);
+        const std::string port = srv.url().substr(srv.url().rfind(':') + 1);
+        CHECK(heads[0].rfind("CONNECT 127.0.0.1:" + port + " HTTP/1.1", 0) == 0);
+        // proxy-user:p@ss, percent-decoded from the URL, in Basic.
+        CHECK(heads[0].find("Proxy-Authorization: Basic cHJveHktdXNlcjpwQHNz") !=
+              std::string::npos);
+    }
+    SUBCASE("http:// in absolute form, answered by the proxy") {
+        options.proxy = proxy_server.url();  // no credentials
+        const auto res = httplib_transport(options).send(get("http://127.0.0.1:9/t?q=1"));
+        CHECK(res.body == "proxy");
+        const auto heads = proxy.seen();
+        REQUIRE(heads.size() == 1);
+        CHECK(heads[0].rfind("GET http://127.0.0.1:9/t?q=1 HTTP/1.1", 0) == 0);
+        CHECK(heads[0].find("Proxy-Authorization") == std::string::npos);
+    }
+    SUBCASE("a proxy URL that cannot be used is a config error that does not echo it") {
+        for (const char* bad : {"https://u:hunter2@proxy:3128", "socks5://u:hunter2@proxy:1080",
+                                "http://u:hunter2@proxy:3128/path", "http://u:hunter2@:3128"}) {
+            const std::string url = bad;
+            CAPTURE(url);
+            options.proxy = url;
+            const error e = thrown_by([&] { httplib_transport t(options); });
+            CHECK(e.kind() == error_kind::config);
+            CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("proxy_from_environment: the proxy curl would use") {
+    struct saved_env {
+        std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+        explicit saved_env(std::initializer_list<const char*> names) {
+            for (const char* n : names) {
+                const char* v = std::getenv(n);
+                saved.emplace_back(n, v ? std::optional<std::string>(v) : std::nullopt);
+                ::unsetenv(n);
+            }
+        }
+        ~saved_env() {
+            for (const auto& [n, v] : saved) {
+                if (v) {
+                    ::setenv(n.c_str(), v->c_str(), 1);
+                } else {
+                    ::unsetenv(n.c_str());
+                }
+            }
+        }
+    } guard{"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+            "ALL_PROXY", "no_proxy", "NO_PROXY"};
+    using oauth2cc::proxy_from_environment;
+    CHECK(proxy_from_environment("https://auth.example.com/t").empty());
+    ::setenv("HTTPS_PROXY", "http://upper:3128", 1);
+    CHECK(proxy_from_environment("https://auth.example.com/t") == "http://upper:3128");
+    ::setenv("https_proxy", "http://lower:3128", 1);
+    CHECK(proxy_from_environment("https://auth.example.com/t") == "http://lower:3128");
+    // HTTP_PROXY in upper case is not read, as curl does not (httpoxy).
+    ::setenv("HTTP_PROXY", "http://from-a-cgi-header:1", 1);
+    CHECK(proxy_from_environment("http://api.example.com/").empty());
+    ::setenv("http_proxy", "http://plain:8080", 1);
+    CHECK(proxy_from_environment("http://api.example.com/") == "http://plain:8080");
+    ::setenv("ALL_PROXY", "http://all:1", 1);
+    ::unsetenv("https_proxy");
+    ::unsetenv("HTTPS_PROXY");
+    CHECK(proxy_from_environment("https://auth.example.com/t") == "http://all:1");
+    ::setenv("https_proxy", "http://lower:3128", 1);
+    SUBCASE("NO_PROXY") {
+        ::setenv("NO_PROXY", "localhost, .internal.example ,example.org,10.0.0.0/8,::1,[fd00::]/8", 1);
+        for (const char* direct :
+             {"https://localhost/", "https://a.internal.example/", "https://internal.example/",
+              "https://example.org/", "https://x.EXAMPLE.org/", "https://10.1.2.3/",
+              "https://[::1]:8443/", "https://[fd12::1]/"}) {
+            const std::string url = direct;
+            CAPTURE(url);
+            CHECK(proxy_from_environment(url).empty());
+        }
+        for (const char* proxied :
+             {"https://auth.example.com/", "https://notexample.org/", "https://11.0.0.1/",
+              "https://example.org.evil.com/", "https://[fe80::1]/"}) {
+            const std::string url = proxied;
+            CAPTURE(url);
+            CHECK(proxy_from_environment(url) == "http://lower:3128");
+        }
+        ::setenv("no_proxy", "*", 1);  // lower case first, as curl reads it
+        CHECK(proxy_from_environment("https://auth.example.com/").empty());
     }
 }

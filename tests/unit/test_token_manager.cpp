@@ -445,7 +445,8 @@ TEST_CASE("token_manager: log lines name client and host, never the secret or a 
     REQUIRE(lines.size() == 2);
     CHECK(lines[0].first == oauth2cc::log_level::warning);
     CHECK(lines[1].first == oauth2cc::log_level::info);
-    for (const auto& [level, line] : lines) {
+    for (const auto& entry : lines) {
+        const std::string& line = entry.second;
         CAPTURE(line);
         CHECK(line.find("reporting-job") != std::string::npos);
         CHECK(line.find("auth.example.com:443") != std::string::npos);

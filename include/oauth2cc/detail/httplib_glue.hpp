@@ -9,6 +9,7 @@
 #include "deadline_watchdog.hpp"
 #include "headers.hpp"
 #include "limits.hpp"
+#include "proxy.hpp"
 #include "text.hpp"
 #include "url.hpp"
 #include "wipe.hpp"
@@ -30,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -206,6 +208,7 @@ struct sender_options {
     std::size_t max_response_bytes;
     tls_options tls;
     std::size_t max_idle_connections;
+    std::string proxy;
 };
 
 /// @brief Sends requests through cpp-httplib clients kept alive per origin. Thread-safe:
@@ -222,6 +225,15 @@ public:
             throw error(error_kind::config, "max_response_bytes must be positive");
         }
         check_tls_files(options_.tls);
+        if (!options_.proxy.empty()) {
+            proxy_ = parse_proxy(options_.proxy);
+            // The URL is not echoed: it may hold the proxy's password.
+            if (!proxy_) {
+                throw error(error_kind::config,
+                            "the proxy is not an http://[user:password@]host[:port] URL "
+                            "(cpp-httplib speaks plain HTTP to a proxy)");
+            }
+        }
     }
 
     http_response send(const http_request& request) {
@@ -391,6 +403,12 @@ private:
             socket->adopt(static_cast<int>(fd));
         });
         send_target_as_is(*client, 0);
+        if (proxy_) {
+            client->set_proxy(proxy_->host, proxy_->port);
+            if (!proxy_->user.empty()) {
+                client->set_proxy_basic_auth(proxy_->user, proxy_->password);
+            }
+        }
         const auto split = [](std::chrono::milliseconds ms) {
             return std::pair<time_t, time_t>(static_cast<time_t>(ms.count() / 1000),
                                              static_cast<time_t>(ms.count() % 1000 * 1000));
@@ -432,6 +450,7 @@ private:
     }
 
     sender_options options_;
+    std::optional<proxy_parts> proxy_;
     std::mutex mutex_;
     std::map<std::string, std::vector<std::unique_ptr<pooled_client>>> idle_;
     // Declared last so that its thread stops before the clients it may touch go away.

@@ -100,6 +100,7 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
         t.max_response_bytes = options_.max_response_bytes;
         t.tls = options_.tls;
         t.max_idle_connections = options_.max_idle_connections;
+        t.proxy = options_.proxy;
         transport_ = std::make_shared<httplib_transport>(std::move(t));
     }
 }

@@ -17,7 +17,7 @@ struct httplib_transport::state {
         : options(opts),
           sender(detail::sender_options{opts.connect_timeout, opts.read_timeout,
                                         opts.max_response_bytes, opts.tls,
-                                        opts.max_idle_connections}) {}
+                                        opts.max_idle_connections, opts.proxy}) {}
     transport_options options;
     detail::httplib_sender sender;
 };
@@ -28,6 +28,7 @@ OAUTH2CC_INLINE transport_options transport_options::from(const client_config& c
     options.read_timeout = cfg.read_timeout;
     options.max_response_bytes = cfg.max_response_bytes;
     options.tls = cfg.tls;
+    options.proxy = cfg.proxy;
     return options;
 }
 
