@@ -6,6 +6,7 @@
 
 #include <oauth2cc/oauth2cc.hpp>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -28,35 +30,25 @@ constexpr int exit_transport = 4;
 constexpr int exit_bad_response = 5;
 constexpr int exit_api_status = 6;
 
-constexpr const char* help_text = R"(oauth2cc-cli: OAuth 2.0 client-credentials tokens and authorized calls
+constexpr const char* description = R"(oauth2cc-cli: OAuth 2.0 client-credentials tokens and authorized calls
 
-Usage:
-  oauth2cc-cli [OPTIONS] token
+  oauth2cc-cli [OPTIONS] token [OPTIONS]
       Requests a token and prints the token response as JSON on stdout.
-  oauth2cc-cli [OPTIONS] call [-X METHOD] [-d BODY] [-H 'Name: value']... URL
+  oauth2cc-cli [OPTIONS] call [-X METHOD] [-d BODY] [-H 'Name: value']... URL [OPTIONS]
       Calls URL with "Authorization: Bearer <token>" and prints the response body. On a
       401 that says the token is no longer good, it gets a new token and tries once more.
 
-Options (each also read from the environment variable named after it):
-  --token-url URL            OAUTH2_TOKEN_URL       the token endpoint
-  --client-id ID             OAUTH2_CLIENT_ID
-  --client-secret-file FILE  OAUTH2_CLIENT_SECRET_FILE  the secret, read from a file
-                             (preferred; a trailing newline is dropped)
-                             OAUTH2_CLIENT_SECRET   the secret itself
-  --client-secret SECRET     works, but shows in the process list; a warning says so
-  --auth basic|post|none     OAUTH2_AUTH_METHOD     client authentication (basic)
-  --basic-encoding form|raw  how Basic credentials are encoded (form, RFC 6749 §2.3.1)
-  --scope "A B"              OAUTH2_SCOPE           space-separated scopes
-  --audience AUD             sent as `audience`
-  --resource URI             an RFC 8707 resource; repeat for several
-  --ca-file FILE             trust these CA certificates (PEM) instead of the system's
-  --allow-insecure-http      allow plain http:// to hosts that are not loopback
-  --cache [DIR]              OAUTH2_CACHE_DIR       reuse tokens across runs: keep them in
-                             DIR (default $XDG_CACHE_HOME/oauth2cc, else
-                             ~/.cache/oauth2cc), a 0700 directory of 0600 files that
-                             never hold the secret; runs starting together make one
-                             request. --cache=DIR when DIR could be taken for a command.
-  -h, --help                 this text
+Options go before or after the command, as in git and curl; each one shown with (Env:)
+is also read from that environment variable, and the command line wins.)";
+
+constexpr const char* footer = R"(The client secret: --client-secret-file, else OAUTH2_CLIENT_SECRET_FILE (preferred:
+a mounted file, a trailing newline dropped), else OAUTH2_CLIENT_SECRET. --client-secret
+works too, but shows in the process list; a warning says so.
+
+Proxies, as curl reads them: https_proxy or HTTPS_PROXY for https:// URLs, http_proxy
+(lower case only) for http:// ones, then all_proxy or ALL_PROXY; no_proxy or NO_PROXY
+lists hosts, domains and address ranges to reach directly, or * for all. --proxy
+overrides them for both the token endpoint and the API.
 
 Exit codes:
   0  success
@@ -66,12 +58,14 @@ Exit codes:
   5  a response that is not what the protocol says
   6  the API answered with a status that is not 2xx (the body is still printed)
 
-Errors go to stderr and never contain the client secret or a token.
-)";
+Errors go to stderr and never contain the client secret or a token.)";
 
 struct usage_error {
     std::string message;
 };
+
+/// The program asked only for help, and printed it.
+struct help_shown {};
 
 using oauth2cc_examples::env;
 using oauth2cc_examples::split_scopes;
@@ -87,137 +81,126 @@ struct call_request {
 struct parsed {
     oauth2cc::client_config cfg;
     std::optional<std::string> cache;  ///< the store's directory; "" for the default
+    std::optional<std::string> proxy;  ///< --proxy, for both endpoints; else the environment
     std::string command;
     call_request call;
-    bool help = false;
 };
 
 parsed parse(int argc, char** argv) {
     parsed p;
     auto& cfg = p.cfg;
-    cfg.token_endpoint = env("OAUTH2_TOKEN_URL");
-    cfg.client_id = env("OAUTH2_CLIENT_ID");
-    std::optional<std::string> secret_file, secret_value;
-    if (!env("OAUTH2_CLIENT_SECRET_FILE").empty()) secret_file = env("OAUTH2_CLIENT_SECRET_FILE");
-    if (!env("OAUTH2_CLIENT_SECRET").empty()) secret_value = env("OAUTH2_CLIENT_SECRET");
-    std::string auth = env("OAUTH2_AUTH_METHOD");
-    std::string scope = env("OAUTH2_SCOPE");
-    if (!env("OAUTH2_CACHE_DIR").empty()) p.cache = env("OAUTH2_CACHE_DIR");
+    std::string secret_file, secret_value, auth = "basic", encoding = "form", scope, cache;
+    std::string proxy;
+    std::vector<std::string> header_lines;
 
-    std::vector<std::string> args(argv + 1, argv + argc);
-    std::size_t i = 0;
-    const auto value = [&](const std::string& flag) -> std::string {
-        if (i + 1 >= args.size()) throw usage_error{flag + " needs a value"};
-        return args[++i];
-    };
-    for (; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "-h" || a == "--help") {
-            p.help = true;
-            return p;
-        } else if (a == "--token-url") {
-            cfg.token_endpoint = value(a);
-        } else if (a == "--client-id") {
-            cfg.client_id = value(a);
-        } else if (a == "--client-secret-file") {
-            secret_file = value(a);
-            secret_value.reset();
-        } else if (a == "--client-secret") {
-            secret_value = value(a);
-            secret_file.reset();
-            std::cerr << "oauth2cc-cli: warning: --client-secret shows the secret in the process "
-                         "list; prefer --client-secret-file or OAUTH2_CLIENT_SECRET_FILE\n";
-        } else if (a == "--auth") {
-            auth = value(a);
-        } else if (a == "--basic-encoding") {
-            const std::string e = value(a);
-            if (e == "form") {
-                cfg.basic_encoding = oauth2cc::credential_encoding::form_urlencoded;
-            } else if (e == "raw") {
-                cfg.basic_encoding = oauth2cc::credential_encoding::raw;
-            } else {
-                throw usage_error{"--basic-encoding wants form or raw"};
-            }
-        } else if (a == "--scope") {
-            scope = value(a);
-        } else if (a == "--audience") {
-            cfg.audience = value(a);
-        } else if (a == "--resource") {
-            cfg.resources.push_back(value(a));
-        } else if (a == "--ca-file") {
-            cfg.tls.ca_file = value(a);
-        } else if (a == "--allow-insecure-http") {
-            cfg.allow_insecure_http = true;
-        } else if (a == "--cache") {
-            // DIR is optional: the next word is a directory unless it is a command or
-            // another option.
-            const bool has_dir = i + 1 < args.size() && !args[i + 1].empty() &&
-                                 args[i + 1].front() != '-' && args[i + 1] != "token" &&
-                                 args[i + 1] != "call";
-            p.cache = has_dir ? args[++i] : std::string();
-        } else if (a.rfind("--cache=", 0) == 0) {
-            p.cache = a.substr(8);
-            if (p.cache->empty()) throw usage_error{"--cache= needs a directory"};
-        } else if (a == "token" || a == "call") {
-            p.command = a;
-            ++i;
-            break;
-        } else {
-            throw usage_error{"unknown option " + a};
-        }
-    }
-    if (p.command.empty()) throw usage_error{"say token or call"};
-    if (p.command == "call") {
-        for (; i < args.size(); ++i) {
-            const std::string& a = args[i];
-            if (a == "-X") {
-                p.call.method = value(a);
-            } else if (a == "-d") {
-                p.call.body = value(a);
-                p.call.has_body = true;
-                if (p.call.method == "GET") p.call.method = "POST";
-            } else if (a == "-H") {
-                const std::string h = value(a);
-                const auto colon = h.find(':');
-                if (colon == std::string::npos || colon == 0) {
-                    throw usage_error{"-H wants 'Name: value'"};
-                }
-                std::string v = h.substr(colon + 1);
-                while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-                p.call.headers.emplace_back(h.substr(0, colon), v);
-            } else if (!a.empty() && a.front() == '-') {
-                throw usage_error{"unknown call option " + a};
-            } else if (p.call.url.empty()) {
-                p.call.url = a;
-            } else {
-                throw usage_error{"call takes one URL"};
-            }
-        }
-        if (p.call.url.empty()) throw usage_error{"call needs a URL"};
-    } else if (i < args.size()) {
-        throw usage_error{"token takes no arguments"};
-    }
+    CLI::App app{description, "oauth2cc-cli"};
+    app.footer(footer);
+    app.get_formatter()->column_width(34);
+    // Options of the program are taken after the command too.
+    app.fallthrough();
+    app.require_subcommand(1, 1);
+    app.add_option("--token-url", cfg.token_endpoint, "the token endpoint")
+        ->type_name("URL")
+        ->envname("OAUTH2_TOKEN_URL");
+    app.add_option("--client-id", cfg.client_id)->type_name("ID")->envname("OAUTH2_CLIENT_ID");
+    auto* file_opt = app.add_option("--client-secret-file", secret_file,
+                                    "the client secret, read from a file")
+                        ->type_name("FILE");
+    auto* value_opt = app.add_option("--client-secret", secret_value,
+                                     "the client secret itself (shows in the process list)")
+                         ->type_name("SECRET");
+    file_opt->excludes(value_opt);
+    app.add_option("--auth", auth, "client authentication: basic (default), post or none")
+        ->envname("OAUTH2_AUTH_METHOD")
+        ->type_name("basic|post|none")
+        ->check(CLI::IsMember({"basic", "post", "none"}));
+    app.add_option("--basic-encoding", encoding,
+                   "Basic credentials: form (RFC 6749 §2.3.1, default) or raw")
+        ->type_name("form|raw")
+        ->check(CLI::IsMember({"form", "raw"}));
+    app.add_option("--scope", scope, "space-separated scopes")
+        ->type_name("\"A B\"")
+        ->envname("OAUTH2_SCOPE");
+    app.add_option("--audience", cfg.audience, "sent as `audience`")->type_name("AUD");
+    app.add_option("--resource", cfg.resources, "an RFC 8707 resource; repeat for several")
+        ->type_name("URI");
+    app.add_option("--ca-file", cfg.tls.ca_file,
+                   "trust these CA certificates (PEM) instead of the system's")
+        ->type_name("FILE");
+    app.add_flag("--allow-insecure-http", cfg.allow_insecure_http,
+                 "allow plain http:// to hosts that are not loopback");
+    auto* cache_opt =
+        app.add_option("--cache", cache,
+                       "reuse tokens across runs, in DIR (default $XDG_CACHE_HOME/oauth2cc,\n"
+                       "else ~/.cache/oauth2cc): 0700, files 0600, never the secret;\n"
+                       "runs starting together make one request")
+            ->expected(0, 1)
+            ->type_name("[DIR]")
+            ->envname("OAUTH2_CACHE_DIR");
+    auto* proxy_opt = app.add_option(
+        "--proxy", proxy, "an HTTP proxy, http://[user:password@]host[:port];\n\"\" for none")
+        ->type_name("URL");
 
-    if (auth.empty() || auth == "basic") {
-        cfg.auth = oauth2cc::auth_method::client_secret_basic;
-    } else if (auth == "post") {
-        cfg.auth = oauth2cc::auth_method::client_secret_post;
-    } else if (auth == "none") {
-        cfg.auth = oauth2cc::auth_method::none;
-    } else {
-        throw usage_error{"--auth wants basic, post or none"};
+    app.add_subcommand("token", "request a token and print the token response as JSON");
+    auto* call = app.add_subcommand("call", "call URL with the token and print the body");
+    call->add_option("-X,--request", p.call.method, "the method (GET, or POST with -d)")
+        ->type_name("METHOD");
+    auto* data_opt =
+        call->add_option("-d,--data", p.call.body, "a JSON body to send")->type_name("BODY");
+    call->add_option("-H,--header", header_lines, "'Name: value'; repeat for several")
+        ->type_name("HEADER");
+    call->add_option("url", p.call.url, "the URL to call")->type_name("URL")->required();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) {  // --help, on the program or a command
+            app.exit(e);
+            throw help_shown{};
+        }
+        throw usage_error{e.what()};
     }
+    p.command = app.get_subcommands().front()->get_name();
+
+    if (data_opt->count() > 0) {
+        p.call.has_body = true;
+        if (call->get_option("-X")->count() == 0) p.call.method = "POST";
+    }
+    for (const std::string& h : header_lines) {
+        const auto colon = h.find(':');
+        if (colon == std::string::npos || colon == 0) throw usage_error{"-H wants 'Name: value'"};
+        std::string v = h.substr(colon + 1);
+        while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+        p.call.headers.emplace_back(h.substr(0, colon), v);
+    }
+    if (cache_opt->count() > 0) p.cache = cache;
+    if (proxy_opt->count() > 0) p.proxy = proxy;
+    cfg.auth = auth == "post"   ? oauth2cc::auth_method::client_secret_post
+               : auth == "none" ? oauth2cc::auth_method::none
+                                : oauth2cc::auth_method::client_secret_basic;
+    cfg.basic_encoding = encoding == "raw" ? oauth2cc::credential_encoding::raw
+                                           : oauth2cc::credential_encoding::form_urlencoded;
     cfg.scopes = split_scopes(scope);
     if (cfg.token_endpoint.empty()) throw usage_error{"no token URL: --token-url or OAUTH2_TOKEN_URL"};
     if (cfg.client_id.empty()) throw usage_error{"no client id: --client-id or OAUTH2_CLIENT_ID"};
-    if (secret_file) {
+    cfg.proxy = p.proxy ? *p.proxy : oauth2cc::proxy_from_environment(cfg.token_endpoint);
+
+    // The command line first, then the environment; a file before the value itself.
+    if (value_opt->count() > 0) {
+        std::cerr << "oauth2cc-cli: warning: --client-secret shows the secret in the process "
+                     "list; prefer --client-secret-file or OAUTH2_CLIENT_SECRET_FILE\n";
+    } else if (file_opt->count() == 0) {
+        secret_file = env("OAUTH2_CLIENT_SECRET_FILE");
+        if (secret_file.empty()) secret_value = env("OAUTH2_CLIENT_SECRET");
+    }
+    if (!secret_file.empty()) {
         try {
-            cfg.client_secret = oauth2cc_examples::read_secret_file(*secret_file);
+            cfg.client_secret = oauth2cc_examples::read_secret_file(secret_file);
         } catch (const std::runtime_error& e) {
             throw usage_error{e.what()};
         }
-    } else if (secret_value) {
-        cfg.client_secret = oauth2cc::secret{*secret_value};
+    } else if (!secret_value.empty()) {
+        cfg.client_secret = oauth2cc::secret{std::move(secret_value)};
     } else if (cfg.auth != oauth2cc::auth_method::none) {
         throw usage_error{"no client secret: --client-secret-file or OAUTH2_CLIENT_SECRET_FILE"};
     }
@@ -279,6 +262,7 @@ int make_call(const parsed& p) {
     oauth2cc::client_options options;
     options.tls = cfg.tls;
     options.allow_insecure_http = cfg.allow_insecure_http;
+    options.proxy = p.proxy ? *p.proxy : oauth2cc::proxy_from_environment(call.url);
     oauth2cc::authorized_client api(base, *tokens, options);
     const std::string content_type = call.has_body ? "application/json" : "";
     const oauth2cc::http_response res =
@@ -302,11 +286,9 @@ int make_call(const parsed& p) {
 int main(int argc, char** argv) {
     try {
         const parsed p = parse(argc, argv);
-        if (p.help) {
-            std::cout << help_text;
-            return exit_ok;
-        }
         return p.command == "token" ? print_token(p) : make_call(p);
+    } catch (const help_shown&) {
+        return exit_ok;
     } catch (const usage_error& e) {
         std::cerr << "oauth2cc-cli: " << e.message << " (see --help)\n";
         return exit_usage;

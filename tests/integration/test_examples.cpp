@@ -180,6 +180,74 @@ TEST_CASE("oauth2cc-cli: resources, Basic encoding, CA file and the plain-http r
     CHECK(cli({"--token-url", https_url, "token"}, env).exit_code == 4);
 }
 
+TEST_CASE("oauth2cc-cli: options before and after the command, as shell users type them") {
+    if (!examples_available_or_skip()) return;
+    SUBCASE("token, every option after it") {
+        const auto r = cli({"token", "--client-id", "basic-client", "--client-secret",
+                            "basic-secret", "--scope", "read_date", "--token-url", token_url()},
+                           {});
+        CAPTURE(r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(json::parse(r.out).at("scope") == "read_date");
+    }
+    SUBCASE("call, options of the program and of the call mixed after it") {
+        // The token comes; the API at a closed port does not answer: exit 4, not a
+        // usage error.
+        const std::string api =
+            "http://127.0.0.1:" + std::to_string(oauth2cc_test::closed_port()) + "/x";
+        const auto r = cli({"call", "--token-url", token_url(), api, "-H", "X-A: 1",
+                            "--client-id", "basic-client", "--client-secret", "basic-secret"},
+                           {});
+        CAPTURE(r.err);
+        CHECK(r.exit_code == 4);
+        CHECK(r.err.find("no response from http://127.0.0.1") != std::string::npos);
+    }
+}
+
+TEST_CASE("oauth2cc-cli: proxies from the environment, as curl reads them") {
+    if (!examples_available_or_skip()) return;
+    std::mutex m;
+    std::vector<std::string> seen;
+    oauth2cc_test::raw_server proxy([&](int fd, const oauth2cc_test::raw_server&) {
+        const std::string request = oauth2cc_test::raw_server::read_request(fd);
+        {
+            std::lock_guard<std::mutex> lock(m);
+            seen.push_back(request.substr(0, request.find("\r\n")));
+        }
+        const std::string body = R"({"access_token":"from-the-proxy","token_type":"Bearer"})";
+        oauth2cc_test::raw_server::write_all(
+            fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    });
+    // Nothing listens at the token URL itself: only the proxy can answer.
+    const std::string token_at =
+        "http://127.0.0.1:" + std::to_string(oauth2cc_test::closed_port()) + "/token";
+    const env_list client{{"OAUTH2_TOKEN_URL", token_at},
+                          {"OAUTH2_CLIENT_ID", "c"},
+                          {"OAUTH2_CLIENT_SECRET", "s"}};
+    const auto with = [&](env_list extra) {
+        env_list all = client;
+        all.insert(all.end(), extra.begin(), extra.end());
+        return cli({"token"}, all);
+    };
+    const auto through = with({{"http_proxy", proxy.url()}});
+    CAPTURE(through.err);
+    CHECK(through.exit_code == 0);
+    CHECK(through.out.find("from-the-proxy") != std::string::npos);
+    {
+        std::lock_guard<std::mutex> lock(m);
+        REQUIRE(seen.size() == 1);
+        CHECK(seen[0] == "POST " + token_at + " HTTP/1.1");
+    }
+    // Upper-case HTTP_PROXY is not read (httpoxy); NO_PROXY sends the request directly.
+    CHECK(with({{"HTTP_PROXY", proxy.url()}}).exit_code == 4);
+    CHECK(with({{"http_proxy", proxy.url()}, {"NO_PROXY", "localhost,127.0.0.0/8"}}).exit_code ==
+          4);
+    CHECK(cli({"--proxy", proxy.url(), "token"}, client).exit_code == 0);
+    std::lock_guard<std::mutex> lock(m);
+    CHECK(seen.size() == 2);
+}
+
 TEST_CASE("oauth2cc-cli: every exit code, and no secret on stderr") {
     if (!examples_available_or_skip()) return;
     SUBCASE("2: usage and configuration") {

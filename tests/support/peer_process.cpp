@@ -8,6 +8,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -161,9 +162,24 @@ const certificates& test_certificates() {
 // The environment for a child: this one without OAUTH2_* variables, plus env.
 static std::vector<std::string> child_environment(
     const std::vector<std::pair<std::string, std::string>>& env) {
+    // Neither the test's own configuration nor a proxy of the machine's reaches a child
+    // unless the test gives it: the servers are all on loopback.
+    const auto inherited = [](std::string_view entry) {
+        if (entry.rfind("OAUTH2_", 0) == 0) return false;
+        const std::string_view name = entry.substr(0, entry.find('='));
+        for (std::string_view proxy : {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}) {
+            if (name.size() == proxy.size() &&
+                std::equal(name.begin(), name.end(), proxy.begin(), [](char a, char b) {
+                    return std::tolower(static_cast<unsigned char>(a)) == b;
+                })) {
+                return false;
+            }
+        }
+        return true;
+    };
     std::vector<std::string> out;
     for (char** e = environ; *e != nullptr; ++e) {
-        if (std::string_view(*e).rfind("OAUTH2_", 0) != 0) out.emplace_back(*e);
+        if (inherited(*e)) out.emplace_back(*e);
     }
     for (const auto& [k, v] : env) out.push_back(k + "=" + v);
     return out;
