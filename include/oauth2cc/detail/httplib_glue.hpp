@@ -335,6 +335,16 @@ public:
                                 " ms (connect_timeout + read_timeout)");
             }
             const std::string what = httplib::to_string(failure);
+            // Newer cpp-httplib releases refuse a Content-Encoding they were built
+            // without (0.11 passed the body on undecoded): a response came, and not one
+            // that was asked for.
+            if (what == "Unsupported Content-Encoding" || what == "UnsupportedContentEncoding") {
+                throw error(error_kind::bad_response,
+                            "the response from " + origin +
+                                " uses a Content-Encoding that was not asked for and that "
+                                "this build of cpp-httplib cannot decode",
+                            error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
+            }
             if (what.rfind("SSL", 0) == 0) {
                 throw error(error_kind::tls, "TLS with " + origin + " failed: " + what +
                                                  " (certificate, host name or handshake)");
