@@ -960,10 +960,25 @@ std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
 
 namespace oauth2cc::detail {
 
+/// @brief The value of one hex digit, or -1.
+inline int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// @brief Appends "%XX", upper-case hex, for one byte.
+inline void append_percent_escape(std::string& out, unsigned char byte) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    out.push_back('%');
+    out.push_back(hex[byte >> 4]);
+    out.push_back(hex[byte & 0x0f]);
+}
+
 /// @brief Percent-encodes bytes: A-Z a-z 0-9 - . _ ~ stay, every other byte becomes %XX
 /// with upper-case hex, and a space becomes `space` ("+" or "%20").
 inline std::string percent_encode(std::string_view in, std::string_view space) {
-    static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(in.size() * 3);
     for (char c : in) {
@@ -974,9 +989,7 @@ inline std::string percent_encode(std::string_view in, std::string_view space) {
         } else if (u == ' ') {
             out += space;
         } else {
-            out.push_back('%');
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 0x0f]);
+            append_percent_escape(out, u);
         }
     }
     return out;
@@ -993,13 +1006,6 @@ inline void append_form_field(std::string& body, std::string_view name, std::str
     body += form_encode(name);
     body.push_back('=');
     body += form_encode(value);
-}
-
-inline int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 /// @brief Decodes one form-encoded name or value; empty when a %-escape is malformed.
@@ -1450,13 +1456,6 @@ public:
     }
 
 private:
-    static int hex_value(char c) noexcept {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    }
-
     /// @brief The value of `count` hex digits at text[at], or -1.
     static long hex_at(std::string_view text, std::size_t at, std::size_t count) noexcept {
         if (text.size() < at + count) return -1;
@@ -2331,17 +2330,13 @@ struct proxy_parts {
 
 /// @brief Decodes %XX escapes; other bytes stay.
 inline std::string percent_decode(std::string_view in) {
-    const auto hex = [](char c) {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
     std::string out;
     out.reserve(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
-            out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+        const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
+        const int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
+        if (in[i] == '%' && hi >= 0 && lo >= 0) {
+            out.push_back(static_cast<char>(hi * 16 + lo));
             i += 2;
         } else {
             out.push_back(in[i]);
@@ -2557,16 +2552,13 @@ inline void check_tls_files(const tls_options& tls) {
 /// characters RFC 3986 excludes). cpp-httplib's own re-encoding is off: it turned '+' into
 /// %2B, so a form-encoded space arrived as a plus sign.
 inline std::string wire_target(std::string_view path) {
-    static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(path.size());
     for (char c : path) {
         const auto u = static_cast<unsigned char>(c);
         if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' ||
             c == '`' || c == '{' || c == '|' || c == '}') {
-            out.push_back('%');
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 0x0f]);
+            append_percent_escape(out, u);
         } else {
             out.push_back(c);
         }

@@ -48,6 +48,17 @@ transport_options quick_options() {
 
 http_request get(const std::string& url) { return http_request{"GET", url, {}, ""}; }
 
+// An HTTPS server with this certificate that answers GET / with body.
+std::unique_ptr<httplib::SSLServer> secure_server(const std::string& cert, const std::string& key,
+                                                  const std::string& body = "secure") {
+    auto s = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
+    REQUIRE(s->is_valid());
+    s->Get("/", [body](const httplib::Request&, httplib::Response& res) {
+        res.set_content(body, "text/plain");
+    });
+    return s;
+}
+
 // Keeps a raw connection open, reading and discarding, until the client leaves or the
 // server stops.
 void hold_open(int fd, const raw_server& self) {
@@ -64,17 +75,22 @@ void hold_open(int fd, const raw_server& self) {
 // Only the exchange's deadline ends the handshake sooner.
 struct handshake_trickle {
     std::promise<bool> hung_up;  ///< true: the client left before the trickle was over
+    std::atomic<bool> told{false};
 
+    // The first connection's outcome; a later one (there should be none) is ignored.
+    void tell(bool left) {
+        if (!told.exchange(true)) hung_up.set_value(left);
+    }
     void run(int fd, const raw_server& self) {
         char hello[4096];
-        if (::recv(fd, hello, sizeof hello, 0) <= 0) return hung_up.set_value(true);
+        if (::recv(fd, hello, sizeof hello, 0) <= 0) return tell(true);
         const std::string record("\x16\x03\x03\x40\x00\x02", 6);
         for (int i = 0; i < 500 && !self.stopping(); ++i) {
             const std::string next = i < 6 ? record.substr(i, 1) : std::string(1, '\0');
-            if (!raw_server::write_all(fd, next)) return hung_up.set_value(true);
+            if (!raw_server::write_all(fd, next)) return tell(true);
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
-        hung_up.set_value(false);
+        tell(false);
     }
     /// Waits for the server's side of the story.
     bool client_hung_up() { return hung_up.get_future().get(); }
@@ -354,24 +370,16 @@ TEST_CASE("httplib_transport: is safe to share between threads") {
 
 TEST_CASE("httplib_transport: HTTPS verifies the certificate chain and the host name") {
     const auto& certs = oauth2cc_test::test_certificates();
-    auto make_server = [](const std::string& cert, const std::string& key) {
-        auto s = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
-        REQUIRE(s->is_valid());
-        s->Get("/", [](const httplib::Request&, httplib::Response& res) {
-            res.set_content("secure", "text/plain");
-        });
-        return s;
-    };
     auto options = quick_options();
 
     SUBCASE("trusted through ca_file") {
-        local_server srv(make_server(certs.server_cert, certs.server_key));
+        local_server srv(secure_server(certs.server_cert, certs.server_key));
         srv.start();
         options.tls.ca_file = certs.ca_cert;
         CHECK(httplib_transport(options).send(get(srv.url(true) + "/")).body == "secure");
     }
     SUBCASE("trusted through a hashed ca_dir") {
-        local_server srv(make_server(certs.server_cert, certs.server_key));
+        local_server srv(secure_server(certs.server_cert, certs.server_key));
         srv.start();
         const std::string dir = certs.dir + "/hashed";
         std::filesystem::create_directories(dir);
@@ -393,20 +401,20 @@ TEST_CASE("httplib_transport: HTTPS verifies the certificate chain and the host 
         }
     }
     SUBCASE("an unknown CA fails with kind tls") {
-        local_server srv(make_server(certs.server_cert, certs.server_key));
+        local_server srv(secure_server(certs.server_cert, certs.server_key));
         srv.start();
         const error e = thrown_by([&] { httplib_transport(options).send(get(srv.url(true))); });
         CHECK(e.kind() == error_kind::tls);
     }
     SUBCASE("a certificate for another host fails with kind tls") {
-        local_server srv(make_server(certs.other_host_cert, certs.other_host_key));
+        local_server srv(secure_server(certs.other_host_cert, certs.other_host_key));
         srv.start();
         options.tls.ca_file = certs.ca_cert;
         const error e = thrown_by([&] { httplib_transport(options).send(get(srv.url(true))); });
         CHECK(e.kind() == error_kind::tls);
     }
     SUBCASE("verify = false accepts what the caller chose to trust blindly") {
-        local_server srv(make_server(certs.other_host_cert, certs.other_host_key));
+        local_server srv(secure_server(certs.other_host_cert, certs.other_host_key));
         srv.start();
         options.tls.verify = false;
         CHECK(httplib_transport(options).send(get(srv.url(true) + "/")).status == 200);
@@ -516,33 +524,25 @@ TEST_CASE("httplib_transport: HTTPS to an IP address needs a certificate that na
     const auto& certs = oauth2cc_test::test_certificates();
     auto options = quick_options();
     options.tls.ca_file = certs.ca_cert;
-    const auto serve = [](const std::string& cert, const std::string& key) {
-        auto s = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
-        REQUIRE(s->is_valid());
-        s->Get("/", [](const httplib::Request&, httplib::Response& res) {
-            res.set_content("secure", "text/plain");
-        });
-        return s;
-    };
     SUBCASE("an iPAddress SAN of exactly its bytes") {
-        local_server srv(serve(certs.server_cert, certs.server_key));
+        local_server srv(secure_server(certs.server_cert, certs.server_key));
         srv.start();
         CHECK(httplib_transport(options).send(get(srv.url(true) + "/")).body == "secure");
     }
     SUBCASE("only a CN, as openssl verify -verify_ip refuses") {
-        local_server srv(serve(certs.cn_only_cert, certs.cn_only_key));
+        local_server srv(secure_server(certs.cn_only_cert, certs.cn_only_key));
         srv.start();
         const error e = thrown_by([&] { httplib_transport(options).send(get(srv.url(true))); });
         CHECK(e.kind() == error_kind::tls);
     }
     SUBCASE("only an IPv6 SAN whose first bytes are the address") {
-        local_server srv(serve(certs.ipv6_prefix_cert, certs.ipv6_prefix_key));
+        local_server srv(secure_server(certs.ipv6_prefix_cert, certs.ipv6_prefix_key));
         srv.start();
         const error e = thrown_by([&] { httplib_transport(options).send(get(srv.url(true))); });
         CHECK(e.kind() == error_kind::tls);
     }
     SUBCASE("by name: localhost is in the server's SAN, other-host.invalid's is not") {
-        local_server srv(serve(certs.server_cert, certs.server_key));
+        local_server srv(secure_server(certs.server_cert, certs.server_key));
         srv.start();
         const std::string port = srv.url().substr(srv.url().rfind(':') + 1);
         CHECK(httplib_transport(options).send(get("https://localhost:" + port + "/")).status ==
@@ -610,13 +610,7 @@ TEST_CASE("httplib_transport: through an HTTP proxy") {
     auto options = quick_options();
     SUBCASE("https:// by CONNECT, the certificate still checked against the target") {
         const auto& certs = oauth2cc_test::test_certificates();
-        auto tls = std::make_unique<httplib::SSLServer>(certs.server_cert.c_str(),
-                                                        certs.server_key.c_str());
-        REQUIRE(tls->is_valid());
-        tls->Get("/", [](const httplib::Request&, httplib::Response& res) {
-            res.set_content("through", "text/plain");
-        });
-        local_server srv(std::move(tls));
+        local_server srv(secure_server(certs.server_cert, certs.server_key, "through"));
         srv.start();
         options.tls.ca_file = certs.ca_cert;
         options.proxy = "http://proxy-user:p%40ss@" + proxy_server.url().substr(7);

@@ -14,10 +14,25 @@
 
 namespace oauth2cc::detail {
 
+/// @brief The value of one hex digit, or -1.
+inline int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// @brief Appends "%XX", upper-case hex, for one byte.
+inline void append_percent_escape(std::string& out, unsigned char byte) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    out.push_back('%');
+    out.push_back(hex[byte >> 4]);
+    out.push_back(hex[byte & 0x0f]);
+}
+
 /// @brief Percent-encodes bytes: A-Z a-z 0-9 - . _ ~ stay, every other byte becomes %XX
 /// with upper-case hex, and a space becomes `space` ("+" or "%20").
 inline std::string percent_encode(std::string_view in, std::string_view space) {
-    static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(in.size() * 3);
     for (char c : in) {
@@ -28,9 +43,7 @@ inline std::string percent_encode(std::string_view in, std::string_view space) {
         } else if (u == ' ') {
             out += space;
         } else {
-            out.push_back('%');
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 0x0f]);
+            append_percent_escape(out, u);
         }
     }
     return out;
@@ -47,13 +60,6 @@ inline void append_form_field(std::string& body, std::string_view name, std::str
     body += form_encode(name);
     body.push_back('=');
     body += form_encode(value);
-}
-
-inline int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 /// @brief Decodes one form-encoded name or value; empty when a %-escape is malformed.

@@ -7,6 +7,7 @@
 #include "../error.hpp"
 #include "../http.hpp"
 #include "deadline_watchdog.hpp"
+#include "form.hpp"
 #include "headers.hpp"
 #include "limits.hpp"
 #include "proxy.hpp"
@@ -113,16 +114,13 @@ inline void check_tls_files(const tls_options& tls) {
 /// characters RFC 3986 excludes). cpp-httplib's own re-encoding is off: it turned '+' into
 /// %2B, so a form-encoded space arrived as a plus sign.
 inline std::string wire_target(std::string_view path) {
-    static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(path.size());
     for (char c : path) {
         const auto u = static_cast<unsigned char>(c);
         if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' ||
             c == '`' || c == '{' || c == '|' || c == '}') {
-            out.push_back('%');
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 0x0f]);
+            append_percent_escape(out, u);
         } else {
             out.push_back(c);
         }

@@ -27,17 +27,13 @@ struct proxy_parts {
 
 /// @brief Decodes %XX escapes; other bytes stay.
 inline std::string percent_decode(std::string_view in) {
-    const auto hex = [](char c) {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
     std::string out;
     out.reserve(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
-            out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+        const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
+        const int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
+        if (in[i] == '%' && hi >= 0 && lo >= 0) {
+            out.push_back(static_cast<char>(hi * 16 + lo));
             i += 2;
         } else {
             out.push_back(in[i]);

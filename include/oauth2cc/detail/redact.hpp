@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "form.hpp"
 #include "text.hpp"
 #include "wipe.hpp"
 
@@ -70,13 +71,6 @@ public:
     }
 
 private:
-    static int hex_value(char c) noexcept {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    }
-
     /// @brief The value of `count` hex digits at text[at], or -1.
     static long hex_at(std::string_view text, std::size_t at, std::size_t count) noexcept {
         if (text.size() < at + count) return -1;
