@@ -133,6 +133,8 @@ std::ostream& operator<<(std::ostream& os, const secret& s);
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 
 namespace oauth2cc::detail {
@@ -144,6 +146,23 @@ inline void wipe(std::string& s) noexcept {
     s.resize(s.capacity());
     OPENSSL_cleanse(s.data(), s.size());
     s.clear();
+}
+
+/// @brief Makes room for `need` bytes in s. When s must grow, its bytes move to a new
+/// buffer and the old one is wiped before it is freed.
+inline void reserve_wiping(std::string& s, std::size_t need) {
+    if (s.capacity() >= need) return;
+    std::string bigger;
+    bigger.reserve(std::max(need, 2 * s.capacity()));
+    bigger.append(s);
+    wipe(s);
+    s.swap(bigger);
+}
+
+/// @brief Appends bytes to s as reserve_wiping() grows it.
+inline void append_wiping(std::string& s, const char* data, std::size_t size) {
+    reserve_wiping(s, s.size() + size);
+    s.append(data, size);
 }
 
 }  // namespace oauth2cc::detail
@@ -951,6 +970,7 @@ std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -976,11 +996,9 @@ inline void append_percent_escape(std::string& out, unsigned char byte) {
     out.push_back(hex[byte & 0x0f]);
 }
 
-/// @brief Percent-encodes bytes: A-Z a-z 0-9 - . _ ~ stay, every other byte becomes %XX
-/// with upper-case hex, and a space becomes `space` ("+" or "%20").
-inline std::string percent_encode(std::string_view in, std::string_view space) {
-    std::string out;
-    out.reserve(in.size() * 3);
+/// @brief Appends the percent-encoding of in to out: A-Z a-z 0-9 - . _ ~ stay, every
+/// other byte becomes %XX with upper-case hex, and a space becomes `space` ("+" or "%20").
+inline void percent_encode_append(std::string& out, std::string_view in, std::string_view space) {
     for (char c : in) {
         const auto u = static_cast<unsigned char>(c);
         if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
@@ -992,6 +1010,17 @@ inline std::string percent_encode(std::string_view in, std::string_view space) {
             append_percent_escape(out, u);
         }
     }
+}
+
+/// @brief The most bytes percent_encode_append adds for n bytes (with a space of at most
+/// three characters).
+constexpr std::size_t percent_encoded_bound(std::size_t n) noexcept { return 3 * n; }
+
+/// @brief Percent-encodes bytes, as percent_encode_append does.
+inline std::string percent_encode(std::string_view in, std::string_view space) {
+    std::string out;
+    out.reserve(percent_encoded_bound(in.size()));
+    percent_encode_append(out, in, space);
     return out;
 }
 
@@ -1001,11 +1030,15 @@ inline std::string percent_encode(std::string_view in, std::string_view space) {
 inline std::string form_encode(std::string_view in) { return percent_encode(in, "+"); }
 
 /// @brief Appends "&name=value" (no '&' when body is empty), both form-encoded.
+/// The body grows in place or into a new buffer with the old one wiped: a credential in
+/// it is never left behind in freed memory.
 inline void append_form_field(std::string& body, std::string_view name, std::string_view value) {
+    reserve_wiping(body, body.size() + 2 + percent_encoded_bound(name.size()) +
+                             percent_encoded_bound(value.size()));
     if (!body.empty()) body.push_back('&');
-    body += form_encode(name);
+    percent_encode_append(body, name, "+");
     body.push_back('=');
-    body += form_encode(value);
+    percent_encode_append(body, value, "+");
 }
 
 /// @brief Decodes one form-encoded name or value; empty when a %-escape is malformed.
@@ -1048,15 +1081,26 @@ inline std::optional<std::vector<std::pair<std::string, std::string>>> parse_for
     return fields;
 }
 
-/// @brief Standard base64 with padding (RFC 4648 §4), as HTTP Basic wants.
-inline std::string base64_encode(std::string_view in) {
-    if (in.empty()) return {};
+/// @brief The length of the base64 encoding of n bytes.
+constexpr std::size_t base64_size(std::size_t n) noexcept { return 4 * ((n + 2) / 3); }
+
+/// @brief Appends the standard base64 (with padding) of in to out, in place: with
+/// capacity for it reserved, out is not reallocated, so no copy is left behind.
+inline void base64_append(std::string& out, std::string_view in) {
+    if (in.empty()) return;
+    const std::size_t at = out.size();
     // EVP_EncodeBlock writes a terminating NUL after the encoded text: one byte more.
-    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+    out.resize(at + base64_size(in.size()) + 1);
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + at),
                                   reinterpret_cast<const unsigned char*>(in.data()),
                                   static_cast<int>(in.size()));
-    out.resize(static_cast<std::size_t>(n));
+    out.resize(at + static_cast<std::size_t>(n));
+}
+
+/// @brief Standard base64 with padding (RFC 4648 §4), as HTTP Basic wants.
+inline std::string base64_encode(std::string_view in) {
+    std::string out;
+    base64_append(out, in);
     return out;
 }
 
@@ -1150,20 +1194,121 @@ constexpr bool timeouts_in_range(std::chrono::milliseconds connect,
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
+#include <thread>
 #include <vector>
+
+#if defined(__linux__) && defined(__has_include)
+#if __has_include(<linux/membarrier.h>) && __has_include(<sys/syscall.h>)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define OAUTH2CC_HAS_MEMBARRIER 1
+#endif
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define OAUTH2CC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define OAUTH2CC_TSAN 1
+#endif
+#endif
 
 namespace oauth2cc::detail {
 
-/// @brief One thread's view of one token_manager's current token.
-struct cache_slot {
-    std::uint64_t owner = 0;       ///< The manager's process-unique id.
-    std::weak_ptr<const void> alive;  ///< Expires with the manager.
-    std::uint64_t generation = 0;  ///< The manager's generation this copy was taken at.
+/// @brief Whether the process can make every one of its running threads pass a full
+/// memory barrier on demand (Linux `membarrier`). If so, a cached read orders its own
+/// accesses with a compiler barrier only, and the rare writer pays for both sides.
+inline bool asymmetric_fences() noexcept {
+#if defined(OAUTH2CC_HAS_MEMBARRIER) && defined(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+    static const bool available = [] {
+        const long supported = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0);
+        return supported >= 0 && (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
+               syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0;
+    }();
+    return available;
+#else
+    return false;
+#endif
+}
+
+/// @brief One thread's copy of one manager's current token. Shared by the thread's slot
+/// list and the manager's list of cells; on a cache line of its own.
+///
+/// The owning thread reads `generation`, `local` and `refresh_at` without the manager's
+/// lock, between `enter_read()` and `leave_read()`. They are written only under the
+/// manager's lock: by the owning thread when it takes a new copy, and by the manager when
+/// it takes a stale copy back (`retire()`), which waits for no reader of this cell.
+struct alignas(64) cache_cell {
+    std::atomic<unsigned> reading{0};  ///< Written by the owning thread only.
+    std::uint64_t generation = 0;      ///< The manager's generation of this copy.
     /// The token, under a control block of this thread's own, so that copying it
     /// touches no reference count that other threads write.
     std::shared_ptr<const token> local;
     std::chrono::steady_clock::time_point refresh_at;  ///< Served from here until then.
+
+    /// Marks the start of a read of this cell. The reader then loads the manager's
+    /// generation seq_cst: either retire() sees the mark, or the reader sees the
+    /// generation that retire() is taking copies back for.
+    void enter_read() noexcept {
+#if defined(OAUTH2CC_TSAN)
+        reading.exchange(1, std::memory_order_seq_cst);
+#else
+        reading.store(1, std::memory_order_relaxed);
+        if (asymmetric_fences()) {
+            std::atomic_signal_fence(std::memory_order_seq_cst);
+        } else {
+            std::atomic_thread_fence(std::memory_order_seq_cst);
+        }
+#endif
+    }
+    /// Ends the read: retire() may take the copy back from here on.
+    void leave_read() noexcept { reading.store(0, std::memory_order_release); }
+};
+
+/// @brief The writer's half of the hand-off: after it, any reader of a cell either has
+/// marked its read (retire() sees the mark and waits) or will load the generation that the
+/// writer stored before calling this.
+inline void heavy_fence() noexcept {
+#if defined(OAUTH2CC_TSAN)
+    // The reader's mark is a seq_cst exchange and retire() loads it seq_cst: the total
+    // order of those and of the generation's seq_cst store and load is enough.
+#else
+    if (asymmetric_fences()) {
+#if defined(OAUTH2CC_HAS_MEMBARRIER) && defined(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+        if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) == 0) return;
+        // Registered, so this cannot fail; if it did, no reader would be safe to skip.
+        std::terminate();
+#endif
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
+/// @brief Takes the copies back from every cell that is not at `generation`: after this,
+/// no thread's cache keeps an older token alive. Needs the manager's lock, and the new
+/// generation stored (seq_cst) before it is called.
+inline void retire(std::vector<std::weak_ptr<cache_cell>>& cells, std::uint64_t generation) {
+    heavy_fence();
+    std::size_t kept = 0;
+    for (auto& weak : cells) {
+        const std::shared_ptr<cache_cell> cell = weak.lock();
+        if (!cell) continue;  // its thread has ended; the copy went with it
+        // A reader inside its mark is copying the pointer, a few instructions long.
+        while (cell->reading.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+        if (cell->generation != generation) cell->local.reset();
+        cells[kept++] = weak;
+    }
+    cells.resize(kept);
+}
+
+/// @brief This thread's cell for one manager.
+struct cache_slot {
+    std::uint64_t owner = 0;          ///< The manager's process-unique id.
+    std::weak_ptr<const void> alive;  ///< Expires with the manager.
+    std::shared_ptr<cache_cell> cell;
 };
 
 /// @brief This thread's slots, one per manager it has read from.
@@ -1178,13 +1323,15 @@ inline std::uint64_t next_manager_id() noexcept {
     return last.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
-/// @brief The slot of this thread for a manager, made on first use. Slots of managers
-/// that are gone are dropped when a new one is made.
-template <class Owner>
-cache_slot& thread_slot(std::uint64_t owner, const std::shared_ptr<Owner>& alive) {
+/// @brief This thread's cell for a manager, made on first use and handed to `enroll`
+/// (which gives the manager its weak reference). Slots of managers that are gone are
+/// dropped when a new one is made.
+template <class Owner, class Enroll>
+cache_cell& thread_cell(std::uint64_t owner, const std::shared_ptr<Owner>& alive,
+                        Enroll&& enroll) {
     auto& slots = thread_cache_slots();
     for (auto& s : slots) {
-        if (s.owner == owner) return s;
+        if (s.owner == owner) return *s.cell;
     }
     for (std::size_t i = 0; i < slots.size();) {
         if (slots[i].alive.expired()) {
@@ -1197,8 +1344,10 @@ cache_slot& thread_slot(std::uint64_t owner, const std::shared_ptr<Owner>& alive
     cache_slot fresh;
     fresh.owner = owner;
     fresh.alive = std::weak_ptr<const void>(std::shared_ptr<const void>(alive));
+    fresh.cell = std::make_shared<cache_cell>();
+    enroll(std::weak_ptr<cache_cell>(fresh.cell));
     slots.push_back(std::move(fresh));
-    return slots.back();
+    return *slots.back().cell;
 }
 
 /// @brief A counter that many threads add to without sharing a cache line: each thread
@@ -1420,7 +1569,18 @@ public:
 
     /// @brief Hides text, in every spelling above, wherever it appears.
     void add(std::string text) {
-        if (!text.empty()) hidden_.push_back(std::move(text));
+        if (text.empty()) return;
+        if (hidden_.size() == hidden_.capacity()) {
+            // A short string lives inside the vector's own block: it is wiped there before
+            // that block is freed.
+            std::vector<std::string> bigger;
+            bigger.reserve(2 * hidden_.size() + 2);
+            for (auto& s : hidden_) bigger.push_back(std::move(s));
+            for (auto& s : hidden_) wipe(s);
+            hidden_.swap(bigger);
+        }
+        hidden_.push_back(std::move(text));
+        wipe(text);
     }
 
     /// @brief Text with every hidden string replaced by "***". One pass from left to
@@ -1615,13 +1775,23 @@ inline url_parts validate_config(const client_config& cfg) {
 /// @brief The HTTP Basic header value for the client's credentials.
 /// @sa RFC 6749 §2.3.1, RFC 7617
 inline std::string basic_authorization(const client_config& cfg) {
+    const std::string& id = cfg.client_id;
+    const std::string& password = cfg.client_secret.reveal();
+    // Built in place, in buffers sized up front: no copy of the secret is left in memory.
     std::string joined;
     if (cfg.basic_encoding == credential_encoding::form_urlencoded) {
-        joined = form_encode(cfg.client_id) + ":" + form_encode(cfg.client_secret.reveal());
+        joined.reserve(percent_encoded_bound(id.size()) + 1 + percent_encoded_bound(password.size()));
+        percent_encode_append(joined, id, "+");
+        joined.push_back(':');
+        percent_encode_append(joined, password, "+");
     } else {
-        joined = cfg.client_id + ":" + cfg.client_secret.reveal();
+        joined.reserve(id.size() + 1 + password.size());
+        joined.append(id).append(1, ':').append(password);
     }
-    std::string header = "Basic " + base64_encode(joined);
+    std::string header;
+    header.reserve(6 + base64_size(joined.size()) + 1);
+    header.append("Basic ");
+    base64_append(header, joined);
     wipe(joined);
     return header;
 }
@@ -1697,6 +1867,18 @@ private:
     http_request& req_;
 };
 
+/// @brief Wipes a token response's body once it has been read.
+class response_wiper {
+public:
+    explicit response_wiper(http_response& res) noexcept : res_(res) {}
+    response_wiper(const response_wiper&) = delete;
+    response_wiper& operator=(const response_wiper&) = delete;
+    ~response_wiper() { wipe(res_.body); }
+
+private:
+    http_response& res_;
+};
+
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/token_response.hpp ----
 
@@ -1704,9 +1886,11 @@ private:
 
 #include <nlohmann/json.hpp>
 
-#include <set>
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace oauth2cc::detail {
 
@@ -1720,33 +1904,102 @@ struct json_notes {
     std::string repeated;   ///< a member name the top-level object has twice, if any
 };
 
+/// @brief Wipes every string value in a document (member names stay); for documents
+/// that held a credential, before they are destroyed.
+inline void wipe_strings(nlohmann::json& doc) noexcept {
+    if (doc.is_string()) {
+        wipe(doc.get_ref<std::string&>());
+    } else if (doc.is_structured()) {
+        // A parsed document is at most max_json_depth deep.
+        for (auto& child : doc) wipe_strings(child);
+    }
+}
+
+/// @brief Builds the document from nlohmann::json's SAX events. Each string value is
+/// moved out of the parser's buffer and the buffer wiped, so that a token in a response
+/// lives in the document alone, where the caller can wipe it.
+class bounded_document_builder {
+public:
+    using json = nlohmann::json;
+
+    bounded_document_builder(json& root, json_notes& notes) : root_(root), notes_(notes) {}
+
+    bool null() { return put(nullptr); }
+    bool boolean(bool v) { return put(v); }
+    bool number_integer(json::number_integer_t v) { return put(v); }
+    bool number_unsigned(json::number_unsigned_t v) { return put(v); }
+    bool number_float(json::number_float_t v, const std::string&) { return put(v); }
+    bool string(std::string& v) {
+        json value(std::move(v));
+        wipe(v);
+        return put(std::move(value));
+    }
+    bool binary(json::binary_t& v) { return put(std::move(v)); }
+    bool start_object(std::size_t) { return open(json::value_t::object); }
+    bool start_array(std::size_t) { return open(json::value_t::array); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    bool key(std::string& k) {
+        json& object = *stack_.back();
+        if (stack_.size() == 1 && notes_.repeated.empty() && object.contains(k)) {
+            notes_.repeated = k;
+        }
+        member_ = &object[k];
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+        return false;
+    }
+
+private:
+    template <class Value>
+    bool put(Value&& v) {
+        json* slot = place();
+        *slot = json(std::forward<Value>(v));
+        return true;
+    }
+    json* place() {
+        if (stack_.empty()) return &root_;
+        json& parent = *stack_.back();
+        if (parent.is_array()) {
+            parent.push_back(nullptr);
+            return &parent.back();
+        }
+        return member_;
+    }
+    bool open(json::value_t type) {
+        // Stopped at once instead of reading the rest of a deep document.
+        if (stack_.size() >= static_cast<std::size_t>(max_json_depth)) {
+            notes_.too_deep = true;
+            return false;
+        }
+        json* slot = place();
+        *slot = json(type);
+        stack_.push_back(slot);
+        return true;
+    }
+    bool close() {
+        stack_.pop_back();
+        return true;
+    }
+
+    json& root_;
+    json_notes& notes_;
+    std::vector<json*> stack_;
+    json* member_ = nullptr;
+};
+
 /// @brief Parses text as JSON. The result is discarded when the text is not JSON or nests
 /// deeper than max_json_depth. A top-level member given twice keeps its last value, and
 /// notes.repeated names it: which one a server meant is anyone's guess (RFC 8259 §4).
 inline nlohmann::json parse_json_bounded(std::string_view text, json_notes& notes) {
-    struct too_deep {};
-    std::set<std::string> top_level;
-    bool top_is_object = false;
-    const nlohmann::json::parser_callback_t watch =
-        [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-            using event_t = nlohmann::json::parse_event_t;
-            if (event == event_t::object_start || event == event_t::array_start) {
-                // Thrown to stop at once instead of reading the rest of a deep document.
-                if (depth >= max_json_depth) throw too_deep{};
-                if (depth == 0) top_is_object = event == event_t::object_start;
-            } else if (event == event_t::key && depth == 1 && top_is_object &&
-                       notes.repeated.empty()) {
-                const auto& name = parsed.get_ref<const std::string&>();
-                if (!top_level.insert(name).second) notes.repeated = name;
-            }
-            return true;
-        };
-    try {
-        return nlohmann::json::parse(text.begin(), text.end(), watch, /*allow_exceptions=*/false);
-    } catch (const too_deep&) {
-        notes.too_deep = true;
+    nlohmann::json doc;
+    bounded_document_builder builder(doc, notes);
+    if (!nlohmann::json::sax_parse(text.begin(), text.end(), &builder)) {
+        wipe_strings(doc);
         return nlohmann::json(nlohmann::json::value_t::discarded);
     }
+    return doc;
 }
 
 }  // namespace oauth2cc::detail
@@ -2041,7 +2294,14 @@ inline token parse_token_response(const http_response& res, const std::string& r
                                   std::chrono::system_clock::time_point now_system,
                                   const redactions& hide = redactions{}) {
     json_notes notes;
-    const auto doc = response_document(res, &notes);
+    auto doc = response_document(res, &notes);
+    // The token is moved out of the document; whatever else it held is wiped with it.
+    struct wiped_at_exit {
+        std::optional<nlohmann::json>& doc;
+        ~wiped_at_exit() {
+            if (doc) wipe_strings(*doc);
+        }
+    } const wiper{doc};
     throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
     const auto bad = [&](const std::string& why) {
         throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
@@ -2063,7 +2323,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
     token t;
     t.obtained_at = obtained_at;
     t.scope = requested_scope;  // RFC 6749 §5.1: no scope (or null) means the one requested
-    for (const auto& [name, value] : doc->items()) {
+    for (auto&& [name, value] : doc->items()) {
         if (name == "access_token") {
             if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
                 bad("access_token is missing, empty or not a string");
@@ -2071,16 +2331,20 @@ inline token parse_token_response(const http_response& res, const std::string& r
             if (has_control(value.get_ref<const std::string&>())) {
                 bad("access_token contains control characters");
             }
-            t.access_token = secret(value.get<std::string>());
+            t.access_token = secret(std::move(value.get_ref<std::string&>()));
         } else if (name == "token_type") {
             if (!value.is_string()) bad("token_type is not a string");
             const std::string& type = value.get_ref<const std::string&>();
             if (!iequals(type, "Bearer")) {
                 // A short type is named; anything that could be (part of) the token is not.
+                // (The token may have been moved out of the document already.)
                 const auto token_member = doc->find("access_token");
                 const bool names_token =
-                    token_member != doc->end() && token_member->is_string() && !type.empty() &&
-                    token_member->get_ref<const std::string&>().find(type) != std::string::npos;
+                    !type.empty() &&
+                    (t.access_token.reveal().find(type) != std::string::npos ||
+                     (token_member != doc->end() && token_member->is_string() &&
+                      token_member->get_ref<const std::string&>().find(type) !=
+                          std::string::npos));
                 bad((type.size() <= 16 && !names_token
                          ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
                          : "a token_type of " + std::to_string(type.size()) + " bytes") +
@@ -2684,6 +2948,15 @@ public:
             throw error(error_kind::config, "the request method is empty or malformed");
         }
         httplib::Request out;
+        // The copy handed to cpp-httplib holds the request's credentials: wiped once sent,
+        // or once refused.
+        struct wiped_at_exit {
+            httplib::Request& out;
+            ~wiped_at_exit() {
+                for (auto& header : out.headers) wipe(header.second);
+                wipe(out.body);
+            }
+        } const out_wiper{out};
         out.method = request.method;
         out.path = wire_target(url->path);
         for (const auto& [name, value] : request.headers) {
@@ -2725,6 +2998,8 @@ public:
                     over_cap = true;
                     return false;
                 }
+                // Room for the whole body at once: it is not copied as it grows.
+                result.body.reserve(static_cast<std::size_t>(announced));
             } else if (length.size() >= 20) {
                 over_cap = true;
                 return false;
@@ -2737,7 +3012,7 @@ public:
                 over_cap = true;
                 return false;
             }
-            result.body.append(data, size);
+            append_wiping(result.body, data, size);
             return true;
         };
 
@@ -2750,7 +3025,6 @@ public:
         const auto ticket = watchdog_.arm(deadline, [socket] { socket->shut_down(); });
         const bool sent = client->http->send(out, in, failure);
         const bool timed_out = watchdog_.disarm(ticket);
-        wipe(out.body);
         if (!client->http->is_socket_open()) client->socket->release();
 
         if (!sent) {
@@ -2959,6 +3233,7 @@ OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
     detail::validate_config(cfg);
     http_request req = detail::build_token_request(cfg);
     http_response res;
+    const detail::response_wiper body_wiper(res);
     {
         const detail::request_wiper wiper(req);
         res = via.send(req);
@@ -3094,7 +3369,7 @@ struct manager_state {
     std::uint64_t clock_subscription = 0;
 
     // Read without the lock.
-    std::atomic<std::uint64_t> generation{1};
+    std::atomic<std::uint64_t> generation{1};  ///< Stored seq_cst, then retire_copies_locked().
     detail::striped_counter cache_hits;
 
     // Guarded by mutex, which is never held across a request.
@@ -3122,7 +3397,11 @@ struct manager_state {
     std::shared_ptr<logger_fn> logger;
     std::shared_ptr<token_store> store;
     std::string store_key;          ///< store_key(key), set with the first store
-    std::optional<secret> dropped;  ///< the last token invalidate() dropped
+    /// SHA-256 of the last token invalidate() dropped: the store's copy of it is not taken
+    /// again, and the token itself is not kept.
+    std::string dropped_digest;
+    /// Every thread's copy of the current token, taken back when it changes.
+    std::vector<std::weak_ptr<detail::cache_cell>> cells;
     std::uint64_t store_loads = 0, store_failures = 0;
 };
 
@@ -3131,6 +3410,14 @@ inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token
     return std::shared_ptr<const token>(tok.get(), [keep = tok](const token*) mutable {
         keep.reset();
     });
+}
+
+// Starts a new generation and takes back every thread's copy of the older tokens, so that
+// no thread's cache keeps a replaced, invalidated or destroyed token alive: it lives only
+// as long as the copies that callers hold. Needs the lock.
+inline void retire_copies_locked(manager_state& s) {
+    const auto generation = s.generation.fetch_add(1, std::memory_order_seq_cst) + 1;
+    retire(s.cells, generation);
 }
 
 // A stored token worth taking, with how long it has left and its whole lifetime.
@@ -3145,13 +3432,13 @@ struct stored_pick {
 inline std::optional<stored_pick> usable_stored(const manager_state& s,
                                                 std::optional<stored_token> entry,
                                                 const token* replacing,
-                                                const std::optional<secret>& dropped,
+                                                const std::string& dropped_digest,
                                                 manager_state::time_point started) {
     using duration = manager_state::steady::duration;
     if (!entry || entry->access_token.empty()) return std::nullopt;
     const std::string& value = entry->access_token.reveal();
     if (replacing != nullptr && replacing->access_token.reveal() == value) return std::nullopt;
-    if (dropped && dropped->reveal() == value) return std::nullopt;
+    if (!dropped_digest.empty() && sha256_hex(value) == dropped_digest) return std::nullopt;
     if (!iequals(entry->token_type, "Bearer")) return std::nullopt;
     const auto stored_lifetime = entry->expires_at - entry->issued_at;
     if (stored_lifetime <= std::chrono::system_clock::duration::zero()) return std::nullopt;
@@ -3208,13 +3495,13 @@ inline void run_fetch(manager_state& s) {
     const auto wall_start = std::chrono::system_clock::now();
     std::shared_ptr<token_store> store;
     std::shared_ptr<const manager_state::snapshot> replacing;
-    std::optional<secret> dropped;
+    std::string dropped_digest;
     std::string store_key;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
         store = s.store;
         replacing = s.current;
-        dropped = s.dropped;
+        dropped_digest = s.dropped_digest;
         store_key = s.store_key;
     }
     const token* replacing_token = replacing ? replacing->tok.get() : nullptr;
@@ -3224,11 +3511,11 @@ inline void run_fetch(manager_state& s) {
     bool requested = false;
     if (store) {
         try {
-            picked = usable_stored(s, store->load(store_key), replacing_token, dropped, started);
+            picked = usable_stored(s, store->load(store_key), replacing_token, dropped_digest, started);
             if (!picked) {
                 // Another process may be requesting; its token arrives with the lock.
                 held = store->lock(store_key);
-                picked = usable_stored(s, store->load(store_key), replacing_token, dropped, started);
+                picked = usable_stored(s, store->load(store_key), replacing_token, dropped_digest, started);
             }
         } catch (const error& e) {
             failure = e;
@@ -3302,7 +3589,7 @@ inline void run_fetch(manager_state& s) {
                 ++s.store_loads;
             }
             s.current = std::move(snap);
-            s.generation.fetch_add(1, std::memory_order_release);
+            retire_copies_locked(s);
             s.consecutive_failures = 0;
             s.backing_off = false;
             s.last_fetch_ok = true;
@@ -3455,16 +3742,26 @@ inline void note_rejection_locked(manager_state& s, const token& dropped) {
     s.last_error = std::move(rejected);
 }
 
-// Points this thread's slot at the current token and returns the slot's copy. Needs the
+// Points this thread's cell at the current token and returns the cell's copy. Needs the
 // lock and a current token.
-inline std::shared_ptr<const token> serve_locked(manager_state& s, cache_slot& slot) {
+inline std::shared_ptr<const token> serve_locked(manager_state& s, cache_cell& cell) {
     const auto generation = s.generation.load(std::memory_order_relaxed);
-    if (slot.generation != generation || !slot.local) {
-        slot.local = local_copy(s.current->tok);
-        slot.refresh_at = s.current->refresh_at;
-        slot.generation = generation;
+    if (cell.generation != generation || !cell.local) {
+        cell.local = local_copy(s.current->tok);
+        cell.refresh_at = s.current->refresh_at;
+        cell.generation = generation;
     }
-    return slot.local;
+    return cell.local;
+}
+
+// This thread's cell for the manager; a new one is enrolled so that the manager can take
+// its copy back.
+inline cache_cell& this_thread_cell(manager_state& s,
+                                    const std::shared_ptr<manager_state>& alive) {
+    return thread_cell(s.id, alive, [&s](std::weak_ptr<cache_cell> cell) {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        s.cells.push_back(std::move(cell));
+    });
 }
 
 }  // namespace detail
@@ -3487,6 +3784,9 @@ OAUTH2CC_INLINE token_manager::~token_manager() {
     {
         std::unique_lock<std::mutex> lock(state_->mutex);
         state_->changed.wait(lock, [this] { return !state_->fetch_running; });
+        // Threads' slots outlive the manager; the token must not live on in them.
+        state_->current.reset();
+        detail::retire_copies_locked(*state_);
         worker = std::move(state_->worker);
         previous = std::move(state_->to_join);
     }
@@ -3506,19 +3806,24 @@ OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
     detail::manager_state& s = *state_;
-    detail::cache_slot& slot = detail::thread_slot(s.id, state_);
-    if (slot.generation == s.generation.load(std::memory_order_acquire) && slot.local &&
-        s.now() < slot.refresh_at) {
+    detail::cache_cell& cell = detail::this_thread_cell(s, state_);
+    const auto now = s.now();
+    cell.enter_read();
+    if (cell.generation == s.generation.load(std::memory_order_seq_cst) && cell.local &&
+        now < cell.refresh_at) {
+        std::shared_ptr<const token> copy = cell.local;
+        cell.leave_read();
         s.cache_hits.add();
-        return slot.local;
+        return copy;
     }
+    cell.leave_read();
     return get(std::chrono::milliseconds::max());
 }
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     std::chrono::milliseconds max_wait) {
     detail::manager_state& s = *state_;
-    detail::cache_slot& slot = detail::thread_slot(s.id, state_);
+    detail::cache_cell& slot = detail::this_thread_cell(s, state_);
     std::unique_lock<std::mutex> lock(s.mutex);
     auto now = s.now();
     // A wait longer than any token could take is no limit at all; so it cannot overflow.
@@ -3585,8 +3890,8 @@ OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
         if (!s.current || (seen != nullptr && s.current->tok.get() != seen)) return;
         dropped = s.current->tok;
         s.current.reset();
-        s.generation.fetch_add(1, std::memory_order_release);
-        s.dropped = dropped->access_token;
+        detail::retire_copies_locked(s);
+        s.dropped_digest = detail::sha256_hex(dropped->access_token.reveal());
         detail::note_rejection_locked(s, *dropped);
         store = s.store;
         key = s.store_key;

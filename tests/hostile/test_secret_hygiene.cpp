@@ -3,8 +3,9 @@
 // through every path the library has (token requests by each method, the manager, the
 // authorized client and its retry, introspection, the token store, transport and TLS
 // failures, servers that echo what they were sent); every exception text, log line,
-// streamed value and stored file is searched for them. And a destroyed secret leaves no
-// trace in the memory it used.
+// streamed value and stored file is searched for them. A destroyed secret leaves no
+// trace in the memory it used, and the client side frees as few blocks as it can that
+// still hold the secret, the Basic credential or the token.
 // SPDX-License-Identifier: MIT
 
 #include "../support/local_server.hpp"
@@ -17,6 +18,10 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <malloc.h>
+
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -29,6 +34,128 @@
 
 using namespace std::chrono_literals;
 using oauth2cc_test::local_server;
+
+
+// A look at every block the client side gives back to the allocator: operator delete is
+// replaced in this test program, and while a probe runs it counts the blocks that still
+// hold a credential when they are freed. Under the sanitizers, which bring their own
+// allocator, the probe is left out.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define OAUTH2CC_TEST_FREED_PROBE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define OAUTH2CC_TEST_FREED_PROBE 0
+#endif
+#endif
+#if !defined(OAUTH2CC_TEST_FREED_PROBE) && defined(__GLIBC__)
+#define OAUTH2CC_TEST_FREED_PROBE 1
+#endif
+#if !defined(OAUTH2CC_TEST_FREED_PROBE)
+#define OAUTH2CC_TEST_FREED_PROBE 0
+#endif
+
+namespace freed_probe {
+
+// What is looked for: the secret (as given, and form-encoded as it travels in a body), the
+// Basic credential, the token.
+constexpr std::size_t kinds = 3;
+constexpr const char* kind_names[kinds] = {"the secret", "the Basic credential", "the token"};
+constexpr std::size_t spellings = 4;
+constexpr std::size_t kind_of[spellings] = {0, 0, 1, 2};
+// Blocks freed inside a transport's send() (the HTTP library's own copies among them) are
+// counted apart from the others.
+constexpr std::size_t places = 2;
+
+std::atomic<bool> active{false};
+std::string needles[spellings];
+std::atomic<int> found[places][kinds];
+thread_local bool excluded = false;      // the test's own servers
+thread_local bool in_transport = false;  // inside transport::send()
+
+void scan(void* p) noexcept {
+    if (p == nullptr || excluded || !active.load(std::memory_order_acquire)) return;
+#if OAUTH2CC_TEST_FREED_PROBE
+    const std::size_t n = malloc_usable_size(p);
+    bool seen[kinds] = {};
+    for (std::size_t k = 0; k < spellings; ++k) {
+        const std::string& needle = needles[k];
+        if (!needle.empty() && memmem(p, n, needle.data(), needle.size()) != nullptr) {
+            seen[kind_of[k]] = true;
+        }
+    }
+    for (std::size_t k = 0; k < kinds; ++k) {
+        if (seen[k]) found[in_transport ? 1 : 0][k].fetch_add(1, std::memory_order_relaxed);
+    }
+#endif
+}
+
+// Marks the calling thread as inside send() while the real transport works.
+class marking_transport : public oauth2cc::transport {
+public:
+    explicit marking_transport(const oauth2cc::client_config& cfg)
+        : inner_(std::make_shared<oauth2cc::httplib_transport>(cfg)) {}
+    oauth2cc::http_response send(const oauth2cc::http_request& request) override {
+        struct mark {
+            mark() { in_transport = true; }
+            ~mark() { in_transport = false; }
+        } const inside;
+        return inner_->send(request);
+    }
+
+private:
+    std::shared_ptr<oauth2cc::transport> inner_;
+};
+
+// An httplib server pool whose threads the probe leaves out.
+class excluded_pool : public httplib::ThreadPool {
+public:
+    excluded_pool() : httplib::ThreadPool(4) {}
+    decltype(std::declval<httplib::ThreadPool&>().enqueue(std::function<void()>{})) enqueue(
+        std::function<void()> fn) override {
+        return httplib::ThreadPool::enqueue([fn = std::move(fn)] {
+            excluded = true;
+            fn();
+        });
+    }
+};
+
+}  // namespace freed_probe
+
+#if OAUTH2CC_TEST_FREED_PROBE
+// operator new is replaced with it, so that every block comes from malloc and goes to free.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void* operator new(std::size_t n) {
+    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) {
+    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+    throw std::bad_alloc();
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return std::malloc(n == 0 ? 1 : n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+    return std::malloc(n == 0 ? 1 : n);
+}
+void operator delete(void* p) noexcept {
+    freed_probe::scan(p);
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    freed_probe::scan(p);
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    freed_probe::scan(p);
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    freed_probe::scan(p);
+    std::free(p);
+}
+#endif
 
 namespace {
 
@@ -255,6 +382,88 @@ TEST_CASE("secret hygiene: a destroyed secret leaves its memory zeroed") {
     for (std::size_t i = offset; i < offset + 9 && i < sizeof storage; ++i) zero = zero && bytes[i] == 0;
     CHECK(zero);
     CHECK(bytes.find("Sx-Short") == std::string::npos);
+}
+
+
+TEST_CASE("secret hygiene: the blocks the client side frees hold no credential") {
+#if !OAUTH2CC_TEST_FREED_PROBE
+    MESSAGE("the freed-memory probe needs glibc's allocator and no sanitizer: not run here");
+#else
+    local_server server;
+    server.server().new_task_queue = [] { return new freed_probe::excluded_pool; };
+    server.server().Post("/token", [&](const httplib::Request&, httplib::Response& res) {
+        res.set_content(std::string(R"({"access_token":")") + token_text +
+                            R"(","token_type":"Bearer","expires_in":3600,"scope":"a b"})",
+                        "application/json");
+    });
+    std::atomic<int> refusals{0};
+    server.server().Get("/api/data", [&](const httplib::Request&, httplib::Response& res) {
+        if (refusals.fetch_add(1) == 0) {
+            res.status = 401;
+            res.set_header("WWW-Authenticate", R"(Bearer error="invalid_token")");
+            return;
+        }
+        res.set_content(R"({"data":"fine"})", "application/json");
+    });
+    server.server().Post("/introspect", [&](const httplib::Request&, httplib::Response& res) {
+        res.set_content(R"({"active":true,"client_id":"hygiene-client"})", "application/json");
+    });
+    server.start();
+
+    oauth2cc::client_config cfg;
+    cfg.token_endpoint = server.url() + "/token";
+    cfg.client_id = client_id;
+    cfg.client_secret = oauth2cc::secret{secret_text};
+    cfg.scopes = {"a", "b"};
+    freed_probe::needles[0] = secret_text;
+    freed_probe::needles[1] = oauth2cc::detail::form_encode(secret_text);
+    freed_probe::needles[2] = oauth2cc::detail::base64_encode(
+        std::string(client_id) + ":" + oauth2cc::detail::form_encode(secret_text));
+    freed_probe::needles[3] = token_text;
+    for (auto& place : freed_probe::found) {
+        for (auto& f : place) f = 0;
+    }
+
+    freed_probe::active = true;
+    int requests = 0;
+    {
+        auto via = std::make_shared<freed_probe::marking_transport>(cfg);
+        // Each way a credential or the token passes through the client side.
+        CHECK(oauth2cc::request_token(cfg, *via).access_token.reveal() == token_text);
+        auto post = cfg;
+        post.auth = oauth2cc::auth_method::client_secret_post;
+        CHECK(oauth2cc::request_token(post, *via).access_token.reveal() == token_text);
+        oauth2cc::token_manager manager(cfg, {}, via);
+        oauth2cc::authorized_client api(server.url(), manager, {}, via);
+        CHECK(api.get("/api/data").status == 200);  // after one 401 and a new token
+        CHECK(api.get("/api/data").body == R"({"data":"fine"})");
+        std::string header = manager.authorization_header();  // the caller's to wipe
+        CHECK(header.size() > 7);
+        oauth2cc::detail::wipe(header);
+        CHECK(oauth2cc::introspect(cfg, server.url() + "/introspect", token_text, *via).active);
+        manager.invalidate();
+        requests = 2 + 2 + 3 + 1;  // token requests, the manager's two, API calls, introspection
+    }
+    freed_probe::active = false;
+
+    std::ostringstream report;
+    int library = 0, http = 0;
+    for (std::size_t k = 0; k < freed_probe::kinds; ++k) {
+        const int ours = freed_probe::found[0][k].load();
+        const int theirs = freed_probe::found[1][k].load();
+        report << "\n  " << freed_probe::kind_names[k] << ": " << ours << " outside send(), "
+               << theirs << " inside it";
+        library += ours;
+        http += theirs;
+    }
+    MESSAGE("blocks freed holding a credential, over " << requests << " requests:"
+                                                       << report.str());
+    // Outside send() every block is the library's own: none may hold a credential.
+    CHECK(library == 0);
+    // Inside it, the library's copy of each request is wiped; what is left are the HTTP
+    // library's own buffers (its request writer and its read buffer): a few per request.
+    CHECK(http <= 4 * requests);
+#endif
 }
 
 }  // TEST_SUITE("hostile")

@@ -598,3 +598,132 @@ TEST_CASE("token_manager: a logger may call back into its manager after a failur
     REQUIRE(outcome.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
     CHECK(outcome.get() == "busy / stop refused");
 }
+
+namespace {
+
+// Threads that stay alive between rounds of reads, as a server's pool does: each round,
+// every thread reads one token, keeps only a weak reference to the copy it got, and
+// parks again.
+class parked_readers {
+public:
+    parked_readers(int n, token_manager*& manager) : manager_(manager), seen_(static_cast<std::size_t>(n)) {
+        for (int i = 0; i < n; ++i) threads_.emplace_back([this, i] { park(i); });
+    }
+    ~parked_readers() {
+        {
+            std::lock_guard<std::mutex> lock(m_);
+            quit_ = true;
+        }
+        cv_.notify_all();
+        for (auto& t : threads_) t.join();
+    }
+    // Runs one round and returns the copies' weak references once every thread has read.
+    std::vector<std::weak_ptr<const oauth2cc::token>> round() {
+        std::unique_lock<std::mutex> lock(m_);
+        ++round_;
+        done_ = 0;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return done_ == threads_.size(); });
+        return seen_;
+    }
+
+private:
+    void park(int i) {
+        int last = 0;
+        for (;;) {
+            std::unique_lock<std::mutex> lock(m_);
+            cv_.wait(lock, [&] { return quit_ || round_ != last; });
+            if (quit_) return;
+            last = round_;
+            lock.unlock();
+            std::weak_ptr<const oauth2cc::token> weak = manager_->get();
+            lock.lock();
+            seen_[static_cast<std::size_t>(i)] = weak;
+            ++done_;
+            cv_.notify_all();
+        }
+    }
+    token_manager*& manager_;
+    std::mutex m_;
+    std::condition_variable cv_;
+    int round_ = 0;
+    std::size_t done_ = 0;
+    bool quit_ = false;
+    std::vector<std::weak_ptr<const oauth2cc::token>> seen_;
+    std::vector<std::thread> threads_;
+};
+
+bool all_gone(const std::vector<std::weak_ptr<const oauth2cc::token>>& seen) {
+    for (const auto& w : seen) {
+        if (!w.expired()) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("token_manager: no thread's cache keeps a replaced, invalidated or destroyed token") {
+    rig r;
+    token_manager* manager = r.manager.get();
+    parked_readers readers(4, manager);
+
+    auto first = readers.round();
+    // The callers dropped their copies; each thread's cache still holds the token, so the
+    // next read on that thread copies no shared count.
+    for (const auto& w : first) CHECK_FALSE(w.expired());
+    CHECK(r.endpoint->requests() == 1);
+
+    SUBCASE("replaced by a refresh") {
+        r.clock->advance(3300s);  // inside the lead window
+        r.manager->get();         // starts the refresh
+        REQUIRE(r.logs.wait_successes(2));
+        CHECK(all_gone(first));
+        const auto second = readers.round();
+        for (const auto& w : second) CHECK(w.lock()->access_token.reveal() == "tok-2");
+    }
+    SUBCASE("invalidated") {
+        r.manager->invalidate();
+        CHECK(all_gone(first));
+        const auto second = readers.round();
+        for (const auto& w : second) CHECK(w.lock()->access_token.reveal() == "tok-2");
+        r.manager->invalidate();
+        CHECK(all_gone(second));
+    }
+    SUBCASE("with its manager destroyed") {
+        r.manager.reset();
+        CHECK(all_gone(first));
+    }
+    SUBCASE("a copy a caller holds stays whole") {
+        const auto held = r.manager->get();
+        r.manager->invalidate();
+        CHECK(all_gone(first));
+        CHECK(held->access_token.reveal() == "tok-1");
+    }
+}
+
+TEST_CASE("token_manager: readers on many threads while the token changes under them") {
+    rig r;
+    std::atomic<bool> stop{false};
+    std::atomic<int> reads{0};
+    std::thread changer([&] {
+        // A bounded number of changes, each after the readers have read since the last.
+        for (int k = 0; k < 200; ++k) {
+            const int before = reads.load();
+            while (reads.load() < before + 8) std::this_thread::yield();
+            r.clock->advance(61s);  // past retry_max: each rejection is an isolated one
+            r.manager->invalidate();
+        }
+        stop = true;
+    });
+    std::atomic<int> bad{0};
+    on_threads(4, [&](int) {
+        while (!stop.load()) {
+            const auto t = r.manager->get();
+            if (!t || t->access_token.reveal().rfind("tok-", 0) != 0) bad.fetch_add(1);
+            reads.fetch_add(1);
+        }
+    });
+    changer.join();
+    CHECK(bad.load() == 0);
+    CHECK(r.endpoint->requests() == 201);
+}

@@ -3,8 +3,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "wipe.hpp"
+
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -30,11 +33,9 @@ inline void append_percent_escape(std::string& out, unsigned char byte) {
     out.push_back(hex[byte & 0x0f]);
 }
 
-/// @brief Percent-encodes bytes: A-Z a-z 0-9 - . _ ~ stay, every other byte becomes %XX
-/// with upper-case hex, and a space becomes `space` ("+" or "%20").
-inline std::string percent_encode(std::string_view in, std::string_view space) {
-    std::string out;
-    out.reserve(in.size() * 3);
+/// @brief Appends the percent-encoding of in to out: A-Z a-z 0-9 - . _ ~ stay, every
+/// other byte becomes %XX with upper-case hex, and a space becomes `space` ("+" or "%20").
+inline void percent_encode_append(std::string& out, std::string_view in, std::string_view space) {
     for (char c : in) {
         const auto u = static_cast<unsigned char>(c);
         if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
@@ -46,6 +47,17 @@ inline std::string percent_encode(std::string_view in, std::string_view space) {
             append_percent_escape(out, u);
         }
     }
+}
+
+/// @brief The most bytes percent_encode_append adds for n bytes (with a space of at most
+/// three characters).
+constexpr std::size_t percent_encoded_bound(std::size_t n) noexcept { return 3 * n; }
+
+/// @brief Percent-encodes bytes, as percent_encode_append does.
+inline std::string percent_encode(std::string_view in, std::string_view space) {
+    std::string out;
+    out.reserve(percent_encoded_bound(in.size()));
+    percent_encode_append(out, in, space);
     return out;
 }
 
@@ -55,11 +67,15 @@ inline std::string percent_encode(std::string_view in, std::string_view space) {
 inline std::string form_encode(std::string_view in) { return percent_encode(in, "+"); }
 
 /// @brief Appends "&name=value" (no '&' when body is empty), both form-encoded.
+/// The body grows in place or into a new buffer with the old one wiped: a credential in
+/// it is never left behind in freed memory.
 inline void append_form_field(std::string& body, std::string_view name, std::string_view value) {
+    reserve_wiping(body, body.size() + 2 + percent_encoded_bound(name.size()) +
+                             percent_encoded_bound(value.size()));
     if (!body.empty()) body.push_back('&');
-    body += form_encode(name);
+    percent_encode_append(body, name, "+");
     body.push_back('=');
-    body += form_encode(value);
+    percent_encode_append(body, value, "+");
 }
 
 /// @brief Decodes one form-encoded name or value; empty when a %-escape is malformed.
@@ -102,15 +118,26 @@ inline std::optional<std::vector<std::pair<std::string, std::string>>> parse_for
     return fields;
 }
 
-/// @brief Standard base64 with padding (RFC 4648 §4), as HTTP Basic wants.
-inline std::string base64_encode(std::string_view in) {
-    if (in.empty()) return {};
+/// @brief The length of the base64 encoding of n bytes.
+constexpr std::size_t base64_size(std::size_t n) noexcept { return 4 * ((n + 2) / 3); }
+
+/// @brief Appends the standard base64 (with padding) of in to out, in place: with
+/// capacity for it reserved, out is not reallocated, so no copy is left behind.
+inline void base64_append(std::string& out, std::string_view in) {
+    if (in.empty()) return;
+    const std::size_t at = out.size();
     // EVP_EncodeBlock writes a terminating NUL after the encoded text: one byte more.
-    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+    out.resize(at + base64_size(in.size()) + 1);
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + at),
                                   reinterpret_cast<const unsigned char*>(in.data()),
                                   static_cast<int>(in.size()));
-    out.resize(static_cast<std::size_t>(n));
+    out.resize(at + static_cast<std::size_t>(n));
+}
+
+/// @brief Standard base64 with padding (RFC 4648 §4), as HTTP Basic wants.
+inline std::string base64_encode(std::string_view in) {
+    std::string out;
+    base64_append(out, in);
     return out;
 }
 

@@ -246,6 +246,15 @@ public:
             throw error(error_kind::config, "the request method is empty or malformed");
         }
         httplib::Request out;
+        // The copy handed to cpp-httplib holds the request's credentials: wiped once sent,
+        // or once refused.
+        struct wiped_at_exit {
+            httplib::Request& out;
+            ~wiped_at_exit() {
+                for (auto& header : out.headers) wipe(header.second);
+                wipe(out.body);
+            }
+        } const out_wiper{out};
         out.method = request.method;
         out.path = wire_target(url->path);
         for (const auto& [name, value] : request.headers) {
@@ -287,6 +296,8 @@ public:
                     over_cap = true;
                     return false;
                 }
+                // Room for the whole body at once: it is not copied as it grows.
+                result.body.reserve(static_cast<std::size_t>(announced));
             } else if (length.size() >= 20) {
                 over_cap = true;
                 return false;
@@ -299,7 +310,7 @@ public:
                 over_cap = true;
                 return false;
             }
-            result.body.append(data, size);
+            append_wiping(result.body, data, size);
             return true;
         };
 
@@ -312,7 +323,6 @@ public:
         const auto ticket = watchdog_.arm(deadline, [socket] { socket->shut_down(); });
         const bool sent = client->http->send(out, in, failure);
         const bool timed_out = watchdog_.disarm(ticket);
-        wipe(out.body);
         if (!client->http->is_socket_open()) client->socket->release();
 
         if (!sent) {

@@ -35,7 +35,18 @@ public:
 
     /// @brief Hides text, in every spelling above, wherever it appears.
     void add(std::string text) {
-        if (!text.empty()) hidden_.push_back(std::move(text));
+        if (text.empty()) return;
+        if (hidden_.size() == hidden_.capacity()) {
+            // A short string lives inside the vector's own block: it is wiped there before
+            // that block is freed.
+            std::vector<std::string> bigger;
+            bigger.reserve(2 * hidden_.size() + 2);
+            for (auto& s : hidden_) bigger.push_back(std::move(s));
+            for (auto& s : hidden_) wipe(s);
+            hidden_.swap(bigger);
+        }
+        hidden_.push_back(std::move(text));
+        wipe(text);
     }
 
     /// @brief Text with every hidden string replaced by "***". One pass from left to

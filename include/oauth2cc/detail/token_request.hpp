@@ -75,13 +75,23 @@ inline url_parts validate_config(const client_config& cfg) {
 /// @brief The HTTP Basic header value for the client's credentials.
 /// @sa RFC 6749 §2.3.1, RFC 7617
 inline std::string basic_authorization(const client_config& cfg) {
+    const std::string& id = cfg.client_id;
+    const std::string& password = cfg.client_secret.reveal();
+    // Built in place, in buffers sized up front: no copy of the secret is left in memory.
     std::string joined;
     if (cfg.basic_encoding == credential_encoding::form_urlencoded) {
-        joined = form_encode(cfg.client_id) + ":" + form_encode(cfg.client_secret.reveal());
+        joined.reserve(percent_encoded_bound(id.size()) + 1 + percent_encoded_bound(password.size()));
+        percent_encode_append(joined, id, "+");
+        joined.push_back(':');
+        percent_encode_append(joined, password, "+");
     } else {
-        joined = cfg.client_id + ":" + cfg.client_secret.reveal();
+        joined.reserve(id.size() + 1 + password.size());
+        joined.append(id).append(1, ':').append(password);
     }
-    std::string header = "Basic " + base64_encode(joined);
+    std::string header;
+    header.reserve(6 + base64_size(joined.size()) + 1);
+    header.append("Basic ");
+    base64_append(header, joined);
     wipe(joined);
     return header;
 }
@@ -155,6 +165,18 @@ public:
 
 private:
     http_request& req_;
+};
+
+/// @brief Wipes a token response's body once it has been read.
+class response_wiper {
+public:
+    explicit response_wiper(http_response& res) noexcept : res_(res) {}
+    response_wiper(const response_wiper&) = delete;
+    response_wiper& operator=(const response_wiper&) = delete;
+    ~response_wiper() { wipe(res_.body); }
+
+private:
+    http_response& res_;
 };
 
 }  // namespace oauth2cc::detail

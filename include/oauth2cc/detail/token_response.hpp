@@ -150,7 +150,14 @@ inline token parse_token_response(const http_response& res, const std::string& r
                                   std::chrono::system_clock::time_point now_system,
                                   const redactions& hide = redactions{}) {
     json_notes notes;
-    const auto doc = response_document(res, &notes);
+    auto doc = response_document(res, &notes);
+    // The token is moved out of the document; whatever else it held is wiped with it.
+    struct wiped_at_exit {
+        std::optional<nlohmann::json>& doc;
+        ~wiped_at_exit() {
+            if (doc) wipe_strings(*doc);
+        }
+    } const wiper{doc};
     throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
     const auto bad = [&](const std::string& why) {
         throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
@@ -172,7 +179,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
     token t;
     t.obtained_at = obtained_at;
     t.scope = requested_scope;  // RFC 6749 §5.1: no scope (or null) means the one requested
-    for (const auto& [name, value] : doc->items()) {
+    for (auto&& [name, value] : doc->items()) {
         if (name == "access_token") {
             if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
                 bad("access_token is missing, empty or not a string");
@@ -180,16 +187,20 @@ inline token parse_token_response(const http_response& res, const std::string& r
             if (has_control(value.get_ref<const std::string&>())) {
                 bad("access_token contains control characters");
             }
-            t.access_token = secret(value.get<std::string>());
+            t.access_token = secret(std::move(value.get_ref<std::string&>()));
         } else if (name == "token_type") {
             if (!value.is_string()) bad("token_type is not a string");
             const std::string& type = value.get_ref<const std::string&>();
             if (!iequals(type, "Bearer")) {
                 // A short type is named; anything that could be (part of) the token is not.
+                // (The token may have been moved out of the document already.)
                 const auto token_member = doc->find("access_token");
                 const bool names_token =
-                    token_member != doc->end() && token_member->is_string() && !type.empty() &&
-                    token_member->get_ref<const std::string&>().find(type) != std::string::npos;
+                    !type.empty() &&
+                    (t.access_token.reveal().find(type) != std::string::npos ||
+                     (token_member != doc->end() && token_member->is_string() &&
+                      token_member->get_ref<const std::string&>().find(type) !=
+                          std::string::npos));
                 bad((type.size() <= 16 && !names_token
                          ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
                          : "a token_type of " + std::to_string(type.size()) + " bytes") +

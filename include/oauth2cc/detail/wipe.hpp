@@ -5,6 +5,8 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 
 namespace oauth2cc::detail {
@@ -16,6 +18,23 @@ inline void wipe(std::string& s) noexcept {
     s.resize(s.capacity());
     OPENSSL_cleanse(s.data(), s.size());
     s.clear();
+}
+
+/// @brief Makes room for `need` bytes in s. When s must grow, its bytes move to a new
+/// buffer and the old one is wiped before it is freed.
+inline void reserve_wiping(std::string& s, std::size_t need) {
+    if (s.capacity() >= need) return;
+    std::string bigger;
+    bigger.reserve(std::max(need, 2 * s.capacity()));
+    bigger.append(s);
+    wipe(s);
+    s.swap(bigger);
+}
+
+/// @brief Appends bytes to s as reserve_wiping() grows it.
+inline void append_wiping(std::string& s, const char* data, std::size_t size) {
+    reserve_wiping(s, s.size() + size);
+    s.append(data, size);
 }
 
 }  // namespace oauth2cc::detail

@@ -20,6 +20,7 @@ OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
     detail::validate_config(cfg);
     http_request req = detail::build_token_request(cfg);
     http_response res;
+    const detail::response_wiper body_wiper(res);
     {
         const detail::request_wiper wiper(req);
         res = via.send(req);

@@ -8,6 +8,7 @@
 #include "../detail/backoff.hpp"
 #include "../detail/cache_key.hpp"
 #include "../detail/limits.hpp"
+#include "../detail/sha256.hpp"
 #include "../detail/text.hpp"
 #include "../detail/thread_cache.hpp"
 #include "../detail/url.hpp"
@@ -116,7 +117,7 @@ struct manager_state {
     std::uint64_t clock_subscription = 0;
 
     // Read without the lock.
-    std::atomic<std::uint64_t> generation{1};
+    std::atomic<std::uint64_t> generation{1};  ///< Stored seq_cst, then retire_copies_locked().
     detail::striped_counter cache_hits;
 
     // Guarded by mutex, which is never held across a request.
@@ -144,7 +145,11 @@ struct manager_state {
     std::shared_ptr<logger_fn> logger;
     std::shared_ptr<token_store> store;
     std::string store_key;          ///< store_key(key), set with the first store
-    std::optional<secret> dropped;  ///< the last token invalidate() dropped
+    /// SHA-256 of the last token invalidate() dropped: the store's copy of it is not taken
+    /// again, and the token itself is not kept.
+    std::string dropped_digest;
+    /// Every thread's copy of the current token, taken back when it changes.
+    std::vector<std::weak_ptr<detail::cache_cell>> cells;
     std::uint64_t store_loads = 0, store_failures = 0;
 };
 
@@ -153,6 +158,14 @@ inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token
     return std::shared_ptr<const token>(tok.get(), [keep = tok](const token*) mutable {
         keep.reset();
     });
+}
+
+// Starts a new generation and takes back every thread's copy of the older tokens, so that
+// no thread's cache keeps a replaced, invalidated or destroyed token alive: it lives only
+// as long as the copies that callers hold. Needs the lock.
+inline void retire_copies_locked(manager_state& s) {
+    const auto generation = s.generation.fetch_add(1, std::memory_order_seq_cst) + 1;
+    retire(s.cells, generation);
 }
 
 // A stored token worth taking, with how long it has left and its whole lifetime.
@@ -167,13 +180,13 @@ struct stored_pick {
 inline std::optional<stored_pick> usable_stored(const manager_state& s,
                                                 std::optional<stored_token> entry,
                                                 const token* replacing,
-                                                const std::optional<secret>& dropped,
+                                                const std::string& dropped_digest,
                                                 manager_state::time_point started) {
     using duration = manager_state::steady::duration;
     if (!entry || entry->access_token.empty()) return std::nullopt;
     const std::string& value = entry->access_token.reveal();
     if (replacing != nullptr && replacing->access_token.reveal() == value) return std::nullopt;
-    if (dropped && dropped->reveal() == value) return std::nullopt;
+    if (!dropped_digest.empty() && sha256_hex(value) == dropped_digest) return std::nullopt;
     if (!iequals(entry->token_type, "Bearer")) return std::nullopt;
     const auto stored_lifetime = entry->expires_at - entry->issued_at;
     if (stored_lifetime <= std::chrono::system_clock::duration::zero()) return std::nullopt;
@@ -230,13 +243,13 @@ inline void run_fetch(manager_state& s) {
     const auto wall_start = std::chrono::system_clock::now();
     std::shared_ptr<token_store> store;
     std::shared_ptr<const manager_state::snapshot> replacing;
-    std::optional<secret> dropped;
+    std::string dropped_digest;
     std::string store_key;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
         store = s.store;
         replacing = s.current;
-        dropped = s.dropped;
+        dropped_digest = s.dropped_digest;
         store_key = s.store_key;
     }
     const token* replacing_token = replacing ? replacing->tok.get() : nullptr;
@@ -246,11 +259,11 @@ inline void run_fetch(manager_state& s) {
     bool requested = false;
     if (store) {
         try {
-            picked = usable_stored(s, store->load(store_key), replacing_token, dropped, started);
+            picked = usable_stored(s, store->load(store_key), replacing_token, dropped_digest, started);
             if (!picked) {
                 // Another process may be requesting; its token arrives with the lock.
                 held = store->lock(store_key);
-                picked = usable_stored(s, store->load(store_key), replacing_token, dropped, started);
+                picked = usable_stored(s, store->load(store_key), replacing_token, dropped_digest, started);
             }
         } catch (const error& e) {
             failure = e;
@@ -324,7 +337,7 @@ inline void run_fetch(manager_state& s) {
                 ++s.store_loads;
             }
             s.current = std::move(snap);
-            s.generation.fetch_add(1, std::memory_order_release);
+            retire_copies_locked(s);
             s.consecutive_failures = 0;
             s.backing_off = false;
             s.last_fetch_ok = true;
@@ -477,16 +490,26 @@ inline void note_rejection_locked(manager_state& s, const token& dropped) {
     s.last_error = std::move(rejected);
 }
 
-// Points this thread's slot at the current token and returns the slot's copy. Needs the
+// Points this thread's cell at the current token and returns the cell's copy. Needs the
 // lock and a current token.
-inline std::shared_ptr<const token> serve_locked(manager_state& s, cache_slot& slot) {
+inline std::shared_ptr<const token> serve_locked(manager_state& s, cache_cell& cell) {
     const auto generation = s.generation.load(std::memory_order_relaxed);
-    if (slot.generation != generation || !slot.local) {
-        slot.local = local_copy(s.current->tok);
-        slot.refresh_at = s.current->refresh_at;
-        slot.generation = generation;
+    if (cell.generation != generation || !cell.local) {
+        cell.local = local_copy(s.current->tok);
+        cell.refresh_at = s.current->refresh_at;
+        cell.generation = generation;
     }
-    return slot.local;
+    return cell.local;
+}
+
+// This thread's cell for the manager; a new one is enrolled so that the manager can take
+// its copy back.
+inline cache_cell& this_thread_cell(manager_state& s,
+                                    const std::shared_ptr<manager_state>& alive) {
+    return thread_cell(s.id, alive, [&s](std::weak_ptr<cache_cell> cell) {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        s.cells.push_back(std::move(cell));
+    });
 }
 
 }  // namespace detail
@@ -509,6 +532,9 @@ OAUTH2CC_INLINE token_manager::~token_manager() {
     {
         std::unique_lock<std::mutex> lock(state_->mutex);
         state_->changed.wait(lock, [this] { return !state_->fetch_running; });
+        // Threads' slots outlive the manager; the token must not live on in them.
+        state_->current.reset();
+        detail::retire_copies_locked(*state_);
         worker = std::move(state_->worker);
         previous = std::move(state_->to_join);
     }
@@ -528,19 +554,24 @@ OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
     detail::manager_state& s = *state_;
-    detail::cache_slot& slot = detail::thread_slot(s.id, state_);
-    if (slot.generation == s.generation.load(std::memory_order_acquire) && slot.local &&
-        s.now() < slot.refresh_at) {
+    detail::cache_cell& cell = detail::this_thread_cell(s, state_);
+    const auto now = s.now();
+    cell.enter_read();
+    if (cell.generation == s.generation.load(std::memory_order_seq_cst) && cell.local &&
+        now < cell.refresh_at) {
+        std::shared_ptr<const token> copy = cell.local;
+        cell.leave_read();
         s.cache_hits.add();
-        return slot.local;
+        return copy;
     }
+    cell.leave_read();
     return get(std::chrono::milliseconds::max());
 }
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     std::chrono::milliseconds max_wait) {
     detail::manager_state& s = *state_;
-    detail::cache_slot& slot = detail::thread_slot(s.id, state_);
+    detail::cache_cell& slot = detail::this_thread_cell(s, state_);
     std::unique_lock<std::mutex> lock(s.mutex);
     auto now = s.now();
     // A wait longer than any token could take is no limit at all; so it cannot overflow.
@@ -607,8 +638,8 @@ OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
         if (!s.current || (seen != nullptr && s.current->tok.get() != seen)) return;
         dropped = s.current->tok;
         s.current.reset();
-        s.generation.fetch_add(1, std::memory_order_release);
-        s.dropped = dropped->access_token;
+        detail::retire_copies_locked(s);
+        s.dropped_digest = detail::sha256_hex(dropped->access_token.reveal());
         detail::note_rejection_locked(s, *dropped);
         store = s.store;
         key = s.store_key;
