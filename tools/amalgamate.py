@@ -6,7 +6,9 @@
 
 Starting from include/oauth2cc/oauth2cc.hpp, every quoted include is replaced by the
 file it names, each file once, in the order first reached. Angle-bracket includes stay
-as they are. The output depends on the input files alone (no dates, no paths of this
+as they are. The bodies (each public header's `#if OAUTH2CC_WITH_BODIES` block) are
+gathered after all the declarations, in one such block, so that compiled mode sees every
+declaration and no body. The output depends on the input files alone (no dates, no paths of this
 machine), so the committed single header can be checked byte for byte.
 
     python3 tools/amalgamate.py            write the single header
@@ -26,6 +28,8 @@ ENTRY = INCLUDE_DIR / "oauth2cc" / "oauth2cc.hpp"
 OUTPUT = ROOT / "single_include" / "oauth2cc" / "oauth2cc.hpp"
 
 QUOTED_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*(//.*)?$')
+BODIES_IF = re.compile(r"^\s*#\s*if\s+OAUTH2CC_WITH_BODIES\s*$")
+ENDIF = re.compile(r"^\s*#\s*endif\b")
 PRAGMA_ONCE = re.compile(r"^\s*#\s*pragma\s+once\s*$")
 VERSION_STRING = re.compile(r'^#define OAUTH2CC_VERSION_STRING "([^"]+)"', re.M)
 
@@ -44,28 +48,53 @@ def strip_banner(lines):
     return lines[i:]
 
 
-def inline_file(path, seen, out):
+def is_public(rel):
+    """A header of the public API (not under detail/ or impl/)."""
+    return rel.count("/") == 1
+
+
+def resolve(path, rel, name):
+    target = (path.parent / name).resolve()
+    if not target.is_file():
+        raise AmalgamationError(f"{rel}: quoted include not found: {name}")
+    try:
+        target.relative_to(INCLUDE_DIR)
+    except ValueError:
+        raise AmalgamationError(f"{rel}: include leaves include/: {name}")
+    return target
+
+
+def inline_file(path, seen, out, deferred, in_bodies=False):
     rel = path.relative_to(INCLUDE_DIR).as_posix()
     if rel in seen:
         return
+    if in_bodies and is_public(rel):
+        raise AmalgamationError(f"{rel}: reached from a body only; oauth2cc.hpp must include it")
     seen.add(rel)
     out.append(f"// ---- {rel} ----")
     text = path.read_text(encoding="utf-8")
-    for line in strip_banner(text.splitlines()):
+    lines = strip_banner(text.splitlines())
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
         if PRAGMA_ONCE.match(line):
+            continue
+        if BODIES_IF.match(line) and not in_bodies:
+            # A header's bodies: kept for the one block after every declaration.
+            while i < len(lines) and not ENDIF.match(lines[i]):
+                match = QUOTED_INCLUDE.match(lines[i])
+                if not match:
+                    raise AmalgamationError(f"{rel}: only includes may stand in a bodies block")
+                deferred.append(resolve(path, rel, match.group(1)))
+                i += 1
+            i += 1  # the #endif
             continue
         match = QUOTED_INCLUDE.match(line)
         if not match:
             out.append(line.rstrip())
             continue
-        target = (path.parent / match.group(1)).resolve()
-        if not target.is_file():
-            raise AmalgamationError(f"{rel}: quoted include not found: {match.group(1)}")
-        try:
-            target.relative_to(INCLUDE_DIR)
-        except ValueError:
-            raise AmalgamationError(f"{rel}: include leaves include/: {match.group(1)}")
-        inline_file(target, seen, out)
+        inline_file(resolve(path, rel, match.group(1)), seen, out, deferred, in_bodies)
 
 
 def amalgamate():
@@ -74,7 +103,13 @@ def amalgamate():
     if not version:
         raise AmalgamationError("config.hpp: OAUTH2CC_VERSION_STRING not found")
     body = []
-    inline_file(ENTRY, set(), body)
+    seen = set()
+    deferred = []
+    inline_file(ENTRY, seen, body, deferred)
+    body += ["", "#if OAUTH2CC_WITH_BODIES"]
+    for path in deferred:
+        inline_file(path, seen, body, deferred, in_bodies=True)
+    body += ["#endif  // OAUTH2CC_WITH_BODIES"]
 
     # Fold runs of blank lines into one, so the output reads like hand-written code.
     folded = []

@@ -112,4 +112,6 @@ private:
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/authorized_client_inl.hpp"
+#endif

@@ -58,12 +58,13 @@ public:
     ///        times before it exist
     explicit manual_clock(time_point start = time_point(std::chrono::hours(1)));
 
-    // Virtual functions are declared inline: then the class has no key function, and a
-    // unit that includes this header but makes none emits no vtable and no code.
-    inline time_point now() const override;
+    // Header-only, virtual functions are declared inline: then the class has no key
+    // function, and a unit that includes this header but makes none emits no vtable and
+    // no code. In compiled mode they are the library's, with its vtable.
+    OAUTH2CC_INLINE time_point now() const override;
     bool is_manual() const noexcept override { return true; }
-    inline std::uint64_t subscribe(std::function<void()> moved) override;
-    inline void unsubscribe(std::uint64_t id) override;
+    OAUTH2CC_INLINE std::uint64_t subscribe(std::function<void()> moved) override;
+    OAUTH2CC_INLINE void unsubscribe(std::uint64_t id) override;
 
     /// @brief Moves the clock forward by by, then tells every subscriber.
     void advance(duration by);
@@ -83,4 +84,6 @@ private:
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/clock_inl.hpp"
+#endif

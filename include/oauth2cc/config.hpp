@@ -15,10 +15,34 @@
 #define OAUTH2CC_VERSION \
     (OAUTH2CC_VERSION_MAJOR * 10000 + OAUTH2CC_VERSION_MINOR * 100 + OAUTH2CC_VERSION_PATCH)
 
-/// @brief Marks the non-template bodies under impl/ so that the header-only library
-/// links cleanly when included from many translation units.
+/// @brief 1 when the library is used header-only (the default): every unit that
+/// includes a header gets its bodies, as inline functions. 0 with OAUTH2CC_COMPILED_LIB:
+/// units see declarations only, and the bodies are compiled once, in the unit that defines
+/// OAUTH2CC_IMPLEMENTATION (src/oauth2cc.cpp, or one unit of the user's with the single
+/// header).
+#if defined(OAUTH2CC_COMPILED_LIB)
+#define OAUTH2CC_HEADER_ONLY 0
+#else
+#define OAUTH2CC_HEADER_ONLY 1
+#endif
+
+/// @brief 1 in a unit that compiles the library's bodies: every unit in header-only mode,
+/// and the one unit that defines OAUTH2CC_IMPLEMENTATION in compiled mode.
+#if OAUTH2CC_HEADER_ONLY || defined(OAUTH2CC_IMPLEMENTATION)
+#define OAUTH2CC_WITH_BODIES 1
+#else
+#define OAUTH2CC_WITH_BODIES 0
+#endif
+
+/// @brief Marks the non-template bodies under impl/: inline when header-only, so that the
+/// library links cleanly when included from many translation units; ordinary functions,
+/// defined once, in compiled mode.
 #ifndef OAUTH2CC_INLINE
+#if OAUTH2CC_HEADER_ONLY
 #define OAUTH2CC_INLINE inline
+#else
+#define OAUTH2CC_INLINE
+#endif
 #endif
 
 /// @brief Seeds client_config::connect_timeout, in milliseconds.
@@ -43,9 +67,11 @@
 #error "oauth2cc requires C++17 or later"
 #endif
 
-// Every translation unit must see the same cpp-httplib class layout, and the library
-// speaks HTTPS: the build exports (CMake target, Meson dependency, pkg-config file)
-// define this macro. A unit that lacks it was not built against those exports.
-#ifndef CPPHTTPLIB_OPENSSL_SUPPORT
-#error "oauth2cc requires CPPHTTPLIB_OPENSSL_SUPPORT: link oauth2cc::oauth2cc, use the Meson dependency 'oauth2cc', or take the flags from pkg-config oauth2cc"
+// Every translation unit that compiles the bodies must see the same cpp-httplib class
+// layout, and the library speaks HTTPS: the build exports (CMake target, Meson
+// dependency, pkg-config file) define this macro. A unit that lacks it was not built
+// against those exports. In compiled mode, units that see declarations only need nothing
+// of cpp-httplib.
+#if OAUTH2CC_WITH_BODIES && !defined(CPPHTTPLIB_OPENSSL_SUPPORT)
+#error "oauth2cc requires CPPHTTPLIB_OPENSSL_SUPPORT: link oauth2cc::oauth2cc (or oauth2cc::compiled), use the Meson dependency 'oauth2cc', or take the flags from pkg-config oauth2cc"
 #endif

@@ -66,4 +66,6 @@ private:
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/error_inl.hpp"
+#endif

@@ -45,9 +45,10 @@ public:
     explicit file_token_store(file_token_store_options options = {});
     /// @brief As above, in directory (empty: the default).
     explicit file_token_store(std::string directory);
-    // Virtual functions are declared inline: then the class has no key function, and a
-    // unit that includes this header but makes none emits no vtable and no code.
-    inline ~file_token_store() override;
+    // Header-only, virtual functions are declared inline: then the class has no key
+    // function, and a unit that includes this header but makes none emits no vtable and
+    // no code. In compiled mode they are the library's, with its vtable.
+    OAUTH2CC_INLINE ~file_token_store() override;
     file_token_store(const file_token_store&) = delete;
     file_token_store& operator=(const file_token_store&) = delete;
 
@@ -59,10 +60,10 @@ public:
     /// @brief The directory this store uses.
     const std::string& directory() const noexcept { return directory_; }
 
-    inline std::optional<stored_token> load(const std::string& key) override;
-    inline void save(const std::string& key, const stored_token& entry) override;
-    inline void remove(const std::string& key) override;
-    inline std::unique_ptr<token_store_lock> lock(const std::string& key) override;
+    OAUTH2CC_INLINE std::optional<stored_token> load(const std::string& key) override;
+    OAUTH2CC_INLINE void save(const std::string& key, const stored_token& entry) override;
+    OAUTH2CC_INLINE void remove(const std::string& key) override;
+    OAUTH2CC_INLINE std::unique_ptr<token_store_lock> lock(const std::string& key) override;
 
 private:
     std::string directory_;
@@ -72,6 +73,8 @@ private:
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/file_token_store_inl.hpp"
+#endif
 
 #endif  // !defined(_WIN32)

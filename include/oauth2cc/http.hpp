@@ -33,4 +33,6 @@ struct http_response {
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/http_inl.hpp"
+#endif

@@ -47,9 +47,10 @@ public:
     explicit httplib_transport(transport_options options = {});
     /// @brief A transport with the timeouts, size cap and TLS options of cfg.
     explicit httplib_transport(const client_config& cfg);
-    // Virtual functions are declared inline: then the class has no key function, and a
-    // unit that includes this header but makes none emits no vtable and no code.
-    inline ~httplib_transport() override;
+    // Header-only, virtual functions are declared inline: then the class has no key
+    // function, and a unit that includes this header but makes none emits no vtable and
+    // no code. In compiled mode they are the library's, with its vtable.
+    OAUTH2CC_INLINE ~httplib_transport() override;
     httplib_transport(const httplib_transport&) = delete;
     httplib_transport& operator=(const httplib_transport&) = delete;
 
@@ -58,7 +59,7 @@ public:
     ///         connection fails or the exchange passes its deadline; `bad_response` when
     ///         the body is over max_response_bytes; `config` for a URL or header it
     ///         cannot send
-    inline http_response send(const http_request& request) override;
+    OAUTH2CC_INLINE http_response send(const http_request& request) override;
 
     /// @brief The options this transport was made with.
     const transport_options& options() const noexcept;
@@ -70,4 +71,6 @@ private:
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/httplib_transport_inl.hpp"
+#endif

@@ -55,4 +55,6 @@ introspection_result introspect(const client_config& cfg, std::string_view endpo
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/introspection_inl.hpp"
+#endif

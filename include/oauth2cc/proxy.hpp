@@ -24,4 +24,6 @@ std::string proxy_from_environment(std::string_view url);
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/proxy_inl.hpp"
+#endif

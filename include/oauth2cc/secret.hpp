@@ -41,4 +41,6 @@ std::ostream& operator<<(std::ostream& os, const secret& s);
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/secret_inl.hpp"
+#endif

@@ -53,4 +53,6 @@ private:
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/token_client_inl.hpp"
+#endif

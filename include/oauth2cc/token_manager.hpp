@@ -167,4 +167,6 @@ private:
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/token_manager_inl.hpp"
+#endif

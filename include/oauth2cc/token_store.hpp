@@ -67,7 +67,7 @@ public:
     /// @throws error `config` when the store refuses its lock file
     /// (Declared inline so that the class has no key function: a unit that includes this
     /// header but makes no store emits no vtable.)
-    inline virtual std::unique_ptr<token_store_lock> lock(const std::string& key);
+    OAUTH2CC_INLINE virtual std::unique_ptr<token_store_lock> lock(const std::string& key);
 };
 
 /// @brief The store key of a token_manager::cache_key(): its SHA-256 in lower-case hex.
@@ -76,4 +76,6 @@ std::string store_key(const std::string& cache_key);
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/token_store_inl.hpp"
+#endif

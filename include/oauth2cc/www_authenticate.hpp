@@ -47,4 +47,6 @@ std::optional<bearer_challenge> find_bearer_challenge(const http_response& respo
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/www_authenticate_inl.hpp"
+#endif

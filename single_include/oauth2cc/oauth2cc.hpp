@@ -20,10 +20,34 @@
 #define OAUTH2CC_VERSION \
     (OAUTH2CC_VERSION_MAJOR * 10000 + OAUTH2CC_VERSION_MINOR * 100 + OAUTH2CC_VERSION_PATCH)
 
-/// @brief Marks the non-template bodies under impl/ so that the header-only library
-/// links cleanly when included from many translation units.
+/// @brief 1 when the library is used header-only (the default): every unit that
+/// includes a header gets its bodies, as inline functions. 0 with OAUTH2CC_COMPILED_LIB:
+/// units see declarations only, and the bodies are compiled once, in the unit that defines
+/// OAUTH2CC_IMPLEMENTATION (src/oauth2cc.cpp, or one unit of the user's with the single
+/// header).
+#if defined(OAUTH2CC_COMPILED_LIB)
+#define OAUTH2CC_HEADER_ONLY 0
+#else
+#define OAUTH2CC_HEADER_ONLY 1
+#endif
+
+/// @brief 1 in a unit that compiles the library's bodies: every unit in header-only mode,
+/// and the one unit that defines OAUTH2CC_IMPLEMENTATION in compiled mode.
+#if OAUTH2CC_HEADER_ONLY || defined(OAUTH2CC_IMPLEMENTATION)
+#define OAUTH2CC_WITH_BODIES 1
+#else
+#define OAUTH2CC_WITH_BODIES 0
+#endif
+
+/// @brief Marks the non-template bodies under impl/: inline when header-only, so that the
+/// library links cleanly when included from many translation units; ordinary functions,
+/// defined once, in compiled mode.
 #ifndef OAUTH2CC_INLINE
+#if OAUTH2CC_HEADER_ONLY
 #define OAUTH2CC_INLINE inline
+#else
+#define OAUTH2CC_INLINE
+#endif
 #endif
 
 /// @brief Seeds client_config::connect_timeout, in milliseconds.
@@ -48,11 +72,13 @@
 #error "oauth2cc requires C++17 or later"
 #endif
 
-// Every translation unit must see the same cpp-httplib class layout, and the library
-// speaks HTTPS: the build exports (CMake target, Meson dependency, pkg-config file)
-// define this macro. A unit that lacks it was not built against those exports.
-#ifndef CPPHTTPLIB_OPENSSL_SUPPORT
-#error "oauth2cc requires CPPHTTPLIB_OPENSSL_SUPPORT: link oauth2cc::oauth2cc, use the Meson dependency 'oauth2cc', or take the flags from pkg-config oauth2cc"
+// Every translation unit that compiles the bodies must see the same cpp-httplib class
+// layout, and the library speaks HTTPS: the build exports (CMake target, Meson
+// dependency, pkg-config file) define this macro. A unit that lacks it was not built
+// against those exports. In compiled mode, units that see declarations only need nothing
+// of cpp-httplib.
+#if OAUTH2CC_WITH_BODIES && !defined(CPPHTTPLIB_OPENSSL_SUPPORT)
+#error "oauth2cc requires CPPHTTPLIB_OPENSSL_SUPPORT: link oauth2cc::oauth2cc (or oauth2cc::compiled), use the Meson dependency 'oauth2cc', or take the flags from pkg-config oauth2cc"
 #endif
 // ---- oauth2cc/version.hpp ----
 
@@ -124,85 +150,6 @@ private:
 
 /// @brief Writes `***`, whatever the value.
 std::ostream& operator<<(std::ostream& os, const secret& s);
-
-}  // namespace oauth2cc
-
-// ---- oauth2cc/impl/secret_inl.hpp ----
-
-// ---- oauth2cc/detail/wipe.hpp ----
-
-#include <openssl/crypto.h>
-
-#include <algorithm>
-#include <cstddef>
-#include <string>
-
-namespace oauth2cc::detail {
-
-/// @brief Zeroes every byte a string owns, its spare capacity included, then empties it.
-inline void wipe(std::string& s) noexcept {
-    // resize() up to capacity() never reallocates, and makes the whole buffer (the
-    // small-string buffer too) addressable, so the cleanse reaches every byte.
-    s.resize(s.capacity());
-    OPENSSL_cleanse(s.data(), s.size());
-    s.clear();
-}
-
-/// @brief Makes room for `need` bytes in s. When s must grow, its bytes move to a new
-/// buffer and the old one is wiped before it is freed.
-inline void reserve_wiping(std::string& s, std::size_t need) {
-    if (s.capacity() >= need) return;
-    std::string bigger;
-    bigger.reserve(std::max(need, 2 * s.capacity()));
-    bigger.append(s);
-    wipe(s);
-    s.swap(bigger);
-}
-
-/// @brief Appends bytes to s as reserve_wiping() grows it.
-inline void append_wiping(std::string& s, const char* data, std::size_t size) {
-    reserve_wiping(s, s.size() + size);
-    s.append(data, size);
-}
-
-}  // namespace oauth2cc::detail
-
-#include <ostream>
-#include <utility>
-
-namespace oauth2cc {
-
-OAUTH2CC_INLINE secret::secret(std::string value) noexcept : value_(std::move(value)) {
-    // A short value lived in the argument's small-string buffer, which a move leaves as is.
-    detail::wipe(value);
-}
-
-OAUTH2CC_INLINE secret::secret(const secret& other) : value_(other.value_) {}
-
-OAUTH2CC_INLINE secret::secret(secret&& other) noexcept : value_(std::move(other.value_)) {
-    detail::wipe(other.value_);
-}
-
-OAUTH2CC_INLINE secret& secret::operator=(const secret& other) {
-    if (this != &other) {
-        detail::wipe(value_);
-        value_ = other.value_;
-    }
-    return *this;
-}
-
-OAUTH2CC_INLINE secret& secret::operator=(secret&& other) noexcept {
-    if (this != &other) {
-        detail::wipe(value_);
-        value_ = std::move(other.value_);
-        detail::wipe(other.value_);
-    }
-    return *this;
-}
-
-OAUTH2CC_INLINE secret::~secret() { detail::wipe(value_); }
-
-OAUTH2CC_INLINE std::ostream& operator<<(std::ostream& os, const secret&) { return os << "***"; }
 
 }  // namespace oauth2cc
 
@@ -300,74 +247,6 @@ struct http_response {
 
 }  // namespace oauth2cc
 
-// ---- oauth2cc/impl/http_inl.hpp ----
-
-// ---- oauth2cc/detail/text.hpp ----
-
-#include <cstddef>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-constexpr char ascii_lower(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-/// @brief ASCII case-insensitive equality, as HTTP header names and auth schemes want.
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    }
-    return true;
-}
-
-/// @brief True for C0 controls and DEL, which never belong in a header value or a token.
-constexpr bool is_control(char c) noexcept {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-}
-
-constexpr bool has_control(std::string_view s) noexcept {
-    for (char c : s) {
-        if (is_control(c)) return true;
-    }
-    return false;
-}
-
-constexpr std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-/// @brief A short, printable excerpt of text from a server, for an error message:
-/// at most max_bytes, controls and non-ASCII bytes shown as '?', cut marked with "...".
-inline std::string excerpt(std::string_view text, std::size_t max_bytes = 200) {
-    std::string out;
-    const std::size_t n = text.size() < max_bytes ? text.size() : max_bytes;
-    out.reserve(n + 3);
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto u = static_cast<unsigned char>(text[i]);
-        out.push_back((u < 0x20 || u >= 0x7f) ? '?' : text[i]);
-    }
-    if (n < text.size()) out += "...";
-    return out;
-}
-
-}  // namespace oauth2cc::detail
-
-namespace oauth2cc {
-
-OAUTH2CC_INLINE std::optional<std::string> http_response::header(std::string_view name) const {
-    for (const auto& [key, value] : headers) {
-        if (detail::iequals(key, name)) return value;
-    }
-    return std::nullopt;
-}
-
-}  // namespace oauth2cc
 // ---- oauth2cc/token_manager.hpp ----
 
 // ---- oauth2cc/clock.hpp ----
@@ -425,12 +304,13 @@ public:
     ///        times before it exist
     explicit manual_clock(time_point start = time_point(std::chrono::hours(1)));
 
-    // Virtual functions are declared inline: then the class has no key function, and a
-    // unit that includes this header but makes none emits no vtable and no code.
-    inline time_point now() const override;
+    // Header-only, virtual functions are declared inline: then the class has no key
+    // function, and a unit that includes this header but makes none emits no vtable and
+    // no code. In compiled mode they are the library's, with its vtable.
+    OAUTH2CC_INLINE time_point now() const override;
     bool is_manual() const noexcept override { return true; }
-    inline std::uint64_t subscribe(std::function<void()> moved) override;
-    inline void unsubscribe(std::uint64_t id) override;
+    OAUTH2CC_INLINE std::uint64_t subscribe(std::function<void()> moved) override;
+    OAUTH2CC_INLINE void unsubscribe(std::uint64_t id) override;
 
     /// @brief Moves the clock forward by by, then tells every subscriber.
     void advance(duration by);
@@ -450,56 +330,6 @@ private:
 
 }  // namespace oauth2cc
 
-// ---- oauth2cc/impl/clock_inl.hpp ----
-
-#include <utility>
-
-namespace oauth2cc {
-
-OAUTH2CC_INLINE manual_clock::manual_clock(time_point start) : now_(start) {}
-
-OAUTH2CC_INLINE manual_clock::time_point manual_clock::now() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return now_;
-}
-
-OAUTH2CC_INLINE std::uint64_t manual_clock::subscribe(std::function<void()> on_move) {
-    std::lock_guard<std::mutex> calling(calling_);
-    std::lock_guard<std::mutex> lock(mutex_);
-    const std::uint64_t id = ++last_id_;
-    subscribers_.emplace(id, std::move(on_move));
-    return id;
-}
-
-OAUTH2CC_INLINE void manual_clock::unsubscribe(std::uint64_t id) {
-    std::lock_guard<std::mutex> calling(calling_);
-    std::lock_guard<std::mutex> lock(mutex_);
-    subscribers_.erase(id);
-}
-
-OAUTH2CC_INLINE void manual_clock::advance(duration by) {
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        now_ += by;
-    }
-    moved();
-}
-
-OAUTH2CC_INLINE void manual_clock::set(time_point to) {
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (to > now_) now_ = to;
-    }
-    moved();
-}
-
-OAUTH2CC_INLINE void manual_clock::moved() {
-    // Subscribers run without mutex_ held, so they may read now().
-    std::lock_guard<std::mutex> calling(calling_);
-    for (auto& [id, call] : subscribers_) call();
-}
-
-}  // namespace oauth2cc
 // ---- oauth2cc/error.hpp ----
 
 #include <chrono>
@@ -563,30 +393,6 @@ private:
 
 }  // namespace oauth2cc
 
-// ---- oauth2cc/impl/error_inl.hpp ----
-
-#include <utility>
-
-namespace oauth2cc {
-
-OAUTH2CC_INLINE std::string_view to_string(error_kind kind) noexcept {
-    switch (kind) {
-        case error_kind::config: return "config";
-        case error_kind::transport: return "transport";
-        case error_kind::tls: return "tls";
-        case error_kind::http_status: return "http_status";
-        case error_kind::oauth: return "oauth";
-        case error_kind::bad_response: return "bad_response";
-    }
-    return "unknown";
-}
-
-OAUTH2CC_INLINE error::error(error_kind kind, const std::string& message, error_details details)
-    : std::runtime_error("oauth2cc: " + std::string(to_string(kind)) + " error: " + message),
-      kind_(kind),
-      details_(std::move(details)) {}
-
-}  // namespace oauth2cc
 // ---- oauth2cc/token.hpp ----
 
 #include <nlohmann/json.hpp>
@@ -682,7 +488,7 @@ public:
     /// @throws error `config` when the store refuses its lock file
     /// (Declared inline so that the class has no key function: a unit that includes this
     /// header but makes no store emits no vtable.)
-    inline virtual std::unique_ptr<token_store_lock> lock(const std::string& key);
+    OAUTH2CC_INLINE virtual std::unique_ptr<token_store_lock> lock(const std::string& key);
 };
 
 /// @brief The store key of a token_manager::cache_key(): its SHA-256 in lower-case hex.
@@ -691,49 +497,6 @@ std::string store_key(const std::string& cache_key);
 
 }  // namespace oauth2cc
 
-// ---- oauth2cc/impl/token_store_inl.hpp ----
-
-// ---- oauth2cc/detail/sha256.hpp ----
-
-#include <openssl/evp.h>
-
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief The SHA-256 digest of data in lower-case hex (64 characters).
-/// @throws error `config` when OpenSSL cannot compute it (e.g. a FIPS setup without it)
-inline std::string sha256_hex(std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1 ||
-        length != 32) {
-        throw error(error_kind::config, "OpenSSL could not compute a SHA-256 digest");
-    }
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(2 * length);
-    for (unsigned int i = 0; i < length; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 0x0f];
-    }
-    return out;
-}
-
-}  // namespace oauth2cc::detail
-
-namespace oauth2cc {
-
-OAUTH2CC_INLINE std::unique_ptr<token_store_lock> token_store::lock(const std::string&) {
-    return nullptr;
-}
-
-OAUTH2CC_INLINE std::string store_key(const std::string& cache_key) {
-    return detail::sha256_hex(cache_key);
-}
-
-}  // namespace oauth2cc
 // ---- oauth2cc/transport.hpp ----
 
 namespace oauth2cc {
@@ -914,6 +677,663 @@ private:
 
 }  // namespace oauth2cc
 
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc {
+
+/// @brief Name-value pairs: extra request headers, or query parameters.
+using name_value_list = std::vector<std::pair<std::string, std::string>>;
+
+/// @brief How an authorized_client reaches its API.
+struct client_options {
+    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
+    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
+    /// API responses with a larger body are refused (kind `bad_response`).
+    std::size_t max_response_bytes = 16 * 1024 * 1024;
+    tls_options tls;
+    /// Plain http:// is refused unless the host is loopback or this is set.
+    bool allow_insecure_http = false;
+    /// Sent as User-Agent unless the call gives its own.
+    std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
+    /// Off by default. When on, the token goes only to the base URL's origin: a
+    /// redirect elsewhere is followed without it and without any caller header that
+    /// could be a credential (only Accept*, Content-Type, Content-Language, User-Agent,
+    /// Cache-Control and Pragma go along); a 307 or 308 elsewhere that would carry a
+    /// body is not followed, and comes back to the caller.
+    bool follow_redirects = false;
+    int max_redirects = 5;
+    /// Idle kept-alive connections kept for reuse by later calls.
+    std::size_t max_idle_connections = 8;
+    /// An HTTP proxy for the API, as client_config::proxy says; empty: none.
+    std::string proxy;
+};
+
+/// @brief The path with params appended as a percent-encoded query: A-Z a-z 0-9 - . _ ~
+/// as they are, a space as %20, every other byte as %XX, so that a server reads each value
+/// back exactly, whether it decodes the query as a form or by RFC 3986.
+std::string with_query(std::string_view path, const name_value_list& params);
+
+/// @brief Calls an API with `Authorization: Bearer <token>` from a token_manager.
+///
+/// On a 401 whose WWW-Authenticate names `invalid_token` or no error, it invalidates the
+/// token it sent and repeats the call once with a new one; never more. Any other 401 or
+/// 403 comes back as it came (see find_bearer_challenge for its parameters).
+///
+/// Thread-safe: share one between threads. Calls run in parallel, each on a kept-alive
+/// connection of its own taken from a pool.
+class authorized_client {
+public:
+    /// @param base_url an http(s) URL, optionally with a path prefix; no query or fragment
+    /// @param tokens   where tokens come from; must outlive this client
+    /// @param options  timeouts, TLS, redirects
+    /// @param via      the transport; null makes an httplib_transport from options
+    /// @throws error `config` for a base URL that is malformed or plain http:// to a
+    ///         host that is not loopback (unless allowed)
+    authorized_client(std::string base_url, token_manager& tokens, client_options options = {},
+                      std::shared_ptr<transport> via = nullptr);
+
+    /// @brief GET base_url + path.
+    http_response get(std::string_view path, const name_value_list& headers = {});
+    /// @brief DELETE base_url + path.
+    http_response del(std::string_view path, const name_value_list& headers = {});
+    /// @brief POST a body of content_type to base_url + path.
+    http_response post(std::string_view path, std::string_view body,
+                       std::string_view content_type = "application/json",
+                       const name_value_list& headers = {});
+    /// @brief PUT a body of content_type to base_url + path.
+    http_response put(std::string_view path, std::string_view body,
+                      std::string_view content_type = "application/json",
+                      const name_value_list& headers = {});
+    /// @brief PATCH a body of content_type to base_url + path.
+    http_response patch(std::string_view path, std::string_view body,
+                        std::string_view content_type = "application/json",
+                        const name_value_list& headers = {});
+
+    /// @brief Any method. path starts with '/' and may carry a query (see with_query).
+    /// @returns the response, whatever its status
+    /// @throws error `config` for a path that is not relative to the base URL, for a
+    ///         caller's own Authorization header, or for a header that frames the message
+    ///         (Host, Content-Length, Transfer-Encoding, Connection, ...); the
+    ///         token_manager's error when no token can be had; `transport` or `tls` when
+    ///         no response arrives
+    http_response send(std::string_view method, std::string_view path,
+                       std::string_view body = {}, std::string_view content_type = {},
+                       const name_value_list& headers = {});
+
+    /// @brief The base URL, without a trailing '/'.
+    const std::string& base_url() const noexcept { return base_url_; }
+
+private:
+    std::string base_url_;
+    std::string origin_;
+    token_manager& tokens_;
+    client_options options_;
+    std::shared_ptr<transport> transport_;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/file_token_store.hpp ----
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#if !defined(_WIN32)
+
+namespace oauth2cc {
+
+/// @brief Where a file_token_store keeps its files and how long it waits for its lock.
+struct file_token_store_options {
+    /// The directory; empty means file_token_store::default_directory(). Missing
+    /// directories are made with mode 0700.
+    std::string directory;
+    /// How long lock() waits for another process's request before going on without it.
+    std::chrono::milliseconds lock_wait{30000};
+};
+
+/// @brief A token_store in one directory of private files (POSIX).
+///
+/// - The directory must be owned by this user with mode 0700 (no access for group or
+///   others), and every file in it by this user with mode 0600; anything else is refused
+///   with an error of kind `config` that names the path and the fix.
+/// - Each key has `KEY.json`, replaced atomically (temporary file, fsync, rename, fsync of
+///   the directory), and `KEY.lock`, which lock() holds with flock(2): the lock dies with
+///   its process, so a crash never leaves it held.
+/// - A file that is not a whole token file (truncated, corrupt) is ignored, and replaced
+///   by the next save(). Temporary files of processes that died before their rename are
+///   removed when a store opens the directory.
+/// - Only what a token response gave is written: never the client secret.
+class file_token_store final : public token_store {
+public:
+    /// @brief Opens (making it if missing) the directory and checks who may use it.
+    /// @throws error `config` when it cannot be made or opened, is not a directory, is
+    ///         owned by another user, or others may read, write or enter it
+    explicit file_token_store(file_token_store_options options = {});
+    /// @brief As above, in directory (empty: the default).
+    explicit file_token_store(std::string directory);
+    // Header-only, virtual functions are declared inline: then the class has no key
+    // function, and a unit that includes this header but makes none emits no vtable and
+    // no code. In compiled mode they are the library's, with its vtable.
+    OAUTH2CC_INLINE ~file_token_store() override;
+    file_token_store(const file_token_store&) = delete;
+    file_token_store& operator=(const file_token_store&) = delete;
+
+    /// @brief `$XDG_CACHE_HOME/oauth2cc` when XDG_CACHE_HOME is an absolute path, else
+    /// `$HOME/.cache/oauth2cc` (HOME from the environment, else the password database).
+    /// @throws error `config` when neither gives a home directory
+    static std::string default_directory();
+
+    /// @brief The directory this store uses.
+    const std::string& directory() const noexcept { return directory_; }
+
+    OAUTH2CC_INLINE std::optional<stored_token> load(const std::string& key) override;
+    OAUTH2CC_INLINE void save(const std::string& key, const stored_token& entry) override;
+    OAUTH2CC_INLINE void remove(const std::string& key) override;
+    OAUTH2CC_INLINE std::unique_ptr<token_store_lock> lock(const std::string& key) override;
+
+private:
+    std::string directory_;
+    int directory_fd_ = -1;
+    std::chrono::milliseconds lock_wait_;
+};
+
+}  // namespace oauth2cc
+
+#endif  // !defined(_WIN32)
+// ---- oauth2cc/httplib_transport.hpp ----
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+namespace oauth2cc {
+
+/// @brief How an httplib_transport connects and how much it accepts.
+struct transport_options {
+    /// Bounds the TCP connect. With read_timeout it also bounds each whole exchange.
+    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
+    /// Bounds each socket read and write. `connect_timeout + read_timeout` bounds the
+    /// whole exchange, so a server that trickles its reply fails too.
+    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
+    /// Responses with a larger body (after decompression) are refused.
+    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
+    /// Certificate verification, trust anchors and the client certificate.
+    tls_options tls;
+    /// Idle kept-alive connections kept per origin for reuse.
+    std::size_t max_idle_connections = 4;
+    /// An HTTP proxy, as client_config::proxy says; empty: none.
+    std::string proxy;
+
+    /// @brief The transport options a client_config asks for.
+    static transport_options from(const client_config& cfg);
+};
+
+/// @brief Sends requests with cpp-httplib: HTTPS with certificate and host-name
+/// verification, every timeout set, redirects never followed, bodies capped, and
+/// connections kept alive and reused per origin.
+///
+/// Thread-safe: concurrent send() calls each use their own connection; a connection is
+/// reused by the next request to the same origin once it is idle.
+class httplib_transport final : public transport {
+public:
+    /// @throws error `config` when a timeout or the size cap is not positive, or when
+    ///         tls.ca_file, tls.ca_dir or the client certificate cannot be loaded
+    explicit httplib_transport(transport_options options = {});
+    /// @brief A transport with the timeouts, size cap and TLS options of cfg.
+    explicit httplib_transport(const client_config& cfg);
+    // Header-only, virtual functions are declared inline: then the class has no key
+    // function, and a unit that includes this header but makes none emits no vtable and
+    // no code. In compiled mode they are the library's, with its vtable.
+    OAUTH2CC_INLINE ~httplib_transport() override;
+    httplib_transport(const httplib_transport&) = delete;
+    httplib_transport& operator=(const httplib_transport&) = delete;
+
+    /// @brief Sends one request over a kept-alive connection to its origin.
+    /// @throws error `tls` when the handshake or verification fails; `transport` when the
+    ///         connection fails or the exchange passes its deadline; `bad_response` when
+    ///         the body is over max_response_bytes; `config` for a URL or header it
+    ///         cannot send
+    OAUTH2CC_INLINE http_response send(const http_request& request) override;
+
+    /// @brief The options this transport was made with.
+    const transport_options& options() const noexcept;
+
+private:
+    struct state;
+    std::unique_ptr<state> state_;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/introspection.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc {
+
+/// @brief What an introspection endpoint says of a token.
+/// @sa RFC 7662 §2.2
+struct introspection_result {
+    bool active = false;
+    std::string scope;      ///< Space-separated, as sent.
+    std::string client_id;
+    std::string username;
+    std::string token_type;
+    std::string sub;
+    std::string iss;
+    std::optional<std::int64_t> exp;  ///< Seconds since the epoch.
+    std::optional<std::int64_t> iat;
+    std::optional<std::int64_t> nbf;
+    nlohmann::json raw;     ///< The whole response object, `aud` included.
+
+    /// @brief True when the token is active and its scope holds this scope-token.
+    bool has_scope(std::string_view scope_token) const;
+};
+
+/// @brief Introspects a token, authenticating as the client of cfg (its auth method,
+/// credentials, TLS options and timeouts; cfg.token_endpoint is not used).
+/// @param cfg          the resource server's own client configuration
+/// @param endpoint     the introspection endpoint URL; the plain-http rule of cfg applies
+/// @param access_token the token to ask about; it appears in no error message
+/// @param via          the transport
+/// @throws error `config`, `transport`, `tls`, `oauth`, `http_status` or `bad_response`,
+///         as request_token does
+/// @sa RFC 7662 §2.1
+introspection_result introspect(const client_config& cfg, std::string_view endpoint,
+                                std::string_view access_token, transport& via);
+
+/// @brief As above, over a new httplib_transport.
+introspection_result introspect(const client_config& cfg, std::string_view endpoint,
+                                std::string_view access_token);
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/proxy.hpp ----
+
+#include <string>
+#include <string_view>
+
+namespace oauth2cc {
+
+/// @brief The proxy that curl would use for url, from the environment; empty for none.
+///
+/// For https:// URLs `https_proxy`, else `HTTPS_PROXY`; for http:// URLs `http_proxy`
+/// only (curl ignores `HTTP_PROXY` in upper case: a CGI program receives it from a
+/// request's Proxy header); then `all_proxy`, else `ALL_PROXY`. `no_proxy`, else
+/// `NO_PROXY`, exempts hosts: `*` all of them; each comma-separated entry a host and the
+/// hosts under it (`example.com` and `.example.com` both cover `api.example.com`), an IP
+/// address, or a range such as `10.0.0.0/8`. Put what it returns in
+/// client_config::proxy, client_options::proxy or transport_options::proxy.
+/// @param url the URL a request goes to
+std::string proxy_from_environment(std::string_view url);
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/token_client.hpp ----
+
+#include <memory>
+
+namespace oauth2cc {
+
+/// @brief Makes one client-credentials token request through the given transport.
+/// @param cfg  what to ask for, where, and how to authenticate
+/// @param via  the transport that carries the request
+/// @returns the token of a valid RFC 6749 §5.1 response
+/// @throws error `config` before any request when cfg is unusable; `transport` or `tls`
+///         when no response arrives; `bad_response` when the body is over
+///         max_response_bytes; `oauth`, `http_status` or `bad_response` as the response says
+/// @sa RFC 6749 §4.4
+token request_token(const client_config& cfg, transport& via);
+
+/// @brief Makes one client-credentials token request over a new httplib_transport.
+/// @throws error as request_token(cfg, via) does
+/// @sa RFC 6749 §4.4
+token request_token(const client_config& cfg);
+
+/// @brief Makes token requests for one client_config over one kept-alive connection.
+/// No caching: every fetch() asks the server (token_manager caches and refreshes).
+/// Thread-safe when its transport is; the default httplib_transport is.
+class token_client {
+public:
+    /// @param cfg  what to ask for, where, and how to authenticate
+    /// @param via  the transport; null makes an httplib_transport from cfg
+    /// @throws error `config` when cfg is unusable
+    explicit token_client(client_config cfg, std::shared_ptr<transport> via = nullptr);
+
+    /// @brief Requests a new token.
+    /// @throws error as request_token(cfg, via) does
+    /// @sa RFC 6749 §4.4
+    token fetch();
+
+    /// @brief The configuration this client requests tokens with.
+    const client_config& config() const noexcept { return cfg_; }
+
+private:
+    client_config cfg_;
+    std::shared_ptr<transport> transport_;
+};
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/www_authenticate.hpp ----
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc {
+
+/// @brief One challenge of a WWW-Authenticate header (RFC 9110 §11.6.1).
+struct auth_challenge {
+    std::string scheme;  ///< As sent, e.g. "Bearer"; compare case-insensitively.
+    std::string token68;  ///< The token68 form, when the challenge has one.
+    /// Parameter names lower-cased (they are case-insensitive), values unquoted.
+    std::vector<std::pair<std::string, std::string>> params;
+
+    /// @brief The value of a parameter, by its lower-case name.
+    std::optional<std::string> param(std::string_view name) const;
+};
+
+/// @brief The challenges of one WWW-Authenticate field value. Malformed parts end the
+/// parse; what was read before them is kept. Never throws for any input.
+/// @sa RFC 9110 §11.6.1
+std::vector<auth_challenge> parse_www_authenticate(std::string_view value);
+
+/// @brief What a resource server said in its Bearer challenge (RFC 6750 §3).
+struct bearer_challenge {
+    std::string realm;
+    std::string error;              ///< "invalid_token", "insufficient_scope", ... or empty.
+    std::string error_description;
+    std::string error_uri;
+    std::string scope;              ///< The scope the resource needs, when given.
+    auth_challenge raw;             ///< Every parameter, as parsed.
+};
+
+/// @brief The first Bearer challenge of a response's WWW-Authenticate headers, if any.
+/// @sa RFC 6750 §3
+std::optional<bearer_challenge> find_bearer_challenge(const http_response& response);
+
+}  // namespace oauth2cc
+
+#if OAUTH2CC_WITH_BODIES
+// ---- oauth2cc/impl/secret_inl.hpp ----
+
+// ---- oauth2cc/detail/wipe.hpp ----
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief Zeroes every byte a string owns, its spare capacity included, then empties it.
+inline void wipe(std::string& s) noexcept {
+    // resize() up to capacity() never reallocates, and makes the whole buffer (the
+    // small-string buffer too) addressable, so the cleanse reaches every byte.
+    s.resize(s.capacity());
+    OPENSSL_cleanse(s.data(), s.size());
+    s.clear();
+}
+
+/// @brief Makes room for `need` bytes in s. When s must grow, its bytes move to a new
+/// buffer and the old one is wiped before it is freed.
+inline void reserve_wiping(std::string& s, std::size_t need) {
+    if (s.capacity() >= need) return;
+    std::string bigger;
+    bigger.reserve(std::max(need, 2 * s.capacity()));
+    bigger.append(s);
+    wipe(s);
+    s.swap(bigger);
+}
+
+/// @brief Appends bytes to s as reserve_wiping() grows it.
+inline void append_wiping(std::string& s, const char* data, std::size_t size) {
+    reserve_wiping(s, s.size() + size);
+    s.append(data, size);
+}
+
+}  // namespace oauth2cc::detail
+
+#include <ostream>
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE secret::secret(std::string value) noexcept : value_(std::move(value)) {
+    // A short value lived in the argument's small-string buffer, which a move leaves as is.
+    detail::wipe(value);
+}
+
+OAUTH2CC_INLINE secret::secret(const secret& other) : value_(other.value_) {}
+
+OAUTH2CC_INLINE secret::secret(secret&& other) noexcept : value_(std::move(other.value_)) {
+    detail::wipe(other.value_);
+}
+
+OAUTH2CC_INLINE secret& secret::operator=(const secret& other) {
+    if (this != &other) {
+        detail::wipe(value_);
+        value_ = other.value_;
+    }
+    return *this;
+}
+
+OAUTH2CC_INLINE secret& secret::operator=(secret&& other) noexcept {
+    if (this != &other) {
+        detail::wipe(value_);
+        value_ = std::move(other.value_);
+        detail::wipe(other.value_);
+    }
+    return *this;
+}
+
+OAUTH2CC_INLINE secret::~secret() { detail::wipe(value_); }
+
+OAUTH2CC_INLINE std::ostream& operator<<(std::ostream& os, const secret&) { return os << "***"; }
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/http_inl.hpp ----
+
+// ---- oauth2cc/detail/text.hpp ----
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+constexpr char ascii_lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// @brief ASCII case-insensitive equality, as HTTP header names and auth schemes want.
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    }
+    return true;
+}
+
+/// @brief True for C0 controls and DEL, which never belong in a header value or a token.
+constexpr bool is_control(char c) noexcept {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+}
+
+constexpr bool has_control(std::string_view s) noexcept {
+    for (char c : s) {
+        if (is_control(c)) return true;
+    }
+    return false;
+}
+
+constexpr std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+/// @brief A short, printable excerpt of text from a server, for an error message:
+/// at most max_bytes, controls and non-ASCII bytes shown as '?', cut marked with "...".
+inline std::string excerpt(std::string_view text, std::size_t max_bytes = 200) {
+    std::string out;
+    const std::size_t n = text.size() < max_bytes ? text.size() : max_bytes;
+    out.reserve(n + 3);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto u = static_cast<unsigned char>(text[i]);
+        out.push_back((u < 0x20 || u >= 0x7f) ? '?' : text[i]);
+    }
+    if (n < text.size()) out += "...";
+    return out;
+}
+
+}  // namespace oauth2cc::detail
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::optional<std::string> http_response::header(std::string_view name) const {
+    for (const auto& [key, value] : headers) {
+        if (detail::iequals(key, name)) return value;
+    }
+    return std::nullopt;
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/clock_inl.hpp ----
+
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE manual_clock::manual_clock(time_point start) : now_(start) {}
+
+OAUTH2CC_INLINE manual_clock::time_point manual_clock::now() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return now_;
+}
+
+OAUTH2CC_INLINE std::uint64_t manual_clock::subscribe(std::function<void()> on_move) {
+    std::lock_guard<std::mutex> calling(calling_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    const std::uint64_t id = ++last_id_;
+    subscribers_.emplace(id, std::move(on_move));
+    return id;
+}
+
+OAUTH2CC_INLINE void manual_clock::unsubscribe(std::uint64_t id) {
+    std::lock_guard<std::mutex> calling(calling_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    subscribers_.erase(id);
+}
+
+OAUTH2CC_INLINE void manual_clock::advance(duration by) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        now_ += by;
+    }
+    moved();
+}
+
+OAUTH2CC_INLINE void manual_clock::set(time_point to) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (to > now_) now_ = to;
+    }
+    moved();
+}
+
+OAUTH2CC_INLINE void manual_clock::moved() {
+    // Subscribers run without mutex_ held, so they may read now().
+    std::lock_guard<std::mutex> calling(calling_);
+    for (auto& [id, call] : subscribers_) call();
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/error_inl.hpp ----
+
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string_view to_string(error_kind kind) noexcept {
+    switch (kind) {
+        case error_kind::config: return "config";
+        case error_kind::transport: return "transport";
+        case error_kind::tls: return "tls";
+        case error_kind::http_status: return "http_status";
+        case error_kind::oauth: return "oauth";
+        case error_kind::bad_response: return "bad_response";
+    }
+    return "unknown";
+}
+
+OAUTH2CC_INLINE error::error(error_kind kind, const std::string& message, error_details details)
+    : std::runtime_error("oauth2cc: " + std::string(to_string(kind)) + " error: " + message),
+      kind_(kind),
+      details_(std::move(details)) {}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/token_store_inl.hpp ----
+
+// ---- oauth2cc/detail/sha256.hpp ----
+
+#include <openssl/evp.h>
+
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The SHA-256 digest of data in lower-case hex (64 characters).
+/// @throws error `config` when OpenSSL cannot compute it (e.g. a FIPS setup without it)
+inline std::string sha256_hex(std::string_view data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1 ||
+        length != 32) {
+        throw error(error_kind::config, "OpenSSL could not compute a SHA-256 digest");
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(2 * length);
+    for (unsigned int i = 0; i < length; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 0x0f];
+    }
+    return out;
+}
+
+}  // namespace oauth2cc::detail
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::unique_ptr<token_store_lock> token_store::lock(const std::string&) {
+    return nullptr;
+}
+
+OAUTH2CC_INLINE std::string store_key(const std::string& cache_key) {
+    return detail::sha256_hex(cache_key);
+}
+
+}  // namespace oauth2cc
 // ---- oauth2cc/impl/token_manager_inl.hpp ----
 
 // ---- oauth2cc/detail/backoff.hpp ----
@@ -1489,1782 +1909,6 @@ inline bool is_loopback_host(std::string_view host) {
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/token_client.hpp ----
-
-#include <memory>
-
-namespace oauth2cc {
-
-/// @brief Makes one client-credentials token request through the given transport.
-/// @param cfg  what to ask for, where, and how to authenticate
-/// @param via  the transport that carries the request
-/// @returns the token of a valid RFC 6749 §5.1 response
-/// @throws error `config` before any request when cfg is unusable; `transport` or `tls`
-///         when no response arrives; `bad_response` when the body is over
-///         max_response_bytes; `oauth`, `http_status` or `bad_response` as the response says
-/// @sa RFC 6749 §4.4
-token request_token(const client_config& cfg, transport& via);
-
-/// @brief Makes one client-credentials token request over a new httplib_transport.
-/// @throws error as request_token(cfg, via) does
-/// @sa RFC 6749 §4.4
-token request_token(const client_config& cfg);
-
-/// @brief Makes token requests for one client_config over one kept-alive connection.
-/// No caching: every fetch() asks the server (token_manager caches and refreshes).
-/// Thread-safe when its transport is; the default httplib_transport is.
-class token_client {
-public:
-    /// @param cfg  what to ask for, where, and how to authenticate
-    /// @param via  the transport; null makes an httplib_transport from cfg
-    /// @throws error `config` when cfg is unusable
-    explicit token_client(client_config cfg, std::shared_ptr<transport> via = nullptr);
-
-    /// @brief Requests a new token.
-    /// @throws error as request_token(cfg, via) does
-    /// @sa RFC 6749 §4.4
-    token fetch();
-
-    /// @brief The configuration this client requests tokens with.
-    const client_config& config() const noexcept { return cfg_; }
-
-private:
-    client_config cfg_;
-    std::shared_ptr<transport> transport_;
-};
-
-}  // namespace oauth2cc
-
-// ---- oauth2cc/impl/token_client_inl.hpp ----
-
-// ---- oauth2cc/detail/token_request.hpp ----
-
-// ---- oauth2cc/detail/redact.hpp ----
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-/// @brief Strings that must never reach a message, each replaced by "***" in whatever
-/// spelling a server may echo it: raw, percent-encoded (either hex case, `+` or `%20` for
-/// a space, any mix of escaped and literal bytes, as form encoding and Python's `quote()`
-/// give), JSON-escaped (`\/`, `\"`, `\uXXXX`, surrogate pairs), or as excerpt() prints
-/// it (`?` for controls and non-ASCII). Owns copies of the strings and wipes them when
-/// destroyed.
-class redactions {
-public:
-    redactions() = default;
-    redactions(const redactions&) = delete;
-    redactions& operator=(const redactions&) = delete;
-    redactions(redactions&& other) noexcept : hidden_(std::move(other.hidden_)) {}
-    redactions& operator=(redactions&&) = delete;
-    ~redactions() {
-        for (auto& s : hidden_) wipe(s);
-    }
-
-    /// @brief Hides text, in every spelling above, wherever it appears.
-    void add(std::string text) {
-        if (text.empty()) return;
-        if (hidden_.size() == hidden_.capacity()) {
-            // A short string lives inside the vector's own block: it is wiped there before
-            // that block is freed.
-            std::vector<std::string> bigger;
-            bigger.reserve(2 * hidden_.size() + 2);
-            for (auto& s : hidden_) bigger.push_back(std::move(s));
-            for (auto& s : hidden_) wipe(s);
-            hidden_.swap(bigger);
-        }
-        hidden_.push_back(std::move(text));
-        wipe(text);
-    }
-
-    /// @brief Text with every hidden string replaced by "***". One pass from left to
-    /// right; at each place the longest match of any hidden string wins, so that a string
-    /// that contains another is hidden whole. The output is built anew, never shifted in
-    /// place, so the cost grows with the text times the longest hidden string at worst.
-    std::string apply(std::string text) const {
-        if (hidden_.empty()) return text;
-        std::string out;
-        out.reserve(text.size());
-        std::size_t at = 0;
-        while (at < text.size()) {
-            std::size_t longest = 0;
-            for (const auto& s : hidden_) {
-                const std::size_t n = match_length(text, at, s);
-                if (n > longest) longest = n;
-            }
-            if (longest > 0) {
-                out += "***";
-                at += longest;
-            } else {
-                out.push_back(text[at]);
-                ++at;
-            }
-        }
-        wipe(text);
-        return out;
-    }
-
-    /// @brief A sanitised excerpt of text with nothing hidden left in it.
-    std::string excerpt_of(std::string_view text, std::size_t max_bytes) const {
-        return apply(excerpt(apply(std::string(text)), max_bytes));
-    }
-
-private:
-    /// @brief The value of `count` hex digits at text[at], or -1.
-    static long hex_at(std::string_view text, std::size_t at, std::size_t count) noexcept {
-        if (text.size() < at + count) return -1;
-        long value = 0;
-        for (std::size_t i = 0; i < count; ++i) {
-            const int digit = hex_value(text[at + i]);
-            if (digit < 0) return -1;
-            value = value * 16 + digit;
-        }
-        return value;
-    }
-
-    /// @brief The code point of the UTF-8 sequence at s[at] and its length, or length 0.
-    static std::pair<std::uint32_t, std::size_t> utf8_at(std::string_view s,
-                                                         std::size_t at) noexcept {
-        const auto u = static_cast<unsigned char>(s[at]);
-        std::size_t length = u < 0x80 ? 1 : (u >> 5) == 0x6 ? 2 : (u >> 4) == 0xe ? 3
-                                         : (u >> 3) == 0x1e ? 4 : 0;
-        if (length == 0 || at + length > s.size()) return {0, 0};
-        std::uint32_t cp = length == 1 ? u : u & (0x7fu >> length);
-        for (std::size_t i = 1; i < length; ++i) {
-            const auto c = static_cast<unsigned char>(s[at + i]);
-            if ((c & 0xc0) != 0x80) return {0, 0};
-            cp = (cp << 6) | (c & 0x3f);
-        }
-        return {cp, length};
-    }
-
-    /// @brief Calls next(text_end, secret_end) for each spelling, in text from `at`, of
-    /// the secret's bytes from `k`: one byte, or one whole character for `\u` escapes.
-    template <typename Next>
-    static void spellings(std::string_view text, std::size_t at, std::string_view secret,
-                          std::size_t k, Next&& next) {
-        const char b = secret[k];
-        const auto u = static_cast<unsigned char>(b);
-        const char c = text[at];
-        if (c == b) next(at + 1, k + 1);
-        if (c == '?' && (u < 0x20 || u >= 0x7f)) next(at + 1, k + 1);
-        if (c == '+' && b == ' ') next(at + 1, k + 1);
-        if (c == '%' && hex_at(text, at + 1, 2) == u) next(at + 3, k + 1);
-        if (c != '\\' || at + 1 >= text.size()) return;
-        const char e = text[at + 1];
-        const char plain = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b'
-                         : e == 'f' ? '\f' : (e == '/' || e == '"' || e == '\\') ? e : '\0';
-        if (plain != '\0' && plain == b) next(at + 2, k + 1);
-        if (e != 'u') return;
-        const auto [cp, length] = utf8_at(secret, k);
-        if (length == 0) return;
-        const long unit = hex_at(text, at + 2, 4);
-        if (cp < 0x10000) {
-            if (unit == static_cast<long>(cp)) next(at + 6, k + length);
-            return;
-        }
-        const long high = 0xd800 + ((cp - 0x10000) >> 10);
-        const long low = 0xdc00 + ((cp - 0x10000) & 0x3ff);
-        if (unit == high && at + 12 <= text.size() && text[at + 6] == '\\' &&
-            text[at + 7] == 'u' && hex_at(text, at + 8, 4) == low) {
-            next(at + 12, k + length);
-        }
-    }
-
-    /// @brief How many bytes of text from `at` spell the whole secret, the longest such
-    /// spelling; 0 when none does. Follows every spelling at once (a small set of places).
-    static std::size_t match_length(std::string_view text, std::size_t at,
-                                    std::string_view secret) {
-        const char c = text[at];
-        if (c != secret[0] && c != '?' && c != '+' && c != '%' && c != '\\') return 0;
-        // (text position, secret position) pairs still alive; a secret byte has at most
-        // six spellings, so this stays short.
-        std::vector<std::pair<std::size_t, std::size_t>> alive{{at, 0}};
-        std::vector<std::pair<std::size_t, std::size_t>> next_alive;
-        std::size_t longest = 0;
-        while (!alive.empty()) {
-            next_alive.clear();
-            for (const auto& [t, k] : alive) {
-                if (k == secret.size()) {
-                    if (t - at > longest) longest = t - at;
-                    continue;
-                }
-                if (t >= text.size()) continue;
-                spellings(text, t, secret, k, [&](std::size_t t2, std::size_t k2) {
-                    for (const auto& p : next_alive) {
-                        if (p.first == t2 && p.second == k2) return;
-                    }
-                    next_alive.emplace_back(t2, k2);
-                });
-            }
-            alive.swap(next_alive);
-        }
-        return longest;
-    }
-
-    std::vector<std::string> hidden_;
-};
-
-}  // namespace oauth2cc::detail
-
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief The requested scopes, space-joined as RFC 6749 §3.3 wants.
-inline std::string joined_scope(const client_config& cfg) {
-    std::string scope;
-    for (const auto& s : cfg.scopes) {
-        if (!scope.empty()) scope.push_back(' ');
-        scope += s;
-    }
-    return scope;
-}
-
-/// @brief Refuses a configuration that cannot make a correct, safe token request.
-/// @throws error of kind `config`; the message names the field, never a secret
-inline url_parts validate_config(const client_config& cfg) {
-    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
-    auto url = parse_url(cfg.token_endpoint);
-    if (!url) {
-        // The text is not echoed: a refused URL may carry credentials ("user:pass@").
-        fail("token_endpoint must be an absolute http:// or https:// URL with a host, no "
-             "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
-    }
-    if (!url->https && !cfg.allow_insecure_http && !is_loopback_host(url->host)) {
-        fail("token_endpoint uses plain http:// to " + excerpt(url->host, 100) +
-             ", which is not loopback: credentials would cross the network in clear; use "
-             "https:// or set allow_insecure_http");
-    }
-    if (cfg.client_id.empty()) fail("client_id is empty");
-    for (const auto& s : cfg.scopes) {
-        if (!is_scope_token(s)) {
-            fail("scope \"" + excerpt(s, 100) +
-                 "\" is not an RFC 6749 §3.3 scope-token (printable ASCII, no space, '\"' "
-                 "or '\\\\')");
-        }
-    }
-    for (const auto& r : cfg.resources) {
-        if (r.empty()) fail("a resource indicator is empty");
-    }
-    for (const auto& [name, value] : cfg.extra_params) {
-        if (name.empty()) fail("an extra parameter has an empty name");
-        if (name == "grant_type" || name == "client_id" || name == "client_secret" ||
-            name == "scope") {
-            fail("extra parameter \"" + name + "\" is reserved: it has its own field");
-        }
-    }
-    if (has_control(cfg.user_agent)) fail("user_agent contains control characters");
-    if (!timeouts_in_range(cfg.connect_timeout, cfg.read_timeout)) {
-        fail("connect_timeout and read_timeout must be positive and at most a day each");
-    }
-    if (cfg.max_response_bytes == 0) fail("max_response_bytes must be positive");
-    if (cfg.tls.client_cert_file.empty() != cfg.tls.client_key_file.empty()) {
-        fail("tls.client_cert_file and tls.client_key_file go together");
-    }
-    return *url;
-}
-
-/// @brief The HTTP Basic header value for the client's credentials.
-/// @sa RFC 6749 §2.3.1, RFC 7617
-inline std::string basic_authorization(const client_config& cfg) {
-    const std::string& id = cfg.client_id;
-    const std::string& password = cfg.client_secret.reveal();
-    // Built in place, in buffers sized up front: no copy of the secret is left in memory.
-    std::string joined;
-    if (cfg.basic_encoding == credential_encoding::form_urlencoded) {
-        joined.reserve(percent_encoded_bound(id.size()) + 1 + percent_encoded_bound(password.size()));
-        percent_encode_append(joined, id, "+");
-        joined.push_back(':');
-        percent_encode_append(joined, password, "+");
-    } else {
-        joined.reserve(id.size() + 1 + password.size());
-        joined.append(id).append(1, ':').append(password);
-    }
-    std::string header;
-    header.reserve(6 + base64_size(joined.size()) + 1);
-    header.append("Basic ");
-    base64_append(header, joined);
-    wipe(joined);
-    return header;
-}
-
-/// @brief Adds the client's authentication to a request to the authorization server:
-/// a Basic header, or client_id (and client_secret) in the form body.
-/// @sa RFC 6749 §2.3.1
-inline void append_client_authentication(http_request& req, const client_config& cfg) {
-    switch (cfg.auth) {
-        case auth_method::client_secret_basic:
-            req.headers.emplace_back("Authorization", basic_authorization(cfg));
-            break;
-        case auth_method::client_secret_post:
-            append_form_field(req.body, "client_id", cfg.client_id);
-            append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
-            break;
-        case auth_method::none:
-            append_form_field(req.body, "client_id", cfg.client_id);
-            break;
-    }
-}
-
-/// @brief The client-credentials token request for a valid configuration.
-/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2
-inline http_request build_token_request(const client_config& cfg) {
-    http_request req;
-    req.method = "POST";
-    req.url = cfg.token_endpoint;
-    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
-                   {"Accept", "application/json"}};
-    if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
-
-    append_form_field(req.body, "grant_type", "client_credentials");
-    if (!cfg.scopes.empty()) append_form_field(req.body, "scope", joined_scope(cfg));
-    if (!cfg.audience.empty()) append_form_field(req.body, "audience", cfg.audience);
-    for (const auto& r : cfg.resources) append_form_field(req.body, "resource", r);
-    for (const auto& [name, value] : cfg.extra_params) append_form_field(req.body, name, value);
-
-    append_client_authentication(req, cfg);
-    return req;
-}
-
-/// @brief Every form in which the client secret travels, for keeping server-echoed
-/// text free of it.
-inline redactions credential_redactions(const client_config& cfg) {
-    redactions hide;
-    const std::string& raw = cfg.client_secret.reveal();
-    if (!raw.empty()) {
-        hide.add(raw);
-        if (cfg.auth == auth_method::client_secret_basic) {
-            std::string header = basic_authorization(cfg);
-            hide.add(header.substr(6));  // after "Basic "
-            wipe(header);
-        }
-    }
-    return hide;
-}
-
-/// @brief Wipes the credentials a built token request holds once it has been sent.
-class request_wiper {
-public:
-    explicit request_wiper(http_request& req) noexcept : req_(req) {}
-    request_wiper(const request_wiper&) = delete;
-    request_wiper& operator=(const request_wiper&) = delete;
-    ~request_wiper() {
-        wipe(req_.body);
-        for (auto& [name, value] : req_.headers) {
-            if (iequals(name, "Authorization")) wipe(value);
-        }
-    }
-
-private:
-    http_request& req_;
-};
-
-/// @brief Wipes a token response's body once it has been read.
-class response_wiper {
-public:
-    explicit response_wiper(http_response& res) noexcept : res_(res) {}
-    response_wiper(const response_wiper&) = delete;
-    response_wiper& operator=(const response_wiper&) = delete;
-    ~response_wiper() { wipe(res_.body); }
-
-private:
-    http_response& res_;
-};
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/token_response.hpp ----
-
-// ---- oauth2cc/detail/json_bounded.hpp ----
-
-#include <nlohmann/json.hpp>
-
-#include <cstddef>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-/// @brief No response or file of ours nests deeper; deeper ones are refused, so that the
-/// recursive parts of nlohmann::json (dump, comparison) never meet a deep document.
-inline constexpr int max_json_depth = 32;
-
-/// @brief What parse_json_bounded noticed besides the value.
-struct json_notes {
-    bool too_deep = false;  ///< nested deeper than max_json_depth (the value is discarded)
-    std::string repeated;   ///< a member name the top-level object has twice, if any
-};
-
-/// @brief Wipes every string value in a document (member names stay); for documents
-/// that held a credential, before they are destroyed.
-inline void wipe_strings(nlohmann::json& doc) noexcept {
-    if (doc.is_string()) {
-        wipe(doc.get_ref<std::string&>());
-    } else if (doc.is_structured()) {
-        // A parsed document is at most max_json_depth deep.
-        for (auto& child : doc) wipe_strings(child);
-    }
-}
-
-/// @brief Builds the document from nlohmann::json's SAX events. Each string value is
-/// moved out of the parser's buffer and the buffer wiped, so that a token in a response
-/// lives in the document alone, where the caller can wipe it.
-class bounded_document_builder {
-public:
-    using json = nlohmann::json;
-
-    bounded_document_builder(json& root, json_notes& notes) : root_(root), notes_(notes) {}
-
-    bool null() { return put(nullptr); }
-    bool boolean(bool v) { return put(v); }
-    bool number_integer(json::number_integer_t v) { return put(v); }
-    bool number_unsigned(json::number_unsigned_t v) { return put(v); }
-    bool number_float(json::number_float_t v, const std::string&) { return put(v); }
-    bool string(std::string& v) {
-        json value(std::move(v));
-        wipe(v);
-        return put(std::move(value));
-    }
-    bool binary(json::binary_t& v) { return put(std::move(v)); }
-    bool start_object(std::size_t) { return open(json::value_t::object); }
-    bool start_array(std::size_t) { return open(json::value_t::array); }
-    bool end_object() { return close(); }
-    bool end_array() { return close(); }
-    bool key(std::string& k) {
-        json& object = *stack_.back();
-        if (stack_.size() == 1 && notes_.repeated.empty() && object.contains(k)) {
-            notes_.repeated = k;
-        }
-        member_ = &object[k];
-        return true;
-    }
-    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-        return false;
-    }
-
-private:
-    template <class Value>
-    bool put(Value&& v) {
-        json* slot = place();
-        *slot = json(std::forward<Value>(v));
-        return true;
-    }
-    json* place() {
-        if (stack_.empty()) return &root_;
-        json& parent = *stack_.back();
-        if (parent.is_array()) {
-            parent.push_back(nullptr);
-            return &parent.back();
-        }
-        return member_;
-    }
-    bool open(json::value_t type) {
-        // Stopped at once instead of reading the rest of a deep document.
-        if (stack_.size() >= static_cast<std::size_t>(max_json_depth)) {
-            notes_.too_deep = true;
-            return false;
-        }
-        json* slot = place();
-        *slot = json(type);
-        stack_.push_back(slot);
-        return true;
-    }
-    bool close() {
-        stack_.pop_back();
-        return true;
-    }
-
-    json& root_;
-    json_notes& notes_;
-    std::vector<json*> stack_;
-    json* member_ = nullptr;
-};
-
-/// @brief Parses text as JSON. The result is discarded when the text is not JSON or nests
-/// deeper than max_json_depth. A top-level member given twice keeps its last value, and
-/// notes.repeated names it: which one a server meant is anyone's guess (RFC 8259 §4).
-inline nlohmann::json parse_json_bounded(std::string_view text, json_notes& notes) {
-    nlohmann::json doc;
-    bounded_document_builder builder(doc, notes);
-    if (!nlohmann::json::sax_parse(text.begin(), text.end(), &builder)) {
-        wipe_strings(doc);
-        return nlohmann::json(nlohmann::json::value_t::discarded);
-    }
-    return doc;
-}
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/retry_after.hpp ----
-
-#include <algorithm>
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief The longest wait a Retry-After is believed for: a day.
-inline constexpr std::chrono::seconds max_retry_after{24 * 60 * 60};
-
-/// @brief Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-/// @brief The month number of "Jan".."Dec", 0 for anything else.
-inline unsigned month_number(std::string_view name) {
-    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    for (unsigned i = 0; i < 12; ++i) {
-        if (name == months[i]) return i + 1;
-    }
-    return 0;
-}
-
-/// @brief The value of len decimal digits at s[at] (two digits may start with a space);
-/// -1 otherwise.
-inline int digits_at(std::string_view s, std::size_t at, std::size_t len) {
-    if (at + len > s.size()) return -1;
-    int v = 0;
-    bool any = false;
-    for (std::size_t i = at; i < at + len; ++i) {
-        if (s[i] == ' ' && len == 2 && i == at) continue;  // asctime's " 6"
-        if (s[i] < '0' || s[i] > '9') return -1;
-        v = v * 10 + (s[i] - '0');
-        any = true;
-    }
-    return any ? v : -1;
-}
-
-/// @brief Seconds since the epoch of a UTC date and time; empty when a field is out of range.
-inline std::optional<std::int64_t> utc_seconds(int year, unsigned month, int day, int hour,
-                                              int minute, int second) {
-    if (month == 0 || year < 0 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
-        minute > 59 || second < 0 || second > 60) {
-        return std::nullopt;
-    }
-    return days_from_civil(year, month, static_cast<unsigned>(day)) * 86400 + hour * 3600 +
-           minute * 60 + second;
-}
-
-/// @brief Parses an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7), the
-/// form senders must use, into seconds since the epoch.
-inline std::optional<std::int64_t> parse_imf_fixdate(std::string_view s) {
-    // "Www, DD Mon YYYY HH:MM:SS GMT" is 29 characters.
-    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
-        s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT" ||
-        s[5] == ' ') {
-        return std::nullopt;
-    }
-    return utc_seconds(digits_at(s, 12, 4), month_number(s.substr(8, 3)), digits_at(s, 5, 2),
-                       digits_at(s, 17, 2), digits_at(s, 20, 2), digits_at(s, 23, 2));
-}
-
-/// @brief Parses the obsolete RFC 850 form, "Sunday, 06-Nov-94 08:49:37 GMT". A two-digit
-/// year more than 50 years ahead of current_year is taken as the century before
-/// (RFC 9110 §5.6.7).
-inline std::optional<std::int64_t> parse_rfc850_date(std::string_view s, int current_year) {
-    const std::size_t comma = s.find(", ");
-    if (comma == std::string_view::npos || comma < 6 || comma > 9) return std::nullopt;
-    for (std::size_t i = 0; i < comma; ++i) {
-        const char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return std::nullopt;
-    }
-    // "DD-Mon-YY HH:MM:SS GMT" is 22 characters.
-    const std::string_view d = s.substr(comma + 2);
-    if (d.size() != 22 || d[2] != '-' || d[6] != '-' || d[9] != ' ' || d[12] != ':' ||
-        d[15] != ':' || d[18] != ' ' || d.substr(19) != "GMT" || d[0] == ' ' || d[7] == ' ') {
-        return std::nullopt;
-    }
-    const int yy = digits_at(d, 7, 2);
-    if (yy < 0) return std::nullopt;
-    // The latest year ending in yy that is at most 50 years ahead.
-    int year = current_year / 100 * 100 + yy;
-    if (year + 100 <= current_year + 50) year += 100;
-    if (year > current_year + 50) year -= 100;
-    return utc_seconds(year, month_number(d.substr(3, 3)), digits_at(d, 0, 2),
-                       digits_at(d, 10, 2), digits_at(d, 13, 2), digits_at(d, 16, 2));
-}
-
-/// @brief Parses the obsolete asctime() form, "Sun Nov  6 08:49:37 1994" (RFC 9110 §5.6.7).
-inline std::optional<std::int64_t> parse_asctime_date(std::string_view s) {
-    // "Www Mon DD HH:MM:SS YYYY" is 24 characters; a one-digit day has a leading space.
-    if (s.size() != 24 || s[3] != ' ' || s[7] != ' ' || s[10] != ' ' || s[13] != ':' ||
-        s[16] != ':' || s[19] != ' ') {
-        return std::nullopt;
-    }
-    return utc_seconds(digits_at(s, 20, 4), month_number(s.substr(4, 3)), digits_at(s, 8, 2),
-                       digits_at(s, 11, 2), digits_at(s, 14, 2), digits_at(s, 17, 2));
-}
-
-/// @brief Seconds since the epoch of an HTTP-date in any of its three forms.
-inline std::optional<std::int64_t> parse_http_date(std::string_view s, std::int64_t now) {
-    if (auto t = parse_imf_fixdate(s)) return t;
-    if (auto t = parse_asctime_date(s)) return t;
-    const std::int64_t days = (now >= 0 ? now : now - 86399) / 86400;
-    // The civil year of `days`, by the inverse of days_from_civil.
-    const std::int64_t z = days + 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const std::int64_t doe = z - era * 146097;
-    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const std::int64_t mp = (5 * doy + 2) / 153;
-    const std::int64_t year = yoe + era * 400 + (mp >= 10 ? 1 : 0);
-    return parse_rfc850_date(s, static_cast<int>(year));
-}
-
-/// @brief How long a Retry-After header asks to wait, counted from now_system.
-/// Delta-seconds or an HTTP-date (IMF-fixdate, or the obsolete RFC 850 and asctime forms
-/// that recipients must accept); a date in the past is zero; a wait over a day is
-/// clamped to a day; anything else is empty.
-/// @sa RFC 9110 §10.2.3
-inline std::optional<std::chrono::seconds> parse_retry_after(
-    std::string_view value, std::chrono::system_clock::time_point now_system) {
-    value = trim(value);
-    if (value.empty()) return std::nullopt;
-    if (value.front() >= '0' && value.front() <= '9') {
-        std::int64_t seconds = 0;
-        for (char c : value) {
-            if (c < '0' || c > '9') return std::nullopt;
-            if (seconds < max_retry_after.count()) seconds = seconds * 10 + (c - '0');
-        }
-        return std::min(std::chrono::seconds(seconds), max_retry_after);
-    }
-    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                 now_system.time_since_epoch())
-                                 .count();
-    const auto date = parse_http_date(value, now);
-    if (!date) return std::nullopt;
-    if (*date <= now) return std::chrono::seconds(0);
-    return std::min(std::chrono::seconds(*date - now), max_retry_after);
-}
-
-}  // namespace oauth2cc::detail
-
-#include <nlohmann/json.hpp>
-
-#include <chrono>
-#include <cmath>
-#include <cstdlib>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief The media type of a Content-Type value, lower-cased, parameters dropped.
-inline std::string media_type(const http_response& res) {
-    const std::string value = res.header("Content-Type").value_or("");
-    std::string type(trim(std::string_view(value).substr(0, value.find(';'))));
-    for (auto& c : type) c = ascii_lower(c);
-    return type;
-}
-
-/// @brief The body as a JSON value; for older servers, a form body (typed
-/// application/x-www-form-urlencoded, or text/plain that is not JSON) as an object of
-/// strings. Empty when the body is neither, or is JSON nested too deep.
-/// @param notes when given, receives what parse_json_bounded noticed
-inline std::optional<nlohmann::json> response_document(const http_response& res,
-                                                       json_notes* notes = nullptr) {
-    json_notes local;
-    json_notes& seen = notes != nullptr ? *notes : local;
-    nlohmann::json doc = parse_json_bounded(res.body, seen);
-    if (!doc.is_discarded()) return doc;
-    if (seen.too_deep) return std::nullopt;
-    const std::string type = media_type(res);
-    if (type != "application/x-www-form-urlencoded" && type != "text/plain") return std::nullopt;
-    auto fields = parse_form(res.body);
-    if (!fields || fields->empty()) return std::nullopt;
-    nlohmann::json object = nlohmann::json::object();
-    for (auto& [name, value] : *fields) {
-        if (!object.contains(name)) object[name] = std::move(value);
-    }
-    return object;
-}
-
-/// @brief Reads `expires_in`: a non-negative number or numeric string, or absent/null.
-/// @param http_status the response's status, carried by the error
-/// @throws error of kind `bad_response` for anything else
-inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v,
-                                                          int http_status) {
-    const auto bad = [http_status] {
-        throw error(error_kind::bad_response, "expires_in is not a non-negative number of seconds",
-                    error_details{{}, {}, {}, http_status, {}});
-    };
-    double seconds = 0;
-    if (v.is_null()) return std::nullopt;
-    if (v.is_number_unsigned()) {
-        const auto n = v.get<std::uint64_t>();
-        return n > static_cast<std::uint64_t>(max_token_lifetime.count())
-                   ? max_token_lifetime
-                   : std::chrono::seconds(static_cast<std::int64_t>(n));
-    }
-    if (v.is_number()) {
-        seconds = v.get<double>();
-    } else if (v.is_string()) {
-        const std::string& text = v.get_ref<const std::string&>();
-        // Digits with at most one '.', nothing else: no sign, exponent, space or hex.
-        bool dot = false;
-        if (text.empty() || text.front() == '.' || text.back() == '.') bad();
-        for (char c : text) {
-            if (c == '.' && !dot) {
-                dot = true;
-            } else if (c < '0' || c > '9') {
-                bad();
-            }
-        }
-        seconds = std::strtod(text.c_str(), nullptr);
-    } else {
-        bad();
-    }
-    if (std::isnan(seconds) || seconds < 0) bad();
-    if (!(seconds < static_cast<double>(max_token_lifetime.count()))) return max_token_lifetime;
-    return std::chrono::seconds(static_cast<std::int64_t>(seconds));
-}
-
-/// @brief A string member of an error response, sanitised for a message; empty otherwise.
-inline std::string error_member(const nlohmann::json& doc, const char* name,
-                                const redactions& hide) {
-    const auto it = doc.find(name);
-    if (it == doc.end() || !it->is_string()) return {};
-    return hide.excerpt_of(it->get_ref<const std::string&>(), 300);
-}
-
-/// @brief Throws for an error response of the authorization server: an `error` member is
-/// an `oauth` error whatever the status; another non-2xx is `http_status`.
-/// @param who  names the endpoint in messages, e.g. "the token endpoint"
-/// @sa RFC 6749 §5.2
-inline void throw_for_error_response(const http_response& res,
-                                     const std::optional<nlohmann::json>& doc,
-                                     const redactions& hide,
-                                     std::chrono::system_clock::time_point now_system,
-                                     const std::string& who) {
-    error_details details;
-    details.http_status = res.status;
-    if (auto ra = res.header("Retry-After")) details.retry_after = parse_retry_after(*ra, now_system);
-    if (doc && doc->is_object() && doc->contains("error")) {
-        details.oauth_error = error_member(*doc, "error", hide);
-        details.error_description = error_member(*doc, "error_description", hide);
-        details.error_uri = error_member(*doc, "error_uri", hide);
-        if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
-        std::string message = who + " answered " + details.oauth_error + " (HTTP " +
-                              std::to_string(res.status) + ")";
-        if (!details.error_description.empty()) message += ": " + details.error_description;
-        throw error(error_kind::oauth, message, std::move(details));
-    }
-    if (res.status < 200 || res.status > 299) {
-        std::string message = who + " answered HTTP " + std::to_string(res.status);
-        if (res.status >= 300 && res.status <= 399) {
-            message += " (a redirect, which is never followed here)";
-        } else if (!res.body.empty()) {
-            message += ": " + hide.excerpt_of(res.body, 120);
-        }
-        throw error(error_kind::http_status, message, std::move(details));
-    }
-}
-
-/// @brief Turns a token endpoint's response into a token.
-/// @param res             the response
-/// @param requested_scope the scope asked for, granted when the response names none
-/// @param obtained_at     when the response arrived (steady clock)
-/// @param now_system      the wall-clock time, for a Retry-After given as a date
-/// @param hide            credentials to keep out of server-echoed text in errors
-/// @throws error `oauth` for an `error` member (any status), `http_status` for another
-///         non-2xx, `bad_response` for a 2xx that is not a valid token response
-/// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4
-inline token parse_token_response(const http_response& res, const std::string& requested_scope,
-                                  std::chrono::steady_clock::time_point obtained_at,
-                                  std::chrono::system_clock::time_point now_system,
-                                  const redactions& hide = redactions{}) {
-    json_notes notes;
-    auto doc = response_document(res, &notes);
-    // The token is moved out of the document; whatever else it held is wiped with it.
-    struct wiped_at_exit {
-        std::optional<nlohmann::json>& doc;
-        ~wiped_at_exit() {
-            if (doc) wipe_strings(*doc);
-        }
-    } const wiper{doc};
-    throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
-    const auto bad = [&](const std::string& why) {
-        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
-    };
-    if (notes.too_deep) {
-        bad("the token response nests JSON deeper than " + std::to_string(max_json_depth) +
-            " levels");
-    }
-    if (!notes.repeated.empty()) {
-        bad("the token response has the member \"" + hide.excerpt_of(notes.repeated, 40) +
-            "\" twice");
-    }
-    if (!doc) {
-        bad("the token response is not JSON (Content-Type \"" + hide.excerpt_of(media_type(res), 60) +
-            "\")");
-    }
-    if (!doc->is_object()) bad("the token response is not a JSON object");
-
-    token t;
-    t.obtained_at = obtained_at;
-    t.scope = requested_scope;  // RFC 6749 §5.1: no scope (or null) means the one requested
-    for (auto&& [name, value] : doc->items()) {
-        if (name == "access_token") {
-            if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
-                bad("access_token is missing, empty or not a string");
-            }
-            if (has_control(value.get_ref<const std::string&>())) {
-                bad("access_token contains control characters");
-            }
-            t.access_token = secret(std::move(value.get_ref<std::string&>()));
-        } else if (name == "token_type") {
-            if (!value.is_string()) bad("token_type is not a string");
-            const std::string& type = value.get_ref<const std::string&>();
-            if (!iequals(type, "Bearer")) {
-                // A short type is named; anything that could be (part of) the token is not.
-                // (The token may have been moved out of the document already.)
-                const auto token_member = doc->find("access_token");
-                const bool names_token =
-                    !type.empty() &&
-                    (t.access_token.reveal().find(type) != std::string::npos ||
-                     (token_member != doc->end() && token_member->is_string() &&
-                      token_member->get_ref<const std::string&>().find(type) !=
-                          std::string::npos));
-                bad((type.size() <= 16 && !names_token
-                         ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
-                         : "a token_type of " + std::to_string(type.size()) + " bytes") +
-                    " is not supported; only Bearer (RFC 6750) is");
-            }
-        } else if (name == "expires_in") {
-            t.expires_in = read_expires_in(value, res.status);
-        } else if (name == "scope") {
-            if (value.is_string()) {
-                t.scope = value.get<std::string>();
-            } else if (!value.is_null()) {
-                bad("scope is neither a string nor null");
-            }
-        } else {
-            t.extra[name] = value;
-        }
-    }
-    if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
-    t.token_type = "Bearer";
-    return t;
-}
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/httplib_transport.hpp ----
-
-#include <chrono>
-#include <cstddef>
-#include <memory>
-
-namespace oauth2cc {
-
-/// @brief How an httplib_transport connects and how much it accepts.
-struct transport_options {
-    /// Bounds the TCP connect. With read_timeout it also bounds each whole exchange.
-    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
-    /// Bounds each socket read and write. `connect_timeout + read_timeout` bounds the
-    /// whole exchange, so a server that trickles its reply fails too.
-    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
-    /// Responses with a larger body (after decompression) are refused.
-    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
-    /// Certificate verification, trust anchors and the client certificate.
-    tls_options tls;
-    /// Idle kept-alive connections kept per origin for reuse.
-    std::size_t max_idle_connections = 4;
-    /// An HTTP proxy, as client_config::proxy says; empty: none.
-    std::string proxy;
-
-    /// @brief The transport options a client_config asks for.
-    static transport_options from(const client_config& cfg);
-};
-
-/// @brief Sends requests with cpp-httplib: HTTPS with certificate and host-name
-/// verification, every timeout set, redirects never followed, bodies capped, and
-/// connections kept alive and reused per origin.
-///
-/// Thread-safe: concurrent send() calls each use their own connection; a connection is
-/// reused by the next request to the same origin once it is idle.
-class httplib_transport final : public transport {
-public:
-    /// @throws error `config` when a timeout or the size cap is not positive, or when
-    ///         tls.ca_file, tls.ca_dir or the client certificate cannot be loaded
-    explicit httplib_transport(transport_options options = {});
-    /// @brief A transport with the timeouts, size cap and TLS options of cfg.
-    explicit httplib_transport(const client_config& cfg);
-    // Virtual functions are declared inline: then the class has no key function, and a
-    // unit that includes this header but makes none emits no vtable and no code.
-    inline ~httplib_transport() override;
-    httplib_transport(const httplib_transport&) = delete;
-    httplib_transport& operator=(const httplib_transport&) = delete;
-
-    /// @brief Sends one request over a kept-alive connection to its origin.
-    /// @throws error `tls` when the handshake or verification fails; `transport` when the
-    ///         connection fails or the exchange passes its deadline; `bad_response` when
-    ///         the body is over max_response_bytes; `config` for a URL or header it
-    ///         cannot send
-    inline http_response send(const http_request& request) override;
-
-    /// @brief The options this transport was made with.
-    const transport_options& options() const noexcept;
-
-private:
-    struct state;
-    std::unique_ptr<state> state_;
-};
-
-}  // namespace oauth2cc
-
-// ---- oauth2cc/impl/httplib_transport_inl.hpp ----
-
-// ---- oauth2cc/detail/httplib_glue.hpp ----
-
-// ---- oauth2cc/detail/deadline_watchdog.hpp ----
-
-#include <chrono>
-#include <condition_variable>
-#include <cstdint>
-#include <functional>
-#include <map>
-#include <mutex>
-#include <thread>
-#include <utility>
-
-namespace oauth2cc::detail {
-
-/// @brief Runs a callback when a deadline passes unless it was disarmed first. One lazily
-/// started thread serves every armed deadline of its owner.
-class deadline_watchdog {
-public:
-    using clock = std::chrono::steady_clock;
-    using ticket = std::uint64_t;
-
-    deadline_watchdog() = default;
-    deadline_watchdog(const deadline_watchdog&) = delete;
-    deadline_watchdog& operator=(const deadline_watchdog&) = delete;
-
-    ~deadline_watchdog() {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            stopping_ = true;
-        }
-        wake_.notify_all();
-        if (thread_.joinable()) thread_.join();
-    }
-
-    /// @brief Calls on_expiry on the watchdog thread once `when` has passed.
-    ticket arm(clock::time_point when, std::function<void()> on_expiry) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-        const ticket id = ++last_ticket_;
-        armed_.emplace(id, entry{when, std::move(on_expiry), false});
-        // The thread wakes at next_wake_ anyway; only an earlier deadline needs it now.
-        // Most deadlines are later, so most requests cost no wake-up of the thread.
-        if (when < next_wake_) {
-            next_wake_ = when;
-            wake_.notify_all();
-        }
-        return id;
-    }
-
-    /// @brief Forgets a deadline. Once this returns its callback is not running and never
-    /// will run.
-    /// @returns true when the deadline had already fired
-    bool disarm(ticket id) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        const auto it = armed_.find(id);
-        if (it == armed_.end()) return false;
-        const bool fired = it->second.fired;
-        armed_.erase(it);
-        return fired;
-    }
-
-private:
-    struct entry {
-        clock::time_point when;
-        std::function<void()> on_expiry;
-        bool fired;
-    };
-
-    void run() {
-        std::unique_lock<std::mutex> lock(mutex_);
-        while (!stopping_) {
-            bool any = false;
-            clock::time_point next = clock::time_point::max();
-            const auto now = clock::now();
-            for (auto& [id, e] : armed_) {
-                if (e.fired) continue;
-                if (e.when <= now) {
-                    e.fired = true;
-                    // Under the lock, so that disarm() cannot return while it runs.
-                    e.on_expiry();
-                } else {
-                    any = true;
-                    if (e.when < next) next = e.when;
-                }
-            }
-            // With nothing armed, look again after a while rather than never, so that arm()
-            // rarely has to wake this thread.
-            next_wake_ = any ? next : now + idle_recheck;
-            wake_.wait_until(lock, next_wake_);
-        }
-    }
-
-    static constexpr std::chrono::seconds idle_recheck{1};
-
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    clock::time_point next_wake_ = clock::time_point::max();
-    std::map<ticket, entry> armed_;
-    ticket last_ticket_ = 0;
-    bool stopping_ = false;
-    std::thread thread_;
-};
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/headers.hpp ----
-
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief Headers that frame a message or steer its connection. The transport writes
-/// them itself; one from the caller could send the request to another virtual host or
-/// desynchronise a kept-alive connection (RFC 9112 §6, §9.6; RFC 9110 §7.2, §7.6.1).
-inline bool is_framing_header(std::string_view name) noexcept {
-    for (std::string_view framing : {"Host", "Content-Length", "Transfer-Encoding",
-                                     "Connection", "Keep-Alive", "Upgrade", "TE", "Trailer",
-                                     "Proxy-Connection", "Expect"}) {
-        if (iequals(name, framing)) return true;
-    }
-    return false;
-}
-
-/// @brief Caller headers that a redirect may carry to another origin: those that say
-/// what the client accepts or sends, none that could be a credential. Every other header
-/// (Cookie, Proxy-Authorization, X-Api-Key, whatever a caller named) stays behind, as the
-/// token does (the Fetch standard and RFC 9110 §15.4 leave this to the client; curl and
-/// browsers drop credentials the same way).
-inline bool crosses_origins(std::string_view name) noexcept {
-    for (std::string_view safe : {"Accept", "Accept-Language", "Accept-Encoding",
-                                  "Content-Type", "Content-Language", "User-Agent",
-                                  "Cache-Control", "Pragma"}) {
-        if (iequals(name, safe)) return true;
-    }
-    return false;
-}
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/proxy.hpp ----
-
-#include <arpa/inet.h>
-
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief An HTTP proxy: where it is, and the Basic credentials it wants, if any.
-struct proxy_parts {
-    std::string host;  ///< As written, IPv6 literals without their brackets.
-    int port = 1080;   ///< curl's default for a proxy without a port.
-    std::string user;  ///< Percent-decoded.
-    std::string password;
-};
-
-/// @brief Decodes %XX escapes; other bytes stay.
-inline std::string percent_decode(std::string_view in) {
-    std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
-        const int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
-        if (in[i] == '%' && hi >= 0 && lo >= 0) {
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else {
-            out.push_back(in[i]);
-        }
-    }
-    return out;
-}
-
-/// @brief Parses "http://[user[:password]@]host[:port][/]"; a URL without a scheme is
-/// taken as http://, as curl does. Empty for anything else (https:// and socks proxies
-/// included: cpp-httplib speaks plain HTTP to a proxy, and CONNECT through it for
-/// https:// targets).
-inline std::optional<proxy_parts> parse_proxy(std::string_view url) {
-    std::string text(trim(url));
-    if (text.find("://") == std::string::npos) text.insert(0, "http://");
-    const std::size_t scheme_end = text.find("://");
-    if (!iequals(std::string_view(text).substr(0, scheme_end), "http")) return std::nullopt;
-    proxy_parts out;
-    const std::size_t authority_start = scheme_end + 3;
-    const std::size_t authority_end = text.find_first_of("/?#", authority_start);
-    std::string authority = text.substr(authority_start, authority_end - authority_start);
-    if (authority_end != std::string::npos) {
-        const std::string_view rest = std::string_view(text).substr(authority_end);
-        if (rest != "/") return std::nullopt;  // a proxy has no path
-    }
-    const std::size_t at = authority.rfind('@');
-    if (at != std::string::npos) {
-        const std::string userinfo = authority.substr(0, at);
-        const std::size_t colon = userinfo.find(':');
-        out.user = percent_decode(userinfo.substr(0, colon));
-        if (colon != std::string::npos) out.password = percent_decode(userinfo.substr(colon + 1));
-        authority.erase(0, at + 1);
-        if (out.user.empty() || has_control(out.user) || has_control(out.password)) {
-            return std::nullopt;
-        }
-    }
-    // The host and port as an http URL would have them; a missing port is 1080.
-    const std::size_t close = authority.rfind(']');
-    const std::size_t colon = authority.rfind(':');
-    const bool has_port =
-        colon != std::string::npos && (close == std::string::npos || colon > close);
-    const auto parts = parse_url("http://" + authority + "/");
-    if (!parts) return std::nullopt;
-    out.host = parts->host;
-    out.port = has_port ? parts->port : 1080;
-    return out;
-}
-
-/// @brief Whether an IP address lies in "address/bits"; false for anything that is not
-/// two addresses of one family.
-inline bool in_cidr(const std::string& host, std::string_view entry) {
-    const std::size_t slash = entry.find('/');
-    if (slash == std::string_view::npos) return false;
-    const std::string net(entry.substr(0, slash));
-    int bits = 0;
-    for (char c : entry.substr(slash + 1)) {
-        if (c < '0' || c > '9' || bits > 128) return false;
-        bits = bits * 10 + (c - '0');
-    }
-    unsigned char a[16], b[16];
-    std::size_t length = 0;
-    if (inet_pton(AF_INET, host.c_str(), a) == 1 && inet_pton(AF_INET, net.c_str(), b) == 1) {
-        length = 4;
-    } else if (inet_pton(AF_INET6, host.c_str(), a) == 1 &&
-               inet_pton(AF_INET6, net.c_str(), b) == 1) {
-        length = 16;
-    } else {
-        return false;
-    }
-    if (slash + 1 == entry.size() || bits > static_cast<int>(length * 8)) return false;
-    for (std::size_t i = 0; i < length && bits > 0; ++i, bits -= 8) {
-        const unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
-        if ((a[i] & mask) != (b[i] & mask)) return false;
-    }
-    return true;
-}
-
-/// @brief Whether a NO_PROXY list, as curl reads it, exempts host: "*" exempts every
-/// host; otherwise each comma-separated entry (a leading '.' dropped, IPv6 without
-/// brackets) matches that host and the hosts under it, and an "address/bits" entry
-/// matches the IP addresses in that range.
-inline bool no_proxy_matches(std::string_view list, std::string_view host) {
-    std::string h(host);
-    if (!h.empty() && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-    while (!h.empty() && h.back() == '.') h.pop_back();
-    std::size_t start = 0;
-    while (start <= list.size()) {
-        std::size_t end = list.find(',', start);
-        if (end == std::string_view::npos) end = list.size();
-        std::string_view entry = trim(list.substr(start, end - start));
-        start = end + 1;
-        if (entry == "*") return true;
-        std::string unbracketed;
-        if (!entry.empty() && entry.front() == '[' && entry.find(']') != std::string_view::npos) {
-            const std::size_t close = entry.find(']');
-            unbracketed = std::string(entry.substr(1, close - 1)) + std::string(entry.substr(close + 1));
-            entry = unbracketed;
-        }
-        while (!entry.empty() && entry.front() == '.') entry.remove_prefix(1);
-        while (!entry.empty() && entry.back() == '.') entry.remove_suffix(1);
-        if (entry.empty()) continue;
-        if (entry.find('/') != std::string_view::npos) {
-            if (in_cidr(h, entry)) return true;
-            continue;
-        }
-        if (iequals(h, entry)) return true;
-        if (h.size() > entry.size() && h[h.size() - entry.size() - 1] == '.' &&
-            iequals(std::string_view(h).substr(h.size() - entry.size()), entry)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-}  // namespace oauth2cc::detail
-
-#include <httplib.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <filesystem>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <string>
-#include <system_error>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-/// @brief Says in words what a cpp-httplib error means for the caller.
-inline std::string describe(httplib::Error failure) {
-    switch (failure) {
-        case httplib::Error::Connection:
-            return "could not connect (refused, unreachable, or connect_timeout passed)";
-        case httplib::Error::Read:
-            return "the connection failed or timed out while reading the response";
-        case httplib::Error::Write:
-            return "the connection failed or timed out while sending the request";
-        default:
-            return httplib::to_string(failure);
-    }
-}
-
-/// @brief Refuses trust anchors or a client certificate that OpenSSL cannot load, so that
-/// the mistake shows as a clear `config` error and not as a failed handshake later.
-inline void check_tls_files(const tls_options& tls) {
-    const auto fail = [](const std::string& why) {
-        ERR_clear_error();
-        throw error(error_kind::config, why);
-    };
-    std::error_code ec;
-    if (!tls.ca_dir.empty() && !std::filesystem::is_directory(tls.ca_dir, ec)) {
-        fail("tls.ca_dir \"" + excerpt(tls.ca_dir, 200) + "\" is not a directory");
-    }
-    if (!tls.ca_file.empty()) {
-        X509_STORE* store = X509_STORE_new();
-        if (store == nullptr) fail("OpenSSL could not allocate a certificate store");
-        const int loaded = X509_STORE_load_locations(store, tls.ca_file.c_str(), nullptr);
-        X509_STORE_free(store);
-        if (loaded != 1) {
-            fail("tls.ca_file \"" + excerpt(tls.ca_file, 200) +
-                 "\" could not be read as PEM certificates");
-        }
-    }
-    if (tls.client_cert_file.empty() != tls.client_key_file.empty()) {
-        fail("tls.client_cert_file and tls.client_key_file go together");
-    }
-    if (!tls.client_cert_file.empty()) {
-        SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-        if (ctx == nullptr) fail("OpenSSL could not create a TLS context");
-        const bool cert_ok =
-            SSL_CTX_use_certificate_chain_file(ctx, tls.client_cert_file.c_str()) == 1;
-        // Readable as a key on its own: a refusal below then means a mismatch.
-        bool key_readable = false;
-        if (BIO* in = BIO_new_file(tls.client_key_file.c_str(), "r")) {
-            EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
-            key_readable = key != nullptr;
-            EVP_PKEY_free(key);
-            BIO_free(in);
-        }
-        const bool pair_ok =
-            cert_ok && key_readable &&
-            SSL_CTX_use_PrivateKey_file(ctx, tls.client_key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
-            SSL_CTX_check_private_key(ctx) == 1;
-        SSL_CTX_free(ctx);
-        if (!cert_ok) {
-            fail("tls.client_cert_file \"" + excerpt(tls.client_cert_file, 200) +
-                 "\" could not be read as a PEM certificate");
-        }
-        if (!key_readable) {
-            fail("tls.client_key_file \"" + excerpt(tls.client_key_file, 200) +
-                 "\" could not be read as an unencrypted PEM private key");
-        }
-        if (!pair_ok) fail("tls.client_key_file does not match tls.client_cert_file");
-    }
-    ERR_clear_error();
-}
-
-/// @brief The request target as it goes on the wire: the caller's bytes, percent escapes
-/// kept as written, and only what may not appear in a target escaped (non-ASCII and the
-/// characters RFC 3986 excludes). cpp-httplib's own re-encoding is off: it turned '+' into
-/// %2B, so a form-encoded space arrived as a plus sign.
-inline std::string wire_target(std::string_view path) {
-    std::string out;
-    out.reserve(path.size());
-    for (char c : path) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' ||
-            c == '`' || c == '{' || c == '|' || c == '}') {
-            append_percent_escape(out, u);
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
-
-// cpp-httplib renamed its switches between releases; these pick whichever one exists.
-template <class Client>
-auto send_target_as_is(Client& client, int) -> decltype(client.set_path_encode(false)) {
-    return client.set_path_encode(false);  // 0.20 and later
-}
-template <class Client>
-auto send_target_as_is(Client& client, long) -> decltype(client.set_url_encode(false)) {
-    return client.set_url_encode(false);  // before 0.20
-}
-template <class Client>
-auto ssl_context_of(Client& client, int) -> decltype(static_cast<SSL_CTX*>(client.ssl_context())) {
-    return client.ssl_context();  // before 0.43
-}
-template <class Client>
-auto ssl_context_of(Client& client, long) -> decltype(static_cast<SSL_CTX*>(client.tls_context())) {
-    return static_cast<SSL_CTX*>(client.tls_context());  // 0.43 and later
-}
-
-/// @brief Makes OpenSSL's own chain verification check the server's identity: the IP
-/// address (RFC 6125 §6.2: an iPAddress SAN of exactly those bytes, never the CN) or the
-/// DNS name, for every connection made from ctx. cpp-httplib's post-handshake check of
-/// the verification result then fails on a mismatch, whichever release it is.
-inline void require_identity(SSL_CTX* ctx, const std::string& host) {
-    X509_VERIFY_PARAM* param = ctx != nullptr ? SSL_CTX_get0_param(ctx) : nullptr;
-    bool ok = param != nullptr;
-    if (ok && X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {
-        ERR_clear_error();  // not an IP address: a DNS name
-        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        ok = X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1;
-    }
-    if (!ok) {
-        ERR_clear_error();
-        throw error(error_kind::tls, "OpenSSL could not be told which host to verify");
-    }
-}
-
-/// @brief A duplicate of the socket an exchange runs on, which the deadline shuts down.
-/// shutdown() on it ends any wait on the socket at once, whatever the stage (connect, TLS
-/// handshake, request, response), without the cpp-httplib lock that its own stop() needs
-/// and that it holds through the handshake. Being a duplicate, it cannot name another
-/// socket after cpp-httplib closes its own descriptor.
-class socket_handle {
-public:
-    socket_handle() = default;
-    socket_handle(const socket_handle&) = delete;
-    socket_handle& operator=(const socket_handle&) = delete;
-    ~socket_handle() { reset(-1); }
-
-    /// @brief Called by cpp-httplib with each new socket, before it connects.
-    void adopt(int fd) { reset(fd >= 0 ? ::dup(fd) : -1); }
-
-    /// @brief Ends every operation on the socket now.
-    void shut_down() {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
-    }
-
-    /// @brief Lets the socket close once cpp-httplib has closed its own descriptor.
-    void release() { reset(-1); }
-
-private:
-    void reset(int fd) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-    std::mutex mutex_;
-    int fd_ = -1;
-};
-
-/// @brief What an httplib_sender needs to know; mirrors oauth2cc::transport_options.
-struct sender_options {
-    std::chrono::milliseconds connect_timeout;
-    std::chrono::milliseconds read_timeout;
-    std::size_t max_response_bytes;
-    tls_options tls;
-    std::size_t max_idle_connections;
-    std::string proxy;
-};
-
-/// @brief Sends requests through cpp-httplib clients kept alive per origin. Thread-safe:
-/// a client is used by one request at a time and goes back to the idle list after it.
-class httplib_sender {
-public:
-    explicit httplib_sender(sender_options options) : options_(std::move(options)) {
-        if (!timeouts_in_range(options_.connect_timeout, options_.read_timeout)) {
-            throw error(error_kind::config,
-                        "connect_timeout and read_timeout must be positive and at most a day "
-                        "each");
-        }
-        if (options_.max_response_bytes == 0) {
-            throw error(error_kind::config, "max_response_bytes must be positive");
-        }
-        check_tls_files(options_.tls);
-        if (!options_.proxy.empty()) {
-            proxy_ = parse_proxy(options_.proxy);
-            // The URL is not echoed: it may hold the proxy's password.
-            if (!proxy_) {
-                throw error(error_kind::config,
-                            "the proxy is not an http://[user:password@]host[:port] URL "
-                            "(cpp-httplib speaks plain HTTP to a proxy)");
-            }
-        }
-    }
-
-    http_response send(const http_request& request) {
-        const auto url = parse_url(request.url);
-        if (!url) {
-            throw error(error_kind::config,
-                        "the request URL is not an absolute http:// or https:// URL with a "
-                        "host, no user info, no fragment, no spaces or controls");
-        }
-        if (request.method.empty() || has_control(request.method) ||
-            request.method.find(' ') != std::string::npos) {
-            throw error(error_kind::config, "the request method is empty or malformed");
-        }
-        httplib::Request out;
-        // The copy handed to cpp-httplib holds the request's credentials: wiped once sent,
-        // or once refused.
-        struct wiped_at_exit {
-            httplib::Request& out;
-            ~wiped_at_exit() {
-                for (auto& header : out.headers) wipe(header.second);
-                wipe(out.body);
-            }
-        } const out_wiper{out};
-        out.method = request.method;
-        out.path = wire_target(url->path);
-        for (const auto& [name, value] : request.headers) {
-            if (name.empty() || has_control(name) || name.find(':') != std::string::npos ||
-                name.find(' ') != std::string::npos) {
-                throw error(error_kind::config,
-                            "a request header name is empty or malformed: \"" +
-                                excerpt(name, 60) + "\"");
-            }
-            if (is_framing_header(name)) {
-                throw error(error_kind::config,
-                            "the request header \"" + excerpt(name, 60) +
-                                "\" frames the message or steers the connection; the "
-                                "transport writes it, never the caller");
-            }
-            // The value is not echoed: it may be a credential.
-            if (has_control(value)) {
-                throw error(error_kind::config, "the value of request header \"" +
-                                                    excerpt(name, 60) +
-                                                    "\" contains control characters");
-            }
-            out.headers.emplace(name, value);
-        }
-        out.body = request.body;
-
-        const std::string origin = origin_of(*url);
-        std::size_t cap = options_.max_response_bytes;
-        bool over_cap = false;
-        http_response result;
-        out.response_handler = [&](const httplib::Response& head) {
-            const std::string length = head.get_header_value("Content-Length");
-            if (!length.empty() && length.size() < 20) {
-                std::uint64_t announced = 0;
-                for (char c : length) {
-                    if (c < '0' || c > '9') return true;  // httplib judges the framing
-                    announced = announced * 10 + static_cast<std::uint64_t>(c - '0');
-                }
-                if (announced > cap) {
-                    over_cap = true;
-                    return false;
-                }
-                // Room for the whole body at once: it is not copied as it grows.
-                result.body.reserve(static_cast<std::size_t>(announced));
-            } else if (length.size() >= 20) {
-                over_cap = true;
-                return false;
-            }
-            return true;
-        };
-        out.content_receiver = [&](const char* data, std::size_t size, std::uint64_t,
-                                   std::uint64_t) {
-            if (size > cap - result.body.size()) {
-                over_cap = true;
-                return false;
-            }
-            append_wiping(result.body, data, size);
-            return true;
-        };
-
-        std::unique_ptr<pooled_client> client = acquire(origin, *url);
-        httplib::Response in;
-        httplib::Error failure = httplib::Error::Success;
-        const auto deadline = deadline_watchdog::clock::now() + options_.connect_timeout +
-                              options_.read_timeout;
-        socket_handle* socket = client->socket.get();
-        const auto ticket = watchdog_.arm(deadline, [socket] { socket->shut_down(); });
-        const bool sent = client->http->send(out, in, failure);
-        const bool timed_out = watchdog_.disarm(ticket);
-        if (!client->http->is_socket_open()) client->socket->release();
-
-        if (!sent) {
-            result.body.clear();
-            if (over_cap) {
-                // A response arrived, and it is not one the protocol allows.
-                throw error(error_kind::bad_response,
-                            "the response from " + origin + " is over max_response_bytes (" +
-                                std::to_string(options_.max_response_bytes) + ")",
-                            error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
-            }
-            if (timed_out) {
-                throw error(error_kind::transport,
-                            "no complete response from " + origin + " within " +
-                                std::to_string((options_.connect_timeout +
-                                                options_.read_timeout)
-                                                   .count()) +
-                                " ms (connect_timeout + read_timeout)");
-            }
-            const std::string what = httplib::to_string(failure);
-            // Newer cpp-httplib releases refuse a Content-Encoding they were built
-            // without (0.11 passed the body on undecoded): a response came, and not one
-            // that was asked for.
-            if (what == "Unsupported Content-Encoding" || what == "UnsupportedContentEncoding") {
-                throw error(error_kind::bad_response,
-                            "the response from " + origin +
-                                " uses a Content-Encoding that was not asked for and that "
-                                "this build of cpp-httplib cannot decode",
-                            error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
-            }
-            if (what.rfind("SSL", 0) == 0) {
-                throw error(error_kind::tls, "TLS with " + origin + " failed: " + what +
-                                                 " (certificate, host name or handshake)");
-            }
-            throw error(error_kind::transport,
-                        "no response from " + origin + ": " + describe(failure));
-        }
-        result.status = in.status;
-        result.headers.reserve(in.headers.size());
-        for (const auto& [name, value] : in.headers) result.headers.emplace_back(name, value);
-        // A connection whose exchange met the deadline may have been shut down under it.
-        if (!timed_out) release(origin, std::move(client));
-        return result;
-    }
-
-private:
-    /// @brief One kept-alive connection and the handle its deadline acts on.
-    struct pooled_client {
-        std::shared_ptr<socket_handle> socket = std::make_shared<socket_handle>();
-        std::unique_ptr<httplib::ClientImpl> http;
-    };
-
-    std::unique_ptr<pooled_client> acquire(const std::string& origin, const url_parts& url) {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            const auto it = idle_.find(origin);
-            if (it != idle_.end() && !it->second.empty()) {
-                auto client = std::move(it->second.back());
-                it->second.pop_back();
-                return client;
-            }
-        }
-        return make_client(origin, url);
-    }
-
-    void release(const std::string& origin, std::unique_ptr<pooled_client> client) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        auto& list = idle_[origin];
-        if (list.size() < options_.max_idle_connections) list.push_back(std::move(client));
-    }
-
-    std::unique_ptr<pooled_client> make_client(const std::string& origin,
-                                               const url_parts& url) const {
-        const tls_options& tls = options_.tls;
-        auto made = std::make_unique<pooled_client>();
-        // Host and port as they are: cpp-httplib's own URL parser reads an IPv6 literal
-        // with hex letters or dots ([::ffff:7f00:1]) as a host name.
-        if (url.https) {
-            auto ssl = std::make_unique<httplib::SSLClient>(url.host, url.port,
-                                                            tls.client_cert_file,
-                                                            tls.client_key_file);
-            if (!ssl->is_valid()) {
-                ERR_clear_error();
-                throw error(error_kind::tls, "cpp-httplib could not set up a client for " +
-                                                 origin + " with the given TLS files");
-            }
-            if (tls.verify) require_identity(ssl_context_of(*ssl, 0), url.host);
-            configure_trust(*ssl);
-            made->http = std::move(ssl);
-        } else {
-            made->http = std::make_unique<httplib::ClientImpl>(url.host, url.port);
-        }
-        httplib::ClientImpl* client = made->http.get();
-        std::shared_ptr<socket_handle> socket = made->socket;
-        client->set_socket_options([socket](auto fd) {
-            socket->adopt(static_cast<int>(fd));
-        });
-        send_target_as_is(*client, 0);
-        if (proxy_) {
-            client->set_proxy(proxy_->host, proxy_->port);
-            if (!proxy_->user.empty()) {
-                client->set_proxy_basic_auth(proxy_->user, proxy_->password);
-            }
-        }
-        const auto split = [](std::chrono::milliseconds ms) {
-            return std::pair<time_t, time_t>(static_cast<time_t>(ms.count() / 1000),
-                                             static_cast<time_t>(ms.count() % 1000 * 1000));
-        };
-        const auto connect = split(options_.connect_timeout);
-        const auto read = split(options_.read_timeout);
-        client->set_connection_timeout(connect.first, connect.second);
-        client->set_read_timeout(read.first, read.second);
-        client->set_write_timeout(read.first, read.second);
-        client->set_keep_alive(true);
-        client->set_follow_location(false);
-        // cpp-httplib writes the headers and the body of a request separately; without
-        // TCP_NODELAY the body waits for the server's delayed ACK (about 40 ms on Linux).
-        client->set_tcp_nodelay(true);
-        return made;
-    }
-
-    /// @brief Trust anchors: the system store unless tls.ca_file or tls.ca_dir say
-    /// otherwise (cpp-httplib 0.47 and later no longer add the system store to a custom
-    /// CA either; both releases behave the same here).
-    void configure_trust(httplib::SSLClient& client) const {
-        const tls_options& tls = options_.tls;
-        client.enable_server_certificate_verification(tls.verify);
-        if (!tls.ca_file.empty() && !tls.ca_dir.empty()) {
-            // cpp-httplib loads one of the two; a store that looks up the directory,
-            // with the file added to it on first use, trusts both.
-            X509_STORE* store = X509_STORE_new();
-            if (store == nullptr ||
-                X509_STORE_load_locations(store, nullptr, tls.ca_dir.c_str()) != 1) {
-                if (store != nullptr) X509_STORE_free(store);
-                ERR_clear_error();
-                throw error(error_kind::config, "tls.ca_dir could not be loaded");
-            }
-            client.set_ca_cert_store(store);
-            client.set_ca_cert_path(tls.ca_file);
-        } else if (!tls.ca_file.empty() || !tls.ca_dir.empty()) {
-            client.set_ca_cert_path(tls.ca_file, tls.ca_dir);
-        }
-    }
-
-    sender_options options_;
-    std::optional<proxy_parts> proxy_;
-    std::mutex mutex_;
-    std::map<std::string, std::vector<std::unique_ptr<pooled_client>>> idle_;
-    // Declared last so that its thread stops before the clients it may touch go away.
-    deadline_watchdog watchdog_;
-};
-
-}  // namespace oauth2cc::detail
-
-#include <memory>
-#include <utility>
-
-namespace oauth2cc {
-
-struct httplib_transport::state {
-    explicit state(const transport_options& opts)
-        : options(opts),
-          sender(detail::sender_options{opts.connect_timeout, opts.read_timeout,
-                                        opts.max_response_bytes, opts.tls,
-                                        opts.max_idle_connections, opts.proxy}) {}
-    transport_options options;
-    detail::httplib_sender sender;
-};
-
-OAUTH2CC_INLINE transport_options transport_options::from(const client_config& cfg) {
-    transport_options options;
-    options.connect_timeout = cfg.connect_timeout;
-    options.read_timeout = cfg.read_timeout;
-    options.max_response_bytes = cfg.max_response_bytes;
-    options.tls = cfg.tls;
-    options.proxy = cfg.proxy;
-    return options;
-}
-
-OAUTH2CC_INLINE httplib_transport::httplib_transport(transport_options options)
-    : state_(std::make_unique<state>(options)) {}
-
-OAUTH2CC_INLINE httplib_transport::httplib_transport(const client_config& cfg)
-    : httplib_transport(transport_options::from(cfg)) {}
-
-OAUTH2CC_INLINE httplib_transport::~httplib_transport() = default;
-
-OAUTH2CC_INLINE http_response httplib_transport::send(const http_request& request) {
-    return state_->sender.send(request);
-}
-
-OAUTH2CC_INLINE const transport_options& httplib_transport::options() const noexcept {
-    return state_->options;
-}
-
-}  // namespace oauth2cc
-
-#include <chrono>
-#include <memory>
-#include <string>
-#include <utility>
-
-namespace oauth2cc {
-
-OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
-    detail::validate_config(cfg);
-    http_request req = detail::build_token_request(cfg);
-    http_response res;
-    const detail::response_wiper body_wiper(res);
-    {
-        const detail::request_wiper wiper(req);
-        res = via.send(req);
-    }
-    const auto obtained_at = std::chrono::steady_clock::now();
-    if (res.body.size() > cfg.max_response_bytes) {
-        throw error(error_kind::bad_response,
-                    "the token response body is over max_response_bytes (" +
-                        std::to_string(cfg.max_response_bytes) + ")",
-                    error_details{{}, {}, {}, res.status, {}});
-    }
-    const detail::redactions hide = detail::credential_redactions(cfg);
-    return detail::parse_token_response(res, detail::joined_scope(cfg), obtained_at,
-                                        std::chrono::system_clock::now(), hide);
-}
-
-OAUTH2CC_INLINE token request_token(const client_config& cfg) {
-    detail::validate_config(cfg);
-    httplib_transport via(cfg);
-    return request_token(cfg, via);
-}
-
-OAUTH2CC_INLINE token_client::token_client(client_config cfg, std::shared_ptr<transport> via)
-    : cfg_(std::move(cfg)), transport_(std::move(via)) {
-    detail::validate_config(cfg_);
-    if (!transport_) transport_ = std::make_shared<httplib_transport>(cfg_);
-}
-
-OAUTH2CC_INLINE token token_client::fetch() { return request_token(cfg_, *transport_); }
-
-}  // namespace oauth2cc
 
 #include <algorithm>
 #include <atomic>
@@ -3986,337 +2630,41 @@ OAUTH2CC_INLINE void token_manager::set_store(std::shared_ptr<token_store> store
 }
 
 }  // namespace oauth2cc
-
-#include <chrono>
-#include <cstddef>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc {
-
-/// @brief Name-value pairs: extra request headers, or query parameters.
-using name_value_list = std::vector<std::pair<std::string, std::string>>;
-
-/// @brief How an authorized_client reaches its API.
-struct client_options {
-    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
-    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
-    /// API responses with a larger body are refused (kind `bad_response`).
-    std::size_t max_response_bytes = 16 * 1024 * 1024;
-    tls_options tls;
-    /// Plain http:// is refused unless the host is loopback or this is set.
-    bool allow_insecure_http = false;
-    /// Sent as User-Agent unless the call gives its own.
-    std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
-    /// Off by default. When on, the token goes only to the base URL's origin: a
-    /// redirect elsewhere is followed without it and without any caller header that
-    /// could be a credential (only Accept*, Content-Type, Content-Language, User-Agent,
-    /// Cache-Control and Pragma go along); a 307 or 308 elsewhere that would carry a
-    /// body is not followed, and comes back to the caller.
-    bool follow_redirects = false;
-    int max_redirects = 5;
-    /// Idle kept-alive connections kept for reuse by later calls.
-    std::size_t max_idle_connections = 8;
-    /// An HTTP proxy for the API, as client_config::proxy says; empty: none.
-    std::string proxy;
-};
-
-/// @brief The path with params appended as a percent-encoded query: A-Z a-z 0-9 - . _ ~
-/// as they are, a space as %20, every other byte as %XX, so that a server reads each value
-/// back exactly, whether it decodes the query as a form or by RFC 3986.
-std::string with_query(std::string_view path, const name_value_list& params);
-
-/// @brief Calls an API with `Authorization: Bearer <token>` from a token_manager.
-///
-/// On a 401 whose WWW-Authenticate names `invalid_token` or no error, it invalidates the
-/// token it sent and repeats the call once with a new one; never more. Any other 401 or
-/// 403 comes back as it came (see find_bearer_challenge for its parameters).
-///
-/// Thread-safe: share one between threads. Calls run in parallel, each on a kept-alive
-/// connection of its own taken from a pool.
-class authorized_client {
-public:
-    /// @param base_url an http(s) URL, optionally with a path prefix; no query or fragment
-    /// @param tokens   where tokens come from; must outlive this client
-    /// @param options  timeouts, TLS, redirects
-    /// @param via      the transport; null makes an httplib_transport from options
-    /// @throws error `config` for a base URL that is malformed or plain http:// to a
-    ///         host that is not loopback (unless allowed)
-    authorized_client(std::string base_url, token_manager& tokens, client_options options = {},
-                      std::shared_ptr<transport> via = nullptr);
-
-    /// @brief GET base_url + path.
-    http_response get(std::string_view path, const name_value_list& headers = {});
-    /// @brief DELETE base_url + path.
-    http_response del(std::string_view path, const name_value_list& headers = {});
-    /// @brief POST a body of content_type to base_url + path.
-    http_response post(std::string_view path, std::string_view body,
-                       std::string_view content_type = "application/json",
-                       const name_value_list& headers = {});
-    /// @brief PUT a body of content_type to base_url + path.
-    http_response put(std::string_view path, std::string_view body,
-                      std::string_view content_type = "application/json",
-                      const name_value_list& headers = {});
-    /// @brief PATCH a body of content_type to base_url + path.
-    http_response patch(std::string_view path, std::string_view body,
-                        std::string_view content_type = "application/json",
-                        const name_value_list& headers = {});
-
-    /// @brief Any method. path starts with '/' and may carry a query (see with_query).
-    /// @returns the response, whatever its status
-    /// @throws error `config` for a path that is not relative to the base URL, for a
-    ///         caller's own Authorization header, or for a header that frames the message
-    ///         (Host, Content-Length, Transfer-Encoding, Connection, ...); the
-    ///         token_manager's error when no token can be had; `transport` or `tls` when
-    ///         no response arrives
-    http_response send(std::string_view method, std::string_view path,
-                       std::string_view body = {}, std::string_view content_type = {},
-                       const name_value_list& headers = {});
-
-    /// @brief The base URL, without a trailing '/'.
-    const std::string& base_url() const noexcept { return base_url_; }
-
-private:
-    std::string base_url_;
-    std::string origin_;
-    token_manager& tokens_;
-    client_options options_;
-    std::shared_ptr<transport> transport_;
-};
-
-}  // namespace oauth2cc
-
 // ---- oauth2cc/impl/authorized_client_inl.hpp ----
 
-// ---- oauth2cc/www_authenticate.hpp ----
+// ---- oauth2cc/detail/headers.hpp ----
 
-#include <optional>
-#include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
-namespace oauth2cc {
+namespace oauth2cc::detail {
 
-/// @brief One challenge of a WWW-Authenticate header (RFC 9110 §11.6.1).
-struct auth_challenge {
-    std::string scheme;  ///< As sent, e.g. "Bearer"; compare case-insensitively.
-    std::string token68;  ///< The token68 form, when the challenge has one.
-    /// Parameter names lower-cased (they are case-insensitive), values unquoted.
-    std::vector<std::pair<std::string, std::string>> params;
-
-    /// @brief The value of a parameter, by its lower-case name.
-    std::optional<std::string> param(std::string_view name) const;
-};
-
-/// @brief The challenges of one WWW-Authenticate field value. Malformed parts end the
-/// parse; what was read before them is kept. Never throws for any input.
-/// @sa RFC 9110 §11.6.1
-std::vector<auth_challenge> parse_www_authenticate(std::string_view value);
-
-/// @brief What a resource server said in its Bearer challenge (RFC 6750 §3).
-struct bearer_challenge {
-    std::string realm;
-    std::string error;              ///< "invalid_token", "insufficient_scope", ... or empty.
-    std::string error_description;
-    std::string error_uri;
-    std::string scope;              ///< The scope the resource needs, when given.
-    auth_challenge raw;             ///< Every parameter, as parsed.
-};
-
-/// @brief The first Bearer challenge of a response's WWW-Authenticate headers, if any.
-/// @sa RFC 6750 §3
-std::optional<bearer_challenge> find_bearer_challenge(const http_response& response);
-
-}  // namespace oauth2cc
-
-// ---- oauth2cc/impl/www_authenticate_inl.hpp ----
-
-#include <cstddef>
-
-namespace oauth2cc {
-
-namespace detail {
-
-// RFC 9110 §5.6.2 tchar.
-inline bool is_tchar(char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-            return true;
-        default:
-            return false;
+/// @brief Headers that frame a message or steer its connection. The transport writes
+/// them itself; one from the caller could send the request to another virtual host or
+/// desynchronise a kept-alive connection (RFC 9112 §6, §9.6; RFC 9110 §7.2, §7.6.1).
+inline bool is_framing_header(std::string_view name) noexcept {
+    for (std::string_view framing : {"Host", "Content-Length", "Transfer-Encoding",
+                                     "Connection", "Keep-Alive", "Upgrade", "TE", "Trailer",
+                                     "Proxy-Connection", "Expect"}) {
+        if (iequals(name, framing)) return true;
     }
+    return false;
 }
 
-// RFC 9110 §11.2 token68 characters, before the trailing '='s.
-inline bool is_token68_char(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+/// @brief Caller headers that a redirect may carry to another origin: those that say
+/// what the client accepts or sends, none that could be a credential. Every other header
+/// (Cookie, Proxy-Authorization, X-Api-Key, whatever a caller named) stays behind, as the
+/// token does (the Fetch standard and RFC 9110 §15.4 leave this to the client; curl and
+/// browsers drop credentials the same way).
+inline bool crosses_origins(std::string_view name) noexcept {
+    for (std::string_view safe : {"Accept", "Accept-Language", "Accept-Encoding",
+                                  "Content-Type", "Content-Language", "User-Agent",
+                                  "Cache-Control", "Pragma"}) {
+        if (iequals(name, safe)) return true;
+    }
+    return false;
 }
 
-class challenge_reader {
-public:
-    explicit challenge_reader(std::string_view s) : s_(s) {}
-
-    std::vector<auth_challenge> read_all() {
-        std::vector<auth_challenge> out;
-        // Bounded: every round consumes input or stops.
-        while (out.size() < 64) {
-            skip_list_separators();
-            if (at_end()) break;
-            auth_challenge c;
-            c.scheme = std::string(read_token());
-            if (c.scheme.empty()) break;
-            const bool had_space = skip_spaces();
-            if (had_space && !at_end() && peek() != ',') {
-                if (!read_params_or_token68(c)) {
-                    out.push_back(std::move(c));
-                    break;
-                }
-            }
-            out.push_back(std::move(c));
-        }
-        return out;
-    }
-
-private:
-    bool at_end() const noexcept { return pos_ >= s_.size(); }
-    char peek() const noexcept { return s_[pos_]; }
-
-    bool skip_spaces() {
-        const std::size_t start = pos_;
-        while (!at_end() && (peek() == ' ' || peek() == '\t')) ++pos_;
-        return pos_ > start;
-    }
-    void skip_list_separators() {
-        while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == ',')) ++pos_;
-    }
-    std::string_view read_token() {
-        const std::size_t start = pos_;
-        while (!at_end() && is_tchar(peek())) ++pos_;
-        return s_.substr(start, pos_ - start);
-    }
-
-    // True when, from here, a parameter starts: token BWS "=" and not a token68's padding.
-    bool param_ahead() const {
-        std::size_t p = pos_;
-        const std::size_t start = p;
-        while (p < s_.size() && is_tchar(s_[p])) ++p;
-        if (p == start) return false;
-        while (p < s_.size() && (s_[p] == ' ' || s_[p] == '\t')) ++p;
-        if (p >= s_.size() || s_[p] != '=') return false;
-        ++p;
-        while (p < s_.size() && (s_[p] == ' ' || s_[p] == '\t')) ++p;
-        return p < s_.size() && (s_[p] == '"' || is_tchar(s_[p]));
-    }
-
-    // Reads token68 or a parameter list; false when the input is malformed.
-    bool read_params_or_token68(auth_challenge& c) {
-        if (!param_ahead()) {
-            const std::size_t start = pos_;
-            while (!at_end() && is_token68_char(peek())) ++pos_;
-            while (!at_end() && peek() == '=') ++pos_;
-            c.token68 = std::string(s_.substr(start, pos_ - start));
-            skip_spaces();
-            return !c.token68.empty() && (at_end() || peek() == ',');
-        }
-        while (c.params.size() < 64) {
-            std::string name = to_lower(read_token());
-            skip_spaces();
-            if (at_end() || peek() != '=') return false;
-            ++pos_;
-            skip_spaces();
-            std::string value;
-            if (!at_end() && peek() == '"') {
-                if (!read_quoted(value)) return false;
-            } else {
-                value = std::string(read_token());
-                if (value.empty()) return false;
-            }
-            c.params.emplace_back(std::move(name), std::move(value));
-            skip_spaces();
-            if (at_end()) return true;
-            if (peek() != ',') return false;
-            // Another parameter of this challenge, or the next challenge.
-            const std::size_t comma = pos_;
-            skip_list_separators();
-            if (at_end()) return true;
-            if (!param_ahead()) {
-                pos_ = comma;
-                return true;
-            }
-        }
-        return false;  // too many parameters: stop reading
-    }
-
-    bool read_quoted(std::string& out) {
-        ++pos_;  // the opening quote
-        while (!at_end()) {
-            const char c = peek();
-            ++pos_;
-            if (c == '"') return true;
-            if (c == '\\') {
-                if (at_end()) return false;
-                out.push_back(peek());
-                ++pos_;
-            } else {
-                out.push_back(c);
-            }
-            if (out.size() > 4096) return false;
-        }
-        return false;
-    }
-
-    static std::string to_lower(std::string_view v) {
-        std::string out(v);
-        for (char& ch : out) {
-            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-        }
-        return out;
-    }
-
-    std::string_view s_;
-    std::size_t pos_ = 0;
-};
-
-}  // namespace detail
-
-OAUTH2CC_INLINE std::optional<std::string> auth_challenge::param(std::string_view name) const {
-    for (const auto& [k, v] : params) {
-        if (detail::iequals(k, name)) return v;
-    }
-    return std::nullopt;
-}
-
-OAUTH2CC_INLINE std::vector<auth_challenge> parse_www_authenticate(std::string_view value) {
-    return detail::challenge_reader(value.substr(0, 16384)).read_all();
-}
-
-OAUTH2CC_INLINE std::optional<bearer_challenge> find_bearer_challenge(
-    const http_response& response) {
-    for (const auto& [name, value] : response.headers) {
-        if (!detail::iequals(name, "WWW-Authenticate")) continue;
-        for (auto& c : parse_www_authenticate(value)) {
-            if (!detail::iequals(c.scheme, "Bearer")) continue;
-            bearer_challenge b;
-            b.realm = c.param("realm").value_or("");
-            b.error = c.param("error").value_or("");
-            b.error_description = c.param("error_description").value_or("");
-            b.error_uri = c.param("error_uri").value_or("");
-            b.scope = c.param("scope").value_or("");
-            b.raw = std::move(c);
-            return b;
-        }
-    }
-    return std::nullopt;
-}
-
-}  // namespace oauth2cc
+}  // namespace oauth2cc::detail
 
 #include <optional>
 #include <string>
@@ -4563,73 +2911,6 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
 }
 
 }  // namespace oauth2cc
-// ---- oauth2cc/file_token_store.hpp ----
-
-#include <chrono>
-#include <memory>
-#include <optional>
-#include <string>
-
-#if !defined(_WIN32)
-
-namespace oauth2cc {
-
-/// @brief Where a file_token_store keeps its files and how long it waits for its lock.
-struct file_token_store_options {
-    /// The directory; empty means file_token_store::default_directory(). Missing
-    /// directories are made with mode 0700.
-    std::string directory;
-    /// How long lock() waits for another process's request before going on without it.
-    std::chrono::milliseconds lock_wait{30000};
-};
-
-/// @brief A token_store in one directory of private files (POSIX).
-///
-/// - The directory must be owned by this user with mode 0700 (no access for group or
-///   others), and every file in it by this user with mode 0600; anything else is refused
-///   with an error of kind `config` that names the path and the fix.
-/// - Each key has `KEY.json`, replaced atomically (temporary file, fsync, rename, fsync of
-///   the directory), and `KEY.lock`, which lock() holds with flock(2): the lock dies with
-///   its process, so a crash never leaves it held.
-/// - A file that is not a whole token file (truncated, corrupt) is ignored, and replaced
-///   by the next save(). Temporary files of processes that died before their rename are
-///   removed when a store opens the directory.
-/// - Only what a token response gave is written: never the client secret.
-class file_token_store final : public token_store {
-public:
-    /// @brief Opens (making it if missing) the directory and checks who may use it.
-    /// @throws error `config` when it cannot be made or opened, is not a directory, is
-    ///         owned by another user, or others may read, write or enter it
-    explicit file_token_store(file_token_store_options options = {});
-    /// @brief As above, in directory (empty: the default).
-    explicit file_token_store(std::string directory);
-    // Virtual functions are declared inline: then the class has no key function, and a
-    // unit that includes this header but makes none emits no vtable and no code.
-    inline ~file_token_store() override;
-    file_token_store(const file_token_store&) = delete;
-    file_token_store& operator=(const file_token_store&) = delete;
-
-    /// @brief `$XDG_CACHE_HOME/oauth2cc` when XDG_CACHE_HOME is an absolute path, else
-    /// `$HOME/.cache/oauth2cc` (HOME from the environment, else the password database).
-    /// @throws error `config` when neither gives a home directory
-    static std::string default_directory();
-
-    /// @brief The directory this store uses.
-    const std::string& directory() const noexcept { return directory_; }
-
-    inline std::optional<stored_token> load(const std::string& key) override;
-    inline void save(const std::string& key, const stored_token& entry) override;
-    inline void remove(const std::string& key) override;
-    inline std::unique_ptr<token_store_lock> lock(const std::string& key) override;
-
-private:
-    std::string directory_;
-    int directory_fd_ = -1;
-    std::chrono::milliseconds lock_wait_;
-};
-
-}  // namespace oauth2cc
-
 // ---- oauth2cc/impl/file_token_store_inl.hpp ----
 
 // ---- oauth2cc/detail/private_files.hpp ----
@@ -4743,6 +3024,128 @@ inline int read_up_to(int fd, std::string& out, std::size_t limit) {
 
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/token_file.hpp ----
+
+// ---- oauth2cc/detail/json_bounded.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief No response or file of ours nests deeper; deeper ones are refused, so that the
+/// recursive parts of nlohmann::json (dump, comparison) never meet a deep document.
+inline constexpr int max_json_depth = 32;
+
+/// @brief What parse_json_bounded noticed besides the value.
+struct json_notes {
+    bool too_deep = false;  ///< nested deeper than max_json_depth (the value is discarded)
+    std::string repeated;   ///< a member name the top-level object has twice, if any
+};
+
+/// @brief Wipes every string value in a document (member names stay); for documents
+/// that held a credential, before they are destroyed.
+inline void wipe_strings(nlohmann::json& doc) noexcept {
+    if (doc.is_string()) {
+        wipe(doc.get_ref<std::string&>());
+    } else if (doc.is_structured()) {
+        // A parsed document is at most max_json_depth deep.
+        for (auto& child : doc) wipe_strings(child);
+    }
+}
+
+/// @brief Builds the document from nlohmann::json's SAX events. Each string value is
+/// moved out of the parser's buffer and the buffer wiped, so that a token in a response
+/// lives in the document alone, where the caller can wipe it.
+class bounded_document_builder {
+public:
+    using json = nlohmann::json;
+
+    bounded_document_builder(json& root, json_notes& notes) : root_(root), notes_(notes) {}
+
+    bool null() { return put(nullptr); }
+    bool boolean(bool v) { return put(v); }
+    bool number_integer(json::number_integer_t v) { return put(v); }
+    bool number_unsigned(json::number_unsigned_t v) { return put(v); }
+    bool number_float(json::number_float_t v, const std::string&) { return put(v); }
+    bool string(std::string& v) {
+        json value(std::move(v));
+        wipe(v);
+        return put(std::move(value));
+    }
+    bool binary(json::binary_t& v) { return put(std::move(v)); }
+    bool start_object(std::size_t) { return open(json::value_t::object); }
+    bool start_array(std::size_t) { return open(json::value_t::array); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    bool key(std::string& k) {
+        json& object = *stack_.back();
+        if (stack_.size() == 1 && notes_.repeated.empty() && object.contains(k)) {
+            notes_.repeated = k;
+        }
+        member_ = &object[k];
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+        return false;
+    }
+
+private:
+    template <class Value>
+    bool put(Value&& v) {
+        json* slot = place();
+        *slot = json(std::forward<Value>(v));
+        return true;
+    }
+    json* place() {
+        if (stack_.empty()) return &root_;
+        json& parent = *stack_.back();
+        if (parent.is_array()) {
+            parent.push_back(nullptr);
+            return &parent.back();
+        }
+        return member_;
+    }
+    bool open(json::value_t type) {
+        // Stopped at once instead of reading the rest of a deep document.
+        if (stack_.size() >= static_cast<std::size_t>(max_json_depth)) {
+            notes_.too_deep = true;
+            return false;
+        }
+        json* slot = place();
+        *slot = json(type);
+        stack_.push_back(slot);
+        return true;
+    }
+    bool close() {
+        stack_.pop_back();
+        return true;
+    }
+
+    json& root_;
+    json_notes& notes_;
+    std::vector<json*> stack_;
+    json* member_ = nullptr;
+};
+
+/// @brief Parses text as JSON. The result is discarded when the text is not JSON or nests
+/// deeper than max_json_depth. A top-level member given twice keeps its last value, and
+/// notes.repeated names it: which one a server meant is anyone's guess (RFC 8259 §4).
+inline nlohmann::json parse_json_bounded(std::string_view text, json_notes& notes) {
+    nlohmann::json doc;
+    bounded_document_builder builder(doc, notes);
+    if (!nlohmann::json::sax_parse(text.begin(), text.end(), &builder)) {
+        wipe_strings(doc);
+        return nlohmann::json(nlohmann::json::value_t::discarded);
+    }
+    return doc;
+}
+
+}  // namespace oauth2cc::detail
 
 #include <nlohmann/json.hpp>
 
@@ -5071,57 +3474,1474 @@ OAUTH2CC_INLINE std::unique_ptr<token_store_lock> file_token_store::lock(const s
 }
 
 }  // namespace oauth2cc
+// ---- oauth2cc/impl/httplib_transport_inl.hpp ----
 
-#endif  // !defined(_WIN32)
-// ---- oauth2cc/introspection.hpp ----
+// ---- oauth2cc/detail/httplib_glue.hpp ----
 
-#include <nlohmann/json.hpp>
+// ---- oauth2cc/detail/deadline_watchdog.hpp ----
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace oauth2cc::detail {
+
+/// @brief Runs a callback when a deadline passes unless it was disarmed first. One lazily
+/// started thread serves every armed deadline of its owner.
+class deadline_watchdog {
+public:
+    using clock = std::chrono::steady_clock;
+    using ticket = std::uint64_t;
+
+    deadline_watchdog() = default;
+    deadline_watchdog(const deadline_watchdog&) = delete;
+    deadline_watchdog& operator=(const deadline_watchdog&) = delete;
+
+    ~deadline_watchdog() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    /// @brief Calls on_expiry on the watchdog thread once `when` has passed.
+    ticket arm(clock::time_point when, std::function<void()> on_expiry) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+        const ticket id = ++last_ticket_;
+        armed_.emplace(id, entry{when, std::move(on_expiry), false});
+        // The thread wakes at next_wake_ anyway; only an earlier deadline needs it now.
+        // Most deadlines are later, so most requests cost no wake-up of the thread.
+        if (when < next_wake_) {
+            next_wake_ = when;
+            wake_.notify_all();
+        }
+        return id;
+    }
+
+    /// @brief Forgets a deadline. Once this returns its callback is not running and never
+    /// will run.
+    /// @returns true when the deadline had already fired
+    bool disarm(ticket id) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        const auto it = armed_.find(id);
+        if (it == armed_.end()) return false;
+        const bool fired = it->second.fired;
+        armed_.erase(it);
+        return fired;
+    }
+
+private:
+    struct entry {
+        clock::time_point when;
+        std::function<void()> on_expiry;
+        bool fired;
+    };
+
+    void run() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        while (!stopping_) {
+            bool any = false;
+            clock::time_point next = clock::time_point::max();
+            const auto now = clock::now();
+            for (auto& [id, e] : armed_) {
+                if (e.fired) continue;
+                if (e.when <= now) {
+                    e.fired = true;
+                    // Under the lock, so that disarm() cannot return while it runs.
+                    e.on_expiry();
+                } else {
+                    any = true;
+                    if (e.when < next) next = e.when;
+                }
+            }
+            // With nothing armed, look again after a while rather than never, so that arm()
+            // rarely has to wake this thread.
+            next_wake_ = any ? next : now + idle_recheck;
+            wake_.wait_until(lock, next_wake_);
+        }
+    }
+
+    static constexpr std::chrono::seconds idle_recheck{1};
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    clock::time_point next_wake_ = clock::time_point::max();
+    std::map<ticket, entry> armed_;
+    ticket last_ticket_ = 0;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/proxy.hpp ----
+
+#include <arpa/inet.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace oauth2cc {
+namespace oauth2cc::detail {
 
-/// @brief What an introspection endpoint says of a token.
-/// @sa RFC 7662 §2.2
-struct introspection_result {
-    bool active = false;
-    std::string scope;      ///< Space-separated, as sent.
-    std::string client_id;
-    std::string username;
-    std::string token_type;
-    std::string sub;
-    std::string iss;
-    std::optional<std::int64_t> exp;  ///< Seconds since the epoch.
-    std::optional<std::int64_t> iat;
-    std::optional<std::int64_t> nbf;
-    nlohmann::json raw;     ///< The whole response object, `aud` included.
-
-    /// @brief True when the token is active and its scope holds this scope-token.
-    bool has_scope(std::string_view scope_token) const;
+/// @brief An HTTP proxy: where it is, and the Basic credentials it wants, if any.
+struct proxy_parts {
+    std::string host;  ///< As written, IPv6 literals without their brackets.
+    int port = 1080;   ///< curl's default for a proxy without a port.
+    std::string user;  ///< Percent-decoded.
+    std::string password;
 };
 
-/// @brief Introspects a token, authenticating as the client of cfg (its auth method,
-/// credentials, TLS options and timeouts; cfg.token_endpoint is not used).
-/// @param cfg          the resource server's own client configuration
-/// @param endpoint     the introspection endpoint URL; the plain-http rule of cfg applies
-/// @param access_token the token to ask about; it appears in no error message
-/// @param via          the transport
-/// @throws error `config`, `transport`, `tls`, `oauth`, `http_status` or `bad_response`,
-///         as request_token does
-/// @sa RFC 7662 §2.1
-introspection_result introspect(const client_config& cfg, std::string_view endpoint,
-                                std::string_view access_token, transport& via);
+/// @brief Decodes %XX escapes; other bytes stay.
+inline std::string percent_decode(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
+        const int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
+        if (in[i] == '%' && hi >= 0 && lo >= 0) {
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            out.push_back(in[i]);
+        }
+    }
+    return out;
+}
 
-/// @brief As above, over a new httplib_transport.
-introspection_result introspect(const client_config& cfg, std::string_view endpoint,
-                                std::string_view access_token);
+/// @brief Parses "http://[user[:password]@]host[:port][/]"; a URL without a scheme is
+/// taken as http://, as curl does. Empty for anything else (https:// and socks proxies
+/// included: cpp-httplib speaks plain HTTP to a proxy, and CONNECT through it for
+/// https:// targets).
+inline std::optional<proxy_parts> parse_proxy(std::string_view url) {
+    std::string text(trim(url));
+    if (text.find("://") == std::string::npos) text.insert(0, "http://");
+    const std::size_t scheme_end = text.find("://");
+    if (!iequals(std::string_view(text).substr(0, scheme_end), "http")) return std::nullopt;
+    proxy_parts out;
+    const std::size_t authority_start = scheme_end + 3;
+    const std::size_t authority_end = text.find_first_of("/?#", authority_start);
+    std::string authority = text.substr(authority_start, authority_end - authority_start);
+    if (authority_end != std::string::npos) {
+        const std::string_view rest = std::string_view(text).substr(authority_end);
+        if (rest != "/") return std::nullopt;  // a proxy has no path
+    }
+    const std::size_t at = authority.rfind('@');
+    if (at != std::string::npos) {
+        const std::string userinfo = authority.substr(0, at);
+        const std::size_t colon = userinfo.find(':');
+        out.user = percent_decode(userinfo.substr(0, colon));
+        if (colon != std::string::npos) out.password = percent_decode(userinfo.substr(colon + 1));
+        authority.erase(0, at + 1);
+        if (out.user.empty() || has_control(out.user) || has_control(out.password)) {
+            return std::nullopt;
+        }
+    }
+    // The host and port as an http URL would have them; a missing port is 1080.
+    const std::size_t close = authority.rfind(']');
+    const std::size_t colon = authority.rfind(':');
+    const bool has_port =
+        colon != std::string::npos && (close == std::string::npos || colon > close);
+    const auto parts = parse_url("http://" + authority + "/");
+    if (!parts) return std::nullopt;
+    out.host = parts->host;
+    out.port = has_port ? parts->port : 1080;
+    return out;
+}
+
+/// @brief Whether an IP address lies in "address/bits"; false for anything that is not
+/// two addresses of one family.
+inline bool in_cidr(const std::string& host, std::string_view entry) {
+    const std::size_t slash = entry.find('/');
+    if (slash == std::string_view::npos) return false;
+    const std::string net(entry.substr(0, slash));
+    int bits = 0;
+    for (char c : entry.substr(slash + 1)) {
+        if (c < '0' || c > '9' || bits > 128) return false;
+        bits = bits * 10 + (c - '0');
+    }
+    unsigned char a[16], b[16];
+    std::size_t length = 0;
+    if (inet_pton(AF_INET, host.c_str(), a) == 1 && inet_pton(AF_INET, net.c_str(), b) == 1) {
+        length = 4;
+    } else if (inet_pton(AF_INET6, host.c_str(), a) == 1 &&
+               inet_pton(AF_INET6, net.c_str(), b) == 1) {
+        length = 16;
+    } else {
+        return false;
+    }
+    if (slash + 1 == entry.size() || bits > static_cast<int>(length * 8)) return false;
+    for (std::size_t i = 0; i < length && bits > 0; ++i, bits -= 8) {
+        const unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
+        if ((a[i] & mask) != (b[i] & mask)) return false;
+    }
+    return true;
+}
+
+/// @brief Whether a NO_PROXY list, as curl reads it, exempts host: "*" exempts every
+/// host; otherwise each comma-separated entry (a leading '.' dropped, IPv6 without
+/// brackets) matches that host and the hosts under it, and an "address/bits" entry
+/// matches the IP addresses in that range.
+inline bool no_proxy_matches(std::string_view list, std::string_view host) {
+    std::string h(host);
+    if (!h.empty() && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    while (!h.empty() && h.back() == '.') h.pop_back();
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        std::size_t end = list.find(',', start);
+        if (end == std::string_view::npos) end = list.size();
+        std::string_view entry = trim(list.substr(start, end - start));
+        start = end + 1;
+        if (entry == "*") return true;
+        std::string unbracketed;
+        if (!entry.empty() && entry.front() == '[' && entry.find(']') != std::string_view::npos) {
+            const std::size_t close = entry.find(']');
+            unbracketed = std::string(entry.substr(1, close - 1)) + std::string(entry.substr(close + 1));
+            entry = unbracketed;
+        }
+        while (!entry.empty() && entry.front() == '.') entry.remove_prefix(1);
+        while (!entry.empty() && entry.back() == '.') entry.remove_suffix(1);
+        if (entry.empty()) continue;
+        if (entry.find('/') != std::string_view::npos) {
+            if (in_cidr(h, entry)) return true;
+            continue;
+        }
+        if (iequals(h, entry)) return true;
+        if (h.size() > entry.size() && h[h.size() - entry.size() - 1] == '.' &&
+            iequals(std::string_view(h).substr(h.size() - entry.size()), entry)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <httplib.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief Says in words what a cpp-httplib error means for the caller.
+inline std::string describe(httplib::Error failure) {
+    switch (failure) {
+        case httplib::Error::Connection:
+            return "could not connect (refused, unreachable, or connect_timeout passed)";
+        case httplib::Error::Read:
+            return "the connection failed or timed out while reading the response";
+        case httplib::Error::Write:
+            return "the connection failed or timed out while sending the request";
+        default:
+            return httplib::to_string(failure);
+    }
+}
+
+/// @brief Refuses trust anchors or a client certificate that OpenSSL cannot load, so that
+/// the mistake shows as a clear `config` error and not as a failed handshake later.
+inline void check_tls_files(const tls_options& tls) {
+    const auto fail = [](const std::string& why) {
+        ERR_clear_error();
+        throw error(error_kind::config, why);
+    };
+    std::error_code ec;
+    if (!tls.ca_dir.empty() && !std::filesystem::is_directory(tls.ca_dir, ec)) {
+        fail("tls.ca_dir \"" + excerpt(tls.ca_dir, 200) + "\" is not a directory");
+    }
+    if (!tls.ca_file.empty()) {
+        X509_STORE* store = X509_STORE_new();
+        if (store == nullptr) fail("OpenSSL could not allocate a certificate store");
+        const int loaded = X509_STORE_load_locations(store, tls.ca_file.c_str(), nullptr);
+        X509_STORE_free(store);
+        if (loaded != 1) {
+            fail("tls.ca_file \"" + excerpt(tls.ca_file, 200) +
+                 "\" could not be read as PEM certificates");
+        }
+    }
+    if (tls.client_cert_file.empty() != tls.client_key_file.empty()) {
+        fail("tls.client_cert_file and tls.client_key_file go together");
+    }
+    if (!tls.client_cert_file.empty()) {
+        SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+        if (ctx == nullptr) fail("OpenSSL could not create a TLS context");
+        const bool cert_ok =
+            SSL_CTX_use_certificate_chain_file(ctx, tls.client_cert_file.c_str()) == 1;
+        // Readable as a key on its own: a refusal below then means a mismatch.
+        bool key_readable = false;
+        if (BIO* in = BIO_new_file(tls.client_key_file.c_str(), "r")) {
+            EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+            key_readable = key != nullptr;
+            EVP_PKEY_free(key);
+            BIO_free(in);
+        }
+        const bool pair_ok =
+            cert_ok && key_readable &&
+            SSL_CTX_use_PrivateKey_file(ctx, tls.client_key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
+            SSL_CTX_check_private_key(ctx) == 1;
+        SSL_CTX_free(ctx);
+        if (!cert_ok) {
+            fail("tls.client_cert_file \"" + excerpt(tls.client_cert_file, 200) +
+                 "\" could not be read as a PEM certificate");
+        }
+        if (!key_readable) {
+            fail("tls.client_key_file \"" + excerpt(tls.client_key_file, 200) +
+                 "\" could not be read as an unencrypted PEM private key");
+        }
+        if (!pair_ok) fail("tls.client_key_file does not match tls.client_cert_file");
+    }
+    ERR_clear_error();
+}
+
+/// @brief The request target as it goes on the wire: the caller's bytes, percent escapes
+/// kept as written, and only what may not appear in a target escaped (non-ASCII and the
+/// characters RFC 3986 excludes). cpp-httplib's own re-encoding is off: it turned '+' into
+/// %2B, so a form-encoded space arrived as a plus sign.
+inline std::string wire_target(std::string_view path) {
+    std::string out;
+    out.reserve(path.size());
+    for (char c : path) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' ||
+            c == '`' || c == '{' || c == '|' || c == '}') {
+            append_percent_escape(out, u);
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+// cpp-httplib renamed its switches between releases; these pick whichever one exists.
+template <class Client>
+auto send_target_as_is(Client& client, int) -> decltype(client.set_path_encode(false)) {
+    return client.set_path_encode(false);  // 0.20 and later
+}
+template <class Client>
+auto send_target_as_is(Client& client, long) -> decltype(client.set_url_encode(false)) {
+    return client.set_url_encode(false);  // before 0.20
+}
+template <class Client>
+auto ssl_context_of(Client& client, int) -> decltype(static_cast<SSL_CTX*>(client.ssl_context())) {
+    return client.ssl_context();  // before 0.43
+}
+template <class Client>
+auto ssl_context_of(Client& client, long) -> decltype(static_cast<SSL_CTX*>(client.tls_context())) {
+    return static_cast<SSL_CTX*>(client.tls_context());  // 0.43 and later
+}
+
+/// @brief Makes OpenSSL's own chain verification check the server's identity: the IP
+/// address (RFC 6125 §6.2: an iPAddress SAN of exactly those bytes, never the CN) or the
+/// DNS name, for every connection made from ctx. cpp-httplib's post-handshake check of
+/// the verification result then fails on a mismatch, whichever release it is.
+inline void require_identity(SSL_CTX* ctx, const std::string& host) {
+    X509_VERIFY_PARAM* param = ctx != nullptr ? SSL_CTX_get0_param(ctx) : nullptr;
+    bool ok = param != nullptr;
+    if (ok && X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {
+        ERR_clear_error();  // not an IP address: a DNS name
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        ok = X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1;
+    }
+    if (!ok) {
+        ERR_clear_error();
+        throw error(error_kind::tls, "OpenSSL could not be told which host to verify");
+    }
+}
+
+/// @brief A duplicate of the socket an exchange runs on, which the deadline shuts down.
+/// shutdown() on it ends any wait on the socket at once, whatever the stage (connect, TLS
+/// handshake, request, response), without the cpp-httplib lock that its own stop() needs
+/// and that it holds through the handshake. Being a duplicate, it cannot name another
+/// socket after cpp-httplib closes its own descriptor.
+class socket_handle {
+public:
+    socket_handle() = default;
+    socket_handle(const socket_handle&) = delete;
+    socket_handle& operator=(const socket_handle&) = delete;
+    ~socket_handle() { reset(-1); }
+
+    /// @brief Called by cpp-httplib with each new socket, before it connects.
+    void adopt(int fd) { reset(fd >= 0 ? ::dup(fd) : -1); }
+
+    /// @brief Ends every operation on the socket now.
+    void shut_down() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+    }
+
+    /// @brief Lets the socket close once cpp-httplib has closed its own descriptor.
+    void release() { reset(-1); }
+
+private:
+    void reset(int fd) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+    std::mutex mutex_;
+    int fd_ = -1;
+};
+
+/// @brief What an httplib_sender needs to know; mirrors oauth2cc::transport_options.
+struct sender_options {
+    std::chrono::milliseconds connect_timeout;
+    std::chrono::milliseconds read_timeout;
+    std::size_t max_response_bytes;
+    tls_options tls;
+    std::size_t max_idle_connections;
+    std::string proxy;
+};
+
+/// @brief Sends requests through cpp-httplib clients kept alive per origin. Thread-safe:
+/// a client is used by one request at a time and goes back to the idle list after it.
+class httplib_sender {
+public:
+    explicit httplib_sender(sender_options options) : options_(std::move(options)) {
+        if (!timeouts_in_range(options_.connect_timeout, options_.read_timeout)) {
+            throw error(error_kind::config,
+                        "connect_timeout and read_timeout must be positive and at most a day "
+                        "each");
+        }
+        if (options_.max_response_bytes == 0) {
+            throw error(error_kind::config, "max_response_bytes must be positive");
+        }
+        check_tls_files(options_.tls);
+        if (!options_.proxy.empty()) {
+            proxy_ = parse_proxy(options_.proxy);
+            // The URL is not echoed: it may hold the proxy's password.
+            if (!proxy_) {
+                throw error(error_kind::config,
+                            "the proxy is not an http://[user:password@]host[:port] URL "
+                            "(cpp-httplib speaks plain HTTP to a proxy)");
+            }
+        }
+    }
+
+    http_response send(const http_request& request) {
+        const auto url = parse_url(request.url);
+        if (!url) {
+            throw error(error_kind::config,
+                        "the request URL is not an absolute http:// or https:// URL with a "
+                        "host, no user info, no fragment, no spaces or controls");
+        }
+        if (request.method.empty() || has_control(request.method) ||
+            request.method.find(' ') != std::string::npos) {
+            throw error(error_kind::config, "the request method is empty or malformed");
+        }
+        httplib::Request out;
+        // The copy handed to cpp-httplib holds the request's credentials: wiped once sent,
+        // or once refused.
+        struct wiped_at_exit {
+            httplib::Request& out;
+            ~wiped_at_exit() {
+                for (auto& header : out.headers) wipe(header.second);
+                wipe(out.body);
+            }
+        } const out_wiper{out};
+        out.method = request.method;
+        out.path = wire_target(url->path);
+        for (const auto& [name, value] : request.headers) {
+            if (name.empty() || has_control(name) || name.find(':') != std::string::npos ||
+                name.find(' ') != std::string::npos) {
+                throw error(error_kind::config,
+                            "a request header name is empty or malformed: \"" +
+                                excerpt(name, 60) + "\"");
+            }
+            if (is_framing_header(name)) {
+                throw error(error_kind::config,
+                            "the request header \"" + excerpt(name, 60) +
+                                "\" frames the message or steers the connection; the "
+                                "transport writes it, never the caller");
+            }
+            // The value is not echoed: it may be a credential.
+            if (has_control(value)) {
+                throw error(error_kind::config, "the value of request header \"" +
+                                                    excerpt(name, 60) +
+                                                    "\" contains control characters");
+            }
+            out.headers.emplace(name, value);
+        }
+        out.body = request.body;
+
+        const std::string origin = origin_of(*url);
+        std::size_t cap = options_.max_response_bytes;
+        bool over_cap = false;
+        http_response result;
+        out.response_handler = [&](const httplib::Response& head) {
+            const std::string length = head.get_header_value("Content-Length");
+            if (!length.empty() && length.size() < 20) {
+                std::uint64_t announced = 0;
+                for (char c : length) {
+                    if (c < '0' || c > '9') return true;  // httplib judges the framing
+                    announced = announced * 10 + static_cast<std::uint64_t>(c - '0');
+                }
+                if (announced > cap) {
+                    over_cap = true;
+                    return false;
+                }
+                // Room for the whole body at once: it is not copied as it grows.
+                result.body.reserve(static_cast<std::size_t>(announced));
+            } else if (length.size() >= 20) {
+                over_cap = true;
+                return false;
+            }
+            return true;
+        };
+        out.content_receiver = [&](const char* data, std::size_t size, std::uint64_t,
+                                   std::uint64_t) {
+            if (size > cap - result.body.size()) {
+                over_cap = true;
+                return false;
+            }
+            append_wiping(result.body, data, size);
+            return true;
+        };
+
+        std::unique_ptr<pooled_client> client = acquire(origin, *url);
+        httplib::Response in;
+        httplib::Error failure = httplib::Error::Success;
+        const auto deadline = deadline_watchdog::clock::now() + options_.connect_timeout +
+                              options_.read_timeout;
+        socket_handle* socket = client->socket.get();
+        const auto ticket = watchdog_.arm(deadline, [socket] { socket->shut_down(); });
+        const bool sent = client->http->send(out, in, failure);
+        const bool timed_out = watchdog_.disarm(ticket);
+        if (!client->http->is_socket_open()) client->socket->release();
+
+        if (!sent) {
+            result.body.clear();
+            if (over_cap) {
+                // A response arrived, and it is not one the protocol allows.
+                throw error(error_kind::bad_response,
+                            "the response from " + origin + " is over max_response_bytes (" +
+                                std::to_string(options_.max_response_bytes) + ")",
+                            error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
+            }
+            if (timed_out) {
+                throw error(error_kind::transport,
+                            "no complete response from " + origin + " within " +
+                                std::to_string((options_.connect_timeout +
+                                                options_.read_timeout)
+                                                   .count()) +
+                                " ms (connect_timeout + read_timeout)");
+            }
+            const std::string what = httplib::to_string(failure);
+            // Newer cpp-httplib releases refuse a Content-Encoding they were built
+            // without (0.11 passed the body on undecoded): a response came, and not one
+            // that was asked for.
+            if (what == "Unsupported Content-Encoding" || what == "UnsupportedContentEncoding") {
+                throw error(error_kind::bad_response,
+                            "the response from " + origin +
+                                " uses a Content-Encoding that was not asked for and that "
+                                "this build of cpp-httplib cannot decode",
+                            error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
+            }
+            if (what.rfind("SSL", 0) == 0) {
+                throw error(error_kind::tls, "TLS with " + origin + " failed: " + what +
+                                                 " (certificate, host name or handshake)");
+            }
+            throw error(error_kind::transport,
+                        "no response from " + origin + ": " + describe(failure));
+        }
+        result.status = in.status;
+        result.headers.reserve(in.headers.size());
+        for (const auto& [name, value] : in.headers) result.headers.emplace_back(name, value);
+        // A connection whose exchange met the deadline may have been shut down under it.
+        if (!timed_out) release(origin, std::move(client));
+        return result;
+    }
+
+private:
+    /// @brief One kept-alive connection and the handle its deadline acts on.
+    struct pooled_client {
+        std::shared_ptr<socket_handle> socket = std::make_shared<socket_handle>();
+        std::unique_ptr<httplib::ClientImpl> http;
+    };
+
+    std::unique_ptr<pooled_client> acquire(const std::string& origin, const url_parts& url) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            const auto it = idle_.find(origin);
+            if (it != idle_.end() && !it->second.empty()) {
+                auto client = std::move(it->second.back());
+                it->second.pop_back();
+                return client;
+            }
+        }
+        return make_client(origin, url);
+    }
+
+    void release(const std::string& origin, std::unique_ptr<pooled_client> client) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto& list = idle_[origin];
+        if (list.size() < options_.max_idle_connections) list.push_back(std::move(client));
+    }
+
+    std::unique_ptr<pooled_client> make_client(const std::string& origin,
+                                               const url_parts& url) const {
+        const tls_options& tls = options_.tls;
+        auto made = std::make_unique<pooled_client>();
+        // Host and port as they are: cpp-httplib's own URL parser reads an IPv6 literal
+        // with hex letters or dots ([::ffff:7f00:1]) as a host name.
+        if (url.https) {
+            auto ssl = std::make_unique<httplib::SSLClient>(url.host, url.port,
+                                                            tls.client_cert_file,
+                                                            tls.client_key_file);
+            if (!ssl->is_valid()) {
+                ERR_clear_error();
+                throw error(error_kind::tls, "cpp-httplib could not set up a client for " +
+                                                 origin + " with the given TLS files");
+            }
+            if (tls.verify) require_identity(ssl_context_of(*ssl, 0), url.host);
+            configure_trust(*ssl);
+            made->http = std::move(ssl);
+        } else {
+            made->http = std::make_unique<httplib::ClientImpl>(url.host, url.port);
+        }
+        httplib::ClientImpl* client = made->http.get();
+        std::shared_ptr<socket_handle> socket = made->socket;
+        client->set_socket_options([socket](auto fd) {
+            socket->adopt(static_cast<int>(fd));
+        });
+        send_target_as_is(*client, 0);
+        if (proxy_) {
+            client->set_proxy(proxy_->host, proxy_->port);
+            if (!proxy_->user.empty()) {
+                client->set_proxy_basic_auth(proxy_->user, proxy_->password);
+            }
+        }
+        const auto split = [](std::chrono::milliseconds ms) {
+            return std::pair<time_t, time_t>(static_cast<time_t>(ms.count() / 1000),
+                                             static_cast<time_t>(ms.count() % 1000 * 1000));
+        };
+        const auto connect = split(options_.connect_timeout);
+        const auto read = split(options_.read_timeout);
+        client->set_connection_timeout(connect.first, connect.second);
+        client->set_read_timeout(read.first, read.second);
+        client->set_write_timeout(read.first, read.second);
+        client->set_keep_alive(true);
+        client->set_follow_location(false);
+        // cpp-httplib writes the headers and the body of a request separately; without
+        // TCP_NODELAY the body waits for the server's delayed ACK (about 40 ms on Linux).
+        client->set_tcp_nodelay(true);
+        return made;
+    }
+
+    /// @brief Trust anchors: the system store unless tls.ca_file or tls.ca_dir say
+    /// otherwise (cpp-httplib 0.47 and later no longer add the system store to a custom
+    /// CA either; both releases behave the same here).
+    void configure_trust(httplib::SSLClient& client) const {
+        const tls_options& tls = options_.tls;
+        client.enable_server_certificate_verification(tls.verify);
+        if (!tls.ca_file.empty() && !tls.ca_dir.empty()) {
+            // cpp-httplib loads one of the two; a store that looks up the directory,
+            // with the file added to it on first use, trusts both.
+            X509_STORE* store = X509_STORE_new();
+            if (store == nullptr ||
+                X509_STORE_load_locations(store, nullptr, tls.ca_dir.c_str()) != 1) {
+                if (store != nullptr) X509_STORE_free(store);
+                ERR_clear_error();
+                throw error(error_kind::config, "tls.ca_dir could not be loaded");
+            }
+            client.set_ca_cert_store(store);
+            client.set_ca_cert_path(tls.ca_file);
+        } else if (!tls.ca_file.empty() || !tls.ca_dir.empty()) {
+            client.set_ca_cert_path(tls.ca_file, tls.ca_dir);
+        }
+    }
+
+    sender_options options_;
+    std::optional<proxy_parts> proxy_;
+    std::mutex mutex_;
+    std::map<std::string, std::vector<std::unique_ptr<pooled_client>>> idle_;
+    // Declared last so that its thread stops before the clients it may touch go away.
+    deadline_watchdog watchdog_;
+};
+
+}  // namespace oauth2cc::detail
+
+#include <memory>
+#include <utility>
+
+namespace oauth2cc {
+
+struct httplib_transport::state {
+    explicit state(const transport_options& opts)
+        : options(opts),
+          sender(detail::sender_options{opts.connect_timeout, opts.read_timeout,
+                                        opts.max_response_bytes, opts.tls,
+                                        opts.max_idle_connections, opts.proxy}) {}
+    transport_options options;
+    detail::httplib_sender sender;
+};
+
+OAUTH2CC_INLINE transport_options transport_options::from(const client_config& cfg) {
+    transport_options options;
+    options.connect_timeout = cfg.connect_timeout;
+    options.read_timeout = cfg.read_timeout;
+    options.max_response_bytes = cfg.max_response_bytes;
+    options.tls = cfg.tls;
+    options.proxy = cfg.proxy;
+    return options;
+}
+
+OAUTH2CC_INLINE httplib_transport::httplib_transport(transport_options options)
+    : state_(std::make_unique<state>(options)) {}
+
+OAUTH2CC_INLINE httplib_transport::httplib_transport(const client_config& cfg)
+    : httplib_transport(transport_options::from(cfg)) {}
+
+OAUTH2CC_INLINE httplib_transport::~httplib_transport() = default;
+
+OAUTH2CC_INLINE http_response httplib_transport::send(const http_request& request) {
+    return state_->sender.send(request);
+}
+
+OAUTH2CC_INLINE const transport_options& httplib_transport::options() const noexcept {
+    return state_->options;
+}
 
 }  // namespace oauth2cc
-
 // ---- oauth2cc/impl/introspection_inl.hpp ----
+
+// ---- oauth2cc/detail/token_request.hpp ----
+
+// ---- oauth2cc/detail/redact.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief Strings that must never reach a message, each replaced by "***" in whatever
+/// spelling a server may echo it: raw, percent-encoded (either hex case, `+` or `%20` for
+/// a space, any mix of escaped and literal bytes, as form encoding and Python's `quote()`
+/// give), JSON-escaped (`\/`, `\"`, `\uXXXX`, surrogate pairs), or as excerpt() prints
+/// it (`?` for controls and non-ASCII). Owns copies of the strings and wipes them when
+/// destroyed.
+class redactions {
+public:
+    redactions() = default;
+    redactions(const redactions&) = delete;
+    redactions& operator=(const redactions&) = delete;
+    redactions(redactions&& other) noexcept : hidden_(std::move(other.hidden_)) {}
+    redactions& operator=(redactions&&) = delete;
+    ~redactions() {
+        for (auto& s : hidden_) wipe(s);
+    }
+
+    /// @brief Hides text, in every spelling above, wherever it appears.
+    void add(std::string text) {
+        if (text.empty()) return;
+        if (hidden_.size() == hidden_.capacity()) {
+            // A short string lives inside the vector's own block: it is wiped there before
+            // that block is freed.
+            std::vector<std::string> bigger;
+            bigger.reserve(2 * hidden_.size() + 2);
+            for (auto& s : hidden_) bigger.push_back(std::move(s));
+            for (auto& s : hidden_) wipe(s);
+            hidden_.swap(bigger);
+        }
+        hidden_.push_back(std::move(text));
+        wipe(text);
+    }
+
+    /// @brief Text with every hidden string replaced by "***". One pass from left to
+    /// right; at each place the longest match of any hidden string wins, so that a string
+    /// that contains another is hidden whole. The output is built anew, never shifted in
+    /// place, so the cost grows with the text times the longest hidden string at worst.
+    std::string apply(std::string text) const {
+        if (hidden_.empty()) return text;
+        std::string out;
+        out.reserve(text.size());
+        std::size_t at = 0;
+        while (at < text.size()) {
+            std::size_t longest = 0;
+            for (const auto& s : hidden_) {
+                const std::size_t n = match_length(text, at, s);
+                if (n > longest) longest = n;
+            }
+            if (longest > 0) {
+                out += "***";
+                at += longest;
+            } else {
+                out.push_back(text[at]);
+                ++at;
+            }
+        }
+        wipe(text);
+        return out;
+    }
+
+    /// @brief A sanitised excerpt of text with nothing hidden left in it.
+    std::string excerpt_of(std::string_view text, std::size_t max_bytes) const {
+        return apply(excerpt(apply(std::string(text)), max_bytes));
+    }
+
+private:
+    /// @brief The value of `count` hex digits at text[at], or -1.
+    static long hex_at(std::string_view text, std::size_t at, std::size_t count) noexcept {
+        if (text.size() < at + count) return -1;
+        long value = 0;
+        for (std::size_t i = 0; i < count; ++i) {
+            const int digit = hex_value(text[at + i]);
+            if (digit < 0) return -1;
+            value = value * 16 + digit;
+        }
+        return value;
+    }
+
+    /// @brief The code point of the UTF-8 sequence at s[at] and its length, or length 0.
+    static std::pair<std::uint32_t, std::size_t> utf8_at(std::string_view s,
+                                                         std::size_t at) noexcept {
+        const auto u = static_cast<unsigned char>(s[at]);
+        std::size_t length = u < 0x80 ? 1 : (u >> 5) == 0x6 ? 2 : (u >> 4) == 0xe ? 3
+                                         : (u >> 3) == 0x1e ? 4 : 0;
+        if (length == 0 || at + length > s.size()) return {0, 0};
+        std::uint32_t cp = length == 1 ? u : u & (0x7fu >> length);
+        for (std::size_t i = 1; i < length; ++i) {
+            const auto c = static_cast<unsigned char>(s[at + i]);
+            if ((c & 0xc0) != 0x80) return {0, 0};
+            cp = (cp << 6) | (c & 0x3f);
+        }
+        return {cp, length};
+    }
+
+    /// @brief Calls next(text_end, secret_end) for each spelling, in text from `at`, of
+    /// the secret's bytes from `k`: one byte, or one whole character for `\u` escapes.
+    template <typename Next>
+    static void spellings(std::string_view text, std::size_t at, std::string_view secret,
+                          std::size_t k, Next&& next) {
+        const char b = secret[k];
+        const auto u = static_cast<unsigned char>(b);
+        const char c = text[at];
+        if (c == b) next(at + 1, k + 1);
+        if (c == '?' && (u < 0x20 || u >= 0x7f)) next(at + 1, k + 1);
+        if (c == '+' && b == ' ') next(at + 1, k + 1);
+        if (c == '%' && hex_at(text, at + 1, 2) == u) next(at + 3, k + 1);
+        if (c != '\\' || at + 1 >= text.size()) return;
+        const char e = text[at + 1];
+        const char plain = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b'
+                         : e == 'f' ? '\f' : (e == '/' || e == '"' || e == '\\') ? e : '\0';
+        if (plain != '\0' && plain == b) next(at + 2, k + 1);
+        if (e != 'u') return;
+        const auto [cp, length] = utf8_at(secret, k);
+        if (length == 0) return;
+        const long unit = hex_at(text, at + 2, 4);
+        if (cp < 0x10000) {
+            if (unit == static_cast<long>(cp)) next(at + 6, k + length);
+            return;
+        }
+        const long high = 0xd800 + ((cp - 0x10000) >> 10);
+        const long low = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+        if (unit == high && at + 12 <= text.size() && text[at + 6] == '\\' &&
+            text[at + 7] == 'u' && hex_at(text, at + 8, 4) == low) {
+            next(at + 12, k + length);
+        }
+    }
+
+    /// @brief How many bytes of text from `at` spell the whole secret, the longest such
+    /// spelling; 0 when none does. Follows every spelling at once (a small set of places).
+    static std::size_t match_length(std::string_view text, std::size_t at,
+                                    std::string_view secret) {
+        const char c = text[at];
+        if (c != secret[0] && c != '?' && c != '+' && c != '%' && c != '\\') return 0;
+        // (text position, secret position) pairs still alive; a secret byte has at most
+        // six spellings, so this stays short.
+        std::vector<std::pair<std::size_t, std::size_t>> alive{{at, 0}};
+        std::vector<std::pair<std::size_t, std::size_t>> next_alive;
+        std::size_t longest = 0;
+        while (!alive.empty()) {
+            next_alive.clear();
+            for (const auto& [t, k] : alive) {
+                if (k == secret.size()) {
+                    if (t - at > longest) longest = t - at;
+                    continue;
+                }
+                if (t >= text.size()) continue;
+                spellings(text, t, secret, k, [&](std::size_t t2, std::size_t k2) {
+                    for (const auto& p : next_alive) {
+                        if (p.first == t2 && p.second == k2) return;
+                    }
+                    next_alive.emplace_back(t2, k2);
+                });
+            }
+            alive.swap(next_alive);
+        }
+        return longest;
+    }
+
+    std::vector<std::string> hidden_;
+};
+
+}  // namespace oauth2cc::detail
+
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The requested scopes, space-joined as RFC 6749 §3.3 wants.
+inline std::string joined_scope(const client_config& cfg) {
+    std::string scope;
+    for (const auto& s : cfg.scopes) {
+        if (!scope.empty()) scope.push_back(' ');
+        scope += s;
+    }
+    return scope;
+}
+
+/// @brief Refuses a configuration that cannot make a correct, safe token request.
+/// @throws error of kind `config`; the message names the field, never a secret
+inline url_parts validate_config(const client_config& cfg) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    auto url = parse_url(cfg.token_endpoint);
+    if (!url) {
+        // The text is not echoed: a refused URL may carry credentials ("user:pass@").
+        fail("token_endpoint must be an absolute http:// or https:// URL with a host, no "
+             "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
+    }
+    if (!url->https && !cfg.allow_insecure_http && !is_loopback_host(url->host)) {
+        fail("token_endpoint uses plain http:// to " + excerpt(url->host, 100) +
+             ", which is not loopback: credentials would cross the network in clear; use "
+             "https:// or set allow_insecure_http");
+    }
+    if (cfg.client_id.empty()) fail("client_id is empty");
+    for (const auto& s : cfg.scopes) {
+        if (!is_scope_token(s)) {
+            fail("scope \"" + excerpt(s, 100) +
+                 "\" is not an RFC 6749 §3.3 scope-token (printable ASCII, no space, '\"' "
+                 "or '\\\\')");
+        }
+    }
+    for (const auto& r : cfg.resources) {
+        if (r.empty()) fail("a resource indicator is empty");
+    }
+    for (const auto& [name, value] : cfg.extra_params) {
+        if (name.empty()) fail("an extra parameter has an empty name");
+        if (name == "grant_type" || name == "client_id" || name == "client_secret" ||
+            name == "scope") {
+            fail("extra parameter \"" + name + "\" is reserved: it has its own field");
+        }
+    }
+    if (has_control(cfg.user_agent)) fail("user_agent contains control characters");
+    if (!timeouts_in_range(cfg.connect_timeout, cfg.read_timeout)) {
+        fail("connect_timeout and read_timeout must be positive and at most a day each");
+    }
+    if (cfg.max_response_bytes == 0) fail("max_response_bytes must be positive");
+    if (cfg.tls.client_cert_file.empty() != cfg.tls.client_key_file.empty()) {
+        fail("tls.client_cert_file and tls.client_key_file go together");
+    }
+    return *url;
+}
+
+/// @brief The HTTP Basic header value for the client's credentials.
+/// @sa RFC 6749 §2.3.1, RFC 7617
+inline std::string basic_authorization(const client_config& cfg) {
+    const std::string& id = cfg.client_id;
+    const std::string& password = cfg.client_secret.reveal();
+    // Built in place, in buffers sized up front: no copy of the secret is left in memory.
+    std::string joined;
+    if (cfg.basic_encoding == credential_encoding::form_urlencoded) {
+        joined.reserve(percent_encoded_bound(id.size()) + 1 + percent_encoded_bound(password.size()));
+        percent_encode_append(joined, id, "+");
+        joined.push_back(':');
+        percent_encode_append(joined, password, "+");
+    } else {
+        joined.reserve(id.size() + 1 + password.size());
+        joined.append(id).append(1, ':').append(password);
+    }
+    std::string header;
+    header.reserve(6 + base64_size(joined.size()) + 1);
+    header.append("Basic ");
+    base64_append(header, joined);
+    wipe(joined);
+    return header;
+}
+
+/// @brief Adds the client's authentication to a request to the authorization server:
+/// a Basic header, or client_id (and client_secret) in the form body.
+/// @sa RFC 6749 §2.3.1
+inline void append_client_authentication(http_request& req, const client_config& cfg) {
+    switch (cfg.auth) {
+        case auth_method::client_secret_basic:
+            req.headers.emplace_back("Authorization", basic_authorization(cfg));
+            break;
+        case auth_method::client_secret_post:
+            append_form_field(req.body, "client_id", cfg.client_id);
+            append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
+            break;
+        case auth_method::none:
+            append_form_field(req.body, "client_id", cfg.client_id);
+            break;
+    }
+}
+
+/// @brief The client-credentials token request for a valid configuration.
+/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2
+inline http_request build_token_request(const client_config& cfg) {
+    http_request req;
+    req.method = "POST";
+    req.url = cfg.token_endpoint;
+    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                   {"Accept", "application/json"}};
+    if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
+
+    append_form_field(req.body, "grant_type", "client_credentials");
+    if (!cfg.scopes.empty()) append_form_field(req.body, "scope", joined_scope(cfg));
+    if (!cfg.audience.empty()) append_form_field(req.body, "audience", cfg.audience);
+    for (const auto& r : cfg.resources) append_form_field(req.body, "resource", r);
+    for (const auto& [name, value] : cfg.extra_params) append_form_field(req.body, name, value);
+
+    append_client_authentication(req, cfg);
+    return req;
+}
+
+/// @brief Every form in which the client secret travels, for keeping server-echoed
+/// text free of it.
+inline redactions credential_redactions(const client_config& cfg) {
+    redactions hide;
+    const std::string& raw = cfg.client_secret.reveal();
+    if (!raw.empty()) {
+        hide.add(raw);
+        if (cfg.auth == auth_method::client_secret_basic) {
+            std::string header = basic_authorization(cfg);
+            hide.add(header.substr(6));  // after "Basic "
+            wipe(header);
+        }
+    }
+    return hide;
+}
+
+/// @brief Wipes the credentials a built token request holds once it has been sent.
+class request_wiper {
+public:
+    explicit request_wiper(http_request& req) noexcept : req_(req) {}
+    request_wiper(const request_wiper&) = delete;
+    request_wiper& operator=(const request_wiper&) = delete;
+    ~request_wiper() {
+        wipe(req_.body);
+        for (auto& [name, value] : req_.headers) {
+            if (iequals(name, "Authorization")) wipe(value);
+        }
+    }
+
+private:
+    http_request& req_;
+};
+
+/// @brief Wipes a token response's body once it has been read.
+class response_wiper {
+public:
+    explicit response_wiper(http_response& res) noexcept : res_(res) {}
+    response_wiper(const response_wiper&) = delete;
+    response_wiper& operator=(const response_wiper&) = delete;
+    ~response_wiper() { wipe(res_.body); }
+
+private:
+    http_response& res_;
+};
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/token_response.hpp ----
+
+// ---- oauth2cc/detail/retry_after.hpp ----
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The longest wait a Retry-After is believed for: a day.
+inline constexpr std::chrono::seconds max_retry_after{24 * 60 * 60};
+
+/// @brief Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+/// @brief The month number of "Jan".."Dec", 0 for anything else.
+inline unsigned month_number(std::string_view name) {
+    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    for (unsigned i = 0; i < 12; ++i) {
+        if (name == months[i]) return i + 1;
+    }
+    return 0;
+}
+
+/// @brief The value of len decimal digits at s[at] (two digits may start with a space);
+/// -1 otherwise.
+inline int digits_at(std::string_view s, std::size_t at, std::size_t len) {
+    if (at + len > s.size()) return -1;
+    int v = 0;
+    bool any = false;
+    for (std::size_t i = at; i < at + len; ++i) {
+        if (s[i] == ' ' && len == 2 && i == at) continue;  // asctime's " 6"
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+        any = true;
+    }
+    return any ? v : -1;
+}
+
+/// @brief Seconds since the epoch of a UTC date and time; empty when a field is out of range.
+inline std::optional<std::int64_t> utc_seconds(int year, unsigned month, int day, int hour,
+                                              int minute, int second) {
+    if (month == 0 || year < 0 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
+        minute > 59 || second < 0 || second > 60) {
+        return std::nullopt;
+    }
+    return days_from_civil(year, month, static_cast<unsigned>(day)) * 86400 + hour * 3600 +
+           minute * 60 + second;
+}
+
+/// @brief Parses an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7), the
+/// form senders must use, into seconds since the epoch.
+inline std::optional<std::int64_t> parse_imf_fixdate(std::string_view s) {
+    // "Www, DD Mon YYYY HH:MM:SS GMT" is 29 characters.
+    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+        s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT" ||
+        s[5] == ' ') {
+        return std::nullopt;
+    }
+    return utc_seconds(digits_at(s, 12, 4), month_number(s.substr(8, 3)), digits_at(s, 5, 2),
+                       digits_at(s, 17, 2), digits_at(s, 20, 2), digits_at(s, 23, 2));
+}
+
+/// @brief Parses the obsolete RFC 850 form, "Sunday, 06-Nov-94 08:49:37 GMT". A two-digit
+/// year more than 50 years ahead of current_year is taken as the century before
+/// (RFC 9110 §5.6.7).
+inline std::optional<std::int64_t> parse_rfc850_date(std::string_view s, int current_year) {
+    const std::size_t comma = s.find(", ");
+    if (comma == std::string_view::npos || comma < 6 || comma > 9) return std::nullopt;
+    for (std::size_t i = 0; i < comma; ++i) {
+        const char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return std::nullopt;
+    }
+    // "DD-Mon-YY HH:MM:SS GMT" is 22 characters.
+    const std::string_view d = s.substr(comma + 2);
+    if (d.size() != 22 || d[2] != '-' || d[6] != '-' || d[9] != ' ' || d[12] != ':' ||
+        d[15] != ':' || d[18] != ' ' || d.substr(19) != "GMT" || d[0] == ' ' || d[7] == ' ') {
+        return std::nullopt;
+    }
+    const int yy = digits_at(d, 7, 2);
+    if (yy < 0) return std::nullopt;
+    // The latest year ending in yy that is at most 50 years ahead.
+    int year = current_year / 100 * 100 + yy;
+    if (year + 100 <= current_year + 50) year += 100;
+    if (year > current_year + 50) year -= 100;
+    return utc_seconds(year, month_number(d.substr(3, 3)), digits_at(d, 0, 2),
+                       digits_at(d, 10, 2), digits_at(d, 13, 2), digits_at(d, 16, 2));
+}
+
+/// @brief Parses the obsolete asctime() form, "Sun Nov  6 08:49:37 1994" (RFC 9110 §5.6.7).
+inline std::optional<std::int64_t> parse_asctime_date(std::string_view s) {
+    // "Www Mon DD HH:MM:SS YYYY" is 24 characters; a one-digit day has a leading space.
+    if (s.size() != 24 || s[3] != ' ' || s[7] != ' ' || s[10] != ' ' || s[13] != ':' ||
+        s[16] != ':' || s[19] != ' ') {
+        return std::nullopt;
+    }
+    return utc_seconds(digits_at(s, 20, 4), month_number(s.substr(4, 3)), digits_at(s, 8, 2),
+                       digits_at(s, 11, 2), digits_at(s, 14, 2), digits_at(s, 17, 2));
+}
+
+/// @brief Seconds since the epoch of an HTTP-date in any of its three forms.
+inline std::optional<std::int64_t> parse_http_date(std::string_view s, std::int64_t now) {
+    if (auto t = parse_imf_fixdate(s)) return t;
+    if (auto t = parse_asctime_date(s)) return t;
+    const std::int64_t days = (now >= 0 ? now : now - 86399) / 86400;
+    // The civil year of `days`, by the inverse of days_from_civil.
+    const std::int64_t z = days + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const std::int64_t doe = z - era * 146097;
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const std::int64_t mp = (5 * doy + 2) / 153;
+    const std::int64_t year = yoe + era * 400 + (mp >= 10 ? 1 : 0);
+    return parse_rfc850_date(s, static_cast<int>(year));
+}
+
+/// @brief How long a Retry-After header asks to wait, counted from now_system.
+/// Delta-seconds or an HTTP-date (IMF-fixdate, or the obsolete RFC 850 and asctime forms
+/// that recipients must accept); a date in the past is zero; a wait over a day is
+/// clamped to a day; anything else is empty.
+/// @sa RFC 9110 §10.2.3
+inline std::optional<std::chrono::seconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now_system) {
+    value = trim(value);
+    if (value.empty()) return std::nullopt;
+    if (value.front() >= '0' && value.front() <= '9') {
+        std::int64_t seconds = 0;
+        for (char c : value) {
+            if (c < '0' || c > '9') return std::nullopt;
+            if (seconds < max_retry_after.count()) seconds = seconds * 10 + (c - '0');
+        }
+        return std::min(std::chrono::seconds(seconds), max_retry_after);
+    }
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 now_system.time_since_epoch())
+                                 .count();
+    const auto date = parse_http_date(value, now);
+    if (!date) return std::nullopt;
+    if (*date <= now) return std::chrono::seconds(0);
+    return std::min(std::chrono::seconds(*date - now), max_retry_after);
+}
+
+}  // namespace oauth2cc::detail
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The media type of a Content-Type value, lower-cased, parameters dropped.
+inline std::string media_type(const http_response& res) {
+    const std::string value = res.header("Content-Type").value_or("");
+    std::string type(trim(std::string_view(value).substr(0, value.find(';'))));
+    for (auto& c : type) c = ascii_lower(c);
+    return type;
+}
+
+/// @brief The body as a JSON value; for older servers, a form body (typed
+/// application/x-www-form-urlencoded, or text/plain that is not JSON) as an object of
+/// strings. Empty when the body is neither, or is JSON nested too deep.
+/// @param notes when given, receives what parse_json_bounded noticed
+inline std::optional<nlohmann::json> response_document(const http_response& res,
+                                                       json_notes* notes = nullptr) {
+    json_notes local;
+    json_notes& seen = notes != nullptr ? *notes : local;
+    nlohmann::json doc = parse_json_bounded(res.body, seen);
+    if (!doc.is_discarded()) return doc;
+    if (seen.too_deep) return std::nullopt;
+    const std::string type = media_type(res);
+    if (type != "application/x-www-form-urlencoded" && type != "text/plain") return std::nullopt;
+    auto fields = parse_form(res.body);
+    if (!fields || fields->empty()) return std::nullopt;
+    nlohmann::json object = nlohmann::json::object();
+    for (auto& [name, value] : *fields) {
+        if (!object.contains(name)) object[name] = std::move(value);
+    }
+    return object;
+}
+
+/// @brief Reads `expires_in`: a non-negative number or numeric string, or absent/null.
+/// @param http_status the response's status, carried by the error
+/// @throws error of kind `bad_response` for anything else
+inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v,
+                                                          int http_status) {
+    const auto bad = [http_status] {
+        throw error(error_kind::bad_response, "expires_in is not a non-negative number of seconds",
+                    error_details{{}, {}, {}, http_status, {}});
+    };
+    double seconds = 0;
+    if (v.is_null()) return std::nullopt;
+    if (v.is_number_unsigned()) {
+        const auto n = v.get<std::uint64_t>();
+        return n > static_cast<std::uint64_t>(max_token_lifetime.count())
+                   ? max_token_lifetime
+                   : std::chrono::seconds(static_cast<std::int64_t>(n));
+    }
+    if (v.is_number()) {
+        seconds = v.get<double>();
+    } else if (v.is_string()) {
+        const std::string& text = v.get_ref<const std::string&>();
+        // Digits with at most one '.', nothing else: no sign, exponent, space or hex.
+        bool dot = false;
+        if (text.empty() || text.front() == '.' || text.back() == '.') bad();
+        for (char c : text) {
+            if (c == '.' && !dot) {
+                dot = true;
+            } else if (c < '0' || c > '9') {
+                bad();
+            }
+        }
+        seconds = std::strtod(text.c_str(), nullptr);
+    } else {
+        bad();
+    }
+    if (std::isnan(seconds) || seconds < 0) bad();
+    if (!(seconds < static_cast<double>(max_token_lifetime.count()))) return max_token_lifetime;
+    return std::chrono::seconds(static_cast<std::int64_t>(seconds));
+}
+
+/// @brief A string member of an error response, sanitised for a message; empty otherwise.
+inline std::string error_member(const nlohmann::json& doc, const char* name,
+                                const redactions& hide) {
+    const auto it = doc.find(name);
+    if (it == doc.end() || !it->is_string()) return {};
+    return hide.excerpt_of(it->get_ref<const std::string&>(), 300);
+}
+
+/// @brief Throws for an error response of the authorization server: an `error` member is
+/// an `oauth` error whatever the status; another non-2xx is `http_status`.
+/// @param who  names the endpoint in messages, e.g. "the token endpoint"
+/// @sa RFC 6749 §5.2
+inline void throw_for_error_response(const http_response& res,
+                                     const std::optional<nlohmann::json>& doc,
+                                     const redactions& hide,
+                                     std::chrono::system_clock::time_point now_system,
+                                     const std::string& who) {
+    error_details details;
+    details.http_status = res.status;
+    if (auto ra = res.header("Retry-After")) details.retry_after = parse_retry_after(*ra, now_system);
+    if (doc && doc->is_object() && doc->contains("error")) {
+        details.oauth_error = error_member(*doc, "error", hide);
+        details.error_description = error_member(*doc, "error_description", hide);
+        details.error_uri = error_member(*doc, "error_uri", hide);
+        if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
+        std::string message = who + " answered " + details.oauth_error + " (HTTP " +
+                              std::to_string(res.status) + ")";
+        if (!details.error_description.empty()) message += ": " + details.error_description;
+        throw error(error_kind::oauth, message, std::move(details));
+    }
+    if (res.status < 200 || res.status > 299) {
+        std::string message = who + " answered HTTP " + std::to_string(res.status);
+        if (res.status >= 300 && res.status <= 399) {
+            message += " (a redirect, which is never followed here)";
+        } else if (!res.body.empty()) {
+            message += ": " + hide.excerpt_of(res.body, 120);
+        }
+        throw error(error_kind::http_status, message, std::move(details));
+    }
+}
+
+/// @brief Turns a token endpoint's response into a token.
+/// @param res             the response
+/// @param requested_scope the scope asked for, granted when the response names none
+/// @param obtained_at     when the response arrived (steady clock)
+/// @param now_system      the wall-clock time, for a Retry-After given as a date
+/// @param hide            credentials to keep out of server-echoed text in errors
+/// @throws error `oauth` for an `error` member (any status), `http_status` for another
+///         non-2xx, `bad_response` for a 2xx that is not a valid token response
+/// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4
+inline token parse_token_response(const http_response& res, const std::string& requested_scope,
+                                  std::chrono::steady_clock::time_point obtained_at,
+                                  std::chrono::system_clock::time_point now_system,
+                                  const redactions& hide = redactions{}) {
+    json_notes notes;
+    auto doc = response_document(res, &notes);
+    // The token is moved out of the document; whatever else it held is wiped with it.
+    struct wiped_at_exit {
+        std::optional<nlohmann::json>& doc;
+        ~wiped_at_exit() {
+            if (doc) wipe_strings(*doc);
+        }
+    } const wiper{doc};
+    throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
+    const auto bad = [&](const std::string& why) {
+        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
+    };
+    if (notes.too_deep) {
+        bad("the token response nests JSON deeper than " + std::to_string(max_json_depth) +
+            " levels");
+    }
+    if (!notes.repeated.empty()) {
+        bad("the token response has the member \"" + hide.excerpt_of(notes.repeated, 40) +
+            "\" twice");
+    }
+    if (!doc) {
+        bad("the token response is not JSON (Content-Type \"" + hide.excerpt_of(media_type(res), 60) +
+            "\")");
+    }
+    if (!doc->is_object()) bad("the token response is not a JSON object");
+
+    token t;
+    t.obtained_at = obtained_at;
+    t.scope = requested_scope;  // RFC 6749 §5.1: no scope (or null) means the one requested
+    for (auto&& [name, value] : doc->items()) {
+        if (name == "access_token") {
+            if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
+                bad("access_token is missing, empty or not a string");
+            }
+            if (has_control(value.get_ref<const std::string&>())) {
+                bad("access_token contains control characters");
+            }
+            t.access_token = secret(std::move(value.get_ref<std::string&>()));
+        } else if (name == "token_type") {
+            if (!value.is_string()) bad("token_type is not a string");
+            const std::string& type = value.get_ref<const std::string&>();
+            if (!iequals(type, "Bearer")) {
+                // A short type is named; anything that could be (part of) the token is not.
+                // (The token may have been moved out of the document already.)
+                const auto token_member = doc->find("access_token");
+                const bool names_token =
+                    !type.empty() &&
+                    (t.access_token.reveal().find(type) != std::string::npos ||
+                     (token_member != doc->end() && token_member->is_string() &&
+                      token_member->get_ref<const std::string&>().find(type) !=
+                          std::string::npos));
+                bad((type.size() <= 16 && !names_token
+                         ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
+                         : "a token_type of " + std::to_string(type.size()) + " bytes") +
+                    " is not supported; only Bearer (RFC 6750) is");
+            }
+        } else if (name == "expires_in") {
+            t.expires_in = read_expires_in(value, res.status);
+        } else if (name == "scope") {
+            if (value.is_string()) {
+                t.scope = value.get<std::string>();
+            } else if (!value.is_null()) {
+                bad("scope is neither a string nor null");
+            }
+        } else {
+            t.extra[name] = value;
+        }
+    }
+    if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
+    t.token_type = "Bearer";
+    return t;
+}
+
+}  // namespace oauth2cc::detail
 
 #include <chrono>
 #include <string>
@@ -5217,27 +5037,6 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg,
 }
 
 }  // namespace oauth2cc
-// ---- oauth2cc/proxy.hpp ----
-
-#include <string>
-#include <string_view>
-
-namespace oauth2cc {
-
-/// @brief The proxy that curl would use for url, from the environment; empty for none.
-///
-/// For https:// URLs `https_proxy`, else `HTTPS_PROXY`; for http:// URLs `http_proxy`
-/// only (curl ignores `HTTP_PROXY` in upper case: a CGI program receives it from a
-/// request's Proxy header); then `all_proxy`, else `ALL_PROXY`. `no_proxy`, else
-/// `NO_PROXY`, exempts hosts: `*` all of them; each comma-separated entry a host and the
-/// hosts under it (`example.com` and `.example.com` both cover `api.example.com`), an IP
-/// address, or a range such as `10.0.0.0/8`. Put what it returns in
-/// client_config::proxy, client_options::proxy or transport_options::proxy.
-/// @param url the URL a request goes to
-std::string proxy_from_environment(std::string_view url);
-
-}  // namespace oauth2cc
-
 // ---- oauth2cc/impl/proxy_inl.hpp ----
 
 #include <cstdlib>
@@ -5266,3 +5065,233 @@ OAUTH2CC_INLINE std::string proxy_from_environment(std::string_view url) {
 }
 
 }  // namespace oauth2cc
+// ---- oauth2cc/impl/token_client_inl.hpp ----
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
+    detail::validate_config(cfg);
+    http_request req = detail::build_token_request(cfg);
+    http_response res;
+    const detail::response_wiper body_wiper(res);
+    {
+        const detail::request_wiper wiper(req);
+        res = via.send(req);
+    }
+    const auto obtained_at = std::chrono::steady_clock::now();
+    if (res.body.size() > cfg.max_response_bytes) {
+        throw error(error_kind::bad_response,
+                    "the token response body is over max_response_bytes (" +
+                        std::to_string(cfg.max_response_bytes) + ")",
+                    error_details{{}, {}, {}, res.status, {}});
+    }
+    const detail::redactions hide = detail::credential_redactions(cfg);
+    return detail::parse_token_response(res, detail::joined_scope(cfg), obtained_at,
+                                        std::chrono::system_clock::now(), hide);
+}
+
+OAUTH2CC_INLINE token request_token(const client_config& cfg) {
+    detail::validate_config(cfg);
+    httplib_transport via(cfg);
+    return request_token(cfg, via);
+}
+
+OAUTH2CC_INLINE token_client::token_client(client_config cfg, std::shared_ptr<transport> via)
+    : cfg_(std::move(cfg)), transport_(std::move(via)) {
+    detail::validate_config(cfg_);
+    if (!transport_) transport_ = std::make_shared<httplib_transport>(cfg_);
+}
+
+OAUTH2CC_INLINE token token_client::fetch() { return request_token(cfg_, *transport_); }
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/www_authenticate_inl.hpp ----
+
+#include <cstddef>
+
+namespace oauth2cc {
+
+namespace detail {
+
+// RFC 9110 §5.6.2 tchar.
+inline bool is_tchar(char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+            return true;
+        default:
+            return false;
+    }
+}
+
+// RFC 9110 §11.2 token68 characters, before the trailing '='s.
+inline bool is_token68_char(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+class challenge_reader {
+public:
+    explicit challenge_reader(std::string_view s) : s_(s) {}
+
+    std::vector<auth_challenge> read_all() {
+        std::vector<auth_challenge> out;
+        // Bounded: every round consumes input or stops.
+        while (out.size() < 64) {
+            skip_list_separators();
+            if (at_end()) break;
+            auth_challenge c;
+            c.scheme = std::string(read_token());
+            if (c.scheme.empty()) break;
+            const bool had_space = skip_spaces();
+            if (had_space && !at_end() && peek() != ',') {
+                if (!read_params_or_token68(c)) {
+                    out.push_back(std::move(c));
+                    break;
+                }
+            }
+            out.push_back(std::move(c));
+        }
+        return out;
+    }
+
+private:
+    bool at_end() const noexcept { return pos_ >= s_.size(); }
+    char peek() const noexcept { return s_[pos_]; }
+
+    bool skip_spaces() {
+        const std::size_t start = pos_;
+        while (!at_end() && (peek() == ' ' || peek() == '\t')) ++pos_;
+        return pos_ > start;
+    }
+    void skip_list_separators() {
+        while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == ',')) ++pos_;
+    }
+    std::string_view read_token() {
+        const std::size_t start = pos_;
+        while (!at_end() && is_tchar(peek())) ++pos_;
+        return s_.substr(start, pos_ - start);
+    }
+
+    // True when, from here, a parameter starts: token BWS "=" and not a token68's padding.
+    bool param_ahead() const {
+        std::size_t p = pos_;
+        const std::size_t start = p;
+        while (p < s_.size() && is_tchar(s_[p])) ++p;
+        if (p == start) return false;
+        while (p < s_.size() && (s_[p] == ' ' || s_[p] == '\t')) ++p;
+        if (p >= s_.size() || s_[p] != '=') return false;
+        ++p;
+        while (p < s_.size() && (s_[p] == ' ' || s_[p] == '\t')) ++p;
+        return p < s_.size() && (s_[p] == '"' || is_tchar(s_[p]));
+    }
+
+    // Reads token68 or a parameter list; false when the input is malformed.
+    bool read_params_or_token68(auth_challenge& c) {
+        if (!param_ahead()) {
+            const std::size_t start = pos_;
+            while (!at_end() && is_token68_char(peek())) ++pos_;
+            while (!at_end() && peek() == '=') ++pos_;
+            c.token68 = std::string(s_.substr(start, pos_ - start));
+            skip_spaces();
+            return !c.token68.empty() && (at_end() || peek() == ',');
+        }
+        while (c.params.size() < 64) {
+            std::string name = to_lower(read_token());
+            skip_spaces();
+            if (at_end() || peek() != '=') return false;
+            ++pos_;
+            skip_spaces();
+            std::string value;
+            if (!at_end() && peek() == '"') {
+                if (!read_quoted(value)) return false;
+            } else {
+                value = std::string(read_token());
+                if (value.empty()) return false;
+            }
+            c.params.emplace_back(std::move(name), std::move(value));
+            skip_spaces();
+            if (at_end()) return true;
+            if (peek() != ',') return false;
+            // Another parameter of this challenge, or the next challenge.
+            const std::size_t comma = pos_;
+            skip_list_separators();
+            if (at_end()) return true;
+            if (!param_ahead()) {
+                pos_ = comma;
+                return true;
+            }
+        }
+        return false;  // too many parameters: stop reading
+    }
+
+    bool read_quoted(std::string& out) {
+        ++pos_;  // the opening quote
+        while (!at_end()) {
+            const char c = peek();
+            ++pos_;
+            if (c == '"') return true;
+            if (c == '\\') {
+                if (at_end()) return false;
+                out.push_back(peek());
+                ++pos_;
+            } else {
+                out.push_back(c);
+            }
+            if (out.size() > 4096) return false;
+        }
+        return false;
+    }
+
+    static std::string to_lower(std::string_view v) {
+        std::string out(v);
+        for (char& ch : out) {
+            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+        }
+        return out;
+    }
+
+    std::string_view s_;
+    std::size_t pos_ = 0;
+};
+
+}  // namespace detail
+
+OAUTH2CC_INLINE std::optional<std::string> auth_challenge::param(std::string_view name) const {
+    for (const auto& [k, v] : params) {
+        if (detail::iequals(k, name)) return v;
+    }
+    return std::nullopt;
+}
+
+OAUTH2CC_INLINE std::vector<auth_challenge> parse_www_authenticate(std::string_view value) {
+    return detail::challenge_reader(value.substr(0, 16384)).read_all();
+}
+
+OAUTH2CC_INLINE std::optional<bearer_challenge> find_bearer_challenge(
+    const http_response& response) {
+    for (const auto& [name, value] : response.headers) {
+        if (!detail::iequals(name, "WWW-Authenticate")) continue;
+        for (auto& c : parse_www_authenticate(value)) {
+            if (!detail::iequals(c.scheme, "Bearer")) continue;
+            bearer_challenge b;
+            b.realm = c.param("realm").value_or("");
+            b.error = c.param("error").value_or("");
+            b.error_description = c.param("error_description").value_or("");
+            b.error_uri = c.param("error_uri").value_or("");
+            b.scope = c.param("scope").value_or("");
+            b.raw = std::move(c);
+            return b;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace oauth2cc
+#endif  // OAUTH2CC_WITH_BODIES

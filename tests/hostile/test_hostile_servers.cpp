@@ -11,6 +11,7 @@
 #include "../support/test_helpers.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
+#include <oauth2cc/detail/form.hpp>
 
 #include <doctest/doctest.h>
 #include <httplib.h>

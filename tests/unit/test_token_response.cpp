@@ -3,6 +3,9 @@
 // SPDX-License-Identifier: MIT
 
 #include "fake_transport.hpp"
+#include <oauth2cc/detail/redact.hpp>
+#include <oauth2cc/detail/retry_after.hpp>
+#include <oauth2cc/detail/token_request.hpp>
 
 #include <doctest/doctest.h>
 
