@@ -9,6 +9,8 @@
 #   2. add_subdirectory() of the source tree;
 #   3. pkg-config oauth2cc of the CMake install;
 #   4. Meson install, then pkg-config oauth2cc of that install;
+# each route in both modes: header-only, and compiled (oauth2cc::compiled,
+# oauth2cc-compiled, oauth2cc_compiled_dep);
 #   5. a Meson subproject.
 set -euo pipefail
 
@@ -44,7 +46,7 @@ cmake --install "$work/cmake-install" >/dev/null
 for f in include/oauth2cc/oauth2cc.hpp include/oauth2cc/config.hpp \
          share/cmake/oauth2cc/oauth2ccConfig.cmake share/cmake/oauth2cc/oauth2ccConfigVersion.cmake \
          share/cmake/oauth2cc/oauth2ccTargets.cmake share/cmake/oauth2cc/oauth2ccDependencies.cmake \
-         share/pkgconfig/oauth2cc.pc; do
+         share/pkgconfig/oauth2cc.pc share/cmake/oauth2cc/oauth2ccTargets-noconfig.cmake; do
   [ -f "$work/prefix/$f" ] || { echo "run.sh: the install lacks $f" >&2; exit 1; }
 done
 ok "installed tree complete"
@@ -54,7 +56,8 @@ cmake -S "$here/cmake_find_package" -B "$work/find-package" -G "$generator" \
       -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/find-package"
 "$work/find-package/consumer" "$version"
-ok "find_package"
+"$work/find-package/consumer_compiled" "$version"
+ok "find_package (oauth2cc::oauth2cc and oauth2cc::compiled)"
 
 step "find_package(oauth2cc) refuses a newer minor version than the installed one"
 mkdir -p "$work/too-new"
@@ -72,7 +75,8 @@ cmake -S "$here/cmake_add_subdirectory" -B "$work/add-subdirectory" -G "$generat
       -DOAUTH2CC_SOURCE_DIR="$src" >/dev/null
 cmake --build "$work/add-subdirectory"
 "$work/add-subdirectory/consumer" "$version"
-ok "add_subdirectory"
+"$work/add-subdirectory/consumer_compiled" "$version"
+ok "add_subdirectory (header-only and compiled)"
 
 step "pkg-config oauth2cc of the CMake install"
 pc_dir="$work/prefix/share/pkgconfig"
@@ -82,7 +86,12 @@ mkdir -p "$work/pkg-config"
 "$cxx" -std=c++17 "$here/consumer.cpp" -o "$work/pkg-config/consumer" \
   $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs oauth2cc)
 "$work/pkg-config/consumer" "$version"
-ok "pkg-config (CMake install)"
+compiled_pc=$(dirname "$(find "$work/prefix" -name oauth2cc-compiled.pc | head -n 1)")
+# shellcheck disable=SC2046
+"$cxx" -std=c++17 "$here/consumer.cpp" -o "$work/pkg-config/consumer_compiled" \
+  $(PKG_CONFIG_PATH="$compiled_pc" pkg-config --cflags --libs oauth2cc-compiled)
+"$work/pkg-config/consumer_compiled" "$version"
+ok "pkg-config oauth2cc and oauth2cc-compiled (CMake install)"
 
 if command -v meson >/dev/null 2>&1; then
   step "Meson install, then pkg-config oauth2cc of that install"
@@ -97,7 +106,12 @@ if command -v meson >/dev/null 2>&1; then
   "$cxx" -std=c++17 "$here/consumer.cpp" -o "$work/meson-pkg-config/consumer" \
     $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs oauth2cc)
   "$work/meson-pkg-config/consumer" "$version"
-  ok "pkg-config (Meson install)"
+  compiled_pc=$(dirname "$(find "$work/meson-prefix" -name oauth2cc-compiled.pc | head -n 1)")
+  # shellcheck disable=SC2046
+  "$cxx" -std=c++17 "$here/consumer.cpp" -o "$work/meson-pkg-config/consumer_compiled" \
+    $(PKG_CONFIG_PATH="$compiled_pc" pkg-config --cflags --libs oauth2cc-compiled)
+  "$work/meson-pkg-config/consumer_compiled" "$version"
+  ok "pkg-config oauth2cc and oauth2cc-compiled (Meson install)"
 
   step "a Meson subproject"
   mkdir -p "$work/meson-consumer/subprojects"
@@ -106,7 +120,8 @@ if command -v meson >/dev/null 2>&1; then
   meson setup "$work/meson-consumer/build" "$work/meson-consumer" >/dev/null
   meson compile -C "$work/meson-consumer/build"
   "$work/meson-consumer/build/consumer" "$version"
-  ok "Meson subproject"
+  "$work/meson-consumer/build/consumer_compiled" "$version"
+  ok "Meson subproject (oauth2cc_dep and oauth2cc_compiled_dep)"
 else
   echo "run.sh: meson is not installed (tools/bootstrap installs it)" >&2
   exit 1
