@@ -1080,6 +1080,7 @@ std::optional<bearer_challenge> find_bearer_challenge(const http_response& respo
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <utility>
 
 namespace oauth2cc::detail {
 
@@ -1102,6 +1103,20 @@ inline void reserve_wiping(std::string& s, std::size_t need) {
     wipe(s);
     s.swap(bigger);
 }
+
+/// @brief Runs a wipe when the scope ends, however it ends: `const wipe_at_exit w{[&] {
+/// wipe(body); }};`. One guard for every credential a function holds for a while.
+template <class Wipe>
+class wipe_at_exit {
+public:
+    explicit wipe_at_exit(Wipe wipe_now) noexcept : wipe_(std::move(wipe_now)) {}
+    wipe_at_exit(const wipe_at_exit&) = delete;
+    wipe_at_exit& operator=(const wipe_at_exit&) = delete;
+    ~wipe_at_exit() { wipe_(); }
+
+private:
+    Wipe wipe_;
+};
 
 /// @brief Appends bytes to s as reserve_wiping() grows it.
 inline void append_wiping(std::string& s, const char* data, std::size_t size) {
@@ -1707,10 +1722,10 @@ inline void heavy_fence() noexcept {
 #endif
 }
 
-/// @brief Takes the copies back from every cell that is not at `generation`: after this,
-/// no thread's cache keeps an older token alive. Needs the manager's lock, and the new
-/// generation stored (seq_cst) before it is called.
-inline void retire(std::vector<std::weak_ptr<cache_cell>>& cells, std::uint64_t generation) {
+/// @brief Takes the copies back from every cell: after this, no thread's cache keeps an
+/// older token alive. Needs the manager's lock, and a new generation stored (seq_cst)
+/// before it is called (under that lock no cell can have taken a copy at it yet).
+inline void retire(std::vector<std::weak_ptr<cache_cell>>& cells) {
     heavy_fence();
     std::size_t kept = 0;
     for (auto& weak : cells) {
@@ -1718,7 +1733,7 @@ inline void retire(std::vector<std::weak_ptr<cache_cell>>& cells, std::uint64_t 
         if (!cell) continue;  // its thread has ended; the copy went with it
         // A reader inside its mark is copying the pointer, a few instructions long.
         while (cell->reading.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
-        if (cell->generation != generation) cell->local.reset();
+        cell->local.reset();
         cells[kept++] = weak;
     }
     cells.resize(kept);
@@ -2060,8 +2075,8 @@ inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token
 // no thread's cache keeps a replaced, invalidated or destroyed token alive: it lives only
 // as long as the copies that callers hold. Needs the lock.
 inline void retire_copies_locked(manager_state& s) {
-    const auto generation = s.generation.fetch_add(1, std::memory_order_seq_cst) + 1;
-    retire(s.cells, generation);
+    s.generation.fetch_add(1, std::memory_order_seq_cst);
+    retire(s.cells);
 }
 
 // A stored token worth taking, with how long it has left and its whole lifetime.
@@ -3959,13 +3974,10 @@ public:
         httplib::Request out;
         // The copy handed to cpp-httplib holds the request's credentials: wiped once sent,
         // or once refused.
-        struct wiped_at_exit {
-            httplib::Request& out;
-            ~wiped_at_exit() {
-                for (auto& header : out.headers) wipe(header.second);
-                wipe(out.body);
-            }
-        } const out_wiper{out};
+        const wipe_at_exit out_wiper{[&out] {
+            for (auto& header : out.headers) wipe(header.second);
+            wipe(out.body);
+        }};
         out.method = request.method;
         out.path = wire_target(url->path);
         for (const auto& [name, value] : request.headers) {
@@ -4562,18 +4574,6 @@ private:
     http_request& req_;
 };
 
-/// @brief Wipes a token response's body once it has been read.
-class response_wiper {
-public:
-    explicit response_wiper(http_response& res) noexcept : res_(res) {}
-    response_wiper(const response_wiper&) = delete;
-    response_wiper& operator=(const response_wiper&) = delete;
-    ~response_wiper() { wipe(res_.body); }
-
-private:
-    http_response& res_;
-};
-
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/token_response.hpp ----
 
@@ -4870,12 +4870,9 @@ inline token parse_token_response(const http_response& res, const std::string& r
     json_notes notes;
     auto doc = response_document(res, &notes);
     // The token is moved out of the document; whatever else it held is wiped with it.
-    struct wiped_at_exit {
-        std::optional<nlohmann::json>& doc;
-        ~wiped_at_exit() {
-            if (doc) wipe_strings(*doc);
-        }
-    } const wiper{doc};
+    const wipe_at_exit wiper{[&doc] {
+        if (doc) wipe_strings(*doc);
+    }};
     throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
     const auto bad = [&](const std::string& why) {
         throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
@@ -5078,7 +5075,7 @@ OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
     detail::validate_config(cfg);
     http_request req = detail::build_token_request(cfg);
     http_response res;
-    const detail::response_wiper body_wiper(res);
+    const detail::wipe_at_exit body_wiper{[&res] { detail::wipe(res.body); }};
     {
         const detail::request_wiper wiper(req);
         res = via.send(req);

@@ -248,13 +248,10 @@ public:
         httplib::Request out;
         // The copy handed to cpp-httplib holds the request's credentials: wiped once sent,
         // or once refused.
-        struct wiped_at_exit {
-            httplib::Request& out;
-            ~wiped_at_exit() {
-                for (auto& header : out.headers) wipe(header.second);
-                wipe(out.body);
-            }
-        } const out_wiper{out};
+        const wipe_at_exit out_wiper{[&out] {
+            for (auto& header : out.headers) wipe(header.second);
+            wipe(out.body);
+        }};
         out.method = request.method;
         out.path = wire_target(url->path);
         for (const auto& [name, value] : request.headers) {

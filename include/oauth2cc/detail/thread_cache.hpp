@@ -104,10 +104,10 @@ inline void heavy_fence() noexcept {
 #endif
 }
 
-/// @brief Takes the copies back from every cell that is not at `generation`: after this,
-/// no thread's cache keeps an older token alive. Needs the manager's lock, and the new
-/// generation stored (seq_cst) before it is called.
-inline void retire(std::vector<std::weak_ptr<cache_cell>>& cells, std::uint64_t generation) {
+/// @brief Takes the copies back from every cell: after this, no thread's cache keeps an
+/// older token alive. Needs the manager's lock, and a new generation stored (seq_cst)
+/// before it is called (under that lock no cell can have taken a copy at it yet).
+inline void retire(std::vector<std::weak_ptr<cache_cell>>& cells) {
     heavy_fence();
     std::size_t kept = 0;
     for (auto& weak : cells) {
@@ -115,7 +115,7 @@ inline void retire(std::vector<std::weak_ptr<cache_cell>>& cells, std::uint64_t 
         if (!cell) continue;  // its thread has ended; the copy went with it
         // A reader inside its mark is copying the pointer, a few instructions long.
         while (cell->reading.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
-        if (cell->generation != generation) cell->local.reset();
+        cell->local.reset();
         cells[kept++] = weak;
     }
     cells.resize(kept);

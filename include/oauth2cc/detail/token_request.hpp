@@ -167,16 +167,4 @@ private:
     http_request& req_;
 };
 
-/// @brief Wipes a token response's body once it has been read.
-class response_wiper {
-public:
-    explicit response_wiper(http_response& res) noexcept : res_(res) {}
-    response_wiper(const response_wiper&) = delete;
-    response_wiper& operator=(const response_wiper&) = delete;
-    ~response_wiper() { wipe(res_.body); }
-
-private:
-    http_response& res_;
-};
-
 }  // namespace oauth2cc::detail

@@ -152,12 +152,9 @@ inline token parse_token_response(const http_response& res, const std::string& r
     json_notes notes;
     auto doc = response_document(res, &notes);
     // The token is moved out of the document; whatever else it held is wiped with it.
-    struct wiped_at_exit {
-        std::optional<nlohmann::json>& doc;
-        ~wiped_at_exit() {
-            if (doc) wipe_strings(*doc);
-        }
-    } const wiper{doc};
+    const wipe_at_exit wiper{[&doc] {
+        if (doc) wipe_strings(*doc);
+    }};
     throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
     const auto bad = [&](const std::string& why) {
         throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});

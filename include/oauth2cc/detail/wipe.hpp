@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <utility>
 
 namespace oauth2cc::detail {
 
@@ -30,6 +31,20 @@ inline void reserve_wiping(std::string& s, std::size_t need) {
     wipe(s);
     s.swap(bigger);
 }
+
+/// @brief Runs a wipe when the scope ends, however it ends: `const wipe_at_exit w{[&] {
+/// wipe(body); }};`. One guard for every credential a function holds for a while.
+template <class Wipe>
+class wipe_at_exit {
+public:
+    explicit wipe_at_exit(Wipe wipe_now) noexcept : wipe_(std::move(wipe_now)) {}
+    wipe_at_exit(const wipe_at_exit&) = delete;
+    wipe_at_exit& operator=(const wipe_at_exit&) = delete;
+    ~wipe_at_exit() { wipe_(); }
+
+private:
+    Wipe wipe_;
+};
 
 /// @brief Appends bytes to s as reserve_wiping() grows it.
 inline void append_wiping(std::string& s, const char* data, std::size_t size) {

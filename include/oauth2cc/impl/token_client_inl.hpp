@@ -20,7 +20,7 @@ OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
     detail::validate_config(cfg);
     http_request req = detail::build_token_request(cfg);
     http_response res;
-    const detail::response_wiper body_wiper(res);
+    const detail::wipe_at_exit body_wiper{[&res] { detail::wipe(res.body); }};
     {
         const detail::request_wiper wiper(req);
         res = via.send(req);

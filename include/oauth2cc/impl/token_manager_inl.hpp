@@ -164,8 +164,8 @@ inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token
 // no thread's cache keeps a replaced, invalidated or destroyed token alive: it lives only
 // as long as the copies that callers hold. Needs the lock.
 inline void retire_copies_locked(manager_state& s) {
-    const auto generation = s.generation.fetch_add(1, std::memory_order_seq_cst) + 1;
-    retire(s.cells, generation);
+    s.generation.fetch_add(1, std::memory_order_seq_cst);
+    retire(s.cells);
 }
 
 // A stored token worth taking, with how long it has left and its whole lifetime.
