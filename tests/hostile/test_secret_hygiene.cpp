@@ -403,10 +403,14 @@ TEST_CASE("secret hygiene: the blocks the client side frees hold no credential")
 #if !OAUTH2CC_TEST_FREED_PROBE
     MESSAGE("the freed-memory probe needs glibc's allocator and no sanitizer: not run here");
 #else
+    // A secret and a token of this test's own: blocks that earlier tests freed unwiped
+    // holding theirs are not this test's to count.
+    constexpr const char* probe_secret = "Sx-Probe:Fr33d %5512+/=";
+    constexpr const char* probe_token = "Tk-Probe-Token-71ae";
     local_server server;
     server.server().new_task_queue = [] { return new freed_probe::excluded_pool; };
     server.server().Post("/token", [&](const httplib::Request&, httplib::Response& res) {
-        res.set_content(std::string(R"({"access_token":")") + token_text +
+        res.set_content(std::string(R"({"access_token":")") + probe_token +
                             R"(","token_type":"Bearer","expires_in":3600,"scope":"a b"})",
                         "application/json");
     });
@@ -427,13 +431,18 @@ TEST_CASE("secret hygiene: the blocks the client side frees hold no credential")
     oauth2cc::client_config cfg;
     cfg.token_endpoint = server.url() + "/token";
     cfg.client_id = client_id;
-    cfg.client_secret = oauth2cc::secret{secret_text};
+    cfg.client_secret = oauth2cc::secret{probe_secret};
     cfg.scopes = {"a", "b"};
-    freed_probe::needles[0] = secret_text;
-    freed_probe::needles[1] = oauth2cc::detail::form_encode(secret_text);
-    freed_probe::needles[2] = oauth2cc::detail::base64_encode(
-        std::string(client_id) + ":" + oauth2cc::detail::form_encode(secret_text));
-    freed_probe::needles[3] = token_text;
+    // The needles are made with their temporaries wiped: a block freed here unwiped could
+    // come back to the client side as a new block, and be counted for what it held before.
+    std::string encoded = oauth2cc::detail::form_encode(probe_secret);
+    std::string joined = std::string(client_id) + ":" + encoded;
+    freed_probe::needles[0] = probe_secret;
+    freed_probe::needles[1] = encoded;
+    freed_probe::needles[2] = oauth2cc::detail::base64_encode(joined);
+    freed_probe::needles[3] = probe_token;
+    oauth2cc::detail::wipe(encoded);
+    oauth2cc::detail::wipe(joined);
     for (auto& place : freed_probe::found) {
         for (auto& f : place) f = 0;
     }
@@ -443,10 +452,10 @@ TEST_CASE("secret hygiene: the blocks the client side frees hold no credential")
     {
         auto via = std::make_shared<freed_probe::marking_transport>(cfg);
         // Each way a credential or the token passes through the client side.
-        CHECK(oauth2cc::request_token(cfg, *via).access_token.reveal() == token_text);
+        CHECK(oauth2cc::request_token(cfg, *via).access_token.reveal() == probe_token);
         auto post = cfg;
         post.auth = oauth2cc::auth_method::client_secret_post;
-        CHECK(oauth2cc::request_token(post, *via).access_token.reveal() == token_text);
+        CHECK(oauth2cc::request_token(post, *via).access_token.reveal() == probe_token);
         oauth2cc::token_manager manager(cfg, {}, via);
         oauth2cc::authorized_client api(server.url(), manager, {}, via);
         CHECK(api.get("/api/data").status == 200);  // after one 401 and a new token
@@ -454,7 +463,7 @@ TEST_CASE("secret hygiene: the blocks the client side frees hold no credential")
         std::string header = manager.authorization_header();  // the caller's to wipe
         CHECK(header.size() > 7);
         oauth2cc::detail::wipe(header);
-        CHECK(oauth2cc::introspect(cfg, server.url() + "/introspect", token_text, *via).active);
+        CHECK(oauth2cc::introspect(cfg, server.url() + "/introspect", probe_token, *via).active);
         manager.invalidate();
         requests = 2 + 2 + 3 + 1;  // token requests, the manager's two, API calls, introspection
     }
