@@ -23,7 +23,7 @@
 namespace oauth2cc {
 
 namespace detail {
-struct manager_state;
+class manager_state;
 }  // namespace detail
 
 /// @brief When token_manager refreshes and how it retries.

@@ -533,7 +533,7 @@ protected:
 namespace oauth2cc {
 
 namespace detail {
-struct manager_state;
+class manager_state;
 }  // namespace detail
 
 /// @brief When token_manager refreshes and how it retries.
@@ -1399,6 +1399,33 @@ std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/limits.hpp ----
+
+#include <chrono>
+
+namespace oauth2cc::detail {
+
+/// @brief The longest token lifetime believed: a year. Longer ones are clamped to it, and
+/// no policy duration may pass it, so that a time point plus any of them stays far inside
+/// steady_clock's range (about 292 years of nanoseconds).
+inline constexpr std::chrono::seconds max_token_lifetime{365LL * 24 * 60 * 60};
+
+/// @brief The longest connect or read timeout: a day. cpp-httplib turns them into int
+/// milliseconds for poll(), which a longer one would overflow.
+inline constexpr std::chrono::milliseconds max_timeout{24LL * 60 * 60 * 1000};
+
+/// @brief True when both timeouts are positive and at most max_timeout.
+constexpr bool timeouts_in_range(std::chrono::milliseconds connect,
+                                 std::chrono::milliseconds read) noexcept {
+    return connect.count() > 0 && read.count() > 0 && connect <= max_timeout &&
+           read <= max_timeout;
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/manager_fetch.hpp ----
+
+// ---- oauth2cc/detail/manager_state.hpp ----
+
 // ---- oauth2cc/detail/cache_key.hpp ----
 
 // ---- oauth2cc/detail/form.hpp ----
@@ -1600,26 +1627,73 @@ inline std::string cache_key(const client_config& cfg) {
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/limits.hpp ----
+// ---- oauth2cc/detail/coarse_clock.hpp ----
 
+#include <algorithm>
 #include <chrono>
+
+#if defined(__linux__)
+#include <time.h>
+#endif
 
 namespace oauth2cc::detail {
 
-/// @brief The longest token lifetime believed: a year. Longer ones are clamped to it, and
-/// no policy duration may pass it, so that a time point plus any of them stays far inside
-/// steady_clock's range (about 292 years of nanoseconds).
-inline constexpr std::chrono::seconds max_token_lifetime{365LL * 24 * 60 * 60};
+/// @brief Linux's CLOCK_MONOTONIC_COARSE: the monotonic clock as of the last timer tick,
+/// read from the vDSO without touching the clock hardware (a few ns instead of tens).
+///
+/// It is the time base steady_clock extends (CLOCK_MONOTONIC), so it never runs ahead of
+/// steady_clock::now(); it lags it by less than a tick (1 to 10 ms). A cached read trusts
+/// it only up to `guard` before expiry (see coarse_until), and checks steady_clock in the
+/// window after that, so a lag of up to `guard` cannot serve a token late.
+struct coarse_clock {
+    using time_point = std::chrono::steady_clock::time_point;
+    using duration = std::chrono::steady_clock::duration;
 
-/// @brief The longest connect or read timeout: a day. cpp-httplib turns them into int
-/// milliseconds for poll(), which a longer one would overflow.
-inline constexpr std::chrono::milliseconds max_timeout{24LL * 60 * 60 * 1000};
+    /// How far the coarse clock may lag without a token being served past its expiry:
+    /// a hundred ticks and more.
+    static constexpr duration guard = std::chrono::seconds(1);
 
-/// @brief True when both timeouts are positive and at most max_timeout.
-constexpr bool timeouts_in_range(std::chrono::milliseconds connect,
-                                 std::chrono::milliseconds read) noexcept {
-    return connect.count() > 0 && read.count() > 0 && connect <= max_timeout &&
-           read <= max_timeout;
+    /// @brief Whether this platform has the clock, on steady_clock's time base.
+    static bool available() noexcept {
+#if defined(__linux__) && defined(CLOCK_MONOTONIC_COARSE)
+        timespec coarse{};
+        if (clock_gettime(CLOCK_MONOTONIC_COARSE, &coarse) != 0) return false;
+        const time_point fine = std::chrono::steady_clock::now();
+        const time_point seen = from(coarse);
+        // The same time base: at or behind steady_clock, by less than the guard.
+        return seen <= fine && fine - seen < guard;
+#else
+        return false;
+#endif
+    }
+
+    /// @brief The coarse time; call only where available() said true.
+    static time_point now() noexcept {
+#if defined(__linux__) && defined(CLOCK_MONOTONIC_COARSE)
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        return from(ts);
+#else
+        return std::chrono::steady_clock::now();
+#endif
+    }
+
+private:
+#if defined(__linux__)
+    static time_point from(const timespec& ts) noexcept {
+        return time_point(std::chrono::duration_cast<duration>(
+            std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+    }
+#endif
+};
+
+/// @brief Until when a cached read may trust the coarse clock for a token refreshed at
+/// refresh_at that expires at expires_at: the refresh point, but never later than `guard`
+/// before expiry. A read whose coarse time is before this is at most `guard` later in
+/// steady_clock time, so before expires_at; a later read checks steady_clock itself.
+constexpr coarse_clock::time_point coarse_until(coarse_clock::time_point refresh_at,
+                                                coarse_clock::time_point expires_at) noexcept {
+    return std::min(refresh_at, expires_at - coarse_clock::guard);
 }
 
 }  // namespace oauth2cc::detail
@@ -1632,6 +1706,7 @@ constexpr bool timeouts_in_range(std::chrono::milliseconds connect,
 #include <exception>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #if defined(__linux__) && defined(__has_include)
@@ -1669,30 +1744,39 @@ inline bool asymmetric_fences() noexcept {
 #endif
 }
 
-/// @brief One thread's copy of one manager's current token. Shared by the thread's slot
-/// list and the manager's list of cells; on a cache line of its own.
+/// @brief One thread's copy of one manager's current token, and that thread's count of
+/// cached reads. Shared by the thread's slot list and the manager's list of cells; on a
+/// cache line of its own.
 ///
-/// The owning thread reads `generation`, `local` and `refresh_at` without the manager's
-/// lock, between `enter_read()` and `leave_read()`. They are written only under the
-/// manager's lock: by the owning thread when it takes a new copy, and by the manager when
-/// it takes a stale copy back (`retire()`), which waits for no reader of this cell.
+/// The owning thread reads `generation`, `local`, `refresh_at` and `coarse_until` without
+/// the manager's lock, between `enter_read()` and `leave_read()`. They are written only
+/// under the manager's lock: by the owning thread when it takes a new copy, and by the
+/// manager when it takes a stale copy back (`retire()`), which waits for no reader of
+/// this cell.
 struct alignas(64) cache_cell {
     std::atomic<unsigned> reading{0};  ///< Written by the owning thread only.
+    /// Cached reads by the owning thread. Written by it only, with a plain load and
+    /// store (no locked instruction); the manager sums the cells' counts.
+    std::atomic<std::uint64_t> hits{0};
     std::uint64_t generation = 0;      ///< The manager's generation of this copy.
     /// The token, under a control block of this thread's own, so that copying it
     /// touches no reference count that other threads write.
     std::shared_ptr<const token> local;
-    std::chrono::steady_clock::time_point refresh_at;  ///< Served from here until then.
+    std::chrono::steady_clock::time_point refresh_at;  ///< Served from here until then...
+    /// ...and without reading steady_clock while the coarse clock is before this.
+    std::chrono::steady_clock::time_point coarse_until;
 
     /// Marks the start of a read of this cell. The reader then loads the manager's
     /// generation seq_cst: either retire() sees the mark, or the reader sees the
     /// generation that retire() is taking copies back for.
-    void enter_read() noexcept {
+    /// @param asymmetric what asymmetric_fences() says, kept by the manager
+    void enter_read(bool asymmetric) noexcept {
 #if defined(OAUTH2CC_TSAN)
+        (void)asymmetric;
         reading.exchange(1, std::memory_order_seq_cst);
 #else
         reading.store(1, std::memory_order_relaxed);
-        if (asymmetric_fences()) {
+        if (asymmetric) {
             std::atomic_signal_fence(std::memory_order_seq_cst);
         } else {
             std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -1701,6 +1785,44 @@ struct alignas(64) cache_cell {
     }
     /// Ends the read: retire() may take the copy back from here on.
     void leave_read() noexcept { reading.store(0, std::memory_order_release); }
+    /// Counts a cached read; only the owning thread calls it.
+    void count_hit() noexcept {
+        hits.store(hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+};
+
+/// @brief A manager's cells, one per thread that has read from it, and the reads of the
+/// threads that have ended. Guarded by the manager's lock.
+struct cell_list {
+    std::vector<std::shared_ptr<cache_cell>> cells;
+    std::uint64_t ended_hits = 0;  ///< Cached reads of threads whose cells are gone.
+
+    /// Adds a thread's new cell, dropping the cells of threads that have ended.
+    void enroll(std::shared_ptr<cache_cell> cell) {
+        drop_ended();
+        cells.push_back(std::move(cell));
+    }
+    /// The cached reads of every thread, those that have ended included.
+    std::uint64_t hits() const noexcept {
+        std::uint64_t total = ended_hits;
+        for (const auto& c : cells) total += c->hits.load(std::memory_order_relaxed);
+        return total;
+    }
+    /// Drops the cells that only this list holds (their threads have ended, and no one
+    /// can take a new reference to them but through this list, under the lock), keeping
+    /// their counts.
+    void drop_ended() noexcept {
+        std::size_t kept = 0;
+        for (auto& c : cells) {
+            if (c.use_count() == 1) {
+                ended_hits += c->hits.load(std::memory_order_relaxed);
+                c.reset();
+            } else {
+                cells[kept++] = std::move(c);
+            }
+        }
+        cells.resize(kept);
+    }
 };
 
 /// @brief The writer's half of the hand-off: after it, any reader of a cell either has
@@ -1725,18 +1847,14 @@ inline void heavy_fence() noexcept {
 /// @brief Takes the copies back from every cell: after this, no thread's cache keeps an
 /// older token alive. Needs the manager's lock, and a new generation stored (seq_cst)
 /// before it is called (under that lock no cell can have taken a copy at it yet).
-inline void retire(std::vector<std::weak_ptr<cache_cell>>& cells) {
+inline void retire(cell_list& list) {
     heavy_fence();
-    std::size_t kept = 0;
-    for (auto& weak : cells) {
-        const std::shared_ptr<cache_cell> cell = weak.lock();
-        if (!cell) continue;  // its thread has ended; the copy went with it
+    list.drop_ended();
+    for (auto& cell : list.cells) {
         // A reader inside its mark is copying the pointer, a few instructions long.
         while (cell->reading.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
         cell->local.reset();
-        cells[kept++] = weak;
     }
-    cells.resize(kept);
 }
 
 /// @brief This thread's cell for one manager.
@@ -1752,22 +1870,44 @@ inline std::vector<cache_slot>& thread_cache_slots() {
     return slots;
 }
 
+/// @brief The slot this thread used last. Trivial, so that reaching it costs no
+/// thread_local initialisation check; `cell` points into a slot of thread_cache_slots()
+/// and is cleared before that slot can go.
+struct last_slot {
+    std::uint64_t owner;
+    cache_cell* cell;
+};
+
+inline last_slot& thread_last_slot() noexcept {
+    static thread_local last_slot last{0, nullptr};
+    return last;
+}
+
 /// @brief A process-unique id for a new manager; ids are never reused.
 inline std::uint64_t next_manager_id() noexcept {
     static std::atomic<std::uint64_t> last{0};
     return last.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
-/// @brief This thread's cell for a manager, made on first use and handed to `enroll`
-/// (which gives the manager its weak reference). Slots of managers that are gone are
-/// dropped when a new one is made.
+/// @brief thread_cell() when the slot used last is another manager's: finds the slot in
+/// the thread's list, or makes one and hands its cell to `enroll` (which gives the
+/// manager its reference). Slots of managers that are gone are dropped when a new one is
+/// made.
 template <class Owner, class Enroll>
-cache_cell& thread_cell(std::uint64_t owner, const std::shared_ptr<Owner>& alive,
-                        Enroll&& enroll) {
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+cache_cell& thread_cell_search(std::uint64_t owner, const std::shared_ptr<Owner>& alive,
+                               Enroll&& enroll) {
+    last_slot& last = thread_last_slot();
     auto& slots = thread_cache_slots();
     for (auto& s : slots) {
-        if (s.owner == owner) return *s.cell;
+        if (s.owner == owner) {
+            last = {owner, s.cell.get()};
+            return *s.cell;
+        }
     }
+    last = {0, nullptr};
     for (std::size_t i = 0; i < slots.size();) {
         if (slots[i].alive.expired()) {
             slots[i] = std::move(slots.back());
@@ -1780,37 +1920,21 @@ cache_cell& thread_cell(std::uint64_t owner, const std::shared_ptr<Owner>& alive
     fresh.owner = owner;
     fresh.alive = std::weak_ptr<const void>(std::shared_ptr<const void>(alive));
     fresh.cell = std::make_shared<cache_cell>();
-    enroll(std::weak_ptr<cache_cell>(fresh.cell));
+    enroll(fresh.cell);
     slots.push_back(std::move(fresh));
+    last = {owner, slots.back().cell.get()};
     return *slots.back().cell;
 }
 
-/// @brief A counter that many threads add to without sharing a cache line: each thread
-/// adds to one of several padded stripes, and a read sums them.
-class striped_counter {
-public:
-    void add() noexcept {
-        stripes_[stripe_index()].value.fetch_add(1, std::memory_order_relaxed);
-    }
-    std::uint64_t sum() const noexcept {
-        std::uint64_t total = 0;
-        for (const auto& s : stripes_) total += s.value.load(std::memory_order_relaxed);
-        return total;
-    }
-
-private:
-    static constexpr std::size_t stripe_count = 32;
-    struct alignas(64) stripe {
-        std::atomic<std::uint64_t> value{0};
-    };
-    static std::size_t stripe_index() noexcept {
-        static std::atomic<std::size_t> next{0};
-        thread_local const std::size_t index =
-            next.fetch_add(1, std::memory_order_relaxed) % stripe_count;
-        return index;
-    }
-    stripe stripes_[stripe_count];
-};
+/// @brief This thread's cell for a manager: the slot used last when it is this manager's
+/// (one thread-local load and compare), else thread_cell_search().
+template <class Owner, class Enroll>
+cache_cell& thread_cell(std::uint64_t owner, const std::shared_ptr<Owner>& alive,
+                        Enroll&& enroll) {
+    const last_slot& last = thread_last_slot();
+    if (last.owner == owner) return *last.cell;
+    return thread_cell_search(owner, alive, std::forward<Enroll>(enroll));
+}
 
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/url.hpp ----
@@ -1925,58 +2049,111 @@ inline bool is_loopback_host(std::string_view host) {
 
 }  // namespace oauth2cc::detail
 
-#include <algorithm>
 #include <atomic>
-#include <cmath>
+#include <cassert>
+#include <chrono>
 #include <condition_variable>
-#include <exception>
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
-#include <system_error>
+#include <string>
 #include <thread>
 #include <utility>
 
-namespace oauth2cc {
+namespace oauth2cc::detail {
 
-OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
-    switch (level) {
-        case log_level::debug: return "debug";
-        case log_level::info: return "info";
-        case log_level::warning: return "warning";
-        case log_level::error: return "error";
-    }
-    return "unknown";
-}
+/// @brief Where the token request stands.
+enum class fetch_state {
+    idle,     ///< none running or asked for
+    asked,    ///< asked of the background thread, which has not begun it
+    running,  ///< under way (on a worker or the background thread)
+};
 
-namespace detail {
+/// @brief Who refreshes.
+enum class refresher {
+    on_demand,   ///< a short-lived worker started by a caller
+    background,  ///< the background thread
+    stopping,    ///< the background thread, told to end
+};
 
-struct manager_state {
-    using steady = std::chrono::steady_clock;
-    using time_point = steady::time_point;
+/// @brief How the last token request (or look at the store) ended.
+enum class fetch_outcome { none, token, failure };
+
+/// @brief The lock of a manager_state, held. Functions that need the lock take one, so
+/// that the guarded state cannot be reached without it.
+using state_lock = std::unique_lock<std::mutex>;
+
+/// @brief A published token with the times that govern it. Never changed once shared.
+struct snapshot {
+    std::shared_ptr<const token> tok;
+    std::chrono::steady_clock::time_point refresh_at;
+    std::chrono::steady_clock::time_point expires_at;
+};
+
+/// @brief The part of a manager_state that only a holder of its lock may read or write.
+struct guarded_state {
+    using time_point = std::chrono::steady_clock::time_point;
     using logger_fn = std::function<void(log_level, std::string_view)>;
 
-    /// @brief A published token with the times that govern it. Never changed once shared.
-    struct snapshot {
-        std::shared_ptr<const token> tok;
-        time_point refresh_at;
-        time_point expires_at;
-    };
+    std::shared_ptr<const snapshot> current;
+    fetch_state fetch = fetch_state::idle;
+    fetch_outcome last_outcome = fetch_outcome::none;
+    std::uint64_t fetch_seq = 0;  ///< requests (or store looks) completed
+    std::optional<error> last_error;
+    /// Set while backing off: no request before it.
+    std::optional<time_point> next_attempt;
+    std::uint64_t consecutive_failures = 0;
+    /// Tokens in a row that invalidate() dropped within retry_max of their issue.
+    std::uint64_t rejections = 0;
+    std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
+                  fast_failures = 0, store_loads = 0, store_failures = 0;
+    std::mt19937_64 rng;
+    refresher mode = refresher::on_demand;
+    std::thread background_thread;
+    std::thread worker;
+    std::thread to_join;  ///< the previous worker, joined by the next one
+    std::shared_ptr<logger_fn> logger;
+    std::shared_ptr<token_store> store;
+    std::string store_key;  ///< store_key(key), set with the first store
+    /// SHA-256 of the last token invalidate() dropped: the store's copy of it is not taken
+    /// again, and the token itself is not kept.
+    std::string dropped_digest;
+    /// Every thread's copy of the current token, taken back when it changes.
+    cell_list cells;
+
+    bool backing_off_at(time_point now) const noexcept {
+        return next_attempt && now < *next_attempt;
+    }
+    bool valid_at(time_point now) const noexcept { return current && now < current->expires_at; }
+};
+
+/// @brief Everything a token_manager holds.
+class manager_state {
+public:
+    using steady = std::chrono::steady_clock;
+    using time_point = steady::time_point;
+    using logger_fn = guarded_state::logger_fn;
 
     manager_state(client_config cfg, refresh_policy p, std::shared_ptr<transport> via,
-          std::shared_ptr<clock_source> clk)
+                  std::shared_ptr<clock_source> clk)
         : policy(check(p)),
           client(std::move(cfg), std::move(via)),
           clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
-          system_clock(!clock || dynamic_cast<steady_clock_source*>(clock.get()) != nullptr),
+          system_clock(dynamic_cast<steady_clock_source*>(clock.get()) != nullptr),
+          coarse(system_clock && coarse_clock::available()),
           manual(clock->is_manual()),
-          key(detail::cache_key(client.config())),
-          id(detail::next_manager_id()),
-          rng(p.jitter_seed != 0 ? p.jitter_seed : std::random_device{}()) {
-        const auto url = detail::parse_url(client.config().token_endpoint);
-        where = url ? detail::excerpt(url->host, 100) + ":" + std::to_string(url->port) : "?";
-        who = detail::excerpt(client.config().client_id, 100);
+          asymmetric(asymmetric_fences()),
+          key(cache_key(client.config())),
+          id(next_manager_id()),
+          where(endpoint_for_logs(client.config().token_endpoint)),
+          who(excerpt(client.config().client_id, 100)) {
+        guarded_.rng.seed(p.jitter_seed != 0 ? p.jitter_seed : std::random_device{}());
     }
 
+    /// @throws error `config` when a field of p is out of range
     static refresh_policy check(const refresh_policy& p) {
         const auto fail = [](const char* why) { throw error(error_kind::config, why); };
         if (p.early.count() < 0) fail("refresh_policy.early must not be negative");
@@ -1991,113 +2168,141 @@ struct manager_state {
             fail("refresh_policy.retry_max must not be below retry_initial");
         }
         // Bounded so that no sum of them with a time point can overflow.
-        if (p.early > detail::max_token_lifetime ||
-            p.lifetime_if_unknown > detail::max_token_lifetime) {
+        if (p.early > max_token_lifetime || p.lifetime_if_unknown > max_token_lifetime) {
             fail("refresh_policy.early and lifetime_if_unknown must be at most a year");
         }
-        if (p.retry_max > detail::max_token_lifetime) {
-            fail("refresh_policy.retry_max must be at most a year");
-        }
+        if (p.retry_max > max_token_lifetime) fail("refresh_policy.retry_max must be at most a year");
         return p;
     }
 
     time_point now() const { return system_clock ? steady::now() : clock->now(); }
 
-    // Waits on `changed` until woken, or until `when` on this manager's clock.
-    void wait(std::unique_lock<std::mutex>& lock, const std::optional<time_point>& when) {
+    /// @brief Whether a cell's copy may still be served without the lock. On the system
+    /// clock, the coarse clock answers while it is before coarse_until (see
+    /// coarse_clock.hpp); only then, or on another clock, is the exact time read.
+    bool fresh(const cache_cell& cell) const {
+        if (coarse && coarse_clock::now() < cell.coarse_until) return true;
+        return now() < cell.refresh_at;
+    }
+
+    /// @brief The guarded state; lock proves that this state's mutex is held.
+    guarded_state& locked(const state_lock& lock) noexcept {
+        assert(lock.owns_lock() && lock.mutex() == &mutex_);
+        (void)lock;
+        return guarded_;
+    }
+    const guarded_state& locked(const state_lock& lock) const noexcept {
+        assert(lock.owns_lock() && lock.mutex() == &mutex_);
+        (void)lock;
+        return guarded_;
+    }
+    /// @brief Takes the lock. It is never held across a request or a call of the logger.
+    state_lock lock() const { return state_lock(mutex_); }
+
+    /// @brief Waits for a change (notify()), or until `when` on this manager's clock.
+    void wait(state_lock& lock, const std::optional<time_point>& when) {
         if (!when || manual) {
-            changed.wait(lock);  // a manual clock wakes us through its subscription
+            changed_.wait(lock);  // a manual clock wakes us through its subscription
         } else if (system_clock) {
-            changed.wait_until(lock, *when);
+            changed_.wait_until(lock, *when);
         } else {
             const auto left = *when - now();
-            if (left > steady::duration::zero()) changed.wait_for(lock, left);
+            if (left > steady::duration::zero()) changed_.wait_for(lock, left);
         }
+    }
+    /// @brief Waits until pred() holds; it is checked with the lock held.
+    template <class Pred>
+    void wait_for_condition(state_lock& lock, Pred pred) {
+        changed_.wait(lock, pred);
+    }
+    /// @brief Wakes every waiter; call with the lock held, after a change.
+    void notify(const state_lock& lock) {
+        (void)lock;
+        changed_.notify_all();
+    }
+    /// @brief Wakes every waiter after taking and releasing the lock, so that a waiter
+    /// between its check and its wait cannot miss it (for the clock's subscription).
+    void poke() {
+        { const state_lock lock(mutex_); }
+        changed_.notify_all();
     }
 
     // Set once.
     const refresh_policy policy;
     token_client client;
     const std::shared_ptr<clock_source> clock;
-    const bool system_clock;
+    const bool system_clock;  ///< the clock is std::chrono::steady_clock
+    const bool coarse;        ///< ...and the coarse clock may answer cached reads
     const bool manual;
+    const bool asymmetric;    ///< asymmetric_fences(), read by every cached read
     const std::string key;
     const std::uint64_t id;
-    std::string where;  ///< host:port of the token endpoint, for log lines
-    std::string who;    ///< the client id, sanitised, for log lines
-    std::uint64_t clock_subscription = 0;
+    const std::string where;  ///< host:port of the token endpoint, for log lines
+    const std::string who;    ///< the client id, sanitised, for log lines
+    std::uint64_t clock_subscription = 0;  ///< set by the constructor of token_manager
 
-    // Read without the lock.
-    std::atomic<std::uint64_t> generation{1};  ///< Stored seq_cst, then retire_copies_locked().
-    detail::striped_counter cache_hits;
+    // Read without the lock: stored seq_cst, then retire() (see retire_copies).
+    std::atomic<std::uint64_t> generation{1};
 
-    // Guarded by mutex, which is never held across a request.
-    mutable std::mutex mutex;
-    std::condition_variable changed;
-    std::shared_ptr<const snapshot> current;
-    bool fetch_running = false;
-    bool fetch_requested = false;  ///< asked of the background thread
-    std::uint64_t fetch_seq = 0;   ///< requests completed
-    bool last_fetch_ok = false;
-    std::optional<error> last_error;
-    bool backing_off = false;
-    time_point next_attempt{};
-    std::uint64_t consecutive_failures = 0;
-    /// Tokens in a row that invalidate() dropped within retry_max of their issue.
-    std::uint64_t rejections = 0;
-    std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
-                  fast_failures = 0;
-    std::mt19937_64 rng;
-    bool background = false;
-    bool stopping = false;
-    std::thread background_thread;
-    std::thread worker;
-    std::thread to_join;  ///< the previous worker, joined by the next one
-    std::shared_ptr<logger_fn> logger;
-    std::shared_ptr<token_store> store;
-    std::string store_key;          ///< store_key(key), set with the first store
-    /// SHA-256 of the last token invalidate() dropped: the store's copy of it is not taken
-    /// again, and the token itself is not kept.
-    std::string dropped_digest;
-    /// Every thread's copy of the current token, taken back when it changes.
-    std::vector<std::weak_ptr<detail::cache_cell>> cells;
-    std::uint64_t store_loads = 0, store_failures = 0;
+private:
+    static std::string endpoint_for_logs(const std::string& endpoint) {
+        const auto url = parse_url(endpoint);
+        return url ? excerpt(url->host, 100) + ":" + std::to_string(url->port) : "?";
+    }
+
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    guarded_state guarded_;
 };
 
-// A copy of tok under a control block of its own, for one thread's cache slot.
-inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token>& tok) {
-    return std::shared_ptr<const token>(tok.get(), [keep = tok](const token*) mutable {
-        keep.reset();
-    });
-}
-
-// Starts a new generation and takes back every thread's copy of the older tokens, so that
-// no thread's cache keeps a replaced, invalidated or destroyed token alive: it lives only
-// as long as the copies that callers hold. Needs the lock.
-inline void retire_copies_locked(manager_state& s) {
+/// @brief Starts a new generation and takes back every thread's copy of the older tokens,
+/// so that no thread's cache keeps a replaced, invalidated or destroyed token alive: it
+/// lives only as long as the copies that callers hold.
+inline void retire_copies(manager_state& s, const state_lock& lock) {
     s.generation.fetch_add(1, std::memory_order_seq_cst);
-    retire(s.cells);
+    retire(s.locked(lock).cells);
 }
 
-// A stored token worth taking, with how long it has left and its whole lifetime.
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/store_sync.hpp ----
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace oauth2cc::detail {
+
+/// @brief A stored token worth taking, with how long it has left and its whole lifetime.
 struct stored_pick {
     token tok;
-    manager_state::steady::duration left;
-    manager_state::steady::duration lifetime;
+    std::chrono::steady_clock::duration left;
+    std::chrono::steady_clock::duration lifetime;
 };
 
-// The stored entry as a token, unless it is the token being replaced or the one last
-// dropped, is not Bearer, or is within the refresh lead of its stored lifetime.
-inline std::optional<stored_pick> usable_stored(const manager_state& s,
+/// @brief What a fetch may not take from the store.
+struct store_exclusions {
+    const token* replacing = nullptr;  ///< the token being replaced, if any
+    std::string dropped_digest;        ///< SHA-256 of the token last dropped, if any
+};
+
+/// @brief The stored entry as a token, unless it is the token being replaced or the one
+/// last dropped, is not Bearer, or is within the refresh lead of its stored lifetime.
+inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
                                                 std::optional<stored_token> entry,
-                                                const token* replacing,
-                                                const std::string& dropped_digest,
-                                                manager_state::time_point started) {
-    using duration = manager_state::steady::duration;
+                                                const store_exclusions& not_these,
+                                                std::chrono::steady_clock::time_point started) {
+    using duration = std::chrono::steady_clock::duration;
     if (!entry || entry->access_token.empty()) return std::nullopt;
     const std::string& value = entry->access_token.reveal();
-    if (replacing != nullptr && replacing->access_token.reveal() == value) return std::nullopt;
-    if (!dropped_digest.empty() && sha256_hex(value) == dropped_digest) return std::nullopt;
+    if (not_these.replacing != nullptr && not_these.replacing->access_token.reveal() == value) {
+        return std::nullopt;
+    }
+    if (!not_these.dropped_digest.empty() && sha256_hex(value) == not_these.dropped_digest) {
+        return std::nullopt;
+    }
     if (!iequals(entry->token_type, "Bearer")) return std::nullopt;
     const auto stored_lifetime = entry->expires_at - entry->issued_at;
     if (stored_lifetime <= std::chrono::system_clock::duration::zero()) return std::nullopt;
@@ -2106,7 +2311,7 @@ inline std::optional<stored_pick> usable_stored(const manager_state& s,
         std::min(entry->expires_at - std::chrono::system_clock::now(), stored_lifetime);
     const auto lifetime = std::chrono::duration_cast<duration>(stored_lifetime);
     const auto left = std::chrono::duration_cast<duration>(remaining);
-    if (left <= token_manager::lead_for(lifetime, s.policy)) return std::nullopt;
+    if (left <= token_manager::lead_for(lifetime, policy)) return std::nullopt;
     stored_pick pick{token{}, left, lifetime};
     pick.tok.access_token = std::move(entry->access_token);
     pick.tok.token_type = std::move(entry->token_type);
@@ -2117,14 +2322,101 @@ inline std::optional<stored_pick> usable_stored(const manager_state& s,
     return pick;
 }
 
+/// @brief The `config` error of a store that threw something other than an error.
 inline error store_failure(const char* what) {
     return error(error_kind::config, std::string("the token store failed: ") + what);
 }
 
-// Marks the thread as running this manager's logger, for as long as it does. Its calls
-// back into the manager must not wait for a request: the request that would answer them
-// waits for this thread (a worker joins the one before it; the background thread is this
-// thread).
+/// @brief What a look at the store found: a token to take, or the store's lock, held
+/// until the token requested meanwhile is saved (another process requesting then waits
+/// for it, and takes it).
+struct store_look {
+    std::optional<stored_pick> picked;
+    std::unique_ptr<token_store_lock> held;
+};
+
+/// @brief Looks for a usable stored token; when there is none, takes the store's lock and
+/// looks again (another process may be requesting; its token arrives with the lock).
+/// @throws error the store's error, or a `config` error for anything else it threw
+inline store_look look_in_store(token_store& store, const std::string& key,
+                                const refresh_policy& policy, const store_exclusions& not_these,
+                                std::chrono::steady_clock::time_point started) {
+    store_look look;
+    try {
+        look.picked = usable_stored(policy, store.load(key), not_these, started);
+        if (!look.picked) {
+            look.held = store.lock(key);
+            look.picked = usable_stored(policy, store.load(key), not_these, started);
+        }
+    } catch (const error&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw store_failure(e.what());
+    } catch (...) {
+        throw store_failure("a non-exception was thrown");
+    }
+    return look;
+}
+
+/// @brief Saves a token just requested, with its lifetime on the wall clock.
+/// @returns why it could not be saved, or an empty string
+inline std::string save_to_store(token_store& store, const std::string& key, const token& got,
+                                 std::chrono::system_clock::time_point issued_at,
+                                 std::chrono::seconds lifetime) noexcept {
+    try {
+        stored_token entry;
+        entry.access_token = got.access_token;
+        entry.token_type = got.token_type;
+        entry.scope = got.scope;
+        entry.extra = got.extra;
+        entry.issued_at = issued_at;
+        entry.expires_at = issued_at + lifetime;
+        store.save(key, entry);
+        return {};
+    } catch (const std::exception& e) {
+        try {
+            return e.what();
+        } catch (...) {
+            return "the token store failed";
+        }
+    } catch (...) {
+        return "a non-exception was thrown";
+    }
+}
+
+/// @brief Removes the stored token if it is still the one dropped, under the store's lock
+/// so that a token another process has just saved stays.
+/// @returns false when the store failed
+inline bool drop_stored(token_store& store, const std::string& key,
+                        const secret& dropped) noexcept {
+    try {
+        const auto held = store.lock(key);
+        const auto entry = store.load(key);
+        if (entry && entry->access_token.reveal() == dropped.reveal()) store.remove(key);
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+}  // namespace oauth2cc::detail
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+namespace oauth2cc::detail {
+
+/// @brief Marks the thread as running this manager's logger, for as long as it does. Its
+/// calls back into the manager must not wait for a request: the request that would
+/// answer them waits for this thread (a worker joins the one before it; the background
+/// thread is this thread).
 class logging_scope {
 public:
     explicit logging_scope(const manager_state& s) noexcept : previous_(current()) {
@@ -2144,282 +2436,347 @@ private:
     const manager_state* previous_;
 };
 
-// Makes one token request, unless the store has a usable token, and publishes the
-// outcome; fetch_running is set on entry.
-inline void run_fetch(manager_state& s) {
-    using std::chrono::duration_cast;
-    using std::chrono::milliseconds;
-    const auto started = s.now();
-    const auto real_start = std::chrono::steady_clock::now();
-    const auto wall_start = std::chrono::system_clock::now();
+/// @brief What a fetch starts from, copied under the lock.
+struct fetch_inputs {
     std::shared_ptr<token_store> store;
-    std::shared_ptr<const manager_state::snapshot> replacing;
-    std::string dropped_digest;
     std::string store_key;
-    {
-        std::lock_guard<std::mutex> lock(s.mutex);
-        store = s.store;
-        replacing = s.current;
-        dropped_digest = s.dropped_digest;
-        store_key = s.store_key;
-    }
-    const token* replacing_token = replacing ? replacing->tok.get() : nullptr;
-    std::optional<stored_pick> picked;
-    std::unique_ptr<token_store_lock> held;
-    std::optional<error> failure;
-    bool requested = false;
-    if (store) {
-        try {
-            picked = usable_stored(s, store->load(store_key), replacing_token, dropped_digest, started);
-            if (!picked) {
-                // Another process may be requesting; its token arrives with the lock.
-                held = store->lock(store_key);
-                picked = usable_stored(s, store->load(store_key), replacing_token, dropped_digest, started);
-            }
-        } catch (const error& e) {
-            failure = e;
-        } catch (const std::exception& e) {
-            failure = store_failure(e.what());
-        } catch (...) {
-            failure = store_failure("a non-exception was thrown");
-        }
-    }
-    std::optional<token> got;
-    if (!picked && !failure) {
-        requested = true;
-        try {
-            got = s.client.fetch();
-        } catch (const error& e) {
-            failure = e;
-        } catch (const std::exception&) {
-            failure = error(error_kind::transport,
-                            "the transport threw an exception that is not an oauth2cc::error");
-        } catch (...) {
-            failure = error(error_kind::transport, "the transport threw a non-exception");
-        }
-    }
-    std::chrono::seconds lifetime{0};
-    std::string save_problem;
-    if (got) {
-        lifetime = got->expires_in ? *got->expires_in : s.policy.lifetime_if_unknown;
-        // A token that claims no lifetime at all is served once, then refreshed.
-        lifetime = std::max(lifetime, std::chrono::seconds(1));
-        if (store) {
-            try {
-                stored_token entry;
-                entry.access_token = got->access_token;
-                entry.token_type = got->token_type;
-                entry.scope = got->scope;
-                entry.extra = got->extra;
-                entry.issued_at = wall_start;
-                entry.expires_at = wall_start + lifetime;
-                store->save(store_key, entry);
-            } catch (const std::exception& e) {
-                save_problem = e.what();
-            } catch (...) {
-                save_problem = "a non-exception was thrown";
-            }
-        }
-    }
-    held.reset();
-    const auto took =
-        duration_cast<milliseconds>(std::chrono::steady_clock::now() - real_start).count();
+    std::shared_ptr<const snapshot> replacing;  ///< keeps exclusions.replacing alive
+    store_exclusions exclusions;
+};
 
+/// @brief How a fetch went.
+struct fetch_report {
+    std::chrono::steady_clock::time_point started;       ///< on the manager's clock
+    std::chrono::steady_clock::time_point real_start;    ///< for the time it took
+    std::chrono::system_clock::time_point wall_start;    ///< the stored token's issue time
+    bool requested = false;            ///< a request was made (the store had no token)
+    std::optional<stored_pick> picked;  ///< the token taken from the store
+    std::optional<token> got;           ///< the token requested
+    std::optional<error> failure;
+    std::chrono::seconds lifetime{0};   ///< of the token requested
+    std::string save_problem;           ///< why the requested token was not stored
+    long long took_ms = 0;
+};
+
+/// @brief A log line for after the lock is released.
+struct log_entry {
     log_level level = log_level::info;
     std::string line;
-    std::shared_ptr<manager_state::logger_fn> log;
-    {
-        std::lock_guard<std::mutex> lock(s.mutex);
-        if (requested) ++s.fetches;
-        if (requested && s.consecutive_failures > 0) ++s.retries;
-        if (got || picked) {
-            auto snap = std::make_shared<manager_state::snapshot>();
-            if (got) {
-                got->obtained_at = started;
-                snap->expires_at = started + lifetime;
-                snap->refresh_at = snap->expires_at - token_manager::lead_for(lifetime, s.policy);
-                snap->tok = std::make_shared<const token>(std::move(*got));
-                ++s.successes;
-            } else {
-                snap->expires_at = started + picked->left;
-                snap->refresh_at =
-                    snap->expires_at - token_manager::lead_for(picked->lifetime, s.policy);
-                snap->tok = std::make_shared<const token>(std::move(picked->tok));
-                ++s.store_loads;
-            }
-            s.current = std::move(snap);
-            retire_copies_locked(s);
-            s.consecutive_failures = 0;
-            s.backing_off = false;
-            s.last_fetch_ok = true;
-            const auto refresh_in =
-                duration_cast<std::chrono::seconds>(s.current->refresh_at - started).count();
-            if (requested) {
-                line = "token for client \"" + s.who + "\" from " + s.where + " in " +
-                       std::to_string(took) + " ms; lifetime " +
-                       std::to_string(lifetime.count()) + " s" +
-                       (s.current->tok->expires_in ? "" : " (no expires_in: assumed)") +
-                       ", refresh " + std::to_string(refresh_in) + " s from now";
-            } else {
-                line = "token for client \"" + s.who + "\" from the token store in " +
-                       std::to_string(took) + " ms; " +
-                       std::to_string(s.current->tok->expires_in->count()) +
-                       " s left, refresh " + std::to_string(refresh_in) + " s from now";
-            }
-            if (!save_problem.empty()) {
-                ++s.store_failures;
-                level = log_level::warning;
-                line += "; not stored: " + save_problem;
-            }
-        } else {
-            ++s.failures;
-            ++s.consecutive_failures;
-            if (!requested) ++s.store_failures;
-            const auto delay = retry_delay(*failure, static_cast<unsigned>(std::min<std::uint64_t>(
-                                                         s.consecutive_failures, 64)),
-                                           s.policy.retry_initial, s.policy.retry_max, s.rng);
-            s.backing_off = true;
-            s.next_attempt = s.now() + delay;
-            s.last_fetch_ok = false;
-            level = retry_cannot_cure(*failure) ? log_level::error : log_level::warning;
-            line = std::string(requested ? "token request" : "token store") + " for client \"" +
-                   s.who + "\" " + (requested ? "to " + s.where + " " : std::string()) +
-                   "failed after " + std::to_string(took) + " ms";
-            if (failure->http_status() != 0) {
-                line += " (HTTP " + std::to_string(failure->http_status()) + ")";
-            }
-            line += ": " + std::string(failure->what()) + "; next attempt in " +
-                    std::to_string(delay.count()) + " ms (failure " +
-                    std::to_string(s.consecutive_failures) + " in a row)";
-            s.last_error = std::move(failure);
-        }
-        s.fetch_running = false;
-        ++s.fetch_seq;
-        log = s.logger;
-        s.changed.notify_all();
-    }
-    if (log && *log) {
-        const logging_scope inside(s);
-        try {
-            (*log)(level, line);
-        } catch (...) {
-            // A logger that throws must not take the refresh down with it.
-        }
-    }
+    std::shared_ptr<guarded_state::logger_fn> logger;
+};
+
+inline fetch_inputs take_inputs(manager_state& s) {
+    const state_lock lock = s.lock();
+    const guarded_state& g = s.locked(lock);
+    fetch_inputs in;
+    in.store = g.store;
+    in.store_key = g.store_key;
+    in.replacing = g.current;
+    in.exclusions.replacing = g.current ? g.current->tok.get() : nullptr;
+    in.exclusions.dropped_digest = g.dropped_digest;
+    return in;
 }
 
-// Removes the stored token if it is still the one dropped, under the store's lock so
-// that a token another process has just saved stays.
-inline void drop_stored(manager_state& s, token_store& store, const std::string& key,
-                        const secret& dropped) {
+/// @brief Step 1: a usable stored token, or the store's lock for the request to come.
+inline std::unique_ptr<token_store_lock> look_in_store(const manager_state& s,
+                                                       const fetch_inputs& in,
+                                                       fetch_report& r) {
+    if (!in.store) return nullptr;
     try {
-        const auto held = store.lock(key);
-        const auto entry = store.load(key);
-        if (entry && entry->access_token.reveal() == dropped.reveal()) store.remove(key);
-    } catch (...) {
-        std::lock_guard<std::mutex> lock(s.mutex);
-        ++s.store_failures;
+        store_look look = look_in_store(*in.store, in.store_key, s.policy, in.exclusions,
+                                        r.started);
+        r.picked = std::move(look.picked);
+        return std::move(look.held);
+    } catch (const error& e) {
+        r.failure = e;
+        return nullptr;
     }
 }
 
-// Starts one request unless one is running or asked for. Needs the lock.
-inline void start_fetch_locked(manager_state& s) {
-    if (s.fetch_running || s.fetch_requested) return;
-    if (s.background) {
-        s.fetch_requested = true;
-        s.changed.notify_all();
+/// @brief Step 2: the token request, with the lifetime the manager will give the token.
+inline void request(manager_state& s, fetch_report& r) {
+    r.requested = true;
+    try {
+        r.got = s.client.fetch();
+    } catch (const error& e) {
+        r.failure = e;
+        return;
+    } catch (const std::exception&) {
+        r.failure = error(error_kind::transport,
+                          "the transport threw an exception that is not an oauth2cc::error");
+        return;
+    } catch (...) {
+        r.failure = error(error_kind::transport, "the transport threw a non-exception");
         return;
     }
-    s.fetch_running = true;
+    r.lifetime = r.got->expires_in ? *r.got->expires_in : s.policy.lifetime_if_unknown;
+    // A token that claims no lifetime at all is served once, then refreshed.
+    r.lifetime = std::max(r.lifetime, std::chrono::seconds(1));
+}
+
+/// @brief Step 4 on success: the token becomes current, every thread's older copy goes.
+inline void publish_token(manager_state& s, const state_lock& lock, fetch_report& r,
+                          log_entry& log) {
+    guarded_state& g = s.locked(lock);
+    auto snap = std::make_shared<snapshot>();
+    if (r.got) {
+        r.got->obtained_at = r.started;
+        snap->expires_at = r.started + r.lifetime;
+        snap->refresh_at = snap->expires_at - token_manager::lead_for(r.lifetime, s.policy);
+        snap->tok = std::make_shared<const token>(std::move(*r.got));
+        ++g.successes;
+    } else {
+        snap->expires_at = r.started + r.picked->left;
+        snap->refresh_at =
+            snap->expires_at - token_manager::lead_for(r.picked->lifetime, s.policy);
+        snap->tok = std::make_shared<const token>(std::move(r.picked->tok));
+        ++g.store_loads;
+    }
+    g.current = std::move(snap);
+    retire_copies(s, lock);
+    g.consecutive_failures = 0;
+    g.next_attempt.reset();
+    g.last_outcome = fetch_outcome::token;
+    const auto refresh_in = std::chrono::duration_cast<std::chrono::seconds>(
+                                g.current->refresh_at - r.started).count();
+    const token& tok = *g.current->tok;
+    if (r.requested) {
+        log.line = "token for client \"" + s.who + "\" from " + s.where + " in " +
+                   std::to_string(r.took_ms) + " ms; lifetime " +
+                   std::to_string(r.lifetime.count()) + " s" +
+                   (tok.expires_in ? "" : " (no expires_in: assumed)") + ", refresh " +
+                   std::to_string(refresh_in) + " s from now";
+    } else {
+        log.line = "token for client \"" + s.who + "\" from the token store in " +
+                   std::to_string(r.took_ms) + " ms; " + std::to_string(tok.expires_in->count()) +
+                   " s left, refresh " + std::to_string(refresh_in) + " s from now";
+    }
+    if (!r.save_problem.empty()) {
+        ++g.store_failures;
+        log.level = log_level::warning;
+        log.line += "; not stored: " + r.save_problem;
+    }
+}
+
+/// @brief Step 4 on failure: the error is kept for callers, and the next attempt waits a
+/// backoff.
+inline void publish_failure(manager_state& s, const state_lock& lock, fetch_report& r,
+                            log_entry& log) {
+    guarded_state& g = s.locked(lock);
+    const error& failure = *r.failure;
+    ++g.failures;
+    ++g.consecutive_failures;
+    if (!r.requested) ++g.store_failures;
+    const auto delay =
+        retry_delay(failure, static_cast<unsigned>(std::min<std::uint64_t>(g.consecutive_failures, 64)),
+                    s.policy.retry_initial, s.policy.retry_max, g.rng);
+    g.next_attempt = s.now() + delay;
+    g.last_outcome = fetch_outcome::failure;
+    log.level = retry_cannot_cure(failure) ? log_level::error : log_level::warning;
+    log.line = std::string(r.requested ? "token request" : "token store") + " for client \"" +
+               s.who + "\" " + (r.requested ? "to " + s.where + " " : std::string()) +
+               "failed after " + std::to_string(r.took_ms) + " ms";
+    if (failure.http_status() != 0) {
+        log.line += " (HTTP " + std::to_string(failure.http_status()) + ")";
+    }
+    log.line += ": " + std::string(failure.what()) + "; next attempt in " +
+                std::to_string(delay.count()) + " ms (failure " +
+                std::to_string(g.consecutive_failures) + " in a row)";
+    g.last_error = std::move(r.failure);
+}
+
+/// @brief Step 4: the outcome published, the fetch over, every waiter woken.
+inline log_entry publish(manager_state& s, fetch_report& r) {
+    log_entry log;
+    const state_lock lock = s.lock();
+    guarded_state& g = s.locked(lock);
+    if (r.requested) {
+        ++g.fetches;
+        if (g.consecutive_failures > 0) ++g.retries;
+    }
+    if (r.got || r.picked) {
+        publish_token(s, lock, r, log);
+    } else {
+        publish_failure(s, lock, r, log);
+    }
+    g.fetch = fetch_state::idle;
+    ++g.fetch_seq;
+    log.logger = g.logger;
+    s.notify(lock);
+    return log;
+}
+
+/// @brief Step 5: the log line, outside every lock.
+inline void write_log(const manager_state& s, const log_entry& log) {
+    if (!log.logger || !*log.logger) return;
+    const logging_scope inside(s);
+    try {
+        (*log.logger)(log.level, log.line);
+    } catch (...) {
+        // A logger that throws must not take the refresh down with it.
+    }
+}
+
+/// @brief One fetch: a usable stored token, else one token request (saved to the store);
+/// the outcome published and logged. The state's fetch is `running` on entry.
+inline void run_fetch(manager_state& s) {
+    fetch_report r;
+    r.started = s.now();
+    r.real_start = std::chrono::steady_clock::now();
+    r.wall_start = std::chrono::system_clock::now();
+    const fetch_inputs in = take_inputs(s);
+    std::unique_ptr<token_store_lock> held = look_in_store(s, in, r);
+    if (!r.picked && !r.failure) request(s, r);
+    if (r.got && in.store) {
+        r.save_problem = save_to_store(*in.store, in.store_key, *r.got, r.wall_start, r.lifetime);
+    }
+    held.reset();
+    r.took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - r.real_start).count();
+    write_log(s, publish(s, r));
+}
+
+/// @brief Starts one fetch unless one is running or asked for: asks the background thread,
+/// or starts a worker that first joins the worker before it.
+/// @throws error `transport` when no thread can be started
+inline void start_fetch(manager_state& s, const state_lock& lock) {
+    guarded_state& g = s.locked(lock);
+    if (g.fetch != fetch_state::idle) return;
+    if (g.mode != refresher::on_demand) {
+        g.fetch = fetch_state::asked;
+        s.notify(lock);
+        return;
+    }
+    g.fetch = fetch_state::running;
     try {
         std::thread next([&s] {
             std::thread previous;
             {
-                std::lock_guard<std::mutex> lock(s.mutex);
-                previous = std::move(s.to_join);
+                const state_lock inner = s.lock();
+                previous = std::move(s.locked(inner).to_join);
             }
             if (previous.joinable()) previous.join();
             run_fetch(s);
         });
         // The worker before this one has published its outcome; the new one joins it.
-        if (s.worker.joinable()) s.to_join = std::move(s.worker);
-        s.worker = std::move(next);
+        if (g.worker.joinable()) g.to_join = std::move(g.worker);
+        g.worker = std::move(next);
     } catch (const std::system_error&) {
-        s.fetch_running = false;
+        g.fetch = fetch_state::idle;
         throw error(error_kind::transport, "could not start a thread for the token request");
     }
 }
 
+/// @brief The background thread: fetches when asked, when there is no valid token, and at
+/// the refresh point, never before a backoff ends; sleeps until the next of those.
 inline void background_loop(manager_state& s) {
-    std::unique_lock<std::mutex> lock(s.mutex);
-    while (!s.stopping) {
+    state_lock lock = s.lock();
+    for (;;) {
+        guarded_state& g = s.locked(lock);
+        if (g.mode == refresher::stopping) return;
         const auto now = s.now();
-        const bool allowed = !s.backing_off || now >= s.next_attempt;
-        const bool valid = s.current && now < s.current->expires_at;
-        const bool due = s.fetch_requested || !valid || now >= s.current->refresh_at;
-        if (!s.fetch_running && allowed && due) {
-            s.fetch_requested = false;
-            s.fetch_running = true;
+        const bool allowed = !g.backing_off_at(now);
+        const bool valid = g.valid_at(now);
+        const bool due = g.fetch == fetch_state::asked || !valid || now >= g.current->refresh_at;
+        if (g.fetch != fetch_state::running && allowed && due) {
+            g.fetch = fetch_state::running;
             lock.unlock();
             run_fetch(s);
             lock.lock();
             continue;
         }
         std::optional<manager_state::time_point> wake;
-        if (!s.fetch_running) {
+        if (g.fetch != fetch_state::running) {
             if (!allowed) {
-                wake = s.next_attempt;
+                wake = g.next_attempt;
             } else if (valid) {
-                wake = s.current->refresh_at;
+                wake = g.current->refresh_at;
             }
         }
         s.wait(lock, wake);
     }
 }
 
+}  // namespace oauth2cc::detail
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
+    switch (level) {
+        case log_level::debug: return "debug";
+        case log_level::info: return "info";
+        case log_level::warning: return "warning";
+        case log_level::error: return "error";
+    }
+    return "unknown";
+}
+
+namespace detail {
+
 // Counts a token dropped by invalidate(). One rejection gets one clean new token at once
 // (a rotated signing key, a revoked token); a second token rejected soon after its issue
 // means the API rejects every token, and the next request waits out a backoff like any
 // failed one, so that callers retrying on 401 cannot turn into a token storm.
-inline void note_rejection_locked(manager_state& s, const token& dropped) {
+inline void note_rejection(manager_state& s, const state_lock& lock, const token& dropped) {
+    guarded_state& g = s.locked(lock);
     const auto now = s.now();
     const bool young = now - dropped.obtained_at < s.policy.retry_max;
-    s.rejections = young ? s.rejections + 1 : 1;
-    if (s.rejections < 2) return;
+    g.rejections = young ? g.rejections + 1 : 1;
+    if (g.rejections < 2) return;
     error_details details;
     details.oauth_error = "invalid_token";
     error rejected(error_kind::oauth,
-                   "the last " + std::to_string(s.rejections) +
+                   "the last " + std::to_string(g.rejections) +
                        " tokens were each rejected soon after their issue (invalidate()); "
                        "the next token request waits for its backoff",
                    std::move(details));
     const auto delay =
-        retry_delay(rejected, static_cast<unsigned>(std::min<std::uint64_t>(s.rejections - 1, 64)),
-                    s.policy.retry_initial, s.policy.retry_max, s.rng);
-    s.backing_off = true;
-    s.next_attempt = now + delay;
-    s.last_error = std::move(rejected);
+        retry_delay(rejected, static_cast<unsigned>(std::min<std::uint64_t>(g.rejections - 1, 64)),
+                    s.policy.retry_initial, s.policy.retry_max, g.rng);
+    g.next_attempt = now + delay;
+    g.last_error = std::move(rejected);
 }
 
-// Points this thread's cell at the current token and returns the cell's copy. Needs the
-// lock and a current token.
-inline std::shared_ptr<const token> serve_locked(manager_state& s, cache_cell& cell) {
+// A copy of tok under a control block of its own, for one thread's cache cell.
+inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token>& tok) {
+    return std::shared_ptr<const token>(tok.get(), [keep = tok](const token*) mutable {
+        keep.reset();
+    });
+}
+
+// Points this thread's cell at the current token and returns the cell's copy. Needs a
+// current token.
+inline std::shared_ptr<const token> serve(manager_state& s, const state_lock& lock,
+                                          cache_cell& cell) {
+    const snapshot& current = *s.locked(lock).current;
     const auto generation = s.generation.load(std::memory_order_relaxed);
     if (cell.generation != generation || !cell.local) {
-        cell.local = local_copy(s.current->tok);
-        cell.refresh_at = s.current->refresh_at;
+        cell.local = local_copy(current.tok);
+        cell.refresh_at = current.refresh_at;
+        cell.coarse_until = coarse_until(current.refresh_at, current.expires_at);
         cell.generation = generation;
     }
     return cell.local;
 }
 
 // This thread's cell for the manager; a new one is enrolled so that the manager can take
-// its copy back.
+// its copy back and count its reads.
 inline cache_cell& this_thread_cell(manager_state& s,
                                     const std::shared_ptr<manager_state>& alive) {
-    return thread_cell(s.id, alive, [&s](std::weak_ptr<cache_cell> cell) {
-        std::lock_guard<std::mutex> lock(s.mutex);
-        s.cells.push_back(std::move(cell));
+    return thread_cell(s.id, alive, [&s](std::shared_ptr<cache_cell> cell) {
+        const state_lock lock = s.lock();
+        s.locked(lock).cells.enroll(std::move(cell));
     });
 }
 
@@ -2428,26 +2785,28 @@ inline cache_cell& this_thread_cell(manager_state& s,
 OAUTH2CC_INLINE token_manager::token_manager(client_config cfg, refresh_policy policy,
                                              std::shared_ptr<transport> via,
                                              std::shared_ptr<clock_source> clock)
-    : state_(std::make_shared<detail::manager_state>(std::move(cfg), policy, std::move(via), std::move(clock))) {
+    : state_(std::make_shared<detail::manager_state>(std::move(cfg), policy, std::move(via),
+                                                     std::move(clock))) {
     detail::manager_state* s = state_.get();
-    state_->clock_subscription = state_->clock->subscribe([s] {
-        { std::lock_guard<std::mutex> lock(s->mutex); }
-        s->changed.notify_all();
-    });
+    state_->clock_subscription = state_->clock->subscribe([s] { s->poke(); });
 }
 
 OAUTH2CC_INLINE token_manager::~token_manager() {
     stop();
-    state_->clock->unsubscribe(state_->clock_subscription);
+    detail::manager_state& s = *state_;
+    s.clock->unsubscribe(s.clock_subscription);
     std::thread worker, previous;
     {
-        std::unique_lock<std::mutex> lock(state_->mutex);
-        state_->changed.wait(lock, [this] { return !state_->fetch_running; });
-        // Threads' slots outlive the manager; the token must not live on in them.
-        state_->current.reset();
-        detail::retire_copies_locked(*state_);
-        worker = std::move(state_->worker);
-        previous = std::move(state_->to_join);
+        detail::state_lock lock = s.lock();
+        s.wait_for_condition(lock, [&] {
+            return s.locked(lock).fetch != detail::fetch_state::running;
+        });
+        detail::guarded_state& g = s.locked(lock);
+        // Threads' cells outlive the manager; the token must not live on in them.
+        g.current.reset();
+        detail::retire_copies(s, lock);
+        worker = std::move(g.worker);
+        previous = std::move(g.to_join);
     }
     if (worker.joinable()) worker.join();
     if (previous.joinable()) previous.join();
@@ -2466,13 +2825,12 @@ OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
     detail::manager_state& s = *state_;
     detail::cache_cell& cell = detail::this_thread_cell(s, state_);
-    const auto now = s.now();
-    cell.enter_read();
+    cell.enter_read(s.asymmetric);
     if (cell.generation == s.generation.load(std::memory_order_seq_cst) && cell.local &&
-        now < cell.refresh_at) {
+        s.fresh(cell)) {
         std::shared_ptr<const token> copy = cell.local;
         cell.leave_read();
-        s.cache_hits.add();
+        cell.count_hit();
         return copy;
     }
     cell.leave_read();
@@ -2482,8 +2840,9 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     std::chrono::milliseconds max_wait) {
     detail::manager_state& s = *state_;
-    detail::cache_cell& slot = detail::this_thread_cell(s, state_);
-    std::unique_lock<std::mutex> lock(s.mutex);
+    detail::cache_cell& cell = detail::this_thread_cell(s, state_);
+    detail::state_lock lock = s.lock();
+    detail::guarded_state& g = s.locked(lock);
     auto now = s.now();
     // A wait longer than any token could take is no limit at all; so it cannot overflow.
     std::optional<detail::manager_state::time_point> deadline;
@@ -2494,43 +2853,45 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     for (;;) {
         if (detail::logging_scope::inside(s)) {
             // From this manager's logger: a valid token, or the last error, at once.
-            if (s.current && now < s.current->expires_at) return detail::serve_locked(s, slot);
-            if (s.last_error) throw *s.last_error;
+            if (g.valid_at(now)) return detail::serve(s, lock, cell);
+            if (g.last_error) throw *g.last_error;
             throw error(error_kind::transport,
                         "get() from this token_manager's logger never waits for a token "
                         "request, and there is no valid token now");
         }
-        if (s.current && now < s.current->expires_at) {
-            if (now >= s.current->refresh_at && (!s.backing_off || now >= s.next_attempt)) {
+        if (g.valid_at(now)) {
+            if (now >= g.current->refresh_at && !g.backing_off_at(now)) {
                 try {
-                    detail::start_fetch_locked(s);
+                    detail::start_fetch(s, lock);
                 } catch (const error&) {
                     // The token is still valid; the next caller tries again.
                 }
             }
-            if (!waited) s.cache_hits.add();
-            return detail::serve_locked(s, slot);
+            if (!waited) cell.count_hit();
+            return detail::serve(s, lock, cell);
         }
-        if (!s.fetch_running && !s.fetch_requested) {
-            if (s.backing_off && now < s.next_attempt && s.last_error) {
-                ++s.fast_failures;
-                throw *s.last_error;
+        if (g.fetch == detail::fetch_state::idle) {
+            if (g.backing_off_at(now) && g.last_error) {
+                ++g.fast_failures;
+                throw *g.last_error;
             }
-            detail::start_fetch_locked(s);
+            detail::start_fetch(s, lock);
         }
         if (!waited) {
-            ++s.waits;
+            ++g.waits;
             waited = true;
         }
-        const std::uint64_t seq = s.fetch_seq;
-        while (s.fetch_seq == seq && (!deadline || s.now() < *deadline)) s.wait(lock, deadline);
-        if (s.fetch_seq == seq) {
+        const std::uint64_t seq = g.fetch_seq;
+        while (g.fetch_seq == seq && (!deadline || s.now() < *deadline)) s.wait(lock, deadline);
+        if (g.fetch_seq == seq) {
             throw error(error_kind::transport,
                         "no token within max_wait (" + std::to_string(max_wait.count()) +
                             " ms); the token request is still in progress");
         }
-        if (!s.last_fetch_ok && s.last_error) throw *s.last_error;
-        if (s.last_fetch_ok && s.current) return detail::serve_locked(s, slot);
+        if (g.last_outcome == detail::fetch_outcome::failure && g.last_error) throw *g.last_error;
+        if (g.last_outcome == detail::fetch_outcome::token && g.current) {
+            return detail::serve(s, lock, cell);
+        }
         now = s.now();
     }
 }
@@ -2545,63 +2906,68 @@ OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
     std::shared_ptr<const token> dropped;
     std::string key;
     {
-        std::lock_guard<std::mutex> lock(s.mutex);
-        if (!s.current || (seen != nullptr && s.current->tok.get() != seen)) return;
-        dropped = s.current->tok;
-        s.current.reset();
-        detail::retire_copies_locked(s);
-        s.dropped_digest = detail::sha256_hex(dropped->access_token.reveal());
-        detail::note_rejection_locked(s, *dropped);
-        store = s.store;
-        key = s.store_key;
-        s.changed.notify_all();
+        const detail::state_lock lock = s.lock();
+        detail::guarded_state& g = s.locked(lock);
+        if (!g.current || (seen != nullptr && g.current->tok.get() != seen)) return;
+        dropped = g.current->tok;
+        g.current.reset();
+        detail::retire_copies(s, lock);
+        g.dropped_digest = detail::sha256_hex(dropped->access_token.reveal());
+        detail::note_rejection(s, lock, *dropped);
+        store = g.store;
+        key = g.store_key;
+        s.notify(lock);
     }
     // The store's files are read and written outside the lock that readers need.
-    if (store) detail::drop_stored(s, *store, key, dropped->access_token);
+    if (store && !detail::drop_stored(*store, key, dropped->access_token)) {
+        const detail::state_lock lock = s.lock();
+        ++s.locked(lock).store_failures;
+    }
 }
 
 OAUTH2CC_INLINE void token_manager::start_background_refresh() {
-    std::lock_guard<std::mutex> lock(state_->mutex);
     detail::manager_state& s = *state_;
-    if (s.background) return;
-    s.stopping = false;
-    s.background = true;
+    const detail::state_lock lock = s.lock();
+    detail::guarded_state& g = s.locked(lock);
+    if (g.mode != detail::refresher::on_demand) return;
+    g.mode = detail::refresher::background;
     try {
-        s.background_thread = std::thread([&s] { detail::background_loop(s); });
+        g.background_thread = std::thread([&s] { detail::background_loop(s); });
     } catch (const std::system_error&) {
-        s.background = false;
+        g.mode = detail::refresher::on_demand;
         throw error(error_kind::transport, "could not start the background refresh thread");
     }
 }
 
 OAUTH2CC_INLINE void token_manager::stop() {
     detail::manager_state& s = *state_;
-    std::thread background;
     if (detail::logging_scope::inside(s)) {
         // The logger may run on the background thread, which stop() would wait for.
         throw error(error_kind::config, "stop() cannot be called from this manager's logger");
     }
+    std::thread background;
     {
-        std::lock_guard<std::mutex> lock(s.mutex);
-        if (!s.background) return;
-        s.stopping = true;
-        background = std::move(s.background_thread);
-        s.changed.notify_all();
+        const detail::state_lock lock = s.lock();
+        detail::guarded_state& g = s.locked(lock);
+        if (g.mode != detail::refresher::background) return;
+        g.mode = detail::refresher::stopping;
+        background = std::move(g.background_thread);
+        s.notify(lock);
     }
     if (background.joinable()) background.join();
-    std::lock_guard<std::mutex> lock(s.mutex);
-    s.background = false;
-    s.stopping = false;
-    if (s.fetch_requested) {
+    const detail::state_lock lock = s.lock();
+    detail::guarded_state& g = s.locked(lock);
+    g.mode = detail::refresher::on_demand;
+    if (g.fetch == detail::fetch_state::asked) {
         // Callers asked the background thread for a token it will not fetch now.
-        s.fetch_requested = false;
+        g.fetch = detail::fetch_state::idle;
         try {
-            detail::start_fetch_locked(s);
+            detail::start_fetch(s, lock);
         } catch (const error&) {
-            s.last_error = error(error_kind::transport, "could not start a token request");
-            s.last_fetch_ok = false;
-            ++s.fetch_seq;
-            s.changed.notify_all();
+            g.last_error = error(error_kind::transport, "could not start a token request");
+            g.last_outcome = detail::fetch_outcome::failure;
+            ++g.fetch_seq;
+            s.notify(lock);
         }
     }
 }
@@ -2609,28 +2975,29 @@ OAUTH2CC_INLINE void token_manager::stop() {
 OAUTH2CC_INLINE manager_stats token_manager::stats() const {
     const detail::manager_state& s = *state_;
     manager_stats out;
-    out.cache_hits = s.cache_hits.sum();
-    std::lock_guard<std::mutex> lock(s.mutex);
-    out.fetches = s.fetches;
-    out.successes = s.successes;
-    out.failures = s.failures;
-    out.retries = s.retries;
-    out.waits = s.waits;
-    out.fast_failures = s.fast_failures;
-    out.store_loads = s.store_loads;
-    out.store_failures = s.store_failures;
-    out.last_error = s.last_error;
-    out.consecutive_failures = s.consecutive_failures;
-    out.in_flight = s.fetch_running || s.fetch_requested;
-    if (s.backing_off) out.next_attempt = s.next_attempt;
+    const detail::state_lock lock = s.lock();
+    const detail::guarded_state& g = s.locked(lock);
+    out.cache_hits = g.cells.hits();
+    out.fetches = g.fetches;
+    out.successes = g.successes;
+    out.failures = g.failures;
+    out.retries = g.retries;
+    out.waits = g.waits;
+    out.fast_failures = g.fast_failures;
+    out.store_loads = g.store_loads;
+    out.store_failures = g.store_failures;
+    out.last_error = g.last_error;
+    out.consecutive_failures = g.consecutive_failures;
+    out.in_flight = g.fetch != detail::fetch_state::idle;
+    out.next_attempt = g.next_attempt;
     return out;
 }
 
 OAUTH2CC_INLINE void token_manager::set_logger(
     std::function<void(log_level, std::string_view)> logger) {
-    auto shared = std::make_shared<detail::manager_state::logger_fn>(std::move(logger));
-    std::lock_guard<std::mutex> lock(state_->mutex);
-    state_->logger = std::move(shared);
+    auto shared = std::make_shared<detail::guarded_state::logger_fn>(std::move(logger));
+    const detail::state_lock lock = state_->lock();
+    state_->locked(lock).logger = std::move(shared);
 }
 
 OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept {
@@ -2639,9 +3006,10 @@ OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept {
 
 OAUTH2CC_INLINE void token_manager::set_store(std::shared_ptr<token_store> store) {
     const std::string key = store ? oauth2cc::store_key(state_->key) : std::string();
-    std::lock_guard<std::mutex> lock(state_->mutex);
-    state_->store = std::move(store);
-    if (state_->store_key.empty()) state_->store_key = key;
+    const detail::state_lock lock = state_->lock();
+    detail::guarded_state& g = state_->locked(lock);
+    g.store = std::move(store);
+    if (g.store_key.empty()) g.store_key = key;
 }
 
 }  // namespace oauth2cc

@@ -7,6 +7,8 @@
 #include "../support/test_helpers.hpp"
 #include "token_endpoint_fake.hpp"
 
+#include <oauth2cc/detail/coarse_clock.hpp>
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -726,4 +728,95 @@ TEST_CASE("token_manager: readers on many threads while the token changes under 
     changer.join();
     CHECK(bad.load() == 0);
     CHECK(r.endpoint->requests() == 201);
+}
+
+TEST_CASE("token_manager: on the system clock, no token is served at or past its expiry") {
+    // Tokens of 2 s with no refresh lead: each is served from the caches until the moment
+    // it expires, the coarse clock answering the first second and steady_clock the rest.
+    // A time taken before each get() must be before the expiry of the token it returns.
+    auto endpoint = std::make_shared<token_endpoint_fake>();
+    endpoint->answer_with([](int n) { return token_endpoint_fake::token_response(n, 2); });
+    refresh_policy policy = seeded_policy();
+    policy.early = 0s;
+    policy.early_fraction = 0.0;
+    token_manager manager(config(), policy, endpoint);
+    std::atomic<long> late{0}, reads{0};
+    on_threads(2, [&](int) {
+        // Bounded: three tokens take six seconds; a read takes far more than 2e-7 s.
+        for (long i = 0; i < 30'000'000 && endpoint->requests() < 3; ++i) {
+            const auto before = std::chrono::steady_clock::now();
+            const auto t = manager.get();
+            if (before >= t->obtained_at + std::chrono::seconds(*t->expires_in)) late.fetch_add(1);
+            reads.fetch_add(1, std::memory_order_relaxed);
+        }
+    });
+    CHECK(endpoint->requests() >= 3);
+    CHECK(late.load() == 0);
+    MESSAGE("reads across three token lifetimes: " << reads.load());
+}
+
+TEST_CASE("token_manager: the coarse clock is trusted only up to its guard before expiry") {
+    namespace d = oauth2cc::detail;
+    using tp = d::coarse_clock::time_point;
+    const tp issued{std::chrono::hours(5)};
+    // Refresh point well before expiry: the refresh point itself.
+    CHECK(d::coarse_until(issued + 3540s, issued + 3600s) == issued + 3540s);
+    // No lead: the guard before expiry.
+    CHECK(d::coarse_until(issued + 3600s, issued + 3600s) == issued + 3600s - d::coarse_clock::guard);
+    // A token shorter than the guard: never from the coarse clock.
+    CHECK(d::coarse_until(issued + 500ms, issued + 500ms) < issued);
+#if defined(__linux__)
+    REQUIRE(d::coarse_clock::available());
+    // Never ahead of steady_clock, and behind it by less than the guard.
+    for (int i = 0; i < 10000; ++i) {
+        const tp coarse = d::coarse_clock::now();
+        const tp fine = std::chrono::steady_clock::now();
+        REQUIRE(coarse <= fine);
+        REQUIRE(fine - coarse < d::coarse_clock::guard);
+    }
+#endif
+}
+
+TEST_CASE("token_manager: cached reads are counted on every thread, ended threads too") {
+    rig r;
+    r.manager->get();  // the first read waits for the request
+    constexpr int per_thread = 1000;
+    on_threads(4, [&](int) {
+        for (int i = 0; i < per_thread; ++i) r.manager->get();
+    });
+    CHECK(r.manager->stats().cache_hits == 4 * per_thread);
+    CHECK(r.manager->stats().waits == 1);
+    // A new thread's cell takes the place of the ended ones; their reads stay counted.
+    std::thread([&] {
+        for (int i = 0; i < per_thread; ++i) r.manager->get();
+    }).join();
+    CHECK(r.manager->stats().cache_hits == 5 * per_thread);
+    for (int i = 0; i < 10; ++i) r.manager->get();
+    CHECK(r.manager->stats().cache_hits == 5 * per_thread + 10);
+}
+
+TEST_CASE("token_manager: one thread reading from many managers gets each its own token") {
+    rig a, b;
+    b.endpoint->answer_with([](int n) {
+        return token_endpoint_fake::token_response(100 + n);
+    });
+    for (int i = 0; i < 5; ++i) {
+        CHECK(a.token_text() == "tok-1");
+        CHECK(b.token_text() == "tok-101");
+    }
+    // A manager made after another is destroyed (perhaps at its address) never sees the
+    // other's token in this thread's cache.
+    for (int k = 0; k < 5; ++k) {
+        auto endpoint = std::make_shared<token_endpoint_fake>();
+        endpoint->answer_with([k](int n) {
+            return token_endpoint_fake::token_response(1000 * (k + 2) + n);
+        });
+        auto fresh = std::make_unique<token_manager>(config(), seeded_policy(), endpoint,
+                                                     std::make_shared<manual_clock>());
+        CHECK(fresh->get()->access_token.reveal() == "tok-" + std::to_string(1000 * (k + 2) + 1));
+        CHECK(fresh->get()->access_token.reveal() == "tok-" + std::to_string(1000 * (k + 2) + 1));
+        CHECK(a.token_text() == "tok-1");
+    }
+    CHECK(a.endpoint->requests() == 1);
+    CHECK(b.endpoint->requests() == 1);
 }
