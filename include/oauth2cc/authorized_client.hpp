@@ -6,6 +6,7 @@
 
 #include "client_config.hpp"
 #include "config.hpp"
+#include "connection_options.hpp"
 #include "http.hpp"
 #include "token_manager.hpp"
 #include "transport.hpp"
@@ -23,28 +24,20 @@ namespace oauth2cc {
 /// @brief Name-value pairs: extra request headers, or query parameters.
 using name_value_list = std::vector<std::pair<std::string, std::string>>;
 
-/// @brief How an authorized_client reaches its API.
-struct client_options {
-    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
-    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
-    /// API responses with a larger body are refused (kind `bad_response`).
-    std::size_t max_response_bytes = 16 * 1024 * 1024;
-    tls_options tls;
-    /// Plain http:// is refused unless the host is loopback or this is set.
-    bool allow_insecure_http = false;
-    /// Sent as User-Agent unless the call gives its own.
-    std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
+/// @brief How an authorized_client reaches its API: connection_options, with room for
+/// larger API responses (16 MiB) and more idle connections (8), and redirects.
+struct client_options : connection_options {
+    client_options() {
+        max_response_bytes = 16 * 1024 * 1024;
+        max_idle_connections = 8;
+    }
     /// Off by default. When on, the token goes only to the base URL's origin: a
     /// redirect elsewhere is followed without it and without any caller header that
     /// could be a credential (only Accept*, Content-Type, Content-Language, User-Agent,
     /// Cache-Control and Pragma go along); a 307 or 308 elsewhere that would carry a
     /// body is not followed, and comes back to the caller.
     bool follow_redirects = false;
-    int max_redirects = 5;
-    /// Idle kept-alive connections kept for reuse by later calls.
-    std::size_t max_idle_connections = 8;
-    /// An HTTP proxy for the API, as client_config::proxy says; empty: none.
-    std::string proxy;
+    int max_redirects = 5;  ///< Redirects followed per call, at most.
 };
 
 /// @brief The path with params appended as a percent-encoded query: A-Z a-z 0-9 - . _ ~

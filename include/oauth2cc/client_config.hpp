@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config.hpp"
+#include "connection_options.hpp"
 #include "secret.hpp"
 
 #include <chrono>
@@ -32,41 +33,24 @@ enum class credential_encoding {
     raw,
 };
 
-/// @brief TLS settings for the connection to the token endpoint.
-struct tls_options {
-    bool verify = true;            ///< Verify the certificate chain and the host name.
-    std::string ca_file;           ///< PEM bundle of trusted CAs; empty: the system store.
-    std::string ca_dir;            ///< Hashed directory of trusted CAs; empty: none.
-    std::string client_cert_file;  ///< PEM client certificate for mutual TLS.
-    std::string client_key_file;   ///< PEM key of the client certificate.
-};
-
-/// @brief Everything that shapes a token request.
+/// @brief Everything that shapes a token request: what to ask for, how to authenticate,
+/// and (from connection_options) how to reach the token endpoint.
 /// @sa RFC 6749 §4.4.2
-struct client_config {
-    std::string token_endpoint;  ///< `https://...`; plain `http://` only to loopback or when allowed.
-    std::string client_id;
-    secret client_secret;
+struct client_config : connection_options {
+    /// `https://...`; plain `http://` only to loopback or when allow_insecure_http is set.
+    std::string token_endpoint;
+    std::string client_id;  ///< The client's id at the authorization server.
+    secret client_secret;   ///< Its secret; unused by auth_method::none.
+    /// How the client authenticates.
     auth_method auth = auth_method::client_secret_basic;
+    /// How client_secret_basic encodes the id and secret.
     credential_encoding basic_encoding = credential_encoding::form_urlencoded;
     std::vector<std::string> scopes;  ///< Each an RFC 6749 §3.3 scope-token; sent space-joined.
-    std::string audience;             ///< Sent as `audience` when not empty.
+    std::string audience;  ///< Sent as `audience` when not empty.
     std::vector<std::string> resources;  ///< RFC 8707 `resource`, one parameter each.
     /// Further body parameters. `grant_type`, `client_id`, `client_secret` and `scope` are
     /// refused: they have their own fields.
     std::vector<std::pair<std::string, std::string>> extra_params;
-    tls_options tls;
-    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
-    /// With connect_timeout, bounds the whole exchange, not only each socket read.
-    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
-    bool allow_insecure_http = false;  ///< Allow plain `http://` to hosts other than loopback.
-    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
-    std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
-    /// An HTTP proxy, `http://[user:password@]host[:port]` (port 1080 when absent);
-    /// https:// endpoints are reached through it with CONNECT. Empty: none. Never
-    /// echoed in a message, since it may hold credentials. proxy_from_environment()
-    /// gives the one curl would use.
-    std::string proxy;
 };
 
 }  // namespace oauth2cc

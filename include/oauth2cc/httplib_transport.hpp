@@ -5,34 +5,17 @@
 
 #include "client_config.hpp"
 #include "config.hpp"
+#include "connection_options.hpp"
 #include "http.hpp"
 #include "transport.hpp"
 
-#include <chrono>
-#include <cstddef>
 #include <memory>
 
 namespace oauth2cc {
 
-/// @brief How an httplib_transport connects and how much it accepts.
-struct transport_options {
-    /// Bounds the TCP connect. With read_timeout it also bounds each whole exchange.
-    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
-    /// Bounds each socket read and write. `connect_timeout + read_timeout` bounds the
-    /// whole exchange, so a server that trickles its reply fails too.
-    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
-    /// Responses with a larger body (after decompression) are refused.
-    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
-    /// Certificate verification, trust anchors and the client certificate.
-    tls_options tls;
-    /// Idle kept-alive connections kept per origin for reuse.
-    std::size_t max_idle_connections = 4;
-    /// An HTTP proxy, as client_config::proxy says; empty: none.
-    std::string proxy;
-
-    /// @brief The transport options a client_config asks for.
-    static transport_options from(const client_config& cfg);
-};
+/// @brief How an httplib_transport connects and how much it accepts: connection_options
+/// (allow_insecure_http and user_agent are the requests' business, not the transport's).
+using transport_options = connection_options;
 
 /// @brief Sends requests with cpp-httplib: HTTPS with certificate and host-name
 /// verification, every timeout set, redirects never followed, bodies capped, and
@@ -42,10 +25,10 @@ struct transport_options {
 /// reused by the next request to the same origin once it is idle.
 class httplib_transport final : public transport {
 public:
-    /// @throws error `config` when a timeout or the size cap is not positive, or when
+    /// @throws error `config` when options fail check_connection's rules, or when
     ///         tls.ca_file, tls.ca_dir or the client certificate cannot be loaded
-    explicit httplib_transport(transport_options options = {});
-    /// @brief A transport with the timeouts, size cap and TLS options of cfg.
+    explicit httplib_transport(connection_options options = {});
+    /// @brief A transport with the connection options of cfg.
     explicit httplib_transport(const client_config& cfg);
     // Header-only, virtual functions are declared inline: then the class has no key
     // function, and a unit that includes this header but makes none emits no vtable and
@@ -62,7 +45,7 @@ public:
     OAUTH2CC_INLINE http_response send(const http_request& request) override;
 
     /// @brief The options this transport was made with.
-    const transport_options& options() const noexcept;
+    const connection_options& options() const noexcept;
 
 private:
     struct state;

@@ -18,7 +18,7 @@ namespace oauth2cc {
 /// `NO_PROXY`, exempts hosts: `*` all of them; each comma-separated entry a host and the
 /// hosts under it (`example.com` and `.example.com` both cover `api.example.com`), an IP
 /// address, or a range such as `10.0.0.0/8`. Put what it returns in
-/// client_config::proxy, client_options::proxy or transport_options::proxy.
+/// connection_options::proxy (of a client_config, client_options or transport).
 /// @param url the URL a request goes to
 std::string proxy_from_environment(std::string_view url);
 

@@ -115,6 +115,52 @@ inline constexpr std::string_view version_string{OAUTH2CC_VERSION_STRING};
 
 // ---- oauth2cc/client_config.hpp ----
 
+// ---- oauth2cc/connection_options.hpp ----
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace oauth2cc {
+
+/// @brief TLS settings for a connection.
+struct tls_options {
+    bool verify = true;            ///< Verify the certificate chain and the host name.
+    std::string ca_file;           ///< PEM bundle of trusted CAs; empty: the system store.
+    std::string ca_dir;            ///< Hashed directory of trusted CAs; empty: none.
+    std::string client_cert_file;  ///< PEM client certificate for mutual TLS.
+    std::string client_key_file;   ///< PEM key of the client certificate.
+};
+
+/// @brief How oauth2cc connects to a server and what it accepts from it. client_config
+/// (the token endpoint), client_options (an API) and httplib_transport take these fields
+/// from here, and one check refuses a bad value for all three.
+struct connection_options {
+    /// Bounds the TCP connect. With read_timeout it also bounds each whole exchange.
+    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
+    /// Bounds each socket read and write. `connect_timeout + read_timeout` bounds the
+    /// whole exchange, so a server that trickles its reply fails too.
+    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
+    /// Certificate verification, trust anchors and the client certificate.
+    tls_options tls;
+    /// Allow plain `http://` to hosts other than loopback (the token request and
+    /// authorized_client refuse it otherwise; a bare transport sends what it is given).
+    bool allow_insecure_http = false;
+    /// Responses with a larger body (after decompression) are refused.
+    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
+    /// Sent as User-Agent (by the token request, and by authorized_client unless a call
+    /// gives its own); empty: none.
+    std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
+    /// An HTTP proxy, `http://[user:password@]host[:port]` (port 1080 when absent);
+    /// https:// origins are reached through it with CONNECT. Empty: none. Never echoed in
+    /// a message, since it may hold credentials. proxy_from_environment() gives the one
+    /// curl would use.
+    std::string proxy;
+    /// Idle kept-alive connections kept per origin for reuse.
+    std::size_t max_idle_connections = 4;
+};
+
+}  // namespace oauth2cc
 // ---- oauth2cc/secret.hpp ----
 
 #include <iosfwd>
@@ -179,41 +225,24 @@ enum class credential_encoding {
     raw,
 };
 
-/// @brief TLS settings for the connection to the token endpoint.
-struct tls_options {
-    bool verify = true;            ///< Verify the certificate chain and the host name.
-    std::string ca_file;           ///< PEM bundle of trusted CAs; empty: the system store.
-    std::string ca_dir;            ///< Hashed directory of trusted CAs; empty: none.
-    std::string client_cert_file;  ///< PEM client certificate for mutual TLS.
-    std::string client_key_file;   ///< PEM key of the client certificate.
-};
-
-/// @brief Everything that shapes a token request.
+/// @brief Everything that shapes a token request: what to ask for, how to authenticate,
+/// and (from connection_options) how to reach the token endpoint.
 /// @sa RFC 6749 §4.4.2
-struct client_config {
-    std::string token_endpoint;  ///< `https://...`; plain `http://` only to loopback or when allowed.
-    std::string client_id;
-    secret client_secret;
+struct client_config : connection_options {
+    /// `https://...`; plain `http://` only to loopback or when allow_insecure_http is set.
+    std::string token_endpoint;
+    std::string client_id;  ///< The client's id at the authorization server.
+    secret client_secret;   ///< Its secret; unused by auth_method::none.
+    /// How the client authenticates.
     auth_method auth = auth_method::client_secret_basic;
+    /// How client_secret_basic encodes the id and secret.
     credential_encoding basic_encoding = credential_encoding::form_urlencoded;
     std::vector<std::string> scopes;  ///< Each an RFC 6749 §3.3 scope-token; sent space-joined.
-    std::string audience;             ///< Sent as `audience` when not empty.
+    std::string audience;  ///< Sent as `audience` when not empty.
     std::vector<std::string> resources;  ///< RFC 8707 `resource`, one parameter each.
     /// Further body parameters. `grant_type`, `client_id`, `client_secret` and `scope` are
     /// refused: they have their own fields.
     std::vector<std::pair<std::string, std::string>> extra_params;
-    tls_options tls;
-    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
-    /// With connect_timeout, bounds the whole exchange, not only each socket read.
-    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
-    bool allow_insecure_http = false;  ///< Allow plain `http://` to hosts other than loopback.
-    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
-    std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
-    /// An HTTP proxy, `http://[user:password@]host[:port]` (port 1080 when absent);
-    /// https:// endpoints are reached through it with CONNECT. Empty: none. Never
-    /// echoed in a message, since it may hold credentials. proxy_from_environment()
-    /// gives the one curl would use.
-    std::string proxy;
 };
 
 }  // namespace oauth2cc
@@ -690,28 +719,20 @@ namespace oauth2cc {
 /// @brief Name-value pairs: extra request headers, or query parameters.
 using name_value_list = std::vector<std::pair<std::string, std::string>>;
 
-/// @brief How an authorized_client reaches its API.
-struct client_options {
-    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
-    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
-    /// API responses with a larger body are refused (kind `bad_response`).
-    std::size_t max_response_bytes = 16 * 1024 * 1024;
-    tls_options tls;
-    /// Plain http:// is refused unless the host is loopback or this is set.
-    bool allow_insecure_http = false;
-    /// Sent as User-Agent unless the call gives its own.
-    std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
+/// @brief How an authorized_client reaches its API: connection_options, with room for
+/// larger API responses (16 MiB) and more idle connections (8), and redirects.
+struct client_options : connection_options {
+    client_options() {
+        max_response_bytes = 16 * 1024 * 1024;
+        max_idle_connections = 8;
+    }
     /// Off by default. When on, the token goes only to the base URL's origin: a
     /// redirect elsewhere is followed without it and without any caller header that
     /// could be a credential (only Accept*, Content-Type, Content-Language, User-Agent,
     /// Cache-Control and Pragma go along); a 307 or 308 elsewhere that would carry a
     /// body is not followed, and comes back to the caller.
     bool follow_redirects = false;
-    int max_redirects = 5;
-    /// Idle kept-alive connections kept for reuse by later calls.
-    std::size_t max_idle_connections = 8;
-    /// An HTTP proxy for the API, as client_config::proxy says; empty: none.
-    std::string proxy;
+    int max_redirects = 5;  ///< Redirects followed per call, at most.
 };
 
 /// @brief The path with params appended as a percent-encoded query: A-Z a-z 0-9 - . _ ~
@@ -850,31 +871,13 @@ private:
 #endif  // !defined(_WIN32)
 // ---- oauth2cc/httplib_transport.hpp ----
 
-#include <chrono>
-#include <cstddef>
 #include <memory>
 
 namespace oauth2cc {
 
-/// @brief How an httplib_transport connects and how much it accepts.
-struct transport_options {
-    /// Bounds the TCP connect. With read_timeout it also bounds each whole exchange.
-    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
-    /// Bounds each socket read and write. `connect_timeout + read_timeout` bounds the
-    /// whole exchange, so a server that trickles its reply fails too.
-    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
-    /// Responses with a larger body (after decompression) are refused.
-    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
-    /// Certificate verification, trust anchors and the client certificate.
-    tls_options tls;
-    /// Idle kept-alive connections kept per origin for reuse.
-    std::size_t max_idle_connections = 4;
-    /// An HTTP proxy, as client_config::proxy says; empty: none.
-    std::string proxy;
-
-    /// @brief The transport options a client_config asks for.
-    static transport_options from(const client_config& cfg);
-};
+/// @brief How an httplib_transport connects and how much it accepts: connection_options
+/// (allow_insecure_http and user_agent are the requests' business, not the transport's).
+using transport_options = connection_options;
 
 /// @brief Sends requests with cpp-httplib: HTTPS with certificate and host-name
 /// verification, every timeout set, redirects never followed, bodies capped, and
@@ -884,10 +887,10 @@ struct transport_options {
 /// reused by the next request to the same origin once it is idle.
 class httplib_transport final : public transport {
 public:
-    /// @throws error `config` when a timeout or the size cap is not positive, or when
+    /// @throws error `config` when options fail check_connection's rules, or when
     ///         tls.ca_file, tls.ca_dir or the client certificate cannot be loaded
-    explicit httplib_transport(transport_options options = {});
-    /// @brief A transport with the timeouts, size cap and TLS options of cfg.
+    explicit httplib_transport(connection_options options = {});
+    /// @brief A transport with the connection options of cfg.
     explicit httplib_transport(const client_config& cfg);
     // Header-only, virtual functions are declared inline: then the class has no key
     // function, and a unit that includes this header but makes none emits no vtable and
@@ -904,7 +907,7 @@ public:
     OAUTH2CC_INLINE http_response send(const http_request& request) override;
 
     /// @brief The options this transport was made with.
-    const transport_options& options() const noexcept;
+    const connection_options& options() const noexcept;
 
 private:
     struct state;
@@ -976,7 +979,7 @@ namespace oauth2cc {
 /// `NO_PROXY`, exempts hosts: `*` all of them; each comma-separated entry a host and the
 /// hosts under it (`example.com` and `.example.com` both cover `api.example.com`), an IP
 /// address, or a range such as `10.0.0.0/8`. Put what it returns in
-/// client_config::proxy, client_options::proxy or transport_options::proxy.
+/// connection_options::proxy (of a client_config, client_options or transport).
 /// @param url the URL a request goes to
 std::string proxy_from_environment(std::string_view url);
 
@@ -3015,6 +3018,190 @@ OAUTH2CC_INLINE void token_manager::set_store(std::shared_ptr<token_store> store
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/authorized_client_inl.hpp ----
 
+// ---- oauth2cc/detail/connection_check.hpp ----
+
+// ---- oauth2cc/detail/proxy.hpp ----
+
+#include <arpa/inet.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief An HTTP proxy: where it is, and the Basic credentials it wants, if any.
+struct proxy_parts {
+    std::string host;  ///< As written, IPv6 literals without their brackets.
+    int port = 1080;   ///< curl's default for a proxy without a port.
+    std::string user;  ///< Percent-decoded.
+    std::string password;
+};
+
+/// @brief Decodes %XX escapes; other bytes stay.
+inline std::string percent_decode(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
+        const int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
+        if (in[i] == '%' && hi >= 0 && lo >= 0) {
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            out.push_back(in[i]);
+        }
+    }
+    return out;
+}
+
+/// @brief Parses "http://[user[:password]@]host[:port][/]"; a URL without a scheme is
+/// taken as http://, as curl does. Empty for anything else (https:// and socks proxies
+/// included: cpp-httplib speaks plain HTTP to a proxy, and CONNECT through it for
+/// https:// targets).
+inline std::optional<proxy_parts> parse_proxy(std::string_view url) {
+    std::string text(trim(url));
+    if (text.find("://") == std::string::npos) text.insert(0, "http://");
+    const std::size_t scheme_end = text.find("://");
+    if (!iequals(std::string_view(text).substr(0, scheme_end), "http")) return std::nullopt;
+    proxy_parts out;
+    const std::size_t authority_start = scheme_end + 3;
+    const std::size_t authority_end = text.find_first_of("/?#", authority_start);
+    std::string authority = text.substr(authority_start, authority_end - authority_start);
+    if (authority_end != std::string::npos) {
+        const std::string_view rest = std::string_view(text).substr(authority_end);
+        if (rest != "/") return std::nullopt;  // a proxy has no path
+    }
+    const std::size_t at = authority.rfind('@');
+    if (at != std::string::npos) {
+        const std::string userinfo = authority.substr(0, at);
+        const std::size_t colon = userinfo.find(':');
+        out.user = percent_decode(userinfo.substr(0, colon));
+        if (colon != std::string::npos) out.password = percent_decode(userinfo.substr(colon + 1));
+        authority.erase(0, at + 1);
+        if (out.user.empty() || has_control(out.user) || has_control(out.password)) {
+            return std::nullopt;
+        }
+    }
+    // The host and port as an http URL would have them; a missing port is 1080.
+    const std::size_t close = authority.rfind(']');
+    const std::size_t colon = authority.rfind(':');
+    const bool has_port =
+        colon != std::string::npos && (close == std::string::npos || colon > close);
+    const auto parts = parse_url("http://" + authority + "/");
+    if (!parts) return std::nullopt;
+    out.host = parts->host;
+    out.port = has_port ? parts->port : 1080;
+    return out;
+}
+
+/// @brief Whether an IP address lies in "address/bits"; false for anything that is not
+/// two addresses of one family.
+inline bool in_cidr(const std::string& host, std::string_view entry) {
+    const std::size_t slash = entry.find('/');
+    if (slash == std::string_view::npos) return false;
+    const std::string net(entry.substr(0, slash));
+    int bits = 0;
+    for (char c : entry.substr(slash + 1)) {
+        if (c < '0' || c > '9' || bits > 128) return false;
+        bits = bits * 10 + (c - '0');
+    }
+    unsigned char a[16], b[16];
+    std::size_t length = 0;
+    if (inet_pton(AF_INET, host.c_str(), a) == 1 && inet_pton(AF_INET, net.c_str(), b) == 1) {
+        length = 4;
+    } else if (inet_pton(AF_INET6, host.c_str(), a) == 1 &&
+               inet_pton(AF_INET6, net.c_str(), b) == 1) {
+        length = 16;
+    } else {
+        return false;
+    }
+    if (slash + 1 == entry.size() || bits > static_cast<int>(length * 8)) return false;
+    for (std::size_t i = 0; i < length && bits > 0; ++i, bits -= 8) {
+        const unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
+        if ((a[i] & mask) != (b[i] & mask)) return false;
+    }
+    return true;
+}
+
+/// @brief Whether a NO_PROXY list, as curl reads it, exempts host: "*" exempts every
+/// host; otherwise each comma-separated entry (a leading '.' dropped, IPv6 without
+/// brackets) matches that host and the hosts under it, and an "address/bits" entry
+/// matches the IP addresses in that range.
+inline bool no_proxy_matches(std::string_view list, std::string_view host) {
+    std::string h(host);
+    if (!h.empty() && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    while (!h.empty() && h.back() == '.') h.pop_back();
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        std::size_t end = list.find(',', start);
+        if (end == std::string_view::npos) end = list.size();
+        std::string_view entry = trim(list.substr(start, end - start));
+        start = end + 1;
+        if (entry == "*") return true;
+        std::string unbracketed;
+        if (!entry.empty() && entry.front() == '[' && entry.find(']') != std::string_view::npos) {
+            const std::size_t close = entry.find(']');
+            unbracketed = std::string(entry.substr(1, close - 1)) + std::string(entry.substr(close + 1));
+            entry = unbracketed;
+        }
+        while (!entry.empty() && entry.front() == '.') entry.remove_prefix(1);
+        while (!entry.empty() && entry.back() == '.') entry.remove_suffix(1);
+        if (entry.empty()) continue;
+        if (entry.find('/') != std::string_view::npos) {
+            if (in_cidr(h, entry)) return true;
+            continue;
+        }
+        if (iequals(h, entry)) return true;
+        if (h.size() > entry.size() && h[h.size() - entry.size() - 1] == '.' &&
+            iequals(std::string_view(h).substr(h.size() - entry.size()), entry)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief Refuses connection options that no request could be made with.
+/// @throws error of kind `config`; the message names the field, never its value where it
+///         may hold a credential (the proxy URL)
+inline void check_connection(const connection_options& o) {
+    const auto fail = [](const char* why) { throw error(error_kind::config, why); };
+    if (!timeouts_in_range(o.connect_timeout, o.read_timeout)) {
+        fail("connect_timeout and read_timeout must be positive and at most a day each");
+    }
+    if (o.max_response_bytes == 0) fail("max_response_bytes must be positive");
+    if (has_control(o.user_agent)) fail("user_agent contains control characters");
+    if (o.tls.client_cert_file.empty() != o.tls.client_key_file.empty()) {
+        fail("tls.client_cert_file and tls.client_key_file go together");
+    }
+    if (!o.proxy.empty() && !parse_proxy(o.proxy)) {
+        fail("the proxy is not an http://[user:password@]host[:port] URL (cpp-httplib "
+             "speaks plain HTTP to a proxy)");
+    }
+}
+
+/// @brief Refuses plain http:// to a host that is not loopback, unless allowed.
+/// @param field   the option that holds the URL, for the message
+/// @param exposed what would cross the network in clear, for the message
+inline void check_plain_http(const url_parts& url, const connection_options& o,
+                             const char* field, const char* exposed) {
+    if (url.https || o.allow_insecure_http || is_loopback_host(url.host)) return;
+    throw error(error_kind::config,
+                std::string(field) + " uses plain http:// to " + excerpt(url.host, 100) +
+                    ", which is not loopback: " + exposed +
+                    " would cross the network in clear; use https:// or set "
+                    "allow_insecure_http");
+}
+
+}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/headers.hpp ----
 
 #include <string_view>
@@ -3119,25 +3306,15 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
              "info, no fragment, no spaces or controls");
     }
     if (url->path.find('?') != std::string::npos) fail("base_url must not carry a query");
-    if (!url->https && !options_.allow_insecure_http && !detail::is_loopback_host(url->host)) {
-        fail("base_url uses plain http:// to " + detail::excerpt(url->host, 100) +
-             ", which is not loopback: tokens would cross the network in clear; use "
-             "https:// or set allow_insecure_http");
-    }
-    if (detail::has_control(options_.user_agent)) fail("user_agent contains control characters");
+    detail::check_plain_http(*url, options_, "base_url", "tokens");
+    detail::check_connection(options_);
     if (options_.max_redirects < 0) fail("max_redirects must not be negative");
     while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
     base_url_ = std::move(base_url);
     origin_ = detail::origin_of(*url);
     if (!transport_) {
-        transport_options t;
-        t.connect_timeout = options_.connect_timeout;
-        t.read_timeout = options_.read_timeout;
-        t.max_response_bytes = options_.max_response_bytes;
-        t.tls = options_.tls;
-        t.max_idle_connections = options_.max_idle_connections;
-        t.proxy = options_.proxy;
-        transport_ = std::make_shared<httplib_transport>(std::move(t));
+        transport_ = std::make_shared<httplib_transport>(
+            static_cast<const connection_options&>(options_));
     }
 }
 
@@ -3964,150 +4141,7 @@ private:
 };
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/proxy.hpp ----
-
-#include <arpa/inet.h>
-
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief An HTTP proxy: where it is, and the Basic credentials it wants, if any.
-struct proxy_parts {
-    std::string host;  ///< As written, IPv6 literals without their brackets.
-    int port = 1080;   ///< curl's default for a proxy without a port.
-    std::string user;  ///< Percent-decoded.
-    std::string password;
-};
-
-/// @brief Decodes %XX escapes; other bytes stay.
-inline std::string percent_decode(std::string_view in) {
-    std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
-        const int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
-        if (in[i] == '%' && hi >= 0 && lo >= 0) {
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else {
-            out.push_back(in[i]);
-        }
-    }
-    return out;
-}
-
-/// @brief Parses "http://[user[:password]@]host[:port][/]"; a URL without a scheme is
-/// taken as http://, as curl does. Empty for anything else (https:// and socks proxies
-/// included: cpp-httplib speaks plain HTTP to a proxy, and CONNECT through it for
-/// https:// targets).
-inline std::optional<proxy_parts> parse_proxy(std::string_view url) {
-    std::string text(trim(url));
-    if (text.find("://") == std::string::npos) text.insert(0, "http://");
-    const std::size_t scheme_end = text.find("://");
-    if (!iequals(std::string_view(text).substr(0, scheme_end), "http")) return std::nullopt;
-    proxy_parts out;
-    const std::size_t authority_start = scheme_end + 3;
-    const std::size_t authority_end = text.find_first_of("/?#", authority_start);
-    std::string authority = text.substr(authority_start, authority_end - authority_start);
-    if (authority_end != std::string::npos) {
-        const std::string_view rest = std::string_view(text).substr(authority_end);
-        if (rest != "/") return std::nullopt;  // a proxy has no path
-    }
-    const std::size_t at = authority.rfind('@');
-    if (at != std::string::npos) {
-        const std::string userinfo = authority.substr(0, at);
-        const std::size_t colon = userinfo.find(':');
-        out.user = percent_decode(userinfo.substr(0, colon));
-        if (colon != std::string::npos) out.password = percent_decode(userinfo.substr(colon + 1));
-        authority.erase(0, at + 1);
-        if (out.user.empty() || has_control(out.user) || has_control(out.password)) {
-            return std::nullopt;
-        }
-    }
-    // The host and port as an http URL would have them; a missing port is 1080.
-    const std::size_t close = authority.rfind(']');
-    const std::size_t colon = authority.rfind(':');
-    const bool has_port =
-        colon != std::string::npos && (close == std::string::npos || colon > close);
-    const auto parts = parse_url("http://" + authority + "/");
-    if (!parts) return std::nullopt;
-    out.host = parts->host;
-    out.port = has_port ? parts->port : 1080;
-    return out;
-}
-
-/// @brief Whether an IP address lies in "address/bits"; false for anything that is not
-/// two addresses of one family.
-inline bool in_cidr(const std::string& host, std::string_view entry) {
-    const std::size_t slash = entry.find('/');
-    if (slash == std::string_view::npos) return false;
-    const std::string net(entry.substr(0, slash));
-    int bits = 0;
-    for (char c : entry.substr(slash + 1)) {
-        if (c < '0' || c > '9' || bits > 128) return false;
-        bits = bits * 10 + (c - '0');
-    }
-    unsigned char a[16], b[16];
-    std::size_t length = 0;
-    if (inet_pton(AF_INET, host.c_str(), a) == 1 && inet_pton(AF_INET, net.c_str(), b) == 1) {
-        length = 4;
-    } else if (inet_pton(AF_INET6, host.c_str(), a) == 1 &&
-               inet_pton(AF_INET6, net.c_str(), b) == 1) {
-        length = 16;
-    } else {
-        return false;
-    }
-    if (slash + 1 == entry.size() || bits > static_cast<int>(length * 8)) return false;
-    for (std::size_t i = 0; i < length && bits > 0; ++i, bits -= 8) {
-        const unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
-        if ((a[i] & mask) != (b[i] & mask)) return false;
-    }
-    return true;
-}
-
-/// @brief Whether a NO_PROXY list, as curl reads it, exempts host: "*" exempts every
-/// host; otherwise each comma-separated entry (a leading '.' dropped, IPv6 without
-/// brackets) matches that host and the hosts under it, and an "address/bits" entry
-/// matches the IP addresses in that range.
-inline bool no_proxy_matches(std::string_view list, std::string_view host) {
-    std::string h(host);
-    if (!h.empty() && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-    while (!h.empty() && h.back() == '.') h.pop_back();
-    std::size_t start = 0;
-    while (start <= list.size()) {
-        std::size_t end = list.find(',', start);
-        if (end == std::string_view::npos) end = list.size();
-        std::string_view entry = trim(list.substr(start, end - start));
-        start = end + 1;
-        if (entry == "*") return true;
-        std::string unbracketed;
-        if (!entry.empty() && entry.front() == '[' && entry.find(']') != std::string_view::npos) {
-            const std::size_t close = entry.find(']');
-            unbracketed = std::string(entry.substr(1, close - 1)) + std::string(entry.substr(close + 1));
-            entry = unbracketed;
-        }
-        while (!entry.empty() && entry.front() == '.') entry.remove_prefix(1);
-        while (!entry.empty() && entry.back() == '.') entry.remove_suffix(1);
-        if (entry.empty()) continue;
-        if (entry.find('/') != std::string_view::npos) {
-            if (in_cidr(h, entry)) return true;
-            continue;
-        }
-        if (iequals(h, entry)) return true;
-        if (h.size() > entry.size() && h[h.size() - entry.size() - 1] == '.' &&
-            iequals(std::string_view(h).substr(h.size() - entry.size()), entry)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/httplib_support.hpp ----
 
 #include <httplib.h>
 #include <openssl/bio.h>
@@ -4293,40 +4327,35 @@ private:
     int fd_ = -1;
 };
 
-/// @brief What an httplib_sender needs to know; mirrors oauth2cc::transport_options.
-struct sender_options {
-    std::chrono::milliseconds connect_timeout;
-    std::chrono::milliseconds read_timeout;
-    std::size_t max_response_bytes;
-    tls_options tls;
-    std::size_t max_idle_connections;
-    std::string proxy;
-};
+}  // namespace oauth2cc::detail
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
 
 /// @brief Sends requests through cpp-httplib clients kept alive per origin. Thread-safe:
 /// a client is used by one request at a time and goes back to the idle list after it.
 class httplib_sender {
 public:
-    explicit httplib_sender(sender_options options) : options_(std::move(options)) {
-        if (!timeouts_in_range(options_.connect_timeout, options_.read_timeout)) {
-            throw error(error_kind::config,
-                        "connect_timeout and read_timeout must be positive and at most a day "
-                        "each");
-        }
-        if (options_.max_response_bytes == 0) {
-            throw error(error_kind::config, "max_response_bytes must be positive");
-        }
+    /// @throws error `config` as check_connection() says, or for TLS files that cannot
+    ///         be loaded
+    explicit httplib_sender(connection_options options) : options_(std::move(options)) {
+        check_connection(options_);
         check_tls_files(options_.tls);
-        if (!options_.proxy.empty()) {
-            proxy_ = parse_proxy(options_.proxy);
-            // The URL is not echoed: it may hold the proxy's password.
-            if (!proxy_) {
-                throw error(error_kind::config,
-                            "the proxy is not an http://[user:password@]host[:port] URL "
-                            "(cpp-httplib speaks plain HTTP to a proxy)");
-            }
-        }
+        if (!options_.proxy.empty()) proxy_ = parse_proxy(options_.proxy);
     }
+
+    const connection_options& options() const noexcept { return options_; }
 
     http_response send(const http_request& request) {
         const auto url = parse_url(request.url);
@@ -4558,7 +4587,7 @@ private:
         }
     }
 
-    sender_options options_;
+    connection_options options_;
     std::optional<proxy_parts> proxy_;
     std::mutex mutex_;
     std::map<std::string, std::vector<std::unique_ptr<pooled_client>>> idle_;
@@ -4574,30 +4603,15 @@ private:
 namespace oauth2cc {
 
 struct httplib_transport::state {
-    explicit state(const transport_options& opts)
-        : options(opts),
-          sender(detail::sender_options{opts.connect_timeout, opts.read_timeout,
-                                        opts.max_response_bytes, opts.tls,
-                                        opts.max_idle_connections, opts.proxy}) {}
-    transport_options options;
+    explicit state(connection_options opts) : sender(std::move(opts)) {}
     detail::httplib_sender sender;
 };
 
-OAUTH2CC_INLINE transport_options transport_options::from(const client_config& cfg) {
-    transport_options options;
-    options.connect_timeout = cfg.connect_timeout;
-    options.read_timeout = cfg.read_timeout;
-    options.max_response_bytes = cfg.max_response_bytes;
-    options.tls = cfg.tls;
-    options.proxy = cfg.proxy;
-    return options;
-}
-
-OAUTH2CC_INLINE httplib_transport::httplib_transport(transport_options options)
-    : state_(std::make_unique<state>(options)) {}
+OAUTH2CC_INLINE httplib_transport::httplib_transport(connection_options options)
+    : state_(std::make_unique<state>(std::move(options))) {}
 
 OAUTH2CC_INLINE httplib_transport::httplib_transport(const client_config& cfg)
-    : httplib_transport(transport_options::from(cfg)) {}
+    : httplib_transport(static_cast<const connection_options&>(cfg)) {}
 
 OAUTH2CC_INLINE httplib_transport::~httplib_transport() = default;
 
@@ -4605,8 +4619,8 @@ OAUTH2CC_INLINE http_response httplib_transport::send(const http_request& reques
     return state_->sender.send(request);
 }
 
-OAUTH2CC_INLINE const transport_options& httplib_transport::options() const noexcept {
-    return state_->options;
+OAUTH2CC_INLINE const connection_options& httplib_transport::options() const noexcept {
+    return state_->sender.options();
 }
 
 }  // namespace oauth2cc
@@ -4813,11 +4827,7 @@ inline url_parts validate_config(const client_config& cfg) {
         fail("token_endpoint must be an absolute http:// or https:// URL with a host, no "
              "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
     }
-    if (!url->https && !cfg.allow_insecure_http && !is_loopback_host(url->host)) {
-        fail("token_endpoint uses plain http:// to " + excerpt(url->host, 100) +
-             ", which is not loopback: credentials would cross the network in clear; use "
-             "https:// or set allow_insecure_http");
-    }
+    check_plain_http(*url, cfg, "token_endpoint", "credentials");
     if (cfg.client_id.empty()) fail("client_id is empty");
     for (const auto& s : cfg.scopes) {
         if (!is_scope_token(s)) {
@@ -4836,14 +4846,7 @@ inline url_parts validate_config(const client_config& cfg) {
             fail("extra parameter \"" + name + "\" is reserved: it has its own field");
         }
     }
-    if (has_control(cfg.user_agent)) fail("user_agent contains control characters");
-    if (!timeouts_in_range(cfg.connect_timeout, cfg.read_timeout)) {
-        fail("connect_timeout and read_timeout must be positive and at most a day each");
-    }
-    if (cfg.max_response_bytes == 0) fail("max_response_bytes must be positive");
-    if (cfg.tls.client_cert_file.empty() != cfg.tls.client_key_file.empty()) {
-        fail("tls.client_cert_file and tls.client_key_file go together");
-    }
+    check_connection(cfg);
     return *url;
 }
 

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <initializer_list>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -702,4 +703,74 @@ TEST_CASE("proxy_from_environment: the proxy curl would use") {
         ::setenv("no_proxy", "*", 1);  // lower case first, as curl reads it
         CHECK(proxy_from_environment("https://auth.example.com/").empty());
     }
+}
+
+TEST_CASE("connection_options: one check, the same for the token request, the transport and the API client") {
+    using oauth2cc::connection_options;
+    struct bad_case {
+        const char* name;
+        std::function<void(connection_options&)> spoil;
+        const char* says;
+    };
+    const std::vector<bad_case> cases = {
+        {"zero connect timeout", [](connection_options& o) { o.connect_timeout = {}; },
+         "connect_timeout"},
+        {"read timeout over a day", [](connection_options& o) { o.read_timeout = std::chrono::hours(25); },
+         "read_timeout"},
+        {"no room for a response", [](connection_options& o) { o.max_response_bytes = 0; },
+         "max_response_bytes"},
+        {"a user agent that splits headers", [](connection_options& o) { o.user_agent = "a\r\nX-Evil: 1"; },
+         "user_agent"},
+        {"a certificate without its key", [](connection_options& o) { o.tls.client_cert_file = "cert.pem"; },
+         "client_key_file"},
+        {"a proxy that is not http://", [](connection_options& o) { o.proxy = "socks5://user:pw@127.0.0.1:1"; },
+         "proxy"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.name);
+        oauth2cc::client_config cfg;
+        cfg.token_endpoint = "https://auth.example.com/token";
+        cfg.client_id = "id";
+        cfg.client_secret = oauth2cc::secret{"s"};
+        c.spoil(cfg);
+        int sent = 0;
+        struct counting : oauth2cc::transport {
+            int* sent;
+            explicit counting(int* n) : sent(n) {}
+            oauth2cc::http_response send(const http_request&) override {
+                ++*sent;
+                return {500, {}, ""};
+            }
+        } via{&sent};
+        const error by_request = thrown_by([&] { oauth2cc::request_token(cfg, via); });
+        CHECK(by_request.kind() == error_kind::config);
+        CHECK(std::string(by_request.what()).find(c.says) != std::string::npos);
+        CHECK(sent == 0);
+
+        transport_options t;
+        c.spoil(t);
+        const error by_transport = thrown_by([&] { httplib_transport{t}; });
+        CHECK(by_transport.kind() == error_kind::config);
+        CHECK(std::string(by_transport.what()).find(c.says) != std::string::npos);
+
+        oauth2cc::client_config good = cfg;
+        static_cast<connection_options&>(good) = connection_options{};
+        oauth2cc::token_manager tokens(good, {}, std::make_shared<counting>(&sent));
+        oauth2cc::client_options api;
+        c.spoil(api);
+        const error by_client = thrown_by([&] {
+            oauth2cc::authorized_client{"https://api.example.com", tokens, api,
+                                        std::make_shared<counting>(&sent)};
+        });
+        CHECK(by_client.kind() == error_kind::config);
+        CHECK(std::string(by_client.what()).find(c.says) != std::string::npos);
+        // The proxy URL may hold a password: it is never echoed.
+        CHECK(std::string(by_request.what()).find("pw@") == std::string::npos);
+        CHECK(std::string(by_client.what()).find("pw@") == std::string::npos);
+    }
+    // The API client's own defaults: room for larger responses, more idle connections.
+    const oauth2cc::client_options api;
+    CHECK(api.max_response_bytes == 16u * 1024 * 1024);
+    CHECK(api.max_idle_connections == 8u);
+    CHECK(connection_options{}.max_response_bytes == OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES);
 }

@@ -6,6 +6,7 @@
 #include "../client_config.hpp"
 #include "../error.hpp"
 #include "../http.hpp"
+#include "connection_check.hpp"
 #include "form.hpp"
 #include "limits.hpp"
 #include "redact.hpp"
@@ -38,11 +39,7 @@ inline url_parts validate_config(const client_config& cfg) {
         fail("token_endpoint must be an absolute http:// or https:// URL with a host, no "
              "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
     }
-    if (!url->https && !cfg.allow_insecure_http && !is_loopback_host(url->host)) {
-        fail("token_endpoint uses plain http:// to " + excerpt(url->host, 100) +
-             ", which is not loopback: credentials would cross the network in clear; use "
-             "https:// or set allow_insecure_http");
-    }
+    check_plain_http(*url, cfg, "token_endpoint", "credentials");
     if (cfg.client_id.empty()) fail("client_id is empty");
     for (const auto& s : cfg.scopes) {
         if (!is_scope_token(s)) {
@@ -61,14 +58,7 @@ inline url_parts validate_config(const client_config& cfg) {
             fail("extra parameter \"" + name + "\" is reserved: it has its own field");
         }
     }
-    if (has_control(cfg.user_agent)) fail("user_agent contains control characters");
-    if (!timeouts_in_range(cfg.connect_timeout, cfg.read_timeout)) {
-        fail("connect_timeout and read_timeout must be positive and at most a day each");
-    }
-    if (cfg.max_response_bytes == 0) fail("max_response_bytes must be positive");
-    if (cfg.tls.client_cert_file.empty() != cfg.tls.client_key_file.empty()) {
-        fail("tls.client_cert_file and tls.client_key_file go together");
-    }
+    check_connection(cfg);
     return *url;
 }
 

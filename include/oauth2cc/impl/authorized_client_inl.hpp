@@ -5,6 +5,7 @@
 
 #include "../authorized_client.hpp"
 
+#include "../detail/connection_check.hpp"
 #include "../detail/form.hpp"
 #include "../detail/headers.hpp"
 #include "../detail/text.hpp"
@@ -83,25 +84,15 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
              "info, no fragment, no spaces or controls");
     }
     if (url->path.find('?') != std::string::npos) fail("base_url must not carry a query");
-    if (!url->https && !options_.allow_insecure_http && !detail::is_loopback_host(url->host)) {
-        fail("base_url uses plain http:// to " + detail::excerpt(url->host, 100) +
-             ", which is not loopback: tokens would cross the network in clear; use "
-             "https:// or set allow_insecure_http");
-    }
-    if (detail::has_control(options_.user_agent)) fail("user_agent contains control characters");
+    detail::check_plain_http(*url, options_, "base_url", "tokens");
+    detail::check_connection(options_);
     if (options_.max_redirects < 0) fail("max_redirects must not be negative");
     while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
     base_url_ = std::move(base_url);
     origin_ = detail::origin_of(*url);
     if (!transport_) {
-        transport_options t;
-        t.connect_timeout = options_.connect_timeout;
-        t.read_timeout = options_.read_timeout;
-        t.max_response_bytes = options_.max_response_bytes;
-        t.tls = options_.tls;
-        t.max_idle_connections = options_.max_idle_connections;
-        t.proxy = options_.proxy;
-        transport_ = std::make_shared<httplib_transport>(std::move(t));
+        transport_ = std::make_shared<httplib_transport>(
+            static_cast<const connection_options&>(options_));
     }
 }
 

@@ -13,30 +13,15 @@
 namespace oauth2cc {
 
 struct httplib_transport::state {
-    explicit state(const transport_options& opts)
-        : options(opts),
-          sender(detail::sender_options{opts.connect_timeout, opts.read_timeout,
-                                        opts.max_response_bytes, opts.tls,
-                                        opts.max_idle_connections, opts.proxy}) {}
-    transport_options options;
+    explicit state(connection_options opts) : sender(std::move(opts)) {}
     detail::httplib_sender sender;
 };
 
-OAUTH2CC_INLINE transport_options transport_options::from(const client_config& cfg) {
-    transport_options options;
-    options.connect_timeout = cfg.connect_timeout;
-    options.read_timeout = cfg.read_timeout;
-    options.max_response_bytes = cfg.max_response_bytes;
-    options.tls = cfg.tls;
-    options.proxy = cfg.proxy;
-    return options;
-}
-
-OAUTH2CC_INLINE httplib_transport::httplib_transport(transport_options options)
-    : state_(std::make_unique<state>(options)) {}
+OAUTH2CC_INLINE httplib_transport::httplib_transport(connection_options options)
+    : state_(std::make_unique<state>(std::move(options))) {}
 
 OAUTH2CC_INLINE httplib_transport::httplib_transport(const client_config& cfg)
-    : httplib_transport(transport_options::from(cfg)) {}
+    : httplib_transport(static_cast<const connection_options&>(cfg)) {}
 
 OAUTH2CC_INLINE httplib_transport::~httplib_transport() = default;
 
@@ -44,8 +29,8 @@ OAUTH2CC_INLINE http_response httplib_transport::send(const http_request& reques
     return state_->sender.send(request);
 }
 
-OAUTH2CC_INLINE const transport_options& httplib_transport::options() const noexcept {
-    return state_->options;
+OAUTH2CC_INLINE const connection_options& httplib_transport::options() const noexcept {
+    return state_->sender.options();
 }
 
 }  // namespace oauth2cc
