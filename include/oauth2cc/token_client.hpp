@@ -13,6 +13,10 @@
 
 namespace oauth2cc {
 
+namespace detail {
+struct prepared_token_request;
+}  // namespace detail
+
 /// @brief Makes one client-credentials token request through the given transport.
 /// @param cfg  what to ask for, where, and how to authenticate
 /// @param via  the transport that carries the request
@@ -49,6 +53,8 @@ public:
 private:
     client_config cfg_;
     std::shared_ptr<transport> transport_;
+    /// The request, checked and built once; shared by copies of this client.
+    std::shared_ptr<const detail::prepared_token_request> prepared_;
 };
 
 }  // namespace oauth2cc

@@ -991,6 +991,10 @@ std::string proxy_from_environment(std::string_view url);
 
 namespace oauth2cc {
 
+namespace detail {
+struct prepared_token_request;
+}  // namespace detail
+
 /// @brief Makes one client-credentials token request through the given transport.
 /// @param cfg  what to ask for, where, and how to authenticate
 /// @param via  the transport that carries the request
@@ -1027,6 +1031,8 @@ public:
 private:
     client_config cfg_;
     std::shared_ptr<transport> transport_;
+    /// The request, checked and built once; shared by copies of this client.
+    std::shared_ptr<const detail::prepared_token_request> prepared_;
 };
 
 }  // namespace oauth2cc
@@ -4928,21 +4934,45 @@ inline redactions credential_redactions(const client_config& cfg) {
     return hide;
 }
 
+/// @brief Wipes the credentials a built request holds: its body and Authorization.
+inline void wipe_credentials(http_request& req) noexcept {
+    wipe(req.body);
+    for (auto& [name, value] : req.headers) {
+        if (iequals(name, "Authorization")) wipe(value);
+    }
+}
+
 /// @brief Wipes the credentials a built token request holds once it has been sent.
 class request_wiper {
 public:
     explicit request_wiper(http_request& req) noexcept : req_(req) {}
     request_wiper(const request_wiper&) = delete;
     request_wiper& operator=(const request_wiper&) = delete;
-    ~request_wiper() {
-        wipe(req_.body);
-        for (auto& [name, value] : req_.headers) {
-            if (iequals(name, "Authorization")) wipe(value);
-        }
-    }
+    ~request_wiper() { wipe_credentials(req_); }
 
 private:
     http_request& req_;
+};
+
+/// @brief A token request built once for a valid configuration, with what reading its
+/// response needs: sent as it is by every fetch, so that a fetch neither checks the
+/// configuration again nor encodes the credentials again. Wipes its credentials when
+/// destroyed.
+struct prepared_token_request {
+    /// @throws error `config` when cfg is unusable
+    explicit prepared_token_request(const client_config& cfg)
+        : request((validate_config(cfg), build_token_request(cfg))),
+          hide(credential_redactions(cfg)),
+          scope(joined_scope(cfg)),
+          max_response_bytes(cfg.max_response_bytes) {}
+    prepared_token_request(const prepared_token_request&) = delete;
+    prepared_token_request& operator=(const prepared_token_request&) = delete;
+    ~prepared_token_request() { wipe_credentials(request); }
+
+    http_request request;
+    redactions hide;  ///< every form of the secret, kept out of error messages
+    std::string scope;  ///< the scope asked for, the token's when the response has none
+    std::size_t max_response_bytes;
 };
 
 }  // namespace oauth2cc::detail
@@ -5442,25 +5472,29 @@ OAUTH2CC_INLINE std::string proxy_from_environment(std::string_view url) {
 
 namespace oauth2cc {
 
-OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
-    detail::validate_config(cfg);
-    http_request req = detail::build_token_request(cfg);
+namespace detail {
+
+// Sends a prepared token request and reads its response.
+inline token send_token_request(const prepared_token_request& prepared, transport& via) {
     http_response res;
-    const detail::wipe_at_exit body_wiper{[&res] { detail::wipe(res.body); }};
-    {
-        const detail::request_wiper wiper(req);
-        res = via.send(req);
-    }
+    const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
+    res = via.send(prepared.request);
     const auto obtained_at = std::chrono::steady_clock::now();
-    if (res.body.size() > cfg.max_response_bytes) {
+    if (res.body.size() > prepared.max_response_bytes) {
         throw error(error_kind::bad_response,
                     "the token response body is over max_response_bytes (" +
-                        std::to_string(cfg.max_response_bytes) + ")",
+                        std::to_string(prepared.max_response_bytes) + ")",
                     error_details{{}, {}, {}, res.status, {}});
     }
-    const detail::redactions hide = detail::credential_redactions(cfg);
-    return detail::parse_token_response(res, detail::joined_scope(cfg), obtained_at,
-                                        std::chrono::system_clock::now(), hide);
+    return parse_token_response(res, prepared.scope, obtained_at,
+                                std::chrono::system_clock::now(), prepared.hide);
+}
+
+}  // namespace detail
+
+OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
+    const detail::prepared_token_request prepared(cfg);
+    return detail::send_token_request(prepared, via);
 }
 
 OAUTH2CC_INLINE token request_token(const client_config& cfg) {
@@ -5470,12 +5504,15 @@ OAUTH2CC_INLINE token request_token(const client_config& cfg) {
 }
 
 OAUTH2CC_INLINE token_client::token_client(client_config cfg, std::shared_ptr<transport> via)
-    : cfg_(std::move(cfg)), transport_(std::move(via)) {
-    detail::validate_config(cfg_);
+    : cfg_(std::move(cfg)),
+      transport_(std::move(via)),
+      prepared_(std::make_shared<const detail::prepared_token_request>(cfg_)) {
     if (!transport_) transport_ = std::make_shared<httplib_transport>(cfg_);
 }
 
-OAUTH2CC_INLINE token token_client::fetch() { return request_token(cfg_, *transport_); }
+OAUTH2CC_INLINE token token_client::fetch() {
+    return detail::send_token_request(*prepared_, *transport_);
+}
 
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/www_authenticate_inl.hpp ----

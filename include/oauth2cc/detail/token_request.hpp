@@ -140,21 +140,45 @@ inline redactions credential_redactions(const client_config& cfg) {
     return hide;
 }
 
+/// @brief Wipes the credentials a built request holds: its body and Authorization.
+inline void wipe_credentials(http_request& req) noexcept {
+    wipe(req.body);
+    for (auto& [name, value] : req.headers) {
+        if (iequals(name, "Authorization")) wipe(value);
+    }
+}
+
 /// @brief Wipes the credentials a built token request holds once it has been sent.
 class request_wiper {
 public:
     explicit request_wiper(http_request& req) noexcept : req_(req) {}
     request_wiper(const request_wiper&) = delete;
     request_wiper& operator=(const request_wiper&) = delete;
-    ~request_wiper() {
-        wipe(req_.body);
-        for (auto& [name, value] : req_.headers) {
-            if (iequals(name, "Authorization")) wipe(value);
-        }
-    }
+    ~request_wiper() { wipe_credentials(req_); }
 
 private:
     http_request& req_;
+};
+
+/// @brief A token request built once for a valid configuration, with what reading its
+/// response needs: sent as it is by every fetch, so that a fetch neither checks the
+/// configuration again nor encodes the credentials again. Wipes its credentials when
+/// destroyed.
+struct prepared_token_request {
+    /// @throws error `config` when cfg is unusable
+    explicit prepared_token_request(const client_config& cfg)
+        : request((validate_config(cfg), build_token_request(cfg))),
+          hide(credential_redactions(cfg)),
+          scope(joined_scope(cfg)),
+          max_response_bytes(cfg.max_response_bytes) {}
+    prepared_token_request(const prepared_token_request&) = delete;
+    prepared_token_request& operator=(const prepared_token_request&) = delete;
+    ~prepared_token_request() { wipe_credentials(request); }
+
+    http_request request;
+    redactions hide;  ///< every form of the secret, kept out of error messages
+    std::string scope;  ///< the scope asked for, the token's when the response has none
+    std::size_t max_response_bytes;
 };
 
 }  // namespace oauth2cc::detail

@@ -16,25 +16,29 @@
 
 namespace oauth2cc {
 
-OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
-    detail::validate_config(cfg);
-    http_request req = detail::build_token_request(cfg);
+namespace detail {
+
+// Sends a prepared token request and reads its response.
+inline token send_token_request(const prepared_token_request& prepared, transport& via) {
     http_response res;
-    const detail::wipe_at_exit body_wiper{[&res] { detail::wipe(res.body); }};
-    {
-        const detail::request_wiper wiper(req);
-        res = via.send(req);
-    }
+    const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
+    res = via.send(prepared.request);
     const auto obtained_at = std::chrono::steady_clock::now();
-    if (res.body.size() > cfg.max_response_bytes) {
+    if (res.body.size() > prepared.max_response_bytes) {
         throw error(error_kind::bad_response,
                     "the token response body is over max_response_bytes (" +
-                        std::to_string(cfg.max_response_bytes) + ")",
+                        std::to_string(prepared.max_response_bytes) + ")",
                     error_details{{}, {}, {}, res.status, {}});
     }
-    const detail::redactions hide = detail::credential_redactions(cfg);
-    return detail::parse_token_response(res, detail::joined_scope(cfg), obtained_at,
-                                        std::chrono::system_clock::now(), hide);
+    return parse_token_response(res, prepared.scope, obtained_at,
+                                std::chrono::system_clock::now(), prepared.hide);
+}
+
+}  // namespace detail
+
+OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
+    const detail::prepared_token_request prepared(cfg);
+    return detail::send_token_request(prepared, via);
 }
 
 OAUTH2CC_INLINE token request_token(const client_config& cfg) {
@@ -44,11 +48,14 @@ OAUTH2CC_INLINE token request_token(const client_config& cfg) {
 }
 
 OAUTH2CC_INLINE token_client::token_client(client_config cfg, std::shared_ptr<transport> via)
-    : cfg_(std::move(cfg)), transport_(std::move(via)) {
-    detail::validate_config(cfg_);
+    : cfg_(std::move(cfg)),
+      transport_(std::move(via)),
+      prepared_(std::make_shared<const detail::prepared_token_request>(cfg_)) {
     if (!transport_) transport_ = std::make_shared<httplib_transport>(cfg_);
 }
 
-OAUTH2CC_INLINE token token_client::fetch() { return request_token(cfg_, *transport_); }
+OAUTH2CC_INLINE token token_client::fetch() {
+    return detail::send_token_request(*prepared_, *transport_);
+}
 
 }  // namespace oauth2cc
