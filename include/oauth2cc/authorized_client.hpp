@@ -27,6 +27,7 @@ using name_value_list = std::vector<std::pair<std::string, std::string>>;
 /// @brief How an authorized_client reaches its API: connection_options, with room for
 /// larger API responses (16 MiB) and more idle connections (8), and redirects.
 struct client_options : connection_options {
+    /// The defaults of connection_options, but for the response cap and idle connections.
     client_options() {
         max_response_bytes = 16 * 1024 * 1024;
         max_idle_connections = 8;

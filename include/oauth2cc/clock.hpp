@@ -17,8 +17,8 @@ namespace oauth2cc {
 /// so wall-clock jumps change nothing; tests inject a manual_clock.
 class clock_source {
 public:
-    using time_point = std::chrono::steady_clock::time_point;
-    using duration = std::chrono::steady_clock::duration;
+    using time_point = std::chrono::steady_clock::time_point;  ///< steady_clock's
+    using duration = std::chrono::steady_clock::duration;      ///< steady_clock's
 
     virtual ~clock_source() = default;
 

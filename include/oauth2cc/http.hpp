@@ -17,15 +17,15 @@ namespace oauth2cc {
 struct http_request {
     std::string method;  ///< "GET", "POST", ...
     std::string url;     ///< Absolute: scheme, host, optional port, path and query.
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  ///< Name-value, in order.
+    std::string body;  ///< The body as sent; empty for none.
 };
 
 /// @brief An HTTP response as a transport hands it back.
 struct http_response {
-    int status = 0;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
+    int status = 0;  ///< The HTTP status code.
+    std::vector<std::pair<std::string, std::string>> headers;  ///< Name-value, in order.
+    std::string body;  ///< The body, decompressed.
 
     /// @brief The first header of that name, compared case-insensitively.
     std::optional<std::string> header(std::string_view name) const;

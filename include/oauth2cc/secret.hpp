@@ -21,9 +21,13 @@ public:
     /// @brief Takes the value; the moved-from argument's buffer is wiped.
     /// @param value the sensitive text
     explicit secret(std::string value) noexcept;
+    /// @brief A copy in a buffer of its own.
     secret(const secret& other);
+    /// @brief Takes other's value; other is left empty.
     secret(secret&& other) noexcept;
+    /// @brief Wipes the old value, then copies.
     secret& operator=(const secret& other);
+    /// @brief Wipes the old value, then takes other's; other is left empty.
     secret& operator=(secret&& other) noexcept;
     ~secret();
 

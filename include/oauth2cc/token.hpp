@@ -17,7 +17,7 @@ namespace oauth2cc {
 /// @brief An access token from a successful token response.
 /// @sa RFC 6749 §5.1
 struct token {
-    secret access_token;
+    secret access_token;  ///< The token itself; never in a message or a log line.
     std::string token_type;  ///< Always "Bearer" (RFC 6750); other types are refused.
     /// The granted scope: the server's `scope`, or the requested scope when it sent none.
     std::string scope;

@@ -33,10 +33,10 @@ std::vector<auth_challenge> parse_www_authenticate(std::string_view value);
 
 /// @brief What a resource server said in its Bearer challenge (RFC 6750 §3).
 struct bearer_challenge {
-    std::string realm;
+    std::string realm;              ///< The protection space, when given.
     std::string error;              ///< "invalid_token", "insufficient_scope", ... or empty.
-    std::string error_description;
-    std::string error_uri;
+    std::string error_description;  ///< Text for a developer, when given.
+    std::string error_uri;          ///< A page about the error, when given.
     std::string scope;              ///< The scope the resource needs, when given.
     auth_challenge raw;             ///< Every parameter, as parsed.
 };

@@ -179,9 +179,13 @@ public:
     /// @brief Takes the value; the moved-from argument's buffer is wiped.
     /// @param value the sensitive text
     explicit secret(std::string value) noexcept;
+    /// @brief A copy in a buffer of its own.
     secret(const secret& other);
+    /// @brief Takes other's value; other is left empty.
     secret(secret&& other) noexcept;
+    /// @brief Wipes the old value, then copies.
     secret& operator=(const secret& other);
+    /// @brief Wipes the old value, then takes other's; other is left empty.
     secret& operator=(secret&& other) noexcept;
     ~secret();
 
@@ -260,15 +264,15 @@ namespace oauth2cc {
 struct http_request {
     std::string method;  ///< "GET", "POST", ...
     std::string url;     ///< Absolute: scheme, host, optional port, path and query.
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  ///< Name-value, in order.
+    std::string body;  ///< The body as sent; empty for none.
 };
 
 /// @brief An HTTP response as a transport hands it back.
 struct http_response {
-    int status = 0;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
+    int status = 0;  ///< The HTTP status code.
+    std::vector<std::pair<std::string, std::string>> headers;  ///< Name-value, in order.
+    std::string body;  ///< The body, decompressed.
 
     /// @brief The first header of that name, compared case-insensitively.
     std::optional<std::string> header(std::string_view name) const;
@@ -292,8 +296,8 @@ namespace oauth2cc {
 /// so wall-clock jumps change nothing; tests inject a manual_clock.
 class clock_source {
 public:
-    using time_point = std::chrono::steady_clock::time_point;
-    using duration = std::chrono::steady_clock::duration;
+    using time_point = std::chrono::steady_clock::time_point;  ///< steady_clock's
+    using duration = std::chrono::steady_clock::duration;      ///< steady_clock's
 
     virtual ~clock_source() = default;
 
@@ -435,7 +439,7 @@ namespace oauth2cc {
 /// @brief An access token from a successful token response.
 /// @sa RFC 6749 §5.1
 struct token {
-    secret access_token;
+    secret access_token;  ///< The token itself; never in a message or a log line.
     std::string token_type;  ///< Always "Bearer" (RFC 6750); other types are refused.
     /// The granted scope: the server's `scope`, or the requested scope when it sent none.
     std::string scope;
@@ -468,7 +472,7 @@ namespace oauth2cc {
 /// @brief A token as a store keeps it. Its times are wall-clock times, since a stored
 /// token outlives the process, and the steady clock, that got it.
 struct stored_token {
-    secret access_token;
+    secret access_token;  ///< The token itself.
     std::string token_type;  ///< "Bearer".
     std::string scope;       ///< The granted scope.
     /// Every other member of the token response.
@@ -722,6 +726,7 @@ using name_value_list = std::vector<std::pair<std::string, std::string>>;
 /// @brief How an authorized_client reaches its API: connection_options, with room for
 /// larger API responses (16 MiB) and more idle connections (8), and redirects.
 struct client_options : connection_options {
+    /// The defaults of connection_options, but for the response cap and idle connections.
     client_options() {
         max_response_bytes = 16 * 1024 * 1024;
         max_idle_connections = 8;
@@ -930,16 +935,16 @@ namespace oauth2cc {
 /// @brief What an introspection endpoint says of a token.
 /// @sa RFC 7662 §2.2
 struct introspection_result {
-    bool active = false;
+    bool active = false;    ///< Whether the token is active; nothing else counts if not.
     std::string scope;      ///< Space-separated, as sent.
-    std::string client_id;
-    std::string username;
-    std::string token_type;
-    std::string sub;
-    std::string iss;
+    std::string client_id;  ///< The client the token was issued to.
+    std::string username;   ///< The resource owner who authorized it, if any.
+    std::string token_type; ///< As the token response gave it.
+    std::string sub;        ///< The token's subject.
+    std::string iss;        ///< The token's issuer.
     std::optional<std::int64_t> exp;  ///< Seconds since the epoch.
-    std::optional<std::int64_t> iat;
-    std::optional<std::int64_t> nbf;
+    std::optional<std::int64_t> iat;  ///< Issued at, seconds since the epoch.
+    std::optional<std::int64_t> nbf;  ///< Not before, seconds since the epoch.
     nlohmann::json raw;     ///< The whole response object, `aud` included.
 
     /// @brief True when the token is active and its scope holds this scope-token.
@@ -1065,10 +1070,10 @@ std::vector<auth_challenge> parse_www_authenticate(std::string_view value);
 
 /// @brief What a resource server said in its Bearer challenge (RFC 6750 §3).
 struct bearer_challenge {
-    std::string realm;
+    std::string realm;              ///< The protection space, when given.
     std::string error;              ///< "invalid_token", "insufficient_scope", ... or empty.
-    std::string error_description;
-    std::string error_uri;
+    std::string error_description;  ///< Text for a developer, when given.
+    std::string error_uri;          ///< A page about the error, when given.
     std::string scope;              ///< The scope the resource needs, when given.
     auth_challenge raw;             ///< Every parameter, as parsed.
 };
