@@ -742,8 +742,9 @@ TEST_CASE("token_manager: on the system clock, no token is served at or past its
     token_manager manager(config(), policy, endpoint);
     std::atomic<long> late{0}, reads{0};
     on_threads(2, [&](int) {
-        // Bounded: three tokens take six seconds; a read takes far more than 2e-7 s.
-        for (long i = 0; i < 30'000'000 && endpoint->requests() < 3; ++i) {
+        // Ends at the third request, about four seconds in; the bound (minutes of reads at
+        // any speed this loop can run) only keeps a broken manager from looping forever.
+        for (long i = 0; i < 4'000'000'000L && endpoint->requests() < 3; ++i) {
             const auto before = std::chrono::steady_clock::now();
             const auto t = manager.get();
             if (before >= t->obtained_at + std::chrono::seconds(*t->expires_in)) late.fetch_add(1);

@@ -85,9 +85,9 @@ inline fetch_inputs take_inputs(manager_state& s) {
 }
 
 /// @brief Step 1: a usable stored token, or the store's lock for the request to come.
-inline std::unique_ptr<token_store_lock> look_in_store(const manager_state& s,
-                                                       const fetch_inputs& in,
-                                                       fetch_report& r) {
+inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
+                                                         const fetch_inputs& in,
+                                                         fetch_report& r) {
     if (!in.store) return nullptr;
     try {
         store_look look = look_in_store(*in.store, in.store_key, s.policy, in.exclusions,
@@ -232,7 +232,7 @@ inline void run_fetch(manager_state& s) {
     r.real_start = std::chrono::steady_clock::now();
     r.wall_start = std::chrono::system_clock::now();
     const fetch_inputs in = take_inputs(s);
-    std::unique_ptr<token_store_lock> held = look_in_store(s, in, r);
+    std::unique_ptr<token_store_lock> held = take_from_store(s, in, r);
     if (!r.picked && !r.failure) request(s, r);
     if (r.got && in.store) {
         r.save_problem = save_to_store(*in.store, in.store_key, *r.got, r.wall_start, r.lifetime);

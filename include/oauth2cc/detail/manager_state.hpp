@@ -103,7 +103,6 @@ class manager_state {
 public:
     using steady = std::chrono::steady_clock;
     using time_point = steady::time_point;
-    using logger_fn = guarded_state::logger_fn;
 
     manager_state(client_config cfg, refresh_policy p, std::shared_ptr<transport> via,
                   std::shared_ptr<clock_source> clk)
