@@ -26,7 +26,7 @@ struct token {
     /// When the response arrived, on the clock that measures expiry.
     std::chrono::steady_clock::time_point obtained_at{};
     /// Every other member of the response, as the server sent it.
-    nlohmann::json extra = nlohmann::json::object();
+    nlohmann::json extra = nlohmann::json(nlohmann::json::value_t::object);
 
     /// @brief obtained_at + expires_in; empty when the lifetime is unknown.
     std::optional<std::chrono::steady_clock::time_point> expires_at() const {

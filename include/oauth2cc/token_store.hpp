@@ -22,7 +22,7 @@ struct stored_token {
     std::string token_type;  ///< "Bearer".
     std::string scope;       ///< The granted scope.
     /// Every other member of the token response.
-    nlohmann::json extra = nlohmann::json::object();
+    nlohmann::json extra = nlohmann::json(nlohmann::json::value_t::object);
     /// When the token was requested.
     std::chrono::system_clock::time_point issued_at{};
     /// When it expires; expires_at - issued_at is its lifetime.

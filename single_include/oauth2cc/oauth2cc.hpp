@@ -448,7 +448,7 @@ struct token {
     /// When the response arrived, on the clock that measures expiry.
     std::chrono::steady_clock::time_point obtained_at{};
     /// Every other member of the response, as the server sent it.
-    nlohmann::json extra = nlohmann::json::object();
+    nlohmann::json extra = nlohmann::json(nlohmann::json::value_t::object);
 
     /// @brief obtained_at + expires_in; empty when the lifetime is unknown.
     std::optional<std::chrono::steady_clock::time_point> expires_at() const {
@@ -476,7 +476,7 @@ struct stored_token {
     std::string token_type;  ///< "Bearer".
     std::string scope;       ///< The granted scope.
     /// Every other member of the token response.
-    nlohmann::json extra = nlohmann::json::object();
+    nlohmann::json extra = nlohmann::json(nlohmann::json::value_t::object);
     /// When the token was requested.
     std::chrono::system_clock::time_point issued_at{};
     /// When it expires; expires_at - issued_at is its lifetime.
@@ -3647,7 +3647,8 @@ public:
         wipe(v);
         return put(std::move(value));
     }
-    bool binary(json::binary_t& v) { return put(std::move(v)); }
+    // Only the binary formats produce binary values; JSON text never does.
+    bool binary(json::binary_t&) { return false; }
     bool start_object(std::size_t) { return open(json::value_t::object); }
     bool start_array(std::size_t) { return open(json::value_t::array); }
     bool end_object() { return close(); }
@@ -3702,13 +3703,29 @@ private:
     json* member_ = nullptr;
 };
 
+/// @brief Feeds text to the builder as JSON. nlohmann::json's public sax_parse picks
+/// its input format at run time, so it compiles the readers of every binary format
+/// (CBOR, MessagePack, UBJSON, BSON) too; where its JSON parser has the interface of
+/// the 3.10 to 3.12 releases, that parser is called alone.
+inline bool sax_parse_json(std::string_view text, bounded_document_builder& builder) {
+#if NLOHMANN_JSON_VERSION_MAJOR == 3 && NLOHMANN_JSON_VERSION_MINOR >= 10 && \
+    NLOHMANN_JSON_VERSION_MINOR <= 12
+    const char* first = text.data();
+    auto input = nlohmann::detail::input_adapter(first, first + text.size());
+    return nlohmann::detail::parser<nlohmann::json, decltype(input)>(std::move(input))
+        .sax_parse(&builder, true);
+#else
+    return nlohmann::json::sax_parse(text.begin(), text.end(), &builder);
+#endif
+}
+
 /// @brief Parses text as JSON. The result is discarded when the text is not JSON or nests
 /// deeper than max_json_depth. A top-level member given twice keeps its last value, and
 /// notes.repeated names it: which one a server meant is anyone's guess (RFC 8259 §4).
 inline nlohmann::json parse_json_bounded(std::string_view text, json_notes& notes) {
     nlohmann::json doc;
     bounded_document_builder builder(doc, notes);
-    if (!nlohmann::json::sax_parse(text.begin(), text.end(), &builder)) {
+    if (!sax_parse_json(text, builder)) {
         wipe_strings(doc);
         return nlohmann::json(nlohmann::json::value_t::discarded);
     }
@@ -3737,15 +3754,17 @@ inline std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
 /// expiry is rounded down, so a loaded token never outlives the one stored.
 /// The caller wipes the returned text once written.
 inline std::string token_file_text(const stored_token& entry) {
-    nlohmann::json doc = {
-        {"format", token_file_format},
-        {"access_token", entry.access_token.reveal()},
-        {"token_type", entry.token_type},
-        {"scope", entry.scope},
-        {"issued_at", unix_seconds(entry.issued_at)},
-        {"expires_at", unix_seconds(entry.expires_at)},
-        {"extra", entry.extra.is_object() ? entry.extra : nlohmann::json::object()},
-    };
+    // Member by member, not from an initializer list: the same document (an object's
+    // members are kept sorted), with one template compiled instead of one per name.
+    nlohmann::json doc = nlohmann::json(nlohmann::json::value_t::object);
+    doc["format"] = token_file_format;
+    doc["access_token"] = entry.access_token.reveal();
+    doc["token_type"] = entry.token_type;
+    doc["scope"] = entry.scope;
+    doc["issued_at"] = unix_seconds(entry.issued_at);
+    doc["expires_at"] = unix_seconds(entry.expires_at);
+    doc["extra"] = entry.extra.is_object() ? entry.extra
+                                           : nlohmann::json(nlohmann::json::value_t::object);
     std::string text = doc.dump();
     wipe(doc["access_token"].get_ref<std::string&>());
     text += '\n';
@@ -5171,7 +5190,7 @@ inline std::optional<nlohmann::json> response_document(const http_response& res,
     if (type != "application/x-www-form-urlencoded" && type != "text/plain") return std::nullopt;
     auto fields = parse_form(res.body);
     if (!fields || fields->empty()) return std::nullopt;
-    nlohmann::json object = nlohmann::json::object();
+    nlohmann::json object = nlohmann::json(nlohmann::json::value_t::object);
     for (auto& [name, value] : *fields) {
         if (!object.contains(name)) object[name] = std::move(value);
     }
@@ -5190,13 +5209,15 @@ inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json&
     double seconds = 0;
     if (v.is_null()) return std::nullopt;
     if (v.is_number_unsigned()) {
-        const auto n = v.get<std::uint64_t>();
+        const auto n = *v.get_ptr<const nlohmann::json::number_unsigned_t*>();
         return n > static_cast<std::uint64_t>(max_token_lifetime.count())
                    ? max_token_lifetime
                    : std::chrono::seconds(static_cast<std::int64_t>(n));
     }
-    if (v.is_number()) {
-        seconds = v.get<double>();
+    if (v.is_number_integer()) {
+        seconds = static_cast<double>(*v.get_ptr<const nlohmann::json::number_integer_t*>());
+    } else if (v.is_number_float()) {
+        seconds = *v.get_ptr<const nlohmann::json::number_float_t*>();
     } else if (v.is_string()) {
         const std::string& text = v.get_ref<const std::string&>();
         // Digits with at most one '.', nothing else: no sign, exponent, space or hex.
@@ -5299,7 +5320,10 @@ inline token parse_token_response(const http_response& res, const std::string& r
     token t;
     t.obtained_at = obtained_at;
     t.scope = requested_scope;  // RFC 6749 §5.1: no scope (or null) means the one requested
-    for (auto&& [name, value] : doc->items()) {
+    // Iterators rather than items(): the same walk, with fewer templates compiled.
+    for (auto member = doc->begin(); member != doc->end(); ++member) {
+        const std::string& name = member.key();
+        nlohmann::json& value = *member;
         if (name == "access_token") {
             if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
                 bad("access_token is missing, empty or not a string");
@@ -5330,7 +5354,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
             t.expires_in = read_expires_in(value, res.status);
         } else if (name == "scope") {
             if (value.is_string()) {
-                t.scope = value.get<std::string>();
+                t.scope = value.get_ref<const std::string&>();
             } else if (!value.is_null()) {
                 bad("scope is neither a string nor null");
             }

@@ -56,7 +56,8 @@ public:
         wipe(v);
         return put(std::move(value));
     }
-    bool binary(json::binary_t& v) { return put(std::move(v)); }
+    // Only the binary formats produce binary values; JSON text never does.
+    bool binary(json::binary_t&) { return false; }
     bool start_object(std::size_t) { return open(json::value_t::object); }
     bool start_array(std::size_t) { return open(json::value_t::array); }
     bool end_object() { return close(); }
@@ -111,13 +112,29 @@ private:
     json* member_ = nullptr;
 };
 
+/// @brief Feeds text to the builder as JSON. nlohmann::json's public sax_parse picks
+/// its input format at run time, so it compiles the readers of every binary format
+/// (CBOR, MessagePack, UBJSON, BSON) too; where its JSON parser has the interface of
+/// the 3.10 to 3.12 releases, that parser is called alone.
+inline bool sax_parse_json(std::string_view text, bounded_document_builder& builder) {
+#if NLOHMANN_JSON_VERSION_MAJOR == 3 && NLOHMANN_JSON_VERSION_MINOR >= 10 && \
+    NLOHMANN_JSON_VERSION_MINOR <= 12
+    const char* first = text.data();
+    auto input = nlohmann::detail::input_adapter(first, first + text.size());
+    return nlohmann::detail::parser<nlohmann::json, decltype(input)>(std::move(input))
+        .sax_parse(&builder, true);
+#else
+    return nlohmann::json::sax_parse(text.begin(), text.end(), &builder);
+#endif
+}
+
 /// @brief Parses text as JSON. The result is discarded when the text is not JSON or nests
 /// deeper than max_json_depth. A top-level member given twice keeps its last value, and
 /// notes.repeated names it: which one a server meant is anyone's guess (RFC 8259 §4).
 inline nlohmann::json parse_json_bounded(std::string_view text, json_notes& notes) {
     nlohmann::json doc;
     bounded_document_builder builder(doc, notes);
-    if (!nlohmann::json::sax_parse(text.begin(), text.end(), &builder)) {
+    if (!sax_parse_json(text, builder)) {
         wipe_strings(doc);
         return nlohmann::json(nlohmann::json::value_t::discarded);
     }
