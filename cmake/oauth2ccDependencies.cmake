@@ -25,7 +25,7 @@ endmacro()
 
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 _oauth2cc_find_dependency(Threads)
-_oauth2cc_find_dependency(OpenSSL 1.1.1)
+_oauth2cc_find_dependency(OpenSSL 3.0)
 _oauth2cc_find_dependency(nlohmann_json 3.2)
 
 if(OAUTH2CC_HTTPLIB_HEADER_DIR AND NOT TARGET httplib::httplib)

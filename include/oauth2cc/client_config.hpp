@@ -6,9 +6,12 @@
 #include "config.hpp"
 #include "connection_options.hpp"
 #include "secret.hpp"
+#include "signing_key.hpp"
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,11 +19,20 @@
 namespace oauth2cc {
 
 /// @brief How the client authenticates at the token endpoint.
-/// @sa RFC 6749 §2.3.1, RFC 7591 §2 (the method names)
+/// @sa RFC 6749 §2.3.1, RFC 7591 §2 (the method names), RFC 7523 §2.2, OpenID Connect
+/// Core §9
 enum class auth_method {
     client_secret_basic,  ///< HTTP Basic with the form-encoded id and secret (the default).
     client_secret_post,   ///< `client_id` and `client_secret` in the request body.
     none,                 ///< A public client: `client_id` in the body, no secret.
+    /// A JWT signed with HS256 under client_secret (32 bytes or more, RFC 7518 §3.2),
+    /// sent as `client_assertion`; the secret itself never travels.
+    client_secret_jwt,
+    /// A JWT signed with client_key, sent as `client_assertion`.
+    private_key_jwt,
+    /// A JWT issued elsewhere (e.g. a Kubernetes projected service-account token),
+    /// taken from the client_assertion function for every request.
+    client_assertion,
 };
 
 /// @brief How the id and secret are encoded before they are joined for HTTP Basic.
@@ -51,6 +63,30 @@ struct client_config : connection_options {
     /// Further body parameters. `grant_type`, `client_id`, `client_secret` and `scope` are
     /// refused: they have their own fields.
     std::vector<std::pair<std::string, std::string>> extra_params;
+
+    /// The key that signs assertions for auth_method::private_key_jwt.
+    std::optional<signing_key> client_key;
+    /// The assertions' `aud`; empty: the token endpoint (RFC 7523 §3). Some servers want
+    /// their issuer instead.
+    std::string assertion_audience;
+    /// From an assertion's `iat` to its `exp`.
+    std::chrono::seconds assertion_lifetime{60};
+    /// For auth_method::client_assertion: called for every token request (retries too)
+    /// and returns the assertion to send. Throwing or returning an empty string fails
+    /// that request with a `config` error; a token_manager tries again after its backoff.
+    std::function<std::string()> client_assertion;
 };
 
+/// @brief A client_assertion source that reads the file afresh on every call, for
+/// assertions a platform writes and rotates (a Kubernetes projected service-account
+/// token, an Azure or GCP workload identity token). White space around the content is
+/// dropped.
+/// @returns a function that throws error `config` naming the file (never its content)
+///          when the file cannot be read or is empty
+std::function<std::string()> assertion_from_file(std::string path);
+
 }  // namespace oauth2cc
+
+#if OAUTH2CC_WITH_BODIES
+#include "impl/client_config_inl.hpp"
+#endif

@@ -16,6 +16,7 @@
 #include "introspection.hpp"
 #include "proxy.hpp"
 #include "secret.hpp"
+#include "signing_key.hpp"
 #include "token.hpp"
 #include "token_client.hpp"
 #include "token_manager.hpp"

@@ -203,8 +203,94 @@ std::ostream& operator<<(std::ostream& os, const secret& s);
 
 }  // namespace oauth2cc
 
+// ---- oauth2cc/signing_key.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+// OpenSSL's key type, declared here so that this header does not include OpenSSL's.
+struct evp_pkey_st;
+
+namespace oauth2cc {
+
+/// @brief JWS signature algorithms (RFC 7518 §3, RFC 8037 §3.1).
+enum class jws_alg {
+    rs256,  ///< RSASSA-PKCS1-v1_5 with SHA-256; an RSA key of 2048 bits or more.
+    ps256,  ///< RSASSA-PSS with SHA-256 and MGF1 with SHA-256; an RSA key.
+    es256,  ///< ECDSA on P-256 with SHA-256; the signature is R || S, 64 bytes.
+    es384,  ///< ECDSA on P-384 with SHA-384; the signature is R || S, 96 bytes.
+    eddsa,  ///< Ed25519.
+    hs256,  ///< HMAC with SHA-256 under the client secret (client_secret_jwt); no key.
+};
+
+/// @brief The JWS `alg` name of an algorithm, e.g. "ES256".
+const char* jws_alg_name(jws_alg alg) noexcept;
+
+/// @brief A private key that signs, held by OpenSSL: RSA (RS256, PS256), EC P-256
+/// (ES256), P-384 (ES384) or Ed25519 (EdDSA). Copies share the one immutable key, and
+/// any number of threads may sign with it at once. The private key never leaves it: no
+/// accessor, message or JWK shows it.
+/// @sa RFC 7515, RFC 7517, RFC 7518, RFC 7638
+class signing_key {
+public:
+    /// @brief A key from PEM text: PKCS#8 (`PRIVATE KEY`) or traditional (`RSA PRIVATE
+    /// KEY`, `EC PRIVATE KEY`).
+    /// @param kid the key id sent as the JWS header's `kid`; empty for none
+    /// @param alg the algorithm; by default the key's own (RSA: rs256; P-256: es256;
+    ///            P-384: es384; Ed25519: eddsa). ps256 is the other choice for RSA.
+    /// @throws error `config` for text that holds no private key, an encrypted key, a
+    ///         key of another type or curve, an RSA key under 2048 bits, or an alg the
+    ///         key cannot make; the message never quotes the text
+    static signing_key from_pem(std::string_view pem, std::string kid = {},
+                                std::optional<jws_alg> alg = {});
+    /// @brief A key from a PEM file, read as from_pem reads text.
+    /// @throws error `config` naming the file (never its content) when it cannot be read
+    ///         or from_pem refuses it
+    static signing_key from_pem_file(const std::string& path, std::string kid = {},
+                                     std::optional<jws_alg> alg = {});
+    /// @brief A new random key for alg (RSA keys have 2048 bits). Its kid is its
+    /// jwk_thumbprint(), so that it can be registered and rotated as it is.
+    /// @throws error `config` for hs256, which takes a secret, not a key
+    static signing_key generate(jws_alg alg = jws_alg::es256);
+
+    /// @brief The algorithm it signs with.
+    jws_alg alg() const noexcept { return alg_; }
+    /// @brief The key id; empty when it has none.
+    const std::string& kid() const noexcept { return kid_; }
+    /// @brief The public key as a JWK (RFC 7517): `kty` and the public members
+    /// (`n`, `e`; or `crv`, `x`, `y`; or `crv`, `x`), `alg`, `use` `sig`, and `kid`
+    /// when set. Never a private member.
+    nlohmann::json public_jwk() const;
+    /// @brief The RFC 7638 thumbprint: base64url (no padding) of the SHA-256 of the
+    /// public JWK's required members in canonical form.
+    std::string jwk_thumbprint() const;
+    /// @brief The JWS signature of data (RFC 7515 §5.1), raw bytes: for ES256/ES384 the
+    /// fixed-size R || S of RFC 7518 §3.4, not DER.
+    /// @throws error `config` when OpenSSL cannot sign (e.g. a provider refuses the key)
+    std::string sign(std::string_view data) const;
+
+private:
+    signing_key(std::shared_ptr<evp_pkey_st> key, jws_alg alg, std::string kid);
+    static signing_key from_pem_named(std::string_view pem, std::string kid,
+                                      std::optional<jws_alg> alg, const std::string& source);
+    static signing_key from_openssl(std::shared_ptr<evp_pkey_st> key, std::string kid,
+                                    std::optional<jws_alg> alg, const std::string& source);
+
+    std::shared_ptr<evp_pkey_st> key_;
+    jws_alg alg_;
+    std::string kid_;
+};
+
+}  // namespace oauth2cc
+
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -212,11 +298,20 @@ std::ostream& operator<<(std::ostream& os, const secret& s);
 namespace oauth2cc {
 
 /// @brief How the client authenticates at the token endpoint.
-/// @sa RFC 6749 §2.3.1, RFC 7591 §2 (the method names)
+/// @sa RFC 6749 §2.3.1, RFC 7591 §2 (the method names), RFC 7523 §2.2, OpenID Connect
+/// Core §9
 enum class auth_method {
     client_secret_basic,  ///< HTTP Basic with the form-encoded id and secret (the default).
     client_secret_post,   ///< `client_id` and `client_secret` in the request body.
     none,                 ///< A public client: `client_id` in the body, no secret.
+    /// A JWT signed with HS256 under client_secret (32 bytes or more, RFC 7518 §3.2),
+    /// sent as `client_assertion`; the secret itself never travels.
+    client_secret_jwt,
+    /// A JWT signed with client_key, sent as `client_assertion`.
+    private_key_jwt,
+    /// A JWT issued elsewhere (e.g. a Kubernetes projected service-account token),
+    /// taken from the client_assertion function for every request.
+    client_assertion,
 };
 
 /// @brief How the id and secret are encoded before they are joined for HTTP Basic.
@@ -247,9 +342,30 @@ struct client_config : connection_options {
     /// Further body parameters. `grant_type`, `client_id`, `client_secret` and `scope` are
     /// refused: they have their own fields.
     std::vector<std::pair<std::string, std::string>> extra_params;
+
+    /// The key that signs assertions for auth_method::private_key_jwt.
+    std::optional<signing_key> client_key;
+    /// The assertions' `aud`; empty: the token endpoint (RFC 7523 §3). Some servers want
+    /// their issuer instead.
+    std::string assertion_audience;
+    /// From an assertion's `iat` to its `exp`.
+    std::chrono::seconds assertion_lifetime{60};
+    /// For auth_method::client_assertion: called for every token request (retries too)
+    /// and returns the assertion to send. Throwing or returning an empty string fails
+    /// that request with a `config` error; a token_manager tries again after its backoff.
+    std::function<std::string()> client_assertion;
 };
 
+/// @brief A client_assertion source that reads the file afresh on every call, for
+/// assertions a platform writes and rotates (a Kubernetes projected service-account
+/// token, an Azure or GCP workload identity token). White space around the content is
+/// dropped.
+/// @returns a function that throws error `config` naming the file (never its content)
+///          when the file cannot be read or is empty
+std::function<std::string()> assertion_from_file(std::string path);
+
 }  // namespace oauth2cc
+
 // ---- oauth2cc/http.hpp ----
 
 #include <optional>
@@ -1178,7 +1294,311 @@ OAUTH2CC_INLINE secret::~secret() { detail::wipe(value_); }
 OAUTH2CC_INLINE std::ostream& operator<<(std::ostream& os, const secret&) { return os << "***"; }
 
 }  // namespace oauth2cc
-// ---- oauth2cc/impl/http_inl.hpp ----
+// ---- oauth2cc/impl/signing_key_inl.hpp ----
+
+// ---- oauth2cc/detail/jose.hpp ----
+
+// ---- oauth2cc/detail/form.hpp ----
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief The value of one hex digit, or -1.
+inline int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// @brief Appends "%XX", upper-case hex, for one byte.
+inline void append_percent_escape(std::string& out, unsigned char byte) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    out.push_back('%');
+    out.push_back(hex[byte >> 4]);
+    out.push_back(hex[byte & 0x0f]);
+}
+
+/// @brief Appends the percent-encoding of in to out: A-Z a-z 0-9 - . _ ~ stay, every
+/// other byte becomes %XX with upper-case hex, and a space becomes `space` ("+" or "%20").
+inline void percent_encode_append(std::string& out, std::string_view in, std::string_view space) {
+    for (char c : in) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
+            u == '-' || u == '.' || u == '_' || u == '~') {
+            out.push_back(c);
+        } else if (u == ' ') {
+            out += space;
+        } else {
+            append_percent_escape(out, u);
+        }
+    }
+}
+
+/// @brief The most bytes percent_encode_append adds for n bytes (with a space of at most
+/// three characters).
+constexpr std::size_t percent_encoded_bound(std::size_t n) noexcept { return 3 * n; }
+
+/// @brief Percent-encodes bytes, as percent_encode_append does.
+inline std::string percent_encode(std::string_view in, std::string_view space) {
+    std::string out;
+    out.reserve(percent_encoded_bound(in.size()));
+    percent_encode_append(out, in, space);
+    return out;
+}
+
+/// @brief Form-encodes one name or value: A-Z a-z 0-9 - . _ ~ stay, space becomes '+',
+/// every other byte becomes %XX with upper-case hex.
+/// @sa RFC 6749 Appendix B, §2.3.1
+inline std::string form_encode(std::string_view in) { return percent_encode(in, "+"); }
+
+/// @brief Appends "&name=value" (no '&' when body is empty), both form-encoded.
+/// The body grows in place or into a new buffer with the old one wiped: a credential in
+/// it is never left behind in freed memory.
+inline void append_form_field(std::string& body, std::string_view name, std::string_view value) {
+    reserve_wiping(body, body.size() + 2 + percent_encoded_bound(name.size()) +
+                             percent_encoded_bound(value.size()));
+    if (!body.empty()) body.push_back('&');
+    percent_encode_append(body, name, "+");
+    body.push_back('=');
+    percent_encode_append(body, value, "+");
+}
+
+/// @brief Decodes one form-encoded name or value; empty when a %-escape is malformed.
+inline std::optional<std::string> form_decode(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '+') {
+            out.push_back(' ');
+        } else if (in[i] == '%') {
+            if (i + 2 >= in.size()) return std::nullopt;
+            const int hi = hex_value(in[i + 1]);
+            const int lo = hex_value(in[i + 2]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            out.push_back(in[i]);
+        }
+    }
+    return out;
+}
+
+/// @brief Splits a form body into decoded name/value pairs; empty on a malformed escape.
+inline std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(
+    std::string_view body) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    while (!body.empty()) {
+        const std::size_t amp = body.find('&');
+        const std::string_view field = body.substr(0, amp);
+        body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+        if (field.empty()) continue;
+        const std::size_t eq = field.find('=');
+        auto name = form_decode(field.substr(0, eq));
+        auto value = form_decode(eq == std::string_view::npos ? std::string_view{}
+                                                              : field.substr(eq + 1));
+        if (!name || !value) return std::nullopt;
+        fields.emplace_back(std::move(*name), std::move(*value));
+    }
+    return fields;
+}
+
+/// @brief The length of the base64 encoding of n bytes.
+constexpr std::size_t base64_size(std::size_t n) noexcept { return 4 * ((n + 2) / 3); }
+
+/// @brief Appends the standard base64 (with padding) of in to out, in place: with
+/// capacity for it reserved, out is not reallocated, so no copy is left behind.
+inline void base64_append(std::string& out, std::string_view in) {
+    if (in.empty()) return;
+    const std::size_t at = out.size();
+    // EVP_EncodeBlock writes a terminating NUL after the encoded text: one byte more.
+    out.resize(at + base64_size(in.size()) + 1);
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + at),
+                                  reinterpret_cast<const unsigned char*>(in.data()),
+                                  static_cast<int>(in.size()));
+    out.resize(at + static_cast<std::size_t>(n));
+}
+
+/// @brief Standard base64 with padding (RFC 4648 §4), as HTTP Basic wants.
+inline std::string base64_encode(std::string_view in) {
+    std::string out;
+    base64_append(out, in);
+    return out;
+}
+
+/// @brief True when s is an RFC 6749 §3.3 scope-token: one or more NQCHAR
+/// (%x21 / %x23-5B / %x5D-7E), so no space, '"' or '\\'.
+constexpr bool is_scope_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x21 || u > 0x7e || u == 0x22 || u == 0x5c) return false;
+    }
+    return true;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <nlohmann/json.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief Appends the base64url encoding of in, without padding (RFC 7515 §2), to out.
+inline void base64url_append(std::string& out, std::string_view in) {
+    const std::size_t at = out.size();
+    base64_append(out, in);
+    std::size_t end = out.size();
+    while (end > at && out[end - 1] == '=') --end;
+    out.resize(end);
+    for (std::size_t i = at; i < end; ++i) {
+        if (out[i] == '+') out[i] = '-';
+        if (out[i] == '/') out[i] = '_';
+    }
+}
+
+/// @brief The base64url encoding of in, without padding.
+inline std::string base64url(std::string_view in) {
+    std::string out;
+    out.reserve(base64_size(in.size()) + 1);
+    base64url_append(out, in);
+    return out;
+}
+
+/// @brief n bytes from OpenSSL's CSPRNG.
+/// @throws error `config` when it has no entropy to give
+inline std::string random_bytes(std::size_t n) {
+    std::string out(n, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+        throw error(error_kind::config, "OpenSSL's random generator is not seeded");
+    }
+    return out;
+}
+
+/// @brief A JWT id: 144 random bits, base64url (24 characters). RFC 7523 and DESIGN
+/// want at least 128; a collision between two ids is out of reach.
+inline std::string new_jti() { return base64url(random_bytes(18)); }
+
+/// @brief HMAC-SHA-256 of data under key, raw (32 bytes).
+/// @throws error `config` when OpenSSL cannot compute it
+inline std::string hmac_sha256(std::string_view key, std::string_view data) {
+    std::string mac(EVP_MAX_MD_SIZE, '\0');
+    std::size_t length = 0;
+    if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+                  reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                  reinterpret_cast<unsigned char*>(mac.data()), mac.size(), &length) == nullptr) {
+        throw error(error_kind::config, "OpenSSL could not compute an HMAC-SHA-256");
+    }
+    mac.resize(length);
+    return mac;
+}
+
+/// @brief The SHA-256 digest of data, raw (32 bytes).
+/// @throws error `config` when OpenSSL cannot compute it
+inline std::string sha256_raw(std::string_view data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+        throw error(error_kind::config, "OpenSSL could not compute a SHA-256 digest");
+    }
+    return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+/// @brief The JWS signing input of RFC 7515 §5.1: base64url(header) '.' base64url(claims).
+inline std::string jws_signing_input(const nlohmann::json& header, const nlohmann::json& claims) {
+    const std::string h = header.dump();
+    std::string c = claims.dump();
+    std::string input;
+    input.reserve(base64_size(h.size()) + base64_size(c.size()) + 2);
+    base64url_append(input, h);
+    input.push_back('.');
+    base64url_append(input, c);
+    wipe(c);
+    return input;
+}
+
+/// @brief Completes a JWS compact serialization: input '.' base64url(signature).
+inline std::string jws_compact(std::string input, std::string_view signature) {
+    input.push_back('.');
+    base64url_append(input, signature);
+    return input;
+}
+
+/// @brief The canonical JSON of RFC 7638 §3.2 for a public JWK: its required members only, in
+/// lexicographic order, no white space.
+/// @throws error `config` for a JWK without them
+inline std::string jwk_thumbprint_input(const nlohmann::json& jwk) {
+    const auto member = [&jwk](const char* name) -> std::string {
+        const auto it = jwk.find(name);
+        if (it == jwk.end() || !it->is_string()) {
+            throw error(error_kind::config, std::string("the JWK has no string member ") + name);
+        }
+        return nlohmann::json(it->get_ref<const std::string&>()).dump();
+    };
+    const std::string kty = member("kty");
+    if (kty == "\"RSA\"") {
+        return "{\"e\":" + member("e") + ",\"kty\":" + kty + ",\"n\":" + member("n") + "}";
+    }
+    if (kty == "\"EC\"") {
+        return "{\"crv\":" + member("crv") + ",\"kty\":" + kty + ",\"x\":" + member("x") +
+               ",\"y\":" + member("y") + "}";
+    }
+    if (kty == "\"OKP\"") {
+        return "{\"crv\":" + member("crv") + ",\"kty\":" + kty + ",\"x\":" + member("x") + "}";
+    }
+    throw error(error_kind::config, "the JWK's kty is not RSA, EC or OKP");
+}
+
+/// @brief The RFC 7638 thumbprint of a public JWK.
+inline std::string jwk_thumbprint_of(const nlohmann::json& jwk) {
+    return base64url(sha256_raw(jwk_thumbprint_input(jwk)));
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/limits.hpp ----
+
+#include <chrono>
+#include <cstddef>
+
+namespace oauth2cc::detail {
+
+/// @brief The longest token lifetime believed: a year. Longer ones are clamped to it, and
+/// no policy duration may pass it, so that a time point plus any of them stays far inside
+/// steady_clock's range (about 292 years of nanoseconds).
+inline constexpr std::chrono::seconds max_token_lifetime{365LL * 24 * 60 * 60};
+
+/// @brief The longest connect or read timeout: a day. cpp-httplib turns them into int
+/// milliseconds for poll(), which a longer one would overflow.
+inline constexpr std::chrono::milliseconds max_timeout{24LL * 60 * 60 * 1000};
+
+/// @brief True when both timeouts are positive and at most max_timeout.
+constexpr bool timeouts_in_range(std::chrono::milliseconds connect,
+                                 std::chrono::milliseconds read) noexcept {
+    return connect.count() > 0 && read.count() > 0 && connect <= max_timeout &&
+           read <= max_timeout;
+}
+
+/// @brief The most a key or assertion file may hold: keys and JWTs are a few KiB.
+inline constexpr std::size_t max_credential_file_bytes = 64 * 1024;
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/private_files.hpp ----
 
 // ---- oauth2cc/detail/text.hpp ----
 
@@ -1214,6 +1634,11 @@ constexpr bool has_control(std::string_view s) noexcept {
     return false;
 }
 
+/// @brief ASCII white space: space, tab, CR, LF, vertical tab, form feed.
+constexpr bool is_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
 constexpr std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -1235,6 +1660,461 @@ inline std::string excerpt(std::string_view text, std::size_t max_bytes = 200) {
 }
 
 }  // namespace oauth2cc::detail
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+namespace oauth2cc::detail {
+
+/// @brief "what path: strerror(errno)", as a `config` error.
+inline error file_error(const std::string& what, const std::string& path, int err) {
+    return error(error_kind::config, what + " " + path + ": " + std::strerror(err));
+}
+
+inline std::string octal_mode(mode_t mode) {
+    std::string out = "0000";
+    for (int i = 3; i >= 1; --i) {
+        out[static_cast<std::size_t>(i)] = static_cast<char>('0' + (mode & 7));
+        mode >>= 3;
+    }
+    return out;
+}
+
+/// @brief Refuses what an open fd names unless it is a directory (or a regular file),
+/// owned by this user, and closed to group and others.
+/// @throws error `config` that says what is wrong and how to fix it
+inline void check_private(int fd, const std::string& path, bool directory) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw file_error("cannot stat the token cache", path, errno);
+    const char* noun = directory ? "directory" : "file";
+    if (directory ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+        throw error(error_kind::config, std::string("the token cache ") + noun + " " + path +
+                                            " is not a " + (directory ? "directory" : "regular file"));
+    }
+    if (st.st_uid != ::geteuid()) {
+        throw error(error_kind::config,
+                    std::string("the token cache ") + noun + " " + path + " is owned by user id " +
+                        std::to_string(st.st_uid) + ", not by this user (" +
+                        std::to_string(::geteuid()) + "); refusing to use it");
+    }
+    if ((st.st_mode & 077) != 0) {
+        throw error(error_kind::config,
+                    std::string("the token cache ") + noun + " " + path + " has mode " +
+                        octal_mode(st.st_mode & 07777) +
+                        ", which lets other users at it; refusing to use it (chmod " +
+                        (directory ? "700" : "600") + " it)");
+    }
+}
+
+/// @brief Closes an fd when it goes out of scope.
+class unique_fd {
+public:
+    explicit unique_fd(int fd = -1) noexcept : fd_(fd) {}
+    ~unique_fd() { reset(); }
+    unique_fd(const unique_fd&) = delete;
+    unique_fd& operator=(const unique_fd&) = delete;
+    int get() const noexcept { return fd_; }
+    /// @brief Gives the fd up without closing it.
+    int release() noexcept {
+        const int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+private:
+    int fd_;
+};
+
+/// @brief Writes all of data, through EINTR and short writes. @returns 0 or an errno
+inline int write_all(int fd, const char* data, std::size_t size) {
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return 0;
+}
+
+/// @brief Reads up to limit + 1 bytes into out, which may hold a token, so the buffer
+/// it passes through is wiped. @returns 0 or an errno
+inline int read_up_to(int fd, std::string& out, std::size_t limit) {
+    char buffer[4096];
+    int result = 0;
+    while (out.size() <= limit) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            result = errno;
+            break;
+        }
+        if (n == 0) break;
+        append_wiping(out, buffer, static_cast<std::size_t>(n));
+    }
+    OPENSSL_cleanse(buffer, sizeof buffer);
+    return result;
+}
+
+/// @brief The content of a small file that holds a credential (a key, an assertion),
+/// read into one buffer sized from the file, so no copy is left behind.
+/// @param what names the file in errors, e.g. "the key file"
+/// @throws error `config` naming the file, never its content, when it cannot be opened
+///         or read, or holds more than limit bytes
+inline std::string read_credential_file(const std::string& path, std::size_t limit,
+                                        const std::string& what) {
+    const std::string name = what + " \"" + excerpt(path, 200) + "\"";
+    const unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        throw error(error_kind::config, "cannot open " + name + ": " + std::strerror(errno));
+    }
+    struct stat st {};
+    std::string out;
+    if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
+        out.reserve(std::min<std::size_t>(static_cast<std::size_t>(st.st_size), limit) + 1);
+    }
+    if (const int err = read_up_to(fd.get(), out, limit); err != 0) {
+        wipe(out);
+        throw error(error_kind::config, "cannot read " + name + ": " + std::strerror(err));
+    }
+    if (out.size() > limit) {
+        wipe(out);
+        throw error(error_kind::config,
+                    name + " is over " + std::to_string(limit) + " bytes: not a credential");
+    }
+    return out;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace oauth2cc {
+
+namespace detail {
+
+struct bio_free {
+    void operator()(BIO* b) const noexcept { BIO_free(b); }
+};
+struct bn_free {
+    void operator()(BIGNUM* b) const noexcept { BN_free(b); }
+};
+struct md_ctx_free {
+    void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
+};
+struct ecdsa_sig_free {
+    void operator()(ECDSA_SIG* s) const noexcept { ECDSA_SIG_free(s); }
+};
+
+inline std::shared_ptr<EVP_PKEY> own_key(EVP_PKEY* key) {
+    return std::shared_ptr<EVP_PKEY>(key, [](EVP_PKEY* k) { EVP_PKEY_free(k); });
+}
+
+// The curve of an EC key as its JWK name ("P-256", "P-384"), or empty for another.
+inline std::string ec_curve(const EVP_PKEY* key) {
+    char name[64] = {};
+    std::size_t length = 0;
+    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name,
+                                       &length) != 1) {
+        return {};
+    }
+    const std::string group(name, length);
+    if (group == "prime256v1" || group == "P-256" || group == "secp256r1") return "P-256";
+    if (group == "secp384r1" || group == "P-384") return "P-384";
+    return {};
+}
+
+// The size in bytes of a coordinate (and of R and S) on a JWK curve.
+inline std::size_t ec_field_bytes(const std::string& crv) { return crv == "P-384" ? 48 : 32; }
+
+// A big-number parameter of the key, big-endian, left-padded to width when not 0.
+inline std::string bn_param(const EVP_PKEY* key, const char* name, std::size_t width) {
+    BIGNUM* raw = nullptr;
+    if (EVP_PKEY_get_bn_param(key, name, &raw) != 1 || raw == nullptr) {
+        throw error(error_kind::config, std::string("OpenSSL has no ") + name + " for the key");
+    }
+    const std::unique_ptr<BIGNUM, bn_free> bn(raw);
+    const std::size_t size = width != 0 ? width : static_cast<std::size_t>(BN_num_bytes(bn.get()));
+    std::string out(size, '\0');
+    if (BN_bn2binpad(bn.get(), reinterpret_cast<unsigned char*>(out.data()),
+                     static_cast<int>(size)) < 0) {
+        throw error(error_kind::config, std::string("the key's ") + name + " does not fit");
+    }
+    return out;
+}
+
+// OpenSSL's password callback for PEM: an encrypted key is refused, and noticed.
+inline int refuse_passphrase(char*, int, int, void* asked) {
+    *static_cast<bool*>(asked) = true;
+    return -1;
+}
+
+}  // namespace detail
+
+OAUTH2CC_INLINE const char* jws_alg_name(jws_alg alg) noexcept {
+    switch (alg) {
+        case jws_alg::rs256: return "RS256";
+        case jws_alg::ps256: return "PS256";
+        case jws_alg::es256: return "ES256";
+        case jws_alg::es384: return "ES384";
+        case jws_alg::eddsa: return "EdDSA";
+        case jws_alg::hs256: return "HS256";
+    }
+    return "none";
+}
+
+OAUTH2CC_INLINE signing_key::signing_key(std::shared_ptr<evp_pkey_st> key, jws_alg alg,
+                                         std::string kid)
+    : key_(std::move(key)), alg_(alg), kid_(std::move(kid)) {}
+
+OAUTH2CC_INLINE signing_key signing_key::from_openssl(std::shared_ptr<evp_pkey_st> key,
+                                                      std::string kid,
+                                                      std::optional<jws_alg> alg,
+                                                      const std::string& source) {
+    const auto fail = [&source](const std::string& why) {
+        throw error(error_kind::config, source + " " + why);
+    };
+    EVP_PKEY* k = key.get();
+    jws_alg own;
+    bool rsa = false;
+    if (EVP_PKEY_is_a(k, "RSA")) {
+        rsa = true;
+        own = jws_alg::rs256;
+        if (EVP_PKEY_get_bits(k) < 2048) {
+            fail("holds an RSA key of " + std::to_string(EVP_PKEY_get_bits(k)) +
+                 " bits; JWS wants 2048 or more (RFC 7518 §3.3)");
+        }
+    } else if (EVP_PKEY_is_a(k, "EC")) {
+        const std::string crv = detail::ec_curve(k);
+        if (crv.empty()) fail("holds an EC key on a curve other than P-256 and P-384");
+        own = crv == "P-256" ? jws_alg::es256 : jws_alg::es384;
+    } else if (EVP_PKEY_is_a(k, "ED25519")) {
+        own = jws_alg::eddsa;
+    } else {
+        fail("holds a key of a type other than RSA, EC (P-256, P-384) and Ed25519");
+    }
+    jws_alg chosen = own;
+    if (alg) {
+        const bool fits = *alg == own || (rsa && *alg == jws_alg::ps256);
+        if (!fits) {
+            fail(std::string("holds a key that cannot sign ") + jws_alg_name(*alg) +
+                 "; it signs " + jws_alg_name(own) + (rsa ? " or PS256" : ""));
+        }
+        chosen = *alg;
+    }
+    return signing_key(std::move(key), chosen, std::move(kid));
+}
+
+OAUTH2CC_INLINE signing_key signing_key::from_pem(std::string_view pem, std::string kid,
+                                                  std::optional<jws_alg> alg) {
+    return from_pem_named(pem, std::move(kid), alg, "the PEM text");
+}
+
+OAUTH2CC_INLINE signing_key signing_key::from_pem_file(const std::string& path, std::string kid,
+                                                       std::optional<jws_alg> alg) {
+    std::string text = detail::read_credential_file(path, detail::max_credential_file_bytes,
+                                                    "the key file");
+    const detail::wipe_at_exit wiper{[&text] { detail::wipe(text); }};
+    return from_pem_named(text, std::move(kid), alg,
+                          "the key file \"" + detail::excerpt(path, 200) + "\"");
+}
+
+OAUTH2CC_INLINE signing_key signing_key::from_pem_named(std::string_view pem, std::string kid,
+                                                        std::optional<jws_alg> alg,
+                                                        const std::string& source) {
+    if (alg == jws_alg::hs256) {
+        throw error(error_kind::config,
+                    "HS256 signs with the client secret (auth_method::client_secret_jwt), "
+                    "not with a signing_key");
+    }
+    const std::unique_ptr<BIO, detail::bio_free> bio(
+        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    if (!bio) throw error(error_kind::config, "OpenSSL could not read " + source);
+    bool asked = false;
+    EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, detail::refuse_passphrase, &asked);
+    // What OpenSSL noted about the failure stays out of later TLS errors.
+    ERR_clear_error();
+    if (raw == nullptr) {
+        throw error(error_kind::config,
+                    asked ? source + " holds an encrypted private key; give it decrypted "
+                                     "(e.g. `openssl pkey -in FILE -out PLAIN`), in a file "
+                                     "only the client can read"
+                          : source + " holds no private key in PEM (PKCS#8 \"PRIVATE KEY\", "
+                                     "or \"RSA PRIVATE KEY\" or \"EC PRIVATE KEY\")");
+    }
+    return from_openssl(detail::own_key(raw), std::move(kid), alg, source);
+}
+
+OAUTH2CC_INLINE signing_key signing_key::generate(jws_alg alg) {
+    EVP_PKEY* raw = nullptr;
+    switch (alg) {
+        case jws_alg::rs256:
+        case jws_alg::ps256: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048}); break;
+        case jws_alg::es256: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"); break;
+        case jws_alg::es384: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"); break;
+        case jws_alg::eddsa: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"); break;
+        case jws_alg::hs256:
+            throw error(error_kind::config,
+                        "HS256 signs with the client secret, so there is no key to generate");
+    }
+    ERR_clear_error();
+    if (raw == nullptr) {
+        throw error(error_kind::config,
+                    std::string("OpenSSL could not generate a key for ") + jws_alg_name(alg));
+    }
+    signing_key key(detail::own_key(raw), alg, {});
+    key.kid_ = key.jwk_thumbprint();
+    return key;
+}
+
+OAUTH2CC_INLINE nlohmann::json signing_key::public_jwk() const {
+    using detail::base64url;
+    const EVP_PKEY* k = key_.get();
+    nlohmann::json jwk(nlohmann::json::value_t::object);
+    switch (alg_) {
+        case jws_alg::rs256:
+        case jws_alg::ps256:
+            jwk["kty"] = "RSA";
+            jwk["n"] = base64url(detail::bn_param(k, OSSL_PKEY_PARAM_RSA_N, 0));
+            jwk["e"] = base64url(detail::bn_param(k, OSSL_PKEY_PARAM_RSA_E, 0));
+            break;
+        case jws_alg::es256:
+        case jws_alg::es384: {
+            const std::string crv = alg_ == jws_alg::es256 ? "P-256" : "P-384";
+            const std::size_t width = detail::ec_field_bytes(crv);
+            jwk["kty"] = "EC";
+            jwk["crv"] = crv;
+            jwk["x"] = base64url(detail::bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, width));
+            jwk["y"] = base64url(detail::bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, width));
+            break;
+        }
+        case jws_alg::eddsa:
+        case jws_alg::hs256: {
+            unsigned char raw[64];
+            std::size_t length = sizeof raw;
+            if (EVP_PKEY_get_raw_public_key(k, raw, &length) != 1) {
+                throw error(error_kind::config, "OpenSSL has no public key for the Ed25519 key");
+            }
+            jwk["kty"] = "OKP";
+            jwk["crv"] = "Ed25519";
+            jwk["x"] = base64url(std::string_view(reinterpret_cast<const char*>(raw), length));
+            break;
+        }
+    }
+    jwk["alg"] = jws_alg_name(alg_);
+    jwk["use"] = "sig";
+    if (!kid_.empty()) jwk["kid"] = kid_;
+    return jwk;
+}
+
+OAUTH2CC_INLINE std::string signing_key::jwk_thumbprint() const {
+    return detail::jwk_thumbprint_of(public_jwk());
+}
+
+OAUTH2CC_INLINE std::string signing_key::sign(std::string_view data) const {
+    const auto fail = [this] {
+        ERR_clear_error();
+        throw error(error_kind::config,
+                    std::string("OpenSSL could not sign with the ") + jws_alg_name(alg_) + " key");
+    };
+    const std::unique_ptr<EVP_MD_CTX, detail::md_ctx_free> ctx(EVP_MD_CTX_new());
+    if (!ctx) fail();
+    const EVP_MD* md = nullptr;
+    if (alg_ == jws_alg::es384) {
+        md = EVP_sha384();
+    } else if (alg_ != jws_alg::eddsa) {
+        md = EVP_sha256();
+    }
+    EVP_PKEY_CTX* pctx = nullptr;
+    if (EVP_DigestSignInit(ctx.get(), &pctx, md, nullptr, key_.get()) != 1) fail();
+    if (alg_ == jws_alg::ps256 &&
+        (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1)) {
+        fail();
+    }
+    const auto* in = reinterpret_cast<const unsigned char*>(data.data());
+    std::size_t length = 0;
+    if (EVP_DigestSign(ctx.get(), nullptr, &length, in, data.size()) != 1) fail();
+    std::string sig(length, '\0');
+    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &length, in,
+                       data.size()) != 1) {
+        fail();
+    }
+    sig.resize(length);
+    if (alg_ != jws_alg::es256 && alg_ != jws_alg::es384) return sig;
+
+    // ECDSA: OpenSSL gives DER; JWS wants R and S, each left-padded to the field size.
+    const std::size_t width = alg_ == jws_alg::es256 ? 32 : 48;
+    const auto* der = reinterpret_cast<const unsigned char*>(sig.data());
+    const std::unique_ptr<ECDSA_SIG, detail::ecdsa_sig_free> parsed(
+        d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(sig.size())));
+    if (!parsed) fail();
+    const BIGNUM* r = ECDSA_SIG_get0_r(parsed.get());
+    const BIGNUM* s = ECDSA_SIG_get0_s(parsed.get());
+    std::string raw(2 * width, '\0');
+    auto* out = reinterpret_cast<unsigned char*>(raw.data());
+    if (BN_bn2binpad(r, out, static_cast<int>(width)) < 0 ||
+        BN_bn2binpad(s, out + width, static_cast<int>(width)) < 0) {
+        fail();
+    }
+    return raw;
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/client_config_inl.hpp ----
+
+#include <string>
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::function<std::string()> assertion_from_file(std::string path) {
+    return [path = std::move(path)]() -> std::string {
+        std::string text = detail::read_credential_file(
+            path, detail::max_credential_file_bytes, "the client assertion file");
+        // Trimmed in place: erase() moves bytes within the one buffer, which the caller
+        // wipes with the assertion.
+        std::size_t end = text.size();
+        while (end > 0 && detail::is_space(text[end - 1])) --end;
+        std::size_t begin = 0;
+        while (begin < end && detail::is_space(text[begin])) ++begin;
+        text.resize(end);
+        text.erase(0, begin);
+        if (text.empty()) {
+            throw error(error_kind::config, "the client assertion file \"" +
+                                                detail::excerpt(path, 200) + "\" is empty");
+        }
+        return text;
+    };
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/http_inl.hpp ----
 
 namespace oauth2cc {
 
@@ -1413,185 +2293,11 @@ std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/limits.hpp ----
-
-#include <chrono>
-
-namespace oauth2cc::detail {
-
-/// @brief The longest token lifetime believed: a year. Longer ones are clamped to it, and
-/// no policy duration may pass it, so that a time point plus any of them stays far inside
-/// steady_clock's range (about 292 years of nanoseconds).
-inline constexpr std::chrono::seconds max_token_lifetime{365LL * 24 * 60 * 60};
-
-/// @brief The longest connect or read timeout: a day. cpp-httplib turns them into int
-/// milliseconds for poll(), which a longer one would overflow.
-inline constexpr std::chrono::milliseconds max_timeout{24LL * 60 * 60 * 1000};
-
-/// @brief True when both timeouts are positive and at most max_timeout.
-constexpr bool timeouts_in_range(std::chrono::milliseconds connect,
-                                 std::chrono::milliseconds read) noexcept {
-    return connect.count() > 0 && read.count() > 0 && connect <= max_timeout &&
-           read <= max_timeout;
-}
-
-}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/manager_fetch.hpp ----
 
 // ---- oauth2cc/detail/manager_state.hpp ----
 
 // ---- oauth2cc/detail/cache_key.hpp ----
-
-// ---- oauth2cc/detail/form.hpp ----
-
-#include <openssl/evp.h>
-
-#include <algorithm>
-#include <cstddef>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-/// @brief The value of one hex digit, or -1.
-inline int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/// @brief Appends "%XX", upper-case hex, for one byte.
-inline void append_percent_escape(std::string& out, unsigned char byte) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    out.push_back('%');
-    out.push_back(hex[byte >> 4]);
-    out.push_back(hex[byte & 0x0f]);
-}
-
-/// @brief Appends the percent-encoding of in to out: A-Z a-z 0-9 - . _ ~ stay, every
-/// other byte becomes %XX with upper-case hex, and a space becomes `space` ("+" or "%20").
-inline void percent_encode_append(std::string& out, std::string_view in, std::string_view space) {
-    for (char c : in) {
-        const auto u = static_cast<unsigned char>(c);
-        if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
-            u == '-' || u == '.' || u == '_' || u == '~') {
-            out.push_back(c);
-        } else if (u == ' ') {
-            out += space;
-        } else {
-            append_percent_escape(out, u);
-        }
-    }
-}
-
-/// @brief The most bytes percent_encode_append adds for n bytes (with a space of at most
-/// three characters).
-constexpr std::size_t percent_encoded_bound(std::size_t n) noexcept { return 3 * n; }
-
-/// @brief Percent-encodes bytes, as percent_encode_append does.
-inline std::string percent_encode(std::string_view in, std::string_view space) {
-    std::string out;
-    out.reserve(percent_encoded_bound(in.size()));
-    percent_encode_append(out, in, space);
-    return out;
-}
-
-/// @brief Form-encodes one name or value: A-Z a-z 0-9 - . _ ~ stay, space becomes '+',
-/// every other byte becomes %XX with upper-case hex.
-/// @sa RFC 6749 Appendix B, §2.3.1
-inline std::string form_encode(std::string_view in) { return percent_encode(in, "+"); }
-
-/// @brief Appends "&name=value" (no '&' when body is empty), both form-encoded.
-/// The body grows in place or into a new buffer with the old one wiped: a credential in
-/// it is never left behind in freed memory.
-inline void append_form_field(std::string& body, std::string_view name, std::string_view value) {
-    reserve_wiping(body, body.size() + 2 + percent_encoded_bound(name.size()) +
-                             percent_encoded_bound(value.size()));
-    if (!body.empty()) body.push_back('&');
-    percent_encode_append(body, name, "+");
-    body.push_back('=');
-    percent_encode_append(body, value, "+");
-}
-
-/// @brief Decodes one form-encoded name or value; empty when a %-escape is malformed.
-inline std::optional<std::string> form_decode(std::string_view in) {
-    std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '+') {
-            out.push_back(' ');
-        } else if (in[i] == '%') {
-            if (i + 2 >= in.size()) return std::nullopt;
-            const int hi = hex_value(in[i + 1]);
-            const int lo = hex_value(in[i + 2]);
-            if (hi < 0 || lo < 0) return std::nullopt;
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else {
-            out.push_back(in[i]);
-        }
-    }
-    return out;
-}
-
-/// @brief Splits a form body into decoded name/value pairs; empty on a malformed escape.
-inline std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(
-    std::string_view body) {
-    std::vector<std::pair<std::string, std::string>> fields;
-    while (!body.empty()) {
-        const std::size_t amp = body.find('&');
-        const std::string_view field = body.substr(0, amp);
-        body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
-        if (field.empty()) continue;
-        const std::size_t eq = field.find('=');
-        auto name = form_decode(field.substr(0, eq));
-        auto value = form_decode(eq == std::string_view::npos ? std::string_view{}
-                                                              : field.substr(eq + 1));
-        if (!name || !value) return std::nullopt;
-        fields.emplace_back(std::move(*name), std::move(*value));
-    }
-    return fields;
-}
-
-/// @brief The length of the base64 encoding of n bytes.
-constexpr std::size_t base64_size(std::size_t n) noexcept { return 4 * ((n + 2) / 3); }
-
-/// @brief Appends the standard base64 (with padding) of in to out, in place: with
-/// capacity for it reserved, out is not reallocated, so no copy is left behind.
-inline void base64_append(std::string& out, std::string_view in) {
-    if (in.empty()) return;
-    const std::size_t at = out.size();
-    // EVP_EncodeBlock writes a terminating NUL after the encoded text: one byte more.
-    out.resize(at + base64_size(in.size()) + 1);
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + at),
-                                  reinterpret_cast<const unsigned char*>(in.data()),
-                                  static_cast<int>(in.size()));
-    out.resize(at + static_cast<std::size_t>(n));
-}
-
-/// @brief Standard base64 with padding (RFC 4648 §4), as HTTP Basic wants.
-inline std::string base64_encode(std::string_view in) {
-    std::string out;
-    base64_append(out, in);
-    return out;
-}
-
-/// @brief True when s is an RFC 6749 §3.3 scope-token: one or more NQCHAR
-/// (%x21 / %x23-5B / %x5D-7E), so no space, '"' or '\\'.
-constexpr bool is_scope_token(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x21 || u > 0x7e || u == 0x22 || u == 0x5c) return false;
-    }
-    return true;
-}
-
-}  // namespace oauth2cc::detail
 
 #include <algorithm>
 #include <string>
@@ -1605,12 +2311,17 @@ inline const char* auth_method_name(auth_method m) noexcept {
         case auth_method::client_secret_basic: return "client_secret_basic";
         case auth_method::client_secret_post: return "client_secret_post";
         case auth_method::none: return "none";
+        case auth_method::client_secret_jwt: return "client_secret_jwt";
+        case auth_method::private_key_jwt: return "private_key_jwt";
+        case auth_method::client_assertion: return "client_assertion";
     }
     return "unknown";
 }
 
 /// @brief A canonical text of what shapes a token: endpoint, client id, authentication
-/// method, scopes and resources as sets, audience, and extra parameters sorted. Two
+/// method, scopes and resources as sets, audience, and extra parameters sorted; for the
+/// assertion methods the assertions' audience, and for private_key_jwt the key's RFC
+/// 7638 thumbprint. Two
 /// configurations that would get interchangeable tokens have the same key. The secret,
 /// timeouts, TLS and the user agent are not part of it.
 inline std::string cache_key(const client_config& cfg) {
@@ -1635,6 +2346,14 @@ inline std::string cache_key(const client_config& cfg) {
     field("auth", auth_method_name(cfg.auth));
     for (const auto& s : as_set(cfg.scopes)) field("scope", s);
     field("audience", cfg.audience);
+    if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
+        // The key's thumbprint, never the key: another key is another client credential.
+        field("client_key", cfg.client_key->jwk_thumbprint());
+    }
+    if (cfg.auth == auth_method::client_secret_jwt || cfg.auth == auth_method::private_key_jwt ||
+        cfg.auth == auth_method::client_assertion) {
+        field("assertion_audience", cfg.assertion_audience);
+    }
     for (const auto& r : as_set(cfg.resources)) field("resource", r);
     for (const auto& [name, value] : extras) field("extra", form_encode(name) + "=" + form_encode(value));
     return key;
@@ -3483,116 +4202,6 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/file_token_store_inl.hpp ----
 
-// ---- oauth2cc/detail/private_files.hpp ----
-
-#include <cerrno>
-#include <cstring>
-#include <string>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
-
-namespace oauth2cc::detail {
-
-/// @brief "what path: strerror(errno)", as a `config` error.
-inline error file_error(const std::string& what, const std::string& path, int err) {
-    return error(error_kind::config, what + " " + path + ": " + std::strerror(err));
-}
-
-inline std::string octal_mode(mode_t mode) {
-    std::string out = "0000";
-    for (int i = 3; i >= 1; --i) {
-        out[static_cast<std::size_t>(i)] = static_cast<char>('0' + (mode & 7));
-        mode >>= 3;
-    }
-    return out;
-}
-
-/// @brief Refuses what an open fd names unless it is a directory (or a regular file),
-/// owned by this user, and closed to group and others.
-/// @throws error `config` that says what is wrong and how to fix it
-inline void check_private(int fd, const std::string& path, bool directory) {
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) throw file_error("cannot stat the token cache", path, errno);
-    const char* noun = directory ? "directory" : "file";
-    if (directory ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
-        throw error(error_kind::config, std::string("the token cache ") + noun + " " + path +
-                                            " is not a " + (directory ? "directory" : "regular file"));
-    }
-    if (st.st_uid != ::geteuid()) {
-        throw error(error_kind::config,
-                    std::string("the token cache ") + noun + " " + path + " is owned by user id " +
-                        std::to_string(st.st_uid) + ", not by this user (" +
-                        std::to_string(::geteuid()) + "); refusing to use it");
-    }
-    if ((st.st_mode & 077) != 0) {
-        throw error(error_kind::config,
-                    std::string("the token cache ") + noun + " " + path + " has mode " +
-                        octal_mode(st.st_mode & 07777) +
-                        ", which lets other users at it; refusing to use it (chmod " +
-                        (directory ? "700" : "600") + " it)");
-    }
-}
-
-/// @brief Closes an fd when it goes out of scope.
-class unique_fd {
-public:
-    explicit unique_fd(int fd = -1) noexcept : fd_(fd) {}
-    ~unique_fd() { reset(); }
-    unique_fd(const unique_fd&) = delete;
-    unique_fd& operator=(const unique_fd&) = delete;
-    int get() const noexcept { return fd_; }
-    /// @brief Gives the fd up without closing it.
-    int release() noexcept {
-        const int fd = fd_;
-        fd_ = -1;
-        return fd;
-    }
-    void reset(int fd = -1) noexcept {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-private:
-    int fd_;
-};
-
-/// @brief Writes all of data, through EINTR and short writes. @returns 0 or an errno
-inline int write_all(int fd, const char* data, std::size_t size) {
-    while (size > 0) {
-        const ssize_t n = ::write(fd, data, size);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno;
-        }
-        data += n;
-        size -= static_cast<std::size_t>(n);
-    }
-    return 0;
-}
-
-/// @brief Reads up to limit + 1 bytes into out, which may hold a token, so the buffer
-/// it passes through is wiped. @returns 0 or an errno
-inline int read_up_to(int fd, std::string& out, std::size_t limit) {
-    char buffer[4096];
-    int result = 0;
-    while (out.size() <= limit) {
-        const ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            result = errno;
-            break;
-        }
-        if (n == 0) break;
-        out.append(buffer, static_cast<std::size_t>(n));
-    }
-    OPENSSL_cleanse(buffer, sizeof buffer);
-    return result;
-}
-
-}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/token_file.hpp ----
 
 // ---- oauth2cc/detail/json_bounded.hpp ----
@@ -4657,6 +5266,110 @@ OAUTH2CC_INLINE const connection_options& httplib_transport::options() const noe
 
 // ---- oauth2cc/detail/token_request.hpp ----
 
+// ---- oauth2cc/detail/client_assertion.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief `client_assertion_type` for a JWT (RFC 7523 §2.2).
+inline constexpr const char* jwt_bearer_assertion_type =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// @brief True for the methods that send a `client_assertion`.
+constexpr bool sends_assertion(auth_method m) noexcept {
+    return m == auth_method::client_secret_jwt || m == auth_method::private_key_jwt ||
+           m == auth_method::client_assertion;
+}
+
+/// @brief Makes the assertion of one token request, from what a valid client_config
+/// says: signed here (client_secret_jwt, private_key_jwt) or taken from the user's
+/// source (client_assertion).
+class assertion_maker {
+public:
+    explicit assertion_maker(const client_config& cfg)
+        : method_(cfg.auth),
+          client_id_(cfg.client_id),
+          audience_(cfg.assertion_audience.empty() ? cfg.token_endpoint
+                                                   : cfg.assertion_audience),
+          lifetime_(cfg.assertion_lifetime),
+          key_(cfg.client_key),
+          source_(cfg.client_assertion) {
+        if (method_ == auth_method::client_secret_jwt) hmac_key_ = cfg.client_secret;
+    }
+
+    /// @brief A new assertion: a new `jti`, `iat` now. The caller wipes it once sent.
+    /// @throws error `config` when it cannot be made (the source threw or gave nothing)
+    std::string make() const {
+        if (method_ == auth_method::client_assertion) return from_source();
+        const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+        nlohmann::json header(nlohmann::json::value_t::object);
+        header["alg"] = method_ == auth_method::client_secret_jwt ? "HS256"
+                                                                   : jws_alg_name(key_->alg());
+        header["typ"] = "JWT";
+        if (method_ == auth_method::private_key_jwt && !key_->kid().empty()) {
+            header["kid"] = key_->kid();
+        }
+        nlohmann::json claims(nlohmann::json::value_t::object);
+        claims["iss"] = client_id_;
+        claims["sub"] = client_id_;
+        claims["aud"] = audience_;
+        claims["jti"] = new_jti();
+        claims["iat"] = now;
+        claims["exp"] = now + lifetime_.count();
+        std::string input = jws_signing_input(header, claims);
+        const std::string signature = method_ == auth_method::client_secret_jwt
+                                          ? hmac_sha256(hmac_key_.reveal(), input)
+                                          : key_->sign(input);
+        return jws_compact(std::move(input), signature);
+    }
+
+private:
+    std::string from_source() const {
+        std::string assertion;
+        try {
+            assertion = source_();
+        } catch (const error& e) {
+            // Our own messages (assertion_from_file's) name a file, never its content.
+            throw error(error_kind::config,
+                        std::string("the client_assertion source failed: ") + e.what());
+        } catch (...) {
+            // A message of the user's source may quote what it read: it is not repeated.
+            throw error(error_kind::config, "the client_assertion source threw an exception");
+        }
+        if (assertion.empty()) {
+            throw error(error_kind::config, "the client_assertion source returned nothing");
+        }
+        for (char c : assertion) {
+            if (is_control(c) || c == ' ') {
+                wipe(assertion);
+                throw error(error_kind::config,
+                            "the client_assertion source returned text with spaces or "
+                            "control characters, which no JWT has");
+            }
+        }
+        return assertion;
+    }
+
+    auth_method method_;
+    std::string client_id_;
+    std::string audience_;
+    std::chrono::seconds lifetime_;
+    std::optional<signing_key> key_;
+    secret hmac_key_;
+    std::function<std::string()> source_;
+};
+
+}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/redact.hpp ----
 
 #include <cstddef>
@@ -4683,6 +5396,13 @@ public:
     redactions& operator=(redactions&&) = delete;
     ~redactions() {
         for (auto& s : hidden_) wipe(s);
+    }
+
+    /// @brief A copy that hides the same strings, for adding more to one request's.
+    redactions copy() const {
+        redactions out;
+        for (const auto& s : hidden_) out.add(s);
+        return out;
     }
 
     /// @brief Hides text, in every spelling above, wherever it appears.
@@ -4831,6 +5551,7 @@ private:
 
 }  // namespace oauth2cc::detail
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -4844,6 +5565,41 @@ inline std::string joined_scope(const client_config& cfg) {
         scope += s;
     }
     return scope;
+}
+
+/// @brief Refuses an authentication method that lacks what it needs.
+/// @throws error of kind `config`; the message names the field, never a secret
+inline void validate_client_authentication(const client_config& cfg) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    switch (cfg.auth) {
+        case auth_method::client_secret_basic:
+        case auth_method::client_secret_post:
+        case auth_method::none:
+            return;
+        case auth_method::client_secret_jwt:
+            // RFC 7518 §3.2: an HS256 key is at least as long as the hash, 32 bytes.
+            if (cfg.client_secret.reveal().size() < 32) {
+                fail("client_secret_jwt signs with HS256, which needs a client_secret of 32 "
+                     "bytes or more (RFC 7518 §3.2); this one has " +
+                     std::to_string(cfg.client_secret.reveal().size()));
+            }
+            break;
+        case auth_method::private_key_jwt:
+            if (!cfg.client_key) fail("private_key_jwt needs client_key");
+            break;
+        case auth_method::client_assertion:
+            if (!cfg.client_assertion) {
+                fail("auth_method::client_assertion needs the client_assertion function "
+                     "(e.g. assertion_from_file(path))");
+            }
+            break;
+    }
+    if (cfg.assertion_lifetime.count() < 1 || cfg.assertion_lifetime > std::chrono::hours(1)) {
+        fail("assertion_lifetime must be from 1 second to 1 hour");
+    }
+    if (!cfg.assertion_audience.empty() && has_control(cfg.assertion_audience)) {
+        fail("assertion_audience contains control characters");
+    }
 }
 
 /// @brief Refuses a configuration that cannot make a correct, safe token request.
@@ -4871,10 +5627,11 @@ inline url_parts validate_config(const client_config& cfg) {
     for (const auto& [name, value] : cfg.extra_params) {
         if (name.empty()) fail("an extra parameter has an empty name");
         if (name == "grant_type" || name == "client_id" || name == "client_secret" ||
-            name == "scope") {
+            name == "scope" || name == "client_assertion" || name == "client_assertion_type") {
             fail("extra parameter \"" + name + "\" is reserved: it has its own field");
         }
     }
+    validate_client_authentication(cfg);
     check_connection(cfg);
     return *url;
 }
@@ -4916,9 +5673,28 @@ inline void append_client_authentication(http_request& req, const client_config&
             append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
             break;
         case auth_method::none:
+        case auth_method::client_secret_jwt:
+        case auth_method::private_key_jwt:
+        case auth_method::client_assertion:
+            // The assertion methods add their assertion per request: see with_assertion().
             append_form_field(req.body, "client_id", cfg.client_id);
             break;
     }
+}
+
+/// @brief A copy of a prepared request with a new assertion in its body. The copy's
+/// body is sized for it up front, so no copy of the assertion is left behind.
+/// @param assertion the assertion, which the caller wipes
+inline http_request with_assertion(const http_request& prepared, const std::string& assertion) {
+    http_request req;
+    req.method = prepared.method;
+    req.url = prepared.url;
+    req.headers = prepared.headers;
+    req.body.reserve(prepared.body.size() + 96 + percent_encoded_bound(assertion.size()));
+    req.body = prepared.body;
+    append_form_field(req.body, "client_assertion_type", jwt_bearer_assertion_type);
+    append_form_field(req.body, "client_assertion", assertion);
+    return req;
 }
 
 /// @brief The client-credentials token request for a valid configuration.
@@ -4987,7 +5763,9 @@ struct prepared_token_request {
         : request((validate_config(cfg), build_token_request(cfg))),
           hide(credential_redactions(cfg)),
           scope(joined_scope(cfg)),
-          max_response_bytes(cfg.max_response_bytes) {}
+          max_response_bytes(cfg.max_response_bytes) {
+        if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
+    }
     prepared_token_request(const prepared_token_request&) = delete;
     prepared_token_request& operator=(const prepared_token_request&) = delete;
     ~prepared_token_request() { wipe_credentials(request); }
@@ -4996,6 +5774,8 @@ struct prepared_token_request {
     redactions hide;  ///< every form of the secret, kept out of error messages
     std::string scope;  ///< the scope asked for, the token's when the response has none
     std::size_t max_response_bytes;
+    /// Makes each request's assertion, for the methods that send one.
+    std::optional<assertion_maker> assertion;
 };
 
 }  // namespace oauth2cc::detail
@@ -5495,6 +6275,7 @@ OAUTH2CC_INLINE std::string proxy_from_environment(std::string_view url) {
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -5502,11 +6283,24 @@ namespace oauth2cc {
 
 namespace detail {
 
-// Sends a prepared token request and reads its response.
+// Sends a prepared token request and reads its response. The assertion methods send a
+// copy with a new assertion, kept out of error messages like the secret.
 inline token send_token_request(const prepared_token_request& prepared, transport& via) {
     http_response res;
     const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
-    res = via.send(prepared.request);
+    std::optional<http_request> asserted;
+    std::optional<redactions> hide_too;
+    if (prepared.assertion) {
+        std::string assertion = prepared.assertion->make();
+        const wipe_at_exit assertion_wiper{[&assertion] { wipe(assertion); }};
+        asserted.emplace(with_assertion(prepared.request, assertion));
+        hide_too.emplace(prepared.hide.copy());
+        hide_too->add(assertion);
+    }
+    const wipe_at_exit request_wiper{[&asserted] {
+        if (asserted) wipe_credentials(*asserted);
+    }};
+    res = via.send(asserted ? *asserted : prepared.request);
     const auto obtained_at = std::chrono::steady_clock::now();
     if (res.body.size() > prepared.max_response_bytes) {
         throw error(error_kind::bad_response,
@@ -5515,7 +6309,8 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
                     error_details{{}, {}, {}, res.status, {}});
     }
     return parse_token_response(res, prepared.scope, obtained_at,
-                                std::chrono::system_clock::now(), prepared.hide);
+                                std::chrono::system_clock::now(),
+                                hide_too ? *hide_too : prepared.hide);
 }
 
 }  // namespace detail

@@ -18,12 +18,17 @@ inline const char* auth_method_name(auth_method m) noexcept {
         case auth_method::client_secret_basic: return "client_secret_basic";
         case auth_method::client_secret_post: return "client_secret_post";
         case auth_method::none: return "none";
+        case auth_method::client_secret_jwt: return "client_secret_jwt";
+        case auth_method::private_key_jwt: return "private_key_jwt";
+        case auth_method::client_assertion: return "client_assertion";
     }
     return "unknown";
 }
 
 /// @brief A canonical text of what shapes a token: endpoint, client id, authentication
-/// method, scopes and resources as sets, audience, and extra parameters sorted. Two
+/// method, scopes and resources as sets, audience, and extra parameters sorted; for the
+/// assertion methods the assertions' audience, and for private_key_jwt the key's RFC
+/// 7638 thumbprint. Two
 /// configurations that would get interchangeable tokens have the same key. The secret,
 /// timeouts, TLS and the user agent are not part of it.
 inline std::string cache_key(const client_config& cfg) {
@@ -48,6 +53,14 @@ inline std::string cache_key(const client_config& cfg) {
     field("auth", auth_method_name(cfg.auth));
     for (const auto& s : as_set(cfg.scopes)) field("scope", s);
     field("audience", cfg.audience);
+    if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
+        // The key's thumbprint, never the key: another key is another client credential.
+        field("client_key", cfg.client_key->jwk_thumbprint());
+    }
+    if (cfg.auth == auth_method::client_secret_jwt || cfg.auth == auth_method::private_key_jwt ||
+        cfg.auth == auth_method::client_assertion) {
+        field("assertion_audience", cfg.assertion_audience);
+    }
     for (const auto& r : as_set(cfg.resources)) field("resource", r);
     for (const auto& [name, value] : extras) field("extra", form_encode(name) + "=" + form_encode(value));
     return key;

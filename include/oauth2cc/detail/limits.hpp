@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 
 namespace oauth2cc::detail {
 
@@ -22,5 +23,8 @@ constexpr bool timeouts_in_range(std::chrono::milliseconds connect,
     return connect.count() > 0 && read.count() > 0 && connect <= max_timeout &&
            read <= max_timeout;
 }
+
+/// @brief The most a key or assertion file may hold: keys and JWTs are a few KiB.
+inline constexpr std::size_t max_credential_file_bytes = 64 * 1024;
 
 }  // namespace oauth2cc::detail

@@ -5,8 +5,10 @@
 #pragma once
 
 #include "../error.hpp"
+#include "text.hpp"
 #include "wipe.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -108,10 +110,39 @@ inline int read_up_to(int fd, std::string& out, std::size_t limit) {
             break;
         }
         if (n == 0) break;
-        out.append(buffer, static_cast<std::size_t>(n));
+        append_wiping(out, buffer, static_cast<std::size_t>(n));
     }
     OPENSSL_cleanse(buffer, sizeof buffer);
     return result;
+}
+
+/// @brief The content of a small file that holds a credential (a key, an assertion),
+/// read into one buffer sized from the file, so no copy is left behind.
+/// @param what names the file in errors, e.g. "the key file"
+/// @throws error `config` naming the file, never its content, when it cannot be opened
+///         or read, or holds more than limit bytes
+inline std::string read_credential_file(const std::string& path, std::size_t limit,
+                                        const std::string& what) {
+    const std::string name = what + " \"" + excerpt(path, 200) + "\"";
+    const unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        throw error(error_kind::config, "cannot open " + name + ": " + std::strerror(errno));
+    }
+    struct stat st {};
+    std::string out;
+    if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
+        out.reserve(std::min<std::size_t>(static_cast<std::size_t>(st.st_size), limit) + 1);
+    }
+    if (const int err = read_up_to(fd.get(), out, limit); err != 0) {
+        wipe(out);
+        throw error(error_kind::config, "cannot read " + name + ": " + std::strerror(err));
+    }
+    if (out.size() > limit) {
+        wipe(out);
+        throw error(error_kind::config,
+                    name + " is over " + std::to_string(limit) + " bytes: not a credential");
+    }
+    return out;
 }
 
 }  // namespace oauth2cc::detail

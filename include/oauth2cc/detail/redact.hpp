@@ -33,6 +33,13 @@ public:
         for (auto& s : hidden_) wipe(s);
     }
 
+    /// @brief A copy that hides the same strings, for adding more to one request's.
+    redactions copy() const {
+        redactions out;
+        for (const auto& s : hidden_) out.add(s);
+        return out;
+    }
+
     /// @brief Hides text, in every spelling above, wherever it appears.
     void add(std::string text) {
         if (text.empty()) return;

@@ -35,6 +35,11 @@ constexpr bool has_control(std::string_view s) noexcept {
     return false;
 }
 
+/// @brief ASCII white space: space, tab, CR, LF, vertical tab, form feed.
+constexpr bool is_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
 constexpr std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);

@@ -6,6 +6,7 @@
 #include "../client_config.hpp"
 #include "../error.hpp"
 #include "../http.hpp"
+#include "client_assertion.hpp"
 #include "connection_check.hpp"
 #include "form.hpp"
 #include "limits.hpp"
@@ -14,6 +15,7 @@
 #include "url.hpp"
 #include "wipe.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +29,41 @@ inline std::string joined_scope(const client_config& cfg) {
         scope += s;
     }
     return scope;
+}
+
+/// @brief Refuses an authentication method that lacks what it needs.
+/// @throws error of kind `config`; the message names the field, never a secret
+inline void validate_client_authentication(const client_config& cfg) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    switch (cfg.auth) {
+        case auth_method::client_secret_basic:
+        case auth_method::client_secret_post:
+        case auth_method::none:
+            return;
+        case auth_method::client_secret_jwt:
+            // RFC 7518 §3.2: an HS256 key is at least as long as the hash, 32 bytes.
+            if (cfg.client_secret.reveal().size() < 32) {
+                fail("client_secret_jwt signs with HS256, which needs a client_secret of 32 "
+                     "bytes or more (RFC 7518 §3.2); this one has " +
+                     std::to_string(cfg.client_secret.reveal().size()));
+            }
+            break;
+        case auth_method::private_key_jwt:
+            if (!cfg.client_key) fail("private_key_jwt needs client_key");
+            break;
+        case auth_method::client_assertion:
+            if (!cfg.client_assertion) {
+                fail("auth_method::client_assertion needs the client_assertion function "
+                     "(e.g. assertion_from_file(path))");
+            }
+            break;
+    }
+    if (cfg.assertion_lifetime.count() < 1 || cfg.assertion_lifetime > std::chrono::hours(1)) {
+        fail("assertion_lifetime must be from 1 second to 1 hour");
+    }
+    if (!cfg.assertion_audience.empty() && has_control(cfg.assertion_audience)) {
+        fail("assertion_audience contains control characters");
+    }
 }
 
 /// @brief Refuses a configuration that cannot make a correct, safe token request.
@@ -54,10 +91,11 @@ inline url_parts validate_config(const client_config& cfg) {
     for (const auto& [name, value] : cfg.extra_params) {
         if (name.empty()) fail("an extra parameter has an empty name");
         if (name == "grant_type" || name == "client_id" || name == "client_secret" ||
-            name == "scope") {
+            name == "scope" || name == "client_assertion" || name == "client_assertion_type") {
             fail("extra parameter \"" + name + "\" is reserved: it has its own field");
         }
     }
+    validate_client_authentication(cfg);
     check_connection(cfg);
     return *url;
 }
@@ -99,9 +137,28 @@ inline void append_client_authentication(http_request& req, const client_config&
             append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
             break;
         case auth_method::none:
+        case auth_method::client_secret_jwt:
+        case auth_method::private_key_jwt:
+        case auth_method::client_assertion:
+            // The assertion methods add their assertion per request: see with_assertion().
             append_form_field(req.body, "client_id", cfg.client_id);
             break;
     }
+}
+
+/// @brief A copy of a prepared request with a new assertion in its body. The copy's
+/// body is sized for it up front, so no copy of the assertion is left behind.
+/// @param assertion the assertion, which the caller wipes
+inline http_request with_assertion(const http_request& prepared, const std::string& assertion) {
+    http_request req;
+    req.method = prepared.method;
+    req.url = prepared.url;
+    req.headers = prepared.headers;
+    req.body.reserve(prepared.body.size() + 96 + percent_encoded_bound(assertion.size()));
+    req.body = prepared.body;
+    append_form_field(req.body, "client_assertion_type", jwt_bearer_assertion_type);
+    append_form_field(req.body, "client_assertion", assertion);
+    return req;
 }
 
 /// @brief The client-credentials token request for a valid configuration.
@@ -170,7 +227,9 @@ struct prepared_token_request {
         : request((validate_config(cfg), build_token_request(cfg))),
           hide(credential_redactions(cfg)),
           scope(joined_scope(cfg)),
-          max_response_bytes(cfg.max_response_bytes) {}
+          max_response_bytes(cfg.max_response_bytes) {
+        if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
+    }
     prepared_token_request(const prepared_token_request&) = delete;
     prepared_token_request& operator=(const prepared_token_request&) = delete;
     ~prepared_token_request() { wipe_credentials(request); }
@@ -179,6 +238,8 @@ struct prepared_token_request {
     redactions hide;  ///< every form of the secret, kept out of error messages
     std::string scope;  ///< the scope asked for, the token's when the response has none
     std::size_t max_response_bytes;
+    /// Makes each request's assertion, for the methods that send one.
+    std::optional<assertion_maker> assertion;
 };
 
 }  // namespace oauth2cc::detail

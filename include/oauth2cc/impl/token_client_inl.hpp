@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -18,11 +19,24 @@ namespace oauth2cc {
 
 namespace detail {
 
-// Sends a prepared token request and reads its response.
+// Sends a prepared token request and reads its response. The assertion methods send a
+// copy with a new assertion, kept out of error messages like the secret.
 inline token send_token_request(const prepared_token_request& prepared, transport& via) {
     http_response res;
     const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
-    res = via.send(prepared.request);
+    std::optional<http_request> asserted;
+    std::optional<redactions> hide_too;
+    if (prepared.assertion) {
+        std::string assertion = prepared.assertion->make();
+        const wipe_at_exit assertion_wiper{[&assertion] { wipe(assertion); }};
+        asserted.emplace(with_assertion(prepared.request, assertion));
+        hide_too.emplace(prepared.hide.copy());
+        hide_too->add(assertion);
+    }
+    const wipe_at_exit request_wiper{[&asserted] {
+        if (asserted) wipe_credentials(*asserted);
+    }};
+    res = via.send(asserted ? *asserted : prepared.request);
     const auto obtained_at = std::chrono::steady_clock::now();
     if (res.body.size() > prepared.max_response_bytes) {
         throw error(error_kind::bad_response,
@@ -31,7 +45,8 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
                     error_details{{}, {}, {}, res.status, {}});
     }
     return parse_token_response(res, prepared.scope, obtained_at,
-                                std::chrono::system_clock::now(), prepared.hide);
+                                std::chrono::system_clock::now(),
+                                hide_too ? *hide_too : prepared.hide);
 }
 
 }  // namespace detail

@@ -1,8 +1,12 @@
 // oauth2cc - a real authorization server (oidc-provider) for the tests, on loopback only.
 // SPDX-License-Identifier: MIT
 //
-// Usage: node server.mjs [--port N] [--ttl SECONDS]
+// Usage: node server.mjs [--port N] [--ttl SECONDS] [--key-dir DIR]
 //                        [--https --cert FILE --key FILE [--client-ca FILE]]
+//
+// With --key-dir, it also registers the key-based clients (private_key_jwt with RSA,
+// P-256, P-384 and Ed25519 keys, and a workload client whose assertions another party
+// signs) and writes their private keys to DIR as PKCS#8 PEM files (mode 0600).
 //
 // Binds 127.0.0.1 (port 0 picks a free one) and prints one JSON line on stdout:
 //   {"port":N,"issuer":"http://127.0.0.1:N","token_endpoint":"...", ...}
@@ -13,7 +17,8 @@
 // POST /_harness/reset sets them to zero.
 
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
 import { parseArgs } from 'node:util';
@@ -28,6 +33,7 @@ const { values: args } = parseArgs({
     cert: { type: 'string' },
     key: { type: 'string' },
     'client-ca': { type: 'string' },
+    'key-dir': { type: 'string' },
   },
 });
 
@@ -42,6 +48,31 @@ if (args.https && (!args.cert || !args.key)) {
 }
 
 const allScopes = 'read_date post_echo';
+
+// The private_key_jwt clients: a key pair each, the public half registered in the
+// client's jwks and the private half written to the key directory for the tests.
+function keyClients(dir) {
+  if (!dir) return [];
+  const pairs = {
+    'key-rsa': generateKeyPairSync('rsa', { modulusLength: 2048 }),
+    'key-p256': generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+    'key-p384': generateKeyPairSync('ec', { namedCurve: 'P-384' }),
+    'key-ed25519': generateKeyPairSync('ed25519'),
+    // The workload identity issuer's key: it signs the assertions that the tests hand
+    // to the library, as a platform signs a projected service-account token.
+    workload: generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+  };
+  return Object.entries(pairs).map(([name, { publicKey, privateKey }]) => {
+    writeFileSync(path.join(dir, `${name}.pem`),
+      privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    return {
+      client_id: `${name}-client`,
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: name }] },
+      scope: allScopes,
+    };
+  });
+}
 
 // The clients the tests authenticate as. Each secret is a test fixture, not a credential.
 const clients = [
@@ -88,6 +119,14 @@ const clients = [
     client_secret: 'resource-server-secret',
     token_endpoint_auth_method: 'client_secret_basic',
   },
+  {
+    // client_secret_jwt: HS256 wants a secret of 32 bytes or more (RFC 7518 §3.2).
+    client_id: 'secret-jwt-client',
+    client_secret: 'secret-jwt-fixture-0123456789abcdef',
+    token_endpoint_auth_method: 'client_secret_jwt',
+    scope: allScopes,
+  },
+  ...keyClients(args['key-dir']),
 ].map((c) => ({
   grant_types: ['client_credentials'],
   response_types: [],
@@ -128,6 +167,9 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
     cookies: { keys: ['oauth2cc-test-cookie-key'] },
     scopes: ['openid', ...allScopes.split(' ')],
     ttl: { ClientCredentials: () => ttlSeconds },
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['HS256', 'RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
+    },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },

@@ -1,0 +1,39 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// impl/client_config_inl.hpp: the body of assertion_from_file.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "../client_config.hpp"
+
+#include "../detail/limits.hpp"
+#include "../detail/private_files.hpp"
+#include "../detail/text.hpp"
+#include "../detail/wipe.hpp"
+#include "../error.hpp"
+
+#include <string>
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::function<std::string()> assertion_from_file(std::string path) {
+    return [path = std::move(path)]() -> std::string {
+        std::string text = detail::read_credential_file(
+            path, detail::max_credential_file_bytes, "the client assertion file");
+        // Trimmed in place: erase() moves bytes within the one buffer, which the caller
+        // wipes with the assertion.
+        std::size_t end = text.size();
+        while (end > 0 && detail::is_space(text[end - 1])) --end;
+        std::size_t begin = 0;
+        while (begin < end && detail::is_space(text[begin])) ++begin;
+        text.resize(end);
+        text.erase(0, begin);
+        if (text.empty()) {
+            throw error(error_kind::config, "the client assertion file \"" +
+                                                detail::excerpt(path, 200) + "\" is empty");
+        }
+        return text;
+    };
+}
+
+}  // namespace oauth2cc
