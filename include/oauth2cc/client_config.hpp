@@ -50,7 +50,12 @@ enum class credential_encoding {
 /// @sa RFC 6749 §4.4.2
 struct client_config : connection_options {
     /// `https://...`; plain `http://` only to loopback or when allow_insecure_http is set.
+    /// May be left empty when issuer is set.
     std::string token_endpoint;
+    /// The authorization server's issuer URL. With token_endpoint empty, the token
+    /// endpoint comes from the issuer's metadata (discover()) when first needed, once,
+    /// and again after a failure; the server must list the configured auth method.
+    std::string issuer;
     std::string client_id;  ///< The client's id at the authorization server.
     secret client_secret;   ///< Its secret; unused by auth_method::none.
     /// How the client authenticates.

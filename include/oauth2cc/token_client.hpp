@@ -15,6 +15,7 @@ namespace oauth2cc {
 
 namespace detail {
 struct prepared_token_request;
+class discovered_token_request;
 }  // namespace detail
 
 /// @brief Makes one client-credentials token request through the given transport.
@@ -39,7 +40,8 @@ class token_client {
 public:
     /// @param cfg  what to ask for, where, and how to authenticate
     /// @param via  the transport; null makes an httplib_transport from cfg
-    /// @throws error `config` when cfg is unusable
+    /// @throws error `config` when cfg is unusable (with an issuer and no token_endpoint,
+    ///         the endpoint is discovered by the first fetch())
     explicit token_client(client_config cfg, std::shared_ptr<transport> via = nullptr);
 
     /// @brief Requests a new token.
@@ -55,6 +57,9 @@ private:
     std::shared_ptr<transport> transport_;
     /// The request, checked and built once; shared by copies of this client.
     std::shared_ptr<const detail::prepared_token_request> prepared_;
+    /// Instead, with an issuer and no token_endpoint: the request built once discovery
+    /// has named the endpoint.
+    std::shared_ptr<detail::discovered_token_request> discovered_;
 };
 
 }  // namespace oauth2cc

@@ -329,7 +329,12 @@ enum class credential_encoding {
 /// @sa RFC 6749 §4.4.2
 struct client_config : connection_options {
     /// `https://...`; plain `http://` only to loopback or when allow_insecure_http is set.
+    /// May be left empty when issuer is set.
     std::string token_endpoint;
+    /// The authorization server's issuer URL. With token_endpoint empty, the token
+    /// endpoint comes from the issuer's metadata (discover()) when first needed, once,
+    /// and again after a failure; the server must list the configured auth method.
+    std::string issuer;
     std::string client_id;  ///< The client's id at the authorization server.
     secret client_secret;   ///< Its secret; unused by auth_method::none.
     /// How the client authenticates.
@@ -921,6 +926,58 @@ private:
 
 }  // namespace oauth2cc
 
+// ---- oauth2cc/discovery.hpp ----
+
+// ---- oauth2cc/server_metadata.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace oauth2cc {
+
+/// @brief What an authorization server publishes about itself. Absent members are empty.
+/// @sa RFC 8414 §2, OpenID Connect Discovery 1.0 §3, RFC 8705 §5, RFC 9449 §5.1
+struct authorization_server_metadata {
+    std::string issuer;                  ///< Equal to the issuer asked for, byte for byte.
+    std::string token_endpoint;          ///< Where token requests go.
+    std::string introspection_endpoint;  ///< RFC 7662.
+    std::string revocation_endpoint;     ///< RFC 7009.
+    std::string jwks_uri;                ///< The server's signing keys.
+    /// The client authentication methods its token endpoint takes. RFC 8414 §2: when the
+    /// document names none, client_secret_basic is meant, and that is what this holds.
+    std::vector<std::string> token_endpoint_auth_methods_supported;
+    /// The JWS algorithms it takes for client_secret_jwt and private_key_jwt assertions.
+    std::vector<std::string> token_endpoint_auth_signing_alg_values_supported;
+    std::vector<std::string> dpop_signing_alg_values_supported;  ///< RFC 9449 §5.1.
+    std::vector<std::string> grant_types_supported;  ///< Empty when the document names none.
+    std::vector<std::string> scopes_supported;       ///< Empty when the document names none.
+    /// RFC 8705 §5: the endpoints to use with a client certificate, by name.
+    std::map<std::string, std::string> mtls_endpoint_aliases;
+    nlohmann::json document;  ///< The whole document, for members not named here.
+};
+
+}  // namespace oauth2cc
+
+namespace oauth2cc {
+
+/// @brief Reads cfg.issuer's metadata: the RFC 8414 well-known URL first
+/// (`/.well-known/oauth-authorization-server` inserted before the issuer's path), then
+/// OpenID Connect's (`/.well-known/openid-configuration` appended). The connection
+/// rules of token requests apply (plain http only to loopback, TLS, timeouts, size cap).
+/// @throws error `config` when cfg.issuer is not an https URL without query and
+///         fragment, or the document's `issuer` is not cfg.issuer exactly (RFC 8414
+///         §3.3); `transport`, `tls`, `http_status` or `bad_response` when neither URL
+///         gives a metadata document
+authorization_server_metadata discover(const client_config& cfg);
+
+/// @brief discover(cfg) through the given transport.
+authorization_server_metadata discover(const client_config& cfg, transport& via);
+
+}  // namespace oauth2cc
+
 // ---- oauth2cc/file_token_store.hpp ----
 
 #include <chrono>
@@ -1114,6 +1171,7 @@ namespace oauth2cc {
 
 namespace detail {
 struct prepared_token_request;
+class discovered_token_request;
 }  // namespace detail
 
 /// @brief Makes one client-credentials token request through the given transport.
@@ -1138,7 +1196,8 @@ class token_client {
 public:
     /// @param cfg  what to ask for, where, and how to authenticate
     /// @param via  the transport; null makes an httplib_transport from cfg
-    /// @throws error `config` when cfg is unusable
+    /// @throws error `config` when cfg is unusable (with an issuer and no token_endpoint,
+    ///         the endpoint is discovered by the first fetch())
     explicit token_client(client_config cfg, std::shared_ptr<transport> via = nullptr);
 
     /// @brief Requests a new token.
@@ -1154,6 +1213,9 @@ private:
     std::shared_ptr<transport> transport_;
     /// The request, checked and built once; shared by copies of this client.
     std::shared_ptr<const detail::prepared_token_request> prepared_;
+    /// Instead, with an issuer and no token_endpoint: the request built once discovery
+    /// has named the endpoint.
+    std::shared_ptr<detail::discovered_token_request> discovered_;
 };
 
 }  // namespace oauth2cc
@@ -2342,6 +2404,7 @@ inline std::string cache_key(const client_config& cfg) {
         key += form_encode(value);
     };
     field("token_endpoint", cfg.token_endpoint);
+    if (cfg.token_endpoint.empty()) field("issuer", cfg.issuer);
     field("client_id", cfg.client_id);
     field("auth", auth_method_name(cfg.auth));
     for (const auto& s : as_set(cfg.scopes)) field("scope", s);
@@ -2880,7 +2943,9 @@ public:
           asymmetric(asymmetric_fences()),
           key(cache_key(client.config())),
           id(next_manager_id()),
-          where(endpoint_for_logs(client.config().token_endpoint)),
+          where(endpoint_for_logs(client.config().token_endpoint.empty()
+                                        ? client.config().issuer
+                                        : client.config().token_endpoint)),
           who(excerpt(client.config().client_id, 100)) {
         guarded_.rng.seed(p.jitter_seed != 0 ? p.jitter_seed : std::random_device{}());
     }
@@ -4200,9 +4265,9 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
 }
 
 }  // namespace oauth2cc
-// ---- oauth2cc/impl/file_token_store_inl.hpp ----
+// ---- oauth2cc/impl/discovery_inl.hpp ----
 
-// ---- oauth2cc/detail/token_file.hpp ----
+// ---- oauth2cc/detail/metadata.hpp ----
 
 // ---- oauth2cc/detail/json_bounded.hpp ----
 
@@ -4342,6 +4407,207 @@ inline nlohmann::json parse_json_bounded(std::string_view text, json_notes& note
 }
 
 }  // namespace oauth2cc::detail
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief The metadata URLs of an issuer, in the order they are tried: RFC 8414 §3.1
+/// (the well-known part between host and path, a terminating "/" of the path dropped),
+/// then OpenID Connect Discovery §4 (appended). An issuer without a path has the one
+/// RFC 8414 URL and the OpenID Connect URL.
+inline std::vector<std::string> well_known_urls(const std::string& issuer) {
+    const std::size_t scheme_end = issuer.find("://");
+    const std::size_t path_at =
+        scheme_end == std::string::npos ? std::string::npos : issuer.find('/', scheme_end + 3);
+    const std::string authority = issuer.substr(0, path_at);
+    std::string path = path_at == std::string::npos ? std::string() : issuer.substr(path_at);
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    return {authority + "/.well-known/oauth-authorization-server" + path,
+            authority + path + "/.well-known/openid-configuration"};
+}
+
+/// @brief Reads a metadata document.
+/// @throws error `bad_response` for a document that is not a JSON object or has a
+///         member of the wrong type; `config` when its issuer is not expected_issuer
+/// @sa RFC 8414 §3.2, §3.3
+inline authorization_server_metadata parse_metadata(const http_response& res,
+                                                    const std::string& expected_issuer) {
+    const auto bad = [&res](const std::string& why) {
+        throw error(error_kind::bad_response, "the authorization server metadata " + why,
+                    error_details{{}, {}, {}, res.status, {}});
+    };
+    json_notes notes;
+    nlohmann::json doc = parse_json_bounded(res.body, notes);
+    if (notes.too_deep) bad("nests JSON too deep");
+    if (doc.is_discarded() || !doc.is_object()) bad("is not a JSON object");
+    if (!notes.repeated.empty()) {
+        bad("has the member \"" + excerpt(notes.repeated, 60) + "\" twice");
+    }
+    authorization_server_metadata m;
+    const auto text = [&](const char* name, std::string& out) {
+        const auto it = doc.find(name);
+        if (it == doc.end() || it->is_null()) return;
+        if (!it->is_string()) bad(std::string("member ") + name + " is not a string");
+        out = it->get_ref<const std::string&>();
+    };
+    const auto list = [&](const char* name, std::vector<std::string>& out) {
+        const auto it = doc.find(name);
+        if (it == doc.end() || it->is_null()) return;
+        if (!it->is_array()) bad(std::string("member ") + name + " is not an array");
+        for (const auto& v : *it) {
+            if (!v.is_string()) bad(std::string("member ") + name + " holds a non-string");
+            out.push_back(v.get_ref<const std::string&>());
+        }
+    };
+    text("issuer", m.issuer);
+    if (m.issuer != expected_issuer) {
+        throw error(error_kind::config,
+                    "the metadata's issuer \"" + excerpt(m.issuer, 200) +
+                        "\" is not the configured issuer \"" + excerpt(expected_issuer, 200) +
+                        "\" (RFC 8414 §3.3 wants them identical)");
+    }
+    text("token_endpoint", m.token_endpoint);
+    text("introspection_endpoint", m.introspection_endpoint);
+    text("revocation_endpoint", m.revocation_endpoint);
+    text("jwks_uri", m.jwks_uri);
+    list("token_endpoint_auth_methods_supported", m.token_endpoint_auth_methods_supported);
+    if (doc.find("token_endpoint_auth_methods_supported") == doc.end()) {
+        m.token_endpoint_auth_methods_supported = {"client_secret_basic"};
+    }
+    list("token_endpoint_auth_signing_alg_values_supported",
+         m.token_endpoint_auth_signing_alg_values_supported);
+    list("dpop_signing_alg_values_supported", m.dpop_signing_alg_values_supported);
+    list("grant_types_supported", m.grant_types_supported);
+    list("scopes_supported", m.scopes_supported);
+    if (const auto it = doc.find("mtls_endpoint_aliases"); it != doc.end() && !it->is_null()) {
+        if (!it->is_object()) bad("member mtls_endpoint_aliases is not an object");
+        for (auto alias = it->begin(); alias != it->end(); ++alias) {
+            if (!alias->is_string()) bad("member mtls_endpoint_aliases holds a non-string");
+            m.mtls_endpoint_aliases[alias.key()] = alias->get_ref<const std::string&>();
+        }
+    }
+    m.document = std::move(doc);
+    return m;
+}
+
+/// @brief Joins names for a message: "a, b, c".
+inline std::string joined_names(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) {
+        if (!out.empty()) out += ", ";
+        out += excerpt(n, 60);
+    }
+    return out.empty() ? "none" : out;
+}
+
+/// @brief Refuses a configuration the server says it does not take: an authentication
+/// method it does not list, an assertion algorithm it does not list, or no token
+/// endpoint.
+/// @throws error `config` naming what the server lists
+inline void check_server_takes(const authorization_server_metadata& m, const client_config& cfg) {
+    if (m.token_endpoint.empty()) {
+        throw error(error_kind::config, "the authorization server's metadata has no token_endpoint");
+    }
+    const auto listed = [](const std::vector<std::string>& names, const std::string& name) {
+        return std::find(names.begin(), names.end(), name) != names.end();
+    };
+    // An assertion issued elsewhere is, to the server, a private_key_jwt assertion.
+    const std::string method = cfg.auth == auth_method::client_assertion
+                                   ? "private_key_jwt"
+                                   : auth_method_name(cfg.auth);
+    if (!listed(m.token_endpoint_auth_methods_supported, method)) {
+        throw error(error_kind::config,
+                    "the authorization server does not take " + method +
+                        " at its token endpoint; it lists " +
+                        joined_names(m.token_endpoint_auth_methods_supported));
+    }
+    if (m.token_endpoint_auth_signing_alg_values_supported.empty()) return;
+    std::string alg;
+    if (cfg.auth == auth_method::client_secret_jwt) alg = "HS256";
+    if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
+        alg = jws_alg_name(cfg.client_key->alg());
+    }
+    if (!alg.empty() && !listed(m.token_endpoint_auth_signing_alg_values_supported, alg)) {
+        throw error(error_kind::config,
+                    "the authorization server does not take " + alg +
+                        " assertions; it lists " +
+                        joined_names(m.token_endpoint_auth_signing_alg_values_supported));
+    }
+}
+
+}  // namespace oauth2cc::detail
+
+#include <optional>
+#include <string>
+
+namespace oauth2cc {
+
+namespace detail {
+
+// Refuses an issuer that discovery cannot use.
+inline void check_issuer(const client_config& cfg) {
+    const auto url = parse_url(cfg.issuer);
+    if (!url || cfg.issuer.find('?') != std::string::npos) {
+        throw error(error_kind::config,
+                    "issuer must be an absolute https:// URL with a host, no user info, "
+                    "query or fragment (RFC 8414 §2)");
+    }
+    check_plain_http(*url, cfg, "issuer", "the metadata request");
+    check_connection(cfg);
+}
+
+}  // namespace detail
+
+OAUTH2CC_INLINE authorization_server_metadata discover(const client_config& cfg, transport& via) {
+    detail::check_issuer(cfg);
+    std::optional<error> last;
+    for (const std::string& url : detail::well_known_urls(cfg.issuer)) {
+        http_request req;
+        req.method = "GET";
+        req.url = url;
+        req.headers = {{"Accept", "application/json"}};
+        if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
+        const http_response res = via.send(req);
+        if (res.body.size() > cfg.max_response_bytes) {
+            throw error(error_kind::bad_response,
+                        "the metadata at " + detail::excerpt(url, 200) +
+                            " is over max_response_bytes",
+                        error_details{{}, {}, {}, res.status, {}});
+        }
+        if (res.status != 200) {
+            last = error(error_kind::http_status,
+                         "the metadata URL " + detail::excerpt(url, 200) + " answered HTTP " +
+                             std::to_string(res.status),
+                         error_details{{}, {}, {}, res.status, {}});
+            continue;
+        }
+        try {
+            return detail::parse_metadata(res, cfg.issuer);
+        } catch (const error& e) {
+            // An issuer mismatch ends discovery; a page that is not metadata (an HTML
+            // page at the first URL) lets the next URL be tried.
+            if (e.kind() == error_kind::config) throw;
+            last = e;
+        }
+    }
+    throw *last;
+}
+
+OAUTH2CC_INLINE authorization_server_metadata discover(const client_config& cfg) {
+    detail::check_issuer(cfg);
+    httplib_transport via(cfg);
+    return discover(cfg, via);
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/file_token_store_inl.hpp ----
+
+// ---- oauth2cc/detail/token_file.hpp ----
 
 #include <nlohmann/json.hpp>
 
@@ -6275,6 +6541,7 @@ OAUTH2CC_INLINE std::string proxy_from_environment(std::string_view url) {
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -6313,28 +6580,82 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
                                 hide_too ? *hide_too : prepared.hide);
 }
 
+// True when the token endpoint is to be discovered from the issuer.
+inline bool discovers_endpoint(const client_config& cfg) {
+    return cfg.token_endpoint.empty() && !cfg.issuer.empty();
+}
+
+// Checks what can be checked before discovery: the issuer, and the rest of cfg as if the
+// issuer were the token endpoint.
+inline void validate_before_discovery(const client_config& cfg) {
+    check_issuer(cfg);
+    client_config probe = cfg;
+    probe.token_endpoint = cfg.issuer;
+    validate_config(probe);
+}
+
+// The prepared request for a client whose token endpoint comes from discovery: made by
+// the first fetch that discovers it, and made again by the next fetch after a failure.
+class discovered_token_request {
+public:
+    std::shared_ptr<const prepared_token_request> get(const client_config& cfg, transport& via) {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (!ready_) ready_ = std::make_shared<const prepared_token_request>(resolved(cfg, via));
+        return ready_;
+    }
+
+    // cfg with the discovered token endpoint, once the server is known to take its method.
+    static client_config resolved(const client_config& cfg, transport& via) {
+        const authorization_server_metadata meta = discover(cfg, via);
+        check_server_takes(meta, cfg);
+        client_config out = cfg;
+        out.token_endpoint = meta.token_endpoint;
+        return out;
+    }
+
+private:
+    std::mutex mutex_;
+    std::shared_ptr<const prepared_token_request> ready_;
+};
+
 }  // namespace detail
 
 OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
+    if (detail::discovers_endpoint(cfg)) {
+        detail::validate_before_discovery(cfg);
+        const detail::prepared_token_request prepared(
+            detail::discovered_token_request::resolved(cfg, via));
+        return detail::send_token_request(prepared, via);
+    }
     const detail::prepared_token_request prepared(cfg);
     return detail::send_token_request(prepared, via);
 }
 
 OAUTH2CC_INLINE token request_token(const client_config& cfg) {
-    detail::validate_config(cfg);
+    if (detail::discovers_endpoint(cfg)) {
+        detail::validate_before_discovery(cfg);
+    } else {
+        detail::validate_config(cfg);
+    }
     httplib_transport via(cfg);
     return request_token(cfg, via);
 }
 
 OAUTH2CC_INLINE token_client::token_client(client_config cfg, std::shared_ptr<transport> via)
-    : cfg_(std::move(cfg)),
-      transport_(std::move(via)),
-      prepared_(std::make_shared<const detail::prepared_token_request>(cfg_)) {
+    : cfg_(std::move(cfg)), transport_(std::move(via)) {
+    if (detail::discovers_endpoint(cfg_)) {
+        detail::validate_before_discovery(cfg_);
+        discovered_ = std::make_shared<detail::discovered_token_request>();
+    } else {
+        prepared_ = std::make_shared<const detail::prepared_token_request>(cfg_);
+    }
     if (!transport_) transport_ = std::make_shared<httplib_transport>(cfg_);
 }
 
 OAUTH2CC_INLINE token token_client::fetch() {
-    return detail::send_token_request(*prepared_, *transport_);
+    if (prepared_) return detail::send_token_request(*prepared_, *transport_);
+    const auto prepared = discovered_->get(cfg_, *transport_);
+    return detail::send_token_request(*prepared, *transport_);
 }
 
 }  // namespace oauth2cc

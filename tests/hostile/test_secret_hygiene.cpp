@@ -17,6 +17,9 @@
 #include <oauth2cc/detail/wipe.hpp>
 
 #include <doctest/doctest.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -375,6 +378,116 @@ TEST_CASE("secret hygiene: no path puts the secret or the token in any output") 
     MESSAGE("secret hygiene: " << paths << " paths, " << said.texts.size() << " texts, "
                                << searched << " searches, no leak");
     CHECK(said.texts.size() > 100);
+}
+
+TEST_CASE("secret hygiene: assertions, keys and the HS256 secret stay out of every output") {
+    // A server that records every assertion it is sent, echoes each request back in an
+    // error (or in a page), and issues a token on /token.
+    local_server server;
+    std::mutex seen_mutex;
+    std::vector<std::string> assertions_seen;
+    const auto record = [&](const httplib::Request& req) {
+        std::string all = req.body;
+        for (const auto& [name, value] : req.headers) all += " " + name + "=" + value;
+        const std::lock_guard<std::mutex> lock(seen_mutex);
+        if (req.has_param("client_assertion")) {
+            assertions_seen.push_back(req.get_param_value("client_assertion"));
+        }
+        return all;
+    };
+    server.server().Post("/token", [&](const httplib::Request& req, httplib::Response& res) {
+        record(req);
+        res.set_content(std::string(R"({"access_token":")") + token_text +
+                            R"(","token_type":"Bearer","expires_in":3600})",
+                        "application/json");
+    });
+    server.server().Post("/echo-oauth", [&](const httplib::Request& req, httplib::Response& res) {
+        const std::string all = record(req);
+        res.status = 401;
+        res.set_content(nlohmann::json{{"error", "invalid_client"},
+                                       {"error_description", "you sent " + all},
+                                       {"error_uri", "https://x.invalid/?" + all}}
+                            .dump(),
+                        "application/json");
+    });
+    server.server().Post("/echo-html", [&](const httplib::Request& req, httplib::Response& res) {
+        res.status = 500;
+        res.set_content("<pre>" + record(req) + "</pre>", "text/html");
+    });
+    server.start();
+
+    // The key, as PEM text: none of its lines may show up anywhere.
+    const auto pem = [] {
+        EVP_PKEY* raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+        BIO* bio = BIO_new(BIO_s_mem());
+        REQUIRE(PEM_write_bio_PrivateKey(bio, raw, nullptr, nullptr, 0, nullptr, nullptr) == 1);
+        char* data = nullptr;
+        const long n = BIO_get_mem_data(bio, &data);
+        std::string out(data, static_cast<std::size_t>(n));
+        BIO_free(bio);
+        EVP_PKEY_free(raw);
+        return out;
+    }();
+    const std::string hs_secret = "Sx-Hygiene-HS256-secret-of-40-bytes-xyzw";
+    const std::string given_assertion = "eyJhbGciOiJFUzI1NiJ9.Assertion-Hygiene-42.c2ln";
+
+    transcript said;
+    oauth2cc_test::temp_dir tmp;
+    int paths = 0;
+    for (const auto method : {oauth2cc::auth_method::private_key_jwt,
+                              oauth2cc::auth_method::client_secret_jwt,
+                              oauth2cc::auth_method::client_assertion}) {
+        for (const char* path : {"/token", "/echo-oauth", "/echo-html"}) {
+            oauth2cc::client_config cfg;
+            cfg.token_endpoint = server.url() + path;
+            cfg.client_id = client_id;
+            cfg.auth = method;
+            cfg.client_key = oauth2cc::signing_key::from_pem(pem, "hygiene-key");
+            cfg.client_secret = oauth2cc::secret{hs_secret};
+            cfg.client_assertion = [&given_assertion] { return given_assertion; };
+            said.attempt([&] { oauth2cc::request_token(cfg); });
+            oauth2cc::token_manager manager(cfg);
+            manager.set_logger(said.logger());
+            manager.set_store(std::make_shared<oauth2cc::file_token_store>(tmp / "cache"));
+            said.attempt([&] { manager.get(); });
+            if (const auto last = manager.stats().last_error) said.add(*last);
+            paths += 2;
+        }
+    }
+    // A source that fails, and a key file that is not a key.
+    said.attempt([] {
+        oauth2cc::signing_key::from_pem("-----BEGIN PRIVATE KEY-----\nS2V5LUh5Z2llbmU=\n"
+                                        "-----END PRIVATE KEY-----\n");
+    });
+    std::vector<std::string> leaks = {hs_secret, "HS256-secret", "Assertion-Hygiene",
+                                      "S2V5LUh5Z2llbmU"};
+    {
+        const std::lock_guard<std::mutex> lock(seen_mutex);
+        CHECK(assertions_seen.size() >= 12);
+        for (const auto& a : assertions_seen) {
+            leaks.push_back(a);
+            leaks.push_back(a.substr(a.rfind('.')));  // the signature alone
+        }
+    }
+    std::istringstream lines(pem);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.find("-----") == std::string::npos && line.size() >= 16) leaks.push_back(line);
+    }
+    for (const auto& entry : std::filesystem::directory_iterator(tmp.path / "cache")) {
+        said.add(oauth2cc_test::read_file(entry.path().string()));
+    }
+    std::size_t searched = 0;
+    for (const auto& text : said.texts) {
+        for (const auto& leak : leaks) {
+            CAPTURE(text);
+            CAPTURE(leak);
+            CHECK(text.find(leak) == std::string::npos);
+            ++searched;
+        }
+    }
+    MESSAGE("secret hygiene (key-based): " << paths << " paths, " << said.texts.size()
+                                          << " texts, " << searched << " searches, no leak");
+    CHECK(said.texts.size() > 30);
 }
 
 TEST_CASE("secret hygiene: a destroyed secret leaves its memory zeroed") {

@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <fstream>
@@ -164,6 +165,33 @@ TEST_CASE("key-based authentication: what the server refuses") {
         CHECK(e.oauth_error() == "invalid_client");
         CHECK(std::string(e.what()).find(once) == std::string::npos);
     }
+}
+
+TEST_CASE("discovery: oidc-provider's metadata names the token endpoint; no endpoint configured") {
+    client_config cfg = config_for("key-p384-client", auth_method::private_key_jwt);
+    cfg.token_endpoint.clear();
+    cfg.issuer = server().info().at("issuer").get<std::string>();
+    cfg.client_key = signing_key::from_pem_file(key_dir() / "key-p384.pem", "key-p384");
+
+    const oauth2cc::authorization_server_metadata m = oauth2cc::discover(cfg);
+    CHECK(m.issuer == cfg.issuer);
+    CHECK(m.token_endpoint == server().info().at("token_endpoint").get<std::string>());
+    CHECK(m.introspection_endpoint ==
+          server().info().at("introspection_endpoint").get<std::string>());
+    CHECK(std::find(m.token_endpoint_auth_methods_supported.begin(),
+                    m.token_endpoint_auth_methods_supported.end(),
+                    "private_key_jwt") != m.token_endpoint_auth_methods_supported.end());
+
+    CHECK_FALSE(oauth2cc::request_token(cfg).access_token.empty());
+    oauth2cc::token_manager tokens(cfg);
+    CHECK(tokens.get()->scope == "read_date");
+
+    // The same server under another name is not the configured issuer.
+    client_config other = cfg;
+    other.issuer = "http://localhost:" + std::to_string(server().info().at("port").get<int>());
+    const auto e = thrown_by([&] { oauth2cc::request_token(other); });
+    CHECK(e.kind() == error_kind::config);
+    CHECK(std::string(e.what()).find("issuer") != std::string::npos);
 }
 
 }  // TEST_SUITE

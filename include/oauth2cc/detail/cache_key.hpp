@@ -49,6 +49,7 @@ inline std::string cache_key(const client_config& cfg) {
         key += form_encode(value);
     };
     field("token_endpoint", cfg.token_endpoint);
+    if (cfg.token_endpoint.empty()) field("issuer", cfg.issuer);
     field("client_id", cfg.client_id);
     field("auth", auth_method_name(cfg.auth));
     for (const auto& s : as_set(cfg.scopes)) field("scope", s);

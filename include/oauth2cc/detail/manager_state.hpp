@@ -115,7 +115,9 @@ public:
           asymmetric(asymmetric_fences()),
           key(cache_key(client.config())),
           id(next_manager_id()),
-          where(endpoint_for_logs(client.config().token_endpoint)),
+          where(endpoint_for_logs(client.config().token_endpoint.empty()
+                                        ? client.config().issuer
+                                        : client.config().token_endpoint)),
           who(excerpt(client.config().client_id, 100)) {
         guarded_.rng.seed(p.jitter_seed != 0 ? p.jitter_seed : std::random_device{}());
     }

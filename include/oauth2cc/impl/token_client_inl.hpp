@@ -6,11 +6,13 @@
 #include "../token_client.hpp"
 
 #include "../detail/token_request.hpp"
+#include "../discovery.hpp"
 #include "../detail/token_response.hpp"
 #include "../httplib_transport.hpp"
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -49,28 +51,82 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
                                 hide_too ? *hide_too : prepared.hide);
 }
 
+// True when the token endpoint is to be discovered from the issuer.
+inline bool discovers_endpoint(const client_config& cfg) {
+    return cfg.token_endpoint.empty() && !cfg.issuer.empty();
+}
+
+// Checks what can be checked before discovery: the issuer, and the rest of cfg as if the
+// issuer were the token endpoint.
+inline void validate_before_discovery(const client_config& cfg) {
+    check_issuer(cfg);
+    client_config probe = cfg;
+    probe.token_endpoint = cfg.issuer;
+    validate_config(probe);
+}
+
+// The prepared request for a client whose token endpoint comes from discovery: made by
+// the first fetch that discovers it, and made again by the next fetch after a failure.
+class discovered_token_request {
+public:
+    std::shared_ptr<const prepared_token_request> get(const client_config& cfg, transport& via) {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (!ready_) ready_ = std::make_shared<const prepared_token_request>(resolved(cfg, via));
+        return ready_;
+    }
+
+    // cfg with the discovered token endpoint, once the server is known to take its method.
+    static client_config resolved(const client_config& cfg, transport& via) {
+        const authorization_server_metadata meta = discover(cfg, via);
+        check_server_takes(meta, cfg);
+        client_config out = cfg;
+        out.token_endpoint = meta.token_endpoint;
+        return out;
+    }
+
+private:
+    std::mutex mutex_;
+    std::shared_ptr<const prepared_token_request> ready_;
+};
+
 }  // namespace detail
 
 OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
+    if (detail::discovers_endpoint(cfg)) {
+        detail::validate_before_discovery(cfg);
+        const detail::prepared_token_request prepared(
+            detail::discovered_token_request::resolved(cfg, via));
+        return detail::send_token_request(prepared, via);
+    }
     const detail::prepared_token_request prepared(cfg);
     return detail::send_token_request(prepared, via);
 }
 
 OAUTH2CC_INLINE token request_token(const client_config& cfg) {
-    detail::validate_config(cfg);
+    if (detail::discovers_endpoint(cfg)) {
+        detail::validate_before_discovery(cfg);
+    } else {
+        detail::validate_config(cfg);
+    }
     httplib_transport via(cfg);
     return request_token(cfg, via);
 }
 
 OAUTH2CC_INLINE token_client::token_client(client_config cfg, std::shared_ptr<transport> via)
-    : cfg_(std::move(cfg)),
-      transport_(std::move(via)),
-      prepared_(std::make_shared<const detail::prepared_token_request>(cfg_)) {
+    : cfg_(std::move(cfg)), transport_(std::move(via)) {
+    if (detail::discovers_endpoint(cfg_)) {
+        detail::validate_before_discovery(cfg_);
+        discovered_ = std::make_shared<detail::discovered_token_request>();
+    } else {
+        prepared_ = std::make_shared<const detail::prepared_token_request>(cfg_);
+    }
     if (!transport_) transport_ = std::make_shared<httplib_transport>(cfg_);
 }
 
 OAUTH2CC_INLINE token token_client::fetch() {
-    return detail::send_token_request(*prepared_, *transport_);
+    if (prepared_) return detail::send_token_request(*prepared_, *transport_);
+    const auto prepared = discovered_->get(cfg_, *transport_);
+    return detail::send_token_request(*prepared, *transport_);
 }
 
 }  // namespace oauth2cc

@@ -1,0 +1,75 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// impl/discovery_inl.hpp: the bodies of discover().
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "../discovery.hpp"
+
+#include "../detail/connection_check.hpp"
+#include "../detail/metadata.hpp"
+#include "../detail/url.hpp"
+#include "../httplib_transport.hpp"
+
+#include <optional>
+#include <string>
+
+namespace oauth2cc {
+
+namespace detail {
+
+// Refuses an issuer that discovery cannot use.
+inline void check_issuer(const client_config& cfg) {
+    const auto url = parse_url(cfg.issuer);
+    if (!url || cfg.issuer.find('?') != std::string::npos) {
+        throw error(error_kind::config,
+                    "issuer must be an absolute https:// URL with a host, no user info, "
+                    "query or fragment (RFC 8414 §2)");
+    }
+    check_plain_http(*url, cfg, "issuer", "the metadata request");
+    check_connection(cfg);
+}
+
+}  // namespace detail
+
+OAUTH2CC_INLINE authorization_server_metadata discover(const client_config& cfg, transport& via) {
+    detail::check_issuer(cfg);
+    std::optional<error> last;
+    for (const std::string& url : detail::well_known_urls(cfg.issuer)) {
+        http_request req;
+        req.method = "GET";
+        req.url = url;
+        req.headers = {{"Accept", "application/json"}};
+        if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
+        const http_response res = via.send(req);
+        if (res.body.size() > cfg.max_response_bytes) {
+            throw error(error_kind::bad_response,
+                        "the metadata at " + detail::excerpt(url, 200) +
+                            " is over max_response_bytes",
+                        error_details{{}, {}, {}, res.status, {}});
+        }
+        if (res.status != 200) {
+            last = error(error_kind::http_status,
+                         "the metadata URL " + detail::excerpt(url, 200) + " answered HTTP " +
+                             std::to_string(res.status),
+                         error_details{{}, {}, {}, res.status, {}});
+            continue;
+        }
+        try {
+            return detail::parse_metadata(res, cfg.issuer);
+        } catch (const error& e) {
+            // An issuer mismatch ends discovery; a page that is not metadata (an HTML
+            // page at the first URL) lets the next URL be tried.
+            if (e.kind() == error_kind::config) throw;
+            last = e;
+        }
+    }
+    throw *last;
+}
+
+OAUTH2CC_INLINE authorization_server_metadata discover(const client_config& cfg) {
+    detail::check_issuer(cfg);
+    httplib_transport via(cfg);
+    return discover(cfg, via);
+}
+
+}  // namespace oauth2cc
