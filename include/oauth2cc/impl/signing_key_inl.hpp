@@ -111,7 +111,7 @@ OAUTH2CC_INLINE signing_key signing_key::from_openssl(std::shared_ptr<evp_pkey_s
         throw error(error_kind::config, source + " " + why);
     };
     EVP_PKEY* k = key.get();
-    jws_alg own;
+    jws_alg own = jws_alg::rs256;
     bool rsa = false;
     if (EVP_PKEY_is_a(k, "RSA")) {
         rsa = true;
