@@ -1510,6 +1510,42 @@ constexpr bool is_scope_token(std::string_view s) noexcept {
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/sha256.hpp ----
+
+#include <openssl/evp.h>
+
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The SHA-256 digest of data, raw (32 bytes).
+/// @throws error `config` when OpenSSL cannot compute it (e.g. a FIPS setup without it)
+inline std::string sha256_raw(std::string_view data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1 ||
+        length != 32) {
+        throw error(error_kind::config, "OpenSSL could not compute a SHA-256 digest");
+    }
+    return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+/// @brief The SHA-256 digest of data in lower-case hex (64 characters).
+/// @throws error `config` as sha256_raw does
+inline std::string sha256_hex(std::string_view data) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(64);
+    for (const char c : sha256_raw(data)) {
+        const auto byte = static_cast<unsigned char>(c);
+        out += hex[byte >> 4];
+        out += hex[byte & 0x0f];
+    }
+    return out;
+}
+
+}  // namespace oauth2cc::detail
 
 #include <nlohmann/json.hpp>
 
@@ -1569,17 +1605,6 @@ inline std::string hmac_sha256(std::string_view key, std::string_view data) {
     }
     mac.resize(length);
     return mac;
-}
-
-/// @brief The SHA-256 digest of data, raw (32 bytes).
-/// @throws error `config` when OpenSSL cannot compute it
-inline std::string sha256_raw(std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-        throw error(error_kind::config, "OpenSSL could not compute a SHA-256 digest");
-    }
-    return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
 /// @brief The JWS signing input of RFC 7515 §5.1: base64url(header) '.' base64url(claims).
@@ -2264,36 +2289,6 @@ OAUTH2CC_INLINE error::error(error_kind kind, const std::string& message, error_
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/token_store_inl.hpp ----
 
-// ---- oauth2cc/detail/sha256.hpp ----
-
-#include <openssl/evp.h>
-
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief The SHA-256 digest of data in lower-case hex (64 characters).
-/// @throws error `config` when OpenSSL cannot compute it (e.g. a FIPS setup without it)
-inline std::string sha256_hex(std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1 ||
-        length != 32) {
-        throw error(error_kind::config, "OpenSSL could not compute a SHA-256 digest");
-    }
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(2 * length);
-    for (unsigned int i = 0; i < length; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 0x0f];
-    }
-    return out;
-}
-
-}  // namespace oauth2cc::detail
-
 namespace oauth2cc {
 
 OAUTH2CC_INLINE std::unique_ptr<token_store_lock> token_store::lock(const std::string&) {
@@ -2361,6 +2356,111 @@ std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
 
 // ---- oauth2cc/detail/cache_key.hpp ----
 
+// ---- oauth2cc/detail/client_assertion.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief `client_assertion_type` for a JWT (RFC 7523 §2.2).
+inline constexpr const char* jwt_bearer_assertion_type =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// @brief True for the methods that send a `client_assertion`.
+constexpr bool sends_assertion(auth_method m) noexcept {
+    return m == auth_method::client_secret_jwt || m == auth_method::private_key_jwt ||
+           m == auth_method::client_assertion;
+}
+
+/// @brief Makes the assertion of one token request, from what a valid client_config
+/// says: signed here (client_secret_jwt, private_key_jwt) or taken from the user's
+/// source (client_assertion).
+class assertion_maker {
+public:
+    explicit assertion_maker(const client_config& cfg)
+        : method_(cfg.auth),
+          client_id_(cfg.client_id),
+          audience_(cfg.assertion_audience.empty() ? cfg.token_endpoint
+                                                   : cfg.assertion_audience),
+          lifetime_(cfg.assertion_lifetime),
+          key_(cfg.client_key),
+          source_(cfg.client_assertion) {
+        if (method_ == auth_method::client_secret_jwt) hmac_key_ = cfg.client_secret;
+    }
+
+    /// @brief A new assertion: a new `jti`, `iat` now. The caller wipes it once sent.
+    /// @throws error `config` when it cannot be made (the source threw or gave nothing)
+    std::string make() const {
+        if (method_ == auth_method::client_assertion) return from_source();
+        const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+        nlohmann::json header(nlohmann::json::value_t::object);
+        header["alg"] = method_ == auth_method::client_secret_jwt ? "HS256"
+                                                                   : jws_alg_name(key_->alg());
+        header["typ"] = "JWT";
+        if (method_ == auth_method::private_key_jwt && !key_->kid().empty()) {
+            header["kid"] = key_->kid();
+        }
+        nlohmann::json claims(nlohmann::json::value_t::object);
+        claims["iss"] = client_id_;
+        claims["sub"] = client_id_;
+        claims["aud"] = audience_;
+        claims["jti"] = new_jti();
+        claims["iat"] = now;
+        claims["exp"] = now + lifetime_.count();
+        std::string input = jws_signing_input(header, claims);
+        const std::string signature = method_ == auth_method::client_secret_jwt
+                                          ? hmac_sha256(hmac_key_.reveal(), input)
+                                          : key_->sign(input);
+        return jws_compact(std::move(input), signature);
+    }
+
+private:
+    std::string from_source() const {
+        std::string assertion;
+        try {
+            assertion = source_();
+        } catch (const error& e) {
+            // Our own messages (assertion_from_file's) name a file, never its content.
+            throw error(error_kind::config,
+                        std::string("the client_assertion source failed: ") + e.what());
+        } catch (...) {
+            // A message of the user's source may quote what it read: it is not repeated.
+            throw error(error_kind::config, "the client_assertion source threw an exception");
+        }
+        if (assertion.empty()) {
+            throw error(error_kind::config, "the client_assertion source returned nothing");
+        }
+        for (char c : assertion) {
+            if (is_control(c) || c == ' ') {
+                wipe(assertion);
+                throw error(error_kind::config,
+                            "the client_assertion source returned text with spaces or "
+                            "control characters, which no JWT has");
+            }
+        }
+        return assertion;
+    }
+
+    auth_method method_;
+    std::string client_id_;
+    std::string audience_;
+    std::chrono::seconds lifetime_;
+    std::optional<signing_key> key_;
+    secret hmac_key_;
+    std::function<std::string()> source_;
+};
+
+}  // namespace oauth2cc::detail
+
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -2413,8 +2513,7 @@ inline std::string cache_key(const client_config& cfg) {
         // The key's thumbprint, never the key: another key is another client credential.
         field("client_key", cfg.client_key->jwk_thumbprint());
     }
-    if (cfg.auth == auth_method::client_secret_jwt || cfg.auth == auth_method::private_key_jwt ||
-        cfg.auth == auth_method::client_assertion) {
+    if (sends_assertion(cfg.auth)) {
         field("assertion_audience", cfg.assertion_audience);
     }
     for (const auto& r : as_set(cfg.resources)) field("resource", r);
@@ -5532,110 +5631,6 @@ OAUTH2CC_INLINE const connection_options& httplib_transport::options() const noe
 
 // ---- oauth2cc/detail/token_request.hpp ----
 
-// ---- oauth2cc/detail/client_assertion.hpp ----
-
-#include <nlohmann/json.hpp>
-
-#include <chrono>
-#include <cstdint>
-#include <exception>
-#include <functional>
-#include <optional>
-#include <string>
-
-namespace oauth2cc::detail {
-
-/// @brief `client_assertion_type` for a JWT (RFC 7523 §2.2).
-inline constexpr const char* jwt_bearer_assertion_type =
-    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
-/// @brief True for the methods that send a `client_assertion`.
-constexpr bool sends_assertion(auth_method m) noexcept {
-    return m == auth_method::client_secret_jwt || m == auth_method::private_key_jwt ||
-           m == auth_method::client_assertion;
-}
-
-/// @brief Makes the assertion of one token request, from what a valid client_config
-/// says: signed here (client_secret_jwt, private_key_jwt) or taken from the user's
-/// source (client_assertion).
-class assertion_maker {
-public:
-    explicit assertion_maker(const client_config& cfg)
-        : method_(cfg.auth),
-          client_id_(cfg.client_id),
-          audience_(cfg.assertion_audience.empty() ? cfg.token_endpoint
-                                                   : cfg.assertion_audience),
-          lifetime_(cfg.assertion_lifetime),
-          key_(cfg.client_key),
-          source_(cfg.client_assertion) {
-        if (method_ == auth_method::client_secret_jwt) hmac_key_ = cfg.client_secret;
-    }
-
-    /// @brief A new assertion: a new `jti`, `iat` now. The caller wipes it once sent.
-    /// @throws error `config` when it cannot be made (the source threw or gave nothing)
-    std::string make() const {
-        if (method_ == auth_method::client_assertion) return from_source();
-        const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count();
-        nlohmann::json header(nlohmann::json::value_t::object);
-        header["alg"] = method_ == auth_method::client_secret_jwt ? "HS256"
-                                                                   : jws_alg_name(key_->alg());
-        header["typ"] = "JWT";
-        if (method_ == auth_method::private_key_jwt && !key_->kid().empty()) {
-            header["kid"] = key_->kid();
-        }
-        nlohmann::json claims(nlohmann::json::value_t::object);
-        claims["iss"] = client_id_;
-        claims["sub"] = client_id_;
-        claims["aud"] = audience_;
-        claims["jti"] = new_jti();
-        claims["iat"] = now;
-        claims["exp"] = now + lifetime_.count();
-        std::string input = jws_signing_input(header, claims);
-        const std::string signature = method_ == auth_method::client_secret_jwt
-                                          ? hmac_sha256(hmac_key_.reveal(), input)
-                                          : key_->sign(input);
-        return jws_compact(std::move(input), signature);
-    }
-
-private:
-    std::string from_source() const {
-        std::string assertion;
-        try {
-            assertion = source_();
-        } catch (const error& e) {
-            // Our own messages (assertion_from_file's) name a file, never its content.
-            throw error(error_kind::config,
-                        std::string("the client_assertion source failed: ") + e.what());
-        } catch (...) {
-            // A message of the user's source may quote what it read: it is not repeated.
-            throw error(error_kind::config, "the client_assertion source threw an exception");
-        }
-        if (assertion.empty()) {
-            throw error(error_kind::config, "the client_assertion source returned nothing");
-        }
-        for (char c : assertion) {
-            if (is_control(c) || c == ' ') {
-                wipe(assertion);
-                throw error(error_kind::config,
-                            "the client_assertion source returned text with spaces or "
-                            "control characters, which no JWT has");
-            }
-        }
-        return assertion;
-    }
-
-    auth_method method_;
-    std::string client_id_;
-    std::string audience_;
-    std::chrono::seconds lifetime_;
-    std::optional<signing_key> key_;
-    secret hmac_key_;
-    std::function<std::string()> source_;
-};
-
-}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/redact.hpp ----
 
 #include <cstddef>

@@ -5,6 +5,8 @@
 
 #include <oauth2cc/oauth2cc.hpp>
 
+#include <doctest/doctest.h>
+
 #include <functional>
 #include <utility>
 #include <vector>
@@ -42,6 +44,21 @@ inline std::string header_of(const oauth2cc::http_request& req, const std::strin
         if (k == name) return v;
     }
     return {};
+}
+
+/// @brief The error request_token throws for a configuration it refuses before sending
+/// anything; fails the test when it sends a request or throws nothing.
+inline oauth2cc::error refused_before_sending(const oauth2cc::client_config& cfg) {
+    auto fake = fake_transport::answering(
+        200, R"({"access_token":"tok-123","token_type":"Bearer","expires_in":3600})");
+    try {
+        oauth2cc::request_token(cfg, fake);
+    } catch (const oauth2cc::error& e) {
+        CHECK(fake.requests.empty());
+        return e;
+    }
+    FAIL("the configuration was not refused");
+    throw;
 }
 
 }  // namespace oauth2cc_test

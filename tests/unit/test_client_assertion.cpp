@@ -35,6 +35,7 @@ using oauth2cc::error_kind;
 using oauth2cc::jws_alg;
 using oauth2cc::signing_key;
 using oauth2cc_test::fake_transport;
+using oauth2cc_test::refused_before_sending;
 
 namespace {
 
@@ -191,17 +192,6 @@ std::string field_of(const std::string& body, const std::string& name) {
     return {};
 }
 
-oauth2cc::error refusal(const client_config& cfg) {
-    auto fake = fake_transport::answering(200, ok_body);
-    try {
-        oauth2cc::request_token(cfg, fake);
-    } catch (const oauth2cc::error& e) {
-        CHECK(fake.requests.empty());
-        return e;
-    }
-    FAIL("the configuration was not refused");
-    throw;
-}
 
 const jws_alg every_key_alg[] = {jws_alg::rs256, jws_alg::ps256, jws_alg::es256,
                                  jws_alg::es384, jws_alg::eddsa};
@@ -411,12 +401,12 @@ TEST_CASE("private_key_jwt: assertion_audience, assertion_lifetime and a key wit
           300);
 
     client_config no_key = jwt_config(auth_method::private_key_jwt);
-    CHECK(refusal(no_key).kind() == error_kind::config);
+    CHECK(refused_before_sending(no_key).kind() == error_kind::config);
     cfg.assertion_lifetime = std::chrono::seconds(0);
-    CHECK(refusal(cfg).kind() == error_kind::config);
+    CHECK(refused_before_sending(cfg).kind() == error_kind::config);
     cfg.assertion_lifetime = std::chrono::seconds(60);
     cfg.extra_params = {{"client_assertion", "x"}};
-    CHECK(refusal(cfg).kind() == error_kind::config);
+    CHECK(refused_before_sending(cfg).kind() == error_kind::config);
 }
 
 TEST_CASE("client_secret_jwt: HS256 under the secret, which never travels") {
@@ -440,7 +430,7 @@ TEST_CASE("client_secret_jwt: HS256 under the secret, which never travels") {
     CHECK(jwt.signature == std::string(reinterpret_cast<const char*>(mac), length));
 
     cfg.client_secret = oauth2cc::secret{"short-secret"};
-    const auto e = refusal(cfg);
+    const auto e = refused_before_sending(cfg);
     CHECK(e.kind() == error_kind::config);
     CHECK(std::string(e.what()).find("32 bytes") != std::string::npos);
     CHECK(std::string(e.what()).find("short-secret") == std::string::npos);
@@ -449,7 +439,7 @@ TEST_CASE("client_secret_jwt: HS256 under the secret, which never travels") {
 TEST_CASE("client_assertion: the source is asked for every request; its failures are config "
           "errors that quote nothing") {
     client_config cfg = jwt_config(auth_method::client_assertion);
-    CHECK(refusal(cfg).kind() == error_kind::config);  // no source
+    CHECK(refused_before_sending(cfg).kind() == error_kind::config);  // no source
 
     int calls = 0;
     cfg.client_assertion = [&calls] { return "eyJ.assertion." + std::to_string(++calls); };

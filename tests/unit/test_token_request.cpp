@@ -15,6 +15,7 @@ using oauth2cc::client_config;
 using oauth2cc::credential_encoding;
 using oauth2cc::error_kind;
 using oauth2cc_test::fake_transport;
+using oauth2cc_test::refused_before_sending;
 using oauth2cc_test::header_of;
 
 namespace {
@@ -40,18 +41,6 @@ oauth2cc::http_request sent(const client_config& cfg) {
     oauth2cc::request_token(cfg, fake);
     REQUIRE(fake.requests.size() == 1);
     return fake.requests.front();
-}
-
-oauth2cc::error refused(const client_config& cfg) {
-    auto fake = fake_transport::answering(200, ok_body);
-    try {
-        oauth2cc::request_token(cfg, fake);
-    } catch (const oauth2cc::error& e) {
-        CHECK(fake.requests.empty());
-        return e;
-    }
-    FAIL("the configuration was not refused");
-    throw;
 }
 
 }  // namespace
@@ -110,7 +99,7 @@ TEST_CASE("token_request: configurations that cannot be sent correctly are refus
     auto cfg = config_for("c", "s");
     SUBCASE("plain http to a host that is not loopback") {
         cfg.token_endpoint = "http://auth.example.com/token";
-        CHECK(refused(cfg).kind() == error_kind::config);
+        CHECK(refused_before_sending(cfg).kind() == error_kind::config);
         cfg.allow_insecure_http = true;
         CHECK(sent(cfg).url == cfg.token_endpoint);
     }
@@ -121,7 +110,7 @@ TEST_CASE("token_request: configurations that cannot be sent correctly are refus
             CHECK(sent(cfg).url == url);
         }
         cfg.token_endpoint = "http://127.0.0.1.example.com/token";
-        CHECK(refused(cfg).kind() == error_kind::config);
+        CHECK(refused_before_sending(cfg).kind() == error_kind::config);
     }
     SUBCASE("only canonical loopback spellings count as loopback") {
         // Octal (0127.0.0.1 is 87.0.0.1), leading zeros that send the name to DNS, short
@@ -134,7 +123,7 @@ TEST_CASE("token_request: configurations that cannot be sent correctly are refus
               "http://[::ffff:127.0.0.1]/t"}) {
             CAPTURE(url);
             cfg.token_endpoint = url;
-            CHECK(refused(cfg).kind() == error_kind::config);
+            CHECK(refused_before_sending(cfg).kind() == error_kind::config);
         }
         cfg.token_endpoint = "http://127.255.0.0/t";
         CHECK(sent(cfg).url == cfg.token_endpoint);
@@ -146,41 +135,41 @@ TEST_CASE("token_request: configurations that cannot be sent correctly are refus
                                 "https://a.example/to ken"}) {
             CAPTURE(url);
             cfg.token_endpoint = url;
-            CHECK(refused(cfg).kind() == error_kind::config);
+            CHECK(refused_before_sending(cfg).kind() == error_kind::config);
         }
     }
     SUBCASE("an empty client id") {
         cfg.client_id.clear();
-        CHECK(refused(cfg).kind() == error_kind::config);
+        CHECK(refused_before_sending(cfg).kind() == error_kind::config);
     }
     SUBCASE("a scope outside the §3.3 character set") {
         for (const char* scope : {"", "two words", "q\"", "b\\s", "\xc3\xbc"}) {
             cfg.scopes = {scope};
-            CHECK(refused(cfg).kind() == error_kind::config);
+            CHECK(refused_before_sending(cfg).kind() == error_kind::config);
         }
     }
     SUBCASE("reserved extra parameter names") {
         for (const char* name : {"grant_type", "client_id", "client_secret", "scope", ""}) {
             cfg.extra_params = {{name, "x"}};
-            CHECK(refused(cfg).kind() == error_kind::config);
+            CHECK(refused_before_sending(cfg).kind() == error_kind::config);
         }
     }
     SUBCASE("a client certificate without its key") {
         cfg.tls.client_cert_file = "client.pem";
-        CHECK(refused(cfg).kind() == error_kind::config);
+        CHECK(refused_before_sending(cfg).kind() == error_kind::config);
     }
     SUBCASE("non-positive timeouts") {
         cfg.read_timeout = std::chrono::milliseconds(0);
-        CHECK(refused(cfg).kind() == error_kind::config);
+        CHECK(refused_before_sending(cfg).kind() == error_kind::config);
     }
     SUBCASE("credentials in a refused endpoint URL never appear in the refusal") {
         cfg.token_endpoint = "https://user:URLPASS-55@auth.example.com/token";
-        const std::string what = refused(cfg).what();
+        const std::string what = refused_before_sending(cfg).what();
         CHECK(what.find("URLPASS-55") == std::string::npos);
     }
     SUBCASE("the secret never appears in the refusal") {
         cfg.client_secret = oauth2cc::secret{"SECRET-abc-987"};
         cfg.token_endpoint = "http://auth.example.com/token";
-        CHECK(std::string(refused(cfg).what()).find("SECRET-abc-987") == std::string::npos);
+        CHECK(std::string(refused_before_sending(cfg).what()).find("SECRET-abc-987") == std::string::npos);
     }
 }

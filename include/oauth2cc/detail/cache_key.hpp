@@ -4,6 +4,7 @@
 #pragma once
 
 #include "../client_config.hpp"
+#include "client_assertion.hpp"
 #include "form.hpp"
 
 #include <algorithm>
@@ -58,8 +59,7 @@ inline std::string cache_key(const client_config& cfg) {
         // The key's thumbprint, never the key: another key is another client credential.
         field("client_key", cfg.client_key->jwk_thumbprint());
     }
-    if (cfg.auth == auth_method::client_secret_jwt || cfg.auth == auth_method::private_key_jwt ||
-        cfg.auth == auth_method::client_assertion) {
+    if (sends_assertion(cfg.auth)) {
         field("assertion_audience", cfg.assertion_audience);
     }
     for (const auto& r : as_set(cfg.resources)) field("resource", r);

@@ -6,6 +6,7 @@
 
 #include "../error.hpp"
 #include "form.hpp"
+#include "sha256.hpp"
 #include "wipe.hpp"
 
 #include <nlohmann/json.hpp>
@@ -66,17 +67,6 @@ inline std::string hmac_sha256(std::string_view key, std::string_view data) {
     }
     mac.resize(length);
     return mac;
-}
-
-/// @brief The SHA-256 digest of data, raw (32 bytes).
-/// @throws error `config` when OpenSSL cannot compute it
-inline std::string sha256_raw(std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-        throw error(error_kind::config, "OpenSSL could not compute a SHA-256 digest");
-    }
-    return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
 /// @brief The JWS signing input of RFC 7515 §5.1: base64url(header) '.' base64url(claims).

@@ -12,21 +12,28 @@
 
 namespace oauth2cc::detail {
 
-/// @brief The SHA-256 digest of data in lower-case hex (64 characters).
+/// @brief The SHA-256 digest of data, raw (32 bytes).
 /// @throws error `config` when OpenSSL cannot compute it (e.g. a FIPS setup without it)
-inline std::string sha256_hex(std::string_view data) {
+inline std::string sha256_raw(std::string_view data) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1 ||
         length != 32) {
         throw error(error_kind::config, "OpenSSL could not compute a SHA-256 digest");
     }
+    return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+/// @brief The SHA-256 digest of data in lower-case hex (64 characters).
+/// @throws error `config` as sha256_raw does
+inline std::string sha256_hex(std::string_view data) {
     static constexpr char hex[] = "0123456789abcdef";
     std::string out;
-    out.reserve(2 * length);
-    for (unsigned int i = 0; i < length; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 0x0f];
+    out.reserve(64);
+    for (const char c : sha256_raw(data)) {
+        const auto byte = static_cast<unsigned char>(c);
+        out += hex[byte >> 4];
+        out += hex[byte & 0x0f];
     }
     return out;
 }
