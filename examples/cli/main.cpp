@@ -41,9 +41,11 @@ constexpr const char* description = R"(oauth2cc-cli: OAuth 2.0 client-credential
 Options go before or after the command, as in git and curl; each one shown with (Env:)
 is also read from that environment variable, and the command line wins.)";
 
-constexpr const char* footer = R"(The client secret: --client-secret-file, else OAUTH2_CLIENT_SECRET_FILE (preferred:
-a mounted file, a trailing newline dropped), else OAUTH2_CLIENT_SECRET. --client-secret
-works too, but shows in the process list; a warning says so.
+constexpr const char* footer = R"(The client secret (basic, post, client_secret_jwt): --client-secret-file, else
+OAUTH2_CLIENT_SECRET_FILE (preferred: a mounted file, a trailing newline dropped), else
+OAUTH2_CLIENT_SECRET. --client-secret works too, but shows in the process list; a
+warning says so. private_key_jwt and client_assertion send no secret: a key signs each
+request's assertion, or the platform's assertion file is read afresh for each request.
 
 Proxies, as curl reads them: https_proxy or HTTPS_PROXY for https:// URLs, http_proxy
 (lower case only) for http:// ones, then all_proxy or ALL_PROXY; no_proxy or NO_PROXY
@@ -58,7 +60,8 @@ Exit codes:
   5  a response that is not what the protocol says
   6  the API answered with a status that is not 2xx (the body is still printed)
 
-Errors go to stderr and never contain the client secret or a token.)";
+Errors go to stderr and never contain the client secret, a key, an assertion or a
+token.)";
 
 struct usage_error {
     std::string message;
@@ -89,8 +92,9 @@ struct parsed {
 parsed parse(int argc, char** argv) {
     parsed p;
     auto& cfg = p.cfg;
-    std::string secret_file, secret_value, auth = "basic", encoding = "form", scope, cache;
+    std::string secret_file, secret_value, encoding = "form", scope, cache;
     std::string proxy;
+    oauth2cc_examples::authentication_settings how;
     std::vector<std::string> header_lines;
 
     CLI::App app{description, "oauth2cc-cli"};
@@ -102,6 +106,11 @@ parsed parse(int argc, char** argv) {
     app.add_option("--token-url", cfg.token_endpoint, "the token endpoint")
         ->type_name("URL")
         ->envname("OAUTH2_TOKEN_URL");
+    app.add_option("--issuer", cfg.issuer,
+                   "the authorization server's issuer; without --token-url, the\n"
+                   "token endpoint comes from its metadata (RFC 8414)")
+        ->type_name("URL")
+        ->envname("OAUTH2_ISSUER");
     app.add_option("--client-id", cfg.client_id)->type_name("ID")->envname("OAUTH2_CLIENT_ID");
     auto* file_opt = app.add_option("--client-secret-file", secret_file,
                                     "the client secret, read from a file")
@@ -110,10 +119,36 @@ parsed parse(int argc, char** argv) {
                                      "the client secret itself (shows in the process list)")
                          ->type_name("SECRET");
     file_opt->excludes(value_opt);
-    app.add_option("--auth", auth, "client authentication: basic (default), post or none")
+    app.add_option("--auth", how.method,
+                   "client authentication: basic, post, none, client_secret_jwt,\n"
+                   "private_key_jwt or client_assertion (the RFC 8414 names of\n"
+                   "basic and post too); default: private_key_jwt with\n"
+                   "--client-key, client_assertion with --client-assertion-file,\n"
+                   "else basic")
         ->envname("OAUTH2_AUTH_METHOD")
-        ->type_name("basic|post|none")
-        ->check(CLI::IsMember({"basic", "post", "none"}));
+        ->type_name("METHOD")
+        ->check(CLI::IsMember(oauth2cc_examples::auth_method_names()));
+    app.add_option("--client-key", how.key_file,
+                   "private_key_jwt: the private key (PEM) that signs the assertions")
+        ->type_name("FILE")
+        ->envname("OAUTH2_CLIENT_KEY_FILE");
+    app.add_option("--client-key-id", how.key_id, "the key's id, sent as the assertions' kid")
+        ->type_name("KID")
+        ->envname("OAUTH2_CLIENT_KEY_ID");
+    app.add_option("--client-key-alg", how.key_alg,
+                   "the key's algorithm; default the key's own (RSA: RS256)")
+        ->type_name("ALG")
+        ->envname("OAUTH2_CLIENT_KEY_ALG")
+        ->check(CLI::IsMember(oauth2cc_examples::key_alg_names()));
+    app.add_option("--client-assertion-file", how.assertion_file,
+                   "client_assertion: a JWT that the platform writes and rotates\n"
+                   "(e.g. a projected service-account token), read for each request")
+        ->type_name("FILE")
+        ->envname("OAUTH2_CLIENT_ASSERTION_FILE");
+    app.add_option("--assertion-audience", cfg.assertion_audience,
+                   "the assertions' aud; default the token endpoint")
+        ->type_name("AUD")
+        ->envname("OAUTH2_ASSERTION_AUDIENCE");
     app.add_option("--basic-encoding", encoding,
                    "Basic credentials: form (RFC 6749 §2.3.1, default) or raw")
         ->type_name("form|raw")
@@ -175,15 +210,32 @@ parsed parse(int argc, char** argv) {
     }
     if (cache_opt->count() > 0) p.cache = cache;
     if (proxy_opt->count() > 0) p.proxy = proxy;
-    cfg.auth = auth == "post"   ? oauth2cc::auth_method::client_secret_post
-               : auth == "none" ? oauth2cc::auth_method::none
-                                : oauth2cc::auth_method::client_secret_basic;
+    try {
+        oauth2cc_examples::apply_authentication(cfg, how);
+    } catch (const oauth2cc::error&) {
+        throw;  // the key file refused: a configuration error, exit 2
+    } catch (const std::runtime_error& e) {
+        throw usage_error{e.what()};
+    }
     cfg.basic_encoding = encoding == "raw" ? oauth2cc::credential_encoding::raw
                                            : oauth2cc::credential_encoding::form_urlencoded;
     cfg.scopes = split_scopes(scope);
-    if (cfg.token_endpoint.empty()) throw usage_error{"no token URL: --token-url or OAUTH2_TOKEN_URL"};
+    if (cfg.token_endpoint.empty() && cfg.issuer.empty()) {
+        throw usage_error{"no token URL: --token-url or OAUTH2_TOKEN_URL, or --issuer or OAUTH2_ISSUER"};
+    }
     if (cfg.client_id.empty()) throw usage_error{"no client id: --client-id or OAUTH2_CLIENT_ID"};
-    cfg.proxy = p.proxy ? *p.proxy : oauth2cc::proxy_from_environment(cfg.token_endpoint);
+    // The proxy of the token endpoint, or of the issuer that will name it.
+    cfg.proxy = p.proxy ? *p.proxy
+                        : oauth2cc::proxy_from_environment(
+                              cfg.token_endpoint.empty() ? cfg.issuer : cfg.token_endpoint);
+
+    if (!oauth2cc_examples::uses_secret(cfg.auth)) {
+        if (value_opt->count() > 0 || file_opt->count() > 0) {
+            throw usage_error{"the " + std::string(oauth2cc_examples::method_name(cfg.auth)) +
+                              " method sends no client secret; drop --client-secret(-file)"};
+        }
+        return p;
+    }
 
     // The command line first, then the environment; a file before the value itself.
     if (value_opt->count() > 0) {
@@ -201,7 +253,7 @@ parsed parse(int argc, char** argv) {
         }
     } else if (!secret_value.empty()) {
         cfg.client_secret = oauth2cc::secret{std::move(secret_value)};
-    } else if (cfg.auth != oauth2cc::auth_method::none) {
+    } else {
         throw usage_error{"no client secret: --client-secret-file or OAUTH2_CLIENT_SECRET_FILE"};
     }
     return p;

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -52,16 +53,129 @@ inline void read_credentials(oauth2cc::client_config& cfg) {
     }
 }
 
-/// @brief A client configuration from OAUTH2_TOKEN_URL, the credentials, OAUTH2_SCOPE and
-/// OAUTH2_AUTH_METHOD (basic, post or none).
-/// @throws std::runtime_error when the secret file cannot be read
+/// @brief How a client authenticates, as the example programs take it from flags or
+/// OAUTH2_* variables: each field empty when not given.
+struct authentication_settings {
+    std::string method;          ///< OAUTH2_AUTH_METHOD, --auth
+    std::string key_file;        ///< OAUTH2_CLIENT_KEY_FILE, --client-key
+    std::string key_id;          ///< OAUTH2_CLIENT_KEY_ID, --client-key-id
+    std::string key_alg;         ///< OAUTH2_CLIENT_KEY_ALG, --client-key-alg
+    std::string assertion_file;  ///< OAUTH2_CLIENT_ASSERTION_FILE, --client-assertion-file
+};
+
+/// @brief The names the method is given by: basic, post, none, and the RFC 8414 names.
+inline const std::vector<std::string>& auth_method_names() {
+    static const std::vector<std::string> names{
+        "basic", "post", "none", "client_secret_basic", "client_secret_post",
+        "client_secret_jwt", "private_key_jwt", "client_assertion"};
+    return names;
+}
+
+/// @brief The JWS algorithms a client key may sign with, by their JWS names.
+inline const std::vector<std::string>& key_alg_names() {
+    static const std::vector<std::string> names{"RS256", "PS256", "ES256", "ES384", "EdDSA"};
+    return names;
+}
+
+/// @brief The RFC 8414 name of a method, e.g. "private_key_jwt".
+inline const char* method_name(oauth2cc::auth_method m) {
+    switch (m) {
+        case oauth2cc::auth_method::client_secret_basic: return "client_secret_basic";
+        case oauth2cc::auth_method::client_secret_post: return "client_secret_post";
+        case oauth2cc::auth_method::none: return "none";
+        case oauth2cc::auth_method::client_secret_jwt: return "client_secret_jwt";
+        case oauth2cc::auth_method::private_key_jwt: return "private_key_jwt";
+        case oauth2cc::auth_method::client_assertion: return "client_assertion";
+    }
+    return "unknown";
+}
+
+/// @brief Whether the method sends the client secret (itself or as the HS256 key).
+inline bool uses_secret(oauth2cc::auth_method m) {
+    return m == oauth2cc::auth_method::client_secret_basic ||
+           m == oauth2cc::auth_method::client_secret_post ||
+           m == oauth2cc::auth_method::client_secret_jwt;
+}
+
+/// @brief Sets cfg.auth, and the key or the assertion source, from the settings. With no
+/// method named, a key file means private_key_jwt, an assertion file client_assertion,
+/// and neither client_secret_basic.
+/// @throws std::runtime_error for an unknown name, or a key or assertion file given to a
+///         method that does not use it
+/// @throws oauth2cc::error `config` naming the key file when the key cannot be read or
+///         used (it never quotes the file)
+inline void apply_authentication(oauth2cc::client_config& cfg,
+                                 const authentication_settings& s) {
+    using oauth2cc::auth_method;
+    const std::string& m = s.method;
+    if (m.empty()) {
+        cfg.auth = !s.key_file.empty()         ? auth_method::private_key_jwt
+                   : !s.assertion_file.empty() ? auth_method::client_assertion
+                                               : auth_method::client_secret_basic;
+    } else if (m == "basic" || m == "client_secret_basic") {
+        cfg.auth = auth_method::client_secret_basic;
+    } else if (m == "post" || m == "client_secret_post") {
+        cfg.auth = auth_method::client_secret_post;
+    } else if (m == "none") {
+        cfg.auth = auth_method::none;
+    } else if (m == "client_secret_jwt") {
+        cfg.auth = auth_method::client_secret_jwt;
+    } else if (m == "private_key_jwt") {
+        cfg.auth = auth_method::private_key_jwt;
+    } else if (m == "client_assertion") {
+        cfg.auth = auth_method::client_assertion;
+    } else {
+        throw std::runtime_error("unknown client authentication method \"" + m + "\"");
+    }
+    const bool wants_key = cfg.auth == auth_method::private_key_jwt;
+    const bool wants_assertion = cfg.auth == auth_method::client_assertion;
+    if (!wants_key && (!s.key_file.empty() || !s.key_id.empty() || !s.key_alg.empty())) {
+        throw std::runtime_error("a client key is for the private_key_jwt method only");
+    }
+    if (!wants_assertion && !s.assertion_file.empty()) {
+        throw std::runtime_error("an assertion file is for the client_assertion method only");
+    }
+    if (wants_key) {
+        if (s.key_file.empty()) throw std::runtime_error("private_key_jwt needs a client key file");
+        std::optional<oauth2cc::jws_alg> alg;
+        for (const auto a : {oauth2cc::jws_alg::rs256, oauth2cc::jws_alg::ps256,
+                             oauth2cc::jws_alg::es256, oauth2cc::jws_alg::es384,
+                             oauth2cc::jws_alg::eddsa}) {
+            if (s.key_alg == oauth2cc::jws_alg_name(a)) alg = a;
+        }
+        if (!s.key_alg.empty() && !alg) {
+            throw std::runtime_error("unknown key algorithm \"" + s.key_alg + "\"");
+        }
+        cfg.client_key = oauth2cc::signing_key::from_pem_file(s.key_file, s.key_id, alg);
+    }
+    if (wants_assertion) {
+        if (s.assertion_file.empty()) {
+            throw std::runtime_error("client_assertion needs an assertion file");
+        }
+        cfg.client_assertion = oauth2cc::assertion_from_file(s.assertion_file);
+    }
+}
+
+/// @brief A client configuration from OAUTH2_TOKEN_URL or OAUTH2_ISSUER (the token
+/// endpoint then comes from the issuer's metadata), the credentials, OAUTH2_SCOPE, and
+/// the authentication: OAUTH2_AUTH_METHOD (basic, post, none, client_secret_jwt,
+/// private_key_jwt, client_assertion), OAUTH2_CLIENT_KEY_FILE, OAUTH2_CLIENT_KEY_ID,
+/// OAUTH2_CLIENT_KEY_ALG, OAUTH2_CLIENT_ASSERTION_FILE and OAUTH2_ASSERTION_AUDIENCE.
+/// @throws std::runtime_error when the secret file cannot be read or the settings
+///         contradict each other (oauth2cc::error for a key that cannot be used)
 inline oauth2cc::client_config client_config_from_environment() {
     oauth2cc::client_config cfg;
     cfg.token_endpoint = env("OAUTH2_TOKEN_URL");
-    read_credentials(cfg);
-    const std::string auth = env("OAUTH2_AUTH_METHOD");
-    if (auth == "post") cfg.auth = oauth2cc::auth_method::client_secret_post;
-    if (auth == "none") cfg.auth = oauth2cc::auth_method::none;
+    cfg.issuer = env("OAUTH2_ISSUER");
+    apply_authentication(cfg, {env("OAUTH2_AUTH_METHOD"), env("OAUTH2_CLIENT_KEY_FILE"),
+                               env("OAUTH2_CLIENT_KEY_ID"), env("OAUTH2_CLIENT_KEY_ALG"),
+                               env("OAUTH2_CLIENT_ASSERTION_FILE")});
+    cfg.assertion_audience = env("OAUTH2_ASSERTION_AUDIENCE");
+    if (uses_secret(cfg.auth)) {
+        read_credentials(cfg);
+    } else {
+        cfg.client_id = env("OAUTH2_CLIENT_ID");
+    }
     cfg.scopes = split_scopes(env("OAUTH2_SCOPE"));
     return cfg;
 }

@@ -3,8 +3,9 @@
 // the answer; on any failure, exit 1 with one clear line on stderr.
 //
 // Usage: oauth2cc-cron-job [URL]      (URL defaults to $OAUTH2CC_API_URL)
-// Configured from the environment: OAUTH2_TOKEN_URL, OAUTH2_CLIENT_ID,
-// OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE.
+// Configured from the environment: OAUTH2_TOKEN_URL (or OAUTH2_ISSUER), OAUTH2_CLIENT_ID,
+// OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE, OAUTH2_AUTH_METHOD,
+// and for keys OAUTH2_CLIENT_KEY_FILE and OAUTH2_CLIENT_KEY_ID (see common/environment.hpp).
 // The token is kept between runs in a file_token_store: OAUTH2_CACHE_DIR, else
 // $XDG_CACHE_HOME/oauth2cc, else ~/.cache/oauth2cc. A job every minute then makes one
 // token request per token lifetime instead of one per run.

@@ -4,9 +4,9 @@
 // with the still-valid token and logs its backoff. SIGINT or SIGTERM stops it at once.
 //
 // Usage: oauth2cc-daemon [--interval-ms 1000] [--status-every-ms 10000] URL
-// Configured from the environment: OAUTH2_TOKEN_URL, OAUTH2_CLIENT_ID,
-// OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE, OAUTH2_AUTH_METHOD
-// (basic, post or none).
+// Configured from the environment: OAUTH2_TOKEN_URL (or OAUTH2_ISSUER), OAUTH2_CLIENT_ID,
+// OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE, OAUTH2_AUTH_METHOD,
+// and for keys OAUTH2_CLIENT_KEY_FILE and OAUTH2_CLIENT_KEY_ID (see common/environment.hpp).
 // SPDX-License-Identifier: MIT
 
 #include "../common/environment.hpp"

@@ -6,6 +6,7 @@
 // SPDX-License-Identifier: MIT
 
 #include "../support/local_server.hpp"
+#include "../support/assertions.hpp"
 #include "../support/peer_process.hpp"
 #include "../support/test_helpers.hpp"
 
@@ -13,7 +14,9 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <chrono>
 #include <condition_variable>
 #include <iterator>
@@ -66,10 +69,38 @@ bool examples_available_or_skip() {
     return false;
 }
 
+// The server writes its key-based clients' private keys here; it outlives the server.
+oauth2cc_test::temp_dir& key_dir() {
+    static oauth2cc_test::temp_dir dir;
+    return dir;
+}
+
 peer_process& authorization_server() {
-    static const std::unique_ptr<peer_process> peer =
-        oauth2cc_test::start_oidc_provider({"--ttl", "3600"});
+    static const std::unique_ptr<peer_process> peer = oauth2cc_test::start_oidc_provider(
+        {"--ttl", "3600", "--key-dir", key_dir().path.string()});
     return *peer;
+}
+
+// The private key file of one of the server's key-based clients, e.g. "key-p256".
+std::string key_file(const std::string& name) {
+    authorization_server();  // it writes the keys
+    return key_dir() / (name + ".pem");
+}
+
+// The base64 lines of a PEM file: what no message or cache file may contain.
+std::vector<std::string> pem_body_lines(const std::string& path) {
+    std::vector<std::string> lines;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line.front() != '-') lines.push_back(line);
+    }
+    return lines;
+}
+
+bool holds_any(const std::string& text, const std::vector<std::string>& parts) {
+    return std::any_of(parts.begin(), parts.end(), [&text](const std::string& p) {
+        return text.find(p) != std::string::npos;
+    });
 }
 
 std::string token_url() {
@@ -150,6 +181,127 @@ TEST_CASE("oauth2cc-cli token: prints the token response, by every way of config
                            {});
         CHECK(r.exit_code == 0);
         CHECK(r.err.find("process list") != std::string::npos);
+    }
+}
+
+TEST_CASE("oauth2cc-cli: keys and assertions instead of a secret, from flags or OAUTH2_* names") {
+    if (!examples_available_or_skip()) return;
+    const std::string issuer = authorization_server().info().at("issuer").get<std::string>();
+    SUBCASE("private_key_jwt from flags: the key implies the method; PS256 chosen") {
+        const auto r = cli({"--token-url", token_url(), "--client-id", "key-rsa-client",
+                            "--client-key", key_file("key-rsa"), "--client-key-id", "key-rsa",
+                            "--client-key-alg", "PS256", "--scope", "read_date", "token"},
+                           {});
+        CHECK(r.exit_code == 0);
+        CHECK(r.err.empty());
+        CHECK(json::parse(r.out).at("scope") == "read_date");
+    }
+    SUBCASE("private_key_jwt from the environment, the token endpoint found from the issuer") {
+        const auto r = cli({"token"}, {{"OAUTH2_ISSUER", issuer},
+                                       {"OAUTH2_CLIENT_ID", "key-ed25519-client"},
+                                       {"OAUTH2_AUTH_METHOD", "private_key_jwt"},
+                                       {"OAUTH2_CLIENT_KEY_FILE", key_file("key-ed25519")},
+                                       {"OAUTH2_CLIENT_KEY_ID", "key-ed25519"},
+                                       {"OAUTH2_CLIENT_KEY_ALG", "EdDSA"},
+                                       {"OAUTH2_ASSERTION_AUDIENCE", issuer},
+                                       // A secret in the environment is not sent, and
+                                       // is no error: the method needs none.
+                                       {"OAUTH2_CLIENT_SECRET", "unused-secret"},
+                                       {"OAUTH2_SCOPE", "read_date"}});
+        CHECK(r.exit_code == 0);
+        CAPTURE(r.err);
+        CHECK(json::parse(r.out).at("token_type") == "Bearer");
+    }
+    SUBCASE("client_secret_jwt, the secret in a file") {
+        oauth2cc_test::temp_dir tmp;
+        std::ofstream(tmp / "secret") << "secret-jwt-fixture-0123456789abcdef\n";
+        const auto r = cli({"--issuer", issuer, "--client-id", "secret-jwt-client", "--auth",
+                            "client_secret_jwt", "--client-secret-file", tmp / "secret",
+                            "--scope", "read_date", "token"},
+                           {});
+        CHECK(r.exit_code == 0);
+        CAPTURE(r.err);
+    }
+    SUBCASE("client_assertion: the platform's file, read afresh for each run") {
+        oauth2cc_test::temp_dir tmp;
+        const std::string file = tmp / "token";
+        const auto rotate = [&] {
+            std::ofstream(file, std::ios::trunc) << oauth2cc_test::workload_assertion(
+                key_dir().path.string(), "workload-client", token_url(),
+                oauth2cc_test::unix_now(), oauth2cc_test::unix_now() + 300);
+        };
+        const env_list env{{"OAUTH2_TOKEN_URL", token_url()},
+                           {"OAUTH2_CLIENT_ID", "workload-client"},
+                           {"OAUTH2_CLIENT_ASSERTION_FILE", file}};
+        rotate();
+        CHECK(cli({"token"}, env).exit_code == 0);
+        // The same assertion again is a replay the server refuses; the rotated one works.
+        const auto replay = cli({"token"}, env);
+        CHECK(replay.exit_code == 3);
+        CHECK(replay.err.find("invalid_client") != std::string::npos);
+        CHECK(replay.err.find(read_file(file)) == std::string::npos);
+        rotate();
+        CHECK(cli({"--client-assertion-file", file, "--auth", "client_assertion", "token"}, env)
+                  .exit_code == 0);
+    }
+    SUBCASE("call: the resource server takes a private_key_jwt client's token") {
+        auto api = start_resource_server();
+        const auto r = cli({"--client-key", key_file("key-p256"), "--client-key-id", "key-p256",
+                            "call", api->info().at("url").get<std::string>() + "/api/date"},
+                           {{"OAUTH2_TOKEN_URL", token_url()},
+                            {"OAUTH2_CLIENT_ID", "key-p256-client"},
+                            {"OAUTH2_SCOPE", "read_date"}});
+        CHECK(r.exit_code == 0);
+        CHECK(json::parse(r.out).at("date").get<std::string>().size() == 10);
+    }
+}
+
+TEST_CASE("oauth2cc-cli: key settings that cannot work are refused, and no key is quoted") {
+    if (!examples_available_or_skip()) return;
+    const env_list env{{"OAUTH2_TOKEN_URL", token_url()}, {"OAUTH2_CLIENT_ID", "key-rsa-client"}};
+    const auto refused = [&](const std::vector<std::string>& args, const std::string& says) {
+        const auto r = cli(args, env);
+        CAPTURE(r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find(says) != std::string::npos);
+        CHECK_FALSE(holds_any(r.err, pem_body_lines(key_file("key-rsa"))));
+    };
+    const std::string rsa = key_file("key-rsa");
+    refused({"--auth", "basic", "--client-key", rsa, "token"}, "for the private_key_jwt method only");
+    refused({"--auth", "private_key_jwt", "token"}, "needs a client key file");
+    refused({"--client-key", rsa, "--client-secret", "s3cret-value", "token"},
+            "sends no client secret");
+    refused({"--client-key", rsa, "--client-key-alg", "ES256", "token"}, rsa);
+    refused({"--client-key", rsa, "--client-key-alg", "HS999", "token"}, "--client-key-alg");
+    refused({"--client-key", "/nonexistent/oauth2cc/key.pem", "token"},
+            "/nonexistent/oauth2cc/key.pem");
+    refused({"--auth", "post", "--client-assertion-file", rsa, "token"},
+            "client_assertion method only");
+    refused({"--auth", "client_assertion", "--client-assertion-file",
+             "/nonexistent/oauth2cc/assertion", "token"},
+            "/nonexistent/oauth2cc/assertion");
+    refused({"--auth", "client_secret_jwt", "--client-secret", "short-secret", "token"},
+            "32 bytes");
+    {
+        const auto r = cli({"--client-id", "x", "--client-key", rsa, "token"}, {});
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("--issuer") != std::string::npos);
+    }
+    {
+        // A file that looks like a key but is not one: refused without quoting it.
+        oauth2cc_test::temp_dir tmp;
+        std::ofstream(tmp / "bad.pem") << "-----BEGIN PRIVATE KEY-----\nbm90LWEta2V5LWF0LWFsbA==\n"
+                                          "-----END PRIVATE KEY-----\n";
+        const auto r = cli({"--client-key", tmp / "bad.pem", "token"}, env);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("bm90LWEta2V5") == std::string::npos);
+    }
+    {
+        // Another key than the one the client registered: the server says invalid_client.
+        const auto r = cli({"--client-key", key_file("key-p256"), "token"}, env);
+        CHECK(r.exit_code == 3);
+        CHECK(r.err.find("invalid_client") != std::string::npos);
+        CHECK_FALSE(holds_any(r.err, pem_body_lines(key_file("key-p256"))));
     }
 }
 
@@ -380,6 +532,27 @@ TEST_CASE("cron job example: one call, or exit 1 with one clear line") {
                                      cached(client_env("write-client", "write-secret", "post_echo"), third));
     CHECK(refused.exit_code == 1);
     CHECK(refused.err.find("HTTP 403") != std::string::npos);
+
+    // A key instead of a secret, from the same OAUTH2_* names as the CLI's.
+    oauth2cc_test::temp_dir fourth;
+    const auto keyed = run_program(
+        {example("OAUTH2CC_EXAMPLE_CRON_JOB"), date_url},
+        cached({{"OAUTH2_ISSUER", authorization_server().info().at("issuer").get<std::string>()},
+                {"OAUTH2_CLIENT_ID", "key-p384-client"},
+                {"OAUTH2_CLIENT_KEY_FILE", key_file("key-p384")},
+                {"OAUTH2_CLIENT_KEY_ID", "key-p384"},
+                {"OAUTH2_SCOPE", "read_date"}},
+               fourth));
+    CAPTURE(keyed.err);
+    CHECK(keyed.exit_code == 0);
+    CHECK(json::parse(keyed.out).contains("date"));
+    const auto unkeyed = run_program({example("OAUTH2CC_EXAMPLE_CRON_JOB"), date_url},
+                                     cached({{"OAUTH2_TOKEN_URL", token_url()},
+                                             {"OAUTH2_CLIENT_ID", "key-p384-client"},
+                                             {"OAUTH2_AUTH_METHOD", "private_key_jwt"}},
+                                            fourth));
+    CHECK(unkeyed.exit_code == 1);
+    CHECK(unkeyed.err.find("needs a client key file") != std::string::npos);
 }
 
 // An API that accepts any Bearer token and remembers which ones it saw, so that calls
@@ -501,6 +674,46 @@ TEST_CASE("oauth2cc-cli --cache: 60 runs in a row within a token's lifetime make
     CHECK(failed == 0);
     CHECK(tokens.size() == 1);
     CHECK(token_requests() - before == 1);
+}
+
+TEST_CASE("oauth2cc-cli --cache: the key and the assertions' audience key the stored token") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir tmp;
+    const std::string dir = tmp / "cache";
+    const env_list env{{"OAUTH2_TOKEN_URL", token_url()},
+                       {"OAUTH2_CLIENT_ID", "key-p256-client"},
+                       {"OAUTH2_SCOPE", "read_date"},
+                       {"OAUTH2_CACHE_DIR", dir}};
+    const auto token_of = [](const program_result& run) {
+        return json::parse(run.out).at("access_token").get<std::string>();
+    };
+    const int before = token_requests();
+    const auto first = cli({"--client-key", key_file("key-p256"), "token"}, env);
+    REQUIRE(first.exit_code == 0);
+    const auto again = cli({"--client-key", key_file("key-p256"), "token"}, env);
+    CHECK(token_of(again) == token_of(first));
+    CHECK(token_requests() - before == 1);
+
+    // Another key is another credential: it does not get the stored token, and the
+    // server refuses it for this client.
+    CHECK(cli({"--client-key", key_file("key-p384"), "token"}, env).exit_code == 3);
+    CHECK(token_requests() - before == 2);
+
+    const std::string issuer = authorization_server().info().at("issuer").get<std::string>();
+    const auto by_issuer =
+        cli({"--client-key", key_file("key-p256"), "--assertion-audience", issuer, "token"}, env);
+    REQUIRE(by_issuer.exit_code == 0);
+    CHECK(token_of(by_issuer) != token_of(first));
+    CHECK(token_requests() - before == 3);
+
+    // The stored files hold tokens, never the key.
+    const auto key_lines = pem_body_lines(key_file("key-p256"));
+    int files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        ++files;
+        CHECK_FALSE(holds_any(read_file(entry.path().string()), key_lines));
+    }
+    CHECK(files >= 2);
 }
 
 TEST_CASE("oauth2cc-cli --cache: corrupt and expired entries are replaced with one request") {

@@ -3,10 +3,10 @@
 // oidc-provider, which checks each assertion's signature, claims, lifetime and jti.
 // SPDX-License-Identifier: MIT
 
+#include "../support/assertions.hpp"
 #include "../support/peer_process.hpp"
 #include "../support/test_helpers.hpp"
 
-#include <oauth2cc/detail/jose.hpp>
 #include <oauth2cc/oauth2cc.hpp>
 
 #include <doctest/doctest.h>
@@ -26,6 +26,7 @@ using oauth2cc::jws_alg;
 using oauth2cc::signing_key;
 using oauth2cc_test::peer_process;
 using oauth2cc_test::thrown_by;
+using oauth2cc_test::unix_now;
 
 namespace {
 
@@ -50,29 +51,12 @@ client_config config_for(const std::string& client_id, auth_method how) {
     return cfg;
 }
 
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 // An assertion as a workload identity platform issues it: signed by its own key.
 std::string workload_assertion(const std::string& client_id, std::int64_t iat,
                                std::int64_t exp) {
-    const signing_key issuer = signing_key::from_pem_file(key_dir() / "workload.pem", "workload");
-    nlohmann::json header = nlohmann::json::object();
-    header["alg"] = "ES256";
-    header["typ"] = "JWT";
-    header["kid"] = "workload";
-    nlohmann::json claims = nlohmann::json::object();
-    claims["iss"] = client_id;
-    claims["sub"] = client_id;
-    claims["aud"] = server().info().at("token_endpoint").get<std::string>();
-    claims["jti"] = oauth2cc::detail::new_jti();
-    claims["iat"] = iat;
-    claims["exp"] = exp;
-    const std::string input = oauth2cc::detail::jws_signing_input(header, claims);
-    return oauth2cc::detail::jws_compact(input, issuer.sign(input));
+    return oauth2cc_test::workload_assertion(
+        key_dir().path.string(), client_id,
+        server().info().at("token_endpoint").get<std::string>(), iat, exp);
 }
 
 }  // namespace
