@@ -21,9 +21,6 @@
 
 namespace oauth2cc {
 
-/// @brief Name-value pairs: extra request headers, or query parameters.
-using name_value_list = std::vector<std::pair<std::string, std::string>>;
-
 /// @brief How an authorized_client reaches its API: connection_options, with room for
 /// larger API responses (16 MiB) and more idle connections (8), and redirects.
 struct client_options : connection_options {

@@ -80,6 +80,13 @@ struct client_config : connection_options {
     /// and returns the assertion to send. Throwing or returning an empty string fails
     /// that request with a `config` error; a token_manager tries again after its backoff.
     std::function<std::string()> client_assertion;
+
+    /// With a key, tokens are DPoP-bound (RFC 9449): every token request carries a proof
+    /// signed with it, a `DPoP` token_type is accepted, and token_manager's
+    /// request_headers() and authorized_client send a proof with every call. Load it from
+    /// a PEM file to keep using stored tokens across runs, or signing_key::generate() one
+    /// per process.
+    std::optional<signing_key> dpop_key;
 };
 
 /// @brief A client_assertion source that reads the file afresh on every call, for

@@ -13,6 +13,9 @@
 
 namespace oauth2cc {
 
+/// @brief Name-value pairs: request headers, or query parameters.
+using name_value_list = std::vector<std::pair<std::string, std::string>>;
+
 /// @brief An HTTP request as oauth2cc hands it to a transport.
 struct http_request {
     std::string method;  ///< "GET", "POST", ...

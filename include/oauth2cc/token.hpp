@@ -18,7 +18,9 @@ namespace oauth2cc {
 /// @sa RFC 6749 §5.1
 struct token {
     secret access_token;  ///< The token itself; never in a message or a log line.
-    std::string token_type;  ///< Always "Bearer" (RFC 6750); other types are refused.
+    /// "Bearer" (RFC 6750), or "DPoP" (RFC 9449) when client_config::dpop_key is set and
+    /// the server bound the token to it; other types are refused.
+    std::string token_type;
     /// The granted scope: the server's `scope`, or the requested scope when it sent none.
     std::string scope;
     /// The lifetime the server gave; empty when it sent no `expires_in`.

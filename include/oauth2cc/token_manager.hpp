@@ -8,6 +8,7 @@
 #include "clock.hpp"
 #include "config.hpp"
 #include "error.hpp"
+#include "http.hpp"
 #include "token.hpp"
 #include "token_store.hpp"
 #include "transport.hpp"
@@ -109,8 +110,28 @@ public:
     std::shared_ptr<const token> get(std::chrono::milliseconds max_wait);
 
     /// @brief "Bearer <token>" for an Authorization header (RFC 6750 §2.1).
-    /// @throws error as get() does
+    /// @throws error as get() does; `config` when the token is DPoP-bound, since each
+    ///         request then needs its own proof: use request_headers()
     std::string authorization_header();
+
+    /// @brief The headers one resource request needs: `Authorization: Bearer <token>`,
+    /// or for a DPoP-bound token `Authorization: DPoP <token>` and a new `DPoP` proof for
+    /// this method and URL, with `ath` and the latest nonce the URL's origin gave (RFC
+    /// 9449 §7). Send them with that request only; a proof is good for one request.
+    /// @param method the request's method, e.g. "GET"
+    /// @param url    the request's absolute URL; its query and fragment are not signed
+    /// @throws error as get() does; `config` for a DPoP-bound token and a URL that is not
+    ///         an absolute http(s) URL
+    name_value_list request_headers(std::string_view method, std::string_view url);
+
+    /// @brief Keeps a nonce a resource server gave in its `DPoP-Nonce` header (with a 401
+    /// `use_dpop_nonce`, or any other response), so that request_headers() puts it in
+    /// the next proofs for that URL's origin (RFC 9449 §9). authorized_client does this
+    /// itself; callers with their own HTTP client call it. A value that is not a nonce
+    /// is ignored.
+    /// @returns true when the nonce is new for that origin: a request refused with
+    ///          `use_dpop_nonce` is then worth one more try
+    bool set_dpop_nonce(std::string_view url, std::string_view nonce);
 
     /// @brief Drops the cached token, but only if it is still seen (any token when null),
     /// so that many callers refused with one token make one new request. The first
@@ -162,6 +183,7 @@ public:
         std::chrono::steady_clock::duration lifetime, const refresh_policy& policy);
 
 private:
+    friend class authorized_client;
     std::shared_ptr<detail::manager_state> state_;
 };
 

@@ -45,6 +45,12 @@ struct bearer_challenge {
 /// @sa RFC 6750 §3
 std::optional<bearer_challenge> find_bearer_challenge(const http_response& response);
 
+/// @brief The first DPoP challenge of a response's WWW-Authenticate headers, if any: its
+/// `error` is e.g. "invalid_token", "invalid_dpop_proof" or "use_dpop_nonce"; its
+/// `algs` are in raw.
+/// @sa RFC 9449 §7.1, §9
+std::optional<bearer_challenge> find_dpop_challenge(const http_response& response);
+
 }  // namespace oauth2cc
 
 #if OAUTH2CC_WITH_BODIES

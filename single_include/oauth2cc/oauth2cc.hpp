@@ -359,6 +359,13 @@ struct client_config : connection_options {
     /// and returns the assertion to send. Throwing or returning an empty string fails
     /// that request with a `config` error; a token_manager tries again after its backoff.
     std::function<std::string()> client_assertion;
+
+    /// With a key, tokens are DPoP-bound (RFC 9449): every token request carries a proof
+    /// signed with it, a `DPoP` token_type is accepted, and token_manager's
+    /// request_headers() and authorized_client send a proof with every call. Load it from
+    /// a PEM file to keep using stored tokens across runs, or signing_key::generate() one
+    /// per process.
+    std::optional<signing_key> dpop_key;
 };
 
 /// @brief A client_assertion source that reads the file afresh on every call, for
@@ -380,6 +387,9 @@ std::function<std::string()> assertion_from_file(std::string path);
 #include <vector>
 
 namespace oauth2cc {
+
+/// @brief Name-value pairs: request headers, or query parameters.
+using name_value_list = std::vector<std::pair<std::string, std::string>>;
 
 /// @brief An HTTP request as oauth2cc hands it to a transport.
 struct http_request {
@@ -561,7 +571,9 @@ namespace oauth2cc {
 /// @sa RFC 6749 §5.1
 struct token {
     secret access_token;  ///< The token itself; never in a message or a log line.
-    std::string token_type;  ///< Always "Bearer" (RFC 6750); other types are refused.
+    /// "Bearer" (RFC 6750), or "DPoP" (RFC 9449) when client_config::dpop_key is set and
+    /// the server bound the token to it; other types are refused.
+    std::string token_type;
     /// The granted scope: the server's `scope`, or the requested scope when it sent none.
     std::string scope;
     /// The lifetime the server gave; empty when it sent no `expires_in`.
@@ -773,8 +785,28 @@ public:
     std::shared_ptr<const token> get(std::chrono::milliseconds max_wait);
 
     /// @brief "Bearer <token>" for an Authorization header (RFC 6750 §2.1).
-    /// @throws error as get() does
+    /// @throws error as get() does; `config` when the token is DPoP-bound, since each
+    ///         request then needs its own proof: use request_headers()
     std::string authorization_header();
+
+    /// @brief The headers one resource request needs: `Authorization: Bearer <token>`,
+    /// or for a DPoP-bound token `Authorization: DPoP <token>` and a new `DPoP` proof for
+    /// this method and URL, with `ath` and the latest nonce the URL's origin gave (RFC
+    /// 9449 §7). Send them with that request only; a proof is good for one request.
+    /// @param method the request's method, e.g. "GET"
+    /// @param url    the request's absolute URL; its query and fragment are not signed
+    /// @throws error as get() does; `config` for a DPoP-bound token and a URL that is not
+    ///         an absolute http(s) URL
+    name_value_list request_headers(std::string_view method, std::string_view url);
+
+    /// @brief Keeps a nonce a resource server gave in its `DPoP-Nonce` header (with a 401
+    /// `use_dpop_nonce`, or any other response), so that request_headers() puts it in
+    /// the next proofs for that URL's origin (RFC 9449 §9). authorized_client does this
+    /// itself; callers with their own HTTP client call it. A value that is not a nonce
+    /// is ignored.
+    /// @returns true when the nonce is new for that origin: a request refused with
+    ///          `use_dpop_nonce` is then worth one more try
+    bool set_dpop_nonce(std::string_view url, std::string_view nonce);
 
     /// @brief Drops the cached token, but only if it is still seen (any token when null),
     /// so that many callers refused with one token make one new request. The first
@@ -826,6 +858,7 @@ public:
         std::chrono::steady_clock::duration lifetime, const refresh_policy& policy);
 
 private:
+    friend class authorized_client;
     std::shared_ptr<detail::manager_state> state_;
 };
 
@@ -840,9 +873,6 @@ private:
 #include <vector>
 
 namespace oauth2cc {
-
-/// @brief Name-value pairs: extra request headers, or query parameters.
-using name_value_list = std::vector<std::pair<std::string, std::string>>;
 
 /// @brief How an authorized_client reaches its API: connection_options, with room for
 /// larger API responses (16 MiB) and more idle connections (8), and redirects.
@@ -1259,6 +1289,12 @@ struct bearer_challenge {
 /// @brief The first Bearer challenge of a response's WWW-Authenticate headers, if any.
 /// @sa RFC 6750 §3
 std::optional<bearer_challenge> find_bearer_challenge(const http_response& response);
+
+/// @brief The first DPoP challenge of a response's WWW-Authenticate headers, if any: its
+/// `error` is e.g. "invalid_token", "invalid_dpop_proof" or "use_dpop_nonce"; its
+/// `algs` are in raw.
+/// @sa RFC 9449 §7.1, §9
+std::optional<bearer_challenge> find_dpop_challenge(const http_response& response);
 
 }  // namespace oauth2cc
 
@@ -2482,10 +2518,10 @@ inline const char* auth_method_name(auth_method m) noexcept {
 
 /// @brief A canonical text of what shapes a token: endpoint, client id, authentication
 /// method, scopes and resources as sets, audience, and extra parameters sorted; for the
-/// assertion methods the assertions' audience, and for private_key_jwt the key's RFC
-/// 7638 thumbprint. Two
-/// configurations that would get interchangeable tokens have the same key. The secret,
-/// timeouts, TLS and the user agent are not part of it.
+/// assertion methods the assertions' audience, for private_key_jwt the key's RFC 7638
+/// thumbprint, and the DPoP key's thumbprint. Two configurations that would get
+/// interchangeable tokens have the same key. The secret, timeouts, TLS and the user agent
+/// are not part of it.
 inline std::string cache_key(const client_config& cfg) {
     auto as_set = [](std::vector<std::string> v) {
         std::sort(v.begin(), v.end());
@@ -2512,6 +2548,10 @@ inline std::string cache_key(const client_config& cfg) {
     if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
         // The key's thumbprint, never the key: another key is another client credential.
         field("client_key", cfg.client_key->jwk_thumbprint());
+    }
+    if (cfg.dpop_key) {
+        // A DPoP-bound token is good only with the key it is bound to.
+        field("dpop_key", cfg.dpop_key->jwk_thumbprint());
     }
     if (sends_assertion(cfg.auth)) {
         field("assertion_audience", cfg.assertion_audience);
@@ -2589,6 +2629,287 @@ private:
 constexpr coarse_clock::time_point coarse_until(coarse_clock::time_point refresh_at,
                                                 coarse_clock::time_point expires_at) noexcept {
     return std::min(refresh_at, expires_at - coarse_clock::guard);
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/dpop.hpp ----
+
+// ---- oauth2cc/detail/url.hpp ----
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+struct url_parts {
+    bool https = false;
+    std::string host;  ///< As written, IPv6 literals without their brackets.
+    int port = 0;      ///< The explicit port, else 443 or 80.
+    std::string path;  ///< Path and query, at least "/".
+};
+
+/// @brief Parses an absolute http or https URL. Refuses user info ("user:pass@"), a
+/// fragment, controls and spaces, an empty host, a bad port: those are empty results.
+inline std::optional<url_parts> parse_url(std::string_view url) {
+    url_parts parts;
+    for (char c : url) {
+        if (is_control(c) || c == ' ') return std::nullopt;
+    }
+    const std::size_t colon = url.find("://");
+    if (colon == std::string_view::npos) return std::nullopt;
+    const std::string_view scheme = url.substr(0, colon);
+    if (iequals(scheme, "https")) {
+        parts.https = true;
+    } else if (!iequals(scheme, "http")) {
+        return std::nullopt;
+    }
+    std::string_view rest = url.substr(colon + 3);
+    if (rest.find('#') != std::string_view::npos) return std::nullopt;
+    const std::size_t path_start = rest.find_first_of("/?");
+    std::string_view authority = rest.substr(0, path_start);
+    parts.path = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
+    if (parts.path.front() == '?') parts.path.insert(0, "/");
+    if (authority.find('@') != std::string_view::npos) return std::nullopt;
+
+    std::string_view port_text;
+    if (!authority.empty() && authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        parts.host = std::string(authority.substr(1, close - 1));
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return std::nullopt;
+            port_text = after.substr(1);
+        }
+    } else {
+        const std::size_t port_colon = authority.find(':');
+        parts.host = std::string(authority.substr(0, port_colon));
+        if (port_colon != std::string_view::npos) port_text = authority.substr(port_colon + 1);
+    }
+    if (parts.host.empty()) return std::nullopt;
+    parts.port = parts.https ? 443 : 80;
+    if (!port_text.empty()) {
+        int port = 0;
+        for (char c : port_text) {
+            if (c < '0' || c > '9') return std::nullopt;
+            port = port * 10 + (c - '0');
+            if (port > 65535) return std::nullopt;
+        }
+        if (port == 0) return std::nullopt;
+        parts.port = port;
+    }
+    return parts;
+}
+
+/// @brief "https://host:port", with IPv6 literals in brackets.
+inline std::string origin_of(const url_parts& url) {
+    std::string origin = url.https ? "https://" : "http://";
+    const bool ipv6 = url.host.find(':') != std::string::npos;
+    if (ipv6) origin.push_back('[');
+    origin += url.host;
+    if (ipv6) origin.push_back(']');
+    origin += ":" + std::to_string(url.port);
+    return origin;
+}
+
+/// @brief True for `localhost`, `::1` (written `[::1]` in a URL), and 127.0.0.0/8 in
+/// canonical dotted-decimal form: four octets of 0 to 255 without leading zeros. Nothing
+/// else counts, since a resolver reads other spellings differently (`0127.0.0.1` is octal,
+/// 87.0.0.1; `127.0.0.08` is no address and goes to DNS; `127.1` is 127.0.0.1 to some
+/// resolvers and a name to others).
+inline bool is_loopback_host(std::string_view host) {
+    if (iequals(host, "localhost") || host == "::1") return true;
+    int octets = 0;
+    std::size_t start = 0;
+    int first = -1;
+    while (start <= host.size()) {
+        std::size_t end = host.find('.', start);
+        if (end == std::string_view::npos) end = host.size();
+        const std::string_view octet = host.substr(start, end - start);
+        if (octet.empty() || octet.size() > 3 || (octet.size() > 1 && octet[0] == '0')) {
+            return false;
+        }
+        int value = 0;
+        for (char c : octet) {
+            if (c < '0' || c > '9') return false;
+            value = value * 10 + (c - '0');
+        }
+        if (value > 255) return false;
+        if (octets == 0) first = value;
+        ++octets;
+        start = end + 1;
+    }
+    return octets == 4 && first == 127;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief The longest nonce kept; a server's longer one is ignored.
+inline constexpr std::size_t max_dpop_nonce_bytes = 1024;
+
+/// @brief True for a nonce of RFC 9449 §4.2: 1*NQCHAR, NQCHAR = %x21 / %x23-5B / %x5D-7E
+/// (visible ASCII but '"' and '\'), and no longer than max_dpop_nonce_bytes.
+inline bool is_dpop_nonce(std::string_view nonce) noexcept {
+    if (nonce.empty() || nonce.size() > max_dpop_nonce_bytes) return false;
+    for (const char c : nonce) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x21 || u > 0x7E || u == 0x22 || u == 0x5C) return false;
+    }
+    return true;
+}
+
+/// @brief The `htu` of a request to url: the URL without its query and fragment
+/// (RFC 9449 §4.2).
+inline std::string_view dpop_htu(std::string_view url) noexcept {
+    return url.substr(0, url.find_first_of("?#"));
+}
+
+/// @brief Appends text as a JSON string: '"' and '\' escaped, control characters as
+/// \u00XX; other bytes as they are.
+inline void append_json_string(std::string& out, std::string_view text) {
+    out.push_back('"');
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (u < 0x20 || u == 0x7F) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(u));
+            out += escaped;
+        } else {
+            out.push_back(c);
+        }
+    }
+    out.push_back('"');
+}
+
+/// @brief Makes DPoP proofs with one key. The protected header (`typ` `dpop+jwt`, `alg`,
+/// and the public `jwk` with its required members only) is encoded once; each proof adds
+/// claims and a signature. Thread-safe: proofs may be made on any number of threads.
+class dpop_prover {
+public:
+    explicit dpop_prover(signing_key key)
+        : key_(std::move(key)), thumbprint_(key_.jwk_thumbprint()) {
+        std::string header = "{\"typ\":\"dpop+jwt\",\"alg\":";
+        append_json_string(header, jws_alg_name(key_.alg()));
+        header += ",\"jwk\":" + jwk_thumbprint_input(key_.public_jwk()) + "}";
+        encoded_header_ = base64url(header);
+    }
+
+    /// @brief A proof for one request: a new `jti`, `htm` method, `htu` url without query
+    /// and fragment, `iat` now, `nonce` when not empty, and `ath` (base64url SHA-256 of
+    /// the access token) when a token is given (RFC 9449 §4.2, §7.1).
+    /// @throws error `config` when the key cannot sign
+    std::string proof(std::string_view method, std::string_view url, std::string_view nonce = {},
+                      std::string_view access_token = {}) const {
+        const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+        return proof_at(method, url, nonce, access_token, now);
+    }
+
+    /// @brief As proof(), with `iat` given (Unix seconds).
+    std::string proof_at(std::string_view method, std::string_view url, std::string_view nonce,
+                         std::string_view access_token, std::int64_t iat) const {
+        std::string claims;
+        claims.reserve(160 + url.size() + nonce.size());
+        claims += "{\"jti\":\"";
+        claims += new_jti();
+        claims += "\",\"htm\":";
+        append_json_string(claims, method);
+        claims += ",\"htu\":";
+        append_json_string(claims, dpop_htu(url));
+        claims += ",\"iat\":";
+        claims += std::to_string(iat);
+        if (!nonce.empty()) {
+            claims += ",\"nonce\":";
+            append_json_string(claims, nonce);
+        }
+        if (!access_token.empty()) {
+            claims += ",\"ath\":\"";
+            base64url_append(claims, sha256_raw(access_token));
+            claims.push_back('"');
+        }
+        claims.push_back('}');
+        std::string input;
+        input.reserve(encoded_header_.size() + base64_size(claims.size()) + 100);
+        input = encoded_header_;
+        input.push_back('.');
+        base64url_append(input, claims);
+        const std::string signature = key_.sign(input);
+        return jws_compact(std::move(input), signature);
+    }
+
+    /// @brief The key's RFC 7638 thumbprint: the `jkt` a bound token carries in `cnf`.
+    const std::string& thumbprint() const noexcept { return thumbprint_; }
+
+private:
+    signing_key key_;
+    std::string thumbprint_;
+    std::string encoded_header_;
+};
+
+/// @brief The latest DPoP nonce each origin gave, for the proofs sent there next. Keeps
+/// the most recently given max_origins origins. Thread-safe.
+class dpop_nonces {
+public:
+    static constexpr std::size_t max_origins = 64;
+
+    /// @brief The nonce to send to origin; empty when it gave none.
+    std::string get(std::string_view origin) const {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& [o, n] : entries_) {
+            if (o == origin) return n;
+        }
+        return {};
+    }
+
+    /// @brief Keeps nonce for origin; a value that is not a nonce is ignored.
+    /// @returns true when it was kept and differs from the one kept before
+    bool put(std::string_view origin, std::string_view nonce) {
+        if (!is_dpop_nonce(nonce)) return false;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+            if (it->first == origin) {
+                const bool changed = it->second != nonce;
+                // The most recent last: the first is the one to give up.
+                auto entry = std::move(*it);
+                entries_.erase(it);
+                entry.second = std::string(nonce);
+                entries_.push_back(std::move(entry));
+                return changed;
+            }
+        }
+        if (entries_.size() >= max_origins) entries_.erase(entries_.begin());
+        entries_.emplace_back(std::string(origin), std::string(nonce));
+        return true;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<std::pair<std::string, std::string>> entries_;
+};
+
+/// @brief The origin of an absolute URL ("https://host:443"), as nonces are kept under;
+/// empty for a URL that does not parse.
+inline std::string dpop_origin(std::string_view url) {
+    const auto parts = parse_url(url);
+    return parts ? origin_of(*parts) : std::string();
 }
 
 }  // namespace oauth2cc::detail
@@ -2832,117 +3153,6 @@ cache_cell& thread_cell(std::uint64_t owner, const std::shared_ptr<Owner>& alive
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/url.hpp ----
-
-#include <cstddef>
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-struct url_parts {
-    bool https = false;
-    std::string host;  ///< As written, IPv6 literals without their brackets.
-    int port = 0;      ///< The explicit port, else 443 or 80.
-    std::string path;  ///< Path and query, at least "/".
-};
-
-/// @brief Parses an absolute http or https URL. Refuses user info ("user:pass@"), a
-/// fragment, controls and spaces, an empty host, a bad port: those are empty results.
-inline std::optional<url_parts> parse_url(std::string_view url) {
-    url_parts parts;
-    for (char c : url) {
-        if (is_control(c) || c == ' ') return std::nullopt;
-    }
-    const std::size_t colon = url.find("://");
-    if (colon == std::string_view::npos) return std::nullopt;
-    const std::string_view scheme = url.substr(0, colon);
-    if (iequals(scheme, "https")) {
-        parts.https = true;
-    } else if (!iequals(scheme, "http")) {
-        return std::nullopt;
-    }
-    std::string_view rest = url.substr(colon + 3);
-    if (rest.find('#') != std::string_view::npos) return std::nullopt;
-    const std::size_t path_start = rest.find_first_of("/?");
-    std::string_view authority = rest.substr(0, path_start);
-    parts.path = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
-    if (parts.path.front() == '?') parts.path.insert(0, "/");
-    if (authority.find('@') != std::string_view::npos) return std::nullopt;
-
-    std::string_view port_text;
-    if (!authority.empty() && authority.front() == '[') {
-        const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos) return std::nullopt;
-        parts.host = std::string(authority.substr(1, close - 1));
-        const std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') return std::nullopt;
-            port_text = after.substr(1);
-        }
-    } else {
-        const std::size_t port_colon = authority.find(':');
-        parts.host = std::string(authority.substr(0, port_colon));
-        if (port_colon != std::string_view::npos) port_text = authority.substr(port_colon + 1);
-    }
-    if (parts.host.empty()) return std::nullopt;
-    parts.port = parts.https ? 443 : 80;
-    if (!port_text.empty()) {
-        int port = 0;
-        for (char c : port_text) {
-            if (c < '0' || c > '9') return std::nullopt;
-            port = port * 10 + (c - '0');
-            if (port > 65535) return std::nullopt;
-        }
-        if (port == 0) return std::nullopt;
-        parts.port = port;
-    }
-    return parts;
-}
-
-/// @brief "https://host:port", with IPv6 literals in brackets.
-inline std::string origin_of(const url_parts& url) {
-    std::string origin = url.https ? "https://" : "http://";
-    const bool ipv6 = url.host.find(':') != std::string::npos;
-    if (ipv6) origin.push_back('[');
-    origin += url.host;
-    if (ipv6) origin.push_back(']');
-    origin += ":" + std::to_string(url.port);
-    return origin;
-}
-
-/// @brief True for `localhost`, `::1` (written `[::1]` in a URL), and 127.0.0.0/8 in
-/// canonical dotted-decimal form: four octets of 0 to 255 without leading zeros. Nothing
-/// else counts, since a resolver reads other spellings differently (`0127.0.0.1` is octal,
-/// 87.0.0.1; `127.0.0.08` is no address and goes to DNS; `127.1` is 127.0.0.1 to some
-/// resolvers and a name to others).
-inline bool is_loopback_host(std::string_view host) {
-    if (iequals(host, "localhost") || host == "::1") return true;
-    int octets = 0;
-    std::size_t start = 0;
-    int first = -1;
-    while (start <= host.size()) {
-        std::size_t end = host.find('.', start);
-        if (end == std::string_view::npos) end = host.size();
-        const std::string_view octet = host.substr(start, end - start);
-        if (octet.empty() || octet.size() > 3 || (octet.size() > 1 && octet[0] == '0')) {
-            return false;
-        }
-        int value = 0;
-        for (char c : octet) {
-            if (c < '0' || c > '9') return false;
-            value = value * 10 + (c - '0');
-        }
-        if (value > 255) return false;
-        if (octets == 0) first = value;
-        ++octets;
-        start = end + 1;
-    }
-    return octets == 4 && first == 127;
-}
-
-}  // namespace oauth2cc::detail
 
 #include <atomic>
 #include <cassert>
@@ -3045,7 +3255,9 @@ public:
           where(endpoint_for_logs(client.config().token_endpoint.empty()
                                         ? client.config().issuer
                                         : client.config().token_endpoint)),
-          who(excerpt(client.config().client_id, 100)) {
+          who(excerpt(client.config().client_id, 100)),
+          dpop(client.config().dpop_key ? std::optional<dpop_prover>(*client.config().dpop_key)
+                                        : std::nullopt) {
         guarded_.rng.seed(p.jitter_seed != 0 ? p.jitter_seed : std::random_device{}());
     }
 
@@ -3135,6 +3347,10 @@ public:
     const std::uint64_t id;
     const std::string where;  ///< host:port of the token endpoint, for log lines
     const std::string who;    ///< the client id, sanitised, for log lines
+    /// Makes the proofs of resource requests, when client_config::dpop_key is set.
+    const std::optional<dpop_prover> dpop;
+    /// The latest DPoP nonce of each resource server's origin.
+    dpop_nonces resource_nonces;
     std::uint64_t clock_subscription = 0;  ///< set by the constructor of token_manager
 
     // Read without the lock: stored seq_cst, then retire() (see retire_copies).
@@ -3793,7 +4009,51 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
 }
 
 OAUTH2CC_INLINE std::string token_manager::authorization_header() {
-    return "Bearer " + get()->access_token.reveal();
+    const auto tok = get();
+    if (tok->token_type == "DPoP") {
+        throw error(error_kind::config,
+                    "the token is DPoP-bound: every request needs its own proof, so take "
+                    "the headers from request_headers(method, url)");
+    }
+    return "Bearer " + tok->access_token.reveal();
+}
+
+namespace detail {
+
+/// @brief The headers of one resource request with tok (see request_headers()).
+inline name_value_list resource_headers(manager_state& s, const token& tok,
+                                        std::string_view method, std::string_view url) {
+    name_value_list headers;
+    if (tok.token_type != "DPoP") {
+        headers.emplace_back("Authorization", "Bearer " + tok.access_token.reveal());
+        return headers;
+    }
+    if (!s.dpop) {
+        throw error(error_kind::config,
+                    "the token is DPoP-bound but the client has no dpop_key to prove it");
+    }
+    const std::string origin = dpop_origin(url);
+    if (origin.empty()) {
+        throw error(error_kind::config,
+                    "a DPoP proof needs the request's absolute http:// or https:// URL");
+    }
+    headers.emplace_back("Authorization", "DPoP " + tok.access_token.reveal());
+    headers.emplace_back("DPoP", s.dpop->proof(method, url, s.resource_nonces.get(origin),
+                                               tok.access_token.reveal()));
+    return headers;
+}
+
+}  // namespace detail
+
+OAUTH2CC_INLINE name_value_list token_manager::request_headers(std::string_view method,
+                                                               std::string_view url) {
+    const auto tok = get();
+    return detail::resource_headers(*state_, *tok, method, url);
+}
+
+OAUTH2CC_INLINE bool token_manager::set_dpop_nonce(std::string_view url, std::string_view nonce) {
+    const std::string origin = detail::dpop_origin(url);
+    return !origin.empty() && state_->resource_nonces.put(origin, nonce);
 }
 
 OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
@@ -4165,11 +4425,14 @@ inline bool is_followable_redirect(int status) noexcept {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-/// @brief Holds an Authorization value and wipes it when the call is over.
-struct credential_holder {
-    std::string value;
-    ~credential_holder() { wipe(value); }
-};
+/// @brief Keeps the DPoP nonce a response from url gave, if any.
+/// @returns true when it is new for the URL's origin
+inline bool remember_nonce(manager_state& s, const std::string& url, const http_response& res) {
+    const auto nonce = res.header("DPoP-Nonce");
+    if (!nonce) return false;
+    const std::string origin = dpop_origin(url);
+    return !origin.empty() && s.resource_nonces.put(origin, *nonce);
+}
 
 }  // namespace detail
 
@@ -4192,6 +4455,13 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
                                                      client_options options,
                                                      std::shared_ptr<transport> via)
     : tokens_(tokens), options_(std::move(options)), transport_(std::move(via)) {
+    // A certificate-bound token (RFC 8705 §3) works only over a connection that presents
+    // the certificate it is bound to: the token_manager's, unless the API has its own.
+    const tls_options& manager_tls = tokens_.state_->client.config().tls;
+    if (options_.tls.client_cert_file.empty() && options_.tls.client_key_file.empty()) {
+        options_.tls.client_cert_file = manager_tls.client_cert_file;
+        options_.tls.client_key_file = manager_tls.client_key_file;
+    }
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     const auto url = detail::parse_url(base_url);
     if (!url) {
@@ -4280,23 +4550,33 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
 
     // One exchange, with the redirects it may follow. `on_origin` tells whether the final
     // response answered a request that carried the token.
+    detail::manager_state& state = *tokens_.state_;
+    bool new_nonce = false;  // the last response on the origin gave a new DPoP nonce
     const auto exchange = [&](const token& tok, bool& on_origin) {
-        detail::credential_holder authorization{"Bearer " + tok.access_token.reveal()};
-        if (detail::has_control(authorization.value)) {
+        if (detail::has_control(tok.access_token.reveal())) {
             throw error(error_kind::bad_response,
                         "the access token holds control characters; it is never sent");
         }
         http_request req = base;
         on_origin = true;
+        new_nonce = false;
         for (int hop = 0;; ++hop) {
-            // The Authorization header is added for this hop only, and wiped and removed
-            // once it is sent, so the request is not copied per hop.
+            // The token's headers (Authorization, and a DPoP proof for this hop's URL)
+            // are added for this hop only, and wiped and removed once it is sent, so the
+            // request is not copied per hop.
+            std::size_t added = 0;
             const auto drop_authorization = [&] {
-                if (!on_origin) return;
-                detail::wipe(req.headers.back().second);
-                req.headers.pop_back();
+                for (; added > 0; --added) {
+                    detail::wipe(req.headers.back().second);
+                    req.headers.pop_back();
+                }
             };
-            if (on_origin) req.headers.emplace_back("Authorization", authorization.value);
+            if (on_origin) {
+                for (auto& header : detail::resource_headers(state, tok, req.method, req.url)) {
+                    req.headers.push_back(std::move(header));
+                    ++added;
+                }
+            }
             http_response res;
             try {
                 res = transport_->send(req);
@@ -4305,6 +4585,9 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
                 throw;
             }
             drop_authorization();
+            if (on_origin && tok.token_type == "DPoP") {
+                new_nonce = detail::remember_nonce(state, req.url, res);
+            }
             if (!options_.follow_redirects || !detail::is_followable_redirect(res.status) ||
                 hop >= options_.max_redirects) {
                 return res;
@@ -4350,8 +4633,16 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
     auto tok = tokens_.get();
     bool token_sent = false;
     http_response res = exchange(*tok, token_sent);
+    const bool dpop = tok->token_type == "DPoP";
+    if (res.status == 401 && token_sent && dpop) {
+        // RFC 9449 §9: a new nonce the server asks for is answered once, same token.
+        const auto challenge = find_dpop_challenge(res);
+        if (challenge && challenge->error == "use_dpop_nonce" && new_nonce) {
+            res = exchange(*tok, token_sent);
+        }
+    }
     if (res.status == 401 && token_sent) {
-        const auto challenge = find_bearer_challenge(res);
+        const auto challenge = dpop ? find_dpop_challenge(res) : find_bearer_challenge(res);
         if (!challenge || challenge->error.empty() || challenge->error == "invalid_token") {
             // The token is no longer good: drop it (unless another caller already did)
             // and repeat once with a new one.
@@ -6026,6 +6317,7 @@ struct prepared_token_request {
           scope(joined_scope(cfg)),
           max_response_bytes(cfg.max_response_bytes) {
         if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
+        if (cfg.dpop_key) dpop.emplace(*cfg.dpop_key);
     }
     prepared_token_request(const prepared_token_request&) = delete;
     prepared_token_request& operator=(const prepared_token_request&) = delete;
@@ -6037,6 +6329,10 @@ struct prepared_token_request {
     std::size_t max_response_bytes;
     /// Makes each request's assertion, for the methods that send one.
     std::optional<assertion_maker> assertion;
+    /// Makes each request's DPoP proof, when client_config::dpop_key is set.
+    std::optional<dpop_prover> dpop;
+    /// The latest nonce the token endpoint gave for DPoP proofs (RFC 9449 §8).
+    mutable dpop_nonces nonces;
 };
 
 }  // namespace oauth2cc::detail
@@ -6327,13 +6623,15 @@ inline void throw_for_error_response(const http_response& res,
 /// @param obtained_at     when the response arrived (steady clock)
 /// @param now_system      the wall-clock time, for a Retry-After given as a date
 /// @param hide            credentials to keep out of server-echoed text in errors
+/// @param dpop true when the request carried a DPoP proof: token_type `DPoP` is then
+///             accepted (case-insensitively) and kept as "DPoP"
 /// @throws error `oauth` for an `error` member (any status), `http_status` for another
 ///         non-2xx, `bad_response` for a 2xx that is not a valid token response
-/// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4
+/// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4; RFC 9449 §5
 inline token parse_token_response(const http_response& res, const std::string& requested_scope,
                                   std::chrono::steady_clock::time_point obtained_at,
                                   std::chrono::system_clock::time_point now_system,
-                                  const redactions& hide = redactions{}) {
+                                  const redactions& hide = redactions{}, bool dpop = false) {
     json_notes notes;
     auto doc = response_document(res, &notes);
     // The token is moved out of the document; whatever else it held is wiped with it.
@@ -6376,7 +6674,9 @@ inline token parse_token_response(const http_response& res, const std::string& r
         } else if (name == "token_type") {
             if (!value.is_string()) bad("token_type is not a string");
             const std::string& type = value.get_ref<const std::string&>();
-            if (!iequals(type, "Bearer")) {
+            if (dpop && iequals(type, "DPoP")) {
+                t.token_type = "DPoP";
+            } else if (!iequals(type, "Bearer")) {
                 // A short type is named; anything that could be (part of) the token is not.
                 // (The token may have been moved out of the document already.)
                 const auto token_member = doc->find("access_token");
@@ -6389,7 +6689,9 @@ inline token parse_token_response(const http_response& res, const std::string& r
                 bad((type.size() <= 16 && !names_token
                          ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
                          : "a token_type of " + std::to_string(type.size()) + " bytes") +
-                    " is not supported; only Bearer (RFC 6750) is");
+                    (dpop ? " is not supported; only Bearer (RFC 6750) and DPoP (RFC 9449) are"
+                          : " is not supported; only Bearer (RFC 6750) is, and DPoP (RFC "
+                            "9449) with client_config::dpop_key"));
             }
         } else if (name == "expires_in") {
             t.expires_in = read_expires_in(value, res.status);
@@ -6404,7 +6706,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
         }
     }
     if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
-    t.token_type = "Bearer";
+    if (t.token_type.empty()) t.token_type = "Bearer";
     return t;
 }
 
@@ -6545,25 +6847,34 @@ namespace oauth2cc {
 
 namespace detail {
 
-// Sends a prepared token request and reads its response. The assertion methods send a
-// copy with a new assertion, kept out of error messages like the secret.
-inline token send_token_request(const prepared_token_request& prepared, transport& via) {
+// Sends a prepared token request once and reads its response. The assertion methods
+// send a copy with a new assertion, kept out of error messages like the secret; with a
+// DPoP key the copy carries a new proof, and a nonce the response gives is kept.
+inline token send_token_request_once(const prepared_token_request& prepared, transport& via) {
     http_response res;
     const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
-    std::optional<http_request> asserted;
+    std::optional<http_request> copy;
     std::optional<redactions> hide_too;
     if (prepared.assertion) {
         std::string assertion = prepared.assertion->make();
         const wipe_at_exit assertion_wiper{[&assertion] { wipe(assertion); }};
-        asserted.emplace(with_assertion(prepared.request, assertion));
+        copy.emplace(with_assertion(prepared.request, assertion));
         hide_too.emplace(prepared.hide.copy());
         hide_too->add(assertion);
     }
-    const wipe_at_exit request_wiper{[&asserted] {
-        if (asserted) wipe_credentials(*asserted);
+    const wipe_at_exit request_wiper{[&copy] {
+        if (copy) wipe_credentials(*copy);
     }};
-    res = via.send(asserted ? *asserted : prepared.request);
+    if (prepared.dpop) {
+        if (!copy) copy.emplace(prepared.request);
+        copy->headers.emplace_back(
+            "DPoP", prepared.dpop->proof("POST", copy->url, prepared.nonces.get(copy->url)));
+    }
+    res = via.send(copy ? *copy : prepared.request);
     const auto obtained_at = std::chrono::steady_clock::now();
+    if (prepared.dpop) {
+        if (const auto nonce = res.header("DPoP-Nonce")) prepared.nonces.put(prepared.request.url, *nonce);
+    }
     if (res.body.size() > prepared.max_response_bytes) {
         throw error(error_kind::bad_response,
                     "the token response body is over max_response_bytes (" +
@@ -6572,7 +6883,25 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
     }
     return parse_token_response(res, prepared.scope, obtained_at,
                                 std::chrono::system_clock::now(),
-                                hide_too ? *hide_too : prepared.hide);
+                                hide_too ? *hide_too : prepared.hide, prepared.dpop.has_value());
+}
+
+// Sends a prepared token request. A `use_dpop_nonce` error that came with a new nonce
+// is answered by exactly one more request carrying it (RFC 9449 §8); so is a proof
+// refused for its clock (`invalid_dpop_proof`) when the server gave a nonce to use
+// instead of the client's clock.
+inline token send_token_request(const prepared_token_request& prepared, transport& via) {
+    if (!prepared.dpop) return send_token_request_once(prepared, via);
+    const std::string sent_nonce = prepared.nonces.get(prepared.request.url);
+    try {
+        return send_token_request_once(prepared, via);
+    } catch (const error& e) {
+        const bool nonce_error = e.kind() == error_kind::oauth &&
+                                 (e.oauth_error() == "use_dpop_nonce" ||
+                                  e.oauth_error() == "invalid_dpop_proof");
+        if (!nonce_error || prepared.nonces.get(prepared.request.url) == sent_nonce) throw;
+    }
+    return send_token_request_once(prepared, via);
 }
 
 // True when the token endpoint is to be discovered from the issuer.
@@ -6818,12 +7147,15 @@ OAUTH2CC_INLINE std::vector<auth_challenge> parse_www_authenticate(std::string_v
     return detail::challenge_reader(value.substr(0, 16384)).read_all();
 }
 
-OAUTH2CC_INLINE std::optional<bearer_challenge> find_bearer_challenge(
-    const http_response& response) {
+namespace detail {
+
+/// @brief The first challenge of the scheme in a response's WWW-Authenticate headers.
+inline std::optional<bearer_challenge> find_challenge(const http_response& response,
+                                                      std::string_view scheme) {
     for (const auto& [name, value] : response.headers) {
-        if (!detail::iequals(name, "WWW-Authenticate")) continue;
+        if (!iequals(name, "WWW-Authenticate")) continue;
         for (auto& c : parse_www_authenticate(value)) {
-            if (!detail::iequals(c.scheme, "Bearer")) continue;
+            if (!iequals(c.scheme, scheme)) continue;
             bearer_challenge b;
             b.realm = c.param("realm").value_or("");
             b.error = c.param("error").value_or("");
@@ -6835,6 +7167,18 @@ OAUTH2CC_INLINE std::optional<bearer_challenge> find_bearer_challenge(
         }
     }
     return std::nullopt;
+}
+
+}  // namespace detail
+
+OAUTH2CC_INLINE std::optional<bearer_challenge> find_bearer_challenge(
+    const http_response& response) {
+    return detail::find_challenge(response, "Bearer");
+}
+
+OAUTH2CC_INLINE std::optional<bearer_challenge> find_dpop_challenge(
+    const http_response& response) {
+    return detail::find_challenge(response, "DPoP");
 }
 
 }  // namespace oauth2cc

@@ -28,10 +28,10 @@ inline const char* auth_method_name(auth_method m) noexcept {
 
 /// @brief A canonical text of what shapes a token: endpoint, client id, authentication
 /// method, scopes and resources as sets, audience, and extra parameters sorted; for the
-/// assertion methods the assertions' audience, and for private_key_jwt the key's RFC
-/// 7638 thumbprint. Two
-/// configurations that would get interchangeable tokens have the same key. The secret,
-/// timeouts, TLS and the user agent are not part of it.
+/// assertion methods the assertions' audience, for private_key_jwt the key's RFC 7638
+/// thumbprint, and the DPoP key's thumbprint. Two configurations that would get
+/// interchangeable tokens have the same key. The secret, timeouts, TLS and the user agent
+/// are not part of it.
 inline std::string cache_key(const client_config& cfg) {
     auto as_set = [](std::vector<std::string> v) {
         std::sort(v.begin(), v.end());
@@ -58,6 +58,10 @@ inline std::string cache_key(const client_config& cfg) {
     if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
         // The key's thumbprint, never the key: another key is another client credential.
         field("client_key", cfg.client_key->jwk_thumbprint());
+    }
+    if (cfg.dpop_key) {
+        // A DPoP-bound token is good only with the key it is bound to.
+        field("dpop_key", cfg.dpop_key->jwk_thumbprint());
     }
     if (sends_assertion(cfg.auth)) {
         field("assertion_audience", cfg.assertion_audience);

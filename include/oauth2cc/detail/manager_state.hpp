@@ -12,6 +12,7 @@
 #include "../token_store.hpp"
 #include "cache_key.hpp"
 #include "coarse_clock.hpp"
+#include "dpop.hpp"
 #include "limits.hpp"
 #include "text.hpp"
 #include "thread_cache.hpp"
@@ -118,7 +119,9 @@ public:
           where(endpoint_for_logs(client.config().token_endpoint.empty()
                                         ? client.config().issuer
                                         : client.config().token_endpoint)),
-          who(excerpt(client.config().client_id, 100)) {
+          who(excerpt(client.config().client_id, 100)),
+          dpop(client.config().dpop_key ? std::optional<dpop_prover>(*client.config().dpop_key)
+                                        : std::nullopt) {
         guarded_.rng.seed(p.jitter_seed != 0 ? p.jitter_seed : std::random_device{}());
     }
 
@@ -208,6 +211,10 @@ public:
     const std::uint64_t id;
     const std::string where;  ///< host:port of the token endpoint, for log lines
     const std::string who;    ///< the client id, sanitised, for log lines
+    /// Makes the proofs of resource requests, when client_config::dpop_key is set.
+    const std::optional<dpop_prover> dpop;
+    /// The latest DPoP nonce of each resource server's origin.
+    dpop_nonces resource_nonces;
     std::uint64_t clock_subscription = 0;  ///< set by the constructor of token_manager
 
     // Read without the lock: stored seq_cst, then retire() (see retire_copies).

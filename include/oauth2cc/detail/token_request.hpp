@@ -7,6 +7,7 @@
 #include "../error.hpp"
 #include "../http.hpp"
 #include "client_assertion.hpp"
+#include "dpop.hpp"
 #include "connection_check.hpp"
 #include "form.hpp"
 #include "limits.hpp"
@@ -229,6 +230,7 @@ struct prepared_token_request {
           scope(joined_scope(cfg)),
           max_response_bytes(cfg.max_response_bytes) {
         if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
+        if (cfg.dpop_key) dpop.emplace(*cfg.dpop_key);
     }
     prepared_token_request(const prepared_token_request&) = delete;
     prepared_token_request& operator=(const prepared_token_request&) = delete;
@@ -240,6 +242,10 @@ struct prepared_token_request {
     std::size_t max_response_bytes;
     /// Makes each request's assertion, for the methods that send one.
     std::optional<assertion_maker> assertion;
+    /// Makes each request's DPoP proof, when client_config::dpop_key is set.
+    std::optional<dpop_prover> dpop;
+    /// The latest nonce the token endpoint gave for DPoP proofs (RFC 9449 §8).
+    mutable dpop_nonces nonces;
 };
 
 }  // namespace oauth2cc::detail

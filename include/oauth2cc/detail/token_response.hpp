@@ -144,13 +144,15 @@ inline void throw_for_error_response(const http_response& res,
 /// @param obtained_at     when the response arrived (steady clock)
 /// @param now_system      the wall-clock time, for a Retry-After given as a date
 /// @param hide            credentials to keep out of server-echoed text in errors
+/// @param dpop true when the request carried a DPoP proof: token_type `DPoP` is then
+///             accepted (case-insensitively) and kept as "DPoP"
 /// @throws error `oauth` for an `error` member (any status), `http_status` for another
 ///         non-2xx, `bad_response` for a 2xx that is not a valid token response
-/// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4
+/// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4; RFC 9449 §5
 inline token parse_token_response(const http_response& res, const std::string& requested_scope,
                                   std::chrono::steady_clock::time_point obtained_at,
                                   std::chrono::system_clock::time_point now_system,
-                                  const redactions& hide = redactions{}) {
+                                  const redactions& hide = redactions{}, bool dpop = false) {
     json_notes notes;
     auto doc = response_document(res, &notes);
     // The token is moved out of the document; whatever else it held is wiped with it.
@@ -193,7 +195,9 @@ inline token parse_token_response(const http_response& res, const std::string& r
         } else if (name == "token_type") {
             if (!value.is_string()) bad("token_type is not a string");
             const std::string& type = value.get_ref<const std::string&>();
-            if (!iequals(type, "Bearer")) {
+            if (dpop && iequals(type, "DPoP")) {
+                t.token_type = "DPoP";
+            } else if (!iequals(type, "Bearer")) {
                 // A short type is named; anything that could be (part of) the token is not.
                 // (The token may have been moved out of the document already.)
                 const auto token_member = doc->find("access_token");
@@ -206,7 +210,9 @@ inline token parse_token_response(const http_response& res, const std::string& r
                 bad((type.size() <= 16 && !names_token
                          ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
                          : "a token_type of " + std::to_string(type.size()) + " bytes") +
-                    " is not supported; only Bearer (RFC 6750) is");
+                    (dpop ? " is not supported; only Bearer (RFC 6750) and DPoP (RFC 9449) are"
+                          : " is not supported; only Bearer (RFC 6750) is, and DPoP (RFC "
+                            "9449) with client_config::dpop_key"));
             }
         } else if (name == "expires_in") {
             t.expires_in = read_expires_in(value, res.status);
@@ -221,7 +227,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
         }
     }
     if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
-    t.token_type = "Bearer";
+    if (t.token_type.empty()) t.token_type = "Bearer";
     return t;
 }
 

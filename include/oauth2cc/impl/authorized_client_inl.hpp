@@ -8,6 +8,7 @@
 #include "../detail/connection_check.hpp"
 #include "../detail/form.hpp"
 #include "../detail/headers.hpp"
+#include "../detail/manager_state.hpp"
 #include "../detail/text.hpp"
 #include "../detail/url.hpp"
 #include "../detail/wipe.hpp"
@@ -50,11 +51,14 @@ inline bool is_followable_redirect(int status) noexcept {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-/// @brief Holds an Authorization value and wipes it when the call is over.
-struct credential_holder {
-    std::string value;
-    ~credential_holder() { wipe(value); }
-};
+/// @brief Keeps the DPoP nonce a response from url gave, if any.
+/// @returns true when it is new for the URL's origin
+inline bool remember_nonce(manager_state& s, const std::string& url, const http_response& res) {
+    const auto nonce = res.header("DPoP-Nonce");
+    if (!nonce) return false;
+    const std::string origin = dpop_origin(url);
+    return !origin.empty() && s.resource_nonces.put(origin, *nonce);
+}
 
 }  // namespace detail
 
@@ -77,6 +81,13 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
                                                      client_options options,
                                                      std::shared_ptr<transport> via)
     : tokens_(tokens), options_(std::move(options)), transport_(std::move(via)) {
+    // A certificate-bound token (RFC 8705 §3) works only over a connection that presents
+    // the certificate it is bound to: the token_manager's, unless the API has its own.
+    const tls_options& manager_tls = tokens_.state_->client.config().tls;
+    if (options_.tls.client_cert_file.empty() && options_.tls.client_key_file.empty()) {
+        options_.tls.client_cert_file = manager_tls.client_cert_file;
+        options_.tls.client_key_file = manager_tls.client_key_file;
+    }
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     const auto url = detail::parse_url(base_url);
     if (!url) {
@@ -165,23 +176,33 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
 
     // One exchange, with the redirects it may follow. `on_origin` tells whether the final
     // response answered a request that carried the token.
+    detail::manager_state& state = *tokens_.state_;
+    bool new_nonce = false;  // the last response on the origin gave a new DPoP nonce
     const auto exchange = [&](const token& tok, bool& on_origin) {
-        detail::credential_holder authorization{"Bearer " + tok.access_token.reveal()};
-        if (detail::has_control(authorization.value)) {
+        if (detail::has_control(tok.access_token.reveal())) {
             throw error(error_kind::bad_response,
                         "the access token holds control characters; it is never sent");
         }
         http_request req = base;
         on_origin = true;
+        new_nonce = false;
         for (int hop = 0;; ++hop) {
-            // The Authorization header is added for this hop only, and wiped and removed
-            // once it is sent, so the request is not copied per hop.
+            // The token's headers (Authorization, and a DPoP proof for this hop's URL)
+            // are added for this hop only, and wiped and removed once it is sent, so the
+            // request is not copied per hop.
+            std::size_t added = 0;
             const auto drop_authorization = [&] {
-                if (!on_origin) return;
-                detail::wipe(req.headers.back().second);
-                req.headers.pop_back();
+                for (; added > 0; --added) {
+                    detail::wipe(req.headers.back().second);
+                    req.headers.pop_back();
+                }
             };
-            if (on_origin) req.headers.emplace_back("Authorization", authorization.value);
+            if (on_origin) {
+                for (auto& header : detail::resource_headers(state, tok, req.method, req.url)) {
+                    req.headers.push_back(std::move(header));
+                    ++added;
+                }
+            }
             http_response res;
             try {
                 res = transport_->send(req);
@@ -190,6 +211,9 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
                 throw;
             }
             drop_authorization();
+            if (on_origin && tok.token_type == "DPoP") {
+                new_nonce = detail::remember_nonce(state, req.url, res);
+            }
             if (!options_.follow_redirects || !detail::is_followable_redirect(res.status) ||
                 hop >= options_.max_redirects) {
                 return res;
@@ -235,8 +259,16 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
     auto tok = tokens_.get();
     bool token_sent = false;
     http_response res = exchange(*tok, token_sent);
+    const bool dpop = tok->token_type == "DPoP";
+    if (res.status == 401 && token_sent && dpop) {
+        // RFC 9449 §9: a new nonce the server asks for is answered once, same token.
+        const auto challenge = find_dpop_challenge(res);
+        if (challenge && challenge->error == "use_dpop_nonce" && new_nonce) {
+            res = exchange(*tok, token_sent);
+        }
+    }
     if (res.status == 401 && token_sent) {
-        const auto challenge = find_bearer_challenge(res);
+        const auto challenge = dpop ? find_dpop_challenge(res) : find_bearer_challenge(res);
         if (!challenge || challenge->error.empty() || challenge->error == "invalid_token") {
             // The token is no longer good: drop it (unless another caller already did)
             // and repeat once with a new one.

@@ -21,25 +21,34 @@ namespace oauth2cc {
 
 namespace detail {
 
-// Sends a prepared token request and reads its response. The assertion methods send a
-// copy with a new assertion, kept out of error messages like the secret.
-inline token send_token_request(const prepared_token_request& prepared, transport& via) {
+// Sends a prepared token request once and reads its response. The assertion methods
+// send a copy with a new assertion, kept out of error messages like the secret; with a
+// DPoP key the copy carries a new proof, and a nonce the response gives is kept.
+inline token send_token_request_once(const prepared_token_request& prepared, transport& via) {
     http_response res;
     const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
-    std::optional<http_request> asserted;
+    std::optional<http_request> copy;
     std::optional<redactions> hide_too;
     if (prepared.assertion) {
         std::string assertion = prepared.assertion->make();
         const wipe_at_exit assertion_wiper{[&assertion] { wipe(assertion); }};
-        asserted.emplace(with_assertion(prepared.request, assertion));
+        copy.emplace(with_assertion(prepared.request, assertion));
         hide_too.emplace(prepared.hide.copy());
         hide_too->add(assertion);
     }
-    const wipe_at_exit request_wiper{[&asserted] {
-        if (asserted) wipe_credentials(*asserted);
+    const wipe_at_exit request_wiper{[&copy] {
+        if (copy) wipe_credentials(*copy);
     }};
-    res = via.send(asserted ? *asserted : prepared.request);
+    if (prepared.dpop) {
+        if (!copy) copy.emplace(prepared.request);
+        copy->headers.emplace_back(
+            "DPoP", prepared.dpop->proof("POST", copy->url, prepared.nonces.get(copy->url)));
+    }
+    res = via.send(copy ? *copy : prepared.request);
     const auto obtained_at = std::chrono::steady_clock::now();
+    if (prepared.dpop) {
+        if (const auto nonce = res.header("DPoP-Nonce")) prepared.nonces.put(prepared.request.url, *nonce);
+    }
     if (res.body.size() > prepared.max_response_bytes) {
         throw error(error_kind::bad_response,
                     "the token response body is over max_response_bytes (" +
@@ -48,7 +57,25 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
     }
     return parse_token_response(res, prepared.scope, obtained_at,
                                 std::chrono::system_clock::now(),
-                                hide_too ? *hide_too : prepared.hide);
+                                hide_too ? *hide_too : prepared.hide, prepared.dpop.has_value());
+}
+
+// Sends a prepared token request. A `use_dpop_nonce` error that came with a new nonce
+// is answered by exactly one more request carrying it (RFC 9449 §8); so is a proof
+// refused for its clock (`invalid_dpop_proof`) when the server gave a nonce to use
+// instead of the client's clock.
+inline token send_token_request(const prepared_token_request& prepared, transport& via) {
+    if (!prepared.dpop) return send_token_request_once(prepared, via);
+    const std::string sent_nonce = prepared.nonces.get(prepared.request.url);
+    try {
+        return send_token_request_once(prepared, via);
+    } catch (const error& e) {
+        const bool nonce_error = e.kind() == error_kind::oauth &&
+                                 (e.oauth_error() == "use_dpop_nonce" ||
+                                  e.oauth_error() == "invalid_dpop_proof");
+        if (!nonce_error || prepared.nonces.get(prepared.request.url) == sent_nonce) throw;
+    }
+    return send_token_request_once(prepared, via);
 }
 
 // True when the token endpoint is to be discovered from the issuer.

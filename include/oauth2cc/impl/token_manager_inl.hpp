@@ -213,7 +213,51 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
 }
 
 OAUTH2CC_INLINE std::string token_manager::authorization_header() {
-    return "Bearer " + get()->access_token.reveal();
+    const auto tok = get();
+    if (tok->token_type == "DPoP") {
+        throw error(error_kind::config,
+                    "the token is DPoP-bound: every request needs its own proof, so take "
+                    "the headers from request_headers(method, url)");
+    }
+    return "Bearer " + tok->access_token.reveal();
+}
+
+namespace detail {
+
+/// @brief The headers of one resource request with tok (see request_headers()).
+inline name_value_list resource_headers(manager_state& s, const token& tok,
+                                        std::string_view method, std::string_view url) {
+    name_value_list headers;
+    if (tok.token_type != "DPoP") {
+        headers.emplace_back("Authorization", "Bearer " + tok.access_token.reveal());
+        return headers;
+    }
+    if (!s.dpop) {
+        throw error(error_kind::config,
+                    "the token is DPoP-bound but the client has no dpop_key to prove it");
+    }
+    const std::string origin = dpop_origin(url);
+    if (origin.empty()) {
+        throw error(error_kind::config,
+                    "a DPoP proof needs the request's absolute http:// or https:// URL");
+    }
+    headers.emplace_back("Authorization", "DPoP " + tok.access_token.reveal());
+    headers.emplace_back("DPoP", s.dpop->proof(method, url, s.resource_nonces.get(origin),
+                                               tok.access_token.reveal()));
+    return headers;
+}
+
+}  // namespace detail
+
+OAUTH2CC_INLINE name_value_list token_manager::request_headers(std::string_view method,
+                                                               std::string_view url) {
+    const auto tok = get();
+    return detail::resource_headers(*state_, *tok, method, url);
+}
+
+OAUTH2CC_INLINE bool token_manager::set_dpop_nonce(std::string_view url, std::string_view nonce) {
+    const std::string origin = detail::dpop_origin(url);
+    return !origin.empty() && state_->resource_nonces.put(origin, nonce);
 }
 
 OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {

@@ -169,12 +169,15 @@ OAUTH2CC_INLINE std::vector<auth_challenge> parse_www_authenticate(std::string_v
     return detail::challenge_reader(value.substr(0, 16384)).read_all();
 }
 
-OAUTH2CC_INLINE std::optional<bearer_challenge> find_bearer_challenge(
-    const http_response& response) {
+namespace detail {
+
+/// @brief The first challenge of the scheme in a response's WWW-Authenticate headers.
+inline std::optional<bearer_challenge> find_challenge(const http_response& response,
+                                                      std::string_view scheme) {
     for (const auto& [name, value] : response.headers) {
-        if (!detail::iequals(name, "WWW-Authenticate")) continue;
+        if (!iequals(name, "WWW-Authenticate")) continue;
         for (auto& c : parse_www_authenticate(value)) {
-            if (!detail::iequals(c.scheme, "Bearer")) continue;
+            if (!iequals(c.scheme, scheme)) continue;
             bearer_challenge b;
             b.realm = c.param("realm").value_or("");
             b.error = c.param("error").value_or("");
@@ -186,6 +189,18 @@ OAUTH2CC_INLINE std::optional<bearer_challenge> find_bearer_challenge(
         }
     }
     return std::nullopt;
+}
+
+}  // namespace detail
+
+OAUTH2CC_INLINE std::optional<bearer_challenge> find_bearer_challenge(
+    const http_response& response) {
+    return detail::find_challenge(response, "Bearer");
+}
+
+OAUTH2CC_INLINE std::optional<bearer_challenge> find_dpop_challenge(
+    const http_response& response) {
+    return detail::find_challenge(response, "DPoP");
 }
 
 }  // namespace oauth2cc

@@ -2,7 +2,11 @@
 // SPDX-License-Identifier: MIT
 //
 // Usage: node server.mjs [--port N] [--ttl SECONDS] [--key-dir DIR]
-//                        [--https --cert FILE --key FILE [--client-ca FILE]]
+//                        [--https --cert FILE --key FILE [--client-ca FILE]] [--dpop-nonce]
+//
+// DPoP (RFC 9449) is on: a token request with a proof gets a DPoP-bound token, and the
+// client dpop-client gets no token without one. With --dpop-nonce the token endpoint
+// wants a server nonce in every proof (RFC 9449 §8).
 //
 // With --key-dir, it also registers the key-based clients (private_key_jwt with RSA,
 // P-256, P-384 and Ed25519 keys, and a workload client whose assertions another party
@@ -16,7 +20,7 @@
 // the requests a client made at the server, and the connections that carried them.
 // POST /_harness/reset sets them to zero.
 
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
@@ -34,6 +38,7 @@ const { values: args } = parseArgs({
     key: { type: 'string' },
     'client-ca': { type: 'string' },
     'key-dir': { type: 'string' },
+    'dpop-nonce': { type: 'boolean', default: false },
   },
 });
 
@@ -120,6 +125,14 @@ const clients = [
     token_endpoint_auth_method: 'client_secret_basic',
   },
   {
+    // Its tokens must be DPoP-bound: a request without a proof is refused.
+    client_id: 'dpop-client',
+    client_secret: 'dpop-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+    dpop_bound_access_tokens: true,
+    scope: allScopes,
+  },
+  {
     // client_secret_jwt: HS256 wants a secret of 32 bytes or more (RFC 7518 §3.2).
     client_id: 'secret-jwt-client',
     client_secret: 'secret-jwt-fixture-0123456789abcdef',
@@ -169,10 +182,16 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
     ttl: { ClientCredentials: () => ttlSeconds },
     enabledJWA: {
       clientAuthSigningAlgValues: ['HS256', 'RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
+      dPoPSigningAlgValues: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
     },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      dPoP: {
+        enabled: true,
+        nonceSecret: randomBytes(32),
+        requireNonce: () => args['dpop-nonce'],
+      },
       introspection: {
         enabled: true,
         allowedPolicy: async (ctx, client) => client.clientAuthMethod !== 'none',
