@@ -1,0 +1,148 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// test_sender_constrained.cpp: DPoP-bound tokens (RFC 9449) from oidc-provider, which
+// checks every proof, binds the token to the proof's key, and with --dpop-nonce wants a
+// nonce of its own in every proof.
+// SPDX-License-Identifier: MIT
+
+#include "../support/peer_process.hpp"
+#include "../support/test_helpers.hpp"
+#include "../unit/jwt_check.hpp"
+
+#include <oauth2cc/detail/jose.hpp>
+#include <oauth2cc/oauth2cc.hpp>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+using oauth2cc::client_config;
+using oauth2cc::error_kind;
+using oauth2cc::jws_alg;
+using oauth2cc::signing_key;
+using oauth2cc_test::peer_process;
+using oauth2cc_test::thrown_by;
+
+namespace {
+
+peer_process& server() {
+    static const std::unique_ptr<peer_process> peer =
+        oauth2cc_test::start_oidc_provider({"--ttl", "300"});
+    return *peer;
+}
+
+peer_process& nonce_server() {
+    static const std::unique_ptr<peer_process> peer =
+        oauth2cc_test::start_oidc_provider({"--ttl", "300", "--dpop-nonce"});
+    return *peer;
+}
+
+client_config dpop_config(peer_process& at, const std::string& id, const std::string& secret) {
+    client_config cfg;
+    cfg.token_endpoint = at.info().at("token_endpoint").get<std::string>();
+    cfg.client_id = id;
+    cfg.client_secret = oauth2cc::secret{secret};
+    cfg.scopes = {"read_date"};
+    cfg.dpop_key = signing_key::generate(jws_alg::es256);
+    return cfg;
+}
+
+// What the server's introspection endpoint says of a token.
+oauth2cc::introspection_result introspected(peer_process& at, const oauth2cc::token& t) {
+    client_config rs;
+    rs.client_id = "resource-server";
+    rs.client_secret = oauth2cc::secret{"resource-server-secret"};
+    return oauth2cc::introspect(rs, at.info().at("introspection_endpoint").get<std::string>(),
+                                t.access_token.reveal());
+}
+
+int token_requests(peer_process& at) {
+    return at.harness_stats().at("token_requests").get<int>();
+}
+
+}  // namespace
+
+TEST_SUITE("integration") {
+
+TEST_CASE("DPoP: oidc-provider binds the token to the proof's key, for every key type") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    for (const jws_alg alg : {jws_alg::es256, jws_alg::es384, jws_alg::eddsa, jws_alg::ps256}) {
+        CAPTURE(oauth2cc::jws_alg_name(alg));
+        client_config cfg = dpop_config(server(), "basic-client", "basic-secret");
+        cfg.dpop_key = signing_key::generate(alg);
+        const oauth2cc::token t = oauth2cc::request_token(cfg);
+        CHECK(t.token_type == "DPoP");
+        const auto seen = introspected(server(), t);
+        CHECK(seen.active);
+        CHECK(seen.token_type == "DPoP");
+        CHECK(seen.raw.at("cnf").at("jkt") == cfg.dpop_key->jwk_thumbprint());
+    }
+}
+
+TEST_CASE("DPoP: a client registered for bound tokens gets none without a proof") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    client_config cfg = dpop_config(server(), "dpop-client", "dpop-secret");
+    CHECK(oauth2cc::request_token(cfg).token_type == "DPoP");
+    cfg.dpop_key.reset();
+    const auto e = thrown_by([&] { oauth2cc::request_token(cfg); });
+    CHECK(e.kind() == error_kind::oauth);
+    CHECK(e.oauth_error() == "invalid_grant");
+}
+
+TEST_CASE("DPoP: a token endpoint that wants its nonce gets it on the one retry") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    oauth2cc::token_manager tokens(dpop_config(nonce_server(), "basic-client", "basic-secret"));
+    const int before = token_requests(nonce_server());
+    const auto first = tokens.get();
+    CHECK(first->token_type == "DPoP");
+    // The first proof had no nonce: refused with use_dpop_nonce, then the retry had it.
+    CHECK(token_requests(nonce_server()) - before == 2);
+    CHECK(tokens.stats().fetches == 1);
+    CHECK(tokens.stats().failures == 0);
+
+    // A later request sends the kept nonce (or, if the server has moved on, answers the
+    // new one once).
+    tokens.invalidate(first.get());
+    CHECK(tokens.get()->token_type == "DPoP");
+    CHECK(token_requests(nonce_server()) - before <= 4);
+    CHECK(tokens.stats().failures == 0);
+}
+
+TEST_CASE("DPoP: many threads share one manager: one token request, and proofs that verify "
+          "and never repeat") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    const client_config cfg = dpop_config(server(), "dpop-client", "dpop-secret");
+    oauth2cc::token_manager tokens(cfg);
+    const int before = token_requests(server());
+    std::mutex m;
+    std::vector<std::string> proofs;
+    oauth2cc_test::on_threads(8, [&](int i) {
+        std::vector<std::string> mine;
+        for (int k = 0; k < 25; ++k) {
+            const auto headers =
+                tokens.request_headers(k % 2 ? "GET" : "POST",
+                                       "https://api.example.com/t" + std::to_string(i));
+            REQUIRE(headers.size() == 2);
+            mine.push_back(headers[1].second);
+        }
+        const std::lock_guard<std::mutex> lock(m);
+        proofs.insert(proofs.end(), mine.begin(), mine.end());
+    });
+    CHECK(token_requests(server()) - before == 1);
+    std::set<std::string> ids;
+    for (const auto& proof : proofs) {
+        const auto jwt = oauth2cc_test::split_jwt(proof);
+        ids.insert(jwt.claims.at("jti").get<std::string>());
+        CHECK(oauth2cc::detail::jwk_thumbprint_of(jwt.header.at("jwk")) ==
+              cfg.dpop_key->jwk_thumbprint());
+        CHECK(oauth2cc_test::verifies(jwt.header.at("jwk"), "ES256", jwt.signing_input,
+                                      jwt.signature));
+    }
+    CHECK(ids.size() == proofs.size());
+}
+
+}  // TEST_SUITE
