@@ -121,8 +121,9 @@ parsed parse(int argc, char** argv) {
     file_opt->excludes(value_opt);
     app.add_option("--auth", how.method,
                    "client authentication: basic, post, none, client_secret_jwt,\n"
-                   "private_key_jwt or client_assertion (the RFC 8414 names of\n"
-                   "basic and post too); default: private_key_jwt with\n"
+                   "private_key_jwt, client_assertion, tls_client_auth or\n"
+                   "self_signed_tls_client_auth (the RFC 8414 names of basic and\n"
+                   "post too); default: private_key_jwt with\n"
                    "--client-key, client_assertion with --client-assertion-file,\n"
                    "else basic")
         ->envname("OAUTH2_AUTH_METHOD")
@@ -145,6 +146,21 @@ parsed parse(int argc, char** argv) {
                    "(e.g. a projected service-account token), read for each request")
         ->type_name("FILE")
         ->envname("OAUTH2_CLIENT_ASSERTION_FILE");
+    app.add_option("--cert", how.cert_file,
+                   "mutual TLS: the client certificate (PEM), for the tls methods\n"
+                   "and certificate-bound tokens (RFC 8705)")
+        ->type_name("FILE")
+        ->envname("OAUTH2_CLIENT_CERT_FILE");
+    app.add_option("--key", how.cert_key_file, "the client certificate's private key (PEM)")
+        ->type_name("FILE")
+        ->envname("OAUTH2_CLIENT_CERT_KEY_FILE");
+    app.add_flag("--dpop", how.dpop,
+                 "DPoP-bound tokens (RFC 9449) under a new key for this run;\n"
+                 "call sends a proof with every request");
+    app.add_option("--dpop-key", how.dpop_key_file,
+                   "DPoP under this key (PEM), so that --cache tokens stay usable")
+        ->type_name("FILE")
+        ->envname("OAUTH2_DPOP_KEY_FILE");
     app.add_option("--assertion-audience", cfg.assertion_audience,
                    "the assertions' aud; default the token endpoint")
         ->type_name("AUD")

@@ -61,13 +61,18 @@ struct authentication_settings {
     std::string key_id;          ///< OAUTH2_CLIENT_KEY_ID, --client-key-id
     std::string key_alg;         ///< OAUTH2_CLIENT_KEY_ALG, --client-key-alg
     std::string assertion_file;  ///< OAUTH2_CLIENT_ASSERTION_FILE, --client-assertion-file
+    std::string cert_file;       ///< OAUTH2_CLIENT_CERT_FILE, --cert (mutual TLS)
+    std::string cert_key_file;   ///< OAUTH2_CLIENT_CERT_KEY_FILE, --key
+    std::string dpop_key_file;   ///< OAUTH2_DPOP_KEY_FILE, --dpop-key
+    bool dpop = false;           ///< OAUTH2_DPOP=1, --dpop: a new DPoP key for this run
 };
 
 /// @brief The names the method is given by: basic, post, none, and the RFC 8414 names.
 inline const std::vector<std::string>& auth_method_names() {
     static const std::vector<std::string> names{
         "basic", "post", "none", "client_secret_basic", "client_secret_post",
-        "client_secret_jwt", "private_key_jwt", "client_assertion"};
+        "client_secret_jwt", "private_key_jwt", "client_assertion", "tls_client_auth",
+        "self_signed_tls_client_auth"};
     return names;
 }
 
@@ -86,6 +91,9 @@ inline const char* method_name(oauth2cc::auth_method m) {
         case oauth2cc::auth_method::client_secret_jwt: return "client_secret_jwt";
         case oauth2cc::auth_method::private_key_jwt: return "private_key_jwt";
         case oauth2cc::auth_method::client_assertion: return "client_assertion";
+        case oauth2cc::auth_method::tls_client_auth: return "tls_client_auth";
+        case oauth2cc::auth_method::self_signed_tls_client_auth:
+            return "self_signed_tls_client_auth";
     }
     return "unknown";
 }
@@ -124,6 +132,10 @@ inline void apply_authentication(oauth2cc::client_config& cfg,
         cfg.auth = auth_method::private_key_jwt;
     } else if (m == "client_assertion") {
         cfg.auth = auth_method::client_assertion;
+    } else if (m == "tls_client_auth") {
+        cfg.auth = auth_method::tls_client_auth;
+    } else if (m == "self_signed_tls_client_auth") {
+        cfg.auth = auth_method::self_signed_tls_client_auth;
     } else {
         throw std::runtime_error("unknown client authentication method \"" + m + "\"");
     }
@@ -154,13 +166,36 @@ inline void apply_authentication(oauth2cc::client_config& cfg,
         }
         cfg.client_assertion = oauth2cc::assertion_from_file(s.assertion_file);
     }
+    // Mutual TLS: the certificate authenticates the tls methods, and binds the tokens of
+    // any method on a server that issues certificate-bound tokens.
+    if (s.cert_file.empty() != s.cert_key_file.empty()) {
+        throw std::runtime_error("a client certificate and its key go together");
+    }
+    const bool tls_method = cfg.auth == auth_method::tls_client_auth ||
+                            cfg.auth == auth_method::self_signed_tls_client_auth;
+    if (tls_method && s.cert_file.empty()) {
+        throw std::runtime_error(std::string(method_name(cfg.auth)) +
+                                 " needs a client certificate and its key");
+    }
+    cfg.tls.client_cert_file = s.cert_file;
+    cfg.tls.client_key_file = s.cert_key_file;
+    if (s.dpop && !s.dpop_key_file.empty()) {
+        throw std::runtime_error("a DPoP key file, or a new DPoP key: not both");
+    }
+    if (!s.dpop_key_file.empty()) {
+        cfg.dpop_key = oauth2cc::signing_key::from_pem_file(s.dpop_key_file);
+    } else if (s.dpop) {
+        cfg.dpop_key = oauth2cc::signing_key::generate(oauth2cc::jws_alg::es256);
+    }
 }
 
 /// @brief A client configuration from OAUTH2_TOKEN_URL or OAUTH2_ISSUER (the token
 /// endpoint then comes from the issuer's metadata), the credentials, OAUTH2_SCOPE, and
 /// the authentication: OAUTH2_AUTH_METHOD (basic, post, none, client_secret_jwt,
 /// private_key_jwt, client_assertion), OAUTH2_CLIENT_KEY_FILE, OAUTH2_CLIENT_KEY_ID,
-/// OAUTH2_CLIENT_KEY_ALG, OAUTH2_CLIENT_ASSERTION_FILE and OAUTH2_ASSERTION_AUDIENCE.
+/// OAUTH2_CLIENT_KEY_ALG, OAUTH2_CLIENT_ASSERTION_FILE, OAUTH2_ASSERTION_AUDIENCE; for
+/// mutual TLS OAUTH2_CLIENT_CERT_FILE and OAUTH2_CLIENT_CERT_KEY_FILE; for DPoP
+/// OAUTH2_DPOP_KEY_FILE, or OAUTH2_DPOP=1 for a new key per run.
 /// @throws std::runtime_error when the secret file cannot be read or the settings
 ///         contradict each other (oauth2cc::error for a key that cannot be used)
 inline oauth2cc::client_config client_config_from_environment() {
@@ -169,7 +204,9 @@ inline oauth2cc::client_config client_config_from_environment() {
     cfg.issuer = env("OAUTH2_ISSUER");
     apply_authentication(cfg, {env("OAUTH2_AUTH_METHOD"), env("OAUTH2_CLIENT_KEY_FILE"),
                                env("OAUTH2_CLIENT_KEY_ID"), env("OAUTH2_CLIENT_KEY_ALG"),
-                               env("OAUTH2_CLIENT_ASSERTION_FILE")});
+                               env("OAUTH2_CLIENT_ASSERTION_FILE"),
+                               env("OAUTH2_CLIENT_CERT_FILE"), env("OAUTH2_CLIENT_CERT_KEY_FILE"),
+                               env("OAUTH2_DPOP_KEY_FILE"), env("OAUTH2_DPOP") == "1"});
     cfg.assertion_audience = env("OAUTH2_ASSERTION_AUDIENCE");
     if (uses_secret(cfg.auth)) {
         read_credentials(cfg);

@@ -33,6 +33,12 @@ enum class auth_method {
     /// A JWT issued elsewhere (e.g. a Kubernetes projected service-account token),
     /// taken from the client_assertion function for every request.
     client_assertion,
+    /// Mutual TLS with a certificate from a CA the server trusts (RFC 8705 §2.1): the
+    /// connection presents tls.client_cert_file, and `client_id` goes in the body.
+    tls_client_auth,
+    /// Mutual TLS with a self-signed certificate registered at the server (RFC 8705
+    /// §2.2): as tls_client_auth.
+    self_signed_tls_client_auth,
 };
 
 /// @brief How the id and secret are encoded before they are joined for HTTP Basic.

@@ -312,6 +312,12 @@ enum class auth_method {
     /// A JWT issued elsewhere (e.g. a Kubernetes projected service-account token),
     /// taken from the client_assertion function for every request.
     client_assertion,
+    /// Mutual TLS with a certificate from a CA the server trusts (RFC 8705 §2.1): the
+    /// connection presents tls.client_cert_file, and `client_id` goes in the body.
+    tls_client_auth,
+    /// Mutual TLS with a self-signed certificate registered at the server (RFC 8705
+    /// §2.2): as tls_client_auth.
+    self_signed_tls_client_auth,
 };
 
 /// @brief How the id and secret are encoded before they are joined for HTTP Basic.
@@ -2497,6 +2503,11 @@ private:
 
 }  // namespace oauth2cc::detail
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -2512,16 +2523,39 @@ inline const char* auth_method_name(auth_method m) noexcept {
         case auth_method::client_secret_jwt: return "client_secret_jwt";
         case auth_method::private_key_jwt: return "private_key_jwt";
         case auth_method::client_assertion: return "client_assertion";
+        case auth_method::tls_client_auth: return "tls_client_auth";
+        case auth_method::self_signed_tls_client_auth: return "self_signed_tls_client_auth";
     }
     return "unknown";
+}
+
+/// @brief The RFC 8705 §3.1 `x5t#S256` of the first certificate in a PEM file: the
+/// base64url SHA-256 of its DER form, which a certificate-bound token names in `cnf`.
+/// Empty when the file holds no certificate.
+inline std::string certificate_thumbprint_of_file(const std::string& path) {
+    BIO* in = BIO_new_file(path.c_str(), "r");
+    if (in == nullptr) return {};
+    X509* cert = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
+    BIO_free(in);
+    std::string out;
+    unsigned char* der = nullptr;
+    const int n = cert != nullptr ? i2d_X509(cert, &der) : -1;
+    if (n > 0) {
+        out = base64url(sha256_raw(std::string_view(reinterpret_cast<const char*>(der),
+                                                    static_cast<std::size_t>(n))));
+    }
+    OPENSSL_free(der);
+    X509_free(cert);
+    ERR_clear_error();
+    return out;
 }
 
 /// @brief A canonical text of what shapes a token: endpoint, client id, authentication
 /// method, scopes and resources as sets, audience, and extra parameters sorted; for the
 /// assertion methods the assertions' audience, for private_key_jwt the key's RFC 7638
-/// thumbprint, and the DPoP key's thumbprint. Two configurations that would get
-/// interchangeable tokens have the same key. The secret, timeouts, TLS and the user agent
-/// are not part of it.
+/// thumbprint, the DPoP key's thumbprint, and the client certificate's. Two
+/// configurations that would get interchangeable tokens have the same key. The secret,
+/// timeouts, trust settings and the user agent are not part of it.
 inline std::string cache_key(const client_config& cfg) {
     auto as_set = [](std::vector<std::string> v) {
         std::sort(v.begin(), v.end());
@@ -2548,6 +2582,12 @@ inline std::string cache_key(const client_config& cfg) {
     if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
         // The key's thumbprint, never the key: another key is another client credential.
         field("client_key", cfg.client_key->jwk_thumbprint());
+    }
+    if (!cfg.tls.client_cert_file.empty()) {
+        // A certificate-bound token (RFC 8705 §3) is good only with its certificate; the
+        // file's name stands in when it cannot be read (the request then fails anyway).
+        const std::string x5t = certificate_thumbprint_of_file(cfg.tls.client_cert_file);
+        field("client_cert", x5t.empty() ? "file:" + cfg.tls.client_cert_file : x5t);
     }
     if (cfg.dpop_key) {
         // A DPoP-bound token is good only with the key it is bound to.
@@ -3398,10 +3438,14 @@ struct stored_pick {
 struct store_exclusions {
     const token* replacing = nullptr;  ///< the token being replaced, if any
     std::string dropped_digest;        ///< SHA-256 of the token last dropped, if any
+    /// Whether a DPoP-bound token may be taken: only by a manager with a DPoP key (the
+    /// store key already names that key's thumbprint).
+    bool dpop_allowed = false;
 };
 
 /// @brief The stored entry as a token, unless it is the token being replaced or the one
-/// last dropped, is not Bearer, or is within the refresh lead of its stored lifetime.
+/// last dropped, is neither Bearer nor (when allowed) DPoP, or is within the refresh lead
+/// of its stored lifetime.
 inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
                                                 std::optional<stored_token> entry,
                                                 const store_exclusions& not_these,
@@ -3415,7 +3459,8 @@ inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
     if (!not_these.dropped_digest.empty() && sha256_hex(value) == not_these.dropped_digest) {
         return std::nullopt;
     }
-    if (!iequals(entry->token_type, "Bearer")) return std::nullopt;
+    const bool dpop = not_these.dpop_allowed && iequals(entry->token_type, "DPoP");
+    if (!dpop && !iequals(entry->token_type, "Bearer")) return std::nullopt;
     const auto stored_lifetime = entry->expires_at - entry->issued_at;
     if (stored_lifetime <= std::chrono::system_clock::duration::zero()) return std::nullopt;
     // A wall clock set back must not lengthen a token's life.
@@ -3426,7 +3471,7 @@ inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
     if (left <= token_manager::lead_for(lifetime, policy)) return std::nullopt;
     stored_pick pick{token{}, left, lifetime};
     pick.tok.access_token = std::move(entry->access_token);
-    pick.tok.token_type = std::move(entry->token_type);
+    pick.tok.token_type = dpop ? "DPoP" : "Bearer";
     pick.tok.scope = std::move(entry->scope);
     pick.tok.extra = std::move(entry->extra);
     pick.tok.expires_in = std::chrono::duration_cast<std::chrono::seconds>(left);
@@ -3586,6 +3631,7 @@ inline fetch_inputs take_inputs(manager_state& s) {
     in.replacing = g.current;
     in.exclusions.replacing = g.current ? g.current->tok.get() : nullptr;
     in.exclusions.dropped_digest = g.dropped_digest;
+    in.exclusions.dpop_allowed = s.dpop.has_value();
     return in;
 }
 
@@ -6145,6 +6191,14 @@ inline void validate_client_authentication(const client_config& cfg) {
                      "(e.g. assertion_from_file(path))");
             }
             break;
+        case auth_method::tls_client_auth:
+        case auth_method::self_signed_tls_client_auth:
+            if (cfg.tls.client_cert_file.empty()) {
+                fail(std::string(auth_method_name(cfg.auth)) +
+                     " authenticates with the TLS client certificate: set "
+                     "tls.client_cert_file and tls.client_key_file");
+            }
+            break;
     }
     if (cfg.assertion_lifetime.count() < 1 || cfg.assertion_lifetime > std::chrono::hours(1)) {
         fail("assertion_lifetime must be from 1 second to 1 hour");
@@ -6228,7 +6282,10 @@ inline void append_client_authentication(http_request& req, const client_config&
         case auth_method::client_secret_jwt:
         case auth_method::private_key_jwt:
         case auth_method::client_assertion:
-            // The assertion methods add their assertion per request: see with_assertion().
+        case auth_method::tls_client_auth:
+        case auth_method::self_signed_tls_client_auth:
+            // The assertion methods add their assertion per request (see
+            // with_assertion()); the TLS methods authenticate in the handshake.
             append_form_field(req.body, "client_id", cfg.client_id);
             break;
     }
@@ -6934,6 +6991,12 @@ public:
         check_server_takes(meta, cfg);
         client_config out = cfg;
         out.token_endpoint = meta.token_endpoint;
+        // A client that presents a certificate uses the server's mutual-TLS endpoint,
+        // where it has one (RFC 8705 §5).
+        if (!cfg.tls.client_cert_file.empty()) {
+            const auto alias = meta.mtls_endpoint_aliases.find("token_endpoint");
+            if (alias != meta.mtls_endpoint_aliases.end()) out.token_endpoint = alias->second;
+        }
         return out;
     }
 

@@ -256,6 +256,30 @@ TEST_CASE("oauth2cc-cli: keys and assertions instead of a secret, from flags or 
     }
 }
 
+TEST_CASE("oauth2cc-cli: DPoP-bound tokens with --dpop, or --dpop-key for a key that lasts") {
+    if (!examples_available_or_skip()) return;
+    const auto env = client_env("dpop-client", "dpop-secret", "read_date");
+    const auto fresh = cli({"--dpop", "token"}, env);
+    CHECK(fresh.exit_code == 0);
+    CHECK(json::parse(fresh.out).at("token_type") == "DPoP");
+    // The server's dpop-client gets no token without a proof.
+    CHECK(cli({"token"}, env).exit_code == 3);
+
+    oauth2cc_test::temp_dir tmp;
+    const auto cached = [&] {
+        return cli({"--dpop-key", key_file("key-p256"), "--cache", tmp / "cache", "token"}, env);
+    };
+    const auto first = cached();
+    REQUIRE(first.exit_code == 0);
+    CHECK(json::parse(first.out).at("token_type") == "DPoP");
+    const auto again = cached();
+    CHECK(json::parse(again.out).at("access_token") == json::parse(first.out).at("access_token"));
+    // A stored DPoP-bound token is not taken under another key.
+    const auto other = cli({"--dpop-key", key_file("key-p384"), "--cache", tmp / "cache", "token"}, env);
+    CHECK(json::parse(other.out).at("access_token") != json::parse(first.out).at("access_token"));
+    CHECK(cli({"--dpop", "--dpop-key", key_file("key-p256"), "token"}, env).exit_code == 2);
+}
+
 TEST_CASE("oauth2cc-cli: key settings that cannot work are refused, and no key is quoted") {
     if (!examples_available_or_skip()) return;
     const env_list env{{"OAUTH2_TOKEN_URL", token_url()}, {"OAUTH2_CLIENT_ID", "key-rsa-client"}};

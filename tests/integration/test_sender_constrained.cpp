@@ -4,14 +4,17 @@
 // nonce of its own in every proof.
 // SPDX-License-Identifier: MIT
 
+#include "../support/local_server.hpp"
 #include "../support/peer_process.hpp"
 #include "../support/test_helpers.hpp"
 #include "../unit/jwt_check.hpp"
 
+#include <oauth2cc/detail/cache_key.hpp>
 #include <oauth2cc/detail/jose.hpp>
 #include <oauth2cc/oauth2cc.hpp>
 
 #include <doctest/doctest.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <memory>
@@ -35,6 +38,34 @@ peer_process& server() {
     return *peer;
 }
 
+// Over HTTPS with the test PKI, asking for client certificates (RFC 8705).
+peer_process& mtls_server() {
+    const auto& certs = oauth2cc_test::test_certificates();
+    static const std::unique_ptr<peer_process> peer = oauth2cc_test::start_oidc_provider(
+        {"--ttl", "300", "--https", "--cert", certs.server_cert, "--key", certs.server_key,
+         "--client-ca", certs.ca_cert, "--self-signed-client-cert", certs.self_signed_cert});
+    return *peer;
+}
+
+client_config mtls_config(oauth2cc::auth_method how) {
+    const auto& certs = oauth2cc_test::test_certificates();
+    client_config cfg;
+    cfg.token_endpoint = mtls_server().info().at("token_endpoint").get<std::string>();
+    cfg.auth = how;
+    cfg.tls.ca_file = certs.ca_cert;
+    if (how == oauth2cc::auth_method::tls_client_auth) {
+        cfg.client_id = "mtls-client";
+        cfg.tls.client_cert_file = certs.client_cert;
+        cfg.tls.client_key_file = certs.client_key;
+    } else {
+        cfg.client_id = "self-signed-mtls-client";
+        cfg.tls.client_cert_file = certs.self_signed_cert;
+        cfg.tls.client_key_file = certs.self_signed_key;
+    }
+    cfg.scopes = {"read_date"};
+    return cfg;
+}
+
 peer_process& nonce_server() {
     static const std::unique_ptr<peer_process> peer =
         oauth2cc_test::start_oidc_provider({"--ttl", "300", "--dpop-nonce"});
@@ -54,6 +85,7 @@ client_config dpop_config(peer_process& at, const std::string& id, const std::st
 // What the server's introspection endpoint says of a token.
 oauth2cc::introspection_result introspected(peer_process& at, const oauth2cc::token& t) {
     client_config rs;
+    rs.tls.ca_file = oauth2cc_test::test_certificates().ca_cert;
     rs.client_id = "resource-server";
     rs.client_secret = oauth2cc::secret{"resource-server-secret"};
     return oauth2cc::introspect(rs, at.info().at("introspection_endpoint").get<std::string>(),
@@ -143,6 +175,76 @@ TEST_CASE("DPoP: many threads share one manager: one token request, and proofs t
                                       jwt.signature));
     }
     CHECK(ids.size() == proofs.size());
+}
+
+TEST_CASE("mutual TLS: a token by tls_client_auth and by self_signed_tls_client_auth, bound "
+          "to the certificate") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    for (const auto how : {oauth2cc::auth_method::tls_client_auth,
+                           oauth2cc::auth_method::self_signed_tls_client_auth}) {
+        const client_config cfg = mtls_config(how);
+        CAPTURE(cfg.client_id);
+        const oauth2cc::token t = oauth2cc::request_token(cfg);
+        CHECK(t.token_type == "Bearer");
+        const auto seen = introspected(mtls_server(), t);
+        CHECK(seen.active);
+        CHECK(seen.raw.at("cnf").at("x5t#S256") ==
+              oauth2cc::detail::certificate_thumbprint_of_file(cfg.tls.client_cert_file));
+
+        // Found by discovery too: the server lists the method.
+        client_config found = cfg;
+        found.token_endpoint.clear();
+        found.issuer = mtls_server().info().at("issuer").get<std::string>();
+        CHECK_FALSE(oauth2cc::request_token(found).access_token.empty());
+    }
+}
+
+TEST_CASE("mutual TLS: what is refused") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    SUBCASE("no certificate configured: a config error before any request") {
+        client_config cfg = mtls_config(oauth2cc::auth_method::tls_client_auth);
+        cfg.tls.client_cert_file.clear();
+        cfg.tls.client_key_file.clear();
+        const auto e = thrown_by([&] { oauth2cc::request_token(cfg); });
+        CHECK(e.kind() == error_kind::config);
+        CHECK(std::string(e.what()).find("tls.client_cert_file") != std::string::npos);
+    }
+    SUBCASE("a certificate the client did not register: invalid_client") {
+        client_config cfg = mtls_config(oauth2cc::auth_method::self_signed_tls_client_auth);
+        const auto& certs = oauth2cc_test::test_certificates();
+        cfg.tls.client_cert_file = certs.client_cert;
+        cfg.tls.client_key_file = certs.client_key;
+        const auto e = thrown_by([&] { oauth2cc::request_token(cfg); });
+        CHECK(e.oauth_error() == "invalid_client");
+    }
+}
+
+TEST_CASE("mutual TLS: authorized_client presents the token_manager's certificate") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    const auto& certs = oauth2cc_test::test_certificates();
+    // An API that takes only connections with a certificate from the test CA.
+    oauth2cc_test::local_server api(std::make_unique<httplib::SSLServer>(
+        certs.server_cert.c_str(), certs.server_key.c_str(), certs.ca_cert.c_str()));
+    api.server().Get("/date", [](const httplib::Request& req, httplib::Response& res) {
+        res.set_content(req.get_header_value("Authorization").rfind("Bearer ", 0) == 0 ? "ok"
+                                                                                      : "no",
+                        "text/plain");
+    });
+    api.start();
+    oauth2cc::token_manager tokens(mtls_config(oauth2cc::auth_method::tls_client_auth));
+    oauth2cc::client_options options;
+    options.tls.ca_file = certs.ca_cert;
+    oauth2cc::authorized_client client(api.url(true), tokens, options);
+    const auto res = client.get("/date");
+    CHECK(res.status == 200);
+    CHECK(res.body == "ok");
+
+    // The API does demand one: the same request without a certificate gets no answer.
+    oauth2cc::httplib_transport no_cert(static_cast<const oauth2cc::connection_options&>(options));
+    oauth2cc::http_request req;
+    req.method = "GET";
+    req.url = api.url(true) + "/date";
+    CHECK_THROWS_AS(no_cert.send(req), oauth2cc::error);
 }
 
 }  // TEST_SUITE

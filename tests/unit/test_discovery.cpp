@@ -198,3 +198,31 @@ TEST_CASE("discovery: a method or algorithm the server does not list is a config
     oauth2cc::token_client ok(es, via);
     CHECK(ok.fetch().access_token.reveal() == "tok-123");
 }
+
+TEST_CASE("discovery: a client that presents a certificate takes the mTLS alias (RFC 8705 §5)") {
+    fake_server server;
+    server.doc["token_endpoint_auth_methods_supported"] = {"tls_client_auth"};
+    fake_transport metadata_only = server.transport();
+    fake_transport via([&](const oauth2cc::http_request& req) {
+        if (req.url.find("/.well-known/") != std::string::npos) return metadata_only.send(req);
+        return oauth2cc::http_response{200, {{"Content-Type", "application/json"}}, token_body};
+    });
+    client_config cfg = by_issuer();
+    cfg.auth = oauth2cc::auth_method::tls_client_auth;
+    cfg.client_secret = oauth2cc::secret{};
+    cfg.tls.client_cert_file = "client.pem";  // the fake transport opens no connection
+    cfg.tls.client_key_file = "client-key.pem";
+    CHECK(oauth2cc::request_token(cfg, via).access_token.reveal() == "tok-123");
+    REQUIRE(via.requests.size() == 3);
+    const oauth2cc::http_request& sent = via.requests.back();
+    CHECK(sent.url == "https://mtls.example.com/token");
+    // The handshake authenticates: client_id in the body, no secret, no Authorization.
+    CHECK(sent.body.find("client_id=svc") != std::string::npos);
+    CHECK(sent.body.find("client_secret") == std::string::npos);
+    CHECK(oauth2cc_test::header_of(sent, "Authorization").empty());
+
+    // Without a certificate, the tls methods are refused before any request.
+    cfg.tls.client_cert_file.clear();
+    cfg.tls.client_key_file.clear();
+    CHECK(oauth2cc_test::refused_before_sending(cfg).kind() == oauth2cc::error_kind::config);
+}

@@ -6,6 +6,13 @@
 #include "../client_config.hpp"
 #include "client_assertion.hpp"
 #include "form.hpp"
+#include "jose.hpp"
+#include "sha256.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <string>
@@ -22,16 +29,39 @@ inline const char* auth_method_name(auth_method m) noexcept {
         case auth_method::client_secret_jwt: return "client_secret_jwt";
         case auth_method::private_key_jwt: return "private_key_jwt";
         case auth_method::client_assertion: return "client_assertion";
+        case auth_method::tls_client_auth: return "tls_client_auth";
+        case auth_method::self_signed_tls_client_auth: return "self_signed_tls_client_auth";
     }
     return "unknown";
+}
+
+/// @brief The RFC 8705 §3.1 `x5t#S256` of the first certificate in a PEM file: the
+/// base64url SHA-256 of its DER form, which a certificate-bound token names in `cnf`.
+/// Empty when the file holds no certificate.
+inline std::string certificate_thumbprint_of_file(const std::string& path) {
+    BIO* in = BIO_new_file(path.c_str(), "r");
+    if (in == nullptr) return {};
+    X509* cert = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
+    BIO_free(in);
+    std::string out;
+    unsigned char* der = nullptr;
+    const int n = cert != nullptr ? i2d_X509(cert, &der) : -1;
+    if (n > 0) {
+        out = base64url(sha256_raw(std::string_view(reinterpret_cast<const char*>(der),
+                                                    static_cast<std::size_t>(n))));
+    }
+    OPENSSL_free(der);
+    X509_free(cert);
+    ERR_clear_error();
+    return out;
 }
 
 /// @brief A canonical text of what shapes a token: endpoint, client id, authentication
 /// method, scopes and resources as sets, audience, and extra parameters sorted; for the
 /// assertion methods the assertions' audience, for private_key_jwt the key's RFC 7638
-/// thumbprint, and the DPoP key's thumbprint. Two configurations that would get
-/// interchangeable tokens have the same key. The secret, timeouts, TLS and the user agent
-/// are not part of it.
+/// thumbprint, the DPoP key's thumbprint, and the client certificate's. Two
+/// configurations that would get interchangeable tokens have the same key. The secret,
+/// timeouts, trust settings and the user agent are not part of it.
 inline std::string cache_key(const client_config& cfg) {
     auto as_set = [](std::vector<std::string> v) {
         std::sort(v.begin(), v.end());
@@ -58,6 +88,12 @@ inline std::string cache_key(const client_config& cfg) {
     if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
         // The key's thumbprint, never the key: another key is another client credential.
         field("client_key", cfg.client_key->jwk_thumbprint());
+    }
+    if (!cfg.tls.client_cert_file.empty()) {
+        // A certificate-bound token (RFC 8705 §3) is good only with its certificate; the
+        // file's name stands in when it cannot be read (the request then fails anyway).
+        const std::string x5t = certificate_thumbprint_of_file(cfg.tls.client_cert_file);
+        field("client_cert", x5t.empty() ? "file:" + cfg.tls.client_cert_file : x5t);
     }
     if (cfg.dpop_key) {
         // A DPoP-bound token is good only with the key it is bound to.

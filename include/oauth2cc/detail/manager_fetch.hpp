@@ -81,6 +81,7 @@ inline fetch_inputs take_inputs(manager_state& s) {
     in.replacing = g.current;
     in.exclusions.replacing = g.current ? g.current->tok.get() : nullptr;
     in.exclusions.dropped_digest = g.dropped_digest;
+    in.exclusions.dpop_allowed = s.dpop.has_value();
     return in;
 }
 

@@ -32,10 +32,14 @@ struct stored_pick {
 struct store_exclusions {
     const token* replacing = nullptr;  ///< the token being replaced, if any
     std::string dropped_digest;        ///< SHA-256 of the token last dropped, if any
+    /// Whether a DPoP-bound token may be taken: only by a manager with a DPoP key (the
+    /// store key already names that key's thumbprint).
+    bool dpop_allowed = false;
 };
 
 /// @brief The stored entry as a token, unless it is the token being replaced or the one
-/// last dropped, is not Bearer, or is within the refresh lead of its stored lifetime.
+/// last dropped, is neither Bearer nor (when allowed) DPoP, or is within the refresh lead
+/// of its stored lifetime.
 inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
                                                 std::optional<stored_token> entry,
                                                 const store_exclusions& not_these,
@@ -49,7 +53,8 @@ inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
     if (!not_these.dropped_digest.empty() && sha256_hex(value) == not_these.dropped_digest) {
         return std::nullopt;
     }
-    if (!iequals(entry->token_type, "Bearer")) return std::nullopt;
+    const bool dpop = not_these.dpop_allowed && iequals(entry->token_type, "DPoP");
+    if (!dpop && !iequals(entry->token_type, "Bearer")) return std::nullopt;
     const auto stored_lifetime = entry->expires_at - entry->issued_at;
     if (stored_lifetime <= std::chrono::system_clock::duration::zero()) return std::nullopt;
     // A wall clock set back must not lengthen a token's life.
@@ -60,7 +65,7 @@ inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
     if (left <= token_manager::lead_for(lifetime, policy)) return std::nullopt;
     stored_pick pick{token{}, left, lifetime};
     pick.tok.access_token = std::move(entry->access_token);
-    pick.tok.token_type = std::move(entry->token_type);
+    pick.tok.token_type = dpop ? "DPoP" : "Bearer";
     pick.tok.scope = std::move(entry->scope);
     pick.tok.extra = std::move(entry->extra);
     pick.tok.expires_in = std::chrono::duration_cast<std::chrono::seconds>(left);

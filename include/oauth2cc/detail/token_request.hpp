@@ -6,6 +6,7 @@
 #include "../client_config.hpp"
 #include "../error.hpp"
 #include "../http.hpp"
+#include "cache_key.hpp"
 #include "client_assertion.hpp"
 #include "dpop.hpp"
 #include "connection_check.hpp"
@@ -56,6 +57,14 @@ inline void validate_client_authentication(const client_config& cfg) {
             if (!cfg.client_assertion) {
                 fail("auth_method::client_assertion needs the client_assertion function "
                      "(e.g. assertion_from_file(path))");
+            }
+            break;
+        case auth_method::tls_client_auth:
+        case auth_method::self_signed_tls_client_auth:
+            if (cfg.tls.client_cert_file.empty()) {
+                fail(std::string(auth_method_name(cfg.auth)) +
+                     " authenticates with the TLS client certificate: set "
+                     "tls.client_cert_file and tls.client_key_file");
             }
             break;
     }
@@ -141,7 +150,10 @@ inline void append_client_authentication(http_request& req, const client_config&
         case auth_method::client_secret_jwt:
         case auth_method::private_key_jwt:
         case auth_method::client_assertion:
-            // The assertion methods add their assertion per request: see with_assertion().
+        case auth_method::tls_client_auth:
+        case auth_method::self_signed_tls_client_auth:
+            // The assertion methods add their assertion per request (see
+            // with_assertion()); the TLS methods authenticate in the handshake.
             append_form_field(req.body, "client_id", cfg.client_id);
             break;
     }

@@ -8,6 +8,11 @@
 // client dpop-client gets no token without one. With --dpop-nonce the token endpoint
 // wants a server nonce in every proof (RFC 9449 §8).
 //
+// With --client-ca, mutual TLS (RFC 8705) is on: the client mtls-client authenticates
+// by tls_client_auth with a certificate for CN=basic-client from that CA, and with
+// --self-signed-client-cert FILE the client self-signed-mtls-client by that certificate;
+// the tokens of both are bound to the certificate.
+//
 // With --key-dir, it also registers the key-based clients (private_key_jwt with RSA,
 // P-256, P-384 and Ed25519 keys, and a workload client whose assertions another party
 // signs) and writes their private keys to DIR as PKCS#8 PEM files (mode 0600).
@@ -20,7 +25,7 @@
 // the requests a client made at the server, and the connections that carried them.
 // POST /_harness/reset sets them to zero.
 
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
@@ -39,6 +44,7 @@ const { values: args } = parseArgs({
     'client-ca': { type: 'string' },
     'key-dir': { type: 'string' },
     'dpop-nonce': { type: 'boolean', default: false },
+    'self-signed-client-cert': { type: 'string' },
   },
 });
 
@@ -77,6 +83,35 @@ function keyClients(dir) {
       scope: allScopes,
     };
   });
+}
+
+// The mutual-TLS clients, when the server asks for client certificates.
+function mtlsClients() {
+  if (!args['client-ca']) return [];
+  const out = [{
+    client_id: 'mtls-client',
+    token_endpoint_auth_method: 'tls_client_auth',
+    tls_client_auth_subject_dn: 'CN=basic-client',
+    tls_client_certificate_bound_access_tokens: true,
+    scope: allScopes,
+  }];
+  if (args['self-signed-client-cert']) {
+    const cert = new X509Certificate(readFileSync(args['self-signed-client-cert']));
+    out.push({
+      client_id: 'self-signed-mtls-client',
+      token_endpoint_auth_method: 'self_signed_tls_client_auth',
+      jwks: { keys: [{ ...cert.publicKey.export({ format: 'jwk' }), x5c: [cert.raw.toString('base64')] }] },
+      tls_client_certificate_bound_access_tokens: true,
+      scope: allScopes,
+    });
+  }
+  return out;
+}
+
+// The peer certificate of a request's connection, if it presented one.
+function peerCertificate(ctx) {
+  const cert = ctx.req.socket.getPeerCertificate?.(false);
+  return cert && cert.raw ? new X509Certificate(cert.raw) : undefined;
 }
 
 // The clients the tests authenticate as. Each secret is a test fixture, not a credential.
@@ -140,6 +175,7 @@ const clients = [
     scope: allScopes,
   },
   ...keyClients(args['key-dir']),
+  ...mtlsClients(),
 ].map((c) => ({
   grant_types: ['client_credentials'],
   response_types: [],
@@ -180,6 +216,10 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
     cookies: { keys: ['oauth2cc-test-cookie-key'] },
     scopes: ['openid', ...allScopes.split(' ')],
     ttl: { ClientCredentials: () => ttlSeconds },
+    clientAuthMethods: [
+      'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none',
+      ...(args['client-ca'] ? ['tls_client_auth', 'self_signed_tls_client_auth'] : []),
+    ],
     enabledJWA: {
       clientAuthSigningAlgValues: ['HS256', 'RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
       dPoPSigningAlgValues: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
@@ -187,6 +227,17 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      mTLS: {
+        enabled: Boolean(args['client-ca']),
+        certificateBoundAccessTokens: true,
+        tlsClientAuth: true,
+        selfSignedTlsClientAuth: true,
+        getCertificate: peerCertificate,
+        certificateAuthorized: (ctx) => ctx.req.socket.authorized === true,
+        certificateSubjectMatches: (ctx, property, expected) => (
+          property === 'tls_client_auth_subject_dn' && peerCertificate(ctx)?.subject === expected
+        ),
+      },
       dPoP: {
         enabled: true,
         nonceSecret: randomBytes(32),
