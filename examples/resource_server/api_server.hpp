@@ -4,9 +4,15 @@
 // resource server's own client credentials and no caching, so a revocation takes effect
 // at once. GET /api/date needs scope read_date; POST /api/echo needs post_echo and
 // echoes a JSON {title, body}. 401 with WWW-Authenticate for a missing or bad token,
-// 403 insufficient_scope for a wrong scope, 400 for a bad body.
+// 403 insufficient_scope for a wrong scope, 400 for a bad body. A sender-constrained
+// token is held to its binding, read from the introspection response's cnf: cnf.jkt
+// wants the DPoP scheme and a valid proof by that key (RFC 9449 §7), cnf.x5t#S256 the
+// client certificate of that thumbprint on the connection (RFC 8705 §3), which needs
+// HTTPS and api_server_options::request_client_certificate.
 // SPDX-License-Identifier: MIT
 #pragma once
+
+#include "proof_check.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
 
@@ -14,8 +20,11 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <cctype>
+#include <cstring>
 #include <ctime>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -24,14 +33,74 @@
 
 namespace oauth2cc_examples {
 
+/// @brief How the API serves.
+struct api_server_options {
+    /// HTTPS with this PEM certificate and key; both empty: plain HTTP.
+    std::string tls_cert_file, tls_key_file;
+    /// Ask every HTTPS client for a certificate (any, self-signed too: a certificate-bound
+    /// token is checked by the thumbprint, RFC 8705 §3). A client without one is served,
+    /// and a certificate-bound token from it refused.
+    bool request_client_certificate = false;
+    /// Want this server's nonce in every DPoP proof (RFC 9449 §9).
+    bool require_dpop_nonce = false;
+};
+
+namespace api_detail {
+
+template <typename Server>
+auto context_of(Server& s, int) -> decltype(static_cast<SSL_CTX*>(s.ssl_context())) {
+    return s.ssl_context();  // cpp-httplib before 0.43
+}
+template <typename Server>
+auto context_of(Server& s, long) -> decltype(static_cast<SSL_CTX*>(s.tls_context())) {
+    return static_cast<SSL_CTX*>(s.tls_context());
+}
+
+inline std::unique_ptr<httplib::Server> make_server(const api_server_options& o) {
+    if (o.tls_cert_file.empty()) return std::make_unique<httplib::Server>();
+    auto tls = std::make_unique<httplib::SSLServer>(o.tls_cert_file.c_str(), o.tls_key_file.c_str());
+    if (!tls->is_valid()) throw std::runtime_error("api_server: cannot use the TLS certificate and key");
+    if (o.request_client_certificate) {
+        // Any certificate: the binding is its thumbprint, not a chain to a CA.
+        SSL_CTX_set_verify(context_of(*tls, 0), SSL_VERIFY_PEER,
+                           [](int, X509_STORE_CTX*) { return 1; });
+    }
+    return tls;
+}
+
+// The certificate the client presented on this request's connection, or null.
+inline std::unique_ptr<X509, decltype(&X509_free)> peer_certificate(const httplib::Request& req) {
+    // req.ssl is the connection's SSL (const SSL* before cpp-httplib 0.43, const void* after).
+    SSL* ssl = static_cast<SSL*>(const_cast<void*>(static_cast<const void*>(req.ssl)));
+    return {ssl != nullptr ? SSL_get1_peer_certificate(ssl) : nullptr, X509_free};
+}
+
+inline bool starts_with_scheme(const std::string& header, const char* scheme, std::string& token) {
+    const std::size_t n = std::strlen(scheme);
+    if (header.size() <= n + 1 || header[n] != ' ') return false;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (std::tolower(static_cast<unsigned char>(header[i])) !=
+            std::tolower(static_cast<unsigned char>(scheme[i]))) {
+            return false;
+        }
+    }
+    token = header.substr(header.find_first_not_of(' ', n));
+    return true;
+}
+
+}  // namespace api_detail
+
 class api_server {
 public:
     /// @param introspection_endpoint the authorization server's RFC 7662 endpoint
     /// @param self the resource server's own client credentials there
-    api_server(std::string introspection_endpoint, oauth2cc::client_config self)
+    /// @param options HTTPS, client certificates and DPoP nonces
+    api_server(std::string introspection_endpoint, oauth2cc::client_config self,
+               api_server_options options = {})
         : endpoint_(std::move(introspection_endpoint)), self_(std::move(self)),
-          introspection_(self_) {
-        auto& s = server_;
+          options_(std::move(options)), introspection_(self_),
+          proofs_(options_.require_dpop_nonce), server_(api_detail::make_server(options_)) {
+        auto& s = *server_;
         s.set_tcp_nodelay(true);
         s.Get("/api/date", [this](const httplib::Request& req, httplib::Response& res) {
             if (!authorize(req, res, "read_date")) return;
@@ -64,20 +133,23 @@ public:
     /// @brief Binds host:port (port 0: a free one) and serves on a thread of its own.
     /// @returns the port
     int start(const std::string& host = "127.0.0.1", int port = 0) {
-        port_ = port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
+        port_ = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
         if (port_ <= 0) throw std::runtime_error("api_server: cannot bind " + host);
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
+        thread_ = std::thread([this] { server_->listen_after_bind(); });
         return port_;
     }
     /// @brief Stops serving; idempotent.
     void stop() {
         if (thread_.joinable()) {
-            server_.stop();
+            server_->stop();
             thread_.join();
         }
     }
 
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::string url() const {
+        return std::string(options_.tls_cert_file.empty() ? "http" : "https") + "://127.0.0.1:" +
+               std::to_string(port_);
+    }
     int port() const { return port_; }
 
     /// @brief Requests received, and those refused with 401 or 403.
@@ -93,15 +165,34 @@ private:
     bool authorize(const httplib::Request& req, httplib::Response& res, const char* scope) {
         ++requests_;
         const std::string header = req.get_header_value("Authorization");
-        const auto refuse = [&](int status, const std::string& challenge) {
+        std::string token;
+        const bool dpop = api_detail::starts_with_scheme(header, "DPoP", token);
+        const bool bearer = !dpop && api_detail::starts_with_scheme(header, "Bearer", token);
+        // A refusal names the scheme the client used (both when it used none), and the
+        // error; a DPoP one carries the server's nonce when it wants one.
+        const auto refuse = [&](int status, const std::string& error, const std::string& description) {
             ++refused_;
             res.status = status;
-            res.set_header("WWW-Authenticate", challenge);
-            res.set_content(R"({"error":"unauthorized"})", "application/json");
+            std::string params;
+            if (!error.empty()) {
+                params = ", error=\"" + error + "\", error_description=\"" + description + "\"";
+                if (error == "insufficient_scope") params += std::string(", scope=\"") + scope + "\"";
+            }
+            if (!dpop) res.set_header("WWW-Authenticate", R"(Bearer realm="oauth2cc-example")" + params);
+            if (!bearer) {
+                res.set_header("WWW-Authenticate",
+                               R"(DPoP realm="oauth2cc-example", algs="ES256 ES384 ES512 RS256 PS256 EdDSA")" +
+                                   params);
+                if (!proofs_.nonce().empty()) res.set_header("DPoP-Nonce", proofs_.nonce());
+            }
+            res.set_content(nlohmann::json{{"error", error.empty() ? "unauthorized" : error}}.dump(),
+                            "application/json");
             return false;
         };
-        if (header.rfind("Bearer ", 0) != 0) return refuse(401, R"(Bearer realm="oauth2cc-example")");
-        const std::string token = header.substr(7);
+        if (!dpop && !bearer) return refuse(401, "", "");
+        if (dpop && req.get_header_value_count("DPoP") != 1) {
+            return refuse(401, "invalid_dpop_proof", "a DPoP request carries exactly one DPoP proof");
+        }
         oauth2cc::introspection_result info;
         try {
             info = oauth2cc::introspect(self_, endpoint_, token, introspection_);
@@ -114,14 +205,36 @@ private:
                             "application/json");
             return false;
         }
-        if (!info.active) {
-            return refuse(401, R"(Bearer realm="oauth2cc-example", error="invalid_token", )"
-                               R"(error_description="the token is not active")");
+        if (!info.active) return refuse(401, "invalid_token", "the token is not active");
+        const auto cnf = info.raw.find("cnf");
+        const auto bound = [&](const char* name) {
+            return cnf != info.raw.end() && cnf->is_object() && cnf->contains(name) &&
+                           cnf->at(name).is_string()
+                       ? cnf->at(name).get<std::string>()
+                       : std::string();
+        };
+        const std::string jkt = bound("jkt");
+        if (bearer && !jkt.empty()) {
+            // RFC 9449 §7.2: a DPoP-bound token is never good as a bearer token.
+            return refuse(401, "invalid_token", "the token is DPoP-bound: send it with the DPoP scheme and a proof");
         }
-        if (!info.has_scope(scope)) {
-            return refuse(403, std::string(R"(Bearer realm="oauth2cc-example", error="insufficient_scope", scope=")") +
-                                   scope + "\"");
+        if (dpop) {
+            if (jkt.empty()) return refuse(401, "invalid_token", "the token is not DPoP-bound");
+            const std::string htu = std::string(options_.tls_cert_file.empty() ? "http://" : "https://") +
+                                    req.get_header_value("Host") + req.path;
+            const proof_verdict verdict =
+                proofs_.check(req.get_header_value("DPoP"), req.method, htu, token, jkt);
+            if (!verdict) return refuse(401, verdict.error, verdict.description);
         }
+        const std::string x5t = bound("x5t#S256");
+        if (!x5t.empty()) {
+            const auto cert = api_detail::peer_certificate(req);
+            if (!cert) return refuse(401, "invalid_token", "the token is certificate-bound and no certificate came");
+            if (certificate_thumbprint(cert.get()) != x5t) {
+                return refuse(401, "invalid_token", "the token is bound to another certificate");
+            }
+        }
+        if (!info.has_scope(scope)) return refuse(403, "insufficient_scope", "the token lacks the scope");
         std::lock_guard<std::mutex> lock(mutex_);
         accepted_.insert(std::hash<std::string>{}(token));
         return true;
@@ -129,8 +242,10 @@ private:
 
     std::string endpoint_;
     oauth2cc::client_config self_;
+    api_server_options options_;
     oauth2cc::httplib_transport introspection_;
-    httplib::Server server_;
+    dpop_proof_checker proofs_;
+    std::unique_ptr<httplib::Server> server_;
     std::thread thread_;
     int port_ = 0;
     std::atomic<int> requests_{0};

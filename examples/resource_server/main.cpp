@@ -1,11 +1,14 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
 // resource_server/main.cpp: the scenario's API as a daemon. Every token is checked by
-// introspection at the authorization server; SIGINT or SIGTERM stops it.
+// introspection at the authorization server, and a sender-constrained one held to its
+// binding (DPoP, RFC 9449; a client certificate, RFC 8705); SIGINT or SIGTERM stops it.
 //
-// Usage: oauth2cc-resource-server [--host 127.0.0.1] [--port 0]
+// Usage: oauth2cc-resource-server [--host 127.0.0.1] [--port 0] [--tls-cert FILE
+//        --tls-key FILE [--request-client-cert]] [--dpop-nonce]
 // Configured from the environment: OAUTH2_INTROSPECTION_URL, and the resource server's
 // own credentials OAUTH2_CLIENT_ID and OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET).
-// Prints one JSON line, {"url":"http://HOST:PORT","port":PORT}, once it serves.
+// The introspection endpoint's CA comes from the system store (or SSL_CERT_FILE).
+// Prints one JSON line, {"url":"http[s]://HOST:PORT","port":PORT}, once it serves.
 // SPDX-License-Identifier: MIT
 
 #include "../common/environment.hpp"
@@ -27,16 +30,32 @@
 int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
     int port = 0;
+    oauth2cc_examples::api_server_options options;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--host" && i + 1 < argc) {
             host = argv[++i];
         } else if (a == "--port" && i + 1 < argc) {
             port = std::atoi(argv[++i]);
+        } else if (a == "--tls-cert" && i + 1 < argc) {
+            options.tls_cert_file = argv[++i];
+        } else if (a == "--tls-key" && i + 1 < argc) {
+            options.tls_key_file = argv[++i];
+        } else if (a == "--request-client-cert") {
+            options.request_client_certificate = true;
+        } else if (a == "--dpop-nonce") {
+            options.require_dpop_nonce = true;
         } else {
-            std::cerr << "usage: oauth2cc-resource-server [--host H] [--port N]\n";
+            std::cerr << "usage: oauth2cc-resource-server [--host H] [--port N] [--tls-cert FILE "
+                         "--tls-key FILE [--request-client-cert]] [--dpop-nonce]\n";
             return 2;
         }
+    }
+    if (options.tls_cert_file.empty() != options.tls_key_file.empty() ||
+        (options.request_client_certificate && options.tls_cert_file.empty())) {
+        std::cerr << "oauth2cc-resource-server: --tls-cert and --tls-key go together, and "
+                     "--request-client-cert needs them\n";
+        return 2;
     }
     oauth2cc::client_config self;
     try {
@@ -56,9 +75,10 @@ int main(int argc, char** argv) {
     sigset_t stop_signals = oauth2cc_examples::block_stop_signals();
 
     try {
-        oauth2cc_examples::api_server api(introspection, self);
+        oauth2cc_examples::api_server api(introspection, self, options);
         const int bound = api.start(host, port);
-        std::cout << R"({"url":"http://)" << host << ":" << bound << R"(","port":)" << bound
+        std::cout << R"({"url":")" << (options.tls_cert_file.empty() ? "http" : "https") << "://"
+                  << host << ":" << bound << R"(","port":)" << bound
                   << "}" << std::endl;
         int signal_number = 0;
         sigwait(&stop_signals, &signal_number);

@@ -1,15 +1,18 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
 // test_sender_constrained.cpp: DPoP-bound tokens (RFC 9449) from oidc-provider, which
 // checks every proof, binds the token to the proof's key, and with --dpop-nonce wants a
-// nonce of its own in every proof.
+// nonce of its own in every proof; certificate-bound tokens (RFC 8705) over HTTPS with the
+// test PKI; and the example resource server holding both kinds to their binding.
 // SPDX-License-Identifier: MIT
 
+#include "../../examples/resource_server/api_server.hpp"
 #include "../support/local_server.hpp"
 #include "../support/peer_process.hpp"
 #include "../support/test_helpers.hpp"
 #include "../unit/jwt_check.hpp"
 
 #include <oauth2cc/detail/cache_key.hpp>
+#include <oauth2cc/detail/dpop.hpp>
 #include <oauth2cc/detail/jose.hpp>
 #include <oauth2cc/oauth2cc.hpp>
 
@@ -17,6 +20,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -90,6 +94,51 @@ oauth2cc::introspection_result introspected(peer_process& at, const oauth2cc::to
     rs.client_secret = oauth2cc::secret{"resource-server-secret"};
     return oauth2cc::introspect(rs, at.info().at("introspection_endpoint").get<std::string>(),
                                 t.access_token.reveal());
+}
+
+// The example resource server, checking tokens by introspection at this peer.
+std::unique_ptr<oauth2cc_examples::api_server> start_api(
+    peer_process& at, oauth2cc_examples::api_server_options options = {}) {
+    client_config rs;
+    rs.tls.ca_file = oauth2cc_test::test_certificates().ca_cert;
+    rs.client_id = "resource-server";
+    rs.client_secret = oauth2cc::secret{"resource-server-secret"};
+    auto api = std::make_unique<oauth2cc_examples::api_server>(
+        at.info().at("introspection_endpoint").get<std::string>(), rs, std::move(options));
+    api->start();
+    return api;
+}
+
+// One GET with exactly these headers: no retry, no help from the library.
+oauth2cc::http_response raw_get(const std::string& url, oauth2cc::name_value_list headers,
+                                const oauth2cc::connection_options& how = {}) {
+    oauth2cc::httplib_transport transport(how);
+    oauth2cc::http_request req;
+    req.method = "GET";
+    req.url = url;
+    req.headers = std::move(headers);
+    return transport.send(req);
+}
+
+// The values of a response's header, joined by " | ".
+std::string header_values(const oauth2cc::http_response& res, std::string wanted) {
+    const auto lower = [](std::string text) {
+        for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return text;
+    };
+    std::string out;
+    for (const auto& [name, value] : res.headers) {
+        if (lower(name) == lower(wanted)) out += (out.empty() ? "" : " | ") + value;
+    }
+    return out;
+}
+
+std::string challenges(const oauth2cc::http_response& res) {
+    return header_values(res, "WWW-Authenticate");
+}
+
+bool says(const oauth2cc::http_response& res, const std::string& error) {
+    return res.status == 401 && challenges(res).find("error=\"" + error + "\"") != std::string::npos;
 }
 
 int token_requests(peer_process& at) {
@@ -245,6 +294,110 @@ TEST_CASE("mutual TLS: authorized_client presents the token_manager's certificat
     req.method = "GET";
     req.url = api.url(true) + "/date";
     CHECK_THROWS_AS(no_cert.send(req), oauth2cc::error);
+}
+
+TEST_CASE("DPoP at the resource server: the bound token with its proofs accepted; stolen, "
+          "replayed, misdirected or sent as Bearer, refused") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    const auto api = start_api(server());
+    oauth2cc::token_manager tokens(dpop_config(server(), "dpop-client", "dpop-secret"));
+    oauth2cc::authorized_client client(api->url(), tokens);
+    CHECK(client.get("/api/date").status == 200);
+    CHECK(client.get("/api/date").status == 200);
+    CHECK(api->tokens_accepted() == 1);
+    CHECK(api->refused() == 0);
+
+    const std::string url = api->url() + "/api/date";
+    const std::string token = tokens.get()->access_token.reveal();
+    const auto proof_headers = tokens.request_headers("GET", url);
+    CHECK(raw_get(url, proof_headers).status == 200);
+    CHECK(says(raw_get(url, proof_headers), "invalid_dpop_proof"));  // the same proof again
+
+    CHECK(says(raw_get(url, {{"Authorization", "Bearer " + token}}), "invalid_token"));
+    CHECK(says(raw_get(url, {{"Authorization", "DPoP " + token}}), "invalid_dpop_proof"));
+    CHECK(says(raw_get(url, tokens.request_headers("GET", api->url() + "/api/echo")),
+               "invalid_dpop_proof"));
+    CHECK(says(raw_get(url, tokens.request_headers("POST", url)), "invalid_dpop_proof"));
+
+    // The thief has the token but not the key: a proof by its own key does not do.
+    const oauth2cc::detail::dpop_prover thief(signing_key::generate(jws_alg::es256));
+    CHECK(says(raw_get(url, {{"Authorization", "DPoP " + token},
+                             {"DPoP", thief.proof("GET", url, "", token)}}),
+               "invalid_dpop_proof"));
+
+    // A bearer token is not made DPoP-bound by a proof.
+    client_config bearer_config = dpop_config(server(), "basic-client", "basic-secret");
+    bearer_config.dpop_key.reset();
+    oauth2cc::token_manager bearer(bearer_config);
+    const std::string plain = bearer.get()->access_token.reveal();
+    CHECK(says(raw_get(url, {{"Authorization", "DPoP " + plain},
+                             {"DPoP", thief.proof("GET", url, "", plain)}}),
+               "invalid_token"));
+    CHECK(raw_get(url, {{"Authorization", "Bearer " + plain}}).status == 200);
+
+    // No token: both schemes offered.
+    const auto none = raw_get(url, {});
+    CHECK(none.status == 401);
+    CHECK(challenges(none).find("Bearer realm=") != std::string::npos);
+    CHECK(challenges(none).find("DPoP realm=") != std::string::npos);
+}
+
+TEST_CASE("DPoP at the resource server: its nonce answered by authorized_client with one "
+          "retry, then sent from the start") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    oauth2cc_examples::api_server_options options;
+    options.require_dpop_nonce = true;
+    const auto api = start_api(server(), options);
+    oauth2cc::token_manager tokens(dpop_config(server(), "dpop-client", "dpop-secret"));
+    const std::string url = api->url() + "/api/date";
+
+    const auto first = raw_get(url, tokens.request_headers("GET", url));
+    CHECK(says(first, "use_dpop_nonce"));
+    CHECK_FALSE(header_values(first, "DPoP-Nonce").empty());
+
+    oauth2cc::authorized_client client(api->url(), tokens);
+    const int refused = api->refused();
+    CHECK(client.get("/api/date").status == 200);
+    CHECK(api->refused() - refused == 1);  // use_dpop_nonce, then the retry with it
+    CHECK(client.get("/api/date").status == 200);
+    CHECK(client.get("/api/date").status == 200);
+    CHECK(api->refused() - refused == 1);  // remembered for the origin
+}
+
+TEST_CASE("mutual TLS at the resource server: a certificate-bound token accepted with its "
+          "certificate, refused without it or with another") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    const auto& certs = oauth2cc_test::test_certificates();
+    oauth2cc_examples::api_server_options options;
+    options.tls_cert_file = certs.server_cert;
+    options.tls_key_file = certs.server_key;
+    options.request_client_certificate = true;
+    const auto api = start_api(mtls_server(), options);
+    REQUIRE(api->url().rfind("https://", 0) == 0);
+
+    oauth2cc::token_manager tokens(mtls_config(oauth2cc::auth_method::tls_client_auth));
+    oauth2cc::client_options client_options;
+    client_options.tls.ca_file = certs.ca_cert;
+    oauth2cc::authorized_client client(api->url(), tokens, client_options);
+    CHECK(client.get("/api/date").status == 200);
+
+    const std::string url = api->url() + "/api/date";
+    const oauth2cc::name_value_list bearer{{"Authorization", tokens.authorization_header()}};
+    oauth2cc::connection_options how;
+    how.tls.ca_file = certs.ca_cert;
+    const auto no_cert = raw_get(url, bearer, how);
+    CHECK(says(no_cert, "invalid_token"));
+    CHECK(challenges(no_cert).find("no certificate") != std::string::npos);
+
+    how.tls.client_cert_file = certs.self_signed_cert;
+    how.tls.client_key_file = certs.self_signed_key;
+    const auto other_cert = raw_get(url, bearer, how);
+    CHECK(says(other_cert, "invalid_token"));
+    CHECK(challenges(other_cert).find("another certificate") != std::string::npos);
+
+    how.tls.client_cert_file = certs.client_cert;
+    how.tls.client_key_file = certs.client_key;
+    CHECK(raw_get(url, bearer, how).status == 200);
 }
 
 }  // TEST_SUITE

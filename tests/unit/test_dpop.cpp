@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include <ctime>
 #include <set>
 #include <string>
 #include <vector>
@@ -394,4 +395,94 @@ TEST_CASE("cache_key: a DPoP key's thumbprint, never the key") {
     CHECK(key != oauth2cc::detail::cache_key(b));
     CHECK(key != oauth2cc::detail::cache_key(none));
     CHECK(key.find(p256().jwk_thumbprint()) != std::string::npos);
+}
+
+TEST_CASE("the example resource server's proof check: each rule of RFC 9449 §4.3 refuses") {
+    using oauth2cc_examples::dpop_proof_checker;
+    const oauth2cc::detail::dpop_prover prover(p256());
+    const std::string url = "https://api.example.com/v1/items";
+    const std::string jkt = p256().jwk_thumbprint();
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    dpop_proof_checker rs;
+    const auto error_of = [&](const std::string& proof, const std::string& token = "tok",
+                              const std::string& method = "GET") {
+        return rs.check(proof, method, url, token, jkt).description;
+    };
+
+    CHECK(error_of(prover.proof("GET", url + "?page=2", "", "tok")).empty());
+    CHECK(rs.check(prover.proof("GET", "HTTPS://API.example.com:443/v1/items", "", "tok"), "GET",
+                   url, "tok", jkt));
+    const std::string once = prover.proof("GET", url, "", "tok");
+    CHECK(error_of(once).empty());
+    CHECK(error_of(once) == "the DPoP proof was used before");
+    CHECK(error_of(prover.proof("POST", url, "", "tok")) == "the DPoP proof is for another method");
+    CHECK(error_of(prover.proof("GET", url + "/x", "", "tok")) == "the DPoP proof is for another URI");
+    CHECK(error_of(prover.proof("GET", "https://api.example.com:8443/v1/items", "", "tok")) ==
+          "the DPoP proof is for another URI");
+    CHECK(error_of(prover.proof("GET", url, "", "other")) ==
+          "the DPoP proof's ath is not the hash of the access token");
+    CHECK(error_of(prover.proof("GET", url)) == "the DPoP proof's ath is not the hash of the access token");
+    CHECK(error_of(prover.proof_at("GET", url, "", "tok", now - 600)) ==
+          "the DPoP proof's iat is outside the accepted window");
+    CHECK(error_of(prover.proof_at("GET", url, "", "tok", now + 600)) ==
+          "the DPoP proof's iat is outside the accepted window");
+
+    // Another key: a stolen token with the thief's own proof.
+    const oauth2cc::detail::dpop_prover thief(signing_key::generate(jws_alg::es256));
+    CHECK(error_of(thief.proof("GET", url, "", "tok")) ==
+          "the DPoP proof's key is not the one the token is bound to");
+
+    // Tampering: a changed claim, a header that is not dpop+jwt, no JWS at all.
+    const std::string good = prover.proof("GET", url, "", "tok");
+    const auto dot = good.find('.');
+    const auto dot2 = good.find('.', dot + 1);
+    auto claims = split_jwt(good).claims;
+    claims["htm"] = "GET ";
+    const std::string forged = good.substr(0, dot + 1) +
+                               oauth2cc::detail::base64url(claims.dump()) + good.substr(dot2);
+    CHECK(error_of(forged) == "the DPoP proof's signature does not verify");
+    auto header = split_jwt(good).header;
+    header["typ"] = "JWT";
+    CHECK(error_of(oauth2cc::detail::base64url(header.dump()) + good.substr(dot)) ==
+          "the DPoP proof's typ is not dpop+jwt");
+    header["typ"] = "dpop+jwt";
+    header["alg"] = "none";
+    CHECK(error_of(oauth2cc::detail::base64url(header.dump()) + good.substr(dot)) ==
+          "the DPoP proof's signature does not verify");
+    header["alg"] = "ES256";
+    header["jwk"]["d"] = "AAAA";
+    CHECK(error_of(oauth2cc::detail::base64url(header.dump()) + good.substr(dot)) ==
+          "the DPoP proof's jwk is not a public key");
+    CHECK(error_of("a.b") == "the DPoP proof is not a compact JWS");
+    CHECK(error_of(good + "=") == "the DPoP proof is not a compact JWS");
+
+    SUBCASE("a server that wants its nonce says use_dpop_nonce until the proof has it") {
+        dpop_proof_checker strict(true);
+        REQUIRE_FALSE(strict.nonce().empty());
+        CHECK(rs.nonce().empty());
+        const auto v = strict.check(prover.proof("GET", url, "", "tok"), "GET", url, "tok", jkt);
+        CHECK(v.error == "use_dpop_nonce");
+        CHECK(strict.check(prover.proof("GET", url, "stale", "tok"), "GET", url, "tok", jkt).error ==
+              "use_dpop_nonce");
+        CHECK(strict.check(prover.proof("GET", url, strict.nonce(), "tok"), "GET", url, "tok", jkt));
+    }
+}
+
+TEST_CASE("the example resource server's JWK handling: thumbprints as RFC 7638, keys refused") {
+    // RFC 7638 §3.1's RSA example key and its thumbprint.
+    const auto rsa = nlohmann::json::parse(R"({"kty":"RSA","e":"AQAB","alg":"RS256","kid":"2011-04-29",
+      "n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"})");
+    CHECK(oauth2cc_examples::jwk_thumbprint(rsa) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    CHECK(oauth2cc_examples::jwk_thumbprint(p256().public_jwk()) == p256().jwk_thumbprint());
+    const signing_key ed = signing_key::generate(jws_alg::eddsa);
+    CHECK(oauth2cc_examples::jwk_thumbprint(ed.public_jwk()) == ed.jwk_thumbprint());
+    CHECK(oauth2cc_examples::jwk_thumbprint(nlohmann::json{{"kty", "oct"}, {"k", "AAAA"}}).empty());
+    CHECK(oauth2cc_examples::public_key_from_jwk(rsa) != nullptr);
+    auto short_x = p256().public_jwk();
+    short_x["x"] = "AAAA";
+    CHECK(oauth2cc_examples::public_key_from_jwk(short_x) == nullptr);
+    // A JWS alg that does not fit the key is refused, whatever the signature.
+    CHECK_FALSE(oauth2cc_examples::verify_jws(p256().public_jwk(), "EdDSA", "abc",
+                                              ed.sign("abc")));
+    CHECK(oauth2cc_examples::verify_jws(ed.public_jwk(), "EdDSA", "abc", ed.sign("abc")));
 }
