@@ -5,6 +5,7 @@
 #pragma once
 
 #include "config.hpp"
+#include "secret.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -19,6 +20,17 @@ struct tls_options {
     std::string ca_dir;            ///< Hashed directory of trusted CAs; empty: none.
     std::string client_cert_file;  ///< PEM client certificate for mutual TLS.
     std::string client_key_file;   ///< PEM key of the client certificate.
+    /// The client certificate as PEM text instead of a file: the certificate, then any
+    /// intermediates it needs (a secrets manager's or a vault's answer, say).
+    std::string client_cert_pem;
+    /// Its unencrypted PEM private key instead of client_key_file; wiped when dropped,
+    /// and never in a message.
+    secret client_key_pem;
+
+    /// @brief Whether a client certificate is set, from files or from memory.
+    bool has_client_certificate() const noexcept {
+        return !client_cert_file.empty() || !client_cert_pem.empty();
+    }
 };
 
 /// @brief How oauth2cc connects to a server and what it accepts from it. client_config

@@ -117,50 +117,6 @@ inline constexpr std::string_view version_string{OAUTH2CC_VERSION_STRING};
 
 // ---- oauth2cc/connection_options.hpp ----
 
-#include <chrono>
-#include <cstddef>
-#include <string>
-
-namespace oauth2cc {
-
-/// @brief TLS settings for a connection.
-struct tls_options {
-    bool verify = true;            ///< Verify the certificate chain and the host name.
-    std::string ca_file;           ///< PEM bundle of trusted CAs; empty: the system store.
-    std::string ca_dir;            ///< Hashed directory of trusted CAs; empty: none.
-    std::string client_cert_file;  ///< PEM client certificate for mutual TLS.
-    std::string client_key_file;   ///< PEM key of the client certificate.
-};
-
-/// @brief How oauth2cc connects to a server and what it accepts from it. client_config
-/// (the token endpoint), client_options (an API) and httplib_transport take these fields
-/// from here, and one check refuses a bad value for all three.
-struct connection_options {
-    /// Bounds the TCP connect. With read_timeout it also bounds each whole exchange.
-    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
-    /// Bounds each socket read and write. `connect_timeout + read_timeout` bounds the
-    /// whole exchange, so a server that trickles its reply fails too.
-    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
-    /// Certificate verification, trust anchors and the client certificate.
-    tls_options tls;
-    /// Allow plain `http://` to hosts other than loopback (the token request and
-    /// authorized_client refuse it otherwise; a bare transport sends what it is given).
-    bool allow_insecure_http = false;
-    /// Responses with a larger body (after decompression) are refused.
-    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
-    /// Sent as User-Agent (by the token request, and by authorized_client unless a call
-    /// gives its own); empty: none.
-    std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
-    /// An HTTP proxy, `http://[user:password@]host[:port]` (port 1080 when absent);
-    /// https:// origins are reached through it with CONNECT. Empty: none. Never echoed in
-    /// a message, since it may hold credentials. proxy_from_environment() gives the one
-    /// curl would use.
-    std::string proxy;
-    /// Idle kept-alive connections kept per origin for reuse.
-    std::size_t max_idle_connections = 4;
-};
-
-}  // namespace oauth2cc
 // ---- oauth2cc/secret.hpp ----
 
 #include <iosfwd>
@@ -203,6 +159,61 @@ std::ostream& operator<<(std::ostream& os, const secret& s);
 
 }  // namespace oauth2cc
 
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace oauth2cc {
+
+/// @brief TLS settings for a connection.
+struct tls_options {
+    bool verify = true;            ///< Verify the certificate chain and the host name.
+    std::string ca_file;           ///< PEM bundle of trusted CAs; empty: the system store.
+    std::string ca_dir;            ///< Hashed directory of trusted CAs; empty: none.
+    std::string client_cert_file;  ///< PEM client certificate for mutual TLS.
+    std::string client_key_file;   ///< PEM key of the client certificate.
+    /// The client certificate as PEM text instead of a file: the certificate, then any
+    /// intermediates it needs (a secrets manager's or a vault's answer, say).
+    std::string client_cert_pem;
+    /// Its unencrypted PEM private key instead of client_key_file; wiped when dropped,
+    /// and never in a message.
+    secret client_key_pem;
+
+    /// @brief Whether a client certificate is set, from files or from memory.
+    bool has_client_certificate() const noexcept {
+        return !client_cert_file.empty() || !client_cert_pem.empty();
+    }
+};
+
+/// @brief How oauth2cc connects to a server and what it accepts from it. client_config
+/// (the token endpoint), client_options (an API) and httplib_transport take these fields
+/// from here, and one check refuses a bad value for all three.
+struct connection_options {
+    /// Bounds the TCP connect. With read_timeout it also bounds each whole exchange.
+    std::chrono::milliseconds connect_timeout{OAUTH2CC_DEFAULT_CONNECT_TIMEOUT_MS};
+    /// Bounds each socket read and write. `connect_timeout + read_timeout` bounds the
+    /// whole exchange, so a server that trickles its reply fails too.
+    std::chrono::milliseconds read_timeout{OAUTH2CC_DEFAULT_READ_TIMEOUT_MS};
+    /// Certificate verification, trust anchors and the client certificate.
+    tls_options tls;
+    /// Allow plain `http://` to hosts other than loopback (the token request and
+    /// authorized_client refuse it otherwise; a bare transport sends what it is given).
+    bool allow_insecure_http = false;
+    /// Responses with a larger body (after decompression) are refused.
+    std::size_t max_response_bytes = OAUTH2CC_DEFAULT_MAX_RESPONSE_BYTES;
+    /// Sent as User-Agent (by the token request, and by authorized_client unless a call
+    /// gives its own); empty: none.
+    std::string user_agent = "oauth2cc/" OAUTH2CC_VERSION_STRING;
+    /// An HTTP proxy, `http://[user:password@]host[:port]` (port 1080 when absent);
+    /// https:// origins are reached through it with CONNECT. Empty: none. Never echoed in
+    /// a message, since it may hold credentials. proxy_from_environment() gives the one
+    /// curl would use.
+    std::string proxy;
+    /// Idle kept-alive connections kept per origin for reuse.
+    std::size_t max_idle_connections = 4;
+};
+
+}  // namespace oauth2cc
 // ---- oauth2cc/signing_key.hpp ----
 
 #include <nlohmann/json.hpp>
@@ -2510,6 +2521,7 @@ private:
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -2529,11 +2541,10 @@ inline const char* auth_method_name(auth_method m) noexcept {
     return "unknown";
 }
 
-/// @brief The RFC 8705 §3.1 `x5t#S256` of the first certificate in a PEM file: the
+/// @brief The RFC 8705 §3.1 `x5t#S256` of the first PEM certificate a BIO holds: the
 /// base64url SHA-256 of its DER form, which a certificate-bound token names in `cnf`.
-/// Empty when the file holds no certificate.
-inline std::string certificate_thumbprint_of_file(const std::string& path) {
-    BIO* in = BIO_new_file(path.c_str(), "r");
+/// Empty when it holds none. Frees the BIO.
+inline std::string certificate_thumbprint_of(BIO* in) {
     if (in == nullptr) return {};
     X509* cert = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
     BIO_free(in);
@@ -2548,6 +2559,16 @@ inline std::string certificate_thumbprint_of_file(const std::string& path) {
     X509_free(cert);
     ERR_clear_error();
     return out;
+}
+
+/// @brief As above, of a PEM file.
+inline std::string certificate_thumbprint_of_file(const std::string& path) {
+    return certificate_thumbprint_of(BIO_new_file(path.c_str(), "r"));
+}
+
+/// @brief As above, of PEM text.
+inline std::string certificate_thumbprint_of_pem(std::string_view pem) {
+    return certificate_thumbprint_of(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
 }
 
 /// @brief A canonical text of what shapes a token: endpoint, client id, authentication
@@ -2583,7 +2604,10 @@ inline std::string cache_key(const client_config& cfg) {
         // The key's thumbprint, never the key: another key is another client credential.
         field("client_key", cfg.client_key->jwk_thumbprint());
     }
-    if (!cfg.tls.client_cert_file.empty()) {
+    if (!cfg.tls.client_cert_pem.empty()) {
+        const std::string x5t = certificate_thumbprint_of_pem(cfg.tls.client_cert_pem);
+        field("client_cert", x5t.empty() ? "pem:" + sha256_hex(cfg.tls.client_cert_pem) : x5t);
+    } else if (!cfg.tls.client_cert_file.empty()) {
         // A certificate-bound token (RFC 8705 §3) is good only with its certificate; the
         // file's name stands in when it cannot be read (the request then fails anyway).
         const std::string x5t = certificate_thumbprint_of_file(cfg.tls.client_cert_file);
@@ -4381,6 +4405,12 @@ inline void check_connection(const connection_options& o) {
     if (o.tls.client_cert_file.empty() != o.tls.client_key_file.empty()) {
         fail("tls.client_cert_file and tls.client_key_file go together");
     }
+    if (o.tls.client_cert_pem.empty() != o.tls.client_key_pem.empty()) {
+        fail("tls.client_cert_pem and tls.client_key_pem go together");
+    }
+    if (!o.tls.client_cert_file.empty() && !o.tls.client_cert_pem.empty()) {
+        fail("set the client certificate once: tls.client_cert_file or tls.client_cert_pem");
+    }
     if (!o.proxy.empty() && !parse_proxy(o.proxy)) {
         fail("the proxy is not an http://[user:password@]host[:port] URL (cpp-httplib "
              "speaks plain HTTP to a proxy)");
@@ -4504,9 +4534,12 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
     // A certificate-bound token (RFC 8705 §3) works only over a connection that presents
     // the certificate it is bound to: the token_manager's, unless the API has its own.
     const tls_options& manager_tls = tokens_.state_->client.config().tls;
-    if (options_.tls.client_cert_file.empty() && options_.tls.client_key_file.empty()) {
+    if (!options_.tls.has_client_certificate() && options_.tls.client_key_file.empty() &&
+        options_.tls.client_key_pem.empty()) {
         options_.tls.client_cert_file = manager_tls.client_cert_file;
         options_.tls.client_key_file = manager_tls.client_key_file;
+        options_.tls.client_cert_pem = manager_tls.client_cert_pem;
+        options_.tls.client_key_pem = manager_tls.client_key_pem;
     }
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     const auto url = detail::parse_url(base_url);
@@ -4961,6 +4994,14 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
                     "the authorization server does not take " + method +
                         " at its token endpoint; it lists " +
                         joined_names(m.token_endpoint_auth_methods_supported));
+    }
+    // A server that lists its DPoP algorithms (RFC 9449 §5.1) refuses proofs by others.
+    if (cfg.dpop_key && !m.dpop_signing_alg_values_supported.empty() &&
+        !listed(m.dpop_signing_alg_values_supported, jws_alg_name(cfg.dpop_key->alg()))) {
+        throw error(error_kind::config,
+                    std::string("the authorization server does not take DPoP proofs signed with ") +
+                        jws_alg_name(cfg.dpop_key->alg()) + "; it lists " +
+                        joined_names(m.dpop_signing_alg_values_supported));
     }
     if (m.token_endpoint_auth_signing_alg_values_supported.empty()) return;
     std::string alg;
@@ -5502,6 +5543,7 @@ private:
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -5524,6 +5566,49 @@ inline std::string describe(httplib::Error failure) {
 
 /// @brief Refuses trust anchors or a client certificate that OpenSSL cannot load, so that
 /// the mistake shows as a clear `config` error and not as a failed handshake later.
+// A passphrase callback that gives none: an encrypted key is refused, never prompted for
+// on a terminal (OpenSSL's default).
+inline int no_passphrase(char*, int, int, void*) { return 0; }
+
+/// @brief Puts a client certificate, the intermediates after it, and its key, all PEM
+/// text, into ctx. @returns what could not be used, naming the field and never its
+/// content; empty when all is in place
+inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem, std::string_view key_pem) {
+    const auto buffer = [](std::string_view text) {
+        return BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
+    };
+    BIO* certs = buffer(cert_pem);
+    X509* leaf = certs != nullptr ? PEM_read_bio_X509(certs, nullptr, no_passphrase, nullptr) : nullptr;
+    bool cert_ok = ctx != nullptr && leaf != nullptr && SSL_CTX_use_certificate(ctx, leaf) == 1;
+    X509_free(leaf);
+    while (cert_ok) {
+        X509* intermediate = PEM_read_bio_X509(certs, nullptr, no_passphrase, nullptr);
+        if (intermediate == nullptr) break;
+        if (SSL_CTX_add0_chain_cert(ctx, intermediate) != 1) {
+            X509_free(intermediate);
+            cert_ok = false;
+        }
+    }
+    BIO_free(certs);
+    std::string problem;
+    if (!cert_ok) {
+        problem = "tls.client_cert_pem could not be read as a PEM certificate";
+    } else {
+        BIO* in = buffer(key_pem);  // reads the caller's buffer in place: no copy to wipe
+        EVP_PKEY* key = in != nullptr ? PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr)
+                                      : nullptr;
+        BIO_free(in);
+        if (key == nullptr) {
+            problem = "tls.client_key_pem could not be read as an unencrypted PEM private key";
+        } else if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+            problem = "tls.client_key_pem does not match tls.client_cert_pem";
+        }
+        EVP_PKEY_free(key);
+    }
+    ERR_clear_error();
+    return problem;
+}
+
 inline void check_tls_files(const tls_options& tls) {
     const auto fail = [](const std::string& why) {
         ERR_clear_error();
@@ -5554,7 +5639,7 @@ inline void check_tls_files(const tls_options& tls) {
         // Readable as a key on its own: a refusal below then means a mismatch.
         bool key_readable = false;
         if (BIO* in = BIO_new_file(tls.client_key_file.c_str(), "r")) {
-            EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+            EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr);
             key_readable = key != nullptr;
             EVP_PKEY_free(key);
             BIO_free(in);
@@ -5573,6 +5658,14 @@ inline void check_tls_files(const tls_options& tls) {
                  "\" could not be read as an unencrypted PEM private key");
         }
         if (!pair_ok) fail("tls.client_key_file does not match tls.client_cert_file");
+    }
+    if (!tls.client_cert_pem.empty()) {
+        SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+        if (ctx == nullptr) fail("OpenSSL could not create a TLS context");
+        const std::string problem =
+            use_client_pem(ctx, tls.client_cert_pem, tls.client_key_pem.reveal());
+        SSL_CTX_free(ctx);
+        if (!problem.empty()) fail(problem);
     }
     ERR_clear_error();
 }
@@ -5868,6 +5961,11 @@ private:
                 ERR_clear_error();
                 throw error(error_kind::tls, "cpp-httplib could not set up a client for " +
                                                  origin + " with the given TLS files");
+            }
+            if (!tls.client_cert_pem.empty()) {
+                const std::string problem = use_client_pem(
+                    ssl_context_of(*ssl, 0), tls.client_cert_pem, tls.client_key_pem.reveal());
+                if (!problem.empty()) throw error(error_kind::tls, problem);
             }
             if (tls.verify) require_identity(ssl_context_of(*ssl, 0), url.host);
             configure_trust(*ssl);
@@ -6193,10 +6291,10 @@ inline void validate_client_authentication(const client_config& cfg) {
             break;
         case auth_method::tls_client_auth:
         case auth_method::self_signed_tls_client_auth:
-            if (cfg.tls.client_cert_file.empty()) {
+            if (!cfg.tls.has_client_certificate()) {
                 fail(std::string(auth_method_name(cfg.auth)) +
                      " authenticates with the TLS client certificate: set "
-                     "tls.client_cert_file and tls.client_key_file");
+                     "tls.client_cert_file and tls.client_key_file (or the _pem fields)");
             }
             break;
     }
@@ -6993,7 +7091,7 @@ public:
         out.token_endpoint = meta.token_endpoint;
         // A client that presents a certificate uses the server's mutual-TLS endpoint,
         // where it has one (RFC 8705 §5).
-        if (!cfg.tls.client_cert_file.empty()) {
+        if (cfg.tls.has_client_certificate()) {
             const auto alias = meta.mtls_endpoint_aliases.find("token_endpoint");
             if (alias != meta.mtls_endpoint_aliases.end()) out.token_endpoint = alias->second;
         }

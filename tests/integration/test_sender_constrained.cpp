@@ -398,6 +398,21 @@ TEST_CASE("mutual TLS at the resource server: a certificate-bound token accepted
     how.tls.client_cert_file = certs.client_cert;
     how.tls.client_key_file = certs.client_key;
     CHECK(raw_get(url, bearer, how).status == 200);
+
+    // The same from memory: the certificate and key as PEM text, for the token request
+    // and, through the manager, for the API.
+    client_config in_memory = mtls_config(oauth2cc::auth_method::tls_client_auth);
+    in_memory.tls.client_cert_file.clear();
+    in_memory.tls.client_key_file.clear();
+    in_memory.tls.client_cert_pem = oauth2cc_test::read_file(certs.client_cert);
+    in_memory.tls.client_key_pem = oauth2cc::secret{oauth2cc_test::read_file(certs.client_key)};
+    CHECK(oauth2cc::detail::cache_key(in_memory) ==
+          oauth2cc::detail::cache_key(mtls_config(oauth2cc::auth_method::tls_client_auth)));
+    oauth2cc::token_manager from_memory(in_memory);
+    oauth2cc::authorized_client memory_client(api->url(), from_memory, client_options);
+    CHECK(memory_client.get("/api/date").status == 200);
+    CHECK(introspected(mtls_server(), *from_memory.get()).raw.at("cnf").at("x5t#S256") ==
+          oauth2cc::detail::certificate_thumbprint_of_file(certs.client_cert));
 }
 
 }  // TEST_SUITE

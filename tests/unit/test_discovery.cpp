@@ -4,6 +4,7 @@
 // SPDX-License-Identifier: MIT
 
 #include "fake_transport.hpp"
+#include "../support/test_helpers.hpp"
 
 #include <oauth2cc/detail/metadata.hpp>
 
@@ -197,6 +198,26 @@ TEST_CASE("discovery: a method or algorithm the server does not list is a config
     es.client_key = oauth2cc::signing_key::generate(oauth2cc::jws_alg::es256);
     oauth2cc::token_client ok(es, via);
     CHECK(ok.fetch().access_token.reveal() == "tok-123");
+}
+
+TEST_CASE("discovery: a DPoP key of an algorithm the server does not list is a config error") {
+    fake_server server;
+    server.doc["dpop_signing_alg_values_supported"] = {"ES256", "PS256"};
+    auto via = std::make_shared<fake_transport>(server.transport());
+    client_config cfg = by_issuer();
+    cfg.dpop_key = oauth2cc::signing_key::generate(oauth2cc::jws_alg::eddsa);
+    const auto e = oauth2cc_test::thrown_by([&] { oauth2cc::token_client(cfg, via).fetch(); });
+    CHECK(e.kind() == error_kind::config);
+    CHECK(std::string(e.what()).find("DPoP proofs signed with EdDSA; it lists ES256, PS256") !=
+          std::string::npos);
+    for (const auto& req : via->requests) CHECK(req.method == "GET");  // no token request
+
+    // A listed algorithm goes ahead; so does any, when the server lists none.
+    cfg.dpop_key = oauth2cc::signing_key::generate(oauth2cc::jws_alg::es256);
+    CHECK(oauth2cc::token_client(cfg, via).fetch().access_token.reveal() == "tok-123");
+    server.doc.erase("dpop_signing_alg_values_supported");
+    cfg.dpop_key = oauth2cc::signing_key::generate(oauth2cc::jws_alg::eddsa);
+    CHECK(oauth2cc::token_client(cfg, via).fetch().access_token.reveal() == "tok-123");
 }
 
 TEST_CASE("discovery: a client that presents a certificate takes the mTLS alias (RFC 8705 §5)") {

@@ -11,6 +11,8 @@
 
 #include <doctest/doctest.h>
 #include <httplib.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -440,6 +442,14 @@ TEST_CASE("httplib_transport: mutual TLS presents the client certificate") {
         options.tls.client_key_file = certs.client_key;
         CHECK(httplib_transport(options).send(get(srv.url(true) + "/")).body == "mutual");
     }
+    SUBCASE("with the certificate, an intermediate after it, and the key, from memory") {
+        options.tls.client_cert_pem =
+            oauth2cc_test::read_file(certs.client_cert) + oauth2cc_test::read_file(certs.ca_cert);
+        options.tls.client_key_pem = oauth2cc::secret{oauth2cc_test::read_file(certs.client_key)};
+        httplib_transport transport(options);
+        CHECK(transport.send(get(srv.url(true) + "/")).body == "mutual");
+        CHECK(transport.send(get(srv.url(true) + "/")).body == "mutual");
+    }
     SUBCASE("without them the server refuses the handshake") {
         const error e = thrown_by([&] { httplib_transport(options).send(get(srv.url(true))); });
         CHECK((e.kind() == error_kind::tls || e.kind() == error_kind::transport));
@@ -469,6 +479,49 @@ TEST_CASE("httplib_transport: TLS files that cannot be loaded are config errors"
     SUBCASE("a certificate without its key") {
         options.tls.client_cert_file = certs.client_cert;
         CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
+    }
+    SUBCASE("PEM text: each refusal names the field, and no key text appears") {
+        const std::string key_text = oauth2cc_test::read_file(certs.client_key);
+        const std::string key_body = key_text.substr(key_text.find('\n') + 1, 40);
+        const auto refusal = [&](const std::string& cert, const std::string& key) {
+            options.tls.client_cert_pem = cert;
+            options.tls.client_key_pem = oauth2cc::secret{key};
+            const error e = thrown_by([&] { httplib_transport{options}; });
+            CHECK(e.kind() == error_kind::config);
+            const std::string what = e.what();
+            CHECK(what.find(key_body) == std::string::npos);
+            CHECK(what.find("PRIVATE KEY") == std::string::npos);
+            return what;
+        };
+        const std::string cert = oauth2cc_test::read_file(certs.client_cert);
+        CHECK(refusal(cert, oauth2cc_test::read_file(certs.server_key)).find("does not match") !=
+              std::string::npos);
+        CHECK(refusal("not a certificate", key_text).find("tls.client_cert_pem") != std::string::npos);
+        CHECK(refusal(cert, key_text.substr(0, key_text.size() / 2)).find("tls.client_key_pem") !=
+              std::string::npos);
+        CHECK(refusal(cert, "").find("go together") != std::string::npos);
+
+        // An encrypted key is refused, not prompted for (there is no terminal to ask on).
+        BIO* in = BIO_new_mem_buf(key_text.data(), static_cast<int>(key_text.size()));
+        EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+        BIO_free(in);
+        REQUIRE(key != nullptr);
+        BIO* out = BIO_new(BIO_s_mem());
+        static char passphrase[] = "passphrase";
+        REQUIRE(PEM_write_bio_PrivateKey(out, key, EVP_aes_256_cbc(),
+                                         reinterpret_cast<unsigned char*>(passphrase), 10,
+                                         nullptr, nullptr) == 1);
+        char* data = nullptr;
+        const long n = BIO_get_mem_data(out, &data);
+        const std::string encrypted(data, static_cast<std::size_t>(n));
+        BIO_free(out);
+        EVP_PKEY_free(key);
+        REQUIRE(encrypted.find("ENCRYPTED") != std::string::npos);
+        CHECK(refusal(cert, encrypted).find("unencrypted") != std::string::npos);
+
+        options.tls.client_cert_file = certs.client_cert;
+        options.tls.client_key_file = certs.client_key;
+        CHECK(refusal(cert, key_text).find("once") != std::string::npos);
     }
     SUBCASE("non-positive timeouts and a zero cap") {
         options.read_timeout = std::chrono::milliseconds(0);
@@ -723,6 +776,14 @@ TEST_CASE("connection_options: one check, the same for the token request, the tr
          "user_agent"},
         {"a certificate without its key", [](connection_options& o) { o.tls.client_cert_file = "cert.pem"; },
          "client_key_file"},
+        {"a PEM certificate without its key", [](connection_options& o) { o.tls.client_cert_pem = "x"; },
+         "client_key_pem"},
+        {"a certificate twice", [](connection_options& o) {
+             o.tls.client_cert_file = "cert.pem";
+             o.tls.client_key_file = "key.pem";
+             o.tls.client_cert_pem = "x";
+             o.tls.client_key_pem = oauth2cc::secret{"y"};
+         }, "once"},
         {"a proxy that is not http://", [](connection_options& o) { o.proxy = "socks5://user:pw@127.0.0.1:1"; },
          "proxy"},
     };

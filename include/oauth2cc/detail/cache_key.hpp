@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,11 +36,10 @@ inline const char* auth_method_name(auth_method m) noexcept {
     return "unknown";
 }
 
-/// @brief The RFC 8705 §3.1 `x5t#S256` of the first certificate in a PEM file: the
+/// @brief The RFC 8705 §3.1 `x5t#S256` of the first PEM certificate a BIO holds: the
 /// base64url SHA-256 of its DER form, which a certificate-bound token names in `cnf`.
-/// Empty when the file holds no certificate.
-inline std::string certificate_thumbprint_of_file(const std::string& path) {
-    BIO* in = BIO_new_file(path.c_str(), "r");
+/// Empty when it holds none. Frees the BIO.
+inline std::string certificate_thumbprint_of(BIO* in) {
     if (in == nullptr) return {};
     X509* cert = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
     BIO_free(in);
@@ -54,6 +54,16 @@ inline std::string certificate_thumbprint_of_file(const std::string& path) {
     X509_free(cert);
     ERR_clear_error();
     return out;
+}
+
+/// @brief As above, of a PEM file.
+inline std::string certificate_thumbprint_of_file(const std::string& path) {
+    return certificate_thumbprint_of(BIO_new_file(path.c_str(), "r"));
+}
+
+/// @brief As above, of PEM text.
+inline std::string certificate_thumbprint_of_pem(std::string_view pem) {
+    return certificate_thumbprint_of(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
 }
 
 /// @brief A canonical text of what shapes a token: endpoint, client id, authentication
@@ -89,7 +99,10 @@ inline std::string cache_key(const client_config& cfg) {
         // The key's thumbprint, never the key: another key is another client credential.
         field("client_key", cfg.client_key->jwk_thumbprint());
     }
-    if (!cfg.tls.client_cert_file.empty()) {
+    if (!cfg.tls.client_cert_pem.empty()) {
+        const std::string x5t = certificate_thumbprint_of_pem(cfg.tls.client_cert_pem);
+        field("client_cert", x5t.empty() ? "pem:" + sha256_hex(cfg.tls.client_cert_pem) : x5t);
+    } else if (!cfg.tls.client_cert_file.empty()) {
         // A certificate-bound token (RFC 8705 §3) is good only with its certificate; the
         // file's name stands in when it cannot be read (the request then fails anyway).
         const std::string x5t = certificate_thumbprint_of_file(cfg.tls.client_cert_file);

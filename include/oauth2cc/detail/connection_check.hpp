@@ -28,6 +28,12 @@ inline void check_connection(const connection_options& o) {
     if (o.tls.client_cert_file.empty() != o.tls.client_key_file.empty()) {
         fail("tls.client_cert_file and tls.client_key_file go together");
     }
+    if (o.tls.client_cert_pem.empty() != o.tls.client_key_pem.empty()) {
+        fail("tls.client_cert_pem and tls.client_key_pem go together");
+    }
+    if (!o.tls.client_cert_file.empty() && !o.tls.client_cert_pem.empty()) {
+        fail("set the client certificate once: tls.client_cert_file or tls.client_cert_pem");
+    }
     if (!o.proxy.empty() && !parse_proxy(o.proxy)) {
         fail("the proxy is not an http://[user:password@]host[:port] URL (cpp-httplib "
              "speaks plain HTTP to a proxy)");

@@ -216,6 +216,11 @@ private:
                 throw error(error_kind::tls, "cpp-httplib could not set up a client for " +
                                                  origin + " with the given TLS files");
             }
+            if (!tls.client_cert_pem.empty()) {
+                const std::string problem = use_client_pem(
+                    ssl_context_of(*ssl, 0), tls.client_cert_pem, tls.client_key_pem.reveal());
+                if (!problem.empty()) throw error(error_kind::tls, problem);
+            }
             if (tls.verify) require_identity(ssl_context_of(*ssl, 0), url.host);
             configure_trust(*ssl);
             made->http = std::move(ssl);

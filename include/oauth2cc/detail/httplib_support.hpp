@@ -36,6 +36,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -58,6 +59,49 @@ inline std::string describe(httplib::Error failure) {
 
 /// @brief Refuses trust anchors or a client certificate that OpenSSL cannot load, so that
 /// the mistake shows as a clear `config` error and not as a failed handshake later.
+// A passphrase callback that gives none: an encrypted key is refused, never prompted for
+// on a terminal (OpenSSL's default).
+inline int no_passphrase(char*, int, int, void*) { return 0; }
+
+/// @brief Puts a client certificate, the intermediates after it, and its key, all PEM
+/// text, into ctx. @returns what could not be used, naming the field and never its
+/// content; empty when all is in place
+inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem, std::string_view key_pem) {
+    const auto buffer = [](std::string_view text) {
+        return BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
+    };
+    BIO* certs = buffer(cert_pem);
+    X509* leaf = certs != nullptr ? PEM_read_bio_X509(certs, nullptr, no_passphrase, nullptr) : nullptr;
+    bool cert_ok = ctx != nullptr && leaf != nullptr && SSL_CTX_use_certificate(ctx, leaf) == 1;
+    X509_free(leaf);
+    while (cert_ok) {
+        X509* intermediate = PEM_read_bio_X509(certs, nullptr, no_passphrase, nullptr);
+        if (intermediate == nullptr) break;
+        if (SSL_CTX_add0_chain_cert(ctx, intermediate) != 1) {
+            X509_free(intermediate);
+            cert_ok = false;
+        }
+    }
+    BIO_free(certs);
+    std::string problem;
+    if (!cert_ok) {
+        problem = "tls.client_cert_pem could not be read as a PEM certificate";
+    } else {
+        BIO* in = buffer(key_pem);  // reads the caller's buffer in place: no copy to wipe
+        EVP_PKEY* key = in != nullptr ? PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr)
+                                      : nullptr;
+        BIO_free(in);
+        if (key == nullptr) {
+            problem = "tls.client_key_pem could not be read as an unencrypted PEM private key";
+        } else if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+            problem = "tls.client_key_pem does not match tls.client_cert_pem";
+        }
+        EVP_PKEY_free(key);
+    }
+    ERR_clear_error();
+    return problem;
+}
+
 inline void check_tls_files(const tls_options& tls) {
     const auto fail = [](const std::string& why) {
         ERR_clear_error();
@@ -88,7 +132,7 @@ inline void check_tls_files(const tls_options& tls) {
         // Readable as a key on its own: a refusal below then means a mismatch.
         bool key_readable = false;
         if (BIO* in = BIO_new_file(tls.client_key_file.c_str(), "r")) {
-            EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+            EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr);
             key_readable = key != nullptr;
             EVP_PKEY_free(key);
             BIO_free(in);
@@ -107,6 +151,14 @@ inline void check_tls_files(const tls_options& tls) {
                  "\" could not be read as an unencrypted PEM private key");
         }
         if (!pair_ok) fail("tls.client_key_file does not match tls.client_cert_file");
+    }
+    if (!tls.client_cert_pem.empty()) {
+        SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+        if (ctx == nullptr) fail("OpenSSL could not create a TLS context");
+        const std::string problem =
+            use_client_pem(ctx, tls.client_cert_pem, tls.client_key_pem.reveal());
+        SSL_CTX_free(ctx);
+        if (!problem.empty()) fail(problem);
     }
     ERR_clear_error();
 }

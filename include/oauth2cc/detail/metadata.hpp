@@ -130,6 +130,14 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
                         " at its token endpoint; it lists " +
                         joined_names(m.token_endpoint_auth_methods_supported));
     }
+    // A server that lists its DPoP algorithms (RFC 9449 §5.1) refuses proofs by others.
+    if (cfg.dpop_key && !m.dpop_signing_alg_values_supported.empty() &&
+        !listed(m.dpop_signing_alg_values_supported, jws_alg_name(cfg.dpop_key->alg()))) {
+        throw error(error_kind::config,
+                    std::string("the authorization server does not take DPoP proofs signed with ") +
+                        jws_alg_name(cfg.dpop_key->alg()) + "; it lists " +
+                        joined_names(m.dpop_signing_alg_values_supported));
+    }
     if (m.token_endpoint_auth_signing_alg_values_supported.empty()) return;
     std::string alg;
     if (cfg.auth == auth_method::client_secret_jwt) alg = "HS256";

@@ -84,9 +84,12 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
     // A certificate-bound token (RFC 8705 §3) works only over a connection that presents
     // the certificate it is bound to: the token_manager's, unless the API has its own.
     const tls_options& manager_tls = tokens_.state_->client.config().tls;
-    if (options_.tls.client_cert_file.empty() && options_.tls.client_key_file.empty()) {
+    if (!options_.tls.has_client_certificate() && options_.tls.client_key_file.empty() &&
+        options_.tls.client_key_pem.empty()) {
         options_.tls.client_cert_file = manager_tls.client_cert_file;
         options_.tls.client_key_file = manager_tls.client_key_file;
+        options_.tls.client_cert_pem = manager_tls.client_cert_pem;
+        options_.tls.client_key_pem = manager_tls.client_key_pem;
     }
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     const auto url = detail::parse_url(base_url);

@@ -110,7 +110,7 @@ public:
         out.token_endpoint = meta.token_endpoint;
         // A client that presents a certificate uses the server's mutual-TLS endpoint,
         // where it has one (RFC 8705 §5).
-        if (!cfg.tls.client_cert_file.empty()) {
+        if (cfg.tls.has_client_certificate()) {
             const auto alias = meta.mtls_endpoint_aliases.find("token_endpoint");
             if (alias != meta.mtls_endpoint_aliases.end()) out.token_endpoint = alias->second;
         }
