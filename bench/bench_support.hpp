@@ -5,17 +5,24 @@
 
 #include <oauth2cc/oauth2cc.hpp>
 
+#include <string>
+
 namespace oauth2cc_bench {
 
-/// @brief Answers every token request at once with a token that lives a day.
+/// @brief Answers every token request at once with a token that lives a day, of type
+/// Bearer, or DPoP when asked.
 class fixed_token_endpoint final : public oauth2cc::transport {
 public:
+    explicit fixed_token_endpoint(bool dpop = false) : dpop_(dpop) {}
     oauth2cc::http_response send(const oauth2cc::http_request&) override {
         return {200,
                 {{"Content-Type", "application/json"}},
-                R"({"access_token":"bench-token-0123456789abcdef","token_type":"Bearer",)"
-                R"("expires_in":86400})"};
+                std::string(R"({"access_token":"bench-token-0123456789abcdef","token_type":")") +
+                    (dpop_ ? "DPoP" : "Bearer") + R"(","expires_in":86400})"};
     }
+
+private:
+    bool dpop_;
 };
 
 /// @brief A client configuration for the fixed endpoint.
