@@ -180,8 +180,8 @@ fault_report survive(fault f) {
     policy.retry_max = retry_max;
     policy.jitter_seed = 11;
     auto clock = std::make_shared<oauth2cc::manual_clock>();
+    line_counter log;  // before the manager: its worker may log until it is destroyed
     oauth2cc::token_manager manager(cfg, policy, injector, clock);
-    line_counter log;
     manager.set_logger(log.sink());
 
     fault_report report;

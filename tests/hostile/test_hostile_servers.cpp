@@ -438,10 +438,11 @@ TEST_CASE("hostile token endpoints: every behaviour ends in its typed outcome, q
         cfg.connect_timeout = connect_timeout;
         cfg.read_timeout = read_timeout;
         cfg.tls.ca_file = certs.ca_cert;
-        oauth2cc::token_manager manager(cfg);
+        // Before the manager: its worker may log until it is destroyed.
         std::mutex log_mutex;
         std::condition_variable logged;
         std::vector<std::string> log;
+        oauth2cc::token_manager manager(cfg);
         manager.set_logger([&](oauth2cc::log_level, std::string_view line) {
             std::lock_guard<std::mutex> lock(log_mutex);
             log.emplace_back(line);

@@ -65,9 +65,9 @@ namespace freed_probe {
 // What is looked for: the secret (as given, and form-encoded as it travels in a body), the
 // Basic credential, the token.
 constexpr std::size_t kinds = 3;
-constexpr const char* kind_names[kinds] = {"the secret", "the Basic credential", "the token"};
+[[maybe_unused]] constexpr const char* kind_names[kinds] = {"the secret", "the Basic credential", "the token"};
 constexpr std::size_t spellings = 4;
-constexpr std::size_t kind_of[spellings] = {0, 0, 1, 2};
+[[maybe_unused]] constexpr std::size_t kind_of[spellings] = {0, 0, 1, 2};
 // Blocks freed inside a transport's send() (the HTTP library's own copies among them) are
 // counted apart from the others.
 constexpr std::size_t places = 2;

@@ -568,9 +568,10 @@ TEST_CASE("token_manager: a logger may call back into its manager after a failur
     auto endpoint = std::make_shared<token_endpoint_fake>();
     endpoint->answer_with([](int) { return token_endpoint_fake::error_response(503, "busy"); });
     auto clock = std::make_shared<manual_clock>();
-    token_manager manager(config(), seeded_policy(), endpoint, clock);
+    // Declared before the manager: its threads may log until it is destroyed.
     std::promise<std::string> logged;
     std::atomic<bool> once{false};
+    token_manager manager(config(), seeded_policy(), endpoint, clock);
     manager.set_logger([&](oauth2cc::log_level, std::string_view line) {
         if (line.find("failed") == std::string_view::npos || once.exchange(true)) return;
         clock->advance(1h);
