@@ -76,3 +76,16 @@ cpp-httplib, no httplib.h); install libcpp-httplib-dev or set CMAKE_PREFIX_PATH"
                           Threads::Threads)
   endif()
 endif()
+
+# hiredis, for the optional Redis token store (oauth2cc::redis): pkg-config hiredis
+# (Debian's libhiredis-dev). Without it, oauth2cc::redis is not defined.
+if(NOT TARGET oauth2cc_hiredis)
+  find_package(PkgConfig QUIET)
+  if(PKG_CONFIG_FOUND)
+    pkg_check_modules(OAUTH2CC_HIREDIS QUIET IMPORTED_TARGET GLOBAL hiredis>=0.14)
+  endif()
+  if(OAUTH2CC_HIREDIS_FOUND)
+    add_library(oauth2cc_hiredis INTERFACE IMPORTED GLOBAL)
+    target_link_libraries(oauth2cc_hiredis INTERFACE PkgConfig::OAUTH2CC_HIREDIS)
+  endif()
+endif()

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
-# amalgamate.py: writes single_include/oauth2cc/oauth2cc.hpp from include/.
+# amalgamate.py: writes single_include/oauth2cc/oauth2cc.hpp (and the twins of the add-on
+# headers beside it) from include/.
 # SPDX-License-Identifier: MIT
 """Amalgamate the oauth2cc headers into one.
 
@@ -8,7 +9,9 @@ Starting from include/oauth2cc/oauth2cc.hpp, every quoted include is replaced by
 file it names, each file once, in the order first reached. Angle-bracket includes stay
 as they are. The bodies (each public header's `#if OAUTH2CC_WITH_BODIES` block) are
 gathered after all the declarations, in one such block, so that compiled mode sees every
-declaration and no body. The output depends on the input files alone (no dates, no paths of this
+declaration and no body. Each add-on header (one left out of oauth2cc.hpp, as
+redis_token_store.hpp, which needs hiredis) gets a twin beside it that includes the single
+header and then what only the add-on needs. The output depends on the input files alone (no dates, no paths of this
 machine), so the committed single header can be checked byte for byte.
 
     python3 tools/amalgamate.py            write the single header
@@ -26,6 +29,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 INCLUDE_DIR = ROOT / "include"
 ENTRY = INCLUDE_DIR / "oauth2cc" / "oauth2cc.hpp"
 OUTPUT = ROOT / "single_include" / "oauth2cc" / "oauth2cc.hpp"
+# Headers left out of oauth2cc.hpp (they need another library), each with a twin beside
+# the single header that includes it.
+ADDONS = ["redis_token_store.hpp"]
 
 QUOTED_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*(//.*)?$')
 BODIES_IF = re.compile(r"^\s*#\s*if\s+OAUTH2CC_WITH_BODIES\s*$")
@@ -97,7 +103,63 @@ def inline_file(path, seen, out, deferred, in_bodies=False):
         inline_file(resolve(path, rel, match.group(1)), seen, out, deferred, in_bodies)
 
 
+def inline_addon(path, seen, out, declared, in_bodies, wrapped=False):
+    """Inlines an add-on header (one left out of oauth2cc.hpp) for its single-header twin,
+    which includes the single header first: files that the single header declares are
+    skipped, and files that it has among its bodies only are wrapped in
+    `#if !OAUTH2CC_WITH_BODIES`, for the units that do not see those bodies."""
+    rel = path.relative_to(INCLUDE_DIR).as_posix()
+    if rel in seen or rel in declared:
+        return
+    seen.add(rel)
+    wrap = rel in in_bodies and not wrapped
+    if not wrap and not wrapped and rel in in_bodies:
+        raise AmalgamationError(f"{rel}: reached twice")
+    if wrapped and rel not in in_bodies:
+        raise AmalgamationError(f"{rel}: needed by a body-only file, but not in the single header")
+    if wrap:
+        out.append("#if !OAUTH2CC_WITH_BODIES")
+    out.append(f"// ---- {rel} ----")
+    for line in strip_banner(path.read_text(encoding="utf-8").splitlines()):
+        if PRAGMA_ONCE.match(line):
+            continue
+        if BODIES_IF.match(line):
+            raise AmalgamationError(f"{rel}: an add-on header has no bodies block")
+        match = QUOTED_INCLUDE.match(line)
+        if not match:
+            out.append(line.rstrip())
+            continue
+        inline_addon(resolve(path, rel, match.group(1)), seen, out, declared, in_bodies,
+                     wrapped or wrap)
+    if wrap:
+        out.append(f"#endif  // !OAUTH2CC_WITH_BODIES: {rel}")
+
+
+def fold(body):
+    """Folds runs of blank lines into one, so the output reads like hand-written code."""
+    folded = []
+    for line in body:
+        if not line and folded and not folded[-1]:
+            continue
+        folded.append(line)
+    while folded and not folded[-1]:
+        folded.pop()
+    return folded
+
+
+def banner(version, what):
+    return [
+        "// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.",
+        f"// {what} of oauth2cc {version}.",
+        "// GENERATED from include/ by tools/amalgamate.py - DO NOT EDIT",
+        "// SPDX-License-Identifier: MIT",
+        "#pragma once",
+        "",
+    ]
+
+
 def amalgamate():
+    """The single header, and the twins of the add-on headers: {path: text}."""
     config = (INCLUDE_DIR / "oauth2cc" / "config.hpp").read_text(encoding="utf-8")
     version = VERSION_STRING.search(config)
     if not version:
@@ -106,29 +168,20 @@ def amalgamate():
     seen = set()
     deferred = []
     inline_file(ENTRY, seen, body, deferred)
+    declared = set(seen)
     body += ["", "#if OAUTH2CC_WITH_BODIES"]
     for path in deferred:
         inline_file(path, seen, body, deferred, in_bodies=True)
     body += ["#endif  // OAUTH2CC_WITH_BODIES"]
+    in_bodies = seen - declared
+    outputs = {OUTPUT: "\n".join(banner(version.group(1), "Single-header edition") + fold(body)) + "\n"}
 
-    # Fold runs of blank lines into one, so the output reads like hand-written code.
-    folded = []
-    for line in body:
-        if not line and folded and not folded[-1]:
-            continue
-        folded.append(line)
-    while folded and not folded[-1]:
-        folded.pop()
-
-    banner = [
-        "// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.",
-        f"// Single-header edition of oauth2cc {version.group(1)}.",
-        "// GENERATED from include/ by tools/amalgamate.py - DO NOT EDIT",
-        "// SPDX-License-Identifier: MIT",
-        "#pragma once",
-        "",
-    ]
-    return "\n".join(banner + folded) + "\n"
+    for name in ADDONS:
+        addon = ["#include \"oauth2cc.hpp\"", ""]
+        inline_addon(INCLUDE_DIR / "oauth2cc" / name, set(), addon, declared, in_bodies)
+        lines = banner(version.group(1), f"{name}, beside the single header,") + fold(addon)
+        outputs[OUTPUT.parent / name] = "\n".join(lines) + "\n"
+    return outputs
 
 
 def main(argv):
@@ -140,26 +193,34 @@ def main(argv):
     args = parser.parse_args(argv)
 
     try:
-        text = amalgamate()
+        outputs = amalgamate()
     except AmalgamationError as e:
         print(f"amalgamate.py: {e}", file=sys.stderr)
         return 2
+    if args.output != OUTPUT:
+        outputs = {args.output: outputs[OUTPUT]}
 
     if args.check:
-        current = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
-        if current == text:
-            print("amalgamate.py: the single header is up to date")
+        stale = False
+        for path, text in outputs.items():
+            current = path.read_text(encoding="utf-8") if path.is_file() else ""
+            if current == text:
+                continue
+            stale = True
+            diff = difflib.unified_diff(current.splitlines(True), text.splitlines(True),
+                                        f"committed {path.name}", f"generated {path.name}")
+            sys.stdout.writelines(diff)
+        if not stale:
+            print("amalgamate.py: the single header and its twins are up to date")
             return 0
-        diff = difflib.unified_diff(current.splitlines(True), text.splitlines(True),
-                                    "committed", "generated")
-        sys.stdout.writelines(diff)
         print("amalgamate.py: the single header is out of date; "
               "run python3 tools/amalgamate.py and commit the result", file=sys.stderr)
         return 1
 
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.output, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
+    for path, text in outputs.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
     return 0
 
 

@@ -16,6 +16,10 @@
 
 namespace oauth2cc {
 
+namespace detail {
+class sealer;
+}  // namespace detail
+
 /// @brief Where a file_token_store keeps its files and how long it waits for its lock.
 struct file_token_store_options {
     /// The directory; empty means file_token_store::default_directory(). Missing
@@ -23,6 +27,10 @@ struct file_token_store_options {
     std::string directory;
     /// How long lock() waits for another process's request before going on without it.
     std::chrono::milliseconds lock_wait{30000};
+    /// When set (16 bytes or more; 32 random bytes are best), files hold the token sealed:
+    /// AES-256-GCM under a key derived from this one by HKDF-SHA256, with the store key as
+    /// associated data. A file that does not open under it is ignored, and replaced.
+    secret sealing_key;
 };
 
 /// @brief A token_store in one directory of private files (POSIX).
@@ -36,12 +44,14 @@ struct file_token_store_options {
 /// - A file that is not a whole token file (truncated, corrupt) is ignored, and replaced
 ///   by the next save(). Temporary files of processes that died before their rename are
 ///   removed when a store opens the directory.
-/// - Only what a token response gave is written: never the client secret.
+/// - Only what a token response gave is written: never the client secret. With
+///   file_token_store_options::sealing_key, not even that in clear.
 class file_token_store final : public token_store {
 public:
     /// @brief Opens (making it if missing) the directory and checks who may use it.
     /// @throws error `config` when it cannot be made or opened, is not a directory, is
-    ///         owned by another user, or others may read, write or enter it
+    ///         owned by another user, or others may read, write or enter it, or when
+    ///         the sealing key is shorter than 16 bytes
     explicit file_token_store(file_token_store_options options = {});
     /// @brief As above, in directory (empty: the default).
     explicit file_token_store(std::string directory);
@@ -69,6 +79,7 @@ private:
     std::string directory_;
     int directory_fd_ = -1;
     std::chrono::milliseconds lock_wait_;
+    std::shared_ptr<const detail::sealer> sealer_;  // null: files in clear
 };
 
 }  // namespace oauth2cc

@@ -174,7 +174,11 @@ public:
     /// again, requests a token, and saves it. invalidate() also removes the stored token
     /// if it is the one dropped. A failed save is logged and the token is still served;
     /// a store that refuses to load (e.g. a file others may read) fails the request with
-    /// its `config` error. Null stops using a store.
+    /// its `config` error. A store that cannot be reached (it throws an error of kind
+    /// `transport`, e.g. Redis down) fails no caller: the manager requests for itself,
+    /// counts each failure in stats().store_failures, logs the first of an outage and the
+    /// store's return, and uses the store again as soon as it answers. Null stops using a
+    /// store.
     /// @param store shared by any number of managers and threads
     void set_store(std::shared_ptr<token_store> store);
 

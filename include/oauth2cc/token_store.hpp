@@ -41,6 +41,10 @@ public:
 ///
 /// Keys come from store_key(): 64 lower-case hex digits, no secret. A store never sees
 /// the client secret. Implementations must be safe to call from several threads.
+///
+/// Every member may throw an error of kind `transport` when the store cannot be reached
+/// (a server down, slow or answering errors): token_manager then goes on without the
+/// store, and fails no caller. Other errors are the store refusing on principle.
 class token_store {
 public:
     virtual ~token_store() = default;

@@ -645,6 +645,10 @@ public:
 ///
 /// Keys come from store_key(): 64 lower-case hex digits, no secret. A store never sees
 /// the client secret. Implementations must be safe to call from several threads.
+///
+/// Every member may throw an error of kind `transport` when the store cannot be reached
+/// (a server down, slow or answering errors): token_manager then goes on without the
+/// store, and fails no caller. Other errors are the store refusing on principle.
 class token_store {
 public:
     virtual ~token_store() = default;
@@ -866,7 +870,11 @@ public:
     /// again, requests a token, and saves it. invalidate() also removes the stored token
     /// if it is the one dropped. A failed save is logged and the token is still served;
     /// a store that refuses to load (e.g. a file others may read) fails the request with
-    /// its `config` error. Null stops using a store.
+    /// its `config` error. A store that cannot be reached (it throws an error of kind
+    /// `transport`, e.g. Redis down) fails no caller: the manager requests for itself,
+    /// counts each failure in stats().store_failures, logs the first of an outage and the
+    /// store's return, and uses the store again as soon as it answers. Null stops using a
+    /// store.
     /// @param store shared by any number of managers and threads
     void set_store(std::shared_ptr<token_store> store);
 
@@ -1036,6 +1044,10 @@ authorization_server_metadata discover(const client_config& cfg, transport& via)
 
 namespace oauth2cc {
 
+namespace detail {
+class sealer;
+}  // namespace detail
+
 /// @brief Where a file_token_store keeps its files and how long it waits for its lock.
 struct file_token_store_options {
     /// The directory; empty means file_token_store::default_directory(). Missing
@@ -1043,6 +1055,10 @@ struct file_token_store_options {
     std::string directory;
     /// How long lock() waits for another process's request before going on without it.
     std::chrono::milliseconds lock_wait{30000};
+    /// When set (16 bytes or more; 32 random bytes are best), files hold the token sealed:
+    /// AES-256-GCM under a key derived from this one by HKDF-SHA256, with the store key as
+    /// associated data. A file that does not open under it is ignored, and replaced.
+    secret sealing_key;
 };
 
 /// @brief A token_store in one directory of private files (POSIX).
@@ -1056,12 +1072,14 @@ struct file_token_store_options {
 /// - A file that is not a whole token file (truncated, corrupt) is ignored, and replaced
 ///   by the next save(). Temporary files of processes that died before their rename are
 ///   removed when a store opens the directory.
-/// - Only what a token response gave is written: never the client secret.
+/// - Only what a token response gave is written: never the client secret. With
+///   file_token_store_options::sealing_key, not even that in clear.
 class file_token_store final : public token_store {
 public:
     /// @brief Opens (making it if missing) the directory and checks who may use it.
     /// @throws error `config` when it cannot be made or opened, is not a directory, is
-    ///         owned by another user, or others may read, write or enter it
+    ///         owned by another user, or others may read, write or enter it, or when
+    ///         the sealing key is shorter than 16 bytes
     explicit file_token_store(file_token_store_options options = {});
     /// @brief As above, in directory (empty: the default).
     explicit file_token_store(std::string directory);
@@ -1089,6 +1107,7 @@ private:
     std::string directory_;
     int directory_fd_ = -1;
     std::chrono::milliseconds lock_wait_;
+    std::shared_ptr<const detail::sealer> sealer_;  // null: files in clear
 };
 
 }  // namespace oauth2cc
@@ -3287,6 +3306,7 @@ struct guarded_state {
     std::shared_ptr<logger_fn> logger;
     std::shared_ptr<token_store> store;
     std::string store_key;  ///< store_key(key), set with the first store
+    bool store_down = false;  ///< the store could not be reached at the last look
     /// SHA-256 of the last token invalidate() dropped: the store's copy of it is not taken
     /// again, and the token itself is not kept.
     std::string dropped_digest;
@@ -3510,15 +3530,17 @@ inline error store_failure(const char* what) {
 
 /// @brief What a look at the store found: a token to take, or the store's lock, held
 /// until the token requested meanwhile is saved (another process requesting then waits
-/// for it, and takes it).
+/// for it, and takes it); or that the store could not be reached.
 struct store_look {
     std::optional<stored_pick> picked;
     std::unique_ptr<token_store_lock> held;
+    std::string unavailable;  ///< why the store could not be reached, if it could not
 };
 
 /// @brief Looks for a usable stored token; when there is none, takes the store's lock and
-/// looks again (another process may be requesting; its token arrives with the lock).
-/// @throws error the store's error, or a `config` error for anything else it threw
+/// looks again (another process may be requesting; its token arrives with the lock). A
+/// store that cannot be reached (an error of kind `transport`) is gone without.
+/// @throws error the store's other errors, or a `config` error for anything else it threw
 inline store_look look_in_store(token_store& store, const std::string& key,
                                 const refresh_policy& policy, const store_exclusions& not_these,
                                 std::chrono::steady_clock::time_point started) {
@@ -3529,8 +3551,10 @@ inline store_look look_in_store(token_store& store, const std::string& key,
             look.held = store.lock(key);
             look.picked = usable_stored(policy, store.load(key), not_these, started);
         }
-    } catch (const error&) {
-        throw;
+    } catch (const error& e) {
+        if (e.kind() != error_kind::transport) throw;
+        look.picked.reset();
+        look.unavailable = e.what();
     } catch (const std::exception& e) {
         throw store_failure(e.what());
     } catch (...) {
@@ -3539,11 +3563,16 @@ inline store_look look_in_store(token_store& store, const std::string& key,
     return look;
 }
 
+/// @brief Why a token could not be saved.
+struct save_problem {
+    std::string what;          ///< empty when it was saved
+    bool unavailable = false;  ///< the store could not be reached
+};
+
 /// @brief Saves a token just requested, with its lifetime on the wall clock.
-/// @returns why it could not be saved, or an empty string
-inline std::string save_to_store(token_store& store, const std::string& key, const token& got,
-                                 std::chrono::system_clock::time_point issued_at,
-                                 std::chrono::seconds lifetime) noexcept {
+inline save_problem save_to_store(token_store& store, const std::string& key, const token& got,
+                                  std::chrono::system_clock::time_point issued_at,
+                                  std::chrono::seconds lifetime) noexcept {
     try {
         stored_token entry;
         entry.access_token = got.access_token;
@@ -3555,13 +3584,14 @@ inline std::string save_to_store(token_store& store, const std::string& key, con
         store.save(key, entry);
         return {};
     } catch (const std::exception& e) {
+        const auto* ours = dynamic_cast<const error*>(&e);
         try {
-            return e.what();
+            return {e.what(), ours != nullptr && ours->kind() == error_kind::transport};
         } catch (...) {
-            return "the token store failed";
+            return {"the token store failed", false};
         }
     } catch (...) {
-        return "a non-exception was thrown";
+        return {"a non-exception was thrown", false};
     }
 }
 
@@ -3635,7 +3665,8 @@ struct fetch_report {
     std::optional<token> got;           ///< the token requested
     std::optional<error> failure;
     std::chrono::seconds lifetime{0};   ///< of the token requested
-    std::string save_problem;           ///< why the requested token was not stored
+    save_problem not_saved;             ///< why the requested token was not stored
+    std::string store_unavailable;      ///< why the store could not be reached
     long long took_ms = 0;
 };
 
@@ -3668,6 +3699,7 @@ inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
         store_look look = look_in_store(*in.store, in.store_key, s.policy, in.exclusions,
                                         r.started);
         r.picked = std::move(look.picked);
+        r.store_unavailable = std::move(look.unavailable);
         return std::move(look.held);
     } catch (const error& e) {
         r.failure = e;
@@ -3733,10 +3765,33 @@ inline void publish_token(manager_state& s, const state_lock& lock, fetch_report
                    std::to_string(r.took_ms) + " ms; " + std::to_string(tok.expires_in->count()) +
                    " s left, refresh " + std::to_string(refresh_in) + " s from now";
     }
-    if (!r.save_problem.empty()) {
+    if (!r.not_saved.what.empty() && !r.not_saved.unavailable) {
         ++g.store_failures;
         log.level = log_level::warning;
-        log.line += "; not stored: " + r.save_problem;
+        log.line += "; not stored: " + r.not_saved.what;
+    }
+}
+
+/// @brief A store that cannot be reached is counted each time, and logged once per outage:
+/// on the first failure, and when it answers again.
+inline void note_store_health(manager_state& s, const state_lock& lock, const fetch_inputs& in,
+                              fetch_report& r, log_entry& log) {
+    guarded_state& g = s.locked(lock);
+    if (!in.store) return;
+    const std::string& why =
+        !r.store_unavailable.empty() ? r.store_unavailable
+        : r.not_saved.unavailable    ? r.not_saved.what
+                                     : std::string();
+    if (!why.empty()) {
+        ++g.store_failures;
+        if (g.store_down) return;
+        g.store_down = true;
+        log.level = std::max(log.level, log_level::warning);
+        log.line += "; the token store is unavailable, going on without it until it "
+                    "answers again: " + why;
+    } else if (g.store_down && !r.failure) {
+        g.store_down = false;
+        log.line += "; the token store answers again";
     }
 }
 
@@ -3768,7 +3823,7 @@ inline void publish_failure(manager_state& s, const state_lock& lock, fetch_repo
 }
 
 /// @brief Step 4: the outcome published, the fetch over, every waiter woken.
-inline log_entry publish(manager_state& s, fetch_report& r) {
+inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report& r) {
     log_entry log;
     const state_lock lock = s.lock();
     guarded_state& g = s.locked(lock);
@@ -3781,6 +3836,7 @@ inline log_entry publish(manager_state& s, fetch_report& r) {
     } else {
         publish_failure(s, lock, r, log);
     }
+    note_store_health(s, lock, in, r, log);
     g.fetch = fetch_state::idle;
     ++g.fetch_seq;
     log.logger = g.logger;
@@ -3810,12 +3866,12 @@ inline void run_fetch(manager_state& s) {
     std::unique_ptr<token_store_lock> held = take_from_store(s, in, r);
     if (!r.picked && !r.failure) request(s, r);
     if (r.got && in.store) {
-        r.save_problem = save_to_store(*in.store, in.store_key, *r.got, r.wall_start, r.lifetime);
+        r.not_saved = save_to_store(*in.store, in.store_key, *r.got, r.wall_start, r.lifetime);
     }
     held.reset();
     r.took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - r.real_start).count();
-    write_log(s, publish(s, r));
+    write_log(s, publish(s, in, r));
 }
 
 /// @brief Starts one fetch unless one is running or asked for: asks the background thread,
@@ -5084,16 +5140,185 @@ OAUTH2CC_INLINE authorization_server_metadata discover(const client_config& cfg)
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/file_token_store_inl.hpp ----
 
+// ---- oauth2cc/detail/seal.hpp ----
+
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief What a sealed entry starts with; base64url(nonce, ciphertext, tag) follows.
+inline constexpr std::string_view sealed_prefix = "oauth2cc-sealed/1.";
+/// @brief The shortest sealing key taken: 128 bits, if they are random.
+inline constexpr std::size_t min_sealing_key_bytes = 16;
+inline constexpr std::size_t seal_nonce_bytes = 12;
+inline constexpr std::size_t seal_tag_bytes = 16;
+
+/// @brief The bytes of a base64url text without padding; empty when in is not one.
+inline std::optional<std::string> base64url_decode(std::string_view in) {
+    if (in.size() % 4 == 1) return std::nullopt;
+    std::string text;
+    text.reserve(in.size() + 3);
+    for (const char c : in) {
+        const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!plain && c != '-' && c != '_') return std::nullopt;
+        text += c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    const std::size_t pad = (4 - text.size() % 4) % 4;
+    text.append(pad, '=');
+    std::string out(text.size() / 4 * 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()));
+    if (n < 0 || static_cast<std::size_t>(n) < pad) return std::nullopt;
+    out.resize(static_cast<std::size_t>(n) - pad);
+    return out;
+}
+
+/// @brief Seals and opens a store's entries under one key. The AES key is derived once,
+/// held in a secret, and wiped with it.
+class sealer {
+public:
+    /// @brief Derives the AES-256 key: HKDF-SHA256 (RFC 5869) of sealing_key, with a
+    /// fixed salt and info that name this use.
+    /// @throws error `config` when the key is shorter than 16 bytes or OpenSSL fails
+    explicit sealer(const secret& sealing_key) {
+        if (sealing_key.reveal().size() < min_sealing_key_bytes) {
+            throw error(error_kind::config,
+                        "a sealing key must be at least 16 bytes; use 32 random bytes, e.g. "
+                        "from `openssl rand -base64 32`");
+        }
+        static constexpr std::string_view salt = "oauth2cc token store";
+        static constexpr std::string_view info = "oauth2cc-sealed/1 AES-256-GCM";
+        std::string key(32, '\0');
+        const std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+            EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr), &EVP_PKEY_CTX_free);
+        std::size_t length = key.size();
+        const auto* ikm = reinterpret_cast<const unsigned char*>(sealing_key.reveal().data());
+        const bool ok =
+            ctx && EVP_PKEY_derive_init(ctx.get()) == 1 &&
+            EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) == 1 &&
+            EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), reinterpret_cast<const unsigned char*>(salt.data()),
+                                        static_cast<int>(salt.size())) == 1 &&
+            EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), ikm,
+                                       static_cast<int>(sealing_key.reveal().size())) == 1 &&
+            EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), reinterpret_cast<const unsigned char*>(info.data()),
+                                        static_cast<int>(info.size())) == 1 &&
+            EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(key.data()), &length) == 1 &&
+            length == key.size();
+        if (!ok) {
+            wipe(key);
+            throw error(error_kind::config, "OpenSSL could not derive the sealing key (HKDF-SHA256)");
+        }
+        key_ = secret{std::move(key)};
+    }
+
+    /// @brief plain sealed: the prefix, then base64url of a fresh random 96-bit nonce, the
+    /// AES-256-GCM ciphertext and its 128-bit tag; aad is authenticated, not stored.
+    /// @throws error `config` when OpenSSL fails
+    std::string seal(std::string_view plain, std::string_view aad) const {
+        const std::string nonce = random_bytes(seal_nonce_bytes);
+        std::string raw = nonce;
+        raw.resize(seal_nonce_bytes + plain.size() + seal_tag_bytes);
+        auto* out = reinterpret_cast<unsigned char*>(raw.data()) + seal_nonce_bytes;
+        const cipher_ctx ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+        int n = 0;
+        int last = 0;
+        const bool ok =
+            ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(),
+                                      reinterpret_cast<const unsigned char*>(nonce.data())) == 1 &&
+            (aad.empty() || EVP_EncryptUpdate(ctx.get(), nullptr, &n, bytes(aad),
+                                              static_cast<int>(aad.size())) == 1) &&
+            EVP_EncryptUpdate(ctx.get(), out, &n, bytes(plain), static_cast<int>(plain.size())) == 1 &&
+            EVP_EncryptFinal_ex(ctx.get(), out + n, &last) == 1 &&
+            static_cast<std::size_t>(n + last) == plain.size() &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(seal_tag_bytes),
+                                out + plain.size()) == 1;
+        if (!ok) throw error(error_kind::config, "OpenSSL could not seal the token (AES-256-GCM)");
+        std::string text(sealed_prefix);
+        base64url_append(text, raw);
+        return text;
+    }
+
+    /// @brief The plain text of sealed, or empty when it is not a sealed entry, was sealed
+    /// under another key or for another aad, or was altered. The caller wipes the text.
+    std::optional<std::string> open(std::string_view sealed, std::string_view aad) const {
+        if (sealed.substr(0, sealed_prefix.size()) != sealed_prefix) return std::nullopt;
+        std::optional<std::string> raw = base64url_decode(sealed.substr(sealed_prefix.size()));
+        if (!raw || raw->size() < seal_nonce_bytes + seal_tag_bytes) return std::nullopt;
+        const std::size_t size = raw->size() - seal_nonce_bytes - seal_tag_bytes;
+        auto* in = reinterpret_cast<unsigned char*>(raw->data());
+        std::string plain(size, '\0');
+        auto* out = reinterpret_cast<unsigned char*>(plain.data());
+        const cipher_ctx ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+        int n = 0;
+        int last = 0;
+        const bool ok =
+            ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(), in) == 1 &&
+            (aad.empty() || EVP_DecryptUpdate(ctx.get(), nullptr, &n, bytes(aad),
+                                              static_cast<int>(aad.size())) == 1) &&
+            EVP_DecryptUpdate(ctx.get(), out, &n, in + seal_nonce_bytes, static_cast<int>(size)) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(seal_tag_bytes),
+                                in + seal_nonce_bytes + size) == 1 &&
+            EVP_DecryptFinal_ex(ctx.get(), out + n, &last) == 1;
+        wipe(*raw);
+        if (!ok) {
+            wipe(plain);
+            return std::nullopt;
+        }
+        return plain;
+    }
+
+private:
+    using cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
+    static const unsigned char* bytes(std::string_view s) noexcept {
+        return reinterpret_cast<const unsigned char*>(s.data());
+    }
+    const unsigned char* key_bytes() const noexcept { return bytes(key_.reveal()); }
+
+    secret key_;
+};
+
+/// @brief A sealer for sealing_key, or none when it is empty (entries stay in clear).
+/// @throws error `config` as sealer does
+inline std::shared_ptr<const sealer> sealer_for(const secret& sealing_key) {
+    if (sealing_key.empty()) return nullptr;
+    return std::make_shared<const sealer>(sealing_key);
+}
+
+}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/token_file.hpp ----
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 
 namespace oauth2cc::detail {
+
+/// @brief Refuses keys that are not plain names (a file name, a Redis key part):
+/// store_key() gives 64 hex digits.
+inline void check_store_key(const std::string& key) {
+    const bool plain = !key.empty() && key.size() <= 128 &&
+                       std::all_of(key.begin(), key.end(), [](char c) {
+                           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                                  (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+                       });
+    if (!plain) {
+        throw error(error_kind::config,
+                    "a token store key must be 1 to 128 letters, digits, '_' or '-' "
+                    "(oauth2cc::store_key() gives such keys)");
+    }
+}
 
 /// @brief Names the format, so that a later version can tell its files from these.
 inline constexpr const char* token_file_format = "oauth2cc-token/1";
@@ -5206,20 +5431,6 @@ private:
     unique_fd fd_;
 };
 
-/// @brief Refuses keys that are not plain file names: store_key() gives 64 hex digits.
-inline void check_store_key(const std::string& key) {
-    const bool plain = !key.empty() && key.size() <= 128 &&
-                       std::all_of(key.begin(), key.end(), [](char c) {
-                           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                                  (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
-                       });
-    if (!plain) {
-        throw error(error_kind::config,
-                    "a token store key must be 1 to 128 letters, digits, '_' or '-' "
-                    "(oauth2cc::store_key() gives such keys)");
-    }
-}
-
 /// @brief Makes every missing directory on path with mode 0700, as the XDG Base
 /// Directory specification asks of the cache home.
 inline void make_private_directories(const std::string& path) {
@@ -5292,7 +5503,8 @@ OAUTH2CC_INLINE file_token_store::file_token_store(std::string directory)
 
 OAUTH2CC_INLINE file_token_store::file_token_store(file_token_store_options options)
     : directory_(options.directory.empty() ? default_directory() : std::move(options.directory)),
-      lock_wait_(options.lock_wait) {
+      lock_wait_(options.lock_wait),
+      sealer_(detail::sealer_for(options.sealing_key)) {
     if (lock_wait_.count() < 0) {
         throw error(error_kind::config, "file_token_store_options.lock_wait must not be negative");
     }
@@ -5349,7 +5561,17 @@ OAUTH2CC_INLINE std::optional<stored_token> file_token_store::load(const std::st
         throw detail::file_error("cannot read the token cache file", path, err);
     }
     std::optional<stored_token> out;
-    if (text.size() <= detail::max_token_file_bytes) out = detail::parse_token_file(text);
+    if (text.size() > detail::max_token_file_bytes) {
+        // Not a token file: ignored.
+    } else if (!sealer_) {
+        out = detail::parse_token_file(text);
+    } else {
+        if (!text.empty() && text.back() == '\n') text.pop_back();
+        if (auto plain = sealer_->open(text, key)) {
+            out = detail::parse_token_file(*plain);
+            detail::wipe(*plain);
+        }
+    }
     detail::wipe(text);
     return out;
 }
@@ -5361,12 +5583,17 @@ OAUTH2CC_INLINE void file_token_store::save(const std::string& key, const stored
     const std::string path = directory_ + "/" + name;
     const std::string temporary = "." + name + "." + std::to_string(::getpid()) + "." +
                                   std::to_string(serial.fetch_add(1)) + ".tmp";
+    std::string text = detail::token_file_text(entry);
+    const detail::wipe_at_exit wipe_text{[&text] { detail::wipe(text); }};
+    if (sealer_) {
+        std::string sealed = sealer_->seal(text, key) + "\n";
+        detail::wipe(text);
+        text = std::move(sealed);
+    }
     detail::unique_fd fd(detail::open_in_store(directory_fd_, temporary, directory_ + "/" + temporary,
                                                O_WRONLY | O_CREAT | O_EXCL));
-    std::string text = detail::token_file_text(entry);
     int err = ::fchmod(fd.get(), 0600) != 0 ? errno : 0;
     if (err == 0) err = detail::write_all(fd.get(), text.data(), text.size());
-    detail::wipe(text);
     if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
     fd.reset();
     if (err == 0 && ::renameat(directory_fd_, temporary.c_str(), directory_fd_, name.c_str()) != 0) {

@@ -444,7 +444,13 @@ program_result run_program(const std::vector<std::string>& argv_in,
 running_program::running_program(const std::vector<std::string>& argv_in,
                                  const std::vector<std::pair<std::string, std::string>>& env) {
     int out[2];
+    int in[2];
     if (::pipe2(out, O_CLOEXEC) != 0) {
+        throw std::runtime_error("pipe2 failed: " + std::string(std::strerror(errno)));
+    }
+    if (::pipe2(in, O_CLOEXEC) != 0) {
+        ::close(out[0]);
+        ::close(out[1]);
         throw std::runtime_error("pipe2 failed: " + std::string(std::strerror(errno)));
     }
     exec_arguments exec(argv_in, env);
@@ -453,11 +459,19 @@ running_program::running_program(const std::vector<std::string>& argv_in,
     if (pid_ == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         ::dup2(out[1], STDOUT_FILENO);
+        ::dup2(in[0], STDIN_FILENO);
         ::execve(exec.argv[0], exec.argv.data(), exec.envp.data());
         ::_exit(127);
     }
     ::close(out[1]);
+    ::close(in[0]);
     stdout_fd_ = out[0];
+    stdin_fd_ = in[1];
+}
+
+void running_program::close_input() {
+    if (stdin_fd_ >= 0) ::close(stdin_fd_);
+    stdin_fd_ = -1;
 }
 
 running_program::~running_program() {
@@ -468,6 +482,7 @@ running_program::~running_program() {
         }
     }
     if (stdout_fd_ >= 0) ::close(stdout_fd_);
+    close_input();
 }
 
 bool running_program::wait_for_line(const std::string& needle, std::chrono::milliseconds timeout) {
@@ -526,6 +541,8 @@ int running_program::stop(int signal, std::chrono::milliseconds& took) {
     }
     return status;
 }
+
+std::string program_on_path(const std::string& name) { return find_on_path(name); }
 
 std::unique_ptr<peer_process> start_oidc_provider(const std::vector<std::string>& args) {
     return std::make_unique<peer_process>("oidc-provider/server.mjs", args);

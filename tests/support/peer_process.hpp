@@ -140,13 +140,21 @@ public:
     /// @brief Sends a signal and waits (10 s at most, then SIGKILL) for it to end.
     /// @returns the raw wait status; took is how long the ending took
     int stop(int signal, std::chrono::milliseconds& took);
+    /// @brief Closes its stdin (a pipe from this process): it reads end of file.
+    void close_input();
+    /// @brief Its process id; 0 once stopped.
+    pid_t pid() const { return pid_; }
 
 private:
     pid_t pid_ = 0;
     int stdout_fd_ = -1;
+    int stdin_fd_ = -1;
     std::string output_;
     std::size_t searched_ = 0;
 };
+
+/// @brief The path of an executable on PATH, or empty when there is none.
+std::string program_on_path(const std::string& name);
 
 /// @brief Revokes an access token at oidc-provider (RFC 7009), authenticated as its
 /// resource-server client. @returns true when the server answered 200

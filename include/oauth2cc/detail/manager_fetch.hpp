@@ -61,7 +61,8 @@ struct fetch_report {
     std::optional<token> got;           ///< the token requested
     std::optional<error> failure;
     std::chrono::seconds lifetime{0};   ///< of the token requested
-    std::string save_problem;           ///< why the requested token was not stored
+    save_problem not_saved;             ///< why the requested token was not stored
+    std::string store_unavailable;      ///< why the store could not be reached
     long long took_ms = 0;
 };
 
@@ -94,6 +95,7 @@ inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
         store_look look = look_in_store(*in.store, in.store_key, s.policy, in.exclusions,
                                         r.started);
         r.picked = std::move(look.picked);
+        r.store_unavailable = std::move(look.unavailable);
         return std::move(look.held);
     } catch (const error& e) {
         r.failure = e;
@@ -159,10 +161,33 @@ inline void publish_token(manager_state& s, const state_lock& lock, fetch_report
                    std::to_string(r.took_ms) + " ms; " + std::to_string(tok.expires_in->count()) +
                    " s left, refresh " + std::to_string(refresh_in) + " s from now";
     }
-    if (!r.save_problem.empty()) {
+    if (!r.not_saved.what.empty() && !r.not_saved.unavailable) {
         ++g.store_failures;
         log.level = log_level::warning;
-        log.line += "; not stored: " + r.save_problem;
+        log.line += "; not stored: " + r.not_saved.what;
+    }
+}
+
+/// @brief A store that cannot be reached is counted each time, and logged once per outage:
+/// on the first failure, and when it answers again.
+inline void note_store_health(manager_state& s, const state_lock& lock, const fetch_inputs& in,
+                              fetch_report& r, log_entry& log) {
+    guarded_state& g = s.locked(lock);
+    if (!in.store) return;
+    const std::string& why =
+        !r.store_unavailable.empty() ? r.store_unavailable
+        : r.not_saved.unavailable    ? r.not_saved.what
+                                     : std::string();
+    if (!why.empty()) {
+        ++g.store_failures;
+        if (g.store_down) return;
+        g.store_down = true;
+        log.level = std::max(log.level, log_level::warning);
+        log.line += "; the token store is unavailable, going on without it until it "
+                    "answers again: " + why;
+    } else if (g.store_down && !r.failure) {
+        g.store_down = false;
+        log.line += "; the token store answers again";
     }
 }
 
@@ -194,7 +219,7 @@ inline void publish_failure(manager_state& s, const state_lock& lock, fetch_repo
 }
 
 /// @brief Step 4: the outcome published, the fetch over, every waiter woken.
-inline log_entry publish(manager_state& s, fetch_report& r) {
+inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report& r) {
     log_entry log;
     const state_lock lock = s.lock();
     guarded_state& g = s.locked(lock);
@@ -207,6 +232,7 @@ inline log_entry publish(manager_state& s, fetch_report& r) {
     } else {
         publish_failure(s, lock, r, log);
     }
+    note_store_health(s, lock, in, r, log);
     g.fetch = fetch_state::idle;
     ++g.fetch_seq;
     log.logger = g.logger;
@@ -236,12 +262,12 @@ inline void run_fetch(manager_state& s) {
     std::unique_ptr<token_store_lock> held = take_from_store(s, in, r);
     if (!r.picked && !r.failure) request(s, r);
     if (r.got && in.store) {
-        r.save_problem = save_to_store(*in.store, in.store_key, *r.got, r.wall_start, r.lifetime);
+        r.not_saved = save_to_store(*in.store, in.store_key, *r.got, r.wall_start, r.lifetime);
     }
     held.reset();
     r.took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - r.real_start).count();
-    write_log(s, publish(s, r));
+    write_log(s, publish(s, in, r));
 }
 
 /// @brief Starts one fetch unless one is running or asked for: asks the background thread,

@@ -87,6 +87,7 @@ struct guarded_state {
     std::shared_ptr<logger_fn> logger;
     std::shared_ptr<token_store> store;
     std::string store_key;  ///< store_key(key), set with the first store
+    bool store_down = false;  ///< the store could not be reached at the last look
     /// SHA-256 of the last token invalidate() dropped: the store's copy of it is not taken
     /// again, and the token itself is not kept.
     std::string dropped_digest;

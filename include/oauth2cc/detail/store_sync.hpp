@@ -80,15 +80,17 @@ inline error store_failure(const char* what) {
 
 /// @brief What a look at the store found: a token to take, or the store's lock, held
 /// until the token requested meanwhile is saved (another process requesting then waits
-/// for it, and takes it).
+/// for it, and takes it); or that the store could not be reached.
 struct store_look {
     std::optional<stored_pick> picked;
     std::unique_ptr<token_store_lock> held;
+    std::string unavailable;  ///< why the store could not be reached, if it could not
 };
 
 /// @brief Looks for a usable stored token; when there is none, takes the store's lock and
-/// looks again (another process may be requesting; its token arrives with the lock).
-/// @throws error the store's error, or a `config` error for anything else it threw
+/// looks again (another process may be requesting; its token arrives with the lock). A
+/// store that cannot be reached (an error of kind `transport`) is gone without.
+/// @throws error the store's other errors, or a `config` error for anything else it threw
 inline store_look look_in_store(token_store& store, const std::string& key,
                                 const refresh_policy& policy, const store_exclusions& not_these,
                                 std::chrono::steady_clock::time_point started) {
@@ -99,8 +101,10 @@ inline store_look look_in_store(token_store& store, const std::string& key,
             look.held = store.lock(key);
             look.picked = usable_stored(policy, store.load(key), not_these, started);
         }
-    } catch (const error&) {
-        throw;
+    } catch (const error& e) {
+        if (e.kind() != error_kind::transport) throw;
+        look.picked.reset();
+        look.unavailable = e.what();
     } catch (const std::exception& e) {
         throw store_failure(e.what());
     } catch (...) {
@@ -109,11 +113,16 @@ inline store_look look_in_store(token_store& store, const std::string& key,
     return look;
 }
 
+/// @brief Why a token could not be saved.
+struct save_problem {
+    std::string what;          ///< empty when it was saved
+    bool unavailable = false;  ///< the store could not be reached
+};
+
 /// @brief Saves a token just requested, with its lifetime on the wall clock.
-/// @returns why it could not be saved, or an empty string
-inline std::string save_to_store(token_store& store, const std::string& key, const token& got,
-                                 std::chrono::system_clock::time_point issued_at,
-                                 std::chrono::seconds lifetime) noexcept {
+inline save_problem save_to_store(token_store& store, const std::string& key, const token& got,
+                                  std::chrono::system_clock::time_point issued_at,
+                                  std::chrono::seconds lifetime) noexcept {
     try {
         stored_token entry;
         entry.access_token = got.access_token;
@@ -125,13 +134,14 @@ inline std::string save_to_store(token_store& store, const std::string& key, con
         store.save(key, entry);
         return {};
     } catch (const std::exception& e) {
+        const auto* ours = dynamic_cast<const error*>(&e);
         try {
-            return e.what();
+            return {e.what(), ours != nullptr && ours->kind() == error_kind::transport};
         } catch (...) {
-            return "the token store failed";
+            return {"the token store failed", false};
         }
     } catch (...) {
-        return "a non-exception was thrown";
+        return {"a non-exception was thrown", false};
     }
 }
 

@@ -3,18 +3,35 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "../error.hpp"
 #include "../token_store.hpp"
 #include "json_bounded.hpp"
 #include "wipe.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 
 namespace oauth2cc::detail {
+
+/// @brief Refuses keys that are not plain names (a file name, a Redis key part):
+/// store_key() gives 64 hex digits.
+inline void check_store_key(const std::string& key) {
+    const bool plain = !key.empty() && key.size() <= 128 &&
+                       std::all_of(key.begin(), key.end(), [](char c) {
+                           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                                  (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+                       });
+    if (!plain) {
+        throw error(error_kind::config,
+                    "a token store key must be 1 to 128 letters, digits, '_' or '-' "
+                    "(oauth2cc::store_key() gives such keys)");
+    }
+}
 
 /// @brief Names the format, so that a later version can tell its files from these.
 inline constexpr const char* token_file_format = "oauth2cc-token/1";

@@ -6,6 +6,7 @@
 #include "../file_token_store.hpp"
 
 #include "../detail/private_files.hpp"
+#include "../detail/seal.hpp"
 #include "../detail/token_file.hpp"
 #include "../detail/wipe.hpp"
 
@@ -39,20 +40,6 @@ public:
 private:
     unique_fd fd_;
 };
-
-/// @brief Refuses keys that are not plain file names: store_key() gives 64 hex digits.
-inline void check_store_key(const std::string& key) {
-    const bool plain = !key.empty() && key.size() <= 128 &&
-                       std::all_of(key.begin(), key.end(), [](char c) {
-                           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                                  (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
-                       });
-    if (!plain) {
-        throw error(error_kind::config,
-                    "a token store key must be 1 to 128 letters, digits, '_' or '-' "
-                    "(oauth2cc::store_key() gives such keys)");
-    }
-}
 
 /// @brief Makes every missing directory on path with mode 0700, as the XDG Base
 /// Directory specification asks of the cache home.
@@ -126,7 +113,8 @@ OAUTH2CC_INLINE file_token_store::file_token_store(std::string directory)
 
 OAUTH2CC_INLINE file_token_store::file_token_store(file_token_store_options options)
     : directory_(options.directory.empty() ? default_directory() : std::move(options.directory)),
-      lock_wait_(options.lock_wait) {
+      lock_wait_(options.lock_wait),
+      sealer_(detail::sealer_for(options.sealing_key)) {
     if (lock_wait_.count() < 0) {
         throw error(error_kind::config, "file_token_store_options.lock_wait must not be negative");
     }
@@ -183,7 +171,17 @@ OAUTH2CC_INLINE std::optional<stored_token> file_token_store::load(const std::st
         throw detail::file_error("cannot read the token cache file", path, err);
     }
     std::optional<stored_token> out;
-    if (text.size() <= detail::max_token_file_bytes) out = detail::parse_token_file(text);
+    if (text.size() > detail::max_token_file_bytes) {
+        // Not a token file: ignored.
+    } else if (!sealer_) {
+        out = detail::parse_token_file(text);
+    } else {
+        if (!text.empty() && text.back() == '\n') text.pop_back();
+        if (auto plain = sealer_->open(text, key)) {
+            out = detail::parse_token_file(*plain);
+            detail::wipe(*plain);
+        }
+    }
     detail::wipe(text);
     return out;
 }
@@ -195,12 +193,17 @@ OAUTH2CC_INLINE void file_token_store::save(const std::string& key, const stored
     const std::string path = directory_ + "/" + name;
     const std::string temporary = "." + name + "." + std::to_string(::getpid()) + "." +
                                   std::to_string(serial.fetch_add(1)) + ".tmp";
+    std::string text = detail::token_file_text(entry);
+    const detail::wipe_at_exit wipe_text{[&text] { detail::wipe(text); }};
+    if (sealer_) {
+        std::string sealed = sealer_->seal(text, key) + "\n";
+        detail::wipe(text);
+        text = std::move(sealed);
+    }
     detail::unique_fd fd(detail::open_in_store(directory_fd_, temporary, directory_ + "/" + temporary,
                                                O_WRONLY | O_CREAT | O_EXCL));
-    std::string text = detail::token_file_text(entry);
     int err = ::fchmod(fd.get(), 0600) != 0 ? errno : 0;
     if (err == 0) err = detail::write_all(fd.get(), text.data(), text.size());
-    detail::wipe(text);
     if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
     fd.reset();
     if (err == 0 && ::renameat(directory_fd_, temporary.c_str(), directory_fd_, name.c_str()) != 0) {
