@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: MIT
 
 #include "../common/environment.hpp"
+#include "../common/fleet_store.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
 
@@ -83,7 +84,7 @@ struct call_request {
 
 struct parsed {
     oauth2cc::client_config cfg;
-    std::optional<std::string> cache;  ///< the store's directory; "" for the default
+    oauth2cc_examples::store_settings store;  ///< --cache, --redis, --seal-key-file
     std::optional<std::string> proxy;  ///< --proxy, for both endpoints; else the environment
     std::string command;
     call_request call;
@@ -188,6 +189,16 @@ parsed parse(int argc, char** argv) {
             ->expected(0, 1)
             ->type_name("[DIR]")
             ->envname("OAUTH2_CACHE_DIR");
+    app.add_option("--redis", p.store.redis_url,
+                   "share tokens in Redis, with every process of every host on it:\n"
+                   "redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]")
+        ->type_name("URL")
+        ->envname("OAUTH2_REDIS_URL");
+    app.add_option("--seal-key-file", p.store.seal_key_file,
+                   "seal stored tokens (AES-256-GCM) under the key in FILE (0600;\n"
+                   "16 bytes or more, e.g. `openssl rand -base64 32`)")
+        ->type_name("FILE")
+        ->envname("OAUTH2_SEAL_KEY_FILE");
     auto* proxy_opt = app.add_option(
         "--proxy", proxy, "an HTTP proxy, http://[user:password@]host[:port];\n\"\" for none")
         ->type_name("URL");
@@ -224,7 +235,7 @@ parsed parse(int argc, char** argv) {
         while (!v.empty() && v.front() == ' ') v.erase(0, 1);
         p.call.headers.emplace_back(h.substr(0, colon), v);
     }
-    if (cache_opt->count() > 0) p.cache = cache;
+    if (cache_opt->count() > 0) p.store.directory = cache;
     if (proxy_opt->count() > 0) p.proxy = proxy;
     try {
         oauth2cc_examples::apply_authentication(cfg, how);
@@ -299,13 +310,23 @@ void report(const oauth2cc::error& e) {
 // A token manager for cfg, keeping its tokens in the file store when asked to.
 std::unique_ptr<oauth2cc::token_manager> make_manager(const parsed& p) {
     auto tokens = std::make_unique<oauth2cc::token_manager>(p.cfg);
-    if (p.cache) tokens->set_store(std::make_shared<oauth2cc::file_token_store>(*p.cache));
+    std::shared_ptr<oauth2cc::token_store> store;
+    try {
+        store = oauth2cc_examples::make_store(p.store);
+    } catch (const oauth2cc::error&) {
+        throw;
+    } catch (const std::runtime_error& e) {
+        throw usage_error{e.what()};
+    }
+    if (store) tokens->set_store(std::move(store));
     return tokens;
 }
 
 int print_token(const parsed& p) {
-    // Without a cache, one request; with one, a stored token when it is still good.
-    const oauth2cc::token t = p.cache ? *make_manager(p)->get() : oauth2cc::request_token(p.cfg);
+    // Without a store, one request; with one, a stored token when it is still good.
+    const bool stored =
+        p.store.directory || !p.store.redis_url.empty() || !p.store.seal_key_file.empty();
+    const oauth2cc::token t = stored ? *make_manager(p)->get() : oauth2cc::request_token(p.cfg);
     nlohmann::json out = t.extra.is_object() ? t.extra : nlohmann::json::object();
     out["access_token"] = t.access_token.reveal();
     out["token_type"] = t.token_type;

@@ -3,13 +3,17 @@
 // no call waits for it; while the authorization server is away the daemon keeps calling
 // with the still-valid token and logs its backoff. SIGINT or SIGTERM stops it at once.
 //
-// Usage: oauth2cc-daemon [--interval-ms 1000] [--status-every-ms 10000] URL
+// Usage: oauth2cc-daemon [--interval-ms 1000] [--status-every-ms 10000]
+//                        [--redis URL] [--seal-key-file FILE] URL
+// With --redis, the token is shared in Redis by every daemon on it (one request for the
+// fleet), sealed under the key in FILE with --seal-key-file.
 // Configured from the environment: OAUTH2_TOKEN_URL (or OAUTH2_ISSUER), OAUTH2_CLIENT_ID,
 // OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE, OAUTH2_AUTH_METHOD,
 // and for keys OAUTH2_CLIENT_KEY_FILE and OAUTH2_CLIENT_KEY_ID (see common/environment.hpp).
 // SPDX-License-Identifier: MIT
 
 #include "../common/environment.hpp"
+#include "../common/fleet_store.hpp"
 #include "../common/stop_signals.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
@@ -40,7 +44,8 @@ void say(const std::string& line) {
 std::string status_line(const oauth2cc::manager_stats& st) {
     std::ostringstream out;
     out << "status: token requests " << st.fetches << ", ok " << st.successes << ", failed "
-        << st.failures << ", cache hits " << st.cache_hits << ", waits " << st.waits;
+        << st.failures << ", cache hits " << st.cache_hits << ", waits " << st.waits
+        << ", from the store " << st.store_loads << ", store failures " << st.store_failures;
     if (st.next_attempt) {
         const auto in = std::chrono::duration_cast<std::chrono::milliseconds>(
             *st.next_attempt - std::chrono::steady_clock::now());
@@ -52,7 +57,11 @@ std::string status_line(const oauth2cc::manager_stats& st) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    static constexpr const char* usage =
+        "usage: oauth2cc-daemon [--interval-ms N] [--status-every-ms N] [--redis URL] "
+        "[--seal-key-file FILE] URL\n";
     std::chrono::milliseconds interval{1000}, status_every{10000};
+    oauth2cc_examples::store_settings stored;
     std::string url;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -60,15 +69,19 @@ int main(int argc, char** argv) {
             interval = std::chrono::milliseconds(std::atol(argv[++i]));
         } else if (a == "--status-every-ms" && i + 1 < argc) {
             status_every = std::chrono::milliseconds(std::atol(argv[++i]));
+        } else if (a == "--redis" && i + 1 < argc) {
+            stored.redis_url = argv[++i];
+        } else if (a == "--seal-key-file" && i + 1 < argc) {
+            stored.seal_key_file = argv[++i];
         } else if (url.empty() && !a.empty() && a.front() != '-') {
             url = a;
         } else {
-            std::cerr << "usage: oauth2cc-daemon [--interval-ms N] [--status-every-ms N] URL\n";
+            std::cerr << usage;
             return 2;
         }
     }
     if (url.empty() || interval.count() <= 0 || status_every.count() <= 0) {
-        std::cerr << "usage: oauth2cc-daemon [--interval-ms N] [--status-every-ms N] URL\n";
+        std::cerr << usage;
         return 2;
     }
 
@@ -97,6 +110,11 @@ int main(int argc, char** argv) {
         tokens.set_logger([](oauth2cc::log_level level, std::string_view line) {
             say("token " + std::string(oauth2cc::to_string(level)) + ": " + std::string(line));
         });
+        if (auto store = oauth2cc_examples::make_store(stored)) {
+            tokens.set_store(std::move(store));
+            say("tokens shared through " + (stored.redis_url.empty() ? std::string("the cache")
+                                                                   : std::string("Redis")));
+        }
         tokens.start_background_refresh();
         oauth2cc::client_options options;
         options.connect_timeout = std::chrono::milliseconds(1000);

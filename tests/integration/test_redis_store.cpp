@@ -544,4 +544,63 @@ TEST_CASE("redis_token_store: a hung Redis (SIGSTOP) costs one command timeout p
     CHECK(saved);
 }
 
+TEST_CASE("oauth2cc-cli and oauth2cc-daemon --redis --seal-key-file: one request, sealed in Redis") {
+    const char* cli = std::getenv("OAUTH2CC_EXAMPLE_CLI");
+    const char* daemon = std::getenv("OAUTH2CC_EXAMPLE_DAEMON");
+    if (cli == nullptr || daemon == nullptr) {
+        const char* ci = std::getenv("CI");
+        if (ci != nullptr && std::string(ci) == "true") FAIL("the example programs are not built");
+        MESSAGE("skipped: the example programs are not built in this configuration");
+        return;
+    }
+    if (!oauth2cc_test::peers_available_or_skip() || !redis_available_or_skip()) return;
+    auto peer = oauth2cc_test::start_oidc_provider({"--ttl", "600"});
+    redis_server redis;
+    temp_dir tmp;
+    const std::string key_file = tmp / "seal.key";
+    std::ofstream(key_file) << "cli-sealing-key-0123456789abcdef\n";
+    REQUIRE(::chmod(key_file.c_str(), 0600) == 0);
+    const std::string token_url = peer->info().at("token_endpoint").get<std::string>();
+    const std::vector<std::pair<std::string, std::string>> env = {
+        {"OAUTH2_CLIENT_SECRET", "basic-secret"}};
+    const std::vector<std::string> args = {cli, "--token-url", token_url, "--client-id",
+                                           "basic-client", "--redis", redis.url(),
+                                           "--seal-key-file", key_file, "token"};
+    peer->reset_harness_stats();
+    const auto first = oauth2cc_test::run_program(args, env);
+    REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+    const auto second = oauth2cc_test::run_program(args, env);
+    REQUIRE_MESSAGE(second.exit_code == 0, second.err);
+    const auto token = nlohmann::json::parse(first.out).at("access_token").get<std::string>();
+    CHECK(nlohmann::json::parse(second.out).at("access_token") == token);
+    CHECK(peer->harness_stats().at("token_requests") == 1);
+    const auto keys = redis.keys();
+    REQUIRE(keys.size() == 1);
+    const std::string value = redis.command({"GET", keys[0]});
+    CHECK(value.rfind("oauth2cc-sealed/1.", 0) == 0);
+    CHECK(value.find(token) == std::string::npos);
+
+    // The daemon takes the same token from Redis: no request of its own.
+    oauth2cc_test::running_program d(
+        {daemon, "--status-every-ms", "100", "--redis", redis.url(), "--seal-key-file", key_file,
+         token_url},
+        {{"OAUTH2_TOKEN_URL", token_url}, {"OAUTH2_CLIENT_ID", "basic-client"},
+         {"OAUTH2_CLIENT_SECRET", "basic-secret"}});
+    REQUIRE_MESSAGE(d.wait_for_line("from the token store", 30s), d.output());
+    REQUIRE_MESSAGE(d.wait_for_line("status: token requests 0", 30s), d.output());
+    CHECK(peer->harness_stats().at("token_requests") == 1);
+
+    // A key file others may read is refused, and so is a sealing key with no store.
+    REQUIRE(::chmod(key_file.c_str(), 0644) == 0);
+    const auto loose = oauth2cc_test::run_program(args, env);
+    CHECK(loose.exit_code != 0);
+    CHECK(loose.err.find("chmod 600") != std::string::npos);
+    REQUIRE(::chmod(key_file.c_str(), 0600) == 0);
+    const auto lone = oauth2cc_test::run_program(
+        {cli, "--token-url", token_url, "--client-id", "basic-client", "--seal-key-file", key_file,
+         "token"}, env);
+    CHECK(lone.exit_code != 0);
+    CHECK(lone.err.find("needs --redis or --cache") != std::string::npos);
+}
+
 }  // TEST_SUITE("integration")
