@@ -160,10 +160,24 @@ inline redis_reply redis_run(redisContext* c, const std::vector<std::string_view
     throw failure;
 }
 
-/// @brief The text of an error reply, printable and short; Redis's own words, never an
-/// argument of the command.
-inline std::string redis_error_text(const redisReply& r) {
-    return excerpt(std::string_view(r.str, r.len), 200);
+/// @brief The text of an error reply, printable and short, without the arguments of the
+/// command: Redis quotes the first bytes of each argument of a command it does not know
+/// ("with args beginning with: ..."), and they hold passwords and tokens. The quote is cut
+/// off, and any argument of 8 bytes or more still found is cut out.
+inline std::string redis_error_text(const redisReply& r,
+                                    const std::vector<std::string_view>& args = {}) {
+    std::string text(r.str, r.len);
+    if (const auto quoted = text.find("with args"); quoted != std::string::npos) {
+        text.resize(quoted);
+        text += "with args (not shown)";
+    }
+    for (const auto& a : args) {
+        if (a.size() < 8) continue;
+        for (auto at = text.find(a); at != std::string::npos; at = text.find(a, at)) {
+            text.replace(at, a.size(), "(...)");
+        }
+    }
+    return excerpt(text, 200);
 }
 
 /// @brief A new connection, authenticated and on the right database.
@@ -182,15 +196,16 @@ inline redis_context redis_connect(const redis_target& to) {
         throw redis_io_failure{to.where + ": cannot set the command timeout", false};
     }
     if (to.unix_socket.empty()) redisEnableKeepAlive(c.get());
-    const auto refused = [&to](const char* what, const redisReply& r) {
-        return redis_io_failure{to.where + " refused " + what + ": " + redis_error_text(r), false};
+    const auto refused = [&to](const char* what, const redisReply& r,
+                               const std::vector<std::string_view>& args = {}) {
+        return redis_io_failure{to.where + " refused " + what + ": " + redis_error_text(r, args),
+                                false};
     };
     if (!to.password.empty()) {
-        const redis_reply r =
-            to.username.empty()
-                ? redis_run(c.get(), {"AUTH", to.password.reveal()}, to)
-                : redis_run(c.get(), {"AUTH", to.username, to.password.reveal()}, to);
-        if (r->type == REDIS_REPLY_ERROR) throw refused("AUTH", *r);
+        std::vector<std::string_view> auth = {"AUTH", to.password.reveal()};
+        if (!to.username.empty()) auth.insert(auth.begin() + 1, to.username);
+        const redis_reply r = redis_run(c.get(), auth, to);
+        if (r->type == REDIS_REPLY_ERROR) throw refused("AUTH", *r, auth);
     }
     if (to.db != 0) {
         const std::string db = std::to_string(to.db);
@@ -266,7 +281,7 @@ public:
             ++counters_.failures;
             throw error(error_kind::transport,
                         to_.where + " answered " + std::string(args.front()) + " with an error: " +
-                            redis_error_text(*r));
+                            redis_error_text(*r, args));
         }
         return r;
     }

@@ -497,6 +497,40 @@ TEST_CASE("redis_token_store: Redis killed mid-run and restarted: no caller fail
     CHECK(count_of(logs_a.text(), "tok-") == 0);
 }
 
+TEST_CASE("redis_token_store: pooled connections of a restarted Redis are replaced, not an outage") {
+    if (!redis_available_or_skip()) return;
+    redis_server redis;
+    redis_token_store store(redis.options());
+    const std::string key(64, 'e');
+    store.save(key, entry("tok-before-restart"));
+    const auto connects = store.stats().connects;
+    redis.kill();
+    redis.start();  // the same port, empty: the pooled connection is stale
+    CHECK_FALSE(store.load(key).has_value());
+    store.save(key, entry("tok-after-restart"));
+    CHECK(store.load(key)->access_token.reveal() == "tok-after-restart");
+    const auto st = store.stats();
+    CHECK(st.outages == 0);
+    CHECK(st.failures == 0);
+    CHECK(st.available);
+    CHECK(st.connects == connects + 1);
+}
+
+TEST_CASE("redis_token_store: an error reply that quotes the command shows no argument") {
+    if (!redis_available_or_skip()) return;
+    // Redis quotes the first bytes of each argument of a command it does not know, as
+    // SET is here once renamed away; a server without EVAL would do it to the lock.
+    redis_server redis({"--rename-command", "SET", ""});
+    redis_token_store store(redis.options());
+    const auto e = thrown_by([&] { store.save(std::string(64, 'f'), entry("tok-quoted-back")); });
+    CHECK(e.kind() == error_kind::transport);
+    CAPTURE(e.what());
+    CHECK(std::string(e.what()).find("answered SET with an error") != std::string::npos);
+    CHECK(std::string(e.what()).find("tok-quoted-back") == std::string::npos);
+    CHECK(std::string(e.what()).find("oauth2cc:token:") == std::string::npos);
+    CHECK(std::string(e.what()).find("access_token") == std::string::npos);
+}
+
 TEST_CASE("redis_token_store: a hung Redis (SIGSTOP) costs one command timeout per outage") {
     if (!redis_available_or_skip()) return;
     redis_server redis;
