@@ -4,7 +4,9 @@
 // with the still-valid token and logs its backoff. SIGINT or SIGTERM stops it at once.
 //
 // Usage: oauth2cc-daemon [--interval-ms 1000] [--status-every-ms 10000]
-//                        [--redis URL] [--seal-key-file FILE] URL
+//                        [--redis URL] [--seal-key-file FILE] [--metrics-port N] URL
+// With --metrics-port, Prometheus metrics of the token (oauth2cc::prometheus_exporter) are
+// served at http://127.0.0.1:N/metrics (0: a free port, printed).
 // With --redis, the token is shared in Redis by every daemon on it (one request for the
 // fleet), sealed under the key in FILE with --seal-key-file.
 // Configured from the environment: OAUTH2_TOKEN_URL (or OAUTH2_ISSUER), OAUTH2_CLIENT_ID,
@@ -14,6 +16,7 @@
 
 #include "../common/environment.hpp"
 #include "../common/fleet_store.hpp"
+#include "../common/metrics_endpoint.hpp"
 #include "../common/stop_signals.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
@@ -24,7 +27,9 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -59,10 +64,11 @@ std::string status_line(const oauth2cc::manager_stats& st) {
 int main(int argc, char** argv) {
     static constexpr const char* usage =
         "usage: oauth2cc-daemon [--interval-ms N] [--status-every-ms N] [--redis URL] "
-        "[--seal-key-file FILE] URL\n";
+        "[--seal-key-file FILE] [--metrics-port N] URL\n";
     std::chrono::milliseconds interval{1000}, status_every{10000};
     oauth2cc_examples::store_settings stored;
     std::string url;
+    long metrics_port = -1;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--interval-ms" && i + 1 < argc) {
@@ -71,6 +77,8 @@ int main(int argc, char** argv) {
             status_every = std::chrono::milliseconds(std::atol(argv[++i]));
         } else if (a == "--redis" && i + 1 < argc) {
             stored.redis_url = argv[++i];
+        } else if (a == "--metrics-port" && i + 1 < argc) {
+            metrics_port = std::atol(argv[++i]);
         } else if (a == "--seal-key-file" && i + 1 < argc) {
             stored.seal_key_file = argv[++i];
         } else if (url.empty() && !a.empty() && a.front() != '-') {
@@ -80,7 +88,8 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    if (url.empty() || interval.count() <= 0 || status_every.count() <= 0) {
+    if (url.empty() || interval.count() <= 0 || status_every.count() <= 0 ||
+        metrics_port > 65535 || (metrics_port < 0 && metrics_port != -1)) {
         std::cerr << usage;
         return 2;
     }
@@ -114,6 +123,15 @@ int main(int argc, char** argv) {
             tokens.set_store(std::move(store));
             say("tokens shared through " + (stored.redis_url.empty() ? std::string("the cache")
                                                                    : std::string("Redis")));
+        }
+        std::optional<oauth2cc_examples::metrics_endpoint> metrics;
+        if (metrics_port >= 0) {
+            auto exporter = std::make_shared<oauth2cc::prometheus_exporter>();
+            tokens.set_observer(exporter);
+            metrics.emplace(static_cast<int>(metrics_port),
+                            std::string(oauth2cc::prometheus_exporter::content_type),
+                            [exporter] { return exporter->text(); });
+            say("metrics at http://127.0.0.1:" + std::to_string(metrics->port()) + "/metrics");
         }
         tokens.start_background_refresh();
         oauth2cc::client_options options;

@@ -15,6 +15,7 @@
 #include "http.hpp"
 #include "httplib_transport.hpp"
 #include "introspection.hpp"
+#include "metrics.hpp"
 #include "proxy.hpp"
 #include "secret.hpp"
 #include "server_metadata.hpp"

@@ -9,6 +9,7 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "http.hpp"
+#include "metrics.hpp"
 #include "token.hpp"
 #include "token_store.hpp"
 #include "transport.hpp"
@@ -71,6 +72,15 @@ struct manager_stats {
     std::optional<std::chrono::steady_clock::time_point> next_attempt;
 };
 
+/// @brief What get_async() hands its callback: the token, or the error of the request
+/// that was to give it.
+struct token_result {
+    std::shared_ptr<const token> tok;  ///< null when the request failed
+    std::optional<error> failure;      ///< set when the request failed
+    /// @brief True when there is a token.
+    explicit operator bool() const noexcept { return tok != nullptr; }
+};
+
 /// @brief Holds a client-credentials token for many threads and keeps it fresh.
 ///
 /// - A get() while the token is fresh is answered from a per-thread copy: no lock, no
@@ -108,6 +118,24 @@ public:
     /// as long as get() does.
     /// @throws error of kind `transport` when no token arrives within max_wait
     std::shared_ptr<const token> get(std::chrono::milliseconds max_wait);
+
+    /// @brief The valid token at once, or null: never waits for a token request, never
+    /// throws. With no valid token it starts a request (unless one is under way, or a
+    /// failed one's backoff has not ended), so that a later try_get() finds its token;
+    /// stats().last_error tells why there is none after a failure. For event loops,
+    /// with get_async() to learn when the token is there.
+    std::shared_ptr<const token> try_get() noexcept;
+
+    /// @brief Hands a valid token, or the error of the request that was to give it, to
+    /// done, never waiting for a request on this thread. With a valid token (or the last
+    /// error while backing off), done runs here at once; otherwise a request starts (or
+    /// the one under way is joined) and done runs on the thread that made it (a worker, or
+    /// the background thread) once it ends, outside every lock, before the next request.
+    /// An event loop posts the result to itself from there (asio::post, say). done may call
+    /// this manager as a logger may (get() there never waits); an exception it throws is
+    /// swallowed. Every done given is called exactly once, at the latest by the destructor.
+    /// @param done called with the token or the error
+    void get_async(std::function<void(token_result)> done);
 
     /// @brief "Bearer <token>" for an Authorization header (RFC 6750 §2.1).
     /// @throws error as get() does; `config` when the token is DPoP-bound, since each
@@ -164,6 +192,15 @@ public:
     /// A logger must not destroy the manager; an exception it throws is swallowed.
     void set_logger(std::function<void(log_level, std::string_view)> logger);
 
+    /// @brief Reports token requests (outcome, latency), waits, store operations, and the
+    /// retries of authorized_client (401, DPoP nonce) to observer, e.g. a
+    /// prometheus_exporter shared by every manager of a process; see metrics_observer.
+    /// The observer is attached at once (on_attach()) and detached when another is set
+    /// or the manager is destroyed. A cached get() costs the same with an observer. Null
+    /// detaches the current one.
+    /// @param observer shared by any number of managers and threads
+    void set_observer(std::shared_ptr<metrics_observer> observer);
+
     /// @brief The key of everything that shapes this manager's tokens (no secret).
     const std::string& cache_key() const noexcept;
 
@@ -194,5 +231,7 @@ private:
 }  // namespace oauth2cc
 
 #if OAUTH2CC_WITH_BODIES
+#include "impl/metrics_inl.hpp"
 #include "impl/token_manager_inl.hpp"
+#include "impl/token_manager_async_inl.hpp"
 #endif

@@ -574,6 +574,207 @@ private:
 
 }  // namespace oauth2cc
 
+// ---- oauth2cc/metrics.hpp ----
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc {
+
+class token_manager;
+
+/// @brief How a token request ended: `success`, or the kind of its error.
+enum class request_outcome { success, config, transport, tls, http_status, oauth, bad_response };
+
+/// @brief The outcome's name, e.g. "success", "oauth": the values of the `outcome` label.
+std::string_view to_string(request_outcome outcome) noexcept;
+
+/// @brief The outcome of a failed request, by its error's kind.
+request_outcome outcome_of(error_kind kind) noexcept;
+
+/// @brief One token request a token_manager made (a token taken from the store is not
+/// one; it is a store_event).
+struct token_request_event {
+    std::string_view client_id;         ///< the manager's client id, as in its log lines
+    request_outcome outcome = request_outcome::success;  ///< success, or the error's kind
+    int http_status = 0;                ///< the response's status; 0 when none came
+    std::string_view oauth_error;       ///< the RFC 6749 §5.2 `error` of an `oauth` failure
+    std::chrono::nanoseconds latency{0};  ///< from the request's start to its outcome
+    bool retry = false;                 ///< made after a failed request
+    /// Requests the token endpoint answered with `use_dpop_nonce` and this request
+    /// repeated with the nonce it gave (RFC 9449 §8): 0 or 1.
+    unsigned dpop_nonce_retries = 0;
+};
+
+/// @brief What a token_manager asked of its token_store.
+enum class store_operation { load, save, remove };
+
+/// @brief How a store operation went: `hit` (a usable token loaded), `miss` (none, or one
+/// not worth taking), `ok` (saved, removed), `failure` (the store refused, e.g. a file
+/// others may read), `unavailable` (the store could not be reached, e.g. Redis down).
+enum class store_result { hit, miss, ok, failure, unavailable };
+
+/// @brief The operation's name: "load", "save", "remove".
+std::string_view to_string(store_operation operation) noexcept;
+
+/// @brief The result's name: "hit", "miss", "ok", "failure", "unavailable".
+std::string_view to_string(store_result result) noexcept;
+
+/// @brief One operation of a token_manager on its token_store.
+struct store_event {
+    std::string_view client_id;  ///< the manager's client id
+    store_operation operation = store_operation::load;  ///< what was asked
+    store_result result = store_result::miss;           ///< how it went
+};
+
+/// @brief Where a request answered with `use_dpop_nonce` was repeated with the nonce given.
+enum class nonce_origin { token_endpoint, resource_server };
+
+/// @brief The origin's name: "token_endpoint", "resource_server".
+std::string_view to_string(nonce_origin origin) noexcept;
+
+/// @brief Receives what a token_manager does, for a metrics system
+/// (token_manager::set_observer()). Every function has an empty default; override the
+/// ones wanted. Events are reported after the work is done, outside every lock of the
+/// manager, on the thread that did it (a worker or the background thread for requests
+/// and the store, the caller's thread for waits, invalidate() and an authorized_client's
+/// retries); a request and its store operations are reported before the callers
+/// waiting for it are woken. An observer shared by several managers is called from
+/// several threads at once; it may call the manager as its logger may. An exception an
+/// observer throws is swallowed.
+///
+/// Cache hits are not events: a cached get() costs no more with an observer than
+/// without. They are counted in token_manager::stats(), which an observer reads when it
+/// is scraped, for each manager it was attached to (on_attach()).
+class metrics_observer {
+public:
+    virtual ~metrics_observer() = default;
+
+    /// @brief A token request ended.
+    virtual void on_token_request(const token_request_event& event) { (void)event; }
+
+    /// @brief A get() (or request_headers(), authorization_header(), an
+    /// authorized_client call) waited for a token request, this long.
+    /// @param got_token false when the wait ended in an error
+    virtual void on_wait(std::string_view client_id, std::chrono::nanoseconds waited,
+                         bool got_token) {
+        (void)client_id, (void)waited, (void)got_token;
+    }
+
+    /// @brief A token store operation ended.
+    virtual void on_store(const store_event& event) { (void)event; }
+
+    /// @brief An authorized_client got a 401 for a token that is no longer good, dropped
+    /// it, and repeats the call once with a new one.
+    virtual void on_unauthorized_retry(std::string_view client_id) { (void)client_id; }
+
+    /// @brief A request answered with `use_dpop_nonce` is repeated with the server's new
+    /// nonce (RFC 9449 §8, §9).
+    virtual void on_dpop_nonce_retry(std::string_view client_id, nonce_origin where) {
+        (void)client_id, (void)where;
+    }
+
+    /// @brief manager now reports here. Until on_detach() for it returns, the observer
+    /// may call its stats() from any thread (on_attach() and on_detach() included): the
+    /// manager is not destroyed before then.
+    virtual void on_attach(const token_manager& manager, std::string_view client_id) {
+        (void)manager, (void)client_id;
+    }
+
+    /// @brief manager reports here no more: it is being destroyed (after its last token
+    /// request), or was given another observer. The observer must not touch it once this
+    /// returns.
+    virtual void on_detach(const token_manager& manager) { (void)manager; }
+};
+
+/// @brief A metrics_observer that keeps what it sees as Prometheus metrics, by client id,
+/// and writes them in the text exposition format (version 0.0.4) for a `/metrics`
+/// endpoint:
+///
+/// - `oauth2cc_token_requests_total{client_id,outcome}` counter;
+/// - `oauth2cc_token_request_duration_seconds{client_id}` histogram;
+/// - `oauth2cc_token_request_retries_total{client_id}` counter: requests after a failure;
+/// - `oauth2cc_token_waits_total{client_id}` counter and
+///   `oauth2cc_token_wait_seconds_total{client_id}` counter of the time waited;
+/// - `oauth2cc_token_store_operations_total{client_id,operation,result}` counter;
+/// - `oauth2cc_unauthorized_retries_total{client_id}` counter;
+/// - `oauth2cc_dpop_nonce_retries_total{client_id,origin}` counter;
+/// - from the stats() of the attached managers, read at each scrape:
+///   `oauth2cc_token_cache_hits_total{client_id}` counter,
+///   `oauth2cc_token_fast_failures_total{client_id}` counter (callers given the last
+///   error while backing off), and `oauth2cc_token_consecutive_failures{client_id}` gauge.
+///
+/// Thread-safe. Its cost is one lock per event, never on a cached get().
+class prometheus_exporter : public metrics_observer {
+public:
+    /// @brief The Content-Type of what text() writes.
+    static constexpr std::string_view content_type = "text/plain; version=0.0.4; charset=utf-8";
+
+    /// @brief The upper bounds, in seconds, of the request duration histogram's buckets
+    /// (`+Inf` comes after them).
+    static constexpr std::array<double, 12> duration_buckets{
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0};
+
+    prometheus_exporter() = default;
+    prometheus_exporter(const prometheus_exporter&) = delete;
+    prometheus_exporter& operator=(const prometheus_exporter&) = delete;
+
+    /// @brief Every metric, in the Prometheus text exposition format 0.0.4.
+    std::string text() const;
+
+    /// @brief Counts the request by outcome and times it in the histogram.
+    void on_token_request(const token_request_event& event) override;
+    /// @brief Counts the wait and its time.
+    void on_wait(std::string_view client_id, std::chrono::nanoseconds waited, bool got_token) override;
+    /// @brief Counts the store operation by operation and result.
+    void on_store(const store_event& event) override;
+    /// @brief Counts the 401 retry.
+    void on_unauthorized_retry(std::string_view client_id) override;
+    /// @brief Counts the nonce retry by origin.
+    void on_dpop_nonce_retry(std::string_view client_id, nonce_origin where) override;
+    /// @brief Reads manager's stats() at each scrape from now on.
+    void on_attach(const token_manager& manager, std::string_view client_id) override;
+    /// @brief Keeps manager's last counts, and reads its stats() no more.
+    void on_detach(const token_manager& manager) override;
+
+private:
+    /// What one client id has seen.
+    struct client_series {
+        std::map<std::string, std::uint64_t> requests;  ///< by outcome
+        std::array<std::uint64_t, duration_buckets.size()> buckets{};  ///< not cumulative
+        std::uint64_t duration_count = 0;  ///< requests timed
+        double duration_sum = 0;            ///< their seconds
+        std::uint64_t retries = 0;          ///< requests after a failure
+        std::uint64_t waits = 0;            ///< callers that waited
+        double wait_seconds = 0;            ///< how long they waited in all
+        std::map<std::pair<std::string, std::string>, std::uint64_t> store;  ///< op, result
+        std::uint64_t unauthorized_retries = 0;  ///< calls repeated after a 401
+        std::map<std::string, std::uint64_t> nonce_retries;  ///< by origin
+        /// Counts of managers detached, so that the counters never go down.
+        std::uint64_t gone_cache_hits = 0;
+        std::uint64_t gone_fast_failures = 0;  ///< as gone_cache_hits
+    };
+    /// A manager attached, whose stats() are read at each scrape.
+    struct attached {
+        const token_manager* manager;  ///< valid until on_detach()
+        std::string client_id;         ///< its label
+    };
+
+    mutable std::mutex mutex_;
+    std::map<std::string, client_series> clients_;
+    std::vector<attached> managers_;
+};
+
+}  // namespace oauth2cc
+
+// The bodies come with token_manager.hpp, which they need whole.
 // ---- oauth2cc/token.hpp ----
 
 #include <nlohmann/json.hpp>
@@ -767,6 +968,15 @@ struct manager_stats {
     std::optional<std::chrono::steady_clock::time_point> next_attempt;
 };
 
+/// @brief What get_async() hands its callback: the token, or the error of the request
+/// that was to give it.
+struct token_result {
+    std::shared_ptr<const token> tok;  ///< null when the request failed
+    std::optional<error> failure;      ///< set when the request failed
+    /// @brief True when there is a token.
+    explicit operator bool() const noexcept { return tok != nullptr; }
+};
+
 /// @brief Holds a client-credentials token for many threads and keeps it fresh.
 ///
 /// - A get() while the token is fresh is answered from a per-thread copy: no lock, no
@@ -804,6 +1014,24 @@ public:
     /// as long as get() does.
     /// @throws error of kind `transport` when no token arrives within max_wait
     std::shared_ptr<const token> get(std::chrono::milliseconds max_wait);
+
+    /// @brief The valid token at once, or null: never waits for a token request, never
+    /// throws. With no valid token it starts a request (unless one is under way, or a
+    /// failed one's backoff has not ended), so that a later try_get() finds its token;
+    /// stats().last_error tells why there is none after a failure. For event loops,
+    /// with get_async() to learn when the token is there.
+    std::shared_ptr<const token> try_get() noexcept;
+
+    /// @brief Hands a valid token, or the error of the request that was to give it, to
+    /// done, never waiting for a request on this thread. With a valid token (or the last
+    /// error while backing off), done runs here at once; otherwise a request starts (or
+    /// the one under way is joined) and done runs on the thread that made it (a worker, or
+    /// the background thread) once it ends, outside every lock, before the next request.
+    /// An event loop posts the result to itself from there (asio::post, say). done may call
+    /// this manager as a logger may (get() there never waits); an exception it throws is
+    /// swallowed. Every done given is called exactly once, at the latest by the destructor.
+    /// @param done called with the token or the error
+    void get_async(std::function<void(token_result)> done);
 
     /// @brief "Bearer <token>" for an Authorization header (RFC 6750 §2.1).
     /// @throws error as get() does; `config` when the token is DPoP-bound, since each
@@ -859,6 +1087,15 @@ public:
     /// throws a `config` error, since the logger may run on the thread it would wait for.
     /// A logger must not destroy the manager; an exception it throws is swallowed.
     void set_logger(std::function<void(log_level, std::string_view)> logger);
+
+    /// @brief Reports token requests (outcome, latency), waits, store operations, and the
+    /// retries of authorized_client (401, DPoP nonce) to observer, e.g. a
+    /// prometheus_exporter shared by every manager of a process; see metrics_observer.
+    /// The observer is attached at once (on_attach()) and detached when another is set
+    /// or the manager is destroyed. A cached get() costs the same with an observer. Null
+    /// detaches the current one.
+    /// @param observer shared by any number of managers and threads
+    void set_observer(std::shared_ptr<metrics_observer> observer);
 
     /// @brief The key of everything that shapes this manager's tokens (no secret).
     const std::string& cache_key() const noexcept;
@@ -2372,6 +2609,292 @@ OAUTH2CC_INLINE std::string store_key(const std::string& cache_key) {
 }
 
 }  // namespace oauth2cc
+// ---- oauth2cc/impl/metrics_inl.hpp ----
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <string>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string_view to_string(request_outcome outcome) noexcept {
+    switch (outcome) {
+        case request_outcome::success: return "success";
+        case request_outcome::config: return "config";
+        case request_outcome::transport: return "transport";
+        case request_outcome::tls: return "tls";
+        case request_outcome::http_status: return "http_status";
+        case request_outcome::oauth: return "oauth";
+        case request_outcome::bad_response: return "bad_response";
+    }
+    return "unknown";
+}
+
+OAUTH2CC_INLINE request_outcome outcome_of(error_kind kind) noexcept {
+    switch (kind) {
+        case error_kind::config: return request_outcome::config;
+        case error_kind::transport: return request_outcome::transport;
+        case error_kind::tls: return request_outcome::tls;
+        case error_kind::http_status: return request_outcome::http_status;
+        case error_kind::oauth: return request_outcome::oauth;
+        case error_kind::bad_response: return request_outcome::bad_response;
+    }
+    return request_outcome::transport;
+}
+
+OAUTH2CC_INLINE std::string_view to_string(store_operation operation) noexcept {
+    switch (operation) {
+        case store_operation::load: return "load";
+        case store_operation::save: return "save";
+        case store_operation::remove: return "remove";
+    }
+    return "unknown";
+}
+
+OAUTH2CC_INLINE std::string_view to_string(store_result result) noexcept {
+    switch (result) {
+        case store_result::hit: return "hit";
+        case store_result::miss: return "miss";
+        case store_result::ok: return "ok";
+        case store_result::failure: return "failure";
+        case store_result::unavailable: return "unavailable";
+    }
+    return "unknown";
+}
+
+OAUTH2CC_INLINE std::string_view to_string(nonce_origin origin) noexcept {
+    switch (origin) {
+        case nonce_origin::token_endpoint: return "token_endpoint";
+        case nonce_origin::resource_server: return "resource_server";
+    }
+    return "unknown";
+}
+
+namespace detail {
+
+/// @brief A label value in the text format: backslash, double quote and line feed escaped.
+inline std::string prometheus_label(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (const char c : value) {
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '"') {
+            out += "\\\"";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+/// @brief A sample value or bucket bound: the shortest text that reads back the same.
+inline std::string prometheus_number(double value) {
+    char text[40];
+    for (int precision = 1; precision <= 17; ++precision) {
+        std::snprintf(text, sizeof text, "%.*g", precision, value);
+        if (std::strtod(text, nullptr) == value) break;
+    }
+    return text;
+}
+
+/// @brief Writes the text format of one metric family, sample by sample.
+class prometheus_writer {
+public:
+    explicit prometheus_writer(std::string& out) : out_(out) {}
+
+    void family(std::string_view name, std::string_view type, std::string_view help) {
+        out_.append("# HELP ").append(name).append(" ").append(help).append("\n");
+        out_.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+    }
+    /// labels: name="value" pairs, already escaped, joined by commas
+    void sample(std::string_view name, const std::string& labels, const std::string& value) {
+        out_.append(name);
+        if (!labels.empty()) out_.append("{").append(labels).append("}");
+        out_.append(" ").append(value).append("\n");
+    }
+    void sample(std::string_view name, const std::string& labels, std::uint64_t value) {
+        sample(name, labels, std::to_string(value));
+    }
+
+private:
+    std::string& out_;
+};
+
+}  // namespace detail
+
+OAUTH2CC_INLINE void prometheus_exporter::on_token_request(const token_request_event& event) {
+    const double seconds = std::chrono::duration<double>(event.latency).count();
+    const std::lock_guard<std::mutex> lock(mutex_);
+    client_series& c = clients_[std::string(event.client_id)];
+    ++c.requests[std::string(to_string(event.outcome))];
+    const auto bucket = std::lower_bound(duration_buckets.begin(), duration_buckets.end(), seconds);
+    if (bucket != duration_buckets.end()) ++c.buckets[bucket - duration_buckets.begin()];
+    ++c.duration_count;
+    c.duration_sum += seconds;
+    if (event.retry) ++c.retries;
+    if (event.dpop_nonce_retries > 0) {
+        c.nonce_retries[std::string(to_string(nonce_origin::token_endpoint))] +=
+            event.dpop_nonce_retries;
+    }
+}
+
+OAUTH2CC_INLINE void prometheus_exporter::on_wait(std::string_view client_id,
+                                                  std::chrono::nanoseconds waited, bool) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    client_series& c = clients_[std::string(client_id)];
+    ++c.waits;
+    c.wait_seconds += std::chrono::duration<double>(waited).count();
+}
+
+OAUTH2CC_INLINE void prometheus_exporter::on_store(const store_event& event) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    ++clients_[std::string(event.client_id)].store[{std::string(to_string(event.operation)),
+                                                    std::string(to_string(event.result))}];
+}
+
+OAUTH2CC_INLINE void prometheus_exporter::on_unauthorized_retry(std::string_view client_id) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    ++clients_[std::string(client_id)].unauthorized_retries;
+}
+
+OAUTH2CC_INLINE void prometheus_exporter::on_dpop_nonce_retry(std::string_view client_id,
+                                                              nonce_origin where) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    ++clients_[std::string(client_id)].nonce_retries[std::string(to_string(where))];
+}
+
+OAUTH2CC_INLINE void prometheus_exporter::on_attach(const token_manager& manager,
+                                                    std::string_view client_id) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    clients_[std::string(client_id)];
+    managers_.push_back({&manager, std::string(client_id)});
+}
+
+OAUTH2CC_INLINE void prometheus_exporter::on_detach(const token_manager& manager) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = managers_.begin(); it != managers_.end(); ++it) {
+        if (it->manager != &manager) continue;
+        // Its counts stay in the totals, so that no counter goes down.
+        const manager_stats last = manager.stats();
+        client_series& c = clients_[it->client_id];
+        c.gone_cache_hits += last.cache_hits;
+        c.gone_fast_failures += last.fast_failures;
+        managers_.erase(it);
+        return;
+    }
+}
+
+OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
+    struct pulled {
+        std::uint64_t cache_hits = 0, fast_failures = 0, consecutive_failures = 0;
+    };
+    std::string out;
+    detail::prometheus_writer w(out);
+    const std::lock_guard<std::mutex> lock(mutex_);
+    std::map<std::string, pulled> from_stats;
+    for (const auto& [id, c] : clients_) {
+        from_stats[id] = {c.gone_cache_hits, c.gone_fast_failures, 0};
+    }
+    for (const attached& a : managers_) {
+        const manager_stats s = a.manager->stats();
+        pulled& p = from_stats[a.client_id];
+        p.cache_hits += s.cache_hits;
+        p.fast_failures += s.fast_failures;
+        p.consecutive_failures = std::max(p.consecutive_failures, s.consecutive_failures);
+    }
+    const auto id_label = [](const std::string& id) {
+        return "client_id=\"" + detail::prometheus_label(id) + "\"";
+    };
+
+    w.family("oauth2cc_token_requests_total", "counter",
+             "Token requests made, by outcome: success or the kind of error.");
+    for (const auto& [id, c] : clients_) {
+        for (const auto& [outcome, n] : c.requests) {
+            w.sample("oauth2cc_token_requests_total",
+                     id_label(id) + ",outcome=\"" + outcome + "\"", n);
+        }
+    }
+    w.family("oauth2cc_token_request_duration_seconds", "histogram",
+             "How long token requests took, from start to outcome.");
+    for (const auto& [id, c] : clients_) {
+        std::uint64_t cumulative = 0;
+        for (std::size_t i = 0; i < duration_buckets.size(); ++i) {
+            cumulative += c.buckets[i];
+            w.sample("oauth2cc_token_request_duration_seconds_bucket",
+                     id_label(id) + ",le=\"" + detail::prometheus_number(duration_buckets[i]) +
+                         "\"",
+                     cumulative);
+        }
+        w.sample("oauth2cc_token_request_duration_seconds_bucket",
+                 id_label(id) + ",le=\"+Inf\"", c.duration_count);
+        w.sample("oauth2cc_token_request_duration_seconds_sum", id_label(id),
+                 detail::prometheus_number(c.duration_sum));
+        w.sample("oauth2cc_token_request_duration_seconds_count", id_label(id),
+                 c.duration_count);
+    }
+    w.family("oauth2cc_token_request_retries_total", "counter",
+             "Token requests made after a failed one.");
+    for (const auto& [id, c] : clients_) {
+        w.sample("oauth2cc_token_request_retries_total", id_label(id), c.retries);
+    }
+    w.family("oauth2cc_token_waits_total", "counter",
+             "Callers that waited for a token request.");
+    for (const auto& [id, c] : clients_) {
+        w.sample("oauth2cc_token_waits_total", id_label(id), c.waits);
+    }
+    w.family("oauth2cc_token_wait_seconds_total", "counter",
+             "Time callers spent waiting for token requests.");
+    for (const auto& [id, c] : clients_) {
+        w.sample("oauth2cc_token_wait_seconds_total", id_label(id),
+                 detail::prometheus_number(c.wait_seconds));
+    }
+    w.family("oauth2cc_token_store_operations_total", "counter",
+             "Token store operations, by operation and result.");
+    for (const auto& [id, c] : clients_) {
+        for (const auto& [what, n] : c.store) {
+            w.sample("oauth2cc_token_store_operations_total",
+                     id_label(id) + ",operation=\"" + what.first + "\",result=\"" +
+                         what.second + "\"",
+                     n);
+        }
+    }
+    w.family("oauth2cc_unauthorized_retries_total", "counter",
+             "Calls repeated with a new token after a 401 for the old one.");
+    for (const auto& [id, c] : clients_) {
+        w.sample("oauth2cc_unauthorized_retries_total", id_label(id), c.unauthorized_retries);
+    }
+    w.family("oauth2cc_dpop_nonce_retries_total", "counter",
+             "Requests repeated with the DPoP nonce a server asked for, by origin.");
+    for (const auto& [id, c] : clients_) {
+        for (const auto& [where, n] : c.nonce_retries) {
+            w.sample("oauth2cc_dpop_nonce_retries_total",
+                     id_label(id) + ",origin=\"" + where + "\"", n);
+        }
+    }
+    w.family("oauth2cc_token_cache_hits_total", "counter",
+             "get() calls answered from the cached token.");
+    for (const auto& [id, p] : from_stats) {
+        w.sample("oauth2cc_token_cache_hits_total", id_label(id), p.cache_hits);
+    }
+    w.family("oauth2cc_token_fast_failures_total", "counter",
+             "get() calls given the last error at once while backing off.");
+    for (const auto& [id, p] : from_stats) {
+        w.sample("oauth2cc_token_fast_failures_total", id_label(id), p.fast_failures);
+    }
+    w.family("oauth2cc_token_consecutive_failures", "gauge",
+             "Failed token requests since the last success (the most of the client's managers).");
+    for (const auto& [id, p] : from_stats) {
+        w.sample("oauth2cc_token_consecutive_failures", id_label(id), p.consecutive_failures);
+    }
+    return out;
+}
+
+}  // namespace oauth2cc
 // ---- oauth2cc/impl/token_manager_inl.hpp ----
 
 // ---- oauth2cc/detail/backoff.hpp ----
@@ -2420,6 +2943,112 @@ std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
     }
     return delay;
 }
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/manager_events.hpp ----
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+using token_callback = std::function<void(token_result)>;
+
+/// @brief Calls one observer function; what it throws goes no further.
+template <class Call>
+void tell(const std::shared_ptr<metrics_observer>& observer, Call&& call) noexcept {
+    if (!observer) return;
+    try {
+        call(*observer);
+    } catch (...) {
+        // An observer that throws must not take the manager down with it.
+    }
+}
+
+/// @brief Hands result to done; what it throws goes no further.
+inline void hand_over(const token_callback& done, const token_result& result) noexcept {
+    try {
+        done(result);
+    } catch (...) {
+        // A callback that throws must not take the refreshing thread down with it.
+    }
+}
+
+/// @brief The request of a fetch, for the observer.
+struct request_record {
+    request_outcome outcome = request_outcome::success;
+    int http_status = 0;
+    std::string oauth_error;
+    std::chrono::nanoseconds latency{0};
+    bool retry = false;
+    unsigned nonce_retries = 0;
+};
+
+/// @brief What a fetch tells after its lock is released.
+struct fetch_events {
+    std::shared_ptr<metrics_observer> observer;
+    std::optional<request_record> request;
+    std::vector<std::pair<store_operation, store_result>> store;
+    std::vector<token_callback> callbacks;
+    token_result result;
+
+    /// @brief Tells the observer, then the callbacks. who: the manager's client id.
+    void deliver(const std::string& who) const noexcept {
+        if (request) {
+            tell(observer, [&](metrics_observer& o) {
+                token_request_event e;
+                e.client_id = who;
+                e.outcome = request->outcome;
+                e.http_status = request->http_status;
+                e.oauth_error = request->oauth_error;
+                e.latency = request->latency;
+                e.retry = request->retry;
+                e.dpop_nonce_retries = request->nonce_retries;
+                o.on_token_request(e);
+            });
+        }
+        for (const auto& [operation, result_of] : store) {
+            tell(observer, [&, op = operation, res = result_of](metrics_observer& o) {
+                o.on_store(store_event{who, op, res});
+            });
+        }
+        for (const token_callback& done : callbacks) hand_over(done, result);
+    }
+};
+
+/// @brief Reports a caller's wait for a token request to the observer when it ends: it
+/// lives in get() before the lock, so that it reports after the lock is released.
+class wait_report {
+public:
+    wait_report() = default;
+    wait_report(const wait_report&) = delete;
+    wait_report& operator=(const wait_report&) = delete;
+    ~wait_report() {
+        if (!observer_) return;
+        const auto waited = std::chrono::steady_clock::now() - start_;
+        const bool got = std::uncaught_exceptions() == exceptions_;
+        tell(observer_, [&](metrics_observer& o) { o.on_wait(*who_, waited, got); });
+    }
+    /// @brief The wait begins; who outlives this report.
+    void begin(std::shared_ptr<metrics_observer> observer, const std::string& who) {
+        observer_ = std::move(observer);
+        who_ = &who;
+        start_ = std::chrono::steady_clock::now();
+        exceptions_ = std::uncaught_exceptions();
+    }
+
+private:
+    std::shared_ptr<metrics_observer> observer_;
+    const std::string* who_ = nullptr;
+    std::chrono::steady_clock::time_point start_;
+    int exceptions_ = 0;
+};
 
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/manager_fetch.hpp ----
@@ -2995,6 +3624,13 @@ inline std::string dpop_origin(std::string_view url) {
     return parts ? origin_of(*parts) : std::string();
 }
 
+/// @brief The token endpoint's `use_dpop_nonce` retries made on this thread: counted by
+/// the token request, and read before and after it by the token_manager that made it.
+inline unsigned& token_nonce_retries() noexcept {
+    thread_local unsigned count = 0;
+    return count;
+}
+
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/thread_cache.hpp ----
 
@@ -3250,6 +3886,7 @@ cache_cell& thread_cell(std::uint64_t owner, const std::shared_ptr<Owner>& alive
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace oauth2cc::detail {
 
@@ -3304,6 +3941,9 @@ struct guarded_state {
     std::thread worker;
     std::thread to_join;  ///< the previous worker, joined by the next one
     std::shared_ptr<logger_fn> logger;
+    std::shared_ptr<metrics_observer> observer;
+    /// get_async() callbacks waiting for the fetch under way.
+    std::vector<std::function<void(token_result)>> callbacks;
     std::shared_ptr<token_store> store;
     std::string store_key;  ///< store_key(key), set with the first store
     bool store_down = false;  ///< the store could not be reached at the last look
@@ -3459,6 +4099,12 @@ inline void retire_copies(manager_state& s, const state_lock& lock) {
     retire(s.locked(lock).cells);
 }
 
+/// @brief The manager's observer, if any.
+inline std::shared_ptr<metrics_observer> observer_of(const manager_state& s) {
+    const state_lock lock = s.lock();
+    return s.locked(lock).observer;
+}
+
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/store_sync.hpp ----
 
@@ -3597,16 +4243,19 @@ inline save_problem save_to_store(token_store& store, const std::string& key, co
 
 /// @brief Removes the stored token if it is still the one dropped, under the store's lock
 /// so that a token another process has just saved stays.
-/// @returns false when the store failed
-inline bool drop_stored(token_store& store, const std::string& key,
-                        const secret& dropped) noexcept {
+/// @returns `ok`, or `unavailable` when the store could not be reached, else `failure`
+inline store_result drop_stored(token_store& store, const std::string& key,
+                                const secret& dropped) noexcept {
     try {
         const auto held = store.lock(key);
         const auto entry = store.load(key);
         if (entry && entry->access_token.reveal() == dropped.reveal()) store.remove(key);
-        return true;
+        return store_result::ok;
+    } catch (const error& e) {
+        return e.kind() == error_kind::transport ? store_result::unavailable
+                                                 : store_result::failure;
     } catch (...) {
-        return false;
+        return store_result::failure;
     }
 }
 
@@ -3653,6 +4302,8 @@ struct fetch_inputs {
     std::string store_key;
     std::shared_ptr<const snapshot> replacing;  ///< keeps exclusions.replacing alive
     store_exclusions exclusions;
+    std::shared_ptr<metrics_observer> observer;
+    bool after_failure = false;  ///< the last request failed
 };
 
 /// @brief How a fetch went.
@@ -3667,6 +4318,9 @@ struct fetch_report {
     std::chrono::seconds lifetime{0};   ///< of the token requested
     save_problem not_saved;             ///< why the requested token was not stored
     std::string store_unavailable;      ///< why the store could not be reached
+    std::optional<store_result> loaded;  ///< how the look in the store went, if any
+    std::chrono::nanoseconds request_took{0};
+    unsigned nonce_retries = 0;         ///< the request's `use_dpop_nonce` retries
     long long took_ms = 0;
 };
 
@@ -3675,6 +4329,7 @@ struct log_entry {
     log_level level = log_level::info;
     std::string line;
     std::shared_ptr<guarded_state::logger_fn> logger;
+    fetch_events events;  ///< for the observer and the get_async() callbacks
 };
 
 inline fetch_inputs take_inputs(manager_state& s) {
@@ -3687,6 +4342,8 @@ inline fetch_inputs take_inputs(manager_state& s) {
     in.exclusions.replacing = g.current ? g.current->tok.get() : nullptr;
     in.exclusions.dropped_digest = g.dropped_digest;
     in.exclusions.dpop_allowed = s.dpop.has_value();
+    in.observer = g.observer;
+    in.after_failure = g.consecutive_failures > 0;
     return in;
 }
 
@@ -3700,9 +4357,13 @@ inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
                                         r.started);
         r.picked = std::move(look.picked);
         r.store_unavailable = std::move(look.unavailable);
+        r.loaded = !r.store_unavailable.empty() ? store_result::unavailable
+                   : r.picked                   ? store_result::hit
+                                                : store_result::miss;
         return std::move(look.held);
     } catch (const error& e) {
         r.failure = e;
+        r.loaded = store_result::failure;
         return nullptr;
     }
 }
@@ -3710,16 +4371,26 @@ inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
 /// @brief Step 2: the token request, with the lifetime the manager will give the token.
 inline void request(manager_state& s, fetch_report& r) {
     r.requested = true;
+    const unsigned nonce_retries_before = token_nonce_retries();
+    const auto start = std::chrono::steady_clock::now();
+    const auto done = [&] {
+        r.request_took = std::chrono::steady_clock::now() - start;
+        r.nonce_retries = token_nonce_retries() - nonce_retries_before;
+    };
     try {
         r.got = s.client.fetch();
+        done();
     } catch (const error& e) {
+        done();
         r.failure = e;
         return;
     } catch (const std::exception&) {
+        done();
         r.failure = error(error_kind::transport,
                           "the transport threw an exception that is not an oauth2cc::error");
         return;
     } catch (...) {
+        done();
         r.failure = error(error_kind::transport, "the transport threw a non-exception");
         return;
     }
@@ -3822,6 +4493,34 @@ inline void publish_failure(manager_state& s, const state_lock& lock, fetch_repo
     g.last_error = std::move(r.failure);
 }
 
+/// @brief What the observer is to be told of a fetch: told before the outcome is
+/// published, so that a caller the fetch wakes finds it counted.
+inline fetch_events observer_events(const fetch_inputs& in, const fetch_report& r) {
+    fetch_events events;
+    events.observer = in.observer;
+    if (!events.observer) return events;
+    if (r.loaded) events.store.emplace_back(store_operation::load, *r.loaded);
+    if (r.requested) {
+        request_record rec;
+        rec.outcome = r.got ? request_outcome::success : outcome_of(r.failure->kind());
+        if (r.failure) {
+            rec.http_status = r.failure->http_status();
+            rec.oauth_error = excerpt(r.failure->oauth_error(), 100);
+        }
+        rec.latency = r.request_took;
+        rec.retry = in.after_failure;
+        rec.nonce_retries = r.nonce_retries;
+        events.request = std::move(rec);
+    }
+    if (r.got && in.store) {
+        events.store.emplace_back(store_operation::save,
+                                  r.not_saved.what.empty()  ? store_result::ok
+                                  : r.not_saved.unavailable ? store_result::unavailable
+                                                            : store_result::failure);
+    }
+    return events;
+}
+
 /// @brief Step 4: the outcome published, the fetch over, every waiter woken.
 inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report& r) {
     log_entry log;
@@ -3831,6 +4530,8 @@ inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report&
         ++g.fetches;
         if (g.consecutive_failures > 0) ++g.retries;
     }
+    log.events.callbacks = std::move(g.callbacks);
+    g.callbacks.clear();
     if (r.got || r.picked) {
         publish_token(s, lock, r, log);
     } else {
@@ -3840,19 +4541,28 @@ inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report&
     g.fetch = fetch_state::idle;
     ++g.fetch_seq;
     log.logger = g.logger;
+    if (!log.events.callbacks.empty()) {
+        if (g.last_outcome == fetch_outcome::token) {
+            log.events.result.tok = g.current->tok;
+        } else {
+            log.events.result.failure = g.last_error;
+        }
+    }
     s.notify(lock);
     return log;
 }
 
-/// @brief Step 5: the log line, outside every lock.
+/// @brief Step 5: the log line and the get_async() callbacks, outside every lock.
 inline void write_log(const manager_state& s, const log_entry& log) {
-    if (!log.logger || !*log.logger) return;
     const logging_scope inside(s);
-    try {
-        (*log.logger)(log.level, log.line);
-    } catch (...) {
-        // A logger that throws must not take the refresh down with it.
+    if (log.logger && *log.logger) {
+        try {
+            (*log.logger)(log.level, log.line);
+        } catch (...) {
+            // A logger that throws must not take the refresh down with it.
+        }
     }
+    log.events.deliver(s.who);
 }
 
 /// @brief One fetch: a usable stored token, else one token request (saved to the store);
@@ -3871,6 +4581,10 @@ inline void run_fetch(manager_state& s) {
     held.reset();
     r.took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - r.real_start).count();
+    {
+        const logging_scope inside(s);
+        observer_events(in, r).deliver(s.who);
+    }
     write_log(s, publish(s, in, r));
 }
 
@@ -3947,6 +4661,7 @@ inline void background_loop(manager_state& s) {
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace oauth2cc {
 
@@ -4048,6 +4763,7 @@ OAUTH2CC_INLINE token_manager::~token_manager() {
     }
     if (worker.joinable()) worker.join();
     if (previous.joinable()) previous.join();
+    set_observer(nullptr);
 }
 
 OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
@@ -4079,6 +4795,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     std::chrono::milliseconds max_wait) {
     detail::manager_state& s = *state_;
     detail::cache_cell& cell = detail::this_thread_cell(s, state_);
+    detail::wait_report report;  // reports a wait once the lock is released
     detail::state_lock lock = s.lock();
     detail::guarded_state& g = s.locked(lock);
     auto now = s.now();
@@ -4118,6 +4835,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
         if (!waited) {
             ++g.waits;
             waited = true;
+            if (g.observer) report.begin(g.observer, s.who);
         }
         const std::uint64_t seq = g.fetch_seq;
         while (g.fetch_seq == seq && (!deadline || s.now() < *deadline)) s.wait(lock, deadline);
@@ -4201,10 +4919,18 @@ OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
         s.notify(lock);
     }
     // The store's files are read and written outside the lock that readers need.
-    if (store && !detail::drop_stored(*store, key, dropped->access_token)) {
+    if (!store) return;
+    const store_result dropped_there = detail::drop_stored(*store, key, dropped->access_token);
+    std::shared_ptr<metrics_observer> observer;
+    {
         const detail::state_lock lock = s.lock();
-        ++s.locked(lock).store_failures;
+        detail::guarded_state& g = s.locked(lock);
+        if (dropped_there != store_result::ok) ++g.store_failures;
+        observer = g.observer;
     }
+    detail::tell(observer, [&](metrics_observer& o) {
+        o.on_store(store_event{s.who, store_operation::remove, dropped_there});
+    });
 }
 
 OAUTH2CC_INLINE void token_manager::start_background_refresh() {
@@ -4237,21 +4963,29 @@ OAUTH2CC_INLINE void token_manager::stop() {
         s.notify(lock);
     }
     if (background.joinable()) background.join();
-    const detail::state_lock lock = s.lock();
-    detail::guarded_state& g = s.locked(lock);
-    g.mode = detail::refresher::on_demand;
-    if (g.fetch == detail::fetch_state::asked) {
+    std::vector<detail::token_callback> stranded;
+    token_result failed;
+    {
+        const detail::state_lock lock = s.lock();
+        detail::guarded_state& g = s.locked(lock);
+        g.mode = detail::refresher::on_demand;
+        if (g.fetch != detail::fetch_state::asked) return;
         // Callers asked the background thread for a token it will not fetch now.
         g.fetch = detail::fetch_state::idle;
         try {
             detail::start_fetch(s, lock);
+            return;
         } catch (const error&) {
             g.last_error = error(error_kind::transport, "could not start a token request");
             g.last_outcome = detail::fetch_outcome::failure;
             ++g.fetch_seq;
             s.notify(lock);
+            stranded = std::move(g.callbacks);
+            g.callbacks.clear();
+            failed.failure = g.last_error;
         }
     }
+    for (const auto& done : stranded) detail::hand_over(done, failed);
 }
 
 OAUTH2CC_INLINE manager_stats token_manager::stats() const {
@@ -4292,6 +5026,110 @@ OAUTH2CC_INLINE void token_manager::set_store(std::shared_ptr<token_store> store
     detail::guarded_state& g = state_->locked(lock);
     g.store = std::move(store);
     if (g.store_key.empty()) g.store_key = key;
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/token_manager_async_inl.hpp ----
+
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace oauth2cc {
+
+namespace detail {
+
+/// @brief With a valid token whose refresh is due, starts the refresh (unless backing
+/// off); a thread that cannot start leaves it to the next caller.
+inline void refresh_if_due(manager_state& s, const state_lock& lock,
+                           manager_state::time_point now) {
+    guarded_state& g = s.locked(lock);
+    if (now < g.current->refresh_at || g.backing_off_at(now)) return;
+    try {
+        start_fetch(s, lock);
+    } catch (const error&) {
+        // The token is still valid; the next caller tries again.
+    }
+}
+
+}  // namespace detail
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get() noexcept {
+    detail::manager_state& s = *state_;
+    try {
+        detail::cache_cell& cell = detail::this_thread_cell(s, state_);
+        cell.enter_read(s.asymmetric);
+        if (cell.generation == s.generation.load(std::memory_order_seq_cst) && cell.local &&
+            s.fresh(cell)) {
+            std::shared_ptr<const token> copy = cell.local;
+            cell.leave_read();
+            cell.count_hit();
+            return copy;
+        }
+        cell.leave_read();
+        const detail::state_lock lock = s.lock();
+        detail::guarded_state& g = s.locked(lock);
+        const auto now = s.now();
+        if (g.valid_at(now)) {
+            if (!detail::logging_scope::inside(s)) detail::refresh_if_due(s, lock, now);
+            cell.count_hit();
+            return detail::serve(s, lock, cell);
+        }
+        if (!detail::logging_scope::inside(s) && g.fetch == detail::fetch_state::idle &&
+            !g.backing_off_at(now)) {
+            detail::start_fetch(s, lock);
+        }
+    } catch (...) {
+        // No thread for the request, or no memory: no token now; the next call tries again.
+    }
+    return nullptr;
+}
+
+OAUTH2CC_INLINE void token_manager::get_async(std::function<void(token_result)> done) {
+    detail::manager_state& s = *state_;
+    token_result now_result;
+    {
+        const detail::state_lock lock = s.lock();
+        detail::guarded_state& g = s.locked(lock);
+        const auto now = s.now();
+        const bool inside = detail::logging_scope::inside(s);
+        if (g.valid_at(now)) {
+            if (!inside) detail::refresh_if_due(s, lock, now);
+            now_result.tok = g.current->tok;
+        } else if (inside) {
+            now_result.failure =
+                g.last_error ? *g.last_error
+                             : error(error_kind::transport,
+                                     "get_async() from this token_manager's logger or callback "
+                                     "never waits for a token request, and there is no valid "
+                                     "token now");
+        } else if (g.fetch == detail::fetch_state::idle && g.backing_off_at(now) &&
+                   g.last_error) {
+            ++g.fast_failures;
+            now_result.failure = *g.last_error;
+        } else {
+            try {
+                detail::start_fetch(s, lock);
+                g.callbacks.push_back(std::move(done));
+                return;
+            } catch (const error& e) {
+                now_result.failure = e;
+            }
+        }
+    }
+    detail::hand_over(done, now_result);
+}
+
+OAUTH2CC_INLINE void token_manager::set_observer(std::shared_ptr<metrics_observer> observer) {
+    std::shared_ptr<metrics_observer> previous;
+    {
+        const detail::state_lock lock = state_->lock();
+        detail::guarded_state& g = state_->locked(lock);
+        if (g.observer == observer) return;
+        previous = std::exchange(g.observer, observer);
+    }
+    detail::tell(previous, [&](metrics_observer& o) { o.on_detach(*this); });
+    detail::tell(observer, [&](metrics_observer& o) { o.on_attach(*this, state_->who); });
 }
 
 }  // namespace oauth2cc
@@ -4773,6 +5611,9 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
         // RFC 9449 §9: a new nonce the server asks for is answered once, same token.
         const auto challenge = find_dpop_challenge(res);
         if (challenge && challenge->error == "use_dpop_nonce" && new_nonce) {
+            detail::tell(detail::observer_of(state), [&](metrics_observer& o) {
+                o.on_dpop_nonce_retry(state.who, nonce_origin::resource_server);
+            });
             res = exchange(*tok, token_sent);
         }
     }
@@ -4782,6 +5623,9 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             // The token is no longer good: drop it (unless another caller already did)
             // and repeat once with a new one.
             tokens_.invalidate(tok.get());
+            detail::tell(detail::observer_of(state), [&](metrics_observer& o) {
+                o.on_unauthorized_retry(state.who);
+            });
             tok = tokens_.get();
             res = exchange(*tok, token_sent);
         }
@@ -7283,6 +8127,7 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
                                   e.oauth_error() == "invalid_dpop_proof");
         if (!nonce_error || prepared.nonces.get(prepared.request.url) == sent_nonce) throw;
     }
+    ++token_nonce_retries();
     return send_token_request_once(prepared, via);
 }
 

@@ -8,6 +8,7 @@
 #include "../support/local_server.hpp"
 #include "../support/assertions.hpp"
 #include "../support/peer_process.hpp"
+#include "../support/prometheus_parse.hpp"
 #include "../support/test_helpers.hpp"
 
 #include <doctest/doctest.h>
@@ -652,6 +653,51 @@ TEST_CASE("daemon example: keeps calling with the valid token while the server i
     CHECK(WIFEXITED(status));
     CHECK(daemon.output().find("basic-secret") == std::string::npos);
     CHECK(daemon.output().find("read-secret") == std::string::npos);
+}
+
+TEST_CASE("daemon example: /metrics on loopback counts what the server counts") {
+    if (!examples_available_or_skip()) return;
+    accepting_api api;
+    const int before = token_requests();
+    oauth2cc_test::running_program daemon(
+        {example("OAUTH2CC_EXAMPLE_DAEMON"), "--interval-ms", "50", "--metrics-port", "0",
+         api.server.url() + "/poll"},
+        client_env("read-client", "read-secret", "read_date"));
+    REQUIRE(daemon.wait_for_line("/metrics", 30s));
+    // Two calls: the second one read the cached token.
+    REQUIRE(daemon.wait_for_line("call: HTTP 200", 30s));
+    const auto at = daemon.output().find("metrics at http://127.0.0.1:");
+    REQUIRE(at != std::string::npos);
+    const int port = std::atoi(daemon.output().c_str() + at + 28);
+    REQUIRE(port > 0);
+    httplib::Client scraper("127.0.0.1", port);
+    std::string text;
+    for (int tries = 0; tries < 600; ++tries) {  // until a call has read the cached token
+        const auto res = scraper.Get("/metrics");
+        REQUIRE(res);
+        CHECK(res->status == 200);
+        CHECK(res->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+        text = res->body;
+        if (text.find("oauth2cc_token_cache_hits_total{client_id=\"read-client\"} 0") ==
+            std::string::npos) {
+            break;
+        }
+        REQUIRE(daemon.wait_for_line("call: HTTP 200", 30s));
+    }
+    const auto parsed = oauth2cc_test::parse_prometheus(text);
+    const std::string id = "client_id=\"read-client\"";
+    CHECK(parsed.value("oauth2cc_token_requests_total{" + id + ",outcome=\"success\"}") ==
+          token_requests() - before);
+    CHECK(parsed.value("oauth2cc_token_request_duration_seconds_count{" + id + "}") ==
+          token_requests() - before);
+    CHECK(parsed.value("oauth2cc_token_cache_hits_total{" + id + "}") >= 1);
+    CHECK(parsed.value("oauth2cc_token_consecutive_failures{" + id + "}") == 0);
+    CHECK(text.find("read-secret") == std::string::npos);
+    CHECK(scraper.Get("/other")->status == 404);
+    std::chrono::milliseconds took{0};
+    const int status = daemon.stop(SIGTERM, took);
+    CHECK(WIFEXITED(status));
+    CHECK(took < 1000ms);
 }
 
 TEST_CASE("oauth2cc-cli --cache: 20 processes starting together make 1 token request") {

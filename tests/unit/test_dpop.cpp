@@ -6,6 +6,7 @@
 
 #include "fake_transport.hpp"
 #include "jwt_check.hpp"
+#include "recording_observer.hpp"
 #include "../support/test_helpers.hpp"
 
 #include <oauth2cc/detail/cache_key.hpp>
@@ -253,6 +254,18 @@ TEST_CASE("DPoP nonce at the token endpoint: one retry with it, kept for later, 
         client.fetch();
         CHECK(proof_claims(fake.requests.at(1)).at("nonce") == "rotated");
     }
+    SUBCASE("a token_manager tells its observer of the retry") {
+        int n = 0;
+        auto fake = std::make_shared<fake_transport>([&](const http_request&) {
+            return ++n == 1 ? use_nonce("as-n1") : dpop_token("tok-" + std::to_string(n));
+        });
+        auto observer = std::make_shared<oauth2cc_test::recording_observer>();
+        oauth2cc::token_manager tokens(dpop_config(), {}, fake);
+        tokens.set_observer(observer);
+        CHECK(tokens.get()->access_token.reveal() == "tok-2");
+        CHECK(observer->count("request success nonce") == 1);
+        CHECK(observer->count_prefix("request") == 1);
+    }
     SUBCASE("without a DPoP key, use_dpop_nonce is an error like any other") {
         client_config plain = dpop_config();
         plain.dpop_key.reset();
@@ -318,6 +331,8 @@ TEST_CASE("authorized_client with DPoP: a proof per call, a nonce answered once,
         return api(req);
     });
     oauth2cc::token_manager tokens(dpop_config(), {}, fake);
+    auto observer = std::make_shared<oauth2cc_test::recording_observer>();
+    tokens.set_observer(observer);
     oauth2cc::authorized_client client("https://api.example.com/v1", tokens, {}, fake);
     const auto ok = [](oauth2cc::name_value_list headers = {}) {
         return http_response{200, std::move(headers), "ok"};
@@ -357,6 +372,8 @@ TEST_CASE("authorized_client with DPoP: a proof per call, a nonce answered once,
         client.get("/items");
         CHECK(proof_claims(api_calls.at(2)).at("nonce") == "rs-2");
         CHECK(tokens_issued == 1);
+        CHECK(observer->count("nonce resource_server") == 1);
+        CHECK(observer->count("unauthorized") == 0);
     }
     SUBCASE("a server that always wants another nonce: two tries, then its 401") {
         int n = 0;
@@ -374,6 +391,7 @@ TEST_CASE("authorized_client with DPoP: a proof per call, a nonce answered once,
         };
         CHECK(client.get("/items").status == 200);
         CHECK(tokens_issued == 2);
+        CHECK(observer->count("unauthorized") == 1);
         CHECK(header_of(api_calls.at(1), "Authorization") == "DPoP tok-2");
         CHECK(proof_claims(api_calls.at(1)).at("ath") == ath_of("tok-2"));
     }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "backoff.hpp"
+#include "manager_events.hpp"
 #include "manager_state.hpp"
 #include "store_sync.hpp"
 
@@ -49,6 +50,8 @@ struct fetch_inputs {
     std::string store_key;
     std::shared_ptr<const snapshot> replacing;  ///< keeps exclusions.replacing alive
     store_exclusions exclusions;
+    std::shared_ptr<metrics_observer> observer;
+    bool after_failure = false;  ///< the last request failed
 };
 
 /// @brief How a fetch went.
@@ -63,6 +66,9 @@ struct fetch_report {
     std::chrono::seconds lifetime{0};   ///< of the token requested
     save_problem not_saved;             ///< why the requested token was not stored
     std::string store_unavailable;      ///< why the store could not be reached
+    std::optional<store_result> loaded;  ///< how the look in the store went, if any
+    std::chrono::nanoseconds request_took{0};
+    unsigned nonce_retries = 0;         ///< the request's `use_dpop_nonce` retries
     long long took_ms = 0;
 };
 
@@ -71,6 +77,7 @@ struct log_entry {
     log_level level = log_level::info;
     std::string line;
     std::shared_ptr<guarded_state::logger_fn> logger;
+    fetch_events events;  ///< for the observer and the get_async() callbacks
 };
 
 inline fetch_inputs take_inputs(manager_state& s) {
@@ -83,6 +90,8 @@ inline fetch_inputs take_inputs(manager_state& s) {
     in.exclusions.replacing = g.current ? g.current->tok.get() : nullptr;
     in.exclusions.dropped_digest = g.dropped_digest;
     in.exclusions.dpop_allowed = s.dpop.has_value();
+    in.observer = g.observer;
+    in.after_failure = g.consecutive_failures > 0;
     return in;
 }
 
@@ -96,9 +105,13 @@ inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
                                         r.started);
         r.picked = std::move(look.picked);
         r.store_unavailable = std::move(look.unavailable);
+        r.loaded = !r.store_unavailable.empty() ? store_result::unavailable
+                   : r.picked                   ? store_result::hit
+                                                : store_result::miss;
         return std::move(look.held);
     } catch (const error& e) {
         r.failure = e;
+        r.loaded = store_result::failure;
         return nullptr;
     }
 }
@@ -106,16 +119,26 @@ inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
 /// @brief Step 2: the token request, with the lifetime the manager will give the token.
 inline void request(manager_state& s, fetch_report& r) {
     r.requested = true;
+    const unsigned nonce_retries_before = token_nonce_retries();
+    const auto start = std::chrono::steady_clock::now();
+    const auto done = [&] {
+        r.request_took = std::chrono::steady_clock::now() - start;
+        r.nonce_retries = token_nonce_retries() - nonce_retries_before;
+    };
     try {
         r.got = s.client.fetch();
+        done();
     } catch (const error& e) {
+        done();
         r.failure = e;
         return;
     } catch (const std::exception&) {
+        done();
         r.failure = error(error_kind::transport,
                           "the transport threw an exception that is not an oauth2cc::error");
         return;
     } catch (...) {
+        done();
         r.failure = error(error_kind::transport, "the transport threw a non-exception");
         return;
     }
@@ -218,6 +241,34 @@ inline void publish_failure(manager_state& s, const state_lock& lock, fetch_repo
     g.last_error = std::move(r.failure);
 }
 
+/// @brief What the observer is to be told of a fetch: told before the outcome is
+/// published, so that a caller the fetch wakes finds it counted.
+inline fetch_events observer_events(const fetch_inputs& in, const fetch_report& r) {
+    fetch_events events;
+    events.observer = in.observer;
+    if (!events.observer) return events;
+    if (r.loaded) events.store.emplace_back(store_operation::load, *r.loaded);
+    if (r.requested) {
+        request_record rec;
+        rec.outcome = r.got ? request_outcome::success : outcome_of(r.failure->kind());
+        if (r.failure) {
+            rec.http_status = r.failure->http_status();
+            rec.oauth_error = excerpt(r.failure->oauth_error(), 100);
+        }
+        rec.latency = r.request_took;
+        rec.retry = in.after_failure;
+        rec.nonce_retries = r.nonce_retries;
+        events.request = std::move(rec);
+    }
+    if (r.got && in.store) {
+        events.store.emplace_back(store_operation::save,
+                                  r.not_saved.what.empty()  ? store_result::ok
+                                  : r.not_saved.unavailable ? store_result::unavailable
+                                                            : store_result::failure);
+    }
+    return events;
+}
+
 /// @brief Step 4: the outcome published, the fetch over, every waiter woken.
 inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report& r) {
     log_entry log;
@@ -227,6 +278,8 @@ inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report&
         ++g.fetches;
         if (g.consecutive_failures > 0) ++g.retries;
     }
+    log.events.callbacks = std::move(g.callbacks);
+    g.callbacks.clear();
     if (r.got || r.picked) {
         publish_token(s, lock, r, log);
     } else {
@@ -236,19 +289,28 @@ inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report&
     g.fetch = fetch_state::idle;
     ++g.fetch_seq;
     log.logger = g.logger;
+    if (!log.events.callbacks.empty()) {
+        if (g.last_outcome == fetch_outcome::token) {
+            log.events.result.tok = g.current->tok;
+        } else {
+            log.events.result.failure = g.last_error;
+        }
+    }
     s.notify(lock);
     return log;
 }
 
-/// @brief Step 5: the log line, outside every lock.
+/// @brief Step 5: the log line and the get_async() callbacks, outside every lock.
 inline void write_log(const manager_state& s, const log_entry& log) {
-    if (!log.logger || !*log.logger) return;
     const logging_scope inside(s);
-    try {
-        (*log.logger)(log.level, log.line);
-    } catch (...) {
-        // A logger that throws must not take the refresh down with it.
+    if (log.logger && *log.logger) {
+        try {
+            (*log.logger)(log.level, log.line);
+        } catch (...) {
+            // A logger that throws must not take the refresh down with it.
+        }
     }
+    log.events.deliver(s.who);
 }
 
 /// @brief One fetch: a usable stored token, else one token request (saved to the store);
@@ -267,6 +329,10 @@ inline void run_fetch(manager_state& s) {
     held.reset();
     r.took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - r.real_start).count();
+    {
+        const logging_scope inside(s);
+        observer_events(in, r).deliver(s.who);
+    }
     write_log(s, publish(s, in, r));
 }
 

@@ -6,6 +6,7 @@
 
 #include "../clock.hpp"
 #include "../error.hpp"
+#include "../metrics.hpp"
 #include "../token.hpp"
 #include "../token_client.hpp"
 #include "../token_manager.hpp"
@@ -31,6 +32,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace oauth2cc::detail {
 
@@ -85,6 +87,9 @@ struct guarded_state {
     std::thread worker;
     std::thread to_join;  ///< the previous worker, joined by the next one
     std::shared_ptr<logger_fn> logger;
+    std::shared_ptr<metrics_observer> observer;
+    /// get_async() callbacks waiting for the fetch under way.
+    std::vector<std::function<void(token_result)>> callbacks;
     std::shared_ptr<token_store> store;
     std::string store_key;  ///< store_key(key), set with the first store
     bool store_down = false;  ///< the store could not be reached at the last look
@@ -238,6 +243,12 @@ private:
 inline void retire_copies(manager_state& s, const state_lock& lock) {
     s.generation.fetch_add(1, std::memory_order_seq_cst);
     retire(s.locked(lock).cells);
+}
+
+/// @brief The manager's observer, if any.
+inline std::shared_ptr<metrics_observer> observer_of(const manager_state& s) {
+    const state_lock lock = s.lock();
+    return s.locked(lock).observer;
 }
 
 }  // namespace oauth2cc::detail

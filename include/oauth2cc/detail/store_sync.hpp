@@ -147,16 +147,19 @@ inline save_problem save_to_store(token_store& store, const std::string& key, co
 
 /// @brief Removes the stored token if it is still the one dropped, under the store's lock
 /// so that a token another process has just saved stays.
-/// @returns false when the store failed
-inline bool drop_stored(token_store& store, const std::string& key,
-                        const secret& dropped) noexcept {
+/// @returns `ok`, or `unavailable` when the store could not be reached, else `failure`
+inline store_result drop_stored(token_store& store, const std::string& key,
+                                const secret& dropped) noexcept {
     try {
         const auto held = store.lock(key);
         const auto entry = store.load(key);
         if (entry && entry->access_token.reveal() == dropped.reveal()) store.remove(key);
-        return true;
+        return store_result::ok;
+    } catch (const error& e) {
+        return e.kind() == error_kind::transport ? store_result::unavailable
+                                                 : store_result::failure;
     } catch (...) {
-        return false;
+        return store_result::failure;
     }
 }
 

@@ -8,6 +8,8 @@
 #include "../detail/connection_check.hpp"
 #include "../detail/form.hpp"
 #include "../detail/headers.hpp"
+#include "../detail/manager_events.hpp"
+#include "../detail/manager_fetch.hpp"
 #include "../detail/manager_state.hpp"
 #include "../detail/text.hpp"
 #include "../detail/url.hpp"
@@ -267,6 +269,9 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
         // RFC 9449 §9: a new nonce the server asks for is answered once, same token.
         const auto challenge = find_dpop_challenge(res);
         if (challenge && challenge->error == "use_dpop_nonce" && new_nonce) {
+            detail::tell(detail::observer_of(state), [&](metrics_observer& o) {
+                o.on_dpop_nonce_retry(state.who, nonce_origin::resource_server);
+            });
             res = exchange(*tok, token_sent);
         }
     }
@@ -276,6 +281,9 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             // The token is no longer good: drop it (unless another caller already did)
             // and repeat once with a new one.
             tokens_.invalidate(tok.get());
+            detail::tell(detail::observer_of(state), [&](metrics_observer& o) {
+                o.on_unauthorized_retry(state.who);
+            });
             tok = tokens_.get();
             res = exchange(*tok, token_sent);
         }

@@ -75,6 +75,7 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
                                   e.oauth_error() == "invalid_dpop_proof");
         if (!nonce_error || prepared.nonces.get(prepared.request.url) == sent_nonce) throw;
     }
+    ++token_nonce_retries();
     return send_token_request_once(prepared, via);
 }
 

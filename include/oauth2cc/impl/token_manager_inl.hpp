@@ -9,6 +9,7 @@
 
 #include "../detail/backoff.hpp"
 #include "../detail/limits.hpp"
+#include "../detail/manager_events.hpp"
 #include "../detail/manager_fetch.hpp"
 #include "../detail/manager_state.hpp"
 #include "../detail/sha256.hpp"
@@ -25,6 +26,7 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace oauth2cc {
 
@@ -126,6 +128,7 @@ OAUTH2CC_INLINE token_manager::~token_manager() {
     }
     if (worker.joinable()) worker.join();
     if (previous.joinable()) previous.join();
+    set_observer(nullptr);
 }
 
 OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
@@ -157,6 +160,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     std::chrono::milliseconds max_wait) {
     detail::manager_state& s = *state_;
     detail::cache_cell& cell = detail::this_thread_cell(s, state_);
+    detail::wait_report report;  // reports a wait once the lock is released
     detail::state_lock lock = s.lock();
     detail::guarded_state& g = s.locked(lock);
     auto now = s.now();
@@ -196,6 +200,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
         if (!waited) {
             ++g.waits;
             waited = true;
+            if (g.observer) report.begin(g.observer, s.who);
         }
         const std::uint64_t seq = g.fetch_seq;
         while (g.fetch_seq == seq && (!deadline || s.now() < *deadline)) s.wait(lock, deadline);
@@ -279,10 +284,18 @@ OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
         s.notify(lock);
     }
     // The store's files are read and written outside the lock that readers need.
-    if (store && !detail::drop_stored(*store, key, dropped->access_token)) {
+    if (!store) return;
+    const store_result dropped_there = detail::drop_stored(*store, key, dropped->access_token);
+    std::shared_ptr<metrics_observer> observer;
+    {
         const detail::state_lock lock = s.lock();
-        ++s.locked(lock).store_failures;
+        detail::guarded_state& g = s.locked(lock);
+        if (dropped_there != store_result::ok) ++g.store_failures;
+        observer = g.observer;
     }
+    detail::tell(observer, [&](metrics_observer& o) {
+        o.on_store(store_event{s.who, store_operation::remove, dropped_there});
+    });
 }
 
 OAUTH2CC_INLINE void token_manager::start_background_refresh() {
@@ -315,21 +328,29 @@ OAUTH2CC_INLINE void token_manager::stop() {
         s.notify(lock);
     }
     if (background.joinable()) background.join();
-    const detail::state_lock lock = s.lock();
-    detail::guarded_state& g = s.locked(lock);
-    g.mode = detail::refresher::on_demand;
-    if (g.fetch == detail::fetch_state::asked) {
+    std::vector<detail::token_callback> stranded;
+    token_result failed;
+    {
+        const detail::state_lock lock = s.lock();
+        detail::guarded_state& g = s.locked(lock);
+        g.mode = detail::refresher::on_demand;
+        if (g.fetch != detail::fetch_state::asked) return;
         // Callers asked the background thread for a token it will not fetch now.
         g.fetch = detail::fetch_state::idle;
         try {
             detail::start_fetch(s, lock);
+            return;
         } catch (const error&) {
             g.last_error = error(error_kind::transport, "could not start a token request");
             g.last_outcome = detail::fetch_outcome::failure;
             ++g.fetch_seq;
             s.notify(lock);
+            stranded = std::move(g.callbacks);
+            g.callbacks.clear();
+            failed.failure = g.last_error;
         }
     }
+    for (const auto& done : stranded) detail::hand_over(done, failed);
 }
 
 OAUTH2CC_INLINE manager_stats token_manager::stats() const {
