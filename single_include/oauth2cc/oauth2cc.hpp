@@ -4105,6 +4105,21 @@ inline std::shared_ptr<metrics_observer> observer_of(const manager_state& s) {
     return s.locked(lock).observer;
 }
 
+/// @brief The cell's copy when it is of the current generation and fresh, counted as a
+/// hit; else null. No lock, no write that other threads see.
+inline std::shared_ptr<const token> cached_copy(const manager_state& s, cache_cell& cell) {
+    cell.enter_read(s.asymmetric);
+    if (cell.generation == s.generation.load(std::memory_order_seq_cst) && cell.local &&
+        s.fresh(cell)) {
+        std::shared_ptr<const token> copy = cell.local;
+        cell.leave_read();
+        cell.count_hit();
+        return copy;
+    }
+    cell.leave_read();
+    return nullptr;
+}
+
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/store_sync.hpp ----
 
@@ -4778,16 +4793,7 @@ OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
     detail::manager_state& s = *state_;
-    detail::cache_cell& cell = detail::this_thread_cell(s, state_);
-    cell.enter_read(s.asymmetric);
-    if (cell.generation == s.generation.load(std::memory_order_seq_cst) && cell.local &&
-        s.fresh(cell)) {
-        std::shared_ptr<const token> copy = cell.local;
-        cell.leave_read();
-        cell.count_hit();
-        return copy;
-    }
-    cell.leave_read();
+    if (auto copy = detail::cached_copy(s, detail::this_thread_cell(s, state_))) return copy;
     return get(std::chrono::milliseconds::max());
 }
 
@@ -5058,15 +5064,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get() noexcept {
     detail::manager_state& s = *state_;
     try {
         detail::cache_cell& cell = detail::this_thread_cell(s, state_);
-        cell.enter_read(s.asymmetric);
-        if (cell.generation == s.generation.load(std::memory_order_seq_cst) && cell.local &&
-            s.fresh(cell)) {
-            std::shared_ptr<const token> copy = cell.local;
-            cell.leave_read();
-            cell.count_hit();
-            return copy;
-        }
-        cell.leave_read();
+        if (auto copy = detail::cached_copy(s, cell)) return copy;
         const detail::state_lock lock = s.lock();
         detail::guarded_state& g = s.locked(lock);
         const auto now = s.now();

@@ -251,4 +251,19 @@ inline std::shared_ptr<metrics_observer> observer_of(const manager_state& s) {
     return s.locked(lock).observer;
 }
 
+/// @brief The cell's copy when it is of the current generation and fresh, counted as a
+/// hit; else null. No lock, no write that other threads see.
+inline std::shared_ptr<const token> cached_copy(const manager_state& s, cache_cell& cell) {
+    cell.enter_read(s.asymmetric);
+    if (cell.generation == s.generation.load(std::memory_order_seq_cst) && cell.local &&
+        s.fresh(cell)) {
+        std::shared_ptr<const token> copy = cell.local;
+        cell.leave_read();
+        cell.count_hit();
+        return copy;
+    }
+    cell.leave_read();
+    return nullptr;
+}
+
 }  // namespace oauth2cc::detail

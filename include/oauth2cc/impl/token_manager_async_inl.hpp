@@ -38,15 +38,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get() noexcept {
     detail::manager_state& s = *state_;
     try {
         detail::cache_cell& cell = detail::this_thread_cell(s, state_);
-        cell.enter_read(s.asymmetric);
-        if (cell.generation == s.generation.load(std::memory_order_seq_cst) && cell.local &&
-            s.fresh(cell)) {
-            std::shared_ptr<const token> copy = cell.local;
-            cell.leave_read();
-            cell.count_hit();
-            return copy;
-        }
-        cell.leave_read();
+        if (auto copy = detail::cached_copy(s, cell)) return copy;
         const detail::state_lock lock = s.lock();
         detail::guarded_state& g = s.locked(lock);
         const auto now = s.now();

@@ -143,16 +143,7 @@ OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
     detail::manager_state& s = *state_;
-    detail::cache_cell& cell = detail::this_thread_cell(s, state_);
-    cell.enter_read(s.asymmetric);
-    if (cell.generation == s.generation.load(std::memory_order_seq_cst) && cell.local &&
-        s.fresh(cell)) {
-        std::shared_ptr<const token> copy = cell.local;
-        cell.leave_read();
-        cell.count_hit();
-        return copy;
-    }
-    cell.leave_read();
+    if (auto copy = detail::cached_copy(s, detail::this_thread_cell(s, state_))) return copy;
     return get(std::chrono::milliseconds::max());
 }
 
