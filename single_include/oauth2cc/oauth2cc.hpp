@@ -729,20 +729,23 @@ public:
     /// @brief Every metric, in the Prometheus text exposition format 0.0.4.
     std::string text() const;
 
+    // Header-only, virtual functions are declared inline: then the class has no key
+    // function, and a unit that does not use it emits neither its vtable nor its bodies.
     /// @brief Counts the request by outcome and times it in the histogram.
-    void on_token_request(const token_request_event& event) override;
+    OAUTH2CC_INLINE void on_token_request(const token_request_event& event) override;
     /// @brief Counts the wait and its time.
-    void on_wait(std::string_view client_id, std::chrono::nanoseconds waited, bool got_token) override;
+    OAUTH2CC_INLINE void on_wait(std::string_view client_id, std::chrono::nanoseconds waited,
+                                 bool got_token) override;
     /// @brief Counts the store operation by operation and result.
-    void on_store(const store_event& event) override;
+    OAUTH2CC_INLINE void on_store(const store_event& event) override;
     /// @brief Counts the 401 retry.
-    void on_unauthorized_retry(std::string_view client_id) override;
+    OAUTH2CC_INLINE void on_unauthorized_retry(std::string_view client_id) override;
     /// @brief Counts the nonce retry by origin.
-    void on_dpop_nonce_retry(std::string_view client_id, nonce_origin where) override;
+    OAUTH2CC_INLINE void on_dpop_nonce_retry(std::string_view client_id, nonce_origin where) override;
     /// @brief Reads manager's stats() at each scrape from now on.
-    void on_attach(const token_manager& manager, std::string_view client_id) override;
+    OAUTH2CC_INLINE void on_attach(const token_manager& manager, std::string_view client_id) override;
     /// @brief Keeps manager's last counts, and reads its stats() no more.
-    void on_detach(const token_manager& manager) override;
+    OAUTH2CC_INLINE void on_detach(const token_manager& manager) override;
 
 private:
     /// What one client id has seen.
