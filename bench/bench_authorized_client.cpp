@@ -36,7 +36,8 @@ struct local_api {
         server.Get("/ping", [](const httplib::Request& req, httplib::Response& res) {
             const std::string auth = req.get_header_value("Authorization");
             const bool bearer = auth.rfind("Bearer ", 0) == 0;
-            const bool dpop = auth.rfind("DPoP ", 0) == 0 && req.get_header_value_count("DPoP") == 1;
+            const bool dpop =
+                auth.rfind("DPoP ", 0) == 0 && req.get_header_value_count("DPoP") == 1;
             if (!bearer && !dpop) res.status = 401;
             res.set_content(R"({"pong":true})", "application/json");
         });
@@ -121,8 +122,7 @@ void peer_bare_httplib_get(benchmark::State& state) {
     client.set_tcp_nodelay(true);
     client.set_connection_timeout(5, 0);
     client.set_read_timeout(10, 0);
-    const httplib::Headers headers{
-        {"Authorization", "Bearer bench-token-0123456789abcdef"}};
+    const httplib::Headers headers{{"Authorization", "Bearer bench-token-0123456789abcdef"}};
     for (auto _ : state) {
         auto res = client.Get("/ping", headers);
         if (!res || res->status != 200) state.SkipWithError("unexpected status");

@@ -301,8 +301,8 @@ int run_fetch(const flags& f) {
         {"count", count},
         {"token_bytes", bytes},
         {"cpu_us", count ? cpu * 1e6 / static_cast<double>(count) : 0.0},
-        {"wall_us", count ? static_cast<double>(duration_cast<nanoseconds>(wall).count()) /
-                                1e3 / static_cast<double>(count)
+        {"wall_us", count ? static_cast<double>(duration_cast<nanoseconds>(wall).count()) / 1e3 /
+                                static_cast<double>(count)
                           : 0.0}};
     std::cout << out.dump() << std::endl;
     curl.reset();

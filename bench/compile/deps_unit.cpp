@@ -11,8 +11,8 @@
 std::string header_for(const std::string& host, int port) {
     httplib::Client client(host, port);
     client.set_basic_auth("client", "secret");
-    auto res = client.Post("/token", "grant_type=client_credentials",
-                           "application/x-www-form-urlencoded");
+    auto res =
+        client.Post("/token", "grant_type=client_credentials", "application/x-www-form-urlencoded");
     if (!res || res->status != 200) return {};
     auto doc = nlohmann::json::parse(res->body);
     return "Bearer " + doc.at("access_token").get<std::string>();

@@ -31,7 +31,8 @@ constexpr int exit_transport = 4;
 constexpr int exit_bad_response = 5;
 constexpr int exit_api_status = 6;
 
-constexpr const char* description = R"(oauth2cc-cli: OAuth 2.0 client-credentials tokens and authorized calls
+constexpr const char* description =
+    R"(oauth2cc-cli: OAuth 2.0 client-credentials tokens and authorized calls
 
   oauth2cc-cli [OPTIONS] token [OPTIONS]
       Requests a token and prints the token response as JSON on stdout.
@@ -42,7 +43,8 @@ constexpr const char* description = R"(oauth2cc-cli: OAuth 2.0 client-credential
 Options go before or after the command, as in git and curl; each one shown with (Env:)
 is also read from that environment variable, and the command line wins.)";
 
-constexpr const char* footer = R"(The client secret (basic, post, client_secret_jwt): --client-secret-file, else
+constexpr const char* footer =
+    R"(The client secret (basic, post, client_secret_jwt): --client-secret-file, else
 OAUTH2_CLIENT_SECRET_FILE (preferred: a mounted file, a trailing newline dropped), else
 OAUTH2_CLIENT_SECRET. --client-secret works too, but shows in the process list; a
 warning says so. private_key_jwt and client_assertion send no secret: a key signs each
@@ -85,7 +87,7 @@ struct call_request {
 struct parsed {
     oauth2cc::client_config cfg;
     oauth2cc_examples::store_settings store;  ///< --cache, --redis, --seal-key-file
-    std::optional<std::string> proxy;  ///< --proxy, for both endpoints; else the environment
+    std::optional<std::string> proxy;         ///< --proxy, for both endpoints; else the environment
     std::string command;
     call_request call;
 };
@@ -104,6 +106,7 @@ parsed parse(int argc, char** argv) {
     // Options of the program are taken after the command too.
     app.fallthrough();
     app.require_subcommand(1, 1);
+    app.set_version_flag("--version", "oauth2cc-cli " + std::string(oauth2cc::version_string));
     app.add_option("--token-url", cfg.token_endpoint, "the token endpoint")
         ->type_name("URL")
         ->envname("OAUTH2_TOKEN_URL");
@@ -113,12 +116,12 @@ parsed parse(int argc, char** argv) {
         ->type_name("URL")
         ->envname("OAUTH2_ISSUER");
     app.add_option("--client-id", cfg.client_id)->type_name("ID")->envname("OAUTH2_CLIENT_ID");
-    auto* file_opt = app.add_option("--client-secret-file", secret_file,
-                                    "the client secret, read from a file")
-                        ->type_name("FILE");
+    auto* file_opt =
+        app.add_option("--client-secret-file", secret_file, "the client secret, read from a file")
+            ->type_name("FILE");
     auto* value_opt = app.add_option("--client-secret", secret_value,
                                      "the client secret itself (shows in the process list)")
-                         ->type_name("SECRET");
+                          ->type_name("SECRET");
     file_opt->excludes(value_opt);
     app.add_option("--auth", how.method,
                    "client authentication: basic, post, none, client_secret_jwt,\n"
@@ -199,9 +202,10 @@ parsed parse(int argc, char** argv) {
                    "16 bytes or more, e.g. `openssl rand -base64 32`)")
         ->type_name("FILE")
         ->envname("OAUTH2_SEAL_KEY_FILE");
-    auto* proxy_opt = app.add_option(
-        "--proxy", proxy, "an HTTP proxy, http://[user:password@]host[:port];\n\"\" for none")
-        ->type_name("URL");
+    auto* proxy_opt =
+        app.add_option("--proxy", proxy,
+                       "an HTTP proxy, http://[user:password@]host[:port];\n\"\" for none")
+            ->type_name("URL");
 
     app.add_subcommand("token", "request a token and print the token response as JSON");
     auto* call = app.add_subcommand("call", "call URL with the token and print the body");
@@ -216,7 +220,7 @@ parsed parse(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        if (e.get_exit_code() == 0) {  // --help, on the program or a command
+        if (e.get_exit_code() == 0) {  // --help (on the program or a command), --version
             app.exit(e);
             throw help_shown{};
         }
@@ -248,7 +252,8 @@ parsed parse(int argc, char** argv) {
                                            : oauth2cc::credential_encoding::form_urlencoded;
     cfg.scopes = split_scopes(scope);
     if (cfg.token_endpoint.empty() && cfg.issuer.empty()) {
-        throw usage_error{"no token URL: --token-url or OAUTH2_TOKEN_URL, or --issuer or OAUTH2_ISSUER"};
+        throw usage_error{
+            "no token URL: --token-url or OAUTH2_TOKEN_URL, or --issuer or OAUTH2_ISSUER"};
     }
     if (cfg.client_id.empty()) throw usage_error{"no client id: --client-id or OAUTH2_CLIENT_ID"};
     // The proxy of the token endpoint, or of the issuer that will name it.
@@ -288,12 +293,16 @@ parsed parse(int argc, char** argv) {
 
 int exit_code_for(const oauth2cc::error& e) {
     switch (e.kind()) {
-        case oauth2cc::error_kind::config: return exit_usage;
-        case oauth2cc::error_kind::oauth: return exit_oauth;
+        case oauth2cc::error_kind::config:
+            return exit_usage;
+        case oauth2cc::error_kind::oauth:
+            return exit_oauth;
         case oauth2cc::error_kind::transport:
-        case oauth2cc::error_kind::tls: return exit_transport;
+        case oauth2cc::error_kind::tls:
+            return exit_transport;
         case oauth2cc::error_kind::http_status:
-        case oauth2cc::error_kind::bad_response: return exit_bad_response;
+        case oauth2cc::error_kind::bad_response:
+            return exit_bad_response;
     }
     return exit_bad_response;
 }
@@ -302,7 +311,8 @@ void report(const oauth2cc::error& e) {
     std::cerr << "oauth2cc-cli: " << e.what() << "\n";
     if (e.kind() == oauth2cc::error_kind::oauth) {
         std::cerr << "oauth2cc-cli: error=" << e.oauth_error();
-        if (!e.error_description().empty()) std::cerr << " error_description=" << e.error_description();
+        if (!e.error_description().empty())
+            std::cerr << " error_description=" << e.error_description();
         std::cerr << "\n";
     }
 }

@@ -69,10 +69,16 @@ struct authentication_settings {
 
 /// @brief The names the method is given by: basic, post, none, and the RFC 8414 names.
 inline const std::vector<std::string>& auth_method_names() {
-    static const std::vector<std::string> names{
-        "basic", "post", "none", "client_secret_basic", "client_secret_post",
-        "client_secret_jwt", "private_key_jwt", "client_assertion", "tls_client_auth",
-        "self_signed_tls_client_auth"};
+    static const std::vector<std::string> names{"basic",
+                                                "post",
+                                                "none",
+                                                "client_secret_basic",
+                                                "client_secret_post",
+                                                "client_secret_jwt",
+                                                "private_key_jwt",
+                                                "client_assertion",
+                                                "tls_client_auth",
+                                                "self_signed_tls_client_auth"};
     return names;
 }
 
@@ -85,13 +91,20 @@ inline const std::vector<std::string>& key_alg_names() {
 /// @brief The RFC 8414 name of a method, e.g. "private_key_jwt".
 inline const char* method_name(oauth2cc::auth_method m) {
     switch (m) {
-        case oauth2cc::auth_method::client_secret_basic: return "client_secret_basic";
-        case oauth2cc::auth_method::client_secret_post: return "client_secret_post";
-        case oauth2cc::auth_method::none: return "none";
-        case oauth2cc::auth_method::client_secret_jwt: return "client_secret_jwt";
-        case oauth2cc::auth_method::private_key_jwt: return "private_key_jwt";
-        case oauth2cc::auth_method::client_assertion: return "client_assertion";
-        case oauth2cc::auth_method::tls_client_auth: return "tls_client_auth";
+        case oauth2cc::auth_method::client_secret_basic:
+            return "client_secret_basic";
+        case oauth2cc::auth_method::client_secret_post:
+            return "client_secret_post";
+        case oauth2cc::auth_method::none:
+            return "none";
+        case oauth2cc::auth_method::client_secret_jwt:
+            return "client_secret_jwt";
+        case oauth2cc::auth_method::private_key_jwt:
+            return "private_key_jwt";
+        case oauth2cc::auth_method::client_assertion:
+            return "client_assertion";
+        case oauth2cc::auth_method::tls_client_auth:
+            return "tls_client_auth";
         case oauth2cc::auth_method::self_signed_tls_client_auth:
             return "self_signed_tls_client_auth";
     }
@@ -112,8 +125,7 @@ inline bool uses_secret(oauth2cc::auth_method m) {
 ///         method that does not use it
 /// @throws oauth2cc::error `config` naming the key file when the key cannot be read or
 ///         used (it never quotes the file)
-inline void apply_authentication(oauth2cc::client_config& cfg,
-                                 const authentication_settings& s) {
+inline void apply_authentication(oauth2cc::client_config& cfg, const authentication_settings& s) {
     using oauth2cc::auth_method;
     const std::string& m = s.method;
     if (m.empty()) {
@@ -150,9 +162,9 @@ inline void apply_authentication(oauth2cc::client_config& cfg,
     if (wants_key) {
         if (s.key_file.empty()) throw std::runtime_error("private_key_jwt needs a client key file");
         std::optional<oauth2cc::jws_alg> alg;
-        for (const auto a : {oauth2cc::jws_alg::rs256, oauth2cc::jws_alg::ps256,
-                             oauth2cc::jws_alg::es256, oauth2cc::jws_alg::es384,
-                             oauth2cc::jws_alg::eddsa}) {
+        for (const auto a :
+             {oauth2cc::jws_alg::rs256, oauth2cc::jws_alg::ps256, oauth2cc::jws_alg::es256,
+              oauth2cc::jws_alg::es384, oauth2cc::jws_alg::eddsa}) {
             if (s.key_alg == oauth2cc::jws_alg_name(a)) alg = a;
         }
         if (!s.key_alg.empty() && !alg) {
@@ -202,11 +214,11 @@ inline oauth2cc::client_config client_config_from_environment() {
     oauth2cc::client_config cfg;
     cfg.token_endpoint = env("OAUTH2_TOKEN_URL");
     cfg.issuer = env("OAUTH2_ISSUER");
-    apply_authentication(cfg, {env("OAUTH2_AUTH_METHOD"), env("OAUTH2_CLIENT_KEY_FILE"),
-                               env("OAUTH2_CLIENT_KEY_ID"), env("OAUTH2_CLIENT_KEY_ALG"),
-                               env("OAUTH2_CLIENT_ASSERTION_FILE"),
-                               env("OAUTH2_CLIENT_CERT_FILE"), env("OAUTH2_CLIENT_CERT_KEY_FILE"),
-                               env("OAUTH2_DPOP_KEY_FILE"), env("OAUTH2_DPOP") == "1"});
+    apply_authentication(
+        cfg, {env("OAUTH2_AUTH_METHOD"), env("OAUTH2_CLIENT_KEY_FILE"), env("OAUTH2_CLIENT_KEY_ID"),
+              env("OAUTH2_CLIENT_KEY_ALG"), env("OAUTH2_CLIENT_ASSERTION_FILE"),
+              env("OAUTH2_CLIENT_CERT_FILE"), env("OAUTH2_CLIENT_CERT_KEY_FILE"),
+              env("OAUTH2_DPOP_KEY_FILE"), env("OAUTH2_DPOP") == "1"});
     cfg.assertion_audience = env("OAUTH2_ASSERTION_AUDIENCE");
     if (uses_secret(cfg.auth)) {
         read_credentials(cfg);

@@ -33,7 +33,8 @@ struct store_settings {
 /// @throws std::runtime_error when others may read it or it cannot be read
 inline oauth2cc::secret read_sealing_key(const std::string& path) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) throw std::runtime_error("cannot read the sealing key file " + path);
+    if (::stat(path.c_str(), &st) != 0)
+        throw std::runtime_error("cannot read the sealing key file " + path);
     if ((st.st_mode & 077) != 0) {
         throw std::runtime_error("the sealing key file " + path +
                                  " may be read by other users; chmod 600 it");

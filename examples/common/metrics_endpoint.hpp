@@ -86,8 +86,8 @@ private:
             if (n <= 0) return;
             head.append(buf, static_cast<std::size_t>(n));
         }
-        const bool wanted = head.rfind("GET /metrics ", 0) == 0 ||
-                            head.rfind("GET /metrics?", 0) == 0;
+        const bool wanted =
+            head.rfind("GET /metrics ", 0) == 0 || head.rfind("GET /metrics?", 0) == 0;
         const std::string body = wanted ? body_() : "not found: GET /metrics\n";
         const std::string response =
             std::string(wanted ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 404 Not Found\r\n") +

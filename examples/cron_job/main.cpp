@@ -34,7 +34,8 @@ int fail(const std::string& why) {
 
 int main(int argc, char** argv) {
     const std::string url = argc > 1 ? argv[1] : oauth2cc_examples::env("OAUTH2CC_API_URL");
-    if (url.empty() || argc > 2) return fail("usage: oauth2cc-cron-job [URL] (or OAUTH2CC_API_URL)");
+    if (url.empty() || argc > 2)
+        return fail("usage: oauth2cc-cron-job [URL] (or OAUTH2CC_API_URL)");
 
     oauth2cc::client_config cfg;
     try {
@@ -48,8 +49,8 @@ int main(int argc, char** argv) {
         const std::string base = url.substr(0, path_at);
         const std::string path = path_at == std::string::npos ? "/" : url.substr(path_at);
         oauth2cc::token_manager tokens(cfg);
-        tokens.set_store(
-            std::make_shared<oauth2cc::file_token_store>(oauth2cc_examples::env("OAUTH2_CACHE_DIR")));
+        tokens.set_store(std::make_shared<oauth2cc::file_token_store>(
+            oauth2cc_examples::env("OAUTH2_CACHE_DIR")));
         oauth2cc::authorized_client api(base, tokens);
         const oauth2cc::http_response res = api.get(path);
         if (res.status < 200 || res.status > 299) {

@@ -88,8 +88,8 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    if (url.empty() || interval.count() <= 0 || status_every.count() <= 0 ||
-        metrics_port > 65535 || (metrics_port < 0 && metrics_port != -1)) {
+    if (url.empty() || interval.count() <= 0 || status_every.count() <= 0 || metrics_port > 65535 ||
+        (metrics_port < 0 && metrics_port != -1)) {
         std::cerr << usage;
         return 2;
     }
@@ -121,8 +121,8 @@ int main(int argc, char** argv) {
         });
         if (auto store = oauth2cc_examples::make_store(stored)) {
             tokens.set_store(std::move(store));
-            say("tokens shared through " + (stored.redis_url.empty() ? std::string("the cache")
-                                                                   : std::string("Redis")));
+            say("tokens shared through " +
+                (stored.redis_url.empty() ? std::string("the cache") : std::string("Redis")));
         }
         std::optional<oauth2cc_examples::metrics_endpoint> metrics;
         if (metrics_port >= 0) {

@@ -58,8 +58,10 @@ auto context_of(Server& s, long) -> decltype(static_cast<SSL_CTX*>(s.tls_context
 
 inline std::unique_ptr<httplib::Server> make_server(const api_server_options& o) {
     if (o.tls_cert_file.empty()) return std::make_unique<httplib::Server>();
-    auto tls = std::make_unique<httplib::SSLServer>(o.tls_cert_file.c_str(), o.tls_key_file.c_str());
-    if (!tls->is_valid()) throw std::runtime_error("api_server: cannot use the TLS certificate and key");
+    auto tls =
+        std::make_unique<httplib::SSLServer>(o.tls_cert_file.c_str(), o.tls_key_file.c_str());
+    if (!tls->is_valid())
+        throw std::runtime_error("api_server: cannot use the TLS certificate and key");
     if (o.request_client_certificate) {
         // Any certificate: the binding is its thumbprint, not a chain to a CA.
         SSL_CTX_set_verify(context_of(*tls, 0), SSL_VERIFY_PEER,
@@ -97,9 +99,12 @@ public:
     /// @param options HTTPS, client certificates and DPoP nonces
     api_server(std::string introspection_endpoint, oauth2cc::client_config self,
                api_server_options options = {})
-        : endpoint_(std::move(introspection_endpoint)), self_(std::move(self)),
-          options_(std::move(options)), introspection_(self_),
-          proofs_(options_.require_dpop_nonce), server_(api_detail::make_server(options_)) {
+        : endpoint_(std::move(introspection_endpoint)),
+          self_(std::move(self)),
+          options_(std::move(options)),
+          introspection_(self_),
+          proofs_(options_.require_dpop_nonce),
+          server_(api_detail::make_server(options_)) {
         auto& s = *server_;
         s.set_tcp_nodelay(true);
         s.Get("/api/date", [this](const httplib::Request& req, httplib::Response& res) {
@@ -133,7 +138,8 @@ public:
     /// @brief Binds host:port (port 0: a free one) and serves on a thread of its own.
     /// @returns the port
     int start(const std::string& host = "127.0.0.1", int port = 0) {
-        port_ = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
+        port_ = port == 0 ? server_->bind_to_any_port(host)
+                          : (server_->bind_to_port(host, port) ? port : -1);
         if (port_ <= 0) throw std::runtime_error("api_server: cannot bind " + host);
         thread_ = std::thread([this] { server_->listen_after_bind(); });
         return port_;
@@ -147,8 +153,8 @@ public:
     }
 
     std::string url() const {
-        return std::string(options_.tls_cert_file.empty() ? "http" : "https") + "://127.0.0.1:" +
-               std::to_string(port_);
+        return std::string(options_.tls_cert_file.empty() ? "http" : "https") +
+               "://127.0.0.1:" + std::to_string(port_);
     }
     int port() const { return port_; }
 
@@ -170,28 +176,34 @@ private:
         const bool bearer = !dpop && api_detail::starts_with_scheme(header, "Bearer", token);
         // A refusal names the scheme the client used (both when it used none), and the
         // error; a DPoP one carries the server's nonce when it wants one.
-        const auto refuse = [&](int status, const std::string& error, const std::string& description) {
+        const auto refuse = [&](int status, const std::string& error,
+                                const std::string& description) {
             ++refused_;
             res.status = status;
             std::string params;
             if (!error.empty()) {
                 params = ", error=\"" + error + "\", error_description=\"" + description + "\"";
-                if (error == "insufficient_scope") params += std::string(", scope=\"") + scope + "\"";
+                if (error == "insufficient_scope")
+                    params += std::string(", scope=\"") + scope + "\"";
             }
-            if (!dpop) res.set_header("WWW-Authenticate", R"(Bearer realm="oauth2cc-example")" + params);
+            if (!dpop)
+                res.set_header("WWW-Authenticate", R"(Bearer realm="oauth2cc-example")" + params);
             if (!bearer) {
-                res.set_header("WWW-Authenticate",
-                               R"(DPoP realm="oauth2cc-example", algs="ES256 ES384 ES512 RS256 PS256 EdDSA")" +
-                                   params);
+                res.set_header(
+                    "WWW-Authenticate",
+                    R"(DPoP realm="oauth2cc-example", algs="ES256 ES384 ES512 RS256 PS256 EdDSA")" +
+                        params);
                 if (!proofs_.nonce().empty()) res.set_header("DPoP-Nonce", proofs_.nonce());
             }
-            res.set_content(nlohmann::json{{"error", error.empty() ? "unauthorized" : error}}.dump(),
-                            "application/json");
+            res.set_content(
+                nlohmann::json{{"error", error.empty() ? "unauthorized" : error}}.dump(),
+                "application/json");
             return false;
         };
         if (!dpop && !bearer) return refuse(401, "", "");
         if (dpop && req.get_header_value_count("DPoP") != 1) {
-            return refuse(401, "invalid_dpop_proof", "a DPoP request carries exactly one DPoP proof");
+            return refuse(401, "invalid_dpop_proof",
+                          "a DPoP request carries exactly one DPoP proof");
         }
         oauth2cc::introspection_result info;
         try {
@@ -216,12 +228,14 @@ private:
         const std::string jkt = bound("jkt");
         if (bearer && !jkt.empty()) {
             // RFC 9449 §7.2: a DPoP-bound token is never good as a bearer token.
-            return refuse(401, "invalid_token", "the token is DPoP-bound: send it with the DPoP scheme and a proof");
+            return refuse(401, "invalid_token",
+                          "the token is DPoP-bound: send it with the DPoP scheme and a proof");
         }
         if (dpop) {
             if (jkt.empty()) return refuse(401, "invalid_token", "the token is not DPoP-bound");
-            const std::string htu = std::string(options_.tls_cert_file.empty() ? "http://" : "https://") +
-                                    req.get_header_value("Host") + req.path;
+            const std::string htu =
+                std::string(options_.tls_cert_file.empty() ? "http://" : "https://") +
+                req.get_header_value("Host") + req.path;
             const proof_verdict verdict =
                 proofs_.check(req.get_header_value("DPoP"), req.method, htu, token, jkt);
             if (!verdict) return refuse(401, verdict.error, verdict.description);
@@ -229,12 +243,15 @@ private:
         const std::string x5t = bound("x5t#S256");
         if (!x5t.empty()) {
             const auto cert = api_detail::peer_certificate(req);
-            if (!cert) return refuse(401, "invalid_token", "the token is certificate-bound and no certificate came");
+            if (!cert)
+                return refuse(401, "invalid_token",
+                              "the token is certificate-bound and no certificate came");
             if (certificate_thumbprint(cert.get()) != x5t) {
                 return refuse(401, "invalid_token", "the token is bound to another certificate");
             }
         }
-        if (!info.has_scope(scope)) return refuse(403, "insufficient_scope", "the token lacks the scope");
+        if (!info.has_scope(scope))
+            return refuse(403, "insufficient_scope", "the token lacks the scope");
         std::lock_guard<std::mutex> lock(mutex_);
         accepted_.insert(std::hash<std::string>{}(token));
         return true;

@@ -78,13 +78,11 @@ int main(int argc, char** argv) {
         oauth2cc_examples::api_server api(introspection, self, options);
         const int bound = api.start(host, port);
         std::cout << R"({"url":")" << (options.tls_cert_file.empty() ? "http" : "https") << "://"
-                  << host << ":" << bound << R"(","port":)" << bound
-                  << "}" << std::endl;
+                  << host << ":" << bound << R"(","port":)" << bound << "}" << std::endl;
         int signal_number = 0;
         sigwait(&stop_signals, &signal_number);
-        std::cerr << "oauth2cc-resource-server: stopping on signal " << signal_number
-                  << "; served " << api.requests() << " requests, refused " << api.refused()
-                  << "\n";
+        std::cerr << "oauth2cc-resource-server: stopping on signal " << signal_number << "; served "
+                  << api.requests() << " requests, refused " << api.refused() << "\n";
         api.stop();
     } catch (const std::exception& e) {
         std::cerr << "oauth2cc-resource-server: " << e.what() << "\n";

@@ -41,7 +41,8 @@ inline bool base64url_decode(std::string_view in, std::string& out) {
     std::string b64;
     b64.reserve(in.size() + 3);
     for (const char c : in) {
-        const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        const bool plain =
+            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
         if (!plain && c != '-' && c != '_') return false;
         b64 += c == '-' ? '+' : c == '_' ? '/' : c;
     }
@@ -81,8 +82,9 @@ inline std::string certificate_thumbprint(X509* cert) {
     unsigned char* der = nullptr;
     const int n = cert != nullptr ? i2d_X509(cert, &der) : -1;
     std::string out;
-    if (n > 0) out = sha256_base64url(std::string_view(reinterpret_cast<const char*>(der),
-                                                        static_cast<std::size_t>(n)));
+    if (n > 0)
+        out = sha256_base64url(
+            std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n)));
     OPENSSL_free(der);
     return out;
 }
@@ -101,9 +103,21 @@ inline std::string decoded(const nlohmann::json& jwk, const char* name) {
 
 // The EC curves of JWS: the OpenSSL group name and the coordinate size.
 inline bool ec_curve(const std::string& crv, const char*& group, std::size_t& size) {
-    if (crv == "P-256") { group = "prime256v1"; size = 32; return true; }
-    if (crv == "P-384") { group = "secp384r1"; size = 48; return true; }
-    if (crv == "P-521") { group = "secp521r1"; size = 66; return true; }
+    if (crv == "P-256") {
+        group = "prime256v1";
+        size = 32;
+        return true;
+    }
+    if (crv == "P-384") {
+        group = "secp384r1";
+        size = 48;
+        return true;
+    }
+    if (crv == "P-521") {
+        group = "secp521r1";
+        size = 66;
+        return true;
+    }
     return false;
 }
 
@@ -118,14 +132,14 @@ inline pkey_ptr public_key_from_jwk(const nlohmann::json& jwk) {
     if (kty == "OKP") {
         const std::string x = proof_detail::decoded(jwk, "x");
         if (proof_detail::member(jwk, "crv") != "Ed25519" || x.size() != 32) return none;
-        return pkey_ptr(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
-                                                    reinterpret_cast<const unsigned char*>(x.data()),
-                                                    x.size()),
-                        EVP_PKEY_free);
+        return pkey_ptr(
+            EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
+                                        reinterpret_cast<const unsigned char*>(x.data()), x.size()),
+            EVP_PKEY_free);
     }
     if (kty != "RSA" && kty != "EC") return none;
     std::unique_ptr<OSSL_PARAM_BLD, decltype(&OSSL_PARAM_BLD_free)> bld(OSSL_PARAM_BLD_new(),
-                                                                         OSSL_PARAM_BLD_free);
+                                                                        OSSL_PARAM_BLD_free);
     using bn_ptr = std::unique_ptr<BIGNUM, decltype(&BN_free)>;
     std::vector<bn_ptr> numbers;
     std::string point;
@@ -205,10 +219,9 @@ inline bool verify_jws(const nlohmann::json& jwk, std::string_view alg, std::str
         ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
              EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1;  // RFC 7518 §3.5
     }
-    ok = ok && EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
-                                signature.size(),
-                                reinterpret_cast<const unsigned char*>(input.data()),
-                                input.size()) == 1;
+    ok = ok && EVP_DigestVerify(
+                   ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                   reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
     EVP_MD_CTX_free(ctx);
     ERR_clear_error();
     return ok;
@@ -220,10 +233,14 @@ inline std::string jwk_thumbprint(const nlohmann::json& jwk) {
     if (!jwk.is_object()) return {};
     const std::string kty = proof_detail::member(jwk, "kty");
     std::vector<const char*> names;
-    if (kty == "EC") names = {"crv", "kty", "x", "y"};
-    else if (kty == "RSA") names = {"e", "kty", "n"};
-    else if (kty == "OKP") names = {"crv", "kty", "x"};
-    else return {};
+    if (kty == "EC")
+        names = {"crv", "kty", "x", "y"};
+    else if (kty == "RSA")
+        names = {"e", "kty", "n"};
+    else if (kty == "OKP")
+        names = {"crv", "kty", "x"};
+    else
+        return {};
     nlohmann::json required = nlohmann::json::object();  // sorted by name, as 7638 wants
     for (const char* name : names) {
         if (proof_detail::member(jwk, name).empty()) return {};
@@ -348,11 +365,13 @@ public:
         auto path = uri.find('/', scheme_end + 3);
         if (path == std::string::npos) path = uri.size();
         std::string origin = uri.substr(0, path);
-        for (auto& ch : origin) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        for (auto& ch : origin)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         const bool https = origin.rfind("https://", 0) == 0;
         const std::string default_port = https ? ":443" : ":80";
         if (origin.size() > default_port.size() &&
-            origin.compare(origin.size() - default_port.size(), default_port.size(), default_port) == 0) {
+            origin.compare(origin.size() - default_port.size(), default_port.size(),
+                           default_port) == 0) {
             origin.resize(origin.size() - default_port.size());
         }
         const std::string rest = uri.substr(path);
@@ -364,7 +383,7 @@ private:
     std::int64_t max_age_;
     std::string nonce_;
     std::mutex mutex_;
-    std::set<std::string> seen_;                      // the jtis accepted
+    std::set<std::string> seen_;                       // the jtis accepted
     std::multimap<std::int64_t, std::string> by_age_;  // the same, by iat
 };
 

@@ -86,9 +86,8 @@ public:
     ///         (Host, Content-Length, Transfer-Encoding, Connection, ...); the
     ///         token_manager's error when no token can be had; `transport` or `tls` when
     ///         no response arrives
-    http_response send(std::string_view method, std::string_view path,
-                       std::string_view body = {}, std::string_view content_type = {},
-                       const name_value_list& headers = {});
+    http_response send(std::string_view method, std::string_view path, std::string_view body = {},
+                       std::string_view content_type = {}, const name_value_list& headers = {});
 
     /// @brief The base URL, without a trailing '/'.
     const std::string& base_url() const noexcept { return base_url_; }

@@ -68,8 +68,8 @@ struct client_config : connection_options {
     auth_method auth = auth_method::client_secret_basic;
     /// How client_secret_basic encodes the id and secret.
     credential_encoding basic_encoding = credential_encoding::form_urlencoded;
-    std::vector<std::string> scopes;  ///< Each an RFC 6749 §3.3 scope-token; sent space-joined.
-    std::string audience;  ///< Sent as `audience` when not empty.
+    std::vector<std::string> scopes;     ///< Each an RFC 6749 §3.3 scope-token; sent space-joined.
+    std::string audience;                ///< Sent as `audience` when not empty.
     std::vector<std::string> resources;  ///< RFC 8707 `resource`, one parameter each.
     /// Further body parameters. `grant_type`, `client_id`, `client_secret` and `scope` are
     /// refused: they have their own fields.

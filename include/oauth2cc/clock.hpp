@@ -40,9 +40,9 @@ public:
     virtual void unsubscribe(std::uint64_t id) { (void)id; }
 
 protected:
-    clock_source() = default;
-    clock_source(const clock_source&) = default;
-    clock_source& operator=(const clock_source&) = default;
+    clock_source() = default;                                ///< For derived classes.
+    clock_source(const clock_source&) = default;             ///< For derived classes.
+    clock_source& operator=(const clock_source&) = default;  ///< For derived classes.
 };
 
 /// @brief std::chrono::steady_clock as a clock_source.

@@ -73,5 +73,6 @@
 // against those exports. In compiled mode, units that see declarations only need nothing
 // of cpp-httplib.
 #if OAUTH2CC_WITH_BODIES && !defined(CPPHTTPLIB_OPENSSL_SUPPORT)
-#error "oauth2cc requires CPPHTTPLIB_OPENSSL_SUPPORT: link oauth2cc::oauth2cc (or oauth2cc::compiled), use the Meson dependency 'oauth2cc', or take the flags from pkg-config oauth2cc"
+#error \
+    "oauth2cc requires CPPHTTPLIB_OPENSSL_SUPPORT: link oauth2cc::oauth2cc (or oauth2cc::compiled), use the Meson dependency 'oauth2cc', or take the flags from pkg-config oauth2cc"
 #endif

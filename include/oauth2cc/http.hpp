@@ -26,9 +26,9 @@ struct http_request {
 
 /// @brief An HTTP response as a transport hands it back.
 struct http_response {
-    int status = 0;  ///< The HTTP status code.
+    int status = 0;                                            ///< The HTTP status code.
     std::vector<std::pair<std::string, std::string>> headers;  ///< Name-value, in order.
-    std::string body;  ///< The body, decompressed.
+    std::string body;                                          ///< The body, decompressed.
 
     /// @brief The first header of that name, compared case-insensitively.
     std::optional<std::string> header(std::string_view name) const;

@@ -21,17 +21,17 @@ namespace oauth2cc {
 /// @brief What an introspection endpoint says of a token.
 /// @sa RFC 7662 §2.2
 struct introspection_result {
-    bool active = false;    ///< Whether the token is active; nothing else counts if not.
-    std::string scope;      ///< Space-separated, as sent.
-    std::string client_id;  ///< The client the token was issued to.
-    std::string username;   ///< The resource owner who authorized it, if any.
-    std::string token_type; ///< As the token response gave it.
-    std::string sub;        ///< The token's subject.
-    std::string iss;        ///< The token's issuer.
+    bool active = false;              ///< Whether the token is active; nothing else counts if not.
+    std::string scope;                ///< Space-separated, as sent.
+    std::string client_id;            ///< The client the token was issued to.
+    std::string username;             ///< The resource owner who authorized it, if any.
+    std::string token_type;           ///< As the token response gave it.
+    std::string sub;                  ///< The token's subject.
+    std::string iss;                  ///< The token's issuer.
     std::optional<std::int64_t> exp;  ///< Seconds since the epoch.
     std::optional<std::int64_t> iat;  ///< Issued at, seconds since the epoch.
     std::optional<std::int64_t> nbf;  ///< Not before, seconds since the epoch.
-    nlohmann::json raw;     ///< The whole response object, `aud` included.
+    nlohmann::json raw;               ///< The whole response object, `aud` included.
 
     /// @brief True when the token is active and its scope holds this scope-token.
     bool has_scope(std::string_view scope_token) const;

@@ -33,12 +33,12 @@ request_outcome outcome_of(error_kind kind) noexcept;
 /// @brief One token request a token_manager made (a token taken from the store is not
 /// one; it is a store_event).
 struct token_request_event {
-    std::string_view client_id;         ///< the manager's client id, as in its log lines
+    std::string_view client_id;  ///< the manager's client id, as in its log lines
     request_outcome outcome = request_outcome::success;  ///< success, or the error's kind
-    int http_status = 0;                ///< the response's status; 0 when none came
-    std::string_view oauth_error;       ///< the RFC 6749 §5.2 `error` of an `oauth` failure
+    int http_status = 0;                  ///< the response's status; 0 when none came
+    std::string_view oauth_error;         ///< the RFC 6749 §5.2 `error` of an `oauth` failure
     std::chrono::nanoseconds latency{0};  ///< from the request's start to its outcome
-    bool retry = false;                 ///< made after a failed request
+    bool retry = false;                   ///< made after a failed request
     /// Requests the token endpoint answered with `use_dpop_nonce` and this request
     /// repeated with the nonce it gave (RFC 9449 §8): 0 or 1.
     unsigned dpop_nonce_retries = 0;
@@ -60,7 +60,7 @@ std::string_view to_string(store_result result) noexcept;
 
 /// @brief One operation of a token_manager on its token_store.
 struct store_event {
-    std::string_view client_id;  ///< the manager's client id
+    std::string_view client_id;                         ///< the manager's client id
     store_operation operation = store_operation::load;  ///< what was asked
     store_result result = store_result::miss;           ///< how it went
 };
@@ -92,7 +92,9 @@ public:
     virtual void on_token_request(const token_request_event& event) { (void)event; }
 
     /// @brief A get() (or request_headers(), authorization_header(), an
-    /// authorized_client call) waited for a token request, this long.
+    /// authorized_client call) waited for a token request.
+    /// @param client_id the client of the manager that the caller waited on
+    /// @param waited    how long it waited
     /// @param got_token false when the wait ended in an error
     virtual void on_wait(std::string_view client_id, std::chrono::nanoseconds waited,
                          bool got_token) {
@@ -150,8 +152,8 @@ public:
 
     /// @brief The upper bounds, in seconds, of the request duration histogram's buckets
     /// (`+Inf` comes after them).
-    static constexpr std::array<double, 12> duration_buckets{
-        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0};
+    static constexpr std::array<double, 12> duration_buckets{0.005, 0.01, 0.025, 0.05, 0.1,  0.25,
+                                                             0.5,   1.0,  2.5,   5.0,  10.0, 30.0};
 
     prometheus_exporter() = default;
     prometheus_exporter(const prometheus_exporter&) = delete;
@@ -172,24 +174,26 @@ public:
     /// @brief Counts the 401 retry.
     OAUTH2CC_INLINE void on_unauthorized_retry(std::string_view client_id) override;
     /// @brief Counts the nonce retry by origin.
-    OAUTH2CC_INLINE void on_dpop_nonce_retry(std::string_view client_id, nonce_origin where) override;
+    OAUTH2CC_INLINE void on_dpop_nonce_retry(std::string_view client_id,
+                                             nonce_origin where) override;
     /// @brief Reads manager's stats() at each scrape from now on.
-    OAUTH2CC_INLINE void on_attach(const token_manager& manager, std::string_view client_id) override;
+    OAUTH2CC_INLINE void on_attach(const token_manager& manager,
+                                   std::string_view client_id) override;
     /// @brief Keeps manager's last counts, and reads its stats() no more.
     OAUTH2CC_INLINE void on_detach(const token_manager& manager) override;
 
 private:
     /// What one client id has seen.
     struct client_series {
-        std::map<std::string, std::uint64_t> requests;  ///< by outcome
+        std::map<std::string, std::uint64_t> requests;                 ///< by outcome
         std::array<std::uint64_t, duration_buckets.size()> buckets{};  ///< not cumulative
-        std::uint64_t duration_count = 0;  ///< requests timed
-        double duration_sum = 0;            ///< their seconds
-        std::uint64_t retries = 0;          ///< requests after a failure
-        std::uint64_t waits = 0;            ///< callers that waited
-        double wait_seconds = 0;            ///< how long they waited in all
+        std::uint64_t duration_count = 0;                              ///< requests timed
+        double duration_sum = 0;                                       ///< their seconds
+        std::uint64_t retries = 0;                                     ///< requests after a failure
+        std::uint64_t waits = 0;                                       ///< callers that waited
+        double wait_seconds = 0;  ///< how long they waited in all
         std::map<std::pair<std::string, std::string>, std::uint64_t> store;  ///< op, result
-        std::uint64_t unauthorized_retries = 0;  ///< calls repeated after a 401
+        std::uint64_t unauthorized_retries = 0;              ///< calls repeated after a 401
         std::map<std::string, std::uint64_t> nonce_retries;  ///< by origin
         /// Counts of managers detached, so that the counters never go down.
         std::uint64_t gone_cache_hits = 0;

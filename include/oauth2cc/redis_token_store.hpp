@@ -32,7 +32,7 @@ struct redis_options {
     std::string username;            ///< ACL user for AUTH (Redis 6); empty: AUTH password only.
     secret password;                 ///< AUTH password; empty: no AUTH.
     int db = 0;                      ///< Database number, SELECTed on each connection.
-    std::string key_prefix = "oauth2cc:";  ///< Before every key this store writes.
+    std::string key_prefix = "oauth2cc:";            ///< Before every key this store writes.
     std::chrono::milliseconds connect_timeout{500};  ///< Bounds each connect.
     std::chrono::milliseconds command_timeout{500};  ///< Bounds each command's reply.
     /// When set (16 bytes or more; 32 random bytes are best), Redis holds tokens sealed:

@@ -40,6 +40,7 @@ class signing_key {
 public:
     /// @brief A key from PEM text: PKCS#8 (`PRIVATE KEY`) or traditional (`RSA PRIVATE
     /// KEY`, `EC PRIVATE KEY`).
+    /// @param pem the PEM text
     /// @param kid the key id sent as the JWS header's `kid`; empty for none
     /// @param alg the algorithm; by default the key's own (RSA: rs256; P-256: es256;
     ///            P-384: es384; Ed25519: eddsa). ps256 is the other choice for RSA.

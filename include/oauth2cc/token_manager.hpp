@@ -53,13 +53,13 @@ std::string_view to_string(log_level level) noexcept;
 
 /// @brief Counters of a token_manager since it was made, for a metrics system.
 struct manager_stats {
-    std::uint64_t fetches = 0;     ///< Token requests made.
-    std::uint64_t successes = 0;   ///< Requests that gave a token.
-    std::uint64_t failures = 0;    ///< Requests that failed.
-    std::uint64_t retries = 0;     ///< Requests made after a failure.
-    std::uint64_t cache_hits = 0;  ///< get() calls answered from the cached token.
-    std::uint64_t waits = 0;       ///< get() calls that waited for a request.
-    std::uint64_t fast_failures = 0;  ///< get() calls given the last error during backoff.
+    std::uint64_t fetches = 0;         ///< Token requests made.
+    std::uint64_t successes = 0;       ///< Requests that gave a token.
+    std::uint64_t failures = 0;        ///< Requests that failed.
+    std::uint64_t retries = 0;         ///< Requests made after a failure.
+    std::uint64_t cache_hits = 0;      ///< get() calls answered from the cached token.
+    std::uint64_t waits = 0;           ///< get() calls that waited for a request.
+    std::uint64_t fast_failures = 0;   ///< get() calls given the last error during backoff.
     std::uint64_t store_loads = 0;     ///< Tokens taken from the token store, not requested.
     std::uint64_t store_failures = 0;  ///< Token store operations that failed.
     /// The error of the most recent failed request, if any request has failed.

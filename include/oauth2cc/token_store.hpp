@@ -18,7 +18,7 @@ namespace oauth2cc {
 /// @brief A token as a store keeps it. Its times are wall-clock times, since a stored
 /// token outlives the process, and the steady clock, that got it.
 struct stored_token {
-    secret access_token;  ///< The token itself.
+    secret access_token;     ///< The token itself.
     std::string token_type;  ///< "Bearer".
     std::string scope;       ///< The granted scope.
     /// Every other member of the token response.

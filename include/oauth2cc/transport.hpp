@@ -22,9 +22,9 @@ public:
     virtual http_response send(const http_request& request) = 0;
 
 protected:
-    transport() = default;
-    transport(const transport&) = default;
-    transport& operator=(const transport&) = default;
+    transport() = default;                             ///< For derived classes.
+    transport(const transport&) = default;             ///< For derived classes.
+    transport& operator=(const transport&) = default;  ///< For derived classes.
 };
 
 }  // namespace oauth2cc

@@ -17,7 +17,7 @@ namespace oauth2cc {
 
 /// @brief One challenge of a WWW-Authenticate header (RFC 9110 §11.6.1).
 struct auth_challenge {
-    std::string scheme;  ///< As sent, e.g. "Bearer"; compare case-insensitively.
+    std::string scheme;   ///< As sent, e.g. "Bearer"; compare case-insensitively.
     std::string token68;  ///< The token68 form, when the challenge has one.
     /// Parameter names lower-cased (they are case-insensitive), values unquoted.
     std::vector<std::pair<std::string, std::string>> params;

@@ -78,7 +78,8 @@
 // against those exports. In compiled mode, units that see declarations only need nothing
 // of cpp-httplib.
 #if OAUTH2CC_WITH_BODIES && !defined(CPPHTTPLIB_OPENSSL_SUPPORT)
-#error "oauth2cc requires CPPHTTPLIB_OPENSSL_SUPPORT: link oauth2cc::oauth2cc (or oauth2cc::compiled), use the Meson dependency 'oauth2cc', or take the flags from pkg-config oauth2cc"
+#error \
+    "oauth2cc requires CPPHTTPLIB_OPENSSL_SUPPORT: link oauth2cc::oauth2cc (or oauth2cc::compiled), use the Meson dependency 'oauth2cc', or take the flags from pkg-config oauth2cc"
 #endif
 // ---- oauth2cc/version.hpp ----
 
@@ -250,6 +251,7 @@ class signing_key {
 public:
     /// @brief A key from PEM text: PKCS#8 (`PRIVATE KEY`) or traditional (`RSA PRIVATE
     /// KEY`, `EC PRIVATE KEY`).
+    /// @param pem the PEM text
     /// @param kid the key id sent as the JWS header's `kid`; empty for none
     /// @param alg the algorithm; by default the key's own (RSA: rs256; P-256: es256;
     ///            P-384: es384; Ed25519: eddsa). ps256 is the other choice for RSA.
@@ -358,8 +360,8 @@ struct client_config : connection_options {
     auth_method auth = auth_method::client_secret_basic;
     /// How client_secret_basic encodes the id and secret.
     credential_encoding basic_encoding = credential_encoding::form_urlencoded;
-    std::vector<std::string> scopes;  ///< Each an RFC 6749 §3.3 scope-token; sent space-joined.
-    std::string audience;  ///< Sent as `audience` when not empty.
+    std::vector<std::string> scopes;     ///< Each an RFC 6749 §3.3 scope-token; sent space-joined.
+    std::string audience;                ///< Sent as `audience` when not empty.
     std::vector<std::string> resources;  ///< RFC 8707 `resource`, one parameter each.
     /// Further body parameters. `grant_type`, `client_id`, `client_secret` and `scope` are
     /// refused: they have their own fields.
@@ -418,9 +420,9 @@ struct http_request {
 
 /// @brief An HTTP response as a transport hands it back.
 struct http_response {
-    int status = 0;  ///< The HTTP status code.
+    int status = 0;                                            ///< The HTTP status code.
     std::vector<std::pair<std::string, std::string>> headers;  ///< Name-value, in order.
-    std::string body;  ///< The body, decompressed.
+    std::string body;                                          ///< The body, decompressed.
 
     /// @brief The first header of that name, compared case-insensitively.
     std::optional<std::string> header(std::string_view name) const;
@@ -467,9 +469,9 @@ public:
     virtual void unsubscribe(std::uint64_t id) { (void)id; }
 
 protected:
-    clock_source() = default;
-    clock_source(const clock_source&) = default;
-    clock_source& operator=(const clock_source&) = default;
+    clock_source() = default;                                ///< For derived classes.
+    clock_source(const clock_source&) = default;             ///< For derived classes.
+    clock_source& operator=(const clock_source&) = default;  ///< For derived classes.
 };
 
 /// @brief std::chrono::steady_clock as a clock_source.
@@ -602,12 +604,12 @@ request_outcome outcome_of(error_kind kind) noexcept;
 /// @brief One token request a token_manager made (a token taken from the store is not
 /// one; it is a store_event).
 struct token_request_event {
-    std::string_view client_id;         ///< the manager's client id, as in its log lines
+    std::string_view client_id;  ///< the manager's client id, as in its log lines
     request_outcome outcome = request_outcome::success;  ///< success, or the error's kind
-    int http_status = 0;                ///< the response's status; 0 when none came
-    std::string_view oauth_error;       ///< the RFC 6749 §5.2 `error` of an `oauth` failure
+    int http_status = 0;                  ///< the response's status; 0 when none came
+    std::string_view oauth_error;         ///< the RFC 6749 §5.2 `error` of an `oauth` failure
     std::chrono::nanoseconds latency{0};  ///< from the request's start to its outcome
-    bool retry = false;                 ///< made after a failed request
+    bool retry = false;                   ///< made after a failed request
     /// Requests the token endpoint answered with `use_dpop_nonce` and this request
     /// repeated with the nonce it gave (RFC 9449 §8): 0 or 1.
     unsigned dpop_nonce_retries = 0;
@@ -629,7 +631,7 @@ std::string_view to_string(store_result result) noexcept;
 
 /// @brief One operation of a token_manager on its token_store.
 struct store_event {
-    std::string_view client_id;  ///< the manager's client id
+    std::string_view client_id;                         ///< the manager's client id
     store_operation operation = store_operation::load;  ///< what was asked
     store_result result = store_result::miss;           ///< how it went
 };
@@ -661,7 +663,9 @@ public:
     virtual void on_token_request(const token_request_event& event) { (void)event; }
 
     /// @brief A get() (or request_headers(), authorization_header(), an
-    /// authorized_client call) waited for a token request, this long.
+    /// authorized_client call) waited for a token request.
+    /// @param client_id the client of the manager that the caller waited on
+    /// @param waited    how long it waited
     /// @param got_token false when the wait ended in an error
     virtual void on_wait(std::string_view client_id, std::chrono::nanoseconds waited,
                          bool got_token) {
@@ -719,8 +723,8 @@ public:
 
     /// @brief The upper bounds, in seconds, of the request duration histogram's buckets
     /// (`+Inf` comes after them).
-    static constexpr std::array<double, 12> duration_buckets{
-        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0};
+    static constexpr std::array<double, 12> duration_buckets{0.005, 0.01, 0.025, 0.05, 0.1,  0.25,
+                                                             0.5,   1.0,  2.5,   5.0,  10.0, 30.0};
 
     prometheus_exporter() = default;
     prometheus_exporter(const prometheus_exporter&) = delete;
@@ -741,24 +745,26 @@ public:
     /// @brief Counts the 401 retry.
     OAUTH2CC_INLINE void on_unauthorized_retry(std::string_view client_id) override;
     /// @brief Counts the nonce retry by origin.
-    OAUTH2CC_INLINE void on_dpop_nonce_retry(std::string_view client_id, nonce_origin where) override;
+    OAUTH2CC_INLINE void on_dpop_nonce_retry(std::string_view client_id,
+                                             nonce_origin where) override;
     /// @brief Reads manager's stats() at each scrape from now on.
-    OAUTH2CC_INLINE void on_attach(const token_manager& manager, std::string_view client_id) override;
+    OAUTH2CC_INLINE void on_attach(const token_manager& manager,
+                                   std::string_view client_id) override;
     /// @brief Keeps manager's last counts, and reads its stats() no more.
     OAUTH2CC_INLINE void on_detach(const token_manager& manager) override;
 
 private:
     /// What one client id has seen.
     struct client_series {
-        std::map<std::string, std::uint64_t> requests;  ///< by outcome
+        std::map<std::string, std::uint64_t> requests;                 ///< by outcome
         std::array<std::uint64_t, duration_buckets.size()> buckets{};  ///< not cumulative
-        std::uint64_t duration_count = 0;  ///< requests timed
-        double duration_sum = 0;            ///< their seconds
-        std::uint64_t retries = 0;          ///< requests after a failure
-        std::uint64_t waits = 0;            ///< callers that waited
-        double wait_seconds = 0;            ///< how long they waited in all
+        std::uint64_t duration_count = 0;                              ///< requests timed
+        double duration_sum = 0;                                       ///< their seconds
+        std::uint64_t retries = 0;                                     ///< requests after a failure
+        std::uint64_t waits = 0;                                       ///< callers that waited
+        double wait_seconds = 0;  ///< how long they waited in all
         std::map<std::pair<std::string, std::string>, std::uint64_t> store;  ///< op, result
-        std::uint64_t unauthorized_retries = 0;  ///< calls repeated after a 401
+        std::uint64_t unauthorized_retries = 0;              ///< calls repeated after a 401
         std::map<std::string, std::uint64_t> nonce_retries;  ///< by origin
         /// Counts of managers detached, so that the counters never go down.
         std::uint64_t gone_cache_hits = 0;
@@ -826,7 +832,7 @@ namespace oauth2cc {
 /// @brief A token as a store keeps it. Its times are wall-clock times, since a stored
 /// token outlives the process, and the steady clock, that got it.
 struct stored_token {
-    secret access_token;  ///< The token itself.
+    secret access_token;     ///< The token itself.
     std::string token_type;  ///< "Bearer".
     std::string scope;       ///< The granted scope.
     /// Every other member of the token response.
@@ -906,9 +912,9 @@ public:
     virtual http_response send(const http_request& request) = 0;
 
 protected:
-    transport() = default;
-    transport(const transport&) = default;
-    transport& operator=(const transport&) = default;
+    transport() = default;                             ///< For derived classes.
+    transport(const transport&) = default;             ///< For derived classes.
+    transport& operator=(const transport&) = default;  ///< For derived classes.
 };
 
 }  // namespace oauth2cc
@@ -952,13 +958,13 @@ std::string_view to_string(log_level level) noexcept;
 
 /// @brief Counters of a token_manager since it was made, for a metrics system.
 struct manager_stats {
-    std::uint64_t fetches = 0;     ///< Token requests made.
-    std::uint64_t successes = 0;   ///< Requests that gave a token.
-    std::uint64_t failures = 0;    ///< Requests that failed.
-    std::uint64_t retries = 0;     ///< Requests made after a failure.
-    std::uint64_t cache_hits = 0;  ///< get() calls answered from the cached token.
-    std::uint64_t waits = 0;       ///< get() calls that waited for a request.
-    std::uint64_t fast_failures = 0;  ///< get() calls given the last error during backoff.
+    std::uint64_t fetches = 0;         ///< Token requests made.
+    std::uint64_t successes = 0;       ///< Requests that gave a token.
+    std::uint64_t failures = 0;        ///< Requests that failed.
+    std::uint64_t retries = 0;         ///< Requests made after a failure.
+    std::uint64_t cache_hits = 0;      ///< get() calls answered from the cached token.
+    std::uint64_t waits = 0;           ///< get() calls that waited for a request.
+    std::uint64_t fast_failures = 0;   ///< get() calls given the last error during backoff.
     std::uint64_t store_loads = 0;     ///< Tokens taken from the token store, not requested.
     std::uint64_t store_failures = 0;  ///< Token store operations that failed.
     /// The error of the most recent failed request, if any request has failed.
@@ -1204,9 +1210,8 @@ public:
     ///         (Host, Content-Length, Transfer-Encoding, Connection, ...); the
     ///         token_manager's error when no token can be had; `transport` or `tls` when
     ///         no response arrives
-    http_response send(std::string_view method, std::string_view path,
-                       std::string_view body = {}, std::string_view content_type = {},
-                       const name_value_list& headers = {});
+    http_response send(std::string_view method, std::string_view path, std::string_view body = {},
+                       std::string_view content_type = {}, const name_value_list& headers = {});
 
     /// @brief The base URL, without a trailing '/'.
     const std::string& base_url() const noexcept { return base_url_; }
@@ -1414,17 +1419,17 @@ namespace oauth2cc {
 /// @brief What an introspection endpoint says of a token.
 /// @sa RFC 7662 §2.2
 struct introspection_result {
-    bool active = false;    ///< Whether the token is active; nothing else counts if not.
-    std::string scope;      ///< Space-separated, as sent.
-    std::string client_id;  ///< The client the token was issued to.
-    std::string username;   ///< The resource owner who authorized it, if any.
-    std::string token_type; ///< As the token response gave it.
-    std::string sub;        ///< The token's subject.
-    std::string iss;        ///< The token's issuer.
+    bool active = false;              ///< Whether the token is active; nothing else counts if not.
+    std::string scope;                ///< Space-separated, as sent.
+    std::string client_id;            ///< The client the token was issued to.
+    std::string username;             ///< The resource owner who authorized it, if any.
+    std::string token_type;           ///< As the token response gave it.
+    std::string sub;                  ///< The token's subject.
+    std::string iss;                  ///< The token's issuer.
     std::optional<std::int64_t> exp;  ///< Seconds since the epoch.
     std::optional<std::int64_t> iat;  ///< Issued at, seconds since the epoch.
     std::optional<std::int64_t> nbf;  ///< Not before, seconds since the epoch.
-    nlohmann::json raw;     ///< The whole response object, `aud` included.
+    nlohmann::json raw;               ///< The whole response object, `aud` included.
 
     /// @brief True when the token is active and its scope holds this scope-token.
     bool has_scope(std::string_view scope_token) const;
@@ -1538,7 +1543,7 @@ namespace oauth2cc {
 
 /// @brief One challenge of a WWW-Authenticate header (RFC 9110 §11.6.1).
 struct auth_challenge {
-    std::string scheme;  ///< As sent, e.g. "Bearer"; compare case-insensitively.
+    std::string scheme;   ///< As sent, e.g. "Bearer"; compare case-insensitively.
     std::string token68;  ///< The token68 form, when the challenge has one.
     /// Parameter names lower-cased (they are case-insensitive), values unquoted.
     std::vector<std::pair<std::string, std::string>> params;
@@ -1779,8 +1784,8 @@ inline std::optional<std::vector<std::pair<std::string, std::string>>> parse_for
         if (field.empty()) continue;
         const std::size_t eq = field.find('=');
         auto name = form_decode(field.substr(0, eq));
-        auto value = form_decode(eq == std::string_view::npos ? std::string_view{}
-                                                              : field.substr(eq + 1));
+        auto value =
+            form_decode(eq == std::string_view::npos ? std::string_view{} : field.substr(eq + 1));
         if (!name || !value) return std::nullopt;
         fields.emplace_back(std::move(*name), std::move(*value));
     }
@@ -1989,8 +1994,7 @@ inline constexpr std::chrono::milliseconds max_timeout{24LL * 60 * 60 * 1000};
 /// @brief True when both timeouts are positive and at most max_timeout.
 constexpr bool timeouts_in_range(std::chrono::milliseconds connect,
                                  std::chrono::milliseconds read) noexcept {
-    return connect.count() > 0 && read.count() > 0 && connect <= max_timeout &&
-           read <= max_timeout;
+    return connect.count() > 0 && read.count() > 0 && connect <= max_timeout && read <= max_timeout;
 }
 
 /// @brief The most a key or assertion file may hold: keys and JWTs are a few KiB.
@@ -2095,13 +2099,14 @@ inline void check_private(int fd, const std::string& path, bool directory) {
     const char* noun = directory ? "directory" : "file";
     if (directory ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
         throw error(error_kind::config, std::string("the token cache ") + noun + " " + path +
-                                            " is not a " + (directory ? "directory" : "regular file"));
+                                            " is not a " +
+                                            (directory ? "directory" : "regular file"));
     }
     if (st.st_uid != ::geteuid()) {
-        throw error(error_kind::config,
-                    std::string("the token cache ") + noun + " " + path + " is owned by user id " +
-                        std::to_string(st.st_uid) + ", not by this user (" +
-                        std::to_string(::geteuid()) + "); refusing to use it");
+        throw error(error_kind::config, std::string("the token cache ") + noun + " " + path +
+                                            " is owned by user id " + std::to_string(st.st_uid) +
+                                            ", not by this user (" + std::to_string(::geteuid()) +
+                                            "); refusing to use it");
     }
     if ((st.st_mode & 077) != 0) {
         throw error(error_kind::config,
@@ -2276,12 +2281,18 @@ inline int refuse_passphrase(char*, int, int, void* asked) {
 
 OAUTH2CC_INLINE const char* jws_alg_name(jws_alg alg) noexcept {
     switch (alg) {
-        case jws_alg::rs256: return "RS256";
-        case jws_alg::ps256: return "PS256";
-        case jws_alg::es256: return "ES256";
-        case jws_alg::es384: return "ES384";
-        case jws_alg::eddsa: return "EdDSA";
-        case jws_alg::hs256: return "HS256";
+        case jws_alg::rs256:
+            return "RS256";
+        case jws_alg::ps256:
+            return "PS256";
+        case jws_alg::es256:
+            return "ES256";
+        case jws_alg::es384:
+            return "ES384";
+        case jws_alg::eddsa:
+            return "EdDSA";
+        case jws_alg::hs256:
+            return "HS256";
     }
     return "none";
 }
@@ -2291,8 +2302,7 @@ OAUTH2CC_INLINE signing_key::signing_key(std::shared_ptr<evp_pkey_st> key, jws_a
     : key_(std::move(key)), alg_(alg), kid_(std::move(kid)) {}
 
 OAUTH2CC_INLINE signing_key signing_key::from_openssl(std::shared_ptr<evp_pkey_st> key,
-                                                      std::string kid,
-                                                      std::optional<jws_alg> alg,
+                                                      std::string kid, std::optional<jws_alg> alg,
                                                       const std::string& source) {
     const auto fail = [&source](const std::string& why) {
         throw error(error_kind::config, source + " " + why);
@@ -2320,8 +2330,8 @@ OAUTH2CC_INLINE signing_key signing_key::from_openssl(std::shared_ptr<evp_pkey_s
     if (alg) {
         const bool fits = *alg == own || (rsa && *alg == jws_alg::ps256);
         if (!fits) {
-            fail(std::string("holds a key that cannot sign ") + jws_alg_name(*alg) +
-                 "; it signs " + jws_alg_name(own) + (rsa ? " or PS256" : ""));
+            fail(std::string("holds a key that cannot sign ") + jws_alg_name(*alg) + "; it signs " +
+                 jws_alg_name(own) + (rsa ? " or PS256" : ""));
         }
         chosen = *alg;
     }
@@ -2335,8 +2345,8 @@ OAUTH2CC_INLINE signing_key signing_key::from_pem(std::string_view pem, std::str
 
 OAUTH2CC_INLINE signing_key signing_key::from_pem_file(const std::string& path, std::string kid,
                                                        std::optional<jws_alg> alg) {
-    std::string text = detail::read_credential_file(path, detail::max_credential_file_bytes,
-                                                    "the key file");
+    std::string text =
+        detail::read_credential_file(path, detail::max_credential_file_bytes, "the key file");
     const detail::wipe_at_exit wiper{[&text] { detail::wipe(text); }};
     return from_pem_named(text, std::move(kid), alg,
                           "the key file \"" + detail::excerpt(path, 200) + "\"");
@@ -2359,11 +2369,13 @@ OAUTH2CC_INLINE signing_key signing_key::from_pem_named(std::string_view pem, st
     ERR_clear_error();
     if (raw == nullptr) {
         throw error(error_kind::config,
-                    asked ? source + " holds an encrypted private key; give it decrypted "
-                                     "(e.g. `openssl pkey -in FILE -out PLAIN`), in a file "
-                                     "only the client can read"
-                          : source + " holds no private key in PEM (PKCS#8 \"PRIVATE KEY\", "
-                                     "or \"RSA PRIVATE KEY\" or \"EC PRIVATE KEY\")");
+                    asked ? source +
+                                " holds an encrypted private key; give it decrypted "
+                                "(e.g. `openssl pkey -in FILE -out PLAIN`), in a file "
+                                "only the client can read"
+                          : source +
+                                " holds no private key in PEM (PKCS#8 \"PRIVATE KEY\", "
+                                "or \"RSA PRIVATE KEY\" or \"EC PRIVATE KEY\")");
     }
     return from_openssl(detail::own_key(raw), std::move(kid), alg, source);
 }
@@ -2372,10 +2384,18 @@ OAUTH2CC_INLINE signing_key signing_key::generate(jws_alg alg) {
     EVP_PKEY* raw = nullptr;
     switch (alg) {
         case jws_alg::rs256:
-        case jws_alg::ps256: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048}); break;
-        case jws_alg::es256: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"); break;
-        case jws_alg::es384: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"); break;
-        case jws_alg::eddsa: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"); break;
+        case jws_alg::ps256:
+            raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048});
+            break;
+        case jws_alg::es256:
+            raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+            break;
+        case jws_alg::es384:
+            raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");
+            break;
+        case jws_alg::eddsa:
+            raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+            break;
         case jws_alg::hs256:
             throw error(error_kind::config,
                         "HS256 signs with the client secret, so there is no key to generate");
@@ -2494,8 +2514,8 @@ namespace oauth2cc {
 
 OAUTH2CC_INLINE std::function<std::string()> assertion_from_file(std::string path) {
     return [path = std::move(path)]() -> std::string {
-        std::string text = detail::read_credential_file(
-            path, detail::max_credential_file_bytes, "the client assertion file");
+        std::string text = detail::read_credential_file(path, detail::max_credential_file_bytes,
+                                                        "the client assertion file");
         // Trimmed in place: erase() moves bytes within the one buffer, which the caller
         // wipes with the assertion.
         std::size_t end = text.size();
@@ -2583,12 +2603,18 @@ namespace oauth2cc {
 
 OAUTH2CC_INLINE std::string_view to_string(error_kind kind) noexcept {
     switch (kind) {
-        case error_kind::config: return "config";
-        case error_kind::transport: return "transport";
-        case error_kind::tls: return "tls";
-        case error_kind::http_status: return "http_status";
-        case error_kind::oauth: return "oauth";
-        case error_kind::bad_response: return "bad_response";
+        case error_kind::config:
+            return "config";
+        case error_kind::transport:
+            return "transport";
+        case error_kind::tls:
+            return "tls";
+        case error_kind::http_status:
+            return "http_status";
+        case error_kind::oauth:
+            return "oauth";
+        case error_kind::bad_response:
+            return "bad_response";
     }
     return "unknown";
 }
@@ -2624,53 +2650,76 @@ namespace oauth2cc {
 
 OAUTH2CC_INLINE std::string_view to_string(request_outcome outcome) noexcept {
     switch (outcome) {
-        case request_outcome::success: return "success";
-        case request_outcome::config: return "config";
-        case request_outcome::transport: return "transport";
-        case request_outcome::tls: return "tls";
-        case request_outcome::http_status: return "http_status";
-        case request_outcome::oauth: return "oauth";
-        case request_outcome::bad_response: return "bad_response";
+        case request_outcome::success:
+            return "success";
+        case request_outcome::config:
+            return "config";
+        case request_outcome::transport:
+            return "transport";
+        case request_outcome::tls:
+            return "tls";
+        case request_outcome::http_status:
+            return "http_status";
+        case request_outcome::oauth:
+            return "oauth";
+        case request_outcome::bad_response:
+            return "bad_response";
     }
     return "unknown";
 }
 
 OAUTH2CC_INLINE request_outcome outcome_of(error_kind kind) noexcept {
     switch (kind) {
-        case error_kind::config: return request_outcome::config;
-        case error_kind::transport: return request_outcome::transport;
-        case error_kind::tls: return request_outcome::tls;
-        case error_kind::http_status: return request_outcome::http_status;
-        case error_kind::oauth: return request_outcome::oauth;
-        case error_kind::bad_response: return request_outcome::bad_response;
+        case error_kind::config:
+            return request_outcome::config;
+        case error_kind::transport:
+            return request_outcome::transport;
+        case error_kind::tls:
+            return request_outcome::tls;
+        case error_kind::http_status:
+            return request_outcome::http_status;
+        case error_kind::oauth:
+            return request_outcome::oauth;
+        case error_kind::bad_response:
+            return request_outcome::bad_response;
     }
     return request_outcome::transport;
 }
 
 OAUTH2CC_INLINE std::string_view to_string(store_operation operation) noexcept {
     switch (operation) {
-        case store_operation::load: return "load";
-        case store_operation::save: return "save";
-        case store_operation::remove: return "remove";
+        case store_operation::load:
+            return "load";
+        case store_operation::save:
+            return "save";
+        case store_operation::remove:
+            return "remove";
     }
     return "unknown";
 }
 
 OAUTH2CC_INLINE std::string_view to_string(store_result result) noexcept {
     switch (result) {
-        case store_result::hit: return "hit";
-        case store_result::miss: return "miss";
-        case store_result::ok: return "ok";
-        case store_result::failure: return "failure";
-        case store_result::unavailable: return "unavailable";
+        case store_result::hit:
+            return "hit";
+        case store_result::miss:
+            return "miss";
+        case store_result::ok:
+            return "ok";
+        case store_result::failure:
+            return "failure";
+        case store_result::unavailable:
+            return "unavailable";
     }
     return "unknown";
 }
 
 OAUTH2CC_INLINE std::string_view to_string(nonce_origin origin) noexcept {
     switch (origin) {
-        case nonce_origin::token_endpoint: return "token_endpoint";
-        case nonce_origin::resource_server: return "resource_server";
+        case nonce_origin::token_endpoint:
+            return "token_endpoint";
+        case nonce_origin::resource_server:
+            return "resource_server";
     }
     return "unknown";
 }
@@ -2756,8 +2805,8 @@ OAUTH2CC_INLINE void prometheus_exporter::on_wait(std::string_view client_id,
 
 OAUTH2CC_INLINE void prometheus_exporter::on_store(const store_event& event) {
     const std::lock_guard<std::mutex> lock(mutex_);
-    ++clients_[std::string(event.client_id)].store[{std::string(to_string(event.operation)),
-                                                    std::string(to_string(event.result))}];
+    ++clients_[std::string(event.client_id)]
+          .store[{std::string(to_string(event.operation)), std::string(to_string(event.result))}];
 }
 
 OAUTH2CC_INLINE void prometheus_exporter::on_unauthorized_retry(std::string_view client_id) {
@@ -2818,8 +2867,8 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
              "Token requests made, by outcome: success or the kind of error.");
     for (const auto& [id, c] : clients_) {
         for (const auto& [outcome, n] : c.requests) {
-            w.sample("oauth2cc_token_requests_total",
-                     id_label(id) + ",outcome=\"" + outcome + "\"", n);
+            w.sample("oauth2cc_token_requests_total", id_label(id) + ",outcome=\"" + outcome + "\"",
+                     n);
         }
     }
     w.family("oauth2cc_token_request_duration_seconds", "histogram",
@@ -2828,25 +2877,23 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
         std::uint64_t cumulative = 0;
         for (std::size_t i = 0; i < duration_buckets.size(); ++i) {
             cumulative += c.buckets[i];
-            w.sample("oauth2cc_token_request_duration_seconds_bucket",
-                     id_label(id) + ",le=\"" + detail::prometheus_number(duration_buckets[i]) +
-                         "\"",
-                     cumulative);
+            w.sample(
+                "oauth2cc_token_request_duration_seconds_bucket",
+                id_label(id) + ",le=\"" + detail::prometheus_number(duration_buckets[i]) + "\"",
+                cumulative);
         }
-        w.sample("oauth2cc_token_request_duration_seconds_bucket",
-                 id_label(id) + ",le=\"+Inf\"", c.duration_count);
+        w.sample("oauth2cc_token_request_duration_seconds_bucket", id_label(id) + ",le=\"+Inf\"",
+                 c.duration_count);
         w.sample("oauth2cc_token_request_duration_seconds_sum", id_label(id),
                  detail::prometheus_number(c.duration_sum));
-        w.sample("oauth2cc_token_request_duration_seconds_count", id_label(id),
-                 c.duration_count);
+        w.sample("oauth2cc_token_request_duration_seconds_count", id_label(id), c.duration_count);
     }
     w.family("oauth2cc_token_request_retries_total", "counter",
              "Token requests made after a failed one.");
     for (const auto& [id, c] : clients_) {
         w.sample("oauth2cc_token_request_retries_total", id_label(id), c.retries);
     }
-    w.family("oauth2cc_token_waits_total", "counter",
-             "Callers that waited for a token request.");
+    w.family("oauth2cc_token_waits_total", "counter", "Callers that waited for a token request.");
     for (const auto& [id, c] : clients_) {
         w.sample("oauth2cc_token_waits_total", id_label(id), c.waits);
     }
@@ -2860,10 +2907,10 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
              "Token store operations, by operation and result.");
     for (const auto& [id, c] : clients_) {
         for (const auto& [what, n] : c.store) {
-            w.sample("oauth2cc_token_store_operations_total",
-                     id_label(id) + ",operation=\"" + what.first + "\",result=\"" +
-                         what.second + "\"",
-                     n);
+            w.sample(
+                "oauth2cc_token_store_operations_total",
+                id_label(id) + ",operation=\"" + what.first + "\",result=\"" + what.second + "\"",
+                n);
         }
     }
     w.family("oauth2cc_unauthorized_retries_total", "counter",
@@ -2917,9 +2964,8 @@ inline bool retry_cannot_cure(const error& e) {
     if (e.kind() == error_kind::config) return true;
     if (e.kind() != error_kind::oauth) return false;
     const std::string& code = e.oauth_error();
-    return code == "invalid_client" || code == "unauthorized_client" ||
-           code == "invalid_scope" || code == "invalid_grant" ||
-           code == "unsupported_grant_type" || code == "invalid_target";
+    return code == "invalid_client" || code == "unauthorized_client" || code == "invalid_scope" ||
+           code == "invalid_grant" || code == "unsupported_grant_type" || code == "invalid_target";
 }
 
 /// @brief The wait before the next attempt after `failures` failures in a row:
@@ -3091,8 +3137,7 @@ public:
     explicit assertion_maker(const client_config& cfg)
         : method_(cfg.auth),
           client_id_(cfg.client_id),
-          audience_(cfg.assertion_audience.empty() ? cfg.token_endpoint
-                                                   : cfg.assertion_audience),
+          audience_(cfg.assertion_audience.empty() ? cfg.token_endpoint : cfg.assertion_audience),
           lifetime_(cfg.assertion_lifetime),
           key_(cfg.client_key),
           source_(cfg.client_assertion) {
@@ -3107,8 +3152,8 @@ public:
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count();
         nlohmann::json header(nlohmann::json::value_t::object);
-        header["alg"] = method_ == auth_method::client_secret_jwt ? "HS256"
-                                                                   : jws_alg_name(key_->alg());
+        header["alg"] =
+            method_ == auth_method::client_secret_jwt ? "HS256" : jws_alg_name(key_->alg());
         header["typ"] = "JWT";
         if (method_ == auth_method::private_key_jwt && !key_->kid().empty()) {
             header["kid"] = key_->kid();
@@ -3180,14 +3225,22 @@ namespace oauth2cc::detail {
 
 inline const char* auth_method_name(auth_method m) noexcept {
     switch (m) {
-        case auth_method::client_secret_basic: return "client_secret_basic";
-        case auth_method::client_secret_post: return "client_secret_post";
-        case auth_method::none: return "none";
-        case auth_method::client_secret_jwt: return "client_secret_jwt";
-        case auth_method::private_key_jwt: return "private_key_jwt";
-        case auth_method::client_assertion: return "client_assertion";
-        case auth_method::tls_client_auth: return "tls_client_auth";
-        case auth_method::self_signed_tls_client_auth: return "self_signed_tls_client_auth";
+        case auth_method::client_secret_basic:
+            return "client_secret_basic";
+        case auth_method::client_secret_post:
+            return "client_secret_post";
+        case auth_method::none:
+            return "none";
+        case auth_method::client_secret_jwt:
+            return "client_secret_jwt";
+        case auth_method::private_key_jwt:
+            return "private_key_jwt";
+        case auth_method::client_assertion:
+            return "client_assertion";
+        case auth_method::tls_client_auth:
+            return "tls_client_auth";
+        case auth_method::self_signed_tls_client_auth:
+            return "self_signed_tls_client_auth";
     }
     return "unknown";
 }
@@ -3203,8 +3256,8 @@ inline std::string certificate_thumbprint_of(BIO* in) {
     unsigned char* der = nullptr;
     const int n = cert != nullptr ? i2d_X509(cert, &der) : -1;
     if (n > 0) {
-        out = base64url(sha256_raw(std::string_view(reinterpret_cast<const char*>(der),
-                                                    static_cast<std::size_t>(n))));
+        out = base64url(sha256_raw(
+            std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n))));
     }
     OPENSSL_free(der);
     X509_free(cert);
@@ -3272,7 +3325,8 @@ inline std::string cache_key(const client_config& cfg) {
         field("assertion_audience", cfg.assertion_audience);
     }
     for (const auto& r : as_set(cfg.resources)) field("resource", r);
-    for (const auto& [name, value] : extras) field("extra", form_encode(name) + "=" + form_encode(value));
+    for (const auto& [name, value] : extras)
+        field("extra", form_encode(name) + "=" + form_encode(value));
     return key;
 }
 
@@ -3696,7 +3750,7 @@ struct alignas(64) cache_cell {
     /// Cached reads by the owning thread. Written by it only, with a plain load and
     /// store (no locked instruction); the manager sums the cells' counts.
     std::atomic<std::uint64_t> hits{0};
-    std::uint64_t generation = 0;      ///< The manager's generation of this copy.
+    std::uint64_t generation = 0;  ///< The manager's generation of this copy.
     /// The token, under a control block of this thread's own, so that copying it
     /// touches no reference count that other threads write.
     std::shared_ptr<const token> local;
@@ -3835,8 +3889,8 @@ template <class Owner, class Enroll>
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-cache_cell& thread_cell_search(std::uint64_t owner, const std::shared_ptr<Owner>& alive,
-                               Enroll&& enroll) {
+cache_cell&
+thread_cell_search(std::uint64_t owner, const std::shared_ptr<Owner>& alive, Enroll&& enroll) {
     last_slot& last = thread_last_slot();
     auto& slots = thread_cache_slots();
     for (auto& s : slots) {
@@ -3867,8 +3921,7 @@ cache_cell& thread_cell_search(std::uint64_t owner, const std::shared_ptr<Owner>
 /// @brief This thread's cell for a manager: the slot used last when it is this manager's
 /// (one thread-local load and compare), else thread_cell_search().
 template <class Owner, class Enroll>
-cache_cell& thread_cell(std::uint64_t owner, const std::shared_ptr<Owner>& alive,
-                        Enroll&& enroll) {
+cache_cell& thread_cell(std::uint64_t owner, const std::shared_ptr<Owner>& alive, Enroll&& enroll) {
     const last_slot& last = thread_last_slot();
     if (last.owner == owner) return *last.cell;
     return thread_cell_search(owner, alive, std::forward<Enroll>(enroll));
@@ -3948,7 +4001,7 @@ struct guarded_state {
     /// get_async() callbacks waiting for the fetch under way.
     std::vector<std::function<void(token_result)>> callbacks;
     std::shared_ptr<token_store> store;
-    std::string store_key;  ///< store_key(key), set with the first store
+    std::string store_key;    ///< store_key(key), set with the first store
     bool store_down = false;  ///< the store could not be reached at the last look
     /// SHA-256 of the last token invalidate() dropped: the store's copy of it is not taken
     /// again, and the token itself is not kept.
@@ -3980,8 +4033,8 @@ public:
           key(cache_key(client.config())),
           id(next_manager_id()),
           where(endpoint_for_logs(client.config().token_endpoint.empty()
-                                        ? client.config().issuer
-                                        : client.config().token_endpoint)),
+                                      ? client.config().issuer
+                                      : client.config().token_endpoint)),
           who(excerpt(client.config().client_id, 100)),
           dpop(client.config().dpop_key ? std::optional<dpop_prover>(*client.config().dpop_key)
                                         : std::nullopt) {
@@ -4006,7 +4059,8 @@ public:
         if (p.early > max_token_lifetime || p.lifetime_if_unknown > max_token_lifetime) {
             fail("refresh_policy.early and lifetime_if_unknown must be at most a year");
         }
-        if (p.retry_max > max_token_lifetime) fail("refresh_policy.retry_max must be at most a year");
+        if (p.retry_max > max_token_lifetime)
+            fail("refresh_policy.retry_max must be at most a year");
         return p;
     }
 
@@ -4069,7 +4123,7 @@ public:
     const bool system_clock;  ///< the clock is std::chrono::steady_clock
     const bool coarse;        ///< ...and the coarse clock may answer cached reads
     const bool manual;
-    const bool asymmetric;    ///< asymmetric_fences(), read by every cached read
+    const bool asymmetric;  ///< asymmetric_fences(), read by every cached read
     const std::string key;
     const std::uint64_t id;
     const std::string where;  ///< host:port of the token endpoint, for log lines
@@ -4326,19 +4380,19 @@ struct fetch_inputs {
 
 /// @brief How a fetch went.
 struct fetch_report {
-    std::chrono::steady_clock::time_point started;       ///< on the manager's clock
-    std::chrono::steady_clock::time_point real_start;    ///< for the time it took
-    std::chrono::system_clock::time_point wall_start;    ///< the stored token's issue time
-    bool requested = false;            ///< a request was made (the store had no token)
+    std::chrono::steady_clock::time_point started;     ///< on the manager's clock
+    std::chrono::steady_clock::time_point real_start;  ///< for the time it took
+    std::chrono::system_clock::time_point wall_start;  ///< the stored token's issue time
+    bool requested = false;             ///< a request was made (the store had no token)
     std::optional<stored_pick> picked;  ///< the token taken from the store
     std::optional<token> got;           ///< the token requested
     std::optional<error> failure;
-    std::chrono::seconds lifetime{0};   ///< of the token requested
-    save_problem not_saved;             ///< why the requested token was not stored
-    std::string store_unavailable;      ///< why the store could not be reached
+    std::chrono::seconds lifetime{0};    ///< of the token requested
+    save_problem not_saved;              ///< why the requested token was not stored
+    std::string store_unavailable;       ///< why the store could not be reached
     std::optional<store_result> loaded;  ///< how the look in the store went, if any
     std::chrono::nanoseconds request_took{0};
-    unsigned nonce_retries = 0;         ///< the request's `use_dpop_nonce` retries
+    unsigned nonce_retries = 0;  ///< the request's `use_dpop_nonce` retries
     long long took_ms = 0;
 };
 
@@ -4367,12 +4421,11 @@ inline fetch_inputs take_inputs(manager_state& s) {
 
 /// @brief Step 1: a usable stored token, or the store's lock for the request to come.
 inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
-                                                         const fetch_inputs& in,
-                                                         fetch_report& r) {
+                                                         const fetch_inputs& in, fetch_report& r) {
     if (!in.store) return nullptr;
     try {
-        store_look look = look_in_store(*in.store, in.store_key, s.policy, in.exclusions,
-                                        r.started);
+        store_look look =
+            look_in_store(*in.store, in.store_key, s.policy, in.exclusions, r.started);
         r.picked = std::move(look.picked);
         r.store_unavailable = std::move(look.unavailable);
         r.loaded = !r.store_unavailable.empty() ? store_result::unavailable
@@ -4430,8 +4483,7 @@ inline void publish_token(manager_state& s, const state_lock& lock, fetch_report
         ++g.successes;
     } else {
         snap->expires_at = r.started + r.picked->left;
-        snap->refresh_at =
-            snap->expires_at - token_manager::lead_for(r.picked->lifetime, s.policy);
+        snap->refresh_at = snap->expires_at - token_manager::lead_for(r.picked->lifetime, s.policy);
         snap->tok = std::make_shared<const token>(std::move(r.picked->tok));
         ++g.store_loads;
     }
@@ -4440,8 +4492,8 @@ inline void publish_token(manager_state& s, const state_lock& lock, fetch_report
     g.consecutive_failures = 0;
     g.next_attempt.reset();
     g.last_outcome = fetch_outcome::token;
-    const auto refresh_in = std::chrono::duration_cast<std::chrono::seconds>(
-                                g.current->refresh_at - r.started).count();
+    const auto refresh_in =
+        std::chrono::duration_cast<std::chrono::seconds>(g.current->refresh_at - r.started).count();
     const token& tok = *g.current->tok;
     if (r.requested) {
         log.line = "token for client \"" + s.who + "\" from " + s.where + " in " +
@@ -4467,17 +4519,18 @@ inline void note_store_health(manager_state& s, const state_lock& lock, const fe
                               fetch_report& r, log_entry& log) {
     guarded_state& g = s.locked(lock);
     if (!in.store) return;
-    const std::string& why =
-        !r.store_unavailable.empty() ? r.store_unavailable
-        : r.not_saved.unavailable    ? r.not_saved.what
-                                     : std::string();
+    const std::string& why = !r.store_unavailable.empty() ? r.store_unavailable
+                             : r.not_saved.unavailable    ? r.not_saved.what
+                                                          : std::string();
     if (!why.empty()) {
         ++g.store_failures;
         if (g.store_down) return;
         g.store_down = true;
         log.level = std::max(log.level, log_level::warning);
-        log.line += "; the token store is unavailable, going on without it until it "
-                    "answers again: " + why;
+        log.line +=
+            "; the token store is unavailable, going on without it until it "
+            "answers again: " +
+            why;
     } else if (g.store_down && !r.failure) {
         g.store_down = false;
         log.line += "; the token store answers again";
@@ -4493,9 +4546,9 @@ inline void publish_failure(manager_state& s, const state_lock& lock, fetch_repo
     ++g.failures;
     ++g.consecutive_failures;
     if (!r.requested) ++g.store_failures;
-    const auto delay =
-        retry_delay(failure, static_cast<unsigned>(std::min<std::uint64_t>(g.consecutive_failures, 64)),
-                    s.policy.retry_initial, s.policy.retry_max, g.rng);
+    const auto delay = retry_delay(
+        failure, static_cast<unsigned>(std::min<std::uint64_t>(g.consecutive_failures, 64)),
+        s.policy.retry_initial, s.policy.retry_max, g.rng);
     g.next_attempt = s.now() + delay;
     g.last_outcome = fetch_outcome::failure;
     log.level = retry_cannot_cure(failure) ? log_level::error : log_level::warning;
@@ -4531,10 +4584,10 @@ inline fetch_events observer_events(const fetch_inputs& in, const fetch_report& 
         events.request = std::move(rec);
     }
     if (r.got && in.store) {
-        events.store.emplace_back(store_operation::save,
-                                  r.not_saved.what.empty()  ? store_result::ok
-                                  : r.not_saved.unavailable ? store_result::unavailable
-                                                            : store_result::failure);
+        events.store.emplace_back(store_operation::save, r.not_saved.what.empty() ? store_result::ok
+                                                         : r.not_saved.unavailable
+                                                             ? store_result::unavailable
+                                                             : store_result::failure);
     }
     return events;
 }
@@ -4598,7 +4651,8 @@ inline void run_fetch(manager_state& s) {
     }
     held.reset();
     r.took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - r.real_start).count();
+                    std::chrono::steady_clock::now() - r.real_start)
+                    .count();
     {
         const logging_scope inside(s);
         observer_events(in, r).deliver(s.who);
@@ -4685,10 +4739,14 @@ namespace oauth2cc {
 
 OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
     switch (level) {
-        case log_level::debug: return "debug";
-        case log_level::info: return "info";
-        case log_level::warning: return "warning";
-        case log_level::error: return "error";
+        case log_level::debug:
+            return "debug";
+        case log_level::info:
+            return "info";
+        case log_level::warning:
+            return "warning";
+        case log_level::error:
+            return "error";
     }
     return "unknown";
 }
@@ -4721,9 +4779,8 @@ inline void note_rejection(manager_state& s, const state_lock& lock, const token
 
 // A copy of tok under a control block of its own, for one thread's cache cell.
 inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token>& tok) {
-    return std::shared_ptr<const token>(tok.get(), [keep = tok](const token*) mutable {
-        keep.reset();
-    });
+    return std::shared_ptr<const token>(tok.get(),
+                                        [keep = tok](const token*) mutable { keep.reset(); });
 }
 
 // Points this thread's cell at the current token and returns the cell's copy. Needs a
@@ -4743,8 +4800,7 @@ inline std::shared_ptr<const token> serve(manager_state& s, const state_lock& lo
 
 // This thread's cell for the manager; a new one is enrolled so that the manager can take
 // its copy back and count its reads.
-inline cache_cell& this_thread_cell(manager_state& s,
-                                    const std::shared_ptr<manager_state>& alive) {
+inline cache_cell& this_thread_cell(manager_state& s, const std::shared_ptr<manager_state>& alive) {
     return thread_cell(s.id, alive, [&s](std::shared_ptr<cache_cell> cell) {
         const state_lock lock = s.lock();
         s.locked(lock).cells.enroll(std::move(cell));
@@ -4769,9 +4825,8 @@ OAUTH2CC_INLINE token_manager::~token_manager() {
     std::thread worker, previous;
     {
         detail::state_lock lock = s.lock();
-        s.wait_for_condition(lock, [&] {
-            return s.locked(lock).fetch != detail::fetch_state::running;
-        });
+        s.wait_for_condition(lock,
+                             [&] { return s.locked(lock).fetch != detail::fetch_state::running; });
         detail::guarded_state& g = s.locked(lock);
         // Threads' cells outlive the manager; the token must not live on in them.
         g.current.reset();
@@ -4788,9 +4843,9 @@ OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
     std::chrono::steady_clock::duration lifetime, const refresh_policy& policy) {
     using duration = std::chrono::steady_clock::duration;
     const duration early = std::chrono::duration_cast<duration>(policy.early);
-    const duration fraction = std::chrono::duration_cast<duration>(
-        std::chrono::duration<double, duration::period>(static_cast<double>(lifetime.count()) *
-                                                        policy.early_fraction));
+    const duration fraction =
+        std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
+            static_cast<double>(lifetime.count()) * policy.early_fraction));
     return std::min(std::max(early, fraction), lifetime / 2);
 }
 
@@ -4849,9 +4904,9 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
         const std::uint64_t seq = g.fetch_seq;
         while (g.fetch_seq == seq && (!deadline || s.now() < *deadline)) s.wait(lock, deadline);
         if (g.fetch_seq == seq) {
-            throw error(error_kind::transport,
-                        "no token within max_wait (" + std::to_string(max_wait.count()) +
-                            " ms); the token request is still in progress");
+            throw error(error_kind::transport, "no token within max_wait (" +
+                                                   std::to_string(max_wait.count()) +
+                                                   " ms); the token request is still in progress");
         }
         if (g.last_outcome == detail::fetch_outcome::failure && g.last_error) throw *g.last_error;
         if (g.last_outcome == detail::fetch_outcome::token && g.current) {
@@ -4874,8 +4929,8 @@ OAUTH2CC_INLINE std::string token_manager::authorization_header() {
 namespace detail {
 
 /// @brief The headers of one resource request with tok (see request_headers()).
-inline name_value_list resource_headers(manager_state& s, const token& tok,
-                                        std::string_view method, std::string_view url) {
+inline name_value_list resource_headers(manager_state& s, const token& tok, std::string_view method,
+                                        std::string_view url) {
     name_value_list headers;
     if (tok.token_type != "DPoP") {
         headers.emplace_back("Authorization", "Bearer " + tok.access_token.reveal());
@@ -5025,9 +5080,7 @@ OAUTH2CC_INLINE void token_manager::set_logger(
     state_->locked(lock).logger = std::move(shared);
 }
 
-OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept {
-    return state_->key;
-}
+OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept { return state_->key; }
 
 OAUTH2CC_INLINE void token_manager::set_store(std::shared_ptr<token_store> store) {
     const std::string key = store ? oauth2cc::store_key(state_->key) : std::string();
@@ -5104,8 +5157,7 @@ OAUTH2CC_INLINE void token_manager::get_async(std::function<void(token_result)> 
                                      "get_async() from this token_manager's logger or callback "
                                      "never waits for a token request, and there is no valid "
                                      "token now");
-        } else if (g.fetch == detail::fetch_state::idle && g.backing_off_at(now) &&
-                   g.last_error) {
+        } else if (g.fetch == detail::fetch_state::idle && g.backing_off_at(now) && g.last_error) {
             ++g.fast_failures;
             now_result.failure = *g.last_error;
         } else {
@@ -5262,7 +5314,8 @@ inline bool no_proxy_matches(std::string_view list, std::string_view host) {
         std::string unbracketed;
         if (!entry.empty() && entry.front() == '[' && entry.find(']') != std::string_view::npos) {
             const std::size_t close = entry.find(']');
-            unbracketed = std::string(entry.substr(1, close - 1)) + std::string(entry.substr(close + 1));
+            unbracketed =
+                std::string(entry.substr(1, close - 1)) + std::string(entry.substr(close + 1));
             entry = unbracketed;
         }
         while (!entry.empty() && entry.front() == '.') entry.remove_prefix(1);
@@ -5307,22 +5360,23 @@ inline void check_connection(const connection_options& o) {
         fail("set the client certificate once: tls.client_cert_file or tls.client_cert_pem");
     }
     if (!o.proxy.empty() && !parse_proxy(o.proxy)) {
-        fail("the proxy is not an http://[user:password@]host[:port] URL (cpp-httplib "
-             "speaks plain HTTP to a proxy)");
+        fail(
+            "the proxy is not an http://[user:password@]host[:port] URL (cpp-httplib "
+            "speaks plain HTTP to a proxy)");
     }
 }
 
 /// @brief Refuses plain http:// to a host that is not loopback, unless allowed.
 /// @param field   the option that holds the URL, for the message
 /// @param exposed what would cross the network in clear, for the message
-inline void check_plain_http(const url_parts& url, const connection_options& o,
-                             const char* field, const char* exposed) {
+inline void check_plain_http(const url_parts& url, const connection_options& o, const char* field,
+                             const char* exposed) {
     if (url.https || o.allow_insecure_http || is_loopback_host(url.host)) return;
-    throw error(error_kind::config,
-                std::string(field) + " uses plain http:// to " + excerpt(url.host, 100) +
-                    ", which is not loopback: " + exposed +
-                    " would cross the network in clear; use https:// or set "
-                    "allow_insecure_http");
+    throw error(error_kind::config, std::string(field) + " uses plain http:// to " +
+                                        excerpt(url.host, 100) +
+                                        ", which is not loopback: " + exposed +
+                                        " would cross the network in clear; use https:// or set "
+                                        "allow_insecure_http");
 }
 
 }  // namespace oauth2cc::detail
@@ -5336,9 +5390,9 @@ namespace oauth2cc::detail {
 /// them itself; one from the caller could send the request to another virtual host or
 /// desynchronise a kept-alive connection (RFC 9112 §6, §9.6; RFC 9110 §7.2, §7.6.1).
 inline bool is_framing_header(std::string_view name) noexcept {
-    for (std::string_view framing : {"Host", "Content-Length", "Transfer-Encoding",
-                                     "Connection", "Keep-Alive", "Upgrade", "TE", "Trailer",
-                                     "Proxy-Connection", "Expect"}) {
+    for (std::string_view framing :
+         {"Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade",
+          "TE", "Trailer", "Proxy-Connection", "Expect"}) {
         if (iequals(name, framing)) return true;
     }
     return false;
@@ -5350,9 +5404,8 @@ inline bool is_framing_header(std::string_view name) noexcept {
 /// token does (the Fetch standard and RFC 9110 §15.4 leave this to the client; curl and
 /// browsers drop credentials the same way).
 inline bool crosses_origins(std::string_view name) noexcept {
-    for (std::string_view safe : {"Accept", "Accept-Language", "Accept-Encoding",
-                                  "Content-Type", "Content-Language", "User-Agent",
-                                  "Cache-Control", "Pragma"}) {
+    for (std::string_view safe : {"Accept", "Accept-Language", "Accept-Encoding", "Content-Type",
+                                  "Content-Language", "User-Agent", "Cache-Control", "Pragma"}) {
         if (iequals(name, safe)) return true;
     }
     return false;
@@ -5370,8 +5423,7 @@ namespace detail {
 
 /// @brief Where a redirect's Location points, resolved against the URL it came from.
 /// Absolute http(s) URLs, scheme-relative "//host/..." and paths; empty for anything else.
-inline std::optional<std::string> resolve_location(std::string_view from_url,
-                                                   const url_parts& from,
+inline std::optional<std::string> resolve_location(std::string_view from_url, const url_parts& from,
                                                    std::string_view location) {
     location = trim(location);
     if (location.empty() || has_control(location)) return std::nullopt;
@@ -5439,8 +5491,9 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     const auto url = detail::parse_url(base_url);
     if (!url) {
-        fail("base_url must be an absolute http:// or https:// URL with a host, no user "
-             "info, no fragment, no spaces or controls");
+        fail(
+            "base_url must be an absolute http:// or https:// URL with a host, no user "
+            "info, no fragment, no spaces or controls");
     }
     if (url->path.find('?') != std::string::npos) fail("base_url must not carry a query");
     detail::check_plain_http(*url, options_, "base_url", "tokens");
@@ -5450,8 +5503,8 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
     base_url_ = std::move(base_url);
     origin_ = detail::origin_of(*url);
     if (!transport_) {
-        transport_ = std::make_shared<httplib_transport>(
-            static_cast<const connection_options&>(options_));
+        transport_ =
+            std::make_shared<httplib_transport>(static_cast<const connection_options&>(options_));
     }
 }
 
@@ -5465,8 +5518,7 @@ OAUTH2CC_INLINE http_response authorized_client::del(std::string_view path,
     return send("DELETE", path, {}, {}, headers);
 }
 
-OAUTH2CC_INLINE http_response authorized_client::post(std::string_view path,
-                                                      std::string_view body,
+OAUTH2CC_INLINE http_response authorized_client::post(std::string_view path, std::string_view body,
                                                       std::string_view content_type,
                                                       const name_value_list& headers) {
     return send("POST", path, body, content_type, headers);
@@ -5478,22 +5530,21 @@ OAUTH2CC_INLINE http_response authorized_client::put(std::string_view path, std:
     return send("PUT", path, body, content_type, headers);
 }
 
-OAUTH2CC_INLINE http_response authorized_client::patch(std::string_view path,
-                                                       std::string_view body,
+OAUTH2CC_INLINE http_response authorized_client::patch(std::string_view path, std::string_view body,
                                                        std::string_view content_type,
                                                        const name_value_list& headers) {
     return send("PATCH", path, body, content_type, headers);
 }
 
 OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
-                                                      std::string_view path,
-                                                      std::string_view body,
+                                                      std::string_view path, std::string_view body,
                                                       std::string_view content_type,
                                                       const name_value_list& headers) {
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     if (path.empty() || path.front() != '/' || (path.size() > 1 && path[1] == '/')) {
-        fail("the path must start with a single '/': it is relative to the base URL, so "
-             "the token cannot be sent to another origin");
+        fail(
+            "the path must start with a single '/': it is relative to the base URL, so "
+            "the token cannot be sent to another origin");
     }
     if (path.find('#') != std::string_view::npos) fail("the path must not carry a fragment");
     http_request base;
@@ -5502,8 +5553,9 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
     bool has_type = false, has_agent = false;
     for (const auto& [name, value] : headers) {
         if (detail::iequals(name, "Authorization")) {
-            fail("the call carries its own Authorization header; the token_manager's token "
-                 "is the one sent, so remove it");
+            fail(
+                "the call carries its own Authorization header; the token_manager's token "
+                "is the one sent, so remove it");
         }
         if (detail::is_framing_header(name)) {
             fail("the call sets \"" + detail::excerpt(name, 60) +
@@ -5596,8 +5648,8 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
                 req.method = "GET";
                 req.body.clear();
                 for (auto it = req.headers.begin(); it != req.headers.end();) {
-                    it = detail::iequals(it->first, "Content-Type") ? req.headers.erase(it)
-                                                                      : it + 1;
+                    it =
+                        detail::iequals(it->first, "Content-Type") ? req.headers.erase(it) : it + 1;
                 }
             }
             req.url = *next;
@@ -5624,9 +5676,8 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             // The token is no longer good: drop it (unless another caller already did)
             // and repeat once with a new one.
             tokens_.invalidate(tok.get());
-            detail::tell(detail::observer_of(state), [&](metrics_observer& o) {
-                o.on_unauthorized_retry(state.who);
-            });
+            detail::tell(detail::observer_of(state),
+                         [&](metrics_observer& o) { o.on_unauthorized_retry(state.who); });
             tok = tokens_.get();
             res = exchange(*tok, token_sent);
         }
@@ -5836,10 +5887,10 @@ inline authorization_server_metadata parse_metadata(const http_response& res,
     };
     text("issuer", m.issuer);
     if (m.issuer != expected_issuer) {
-        throw error(error_kind::config,
-                    "the metadata's issuer \"" + excerpt(m.issuer, 200) +
-                        "\" is not the configured issuer \"" + excerpt(expected_issuer, 200) +
-                        "\" (RFC 8414 §3.3 wants them identical)");
+        throw error(error_kind::config, "the metadata's issuer \"" + excerpt(m.issuer, 200) +
+                                            "\" is not the configured issuer \"" +
+                                            excerpt(expected_issuer, 200) +
+                                            "\" (RFC 8414 §3.3 wants them identical)");
     }
     text("token_endpoint", m.token_endpoint);
     text("introspection_endpoint", m.introspection_endpoint);
@@ -5881,20 +5932,19 @@ inline std::string joined_names(const std::vector<std::string>& names) {
 /// @throws error `config` naming what the server lists
 inline void check_server_takes(const authorization_server_metadata& m, const client_config& cfg) {
     if (m.token_endpoint.empty()) {
-        throw error(error_kind::config, "the authorization server's metadata has no token_endpoint");
+        throw error(error_kind::config,
+                    "the authorization server's metadata has no token_endpoint");
     }
     const auto listed = [](const std::vector<std::string>& names, const std::string& name) {
         return std::find(names.begin(), names.end(), name) != names.end();
     };
     // An assertion issued elsewhere is, to the server, a private_key_jwt assertion.
-    const std::string method = cfg.auth == auth_method::client_assertion
-                                   ? "private_key_jwt"
-                                   : auth_method_name(cfg.auth);
+    const std::string method =
+        cfg.auth == auth_method::client_assertion ? "private_key_jwt" : auth_method_name(cfg.auth);
     if (!listed(m.token_endpoint_auth_methods_supported, method)) {
-        throw error(error_kind::config,
-                    "the authorization server does not take " + method +
-                        " at its token endpoint; it lists " +
-                        joined_names(m.token_endpoint_auth_methods_supported));
+        throw error(error_kind::config, "the authorization server does not take " + method +
+                                            " at its token endpoint; it lists " +
+                                            joined_names(m.token_endpoint_auth_methods_supported));
     }
     // A server that lists its DPoP algorithms (RFC 9449 §5.1) refuses proofs by others.
     if (cfg.dpop_key && !m.dpop_signing_alg_values_supported.empty() &&
@@ -5912,8 +5962,7 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
     }
     if (!alg.empty() && !listed(m.token_endpoint_auth_signing_alg_values_supported, alg)) {
         throw error(error_kind::config,
-                    "the authorization server does not take " + alg +
-                        " assertions; it lists " +
+                    "the authorization server does not take " + alg + " assertions; it lists " +
                         joined_names(m.token_endpoint_auth_signing_alg_values_supported));
     }
 }
@@ -5952,10 +6001,10 @@ OAUTH2CC_INLINE authorization_server_metadata discover(const client_config& cfg,
         if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
         const http_response res = via.send(req);
         if (res.body.size() > cfg.max_response_bytes) {
-            throw error(error_kind::bad_response,
-                        "the metadata at " + detail::excerpt(url, 200) +
-                            " is over max_response_bytes",
-                        error_details{{}, {}, {}, res.status, {}});
+            throw error(
+                error_kind::bad_response,
+                "the metadata at " + detail::excerpt(url, 200) + " is over max_response_bytes",
+                error_details{{}, {}, {}, res.status, {}});
         }
         if (res.status != 200) {
             last = error(error_kind::http_status,
@@ -6011,7 +6060,8 @@ inline std::optional<std::string> base64url_decode(std::string_view in) {
     std::string text;
     text.reserve(in.size() + 3);
     for (const char c : in) {
-        const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        const bool plain =
+            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
         if (!plain && c != '-' && c != '_') return std::nullopt;
         text += c == '-' ? '+' : c == '_' ? '/' : c;
     }
@@ -6049,17 +6099,21 @@ public:
         const bool ok =
             ctx && EVP_PKEY_derive_init(ctx.get()) == 1 &&
             EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) == 1 &&
-            EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), reinterpret_cast<const unsigned char*>(salt.data()),
+            EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(),
+                                        reinterpret_cast<const unsigned char*>(salt.data()),
                                         static_cast<int>(salt.size())) == 1 &&
             EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), ikm,
                                        static_cast<int>(sealing_key.reveal().size())) == 1 &&
-            EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), reinterpret_cast<const unsigned char*>(info.data()),
+            EVP_PKEY_CTX_add1_hkdf_info(ctx.get(),
+                                        reinterpret_cast<const unsigned char*>(info.data()),
                                         static_cast<int>(info.size())) == 1 &&
-            EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(key.data()), &length) == 1 &&
+            EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(key.data()), &length) ==
+                1 &&
             length == key.size();
         if (!ok) {
             wipe(key);
-            throw error(error_kind::config, "OpenSSL could not derive the sealing key (HKDF-SHA256)");
+            throw error(error_kind::config,
+                        "OpenSSL could not derive the sealing key (HKDF-SHA256)");
         }
         key_ = secret{std::move(key)};
     }
@@ -6076,11 +6130,13 @@ public:
         int n = 0;
         int last = 0;
         const bool ok =
-            ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(),
-                                      reinterpret_cast<const unsigned char*>(nonce.data())) == 1 &&
+            ctx &&
+            EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(),
+                               reinterpret_cast<const unsigned char*>(nonce.data())) == 1 &&
             (aad.empty() || EVP_EncryptUpdate(ctx.get(), nullptr, &n, bytes(aad),
                                               static_cast<int>(aad.size())) == 1) &&
-            EVP_EncryptUpdate(ctx.get(), out, &n, bytes(plain), static_cast<int>(plain.size())) == 1 &&
+            EVP_EncryptUpdate(ctx.get(), out, &n, bytes(plain), static_cast<int>(plain.size())) ==
+                1 &&
             EVP_EncryptFinal_ex(ctx.get(), out + n, &last) == 1 &&
             static_cast<std::size_t>(n + last) == plain.size() &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(seal_tag_bytes),
@@ -6105,10 +6161,12 @@ public:
         int n = 0;
         int last = 0;
         const bool ok =
-            ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(), in) == 1 &&
+            ctx &&
+            EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(), in) == 1 &&
             (aad.empty() || EVP_DecryptUpdate(ctx.get(), nullptr, &n, bytes(aad),
                                               static_cast<int>(aad.size())) == 1) &&
-            EVP_DecryptUpdate(ctx.get(), out, &n, in + seal_nonce_bytes, static_cast<int>(size)) == 1 &&
+            EVP_DecryptUpdate(ctx.get(), out, &n, in + seal_nonce_bytes, static_cast<int>(size)) ==
+                1 &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(seal_tag_bytes),
                                 in + seal_nonce_bytes + size) == 1 &&
             EVP_DecryptFinal_ex(ctx.get(), out + n, &last) == 1;
@@ -6153,11 +6211,11 @@ namespace oauth2cc::detail {
 /// @brief Refuses keys that are not plain names (a file name, a Redis key part):
 /// store_key() gives 64 hex digits.
 inline void check_store_key(const std::string& key) {
-    const bool plain = !key.empty() && key.size() <= 128 &&
-                       std::all_of(key.begin(), key.end(), [](char c) {
-                           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                                  (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
-                       });
+    const bool plain =
+        !key.empty() && key.size() <= 128 && std::all_of(key.begin(), key.end(), [](char c) {
+            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                   c == '_' || c == '-';
+        });
     if (!plain) {
         throw error(error_kind::config,
                     "a token store key must be 1 to 128 letters, digits, '_' or '-' "
@@ -6185,8 +6243,8 @@ inline std::string token_file_text(const stored_token& entry) {
     doc["scope"] = entry.scope;
     doc["issued_at"] = unix_seconds(entry.issued_at);
     doc["expires_at"] = unix_seconds(entry.expires_at);
-    doc["extra"] = entry.extra.is_object() ? entry.extra
-                                           : nlohmann::json(nlohmann::json::value_t::object);
+    doc["extra"] =
+        entry.extra.is_object() ? entry.extra : nlohmann::json(nlohmann::json::value_t::object);
     std::string text = doc.dump();
     wipe(doc["access_token"].get_ref<std::string&>());
     text += '\n';
@@ -6217,12 +6275,12 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
     const auto expires_at = seconds_at("expires_at");
     const auto extra = doc.find("extra");
     const bool whole = format != nullptr && *format == token_file_format &&
-                       access_token != nullptr && !access_token->empty() &&
-                       token_type != nullptr && scope != nullptr && issued_at && expires_at &&
+                       access_token != nullptr && !access_token->empty() && token_type != nullptr &&
+                       scope != nullptr && issued_at && expires_at &&
                        // Dates before 1970 or past 2255 are not ours, and the latter
                        // would overflow system_clock's nanoseconds.
-                       *issued_at >= 0 && *expires_at > *issued_at &&
-                       *expires_at < 9'000'000'000 && extra != doc.end() && extra->is_object();
+                       *issued_at >= 0 && *expires_at > *issued_at && *expires_at < 9'000'000'000 &&
+                       extra != doc.end() && extra->is_object();
     bool printable = whole;
     if (whole) {
         for (const unsigned char c : *access_token) {
@@ -6236,8 +6294,7 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
         out->scope = *scope;
         out->extra = *extra;
         out->issued_at = std::chrono::system_clock::time_point(std::chrono::seconds(*issued_at));
-        out->expires_at =
-            std::chrono::system_clock::time_point(std::chrono::seconds(*expires_at));
+        out->expires_at = std::chrono::system_clock::time_point(std::chrono::seconds(*expires_at));
     }
     if (access_token != nullptr) wipe(doc["access_token"].get_ref<std::string&>());
     return out;
@@ -6435,13 +6492,14 @@ OAUTH2CC_INLINE void file_token_store::save(const std::string& key, const stored
         detail::wipe(text);
         text = std::move(sealed);
     }
-    detail::unique_fd fd(detail::open_in_store(directory_fd_, temporary, directory_ + "/" + temporary,
-                                               O_WRONLY | O_CREAT | O_EXCL));
+    detail::unique_fd fd(detail::open_in_store(
+        directory_fd_, temporary, directory_ + "/" + temporary, O_WRONLY | O_CREAT | O_EXCL));
     int err = ::fchmod(fd.get(), 0600) != 0 ? errno : 0;
     if (err == 0) err = detail::write_all(fd.get(), text.data(), text.size());
     if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
     fd.reset();
-    if (err == 0 && ::renameat(directory_fd_, temporary.c_str(), directory_fd_, name.c_str()) != 0) {
+    if (err == 0 &&
+        ::renameat(directory_fd_, temporary.c_str(), directory_fd_, name.c_str()) != 0) {
         err = errno;
     }
     if (err != 0) {
@@ -6478,10 +6536,12 @@ OAUTH2CC_INLINE std::unique_ptr<token_store_lock> file_token_store::lock(const s
             return std::make_unique<detail::file_store_lock>(held);
         }
         if (errno == EINTR) continue;
-        if (errno != EWOULDBLOCK) throw detail::file_error("cannot lock the token cache file", path, errno);
+        if (errno != EWOULDBLOCK)
+            throw detail::file_error("cannot lock the token cache file", path, errno);
         const auto now = std::chrono::steady_clock::now();
         if (now >= give_up) return nullptr;
-        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, give_up - now));
+        std::this_thread::sleep_for(
+            std::min<std::chrono::steady_clock::duration>(pause, give_up - now));
         pause = std::min(pause * 2, std::chrono::milliseconds(25));
     }
 }
@@ -6645,12 +6705,14 @@ inline int no_passphrase(char*, int, int, void*) { return 0; }
 /// @brief Puts a client certificate, the intermediates after it, and its key, all PEM
 /// text, into ctx. @returns what could not be used, naming the field and never its
 /// content; empty when all is in place
-inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem, std::string_view key_pem) {
+inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem,
+                                  std::string_view key_pem) {
     const auto buffer = [](std::string_view text) {
         return BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
     };
     BIO* certs = buffer(cert_pem);
-    X509* leaf = certs != nullptr ? PEM_read_bio_X509(certs, nullptr, no_passphrase, nullptr) : nullptr;
+    X509* leaf =
+        certs != nullptr ? PEM_read_bio_X509(certs, nullptr, no_passphrase, nullptr) : nullptr;
     bool cert_ok = ctx != nullptr && leaf != nullptr && SSL_CTX_use_certificate(ctx, leaf) == 1;
     X509_free(leaf);
     while (cert_ok) {
@@ -6667,8 +6729,8 @@ inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem, std::
         problem = "tls.client_cert_pem could not be read as a PEM certificate";
     } else {
         BIO* in = buffer(key_pem);  // reads the caller's buffer in place: no copy to wipe
-        EVP_PKEY* key = in != nullptr ? PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr)
-                                      : nullptr;
+        EVP_PKEY* key =
+            in != nullptr ? PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr) : nullptr;
         BIO_free(in);
         if (key == nullptr) {
             problem = "tls.client_key_pem could not be read as an unencrypted PEM private key";
@@ -6751,8 +6813,8 @@ inline std::string wire_target(std::string_view path) {
     out.reserve(path.size());
     for (char c : path) {
         const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' ||
-            c == '`' || c == '{' || c == '|' || c == '}') {
+        if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' ||
+            c == '{' || c == '|' || c == '}') {
             append_percent_escape(out, u);
         } else {
             out.push_back(c);
@@ -6885,9 +6947,8 @@ public:
         for (const auto& [name, value] : request.headers) {
             if (name.empty() || has_control(name) || name.find(':') != std::string::npos ||
                 name.find(' ') != std::string::npos) {
-                throw error(error_kind::config,
-                            "a request header name is empty or malformed: \"" +
-                                excerpt(name, 60) + "\"");
+                throw error(error_kind::config, "a request header name is empty or malformed: \"" +
+                                                    excerpt(name, 60) + "\"");
             }
             if (is_framing_header(name)) {
                 throw error(error_kind::config,
@@ -6942,8 +7003,8 @@ public:
         std::unique_ptr<pooled_client> client = acquire(origin, *url);
         httplib::Response in;
         httplib::Error failure = httplib::Error::Success;
-        const auto deadline = deadline_watchdog::clock::now() + options_.connect_timeout +
-                              options_.read_timeout;
+        const auto deadline =
+            deadline_watchdog::clock::now() + options_.connect_timeout + options_.read_timeout;
         socket_handle* socket = client->socket.get();
         const auto ticket = watchdog_.arm(deadline, [socket] { socket->shut_down(); });
         const bool sent = client->http->send(out, in, failure);
@@ -6960,12 +7021,11 @@ public:
                             error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
             }
             if (timed_out) {
-                throw error(error_kind::transport,
-                            "no complete response from " + origin + " within " +
-                                std::to_string((options_.connect_timeout +
-                                                options_.read_timeout)
-                                                   .count()) +
-                                " ms (connect_timeout + read_timeout)");
+                throw error(
+                    error_kind::transport,
+                    "no complete response from " + origin + " within " +
+                        std::to_string((options_.connect_timeout + options_.read_timeout).count()) +
+                        " ms (connect_timeout + read_timeout)");
             }
             const std::string what = httplib::to_string(failure);
             // Newer cpp-httplib releases refuse a Content-Encoding they were built
@@ -7026,13 +7086,12 @@ private:
         // Host and port as they are: cpp-httplib's own URL parser reads an IPv6 literal
         // with hex letters or dots ([::ffff:7f00:1]) as a host name.
         if (url.https) {
-            auto ssl = std::make_unique<httplib::SSLClient>(url.host, url.port,
-                                                            tls.client_cert_file,
-                                                            tls.client_key_file);
+            auto ssl = std::make_unique<httplib::SSLClient>(
+                url.host, url.port, tls.client_cert_file, tls.client_key_file);
             if (!ssl->is_valid()) {
                 ERR_clear_error();
-                throw error(error_kind::tls, "cpp-httplib could not set up a client for " +
-                                                 origin + " with the given TLS files");
+                throw error(error_kind::tls, "cpp-httplib could not set up a client for " + origin +
+                                                 " with the given TLS files");
             }
             if (!tls.client_cert_pem.empty()) {
                 const std::string problem = use_client_pem(
@@ -7047,9 +7106,7 @@ private:
         }
         httplib::ClientImpl* client = made->http.get();
         std::shared_ptr<socket_handle> socket = made->socket;
-        client->set_socket_options([socket](auto fd) {
-            socket->adopt(static_cast<int>(fd));
-        });
+        client->set_socket_options([socket](auto fd) { socket->adopt(static_cast<int>(fd)); });
         send_target_as_is(*client, 0);
         if (proxy_) {
             client->set_proxy(proxy_->host, proxy_->port);
@@ -7238,8 +7295,11 @@ private:
     static std::pair<std::uint32_t, std::size_t> utf8_at(std::string_view s,
                                                          std::size_t at) noexcept {
         const auto u = static_cast<unsigned char>(s[at]);
-        std::size_t length = u < 0x80 ? 1 : (u >> 5) == 0x6 ? 2 : (u >> 4) == 0xe ? 3
-                                         : (u >> 3) == 0x1e ? 4 : 0;
+        std::size_t length = u < 0x80           ? 1
+                             : (u >> 5) == 0x6  ? 2
+                             : (u >> 4) == 0xe  ? 3
+                             : (u >> 3) == 0x1e ? 4
+                                                : 0;
         if (length == 0 || at + length > s.size()) return {0, 0};
         std::uint32_t cp = length == 1 ? u : u & (0x7fu >> length);
         for (std::size_t i = 1; i < length; ++i) {
@@ -7264,8 +7324,13 @@ private:
         if (c == '%' && hex_at(text, at + 1, 2) == u) next(at + 3, k + 1);
         if (c != '\\' || at + 1 >= text.size()) return;
         const char e = text[at + 1];
-        const char plain = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b'
-                         : e == 'f' ? '\f' : (e == '/' || e == '"' || e == '\\') ? e : '\0';
+        const char plain = e == 'n'                              ? '\n'
+                           : e == 't'                            ? '\t'
+                           : e == 'r'                            ? '\r'
+                           : e == 'b'                            ? '\b'
+                           : e == 'f'                            ? '\f'
+                           : (e == '/' || e == '"' || e == '\\') ? e
+                                                                 : '\0';
         if (plain != '\0' && plain == b) next(at + 2, k + 1);
         if (e != 'u') return;
         const auto [cp, length] = utf8_at(secret, k);
@@ -7277,8 +7342,8 @@ private:
         }
         const long high = 0xd800 + ((cp - 0x10000) >> 10);
         const long low = 0xdc00 + ((cp - 0x10000) & 0x3ff);
-        if (unit == high && at + 12 <= text.size() && text[at + 6] == '\\' &&
-            text[at + 7] == 'u' && hex_at(text, at + 8, 4) == low) {
+        if (unit == high && at + 12 <= text.size() && text[at + 6] == '\\' && text[at + 7] == 'u' &&
+            hex_at(text, at + 8, 4) == low) {
             next(at + 12, k + length);
         }
     }
@@ -7347,9 +7412,10 @@ inline void validate_client_authentication(const client_config& cfg) {
         case auth_method::client_secret_jwt:
             // RFC 7518 §3.2: an HS256 key is at least as long as the hash, 32 bytes.
             if (cfg.client_secret.reveal().size() < 32) {
-                fail("client_secret_jwt signs with HS256, which needs a client_secret of 32 "
-                     "bytes or more (RFC 7518 §3.2); this one has " +
-                     std::to_string(cfg.client_secret.reveal().size()));
+                fail(
+                    "client_secret_jwt signs with HS256, which needs a client_secret of 32 "
+                    "bytes or more (RFC 7518 §3.2); this one has " +
+                    std::to_string(cfg.client_secret.reveal().size()));
             }
             break;
         case auth_method::private_key_jwt:
@@ -7357,8 +7423,9 @@ inline void validate_client_authentication(const client_config& cfg) {
             break;
         case auth_method::client_assertion:
             if (!cfg.client_assertion) {
-                fail("auth_method::client_assertion needs the client_assertion function "
-                     "(e.g. assertion_from_file(path))");
+                fail(
+                    "auth_method::client_assertion needs the client_assertion function "
+                    "(e.g. assertion_from_file(path))");
             }
             break;
         case auth_method::tls_client_auth:
@@ -7385,8 +7452,9 @@ inline url_parts validate_config(const client_config& cfg) {
     auto url = parse_url(cfg.token_endpoint);
     if (!url) {
         // The text is not echoed: a refused URL may carry credentials ("user:pass@").
-        fail("token_endpoint must be an absolute http:// or https:// URL with a host, no "
-             "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
+        fail(
+            "token_endpoint must be an absolute http:// or https:// URL with a host, no "
+            "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
     }
     check_plain_http(*url, cfg, "token_endpoint", "credentials");
     if (cfg.client_id.empty()) fail("client_id is empty");
@@ -7420,7 +7488,8 @@ inline std::string basic_authorization(const client_config& cfg) {
     // Built in place, in buffers sized up front: no copy of the secret is left in memory.
     std::string joined;
     if (cfg.basic_encoding == credential_encoding::form_urlencoded) {
-        joined.reserve(percent_encoded_bound(id.size()) + 1 + percent_encoded_bound(password.size()));
+        joined.reserve(percent_encoded_bound(id.size()) + 1 +
+                       percent_encoded_bound(password.size()));
         percent_encode_append(joined, id, "+");
         joined.push_back(':');
         percent_encode_append(joined, password, "+");
@@ -7551,7 +7620,7 @@ struct prepared_token_request {
     ~prepared_token_request() { wipe_credentials(request); }
 
     http_request request;
-    redactions hide;  ///< every form of the secret, kept out of error messages
+    redactions hide;    ///< every form of the secret, kept out of error messages
     std::string scope;  ///< the scope asked for, the token's when the response has none
     std::size_t max_response_bytes;
     /// Makes each request's assertion, for the methods that send one.
@@ -7616,7 +7685,7 @@ inline int digits_at(std::string_view s, std::size_t at, std::size_t len) {
 
 /// @brief Seconds since the epoch of a UTC date and time; empty when a field is out of range.
 inline std::optional<std::int64_t> utc_seconds(int year, unsigned month, int day, int hour,
-                                              int minute, int second) {
+                                               int minute, int second) {
     if (month == 0 || year < 0 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
         minute > 59 || second < 0 || second > 60) {
         return std::nullopt;
@@ -7660,8 +7729,8 @@ inline std::optional<std::int64_t> parse_rfc850_date(std::string_view s, int cur
     int year = current_year / 100 * 100 + yy;
     if (year + 100 <= current_year + 50) year += 100;
     if (year > current_year + 50) year -= 100;
-    return utc_seconds(year, month_number(d.substr(3, 3)), digits_at(d, 0, 2),
-                       digits_at(d, 10, 2), digits_at(d, 13, 2), digits_at(d, 16, 2));
+    return utc_seconds(year, month_number(d.substr(3, 3)), digits_at(d, 0, 2), digits_at(d, 10, 2),
+                       digits_at(d, 13, 2), digits_at(d, 16, 2));
 }
 
 /// @brief Parses the obsolete asctime() form, "Sun Nov  6 08:49:37 1994" (RFC 9110 §5.6.7).
@@ -7708,9 +7777,8 @@ inline std::optional<std::chrono::seconds> parse_retry_after(
         }
         return std::min(std::chrono::seconds(seconds), max_retry_after);
     }
-    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                 now_system.time_since_epoch())
-                                 .count();
+    const std::int64_t now =
+        std::chrono::duration_cast<std::chrono::seconds>(now_system.time_since_epoch()).count();
     const auto date = parse_http_date(value, now);
     if (!date) return std::nullopt;
     if (*date <= now) return std::chrono::seconds(0);
@@ -7765,7 +7833,7 @@ inline std::optional<nlohmann::json> response_document(const http_response& res,
 /// @param http_status the response's status, carried by the error
 /// @throws error of kind `bad_response` for anything else
 inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v,
-                                                          int http_status) {
+                                                           int http_status) {
     const auto bad = [http_status] {
         throw error(error_kind::bad_response, "expires_in is not a non-negative number of seconds",
                     error_details{{}, {}, {}, http_status, {}});
@@ -7822,14 +7890,15 @@ inline void throw_for_error_response(const http_response& res,
                                      const std::string& who) {
     error_details details;
     details.http_status = res.status;
-    if (auto ra = res.header("Retry-After")) details.retry_after = parse_retry_after(*ra, now_system);
+    if (auto ra = res.header("Retry-After"))
+        details.retry_after = parse_retry_after(*ra, now_system);
     if (doc && doc->is_object() && doc->contains("error")) {
         details.oauth_error = error_member(*doc, "error", hide);
         details.error_description = error_member(*doc, "error_description", hide);
         details.error_uri = error_member(*doc, "error_uri", hide);
         if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
-        std::string message = who + " answered " + details.oauth_error + " (HTTP " +
-                              std::to_string(res.status) + ")";
+        std::string message =
+            who + " answered " + details.oauth_error + " (HTTP " + std::to_string(res.status) + ")";
         if (!details.error_description.empty()) message += ": " + details.error_description;
         throw error(error_kind::oauth, message, std::move(details));
     }
@@ -7878,8 +7947,8 @@ inline token parse_token_response(const http_response& res, const std::string& r
             "\" twice");
     }
     if (!doc) {
-        bad("the token response is not JSON (Content-Type \"" + hide.excerpt_of(media_type(res), 60) +
-            "\")");
+        bad("the token response is not JSON (Content-Type \"" +
+            hide.excerpt_of(media_type(res), 60) + "\")");
     }
     if (!doc->is_object()) bad("the token response is not a JSON object");
 
@@ -7911,8 +7980,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
                     !type.empty() &&
                     (t.access_token.reveal().find(type) != std::string::npos ||
                      (token_member != doc->end() && token_member->is_string() &&
-                      token_member->get_ref<const std::string&>().find(type) !=
-                          std::string::npos));
+                      token_member->get_ref<const std::string&>().find(type) != std::string::npos));
                 bad((type.size() <= 16 && !names_token
                          ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
                          : "a token_type of " + std::to_string(type.size()) + " bytes") +
@@ -7956,8 +8024,7 @@ OAUTH2CC_INLINE bool introspection_result::has_scope(std::string_view scope_toke
     return false;
 }
 
-OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg,
-                                                std::string_view endpoint,
+OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::string_view endpoint,
                                                 std::string_view access_token, transport& via) {
     client_config target = cfg;
     target.token_endpoint = std::string(endpoint);
@@ -8025,8 +8092,7 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg,
     return out;
 }
 
-OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg,
-                                                std::string_view endpoint,
+OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::string_view endpoint,
                                                 std::string_view access_token) {
     httplib_transport via(cfg);
     return introspect(cfg, endpoint, access_token, via);
@@ -8052,8 +8118,8 @@ OAUTH2CC_INLINE std::string proxy_from_environment(std::string_view url) {
     };
     const auto parts = detail::parse_url(url);
     if (!parts) return {};
-    std::string proxy = parts->https ? first("https_proxy", "HTTPS_PROXY")
-                                     : first("http_proxy", nullptr);
+    std::string proxy =
+        parts->https ? first("https_proxy", "HTTPS_PROXY") : first("http_proxy", nullptr);
     if (proxy.empty()) proxy = first("all_proxy", "ALL_PROXY");
     if (proxy.empty()) return {};
     if (detail::no_proxy_matches(first("no_proxy", "NO_PROXY"), parts->host)) return {};
@@ -8100,7 +8166,8 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
     res = via.send(copy ? *copy : prepared.request);
     const auto obtained_at = std::chrono::steady_clock::now();
     if (prepared.dpop) {
-        if (const auto nonce = res.header("DPoP-Nonce")) prepared.nonces.put(prepared.request.url, *nonce);
+        if (const auto nonce = res.header("DPoP-Nonce"))
+            prepared.nonces.put(prepared.request.url, *nonce);
     }
     if (res.body.size() > prepared.max_response_bytes) {
         throw error(error_kind::bad_response,
@@ -8108,8 +8175,7 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
                         std::to_string(prepared.max_response_bytes) + ")",
                     error_details{{}, {}, {}, res.status, {}});
     }
-    return parse_token_response(res, prepared.scope, obtained_at,
-                                std::chrono::system_clock::now(),
+    return parse_token_response(res, prepared.scope, obtained_at, std::chrono::system_clock::now(),
                                 hide_too ? *hide_too : prepared.hide, prepared.dpop.has_value());
 }
 
@@ -8123,9 +8189,9 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
     try {
         return send_token_request_once(prepared, via);
     } catch (const error& e) {
-        const bool nonce_error = e.kind() == error_kind::oauth &&
-                                 (e.oauth_error() == "use_dpop_nonce" ||
-                                  e.oauth_error() == "invalid_dpop_proof");
+        const bool nonce_error =
+            e.kind() == error_kind::oauth &&
+            (e.oauth_error() == "use_dpop_nonce" || e.oauth_error() == "invalid_dpop_proof");
         if (!nonce_error || prepared.nonces.get(prepared.request.url) == sent_nonce) throw;
     }
     ++token_nonce_retries();
@@ -8229,8 +8295,21 @@ namespace detail {
 inline bool is_tchar(char c) noexcept {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '.':
+        case '^':
+        case '_':
+        case '`':
+        case '|':
+        case '~':
             return true;
         default:
             return false;
@@ -8239,8 +8318,8 @@ inline bool is_tchar(char c) noexcept {
 
 // RFC 9110 §11.2 token68 characters, before the trailing '='s.
 inline bool is_token68_char(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
 }
 
 class challenge_reader {
@@ -8410,8 +8489,7 @@ OAUTH2CC_INLINE std::optional<bearer_challenge> find_bearer_challenge(
     return detail::find_challenge(response, "Bearer");
 }
 
-OAUTH2CC_INLINE std::optional<bearer_challenge> find_dpop_challenge(
-    const http_response& response) {
+OAUTH2CC_INLINE std::optional<bearer_challenge> find_dpop_challenge(const http_response& response) {
     return detail::find_challenge(response, "DPoP");
 }
 

@@ -152,8 +152,9 @@ inline redis_reply redis_run(redisContext* c, const std::vector<std::string_view
     failure.closed = c->err == REDIS_ERR_EOF ||
                      (c->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE));
     const bool timed_out =
-        c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK ||
-                                   std::string_view(c->errstr).find("temporarily") != std::string_view::npos);
+        c->err == REDIS_ERR_IO &&
+        (errno == EAGAIN || errno == EWOULDBLOCK ||
+         std::string_view(c->errstr).find("temporarily") != std::string_view::npos);
     failure.why = timed_out ? to.where + " did not answer within " +
                                   std::to_string(to.command_timeout.count()) + " ms"
                             : to.where + ": " + excerpt(c->errstr, 200);
@@ -189,8 +190,7 @@ inline redis_context redis_connect(const redis_target& to) {
                         : redisConnectUnixWithTimeout(to.unix_socket.c_str(), connect_tv));
     if (!c) throw redis_io_failure{to.where + ": out of memory", false};
     if (c->err != 0) {
-        throw redis_io_failure{to.where + ": cannot connect: " + excerpt(c->errstr, 200),
-                               false};
+        throw redis_io_failure{to.where + ": cannot connect: " + excerpt(c->errstr, 200), false};
     }
     if (redisSetTimeout(c.get(), to_timeval(to.command_timeout)) != REDIS_OK) {
         throw redis_io_failure{to.where + ": cannot set the command timeout", false};
@@ -279,9 +279,9 @@ public:
         redis_reply r = redis_run(c, args, to_);
         if (r->type == REDIS_REPLY_ERROR) {
             ++counters_.failures;
-            throw error(error_kind::transport,
-                        to_.where + " answered " + std::string(args.front()) + " with an error: " +
-                            redis_error_text(*r, args));
+            throw error(error_kind::transport, to_.where + " answered " +
+                                                   std::string(args.front()) +
+                                                   " with an error: " + redis_error_text(*r, args));
         }
         return r;
     }
@@ -549,8 +549,8 @@ inline std::optional<std::vector<std::pair<std::string, std::string>>> parse_for
         if (field.empty()) continue;
         const std::size_t eq = field.find('=');
         auto name = form_decode(field.substr(0, eq));
-        auto value = form_decode(eq == std::string_view::npos ? std::string_view{}
-                                                              : field.substr(eq + 1));
+        auto value =
+            form_decode(eq == std::string_view::npos ? std::string_view{} : field.substr(eq + 1));
         if (!name || !value) return std::nullopt;
         fields.emplace_back(std::move(*name), std::move(*value));
     }
@@ -765,7 +765,8 @@ inline std::optional<std::string> base64url_decode(std::string_view in) {
     std::string text;
     text.reserve(in.size() + 3);
     for (const char c : in) {
-        const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        const bool plain =
+            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
         if (!plain && c != '-' && c != '_') return std::nullopt;
         text += c == '-' ? '+' : c == '_' ? '/' : c;
     }
@@ -803,17 +804,21 @@ public:
         const bool ok =
             ctx && EVP_PKEY_derive_init(ctx.get()) == 1 &&
             EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) == 1 &&
-            EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), reinterpret_cast<const unsigned char*>(salt.data()),
+            EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(),
+                                        reinterpret_cast<const unsigned char*>(salt.data()),
                                         static_cast<int>(salt.size())) == 1 &&
             EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), ikm,
                                        static_cast<int>(sealing_key.reveal().size())) == 1 &&
-            EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), reinterpret_cast<const unsigned char*>(info.data()),
+            EVP_PKEY_CTX_add1_hkdf_info(ctx.get(),
+                                        reinterpret_cast<const unsigned char*>(info.data()),
                                         static_cast<int>(info.size())) == 1 &&
-            EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(key.data()), &length) == 1 &&
+            EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(key.data()), &length) ==
+                1 &&
             length == key.size();
         if (!ok) {
             wipe(key);
-            throw error(error_kind::config, "OpenSSL could not derive the sealing key (HKDF-SHA256)");
+            throw error(error_kind::config,
+                        "OpenSSL could not derive the sealing key (HKDF-SHA256)");
         }
         key_ = secret{std::move(key)};
     }
@@ -830,11 +835,13 @@ public:
         int n = 0;
         int last = 0;
         const bool ok =
-            ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(),
-                                      reinterpret_cast<const unsigned char*>(nonce.data())) == 1 &&
+            ctx &&
+            EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(),
+                               reinterpret_cast<const unsigned char*>(nonce.data())) == 1 &&
             (aad.empty() || EVP_EncryptUpdate(ctx.get(), nullptr, &n, bytes(aad),
                                               static_cast<int>(aad.size())) == 1) &&
-            EVP_EncryptUpdate(ctx.get(), out, &n, bytes(plain), static_cast<int>(plain.size())) == 1 &&
+            EVP_EncryptUpdate(ctx.get(), out, &n, bytes(plain), static_cast<int>(plain.size())) ==
+                1 &&
             EVP_EncryptFinal_ex(ctx.get(), out + n, &last) == 1 &&
             static_cast<std::size_t>(n + last) == plain.size() &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(seal_tag_bytes),
@@ -859,10 +866,12 @@ public:
         int n = 0;
         int last = 0;
         const bool ok =
-            ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(), in) == 1 &&
+            ctx &&
+            EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(), in) == 1 &&
             (aad.empty() || EVP_DecryptUpdate(ctx.get(), nullptr, &n, bytes(aad),
                                               static_cast<int>(aad.size())) == 1) &&
-            EVP_DecryptUpdate(ctx.get(), out, &n, in + seal_nonce_bytes, static_cast<int>(size)) == 1 &&
+            EVP_DecryptUpdate(ctx.get(), out, &n, in + seal_nonce_bytes, static_cast<int>(size)) ==
+                1 &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(seal_tag_bytes),
                                 in + seal_nonce_bytes + size) == 1 &&
             EVP_DecryptFinal_ex(ctx.get(), out + n, &last) == 1;
@@ -1048,11 +1057,11 @@ namespace oauth2cc::detail {
 /// @brief Refuses keys that are not plain names (a file name, a Redis key part):
 /// store_key() gives 64 hex digits.
 inline void check_store_key(const std::string& key) {
-    const bool plain = !key.empty() && key.size() <= 128 &&
-                       std::all_of(key.begin(), key.end(), [](char c) {
-                           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                                  (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
-                       });
+    const bool plain =
+        !key.empty() && key.size() <= 128 && std::all_of(key.begin(), key.end(), [](char c) {
+            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                   c == '_' || c == '-';
+        });
     if (!plain) {
         throw error(error_kind::config,
                     "a token store key must be 1 to 128 letters, digits, '_' or '-' "
@@ -1080,8 +1089,8 @@ inline std::string token_file_text(const stored_token& entry) {
     doc["scope"] = entry.scope;
     doc["issued_at"] = unix_seconds(entry.issued_at);
     doc["expires_at"] = unix_seconds(entry.expires_at);
-    doc["extra"] = entry.extra.is_object() ? entry.extra
-                                           : nlohmann::json(nlohmann::json::value_t::object);
+    doc["extra"] =
+        entry.extra.is_object() ? entry.extra : nlohmann::json(nlohmann::json::value_t::object);
     std::string text = doc.dump();
     wipe(doc["access_token"].get_ref<std::string&>());
     text += '\n';
@@ -1112,12 +1121,12 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
     const auto expires_at = seconds_at("expires_at");
     const auto extra = doc.find("extra");
     const bool whole = format != nullptr && *format == token_file_format &&
-                       access_token != nullptr && !access_token->empty() &&
-                       token_type != nullptr && scope != nullptr && issued_at && expires_at &&
+                       access_token != nullptr && !access_token->empty() && token_type != nullptr &&
+                       scope != nullptr && issued_at && expires_at &&
                        // Dates before 1970 or past 2255 are not ours, and the latter
                        // would overflow system_clock's nanoseconds.
-                       *issued_at >= 0 && *expires_at > *issued_at &&
-                       *expires_at < 9'000'000'000 && extra != doc.end() && extra->is_object();
+                       *issued_at >= 0 && *expires_at > *issued_at && *expires_at < 9'000'000'000 &&
+                       extra != doc.end() && extra->is_object();
     bool printable = whole;
     if (whole) {
         for (const unsigned char c : *access_token) {
@@ -1131,8 +1140,7 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
         out->scope = *scope;
         out->extra = *extra;
         out->issued_at = std::chrono::system_clock::time_point(std::chrono::seconds(*issued_at));
-        out->expires_at =
-            std::chrono::system_clock::time_point(std::chrono::seconds(*expires_at));
+        out->expires_at = std::chrono::system_clock::time_point(std::chrono::seconds(*expires_at));
     }
     if (access_token != nullptr) wipe(doc["access_token"].get_ref<std::string&>());
     return out;
@@ -1159,7 +1167,7 @@ struct redis_options {
     std::string username;            ///< ACL user for AUTH (Redis 6); empty: AUTH password only.
     secret password;                 ///< AUTH password; empty: no AUTH.
     int db = 0;                      ///< Database number, SELECTed on each connection.
-    std::string key_prefix = "oauth2cc:";  ///< Before every key this store writes.
+    std::string key_prefix = "oauth2cc:";            ///< Before every key this store writes.
     std::chrono::milliseconds connect_timeout{500};  ///< Bounds each connect.
     std::chrono::milliseconds command_timeout{500};  ///< Bounds each command's reply.
     /// When set (16 bytes or more; 32 random bytes are best), Redis holds tokens sealed:
@@ -1486,7 +1494,8 @@ inline bool no_proxy_matches(std::string_view list, std::string_view host) {
         std::string unbracketed;
         if (!entry.empty() && entry.front() == '[' && entry.find(']') != std::string_view::npos) {
             const std::size_t close = entry.find(']');
-            unbracketed = std::string(entry.substr(1, close - 1)) + std::string(entry.substr(close + 1));
+            unbracketed =
+                std::string(entry.substr(1, close - 1)) + std::string(entry.substr(close + 1));
             entry = unbracketed;
         }
         while (!entry.empty() && entry.front() == '.') entry.remove_prefix(1);
@@ -1691,7 +1700,8 @@ inline std::unique_ptr<token_store_lock> redis_token_store::lock(const std::stri
         if (!now_digest.empty() && now_digest != before) return nullptr;
         const auto now = std::chrono::steady_clock::now();
         if (now >= give_up) return nullptr;
-        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, give_up - now));
+        std::this_thread::sleep_for(
+            std::min<std::chrono::steady_clock::duration>(pause, give_up - now));
         pause = std::min(pause * 2, std::chrono::milliseconds(20));
     }
 }

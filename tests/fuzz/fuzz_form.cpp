@@ -18,8 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string encoded = oauth2cc::detail::form_encode(in);
     for (const char c : encoded) {
         const bool kept = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                          (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-                          c == '~' || c == '+' || c == '%';
+                          (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~' ||
+                          c == '+' || c == '%';
         oauth2cc_fuzz::require(kept, "only unreserved bytes, '+' and %XX in the encoding");
     }
     const auto decoded = oauth2cc::detail::form_decode(encoded);

@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view in(reinterpret_cast<const char*>(data), size);
     const auto now = std::chrono::system_clock::time_point{std::chrono::seconds(1764000000)};
     const auto wait = oauth2cc::detail::parse_retry_after(in, now);
-    oauth2cc_fuzz::require(!wait || (wait->count() >= 0 && *wait <= oauth2cc::detail::max_retry_after),
-                           "a wait within [0, one day]");
+    oauth2cc_fuzz::require(
+        !wait || (wait->count() >= 0 && *wait <= oauth2cc::detail::max_retry_after),
+        "a wait within [0, one day]");
     return 0;
 }

@@ -25,9 +25,12 @@ constexpr const char* fuzz_secret = "Fuzz-S3cret-zz9";
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     static constexpr int statuses[] = {200, 200, 201, 400, 401, 429, 500, 302};
-    static constexpr const char* types[] = {"application/json", "application/json; charset=utf-8",
-                                            "application/x-www-form-urlencoded", "text/plain",
-                                            "text/html", ""};
+    static constexpr const char* types[] = {"application/json",
+                                            "application/json; charset=utf-8",
+                                            "application/x-www-form-urlencoded",
+                                            "text/plain",
+                                            "text/html",
+                                            ""};
     oauth2cc::http_response res;
     res.status = statuses[data[0] & 7];
     const char* type = types[(data[0] >> 3) % 6];

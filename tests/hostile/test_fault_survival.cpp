@@ -35,10 +35,14 @@ enum class fault { none, refuse, silent, unavailable };
 
 std::string name_of(fault f) {
     switch (f) {
-        case fault::none: return "none";
-        case fault::refuse: return "connections refused";
-        case fault::silent: return "accepts, never answers";
-        case fault::unavailable: return "503 Service Unavailable";
+        case fault::none:
+            return "none";
+        case fault::refuse:
+            return "connections refused";
+        case fault::silent:
+            return "accepts, never answers";
+        case fault::unavailable:
+            return "503 Service Unavailable";
     }
     return "?";
 }
@@ -165,7 +169,8 @@ fault_report survive(fault f) {
     });
     auto injector = std::make_shared<fault_injector>(std::map<fault, std::string>{
         {fault::none, good.url() + "/token"},
-        {fault::refuse, "http://127.0.0.1:" + std::to_string(oauth2cc_test::closed_port()) + "/token"},
+        {fault::refuse,
+         "http://127.0.0.1:" + std::to_string(oauth2cc_test::closed_port()) + "/token"},
         {fault::silent, silent.url() + "/token"},
         {fault::unavailable, good.url() + "/unavailable"}});
 
@@ -193,7 +198,8 @@ fault_report survive(fault f) {
     for (auto t = 1s; t <= 2 * lifetime; t += 1s) {
         clock->advance(1s);
         const bool valid = clock->now() < obtained + lifetime;
-        if (!call(manager, log, &latest)) ++(valid ? report.errors_while_valid : report.errors_after_expiry);
+        if (!call(manager, log, &latest))
+            ++(valid ? report.errors_while_valid : report.errors_after_expiry);
     }
     report.requests_during_fault = injector->attempts(f);
     // Recovery: how long until a call gets a new token.

@@ -117,7 +117,9 @@ void reply(httplib::Response& res, int status, const std::string& body,
 }
 
 handler json_reply(int status, std::string body) {
-    return [status, body](const httplib::Request&, httplib::Response& res) { reply(res, status, body); };
+    return [status, body](const httplib::Request&, httplib::Response& res) {
+        reply(res, status, body);
+    };
 }
 
 // Writes a fixed reply, then closes the connection.
@@ -142,7 +144,10 @@ raw_script raw_trickle(std::string head) {
 
 std::vector<behaviour> behaviours() {
     const auto bad = [](const char* name, std::string body, int status = 200) {
-        return behaviour{name, where::http, json_reply(status, std::move(body)), {},
+        return behaviour{name,
+                         where::http,
+                         json_reply(status, std::move(body)),
+                         {},
                          fails(error_kind::bad_response, status)};
     };
     std::vector<behaviour> b;
@@ -152,47 +157,67 @@ std::vector<behaviour> behaviours() {
     b.push_back(bad("a JSON number at top level", "3600"));
     b.push_back(bad("a JSON string at top level", "\"Tk-Hostile-4b1d9e\""));
     b.push_back(bad("an empty 200 body", ""));
-    b.push_back({"an HTML 200 body", where::http,
+    b.push_back({"an HTML 200 body",
+                 where::http,
                  [](const httplib::Request&, httplib::Response& res) {
                      reply(res, 200, "<html>Tk-Hostile-4b1d9e</html>", "text/html");
                  },
-                 {}, fails(error_kind::bad_response, 200)});
-    b.push_back({"204 No Content", where::http,
-                 [](const httplib::Request&, httplib::Response& res) { res.status = 204; }, {},
+                 {},
+                 fails(error_kind::bad_response, 200)});
+    b.push_back({"204 No Content",
+                 where::http,
+                 [](const httplib::Request&, httplib::Response& res) { res.status = 204; },
+                 {},
                  fails(error_kind::bad_response, 204)});
     // access_token.
     b.push_back(bad("access_token missing", R"({"token_type":"Bearer","expires_in":60})"));
     b.push_back(bad("access_token empty", R"({"access_token":"","token_type":"Bearer"})"));
     b.push_back(bad("access_token a number", R"({"access_token":12345,"token_type":"Bearer"})"));
-    b.push_back(bad("access_token holding CR LF",
-                    R"({"access_token":"Tk-Hostile-4b1d9e\r\nX-Injected: 1","token_type":"Bearer"})"));
+    b.push_back(
+        bad("access_token holding CR LF",
+            R"({"access_token":"Tk-Hostile-4b1d9e\r\nX-Injected: 1","token_type":"Bearer"})"));
     b.push_back(bad("access_token holding NUL",
                     R"({"access_token":"Tk-Hostile-4b1d9e\u0000tail","token_type":"Bearer"})"));
-    b.push_back({"access_token 10 MB long", where::http,
-                 json_reply(200, R"({"access_token":")" + std::string(10 * 1024 * 1024, 'T') + "\"}"),
-                 {}, fails(error_kind::bad_response, 200)});
+    b.push_back(
+        {"access_token 10 MB long",
+         where::http,
+         json_reply(200, R"({"access_token":")" + std::string(10 * 1024 * 1024, 'T') + "\"}"),
+         {},
+         fails(error_kind::bad_response, 200)});
     b.push_back(bad("access_token in invalid UTF-8",
                     "{\"access_token\":\"Tk-Hostile-4b1d9e\xff\xfe\",\"token_type\":\"Bearer\"}"));
     // token_type.
-    b.push_back({"token_type missing: taken as Bearer", where::http, json_reply(200, token_json("")),
-                 {}, succeeds([](const oauth2cc::token& t) { CHECK(t.token_type == "Bearer"); })});
+    b.push_back({"token_type missing: taken as Bearer",
+                 where::http,
+                 json_reply(200, token_json("")),
+                 {},
+                 succeeds([](const oauth2cc::token& t) { CHECK(t.token_type == "Bearer"); })});
     b.push_back(bad("token_type mac", token_json(R"("token_type":"mac")")));
     b.push_back(bad("token_type a number", token_json(R"("token_type":1)")));
     // expires_in.
     b.push_back(bad("expires_in -1", token_json(R"("expires_in":-1)")));
     b.push_back(bad("expires_in \"abc\"", token_json(R"("expires_in":"abc")")));
-    b.push_back({"expires_in 1e300: clamped to a year", where::http,
-                 json_reply(200, token_json(R"("expires_in":1e300)")), {},
+    b.push_back({"expires_in 1e300: clamped to a year",
+                 where::http,
+                 json_reply(200, token_json(R"("expires_in":1e300)")),
+                 {},
                  succeeds([](const oauth2cc::token& t) {
                      REQUIRE(t.expires_in.has_value());
                      CHECK(*t.expires_in == std::chrono::hours(24 * 365));
                  })});
-    b.push_back({"expires_in \"3600.5\": 3600 s", where::http,
-                 json_reply(200, token_json(R"("expires_in":"3600.5")")), {},
-                 succeeds([](const oauth2cc::token& t) { CHECK(t.expires_in == std::chrono::seconds(3600)); })});
-    b.push_back({"expires_in null: lifetime unknown", where::http,
-                 json_reply(200, token_json(R"("expires_in":null)")), {},
-                 succeeds([](const oauth2cc::token& t) { CHECK_FALSE(t.expires_in.has_value()); })});
+    b.push_back({"expires_in \"3600.5\": 3600 s",
+                 where::http,
+                 json_reply(200, token_json(R"("expires_in":"3600.5")")),
+                 {},
+                 succeeds([](const oauth2cc::token& t) {
+                     CHECK(t.expires_in == std::chrono::seconds(3600));
+                 })});
+    b.push_back(
+        {"expires_in null: lifetime unknown",
+         where::http,
+         json_reply(200, token_json(R"("expires_in":null)")),
+         {},
+         succeeds([](const oauth2cc::token& t) { CHECK_FALSE(t.expires_in.has_value()); })});
     b.push_back(bad("expires_in true", token_json(R"("expires_in":true)")));
     // scope.
     b.push_back(bad("scope an array", token_json(R"("scope":["read_date"])")));
@@ -203,70 +228,97 @@ std::vector<behaviour> behaviours() {
     b.push_back(bad("JSON nested 100,000 deep",
                     token_json(R"("x":)" + std::string(100000, '[') + std::string(100000, ']'))));
     // Error responses.
-    b.push_back({"200 carrying error", where::http,
-                 json_reply(200, R"({"error":"invalid_scope","error_description":"no"})"), {},
+    b.push_back({"200 carrying error",
+                 where::http,
+                 json_reply(200, R"({"error":"invalid_scope","error_description":"no"})"),
+                 {},
                  fails(error_kind::oauth, 200, "invalid_scope")});
-    b.push_back({"400 with no body", where::http,
-                 [](const httplib::Request&, httplib::Response& res) { res.status = 400; }, {},
+    b.push_back({"400 with no body",
+                 where::http,
+                 [](const httplib::Request&, httplib::Response& res) { res.status = 400; },
+                 {},
                  fails(error_kind::http_status, 400)});
-    b.push_back({"401 with an HTML body", where::http,
+    b.push_back({"401 with an HTML body",
+                 where::http,
                  [](const httplib::Request&, httplib::Response& res) {
                      reply(res, 401, "<html><body>Login required</body></html>", "text/html");
                  },
-                 {}, fails(error_kind::http_status, 401)});
-    b.push_back({"401 invalid_client with a Basic challenge", where::http,
+                 {},
+                 fails(error_kind::http_status, 401)});
+    b.push_back({"401 invalid_client with a Basic challenge",
+                 where::http,
                  [](const httplib::Request&, httplib::Response& res) {
                      res.set_header("WWW-Authenticate", R"(Basic realm="token")");
                      reply(res, 401, R"({"error":"invalid_client"})");
                  },
-                 {}, fails(error_kind::oauth, 401, "invalid_client")});
-    b.push_back({"400 echoing the secret and the Basic credentials", where::http,
+                 {},
+                 fails(error_kind::oauth, 401, "invalid_client")});
+    b.push_back({"400 echoing the secret and the Basic credentials",
+                 where::http,
                  [](const httplib::Request& req, httplib::Response& res) {
-                     const std::string echo = std::string("bad secret ") + hostile_secret +
-                                              " in " + req.get_header_value("Authorization");
-                     reply(res, 400, nlohmann::json{{"error", "invalid_request"},
-                                                    {"error_description", echo},
-                                                    {"error_uri", echo}}.dump());
+                     const std::string echo = std::string("bad secret ") + hostile_secret + " in " +
+                                              req.get_header_value("Authorization");
+                     reply(res, 400,
+                           nlohmann::json{{"error", "invalid_request"},
+                                          {"error_description", echo},
+                                          {"error_uri", echo}}
+                               .dump());
                  },
-                 {}, fails(error_kind::oauth, 400, "invalid_request")});
-    b.push_back({"400 with error not a string", where::http, json_reply(400, R"({"error":42})"), {},
+                 {},
+                 fails(error_kind::oauth, 400, "invalid_request")});
+    b.push_back({"400 with error not a string",
+                 where::http,
+                 json_reply(400, R"({"error":42})"),
+                 {},
                  fails(error_kind::oauth, 400, "invalid_response")});
-    b.push_back({"400 in invalid UTF-8", where::http,
-                 json_reply(400, "{\"error\":\"invalid_request\xff\"}"), {},
+    b.push_back({"400 in invalid UTF-8",
+                 where::http,
+                 json_reply(400, "{\"error\":\"invalid_request\xff\"}"),
+                 {},
                  fails(error_kind::http_status, 400)});
     outcome slow = fails(error_kind::http_status, 429);
     slow.retry_after_at_least = 30s;
-    b.push_back({"429 with Retry-After in seconds", where::http,
+    b.push_back({"429 with Retry-After in seconds",
+                 where::http,
                  [](const httplib::Request&, httplib::Response& res) {
                      res.set_header("Retry-After", "30");
                      reply(res, 429, "slow down", "text/plain");
                  },
-                 {}, slow});
+                 {},
+                 slow});
     slow.retry_after_at_least = 100s;  // the date is 120 s ahead when sent
-    b.push_back({"429 with Retry-After as an HTTP-date", where::http,
+    b.push_back({"429 with Retry-After as an HTTP-date",
+                 where::http,
                  [](const httplib::Request&, httplib::Response& res) {
                      res.set_header("Retry-After", http_date(std::time(nullptr) + 120));
                      reply(res, 429, "slow down", "text/plain");
                  },
-                 {}, slow});
+                 {},
+                 slow});
     for (const int status : {500, 502, 503}) {
-        b.push_back({"HTTP " + std::to_string(status), where::http,
-                     json_reply(status, "<h1>upstream trouble</h1>"), {},
+        b.push_back({"HTTP " + std::to_string(status),
+                     where::http,
+                     json_reply(status, "<h1>upstream trouble</h1>"),
+                     {},
                      fails(error_kind::http_status, status)});
     }
     for (const int status : {301, 302, 307}) {
-        b.push_back({"a " + std::to_string(status) + " redirect, never followed", where::http,
+        b.push_back({"a " + std::to_string(status) + " redirect, never followed",
+                     where::http,
                      [status](const httplib::Request&, httplib::Response& res) {
                          res.status = status;
                          res.set_header("Location", "/redirect-target");
                      },
-                     {}, fails(error_kind::http_status, status)});
+                     {},
+                     fails(error_kind::http_status, status)});
     }
     // Bodies and framing.
-    b.push_back({"a gzip body", where::http,
+    b.push_back({"a gzip body",
+                 where::http,
                  [](const httplib::Request&, httplib::Response& res) {
                      res.set_header("Content-Encoding", "gzip");
-                     res.set_content(gzip(token_json(R"("token_type":"Bearer")")), "application/json");
+                     res.set_content(gzip(token_json(R"("token_type":"Bearer")")),
+                                     "application/json");
                  },
                  {},
 #ifdef CPPHTTPLIB_ZLIB_SUPPORT
@@ -277,7 +329,8 @@ std::vector<behaviour> behaviours() {
     // Compressed here, before any server runs: compressing 64 MB in the handler took
     // about as long as the client's read timeout, which made the outcome a race.
     const std::string bomb = gzip(std::string(64 * 1024 * 1024, '0'));
-    b.push_back({"a gzip bomb: 64 MB of zeros", where::http,
+    b.push_back({"a gzip bomb: 64 MB of zeros",
+                 where::http,
                  [bomb](const httplib::Request&, httplib::Response& res) {
                      res.set_header("Content-Encoding", "gzip");
                      res.set_content(bomb, "application/json");
@@ -288,61 +341,92 @@ std::vector<behaviour> behaviours() {
 #else
                  fails(error_kind::bad_response, 200)});
 #endif
-    b.push_back({"a chunked body past the size cap", where::http,
+    b.push_back({"a chunked body past the size cap",
+                 where::http,
                  [](const httplib::Request&, httplib::Response& res) {
-                     res.set_chunked_content_provider("application/json",
-                                                      [](std::size_t offset, httplib::DataSink& sink) {
-                                                          const std::string chunk(64 * 1024, ' ');
-                                                          if (offset > 8 * 1024 * 1024) return false;
-                                                          return sink.write(chunk.data(), chunk.size());
-                                                      });
+                     res.set_chunked_content_provider(
+                         "application/json", [](std::size_t offset, httplib::DataSink& sink) {
+                             const std::string chunk(64 * 1024, ' ');
+                             if (offset > 8 * 1024 * 1024) return false;
+                             return sink.write(chunk.data(), chunk.size());
+                         });
                  },
-                 {}, fails(error_kind::bad_response, 200)});
-    b.push_back({"a body that never ends", where::raw, {},
+                 {},
+                 fails(error_kind::bad_response, 200)});
+    b.push_back({"a body that never ends",
+                 where::raw,
+                 {},
                  raw_trickle("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                              "Content-Length: 100000\r\n\r\n{\"access_token\":\""),
                  fails(error_kind::transport)});
-    b.push_back({"headers that never end", where::raw, {},
-                 raw_trickle("HTTP/1.1 200 OK\r\nX-Slow: "), fails(error_kind::transport)});
-    b.push_back({"a connection reset mid-body", where::raw, {},
+    b.push_back({"headers that never end",
+                 where::raw,
+                 {},
+                 raw_trickle("HTTP/1.1 200 OK\r\nX-Slow: "),
+                 fails(error_kind::transport)});
+    b.push_back({"a connection reset mid-body",
+                 where::raw,
+                 {},
                  [](int fd, const raw_server&) {
                      raw_server::read_request(fd);
-                     raw_server::write_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                               "Content-Length: 5000\r\n\r\n{\"access_token\":\"Tk-Ho");
+                     raw_server::write_all(fd,
+                                           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                           "Content-Length: 5000\r\n\r\n{\"access_token\":\"Tk-Ho");
                      const linger reset{1, 0};  // close() then sends RST
                      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
                  },
                  fails(error_kind::transport)});
-    b.push_back({"the connection closed before any reply", where::raw, {},
+    b.push_back({"the connection closed before any reply",
+                 where::raw,
+                 {},
                  [](int fd, const raw_server&) { raw_server::read_request(fd); },
                  fails(error_kind::transport)});
-    b.push_back({"a status line that is not HTTP", where::raw, {},
-                 raw_reply("HELLO THERE\r\n\r\n"), fails(error_kind::transport)});
-    b.push_back({"a header line of 100 KB", where::raw, {},
+    b.push_back({"a status line that is not HTTP",
+                 where::raw,
+                 {},
+                 raw_reply("HELLO THERE\r\n\r\n"),
+                 fails(error_kind::transport)});
+    b.push_back({"a header line of 100 KB",
+                 where::raw,
+                 {},
                  raw_reply("HTTP/1.1 200 OK\r\nX-Big: " + std::string(100 * 1024, 'a') +
                            "\r\nContent-Length: 2\r\n\r\n{}"),
                  fails(error_kind::transport)});
-    b.push_back({"an HTTP/1.0 reply closed by the server", where::raw, {},
+    b.push_back({"an HTTP/1.0 reply closed by the server",
+                 where::raw,
+                 {},
                  raw_reply("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" +
                            token_json(R"("token_type":"bearer","expires_in":60)")),
-                 succeeds([](const oauth2cc::token& t) { CHECK(t.expires_in == std::chrono::seconds(60)); })});
-    b.push_back({"a Content-Length shorter than the body", where::raw, {},
-                 raw_reply("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n" +
-                           token_json("")),
-                 fails(error_kind::bad_response, 200)});
+                 succeeds([](const oauth2cc::token& t) {
+                     CHECK(t.expires_in == std::chrono::seconds(60));
+                 })});
+    b.push_back(
+        {"a Content-Length shorter than the body",
+         where::raw,
+         {},
+         raw_reply(
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n" +
+             token_json("")),
+         fails(error_kind::bad_response, 200)});
     // TLS.
-    b.push_back({"a TLS handshake with a plain HTTP server", where::tls_to_plain, {}, {},
+    b.push_back({"a TLS handshake with a plain HTTP server",
+                 where::tls_to_plain,
+                 {},
+                 {},
                  fails(error_kind::tls)});
     b.push_back({"an expired certificate", where::tls_expired, {}, {}, fails(error_kind::tls)});
-    b.push_back({"a self-signed certificate", where::tls_self_signed, {}, {}, fails(error_kind::tls)});
-    b.push_back({"a certificate for another host", where::tls_wrong_host, {}, {}, fails(error_kind::tls)});
+    b.push_back(
+        {"a self-signed certificate", where::tls_self_signed, {}, {}, fails(error_kind::tls)});
+    b.push_back(
+        {"a certificate for another host", where::tls_wrong_host, {}, {}, fails(error_kind::tls)});
     return b;
 }
 
 std::string path_of(const std::string& name) {
     std::string path = "/b/";
     for (const char c : name) {
-        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        const bool plain =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
         path += plain ? c : '-';
     }
     return path;
@@ -360,7 +444,9 @@ std::vector<std::string> forbidden_texts() {
 
 TEST_SUITE("hostile") {
 
-TEST_CASE("hostile token endpoints: every behaviour ends in its typed outcome, quickly, leaking nothing") {
+TEST_CASE(
+    "hostile token endpoints: every behaviour ends in its typed outcome, quickly, leaking "
+    "nothing") {
     const auto table = behaviours();
     std::map<std::string, const behaviour*> by_path;
     for (const auto& b : table) by_path[path_of(b.name)] = &b;
@@ -424,14 +510,24 @@ TEST_CASE("hostile token endpoints: every behaviour ends in its typed outcome, q
         const std::string path = path_of(b.name);
         oauth2cc::client_config cfg;
         switch (b.at) {
-            case where::http: cfg.token_endpoint = http.url() + path; break;
-            case where::raw: cfg.token_endpoint = raw.url() + path; break;
+            case where::http:
+                cfg.token_endpoint = http.url() + path;
+                break;
+            case where::raw:
+                cfg.token_endpoint = raw.url() + path;
+                break;
             case where::tls_to_plain:
                 cfg.token_endpoint = "https://127.0.0.1:" + std::to_string(raw.port()) + path;
                 break;
-            case where::tls_expired: cfg.token_endpoint = expired->url(true) + path; break;
-            case where::tls_self_signed: cfg.token_endpoint = self_signed->url(true) + path; break;
-            case where::tls_wrong_host: cfg.token_endpoint = wrong_host->url(true) + path; break;
+            case where::tls_expired:
+                cfg.token_endpoint = expired->url(true) + path;
+                break;
+            case where::tls_self_signed:
+                cfg.token_endpoint = self_signed->url(true) + path;
+                break;
+            case where::tls_wrong_host:
+                cfg.token_endpoint = wrong_host->url(true) + path;
+                break;
         }
         cfg.client_id = client_id;
         cfg.client_secret = oauth2cc::secret{hostile_secret};
@@ -467,7 +563,8 @@ TEST_CASE("hostile token endpoints: every behaviour ends in its typed outcome, q
             REQUIRE_MESSAGE(failure.has_value(), "a token came back where an error was due");
             const std::string what = failure->what();
             CAPTURE(what);
-            ok = ok && failure->kind() == *want.kind && failure->oauth_error() == want.oauth_error &&
+            ok = ok && failure->kind() == *want.kind &&
+                 failure->oauth_error() == want.oauth_error &&
                  (want.http_status == 0 || failure->http_status() == want.http_status);
             CHECK(failure->kind() == *want.kind);
             CHECK(failure->oauth_error() == want.oauth_error);

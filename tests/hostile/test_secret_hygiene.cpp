@@ -40,7 +40,6 @@
 using namespace std::chrono_literals;
 using oauth2cc_test::local_server;
 
-
 // A look at every block the client side gives back to the allocator: operator delete is
 // replaced in this test program, and while a probe runs it counts the blocks that still
 // hold a credential when they are freed. Under the sanitizers, which bring their own
@@ -65,7 +64,8 @@ namespace freed_probe {
 // What is looked for: the secret (as given, and form-encoded as it travels in a body), the
 // Basic credential, the token.
 constexpr std::size_t kinds = 3;
-[[maybe_unused]] constexpr const char* kind_names[kinds] = {"the secret", "the Basic credential", "the token"};
+[[maybe_unused]] constexpr const char* kind_names[kinds] = {"the secret", "the Basic credential",
+                                                            "the token"};
 constexpr std::size_t spellings = 4;
 [[maybe_unused]] constexpr std::size_t kind_of[spellings] = {0, 0, 1, 2};
 // Blocks freed inside a transport's send() (the HTTP library's own copies among them) are
@@ -152,7 +152,9 @@ void* operator new[](std::size_t n) {
     if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
     throw std::bad_alloc();
 }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return std::malloc(n == 0 ? 1 : n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    return std::malloc(n == 0 ? 1 : n);
+}
 void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
     return std::malloc(n == 0 ? 1 : n);
 }
@@ -234,7 +236,8 @@ TEST_CASE("secret hygiene: no path puts the secret or the token in any output") 
         return all;
     };
     server.server().Post("/token", [&](const httplib::Request& req, httplib::Response& res) {
-        if (req.get_header_value("Authorization").empty() && req.body.find("client_secret") == std::string::npos) {
+        if (req.get_header_value("Authorization").empty() &&
+            req.body.find("client_secret") == std::string::npos) {
             res.status = 401;
             res.set_content(R"({"error":"invalid_client"})", "application/json");
             return;
@@ -273,12 +276,14 @@ TEST_CASE("secret hygiene: no path puts the secret or the token in any output") 
         res.status = 401;
         res.set_header("WWW-Authenticate", R"(Bearer error="invalid_token")");
     });
-    server.server().Post("/introspect-echo", [&](const httplib::Request& req, httplib::Response& res) {
-        res.status = 401;
-        res.set_content(nlohmann::json{{"error", "invalid_client"},
-                                       {"error_description", echo_all(req)}}.dump(),
-                        "application/json");
-    });
+    server.server().Post(
+        "/introspect-echo", [&](const httplib::Request& req, httplib::Response& res) {
+            res.status = 401;
+            res.set_content(
+                nlohmann::json{{"error", "invalid_client"}, {"error_description", echo_all(req)}}
+                    .dump(),
+                "application/json");
+        });
     server.start();
 
     transcript said;
@@ -295,9 +300,10 @@ TEST_CASE("secret hygiene: no path puts the secret or the token in any output") 
     int paths = 0;
     for (const auto method :
          {oauth2cc::auth_method::client_secret_basic, oauth2cc::auth_method::client_secret_post}) {
-        for (const auto encoding : {oauth2cc::credential_encoding::form_urlencoded,
-                                    oauth2cc::credential_encoding::raw}) {
-            for (const char* path : {"/token", "/echo-oauth", "/echo-html", "/echo-200", "/bad-token-type"}) {
+        for (const auto encoding :
+             {oauth2cc::credential_encoding::form_urlencoded, oauth2cc::credential_encoding::raw}) {
+            for (const char* path :
+                 {"/token", "/echo-oauth", "/echo-html", "/echo-200", "/bad-token-type"}) {
                 auto cfg = config_for(path, method);
                 cfg.basic_encoding = encoding;
                 // One request, no caching.
@@ -325,12 +331,13 @@ TEST_CASE("secret hygiene: no path puts the secret or the token in any output") 
 
     // The authorized client, its one retry after 401, and a call that succeeds.
     {
-        oauth2cc::token_manager manager(config_for("/token", oauth2cc::auth_method::client_secret_basic));
+        oauth2cc::token_manager manager(
+            config_for("/token", oauth2cc::auth_method::client_secret_basic));
         manager.set_logger(said.logger());
         oauth2cc::authorized_client api(server.url(), manager);
         CHECK(api.get("/api/ok").body == "fine");
         CHECK(api.get("/api/refuse").status == 401);
-        said.attempt([&] { api.get("http://elsewhere.invalid/steal"); });   // refused path
+        said.attempt([&] { api.get("http://elsewhere.invalid/steal"); });  // refused path
         said.attempt([&] { api.get("/api/ok", {{"Authorization", "Bearer mine"}}); });
         paths += 4;
     }
@@ -338,7 +345,8 @@ TEST_CASE("secret hygiene: no path puts the secret or the token in any output") 
     // Transport and TLS failures.
     {
         auto cfg = config_for("/token", oauth2cc::auth_method::client_secret_basic);
-        cfg.token_endpoint = "http://127.0.0.1:" + std::to_string(oauth2cc_test::closed_port()) + "/token";
+        cfg.token_endpoint =
+            "http://127.0.0.1:" + std::to_string(oauth2cc_test::closed_port()) + "/token";
         oauth2cc::token_manager refused(cfg);
         refused.set_logger(said.logger());
         said.attempt([&] { refused.get(); });
@@ -354,7 +362,8 @@ TEST_CASE("secret hygiene: no path puts the secret or the token in any output") 
     // The token store: what is written to disk.
     {
         oauth2cc_test::temp_dir tmp;
-        oauth2cc::token_manager manager(config_for("/token", oauth2cc::auth_method::client_secret_post));
+        oauth2cc::token_manager manager(
+            config_for("/token", oauth2cc::auth_method::client_secret_post));
         manager.set_logger(said.logger());
         manager.set_store(std::make_shared<oauth2cc::file_token_store>(tmp / "cache"));
         CHECK(manager.get()->access_token.reveal() == token_text);
@@ -375,8 +384,8 @@ TEST_CASE("secret hygiene: no path puts the secret or the token in any output") 
             ++searched;
         }
     }
-    MESSAGE("secret hygiene: " << paths << " paths, " << said.texts.size() << " texts, "
-                               << searched << " searches, no leak");
+    MESSAGE("secret hygiene: " << paths << " paths, " << said.texts.size() << " texts, " << searched
+                               << " searches, no leak");
     CHECK(said.texts.size() > 100);
 }
 
@@ -434,9 +443,9 @@ TEST_CASE("secret hygiene: assertions, keys and the HS256 secret stay out of eve
     transcript said;
     oauth2cc_test::temp_dir tmp;
     int paths = 0;
-    for (const auto method : {oauth2cc::auth_method::private_key_jwt,
-                              oauth2cc::auth_method::client_secret_jwt,
-                              oauth2cc::auth_method::client_assertion}) {
+    for (const auto method :
+         {oauth2cc::auth_method::private_key_jwt, oauth2cc::auth_method::client_secret_jwt,
+          oauth2cc::auth_method::client_assertion}) {
         for (const char* path : {"/token", "/echo-oauth", "/echo-html"}) {
             oauth2cc::client_config cfg;
             cfg.token_endpoint = server.url() + path;
@@ -456,8 +465,9 @@ TEST_CASE("secret hygiene: assertions, keys and the HS256 secret stay out of eve
     }
     // A source that fails, and a key file that is not a key.
     said.attempt([] {
-        oauth2cc::signing_key::from_pem("-----BEGIN PRIVATE KEY-----\nS2V5LUh5Z2llbmU=\n"
-                                        "-----END PRIVATE KEY-----\n");
+        oauth2cc::signing_key::from_pem(
+            "-----BEGIN PRIVATE KEY-----\nS2V5LUh5Z2llbmU=\n"
+            "-----END PRIVATE KEY-----\n");
     });
     std::vector<std::string> leaks = {hs_secret, "HS256-secret", "Assertion-Hygiene",
                                       "S2V5LUh5Z2llbmU"};
@@ -485,8 +495,8 @@ TEST_CASE("secret hygiene: assertions, keys and the HS256 secret stay out of eve
             ++searched;
         }
     }
-    MESSAGE("secret hygiene (key-based): " << paths << " paths, " << said.texts.size()
-                                          << " texts, " << searched << " searches, no leak");
+    MESSAGE("secret hygiene (key-based): " << paths << " paths, " << said.texts.size() << " texts, "
+                                           << searched << " searches, no leak");
     CHECK(said.texts.size() > 30);
 }
 
@@ -506,11 +516,11 @@ TEST_CASE("secret hygiene: a destroyed secret leaves its memory zeroed") {
     std::string bytes(sizeof storage, '\0');
     for (std::size_t i = 0; i < sizeof storage; ++i) bytes[i] = static_cast<char>(after[i]);
     bool zero = true;
-    for (std::size_t i = offset; i < offset + 9 && i < sizeof storage; ++i) zero = zero && bytes[i] == 0;
+    for (std::size_t i = offset; i < offset + 9 && i < sizeof storage; ++i)
+        zero = zero && bytes[i] == 0;
     CHECK(zero);
     CHECK(bytes.find("Sx-Short") == std::string::npos);
 }
-
 
 TEST_CASE("secret hygiene: the blocks the client side frees hold no credential") {
 #if !OAUTH2CC_TEST_FREED_PROBE
@@ -592,8 +602,7 @@ TEST_CASE("secret hygiene: the blocks the client side frees hold no credential")
         library += ours;
         http += theirs;
     }
-    MESSAGE("blocks freed holding a credential, over " << requests << " requests:"
-                                                       << report.str());
+    MESSAGE("blocks freed holding a credential, over " << requests << " requests:" << report.str());
     // Outside send() every block is the library's own: none may hold a credential.
     CHECK(library == 0);
     // Inside it, the library's copy of each request is wiped; what is left are cpp-httplib's

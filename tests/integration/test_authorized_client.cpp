@@ -48,9 +48,9 @@ oauth2cc::client_config client(const peer_process& peer, const std::string& id,
 }
 
 std::unique_ptr<api_server> start_api(const peer_process& peer) {
-    auto api = std::make_unique<api_server>(
-        peer.info().at("introspection_endpoint").get<std::string>(),
-        client(peer, "resource-server", "resource-server-secret"));
+    auto api =
+        std::make_unique<api_server>(peer.info().at("introspection_endpoint").get<std::string>(),
+                                     client(peer, "resource-server", "resource-server-secret"));
     api->start();
     return api;
 }
@@ -175,7 +175,8 @@ TEST_CASE("authorized_client: a redirect to another origin never carries the tok
         res.set_redirect("/final", 307);
     });
     origin.server().Get("/final", [&](const httplib::Request& req, httplib::Response& res) {
-        if (req.get_header_value("Authorization").rfind("Bearer ", 0) == 0) ++same_origin_with_token;
+        if (req.get_header_value("Authorization").rfind("Bearer ", 0) == 0)
+            ++same_origin_with_token;
         res.set_content("final", "text/plain");
     });
     origin.start();

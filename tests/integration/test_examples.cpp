@@ -77,8 +77,8 @@ oauth2cc_test::temp_dir& key_dir() {
 }
 
 peer_process& authorization_server() {
-    static const std::unique_ptr<peer_process> peer = oauth2cc_test::start_oidc_provider(
-        {"--ttl", "3600", "--key-dir", key_dir().path.string()});
+    static const std::unique_ptr<peer_process> peer =
+        oauth2cc_test::start_oidc_provider({"--ttl", "3600", "--key-dir", key_dir().path.string()});
     return *peer;
 }
 
@@ -99,9 +99,8 @@ std::vector<std::string> pem_body_lines(const std::string& path) {
 }
 
 bool holds_any(const std::string& text, const std::vector<std::string>& parts) {
-    return std::any_of(parts.begin(), parts.end(), [&text](const std::string& p) {
-        return text.find(p) != std::string::npos;
-    });
+    return std::any_of(parts.begin(), parts.end(),
+                       [&text](const std::string& p) { return text.find(p) != std::string::npos; });
 }
 
 std::string token_url() {
@@ -148,8 +147,6 @@ std::string reader_key() {
     return oauth2cc::store_key(oauth2cc::token_manager(cfg).cache_key());
 }
 
-
-
 }  // namespace
 
 TEST_SUITE("integration") {
@@ -169,10 +166,10 @@ TEST_CASE("oauth2cc-cli token: prints the token response, by every way of config
     SUBCASE("from flags, post, with the secret in a file") {
         const std::string file = oauth2cc_test::test_certificates().dir + "/post-secret.txt";
         std::ofstream(file) << "post-secret\n";
-        const auto r = cli({"--token-url", token_url(), "--client-id", "post-client",
-                            "--client-secret-file", file, "--auth", "post", "--scope",
-                            "read_date post_echo", "token"},
-                           {});
+        const auto r =
+            cli({"--token-url", token_url(), "--client-id", "post-client", "--client-secret-file",
+                 file, "--auth", "post", "--scope", "read_date post_echo", "token"},
+                {});
         CHECK(r.exit_code == 0);
         CHECK(json::parse(r.out).at("scope") == "read_date post_echo");
     }
@@ -216,10 +213,10 @@ TEST_CASE("oauth2cc-cli: keys and assertions instead of a secret, from flags or 
     SUBCASE("client_secret_jwt, the secret in a file") {
         oauth2cc_test::temp_dir tmp;
         std::ofstream(tmp / "secret") << "secret-jwt-fixture-0123456789abcdef\n";
-        const auto r = cli({"--issuer", issuer, "--client-id", "secret-jwt-client", "--auth",
-                            "client_secret_jwt", "--client-secret-file", tmp / "secret",
-                            "--scope", "read_date", "token"},
-                           {});
+        const auto r = cli(
+            {"--issuer", issuer, "--client-id", "secret-jwt-client", "--auth", "client_secret_jwt",
+             "--client-secret-file", tmp / "secret", "--scope", "read_date", "token"},
+            {});
         CHECK(r.exit_code == 0);
         CAPTURE(r.err);
     }
@@ -228,8 +225,8 @@ TEST_CASE("oauth2cc-cli: keys and assertions instead of a secret, from flags or 
         const std::string file = tmp / "token";
         const auto rotate = [&] {
             std::ofstream(file, std::ios::trunc) << oauth2cc_test::workload_assertion(
-                key_dir().path.string(), "workload-client", token_url(),
-                oauth2cc_test::unix_now(), oauth2cc_test::unix_now() + 300);
+                key_dir().path.string(), "workload-client", token_url(), oauth2cc_test::unix_now(),
+                oauth2cc_test::unix_now() + 300);
         };
         const env_list env{{"OAUTH2_TOKEN_URL", token_url()},
                            {"OAUTH2_CLIENT_ID", "workload-client"},
@@ -276,7 +273,8 @@ TEST_CASE("oauth2cc-cli: DPoP-bound tokens with --dpop, or --dpop-key for a key 
     const auto again = cached();
     CHECK(json::parse(again.out).at("access_token") == json::parse(first.out).at("access_token"));
     // A stored DPoP-bound token is not taken under another key.
-    const auto other = cli({"--dpop-key", key_file("key-p384"), "--cache", tmp / "cache", "token"}, env);
+    const auto other =
+        cli({"--dpop-key", key_file("key-p384"), "--cache", tmp / "cache", "token"}, env);
     CHECK(json::parse(other.out).at("access_token") != json::parse(first.out).at("access_token"));
     CHECK(cli({"--dpop", "--dpop-key", key_file("key-p256"), "token"}, env).exit_code == 2);
 }
@@ -292,7 +290,8 @@ TEST_CASE("oauth2cc-cli: key settings that cannot work are refused, and no key i
         CHECK_FALSE(holds_any(r.err, pem_body_lines(key_file("key-rsa"))));
     };
     const std::string rsa = key_file("key-rsa");
-    refused({"--auth", "basic", "--client-key", rsa, "token"}, "for the private_key_jwt method only");
+    refused({"--auth", "basic", "--client-key", rsa, "token"},
+            "for the private_key_jwt method only");
     refused({"--auth", "private_key_jwt", "token"}, "needs a client key file");
     refused({"--client-key", rsa, "--client-secret", "s3cret-value", "token"},
             "sends no client secret");
@@ -372,8 +371,8 @@ TEST_CASE("oauth2cc-cli: options before and after the command, as shell users ty
         // usage error.
         const std::string api =
             "http://127.0.0.1:" + std::to_string(oauth2cc_test::closed_port()) + "/x";
-        const auto r = cli({"call", "--token-url", token_url(), api, "-H", "X-A: 1",
-                            "--client-id", "basic-client", "--client-secret", "basic-secret"},
+        const auto r = cli({"call", "--token-url", token_url(), api, "-H", "X-A: 1", "--client-id",
+                            "basic-client", "--client-secret", "basic-secret"},
                            {});
         CAPTURE(r.err);
         CHECK(r.exit_code == 4);
@@ -393,15 +392,16 @@ TEST_CASE("oauth2cc-cli: proxies from the environment, as curl reads them") {
         }
         const std::string body = R"({"access_token":"from-the-proxy","token_type":"Bearer"})";
         oauth2cc_test::raw_server::write_all(
-            fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+            fd,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            "Content-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body);
     });
     // Nothing listens at the token URL itself: only the proxy can answer.
     const std::string token_at =
         "http://127.0.0.1:" + std::to_string(oauth2cc_test::closed_port()) + "/token";
-    const env_list client{{"OAUTH2_TOKEN_URL", token_at},
-                          {"OAUTH2_CLIENT_ID", "c"},
-                          {"OAUTH2_CLIENT_SECRET", "s"}};
+    const env_list client{
+        {"OAUTH2_TOKEN_URL", token_at}, {"OAUTH2_CLIENT_ID", "c"}, {"OAUTH2_CLIENT_SECRET", "s"}};
     const auto with = [&](env_list extra) {
         env_list all = client;
         all.insert(all.end(), extra.begin(), extra.end());
@@ -444,11 +444,11 @@ TEST_CASE("oauth2cc-cli: every exit code, and no secret on stderr") {
         CHECK(r.out.empty());
     }
     SUBCASE("4: no response") {
-        const auto r = cli({"--token-url",
-                            "http://127.0.0.1:" + std::to_string(oauth2cc_test::closed_port()) +
-                                "/token",
-                            "token"},
-                           client_env("basic-client", "basic-secret"));
+        const auto r =
+            cli({"--token-url",
+                 "http://127.0.0.1:" + std::to_string(oauth2cc_test::closed_port()) + "/token",
+                 "token"},
+                client_env("basic-client", "basic-secret"));
         CHECK(r.exit_code == 4);
     }
     SUBCASE("5: a response that is not a token response") {
@@ -468,8 +468,8 @@ TEST_CASE("oauth2cc-cli call and the resource server: the scenario end to end") 
     auto api = start_resource_server();
     const std::string base = api->info().at("url").get<std::string>();
 
-    const auto date = cli({"call", base + "/api/date"},
-                          client_env("read-client", "read-secret", "read_date"));
+    const auto date =
+        cli({"call", base + "/api/date"}, client_env("read-client", "read-secret", "read_date"));
     CHECK(date.exit_code == 0);
     CHECK(json::parse(date.out).at("date").get<std::string>().size() == 10);
 
@@ -519,8 +519,8 @@ TEST_CASE("resource server example: 200, 400, 401 and 403, and a clean stop") {
     CHECK(bogus->status == 401);
     CHECK(bogus->get_header_value("WWW-Authenticate").find("invalid_token") != std::string::npos);
 
-    const auto wrong_scope = c.Post("/api/echo", reader, R"({"title":"a","body":"b"})",
-                                    "application/json");
+    const auto wrong_scope =
+        c.Post("/api/echo", reader, R"({"title":"a","body":"b"})", "application/json");
     CHECK(wrong_scope->status == 403);
     CHECK(wrong_scope->get_header_value("WWW-Authenticate").find("insufficient_scope") !=
           std::string::npos);
@@ -541,8 +541,9 @@ TEST_CASE("cron job example: one call, or exit 1 with one clear line") {
         return env;
     };
     oauth2cc_test::temp_dir first, second, third;
-    const auto ok = run_program({example("OAUTH2CC_EXAMPLE_CRON_JOB"), date_url},
-                                cached(client_env("read-client", "read-secret", "read_date"), first));
+    const auto ok =
+        run_program({example("OAUTH2CC_EXAMPLE_CRON_JOB"), date_url},
+                    cached(client_env("read-client", "read-secret", "read_date"), first));
     CHECK(ok.exit_code == 0);
     CHECK(json::parse(ok.out).contains("date"));
 
@@ -553,8 +554,9 @@ TEST_CASE("cron job example: one call, or exit 1 with one clear line") {
     CHECK(bad.err.find("invalid_client") != std::string::npos);
     CHECK(bad.err.find("wrong-secret-456") == std::string::npos);
 
-    const auto refused = run_program({example("OAUTH2CC_EXAMPLE_CRON_JOB"), date_url},
-                                     cached(client_env("write-client", "write-secret", "post_echo"), third));
+    const auto refused =
+        run_program({example("OAUTH2CC_EXAMPLE_CRON_JOB"), date_url},
+                    cached(client_env("write-client", "write-secret", "post_echo"), third));
     CHECK(refused.exit_code == 1);
     CHECK(refused.err.find("HTTP 403") != std::string::npos);
 
@@ -604,13 +606,94 @@ struct accepting_api {
     }
 };
 
+// A token endpoint that holds every request until the test lets it go.
+struct held_token_endpoint {
+    oauth2cc_test::local_server server;
+    std::mutex m;
+    std::condition_variable changed;
+    int arrived = 0;
+    bool released = false;
+    held_token_endpoint() {
+        server.server().Post("/token", [this](const httplib::Request&, httplib::Response& res) {
+            std::unique_lock<std::mutex> lock(m);
+            ++arrived;
+            changed.notify_all();
+            changed.wait_for(lock, 60s, [this] { return released; });
+            res.set_content(
+                R"({"access_token":"held-token","token_type":"Bearer","expires_in":3600})",
+                "application/json");
+        });
+        server.start();
+    }
+    ~held_token_endpoint() {
+        release();
+        server.stop();
+    }
+    held_token_endpoint(const held_token_endpoint&) = delete;
+    held_token_endpoint& operator=(const held_token_endpoint&) = delete;
+    bool wait_for_request(std::chrono::milliseconds timeout) {
+        std::unique_lock<std::mutex> lock(m);
+        return changed.wait_for(lock, timeout, [this] { return arrived > 0; });
+    }
+    void release() {
+        std::lock_guard<std::mutex> lock(m);
+        released = true;
+        changed.notify_all();
+    }
+};
+
+TEST_CASE("asio example: the loop's timer ticks while a slow token server holds the request") {
+    const std::string program = example("OAUTH2CC_EXAMPLE_ASIO_LOOP");
+    if (program.empty()) {
+        const char* ci = std::getenv("CI");
+        if (ci != nullptr && std::string(ci) == "true") {
+            FAIL("the Asio example is not built (OAUTH2CC_EXAMPLE_ASIO_LOOP is not set)");
+        }
+        MESSAGE("skipped: the Asio example is not built (no asio.hpp)");
+        return;
+    }
+    held_token_endpoint token_server;
+    accepting_api api;
+    oauth2cc_test::running_program loop({program, "--calls", "3", "--interval-ms", "20",
+                                         "--tick-ms", "5", api.server.url() + "/poll"},
+                                        {{"OAUTH2_TOKEN_URL", token_server.server.url() + "/token"},
+                                         {"OAUTH2_CLIENT_ID", "loop-client"},
+                                         {"OAUTH2_CLIENT_SECRET", "loop-secret"}});
+    REQUIRE(loop.wait_for_line("token request under way", 30s));
+    REQUIRE(token_server.wait_for_request(30s));
+    // The server holds the request; the loop's timer goes on ticking all the same. Were
+    // the loop blocked, no tick would come and this wait would fail.
+    REQUIRE(loop.wait_for_line("tick 20 while the token request is under way", 30s));
+    CHECK(api.calls() == 0);
+    token_server.release();
+    REQUIRE(loop.wait_for_line("token: arrived", 30s));
+    REQUIRE(loop.wait_for_line("done: 3 calls, 0 failed", 30s));
+    // Signal 0 sends nothing: this waits for the program to end by itself.
+    std::chrono::milliseconds took{0};
+    const int status = loop.stop(0, took);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(loop.output().find("call: HTTP 200") != std::string::npos);
+    {
+        std::lock_guard<std::mutex> lock(api.m);
+        CHECK(api.tokens == std::vector<std::string>(3, "Bearer held-token"));
+    }
+    {
+        std::lock_guard<std::mutex> lock(token_server.m);
+        CHECK(token_server.arrived == 1);  // one request, for every call
+    }
+    CHECK(loop.output().find("loop-secret") == std::string::npos);
+    CHECK(loop.output().find("held-token") == std::string::npos);
+}
+
 TEST_CASE("daemon example: stops within a second of SIGTERM or SIGINT") {
     if (!examples_available_or_skip()) return;
     accepting_api api;
     for (int signal : {SIGTERM, SIGINT}) {
         CAPTURE(signal);
         oauth2cc_test::running_program daemon(
-            {example("OAUTH2CC_EXAMPLE_DAEMON"), "--interval-ms", "100", api.server.url() + "/poll"},
+            {example("OAUTH2CC_EXAMPLE_DAEMON"), "--interval-ms", "100",
+             api.server.url() + "/poll"},
             client_env("read-client", "read-secret", "read_date"));
         REQUIRE(daemon.wait_for_line("call: HTTP 200", 30s));
         std::chrono::milliseconds took{0};
@@ -659,10 +742,9 @@ TEST_CASE("daemon example: /metrics on loopback counts what the server counts") 
     if (!examples_available_or_skip()) return;
     accepting_api api;
     const int before = token_requests();
-    oauth2cc_test::running_program daemon(
-        {example("OAUTH2CC_EXAMPLE_DAEMON"), "--interval-ms", "50", "--metrics-port", "0",
-         api.server.url() + "/poll"},
-        client_env("read-client", "read-secret", "read_date"));
+    oauth2cc_test::running_program daemon({example("OAUTH2CC_EXAMPLE_DAEMON"), "--interval-ms",
+                                           "50", "--metrics-port", "0", api.server.url() + "/poll"},
+                                          client_env("read-client", "read-secret", "read_date"));
     REQUIRE(daemon.wait_for_line("/metrics", 30s));
     // Two calls: the second one read the cached token.
     REQUIRE(daemon.wait_for_line("call: HTTP 200", 30s));
@@ -739,7 +821,8 @@ TEST_CASE("oauth2cc-cli --cache: 60 runs in a row within a token's lifetime make
     for (int i = 0; i < 60; ++i) {
         const auto run = cli({"token"}, env);
         if (run.exit_code != 0) ++failed;
-        if (run.exit_code == 0) tokens.insert(json::parse(run.out).at("access_token").get<std::string>());
+        if (run.exit_code == 0)
+            tokens.insert(json::parse(run.out).at("access_token").get<std::string>());
     }
     CHECK(failed == 0);
     CHECK(tokens.size() == 1);

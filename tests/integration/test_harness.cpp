@@ -74,15 +74,16 @@ TEST_CASE("harness: oidc-provider issues a token to each test client by a plain 
 
     SUBCASE("basic-client by client_secret_basic, with a scope") {
         const auto v = client_auth_vector("basic-client");
-        const json token = expect_token(
-            post_token(*peer, "grant_type=client_credentials&scope=read_date",
-                       basic(v.at("basic_form_urlencoded"))),
-            ttl);
+        const json token =
+            expect_token(post_token(*peer, "grant_type=client_credentials&scope=read_date",
+                                    basic(v.at("basic_form_urlencoded"))),
+                         ttl);
         CHECK(token.at("scope") == "read_date");
     }
     SUBCASE("post-client by client_secret_post") {
-        expect_token(post_token(*peer, "grant_type=client_credentials&client_id=post-client"
-                                       "&client_secret=post-secret"),
+        expect_token(post_token(*peer,
+                                "grant_type=client_credentials&client_id=post-client"
+                                "&client_secret=post-secret"),
                      ttl);
     }
     SUBCASE("public-client with no secret") {
@@ -101,10 +102,10 @@ TEST_CASE("harness: oidc-provider issues a token to each test client by a plain 
     }
     SUBCASE("the resource indicator the harness serves") {
         const auto v = client_auth_vector("basic-client");
-        expect_token(post_token(*peer,
-                                "grant_type=client_credentials&resource=urn%3Aoauth2cc%3Atest-api",
-                                basic(v.at("basic_form_urlencoded"))),
-                     ttl);
+        expect_token(
+            post_token(*peer, "grant_type=client_credentials&resource=urn%3Aoauth2cc%3Atest-api",
+                       basic(v.at("basic_form_urlencoded"))),
+            ttl);
     }
 }
 
@@ -187,9 +188,9 @@ TEST_CASE("harness: HTTPS mode with certificates made at test time") {
     const auto& certs = oauth2cc_test::test_certificates();
 
     SUBCASE("the server certificate verifies against the harness CA, host name included") {
-        auto peer = oauth2cc_test::start_oidc_provider(
-            {"--https", "--cert", certs.server_cert, "--key", certs.server_key, "--client-ca",
-             certs.ca_cert});
+        auto peer =
+            oauth2cc_test::start_oidc_provider({"--https", "--cert", certs.server_cert, "--key",
+                                                certs.server_key, "--client-ca", certs.ca_cert});
         CHECK(peer->info().at("issuer").get<std::string>().rfind("https://127.0.0.1:", 0) == 0);
         httplib::Client c(peer->info().at("issuer").get<std::string>());
         set_timeouts(c);
@@ -249,7 +250,8 @@ TEST_CASE("harness: a peer is stopped by its PID") {
 TEST_CASE("harness: a program that never prints its start line is started twice, then reported") {
     const auto started = std::chrono::steady_clock::now();
     try {
-        oauth2cc_test::peer_process::start_program({"/bin/sleep", "60"}, {}, std::chrono::seconds(1));
+        oauth2cc_test::peer_process::start_program({"/bin/sleep", "60"}, {},
+                                                   std::chrono::seconds(1));
         FAIL("start_program returned for a program that prints nothing");
     } catch (const std::runtime_error& e) {
         const std::string what = e.what();

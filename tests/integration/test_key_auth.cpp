@@ -37,8 +37,8 @@ oauth2cc_test::temp_dir& key_dir() {
 }
 
 peer_process& server() {
-    static const std::unique_ptr<peer_process> peer = oauth2cc_test::start_oidc_provider(
-        {"--ttl", "300", "--key-dir", key_dir().path.string()});
+    static const std::unique_ptr<peer_process> peer =
+        oauth2cc_test::start_oidc_provider({"--ttl", "300", "--key-dir", key_dir().path.string()});
     return *peer;
 }
 
@@ -52,11 +52,10 @@ client_config config_for(const std::string& client_id, auth_method how) {
 }
 
 // An assertion as a workload identity platform issues it: signed by its own key.
-std::string workload_assertion(const std::string& client_id, std::int64_t iat,
-                               std::int64_t exp) {
+std::string workload_assertion(const std::string& client_id, std::int64_t iat, std::int64_t exp) {
     return oauth2cc_test::workload_assertion(
-        key_dir().path.string(), client_id,
-        server().info().at("token_endpoint").get<std::string>(), iat, exp);
+        key_dir().path.string(), client_id, server().info().at("token_endpoint").get<std::string>(),
+        iat, exp);
 }
 
 }  // namespace
@@ -72,9 +71,10 @@ TEST_CASE("private_key_jwt: oidc-provider takes a token request signed by each k
                         row{"key-p256", jws_alg::es256}, row{"key-p384", jws_alg::es384},
                         row{"key-ed25519", jws_alg::eddsa}}) {
         CAPTURE(oauth2cc::jws_alg_name(r.alg));
-        client_config cfg = config_for(std::string(r.key) + "-client", auth_method::private_key_jwt);
-        cfg.client_key = signing_key::from_pem_file(key_dir() / (std::string(r.key) + ".pem"),
-                                                    r.key, r.alg);
+        client_config cfg =
+            config_for(std::string(r.key) + "-client", auth_method::private_key_jwt);
+        cfg.client_key =
+            signing_key::from_pem_file(key_dir() / (std::string(r.key) + ".pem"), r.key, r.alg);
         const oauth2cc::token t = oauth2cc::request_token(cfg);
         CHECK(t.access_token.reveal().size() >= 20);
         CHECK(t.scope == "read_date");
@@ -106,8 +106,9 @@ TEST_CASE("client_secret_jwt: oidc-provider takes an HS256 assertion") {
     CHECK(e.oauth_error() == "invalid_client");
 }
 
-TEST_CASE("client_assertion: a workload's assertion file, read afresh as the platform "
-          "rotates it") {
+TEST_CASE(
+    "client_assertion: a workload's assertion file, read afresh as the platform "
+    "rotates it") {
     oauth2cc_test::temp_dir dir;
     const std::string file = dir / "token";
     const auto write = [&file](const std::string& jwt) { std::ofstream(file) << jwt << "\n"; };
@@ -131,8 +132,8 @@ TEST_CASE("key-based authentication: what the server refuses") {
     }
     SUBCASE("an expired assertion") {
         client_config cfg = config_for("workload-client", auth_method::client_assertion);
-        const std::string old = workload_assertion("workload-client", unix_now() - 900,
-                                                   unix_now() - 600);
+        const std::string old =
+            workload_assertion("workload-client", unix_now() - 900, unix_now() - 600);
         cfg.client_assertion = [old] { return old; };
         const auto e = thrown_by([&] { oauth2cc::request_token(cfg); });
         CHECK(e.oauth_error() == "invalid_client");
@@ -140,8 +141,8 @@ TEST_CASE("key-based authentication: what the server refuses") {
     }
     SUBCASE("an assertion sent twice: the second is a replay") {
         client_config cfg = config_for("workload-client", auth_method::client_assertion);
-        const std::string once = workload_assertion("workload-client", unix_now(),
-                                                    unix_now() + 300);
+        const std::string once =
+            workload_assertion("workload-client", unix_now(), unix_now() + 300);
         cfg.client_assertion = [once] { return once; };
         CHECK_FALSE(oauth2cc::request_token(cfg).access_token.empty());
         const auto e = thrown_by([&] { oauth2cc::request_token(cfg); });
@@ -178,4 +179,4 @@ TEST_CASE("discovery: oidc-provider's metadata names the token endpoint; no endp
     CHECK(std::string(e.what()).find("issuer") != std::string::npos);
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("integration")

@@ -91,15 +91,26 @@ public:
 
     void start() {
         std::vector<std::string> argv = {oauth2cc_test::program_on_path("redis-server"),
-                                         "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                         "--save", "", "--appendonly", "no", "--dir",
-                                         dir_.path.string(), "--unixsocket", socket(),
-                                         "--unixsocketperm", "700", "--logfile", ""};
+                                         "--port",
+                                         std::to_string(port_),
+                                         "--bind",
+                                         "127.0.0.1",
+                                         "--save",
+                                         "",
+                                         "--appendonly",
+                                         "no",
+                                         "--dir",
+                                         dir_.path.string(),
+                                         "--unixsocket",
+                                         socket(),
+                                         "--unixsocketperm",
+                                         "700",
+                                         "--logfile",
+                                         ""};
         argv.insert(argv.end(), extra_.begin(), extra_.end());
         proc_ = std::make_unique<oauth2cc_test::running_program>(
             argv, std::vector<std::pair<std::string, std::string>>{});
-        REQUIRE_MESSAGE(proc_->wait_for_line("Ready to accept connections", 30s),
-                        proc_->output());
+        REQUIRE_MESSAGE(proc_->wait_for_line("Ready to accept connections", 30s), proc_->output());
     }
     void kill() {
         std::chrono::milliseconds took{};
@@ -124,7 +135,8 @@ public:
     }
 
     /// One command on a connection of the test's own; the reply's string, or its integer.
-    std::string command(const std::vector<std::string>& args, const std::string& password = "") const {
+    std::string command(const std::vector<std::string>& args,
+                        const std::string& password = "") const {
         redisContext* c = redisConnect("127.0.0.1", port_);
         REQUIRE(c != nullptr);
         REQUIRE_MESSAGE(c->err == 0, c->errstr);
@@ -194,20 +206,19 @@ bool wait_available(const redis_token_store& store) {
     return store.stats().available;
 }
 
-int count_of(const std::string& text, const std::string& needle) {
-    int n = 0;
-    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-    return n;
-}
+using oauth2cc_test::count_of;
 
 /// Starts n fleet members together and returns every line they printed for a token.
 std::vector<std::string> run_fleet(const oauth2cc_test::peer_process& peer, int n, int threads,
                                    const std::vector<std::string>& extra) {
     std::vector<std::unique_ptr<oauth2cc_test::running_program>> members;
     for (int i = 0; i < n; ++i) {
-        std::vector<std::string> argv = {OAUTH2CC_TEST_FLEET_MEMBER, "--token-url",
+        std::vector<std::string> argv = {OAUTH2CC_TEST_FLEET_MEMBER,
+                                         "--token-url",
                                          peer.info().at("token_endpoint").get<std::string>(),
-                                         "--client-id", "basic-client", "--threads",
+                                         "--client-id",
+                                         "basic-client",
+                                         "--threads",
                                          std::to_string(threads)};
         argv.insert(argv.end(), extra.begin(), extra.end());
         members.push_back(std::make_unique<oauth2cc_test::running_program>(
@@ -260,12 +271,14 @@ TEST_CASE("redis_options_from_url: TCP, credentials, IPv6, databases and unix so
     for (const char* bad : {"http://h:1", "redis://", "redis://h:99999", "redis://h:1/x",
                             "redis://[::1", "unix://relative", "unix:///s?x=1", "redis://h:1/-1"}) {
         CAPTURE(bad);
-        CHECK(thrown_by([&] { oauth2cc::redis_options_from_url(bad); }).kind() == error_kind::config);
+        CHECK(thrown_by([&] { oauth2cc::redis_options_from_url(bad); }).kind() ==
+              error_kind::config);
     }
     const auto tls = thrown_by([] { oauth2cc::redis_options_from_url("rediss://u:pw-secret@h"); });
     CHECK(std::string(tls.what()).find("TLS") != std::string::npos);
     CHECK(std::string(tls.what()).find("pw-secret") == std::string::npos);
-    const auto bad_port = thrown_by([] { oauth2cc::redis_options_from_url("redis://u:pw-hidden@h:x"); });
+    const auto bad_port =
+        thrown_by([] { oauth2cc::redis_options_from_url("redis://u:pw-hidden@h:x"); });
     CHECK(std::string(bad_port.what()).find("pw-hidden") == std::string::npos);
 }
 
@@ -326,7 +339,8 @@ TEST_CASE("redis_token_store: 8 processes x 4 threads make one token request at 
     CHECK(pttl > 0);
     CHECK(pttl <= 600'000);
     CHECK(pttl == doctest::Approx(1000.0 * (doc.at("expires_at").get<long long>() -
-                                            wall::to_time_t(wall::now()))).epsilon(0.01));
+                                            wall::to_time_t(wall::now())))
+                      .epsilon(0.01));
 }
 
 TEST_CASE("redis_token_store: sealed values hold no token in clear; another key fetches its own") {
@@ -339,7 +353,8 @@ TEST_CASE("redis_token_store: sealed values hold no token in clear; another key 
     std::ofstream(key_file) << key_text;
     REQUIRE(::chmod(key_file.c_str(), 0600) == 0);
     peer->reset_harness_stats();
-    const auto lines = run_fleet(*peer, 3, 2, {"--redis", redis.url(), "--seal-key-file", key_file});
+    const auto lines =
+        run_fleet(*peer, 3, 2, {"--redis", redis.url(), "--seal-key-file", key_file});
     REQUIRE(lines.size() == 6);
     std::set<std::string> tokens;
     for (const auto& line : lines) tokens.insert(field(line, "token"));
@@ -367,7 +382,8 @@ TEST_CASE("redis_token_store: sealed values hold no token in clear; another key 
     CHECK_FALSE(redis_token_store(o).load(key).has_value());
     // A fleet member with another key requests its own token.
     std::ofstream(key_file, std::ios::trunc) << "another-key-0123456789abcdef-xyz";
-    const auto other = run_fleet(*peer, 1, 1, {"--redis", redis.url(), "--seal-key-file", key_file});
+    const auto other =
+        run_fleet(*peer, 1, 1, {"--redis", redis.url(), "--seal-key-file", key_file});
     REQUIRE(other.size() == 1);
     CHECK(field(other[0], "token") != *tokens.begin());
     CHECK(field(other[0], "fetches") == "1");
@@ -497,7 +513,8 @@ TEST_CASE("redis_token_store: Redis killed mid-run and restarted: no caller fail
     CHECK(count_of(logs_a.text(), "tok-") == 0);
 }
 
-TEST_CASE("redis_token_store: pooled connections of a restarted Redis are replaced, not an outage") {
+TEST_CASE(
+    "redis_token_store: pooled connections of a restarted Redis are replaced, not an outage") {
     if (!redis_available_or_skip()) return;
     redis_server redis;
     redis_token_store store(redis.options());
@@ -554,7 +571,7 @@ TEST_CASE("redis_token_store: a hung Redis (SIGSTOP) costs one command timeout p
     const auto during = store->stats();
     CHECK(during.failures == 1);  // one command waited out its timeout...
     CHECK(during.outages == 1);
-    CHECK(during.skipped >= 4);   // ...every later one failed at once
+    CHECK(during.skipped >= 4);  // ...every later one failed at once
     CHECK_FALSE(during.available);
     CHECK(m.stats().failures == 0);
     CHECK(m.stats().store_failures == 4);
@@ -578,7 +595,8 @@ TEST_CASE("redis_token_store: a hung Redis (SIGSTOP) costs one command timeout p
     CHECK(saved);
 }
 
-TEST_CASE("oauth2cc-cli and oauth2cc-daemon --redis --seal-key-file: one request, sealed in Redis") {
+TEST_CASE(
+    "oauth2cc-cli and oauth2cc-daemon --redis --seal-key-file: one request, sealed in Redis") {
     const char* cli = std::getenv("OAUTH2CC_EXAMPLE_CLI");
     const char* daemon = std::getenv("OAUTH2CC_EXAMPLE_DAEMON");
     if (cli == nullptr || daemon == nullptr) {
@@ -597,9 +615,9 @@ TEST_CASE("oauth2cc-cli and oauth2cc-daemon --redis --seal-key-file: one request
     const std::string token_url = peer->info().at("token_endpoint").get<std::string>();
     const std::vector<std::pair<std::string, std::string>> env = {
         {"OAUTH2_CLIENT_SECRET", "basic-secret"}};
-    const std::vector<std::string> args = {cli, "--token-url", token_url, "--client-id",
-                                           "basic-client", "--redis", redis.url(),
-                                           "--seal-key-file", key_file, "token"};
+    const std::vector<std::string> args = {
+        cli,       "--token-url", token_url,         "--client-id", "basic-client",
+        "--redis", redis.url(),   "--seal-key-file", key_file,      "token"};
     peer->reset_harness_stats();
     const auto first = oauth2cc_test::run_program(args, env);
     REQUIRE_MESSAGE(first.exit_code == 0, first.err);
@@ -615,11 +633,11 @@ TEST_CASE("oauth2cc-cli and oauth2cc-daemon --redis --seal-key-file: one request
     CHECK(value.find(token) == std::string::npos);
 
     // The daemon takes the same token from Redis: no request of its own.
-    oauth2cc_test::running_program d(
-        {daemon, "--status-every-ms", "100", "--redis", redis.url(), "--seal-key-file", key_file,
-         token_url},
-        {{"OAUTH2_TOKEN_URL", token_url}, {"OAUTH2_CLIENT_ID", "basic-client"},
-         {"OAUTH2_CLIENT_SECRET", "basic-secret"}});
+    oauth2cc_test::running_program d({daemon, "--status-every-ms", "100", "--redis", redis.url(),
+                                      "--seal-key-file", key_file, token_url},
+                                     {{"OAUTH2_TOKEN_URL", token_url},
+                                      {"OAUTH2_CLIENT_ID", "basic-client"},
+                                      {"OAUTH2_CLIENT_SECRET", "basic-secret"}});
     REQUIRE_MESSAGE(d.wait_for_line("from the token store", 30s), d.output());
     REQUIRE_MESSAGE(d.wait_for_line("status: token requests 0", 30s), d.output());
     CHECK(peer->harness_stats().at("token_requests") == 1);
@@ -630,9 +648,10 @@ TEST_CASE("oauth2cc-cli and oauth2cc-daemon --redis --seal-key-file: one request
     CHECK(loose.exit_code != 0);
     CHECK(loose.err.find("chmod 600") != std::string::npos);
     REQUIRE(::chmod(key_file.c_str(), 0600) == 0);
-    const auto lone = oauth2cc_test::run_program(
-        {cli, "--token-url", token_url, "--client-id", "basic-client", "--seal-key-file", key_file,
-         "token"}, env);
+    const auto lone =
+        oauth2cc_test::run_program({cli, "--token-url", token_url, "--client-id", "basic-client",
+                                    "--seal-key-file", key_file, "token"},
+                                   env);
     CHECK(lone.exit_code != 0);
     CHECK(lone.err.find("needs --redis or --cache") != std::string::npos);
 }

@@ -138,12 +138,11 @@ std::string challenges(const oauth2cc::http_response& res) {
 }
 
 bool says(const oauth2cc::http_response& res, const std::string& error) {
-    return res.status == 401 && challenges(res).find("error=\"" + error + "\"") != std::string::npos;
+    return res.status == 401 &&
+           challenges(res).find("error=\"" + error + "\"") != std::string::npos;
 }
 
-int token_requests(peer_process& at) {
-    return at.harness_stats().at("token_requests").get<int>();
-}
+int token_requests(peer_process& at) { return at.harness_stats().at("token_requests").get<int>(); }
 
 }  // namespace
 
@@ -193,8 +192,9 @@ TEST_CASE("DPoP: a token endpoint that wants its nonce gets it on the one retry"
     CHECK(tokens.stats().failures == 0);
 }
 
-TEST_CASE("DPoP: many threads share one manager: one token request, and proofs that verify "
-          "and never repeat") {
+TEST_CASE(
+    "DPoP: many threads share one manager: one token request, and proofs that verify "
+    "and never repeat") {
     if (!oauth2cc_test::peers_available_or_skip()) return;
     const client_config cfg = dpop_config(server(), "dpop-client", "dpop-secret");
     oauth2cc::token_manager tokens(cfg);
@@ -204,9 +204,8 @@ TEST_CASE("DPoP: many threads share one manager: one token request, and proofs t
     oauth2cc_test::on_threads(8, [&](int i) {
         std::vector<std::string> mine;
         for (int k = 0; k < 25; ++k) {
-            const auto headers =
-                tokens.request_headers(k % 2 ? "GET" : "POST",
-                                       "https://api.example.com/t" + std::to_string(i));
+            const auto headers = tokens.request_headers(
+                k % 2 ? "GET" : "POST", "https://api.example.com/t" + std::to_string(i));
             REQUIRE(headers.size() == 2);
             mine.push_back(headers[1].second);
         }
@@ -226,8 +225,9 @@ TEST_CASE("DPoP: many threads share one manager: one token request, and proofs t
     CHECK(ids.size() == proofs.size());
 }
 
-TEST_CASE("mutual TLS: a token by tls_client_auth and by self_signed_tls_client_auth, bound "
-          "to the certificate") {
+TEST_CASE(
+    "mutual TLS: a token by tls_client_auth and by self_signed_tls_client_auth, bound "
+    "to the certificate") {
     if (!oauth2cc_test::peers_available_or_skip()) return;
     for (const auto how : {oauth2cc::auth_method::tls_client_auth,
                            oauth2cc::auth_method::self_signed_tls_client_auth}) {
@@ -275,9 +275,9 @@ TEST_CASE("mutual TLS: authorized_client presents the token_manager's certificat
     oauth2cc_test::local_server api(std::make_unique<httplib::SSLServer>(
         certs.server_cert.c_str(), certs.server_key.c_str(), certs.ca_cert.c_str()));
     api.server().Get("/date", [](const httplib::Request& req, httplib::Response& res) {
-        res.set_content(req.get_header_value("Authorization").rfind("Bearer ", 0) == 0 ? "ok"
-                                                                                      : "no",
-                        "text/plain");
+        res.set_content(
+            req.get_header_value("Authorization").rfind("Bearer ", 0) == 0 ? "ok" : "no",
+            "text/plain");
     });
     api.start();
     oauth2cc::token_manager tokens(mtls_config(oauth2cc::auth_method::tls_client_auth));
@@ -296,8 +296,9 @@ TEST_CASE("mutual TLS: authorized_client presents the token_manager's certificat
     CHECK_THROWS_AS(no_cert.send(req), oauth2cc::error);
 }
 
-TEST_CASE("DPoP at the resource server: the bound token with its proofs accepted; stolen, "
-          "replayed, misdirected or sent as Bearer, refused") {
+TEST_CASE(
+    "DPoP at the resource server: the bound token with its proofs accepted; stolen, "
+    "replayed, misdirected or sent as Bearer, refused") {
     if (!oauth2cc_test::peers_available_or_skip()) return;
     const auto api = start_api(server());
     oauth2cc::token_manager tokens(dpop_config(server(), "dpop-client", "dpop-secret"));
@@ -342,8 +343,9 @@ TEST_CASE("DPoP at the resource server: the bound token with its proofs accepted
     CHECK(challenges(none).find("DPoP realm=") != std::string::npos);
 }
 
-TEST_CASE("DPoP at the resource server: its nonce answered by authorized_client with one "
-          "retry, then sent from the start") {
+TEST_CASE(
+    "DPoP at the resource server: its nonce answered by authorized_client with one "
+    "retry, then sent from the start") {
     if (!oauth2cc_test::peers_available_or_skip()) return;
     oauth2cc_examples::api_server_options options;
     options.require_dpop_nonce = true;
@@ -364,8 +366,9 @@ TEST_CASE("DPoP at the resource server: its nonce answered by authorized_client 
     CHECK(api->refused() - refused == 1);  // remembered for the origin
 }
 
-TEST_CASE("mutual TLS at the resource server: a certificate-bound token accepted with its "
-          "certificate, refused without it or with another") {
+TEST_CASE(
+    "mutual TLS at the resource server: a certificate-bound token accepted with its "
+    "certificate, refused without it or with another") {
     if (!oauth2cc_test::peers_available_or_skip()) return;
     const auto& certs = oauth2cc_test::test_certificates();
     oauth2cc_examples::api_server_options options;
@@ -415,4 +418,4 @@ TEST_CASE("mutual TLS at the resource server: a certificate-bound token accepted
           oauth2cc::detail::certificate_thumbprint_of_file(certs.client_cert));
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("integration")

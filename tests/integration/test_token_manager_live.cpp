@@ -82,7 +82,8 @@ TEST_CASE("token_manager live: background refresh across lifetimes of a 4 s toke
     CHECK(st.fetches >= 5);
     CHECK(seen.size() >= 4);
     CHECK(peer->harness_stats().at("token_success") == st.successes);
-    for (const auto& [level, line] : logs.lines()) CHECK(line.find("basic-secret") == std::string::npos);
+    for (const auto& [level, line] : logs.lines())
+        CHECK(line.find("basic-secret") == std::string::npos);
 }
 
 }  // TEST_SUITE("integration")

@@ -17,7 +17,6 @@
 #include <memory>
 #include <string>
 
-
 using namespace std::chrono_literals;
 using oauth2cc::auth_method;
 using oauth2cc::client_config;
@@ -42,8 +41,8 @@ peer_process& node_oauth2_server() {
     return *peer;
 }
 
-client_config config_for(const peer_process& peer, const std::string& id,
-                         const std::string& secret, auth_method how) {
+client_config config_for(const peer_process& peer, const std::string& id, const std::string& secret,
+                         auth_method how) {
     client_config cfg;
     cfg.token_endpoint = peer.info().at("token_endpoint").get<std::string>();
     cfg.client_id = id;
@@ -71,7 +70,8 @@ TEST_CASE("request_token: oidc-provider, every client authentication method") {
     if (!oauth2cc_test::peers_available_or_skip()) return;
     auto& peer = oidc_provider();
     SUBCASE("client_secret_basic") {
-        auto cfg = config_for(peer, "basic-client", "basic-secret", auth_method::client_secret_basic);
+        auto cfg =
+            config_for(peer, "basic-client", "basic-secret", auth_method::client_secret_basic);
         cfg.scopes = {"read_date"};
         check_token(oauth2cc::request_token(cfg), "read_date");
     }
@@ -86,7 +86,8 @@ TEST_CASE("request_token: oidc-provider, every client authentication method") {
         check_token(oauth2cc::request_token(cfg), "read_date");
     }
     SUBCASE("a resource indicator (RFC 8707)") {
-        auto cfg = config_for(peer, "basic-client", "basic-secret", auth_method::client_secret_basic);
+        auto cfg =
+            config_for(peer, "basic-client", "basic-secret", auth_method::client_secret_basic);
         cfg.scopes = {"post_echo"};
         cfg.resources = {peer.info().at("resource").get<std::string>()};
         check_token(oauth2cc::request_token(cfg), "post_echo");
@@ -138,7 +139,8 @@ TEST_CASE("request_token: oidc-provider refuses what it must, as typed errors") 
         CHECK(e.http_status() == 400);
     }
     SUBCASE("an unknown resource is invalid_target") {
-        auto cfg = config_for(peer, "basic-client", "basic-secret", auth_method::client_secret_basic);
+        auto cfg =
+            config_for(peer, "basic-client", "basic-secret", auth_method::client_secret_basic);
         cfg.resources = {"urn:oauth2cc:unknown"};
         const error e = thrown_by([&] { oauth2cc::request_token(cfg); });
         CHECK(e.kind() == error_kind::oauth);
@@ -169,8 +171,8 @@ TEST_CASE("request_token: HTTPS to oidc-provider verifies the server") {
     SUBCASE("with the harness CA it succeeds") {
         auto peer = oauth2cc_test::start_oidc_provider(
             {"--https", "--cert", certs.server_cert, "--key", certs.server_key});
-        auto cfg = config_for(*peer, "basic-client", "basic-secret",
-                              auth_method::client_secret_basic);
+        auto cfg =
+            config_for(*peer, "basic-client", "basic-secret", auth_method::client_secret_basic);
         REQUIRE(cfg.token_endpoint.rfind("https://", 0) == 0);
         cfg.tls.ca_file = certs.ca_cert;
         cfg.scopes = {"read_date"};
@@ -183,8 +185,8 @@ TEST_CASE("request_token: HTTPS to oidc-provider verifies the server") {
     SUBCASE("a certificate for another host fails with kind tls") {
         auto peer = oauth2cc_test::start_oidc_provider(
             {"--https", "--cert", certs.other_host_cert, "--key", certs.other_host_key});
-        auto cfg = config_for(*peer, "basic-client", "basic-secret",
-                              auth_method::client_secret_basic);
+        auto cfg =
+            config_for(*peer, "basic-client", "basic-secret", auth_method::client_secret_basic);
         cfg.tls.ca_file = certs.ca_cert;
         const error e = thrown_by([&] { oauth2cc::request_token(cfg); });
         CHECK(e.kind() == error_kind::tls);
@@ -210,7 +212,8 @@ TEST_CASE("request_token: node-oauth2-server, which takes Basic credentials raw"
     if (!oauth2cc_test::peers_available_or_skip()) return;
     auto& peer = node_oauth2_server();
     SUBCASE("client_secret_basic with plain credentials") {
-        auto cfg = config_for(peer, "basic-client", "basic-secret", auth_method::client_secret_basic);
+        auto cfg =
+            config_for(peer, "basic-client", "basic-secret", auth_method::client_secret_basic);
         cfg.scopes = {"read_date"};
         check_token(oauth2cc::request_token(cfg), "read_date");
     }

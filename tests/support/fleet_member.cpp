@@ -32,11 +32,16 @@ int main(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         const std::string value = argv[i + 1];
-        if (flag == "--token-url") token_url = value;
-        else if (flag == "--client-id") client_id = value;
-        else if (flag == "--redis") redis_url = value;
-        else if (flag == "--seal-key-file") seal_key_file = value;
-        else if (flag == "--threads") threads = std::atoi(value.c_str());
+        if (flag == "--token-url")
+            token_url = value;
+        else if (flag == "--client-id")
+            client_id = value;
+        else if (flag == "--redis")
+            redis_url = value;
+        else if (flag == "--seal-key-file")
+            seal_key_file = value;
+        else if (flag == "--threads")
+            threads = std::atoi(value.c_str());
         else {
             std::cerr << "fleet_member: unknown flag " << flag << "\n";
             return 2;
@@ -69,8 +74,7 @@ int main(int argc, char** argv) {
         }
         std::cout << "ready" << std::endl;
         // The start signal: end of file on stdin.
-        for (int c = std::getchar(); c != EOF; c = std::getchar()) {
-        }
+        for (int c = std::getchar(); c != EOF; c = std::getchar()) {}
         std::mutex mutex;
         std::vector<std::string> lines(static_cast<std::size_t>(threads));
         std::vector<std::thread> workers;
@@ -83,7 +87,8 @@ int main(int argc, char** argv) {
                     const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - started);
                     const auto st = managers[static_cast<std::size_t>(t)]->stats();
-                    line << "token " << oauth2cc::store_key(tok->access_token.reveal()).substr(0, 16)
+                    line << "token "
+                         << oauth2cc::store_key(tok->access_token.reveal()).substr(0, 16)
                          << " fetches " << st.fetches << " loads " << st.store_loads
                          << " store_failures " << st.store_failures << " us " << took.count();
                 } catch (const oauth2cc::error& e) {

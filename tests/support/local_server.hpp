@@ -30,8 +30,8 @@ namespace oauth2cc_test {
 /// destroyed. Register handlers on server() before start().
 class local_server {
 public:
-    explicit local_server(std::unique_ptr<httplib::Server> server =
-                              std::make_unique<httplib::Server>())
+    explicit local_server(
+        std::unique_ptr<httplib::Server> server = std::make_unique<httplib::Server>())
         : server_(std::move(server)) {
         server_->set_keep_alive_max_count(10000);
         // Headers and body go out in separate writes: without TCP_NODELAY the body would

@@ -73,8 +73,7 @@ int run_and_wait(const std::vector<std::string>& args, const std::string& log_pa
         ::_exit(127);
     }
     int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
     return status;
 }
 
@@ -244,7 +243,8 @@ void peer_process::launch(const std::vector<std::string>& argv,
     // A node peer has been seen, rarely and only on a loaded machine, to print nothing
     // for its whole start timeout. Such a start is reported and made once more.
     try {
-        launch_once(argv, env, script, std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(15)));
+        launch_once(argv, env, script,
+                    std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(15)));
     } catch (const no_start_line& e) {
         std::fprintf(stderr, "peer_process: %s; starting it once more\n", e.what());
         launch_once(argv, env, script, timeout);
@@ -257,7 +257,8 @@ void peer_process::launch_once(const std::vector<std::string>& argv_in,
     const auto deadline = clock_type::now() + timeout;
     std::string stderr_pattern = (fs::temp_directory_path() / "oauth2cc-peer-XXXXXX").string();
     const int stderr_fd = ::mkstemp(stderr_pattern.data());
-    if (stderr_fd < 0) throw std::runtime_error("mkstemp failed: " + std::string(std::strerror(errno)));
+    if (stderr_fd < 0)
+        throw std::runtime_error("mkstemp failed: " + std::string(std::strerror(errno)));
     stderr_path_ = stderr_pattern;
 
     int out[2];
@@ -296,8 +297,8 @@ void peer_process::launch_once(const std::vector<std::string>& argv_in,
 
     std::string line;
     while (line.find('\n') == std::string::npos) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - clock_type::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
         if (left.count() <= 0) {
             const std::string state = process_state(pid_);
             const std::string log = stderr_text();
@@ -356,8 +357,7 @@ int peer_process::stop() {
     }
     if (done == 0) {
         ::kill(pid_, SIGKILL);
-        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-        }
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
     }
     pid_ = 0;
     return status;
@@ -401,7 +401,8 @@ program_result run_program(const std::vector<std::string>& argv_in,
     const auto temp_file = [] {
         std::string pattern = (fs::temp_directory_path() / "oauth2cc-run-XXXXXX").string();
         const int fd = ::mkstemp(pattern.data());
-        if (fd < 0) throw std::runtime_error("mkstemp failed: " + std::string(std::strerror(errno)));
+        if (fd < 0)
+            throw std::runtime_error("mkstemp failed: " + std::string(std::strerror(errno)));
         return std::make_pair(fd, pattern);
     };
     const auto [out_fd, out_path] = temp_file();
@@ -429,8 +430,7 @@ program_result run_program(const std::vector<std::string>& argv_in,
     }
     if (done == 0) {
         ::kill(child, SIGKILL);
-        while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-        }
+        while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
     }
     program_result r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -478,8 +478,7 @@ running_program::~running_program() {
     if (pid_ > 0) {
         ::kill(pid_, SIGKILL);
         int status = 0;
-        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-        }
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
     }
     if (stdout_fd_ >= 0) ::close(stdout_fd_);
     close_input();
@@ -497,8 +496,8 @@ bool running_program::wait_for_line(const std::string& needle, std::chrono::mill
                 return true;
             }
         }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - clock_type::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
         if (left.count() <= 0 || stdout_fd_ < 0) return false;
         pollfd p{stdout_fd_, POLLIN, 0};
         const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -529,15 +528,15 @@ int running_program::stop(int signal, std::chrono::milliseconds& took) {
     took = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started);
     if (done == 0) {
         ::kill(pid_, SIGKILL);
-        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-        }
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
     }
     pid_ = 0;
     // Keep what it printed while stopping.
     if (stdout_fd_ >= 0) {
         char buf[4096];
         ssize_t n;
-        while ((n = ::read(stdout_fd_, buf, sizeof buf)) > 0) output_.append(buf, static_cast<std::size_t>(n));
+        while ((n = ::read(stdout_fd_, buf, sizeof buf)) > 0)
+            output_.append(buf, static_cast<std::size_t>(n));
     }
     return status;
 }

@@ -33,20 +33,20 @@ bool peers_available_or_skip();
 /// test process, in a private temporary directory removed at exit.
 struct certificates {
     std::string dir;
-    std::string ca_cert;            ///< The test CA that signs everything below.
-    std::string server_cert;        ///< For 127.0.0.1 and localhost.
+    std::string ca_cert;      ///< The test CA that signs everything below.
+    std::string server_cert;  ///< For 127.0.0.1 and localhost.
     std::string server_key;
-    std::string other_host_cert;    ///< Valid, signed by the CA, for another host name.
+    std::string other_host_cert;  ///< Valid, signed by the CA, for another host name.
     std::string other_host_key;
-    std::string client_cert;        ///< A client certificate for mutual TLS.
+    std::string client_cert;  ///< A client certificate for mutual TLS.
     std::string client_key;
-    std::string expired_cert;       ///< For 127.0.0.1, signed by the CA, expired in 2020.
+    std::string expired_cert;  ///< For 127.0.0.1, signed by the CA, expired in 2020.
     std::string expired_key;
-    std::string self_signed_cert;   ///< For 127.0.0.1, signed by itself only.
+    std::string self_signed_cert;  ///< For 127.0.0.1, signed by itself only.
     std::string self_signed_key;
-    std::string cn_only_cert;       ///< CN=127.0.0.1, signed by the CA, no subjectAltName.
+    std::string cn_only_cert;  ///< CN=127.0.0.1, signed by the CA, no subjectAltName.
     std::string cn_only_key;
-    std::string ipv6_prefix_cert;   ///< Only IP:7f00:1:: (its first bytes are 127.0.0.1).
+    std::string ipv6_prefix_cert;  ///< Only IP:7f00:1:: (its first bytes are 127.0.0.1).
     std::string ipv6_prefix_key;
 };
 

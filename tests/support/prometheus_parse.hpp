@@ -22,8 +22,8 @@ namespace oauth2cc_test {
 // \\, \" and \n escaped; every value is a number; no series appears twice; counters end in
 // _total; a histogram's buckets are cumulative, end with le="+Inf", and equal its _count.
 struct parsed_metrics {
-    std::map<std::string, std::string> types;                  // family -> type
-    std::map<std::string, double> samples;                     // name{labels} -> value
+    std::map<std::string, std::string> types;  // family -> type
+    std::map<std::string, double> samples;     // name{labels} -> value
     double value(const std::string& series) const {
         const auto it = samples.find(series);
         return it == samples.end() ? std::nan("") : it->second;

@@ -111,4 +111,11 @@ struct temp_dir {
     std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
 
+/// @brief How many times needle occurs in text (overlapping ones each count).
+inline int count_of(const std::string& text, const std::string& needle) {
+    int n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+}
+
 }  // namespace oauth2cc_test

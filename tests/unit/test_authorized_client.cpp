@@ -48,7 +48,6 @@ http_response status(int code, std::vector<std::pair<std::string, std::string>> 
     return http_response{code, std::move(headers), ""};
 }
 
-
 }  // namespace
 
 TEST_CASE("authorized_client: every call carries the Bearer token to base URL + path") {
@@ -73,7 +72,8 @@ TEST_CASE("authorized_client: every call carries the Bearer token to base URL + 
     CHECK(header_of(r.api->requests[2], "X-Trace") == "7");
     CHECK(r.api->requests[3].method == "PATCH");
     CHECK(r.api->requests[4].method == "DELETE");
-    for (const auto& req : r.api->requests) CHECK(header_of(req, "Authorization") == "Bearer tok-1");
+    for (const auto& req : r.api->requests)
+        CHECK(header_of(req, "Authorization") == "Bearer tok-1");
     CHECK(r.endpoint->requests() == 1);
 }
 
@@ -166,8 +166,9 @@ TEST_CASE("authorized_client: what is refused before anything is sent") {
         for (const char* name : {"Host", "content-length", "Transfer-Encoding", "Connection",
                                  "Upgrade", "TE", "Expect"}) {
             CAPTURE(name);
-            CHECK(thrown_by([&] { api.post("/x", "{}", "application/json", {{name, "1"}}); })
-                      .kind() == error_kind::config);
+            CHECK(thrown_by([&] {
+                      api.post("/x", "{}", "application/json", {{name, "1"}});
+                  }).kind() == error_kind::config);
         }
         CHECK(r.endpoint->requests() == 0);  // refused before a token was even fetched
     }
@@ -180,8 +181,9 @@ TEST_CASE("authorized_client: what is refused before anything is sent") {
     SUBCASE("plain http to a host that is not loopback, and a base URL with a query") {
         CHECK(thrown_by([&] { authorized_client("http://api.example.com", r.tokens); }).kind() ==
               error_kind::config);
-        CHECK(thrown_by([&] { authorized_client("https://api.example.com/?a=1", r.tokens); })
-                  .kind() == error_kind::config);
+        CHECK(thrown_by([&] {
+                  authorized_client("https://api.example.com/?a=1", r.tokens);
+              }).kind() == error_kind::config);
         CHECK_NOTHROW(authorized_client("http://127.0.0.1:8080", r.tokens));
         oauth2cc::client_options insecure;
         insecure.allow_insecure_http = true;
@@ -189,7 +191,8 @@ TEST_CASE("authorized_client: what is refused before anything is sent") {
     }
     SUBCASE("a token with CR or LF is never sent: the call fails before reaching the API") {
         r.endpoint->answer_with([](int) {
-            return http_response{200, {{"Content-Type", "application/json"}},
+            return http_response{200,
+                                 {{"Content-Type", "application/json"}},
                                  R"({"access_token":"ok\r\nX-Evil: 1","token_type":"Bearer"})"};
         });
         CHECK(thrown_by([&] { api.get("/x"); }).kind() == error_kind::bad_response);
@@ -202,14 +205,16 @@ TEST_CASE("authorized_client: redirects") {
         if (req.url == "https://api.example.com/v1/away") {
             return status(302, {{"Location", "https://elsewhere.example/landing"}});
         }
-        if (req.url == "https://api.example.com/v1/move") return status(307, {{"Location", "next"}});
+        if (req.url == "https://api.example.com/v1/move")
+            return status(307, {{"Location", "next"}});
         if (req.url == "https://api.example.com/v1/post-away") {
             return status(303, {{"Location", "/v1/done"}});
         }
         if (req.url == "https://api.example.com/v1/down") {
             return status(301, {{"Location", "http://api.example.com/v1/plain"}});
         }
-        if (req.url == "https://api.example.com/v1/loop") return status(302, {{"Location", "/v1/loop"}});
+        if (req.url == "https://api.example.com/v1/loop")
+            return status(302, {{"Location", "/v1/loop"}});
         if (req.url == "https://api.example.com/v1/cross-307") {
             return status(307, {{"Location", "https://elsewhere.example/in"}});
         }
@@ -255,8 +260,7 @@ TEST_CASE("authorized_client: redirects") {
         CHECK(header_of(r.api->requests[2], "Authorization").empty());
     }
     SUBCASE("within the origin, caller headers and the body go along") {
-        CHECK(api.post("/move", "{}", "application/json", {{"X-Api-Key", "k-123"}}).status ==
-              200);
+        CHECK(api.post("/move", "{}", "application/json", {{"X-Api-Key", "k-123"}}).status == 200);
         REQUIRE(r.api->requests.size() == 2);
         CHECK(header_of(r.api->requests[1], "X-Api-Key") == "k-123");
         CHECK(r.api->requests[1].body == "{}");

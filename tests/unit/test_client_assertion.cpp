@@ -79,9 +79,8 @@ std::string field_of(const std::string& body, const std::string& name) {
     return {};
 }
 
-
-const jws_alg every_key_alg[] = {jws_alg::rs256, jws_alg::ps256, jws_alg::es256,
-                                 jws_alg::es384, jws_alg::eddsa};
+const jws_alg every_key_alg[] = {jws_alg::rs256, jws_alg::ps256, jws_alg::es256, jws_alg::es384,
+                                 jws_alg::eddsa};
 
 }  // namespace
 
@@ -97,7 +96,8 @@ TEST_CASE("signing_key: the RFC 7638 ยง3.1 thumbprint example") {
         {"e", "AQAB"},
         {"alg", "RS256"},
         {"kid", "2011-04-29"}};
-    CHECK(oauth2cc::detail::jwk_thumbprint_of(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    CHECK(oauth2cc::detail::jwk_thumbprint_of(jwk) ==
+          "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     // Members other than the required ones, and their order, do not count.
     nlohmann::json bare = {{"e", "AQAB"}, {"kty", "RSA"}, {"n", jwk.at("n")}};
     CHECK(oauth2cc::detail::jwk_thumbprint_of(bare) == oauth2cc::detail::jwk_thumbprint_of(jwk));
@@ -190,8 +190,8 @@ TEST_CASE("signing_key: PEM in PKCS#8 and traditional form, and each refusal a c
 
     // An encrypted key is refused as such, and no passphrase is asked for on a terminal.
     bio = BIO_new(BIO_s_mem());
-    REQUIRE(PEM_write_bio_PKCS8PrivateKey(bio, p256.get(), EVP_aes_256_cbc(), nullptr, 0,
-                                          nullptr, const_cast<char*>("pass")) == 1);
+    REQUIRE(PEM_write_bio_PKCS8PrivateKey(bio, p256.get(), EVP_aes_256_cbc(), nullptr, 0, nullptr,
+                                          const_cast<char*>("pass")) == 1);
     data = nullptr;
     const long m = BIO_get_mem_data(bio, &data);
     const std::string encrypted(data, static_cast<std::size_t>(m));
@@ -237,8 +237,8 @@ TEST_CASE("private_key_jwt: a signed assertion per request, claims as RFC 7523 ย
         cfg.client_key = signing_key::generate(alg);
         const nlohmann::json jwk = cfg.client_key->public_jwk();
         auto fake = fake_transport::answering(200, ok_body);
-        oauth2cc::token_client client(cfg, std::shared_ptr<oauth2cc::transport>(
-                                               &fake, [](oauth2cc::transport*) {}));
+        oauth2cc::token_client client(
+            cfg, std::shared_ptr<oauth2cc::transport>(&fake, [](oauth2cc::transport*) {}));
         client.fetch();
         client.fetch();
         REQUIRE(fake.requests.size() == 2);
@@ -312,8 +312,8 @@ TEST_CASE("client_secret_jwt: HS256 under the secret, which never travels") {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     HMAC(EVP_sha256(), secret_text.data(), static_cast<int>(secret_text.size()),
-         reinterpret_cast<const unsigned char*>(jwt.signing_input.data()),
-         jwt.signing_input.size(), mac, &length);
+         reinterpret_cast<const unsigned char*>(jwt.signing_input.data()), jwt.signing_input.size(),
+         mac, &length);
     CHECK(jwt.signature == std::string(reinterpret_cast<const char*>(mac), length));
 
     cfg.client_secret = oauth2cc::secret{"short-secret"};
@@ -323,8 +323,9 @@ TEST_CASE("client_secret_jwt: HS256 under the secret, which never travels") {
     CHECK(std::string(e.what()).find("short-secret") == std::string::npos);
 }
 
-TEST_CASE("client_assertion: the source is asked for every request; its failures are config "
-          "errors that quote nothing") {
+TEST_CASE(
+    "client_assertion: the source is asked for every request; its failures are config "
+    "errors that quote nothing") {
     client_config cfg = jwt_config(auth_method::client_assertion);
     CHECK(refused_before_sending(cfg).kind() == error_kind::config);  // no source
 
@@ -363,7 +364,8 @@ TEST_CASE("client_assertion: an echoed assertion is hidden in the error") {
     client_config cfg = jwt_config(auth_method::client_assertion);
     cfg.client_assertion = [] { return std::string("eyJhbGciOi.ECHOED-ASSERTION.sig"); };
     auto fake = fake_transport::answering(
-        400, R"({"error":"invalid_client","error_description":"bad eyJhbGciOi.ECHOED-ASSERTION.sig"})");
+        400,
+        R"({"error":"invalid_client","error_description":"bad eyJhbGciOi.ECHOED-ASSERTION.sig"})");
     try {
         oauth2cc::request_token(cfg, fake);
         FAIL("no error");
@@ -385,17 +387,11 @@ TEST_CASE("assertion_from_file: read afresh each time, trimmed; a missing file i
         CHECK(e.kind() == error_kind::config);
         CHECK(std::string(e.what()).find(path) != std::string::npos);
     }
-    {
-        std::ofstream(path) << "eyJ.first.sig\n";
-    }
+    { std::ofstream(path) << "eyJ.first.sig\n"; }
     CHECK(source() == "eyJ.first.sig");
-    {
-        std::ofstream(path) << "  eyJ.second.sig\r\n";
-    }
+    { std::ofstream(path) << "  eyJ.second.sig\r\n"; }
     CHECK(source() == "eyJ.second.sig");
-    {
-        std::ofstream(path) << "\n";
-    }
+    { std::ofstream(path) << "\n"; }
     CHECK_THROWS_AS(source(), oauth2cc::error);
     std::remove(path.c_str());
 }

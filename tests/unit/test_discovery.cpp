@@ -49,16 +49,17 @@ struct fake_server {
             if (req.url.find("/.well-known/") != std::string::npos) {
                 ++metadata_requests;
                 CHECK(req.method == "GET");
-                if (req.url == "https://login.example.com/.well-known/oauth-authorization-server/tenant-1") {
+                if (req.url ==
+                    "https://login.example.com/.well-known/oauth-authorization-server/tenant-1") {
                     return oauth2cc::http_response{rfc8414_status, {}, "not here"};
                 }
-                CHECK(req.url == "https://login.example.com/tenant-1/.well-known/openid-configuration");
-                return oauth2cc::http_response{oidc_status, {{"Content-Type", "application/json"}},
-                                               doc.dump()};
+                CHECK(req.url ==
+                      "https://login.example.com/tenant-1/.well-known/openid-configuration");
+                return oauth2cc::http_response{
+                    oidc_status, {{"Content-Type", "application/json"}}, doc.dump()};
             }
             CHECK(req.url == "https://login.example.com/tenant-1/oauth2/token");
-            return oauth2cc::http_response{200, {{"Content-Type", "application/json"}},
-                                           token_body};
+            return oauth2cc::http_response{200, {{"Content-Type", "application/json"}}, token_body};
         });
     }
 };

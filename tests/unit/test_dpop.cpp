@@ -76,8 +76,8 @@ http_response json_answer(int status, const std::string& body,
 }
 
 http_response dpop_token(const std::string& token) {
-    return json_answer(200, R"({"access_token":")" + token +
-                                R"(","token_type":"DPoP","expires_in":3600})");
+    return json_answer(
+        200, R"({"access_token":")" + token + R"(","token_type":"DPoP","expires_in":3600})");
 }
 
 // The claims of the DPoP proof a request carried; fails when it has none.
@@ -118,9 +118,8 @@ TEST_CASE("DPoP proof: header and claims as RFC 9449 §4.2 says, verified from i
         CHECK(jwt.claims.at("jti").get<std::string>().size() >= 22);
     }
     SUBCASE("no nonce and no token: neither claim") {
-        const auto claims = split_jwt(oauth2cc::detail::dpop_prover(p256()).proof(
-                                          "POST", token_url))
-                                .claims;
+        const auto claims =
+            split_jwt(oauth2cc::detail::dpop_prover(p256()).proof("POST", token_url)).claims;
         CHECK(claims.size() == 4);
         CHECK(claims.at("htu") == token_url);
     }
@@ -208,7 +207,7 @@ TEST_CASE("DPoP nonce at the token endpoint: one retry with it, kept for later, 
             return ++n == 1 ? use_nonce("as-n1") : dpop_token("tok-" + std::to_string(n));
         });
         oauth2cc::token_client client(dpop_config(), std::shared_ptr<oauth2cc::transport>(
-                                                          &fake, [](oauth2cc::transport*) {}));
+                                                         &fake, [](oauth2cc::transport*) {}));
         CHECK(client.fetch().access_token.reveal() == "tok-2");
         REQUIRE(fake.requests.size() == 2);
         CHECK_FALSE(proof_claims(fake.requests[0]).contains("nonce"));
@@ -218,7 +217,8 @@ TEST_CASE("DPoP nonce at the token endpoint: one retry with it, kept for later, 
     }
     SUBCASE("a server that always wants another nonce gets two requests, then an error") {
         int n = 0;
-        fake_transport fake([&](const http_request&) { return use_nonce("n" + std::to_string(++n)); });
+        fake_transport fake(
+            [&](const http_request&) { return use_nonce("n" + std::to_string(++n)); });
         const auto e = thrown_by([&] { oauth2cc::request_token(dpop_config(), fake); });
         CHECK(e.kind() == error_kind::oauth);
         CHECK(e.oauth_error() == "use_dpop_nonce");
@@ -249,7 +249,7 @@ TEST_CASE("DPoP nonce at the token endpoint: one retry with it, kept for later, 
             return res;
         });
         oauth2cc::token_client client(dpop_config(), std::shared_ptr<oauth2cc::transport>(
-                                                          &fake, [](oauth2cc::transport*) {}));
+                                                         &fake, [](oauth2cc::transport*) {}));
         client.fetch();
         client.fetch();
         CHECK(proof_claims(fake.requests.at(1)).at("nonce") == "rotated");
@@ -275,8 +275,9 @@ TEST_CASE("DPoP nonce at the token endpoint: one retry with it, kept for later, 
     }
 }
 
-TEST_CASE("request_headers: Bearer, or DPoP with a proof for that call; authorization_header "
-          "refuses a DPoP token") {
+TEST_CASE(
+    "request_headers: Bearer, or DPoP with a proof for that call; authorization_header "
+    "refuses a DPoP token") {
     auto fake = std::make_shared<fake_transport>(
         [](const http_request&) { return dpop_token("tok-dpop"); });
     oauth2cc::token_manager tokens(dpop_config(), {}, fake);
@@ -320,8 +321,9 @@ TEST_CASE("request_headers: Bearer, or DPoP with a proof for that call; authoriz
     }
 }
 
-TEST_CASE("authorized_client with DPoP: a proof per call, a nonce answered once, "
-          "invalid_token once") {
+TEST_CASE(
+    "authorized_client with DPoP: a proof per call, a nonce answered once, "
+    "invalid_token once") {
     int tokens_issued = 0;
     std::vector<http_request> api_calls;
     std::function<http_response(const http_request&)> api;
@@ -387,7 +389,7 @@ TEST_CASE("authorized_client with DPoP: a proof per call, a nonce answered once,
     SUBCASE("invalid_token in the DPoP challenge: a new token, once") {
         api = [&](const http_request& req) {
             return header_of(req, "Authorization") == "DPoP tok-1" ? challenge("invalid_token")
-                                                                    : ok();
+                                                                   : ok();
         };
         CHECK(client.get("/items").status == 200);
         CHECK(tokens_issued == 2);
@@ -434,12 +436,14 @@ TEST_CASE("the example resource server's proof check: each rule of RFC 9449 §4.
     CHECK(error_of(once).empty());
     CHECK(error_of(once) == "the DPoP proof was used before");
     CHECK(error_of(prover.proof("POST", url, "", "tok")) == "the DPoP proof is for another method");
-    CHECK(error_of(prover.proof("GET", url + "/x", "", "tok")) == "the DPoP proof is for another URI");
+    CHECK(error_of(prover.proof("GET", url + "/x", "", "tok")) ==
+          "the DPoP proof is for another URI");
     CHECK(error_of(prover.proof("GET", "https://api.example.com:8443/v1/items", "", "tok")) ==
           "the DPoP proof is for another URI");
     CHECK(error_of(prover.proof("GET", url, "", "other")) ==
           "the DPoP proof's ath is not the hash of the access token");
-    CHECK(error_of(prover.proof("GET", url)) == "the DPoP proof's ath is not the hash of the access token");
+    CHECK(error_of(prover.proof("GET", url)) ==
+          "the DPoP proof's ath is not the hash of the access token");
     CHECK(error_of(prover.proof_at("GET", url, "", "tok", now - 600)) ==
           "the DPoP proof's iat is outside the accepted window");
     CHECK(error_of(prover.proof_at("GET", url, "", "tok", now + 600)) ==
@@ -456,8 +460,8 @@ TEST_CASE("the example resource server's proof check: each rule of RFC 9449 §4.
     const auto dot2 = good.find('.', dot + 1);
     auto claims = split_jwt(good).claims;
     claims["htm"] = "GET ";
-    const std::string forged = good.substr(0, dot + 1) +
-                               oauth2cc::detail::base64url(claims.dump()) + good.substr(dot2);
+    const std::string forged =
+        good.substr(0, dot + 1) + oauth2cc::detail::base64url(claims.dump()) + good.substr(dot2);
     CHECK(error_of(forged) == "the DPoP proof's signature does not verify");
     auto header = split_jwt(good).header;
     header["typ"] = "JWT";
@@ -480,15 +484,18 @@ TEST_CASE("the example resource server's proof check: each rule of RFC 9449 §4.
         CHECK(rs.nonce().empty());
         const auto v = strict.check(prover.proof("GET", url, "", "tok"), "GET", url, "tok", jkt);
         CHECK(v.error == "use_dpop_nonce");
-        CHECK(strict.check(prover.proof("GET", url, "stale", "tok"), "GET", url, "tok", jkt).error ==
-              "use_dpop_nonce");
-        CHECK(strict.check(prover.proof("GET", url, strict.nonce(), "tok"), "GET", url, "tok", jkt));
+        CHECK(
+            strict.check(prover.proof("GET", url, "stale", "tok"), "GET", url, "tok", jkt).error ==
+            "use_dpop_nonce");
+        CHECK(
+            strict.check(prover.proof("GET", url, strict.nonce(), "tok"), "GET", url, "tok", jkt));
     }
 }
 
 TEST_CASE("the example resource server's JWK handling: thumbprints as RFC 7638, keys refused") {
     // RFC 7638 §3.1's RSA example key and its thumbprint.
-    const auto rsa = nlohmann::json::parse(R"({"kty":"RSA","e":"AQAB","alg":"RS256","kid":"2011-04-29",
+    const auto rsa =
+        nlohmann::json::parse(R"({"kty":"RSA","e":"AQAB","alg":"RS256","kid":"2011-04-29",
       "n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"})");
     CHECK(oauth2cc_examples::jwk_thumbprint(rsa) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     CHECK(oauth2cc_examples::jwk_thumbprint(p256().public_jwk()) == p256().jwk_thumbprint());
@@ -500,7 +507,6 @@ TEST_CASE("the example resource server's JWK handling: thumbprints as RFC 7638, 
     short_x["x"] = "AAAA";
     CHECK(oauth2cc_examples::public_key_from_jwk(short_x) == nullptr);
     // A JWS alg that does not fit the key is refused, whatever the signature.
-    CHECK_FALSE(oauth2cc_examples::verify_jws(p256().public_jwk(), "EdDSA", "abc",
-                                              ed.sign("abc")));
+    CHECK_FALSE(oauth2cc_examples::verify_jws(p256().public_jwk(), "EdDSA", "abc", ed.sign("abc")));
     CHECK(oauth2cc_examples::verify_jws(ed.public_jwk(), "EdDSA", "abc", ed.sign("abc")));
 }

@@ -72,7 +72,6 @@ void hold_open(int fd, const raw_server& self) {
     }
 }
 
-
 // A TLS server that reads the ClientHello, then sends a handshake record announcing
 // 16 KiB one byte at a time, each well inside every timeout of cpp-httplib's, for 10 s.
 // Only the exchange's deadline ends the handshake sooner.
@@ -120,11 +119,11 @@ TEST_CASE("httplib_transport: sends method, headers and body, and returns the wh
     srv.start();
 
     httplib_transport t(quick_options());
-    const auto res = t.send(http_request{
-        "POST",
-        srv.url() + "/echo?q=1",
-        {{"Content-Type", "application/x-www-form-urlencoded"}, {"X-Custom", "a b"}},
-        "grant_type=client_credentials"});
+    const auto res = t.send(
+        http_request{"POST",
+                     srv.url() + "/echo?q=1",
+                     {{"Content-Type", "application/x-www-form-urlencoded"}, {"X-Custom", "a b"}},
+                     "grant_type=client_credentials"});
     CHECK(res.status == 201);
     CHECK(res.body == R"({"ok":true})");
     CHECK(res.header("x-reply") == "yes");
@@ -306,8 +305,8 @@ TEST_CASE("httplib_transport: connect_timeout + read_timeout bound the whole exc
 
 TEST_CASE("httplib_transport: a closed port fails with kind transport") {
     httplib_transport t(quick_options());
-    const error e = thrown_by(
-        [&] { t.send(get("http://127.0.0.1:" + std::to_string(closed_port()) + "/")); });
+    const error e =
+        thrown_by([&] { t.send(get("http://127.0.0.1:" + std::to_string(closed_port()) + "/")); });
     CHECK(e.kind() == error_kind::transport);
     CHECK(std::string(e.what()).find("could not connect") != std::string::npos);
 }
@@ -496,7 +495,8 @@ TEST_CASE("httplib_transport: TLS files that cannot be loaded are config errors"
         const std::string cert = oauth2cc_test::read_file(certs.client_cert);
         CHECK(refusal(cert, oauth2cc_test::read_file(certs.server_key)).find("does not match") !=
               std::string::npos);
-        CHECK(refusal("not a certificate", key_text).find("tls.client_cert_pem") != std::string::npos);
+        CHECK(refusal("not a certificate", key_text).find("tls.client_cert_pem") !=
+              std::string::npos);
         CHECK(refusal(cert, key_text.substr(0, key_text.size() / 2)).find("tls.client_key_pem") !=
               std::string::npos);
         CHECK(refusal(cert, "").find("go together") != std::string::npos);
@@ -509,8 +509,8 @@ TEST_CASE("httplib_transport: TLS files that cannot be loaded are config errors"
         BIO* out = BIO_new(BIO_s_mem());
         static char passphrase[] = "passphrase";
         REQUIRE(PEM_write_bio_PrivateKey(out, key, EVP_aes_256_cbc(),
-                                         reinterpret_cast<unsigned char*>(passphrase), 10,
-                                         nullptr, nullptr) == 1);
+                                         reinterpret_cast<unsigned char*>(passphrase), 10, nullptr,
+                                         nullptr) == 1);
         char* data = nullptr;
         const long n = BIO_get_mem_data(out, &data);
         const std::string encrypted(data, static_cast<std::size_t>(n));
@@ -643,8 +643,9 @@ struct test_proxy {
             for (int i = 0; i < 2 && open; ++i) {
                 if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
                 const ssize_t n = ::recv(p[i].fd, buf, sizeof buf, 0);
-                open = n > 0 && raw_server::write_all(i == 0 ? out : fd,
-                                                      std::string_view(buf, static_cast<std::size_t>(n)));
+                open = n > 0 &&
+                       raw_server::write_all(i == 0 ? out : fd,
+                                             std::string_view(buf, static_cast<std::size_t>(n)));
             }
             if (!open) break;
         }
@@ -718,8 +719,8 @@ TEST_CASE("proxy_from_environment: the proxy curl would use") {
                 }
             }
         }
-    } guard{"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
-            "ALL_PROXY", "no_proxy", "NO_PROXY"};
+    } guard{"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+            "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
     using oauth2cc::proxy_from_environment;
     CHECK(proxy_from_environment("https://auth.example.com/t").empty());
     ::setenv("HTTPS_PROXY", "http://upper:3128", 1);
@@ -737,7 +738,8 @@ TEST_CASE("proxy_from_environment: the proxy curl would use") {
     CHECK(proxy_from_environment("https://auth.example.com/t") == "http://all:1");
     ::setenv("https_proxy", "http://lower:3128", 1);
     SUBCASE("NO_PROXY") {
-        ::setenv("NO_PROXY", "localhost, .internal.example ,example.org,10.0.0.0/8,::1,[fd00::]/8", 1);
+        ::setenv("NO_PROXY", "localhost, .internal.example ,example.org,10.0.0.0/8,::1,[fd00::]/8",
+                 1);
         for (const char* direct :
              {"https://localhost/", "https://a.internal.example/", "https://internal.example/",
               "https://example.org/", "https://x.EXAMPLE.org/", "https://10.1.2.3/",
@@ -758,7 +760,9 @@ TEST_CASE("proxy_from_environment: the proxy curl would use") {
     }
 }
 
-TEST_CASE("connection_options: one check, the same for the token request, the transport and the API client") {
+TEST_CASE(
+    "connection_options: one check, the same for the token request, the transport and the API "
+    "client") {
     using oauth2cc::connection_options;
     struct bad_case {
         const char* name;
@@ -768,24 +772,26 @@ TEST_CASE("connection_options: one check, the same for the token request, the tr
     const std::vector<bad_case> cases = {
         {"zero connect timeout", [](connection_options& o) { o.connect_timeout = {}; },
          "connect_timeout"},
-        {"read timeout over a day", [](connection_options& o) { o.read_timeout = std::chrono::hours(25); },
-         "read_timeout"},
+        {"read timeout over a day",
+         [](connection_options& o) { o.read_timeout = std::chrono::hours(25); }, "read_timeout"},
         {"no room for a response", [](connection_options& o) { o.max_response_bytes = 0; },
          "max_response_bytes"},
-        {"a user agent that splits headers", [](connection_options& o) { o.user_agent = "a\r\nX-Evil: 1"; },
-         "user_agent"},
-        {"a certificate without its key", [](connection_options& o) { o.tls.client_cert_file = "cert.pem"; },
-         "client_key_file"},
-        {"a PEM certificate without its key", [](connection_options& o) { o.tls.client_cert_pem = "x"; },
-         "client_key_pem"},
-        {"a certificate twice", [](connection_options& o) {
+        {"a user agent that splits headers",
+         [](connection_options& o) { o.user_agent = "a\r\nX-Evil: 1"; }, "user_agent"},
+        {"a certificate without its key",
+         [](connection_options& o) { o.tls.client_cert_file = "cert.pem"; }, "client_key_file"},
+        {"a PEM certificate without its key",
+         [](connection_options& o) { o.tls.client_cert_pem = "x"; }, "client_key_pem"},
+        {"a certificate twice",
+         [](connection_options& o) {
              o.tls.client_cert_file = "cert.pem";
              o.tls.client_key_file = "key.pem";
              o.tls.client_cert_pem = "x";
              o.tls.client_key_pem = oauth2cc::secret{"y"};
-         }, "once"},
-        {"a proxy that is not http://", [](connection_options& o) { o.proxy = "socks5://user:pw@127.0.0.1:1"; },
-         "proxy"},
+         },
+         "once"},
+        {"a proxy that is not http://",
+         [](connection_options& o) { o.proxy = "socks5://user:pw@127.0.0.1:1"; }, "proxy"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.name);

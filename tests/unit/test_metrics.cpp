@@ -80,8 +80,9 @@ struct memory_store : oauth2cc::token_store {
 
 }  // namespace
 
-TEST_CASE("metrics observer: 64 callers on a cold manager: one request, 64 waits, no cache hit "
-          "events") {
+TEST_CASE(
+    "metrics observer: 64 callers on a cold manager: one request, 64 waits, no cache hit "
+    "events") {
     auto endpoint = std::make_shared<token_endpoint_fake>();
     auto observer = std::make_shared<recording_observer>();
     token_manager m(config(), seeded(), endpoint);
@@ -123,7 +124,8 @@ TEST_CASE("metrics observer: failures by outcome, status and error; retries flag
     endpoint->answer_with([](int n) {
         if (n == 1) return token_endpoint_fake::error_response(503, "temporarily_unavailable");
         if (n == 2) return oauth2cc::http_response{502, {}, "<html>bad gateway</html>"};
-        if (n == 3) return oauth2cc::http_response{200, {{"Content-Type", "application/json"}}, "{"};
+        if (n == 3)
+            return oauth2cc::http_response{200, {{"Content-Type", "application/json"}}, "{"};
         return token_endpoint_fake::token_response(n);
     });
     CHECK(oauth2cc_test::thrown_by([&] { m.get(); }).kind() == error_kind::oauth);
@@ -189,7 +191,10 @@ TEST_CASE("metrics observer: the authorized_client's 401 retry") {
     tokens.set_observer(observer);
     auto api = std::make_shared<token_endpoint_fake>();
     api->answer_with([](int n) {
-        return n == 1 ? oauth2cc::http_response{401, {{"WWW-Authenticate", "Bearer error=\"invalid_token\""}}, ""}
+        return n == 1 ? oauth2cc::http_response{401,
+                                                {{"WWW-Authenticate",
+                                                  "Bearer error=\"invalid_token\""}},
+                                                ""}
                       : oauth2cc::http_response{200, {}, "ok"};
     });
     oauth2cc::authorized_client client("https://api.example.com", tokens, {}, api);
@@ -198,8 +203,9 @@ TEST_CASE("metrics observer: the authorized_client's 401 retry") {
     CHECK(observer->count("request success") == 2);
 }
 
-TEST_CASE("prometheus_exporter: the text format, label escaping, histogram and counts that "
-          "survive their manager") {
+TEST_CASE(
+    "prometheus_exporter: the text format, label escaping, histogram and counts that "
+    "survive their manager") {
     auto endpoint = std::make_shared<token_endpoint_fake>();
     auto exporter = std::make_shared<prometheus_exporter>();
     const std::string odd = "we\"ird\\id";
@@ -226,8 +232,10 @@ TEST_CASE("prometheus_exporter: the text format, label escaping, histogram and c
     // Both managers are gone; their counts stay, so that no counter goes down.
     const auto after = parse_prometheus(exporter->text());
     CHECK(after.value("oauth2cc_token_cache_hits_total{client_id=\"metrics-job\"}") == 1);
-    CHECK(after.value("oauth2cc_token_requests_total{client_id=\"metrics-job\",outcome=\"success\"}") == 1);
-    CHECK(std::string(prometheus_exporter::content_type).find("version=0.0.4") != std::string::npos);
+    CHECK(after.value(
+              "oauth2cc_token_requests_total{client_id=\"metrics-job\",outcome=\"success\"}") == 1);
+    CHECK(std::string(prometheus_exporter::content_type).find("version=0.0.4") !=
+          std::string::npos);
     // No secret and no token in the text.
     const std::string text = exporter->text();
     CHECK(text.find("S3CRET") == std::string::npos);
@@ -254,8 +262,9 @@ TEST_CASE("try_get: never blocks; null while the one request it started is held"
     CHECK(endpoint->requests() == 1);
 }
 
-TEST_CASE("get_async: a valid token at once on the caller's thread; otherwise on the "
-          "refreshing thread, every callback once, one request") {
+TEST_CASE(
+    "get_async: a valid token at once on the caller's thread; otherwise on the "
+    "refreshing thread, every callback once, one request") {
     auto endpoint = std::make_shared<token_endpoint_fake>();
     token_manager m(config(), seeded(), endpoint);
     endpoint->close_gate();
@@ -292,11 +301,13 @@ TEST_CASE("get_async: a valid token at once on the caller's thread; otherwise on
     CHECK(ran_on == std::this_thread::get_id());
 }
 
-TEST_CASE("get_async: a failed request's error reaches every callback; while backing off at "
-          "once") {
+TEST_CASE(
+    "get_async: a failed request's error reaches every callback; while backing off at "
+    "once") {
     auto endpoint = std::make_shared<token_endpoint_fake>();
     auto clock = std::make_shared<manual_clock>();
-    endpoint->answer_with([](int) { return token_endpoint_fake::error_response(401, "invalid_client"); });
+    endpoint->answer_with(
+        [](int) { return token_endpoint_fake::error_response(401, "invalid_client"); });
     token_manager m(config(), seeded(), endpoint, clock);
     std::promise<oauth2cc::token_result> first;
     m.get_async([&](oauth2cc::token_result r) { first.set_value(std::move(r)); });

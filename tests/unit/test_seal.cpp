@@ -99,11 +99,7 @@ struct flaky_store : oauth2cc::token_store {
     }
 };
 
-int count_of(const std::string& text, const std::string& needle) {
-    int n = 0;
-    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-    return n;
-}
+using oauth2cc_test::count_of;
 
 }  // namespace
 
@@ -119,8 +115,8 @@ TEST_CASE("sealer: seals with a fresh nonce, opens only under its key and store 
     REQUIRE(a.open(s1, store_key_1).has_value());
     CHECK(*a.open(s1, store_key_1) == plain);
     CHECK(*a.open(s2, store_key_1) == plain);
-    CHECK_FALSE(b.open(s1, store_key_1).has_value());   // another key
-    CHECK_FALSE(a.open(s1, store_key_2).has_value());   // moved to another store key
+    CHECK_FALSE(b.open(s1, store_key_1).has_value());  // another key
+    CHECK_FALSE(a.open(s1, store_key_2).has_value());  // moved to another store key
     // Any byte changed, the tag fails.
     for (std::size_t i = 18; i < s1.size(); i += 7) {
         std::string altered = s1;
@@ -147,7 +143,8 @@ TEST_CASE("sealer: a key of fewer than 16 bytes is a config error that shows no 
 
 TEST_CASE("sealer: HKDF-SHA256 derives the key: the same sealing key opens across objects") {
     const std::string sealed = sealer(key_a).seal("plain text", store_key_1);
-    CHECK(sealer(secret{key_a.reveal()}).open(sealed, store_key_1) == std::optional<std::string>("plain text"));
+    CHECK(sealer(secret{key_a.reveal()}).open(sealed, store_key_1) ==
+          std::optional<std::string>("plain text"));
 }
 
 TEST_CASE("file_token_store with a sealing key: the file holds no token; other keys see none") {

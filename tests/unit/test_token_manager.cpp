@@ -65,7 +65,6 @@ struct rig {
     std::string token_text() { return manager->get()->access_token.reveal(); }
 };
 
-
 }  // namespace
 
 TEST_CASE("token_manager: the lead before expiry") {
@@ -148,9 +147,8 @@ TEST_CASE("token_manager: inside the lead window one refresh runs and no caller 
 
 TEST_CASE("token_manager: callers waiting on one failed request all get its error") {
     rig r;
-    r.endpoint->answer_with([](int) {
-        return token_endpoint_fake::error_response(400, "invalid_scope");
-    });
+    r.endpoint->answer_with(
+        [](int) { return token_endpoint_fake::error_response(400, "invalid_scope"); });
     r.endpoint->close_gate();
     std::vector<std::string> codes(16);
     std::thread opener([&] {
@@ -205,7 +203,8 @@ TEST_CASE("token_manager: backoff with full jitter between failed requests") {
     p.retry_initial = 1000ms;
     p.retry_max = 60000ms;
     rig r(p);
-    r.endpoint->answer_with([](int) { return token_endpoint_fake::error_response(503, "temporarily_unavailable"); });
+    r.endpoint->answer_with(
+        [](int) { return token_endpoint_fake::error_response(503, "temporarily_unavailable"); });
 
     std::vector<std::chrono::milliseconds> delays;
     for (int failure = 1; failure <= 12; ++failure) {
@@ -215,8 +214,8 @@ TEST_CASE("token_manager: backoff with full jitter between failed requests") {
         const auto st = r.manager->stats();
         CHECK(st.consecutive_failures == static_cast<std::uint64_t>(failure));
         REQUIRE(st.next_attempt);
-        const auto delay =
-            std::chrono::duration_cast<std::chrono::milliseconds>(*st.next_attempt - r.clock->now());
+        const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(*st.next_attempt -
+                                                                                 r.clock->now());
         const auto ceiling = std::min<std::chrono::milliseconds>(
             60000ms, 1000ms * (1LL << std::min(failure - 1, 20)));
         CHECK(delay >= 0ms);
@@ -275,7 +274,8 @@ TEST_CASE("token_manager: errors that retrying cannot cure wait retry_max") {
         refresh_policy p = seeded_policy();
         p.retry_max = 45000ms;
         rig r(p);
-        r.endpoint->answer_with([code](int) { return token_endpoint_fake::error_response(400, code); });
+        r.endpoint->answer_with(
+            [code](int) { return token_endpoint_fake::error_response(400, code); });
         CHECK(thrown_by([&] { r.manager->get(); }).oauth_error() == code);
         const auto st = r.manager->stats();
         REQUIRE(st.next_attempt);
@@ -285,7 +285,8 @@ TEST_CASE("token_manager: errors that retrying cannot cure wait retry_max") {
 
 TEST_CASE("token_manager: requests over a simulated hour of failures stay bounded") {
     rig r;  // retry_initial 1 s, retry_max 60 s
-    r.endpoint->answer_with([](int) { return token_endpoint_fake::error_response(503, "unavailable"); });
+    r.endpoint->answer_with(
+        [](int) { return token_endpoint_fake::error_response(503, "unavailable"); });
     int errors = 0;
     // A caller every 100 ms for an hour: 36,000 calls.
     for (int i = 0; i < 36000; ++i) {
@@ -308,7 +309,8 @@ TEST_CASE("token_manager: requests over a simulated hour of failures stay bounde
 TEST_CASE("token_manager: a valid token keeps being served while refreshing fails") {
     rig r;
     CHECK(r.token_text() == "tok-1");
-    r.endpoint->answer_with([](int) { return token_endpoint_fake::error_response(503, "unavailable"); });
+    r.endpoint->answer_with(
+        [](int) { return token_endpoint_fake::error_response(503, "unavailable"); });
     r.clock->advance(3300s);  // inside the lead window
     CHECK(r.token_text() == "tok-1");
     REQUIRE(r.logs.wait_failures(1));
@@ -331,9 +333,10 @@ TEST_CASE("token_manager: a missing expires_in means lifetime_if_unknown") {
     p.lifetime_if_unknown = 300s;
     rig r(p);
     r.endpoint->answer_with([](int n) {
-        return oauth2cc::http_response{200, {{"Content-Type", "application/json"}},
-                                       R"({"access_token":"tok-)" + std::to_string(n) +
-                                           R"(","token_type":"Bearer"})"};
+        return oauth2cc::http_response{
+            200,
+            {{"Content-Type", "application/json"}},
+            R"({"access_token":"tok-)" + std::to_string(n) + R"(","token_type":"Bearer"})"};
     });
     CHECK(r.token_text() == "tok-1");
     r.clock->advance(239s);  // the lead is 60 s: not yet in the window
@@ -609,7 +612,8 @@ namespace {
 // parks again.
 class parked_readers {
 public:
-    parked_readers(int n, token_manager*& manager) : manager_(manager), seen_(static_cast<std::size_t>(n)) {
+    parked_readers(int n, token_manager*& manager)
+        : manager_(manager), seen_(static_cast<std::size_t>(n)) {
         for (int i = 0; i < n; ++i) threads_.emplace_back([this, i] { park(i); });
     }
     ~parked_readers() {
@@ -767,7 +771,8 @@ TEST_CASE("token_manager: the coarse clock is trusted only up to its guard befor
     // Refresh point well before expiry: the refresh point itself.
     CHECK(d::coarse_until(issued + 3540s, issued + 3600s) == issued + 3540s);
     // No lead: the guard before expiry.
-    CHECK(d::coarse_until(issued + 3600s, issued + 3600s) == issued + 3600s - d::coarse_clock::guard);
+    CHECK(d::coarse_until(issued + 3600s, issued + 3600s) ==
+          issued + 3600s - d::coarse_clock::guard);
     // A token shorter than the guard: never from the coarse clock.
     CHECK(d::coarse_until(issued + 500ms, issued + 500ms) < issued);
 #if defined(__linux__)
@@ -802,9 +807,7 @@ TEST_CASE("token_manager: cached reads are counted on every thread, ended thread
 
 TEST_CASE("token_manager: one thread reading from many managers gets each its own token") {
     rig a, b;
-    b.endpoint->answer_with([](int n) {
-        return token_endpoint_fake::token_response(100 + n);
-    });
+    b.endpoint->answer_with([](int n) { return token_endpoint_fake::token_response(100 + n); });
     for (int i = 0; i < 5; ++i) {
         CHECK(a.token_text() == "tok-1");
         CHECK(b.token_text() == "tok-101");
@@ -813,9 +816,8 @@ TEST_CASE("token_manager: one thread reading from many managers gets each its ow
     // other's token in this thread's cache.
     for (int k = 0; k < 5; ++k) {
         auto endpoint = std::make_shared<token_endpoint_fake>();
-        endpoint->answer_with([k](int n) {
-            return token_endpoint_fake::token_response(1000 * (k + 2) + n);
-        });
+        endpoint->answer_with(
+            [k](int n) { return token_endpoint_fake::token_response(1000 * (k + 2) + n); });
         auto fresh = std::make_unique<token_manager>(config(), seeded_policy(), endpoint,
                                                      std::make_shared<manual_clock>());
         CHECK(fresh->get()->access_token.reveal() == "tok-" + std::to_string(1000 * (k + 2) + 1));

@@ -78,8 +78,9 @@ TEST_CASE("token_request: none sends the client id alone") {
     auto cfg = config_for("weird:id+1", "ignored-secret");
     cfg.auth = auth_method::none;
     const auto req = sent(cfg);
-    CHECK(req.body == "grant_type=client_credentials&scope=read_date+post_echo"
-                      "&client_id=weird%3Aid%2B1");
+    CHECK(req.body ==
+          "grant_type=client_credentials&scope=read_date+post_echo"
+          "&client_id=weird%3Aid%2B1");
     CHECK(header_of(req, "Authorization").empty());
     CHECK(req.body.find("ignored") == std::string::npos);
 }
@@ -119,8 +120,7 @@ TEST_CASE("token_request: configurations that cannot be sent correctly are refus
              {"http://0127.0.0.1/t", "http://127.0.0.08/t", "http://127.000.0.1/t",
               "http://127.1/t", "http://127.0.0.1.1/t", "http://0x7f.0.0.1/t",
               "http://2130706433/t", "http://127.0.0.256/t", "http://127.0.0./t",
-              "http://localhost./t", "http://[0:0:0:0:0:0:0:1]/t",
-              "http://[::ffff:127.0.0.1]/t"}) {
+              "http://localhost./t", "http://[0:0:0:0:0:0:0:1]/t", "http://[::ffff:127.0.0.1]/t"}) {
             CAPTURE(url);
             cfg.token_endpoint = url;
             CHECK(refused_before_sending(cfg).kind() == error_kind::config);
@@ -129,10 +129,10 @@ TEST_CASE("token_request: configurations that cannot be sent correctly are refus
         CHECK(sent(cfg).url == cfg.token_endpoint);
     }
     SUBCASE("malformed endpoints") {
-        for (const char* url : {"", "auth.example.com/token", "ftp://a/b", "https://",
-                                "https://user:pw@auth.example.com/token",
-                                "https://a.example/token#frag", "https://a.example:99999/",
-                                "https://a.example/to ken"}) {
+        for (const char* url :
+             {"", "auth.example.com/token", "ftp://a/b", "https://",
+              "https://user:pw@auth.example.com/token", "https://a.example/token#frag",
+              "https://a.example:99999/", "https://a.example/to ken"}) {
             CAPTURE(url);
             cfg.token_endpoint = url;
             CHECK(refused_before_sending(cfg).kind() == error_kind::config);
@@ -170,6 +170,7 @@ TEST_CASE("token_request: configurations that cannot be sent correctly are refus
     SUBCASE("the secret never appears in the refusal") {
         cfg.client_secret = oauth2cc::secret{"SECRET-abc-987"};
         cfg.token_endpoint = "http://auth.example.com/token";
-        CHECK(std::string(refused_before_sending(cfg).what()).find("SECRET-abc-987") == std::string::npos);
+        CHECK(std::string(refused_before_sending(cfg).what()).find("SECRET-abc-987") ==
+              std::string::npos);
     }
 }

@@ -76,12 +76,12 @@ TEST_CASE("token_response: token_type in any case, or absent, is Bearer; others 
 }
 
 TEST_CASE("token_response: a token_type that could be the token is not named") {
-    const std::string named =
-        failure(200, R"({"access_token":"a","token_type":"mac"})").what();
+    const std::string named = failure(200, R"({"access_token":"a","token_type":"mac"})").what();
     CHECK(named.find("\"mac\"") != std::string::npos);
     const std::string jwt_like = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig";
     const std::string hidden =
-        failure(200, R"({"access_token":")" + jwt_like + R"(","token_type":")" + jwt_like + "\"}").what();
+        failure(200, R"({"access_token":")" + jwt_like + R"(","token_type":")" + jwt_like + "\"}")
+            .what();
     CHECK(hidden.find("eyJ") == std::string::npos);
     CHECK(hidden.find("token_type of 40 bytes") != std::string::npos);
     const std::string part =
@@ -91,7 +91,8 @@ TEST_CASE("token_response: a token_type that could be the token is not named") {
 
 TEST_CASE("token_response: JSON deeper than 32 levels or with a repeated member is refused") {
     const auto nested = [](int depth) {
-        return R"({"access_token":"a","x":)" + std::string(static_cast<std::size_t>(depth - 1), '[') +
+        return R"({"access_token":"a","x":)" +
+               std::string(static_cast<std::size_t>(depth - 1), '[') +
                std::string(static_cast<std::size_t>(depth - 1), ']') + "}";
     };
     CHECK(fetch(200, nested(32)).access_token.reveal() == "a");  // 32 levels with the object
@@ -102,7 +103,8 @@ TEST_CASE("token_response: JSON deeper than 32 levels or with a repeated member 
     // An error response nested too deep is still its status.
     CHECK(failure(503, nested(100000)).kind() == error_kind::http_status);
 
-    const auto twice = failure(200, R"({"access_token":"a","token_type":"Bearer","access_token":"b"})");
+    const auto twice =
+        failure(200, R"({"access_token":"a","token_type":"Bearer","access_token":"b"})");
     CHECK(twice.kind() == error_kind::bad_response);
     CHECK(std::string(twice.what()).find("\"access_token\" twice") != std::string::npos);
     // Repeats inside a nested object are the server's business.
@@ -120,13 +122,14 @@ TEST_CASE("token_response: expires_in as number, numeric string, absent, negativ
     CHECK(fetch(200, R"({"access_token":"a","expires_in":1e300})").expires_in == year);
     CHECK(fetch(200, R"({"access_token":"a","expires_in":18446744073709551615})").expires_in ==
           year);
-    CHECK(fetch(200, R"({"access_token":"a","expires_in":"99999999999999999999"})")
-              .expires_in == year);
-    for (const char* bad : {"-1", "\"-1\"", "\"abc\"", "true", "\"\"", "\"1e3\"", "\" 60\"",
-                            "[60]", "{}"}) {
+    CHECK(fetch(200, R"({"access_token":"a","expires_in":"99999999999999999999"})").expires_in ==
+          year);
+    for (const char* bad :
+         {"-1", "\"-1\"", "\"abc\"", "true", "\"\"", "\"1e3\"", "\" 60\"", "[60]", "{}"}) {
         CAPTURE(bad);
-        CHECK(failure(200, std::string(R"({"access_token":"a","expires_in":)") + bad + "}")
-                  .kind() == error_kind::bad_response);
+        CHECK(
+            failure(200, std::string(R"({"access_token":"a","expires_in":)") + bad + "}").kind() ==
+            error_kind::bad_response);
     }
 }
 
@@ -141,10 +144,10 @@ TEST_CASE("token_response: scope as string, null or absent") {
 }
 
 TEST_CASE("token_response: access_token must be a non-empty string without controls") {
-    for (const char* body : {R"({"token_type":"Bearer"})", R"({"access_token":""})",
-                             R"({"access_token":42})", R"({"access_token":null})",
-                             R"({"access_token":"a\r\nX-Evil: 1"})", R"({"access_token":"a\u0000"})",
-                             R"({"access_token":"a\u007f"})"}) {
+    for (const char* body :
+         {R"({"token_type":"Bearer"})", R"({"access_token":""})", R"({"access_token":42})",
+          R"({"access_token":null})", R"({"access_token":"a\r\nX-Evil: 1"})",
+          R"({"access_token":"a\u0000"})", R"({"access_token":"a\u007f"})"}) {
         CAPTURE(body);
         CHECK(failure(200, body).kind() == error_kind::bad_response);
     }
@@ -242,9 +245,9 @@ TEST_CASE("token_response: Retry-After in the obsolete HTTP-date forms (RFC 9110
         CHECK_FALSE(parse_retry_after("Sun Nox  6 08:50:37 1994", now));
     }
     SUBCASE("through a response") {
-        const auto e = failure(429, R"({"error":"slow_down"})",
-                               {{"Content-Type", "application/json"},
-                                {"Retry-After", "Sun Nov  6 08:49:37 1994"}});
+        const auto e = failure(
+            429, R"({"error":"slow_down"})",
+            {{"Content-Type", "application/json"}, {"Retry-After", "Sun Nov  6 08:49:37 1994"}});
         CHECK(e.retry_after() == 0s);
     }
 }
@@ -281,7 +284,8 @@ TEST_CASE("token_response: a server that echoes the client secret has it redacte
     }
     SUBCASE("form-encoded, in error_uri") {
         check_clean(fail_with(
-            400, R"({"error":"invalid_request","error_uri":"https://x/?s=)" + form_encoded + R"("})",
+            400,
+            R"({"error":"invalid_request","error_uri":"https://x/?s=)" + form_encoded + R"("})",
             auth_method::client_secret_post));
     }
     SUBCASE("the Basic credentials, in a plain error body") {
@@ -313,8 +317,8 @@ TEST_CASE("token_response: other statuses are http_status errors with a short ex
 TEST_CASE("token_response: a body over max_response_bytes is refused") {
     auto cfg = config();
     cfg.max_response_bytes = 64;
-    auto fake = fake_transport::answering(
-        200, R"({"access_token":")" + std::string(100, 'a') + R"("})");
+    auto fake =
+        fake_transport::answering(200, R"({"access_token":")" + std::string(100, 'a') + R"("})");
     try {
         oauth2cc::request_token(cfg, fake);
         FAIL("an oversized body was accepted");
@@ -378,9 +382,9 @@ TEST_CASE("token_response: introspect() hides the token it checks in its form-en
     const std::string token_text = "tok+en/with=sig==";
     fake_transport echo([](const oauth2cc::http_request& req) {
         // A server that echoes the raw request body in its error.
-        return oauth2cc::http_response{400, json_type,
-                                       R"({"error":"invalid_request","error_description":"got )" +
-                                           req.body + R"("})"};
+        return oauth2cc::http_response{
+            400, json_type,
+            R"({"error":"invalid_request","error_description":"got )" + req.body + R"("})"};
     });
     try {
         oauth2cc::introspect(cfg, "https://auth.example.com/introspect", token_text, echo);

@@ -75,7 +75,6 @@ stored_token entry(const std::string& value, wall::time_point issued, wall::dura
     return e;
 }
 
-
 void write_file(const std::string& path, const std::string& text, mode_t mode = 0600) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
     REQUIRE(fd >= 0);
@@ -83,7 +82,6 @@ void write_file(const std::string& path, const std::string& text, mode_t mode = 
     REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
     ::close(fd);
 }
-
 
 std::set<std::string> names_in(const fs::path& dir) {
     std::set<std::string> out;
@@ -297,9 +295,11 @@ TEST_CASE("file_token_store: refuses a directory or file that other users may us
     }
     SUBCASE("a path that is a file, and keys that are not plain names") {
         write_file(tmp / "plain", "x");
-        CHECK(thrown_by([&] { file_token_store store(tmp / "plain"); }).kind() == error_kind::config);
+        CHECK(thrown_by([&] { file_token_store store(tmp / "plain"); }).kind() ==
+              error_kind::config);
         file_token_store store(dir);
-        for (const std::string& bad : std::vector<std::string>{"", "../escape", "a/b", std::string(129, 'a'), "x.json"}) {
+        for (const std::string& bad :
+             std::vector<std::string>{"", "../escape", "a/b", std::string(129, 'a'), "x.json"}) {
             CHECK(thrown_by([&] { store.load(bad); }).kind() == error_kind::config);
         }
         file_token_store_options options;
@@ -515,7 +515,7 @@ TEST_CASE("token_manager with a store: a dropped token is not taken back from th
     r.manager.invalidate(first.get());
     CHECK(r.manager.stats().store_failures == 1);
     CHECK(store->load(r.key)->access_token.reveal() == "tok-1");  // could not be removed
-    CHECK(r.token_text() == "tok-2");                              // but is not reused
+    CHECK(r.token_text() == "tok-2");                             // but is not reused
     CHECK(r.endpoint->requests() == 2);
 }
 

@@ -17,8 +17,8 @@ TEST_CASE("version: the constants match the macros") {
                                std::to_string(OAUTH2CC_VERSION_MINOR) + "." +
                                std::to_string(OAUTH2CC_VERSION_PATCH);
     CHECK(joined == OAUTH2CC_VERSION_STRING);
-    CHECK(OAUTH2CC_VERSION == OAUTH2CC_VERSION_MAJOR * 10000 + OAUTH2CC_VERSION_MINOR * 100 +
-                                  OAUTH2CC_VERSION_PATCH);
+    CHECK(OAUTH2CC_VERSION ==
+          OAUTH2CC_VERSION_MAJOR * 10000 + OAUTH2CC_VERSION_MINOR * 100 + OAUTH2CC_VERSION_PATCH);
 }
 
 TEST_CASE("version: the build system's project version is the header's") {

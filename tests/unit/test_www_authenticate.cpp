@@ -55,7 +55,8 @@ TEST_CASE("www_authenticate: malformed input keeps what came before and never th
     REQUIRE_FALSE(no_value.empty());
     CHECK(no_value[0].scheme == "Bearer");
     CHECK_FALSE(no_value[0].param("error"));
-    for (const char* junk : {"=", "\"", "Bearer ===", "Bearer a=\"\\", "\x01\x02", "Bearer ,,,=,"}) {
+    for (const char* junk :
+         {"=", "\"", "Bearer ===", "Bearer a=\"\\", "\x01\x02", "Bearer ,,,=,"}) {
         CAPTURE(junk);
         CHECK_NOTHROW(parse_www_authenticate(junk));
     }
@@ -69,8 +70,9 @@ TEST_CASE("www_authenticate: malformed input keeps what came before and never th
 TEST_CASE("www_authenticate: find_bearer_challenge looks through every header") {
     http_response res;
     res.status = 401;
-    res.headers = {{"WWW-Authenticate", R"(Basic realm="x")"},
-                   {"www-authenticate", R"(bearer error="invalid_token", error_uri="https://e/x")"}};
+    res.headers = {
+        {"WWW-Authenticate", R"(Basic realm="x")"},
+        {"www-authenticate", R"(bearer error="invalid_token", error_uri="https://e/x")"}};
     const auto b = find_bearer_challenge(res);
     REQUIRE(b);
     CHECK(b->error == "invalid_token");

@@ -27,12 +27,11 @@ public:
         return {200,
                 {{"Content-Type", "application/json"}},
                 R"({"access_token":"tok-)" + std::to_string(n) +
-                    R"(","token_type":"Bearer","expires_in":)" + std::to_string(expires_in) +
-                    "}"};
+                    R"(","token_type":"Bearer","expires_in":)" + std::to_string(expires_in) + "}"};
     }
-    static oauth2cc::http_response error_response(int status, const std::string& code,
-                                                  std::vector<std::pair<std::string, std::string>>
-                                                      extra_headers = {}) {
+    static oauth2cc::http_response error_response(
+        int status, const std::string& code,
+        std::vector<std::pair<std::string, std::string>> extra_headers = {}) {
         extra_headers.emplace_back("Content-Type", "application/json");
         return {status, extra_headers, R"({"error":")" + code + R"("})"};
     }

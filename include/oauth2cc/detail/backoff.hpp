@@ -20,9 +20,8 @@ inline bool retry_cannot_cure(const error& e) {
     if (e.kind() == error_kind::config) return true;
     if (e.kind() != error_kind::oauth) return false;
     const std::string& code = e.oauth_error();
-    return code == "invalid_client" || code == "unauthorized_client" ||
-           code == "invalid_scope" || code == "invalid_grant" ||
-           code == "unsupported_grant_type" || code == "invalid_target";
+    return code == "invalid_client" || code == "unauthorized_client" || code == "invalid_scope" ||
+           code == "invalid_grant" || code == "unsupported_grant_type" || code == "invalid_target";
 }
 
 /// @brief The wait before the next attempt after `failures` failures in a row:

@@ -24,14 +24,22 @@ namespace oauth2cc::detail {
 
 inline const char* auth_method_name(auth_method m) noexcept {
     switch (m) {
-        case auth_method::client_secret_basic: return "client_secret_basic";
-        case auth_method::client_secret_post: return "client_secret_post";
-        case auth_method::none: return "none";
-        case auth_method::client_secret_jwt: return "client_secret_jwt";
-        case auth_method::private_key_jwt: return "private_key_jwt";
-        case auth_method::client_assertion: return "client_assertion";
-        case auth_method::tls_client_auth: return "tls_client_auth";
-        case auth_method::self_signed_tls_client_auth: return "self_signed_tls_client_auth";
+        case auth_method::client_secret_basic:
+            return "client_secret_basic";
+        case auth_method::client_secret_post:
+            return "client_secret_post";
+        case auth_method::none:
+            return "none";
+        case auth_method::client_secret_jwt:
+            return "client_secret_jwt";
+        case auth_method::private_key_jwt:
+            return "private_key_jwt";
+        case auth_method::client_assertion:
+            return "client_assertion";
+        case auth_method::tls_client_auth:
+            return "tls_client_auth";
+        case auth_method::self_signed_tls_client_auth:
+            return "self_signed_tls_client_auth";
     }
     return "unknown";
 }
@@ -47,8 +55,8 @@ inline std::string certificate_thumbprint_of(BIO* in) {
     unsigned char* der = nullptr;
     const int n = cert != nullptr ? i2d_X509(cert, &der) : -1;
     if (n > 0) {
-        out = base64url(sha256_raw(std::string_view(reinterpret_cast<const char*>(der),
-                                                    static_cast<std::size_t>(n))));
+        out = base64url(sha256_raw(
+            std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n))));
     }
     OPENSSL_free(der);
     X509_free(cert);
@@ -116,7 +124,8 @@ inline std::string cache_key(const client_config& cfg) {
         field("assertion_audience", cfg.assertion_audience);
     }
     for (const auto& r : as_set(cfg.resources)) field("resource", r);
-    for (const auto& [name, value] : extras) field("extra", form_encode(name) + "=" + form_encode(value));
+    for (const auto& [name, value] : extras)
+        field("extra", form_encode(name) + "=" + form_encode(value));
     return key;
 }
 

@@ -41,8 +41,7 @@ public:
     explicit assertion_maker(const client_config& cfg)
         : method_(cfg.auth),
           client_id_(cfg.client_id),
-          audience_(cfg.assertion_audience.empty() ? cfg.token_endpoint
-                                                   : cfg.assertion_audience),
+          audience_(cfg.assertion_audience.empty() ? cfg.token_endpoint : cfg.assertion_audience),
           lifetime_(cfg.assertion_lifetime),
           key_(cfg.client_key),
           source_(cfg.client_assertion) {
@@ -57,8 +56,8 @@ public:
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count();
         nlohmann::json header(nlohmann::json::value_t::object);
-        header["alg"] = method_ == auth_method::client_secret_jwt ? "HS256"
-                                                                   : jws_alg_name(key_->alg());
+        header["alg"] =
+            method_ == auth_method::client_secret_jwt ? "HS256" : jws_alg_name(key_->alg());
         header["typ"] = "JWT";
         if (method_ == auth_method::private_key_jwt && !key_->kid().empty()) {
             header["kid"] = key_->kid();

@@ -35,22 +35,23 @@ inline void check_connection(const connection_options& o) {
         fail("set the client certificate once: tls.client_cert_file or tls.client_cert_pem");
     }
     if (!o.proxy.empty() && !parse_proxy(o.proxy)) {
-        fail("the proxy is not an http://[user:password@]host[:port] URL (cpp-httplib "
-             "speaks plain HTTP to a proxy)");
+        fail(
+            "the proxy is not an http://[user:password@]host[:port] URL (cpp-httplib "
+            "speaks plain HTTP to a proxy)");
     }
 }
 
 /// @brief Refuses plain http:// to a host that is not loopback, unless allowed.
 /// @param field   the option that holds the URL, for the message
 /// @param exposed what would cross the network in clear, for the message
-inline void check_plain_http(const url_parts& url, const connection_options& o,
-                             const char* field, const char* exposed) {
+inline void check_plain_http(const url_parts& url, const connection_options& o, const char* field,
+                             const char* exposed) {
     if (url.https || o.allow_insecure_http || is_loopback_host(url.host)) return;
-    throw error(error_kind::config,
-                std::string(field) + " uses plain http:// to " + excerpt(url.host, 100) +
-                    ", which is not loopback: " + exposed +
-                    " would cross the network in clear; use https:// or set "
-                    "allow_insecure_http");
+    throw error(error_kind::config, std::string(field) + " uses plain http:// to " +
+                                        excerpt(url.host, 100) +
+                                        ", which is not loopback: " + exposed +
+                                        " would cross the network in clear; use https:// or set "
+                                        "allow_insecure_http");
 }
 
 }  // namespace oauth2cc::detail

@@ -110,8 +110,8 @@ inline std::optional<std::vector<std::pair<std::string, std::string>>> parse_for
         if (field.empty()) continue;
         const std::size_t eq = field.find('=');
         auto name = form_decode(field.substr(0, eq));
-        auto value = form_decode(eq == std::string_view::npos ? std::string_view{}
-                                                              : field.substr(eq + 1));
+        auto value =
+            form_decode(eq == std::string_view::npos ? std::string_view{} : field.substr(eq + 1));
         if (!name || !value) return std::nullopt;
         fields.emplace_back(std::move(*name), std::move(*value));
     }

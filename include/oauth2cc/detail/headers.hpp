@@ -13,9 +13,9 @@ namespace oauth2cc::detail {
 /// them itself; one from the caller could send the request to another virtual host or
 /// desynchronise a kept-alive connection (RFC 9112 §6, §9.6; RFC 9110 §7.2, §7.6.1).
 inline bool is_framing_header(std::string_view name) noexcept {
-    for (std::string_view framing : {"Host", "Content-Length", "Transfer-Encoding",
-                                     "Connection", "Keep-Alive", "Upgrade", "TE", "Trailer",
-                                     "Proxy-Connection", "Expect"}) {
+    for (std::string_view framing :
+         {"Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade",
+          "TE", "Trailer", "Proxy-Connection", "Expect"}) {
         if (iequals(name, framing)) return true;
     }
     return false;
@@ -27,9 +27,8 @@ inline bool is_framing_header(std::string_view name) noexcept {
 /// token does (the Fetch standard and RFC 9110 §15.4 leave this to the client; curl and
 /// browsers drop credentials the same way).
 inline bool crosses_origins(std::string_view name) noexcept {
-    for (std::string_view safe : {"Accept", "Accept-Language", "Accept-Encoding",
-                                  "Content-Type", "Content-Language", "User-Agent",
-                                  "Cache-Control", "Pragma"}) {
+    for (std::string_view safe : {"Accept", "Accept-Language", "Accept-Encoding", "Content-Type",
+                                  "Content-Language", "User-Agent", "Cache-Control", "Pragma"}) {
         if (iequals(name, safe)) return true;
     }
     return false;

@@ -67,9 +67,8 @@ public:
         for (const auto& [name, value] : request.headers) {
             if (name.empty() || has_control(name) || name.find(':') != std::string::npos ||
                 name.find(' ') != std::string::npos) {
-                throw error(error_kind::config,
-                            "a request header name is empty or malformed: \"" +
-                                excerpt(name, 60) + "\"");
+                throw error(error_kind::config, "a request header name is empty or malformed: \"" +
+                                                    excerpt(name, 60) + "\"");
             }
             if (is_framing_header(name)) {
                 throw error(error_kind::config,
@@ -124,8 +123,8 @@ public:
         std::unique_ptr<pooled_client> client = acquire(origin, *url);
         httplib::Response in;
         httplib::Error failure = httplib::Error::Success;
-        const auto deadline = deadline_watchdog::clock::now() + options_.connect_timeout +
-                              options_.read_timeout;
+        const auto deadline =
+            deadline_watchdog::clock::now() + options_.connect_timeout + options_.read_timeout;
         socket_handle* socket = client->socket.get();
         const auto ticket = watchdog_.arm(deadline, [socket] { socket->shut_down(); });
         const bool sent = client->http->send(out, in, failure);
@@ -142,12 +141,11 @@ public:
                             error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
             }
             if (timed_out) {
-                throw error(error_kind::transport,
-                            "no complete response from " + origin + " within " +
-                                std::to_string((options_.connect_timeout +
-                                                options_.read_timeout)
-                                                   .count()) +
-                                " ms (connect_timeout + read_timeout)");
+                throw error(
+                    error_kind::transport,
+                    "no complete response from " + origin + " within " +
+                        std::to_string((options_.connect_timeout + options_.read_timeout).count()) +
+                        " ms (connect_timeout + read_timeout)");
             }
             const std::string what = httplib::to_string(failure);
             // Newer cpp-httplib releases refuse a Content-Encoding they were built
@@ -208,13 +206,12 @@ private:
         // Host and port as they are: cpp-httplib's own URL parser reads an IPv6 literal
         // with hex letters or dots ([::ffff:7f00:1]) as a host name.
         if (url.https) {
-            auto ssl = std::make_unique<httplib::SSLClient>(url.host, url.port,
-                                                            tls.client_cert_file,
-                                                            tls.client_key_file);
+            auto ssl = std::make_unique<httplib::SSLClient>(
+                url.host, url.port, tls.client_cert_file, tls.client_key_file);
             if (!ssl->is_valid()) {
                 ERR_clear_error();
-                throw error(error_kind::tls, "cpp-httplib could not set up a client for " +
-                                                 origin + " with the given TLS files");
+                throw error(error_kind::tls, "cpp-httplib could not set up a client for " + origin +
+                                                 " with the given TLS files");
             }
             if (!tls.client_cert_pem.empty()) {
                 const std::string problem = use_client_pem(
@@ -229,9 +226,7 @@ private:
         }
         httplib::ClientImpl* client = made->http.get();
         std::shared_ptr<socket_handle> socket = made->socket;
-        client->set_socket_options([socket](auto fd) {
-            socket->adopt(static_cast<int>(fd));
-        });
+        client->set_socket_options([socket](auto fd) { socket->adopt(static_cast<int>(fd)); });
         send_target_as_is(*client, 0);
         if (proxy_) {
             client->set_proxy(proxy_->host, proxy_->port);

@@ -66,12 +66,14 @@ inline int no_passphrase(char*, int, int, void*) { return 0; }
 /// @brief Puts a client certificate, the intermediates after it, and its key, all PEM
 /// text, into ctx. @returns what could not be used, naming the field and never its
 /// content; empty when all is in place
-inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem, std::string_view key_pem) {
+inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem,
+                                  std::string_view key_pem) {
     const auto buffer = [](std::string_view text) {
         return BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
     };
     BIO* certs = buffer(cert_pem);
-    X509* leaf = certs != nullptr ? PEM_read_bio_X509(certs, nullptr, no_passphrase, nullptr) : nullptr;
+    X509* leaf =
+        certs != nullptr ? PEM_read_bio_X509(certs, nullptr, no_passphrase, nullptr) : nullptr;
     bool cert_ok = ctx != nullptr && leaf != nullptr && SSL_CTX_use_certificate(ctx, leaf) == 1;
     X509_free(leaf);
     while (cert_ok) {
@@ -88,8 +90,8 @@ inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem, std::
         problem = "tls.client_cert_pem could not be read as a PEM certificate";
     } else {
         BIO* in = buffer(key_pem);  // reads the caller's buffer in place: no copy to wipe
-        EVP_PKEY* key = in != nullptr ? PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr)
-                                      : nullptr;
+        EVP_PKEY* key =
+            in != nullptr ? PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr) : nullptr;
         BIO_free(in);
         if (key == nullptr) {
             problem = "tls.client_key_pem could not be read as an unencrypted PEM private key";
@@ -172,8 +174,8 @@ inline std::string wire_target(std::string_view path) {
     out.reserve(path.size());
     for (char c : path) {
         const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' ||
-            c == '`' || c == '{' || c == '|' || c == '}') {
+        if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' ||
+            c == '{' || c == '|' || c == '}') {
             append_percent_escape(out, u);
         } else {
             out.push_back(c);

@@ -20,8 +20,7 @@ inline constexpr std::chrono::milliseconds max_timeout{24LL * 60 * 60 * 1000};
 /// @brief True when both timeouts are positive and at most max_timeout.
 constexpr bool timeouts_in_range(std::chrono::milliseconds connect,
                                  std::chrono::milliseconds read) noexcept {
-    return connect.count() > 0 && read.count() > 0 && connect <= max_timeout &&
-           read <= max_timeout;
+    return connect.count() > 0 && read.count() > 0 && connect <= max_timeout && read <= max_timeout;
 }
 
 /// @brief The most a key or assertion file may hold: keys and JWTs are a few KiB.

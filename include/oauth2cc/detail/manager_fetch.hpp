@@ -56,19 +56,19 @@ struct fetch_inputs {
 
 /// @brief How a fetch went.
 struct fetch_report {
-    std::chrono::steady_clock::time_point started;       ///< on the manager's clock
-    std::chrono::steady_clock::time_point real_start;    ///< for the time it took
-    std::chrono::system_clock::time_point wall_start;    ///< the stored token's issue time
-    bool requested = false;            ///< a request was made (the store had no token)
+    std::chrono::steady_clock::time_point started;     ///< on the manager's clock
+    std::chrono::steady_clock::time_point real_start;  ///< for the time it took
+    std::chrono::system_clock::time_point wall_start;  ///< the stored token's issue time
+    bool requested = false;             ///< a request was made (the store had no token)
     std::optional<stored_pick> picked;  ///< the token taken from the store
     std::optional<token> got;           ///< the token requested
     std::optional<error> failure;
-    std::chrono::seconds lifetime{0};   ///< of the token requested
-    save_problem not_saved;             ///< why the requested token was not stored
-    std::string store_unavailable;      ///< why the store could not be reached
+    std::chrono::seconds lifetime{0};    ///< of the token requested
+    save_problem not_saved;              ///< why the requested token was not stored
+    std::string store_unavailable;       ///< why the store could not be reached
     std::optional<store_result> loaded;  ///< how the look in the store went, if any
     std::chrono::nanoseconds request_took{0};
-    unsigned nonce_retries = 0;         ///< the request's `use_dpop_nonce` retries
+    unsigned nonce_retries = 0;  ///< the request's `use_dpop_nonce` retries
     long long took_ms = 0;
 };
 
@@ -97,12 +97,11 @@ inline fetch_inputs take_inputs(manager_state& s) {
 
 /// @brief Step 1: a usable stored token, or the store's lock for the request to come.
 inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
-                                                         const fetch_inputs& in,
-                                                         fetch_report& r) {
+                                                         const fetch_inputs& in, fetch_report& r) {
     if (!in.store) return nullptr;
     try {
-        store_look look = look_in_store(*in.store, in.store_key, s.policy, in.exclusions,
-                                        r.started);
+        store_look look =
+            look_in_store(*in.store, in.store_key, s.policy, in.exclusions, r.started);
         r.picked = std::move(look.picked);
         r.store_unavailable = std::move(look.unavailable);
         r.loaded = !r.store_unavailable.empty() ? store_result::unavailable
@@ -160,8 +159,7 @@ inline void publish_token(manager_state& s, const state_lock& lock, fetch_report
         ++g.successes;
     } else {
         snap->expires_at = r.started + r.picked->left;
-        snap->refresh_at =
-            snap->expires_at - token_manager::lead_for(r.picked->lifetime, s.policy);
+        snap->refresh_at = snap->expires_at - token_manager::lead_for(r.picked->lifetime, s.policy);
         snap->tok = std::make_shared<const token>(std::move(r.picked->tok));
         ++g.store_loads;
     }
@@ -170,8 +168,8 @@ inline void publish_token(manager_state& s, const state_lock& lock, fetch_report
     g.consecutive_failures = 0;
     g.next_attempt.reset();
     g.last_outcome = fetch_outcome::token;
-    const auto refresh_in = std::chrono::duration_cast<std::chrono::seconds>(
-                                g.current->refresh_at - r.started).count();
+    const auto refresh_in =
+        std::chrono::duration_cast<std::chrono::seconds>(g.current->refresh_at - r.started).count();
     const token& tok = *g.current->tok;
     if (r.requested) {
         log.line = "token for client \"" + s.who + "\" from " + s.where + " in " +
@@ -197,17 +195,18 @@ inline void note_store_health(manager_state& s, const state_lock& lock, const fe
                               fetch_report& r, log_entry& log) {
     guarded_state& g = s.locked(lock);
     if (!in.store) return;
-    const std::string& why =
-        !r.store_unavailable.empty() ? r.store_unavailable
-        : r.not_saved.unavailable    ? r.not_saved.what
-                                     : std::string();
+    const std::string& why = !r.store_unavailable.empty() ? r.store_unavailable
+                             : r.not_saved.unavailable    ? r.not_saved.what
+                                                          : std::string();
     if (!why.empty()) {
         ++g.store_failures;
         if (g.store_down) return;
         g.store_down = true;
         log.level = std::max(log.level, log_level::warning);
-        log.line += "; the token store is unavailable, going on without it until it "
-                    "answers again: " + why;
+        log.line +=
+            "; the token store is unavailable, going on without it until it "
+            "answers again: " +
+            why;
     } else if (g.store_down && !r.failure) {
         g.store_down = false;
         log.line += "; the token store answers again";
@@ -223,9 +222,9 @@ inline void publish_failure(manager_state& s, const state_lock& lock, fetch_repo
     ++g.failures;
     ++g.consecutive_failures;
     if (!r.requested) ++g.store_failures;
-    const auto delay =
-        retry_delay(failure, static_cast<unsigned>(std::min<std::uint64_t>(g.consecutive_failures, 64)),
-                    s.policy.retry_initial, s.policy.retry_max, g.rng);
+    const auto delay = retry_delay(
+        failure, static_cast<unsigned>(std::min<std::uint64_t>(g.consecutive_failures, 64)),
+        s.policy.retry_initial, s.policy.retry_max, g.rng);
     g.next_attempt = s.now() + delay;
     g.last_outcome = fetch_outcome::failure;
     log.level = retry_cannot_cure(failure) ? log_level::error : log_level::warning;
@@ -261,10 +260,10 @@ inline fetch_events observer_events(const fetch_inputs& in, const fetch_report& 
         events.request = std::move(rec);
     }
     if (r.got && in.store) {
-        events.store.emplace_back(store_operation::save,
-                                  r.not_saved.what.empty()  ? store_result::ok
-                                  : r.not_saved.unavailable ? store_result::unavailable
-                                                            : store_result::failure);
+        events.store.emplace_back(store_operation::save, r.not_saved.what.empty() ? store_result::ok
+                                                         : r.not_saved.unavailable
+                                                             ? store_result::unavailable
+                                                             : store_result::failure);
     }
     return events;
 }
@@ -328,7 +327,8 @@ inline void run_fetch(manager_state& s) {
     }
     held.reset();
     r.took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - r.real_start).count();
+                    std::chrono::steady_clock::now() - r.real_start)
+                    .count();
     {
         const logging_scope inside(s);
         observer_events(in, r).deliver(s.who);

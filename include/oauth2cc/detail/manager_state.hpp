@@ -91,7 +91,7 @@ struct guarded_state {
     /// get_async() callbacks waiting for the fetch under way.
     std::vector<std::function<void(token_result)>> callbacks;
     std::shared_ptr<token_store> store;
-    std::string store_key;  ///< store_key(key), set with the first store
+    std::string store_key;    ///< store_key(key), set with the first store
     bool store_down = false;  ///< the store could not be reached at the last look
     /// SHA-256 of the last token invalidate() dropped: the store's copy of it is not taken
     /// again, and the token itself is not kept.
@@ -123,8 +123,8 @@ public:
           key(cache_key(client.config())),
           id(next_manager_id()),
           where(endpoint_for_logs(client.config().token_endpoint.empty()
-                                        ? client.config().issuer
-                                        : client.config().token_endpoint)),
+                                      ? client.config().issuer
+                                      : client.config().token_endpoint)),
           who(excerpt(client.config().client_id, 100)),
           dpop(client.config().dpop_key ? std::optional<dpop_prover>(*client.config().dpop_key)
                                         : std::nullopt) {
@@ -149,7 +149,8 @@ public:
         if (p.early > max_token_lifetime || p.lifetime_if_unknown > max_token_lifetime) {
             fail("refresh_policy.early and lifetime_if_unknown must be at most a year");
         }
-        if (p.retry_max > max_token_lifetime) fail("refresh_policy.retry_max must be at most a year");
+        if (p.retry_max > max_token_lifetime)
+            fail("refresh_policy.retry_max must be at most a year");
         return p;
     }
 
@@ -212,7 +213,7 @@ public:
     const bool system_clock;  ///< the clock is std::chrono::steady_clock
     const bool coarse;        ///< ...and the coarse clock may answer cached reads
     const bool manual;
-    const bool asymmetric;    ///< asymmetric_fences(), read by every cached read
+    const bool asymmetric;  ///< asymmetric_fences(), read by every cached read
     const std::string key;
     const std::uint64_t id;
     const std::string where;  ///< host:port of the token endpoint, for log lines

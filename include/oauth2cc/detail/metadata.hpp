@@ -70,10 +70,10 @@ inline authorization_server_metadata parse_metadata(const http_response& res,
     };
     text("issuer", m.issuer);
     if (m.issuer != expected_issuer) {
-        throw error(error_kind::config,
-                    "the metadata's issuer \"" + excerpt(m.issuer, 200) +
-                        "\" is not the configured issuer \"" + excerpt(expected_issuer, 200) +
-                        "\" (RFC 8414 §3.3 wants them identical)");
+        throw error(error_kind::config, "the metadata's issuer \"" + excerpt(m.issuer, 200) +
+                                            "\" is not the configured issuer \"" +
+                                            excerpt(expected_issuer, 200) +
+                                            "\" (RFC 8414 §3.3 wants them identical)");
     }
     text("token_endpoint", m.token_endpoint);
     text("introspection_endpoint", m.introspection_endpoint);
@@ -115,20 +115,19 @@ inline std::string joined_names(const std::vector<std::string>& names) {
 /// @throws error `config` naming what the server lists
 inline void check_server_takes(const authorization_server_metadata& m, const client_config& cfg) {
     if (m.token_endpoint.empty()) {
-        throw error(error_kind::config, "the authorization server's metadata has no token_endpoint");
+        throw error(error_kind::config,
+                    "the authorization server's metadata has no token_endpoint");
     }
     const auto listed = [](const std::vector<std::string>& names, const std::string& name) {
         return std::find(names.begin(), names.end(), name) != names.end();
     };
     // An assertion issued elsewhere is, to the server, a private_key_jwt assertion.
-    const std::string method = cfg.auth == auth_method::client_assertion
-                                   ? "private_key_jwt"
-                                   : auth_method_name(cfg.auth);
+    const std::string method =
+        cfg.auth == auth_method::client_assertion ? "private_key_jwt" : auth_method_name(cfg.auth);
     if (!listed(m.token_endpoint_auth_methods_supported, method)) {
-        throw error(error_kind::config,
-                    "the authorization server does not take " + method +
-                        " at its token endpoint; it lists " +
-                        joined_names(m.token_endpoint_auth_methods_supported));
+        throw error(error_kind::config, "the authorization server does not take " + method +
+                                            " at its token endpoint; it lists " +
+                                            joined_names(m.token_endpoint_auth_methods_supported));
     }
     // A server that lists its DPoP algorithms (RFC 9449 §5.1) refuses proofs by others.
     if (cfg.dpop_key && !m.dpop_signing_alg_values_supported.empty() &&
@@ -146,8 +145,7 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
     }
     if (!alg.empty() && !listed(m.token_endpoint_auth_signing_alg_values_supported, alg)) {
         throw error(error_kind::config,
-                    "the authorization server does not take " + alg +
-                        " assertions; it lists " +
+                    "the authorization server does not take " + alg + " assertions; it lists " +
                         joined_names(m.token_endpoint_auth_signing_alg_values_supported));
     }
 }

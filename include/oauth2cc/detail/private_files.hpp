@@ -43,13 +43,14 @@ inline void check_private(int fd, const std::string& path, bool directory) {
     const char* noun = directory ? "directory" : "file";
     if (directory ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
         throw error(error_kind::config, std::string("the token cache ") + noun + " " + path +
-                                            " is not a " + (directory ? "directory" : "regular file"));
+                                            " is not a " +
+                                            (directory ? "directory" : "regular file"));
     }
     if (st.st_uid != ::geteuid()) {
-        throw error(error_kind::config,
-                    std::string("the token cache ") + noun + " " + path + " is owned by user id " +
-                        std::to_string(st.st_uid) + ", not by this user (" +
-                        std::to_string(::geteuid()) + "); refusing to use it");
+        throw error(error_kind::config, std::string("the token cache ") + noun + " " + path +
+                                            " is owned by user id " + std::to_string(st.st_uid) +
+                                            ", not by this user (" + std::to_string(::geteuid()) +
+                                            "); refusing to use it");
     }
     if ((st.st_mode & 077) != 0) {
         throw error(error_kind::config,

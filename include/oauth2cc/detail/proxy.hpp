@@ -129,7 +129,8 @@ inline bool no_proxy_matches(std::string_view list, std::string_view host) {
         std::string unbracketed;
         if (!entry.empty() && entry.front() == '[' && entry.find(']') != std::string_view::npos) {
             const std::size_t close = entry.find(']');
-            unbracketed = std::string(entry.substr(1, close - 1)) + std::string(entry.substr(close + 1));
+            unbracketed =
+                std::string(entry.substr(1, close - 1)) + std::string(entry.substr(close + 1));
             entry = unbracketed;
         }
         while (!entry.empty() && entry.front() == '.') entry.remove_prefix(1);

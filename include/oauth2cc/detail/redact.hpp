@@ -105,8 +105,11 @@ private:
     static std::pair<std::uint32_t, std::size_t> utf8_at(std::string_view s,
                                                          std::size_t at) noexcept {
         const auto u = static_cast<unsigned char>(s[at]);
-        std::size_t length = u < 0x80 ? 1 : (u >> 5) == 0x6 ? 2 : (u >> 4) == 0xe ? 3
-                                         : (u >> 3) == 0x1e ? 4 : 0;
+        std::size_t length = u < 0x80           ? 1
+                             : (u >> 5) == 0x6  ? 2
+                             : (u >> 4) == 0xe  ? 3
+                             : (u >> 3) == 0x1e ? 4
+                                                : 0;
         if (length == 0 || at + length > s.size()) return {0, 0};
         std::uint32_t cp = length == 1 ? u : u & (0x7fu >> length);
         for (std::size_t i = 1; i < length; ++i) {
@@ -131,8 +134,13 @@ private:
         if (c == '%' && hex_at(text, at + 1, 2) == u) next(at + 3, k + 1);
         if (c != '\\' || at + 1 >= text.size()) return;
         const char e = text[at + 1];
-        const char plain = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b'
-                         : e == 'f' ? '\f' : (e == '/' || e == '"' || e == '\\') ? e : '\0';
+        const char plain = e == 'n'                              ? '\n'
+                           : e == 't'                            ? '\t'
+                           : e == 'r'                            ? '\r'
+                           : e == 'b'                            ? '\b'
+                           : e == 'f'                            ? '\f'
+                           : (e == '/' || e == '"' || e == '\\') ? e
+                                                                 : '\0';
         if (plain != '\0' && plain == b) next(at + 2, k + 1);
         if (e != 'u') return;
         const auto [cp, length] = utf8_at(secret, k);
@@ -144,8 +152,8 @@ private:
         }
         const long high = 0xd800 + ((cp - 0x10000) >> 10);
         const long low = 0xdc00 + ((cp - 0x10000) & 0x3ff);
-        if (unit == high && at + 12 <= text.size() && text[at + 6] == '\\' &&
-            text[at + 7] == 'u' && hex_at(text, at + 8, 4) == low) {
+        if (unit == high && at + 12 <= text.size() && text[at + 6] == '\\' && text[at + 7] == 'u' &&
+            hex_at(text, at + 8, 4) == low) {
             next(at + 12, k + length);
         }
     }

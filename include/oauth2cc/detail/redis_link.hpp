@@ -88,8 +88,9 @@ inline redis_reply redis_run(redisContext* c, const std::vector<std::string_view
     failure.closed = c->err == REDIS_ERR_EOF ||
                      (c->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE));
     const bool timed_out =
-        c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK ||
-                                   std::string_view(c->errstr).find("temporarily") != std::string_view::npos);
+        c->err == REDIS_ERR_IO &&
+        (errno == EAGAIN || errno == EWOULDBLOCK ||
+         std::string_view(c->errstr).find("temporarily") != std::string_view::npos);
     failure.why = timed_out ? to.where + " did not answer within " +
                                   std::to_string(to.command_timeout.count()) + " ms"
                             : to.where + ": " + excerpt(c->errstr, 200);
@@ -125,8 +126,7 @@ inline redis_context redis_connect(const redis_target& to) {
                         : redisConnectUnixWithTimeout(to.unix_socket.c_str(), connect_tv));
     if (!c) throw redis_io_failure{to.where + ": out of memory", false};
     if (c->err != 0) {
-        throw redis_io_failure{to.where + ": cannot connect: " + excerpt(c->errstr, 200),
-                               false};
+        throw redis_io_failure{to.where + ": cannot connect: " + excerpt(c->errstr, 200), false};
     }
     if (redisSetTimeout(c.get(), to_timeval(to.command_timeout)) != REDIS_OK) {
         throw redis_io_failure{to.where + ": cannot set the command timeout", false};
@@ -215,9 +215,9 @@ public:
         redis_reply r = redis_run(c, args, to_);
         if (r->type == REDIS_REPLY_ERROR) {
             ++counters_.failures;
-            throw error(error_kind::transport,
-                        to_.where + " answered " + std::string(args.front()) + " with an error: " +
-                            redis_error_text(*r, args));
+            throw error(error_kind::transport, to_.where + " answered " +
+                                                   std::string(args.front()) +
+                                                   " with an error: " + redis_error_text(*r, args));
         }
         return r;
     }

@@ -193,7 +193,8 @@ inline std::unique_ptr<token_store_lock> redis_token_store::lock(const std::stri
         if (!now_digest.empty() && now_digest != before) return nullptr;
         const auto now = std::chrono::steady_clock::now();
         if (now >= give_up) return nullptr;
-        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, give_up - now));
+        std::this_thread::sleep_for(
+            std::min<std::chrono::steady_clock::duration>(pause, give_up - now));
         pause = std::min(pause * 2, std::chrono::milliseconds(20));
     }
 }

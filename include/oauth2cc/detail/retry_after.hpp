@@ -54,7 +54,7 @@ inline int digits_at(std::string_view s, std::size_t at, std::size_t len) {
 
 /// @brief Seconds since the epoch of a UTC date and time; empty when a field is out of range.
 inline std::optional<std::int64_t> utc_seconds(int year, unsigned month, int day, int hour,
-                                              int minute, int second) {
+                                               int minute, int second) {
     if (month == 0 || year < 0 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
         minute > 59 || second < 0 || second > 60) {
         return std::nullopt;
@@ -98,8 +98,8 @@ inline std::optional<std::int64_t> parse_rfc850_date(std::string_view s, int cur
     int year = current_year / 100 * 100 + yy;
     if (year + 100 <= current_year + 50) year += 100;
     if (year > current_year + 50) year -= 100;
-    return utc_seconds(year, month_number(d.substr(3, 3)), digits_at(d, 0, 2),
-                       digits_at(d, 10, 2), digits_at(d, 13, 2), digits_at(d, 16, 2));
+    return utc_seconds(year, month_number(d.substr(3, 3)), digits_at(d, 0, 2), digits_at(d, 10, 2),
+                       digits_at(d, 13, 2), digits_at(d, 16, 2));
 }
 
 /// @brief Parses the obsolete asctime() form, "Sun Nov  6 08:49:37 1994" (RFC 9110 §5.6.7).
@@ -146,9 +146,8 @@ inline std::optional<std::chrono::seconds> parse_retry_after(
         }
         return std::min(std::chrono::seconds(seconds), max_retry_after);
     }
-    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                 now_system.time_since_epoch())
-                                 .count();
+    const std::int64_t now =
+        std::chrono::duration_cast<std::chrono::seconds>(now_system.time_since_epoch()).count();
     const auto date = parse_http_date(value, now);
     if (!date) return std::nullopt;
     if (*date <= now) return std::chrono::seconds(0);

@@ -33,7 +33,8 @@ inline std::optional<std::string> base64url_decode(std::string_view in) {
     std::string text;
     text.reserve(in.size() + 3);
     for (const char c : in) {
-        const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        const bool plain =
+            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
         if (!plain && c != '-' && c != '_') return std::nullopt;
         text += c == '-' ? '+' : c == '_' ? '/' : c;
     }
@@ -71,17 +72,21 @@ public:
         const bool ok =
             ctx && EVP_PKEY_derive_init(ctx.get()) == 1 &&
             EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) == 1 &&
-            EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), reinterpret_cast<const unsigned char*>(salt.data()),
+            EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(),
+                                        reinterpret_cast<const unsigned char*>(salt.data()),
                                         static_cast<int>(salt.size())) == 1 &&
             EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), ikm,
                                        static_cast<int>(sealing_key.reveal().size())) == 1 &&
-            EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), reinterpret_cast<const unsigned char*>(info.data()),
+            EVP_PKEY_CTX_add1_hkdf_info(ctx.get(),
+                                        reinterpret_cast<const unsigned char*>(info.data()),
                                         static_cast<int>(info.size())) == 1 &&
-            EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(key.data()), &length) == 1 &&
+            EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(key.data()), &length) ==
+                1 &&
             length == key.size();
         if (!ok) {
             wipe(key);
-            throw error(error_kind::config, "OpenSSL could not derive the sealing key (HKDF-SHA256)");
+            throw error(error_kind::config,
+                        "OpenSSL could not derive the sealing key (HKDF-SHA256)");
         }
         key_ = secret{std::move(key)};
     }
@@ -98,11 +103,13 @@ public:
         int n = 0;
         int last = 0;
         const bool ok =
-            ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(),
-                                      reinterpret_cast<const unsigned char*>(nonce.data())) == 1 &&
+            ctx &&
+            EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(),
+                               reinterpret_cast<const unsigned char*>(nonce.data())) == 1 &&
             (aad.empty() || EVP_EncryptUpdate(ctx.get(), nullptr, &n, bytes(aad),
                                               static_cast<int>(aad.size())) == 1) &&
-            EVP_EncryptUpdate(ctx.get(), out, &n, bytes(plain), static_cast<int>(plain.size())) == 1 &&
+            EVP_EncryptUpdate(ctx.get(), out, &n, bytes(plain), static_cast<int>(plain.size())) ==
+                1 &&
             EVP_EncryptFinal_ex(ctx.get(), out + n, &last) == 1 &&
             static_cast<std::size_t>(n + last) == plain.size() &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(seal_tag_bytes),
@@ -127,10 +134,12 @@ public:
         int n = 0;
         int last = 0;
         const bool ok =
-            ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(), in) == 1 &&
+            ctx &&
+            EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_bytes(), in) == 1 &&
             (aad.empty() || EVP_DecryptUpdate(ctx.get(), nullptr, &n, bytes(aad),
                                               static_cast<int>(aad.size())) == 1) &&
-            EVP_DecryptUpdate(ctx.get(), out, &n, in + seal_nonce_bytes, static_cast<int>(size)) == 1 &&
+            EVP_DecryptUpdate(ctx.get(), out, &n, in + seal_nonce_bytes, static_cast<int>(size)) ==
+                1 &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(seal_tag_bytes),
                                 in + seal_nonce_bytes + size) == 1 &&
             EVP_DecryptFinal_ex(ctx.get(), out + n, &last) == 1;

@@ -67,7 +67,7 @@ struct alignas(64) cache_cell {
     /// Cached reads by the owning thread. Written by it only, with a plain load and
     /// store (no locked instruction); the manager sums the cells' counts.
     std::atomic<std::uint64_t> hits{0};
-    std::uint64_t generation = 0;      ///< The manager's generation of this copy.
+    std::uint64_t generation = 0;  ///< The manager's generation of this copy.
     /// The token, under a control block of this thread's own, so that copying it
     /// touches no reference count that other threads write.
     std::shared_ptr<const token> local;
@@ -206,8 +206,8 @@ template <class Owner, class Enroll>
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-cache_cell& thread_cell_search(std::uint64_t owner, const std::shared_ptr<Owner>& alive,
-                               Enroll&& enroll) {
+cache_cell&
+thread_cell_search(std::uint64_t owner, const std::shared_ptr<Owner>& alive, Enroll&& enroll) {
     last_slot& last = thread_last_slot();
     auto& slots = thread_cache_slots();
     for (auto& s : slots) {
@@ -238,8 +238,7 @@ cache_cell& thread_cell_search(std::uint64_t owner, const std::shared_ptr<Owner>
 /// @brief This thread's cell for a manager: the slot used last when it is this manager's
 /// (one thread-local load and compare), else thread_cell_search().
 template <class Owner, class Enroll>
-cache_cell& thread_cell(std::uint64_t owner, const std::shared_ptr<Owner>& alive,
-                        Enroll&& enroll) {
+cache_cell& thread_cell(std::uint64_t owner, const std::shared_ptr<Owner>& alive, Enroll&& enroll) {
     const last_slot& last = thread_last_slot();
     if (last.owner == owner) return *last.cell;
     return thread_cell_search(owner, alive, std::forward<Enroll>(enroll));

@@ -21,11 +21,11 @@ namespace oauth2cc::detail {
 /// @brief Refuses keys that are not plain names (a file name, a Redis key part):
 /// store_key() gives 64 hex digits.
 inline void check_store_key(const std::string& key) {
-    const bool plain = !key.empty() && key.size() <= 128 &&
-                       std::all_of(key.begin(), key.end(), [](char c) {
-                           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                                  (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
-                       });
+    const bool plain =
+        !key.empty() && key.size() <= 128 && std::all_of(key.begin(), key.end(), [](char c) {
+            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                   c == '_' || c == '-';
+        });
     if (!plain) {
         throw error(error_kind::config,
                     "a token store key must be 1 to 128 letters, digits, '_' or '-' "
@@ -53,8 +53,8 @@ inline std::string token_file_text(const stored_token& entry) {
     doc["scope"] = entry.scope;
     doc["issued_at"] = unix_seconds(entry.issued_at);
     doc["expires_at"] = unix_seconds(entry.expires_at);
-    doc["extra"] = entry.extra.is_object() ? entry.extra
-                                           : nlohmann::json(nlohmann::json::value_t::object);
+    doc["extra"] =
+        entry.extra.is_object() ? entry.extra : nlohmann::json(nlohmann::json::value_t::object);
     std::string text = doc.dump();
     wipe(doc["access_token"].get_ref<std::string&>());
     text += '\n';
@@ -85,12 +85,12 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
     const auto expires_at = seconds_at("expires_at");
     const auto extra = doc.find("extra");
     const bool whole = format != nullptr && *format == token_file_format &&
-                       access_token != nullptr && !access_token->empty() &&
-                       token_type != nullptr && scope != nullptr && issued_at && expires_at &&
+                       access_token != nullptr && !access_token->empty() && token_type != nullptr &&
+                       scope != nullptr && issued_at && expires_at &&
                        // Dates before 1970 or past 2255 are not ours, and the latter
                        // would overflow system_clock's nanoseconds.
-                       *issued_at >= 0 && *expires_at > *issued_at &&
-                       *expires_at < 9'000'000'000 && extra != doc.end() && extra->is_object();
+                       *issued_at >= 0 && *expires_at > *issued_at && *expires_at < 9'000'000'000 &&
+                       extra != doc.end() && extra->is_object();
     bool printable = whole;
     if (whole) {
         for (const unsigned char c : *access_token) {
@@ -104,8 +104,7 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
         out->scope = *scope;
         out->extra = *extra;
         out->issued_at = std::chrono::system_clock::time_point(std::chrono::seconds(*issued_at));
-        out->expires_at =
-            std::chrono::system_clock::time_point(std::chrono::seconds(*expires_at));
+        out->expires_at = std::chrono::system_clock::time_point(std::chrono::seconds(*expires_at));
     }
     if (access_token != nullptr) wipe(doc["access_token"].get_ref<std::string&>());
     return out;

@@ -45,9 +45,10 @@ inline void validate_client_authentication(const client_config& cfg) {
         case auth_method::client_secret_jwt:
             // RFC 7518 §3.2: an HS256 key is at least as long as the hash, 32 bytes.
             if (cfg.client_secret.reveal().size() < 32) {
-                fail("client_secret_jwt signs with HS256, which needs a client_secret of 32 "
-                     "bytes or more (RFC 7518 §3.2); this one has " +
-                     std::to_string(cfg.client_secret.reveal().size()));
+                fail(
+                    "client_secret_jwt signs with HS256, which needs a client_secret of 32 "
+                    "bytes or more (RFC 7518 §3.2); this one has " +
+                    std::to_string(cfg.client_secret.reveal().size()));
             }
             break;
         case auth_method::private_key_jwt:
@@ -55,8 +56,9 @@ inline void validate_client_authentication(const client_config& cfg) {
             break;
         case auth_method::client_assertion:
             if (!cfg.client_assertion) {
-                fail("auth_method::client_assertion needs the client_assertion function "
-                     "(e.g. assertion_from_file(path))");
+                fail(
+                    "auth_method::client_assertion needs the client_assertion function "
+                    "(e.g. assertion_from_file(path))");
             }
             break;
         case auth_method::tls_client_auth:
@@ -83,8 +85,9 @@ inline url_parts validate_config(const client_config& cfg) {
     auto url = parse_url(cfg.token_endpoint);
     if (!url) {
         // The text is not echoed: a refused URL may carry credentials ("user:pass@").
-        fail("token_endpoint must be an absolute http:// or https:// URL with a host, no "
-             "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
+        fail(
+            "token_endpoint must be an absolute http:// or https:// URL with a host, no "
+            "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
     }
     check_plain_http(*url, cfg, "token_endpoint", "credentials");
     if (cfg.client_id.empty()) fail("client_id is empty");
@@ -118,7 +121,8 @@ inline std::string basic_authorization(const client_config& cfg) {
     // Built in place, in buffers sized up front: no copy of the secret is left in memory.
     std::string joined;
     if (cfg.basic_encoding == credential_encoding::form_urlencoded) {
-        joined.reserve(percent_encoded_bound(id.size()) + 1 + percent_encoded_bound(password.size()));
+        joined.reserve(percent_encoded_bound(id.size()) + 1 +
+                       percent_encoded_bound(password.size()));
         percent_encode_append(joined, id, "+");
         joined.push_back(':');
         percent_encode_append(joined, password, "+");
@@ -249,7 +253,7 @@ struct prepared_token_request {
     ~prepared_token_request() { wipe_credentials(request); }
 
     http_request request;
-    redactions hide;  ///< every form of the secret, kept out of error messages
+    redactions hide;    ///< every form of the secret, kept out of error messages
     std::string scope;  ///< the scope asked for, the token's when the response has none
     std::size_t max_response_bytes;
     /// Makes each request's assertion, for the methods that send one.

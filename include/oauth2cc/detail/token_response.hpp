@@ -59,7 +59,7 @@ inline std::optional<nlohmann::json> response_document(const http_response& res,
 /// @param http_status the response's status, carried by the error
 /// @throws error of kind `bad_response` for anything else
 inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v,
-                                                          int http_status) {
+                                                           int http_status) {
     const auto bad = [http_status] {
         throw error(error_kind::bad_response, "expires_in is not a non-negative number of seconds",
                     error_details{{}, {}, {}, http_status, {}});
@@ -116,14 +116,15 @@ inline void throw_for_error_response(const http_response& res,
                                      const std::string& who) {
     error_details details;
     details.http_status = res.status;
-    if (auto ra = res.header("Retry-After")) details.retry_after = parse_retry_after(*ra, now_system);
+    if (auto ra = res.header("Retry-After"))
+        details.retry_after = parse_retry_after(*ra, now_system);
     if (doc && doc->is_object() && doc->contains("error")) {
         details.oauth_error = error_member(*doc, "error", hide);
         details.error_description = error_member(*doc, "error_description", hide);
         details.error_uri = error_member(*doc, "error_uri", hide);
         if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
-        std::string message = who + " answered " + details.oauth_error + " (HTTP " +
-                              std::to_string(res.status) + ")";
+        std::string message =
+            who + " answered " + details.oauth_error + " (HTTP " + std::to_string(res.status) + ")";
         if (!details.error_description.empty()) message += ": " + details.error_description;
         throw error(error_kind::oauth, message, std::move(details));
     }
@@ -172,8 +173,8 @@ inline token parse_token_response(const http_response& res, const std::string& r
             "\" twice");
     }
     if (!doc) {
-        bad("the token response is not JSON (Content-Type \"" + hide.excerpt_of(media_type(res), 60) +
-            "\")");
+        bad("the token response is not JSON (Content-Type \"" +
+            hide.excerpt_of(media_type(res), 60) + "\")");
     }
     if (!doc->is_object()) bad("the token response is not a JSON object");
 
@@ -205,8 +206,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
                     !type.empty() &&
                     (t.access_token.reveal().find(type) != std::string::npos ||
                      (token_member != doc->end() && token_member->is_string() &&
-                      token_member->get_ref<const std::string&>().find(type) !=
-                          std::string::npos));
+                      token_member->get_ref<const std::string&>().find(type) != std::string::npos));
                 bad((type.size() <= 16 && !names_token
                          ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
                          : "a token_type of " + std::to_string(type.size()) + " bytes") +

@@ -27,8 +27,7 @@ namespace detail {
 
 /// @brief Where a redirect's Location points, resolved against the URL it came from.
 /// Absolute http(s) URLs, scheme-relative "//host/..." and paths; empty for anything else.
-inline std::optional<std::string> resolve_location(std::string_view from_url,
-                                                   const url_parts& from,
+inline std::optional<std::string> resolve_location(std::string_view from_url, const url_parts& from,
                                                    std::string_view location) {
     location = trim(location);
     if (location.empty() || has_control(location)) return std::nullopt;
@@ -96,8 +95,9 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     const auto url = detail::parse_url(base_url);
     if (!url) {
-        fail("base_url must be an absolute http:// or https:// URL with a host, no user "
-             "info, no fragment, no spaces or controls");
+        fail(
+            "base_url must be an absolute http:// or https:// URL with a host, no user "
+            "info, no fragment, no spaces or controls");
     }
     if (url->path.find('?') != std::string::npos) fail("base_url must not carry a query");
     detail::check_plain_http(*url, options_, "base_url", "tokens");
@@ -107,8 +107,8 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
     base_url_ = std::move(base_url);
     origin_ = detail::origin_of(*url);
     if (!transport_) {
-        transport_ = std::make_shared<httplib_transport>(
-            static_cast<const connection_options&>(options_));
+        transport_ =
+            std::make_shared<httplib_transport>(static_cast<const connection_options&>(options_));
     }
 }
 
@@ -122,8 +122,7 @@ OAUTH2CC_INLINE http_response authorized_client::del(std::string_view path,
     return send("DELETE", path, {}, {}, headers);
 }
 
-OAUTH2CC_INLINE http_response authorized_client::post(std::string_view path,
-                                                      std::string_view body,
+OAUTH2CC_INLINE http_response authorized_client::post(std::string_view path, std::string_view body,
                                                       std::string_view content_type,
                                                       const name_value_list& headers) {
     return send("POST", path, body, content_type, headers);
@@ -135,22 +134,21 @@ OAUTH2CC_INLINE http_response authorized_client::put(std::string_view path, std:
     return send("PUT", path, body, content_type, headers);
 }
 
-OAUTH2CC_INLINE http_response authorized_client::patch(std::string_view path,
-                                                       std::string_view body,
+OAUTH2CC_INLINE http_response authorized_client::patch(std::string_view path, std::string_view body,
                                                        std::string_view content_type,
                                                        const name_value_list& headers) {
     return send("PATCH", path, body, content_type, headers);
 }
 
 OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
-                                                      std::string_view path,
-                                                      std::string_view body,
+                                                      std::string_view path, std::string_view body,
                                                       std::string_view content_type,
                                                       const name_value_list& headers) {
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     if (path.empty() || path.front() != '/' || (path.size() > 1 && path[1] == '/')) {
-        fail("the path must start with a single '/': it is relative to the base URL, so "
-             "the token cannot be sent to another origin");
+        fail(
+            "the path must start with a single '/': it is relative to the base URL, so "
+            "the token cannot be sent to another origin");
     }
     if (path.find('#') != std::string_view::npos) fail("the path must not carry a fragment");
     http_request base;
@@ -159,8 +157,9 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
     bool has_type = false, has_agent = false;
     for (const auto& [name, value] : headers) {
         if (detail::iequals(name, "Authorization")) {
-            fail("the call carries its own Authorization header; the token_manager's token "
-                 "is the one sent, so remove it");
+            fail(
+                "the call carries its own Authorization header; the token_manager's token "
+                "is the one sent, so remove it");
         }
         if (detail::is_framing_header(name)) {
             fail("the call sets \"" + detail::excerpt(name, 60) +
@@ -253,8 +252,8 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
                 req.method = "GET";
                 req.body.clear();
                 for (auto it = req.headers.begin(); it != req.headers.end();) {
-                    it = detail::iequals(it->first, "Content-Type") ? req.headers.erase(it)
-                                                                      : it + 1;
+                    it =
+                        detail::iequals(it->first, "Content-Type") ? req.headers.erase(it) : it + 1;
                 }
             }
             req.url = *next;
@@ -281,9 +280,8 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             // The token is no longer good: drop it (unless another caller already did)
             // and repeat once with a new one.
             tokens_.invalidate(tok.get());
-            detail::tell(detail::observer_of(state), [&](metrics_observer& o) {
-                o.on_unauthorized_retry(state.who);
-            });
+            detail::tell(detail::observer_of(state),
+                         [&](metrics_observer& o) { o.on_unauthorized_retry(state.who); });
             tok = tokens_.get();
             res = exchange(*tok, token_sent);
         }

@@ -18,8 +18,8 @@ namespace oauth2cc {
 
 OAUTH2CC_INLINE std::function<std::string()> assertion_from_file(std::string path) {
     return [path = std::move(path)]() -> std::string {
-        std::string text = detail::read_credential_file(
-            path, detail::max_credential_file_bytes, "the client assertion file");
+        std::string text = detail::read_credential_file(path, detail::max_credential_file_bytes,
+                                                        "the client assertion file");
         // Trimmed in place: erase() moves bytes within the one buffer, which the caller
         // wipes with the assertion.
         std::size_t end = text.size();

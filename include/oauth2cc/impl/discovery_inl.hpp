@@ -42,10 +42,10 @@ OAUTH2CC_INLINE authorization_server_metadata discover(const client_config& cfg,
         if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
         const http_response res = via.send(req);
         if (res.body.size() > cfg.max_response_bytes) {
-            throw error(error_kind::bad_response,
-                        "the metadata at " + detail::excerpt(url, 200) +
-                            " is over max_response_bytes",
-                        error_details{{}, {}, {}, res.status, {}});
+            throw error(
+                error_kind::bad_response,
+                "the metadata at " + detail::excerpt(url, 200) + " is over max_response_bytes",
+                error_details{{}, {}, {}, res.status, {}});
         }
         if (res.status != 200) {
             last = error(error_kind::http_status,

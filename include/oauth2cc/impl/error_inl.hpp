@@ -11,12 +11,18 @@ namespace oauth2cc {
 
 OAUTH2CC_INLINE std::string_view to_string(error_kind kind) noexcept {
     switch (kind) {
-        case error_kind::config: return "config";
-        case error_kind::transport: return "transport";
-        case error_kind::tls: return "tls";
-        case error_kind::http_status: return "http_status";
-        case error_kind::oauth: return "oauth";
-        case error_kind::bad_response: return "bad_response";
+        case error_kind::config:
+            return "config";
+        case error_kind::transport:
+            return "transport";
+        case error_kind::tls:
+            return "tls";
+        case error_kind::http_status:
+            return "http_status";
+        case error_kind::oauth:
+            return "oauth";
+        case error_kind::bad_response:
+            return "bad_response";
     }
     return "unknown";
 }

@@ -200,13 +200,14 @@ OAUTH2CC_INLINE void file_token_store::save(const std::string& key, const stored
         detail::wipe(text);
         text = std::move(sealed);
     }
-    detail::unique_fd fd(detail::open_in_store(directory_fd_, temporary, directory_ + "/" + temporary,
-                                               O_WRONLY | O_CREAT | O_EXCL));
+    detail::unique_fd fd(detail::open_in_store(
+        directory_fd_, temporary, directory_ + "/" + temporary, O_WRONLY | O_CREAT | O_EXCL));
     int err = ::fchmod(fd.get(), 0600) != 0 ? errno : 0;
     if (err == 0) err = detail::write_all(fd.get(), text.data(), text.size());
     if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
     fd.reset();
-    if (err == 0 && ::renameat(directory_fd_, temporary.c_str(), directory_fd_, name.c_str()) != 0) {
+    if (err == 0 &&
+        ::renameat(directory_fd_, temporary.c_str(), directory_fd_, name.c_str()) != 0) {
         err = errno;
     }
     if (err != 0) {
@@ -243,10 +244,12 @@ OAUTH2CC_INLINE std::unique_ptr<token_store_lock> file_token_store::lock(const s
             return std::make_unique<detail::file_store_lock>(held);
         }
         if (errno == EINTR) continue;
-        if (errno != EWOULDBLOCK) throw detail::file_error("cannot lock the token cache file", path, errno);
+        if (errno != EWOULDBLOCK)
+            throw detail::file_error("cannot lock the token cache file", path, errno);
         const auto now = std::chrono::steady_clock::now();
         if (now >= give_up) return nullptr;
-        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, give_up - now));
+        std::this_thread::sleep_for(
+            std::min<std::chrono::steady_clock::duration>(pause, give_up - now));
         pause = std::min(pause * 2, std::chrono::milliseconds(25));
     }
 }

@@ -28,8 +28,7 @@ OAUTH2CC_INLINE bool introspection_result::has_scope(std::string_view scope_toke
     return false;
 }
 
-OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg,
-                                                std::string_view endpoint,
+OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::string_view endpoint,
                                                 std::string_view access_token, transport& via) {
     client_config target = cfg;
     target.token_endpoint = std::string(endpoint);
@@ -97,8 +96,7 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg,
     return out;
 }
 
-OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg,
-                                                std::string_view endpoint,
+OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::string_view endpoint,
                                                 std::string_view access_token) {
     httplib_transport via(cfg);
     return introspect(cfg, endpoint, access_token, via);

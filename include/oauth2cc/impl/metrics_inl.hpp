@@ -16,53 +16,76 @@ namespace oauth2cc {
 
 OAUTH2CC_INLINE std::string_view to_string(request_outcome outcome) noexcept {
     switch (outcome) {
-        case request_outcome::success: return "success";
-        case request_outcome::config: return "config";
-        case request_outcome::transport: return "transport";
-        case request_outcome::tls: return "tls";
-        case request_outcome::http_status: return "http_status";
-        case request_outcome::oauth: return "oauth";
-        case request_outcome::bad_response: return "bad_response";
+        case request_outcome::success:
+            return "success";
+        case request_outcome::config:
+            return "config";
+        case request_outcome::transport:
+            return "transport";
+        case request_outcome::tls:
+            return "tls";
+        case request_outcome::http_status:
+            return "http_status";
+        case request_outcome::oauth:
+            return "oauth";
+        case request_outcome::bad_response:
+            return "bad_response";
     }
     return "unknown";
 }
 
 OAUTH2CC_INLINE request_outcome outcome_of(error_kind kind) noexcept {
     switch (kind) {
-        case error_kind::config: return request_outcome::config;
-        case error_kind::transport: return request_outcome::transport;
-        case error_kind::tls: return request_outcome::tls;
-        case error_kind::http_status: return request_outcome::http_status;
-        case error_kind::oauth: return request_outcome::oauth;
-        case error_kind::bad_response: return request_outcome::bad_response;
+        case error_kind::config:
+            return request_outcome::config;
+        case error_kind::transport:
+            return request_outcome::transport;
+        case error_kind::tls:
+            return request_outcome::tls;
+        case error_kind::http_status:
+            return request_outcome::http_status;
+        case error_kind::oauth:
+            return request_outcome::oauth;
+        case error_kind::bad_response:
+            return request_outcome::bad_response;
     }
     return request_outcome::transport;
 }
 
 OAUTH2CC_INLINE std::string_view to_string(store_operation operation) noexcept {
     switch (operation) {
-        case store_operation::load: return "load";
-        case store_operation::save: return "save";
-        case store_operation::remove: return "remove";
+        case store_operation::load:
+            return "load";
+        case store_operation::save:
+            return "save";
+        case store_operation::remove:
+            return "remove";
     }
     return "unknown";
 }
 
 OAUTH2CC_INLINE std::string_view to_string(store_result result) noexcept {
     switch (result) {
-        case store_result::hit: return "hit";
-        case store_result::miss: return "miss";
-        case store_result::ok: return "ok";
-        case store_result::failure: return "failure";
-        case store_result::unavailable: return "unavailable";
+        case store_result::hit:
+            return "hit";
+        case store_result::miss:
+            return "miss";
+        case store_result::ok:
+            return "ok";
+        case store_result::failure:
+            return "failure";
+        case store_result::unavailable:
+            return "unavailable";
     }
     return "unknown";
 }
 
 OAUTH2CC_INLINE std::string_view to_string(nonce_origin origin) noexcept {
     switch (origin) {
-        case nonce_origin::token_endpoint: return "token_endpoint";
-        case nonce_origin::resource_server: return "resource_server";
+        case nonce_origin::token_endpoint:
+            return "token_endpoint";
+        case nonce_origin::resource_server:
+            return "resource_server";
     }
     return "unknown";
 }
@@ -148,8 +171,8 @@ OAUTH2CC_INLINE void prometheus_exporter::on_wait(std::string_view client_id,
 
 OAUTH2CC_INLINE void prometheus_exporter::on_store(const store_event& event) {
     const std::lock_guard<std::mutex> lock(mutex_);
-    ++clients_[std::string(event.client_id)].store[{std::string(to_string(event.operation)),
-                                                    std::string(to_string(event.result))}];
+    ++clients_[std::string(event.client_id)]
+          .store[{std::string(to_string(event.operation)), std::string(to_string(event.result))}];
 }
 
 OAUTH2CC_INLINE void prometheus_exporter::on_unauthorized_retry(std::string_view client_id) {
@@ -210,8 +233,8 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
              "Token requests made, by outcome: success or the kind of error.");
     for (const auto& [id, c] : clients_) {
         for (const auto& [outcome, n] : c.requests) {
-            w.sample("oauth2cc_token_requests_total",
-                     id_label(id) + ",outcome=\"" + outcome + "\"", n);
+            w.sample("oauth2cc_token_requests_total", id_label(id) + ",outcome=\"" + outcome + "\"",
+                     n);
         }
     }
     w.family("oauth2cc_token_request_duration_seconds", "histogram",
@@ -220,25 +243,23 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
         std::uint64_t cumulative = 0;
         for (std::size_t i = 0; i < duration_buckets.size(); ++i) {
             cumulative += c.buckets[i];
-            w.sample("oauth2cc_token_request_duration_seconds_bucket",
-                     id_label(id) + ",le=\"" + detail::prometheus_number(duration_buckets[i]) +
-                         "\"",
-                     cumulative);
+            w.sample(
+                "oauth2cc_token_request_duration_seconds_bucket",
+                id_label(id) + ",le=\"" + detail::prometheus_number(duration_buckets[i]) + "\"",
+                cumulative);
         }
-        w.sample("oauth2cc_token_request_duration_seconds_bucket",
-                 id_label(id) + ",le=\"+Inf\"", c.duration_count);
+        w.sample("oauth2cc_token_request_duration_seconds_bucket", id_label(id) + ",le=\"+Inf\"",
+                 c.duration_count);
         w.sample("oauth2cc_token_request_duration_seconds_sum", id_label(id),
                  detail::prometheus_number(c.duration_sum));
-        w.sample("oauth2cc_token_request_duration_seconds_count", id_label(id),
-                 c.duration_count);
+        w.sample("oauth2cc_token_request_duration_seconds_count", id_label(id), c.duration_count);
     }
     w.family("oauth2cc_token_request_retries_total", "counter",
              "Token requests made after a failed one.");
     for (const auto& [id, c] : clients_) {
         w.sample("oauth2cc_token_request_retries_total", id_label(id), c.retries);
     }
-    w.family("oauth2cc_token_waits_total", "counter",
-             "Callers that waited for a token request.");
+    w.family("oauth2cc_token_waits_total", "counter", "Callers that waited for a token request.");
     for (const auto& [id, c] : clients_) {
         w.sample("oauth2cc_token_waits_total", id_label(id), c.waits);
     }
@@ -252,10 +273,10 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
              "Token store operations, by operation and result.");
     for (const auto& [id, c] : clients_) {
         for (const auto& [what, n] : c.store) {
-            w.sample("oauth2cc_token_store_operations_total",
-                     id_label(id) + ",operation=\"" + what.first + "\",result=\"" +
-                         what.second + "\"",
-                     n);
+            w.sample(
+                "oauth2cc_token_store_operations_total",
+                id_label(id) + ",operation=\"" + what.first + "\",result=\"" + what.second + "\"",
+                n);
         }
     }
     w.family("oauth2cc_unauthorized_retries_total", "counter",

@@ -25,8 +25,8 @@ OAUTH2CC_INLINE std::string proxy_from_environment(std::string_view url) {
     };
     const auto parts = detail::parse_url(url);
     if (!parts) return {};
-    std::string proxy = parts->https ? first("https_proxy", "HTTPS_PROXY")
-                                     : first("http_proxy", nullptr);
+    std::string proxy =
+        parts->https ? first("https_proxy", "HTTPS_PROXY") : first("http_proxy", nullptr);
     if (proxy.empty()) proxy = first("all_proxy", "ALL_PROXY");
     if (proxy.empty()) return {};
     if (detail::no_proxy_matches(first("no_proxy", "NO_PROXY"), parts->host)) return {};

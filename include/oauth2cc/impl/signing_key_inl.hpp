@@ -89,12 +89,18 @@ inline int refuse_passphrase(char*, int, int, void* asked) {
 
 OAUTH2CC_INLINE const char* jws_alg_name(jws_alg alg) noexcept {
     switch (alg) {
-        case jws_alg::rs256: return "RS256";
-        case jws_alg::ps256: return "PS256";
-        case jws_alg::es256: return "ES256";
-        case jws_alg::es384: return "ES384";
-        case jws_alg::eddsa: return "EdDSA";
-        case jws_alg::hs256: return "HS256";
+        case jws_alg::rs256:
+            return "RS256";
+        case jws_alg::ps256:
+            return "PS256";
+        case jws_alg::es256:
+            return "ES256";
+        case jws_alg::es384:
+            return "ES384";
+        case jws_alg::eddsa:
+            return "EdDSA";
+        case jws_alg::hs256:
+            return "HS256";
     }
     return "none";
 }
@@ -104,8 +110,7 @@ OAUTH2CC_INLINE signing_key::signing_key(std::shared_ptr<evp_pkey_st> key, jws_a
     : key_(std::move(key)), alg_(alg), kid_(std::move(kid)) {}
 
 OAUTH2CC_INLINE signing_key signing_key::from_openssl(std::shared_ptr<evp_pkey_st> key,
-                                                      std::string kid,
-                                                      std::optional<jws_alg> alg,
+                                                      std::string kid, std::optional<jws_alg> alg,
                                                       const std::string& source) {
     const auto fail = [&source](const std::string& why) {
         throw error(error_kind::config, source + " " + why);
@@ -133,8 +138,8 @@ OAUTH2CC_INLINE signing_key signing_key::from_openssl(std::shared_ptr<evp_pkey_s
     if (alg) {
         const bool fits = *alg == own || (rsa && *alg == jws_alg::ps256);
         if (!fits) {
-            fail(std::string("holds a key that cannot sign ") + jws_alg_name(*alg) +
-                 "; it signs " + jws_alg_name(own) + (rsa ? " or PS256" : ""));
+            fail(std::string("holds a key that cannot sign ") + jws_alg_name(*alg) + "; it signs " +
+                 jws_alg_name(own) + (rsa ? " or PS256" : ""));
         }
         chosen = *alg;
     }
@@ -148,8 +153,8 @@ OAUTH2CC_INLINE signing_key signing_key::from_pem(std::string_view pem, std::str
 
 OAUTH2CC_INLINE signing_key signing_key::from_pem_file(const std::string& path, std::string kid,
                                                        std::optional<jws_alg> alg) {
-    std::string text = detail::read_credential_file(path, detail::max_credential_file_bytes,
-                                                    "the key file");
+    std::string text =
+        detail::read_credential_file(path, detail::max_credential_file_bytes, "the key file");
     const detail::wipe_at_exit wiper{[&text] { detail::wipe(text); }};
     return from_pem_named(text, std::move(kid), alg,
                           "the key file \"" + detail::excerpt(path, 200) + "\"");
@@ -172,11 +177,13 @@ OAUTH2CC_INLINE signing_key signing_key::from_pem_named(std::string_view pem, st
     ERR_clear_error();
     if (raw == nullptr) {
         throw error(error_kind::config,
-                    asked ? source + " holds an encrypted private key; give it decrypted "
-                                     "(e.g. `openssl pkey -in FILE -out PLAIN`), in a file "
-                                     "only the client can read"
-                          : source + " holds no private key in PEM (PKCS#8 \"PRIVATE KEY\", "
-                                     "or \"RSA PRIVATE KEY\" or \"EC PRIVATE KEY\")");
+                    asked ? source +
+                                " holds an encrypted private key; give it decrypted "
+                                "(e.g. `openssl pkey -in FILE -out PLAIN`), in a file "
+                                "only the client can read"
+                          : source +
+                                " holds no private key in PEM (PKCS#8 \"PRIVATE KEY\", "
+                                "or \"RSA PRIVATE KEY\" or \"EC PRIVATE KEY\")");
     }
     return from_openssl(detail::own_key(raw), std::move(kid), alg, source);
 }
@@ -185,10 +192,18 @@ OAUTH2CC_INLINE signing_key signing_key::generate(jws_alg alg) {
     EVP_PKEY* raw = nullptr;
     switch (alg) {
         case jws_alg::rs256:
-        case jws_alg::ps256: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048}); break;
-        case jws_alg::es256: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"); break;
-        case jws_alg::es384: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"); break;
-        case jws_alg::eddsa: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"); break;
+        case jws_alg::ps256:
+            raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048});
+            break;
+        case jws_alg::es256:
+            raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+            break;
+        case jws_alg::es384:
+            raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");
+            break;
+        case jws_alg::eddsa:
+            raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+            break;
         case jws_alg::hs256:
             throw error(error_kind::config,
                         "HS256 signs with the client secret, so there is no key to generate");

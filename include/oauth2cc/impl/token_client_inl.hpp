@@ -47,7 +47,8 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
     res = via.send(copy ? *copy : prepared.request);
     const auto obtained_at = std::chrono::steady_clock::now();
     if (prepared.dpop) {
-        if (const auto nonce = res.header("DPoP-Nonce")) prepared.nonces.put(prepared.request.url, *nonce);
+        if (const auto nonce = res.header("DPoP-Nonce"))
+            prepared.nonces.put(prepared.request.url, *nonce);
     }
     if (res.body.size() > prepared.max_response_bytes) {
         throw error(error_kind::bad_response,
@@ -55,8 +56,7 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
                         std::to_string(prepared.max_response_bytes) + ")",
                     error_details{{}, {}, {}, res.status, {}});
     }
-    return parse_token_response(res, prepared.scope, obtained_at,
-                                std::chrono::system_clock::now(),
+    return parse_token_response(res, prepared.scope, obtained_at, std::chrono::system_clock::now(),
                                 hide_too ? *hide_too : prepared.hide, prepared.dpop.has_value());
 }
 
@@ -70,9 +70,9 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
     try {
         return send_token_request_once(prepared, via);
     } catch (const error& e) {
-        const bool nonce_error = e.kind() == error_kind::oauth &&
-                                 (e.oauth_error() == "use_dpop_nonce" ||
-                                  e.oauth_error() == "invalid_dpop_proof");
+        const bool nonce_error =
+            e.kind() == error_kind::oauth &&
+            (e.oauth_error() == "use_dpop_nonce" || e.oauth_error() == "invalid_dpop_proof");
         if (!nonce_error || prepared.nonces.get(prepared.request.url) == sent_nonce) throw;
     }
     ++token_nonce_retries();

@@ -75,8 +75,7 @@ OAUTH2CC_INLINE void token_manager::get_async(std::function<void(token_result)> 
                                      "get_async() from this token_manager's logger or callback "
                                      "never waits for a token request, and there is no valid "
                                      "token now");
-        } else if (g.fetch == detail::fetch_state::idle && g.backing_off_at(now) &&
-                   g.last_error) {
+        } else if (g.fetch == detail::fetch_state::idle && g.backing_off_at(now) && g.last_error) {
             ++g.fast_failures;
             now_result.failure = *g.last_error;
         } else {

@@ -32,10 +32,14 @@ namespace oauth2cc {
 
 OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
     switch (level) {
-        case log_level::debug: return "debug";
-        case log_level::info: return "info";
-        case log_level::warning: return "warning";
-        case log_level::error: return "error";
+        case log_level::debug:
+            return "debug";
+        case log_level::info:
+            return "info";
+        case log_level::warning:
+            return "warning";
+        case log_level::error:
+            return "error";
     }
     return "unknown";
 }
@@ -68,9 +72,8 @@ inline void note_rejection(manager_state& s, const state_lock& lock, const token
 
 // A copy of tok under a control block of its own, for one thread's cache cell.
 inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token>& tok) {
-    return std::shared_ptr<const token>(tok.get(), [keep = tok](const token*) mutable {
-        keep.reset();
-    });
+    return std::shared_ptr<const token>(tok.get(),
+                                        [keep = tok](const token*) mutable { keep.reset(); });
 }
 
 // Points this thread's cell at the current token and returns the cell's copy. Needs a
@@ -90,8 +93,7 @@ inline std::shared_ptr<const token> serve(manager_state& s, const state_lock& lo
 
 // This thread's cell for the manager; a new one is enrolled so that the manager can take
 // its copy back and count its reads.
-inline cache_cell& this_thread_cell(manager_state& s,
-                                    const std::shared_ptr<manager_state>& alive) {
+inline cache_cell& this_thread_cell(manager_state& s, const std::shared_ptr<manager_state>& alive) {
     return thread_cell(s.id, alive, [&s](std::shared_ptr<cache_cell> cell) {
         const state_lock lock = s.lock();
         s.locked(lock).cells.enroll(std::move(cell));
@@ -116,9 +118,8 @@ OAUTH2CC_INLINE token_manager::~token_manager() {
     std::thread worker, previous;
     {
         detail::state_lock lock = s.lock();
-        s.wait_for_condition(lock, [&] {
-            return s.locked(lock).fetch != detail::fetch_state::running;
-        });
+        s.wait_for_condition(lock,
+                             [&] { return s.locked(lock).fetch != detail::fetch_state::running; });
         detail::guarded_state& g = s.locked(lock);
         // Threads' cells outlive the manager; the token must not live on in them.
         g.current.reset();
@@ -135,9 +136,9 @@ OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
     std::chrono::steady_clock::duration lifetime, const refresh_policy& policy) {
     using duration = std::chrono::steady_clock::duration;
     const duration early = std::chrono::duration_cast<duration>(policy.early);
-    const duration fraction = std::chrono::duration_cast<duration>(
-        std::chrono::duration<double, duration::period>(static_cast<double>(lifetime.count()) *
-                                                        policy.early_fraction));
+    const duration fraction =
+        std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
+            static_cast<double>(lifetime.count()) * policy.early_fraction));
     return std::min(std::max(early, fraction), lifetime / 2);
 }
 
@@ -196,9 +197,9 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
         const std::uint64_t seq = g.fetch_seq;
         while (g.fetch_seq == seq && (!deadline || s.now() < *deadline)) s.wait(lock, deadline);
         if (g.fetch_seq == seq) {
-            throw error(error_kind::transport,
-                        "no token within max_wait (" + std::to_string(max_wait.count()) +
-                            " ms); the token request is still in progress");
+            throw error(error_kind::transport, "no token within max_wait (" +
+                                                   std::to_string(max_wait.count()) +
+                                                   " ms); the token request is still in progress");
         }
         if (g.last_outcome == detail::fetch_outcome::failure && g.last_error) throw *g.last_error;
         if (g.last_outcome == detail::fetch_outcome::token && g.current) {
@@ -221,8 +222,8 @@ OAUTH2CC_INLINE std::string token_manager::authorization_header() {
 namespace detail {
 
 /// @brief The headers of one resource request with tok (see request_headers()).
-inline name_value_list resource_headers(manager_state& s, const token& tok,
-                                        std::string_view method, std::string_view url) {
+inline name_value_list resource_headers(manager_state& s, const token& tok, std::string_view method,
+                                        std::string_view url) {
     name_value_list headers;
     if (tok.token_type != "DPoP") {
         headers.emplace_back("Authorization", "Bearer " + tok.access_token.reveal());
@@ -372,9 +373,7 @@ OAUTH2CC_INLINE void token_manager::set_logger(
     state_->locked(lock).logger = std::move(shared);
 }
 
-OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept {
-    return state_->key;
-}
+OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept { return state_->key; }
 
 OAUTH2CC_INLINE void token_manager::set_store(std::shared_ptr<token_store> store) {
     const std::string key = store ? oauth2cc::store_key(state_->key) : std::string();

@@ -17,8 +17,21 @@ namespace detail {
 inline bool is_tchar(char c) noexcept {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '.':
+        case '^':
+        case '_':
+        case '`':
+        case '|':
+        case '~':
             return true;
         default:
             return false;
@@ -27,8 +40,8 @@ inline bool is_tchar(char c) noexcept {
 
 // RFC 9110 §11.2 token68 characters, before the trailing '='s.
 inline bool is_token68_char(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
 }
 
 class challenge_reader {
@@ -198,8 +211,7 @@ OAUTH2CC_INLINE std::optional<bearer_challenge> find_bearer_challenge(
     return detail::find_challenge(response, "Bearer");
 }
 
-OAUTH2CC_INLINE std::optional<bearer_challenge> find_dpop_challenge(
-    const http_response& response) {
+OAUTH2CC_INLINE std::optional<bearer_challenge> find_dpop_challenge(const http_response& response) {
     return detail::find_challenge(response, "DPoP");
 }
 

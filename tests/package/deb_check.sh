@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+# deb_check.sh: the Debian packages, as a user gets them: cpack builds liboauth2cc-dev and
+# oauth2cc-cli from a build tree, dpkg -i installs them on this machine, an outside
+# project compiles against the installed headers (find_package in compiled mode,
+# pkg-config header-only), and oauth2cc-cli runs from PATH against oidc-provider, with its
+# man page and bash completion in place. The packages are removed again at the end.
+# SPDX-License-Identifier: MIT
+#
+# Usage: deb_check.sh SOURCE_DIR BUILD_DIR WORK_DIR
+# BUILD_DIR is a configured and built tree with the examples (tools/run-tests gives it
+# the default preset's). Needs root, or sudo, for dpkg.
+set -euo pipefail
+
+src=$(cd "${1:?usage: deb_check.sh SOURCE_DIR BUILD_DIR WORK_DIR}" && pwd)
+build=$(cd "${2:?usage: deb_check.sh SOURCE_DIR BUILD_DIR WORK_DIR}" && pwd)
+work=${3:?usage: deb_check.sh SOURCE_DIR BUILD_DIR WORK_DIR}
+here="$src/tests/package"
+cxx=${CXX:-c++}
+rm -rf "$work"
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "deb_check: dpkg needs root or sudo" >&2
+  exit 1
+fi
+version=$(sed -n 's/^#define OAUTH2CC_VERSION_STRING "\(.*\)"$/\1/p' "$src/include/oauth2cc/config.hpp")
+step() { printf '\n== deb: %s\n' "$*"; }
+passed=0
+ok() { passed=$((passed + 1)); echo "-- ok: $*"; }
+fail() { echo "deb_check: $*" >&2; exit 1; }
+
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  "${as_root[@]}" dpkg -r oauth2cc-cli liboauth2cc-dev >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+step "cpack: liboauth2cc-dev and oauth2cc-cli"
+(cd "$build" && cpack -G DEB -B "$work/packages" >"$work/cpack.log" 2>&1) \
+  || { cat "$work/cpack.log"; fail "cpack failed"; }
+dev_deb=$(find "$work/packages" -maxdepth 1 -name "liboauth2cc-dev_${version}-1_*.deb")
+cli_deb=$(find "$work/packages" -maxdepth 1 -name "oauth2cc-cli_${version}-1_*.deb")
+[ -n "$dev_deb" ] && [ -n "$cli_deb" ] || { ls -l "$work/packages"; fail "a package is missing"; }
+dpkg-deb -f "$dev_deb" Depends | grep -q 'libcpp-httplib-dev' \
+  || fail "liboauth2cc-dev does not depend on libcpp-httplib-dev"
+dpkg-deb -f "$cli_deb" Depends | grep -q 'libssl3\|libc6' \
+  || fail "oauth2cc-cli names no shared library it needs"
+dpkg-deb -f "$cli_deb" Description | head -n 1 | grep -q 'calls from the shell$' \
+  || fail "oauth2cc-cli has not its own synopsis"
+dpkg-deb -f "$dev_deb" Description | head -n 1 | grep -q '(headers)$' \
+  || fail "liboauth2cc-dev has not its own synopsis"
+ok "built $(basename "$dev_deb") and $(basename "$cli_deb")"
+
+step "dpkg -i"
+"${as_root[@]}" dpkg -i "$dev_deb" "$cli_deb" >"$work/dpkg.log" 2>&1 \
+  || { cat "$work/dpkg.log"; fail "dpkg -i failed"; }
+for f in /usr/include/oauth2cc/oauth2cc.hpp /usr/share/cmake/oauth2cc/oauth2ccConfig.cmake \
+         /usr/share/pkgconfig/oauth2cc.pc /usr/bin/oauth2cc-cli \
+         /usr/share/man/man1/oauth2cc-cli.1.gz \
+         /usr/share/bash-completion/completions/oauth2cc-cli \
+         /usr/share/doc/liboauth2cc-dev/copyright /usr/share/doc/oauth2cc-cli/copyright; do
+  [ -f "$f" ] || fail "the packages do not install $f"
+done
+dpkg -L liboauth2cc-dev | grep -q '/liboauth2cc_compiled.a$' || fail "no compiled library installed"
+ok "installed under /usr"
+
+step "an outside project against the installed headers"
+cmake -S "$here/cmake_find_package" -B "$work/find-package" -G Ninja \
+      -DCMAKE_BUILD_TYPE=Release >"$work/find-package.log" 2>&1 \
+  || { cat "$work/find-package.log"; fail "find_package(oauth2cc) failed"; }
+grep -q "oauth2cc_DIR:PATH=/usr/share/cmake/oauth2cc" "$work/find-package/CMakeCache.txt" \
+  || fail "find_package took oauth2cc from elsewhere than /usr"
+cmake --build "$work/find-package" --target consumer_compiled >>"$work/find-package.log" 2>&1 \
+  || { cat "$work/find-package.log"; fail "the compiled-mode consumer did not build"; }
+"$work/find-package/consumer_compiled" "$version"
+ok "find_package(oauth2cc): oauth2cc::compiled from /usr"
+[ "$(realpath -m "$(pkg-config --variable=includedir oauth2cc)")" = "/usr/include" ] \
+  || fail "pkg-config oauth2cc points at $(pkg-config --variable=includedir oauth2cc)"
+# shellcheck disable=SC2046
+"$cxx" -std=c++17 "$here/consumer.cpp" -o "$work/consumer" $(pkg-config --cflags --libs oauth2cc)
+"$work/consumer" "$version"
+ok "pkg-config oauth2cc: header-only from /usr/include"
+
+step "oauth2cc-cli from PATH against oidc-provider"
+cli=$(PATH=/usr/bin:/bin command -v oauth2cc-cli)
+[ "$cli" = /usr/bin/oauth2cc-cli ] || fail "oauth2cc-cli is not on PATH"
+[ "$(oauth2cc-cli --version)" = "oauth2cc-cli $version" ] || fail "oauth2cc-cli --version"
+mkdir "$work/keys"
+node "$src/tests/peers/oidc-provider/server.mjs" --ttl 300 --key-dir "$work/keys" \
+  >"$work/as.out" 2>"$work/as.err" &
+pids+=($!)
+for _ in $(seq 1 300); do
+  [ -s "$work/as.out" ] && break
+  kill -0 "${pids[-1]}" 2>/dev/null || break
+  sleep 0.1
+done
+token_url=$(head -n 1 "$work/as.out" \
+  | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["token_endpoint"])') \
+  || { cat "$work/as.err"; fail "oidc-provider did not start"; }
+oauth2cc-cli --token-url "$token_url" --client-id basic-client --client-secret-file \
+  <(printf 'basic-secret') --scope read_date token >"$work/token.json" 2>"$work/cli.err" \
+  || { cat "$work/cli.err"; fail "oauth2cc-cli token failed"; }
+python3 - "$work/token.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["token_type"] == "Bearer" and len(t["access_token"]) >= 20 and t["scope"] == "read_date", t.keys()
+PY
+ok "oauth2cc-cli token from /usr/bin"
+
+step "the man page and the completion"
+# groff writes a hyphen as \-: the text is read with plain ones.
+zcat /usr/share/man/man1/oauth2cc-cli.1.gz | sed 's/\\-/-/g' >"$work/man.txt"
+grep -q '^\.TH OAUTH2CC-CLI "1"' "$work/man.txt" || fail "the man page has no .TH OAUTH2CC-CLI 1"
+for option in --token-url --client-secret-file --dpop-key --cache --version; do
+  grep -qF -- "$option" "$work/man.txt" || fail "the man page does not document $option"
+done
+grep -q "Exit codes" "$work/man.txt" || fail "the man page lacks the exit codes"
+bash "$here/completion_check.sh" /usr/bin/oauth2cc-cli \
+  /usr/share/bash-completion/completions/oauth2cc-cli
+ok "man oauth2cc-cli and its bash completion"
+
+echo "deb_check: $passed checks passed"
