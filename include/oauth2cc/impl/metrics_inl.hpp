@@ -228,6 +228,12 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
     const auto id_label = [](const std::string& id) {
         return "client_id=\"" + detail::prometheus_label(id) + "\"";
     };
+    // A family with one sample per client: value(entry) of each entry of clients.
+    const auto per_client = [&](const char* name, const char* type, const char* help,
+                                const auto& clients, const auto& value) {
+        w.family(name, type, help);
+        for (const auto& [id, entry] : clients) w.sample(name, id_label(id), value(entry));
+    };
 
     w.family("oauth2cc_token_requests_total", "counter",
              "Token requests made, by outcome: success or the kind of error.");
@@ -254,21 +260,14 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
                  detail::prometheus_number(c.duration_sum));
         w.sample("oauth2cc_token_request_duration_seconds_count", id_label(id), c.duration_count);
     }
-    w.family("oauth2cc_token_request_retries_total", "counter",
-             "Token requests made after a failed one.");
-    for (const auto& [id, c] : clients_) {
-        w.sample("oauth2cc_token_request_retries_total", id_label(id), c.retries);
-    }
-    w.family("oauth2cc_token_waits_total", "counter", "Callers that waited for a token request.");
-    for (const auto& [id, c] : clients_) {
-        w.sample("oauth2cc_token_waits_total", id_label(id), c.waits);
-    }
-    w.family("oauth2cc_token_wait_seconds_total", "counter",
-             "Time callers spent waiting for token requests.");
-    for (const auto& [id, c] : clients_) {
-        w.sample("oauth2cc_token_wait_seconds_total", id_label(id),
-                 detail::prometheus_number(c.wait_seconds));
-    }
+    per_client("oauth2cc_token_request_retries_total", "counter",
+               "Token requests made after a failed one.", clients_,
+               [](const client_series& c) { return c.retries; });
+    per_client("oauth2cc_token_waits_total", "counter", "Callers that waited for a token request.",
+               clients_, [](const client_series& c) { return c.waits; });
+    per_client("oauth2cc_token_wait_seconds_total", "counter",
+               "Time callers spent waiting for token requests.", clients_,
+               [](const client_series& c) { return detail::prometheus_number(c.wait_seconds); });
     w.family("oauth2cc_token_store_operations_total", "counter",
              "Token store operations, by operation and result.");
     for (const auto& [id, c] : clients_) {
@@ -279,11 +278,9 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
                 n);
         }
     }
-    w.family("oauth2cc_unauthorized_retries_total", "counter",
-             "Calls repeated with a new token after a 401 for the old one.");
-    for (const auto& [id, c] : clients_) {
-        w.sample("oauth2cc_unauthorized_retries_total", id_label(id), c.unauthorized_retries);
-    }
+    per_client("oauth2cc_unauthorized_retries_total", "counter",
+               "Calls repeated with a new token after a 401 for the old one.", clients_,
+               [](const client_series& c) { return c.unauthorized_retries; });
     w.family("oauth2cc_dpop_nonce_retries_total", "counter",
              "Requests repeated with the DPoP nonce a server asked for, by origin.");
     for (const auto& [id, c] : clients_) {
@@ -292,21 +289,15 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
                      id_label(id) + ",origin=\"" + where + "\"", n);
         }
     }
-    w.family("oauth2cc_token_cache_hits_total", "counter",
-             "get() calls answered from the cached token.");
-    for (const auto& [id, p] : from_stats) {
-        w.sample("oauth2cc_token_cache_hits_total", id_label(id), p.cache_hits);
-    }
-    w.family("oauth2cc_token_fast_failures_total", "counter",
-             "get() calls given the last error at once while backing off.");
-    for (const auto& [id, p] : from_stats) {
-        w.sample("oauth2cc_token_fast_failures_total", id_label(id), p.fast_failures);
-    }
-    w.family("oauth2cc_token_consecutive_failures", "gauge",
-             "Failed token requests since the last success (the most of the client's managers).");
-    for (const auto& [id, p] : from_stats) {
-        w.sample("oauth2cc_token_consecutive_failures", id_label(id), p.consecutive_failures);
-    }
+    per_client("oauth2cc_token_cache_hits_total", "counter",
+               "get() calls answered from the cached token.", from_stats,
+               [](const pulled& p) { return p.cache_hits; });
+    per_client("oauth2cc_token_fast_failures_total", "counter",
+               "get() calls given the last error at once while backing off.", from_stats,
+               [](const pulled& p) { return p.fast_failures; });
+    per_client("oauth2cc_token_consecutive_failures", "gauge",
+               "Failed token requests since the last success (the most of the client's managers).",
+               from_stats, [](const pulled& p) { return p.consecutive_failures; });
     return out;
 }
 

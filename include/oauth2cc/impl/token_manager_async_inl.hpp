@@ -17,23 +17,6 @@
 
 namespace oauth2cc {
 
-namespace detail {
-
-/// @brief With a valid token whose refresh is due, starts the refresh (unless backing
-/// off); a thread that cannot start leaves it to the next caller.
-inline void refresh_if_due(manager_state& s, const state_lock& lock,
-                           manager_state::time_point now) {
-    guarded_state& g = s.locked(lock);
-    if (now < g.current->refresh_at || g.backing_off_at(now)) return;
-    try {
-        start_fetch(s, lock);
-    } catch (const error&) {
-        // The token is still valid; the next caller tries again.
-    }
-}
-
-}  // namespace detail
-
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get() noexcept {
     detail::manager_state& s = *state_;
     try {

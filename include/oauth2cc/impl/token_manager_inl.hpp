@@ -100,6 +100,19 @@ inline cache_cell& this_thread_cell(manager_state& s, const std::shared_ptr<mana
     });
 }
 
+/// @brief With a valid token whose refresh is due, starts the refresh (unless backing
+/// off); a thread that cannot start leaves it to the next caller.
+inline void refresh_if_due(manager_state& s, const state_lock& lock,
+                           manager_state::time_point now) {
+    guarded_state& g = s.locked(lock);
+    if (now < g.current->refresh_at || g.backing_off_at(now)) return;
+    try {
+        start_fetch(s, lock);
+    } catch (const error&) {
+        // The token is still valid; the next caller tries again.
+    }
+}
+
 }  // namespace detail
 
 OAUTH2CC_INLINE token_manager::token_manager(client_config cfg, refresh_policy policy,
@@ -172,13 +185,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
                         "request, and there is no valid token now");
         }
         if (g.valid_at(now)) {
-            if (now >= g.current->refresh_at && !g.backing_off_at(now)) {
-                try {
-                    detail::start_fetch(s, lock);
-                } catch (const error&) {
-                    // The token is still valid; the next caller tries again.
-                }
-            }
+            detail::refresh_if_due(s, lock, now);
             if (!waited) cell.count_hit();
             return detail::serve(s, lock, cell);
         }
