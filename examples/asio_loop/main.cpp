@@ -224,7 +224,8 @@ struct loop_app {
                                        after_call();
                                    })
             ->start();
-        std::fill(headers.begin(), headers.end(), std::pair<std::string, std::string>{});
+        // The request holds its own copy: the token and any proof are overwritten here.
+        for (auto& header : headers) std::fill(header.second.begin(), header.second.end(), '\0');
     }
 
     void after_call() {
