@@ -49,6 +49,8 @@ OAUTH2_CLIENT_SECRET_FILE (preferred: a mounted file, a trailing newline dropped
 OAUTH2_CLIENT_SECRET. --client-secret works too, but shows in the process list; a
 warning says so. private_key_jwt and client_assertion send no secret: a key signs each
 request's assertion, or the platform's assertion file is read afresh for each request.
+So do --redis and --proxy URLs with a password: give those in OAUTH2_REDIS_URL (or a
+0600 file named by --redis-url-file) and https_proxy.
 
 Proxies, as curl reads them: https_proxy or HTTPS_PROXY for https:// URLs, http_proxy
 (lower case only) for http:// ones, then all_proxy or ALL_PROXY; no_proxy or NO_PROXY
@@ -197,6 +199,11 @@ parsed parse(int argc, char** argv) {
                    "redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]")
         ->type_name("URL")
         ->envname("OAUTH2_REDIS_URL");
+    app.add_option("--redis-url-file", p.store.redis_url_file,
+                   "the --redis URL, read from FILE (0600): for a URL with a password,\n"
+                   "which the command line would show in the process list")
+        ->type_name("FILE")
+        ->envname("OAUTH2_REDIS_URL_FILE");
     app.add_option("--seal-key-file", p.store.seal_key_file,
                    "seal stored tokens (AES-256-GCM) under the key in FILE (0600;\n"
                    "16 bytes or more, e.g. `openssl rand -base64 32`)")
@@ -227,6 +234,11 @@ parsed parse(int argc, char** argv) {
         throw usage_error{e.what()};
     }
     p.command = app.get_subcommands().front()->get_name();
+    oauth2cc_examples::warn_of_passwords_in_argv(
+        argc, argv,
+        {{"--redis", "OAUTH2_REDIS_URL or --redis-url-file"},
+         {"--proxy", "the https_proxy (or http_proxy) variable"}},
+        "oauth2cc-cli", std::cerr);
 
     if (data_opt->count() > 0) {
         p.call.has_body = true;
@@ -263,7 +275,7 @@ parsed parse(int argc, char** argv) {
 
     if (!oauth2cc_examples::uses_secret(cfg.auth)) {
         if (value_opt->count() > 0 || file_opt->count() > 0) {
-            throw usage_error{"the " + std::string(oauth2cc_examples::method_name(cfg.auth)) +
+            throw usage_error{"the " + std::string(oauth2cc::to_string(cfg.auth)) +
                               " method sends no client secret; drop --client-secret(-file)"};
         }
         return p;
@@ -334,8 +346,8 @@ std::unique_ptr<oauth2cc::token_manager> make_manager(const parsed& p) {
 
 int print_token(const parsed& p) {
     // Without a store, one request; with one, a stored token when it is still good.
-    const bool stored =
-        p.store.directory || !p.store.redis_url.empty() || !p.store.seal_key_file.empty();
+    const bool stored = p.store.directory || !p.store.redis_url.empty() ||
+                        !p.store.redis_url_file.empty() || !p.store.seal_key_file.empty();
     const oauth2cc::token t = stored ? *make_manager(p)->get() : oauth2cc::request_token(p.cfg);
     nlohmann::json out = t.extra.is_object() ? t.extra : nlohmann::json::object();
     out["access_token"] = t.access_token.reveal();

@@ -28,7 +28,7 @@ _oauth2cc_cli() {
             mapfile -t COMPREPLY < <(compgen -W "GET POST PUT PATCH DELETE HEAD" -- "$cur")
             return 0 ;;
         --client-secret-file | --client-key | --client-assertion-file | --cert | --key | \
-            --dpop-key | --ca-file | --seal-key-file)
+            --dpop-key | --ca-file | --seal-key-file | --redis-url-file)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return 0 ;;
         --cache)
@@ -54,7 +54,7 @@ _oauth2cc_cli() {
         --client-secret --auth --client-key --client-key-id --client-key-alg
         --client-assertion-file --cert --key --dpop --dpop-key --assertion-audience
         --basic-encoding --scope --audience --resource --ca-file --allow-insecure-http
-        --cache --redis --seal-key-file --proxy"
+        --cache --redis --redis-url-file --seal-key-file --proxy"
     if [[ $command == call ]]; then
         options+=" -X --request -d --data -H --header"
     fi

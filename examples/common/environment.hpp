@@ -88,29 +88,6 @@ inline const std::vector<std::string>& key_alg_names() {
     return names;
 }
 
-/// @brief The RFC 8414 name of a method, e.g. "private_key_jwt".
-inline const char* method_name(oauth2cc::auth_method m) {
-    switch (m) {
-        case oauth2cc::auth_method::client_secret_basic:
-            return "client_secret_basic";
-        case oauth2cc::auth_method::client_secret_post:
-            return "client_secret_post";
-        case oauth2cc::auth_method::none:
-            return "none";
-        case oauth2cc::auth_method::client_secret_jwt:
-            return "client_secret_jwt";
-        case oauth2cc::auth_method::private_key_jwt:
-            return "private_key_jwt";
-        case oauth2cc::auth_method::client_assertion:
-            return "client_assertion";
-        case oauth2cc::auth_method::tls_client_auth:
-            return "tls_client_auth";
-        case oauth2cc::auth_method::self_signed_tls_client_auth:
-            return "self_signed_tls_client_auth";
-    }
-    return "unknown";
-}
-
 /// @brief Whether the method sends the client secret (itself or as the HS256 key).
 inline bool uses_secret(oauth2cc::auth_method m) {
     return m == oauth2cc::auth_method::client_secret_basic ||
@@ -186,7 +163,7 @@ inline void apply_authentication(oauth2cc::client_config& cfg, const authenticat
     const bool tls_method = cfg.auth == auth_method::tls_client_auth ||
                             cfg.auth == auth_method::self_signed_tls_client_auth;
     if (tls_method && s.cert_file.empty()) {
-        throw std::runtime_error(std::string(method_name(cfg.auth)) +
+        throw std::runtime_error(std::string(oauth2cc::to_string(cfg.auth)) +
                                  " needs a client certificate and its key");
     }
     cfg.tls.client_cert_file = s.cert_file;

@@ -4,11 +4,14 @@
 // with the still-valid token and logs its backoff. SIGINT or SIGTERM stops it at once.
 //
 // Usage: oauth2cc-daemon [--interval-ms 1000] [--status-every-ms 10000]
-//                        [--redis URL] [--seal-key-file FILE] [--metrics-port N] URL
+//                        [--redis URL | --redis-url-file FILE] [--seal-key-file FILE]
+//                        [--metrics-port N] URL
 // With --metrics-port, Prometheus metrics of the token (oauth2cc::prometheus_exporter) are
 // served at http://127.0.0.1:N/metrics (0: a free port, printed).
 // With --redis, the token is shared in Redis by every daemon on it (one request for the
-// fleet), sealed under the key in FILE with --seal-key-file.
+// fleet), sealed under the key in FILE with --seal-key-file. A Redis URL with a password
+// belongs in OAUTH2_REDIS_URL or in a private file (--redis-url-file, OAUTH2_REDIS_URL_FILE),
+// not on the command line, where `ps` shows it (a warning says so).
 // Configured from the environment: OAUTH2_TOKEN_URL (or OAUTH2_ISSUER), OAUTH2_CLIENT_ID,
 // OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE, OAUTH2_AUTH_METHOD,
 // and for keys OAUTH2_CLIENT_KEY_FILE and OAUTH2_CLIENT_KEY_ID (see common/environment.hpp).
@@ -63,8 +66,8 @@ std::string status_line(const oauth2cc::manager_stats& st) {
 
 int main(int argc, char** argv) {
     static constexpr const char* usage =
-        "usage: oauth2cc-daemon [--interval-ms N] [--status-every-ms N] [--redis URL] "
-        "[--seal-key-file FILE] [--metrics-port N] URL\n";
+        "usage: oauth2cc-daemon [--interval-ms N] [--status-every-ms N] [--redis URL | "
+        "--redis-url-file FILE] [--seal-key-file FILE] [--metrics-port N] URL\n";
     std::chrono::milliseconds interval{1000}, status_every{10000};
     oauth2cc_examples::store_settings stored;
     std::string url;
@@ -77,6 +80,8 @@ int main(int argc, char** argv) {
             status_every = std::chrono::milliseconds(std::atol(argv[++i]));
         } else if (a == "--redis" && i + 1 < argc) {
             stored.redis_url = argv[++i];
+        } else if (a == "--redis-url-file" && i + 1 < argc) {
+            stored.redis_url_file = argv[++i];
         } else if (a == "--metrics-port" && i + 1 < argc) {
             metrics_port = std::atol(argv[++i]);
         } else if (a == "--seal-key-file" && i + 1 < argc) {
@@ -93,6 +98,14 @@ int main(int argc, char** argv) {
         std::cerr << usage;
         return 2;
     }
+
+    if (stored.redis_url.empty() && stored.redis_url_file.empty()) {
+        stored.redis_url = oauth2cc_examples::env("OAUTH2_REDIS_URL");
+        stored.redis_url_file = oauth2cc_examples::env("OAUTH2_REDIS_URL_FILE");
+    }
+    oauth2cc_examples::warn_of_passwords_in_argv(
+        argc, argv, {{"--redis", "OAUTH2_REDIS_URL or --redis-url-file"}}, "oauth2cc-daemon",
+        std::cerr);
 
     // Signals go to the waiting thread below, not to whichever thread they happen to hit.
     sigset_t stop_signals = oauth2cc_examples::block_stop_signals();
@@ -122,7 +135,9 @@ int main(int argc, char** argv) {
         if (auto store = oauth2cc_examples::make_store(stored)) {
             tokens.set_store(std::move(store));
             say("tokens shared through " +
-                (stored.redis_url.empty() ? std::string("the cache") : std::string("Redis")));
+                (stored.redis_url.empty() && stored.redis_url_file.empty()
+                     ? std::string("the cache")
+                     : std::string("Redis")));
         }
         std::optional<oauth2cc_examples::metrics_endpoint> metrics;
         if (metrics_port >= 0) {

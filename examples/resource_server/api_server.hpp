@@ -8,7 +8,10 @@
 // token is held to its binding, read from the introspection response's cnf: cnf.jkt
 // wants the DPoP scheme and a valid proof by that key (RFC 9449 §7), cnf.x5t#S256 the
 // client certificate of that thumbprint on the connection (RFC 8705 §3), which needs
-// HTTPS and api_server_options::request_client_certificate.
+// HTTPS and api_server_options::request_client_certificate. A DPoP proof is checked
+// before introspection, its htu against the server's own origin (never the Host header,
+// and a request for another Host gets 421); with api_server_options::audience, the
+// introspected aud must name it.
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -43,6 +46,15 @@ struct api_server_options {
     bool request_client_certificate = false;
     /// Want this server's nonce in every DPoP proof (RFC 9449 §9).
     bool require_dpop_nonce = false;
+    /// The server's own origin, scheme://host[:port], as its clients address it. A DPoP
+    /// proof's `htu` is checked against this origin and the request's path, never against
+    /// the request's Host header (RFC 9449 §11.1: a proof made for one server must not be
+    /// accepted by another); a request whose Host is not this origin's gets 421. Empty:
+    /// the address start() binds, http(s)://host:port.
+    std::string origin;
+    /// When set, a token is accepted only when its introspected `aud` (a string or an
+    /// array) names this audience (RFC 7662 §2.2, RFC 8707 §2).
+    std::string audience;
 };
 
 namespace api_detail {
@@ -75,6 +87,31 @@ inline std::unique_ptr<X509, decltype(&X509_free)> peer_certificate(const httpli
     // req.ssl is the connection's SSL (const SSL* before cpp-httplib 0.43, const void* after).
     SSL* ssl = static_cast<SSL*>(const_cast<void*>(static_cast<const void*>(req.ssl)));
     return {ssl != nullptr ? SSL_get1_peer_certificate(ssl) : nullptr, X509_free};
+}
+
+/// @brief The authority (host[:port], lower case, without the scheme's default port) of
+/// an origin "scheme://host[:port]", or of a Host header's value with the origin's scheme.
+inline std::string authority_of(std::string_view host_port, bool https) {
+    std::string out(host_port);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string default_port = https ? ":443" : ":80";
+    if (out.size() > default_port.size() &&
+        out.compare(out.size() - default_port.size(), default_port.size(), default_port) == 0) {
+        out.resize(out.size() - default_port.size());
+    }
+    return out;
+}
+
+/// @brief Whether an introspected `aud` (a string or an array of them) names audience.
+inline bool names_audience(const nlohmann::json& raw, const std::string& audience) {
+    const auto aud = raw.find("aud");
+    if (aud == raw.end()) return false;
+    if (aud->is_string()) return aud->get<std::string>() == audience;
+    if (!aud->is_array()) return false;
+    for (const auto& one : *aud) {
+        if (one.is_string() && one.get<std::string>() == audience) return true;
+    }
+    return false;
 }
 
 inline bool starts_with_scheme(const std::string& header, const char* scheme, std::string& token) {
@@ -141,6 +178,17 @@ public:
         port_ = port == 0 ? server_->bind_to_any_port(host)
                           : (server_->bind_to_port(host, port) ? port : -1);
         if (port_ <= 0) throw std::runtime_error("api_server: cannot bind " + host);
+        if (options_.origin.empty()) {
+            const bool v6 = host.find(':') != std::string::npos;
+            options_.origin =
+                scheme() + "://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port_);
+        }
+        const std::string prefix = scheme() + "://";
+        if (options_.origin.rfind(prefix, 0) != 0 ||
+            options_.origin.find('/', prefix.size()) != std::string::npos) {
+            throw std::runtime_error("api_server: the origin must be " + prefix + "host[:port]");
+        }
+        authority_ = api_detail::authority_of(options_.origin.substr(prefix.size()), https());
         thread_ = std::thread([this] { server_->listen_after_bind(); });
         return port_;
     }
@@ -152,10 +200,10 @@ public:
         }
     }
 
-    std::string url() const {
-        return std::string(options_.tls_cert_file.empty() ? "http" : "https") +
-               "://127.0.0.1:" + std::to_string(port_);
-    }
+    std::string url() const { return scheme() + "://127.0.0.1:" + std::to_string(port_); }
+    /// @brief The origin that DPoP proofs must name (api_server_options::origin), once
+    /// started.
+    const std::string& origin() const { return options_.origin; }
     int port() const { return port_; }
 
     /// @brief Requests received, and those refused with 401 or 403.
@@ -201,9 +249,26 @@ private:
             return false;
         };
         if (!dpop && !bearer) return refuse(401, "", "");
-        if (dpop && req.get_header_value_count("DPoP") != 1) {
-            return refuse(401, "invalid_dpop_proof",
-                          "a DPoP request carries exactly one DPoP proof");
+        // A request for another origin (a proof and token replayed here with its Host)
+        // is not this server's to answer (RFC 9110 §15.5.20).
+        if (api_detail::authority_of(req.get_header_value("Host"), https()) != authority_) {
+            ++refused_;
+            res.status = 421;
+            res.set_content(R"({"error":"misdirected request"})", "application/json");
+            return false;
+        }
+        // The proof is checked first: a request that cannot be this client's costs no
+        // introspection. Its key is held to the token's cnf.jkt once that is known.
+        proof_verdict proof;
+        if (dpop) {
+            if (req.get_header_value_count("DPoP") != 1) {
+                return refuse(401, "invalid_dpop_proof",
+                              "a DPoP request carries exactly one DPoP proof");
+            }
+            // htu: this server's own origin and the path as it came on the wire.
+            const std::string htu = options_.origin + req.target.substr(0, req.target.find('?'));
+            proof = proofs_.check(req.get_header_value("DPoP"), req.method, htu, token);
+            if (!proof) return refuse(401, proof.error, proof.description);
         }
         oauth2cc::introspection_result info;
         try {
@@ -218,6 +283,10 @@ private:
             return false;
         }
         if (!info.active) return refuse(401, "invalid_token", "the token is not active");
+        if (!options_.audience.empty() &&
+            !api_detail::names_audience(info.raw, options_.audience)) {
+            return refuse(401, "invalid_token", "the token is not for this API");
+        }
         const auto cnf = info.raw.find("cnf");
         const auto bound = [&](const char* name) {
             return cnf != info.raw.end() && cnf->is_object() && cnf->contains(name) &&
@@ -233,12 +302,10 @@ private:
         }
         if (dpop) {
             if (jkt.empty()) return refuse(401, "invalid_token", "the token is not DPoP-bound");
-            const std::string htu =
-                std::string(options_.tls_cert_file.empty() ? "http://" : "https://") +
-                req.get_header_value("Host") + req.path;
-            const proof_verdict verdict =
-                proofs_.check(req.get_header_value("DPoP"), req.method, htu, token, jkt);
-            if (!verdict) return refuse(401, verdict.error, verdict.description);
+            if (proof.key_thumbprint != jkt) {
+                return refuse(401, "invalid_dpop_proof",
+                              "the DPoP proof's key is not the one the token is bound to");
+            }
         }
         const std::string x5t = bound("x5t#S256");
         if (!x5t.empty()) {
@@ -257,7 +324,11 @@ private:
         return true;
     }
 
+    std::string scheme() const { return https() ? "https" : "http"; }
+    bool https() const { return !options_.tls_cert_file.empty(); }
+
     std::string endpoint_;
+    std::string authority_;  ///< of options_.origin, as Host headers are compared with it
     oauth2cc::client_config self_;
     api_server_options options_;
     oauth2cc::httplib_transport introspection_;

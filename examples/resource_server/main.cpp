@@ -4,7 +4,11 @@
 // binding (DPoP, RFC 9449; a client certificate, RFC 8705); SIGINT or SIGTERM stops it.
 //
 // Usage: oauth2cc-resource-server [--host 127.0.0.1] [--port 0] [--tls-cert FILE
-//        --tls-key FILE [--request-client-cert]] [--dpop-nonce]
+//        --tls-key FILE [--request-client-cert]] [--dpop-nonce] [--origin URL]
+//        [--audience AUD]
+// --origin: the scheme://host[:port] clients address it by (default: the bound address);
+// DPoP proofs must name it, and requests for another Host get 421. --audience: tokens
+// whose introspected aud does not name AUD are refused.
 // Configured from the environment: OAUTH2_INTROSPECTION_URL, and the resource server's
 // own credentials OAUTH2_CLIENT_ID and OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET).
 // The introspection endpoint's CA comes from the system store (or SSL_CERT_FILE).
@@ -45,9 +49,14 @@ int main(int argc, char** argv) {
             options.request_client_certificate = true;
         } else if (a == "--dpop-nonce") {
             options.require_dpop_nonce = true;
+        } else if (a == "--origin" && i + 1 < argc) {
+            options.origin = argv[++i];
+        } else if (a == "--audience" && i + 1 < argc) {
+            options.audience = argv[++i];
         } else {
             std::cerr << "usage: oauth2cc-resource-server [--host H] [--port N] [--tls-cert FILE "
-                         "--tls-key FILE [--request-client-cert]] [--dpop-nonce]\n";
+                         "--tls-key FILE [--request-client-cert]] [--dpop-nonce] [--origin URL] "
+                         "[--audience AUD]\n";
             return 2;
         }
     }

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -279,6 +280,8 @@ inline bool parse_compact_jws(std::string_view jws, compact_jws& out) {
 struct proof_verdict {
     std::string error;
     std::string description;
+    /// The RFC 7638 thumbprint of the proof's key, once its signature verified.
+    std::string key_thumbprint;
     explicit operator bool() const { return error.empty(); }
 };
 
@@ -299,16 +302,34 @@ public:
     /// none.
     std::string nonce() const { return require_nonce_ ? nonce_ : std::string(); }
 
-    /// @brief Checks one proof for a request.
+    /// @brief Checks one proof for a request, and its key against the token's binding.
     /// @param proof        the request's one `DPoP` header
     /// @param method       the request's method
-    /// @param htu          the request's URI without query and fragment, as the server
-    ///                     was reached (scheme, host and port lower-case, no default port)
+    /// @param htu          the request's URI without query and fragment: the server's own
+    ///                     configured origin and the path as it came on the wire. Never
+    ///                     built from request headers (Host, X-Forwarded-*): a proof made
+    ///                     for another server would pass (RFC 9449 §11.1)
     /// @param access_token the token that came with it
     /// @param jkt          the token's cnf.jkt
     proof_verdict check(std::string_view proof, std::string_view method, std::string_view htu,
                         std::string_view access_token, std::string_view jkt) {
-        const auto bad = [](const char* why) { return proof_verdict{"invalid_dpop_proof", why}; };
+        return check_proof(proof, method, htu, access_token, jkt);
+    }
+
+    /// @brief As above, before the token's binding is known (a server that checks the
+    /// proof before it introspects): the caller compares the verdict's key_thumbprint
+    /// with the token's cnf.jkt.
+    proof_verdict check(std::string_view proof, std::string_view method, std::string_view htu,
+                        std::string_view access_token) {
+        return check_proof(proof, method, htu, access_token, std::nullopt);
+    }
+
+private:
+    proof_verdict check_proof(std::string_view proof, std::string_view method, std::string_view htu,
+                              std::string_view access_token, std::optional<std::string_view> jkt) {
+        const auto bad = [](const char* why) {
+            return proof_verdict{"invalid_dpop_proof", why, {}};
+        };
         compact_jws jws;
         if (!parse_compact_jws(proof, jws)) return bad("the DPoP proof is not a compact JWS");
         const auto& h = jws.header;
@@ -330,7 +351,8 @@ public:
         if (text(c, "ath") != sha256_base64url(access_token)) {
             return bad("the DPoP proof's ath is not the hash of the access token");
         }
-        if (jwk_thumbprint(h.at("jwk")) != jkt) {
+        const std::string thumbprint = jwk_thumbprint(h.at("jwk"));
+        if (jkt && thumbprint != *jkt) {
             return bad("the DPoP proof's key is not the one the token is bound to");
         }
         const auto iat = c.find("iat");
@@ -340,7 +362,7 @@ public:
         const std::string jti = text(c, "jti");
         if (jti.empty() || jti.size() > 256) return bad("the DPoP proof has no usable jti");
         if (require_nonce_ && text(c, "nonce") != nonce_) {
-            return {"use_dpop_nonce", "the resource server wants its DPoP nonce in the proof"};
+            return {"use_dpop_nonce", "the resource server wants its DPoP nonce in the proof", {}};
         }
         if (at < now - max_age_ || at > now + max_age_) {
             return bad("the DPoP proof's iat is outside the accepted window");
@@ -353,11 +375,15 @@ public:
         }
         if (!seen_.insert(jti).second) return bad("the DPoP proof was used before");
         by_age_.emplace(at, jti);
-        return {};
+        proof_verdict ok;
+        ok.key_thumbprint = thumbprint;
+        return ok;
     }
 
-    /// @brief Lower-cases scheme and host and drops a default port and any query or
-    /// fragment (RFC 9449 §4.3 with RFC 3986 §6.2.2 and §6.2.3).
+public:
+    /// @brief Lower-cases scheme and host, drops a default port and any query or
+    /// fragment, writes percent escapes in upper case and decodes those of unreserved
+    /// characters (RFC 9449 §4.3 with RFC 3986 §6.2.2 and §6.2.3).
     static std::string normalized_htu(std::string uri) {
         uri = uri.substr(0, uri.find_first_of("?#"));
         const auto scheme_end = uri.find("://");
@@ -374,11 +400,36 @@ public:
                            default_port) == 0) {
             origin.resize(origin.size() - default_port.size());
         }
-        const std::string rest = uri.substr(path);
+        const std::string rest = normalized_escapes(uri.substr(path));
         return origin + (rest.empty() ? "/" : rest);
     }
 
 private:
+    static std::string normalized_escapes(const std::string& path) {
+        const auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+        std::string out;
+        for (std::size_t i = 0; i < path.size(); ++i) {
+            if (path[i] != '%' || i + 2 >= path.size() || !hex(path[i + 1]) || !hex(path[i + 2])) {
+                out.push_back(path[i]);
+                continue;
+            }
+            const auto byte =
+                static_cast<unsigned char>(std::stoi(path.substr(i + 1, 2), nullptr, 16));
+            if (std::isalnum(byte) != 0 || byte == '-' || byte == '.' || byte == '_' ||
+                byte == '~') {
+                out.push_back(static_cast<char>(byte));
+            } else {
+                out.push_back('%');
+                out.push_back(
+                    static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 1]))));
+                out.push_back(
+                    static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 2]))));
+            }
+            i += 2;
+        }
+        return out;
+    }
+
     bool require_nonce_;
     std::int64_t max_age_;
     std::string nonce_;

@@ -46,8 +46,11 @@ std::string with_query(std::string_view path, const name_value_list& params);
 /// @brief Calls an API with `Authorization: Bearer <token>` from a token_manager.
 ///
 /// On a 401 whose WWW-Authenticate names `invalid_token` or no error, it invalidates the
-/// token it sent and repeats the call once with a new one; never more. Any other 401 or
-/// 403 comes back as it came (see find_bearer_challenge for its parameters).
+/// token it sent and repeats the call once with a new one; never more. While the
+/// manager's rejection guard keeps the token (see token_manager::invalidate), the 401
+/// comes back as it came, with no new token. Any other 401 or 403 comes back as it came
+/// (see find_bearer_challenge for its parameters). A call that succeeds tells the
+/// manager, so that a later rejection of that token is taken for a revocation.
 ///
 /// Thread-safe: share one between threads. Calls run in parallel, each on a kept-alive
 /// connection of its own taken from a pool.

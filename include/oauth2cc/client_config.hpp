@@ -13,6 +13,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -40,6 +41,11 @@ enum class auth_method {
     /// §2.2): as tls_client_auth.
     self_signed_tls_client_auth,
 };
+
+/// @brief The method's RFC 7591 §2 name, as `token_endpoint_auth_method` and discovery's
+/// `token_endpoint_auth_methods_supported` spell it (client_assertion, which has none
+/// there, as "client_assertion").
+std::string_view to_string(auth_method method) noexcept;
 
 /// @brief How the id and secret are encoded before they are joined for HTTP Basic.
 enum class credential_encoding {

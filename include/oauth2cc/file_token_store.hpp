@@ -30,6 +30,8 @@ struct file_token_store_options {
     /// When set (16 bytes or more; 32 random bytes are best), files hold the token sealed:
     /// AES-256-GCM under a key derived from this one by HKDF-SHA256, with the store key as
     /// associated data. A file that does not open under it is ignored, and replaced.
+    /// A key given empty (secret::has_value() with no bytes: an empty key file, say) is a
+    /// `config` error, never "no sealing".
     secret sealing_key;
 };
 

@@ -38,6 +38,8 @@ struct redis_options {
     /// When set (16 bytes or more; 32 random bytes are best), Redis holds tokens sealed:
     /// AES-256-GCM under a key derived from this one by HKDF-SHA256, the store key as
     /// associated data. An entry that does not open under it is ignored.
+    /// A key given empty (secret::has_value() with no bytes: an empty key file, say) is a
+    /// `config` error, never "no sealing".
     secret sealing_key;
     /// How long the lock lasts if its holder never releases it (it died), and the longest
     /// another client waits for the holder's token before requesting its own. Keep it

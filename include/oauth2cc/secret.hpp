@@ -16,7 +16,7 @@ namespace oauth2cc {
 /// when it is destroyed, reassigned or moved from. reveal() is the one way to the value.
 class secret {
 public:
-    /// @brief An empty secret.
+    /// @brief An empty secret, with no value given.
     secret() noexcept = default;
     /// @brief Takes the value; the moved-from argument's buffer is wiped.
     /// @param value the sensitive text
@@ -35,9 +35,15 @@ public:
     const std::string& reveal() const noexcept { return value_; }
     /// @brief True when the value is the empty string.
     bool empty() const noexcept { return value_.empty(); }
+    /// @brief True when a value was given, even an empty one: a secret made from a string
+    /// (or copied or moved from one), as opposed to a default-constructed or moved-from
+    /// one. Lets an option tell "not asked for" from "asked for, but empty" (an empty
+    /// key file).
+    bool has_value() const noexcept { return given_; }
 
 private:
     std::string value_;
+    bool given_ = false;
 };
 
 /// @brief Writes `***`, whatever the value.

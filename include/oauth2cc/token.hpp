@@ -27,7 +27,8 @@ struct token {
     std::optional<std::chrono::seconds> expires_in;
     /// When the response arrived, on the clock that measures expiry.
     std::chrono::steady_clock::time_point obtained_at{};
-    /// Every other member of the response, as the server sent it.
+    /// Every other member of the response, as the server sent it, but for the credentials
+    /// a response may carry (`refresh_token`, `id_token`), which are wiped, never kept.
     nlohmann::json extra = nlohmann::json(nlohmann::json::value_t::object);
 
     /// @brief obtained_at + expires_in; empty when the lifetime is unknown.

@@ -162,11 +162,16 @@ public:
     bool set_dpop_nonce(std::string_view url, std::string_view nonce);
 
     /// @brief Drops the cached token, but only if it is still seen (any token when null),
-    /// so that many callers refused with one token make one new request. The first
-    /// token dropped gets a new one at once; when the next one is dropped too within
-    /// retry_max of its issue (an API that rejects every token), the next request waits
-    /// a backoff as after a failed request, and get() throws an `oauth` error
-    /// `invalid_token` meanwhile.
+    /// so that many callers refused with one token make one new request.
+    ///
+    /// The rejection guard: when two tokens in a row are dropped before any call
+    /// succeeded with them (authorized_client reports its successes), each within
+    /// retry_max of its issue, the API rejects every token. The second one is then kept
+    /// for a backoff (exponential with jitter, from retry_initial to retry_max): get()
+    /// serves it, invalidate() leaves it, and no token request is made until the backoff
+    /// ends; nothing is thrown, and a warning is logged. A token that a call had
+    /// succeeded with is never evidence: its rejection (a revocation, a rotated key)
+    /// gets a new token at once.
     void invalidate(const token* seen = nullptr);
 
     /// @brief Refreshes on a background thread at the lead point, so callers never wait

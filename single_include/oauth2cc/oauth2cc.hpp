@@ -131,7 +131,7 @@ namespace oauth2cc {
 /// when it is destroyed, reassigned or moved from. reveal() is the one way to the value.
 class secret {
 public:
-    /// @brief An empty secret.
+    /// @brief An empty secret, with no value given.
     secret() noexcept = default;
     /// @brief Takes the value; the moved-from argument's buffer is wiped.
     /// @param value the sensitive text
@@ -150,9 +150,15 @@ public:
     const std::string& reveal() const noexcept { return value_; }
     /// @brief True when the value is the empty string.
     bool empty() const noexcept { return value_.empty(); }
+    /// @brief True when a value was given, even an empty one: a secret made from a string
+    /// (or copied or moved from one), as opposed to a default-constructed or moved-from
+    /// one. Lets an option tell "not asked for" from "asked for, but empty" (an empty
+    /// key file).
+    bool has_value() const noexcept { return given_; }
 
 private:
     std::string value_;
+    bool given_ = false;
 };
 
 /// @brief Writes `***`, whatever the value.
@@ -305,6 +311,7 @@ private:
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -332,6 +339,11 @@ enum class auth_method {
     /// §2.2): as tls_client_auth.
     self_signed_tls_client_auth,
 };
+
+/// @brief The method's RFC 7591 §2 name, as `token_endpoint_auth_method` and discovery's
+/// `token_endpoint_auth_methods_supported` spell it (client_assertion, which has none
+/// there, as "client_assertion").
+std::string_view to_string(auth_method method) noexcept;
 
 /// @brief How the id and secret are encoded before they are joined for HTTP Basic.
 enum class credential_encoding {
@@ -807,7 +819,8 @@ struct token {
     std::optional<std::chrono::seconds> expires_in;
     /// When the response arrived, on the clock that measures expiry.
     std::chrono::steady_clock::time_point obtained_at{};
-    /// Every other member of the response, as the server sent it.
+    /// Every other member of the response, as the server sent it, but for the credentials
+    /// a response may carry (`refresh_token`, `id_token`), which are wiped, never kept.
     nlohmann::json extra = nlohmann::json(nlohmann::json::value_t::object);
 
     /// @brief obtained_at + expires_in; empty when the lifetime is unknown.
@@ -1067,11 +1080,16 @@ public:
     bool set_dpop_nonce(std::string_view url, std::string_view nonce);
 
     /// @brief Drops the cached token, but only if it is still seen (any token when null),
-    /// so that many callers refused with one token make one new request. The first
-    /// token dropped gets a new one at once; when the next one is dropped too within
-    /// retry_max of its issue (an API that rejects every token), the next request waits
-    /// a backoff as after a failed request, and get() throws an `oauth` error
-    /// `invalid_token` meanwhile.
+    /// so that many callers refused with one token make one new request.
+    ///
+    /// The rejection guard: when two tokens in a row are dropped before any call
+    /// succeeded with them (authorized_client reports its successes), each within
+    /// retry_max of its issue, the API rejects every token. The second one is then kept
+    /// for a backoff (exponential with jitter, from retry_initial to retry_max): get()
+    /// serves it, invalidate() leaves it, and no token request is made until the backoff
+    /// ends; nothing is thrown, and a warning is logged. A token that a call had
+    /// succeeded with is never evidence: its rejection (a revocation, a rotated key)
+    /// gets a new token at once.
     void invalidate(const token* seen = nullptr);
 
     /// @brief Refreshes on a background thread at the lead point, so callers never wait
@@ -1170,8 +1188,11 @@ std::string with_query(std::string_view path, const name_value_list& params);
 /// @brief Calls an API with `Authorization: Bearer <token>` from a token_manager.
 ///
 /// On a 401 whose WWW-Authenticate names `invalid_token` or no error, it invalidates the
-/// token it sent and repeats the call once with a new one; never more. Any other 401 or
-/// 403 comes back as it came (see find_bearer_challenge for its parameters).
+/// token it sent and repeats the call once with a new one; never more. While the
+/// manager's rejection guard keeps the token (see token_manager::invalidate), the 401
+/// comes back as it came, with no new token. Any other 401 or 403 comes back as it came
+/// (see find_bearer_challenge for its parameters). A call that succeeds tells the
+/// manager, so that a later rejection of that token is taken for a revocation.
 ///
 /// Thread-safe: share one between threads. Calls run in parallel, each on a kept-alive
 /// connection of its own taken from a pool.
@@ -1303,6 +1324,8 @@ struct file_token_store_options {
     /// When set (16 bytes or more; 32 random bytes are best), files hold the token sealed:
     /// AES-256-GCM under a key derived from this one by HKDF-SHA256, with the store key as
     /// associated data. A file that does not open under it is ignored, and replaced.
+    /// A key given empty (secret::has_value() with no bytes: an empty key file, say) is a
+    /// `config` error, never "no sealing".
     secret sealing_key;
 };
 
@@ -1640,21 +1663,25 @@ inline void append_wiping(std::string& s, const char* data, std::size_t size) {
 
 namespace oauth2cc {
 
-OAUTH2CC_INLINE secret::secret(std::string value) noexcept : value_(std::move(value)) {
+OAUTH2CC_INLINE secret::secret(std::string value) noexcept
+    : value_(std::move(value)), given_(true) {
     // A short value lived in the argument's small-string buffer, which a move leaves as is.
     detail::wipe(value);
 }
 
-OAUTH2CC_INLINE secret::secret(const secret& other) : value_(other.value_) {}
+OAUTH2CC_INLINE secret::secret(const secret& other) : value_(other.value_), given_(other.given_) {}
 
-OAUTH2CC_INLINE secret::secret(secret&& other) noexcept : value_(std::move(other.value_)) {
+OAUTH2CC_INLINE secret::secret(secret&& other) noexcept
+    : value_(std::move(other.value_)), given_(other.given_) {
     detail::wipe(other.value_);
+    other.given_ = false;
 }
 
 OAUTH2CC_INLINE secret& secret::operator=(const secret& other) {
     if (this != &other) {
         detail::wipe(value_);
         value_ = other.value_;
+        given_ = other.given_;
     }
     return *this;
 }
@@ -1663,7 +1690,9 @@ OAUTH2CC_INLINE secret& secret::operator=(secret&& other) noexcept {
     if (this != &other) {
         detail::wipe(value_);
         value_ = std::move(other.value_);
+        given_ = other.given_;
         detail::wipe(other.value_);
+        other.given_ = false;
     }
     return *this;
 }
@@ -2001,6 +2030,20 @@ constexpr bool timeouts_in_range(std::chrono::milliseconds connect,
 inline constexpr std::size_t max_credential_file_bytes = 64 * 1024;
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/pem.hpp ----
+
+namespace oauth2cc::detail {
+
+/// @brief OpenSSL's passphrase callback for every PEM read, of keys and certificates,
+/// from files and memory: it gives none, so an encrypted key is refused (and noticed in
+/// *asked, a bool, when not null), never prompted for on a terminal or read from stdin,
+/// which is what OpenSSL's default callback does, outside every deadline.
+inline int refuse_passphrase(char*, int, int, void* asked) {
+    if (asked != nullptr) *static_cast<bool*>(asked) = true;
+    return -1;
+}
+
+}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/private_files.hpp ----
 
 // ---- oauth2cc/detail/text.hpp ----
@@ -2271,12 +2314,6 @@ inline std::string bn_param(const EVP_PKEY* key, const char* name, std::size_t w
     return out;
 }
 
-// OpenSSL's password callback for PEM: an encrypted key is refused, and noticed.
-inline int refuse_passphrase(char*, int, int, void* asked) {
-    *static_cast<bool*>(asked) = true;
-    return -1;
-}
-
 }  // namespace detail
 
 OAUTH2CC_INLINE const char* jws_alg_name(jws_alg alg) noexcept {
@@ -2511,6 +2548,28 @@ OAUTH2CC_INLINE std::string signing_key::sign(std::string_view data) const {
 #include <utility>
 
 namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string_view to_string(auth_method method) noexcept {
+    switch (method) {
+        case auth_method::client_secret_basic:
+            return "client_secret_basic";
+        case auth_method::client_secret_post:
+            return "client_secret_post";
+        case auth_method::none:
+            return "none";
+        case auth_method::client_secret_jwt:
+            return "client_secret_jwt";
+        case auth_method::private_key_jwt:
+            return "private_key_jwt";
+        case auth_method::client_assertion:
+            return "client_assertion";
+        case auth_method::tls_client_auth:
+            return "tls_client_auth";
+        case auth_method::self_signed_tls_client_auth:
+            return "self_signed_tls_client_auth";
+    }
+    return "unknown";
+}
 
 OAUTH2CC_INLINE std::function<std::string()> assertion_from_file(std::string path) {
     return [path = std::move(path)]() -> std::string {
@@ -2959,6 +3018,16 @@ inline bool retry_cannot_cure(const error& e) {
            code == "invalid_grant" || code == "unsupported_grant_type" || code == "invalid_target";
 }
 
+/// @brief retry_initial * 2^(failures-1), at most retry_max: the longest wait after
+/// `failures` failures in a row.
+inline std::chrono::milliseconds backoff_ceiling(unsigned failures,
+                                                 std::chrono::milliseconds retry_initial,
+                                                 std::chrono::milliseconds retry_max) {
+    std::chrono::milliseconds ceiling = retry_initial;
+    for (unsigned i = 1; i < failures && ceiling < retry_max; ++i) ceiling *= 2;
+    return std::min(ceiling, retry_max);
+}
+
 /// @brief The wait before the next attempt after `failures` failures in a row:
 /// exponential backoff with full jitter, uniform in [0, min(retry_max, retry_initial *
 /// 2^(failures-1))]; never below the server's Retry-After; retry_max for failures that
@@ -2972,10 +3041,8 @@ std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
     if (retry_cannot_cure(last)) {
         delay = retry_max;
     } else {
-        milliseconds ceiling = retry_initial;
-        for (unsigned i = 1; i < failures && ceiling < retry_max; ++i) ceiling *= 2;
-        ceiling = std::min(ceiling, retry_max);
-        std::uniform_int_distribution<std::int64_t> pick(0, ceiling.count());
+        std::uniform_int_distribution<std::int64_t> pick(
+            0, backoff_ceiling(failures, retry_initial, retry_max).count());
         delay = milliseconds(pick(rng));
     }
     if (last.retry_after()) {
@@ -3214,34 +3281,12 @@ private:
 
 namespace oauth2cc::detail {
 
-inline const char* auth_method_name(auth_method m) noexcept {
-    switch (m) {
-        case auth_method::client_secret_basic:
-            return "client_secret_basic";
-        case auth_method::client_secret_post:
-            return "client_secret_post";
-        case auth_method::none:
-            return "none";
-        case auth_method::client_secret_jwt:
-            return "client_secret_jwt";
-        case auth_method::private_key_jwt:
-            return "private_key_jwt";
-        case auth_method::client_assertion:
-            return "client_assertion";
-        case auth_method::tls_client_auth:
-            return "tls_client_auth";
-        case auth_method::self_signed_tls_client_auth:
-            return "self_signed_tls_client_auth";
-    }
-    return "unknown";
-}
-
 /// @brief The RFC 8705 §3.1 `x5t#S256` of the first PEM certificate a BIO holds: the
 /// base64url SHA-256 of its DER form, which a certificate-bound token names in `cnf`.
 /// Empty when it holds none. Frees the BIO.
 inline std::string certificate_thumbprint_of(BIO* in) {
     if (in == nullptr) return {};
-    X509* cert = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
+    X509* cert = PEM_read_bio_X509(in, nullptr, refuse_passphrase, nullptr);
     BIO_free(in);
     std::string out;
     unsigned char* der = nullptr;
@@ -3292,7 +3337,7 @@ inline std::string cache_key(const client_config& cfg) {
     field("token_endpoint", cfg.token_endpoint);
     if (cfg.token_endpoint.empty()) field("issuer", cfg.issuer);
     field("client_id", cfg.client_id);
-    field("auth", auth_method_name(cfg.auth));
+    field("auth", std::string(to_string(cfg.auth)));
     for (const auto& s : as_set(cfg.scopes)) field("scope", s);
     field("audience", cfg.audience);
     if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
@@ -3504,6 +3549,26 @@ inline bool is_loopback_host(std::string_view host) {
     return octets == 4 && first == 127;
 }
 
+/// @brief The request target as it goes on the wire: the caller's bytes, percent escapes
+/// kept as written, and only what may not appear in a target escaped (non-ASCII and the
+/// characters RFC 3986 excludes). cpp-httplib's own re-encoding is off: it turned '+' into
+/// %2B, so a form-encoded space arrived as a plus sign. A DPoP proof's `htu` is made by the
+/// same function (dpop_htu), so that it names the URI the server receives.
+inline std::string wire_target(std::string_view path) {
+    std::string out;
+    out.reserve(path.size());
+    for (char c : path) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' ||
+            c == '{' || c == '|' || c == '}') {
+            append_percent_escape(out, u);
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
 }  // namespace oauth2cc::detail
 
 #include <chrono>
@@ -3533,9 +3598,10 @@ inline bool is_dpop_nonce(std::string_view nonce) noexcept {
 }
 
 /// @brief The `htu` of a request to url: the URL without its query and fragment
-/// (RFC 9449 §4.2).
-inline std::string_view dpop_htu(std::string_view url) noexcept {
-    return url.substr(0, url.find_first_of("?#"));
+/// (RFC 9449 §4.2), its path escaped as the transport sends it (wire_target), so that
+/// the proof names the very URI the server receives.
+inline std::string dpop_htu(std::string_view url) {
+    return wire_target(url.substr(0, url.find_first_of("?#")));
 }
 
 /// @brief Appends text as a JSON string: '"' and '\' escaped, control characters as
@@ -3978,8 +4044,12 @@ struct guarded_state {
     /// Set while backing off: no request before it.
     std::optional<time_point> next_attempt;
     std::uint64_t consecutive_failures = 0;
-    /// Tokens in a row that invalidate() dropped within retry_max of their issue.
+    /// Tokens in a row that invalidate() dropped before any call succeeded with them,
+    /// each within retry_max of its issue (see token_manager::invalidate).
     std::uint64_t rejections = 0;
+    /// While the rejection guard holds: until when, and the token it keeps.
+    std::optional<time_point> guard_until;
+    std::weak_ptr<const token> guard_kept;
     std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
                   fast_failures = 0, store_loads = 0, store_failures = 0;
     std::mt19937_64 rng;
@@ -4127,6 +4197,12 @@ public:
 
     // Read without the lock: stored seq_cst, then retire() (see retire_copies).
     std::atomic<std::uint64_t> generation{1};
+    /// Read and written without the lock: the token a call last succeeded with
+    /// (note_accepted). Cleared when the token changes (retire_copies), so that it never
+    /// names a freed token whose address a new one took: a caller still holding the old
+    /// token keeps it alive, so no new token can share its address while that caller can
+    /// report it.
+    std::atomic<const token*> accepted{nullptr};
 
 private:
     static std::string endpoint_for_logs(const std::string& endpoint) {
@@ -4143,6 +4219,7 @@ private:
 /// so that no thread's cache keeps a replaced, invalidated or destroyed token alive: it
 /// lives only as long as the copies that callers hold.
 inline void retire_copies(manager_state& s, const state_lock& lock) {
+    s.accepted.store(nullptr, std::memory_order_relaxed);  // it named an older token
     s.generation.fetch_add(1, std::memory_order_seq_cst);
     retire(s.locked(lock).cells);
 }
@@ -4191,9 +4268,9 @@ struct stored_pick {
 struct store_exclusions {
     const token* replacing = nullptr;  ///< the token being replaced, if any
     std::string dropped_digest;        ///< SHA-256 of the token last dropped, if any
-    /// Whether a DPoP-bound token may be taken: only by a manager with a DPoP key (the
-    /// store key already names that key's thumbprint).
-    bool dpop_allowed = false;
+    /// DPoP-bound tokens: left unless the manager has a DPoP key (then the store key
+    /// already names that key's thumbprint).
+    bool dpop_bound = true;
 };
 
 /// @brief The stored entry as a token, unless it is the token being replaced or the one
@@ -4212,9 +4289,11 @@ inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
     if (!not_these.dropped_digest.empty() && sha256_hex(value) == not_these.dropped_digest) {
         return std::nullopt;
     }
-    const bool dpop = not_these.dpop_allowed && iequals(entry->token_type, "DPoP");
+    const bool dpop = !not_these.dpop_bound && iequals(entry->token_type, "DPoP");
     if (!dpop && !iequals(entry->token_type, "Bearer")) return std::nullopt;
-    const auto stored_lifetime = entry->expires_at - entry->issued_at;
+    // Clamped as a response's expires_in is: no stored entry lives longer than a year.
+    const std::chrono::system_clock::duration longest = max_token_lifetime;
+    const auto stored_lifetime = std::min(entry->expires_at - entry->issued_at, longest);
     if (stored_lifetime <= std::chrono::system_clock::duration::zero()) return std::nullopt;
     // A wall clock set back must not lengthen a token's life.
     const auto remaining =
@@ -4404,7 +4483,7 @@ inline fetch_inputs take_inputs(manager_state& s) {
     in.replacing = g.current;
     in.exclusions.replacing = g.current ? g.current->tok.get() : nullptr;
     in.exclusions.dropped_digest = g.dropped_digest;
-    in.exclusions.dpop_allowed = s.dpop.has_value();
+    in.exclusions.dpop_bound = !s.dpop.has_value();
     in.observer = g.observer;
     in.after_failure = g.consecutive_failures > 0;
     return in;
@@ -4456,9 +4535,9 @@ inline void request(manager_state& s, fetch_report& r) {
         r.failure = error(error_kind::transport, "the transport threw a non-exception");
         return;
     }
-    r.lifetime = r.got->expires_in ? *r.got->expires_in : s.policy.lifetime_if_unknown;
     // A token that claims no lifetime at all is served once, then refreshed.
-    r.lifetime = std::max(r.lifetime, std::chrono::seconds(1));
+    r.lifetime = std::max(r.got->expires_in ? *r.got->expires_in : s.policy.lifetime_if_unknown,
+                          std::chrono::seconds(1));
 }
 
 /// @brief Step 4 on success: the token becomes current, every thread's older copy goes.
@@ -4713,6 +4792,61 @@ inline void background_loop(manager_state& s) {
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/rejection_guard.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief Notes that a call succeeded with tok: its rejection later is no evidence for
+/// the rejection guard. Costs a read when the token is already noted.
+inline void note_accepted(manager_state& s, const token* tok) noexcept {
+    if (s.accepted.load(std::memory_order_relaxed) != tok) {
+        s.accepted.store(tok, std::memory_order_relaxed);
+    }
+}
+
+/// @brief The rejection guard's verdict on a token that a caller saw rejected (see
+/// token_manager::invalidate): true when it is kept, with the warning to log when the guard
+/// has just begun. A token the guard kept is dropped once the guard ends, and counted, but
+/// does not start the guard again: its successor gets its chance.
+inline bool guard_keeps(manager_state& s, const state_lock& lock,
+                        const std::shared_ptr<const token>& seen, std::string& warning) {
+    guarded_state& g = s.locked(lock);
+    const auto now = s.now();
+    if (g.guard_until && now < *g.guard_until) return true;
+    const bool kept_before = g.guard_kept.lock() == seen;
+    g.guard_until.reset();
+    g.guard_kept.reset();
+    const bool accepted = s.accepted.load(std::memory_order_relaxed) == seen.get();
+    const bool young = now - seen->obtained_at < s.policy.retry_max;
+    if (accepted || (!young && !kept_before)) {
+        g.rejections = 0;
+        return false;
+    }
+    ++g.rejections;
+    if (kept_before || g.rejections < 2) return false;
+    const auto ceiling =
+        backoff_ceiling(static_cast<unsigned>(std::min<std::uint64_t>(g.rejections - 1, 64)),
+                        s.policy.retry_initial, s.policy.retry_max);
+    // Half the ceiling at least: the guard must hold for a while to be one.
+    std::uniform_int_distribution<std::int64_t> pick(ceiling.count() / 2, ceiling.count());
+    const std::chrono::milliseconds hold(pick(g.rng));
+    g.guard_until = now + hold;
+    g.guard_kept = seen;
+    warning = "the API rejected the last " + std::to_string(g.rejections) + " tokens of client \"" +
+              s.who + "\" before any call succeeded with them; the token is kept for " +
+              std::to_string(hold.count()) + " ms, with no token request meanwhile";
+    return true;
+}
+
+}  // namespace oauth2cc::detail
 
 #include <algorithm>
 #include <atomic>
@@ -4743,30 +4877,6 @@ OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
 }
 
 namespace detail {
-
-// Counts a token dropped by invalidate(). One rejection gets one clean new token at once
-// (a rotated signing key, a revoked token); a second token rejected soon after its issue
-// means the API rejects every token, and the next request waits out a backoff like any
-// failed one, so that callers retrying on 401 cannot turn into a token storm.
-inline void note_rejection(manager_state& s, const state_lock& lock, const token& dropped) {
-    guarded_state& g = s.locked(lock);
-    const auto now = s.now();
-    const bool young = now - dropped.obtained_at < s.policy.retry_max;
-    g.rejections = young ? g.rejections + 1 : 1;
-    if (g.rejections < 2) return;
-    error_details details;
-    details.oauth_error = "invalid_token";
-    error rejected(error_kind::oauth,
-                   "the last " + std::to_string(g.rejections) +
-                       " tokens were each rejected soon after their issue (invalidate()); "
-                       "the next token request waits for its backoff",
-                   std::move(details));
-    const auto delay =
-        retry_delay(rejected, static_cast<unsigned>(std::min<std::uint64_t>(g.rejections - 1, 64)),
-                    s.policy.retry_initial, s.policy.retry_max, g.rng);
-    g.next_attempt = now + delay;
-    g.last_error = std::move(rejected);
-}
 
 // A copy of tok under a control block of its own, for one thread's cache cell.
 inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token>& tok) {
@@ -4938,6 +5048,8 @@ inline name_value_list resource_headers(manager_state& s, const token& tok, std:
         throw error(error_kind::config,
                     "the token is DPoP-bound but the client has no dpop_key to prove it");
     }
+    // A fragment is neither sent (RFC 9110 §4.2.4) nor signed (RFC 9449 §4.2).
+    url = url.substr(0, url.find('#'));
     const std::string origin = dpop_origin(url);
     if (origin.empty()) {
         throw error(error_kind::config,
@@ -4967,18 +5079,31 @@ OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
     std::shared_ptr<token_store> store;
     std::shared_ptr<const token> dropped;
     std::string key;
+    std::string warning;
+    std::shared_ptr<detail::guarded_state::logger_fn> logger;
     {
         const detail::state_lock lock = s.lock();
         detail::guarded_state& g = s.locked(lock);
         if (!g.current || (seen != nullptr && g.current->tok.get() != seen)) return;
-        dropped = g.current->tok;
-        g.current.reset();
-        detail::retire_copies(s, lock);
-        g.dropped_digest = detail::sha256_hex(dropped->access_token.reveal());
-        detail::note_rejection(s, lock, *dropped);
-        store = g.store;
-        key = g.store_key;
-        s.notify(lock);
+        if (detail::guard_keeps(s, lock, g.current->tok, warning)) {
+            logger = g.logger;
+        } else {
+            dropped = g.current->tok;
+            g.current.reset();
+            detail::retire_copies(s, lock);
+            g.dropped_digest = detail::sha256_hex(dropped->access_token.reveal());
+            store = g.store;
+            key = g.store_key;
+            s.notify(lock);
+        }
+    }
+    if (!warning.empty() && logger && *logger) {
+        const detail::logging_scope inside(s);
+        try {
+            (*logger)(log_level::warning, warning);
+        } catch (...) {
+            // A logger that throws changes nothing here.
+        }
     }
     // The store's files are read and written outside the lock that readers need.
     if (!store) return;
@@ -5655,14 +5780,18 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
         const auto challenge = dpop ? find_dpop_challenge(res) : find_bearer_challenge(res);
         if (!challenge || challenge->error.empty() || challenge->error == "invalid_token") {
             // The token is no longer good: drop it (unless another caller already did)
-            // and repeat once with a new one.
+            // and repeat once with a new one. The rejection guard may keep it instead:
+            // then the API's answer goes back as it came.
             tokens_.invalidate(tok.get());
+            auto next = tokens_.get();
+            if (next == tok) return res;
+            tok = std::move(next);
             detail::tell(detail::observer_of(state),
                          [&](metrics_observer& o) { o.on_unauthorized_retry(state.who); });
-            tok = tokens_.get();
             res = exchange(*tok, token_sent);
         }
     }
+    if (token_sent && res.status != 401) detail::note_accepted(state, tok.get());
     return res;
 }
 
@@ -5920,8 +6049,9 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
         return std::find(names.begin(), names.end(), name) != names.end();
     };
     // An assertion issued elsewhere is, to the server, a private_key_jwt assertion.
-    const std::string method =
-        cfg.auth == auth_method::client_assertion ? "private_key_jwt" : auth_method_name(cfg.auth);
+    const std::string method(cfg.auth == auth_method::client_assertion
+                                 ? std::string_view("private_key_jwt")
+                                 : to_string(cfg.auth));
     if (!listed(m.token_endpoint_auth_methods_supported, method)) {
         throw error(error_kind::config, "the authorization server does not take " + method +
                                             " at its token endpoint; it lists " +
@@ -6057,6 +6187,32 @@ inline std::optional<std::string> base64url_decode(std::string_view in) {
     return out;
 }
 
+/// @brief HKDF-SHA256 (RFC 5869 §2: extract, then expand) of ikm into length bytes, by
+/// OpenSSL's EVP_PKEY_HKDF; empty when OpenSSL fails. The caller wipes the result.
+inline std::string hkdf_sha256(std::string_view ikm, std::string_view salt, std::string_view info,
+                               std::size_t length) {
+    const auto bytes = [](std::string_view s) {
+        return reinterpret_cast<const unsigned char*>(s.data());
+    };
+    std::string out(length, '\0');
+    const std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+        EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr), &EVP_PKEY_CTX_free);
+    std::size_t written = out.size();
+    const bool ok =
+        ctx && EVP_PKEY_derive_init(ctx.get()) == 1 &&
+        EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) == 1 &&
+        EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), bytes(salt), static_cast<int>(salt.size())) == 1 &&
+        EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), bytes(ikm), static_cast<int>(ikm.size())) == 1 &&
+        EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), bytes(info), static_cast<int>(info.size())) == 1 &&
+        EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &written) == 1 &&
+        written == out.size();
+    if (!ok) {
+        wipe(out);
+        out.clear();
+    }
+    return out;
+}
+
 /// @brief Seals and opens a store's entries under one key. The AES key is derived once,
 /// held in a secret, and wiped with it.
 class sealer {
@@ -6072,27 +6228,8 @@ public:
         }
         static constexpr std::string_view salt = "oauth2cc token store";
         static constexpr std::string_view info = "oauth2cc-sealed/1 AES-256-GCM";
-        std::string key(32, '\0');
-        const std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
-            EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr), &EVP_PKEY_CTX_free);
-        std::size_t length = key.size();
-        const auto* ikm = reinterpret_cast<const unsigned char*>(sealing_key.reveal().data());
-        const bool ok =
-            ctx && EVP_PKEY_derive_init(ctx.get()) == 1 &&
-            EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) == 1 &&
-            EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(),
-                                        reinterpret_cast<const unsigned char*>(salt.data()),
-                                        static_cast<int>(salt.size())) == 1 &&
-            EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), ikm,
-                                       static_cast<int>(sealing_key.reveal().size())) == 1 &&
-            EVP_PKEY_CTX_add1_hkdf_info(ctx.get(),
-                                        reinterpret_cast<const unsigned char*>(info.data()),
-                                        static_cast<int>(info.size())) == 1 &&
-            EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(key.data()), &length) ==
-                1 &&
-            length == key.size();
-        if (!ok) {
-            wipe(key);
+        std::string key = hkdf_sha256(sealing_key.reveal(), salt, info, 32);
+        if (key.empty()) {
             throw error(error_kind::config,
                         "OpenSSL could not derive the sealing key (HKDF-SHA256)");
         }
@@ -6169,10 +6306,16 @@ private:
     secret key_;
 };
 
-/// @brief A sealer for sealing_key, or none when it is empty (entries stay in clear).
-/// @throws error `config` as sealer does
+/// @brief A sealer for sealing_key, or none when no key was given (entries stay in
+/// clear). A key given empty (an empty key file, say) is a mistake, never "no sealing".
+/// @throws error `config` as sealer does, and for a key given empty
 inline std::shared_ptr<const sealer> sealer_for(const secret& sealing_key) {
-    if (sealing_key.empty()) return nullptr;
+    if (!sealing_key.has_value()) return nullptr;
+    if (sealing_key.empty()) {
+        throw error(error_kind::config,
+                    "the sealing key is empty: a key was given (an empty file?), so tokens "
+                    "would be stored in clear; give 32 random bytes, or no key at all");
+    }
     return std::make_shared<const sealer>(sealing_key);
 }
 
@@ -6679,9 +6822,6 @@ inline std::string describe(httplib::Error failure) {
 
 /// @brief Refuses trust anchors or a client certificate that OpenSSL cannot load, so that
 /// the mistake shows as a clear `config` error and not as a failed handshake later.
-// A passphrase callback that gives none: an encrypted key is refused, never prompted for
-// on a terminal (OpenSSL's default).
-inline int no_passphrase(char*, int, int, void*) { return 0; }
 
 /// @brief Puts a client certificate, the intermediates after it, and its key, all PEM
 /// text, into ctx. @returns what could not be used, naming the field and never its
@@ -6693,11 +6833,11 @@ inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem,
     };
     BIO* certs = buffer(cert_pem);
     X509* leaf =
-        certs != nullptr ? PEM_read_bio_X509(certs, nullptr, no_passphrase, nullptr) : nullptr;
+        certs != nullptr ? PEM_read_bio_X509(certs, nullptr, refuse_passphrase, nullptr) : nullptr;
     bool cert_ok = ctx != nullptr && leaf != nullptr && SSL_CTX_use_certificate(ctx, leaf) == 1;
     X509_free(leaf);
     while (cert_ok) {
-        X509* intermediate = PEM_read_bio_X509(certs, nullptr, no_passphrase, nullptr);
+        X509* intermediate = PEM_read_bio_X509(certs, nullptr, refuse_passphrase, nullptr);
         if (intermediate == nullptr) break;
         if (SSL_CTX_add0_chain_cert(ctx, intermediate) != 1) {
             X509_free(intermediate);
@@ -6710,8 +6850,9 @@ inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem,
         problem = "tls.client_cert_pem could not be read as a PEM certificate";
     } else {
         BIO* in = buffer(key_pem);  // reads the caller's buffer in place: no copy to wipe
-        EVP_PKEY* key =
-            in != nullptr ? PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr) : nullptr;
+        EVP_PKEY* key = in != nullptr
+                            ? PEM_read_bio_PrivateKey(in, nullptr, refuse_passphrase, nullptr)
+                            : nullptr;
         BIO_free(in);
         if (key == nullptr) {
             problem = "tls.client_key_pem could not be read as an unencrypted PEM private key";
@@ -6719,6 +6860,41 @@ inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem,
             problem = "tls.client_key_pem does not match tls.client_cert_pem";
         }
         EVP_PKEY_free(key);
+    }
+    ERR_clear_error();
+    return problem;
+}
+
+/// @brief Whether path holds a private key in unencrypted PEM.
+inline bool readable_private_key(const std::string& path) {
+    BIO* in = BIO_new_file(path.c_str(), "r");
+    if (in == nullptr) return false;
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, refuse_passphrase, nullptr);
+    BIO_free(in);
+    const bool readable = key != nullptr;
+    EVP_PKEY_free(key);
+    return readable;
+}
+
+/// @brief Puts a client certificate file (the certificate, then its intermediates) and
+/// its key file into ctx, every PEM read through refuse_passphrase, so that a key file
+/// replaced by an encrypted one is refused and never prompted for. Read afresh for each
+/// new connection. @returns what could not be used, naming the file and never its
+/// content; empty when all is in place
+inline std::string use_client_files(SSL_CTX* ctx, const std::string& cert_file,
+                                    const std::string& key_file) {
+    SSL_CTX_set_default_passwd_cb(ctx, refuse_passphrase);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, nullptr);
+    std::string problem;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
+        problem = "tls.client_cert_file \"" + excerpt(cert_file, 200) +
+                  "\" could not be read as a PEM certificate";
+    } else if (!readable_private_key(key_file)) {
+        problem = "tls.client_key_file \"" + excerpt(key_file, 200) +
+                  "\" could not be read as an unencrypted PEM private key";
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+               SSL_CTX_check_private_key(ctx) != 1) {
+        problem = "tls.client_key_file does not match tls.client_cert_file";
     }
     ERR_clear_error();
     return problem;
@@ -6749,30 +6925,10 @@ inline void check_tls_files(const tls_options& tls) {
     if (!tls.client_cert_file.empty()) {
         SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
         if (ctx == nullptr) fail("OpenSSL could not create a TLS context");
-        const bool cert_ok =
-            SSL_CTX_use_certificate_chain_file(ctx, tls.client_cert_file.c_str()) == 1;
-        // Readable as a key on its own: a refusal below then means a mismatch.
-        bool key_readable = false;
-        if (BIO* in = BIO_new_file(tls.client_key_file.c_str(), "r")) {
-            EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr);
-            key_readable = key != nullptr;
-            EVP_PKEY_free(key);
-            BIO_free(in);
-        }
-        const bool pair_ok =
-            cert_ok && key_readable &&
-            SSL_CTX_use_PrivateKey_file(ctx, tls.client_key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
-            SSL_CTX_check_private_key(ctx) == 1;
+        const std::string problem =
+            use_client_files(ctx, tls.client_cert_file, tls.client_key_file);
         SSL_CTX_free(ctx);
-        if (!cert_ok) {
-            fail("tls.client_cert_file \"" + excerpt(tls.client_cert_file, 200) +
-                 "\" could not be read as a PEM certificate");
-        }
-        if (!key_readable) {
-            fail("tls.client_key_file \"" + excerpt(tls.client_key_file, 200) +
-                 "\" could not be read as an unencrypted PEM private key");
-        }
-        if (!pair_ok) fail("tls.client_key_file does not match tls.client_cert_file");
+        if (!problem.empty()) fail(problem);
     }
     if (!tls.client_cert_pem.empty()) {
         SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
@@ -6783,25 +6939,6 @@ inline void check_tls_files(const tls_options& tls) {
         if (!problem.empty()) fail(problem);
     }
     ERR_clear_error();
-}
-
-/// @brief The request target as it goes on the wire: the caller's bytes, percent escapes
-/// kept as written, and only what may not appear in a target escaped (non-ASCII and the
-/// characters RFC 3986 excludes). cpp-httplib's own re-encoding is off: it turned '+' into
-/// %2B, so a form-encoded space arrived as a plus sign.
-inline std::string wire_target(std::string_view path) {
-    std::string out;
-    out.reserve(path.size());
-    for (char c : path) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' ||
-            c == '{' || c == '|' || c == '}') {
-            append_percent_escape(out, u);
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
 }
 
 // cpp-httplib renamed its switches between releases; these pick whichever one exists.
@@ -7067,12 +7204,19 @@ private:
         // Host and port as they are: cpp-httplib's own URL parser reads an IPv6 literal
         // with hex letters or dots ([::ffff:7f00:1]) as a host name.
         if (url.https) {
-            auto ssl = std::make_unique<httplib::SSLClient>(
-                url.host, url.port, tls.client_cert_file, tls.client_key_file);
+            // The client certificate's files are read here, for each new connection, by
+            // use_client_files rather than by cpp-httplib, whose reads would prompt for
+            // the passphrase of a key file since replaced by an encrypted one.
+            auto ssl = std::make_unique<httplib::SSLClient>(url.host, url.port);
             if (!ssl->is_valid()) {
                 ERR_clear_error();
-                throw error(error_kind::tls, "cpp-httplib could not set up a client for " + origin +
-                                                 " with the given TLS files");
+                throw error(error_kind::tls,
+                            "cpp-httplib could not set up a TLS client for " + origin);
+            }
+            if (!tls.client_cert_file.empty()) {
+                const std::string problem = use_client_files(
+                    ssl_context_of(*ssl, 0), tls.client_cert_file, tls.client_key_file);
+                if (!problem.empty()) throw error(error_kind::tls, problem);
             }
             if (!tls.client_cert_pem.empty()) {
                 const std::string problem = use_client_pem(
@@ -7412,7 +7556,7 @@ inline void validate_client_authentication(const client_config& cfg) {
         case auth_method::tls_client_auth:
         case auth_method::self_signed_tls_client_auth:
             if (!cfg.tls.has_client_certificate()) {
-                fail(std::string(auth_method_name(cfg.auth)) +
+                fail(std::string(to_string(cfg.auth)) +
                      " authenticates with the TLS client certificate: set "
                      "tls.client_cert_file and tls.client_key_file (or the _pem fields)");
             }
@@ -7905,6 +8049,13 @@ inline void throw_for_error_response(const http_response& res,
 /// @throws error `oauth` for an `error` member (any status), `http_status` for another
 ///         non-2xx, `bad_response` for a 2xx that is not a valid token response
 /// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4; RFC 9449 §5
+/// @brief Members of a token response that are credentials in their own right: never kept
+/// in token::extra (where they would outlive the response unwiped), but wiped with it. A
+/// client-credentials client has no use for them (RFC 6749 §4.4.3: no refresh token).
+inline bool is_credential_member(std::string_view name) noexcept {
+    return name == "refresh_token" || name == "id_token";
+}
+
 inline token parse_token_response(const http_response& res, const std::string& requested_scope,
                                   std::chrono::steady_clock::time_point obtained_at,
                                   std::chrono::system_clock::time_point now_system,
@@ -7977,7 +8128,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
             } else if (!value.is_null()) {
                 bad("scope is neither a string nor null");
             }
-        } else {
+        } else if (!is_credential_member(name)) {
             t.extra[name] = value;
         }
     }
@@ -8123,8 +8274,10 @@ namespace detail {
 
 // Sends a prepared token request once and reads its response. The assertion methods
 // send a copy with a new assertion, kept out of error messages like the secret; with a
-// DPoP key the copy carries a new proof, and a nonce the response gives is kept.
-inline token send_token_request_once(const prepared_token_request& prepared, transport& via) {
+// DPoP key the copy carries a new proof with nonce (none when empty), and a nonce the
+// response gives is kept.
+inline token send_token_request_once(const prepared_token_request& prepared, transport& via,
+                                     const std::string& nonce = {}) {
     http_response res;
     const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
     std::optional<http_request> copy;
@@ -8141,14 +8294,13 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
     }};
     if (prepared.dpop) {
         if (!copy) copy.emplace(prepared.request);
-        copy->headers.emplace_back(
-            "DPoP", prepared.dpop->proof("POST", copy->url, prepared.nonces.get(copy->url)));
+        copy->headers.emplace_back("DPoP", prepared.dpop->proof("POST", copy->url, nonce));
     }
     res = via.send(copy ? *copy : prepared.request);
     const auto obtained_at = std::chrono::steady_clock::now();
     if (prepared.dpop) {
-        if (const auto nonce = res.header("DPoP-Nonce"))
-            prepared.nonces.put(prepared.request.url, *nonce);
+        if (const auto given = res.header("DPoP-Nonce"))
+            prepared.nonces.put(prepared.request.url, *given);
     }
     if (res.body.size() > prepared.max_response_bytes) {
         throw error(error_kind::bad_response,
@@ -8166,17 +8318,21 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
 // instead of the client's clock.
 inline token send_token_request(const prepared_token_request& prepared, transport& via) {
     if (!prepared.dpop) return send_token_request_once(prepared, via);
+    // The nonce read once and passed in, so that the one compared below is the one sent,
+    // whatever other threads keep meanwhile.
     const std::string sent_nonce = prepared.nonces.get(prepared.request.url);
+    std::string retry_nonce;
     try {
-        return send_token_request_once(prepared, via);
+        return send_token_request_once(prepared, via, sent_nonce);
     } catch (const error& e) {
         const bool nonce_error =
             e.kind() == error_kind::oauth &&
             (e.oauth_error() == "use_dpop_nonce" || e.oauth_error() == "invalid_dpop_proof");
-        if (!nonce_error || prepared.nonces.get(prepared.request.url) == sent_nonce) throw;
+        retry_nonce = prepared.nonces.get(prepared.request.url);
+        if (!nonce_error || retry_nonce == sent_nonce) throw;
     }
     ++token_nonce_retries();
-    return send_token_request_once(prepared, via);
+    return send_token_request_once(prepared, via, retry_nonce);
 }
 
 // True when the token endpoint is to be discovered from the issuer.

@@ -781,6 +781,32 @@ inline std::optional<std::string> base64url_decode(std::string_view in) {
     return out;
 }
 
+/// @brief HKDF-SHA256 (RFC 5869 §2: extract, then expand) of ikm into length bytes, by
+/// OpenSSL's EVP_PKEY_HKDF; empty when OpenSSL fails. The caller wipes the result.
+inline std::string hkdf_sha256(std::string_view ikm, std::string_view salt, std::string_view info,
+                               std::size_t length) {
+    const auto bytes = [](std::string_view s) {
+        return reinterpret_cast<const unsigned char*>(s.data());
+    };
+    std::string out(length, '\0');
+    const std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+        EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr), &EVP_PKEY_CTX_free);
+    std::size_t written = out.size();
+    const bool ok =
+        ctx && EVP_PKEY_derive_init(ctx.get()) == 1 &&
+        EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) == 1 &&
+        EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), bytes(salt), static_cast<int>(salt.size())) == 1 &&
+        EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), bytes(ikm), static_cast<int>(ikm.size())) == 1 &&
+        EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), bytes(info), static_cast<int>(info.size())) == 1 &&
+        EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &written) == 1 &&
+        written == out.size();
+    if (!ok) {
+        wipe(out);
+        out.clear();
+    }
+    return out;
+}
+
 /// @brief Seals and opens a store's entries under one key. The AES key is derived once,
 /// held in a secret, and wiped with it.
 class sealer {
@@ -796,27 +822,8 @@ public:
         }
         static constexpr std::string_view salt = "oauth2cc token store";
         static constexpr std::string_view info = "oauth2cc-sealed/1 AES-256-GCM";
-        std::string key(32, '\0');
-        const std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
-            EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr), &EVP_PKEY_CTX_free);
-        std::size_t length = key.size();
-        const auto* ikm = reinterpret_cast<const unsigned char*>(sealing_key.reveal().data());
-        const bool ok =
-            ctx && EVP_PKEY_derive_init(ctx.get()) == 1 &&
-            EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) == 1 &&
-            EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(),
-                                        reinterpret_cast<const unsigned char*>(salt.data()),
-                                        static_cast<int>(salt.size())) == 1 &&
-            EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), ikm,
-                                       static_cast<int>(sealing_key.reveal().size())) == 1 &&
-            EVP_PKEY_CTX_add1_hkdf_info(ctx.get(),
-                                        reinterpret_cast<const unsigned char*>(info.data()),
-                                        static_cast<int>(info.size())) == 1 &&
-            EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(key.data()), &length) ==
-                1 &&
-            length == key.size();
-        if (!ok) {
-            wipe(key);
+        std::string key = hkdf_sha256(sealing_key.reveal(), salt, info, 32);
+        if (key.empty()) {
             throw error(error_kind::config,
                         "OpenSSL could not derive the sealing key (HKDF-SHA256)");
         }
@@ -893,10 +900,16 @@ private:
     secret key_;
 };
 
-/// @brief A sealer for sealing_key, or none when it is empty (entries stay in clear).
-/// @throws error `config` as sealer does
+/// @brief A sealer for sealing_key, or none when no key was given (entries stay in
+/// clear). A key given empty (an empty key file, say) is a mistake, never "no sealing".
+/// @throws error `config` as sealer does, and for a key given empty
 inline std::shared_ptr<const sealer> sealer_for(const secret& sealing_key) {
-    if (sealing_key.empty()) return nullptr;
+    if (!sealing_key.has_value()) return nullptr;
+    if (sealing_key.empty()) {
+        throw error(error_kind::config,
+                    "the sealing key is empty: a key was given (an empty file?), so tokens "
+                    "would be stored in clear; give 32 random bytes, or no key at all");
+    }
     return std::make_shared<const sealer>(sealing_key);
 }
 
@@ -1173,6 +1186,8 @@ struct redis_options {
     /// When set (16 bytes or more; 32 random bytes are best), Redis holds tokens sealed:
     /// AES-256-GCM under a key derived from this one by HKDF-SHA256, the store key as
     /// associated data. An entry that does not open under it is ignored.
+    /// A key given empty (secret::has_value() with no bytes: an empty key file, say) is a
+    /// `config` error, never "no sealing".
     secret sealing_key;
     /// How long the lock lasts if its holder never releases it (it died), and the longest
     /// another client waits for the holder's token before requesting its own. Keep it
@@ -1368,6 +1383,26 @@ inline bool is_loopback_host(std::string_view host) {
         start = end + 1;
     }
     return octets == 4 && first == 127;
+}
+
+/// @brief The request target as it goes on the wire: the caller's bytes, percent escapes
+/// kept as written, and only what may not appear in a target escaped (non-ASCII and the
+/// characters RFC 3986 excludes). cpp-httplib's own re-encoding is off: it turned '+' into
+/// %2B, so a form-encoded space arrived as a plus sign. A DPoP proof's `htu` is made by the
+/// same function (dpop_htu), so that it names the URI the server receives.
+inline std::string wire_target(std::string_view path) {
+    std::string out;
+    out.reserve(path.size());
+    for (char c : path) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' ||
+            c == '{' || c == '|' || c == '}') {
+            append_percent_escape(out, u);
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
 }
 
 }  // namespace oauth2cc::detail
@@ -1619,8 +1654,15 @@ inline std::string redis_token_store::token_key(const std::string& key) const {
 }
 
 inline std::optional<std::string> redis_token_store::get_raw(const std::string& redis_key) {
+    // The length is checked in Redis, so that a hostile value of any size never crosses
+    // the wire: what is not a string of at most max_redis_value_bytes reads as absent.
+    static constexpr std::string_view bounded_get =
+        "if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or "
+        "redis.call('STRLEN', KEYS[1]) > tonumber(ARGV[1]) then return false end "
+        "return redis.call('GET', KEYS[1])";
+    static const std::string cap = std::to_string(detail::max_redis_value_bytes);
     return link_->with_connection([&](redisContext* c) -> std::optional<std::string> {
-        const detail::redis_reply r = link_->command(c, {"GET", redis_key});
+        const detail::redis_reply r = link_->command(c, {"EVAL", bounded_get, "1", redis_key, cap});
         if (r->type != REDIS_REPLY_STRING) return std::nullopt;
         std::optional<std::string> value(std::in_place, r->str, r->len);
         OPENSSL_cleanse(r->str, r->len);
@@ -1633,7 +1675,7 @@ inline std::optional<stored_token> redis_token_store::load(const std::string& ke
     std::optional<std::string> raw = get_raw(name);
     std::optional<stored_token> out;
     if (!raw || raw->size() > detail::max_redis_value_bytes) {
-        // Absent, or not ours.
+        // Absent, or not ours (Redis sends nothing longer).
     } else if (!sealer_) {
         out = detail::parse_token_file(*raw);
     } else if (auto plain = sealer_->open(*raw, key)) {

@@ -390,6 +390,31 @@ TEST_CASE("redis_token_store: sealed values hold no token in clear; another key 
     CHECK(peer->harness_stats().at("token_requests") == 2);
 }
 
+TEST_CASE("redis_token_store: a hostile value of 8 MiB never crosses the wire") {
+    if (!redis_available_or_skip()) return;
+    redis_server redis;
+    redis_token_store store(redis.options());
+    const std::string key = oauth2cc::store_key("planted");
+    redis.command({"SET", "oauth2cc:token:" + key, std::string(8 * 1024 * 1024, 'x')});
+    redis.command({"HSET", "oauth2cc:token:" + oauth2cc::store_key("hash"), "f", "v"});
+    // What Redis has sent its clients so far: INFO's total_net_output_bytes.
+    const auto sent = [&] {
+        const std::string info = redis.command({"INFO", "stats"});
+        const auto at = info.find("total_net_output_bytes:");
+        REQUIRE(at != std::string::npos);
+        return std::stoull(info.substr(at + std::string("total_net_output_bytes:").size()));
+    };
+    const auto before = sent();
+    CHECK_FALSE(store.load(key).has_value());
+    CHECK_FALSE(store.load(oauth2cc::store_key("hash")).has_value());  // not a string: not ours
+    {
+        const auto held = store.lock(key);  // looks at the token's digest, then locks
+        CHECK(held != nullptr);
+    }
+    CHECK(sent() - before < 64 * 1024);
+    CHECK(store.stats().failures == 0);
+}
+
 TEST_CASE("redis_token_store: AUTH, a database and a unix socket") {
     if (!redis_available_or_skip()) return;
     redis_server redis({"--requirepass", "Redis-Pa55"});
@@ -654,6 +679,82 @@ TEST_CASE(
                                    env);
     CHECK(lone.exit_code != 0);
     CHECK(lone.err.find("needs --redis or --cache") != std::string::npos);
+}
+
+TEST_CASE(
+    "oauth2cc-daemon takes a Redis URL with a password from OAUTH2_REDIS_URL or a private "
+    "file; the CLI warns of one on its command line; an empty sealing key file is refused") {
+    const char* cli = std::getenv("OAUTH2CC_EXAMPLE_CLI");
+    const char* daemon = std::getenv("OAUTH2CC_EXAMPLE_DAEMON");
+    if (cli == nullptr || daemon == nullptr) {
+        const char* ci = std::getenv("CI");
+        if (ci != nullptr && std::string(ci) == "true") FAIL("the example programs are not built");
+        MESSAGE("skipped: the example programs are not built in this configuration");
+        return;
+    }
+    if (!oauth2cc_test::peers_available_or_skip() || !redis_available_or_skip()) return;
+    auto peer = oauth2cc_test::start_oidc_provider({"--ttl", "600"});
+    redis_server redis({"--requirepass", "Redis-Pa55"});
+    const std::string url = "redis://:Redis-Pa55@127.0.0.1:" + std::to_string(redis.port());
+    temp_dir tmp;
+    const std::string url_file = tmp / "redis.url";
+    std::ofstream(url_file) << url << "\n";
+    REQUIRE(::chmod(url_file.c_str(), 0600) == 0);
+    const std::string token_url = peer->info().at("token_endpoint").get<std::string>();
+    const std::vector<std::pair<std::string, std::string>> client = {
+        {"OAUTH2_TOKEN_URL", token_url},
+        {"OAUTH2_CLIENT_ID", "basic-client"},
+        {"OAUTH2_CLIENT_SECRET", "basic-secret"}};
+    peer->reset_harness_stats();
+    {
+        auto env = client;
+        env.emplace_back("OAUTH2_REDIS_URL", url);
+        oauth2cc_test::running_program d({daemon, "--status-every-ms", "100", token_url}, env);
+        REQUIRE_MESSAGE(d.wait_for_line("tokens shared through Redis", 30s), d.output());
+        REQUIRE_MESSAGE(d.wait_for_line("status: token requests 1", 30s), d.output());
+    }
+    {
+        auto env = client;
+        env.emplace_back("OAUTH2_REDIS_URL_FILE", url_file);
+        oauth2cc_test::running_program d({daemon, "--status-every-ms", "100", token_url}, env);
+        REQUIRE_MESSAGE(d.wait_for_line("from the token store", 30s), d.output());
+        REQUIRE_MESSAGE(d.wait_for_line("status: token requests 0", 30s), d.output());
+    }
+    CHECK(peer->harness_stats().at("token_requests") == 1);
+
+    // The CLI: a password on its command line is warned of; from the environment, not.
+    const std::vector<std::string> base = {cli, "--token-url", token_url, "--client-id",
+                                           "basic-client"};
+    auto on_argv = base;
+    for (const std::string a :
+         {"--redis", url.c_str(), "--proxy", "http://u:proxy-pw@127.0.0.1:9", "token"}) {
+        on_argv.push_back(a);
+    }
+    const auto warned = oauth2cc_test::run_program(on_argv, client);
+    CHECK(warned.err.find("warning: --redis shows its password") != std::string::npos);
+    CHECK(warned.err.find("warning: --proxy shows its password") != std::string::npos);
+    CHECK(warned.err.find("Redis-Pa55") == std::string::npos);
+    CHECK(warned.err.find("proxy-pw") == std::string::npos);
+    auto quiet_env = client;
+    quiet_env.emplace_back("OAUTH2_REDIS_URL_FILE", url_file);
+    auto quiet_args = base;
+    quiet_args.push_back("token");
+    const auto quiet = oauth2cc_test::run_program(quiet_args, quiet_env);
+    REQUIRE_MESSAGE(quiet.exit_code == 0, quiet.err);
+    CHECK(quiet.err.find("warning") == std::string::npos);
+    CHECK(peer->harness_stats().at("token_requests") == 1);  // the token from Redis
+
+    // A sealing key file that is empty (or a newline) turns nothing off: it is refused.
+    const std::string empty_key = tmp / "empty.key";
+    std::ofstream(empty_key) << "\n";
+    REQUIRE(::chmod(empty_key.c_str(), 0600) == 0);
+    auto sealed_args = base;
+    for (const std::string a : {"--seal-key-file", empty_key.c_str(), "token"}) {
+        sealed_args.push_back(a);
+    }
+    const auto refused = oauth2cc_test::run_program(sealed_args, quiet_env);
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.err.find("sealing key is empty") != std::string::npos);
 }
 
 }  // TEST_SUITE("integration")

@@ -293,7 +293,8 @@ TEST_CASE("mutual TLS: authorized_client presents the token_manager's certificat
     oauth2cc::http_request req;
     req.method = "GET";
     req.url = api.url(true) + "/date";
-    CHECK_THROWS_AS(no_cert.send(req), oauth2cc::error);
+    const auto refused = thrown_by([&] { no_cert.send(req); }).kind();
+    CHECK((refused == oauth2cc::error_kind::tls || refused == oauth2cc::error_kind::transport));
 }
 
 TEST_CASE(
@@ -416,6 +417,55 @@ TEST_CASE(
     CHECK(memory_client.get("/api/date").status == 200);
     CHECK(introspected(mtls_server(), *from_memory.get()).raw.at("cnf").at("x5t#S256") ==
           oauth2cc::detail::certificate_thumbprint_of_file(certs.client_cert));
+}
+
+TEST_CASE(
+    "DPoP at the resource server: a proof and token for one server are refused by another, "
+    "whatever Host the request names") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    const auto a = start_api(server());
+    const auto b = start_api(server());
+    oauth2cc::token_manager tokens(dpop_config(server(), "dpop-client", "dpop-secret"));
+    const std::string for_a = a->url() + "/api/date";
+    const std::string a_host = a->origin().substr(std::string("http://").size());
+    CHECK(raw_get(for_a, tokens.request_headers("GET", for_a)).status == 200);
+
+    // Replayed at B with A's Host: B's origin is its own, so the request is misdirected.
+    httplib::Client to_b("127.0.0.1", b->port());
+    httplib::Headers replay;
+    for (const auto& [name, value] : tokens.request_headers("GET", for_a)) {
+        replay.emplace(name, value);
+    }
+    replay.emplace("Host", a_host);
+    const auto misdirected = to_b.Get("/api/date", replay);
+    REQUIRE(misdirected);
+    CHECK(misdirected->status == 421);
+    // With B's own Host, the proof names another URI.
+    const auto replayed = raw_get(b->url() + "/api/date", tokens.request_headers("GET", for_a));
+    CHECK(says(replayed, "invalid_dpop_proof"));
+    CHECK(challenges(replayed).find("another URI") != std::string::npos);
+    CHECK(b->tokens_accepted() == 0);
+}
+
+TEST_CASE("the resource server with an audience: tokens for it accepted, others refused") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    oauth2cc_examples::api_server_options options;
+    options.audience = "urn:oauth2cc:test-api";
+    const auto api = start_api(server(), options);
+    client_config cfg = dpop_config(server(), "basic-client", "basic-secret");
+    cfg.dpop_key.reset();
+    {
+        oauth2cc::token_manager tokens(cfg);
+        oauth2cc::authorized_client client(api->url(), tokens);
+        const auto res = client.get("/api/date");
+        CHECK(res.status == 401);
+        CHECK(challenges(res).find("not for this API") != std::string::npos);
+    }
+    cfg.resources = {"urn:oauth2cc:test-api"};
+    oauth2cc::token_manager tokens(cfg);
+    oauth2cc::authorized_client client(api->url(), tokens);
+    CHECK(client.get("/api/date").status == 200);
+    CHECK(api->tokens_accepted() == 1);
 }
 
 }  // TEST_SUITE("integration")

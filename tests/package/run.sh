@@ -46,7 +46,8 @@ cmake --install "$work/cmake-install" >/dev/null
 for f in include/oauth2cc/oauth2cc.hpp include/oauth2cc/config.hpp \
          share/cmake/oauth2cc/oauth2ccConfig.cmake share/cmake/oauth2cc/oauth2ccConfigVersion.cmake \
          share/cmake/oauth2cc/oauth2ccTargets.cmake share/cmake/oauth2cc/oauth2ccDependencies.cmake \
-         share/pkgconfig/oauth2cc.pc share/cmake/oauth2cc/oauth2ccTargets-noconfig.cmake; do
+         share/pkgconfig/oauth2cc.pc share/cmake/oauth2cc/oauth2ccCompiledTargets.cmake \
+         share/cmake/oauth2cc/oauth2ccCompiledTargets-noconfig.cmake; do
   [ -f "$work/prefix/$f" ] || { echo "run.sh: the install lacks $f" >&2; exit 1; }
 done
 ok "installed tree complete"
@@ -58,6 +59,29 @@ cmake --build "$work/find-package"
 "$work/find-package/consumer" "$version"
 "$work/find-package/consumer_compiled" "$version"
 ok "find_package (oauth2cc::oauth2cc and oauth2cc::compiled)"
+
+step "a header-only install without a build, and find_package(oauth2cc) from it"
+cmake -S "$src" -B "$work/header-only-install" -G "$generator" -DOAUTH2CC_BUILD_TESTS=OFF \
+      -DOAUTH2CC_BUILD_EXAMPLES=OFF -DCMAKE_INSTALL_PREFIX="$work/header-only-prefix" >/dev/null
+cmake --install "$work/header-only-install" >/dev/null
+[ -z "$(find "$work/header-only-prefix" -name '*.a')" ] \
+  || { echo "run.sh: a library was installed without a build" >&2; exit 1; }
+mkdir -p "$work/header-only-consumer"
+cat > "$work/header-only-consumer/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.16)
+project(header_only_consumer LANGUAGES CXX)
+find_package(oauth2cc REQUIRED)
+if(TARGET oauth2cc::compiled OR oauth2cc_compiled_FOUND)
+  message(FATAL_ERROR "oauth2cc::compiled is defined, but its library was not installed")
+endif()
+add_executable(consumer "$here/consumer.cpp")
+target_link_libraries(consumer PRIVATE oauth2cc::oauth2cc)
+CMAKE
+cmake -S "$work/header-only-consumer" -B "$work/header-only-consumer/build" -G "$generator" \
+      -DCMAKE_PREFIX_PATH="$work/header-only-prefix" >/dev/null
+cmake --build "$work/header-only-consumer/build"
+"$work/header-only-consumer/build/consumer" "$version"
+ok "header-only install without a build: find_package gives oauth2cc::oauth2cc alone"
 
 step "find_package(oauth2cc) refuses a newer minor version than the installed one"
 mkdir -p "$work/too-new"

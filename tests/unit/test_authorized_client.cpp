@@ -11,6 +11,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 using oauth2cc::authorized_client;
 using oauth2cc::error;
@@ -126,33 +128,53 @@ TEST_CASE("authorized_client: an API that rejects every token makes no token sto
     oauth2cc::refresh_policy policy;
     policy.jitter_seed = 7;
     token_manager tokens(config(), policy, endpoint, clock);
+    std::vector<std::string> warnings;
+    tokens.set_logger([&](oauth2cc::log_level level, std::string_view line) {
+        if (level == oauth2cc::log_level::warning) warnings.emplace_back(line);
+    });
     auto rejecting = std::make_shared<fake_transport>([](const http_request&) {
         return status(401, {{"WWW-Authenticate", R"(Bearer error="invalid_token")"}});
     });
     authorized_client api("https://api.example.com/v1/", tokens, {}, rejecting);
-    struct {
-        std::shared_ptr<token_endpoint_fake> endpoint;
-        token_manager& tokens;
-    } r{endpoint, tokens};
-    int answered_401 = 0, refused_in_backoff = 0;
-    for (int i = 0; i < 50; ++i) {
-        try {
-            if (api.get("/x").status == 401) ++answered_401;
-        } catch (const error& e) {
-            CHECK(e.kind() == error_kind::oauth);
-            CHECK(e.oauth_error() == "invalid_token");
-            ++refused_in_backoff;
-        }
-    }
-    // The first call and its one clean retry, then backoff: no new token for each call.
-    CHECK(answered_401 >= 1);
-    CHECK(answered_401 + refused_in_backoff == 50);
-    CHECK(r.endpoint->requests() == 2);
-    CHECK(r.tokens.stats().fetches == 2);
-    // Once the backoff has passed, one call gets one new token (and is refused again).
+    int answered_401 = 0;
+    for (int i = 0; i < 50; ++i) answered_401 += api.get("/x").status == 401 ? 1 : 0;
+    // Every call gets the API's answer, nothing is thrown; the first call and its one
+    // clean retry, then the guard keeps the second token: no new token for each call.
+    CHECK(answered_401 == 50);
+    CHECK(endpoint->requests() == 2);
+    CHECK(tokens.stats().fetches == 2);
+    CHECK_FALSE(tokens.stats().last_error);
+    CHECK(rejecting->requests.size() == 51);
+    REQUIRE(warnings.size() == 1);
+    CHECK(warnings[0].find("rejected the last 2 tokens") != std::string::npos);
+    CHECK(warnings[0].find("tok-") == std::string::npos);
+    // Once the guard's backoff has passed, one call gets one new token, and is refused.
     clock->advance(std::chrono::seconds(61));
-    CHECK(thrown_by([&] { api.get("/x"); }).oauth_error() == "invalid_token");
-    CHECK(r.endpoint->requests() == 3);
+    CHECK(api.get("/x").status == 401);
+    CHECK(endpoint->requests() == 3);
+    for (int i = 0; i < 10; ++i) CHECK(api.get("/x").status == 401);
+    CHECK(endpoint->requests() == 3);
+}
+
+TEST_CASE("authorized_client: a token the API had accepted, then rejects, gets one retry") {
+    // Each round the API revokes the token it has just accepted: every rejection is of a
+    // token a call succeeded with, so none is evidence for the rejection guard.
+    std::string revoked;
+    rig r([&](const http_request& req) {
+        const std::string sent = header_of(req, "Authorization");
+        if (sent == revoked) {
+            return status(401, {{"WWW-Authenticate", R"(Bearer error="invalid_token")"}});
+        }
+        return status(200);
+    });
+    auto api = r.client();
+    for (int round = 1; round <= 5; ++round) {
+        CAPTURE(round);
+        CHECK(api.get("/x").status == 200);
+        revoked = header_of(r.api->requests.back(), "Authorization");
+        CHECK(api.get("/x").status == 200);  // 401, then the retry with a new token
+    }
+    CHECK(r.endpoint->requests() == 6);
 }
 
 TEST_CASE("authorized_client: what is refused before anything is sent") {

@@ -7,6 +7,7 @@
 #include "fake_transport.hpp"
 #include "jwt_check.hpp"
 #include "recording_observer.hpp"
+#include "../support/local_server.hpp"
 #include "../support/test_helpers.hpp"
 
 #include <oauth2cc/detail/cache_key.hpp>
@@ -18,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include <ctime>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -123,11 +125,13 @@ TEST_CASE("DPoP proof: header and claims as RFC 9449 §4.2 says, verified from i
         CHECK(claims.size() == 4);
         CHECK(claims.at("htu") == token_url);
     }
-    SUBCASE("a URL with characters JSON escapes still makes JSON") {
-        const auto claims = split_jwt(oauth2cc::detail::dpop_prover(p256()).proof(
-                                          "GET", "https://h.example/a\"b\\c"))
-                                .claims;
-        CHECK(claims.at("htu") == "https://h.example/a\"b\\c");
+    SUBCASE(
+        "the path escaped as the transport sends it: '\"', '\\', '|', '^', '{', '}', non-ASCII") {
+        const auto claims =
+            split_jwt(oauth2cc::detail::dpop_prover(p256()).proof(
+                          "GET", "https://h.example/a\"b\\c|d^e{f}g/\xC3\xA9%41?q=\"#frag"))
+                .claims;
+        CHECK(claims.at("htu") == "https://h.example/a%22b%5Cc%7Cd%5Ee%7Bf%7Dg/%C3%A9%41");
     }
     SUBCASE("jti never repeats") {
         const oauth2cc::detail::dpop_prover prover(p256());
@@ -509,4 +513,39 @@ TEST_CASE("the example resource server's JWK handling: thumbprints as RFC 7638, 
     // A JWS alg that does not fit the key is refused, whatever the signature.
     CHECK_FALSE(oauth2cc_examples::verify_jws(p256().public_jwk(), "EdDSA", "abc", ed.sign("abc")));
     CHECK(oauth2cc_examples::verify_jws(ed.public_jwk(), "EdDSA", "abc", ed.sign("abc")));
+}
+
+TEST_CASE("DPoP: htu names the request target the server receives, without the fragment") {
+    oauth2cc_test::local_server api;
+    std::mutex m;
+    std::string target, proof;
+    api.server().Get(".*", [&](const httplib::Request& req, httplib::Response& res) {
+        const std::lock_guard<std::mutex> lock(m);
+        target = req.target;
+        proof = req.get_header_value("DPoP");
+        res.set_content("{}", "application/json");
+    });
+    api.start();
+    auto fake = std::make_shared<fake_transport>(
+        [](const http_request&) { return dpop_token("tok-dpop"); });
+    oauth2cc::token_manager tokens(dpop_config(), {}, fake);
+    oauth2cc::authorized_client client(api.url(), tokens);
+    const std::string path = "/a|b^c{d}e\"f/\xC3\xA9%7e";
+    REQUIRE(client.get(path + "?q=1").status == 200);
+    std::string htu;
+    {
+        const std::lock_guard<std::mutex> lock(m);
+        CHECK(target == "/a%7Cb%5Ec%7Bd%7De%22f/%C3%A9%7e?q=1");
+        htu = split_jwt(proof).claims.at("htu").get<std::string>();
+    }
+    CHECK(htu == api.url() + "/a%7Cb%5Ec%7Bd%7De%22f/%C3%A9%7e");
+    // A strict server builds htu from its own origin and the target as it came.
+    oauth2cc_examples::dpop_proof_checker rs;
+    CHECK(rs.check(proof, "GET", api.url() + target.substr(0, target.find('?')), "tok-dpop",
+                   p256().jwk_thumbprint()));
+
+    // request_headers() takes a URL with a fragment, and signs it without.
+    const auto headers = tokens.request_headers("GET", api.url() + "/x?y=1#section");
+    REQUIRE(headers.size() == 2);
+    CHECK(split_jwt(headers[1].second).claims.at("htu") == api.url() + "/x");
 }

@@ -14,6 +14,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ui.h>
 #include <openssl/x509.h>
 
 #include <atomic>
@@ -212,7 +213,8 @@ TEST_CASE("httplib_transport: refuses a body over max_response_bytes") {
         CHECK(std::string(e.what()).find("max_response_bytes") != std::string::npos);
     }
     SUBCASE("the transport still works after a refused body") {
-        CHECK_THROWS_AS(t.send(get(srv.url() + "/chunked")), error);
+        CHECK(thrown_by([&] { t.send(get(srv.url() + "/chunked")); }).kind() ==
+              error_kind::bad_response);
         CHECK(t.send(get(srv.url() + "/sized")).status == 200);
     }
 }
@@ -530,6 +532,85 @@ TEST_CASE("httplib_transport: TLS files that cannot be loaded are config errors"
         options.max_response_bytes = 0;
         CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
     }
+}
+
+namespace {
+
+// Counts OpenSSL's prompts for a passphrase: its default PEM callback asks through the
+// default UI method, which this replaces for as long as it lives.
+class passphrase_prompts {
+public:
+    passphrase_prompts()
+        : method_(UI_create_method("oauth2cc test: no terminal")),
+          previous_(UI_get_default_method()) {
+        UI_method_set_reader(method_, [](UI*, UI_STRING*) {
+            ++asked();
+            return 0;  // nothing to read: the prompt fails
+        });
+        UI_set_default_method(method_);
+        asked() = 0;
+    }
+    ~passphrase_prompts() {
+        UI_set_default_method(previous_);
+        UI_destroy_method(method_);
+    }
+    passphrase_prompts(const passphrase_prompts&) = delete;
+    passphrase_prompts& operator=(const passphrase_prompts&) = delete;
+    static int& asked() {
+        static int count = 0;
+        return count;
+    }
+
+private:
+    UI_METHOD* method_;
+    const UI_METHOD* previous_;
+};
+
+std::string encrypted_pem(const std::string& key_text) {
+    BIO* in = BIO_new_mem_buf(key_text.data(), static_cast<int>(key_text.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+    BIO_free(in);
+    REQUIRE(key != nullptr);
+    BIO* out = BIO_new(BIO_s_mem());
+    static char passphrase[] = "passphrase";
+    REQUIRE(PEM_write_bio_PrivateKey(out, key, EVP_aes_256_cbc(),
+                                     reinterpret_cast<unsigned char*>(passphrase), 10, nullptr,
+                                     nullptr) == 1);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(out, &data);
+    std::string encrypted(data, static_cast<std::size_t>(n));
+    BIO_free(out);
+    EVP_PKEY_free(key);
+    return encrypted;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "httplib_transport: a client key file rotated to an encrypted key is refused, never "
+    "prompted for") {
+    const auto& certs = oauth2cc_test::test_certificates();
+    oauth2cc_test::temp_dir tmp;
+    const std::string key_file = tmp / "client.key";
+    const std::string key_text = oauth2cc_test::read_file(certs.client_key);
+    std::ofstream(key_file) << key_text;
+    auto options = quick_options();
+    options.tls.ca_file = certs.ca_cert;
+    options.tls.client_cert_file = certs.client_cert;
+    options.tls.client_key_file = key_file;
+    httplib_transport transport(options);  // the files are good now
+
+    // The key is rotated to an encrypted one; the next connection reads it.
+    std::ofstream(key_file, std::ios::trunc) << encrypted_pem(key_text);
+    const passphrase_prompts prompts;
+    const error e = thrown_by([&] { transport.send(get("https://127.0.0.1:9/")); });
+    CHECK(e.kind() == error_kind::tls);
+    CHECK(std::string(e.what()).find("unencrypted") != std::string::npos);
+    CHECK(passphrase_prompts::asked() == 0);
+    // A token endpoint's up-front check, and the certificate thumbprint of the cache key,
+    // read through the same callback.
+    CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
+    CHECK(passphrase_prompts::asked() == 0);
 }
 
 TEST_CASE("httplib_transport: the request target arrives as it was written") {

@@ -8,6 +8,7 @@
 #include "../support/test_helpers.hpp"
 #include "recording_observer.hpp"
 #include "token_endpoint_fake.hpp"
+#include "../../examples/common/metrics_endpoint.hpp"
 
 #include <doctest/doctest.h>
 
@@ -24,6 +25,11 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 using oauth2cc::error_kind;
@@ -336,4 +342,71 @@ TEST_CASE("get_async: callbacks waiting on the background thread are each called
         endpoint->open_gate();
     }
     CHECK(called == 3);
+}
+
+namespace {
+
+// A client socket of the metrics endpoint, connected to 127.0.0.1:port.
+struct endpoint_client {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    explicit endpoint_client(int port) {
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(static_cast<unsigned short>(port));
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    }
+    ~endpoint_client() { ::close(fd); }
+    endpoint_client(const endpoint_client&) = delete;
+    endpoint_client& operator=(const endpoint_client&) = delete;
+    void send_text(const std::string& text) const {
+        REQUIRE(::send(fd, text.data(), text.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(text.size()));
+    }
+    // Everything until the server closes (a safety bound of a minute, never reached).
+    std::string read_to_end() const {
+        std::string all;
+        char buf[4096];
+        for (;;) {
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 60000) <= 0) return all + "<no end>";
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) return all;
+            all.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    // Whether the server has closed it or sent something, at this moment.
+    bool readable_now() const {
+        pollfd p{fd, POLLIN, 0};
+        return ::poll(&p, 1, 0) > 0;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("metrics endpoint: a scrape is served while another client dawdles over its head") {
+    oauth2cc_examples::metrics_endpoint endpoint(
+        0, "text/plain", [] { return "up 1\n"; }, std::chrono::minutes(10));
+    const endpoint_client dawdler(endpoint.port());
+    dawdler.send_text("GET /met");  // and nothing more
+    for (int i = 0; i < 3; ++i) {
+        const endpoint_client scraper(endpoint.port());
+        scraper.send_text("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        const std::string answer = scraper.read_to_end();
+        CHECK(answer.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+        CHECK(answer.find("\r\n\r\nup 1\n") != std::string::npos);
+    }
+    // The dawdler's connection is still open: the scrapes did not wait for it to end.
+    CHECK_FALSE(dawdler.readable_now());
+}
+
+TEST_CASE("metrics endpoint: a connection that never finishes its head is closed at its limit") {
+    oauth2cc_examples::metrics_endpoint endpoint(
+        0, "text/plain", [] { return "up 1\n"; }, std::chrono::milliseconds(50));
+    const endpoint_client dawdler(endpoint.port());
+    dawdler.send_text("GET /metrics HTTP/1.1\r\n");
+    CHECK(dawdler.read_to_end().empty());  // closed, unanswered
+    const endpoint_client other(endpoint.port());
+    other.send_text("GET /other HTTP/1.1\r\n\r\n");
+    CHECK(other.read_to_end().rfind("HTTP/1.1 404", 0) == 0);
 }

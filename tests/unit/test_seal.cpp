@@ -141,6 +141,54 @@ TEST_CASE("sealer: a key of fewer than 16 bytes is a config error that shows no 
     CHECK(thrown_by([&] { file_token_store s(o); }).kind() == error_kind::config);
 }
 
+TEST_CASE("sealer: HKDF-SHA256 as RFC 5869 appendix A gives it") {
+    const auto hex = [](const std::string& bytes) {
+        static constexpr char digits[] = "0123456789abcdef";
+        std::string out;
+        for (const char c : bytes) {
+            out.push_back(digits[static_cast<unsigned char>(c) >> 4]);
+            out.push_back(digits[static_cast<unsigned char>(c) & 0xF]);
+        }
+        return out;
+    };
+    const std::string ikm(22, '\x0b');
+    SUBCASE("A.1: basic test case with SHA-256") {
+        std::string salt, info;
+        for (int i = 0x00; i <= 0x0c; ++i) salt.push_back(static_cast<char>(i));
+        for (int i = 0xf0; i <= 0xf9; ++i) info.push_back(static_cast<char>(i));
+        CHECK(hex(oauth2cc::detail::hkdf_sha256(ikm, salt, info, 42)) ==
+              "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b8871"
+              "85865");
+    }
+    SUBCASE("A.3: zero-length salt and info") {
+        CHECK(hex(oauth2cc::detail::hkdf_sha256(ikm, "", "", 42)) ==
+              "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61"
+              "a96c8");
+    }
+}
+
+TEST_CASE("sealer_for: no key means no sealing; a key given empty is a config error") {
+    CHECK(oauth2cc::detail::sealer_for(secret{}) == nullptr);
+    CHECK(oauth2cc::detail::sealer_for(key_a) != nullptr);
+    const secret given_empty{std::string()};
+    CHECK(given_empty.has_value());
+    CHECK_FALSE(secret{}.has_value());
+    const auto e = thrown_by([&] { oauth2cc::detail::sealer_for(given_empty); });
+    CHECK(e.kind() == error_kind::config);
+    CHECK(std::string(e.what()).find("empty") != std::string::npos);
+    // A copy keeps "given"; a moved-from secret has no value.
+    secret moved = given_empty;
+    CHECK(moved.has_value());
+    const secret taker = std::move(moved);
+    CHECK(taker.has_value());
+    CHECK_FALSE(moved.has_value());  // NOLINT(bugprone-use-after-move): what is left
+    temp_dir tmp;
+    file_token_store_options o;
+    o.directory = (tmp / "cache");
+    o.sealing_key = given_empty;
+    CHECK(thrown_by([&] { file_token_store store(o); }).kind() == error_kind::config);
+}
+
 TEST_CASE("sealer: HKDF-SHA256 derives the key: the same sealing key opens across objects") {
     const std::string sealed = sealer(key_a).seal("plain text", store_key_1);
     CHECK(sealer(secret{key_a.reveal()}).open(sealed, store_key_1) ==

@@ -174,3 +174,16 @@ TEST_CASE("token_request: configurations that cannot be sent correctly are refus
               std::string::npos);
     }
 }
+
+TEST_CASE("to_string(auth_method): the RFC 7591 names, as discovery lists them") {
+    using oauth2cc::auth_method;
+    CHECK(oauth2cc::to_string(auth_method::client_secret_basic) == "client_secret_basic");
+    CHECK(oauth2cc::to_string(auth_method::client_secret_post) == "client_secret_post");
+    CHECK(oauth2cc::to_string(auth_method::none) == "none");
+    CHECK(oauth2cc::to_string(auth_method::client_secret_jwt) == "client_secret_jwt");
+    CHECK(oauth2cc::to_string(auth_method::private_key_jwt) == "private_key_jwt");
+    CHECK(oauth2cc::to_string(auth_method::client_assertion) == "client_assertion");
+    CHECK(oauth2cc::to_string(auth_method::tls_client_auth) == "tls_client_auth");
+    CHECK(oauth2cc::to_string(auth_method::self_signed_tls_client_auth) ==
+          "self_signed_tls_client_auth");
+}

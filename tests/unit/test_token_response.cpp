@@ -65,6 +65,15 @@ TEST_CASE("token_response: a full §5.1 response") {
     CHECK_FALSE(t.extra.contains("access_token"));
 }
 
+TEST_CASE("token_response: a refresh_token or id_token is never kept in extra") {
+    const auto t = fetch(200, R"({"access_token":"abc","refresh_token":"rt-secret",
+                                  "id_token":"eyJ.id.tok","n":1})");
+    CHECK_FALSE(t.extra.contains("refresh_token"));
+    CHECK_FALSE(t.extra.contains("id_token"));
+    CHECK(t.extra.at("n") == 1);
+    CHECK(t.extra.dump().find("rt-secret") == std::string::npos);
+}
+
 TEST_CASE("token_response: token_type in any case, or absent, is Bearer; others are refused") {
     CHECK(fetch(200, R"({"access_token":"a","token_type":"bearer"})").token_type == "Bearer");
     CHECK(fetch(200, R"({"access_token":"a","token_type":"BEARER"})").token_type == "Bearer");

@@ -8,6 +8,8 @@
 #include "../support/test_helpers.hpp"
 #include "token_endpoint_fake.hpp"
 
+#include <oauth2cc/detail/limits.hpp>
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -392,6 +394,20 @@ TEST_CASE("token_manager with a store: a fresh stored token is used without a re
     CHECK(stats.fetches == 0);
     REQUIRE(r.logs.wait_successes(1));
     CHECK(r.logs.text().find("from the token store") != std::string::npos);
+}
+
+TEST_CASE("token_manager with a store: a stored lifetime is clamped to a year, as expires_in is") {
+    temp_dir tmp;
+    auto store = std::make_shared<file_token_store>(tmp / "cache");
+    store_rig r(store);
+    // A planted entry that claims centuries: served for a year at most.
+    store->save(r.key, entry("tok-planted", wall::now() - 100s, 228 * 365 * 24h));
+    const auto t = r.manager.get();
+    CHECK(t->access_token.reveal() == "tok-planted");
+    REQUIRE(t->expires_in.has_value());
+    CHECK(*t->expires_in <= oauth2cc::detail::max_token_lifetime);
+    CHECK(*t->expires_in >= oauth2cc::detail::max_token_lifetime - 200s);
+    CHECK(r.endpoint->requests() == 0);
 }
 
 TEST_CASE("token_manager with a store: the lead applies to the stored lifetime") {

@@ -24,6 +24,16 @@ inline bool retry_cannot_cure(const error& e) {
            code == "invalid_grant" || code == "unsupported_grant_type" || code == "invalid_target";
 }
 
+/// @brief retry_initial * 2^(failures-1), at most retry_max: the longest wait after
+/// `failures` failures in a row.
+inline std::chrono::milliseconds backoff_ceiling(unsigned failures,
+                                                 std::chrono::milliseconds retry_initial,
+                                                 std::chrono::milliseconds retry_max) {
+    std::chrono::milliseconds ceiling = retry_initial;
+    for (unsigned i = 1; i < failures && ceiling < retry_max; ++i) ceiling *= 2;
+    return std::min(ceiling, retry_max);
+}
+
 /// @brief The wait before the next attempt after `failures` failures in a row:
 /// exponential backoff with full jitter, uniform in [0, min(retry_max, retry_initial *
 /// 2^(failures-1))]; never below the server's Retry-After; retry_max for failures that
@@ -37,10 +47,8 @@ std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
     if (retry_cannot_cure(last)) {
         delay = retry_max;
     } else {
-        milliseconds ceiling = retry_initial;
-        for (unsigned i = 1; i < failures && ceiling < retry_max; ++i) ceiling *= 2;
-        ceiling = std::min(ceiling, retry_max);
-        std::uniform_int_distribution<std::int64_t> pick(0, ceiling.count());
+        std::uniform_int_distribution<std::int64_t> pick(
+            0, backoff_ceiling(failures, retry_initial, retry_max).count());
         delay = milliseconds(pick(rng));
     }
     if (last.retry_after()) {

@@ -6,6 +6,7 @@
 #include "../client_config.hpp"
 #include "client_assertion.hpp"
 #include "form.hpp"
+#include "pem.hpp"
 #include "jose.hpp"
 #include "sha256.hpp"
 
@@ -22,34 +23,12 @@
 
 namespace oauth2cc::detail {
 
-inline const char* auth_method_name(auth_method m) noexcept {
-    switch (m) {
-        case auth_method::client_secret_basic:
-            return "client_secret_basic";
-        case auth_method::client_secret_post:
-            return "client_secret_post";
-        case auth_method::none:
-            return "none";
-        case auth_method::client_secret_jwt:
-            return "client_secret_jwt";
-        case auth_method::private_key_jwt:
-            return "private_key_jwt";
-        case auth_method::client_assertion:
-            return "client_assertion";
-        case auth_method::tls_client_auth:
-            return "tls_client_auth";
-        case auth_method::self_signed_tls_client_auth:
-            return "self_signed_tls_client_auth";
-    }
-    return "unknown";
-}
-
 /// @brief The RFC 8705 §3.1 `x5t#S256` of the first PEM certificate a BIO holds: the
 /// base64url SHA-256 of its DER form, which a certificate-bound token names in `cnf`.
 /// Empty when it holds none. Frees the BIO.
 inline std::string certificate_thumbprint_of(BIO* in) {
     if (in == nullptr) return {};
-    X509* cert = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
+    X509* cert = PEM_read_bio_X509(in, nullptr, refuse_passphrase, nullptr);
     BIO_free(in);
     std::string out;
     unsigned char* der = nullptr;
@@ -100,7 +79,7 @@ inline std::string cache_key(const client_config& cfg) {
     field("token_endpoint", cfg.token_endpoint);
     if (cfg.token_endpoint.empty()) field("issuer", cfg.issuer);
     field("client_id", cfg.client_id);
-    field("auth", auth_method_name(cfg.auth));
+    field("auth", std::string(to_string(cfg.auth)));
     for (const auto& s : as_set(cfg.scopes)) field("scope", s);
     field("audience", cfg.audience);
     if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {

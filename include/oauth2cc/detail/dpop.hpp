@@ -37,9 +37,10 @@ inline bool is_dpop_nonce(std::string_view nonce) noexcept {
 }
 
 /// @brief The `htu` of a request to url: the URL without its query and fragment
-/// (RFC 9449 §4.2).
-inline std::string_view dpop_htu(std::string_view url) noexcept {
-    return url.substr(0, url.find_first_of("?#"));
+/// (RFC 9449 §4.2), its path escaped as the transport sends it (wire_target), so that
+/// the proof names the very URI the server receives.
+inline std::string dpop_htu(std::string_view url) {
+    return wire_target(url.substr(0, url.find_first_of("?#")));
 }
 
 /// @brief Appends text as a JSON string: '"' and '\' escaped, control characters as

@@ -206,12 +206,19 @@ private:
         // Host and port as they are: cpp-httplib's own URL parser reads an IPv6 literal
         // with hex letters or dots ([::ffff:7f00:1]) as a host name.
         if (url.https) {
-            auto ssl = std::make_unique<httplib::SSLClient>(
-                url.host, url.port, tls.client_cert_file, tls.client_key_file);
+            // The client certificate's files are read here, for each new connection, by
+            // use_client_files rather than by cpp-httplib, whose reads would prompt for
+            // the passphrase of a key file since replaced by an encrypted one.
+            auto ssl = std::make_unique<httplib::SSLClient>(url.host, url.port);
             if (!ssl->is_valid()) {
                 ERR_clear_error();
-                throw error(error_kind::tls, "cpp-httplib could not set up a client for " + origin +
-                                                 " with the given TLS files");
+                throw error(error_kind::tls,
+                            "cpp-httplib could not set up a TLS client for " + origin);
+            }
+            if (!tls.client_cert_file.empty()) {
+                const std::string problem = use_client_files(
+                    ssl_context_of(*ssl, 0), tls.client_cert_file, tls.client_key_file);
+                if (!problem.empty()) throw error(error_kind::tls, problem);
             }
             if (!tls.client_cert_pem.empty()) {
                 const std::string problem = use_client_pem(

@@ -10,6 +10,7 @@
 #include "../http.hpp"
 #include "deadline_watchdog.hpp"
 #include "form.hpp"
+#include "pem.hpp"
 #include "headers.hpp"
 #include "limits.hpp"
 #include "proxy.hpp"
@@ -59,9 +60,6 @@ inline std::string describe(httplib::Error failure) {
 
 /// @brief Refuses trust anchors or a client certificate that OpenSSL cannot load, so that
 /// the mistake shows as a clear `config` error and not as a failed handshake later.
-// A passphrase callback that gives none: an encrypted key is refused, never prompted for
-// on a terminal (OpenSSL's default).
-inline int no_passphrase(char*, int, int, void*) { return 0; }
 
 /// @brief Puts a client certificate, the intermediates after it, and its key, all PEM
 /// text, into ctx. @returns what could not be used, naming the field and never its
@@ -73,11 +71,11 @@ inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem,
     };
     BIO* certs = buffer(cert_pem);
     X509* leaf =
-        certs != nullptr ? PEM_read_bio_X509(certs, nullptr, no_passphrase, nullptr) : nullptr;
+        certs != nullptr ? PEM_read_bio_X509(certs, nullptr, refuse_passphrase, nullptr) : nullptr;
     bool cert_ok = ctx != nullptr && leaf != nullptr && SSL_CTX_use_certificate(ctx, leaf) == 1;
     X509_free(leaf);
     while (cert_ok) {
-        X509* intermediate = PEM_read_bio_X509(certs, nullptr, no_passphrase, nullptr);
+        X509* intermediate = PEM_read_bio_X509(certs, nullptr, refuse_passphrase, nullptr);
         if (intermediate == nullptr) break;
         if (SSL_CTX_add0_chain_cert(ctx, intermediate) != 1) {
             X509_free(intermediate);
@@ -90,8 +88,9 @@ inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem,
         problem = "tls.client_cert_pem could not be read as a PEM certificate";
     } else {
         BIO* in = buffer(key_pem);  // reads the caller's buffer in place: no copy to wipe
-        EVP_PKEY* key =
-            in != nullptr ? PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr) : nullptr;
+        EVP_PKEY* key = in != nullptr
+                            ? PEM_read_bio_PrivateKey(in, nullptr, refuse_passphrase, nullptr)
+                            : nullptr;
         BIO_free(in);
         if (key == nullptr) {
             problem = "tls.client_key_pem could not be read as an unencrypted PEM private key";
@@ -99,6 +98,41 @@ inline std::string use_client_pem(SSL_CTX* ctx, std::string_view cert_pem,
             problem = "tls.client_key_pem does not match tls.client_cert_pem";
         }
         EVP_PKEY_free(key);
+    }
+    ERR_clear_error();
+    return problem;
+}
+
+/// @brief Whether path holds a private key in unencrypted PEM.
+inline bool readable_private_key(const std::string& path) {
+    BIO* in = BIO_new_file(path.c_str(), "r");
+    if (in == nullptr) return false;
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, refuse_passphrase, nullptr);
+    BIO_free(in);
+    const bool readable = key != nullptr;
+    EVP_PKEY_free(key);
+    return readable;
+}
+
+/// @brief Puts a client certificate file (the certificate, then its intermediates) and
+/// its key file into ctx, every PEM read through refuse_passphrase, so that a key file
+/// replaced by an encrypted one is refused and never prompted for. Read afresh for each
+/// new connection. @returns what could not be used, naming the file and never its
+/// content; empty when all is in place
+inline std::string use_client_files(SSL_CTX* ctx, const std::string& cert_file,
+                                    const std::string& key_file) {
+    SSL_CTX_set_default_passwd_cb(ctx, refuse_passphrase);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, nullptr);
+    std::string problem;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
+        problem = "tls.client_cert_file \"" + excerpt(cert_file, 200) +
+                  "\" could not be read as a PEM certificate";
+    } else if (!readable_private_key(key_file)) {
+        problem = "tls.client_key_file \"" + excerpt(key_file, 200) +
+                  "\" could not be read as an unencrypted PEM private key";
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+               SSL_CTX_check_private_key(ctx) != 1) {
+        problem = "tls.client_key_file does not match tls.client_cert_file";
     }
     ERR_clear_error();
     return problem;
@@ -129,30 +163,10 @@ inline void check_tls_files(const tls_options& tls) {
     if (!tls.client_cert_file.empty()) {
         SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
         if (ctx == nullptr) fail("OpenSSL could not create a TLS context");
-        const bool cert_ok =
-            SSL_CTX_use_certificate_chain_file(ctx, tls.client_cert_file.c_str()) == 1;
-        // Readable as a key on its own: a refusal below then means a mismatch.
-        bool key_readable = false;
-        if (BIO* in = BIO_new_file(tls.client_key_file.c_str(), "r")) {
-            EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr);
-            key_readable = key != nullptr;
-            EVP_PKEY_free(key);
-            BIO_free(in);
-        }
-        const bool pair_ok =
-            cert_ok && key_readable &&
-            SSL_CTX_use_PrivateKey_file(ctx, tls.client_key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
-            SSL_CTX_check_private_key(ctx) == 1;
+        const std::string problem =
+            use_client_files(ctx, tls.client_cert_file, tls.client_key_file);
         SSL_CTX_free(ctx);
-        if (!cert_ok) {
-            fail("tls.client_cert_file \"" + excerpt(tls.client_cert_file, 200) +
-                 "\" could not be read as a PEM certificate");
-        }
-        if (!key_readable) {
-            fail("tls.client_key_file \"" + excerpt(tls.client_key_file, 200) +
-                 "\" could not be read as an unencrypted PEM private key");
-        }
-        if (!pair_ok) fail("tls.client_key_file does not match tls.client_cert_file");
+        if (!problem.empty()) fail(problem);
     }
     if (!tls.client_cert_pem.empty()) {
         SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
@@ -163,25 +177,6 @@ inline void check_tls_files(const tls_options& tls) {
         if (!problem.empty()) fail(problem);
     }
     ERR_clear_error();
-}
-
-/// @brief The request target as it goes on the wire: the caller's bytes, percent escapes
-/// kept as written, and only what may not appear in a target escaped (non-ASCII and the
-/// characters RFC 3986 excludes). cpp-httplib's own re-encoding is off: it turned '+' into
-/// %2B, so a form-encoded space arrived as a plus sign.
-inline std::string wire_target(std::string_view path) {
-    std::string out;
-    out.reserve(path.size());
-    for (char c : path) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' ||
-            c == '{' || c == '|' || c == '}') {
-            append_percent_escape(out, u);
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
 }
 
 // cpp-httplib renamed its switches between releases; these pick whichever one exists.

@@ -89,7 +89,7 @@ inline fetch_inputs take_inputs(manager_state& s) {
     in.replacing = g.current;
     in.exclusions.replacing = g.current ? g.current->tok.get() : nullptr;
     in.exclusions.dropped_digest = g.dropped_digest;
-    in.exclusions.dpop_allowed = s.dpop.has_value();
+    in.exclusions.dpop_bound = !s.dpop.has_value();
     in.observer = g.observer;
     in.after_failure = g.consecutive_failures > 0;
     return in;
@@ -141,9 +141,9 @@ inline void request(manager_state& s, fetch_report& r) {
         r.failure = error(error_kind::transport, "the transport threw a non-exception");
         return;
     }
-    r.lifetime = r.got->expires_in ? *r.got->expires_in : s.policy.lifetime_if_unknown;
     // A token that claims no lifetime at all is served once, then refreshed.
-    r.lifetime = std::max(r.lifetime, std::chrono::seconds(1));
+    r.lifetime = std::max(r.got->expires_in ? *r.got->expires_in : s.policy.lifetime_if_unknown,
+                          std::chrono::seconds(1));
 }
 
 /// @brief Step 4 on success: the token becomes current, every thread's older copy goes.

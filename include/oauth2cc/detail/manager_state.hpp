@@ -77,8 +77,12 @@ struct guarded_state {
     /// Set while backing off: no request before it.
     std::optional<time_point> next_attempt;
     std::uint64_t consecutive_failures = 0;
-    /// Tokens in a row that invalidate() dropped within retry_max of their issue.
+    /// Tokens in a row that invalidate() dropped before any call succeeded with them,
+    /// each within retry_max of its issue (see token_manager::invalidate).
     std::uint64_t rejections = 0;
+    /// While the rejection guard holds: until when, and the token it keeps.
+    std::optional<time_point> guard_until;
+    std::weak_ptr<const token> guard_kept;
     std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
                   fast_failures = 0, store_loads = 0, store_failures = 0;
     std::mt19937_64 rng;
@@ -226,6 +230,12 @@ public:
 
     // Read without the lock: stored seq_cst, then retire() (see retire_copies).
     std::atomic<std::uint64_t> generation{1};
+    /// Read and written without the lock: the token a call last succeeded with
+    /// (note_accepted). Cleared when the token changes (retire_copies), so that it never
+    /// names a freed token whose address a new one took: a caller still holding the old
+    /// token keeps it alive, so no new token can share its address while that caller can
+    /// report it.
+    std::atomic<const token*> accepted{nullptr};
 
 private:
     static std::string endpoint_for_logs(const std::string& endpoint) {
@@ -242,6 +252,7 @@ private:
 /// so that no thread's cache keeps a replaced, invalidated or destroyed token alive: it
 /// lives only as long as the copies that callers hold.
 inline void retire_copies(manager_state& s, const state_lock& lock) {
+    s.accepted.store(nullptr, std::memory_order_relaxed);  // it named an older token
     s.generation.fetch_add(1, std::memory_order_seq_cst);
     retire(s.locked(lock).cells);
 }

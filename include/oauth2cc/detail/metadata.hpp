@@ -122,8 +122,9 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
         return std::find(names.begin(), names.end(), name) != names.end();
     };
     // An assertion issued elsewhere is, to the server, a private_key_jwt assertion.
-    const std::string method =
-        cfg.auth == auth_method::client_assertion ? "private_key_jwt" : auth_method_name(cfg.auth);
+    const std::string method(cfg.auth == auth_method::client_assertion
+                                 ? std::string_view("private_key_jwt")
+                                 : to_string(cfg.auth));
     if (!listed(m.token_endpoint_auth_methods_supported, method)) {
         throw error(error_kind::config, "the authorization server does not take " + method +
                                             " at its token endpoint; it lists " +

@@ -112,8 +112,15 @@ inline std::string redis_token_store::token_key(const std::string& key) const {
 }
 
 inline std::optional<std::string> redis_token_store::get_raw(const std::string& redis_key) {
+    // The length is checked in Redis, so that a hostile value of any size never crosses
+    // the wire: what is not a string of at most max_redis_value_bytes reads as absent.
+    static constexpr std::string_view bounded_get =
+        "if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or "
+        "redis.call('STRLEN', KEYS[1]) > tonumber(ARGV[1]) then return false end "
+        "return redis.call('GET', KEYS[1])";
+    static const std::string cap = std::to_string(detail::max_redis_value_bytes);
     return link_->with_connection([&](redisContext* c) -> std::optional<std::string> {
-        const detail::redis_reply r = link_->command(c, {"GET", redis_key});
+        const detail::redis_reply r = link_->command(c, {"EVAL", bounded_get, "1", redis_key, cap});
         if (r->type != REDIS_REPLY_STRING) return std::nullopt;
         std::optional<std::string> value(std::in_place, r->str, r->len);
         OPENSSL_cleanse(r->str, r->len);
@@ -126,7 +133,7 @@ inline std::optional<stored_token> redis_token_store::load(const std::string& ke
     std::optional<std::string> raw = get_raw(name);
     std::optional<stored_token> out;
     if (!raw || raw->size() > detail::max_redis_value_bytes) {
-        // Absent, or not ours.
+        // Absent, or not ours (Redis sends nothing longer).
     } else if (!sealer_) {
         out = detail::parse_token_file(*raw);
     } else if (auto plain = sealer_->open(*raw, key)) {

@@ -49,6 +49,32 @@ inline std::optional<std::string> base64url_decode(std::string_view in) {
     return out;
 }
 
+/// @brief HKDF-SHA256 (RFC 5869 §2: extract, then expand) of ikm into length bytes, by
+/// OpenSSL's EVP_PKEY_HKDF; empty when OpenSSL fails. The caller wipes the result.
+inline std::string hkdf_sha256(std::string_view ikm, std::string_view salt, std::string_view info,
+                               std::size_t length) {
+    const auto bytes = [](std::string_view s) {
+        return reinterpret_cast<const unsigned char*>(s.data());
+    };
+    std::string out(length, '\0');
+    const std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+        EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr), &EVP_PKEY_CTX_free);
+    std::size_t written = out.size();
+    const bool ok =
+        ctx && EVP_PKEY_derive_init(ctx.get()) == 1 &&
+        EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) == 1 &&
+        EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), bytes(salt), static_cast<int>(salt.size())) == 1 &&
+        EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), bytes(ikm), static_cast<int>(ikm.size())) == 1 &&
+        EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), bytes(info), static_cast<int>(info.size())) == 1 &&
+        EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &written) == 1 &&
+        written == out.size();
+    if (!ok) {
+        wipe(out);
+        out.clear();
+    }
+    return out;
+}
+
 /// @brief Seals and opens a store's entries under one key. The AES key is derived once,
 /// held in a secret, and wiped with it.
 class sealer {
@@ -64,27 +90,8 @@ public:
         }
         static constexpr std::string_view salt = "oauth2cc token store";
         static constexpr std::string_view info = "oauth2cc-sealed/1 AES-256-GCM";
-        std::string key(32, '\0');
-        const std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
-            EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr), &EVP_PKEY_CTX_free);
-        std::size_t length = key.size();
-        const auto* ikm = reinterpret_cast<const unsigned char*>(sealing_key.reveal().data());
-        const bool ok =
-            ctx && EVP_PKEY_derive_init(ctx.get()) == 1 &&
-            EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) == 1 &&
-            EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(),
-                                        reinterpret_cast<const unsigned char*>(salt.data()),
-                                        static_cast<int>(salt.size())) == 1 &&
-            EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), ikm,
-                                       static_cast<int>(sealing_key.reveal().size())) == 1 &&
-            EVP_PKEY_CTX_add1_hkdf_info(ctx.get(),
-                                        reinterpret_cast<const unsigned char*>(info.data()),
-                                        static_cast<int>(info.size())) == 1 &&
-            EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(key.data()), &length) ==
-                1 &&
-            length == key.size();
-        if (!ok) {
-            wipe(key);
+        std::string key = hkdf_sha256(sealing_key.reveal(), salt, info, 32);
+        if (key.empty()) {
             throw error(error_kind::config,
                         "OpenSSL could not derive the sealing key (HKDF-SHA256)");
         }
@@ -161,10 +168,16 @@ private:
     secret key_;
 };
 
-/// @brief A sealer for sealing_key, or none when it is empty (entries stay in clear).
-/// @throws error `config` as sealer does
+/// @brief A sealer for sealing_key, or none when no key was given (entries stay in
+/// clear). A key given empty (an empty key file, say) is a mistake, never "no sealing".
+/// @throws error `config` as sealer does, and for a key given empty
 inline std::shared_ptr<const sealer> sealer_for(const secret& sealing_key) {
-    if (sealing_key.empty()) return nullptr;
+    if (!sealing_key.has_value()) return nullptr;
+    if (sealing_key.empty()) {
+        throw error(error_kind::config,
+                    "the sealing key is empty: a key was given (an empty file?), so tokens "
+                    "would be stored in clear; give 32 random bytes, or no key at all");
+    }
     return std::make_shared<const sealer>(sealing_key);
 }
 

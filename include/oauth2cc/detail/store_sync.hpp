@@ -9,6 +9,7 @@
 #include "../token.hpp"
 #include "../token_manager.hpp"
 #include "../token_store.hpp"
+#include "limits.hpp"
 #include "sha256.hpp"
 #include "text.hpp"
 
@@ -32,9 +33,9 @@ struct stored_pick {
 struct store_exclusions {
     const token* replacing = nullptr;  ///< the token being replaced, if any
     std::string dropped_digest;        ///< SHA-256 of the token last dropped, if any
-    /// Whether a DPoP-bound token may be taken: only by a manager with a DPoP key (the
-    /// store key already names that key's thumbprint).
-    bool dpop_allowed = false;
+    /// DPoP-bound tokens: left unless the manager has a DPoP key (then the store key
+    /// already names that key's thumbprint).
+    bool dpop_bound = true;
 };
 
 /// @brief The stored entry as a token, unless it is the token being replaced or the one
@@ -53,9 +54,11 @@ inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
     if (!not_these.dropped_digest.empty() && sha256_hex(value) == not_these.dropped_digest) {
         return std::nullopt;
     }
-    const bool dpop = not_these.dpop_allowed && iequals(entry->token_type, "DPoP");
+    const bool dpop = !not_these.dpop_bound && iequals(entry->token_type, "DPoP");
     if (!dpop && !iequals(entry->token_type, "Bearer")) return std::nullopt;
-    const auto stored_lifetime = entry->expires_at - entry->issued_at;
+    // Clamped as a response's expires_in is: no stored entry lives longer than a year.
+    const std::chrono::system_clock::duration longest = max_token_lifetime;
+    const auto stored_lifetime = std::min(entry->expires_at - entry->issued_at, longest);
     if (stored_lifetime <= std::chrono::system_clock::duration::zero()) return std::nullopt;
     // A wall clock set back must not lengthen a token's life.
     const auto remaining =

@@ -64,7 +64,7 @@ inline void validate_client_authentication(const client_config& cfg) {
         case auth_method::tls_client_auth:
         case auth_method::self_signed_tls_client_auth:
             if (!cfg.tls.has_client_certificate()) {
-                fail(std::string(auth_method_name(cfg.auth)) +
+                fail(std::string(to_string(cfg.auth)) +
                      " authenticates with the TLS client certificate: set "
                      "tls.client_cert_file and tls.client_key_file (or the _pem fields)");
             }

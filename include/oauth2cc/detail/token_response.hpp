@@ -150,6 +150,13 @@ inline void throw_for_error_response(const http_response& res,
 /// @throws error `oauth` for an `error` member (any status), `http_status` for another
 ///         non-2xx, `bad_response` for a 2xx that is not a valid token response
 /// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4; RFC 9449 §5
+/// @brief Members of a token response that are credentials in their own right: never kept
+/// in token::extra (where they would outlive the response unwiped), but wiped with it. A
+/// client-credentials client has no use for them (RFC 6749 §4.4.3: no refresh token).
+inline bool is_credential_member(std::string_view name) noexcept {
+    return name == "refresh_token" || name == "id_token";
+}
+
 inline token parse_token_response(const http_response& res, const std::string& requested_scope,
                                   std::chrono::steady_clock::time_point obtained_at,
                                   std::chrono::system_clock::time_point now_system,
@@ -222,7 +229,7 @@ inline token parse_token_response(const http_response& res, const std::string& r
             } else if (!value.is_null()) {
                 bad("scope is neither a string nor null");
             }
-        } else {
+        } else if (!is_credential_member(name)) {
             t.extra[name] = value;
         }
     }

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "form.hpp"
 #include "text.hpp"
 
 #include <cstddef>
@@ -111,6 +112,26 @@ inline bool is_loopback_host(std::string_view host) {
         start = end + 1;
     }
     return octets == 4 && first == 127;
+}
+
+/// @brief The request target as it goes on the wire: the caller's bytes, percent escapes
+/// kept as written, and only what may not appear in a target escaped (non-ASCII and the
+/// characters RFC 3986 excludes). cpp-httplib's own re-encoding is off: it turned '+' into
+/// %2B, so a form-encoded space arrived as a plus sign. A DPoP proof's `htu` is made by the
+/// same function (dpop_htu), so that it names the URI the server receives.
+inline std::string wire_target(std::string_view path) {
+    std::string out;
+    out.reserve(path.size());
+    for (char c : path) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x80 || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' ||
+            c == '{' || c == '|' || c == '}') {
+            append_percent_escape(out, u);
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
 }
 
 }  // namespace oauth2cc::detail

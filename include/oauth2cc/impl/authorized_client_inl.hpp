@@ -11,6 +11,7 @@
 #include "../detail/manager_events.hpp"
 #include "../detail/manager_fetch.hpp"
 #include "../detail/manager_state.hpp"
+#include "../detail/rejection_guard.hpp"
 #include "../detail/text.hpp"
 #include "../detail/url.hpp"
 #include "../detail/wipe.hpp"
@@ -278,14 +279,18 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
         const auto challenge = dpop ? find_dpop_challenge(res) : find_bearer_challenge(res);
         if (!challenge || challenge->error.empty() || challenge->error == "invalid_token") {
             // The token is no longer good: drop it (unless another caller already did)
-            // and repeat once with a new one.
+            // and repeat once with a new one. The rejection guard may keep it instead:
+            // then the API's answer goes back as it came.
             tokens_.invalidate(tok.get());
+            auto next = tokens_.get();
+            if (next == tok) return res;
+            tok = std::move(next);
             detail::tell(detail::observer_of(state),
                          [&](metrics_observer& o) { o.on_unauthorized_retry(state.who); });
-            tok = tokens_.get();
             res = exchange(*tok, token_sent);
         }
     }
+    if (token_sent && res.status != 401) detail::note_accepted(state, tok.get());
     return res;
 }
 

@@ -16,6 +16,28 @@
 
 namespace oauth2cc {
 
+OAUTH2CC_INLINE std::string_view to_string(auth_method method) noexcept {
+    switch (method) {
+        case auth_method::client_secret_basic:
+            return "client_secret_basic";
+        case auth_method::client_secret_post:
+            return "client_secret_post";
+        case auth_method::none:
+            return "none";
+        case auth_method::client_secret_jwt:
+            return "client_secret_jwt";
+        case auth_method::private_key_jwt:
+            return "private_key_jwt";
+        case auth_method::client_assertion:
+            return "client_assertion";
+        case auth_method::tls_client_auth:
+            return "tls_client_auth";
+        case auth_method::self_signed_tls_client_auth:
+            return "self_signed_tls_client_auth";
+    }
+    return "unknown";
+}
+
 OAUTH2CC_INLINE std::function<std::string()> assertion_from_file(std::string path) {
     return [path = std::move(path)]() -> std::string {
         std::string text = detail::read_credential_file(path, detail::max_credential_file_bytes,

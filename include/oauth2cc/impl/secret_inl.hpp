@@ -12,21 +12,25 @@
 
 namespace oauth2cc {
 
-OAUTH2CC_INLINE secret::secret(std::string value) noexcept : value_(std::move(value)) {
+OAUTH2CC_INLINE secret::secret(std::string value) noexcept
+    : value_(std::move(value)), given_(true) {
     // A short value lived in the argument's small-string buffer, which a move leaves as is.
     detail::wipe(value);
 }
 
-OAUTH2CC_INLINE secret::secret(const secret& other) : value_(other.value_) {}
+OAUTH2CC_INLINE secret::secret(const secret& other) : value_(other.value_), given_(other.given_) {}
 
-OAUTH2CC_INLINE secret::secret(secret&& other) noexcept : value_(std::move(other.value_)) {
+OAUTH2CC_INLINE secret::secret(secret&& other) noexcept
+    : value_(std::move(other.value_)), given_(other.given_) {
     detail::wipe(other.value_);
+    other.given_ = false;
 }
 
 OAUTH2CC_INLINE secret& secret::operator=(const secret& other) {
     if (this != &other) {
         detail::wipe(value_);
         value_ = other.value_;
+        given_ = other.given_;
     }
     return *this;
 }
@@ -35,7 +39,9 @@ OAUTH2CC_INLINE secret& secret::operator=(secret&& other) noexcept {
     if (this != &other) {
         detail::wipe(value_);
         value_ = std::move(other.value_);
+        given_ = other.given_;
         detail::wipe(other.value_);
+        other.given_ = false;
     }
     return *this;
 }

@@ -7,6 +7,7 @@
 
 #include "../detail/jose.hpp"
 #include "../detail/limits.hpp"
+#include "../detail/pem.hpp"
 #include "../detail/private_files.hpp"
 #include "../detail/text.hpp"
 #include "../detail/wipe.hpp"
@@ -77,12 +78,6 @@ inline std::string bn_param(const EVP_PKEY* key, const char* name, std::size_t w
         throw error(error_kind::config, std::string("the key's ") + name + " does not fit");
     }
     return out;
-}
-
-// OpenSSL's password callback for PEM: an encrypted key is refused, and noticed.
-inline int refuse_passphrase(char*, int, int, void* asked) {
-    *static_cast<bool*>(asked) = true;
-    return -1;
 }
 
 }  // namespace detail

@@ -23,8 +23,10 @@ namespace detail {
 
 // Sends a prepared token request once and reads its response. The assertion methods
 // send a copy with a new assertion, kept out of error messages like the secret; with a
-// DPoP key the copy carries a new proof, and a nonce the response gives is kept.
-inline token send_token_request_once(const prepared_token_request& prepared, transport& via) {
+// DPoP key the copy carries a new proof with nonce (none when empty), and a nonce the
+// response gives is kept.
+inline token send_token_request_once(const prepared_token_request& prepared, transport& via,
+                                     const std::string& nonce = {}) {
     http_response res;
     const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
     std::optional<http_request> copy;
@@ -41,14 +43,13 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
     }};
     if (prepared.dpop) {
         if (!copy) copy.emplace(prepared.request);
-        copy->headers.emplace_back(
-            "DPoP", prepared.dpop->proof("POST", copy->url, prepared.nonces.get(copy->url)));
+        copy->headers.emplace_back("DPoP", prepared.dpop->proof("POST", copy->url, nonce));
     }
     res = via.send(copy ? *copy : prepared.request);
     const auto obtained_at = std::chrono::steady_clock::now();
     if (prepared.dpop) {
-        if (const auto nonce = res.header("DPoP-Nonce"))
-            prepared.nonces.put(prepared.request.url, *nonce);
+        if (const auto given = res.header("DPoP-Nonce"))
+            prepared.nonces.put(prepared.request.url, *given);
     }
     if (res.body.size() > prepared.max_response_bytes) {
         throw error(error_kind::bad_response,
@@ -66,17 +67,21 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
 // instead of the client's clock.
 inline token send_token_request(const prepared_token_request& prepared, transport& via) {
     if (!prepared.dpop) return send_token_request_once(prepared, via);
+    // The nonce read once and passed in, so that the one compared below is the one sent,
+    // whatever other threads keep meanwhile.
     const std::string sent_nonce = prepared.nonces.get(prepared.request.url);
+    std::string retry_nonce;
     try {
-        return send_token_request_once(prepared, via);
+        return send_token_request_once(prepared, via, sent_nonce);
     } catch (const error& e) {
         const bool nonce_error =
             e.kind() == error_kind::oauth &&
             (e.oauth_error() == "use_dpop_nonce" || e.oauth_error() == "invalid_dpop_proof");
-        if (!nonce_error || prepared.nonces.get(prepared.request.url) == sent_nonce) throw;
+        retry_nonce = prepared.nonces.get(prepared.request.url);
+        if (!nonce_error || retry_nonce == sent_nonce) throw;
     }
     ++token_nonce_retries();
-    return send_token_request_once(prepared, via);
+    return send_token_request_once(prepared, via, retry_nonce);
 }
 
 // True when the token endpoint is to be discovered from the issuer.

@@ -12,6 +12,7 @@
 #include "../detail/manager_events.hpp"
 #include "../detail/manager_fetch.hpp"
 #include "../detail/manager_state.hpp"
+#include "../detail/rejection_guard.hpp"
 #include "../detail/sha256.hpp"
 #include "../detail/store_sync.hpp"
 #include "../detail/thread_cache.hpp"
@@ -45,30 +46,6 @@ OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
 }
 
 namespace detail {
-
-// Counts a token dropped by invalidate(). One rejection gets one clean new token at once
-// (a rotated signing key, a revoked token); a second token rejected soon after its issue
-// means the API rejects every token, and the next request waits out a backoff like any
-// failed one, so that callers retrying on 401 cannot turn into a token storm.
-inline void note_rejection(manager_state& s, const state_lock& lock, const token& dropped) {
-    guarded_state& g = s.locked(lock);
-    const auto now = s.now();
-    const bool young = now - dropped.obtained_at < s.policy.retry_max;
-    g.rejections = young ? g.rejections + 1 : 1;
-    if (g.rejections < 2) return;
-    error_details details;
-    details.oauth_error = "invalid_token";
-    error rejected(error_kind::oauth,
-                   "the last " + std::to_string(g.rejections) +
-                       " tokens were each rejected soon after their issue (invalidate()); "
-                       "the next token request waits for its backoff",
-                   std::move(details));
-    const auto delay =
-        retry_delay(rejected, static_cast<unsigned>(std::min<std::uint64_t>(g.rejections - 1, 64)),
-                    s.policy.retry_initial, s.policy.retry_max, g.rng);
-    g.next_attempt = now + delay;
-    g.last_error = std::move(rejected);
-}
 
 // A copy of tok under a control block of its own, for one thread's cache cell.
 inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token>& tok) {
@@ -240,6 +217,8 @@ inline name_value_list resource_headers(manager_state& s, const token& tok, std:
         throw error(error_kind::config,
                     "the token is DPoP-bound but the client has no dpop_key to prove it");
     }
+    // A fragment is neither sent (RFC 9110 §4.2.4) nor signed (RFC 9449 §4.2).
+    url = url.substr(0, url.find('#'));
     const std::string origin = dpop_origin(url);
     if (origin.empty()) {
         throw error(error_kind::config,
@@ -269,18 +248,31 @@ OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
     std::shared_ptr<token_store> store;
     std::shared_ptr<const token> dropped;
     std::string key;
+    std::string warning;
+    std::shared_ptr<detail::guarded_state::logger_fn> logger;
     {
         const detail::state_lock lock = s.lock();
         detail::guarded_state& g = s.locked(lock);
         if (!g.current || (seen != nullptr && g.current->tok.get() != seen)) return;
-        dropped = g.current->tok;
-        g.current.reset();
-        detail::retire_copies(s, lock);
-        g.dropped_digest = detail::sha256_hex(dropped->access_token.reveal());
-        detail::note_rejection(s, lock, *dropped);
-        store = g.store;
-        key = g.store_key;
-        s.notify(lock);
+        if (detail::guard_keeps(s, lock, g.current->tok, warning)) {
+            logger = g.logger;
+        } else {
+            dropped = g.current->tok;
+            g.current.reset();
+            detail::retire_copies(s, lock);
+            g.dropped_digest = detail::sha256_hex(dropped->access_token.reveal());
+            store = g.store;
+            key = g.store_key;
+            s.notify(lock);
+        }
+    }
+    if (!warning.empty() && logger && *logger) {
+        const detail::logging_scope inside(s);
+        try {
+            (*logger)(log_level::warning, warning);
+        } catch (...) {
+            // A logger that throws changes nothing here.
+        }
     }
     // The store's files are read and written outside the lock that readers need.
     if (!store) return;
