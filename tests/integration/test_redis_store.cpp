@@ -201,6 +201,15 @@ stored_token entry(const std::string& value, std::chrono::seconds life = 3600s) 
 }
 
 /// Waits, a bounded number of rounds, until the store's background probe finds Redis.
+// Whether the example programs the test runs are built; a CI run wants them.
+bool examples_built_or_skip(const char* cli, const char* daemon) {
+    if (cli != nullptr && daemon != nullptr) return true;
+    const char* ci = std::getenv("CI");
+    if (ci != nullptr && std::string(ci) == "true") FAIL("the example programs are not built");
+    MESSAGE("skipped: the example programs are not built in this configuration");
+    return false;
+}
+
 bool wait_available(const redis_token_store& store) {
     for (int i = 0; i < 3000 && !store.stats().available; ++i) std::this_thread::sleep_for(5ms);
     return store.stats().available;
@@ -624,12 +633,7 @@ TEST_CASE(
     "oauth2cc-cli and oauth2cc-daemon --redis --seal-key-file: one request, sealed in Redis") {
     const char* cli = std::getenv("OAUTH2CC_EXAMPLE_CLI");
     const char* daemon = std::getenv("OAUTH2CC_EXAMPLE_DAEMON");
-    if (cli == nullptr || daemon == nullptr) {
-        const char* ci = std::getenv("CI");
-        if (ci != nullptr && std::string(ci) == "true") FAIL("the example programs are not built");
-        MESSAGE("skipped: the example programs are not built in this configuration");
-        return;
-    }
+    if (!examples_built_or_skip(cli, daemon)) return;
     if (!oauth2cc_test::peers_available_or_skip() || !redis_available_or_skip()) return;
     auto peer = oauth2cc_test::start_oidc_provider({"--ttl", "600"});
     redis_server redis;
@@ -686,12 +690,7 @@ TEST_CASE(
     "file; the CLI warns of one on its command line; an empty sealing key file is refused") {
     const char* cli = std::getenv("OAUTH2CC_EXAMPLE_CLI");
     const char* daemon = std::getenv("OAUTH2CC_EXAMPLE_DAEMON");
-    if (cli == nullptr || daemon == nullptr) {
-        const char* ci = std::getenv("CI");
-        if (ci != nullptr && std::string(ci) == "true") FAIL("the example programs are not built");
-        MESSAGE("skipped: the example programs are not built in this configuration");
-        return;
-    }
+    if (!examples_built_or_skip(cli, daemon)) return;
     if (!oauth2cc_test::peers_available_or_skip() || !redis_available_or_skip()) return;
     auto peer = oauth2cc_test::start_oidc_provider({"--ttl", "600"});
     redis_server redis({"--requirepass", "Redis-Pa55"});

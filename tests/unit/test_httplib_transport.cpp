@@ -457,83 +457,6 @@ TEST_CASE("httplib_transport: mutual TLS presents the client certificate") {
     }
 }
 
-TEST_CASE("httplib_transport: TLS files that cannot be loaded are config errors") {
-    const auto& certs = oauth2cc_test::test_certificates();
-    transport_options options;
-    SUBCASE("ca_file") {
-        options.tls.ca_file = certs.dir + "/missing.pem";
-        const error e = thrown_by([&] { httplib_transport{options}; });
-        CHECK(e.kind() == error_kind::config);
-        CHECK(std::string(e.what()).find("tls.ca_file") != std::string::npos);
-    }
-    SUBCASE("ca_dir") {
-        options.tls.ca_dir = certs.dir + "/missing-dir";
-        CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
-    }
-    SUBCASE("a key that does not match the certificate") {
-        options.tls.client_cert_file = certs.client_cert;
-        options.tls.client_key_file = certs.server_key;
-        const error e = thrown_by([&] { httplib_transport{options}; });
-        CHECK(e.kind() == error_kind::config);
-        CHECK(std::string(e.what()).find("does not match") != std::string::npos);
-    }
-    SUBCASE("a certificate without its key") {
-        options.tls.client_cert_file = certs.client_cert;
-        CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
-    }
-    SUBCASE("PEM text: each refusal names the field, and no key text appears") {
-        const std::string key_text = oauth2cc_test::read_file(certs.client_key);
-        const std::string key_body = key_text.substr(key_text.find('\n') + 1, 40);
-        const auto refusal = [&](const std::string& cert, const std::string& key) {
-            options.tls.client_cert_pem = cert;
-            options.tls.client_key_pem = oauth2cc::secret{key};
-            const error e = thrown_by([&] { httplib_transport{options}; });
-            CHECK(e.kind() == error_kind::config);
-            const std::string what = e.what();
-            CHECK(what.find(key_body) == std::string::npos);
-            CHECK(what.find("PRIVATE KEY") == std::string::npos);
-            return what;
-        };
-        const std::string cert = oauth2cc_test::read_file(certs.client_cert);
-        CHECK(refusal(cert, oauth2cc_test::read_file(certs.server_key)).find("does not match") !=
-              std::string::npos);
-        CHECK(refusal("not a certificate", key_text).find("tls.client_cert_pem") !=
-              std::string::npos);
-        CHECK(refusal(cert, key_text.substr(0, key_text.size() / 2)).find("tls.client_key_pem") !=
-              std::string::npos);
-        CHECK(refusal(cert, "").find("go together") != std::string::npos);
-
-        // An encrypted key is refused, not prompted for (there is no terminal to ask on).
-        BIO* in = BIO_new_mem_buf(key_text.data(), static_cast<int>(key_text.size()));
-        EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
-        BIO_free(in);
-        REQUIRE(key != nullptr);
-        BIO* out = BIO_new(BIO_s_mem());
-        static char passphrase[] = "passphrase";
-        REQUIRE(PEM_write_bio_PrivateKey(out, key, EVP_aes_256_cbc(),
-                                         reinterpret_cast<unsigned char*>(passphrase), 10, nullptr,
-                                         nullptr) == 1);
-        char* data = nullptr;
-        const long n = BIO_get_mem_data(out, &data);
-        const std::string encrypted(data, static_cast<std::size_t>(n));
-        BIO_free(out);
-        EVP_PKEY_free(key);
-        REQUIRE(encrypted.find("ENCRYPTED") != std::string::npos);
-        CHECK(refusal(cert, encrypted).find("unencrypted") != std::string::npos);
-
-        options.tls.client_cert_file = certs.client_cert;
-        options.tls.client_key_file = certs.client_key;
-        CHECK(refusal(cert, key_text).find("once") != std::string::npos);
-    }
-    SUBCASE("non-positive timeouts and a zero cap") {
-        options.read_timeout = std::chrono::milliseconds(0);
-        CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
-        options = transport_options{};
-        options.max_response_bytes = 0;
-        CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
-    }
-}
-
 namespace {
 
 // Counts OpenSSL's prompts for a passphrase: its default PEM callback asks through the
@@ -585,6 +508,72 @@ std::string encrypted_pem(const std::string& key_text) {
 }
 
 }  // namespace
+
+TEST_CASE("httplib_transport: TLS files that cannot be loaded are config errors") {
+    const auto& certs = oauth2cc_test::test_certificates();
+    transport_options options;
+    SUBCASE("ca_file") {
+        options.tls.ca_file = certs.dir + "/missing.pem";
+        const error e = thrown_by([&] { httplib_transport{options}; });
+        CHECK(e.kind() == error_kind::config);
+        CHECK(std::string(e.what()).find("tls.ca_file") != std::string::npos);
+    }
+    SUBCASE("ca_dir") {
+        options.tls.ca_dir = certs.dir + "/missing-dir";
+        CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
+    }
+    SUBCASE("a key that does not match the certificate") {
+        options.tls.client_cert_file = certs.client_cert;
+        options.tls.client_key_file = certs.server_key;
+        const error e = thrown_by([&] { httplib_transport{options}; });
+        CHECK(e.kind() == error_kind::config);
+        CHECK(std::string(e.what()).find("does not match") != std::string::npos);
+    }
+    SUBCASE("a certificate without its key") {
+        options.tls.client_cert_file = certs.client_cert;
+        CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
+    }
+    SUBCASE("PEM text: each refusal names the field, and no key text appears") {
+        const std::string key_text = oauth2cc_test::read_file(certs.client_key);
+        const std::string key_body = key_text.substr(key_text.find('\n') + 1, 40);
+        const auto refusal = [&](const std::string& cert, const std::string& key) {
+            options.tls.client_cert_pem = cert;
+            options.tls.client_key_pem = oauth2cc::secret{key};
+            const error e = thrown_by([&] { httplib_transport{options}; });
+            CHECK(e.kind() == error_kind::config);
+            const std::string what = e.what();
+            CHECK(what.find(key_body) == std::string::npos);
+            CHECK(what.find("PRIVATE KEY") == std::string::npos);
+            return what;
+        };
+        const std::string cert = oauth2cc_test::read_file(certs.client_cert);
+        CHECK(refusal(cert, oauth2cc_test::read_file(certs.server_key)).find("does not match") !=
+              std::string::npos);
+        CHECK(refusal("not a certificate", key_text).find("tls.client_cert_pem") !=
+              std::string::npos);
+        CHECK(refusal(cert, key_text.substr(0, key_text.size() / 2)).find("tls.client_key_pem") !=
+              std::string::npos);
+        CHECK(refusal(cert, "").find("go together") != std::string::npos);
+
+        // An encrypted key is refused, not prompted for (there is no terminal to ask on).
+        const passphrase_prompts prompts;
+        const std::string encrypted = encrypted_pem(key_text);
+        REQUIRE(encrypted.find("ENCRYPTED") != std::string::npos);
+        CHECK(refusal(cert, encrypted).find("unencrypted") != std::string::npos);
+        CHECK(passphrase_prompts::asked() == 0);
+
+        options.tls.client_cert_file = certs.client_cert;
+        options.tls.client_key_file = certs.client_key;
+        CHECK(refusal(cert, key_text).find("once") != std::string::npos);
+    }
+    SUBCASE("non-positive timeouts and a zero cap") {
+        options.read_timeout = std::chrono::milliseconds(0);
+        CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
+        options = transport_options{};
+        options.max_response_bytes = 0;
+        CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
+    }
+}
 
 TEST_CASE(
     "httplib_transport: a client key file rotated to an encrypted key is refused, never "
