@@ -104,7 +104,7 @@ oauth2cc::token_manager& dpop_tokens(oauth2cc::jws_alg alg) {
 // The headers of one DPoP request: the token, and a proof signed for it.
 void dpop_request_headers(benchmark::State& state) {
     const auto alg = static_cast<oauth2cc::jws_alg>(state.range(0));
-    state.SetLabel(oauth2cc::jws_alg_name(alg));
+    state.SetLabel(std::string(oauth2cc::to_string(alg)));
     auto& manager = dpop_tokens(alg);
     const std::string url = api().url() + "/ping";
     for (auto _ : state) {

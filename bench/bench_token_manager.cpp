@@ -8,6 +8,7 @@
 #include "bench_support.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
+#include <oauth2cc/prometheus.hpp>
 
 #include <benchmark/benchmark.h>
 

@@ -9,3 +9,4 @@
 
 #define OAUTH2CC_IMPLEMENTATION
 #include <oauth2cc/oauth2cc.hpp>
+#include <oauth2cc/prometheus.hpp>

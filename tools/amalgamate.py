@@ -9,9 +9,9 @@ Starting from include/oauth2cc/oauth2cc.hpp, every quoted include is replaced by
 file it names, each file once, in the order first reached. Angle-bracket includes stay
 as they are. The bodies (each public header's `#if OAUTH2CC_WITH_BODIES` block) are
 gathered after all the declarations, in one such block, so that compiled mode sees every
-declaration and no body. Each add-on header (one left out of oauth2cc.hpp, as
-redis_token_store.hpp, which needs hiredis) gets a twin beside it that includes the single
-header and then what only the add-on needs. The output depends on the input files alone (no dates, no paths of this
+declaration and no body. Each add-on header (one left out of oauth2cc.hpp: prometheus.hpp,
+and redis_token_store.hpp, which needs hiredis) gets a twin beside it that includes the
+single header, then what only the add-on declares, then its bodies in a block of their own. The output depends on the input files alone (no dates, no paths of this
 machine), so the committed single header can be checked byte for byte.
 
     python3 tools/amalgamate.py            write the single header
@@ -31,7 +31,7 @@ ENTRY = INCLUDE_DIR / "oauth2cc" / "oauth2cc.hpp"
 OUTPUT = ROOT / "single_include" / "oauth2cc" / "oauth2cc.hpp"
 # Headers left out of oauth2cc.hpp (they need another library), each with a twin beside
 # the single header that includes it.
-ADDONS = ["redis_token_store.hpp"]
+ADDONS = ["prometheus.hpp", "redis_token_store.hpp"]
 
 QUOTED_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*(//.*)?$')
 BODIES_IF = re.compile(r"^\s*#\s*if\s+OAUTH2CC_WITH_BODIES\s*$")
@@ -103,7 +103,27 @@ def inline_file(path, seen, out, deferred, in_bodies=False):
         inline_file(resolve(path, rel, match.group(1)), seen, out, deferred, in_bodies)
 
 
-def inline_addon(path, seen, out, declared, in_bodies, wrapped=False):
+def inline_plain(path, seen, out, skip):
+    """Inlines a file and what it includes, but for the files in seen or skip (an add-on's
+    bodies: the single header has the rest, under the same OAUTH2CC_WITH_BODIES)."""
+    rel = path.relative_to(INCLUDE_DIR).as_posix()
+    if rel in seen or rel in skip:
+        return
+    seen.add(rel)
+    out.append(f"// ---- {rel} ----")
+    for line in strip_banner(path.read_text(encoding="utf-8").splitlines()):
+        if PRAGMA_ONCE.match(line):
+            continue
+        if BODIES_IF.match(line):
+            raise AmalgamationError(f"{rel}: a body has no bodies block of its own")
+        match = QUOTED_INCLUDE.match(line)
+        if not match:
+            out.append(line.rstrip())
+            continue
+        inline_plain(resolve(path, rel, match.group(1)), seen, out, skip)
+
+
+def inline_addon(path, seen, out, declared, in_bodies, wrapped=False, bodies=None):
     """Inlines an add-on header (one left out of oauth2cc.hpp) for its single-header twin,
     which includes the single header first: files that the single header declares are
     skipped, and files that it has among its bodies only are wrapped in
@@ -120,11 +140,25 @@ def inline_addon(path, seen, out, declared, in_bodies, wrapped=False):
     if wrap:
         out.append("#if !OAUTH2CC_WITH_BODIES")
     out.append(f"// ---- {rel} ----")
-    for line in strip_banner(path.read_text(encoding="utf-8").splitlines()):
+    lines = strip_banner(path.read_text(encoding="utf-8").splitlines())
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
         if PRAGMA_ONCE.match(line):
             continue
         if BODIES_IF.match(line):
-            raise AmalgamationError(f"{rel}: an add-on header has no bodies block")
+            # The add-on's own bodies: gathered for one block after its declarations.
+            if bodies is None or rel.count("/") != 1:
+                raise AmalgamationError(f"{rel}: only an add-on header has a bodies block")
+            while i < len(lines) and not ENDIF.match(lines[i]):
+                match = QUOTED_INCLUDE.match(lines[i])
+                if not match:
+                    raise AmalgamationError(f"{rel}: only includes may stand in a bodies block")
+                bodies.append(resolve(path, rel, match.group(1)))
+                i += 1
+            i += 1  # the #endif
+            continue
         match = QUOTED_INCLUDE.match(line)
         if not match:
             out.append(line.rstrip())
@@ -178,7 +212,15 @@ def amalgamate():
 
     for name in ADDONS:
         addon = ["#include \"oauth2cc.hpp\"", ""]
-        inline_addon(INCLUDE_DIR / "oauth2cc" / name, set(), addon, declared, in_bodies)
+        bodies = []
+        addon_seen = set()
+        inline_addon(INCLUDE_DIR / "oauth2cc" / name, addon_seen, addon, declared, in_bodies,
+                     bodies=bodies)
+        if bodies:
+            addon += ["", "#if OAUTH2CC_WITH_BODIES"]
+            for path in bodies:
+                inline_plain(path, addon_seen, addon, declared | in_bodies)
+            addon += ["#endif  // OAUTH2CC_WITH_BODIES"]
         lines = banner(version.group(1), f"{name}, beside the single header,") + fold(addon)
         outputs[OUTPUT.parent / name] = "\n".join(lines) + "\n"
     return outputs

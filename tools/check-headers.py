@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 # oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
 # check-headers.py: every public declaration in the public headers has a /// line (a
-# type, a function, a member, an enumerator), and no header is over 400 lines. Prints
-# each breach; exits 1 if any.
+# type, a function, a member, an enumerator), no header is over 400 lines, and detail/
+# keeps its layers: every header in a role folder (at most 12 a folder), and includes
+# between folders only downward in LAYERS; no function is over 80 lines. Prints each
+# breach; exits 1 if any.
 # SPDX-License-Identifier: MIT
 """Usage: tools/check-headers.py [include-dir]   (default: include/oauth2cc)
 
@@ -16,6 +18,15 @@ import sys
 from pathlib import Path
 
 MAX_LINES = 400  # a header a newcomer can hold in their head
+MAX_PER_FOLDER = 12
+MAX_FUNCTION_LINES = 80  # a long function is a sequence of named steps
+CONTROL = re.compile(r"^(?:if|else|for|while|switch|catch|try|do|namespace|class|struct|union|"
+                     r"enum|extern)\b")
+# detail/'s role folders, lowest first: a header includes its own folder's headers and
+# those of folders below it, never above (the public headers, ../../X.hpp, are
+# declarations that every layer may use).
+LAYERS = ["text", "crypto", "http", "oauth", "store", "manager"]
+QUOTED = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 DECL = re.compile(r"^\s*(?:(?:struct|class|enum class|enum|using)\s+\w+|"
                   r"[\w:<>,\s\*&~]+\(|[\w:<>,\s\*&]+\s+\w+(?:\{[^}]*\})?\s*(?:=[^;]*)?;|\w+,?\s*$|\w+\s*=)")
@@ -73,6 +84,121 @@ def undocumented(path):
     return out
 
 
+def layer_breaches(root):
+    """Headers outside a role folder, folders over MAX_PER_FOLDER, upward includes; and
+    impl/ files that hold anything but the bodies of their public header's names."""
+    detail = root / "detail"
+    out = []
+    for path in sorted((root / "impl").glob("*.hpp")):
+        # X_inl.hpp, or X_part_inl.hpp for a part of X's bodies (token_manager_async_inl.hpp)
+        stem = path.name[: -len("_inl.hpp")].split("_")
+        owners = [root / ("_".join(stem[:n]) + ".hpp") for n in range(len(stem), 0, -1)]
+        if not path.name.endswith("_inl.hpp") or not any(o.is_file() for o in owners):
+            out.append(f"{path}: not the bodies of a public header (X.hpp + impl/X_inl.hpp)")
+        if re.search(r"^namespace detail\b", path.read_text(), re.M):
+            out.append(f"{path}: holds detail code; helpers live in detail/")
+    if not detail.is_dir():
+        return out
+    for path in sorted(detail.glob("*.hpp")):
+        out.append(f"{path}: not in a role folder of detail/ ({', '.join(LAYERS)})")
+    for folder in sorted(p for p in detail.iterdir() if p.is_dir()):
+        if folder.name not in LAYERS:
+            out.append(f"{folder}: not a layer of detail/ ({', '.join(LAYERS)})")
+            continue
+        headers = sorted(folder.glob("*.hpp"))
+        if len(headers) > MAX_PER_FOLDER:
+            out.append(f"{folder}: {len(headers)} headers, over {MAX_PER_FOLDER}")
+        for path in headers:
+            for line in path.read_text().splitlines():
+                match = QUOTED.match(line)
+                if not match:
+                    continue
+                target = (path.parent / match.group(1)).resolve()
+                try:
+                    rel = target.relative_to(detail.resolve())
+                except ValueError:
+                    continue  # a public header
+                to = rel.parts[0]
+                if to in LAYERS and LAYERS.index(to) > LAYERS.index(folder.name):
+                    out.append(f"{path}: includes {match.group(1)}, a layer above "
+                               f"{folder.name}/")
+    return out
+
+
+def code_lines(path):
+    """The file's lines with comments, string and character literals blanked out."""
+    out = []
+    in_block = False
+    for line in path.read_text().splitlines():
+        text, i = [], 0
+        while i < len(line):
+            if in_block:
+                end = line.find("*/", i)
+                if end < 0:
+                    i = len(line)
+                    continue
+                in_block, i = False, end + 2
+                continue
+            c = line[i]
+            if line.startswith("//", i):
+                break
+            if line.startswith("/*", i):
+                in_block, i = True, i + 2
+                continue
+            if c in "\"'":
+                j = i + 1
+                while j < len(line) and line[j] != c:
+                    j += 2 if line[j] == "\\" else 1
+                text.append(c + c)
+                i = j + 1
+                continue
+            text.append(c)
+            i += 1
+        out.append("".join(text))
+    return out
+
+
+def long_functions(path):
+    """Function bodies (outside any other function) longer than MAX_FUNCTION_LINES, from
+    the first line of their signature to their closing brace."""
+    out = []
+    stack = []  # per open brace: True when it opens a function body
+    head, head_line, parens = "", None, 0
+    for number, line in enumerate(code_lines(path), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        for c in line:
+            in_function = any(opened for opened, _ in stack)
+            if c == "(":
+                parens += 1
+            elif c == ")":
+                parens -= 1
+            if c == "{":
+                text = head.strip()
+                is_function = (not in_function and parens == 0 and ")" in text and
+                               not CONTROL.match(text) and "=" not in text.split("(")[0] and
+                               not text.split("(")[0].rstrip().endswith("]"))
+                stack.append((is_function, head_line if is_function else number))
+                head, head_line = "", None
+                continue
+            if c == "}":
+                if stack:
+                    opened_function, start = stack.pop()
+                    if opened_function and number - start + 1 > MAX_FUNCTION_LINES:
+                        out.append(f"{path}:{start}: a function of {number - start + 1} lines, "
+                                   f"over {MAX_FUNCTION_LINES}")
+                head, head_line = "", None
+                continue
+            if c == ";" and parens == 0:
+                head, head_line = "", None
+                continue
+            if not c.isspace() and head_line is None:
+                head_line = number
+            head += c
+        head += " "
+    return out
+
+
 def main():
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "include/oauth2cc")
     problems = []
@@ -83,10 +209,18 @@ def main():
         lines = len(path.read_text().splitlines())
         if lines > MAX_LINES:
             problems.append(f"{path}: {lines} lines, over {MAX_LINES}")
+    long_count = len(problems) - undocumented_count
+    layers = layer_breaches(root)
+    problems += layers
+    functions = []
+    for path in sorted(root.rglob("*.hpp")):
+        functions += long_functions(path)
+    problems += functions
     for p in problems:
         print(p)
     print(f"check-headers: {undocumented_count} public declarations without a /// line, "
-          f"{len(problems) - undocumented_count} headers over {MAX_LINES} lines", file=sys.stderr)
+          f"{long_count} headers over {MAX_LINES} lines, {len(layers)} breaches of detail/'s "
+          f"layers, {len(functions)} functions over {MAX_FUNCTION_LINES} lines", file=sys.stderr)
     return 1 if problems else 0
 
 

@@ -142,7 +142,7 @@ inline void apply_authentication(oauth2cc::client_config& cfg, const authenticat
         for (const auto a :
              {oauth2cc::jws_alg::rs256, oauth2cc::jws_alg::ps256, oauth2cc::jws_alg::es256,
               oauth2cc::jws_alg::es384, oauth2cc::jws_alg::eddsa}) {
-            if (s.key_alg == oauth2cc::jws_alg_name(a)) alg = a;
+            if (s.key_alg == oauth2cc::to_string(a)) alg = a;
         }
         if (!s.key_alg.empty() && !alg) {
             throw std::runtime_error("unknown key algorithm \"" + s.key_alg + "\"");

@@ -23,6 +23,7 @@
 #include "../common/stop_signals.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
+#include <oauth2cc/prometheus.hpp>
 
 #include <chrono>
 #include <condition_variable>

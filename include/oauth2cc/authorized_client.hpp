@@ -96,6 +96,16 @@ public:
     const std::string& base_url() const noexcept { return base_url_; }
 
 private:
+    // The steps of send(): the request checked and built; one hop sent with the token's
+    // headers; a redirect followed (false: the response is the answer); one exchange with
+    // the redirects it may follow.
+    http_request request_for(std::string_view method, std::string_view path, std::string_view body,
+                             std::string_view content_type, const name_value_list& headers) const;
+    http_response send_hop(http_request& req, const token& tok, bool on_origin, bool& new_nonce);
+    bool redirect(http_request& req, const http_response& res, bool& on_origin) const;
+    http_response exchange(const http_request& base, const token& tok, bool& on_origin,
+                           bool& new_nonce);
+
     std::string base_url_;
     std::string origin_;
     token_manager& tokens_;

@@ -13,14 +13,31 @@
 
 namespace oauth2cc {
 
-/// @brief What kind of failure an error is; each calls for another remedy.
+/// @brief What kind of failure an error is; each calls for another remedy. Only `oauth`
+/// and `http_status` mean that a server said so; a decision made here (a refused
+/// configuration, a deadline, a backoff) is never an `oauth` error.
 enum class error_kind {
-    config,        ///< The client_config is unusable; fix the configuration.
-    transport,     ///< No response: connection refused, reset, timed out, body over the cap.
-    tls,           ///< The TLS handshake or certificate verification failed.
-    http_status,   ///< A non-2xx response that is not an OAuth error response.
-    oauth,         ///< An RFC 6749 §5.2 error response (`error` member), any status.
-    bad_response,  ///< A 2xx response that is not a valid §5.1 token response.
+    /// Unusable input, found before anything is sent or where nothing can be sent: the
+    /// client_config, a key or certificate file, a URL or header, a token source. Retrying
+    /// changes nothing; fix the configuration.
+    config,
+    /// No usable response: connection refused or reset, name not resolved, the deadline
+    /// (connect_timeout + read_timeout) passed, or a store that cannot be reached. Worth
+    /// retrying later.
+    transport,
+    /// The TLS handshake failed: certificate chain or host name not verified, a client
+    /// certificate refused or unusable. Fix the trust or the certificate.
+    tls,
+    /// A non-2xx response that is not an OAuth error response (a 503, a proxy's 502); the
+    /// status and a short, sanitised excerpt of the body come with it.
+    http_status,
+    /// An RFC 6749 §5.2 (or RFC 8693, RFC 9449) error response from the server: an `error`
+    /// member, whatever the status; oauth_error() has its code.
+    oauth,
+    /// A response that arrived but is not what the protocol allows: a 2xx that is not a
+    /// valid token response, a body over max_response_bytes, a Content-Encoding not asked
+    /// for, HTML where JSON was due.
+    bad_response,
 };
 
 /// @brief The kind's name, e.g. "oauth".

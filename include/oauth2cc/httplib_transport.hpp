@@ -13,10 +13,6 @@
 
 namespace oauth2cc {
 
-/// @brief How an httplib_transport connects and how much it accepts: connection_options
-/// (allow_insecure_http and user_agent are the requests' business, not the transport's).
-using transport_options = connection_options;
-
 /// @brief Sends requests with cpp-httplib: HTTPS with certificate and host-name
 /// verification, every timeout set, redirects never followed, bodies capped, and
 /// connections kept alive and reused per origin.
@@ -25,11 +21,11 @@ using transport_options = connection_options;
 /// reused by the next request to the same origin once it is idle.
 class httplib_transport final : public transport {
 public:
+    /// @brief A transport that connects as options say (a client_config is one; its
+    /// allow_insecure_http and user_agent are the requests' business, not the transport's).
     /// @throws error `config` when options fail check_connection's rules, or when
     ///         tls.ca_file, tls.ca_dir or the client certificate cannot be loaded
     explicit httplib_transport(connection_options options = {});
-    /// @brief A transport with the connection options of cfg.
-    explicit httplib_transport(const client_config& cfg);
     // Header-only, virtual functions are declared inline: then the class has no key
     // function, and a unit that includes this header but makes none emits no vtable and
     // no code. In compiled mode they are the library's, with its vtable.

@@ -3,6 +3,16 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+// The layers, each using only those below it (tools/check-headers.py checks detail/'s):
+//   public headers (this folder)   declarations users name
+//   impl/                          their bodies, under OAUTH2CC_WITH_BODIES
+//   detail/manager/                the token holder: state, fetches, refresher, guard
+//   detail/store/                  token files, Redis links, the Redis store's bodies
+//   detail/oauth/                  requests, responses, assertions, DPoP, discovery
+//   detail/http/                   URLs, proxies, deadlines, cpp-httplib glue
+//   detail/crypto/                 SHA-256, JOSE, sealing, PEM reads
+//   detail/text/                   form encoding, redaction, wiping, bounded JSON
+
 #include "config.hpp"
 #include "version.hpp"
 

@@ -10,9 +10,9 @@
 #include "secret.hpp"
 #include "token_store.hpp"
 
-#include "detail/redis_link.hpp"
-#include "detail/seal.hpp"
-#include "detail/token_file.hpp"
+#include "detail/store/redis_link.hpp"
+#include "detail/crypto/seal.hpp"
+#include "detail/store/token_file.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -122,4 +122,4 @@ private:
 
 }  // namespace oauth2cc
 
-#include "detail/redis_store_body.hpp"
+#include "impl/redis_token_store_inl.hpp"

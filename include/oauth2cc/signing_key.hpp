@@ -29,7 +29,7 @@ enum class jws_alg {
 };
 
 /// @brief The JWS `alg` name of an algorithm, e.g. "ES256".
-const char* jws_alg_name(jws_alg alg) noexcept;
+std::string_view to_string(jws_alg alg) noexcept;
 
 /// @brief A private key that signs, held by OpenSSL: RSA (RS256, PS256), EC P-256
 /// (ES256), P-384 (ES384) or Ed25519 (EdDSA). Copies share the one immutable key, and

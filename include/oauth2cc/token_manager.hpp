@@ -236,7 +236,6 @@ private:
 }  // namespace oauth2cc
 
 #if OAUTH2CC_WITH_BODIES
-#include "impl/metrics_inl.hpp"
 #include "impl/token_manager_inl.hpp"
 #include "impl/token_manager_async_inl.hpp"
 #endif

@@ -31,8 +31,9 @@ struct auth_challenge {
 /// @sa RFC 9110 §11.6.1
 std::vector<auth_challenge> parse_www_authenticate(std::string_view value);
 
-/// @brief What a resource server said in its Bearer challenge (RFC 6750 §3).
-struct bearer_challenge {
+/// @brief What a resource server said in its challenge for an access token: a Bearer
+/// challenge (RFC 6750 §3) or a DPoP one (RFC 9449 §7.1), which carry the same parameters.
+struct token_challenge {
     std::string realm;              ///< The protection space, when given.
     std::string error;              ///< "invalid_token", "insufficient_scope", ... or empty.
     std::string error_description;  ///< Text for a developer, when given.
@@ -43,13 +44,13 @@ struct bearer_challenge {
 
 /// @brief The first Bearer challenge of a response's WWW-Authenticate headers, if any.
 /// @sa RFC 6750 §3
-std::optional<bearer_challenge> find_bearer_challenge(const http_response& response);
+std::optional<token_challenge> find_bearer_challenge(const http_response& response);
 
 /// @brief The first DPoP challenge of a response's WWW-Authenticate headers, if any: its
 /// `error` is e.g. "invalid_token", "invalid_dpop_proof" or "use_dpop_nonce"; its
 /// `algs` are in raw.
 /// @sa RFC 9449 §7.1, §9
-std::optional<bearer_challenge> find_dpop_challenge(const http_response& response);
+std::optional<token_challenge> find_dpop_challenge(const http_response& response);
 
 }  // namespace oauth2cc
 

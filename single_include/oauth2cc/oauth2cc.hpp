@@ -6,6 +6,16 @@
 
 // ---- oauth2cc/oauth2cc.hpp ----
 
+// The layers, each using only those below it (tools/check-headers.py checks detail/'s):
+//   public headers (this folder)   declarations users name
+//   impl/                          their bodies, under OAUTH2CC_WITH_BODIES
+//   detail/manager/                the token holder: state, fetches, refresher, guard
+//   detail/store/                  token files, Redis links, the Redis store's bodies
+//   detail/oauth/                  requests, responses, assertions, DPoP, discovery
+//   detail/http/                   URLs, proxies, deadlines, cpp-httplib glue
+//   detail/crypto/                 SHA-256, JOSE, sealing, PEM reads
+//   detail/text/                   form encoding, redaction, wiping, bounded JSON
+
 // ---- oauth2cc/config.hpp ----
 
 /// @brief Major version: changes when the public API breaks.
@@ -246,7 +256,7 @@ enum class jws_alg {
 };
 
 /// @brief The JWS `alg` name of an algorithm, e.g. "ES256".
-const char* jws_alg_name(jws_alg alg) noexcept;
+std::string_view to_string(jws_alg alg) noexcept;
 
 /// @brief A private key that signs, held by OpenSSL: RSA (RS256, PS256), EC P-256
 /// (ES256), P-384 (ES384) or Ed25519 (EdDSA). Copies share the one immutable key, and
@@ -535,14 +545,31 @@ private:
 
 namespace oauth2cc {
 
-/// @brief What kind of failure an error is; each calls for another remedy.
+/// @brief What kind of failure an error is; each calls for another remedy. Only `oauth`
+/// and `http_status` mean that a server said so; a decision made here (a refused
+/// configuration, a deadline, a backoff) is never an `oauth` error.
 enum class error_kind {
-    config,        ///< The client_config is unusable; fix the configuration.
-    transport,     ///< No response: connection refused, reset, timed out, body over the cap.
-    tls,           ///< The TLS handshake or certificate verification failed.
-    http_status,   ///< A non-2xx response that is not an OAuth error response.
-    oauth,         ///< An RFC 6749 §5.2 error response (`error` member), any status.
-    bad_response,  ///< A 2xx response that is not a valid §5.1 token response.
+    /// Unusable input, found before anything is sent or where nothing can be sent: the
+    /// client_config, a key or certificate file, a URL or header, a token source. Retrying
+    /// changes nothing; fix the configuration.
+    config,
+    /// No usable response: connection refused or reset, name not resolved, the deadline
+    /// (connect_timeout + read_timeout) passed, or a store that cannot be reached. Worth
+    /// retrying later.
+    transport,
+    /// The TLS handshake failed: certificate chain or host name not verified, a client
+    /// certificate refused or unusable. Fix the trust or the certificate.
+    tls,
+    /// A non-2xx response that is not an OAuth error response (a 503, a proxy's 502); the
+    /// status and a short, sanitised excerpt of the body come with it.
+    http_status,
+    /// An RFC 6749 §5.2 (or RFC 8693, RFC 9449) error response from the server: an `error`
+    /// member, whatever the status; oauth_error() has its code.
+    oauth,
+    /// A response that arrived but is not what the protocol allows: a 2xx that is not a
+    /// valid token response, a body over max_response_bytes, a Content-Encoding not asked
+    /// for, HTML where JSON was due.
+    bad_response,
 };
 
 /// @brief The kind's name, e.g. "oauth".
@@ -590,15 +617,10 @@ private:
 
 // ---- oauth2cc/metrics.hpp ----
 
-#include <array>
 #include <chrono>
 #include <cstdint>
-#include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 namespace oauth2cc {
 
@@ -710,92 +732,8 @@ public:
     virtual void on_detach(const token_manager& manager) { (void)manager; }
 };
 
-/// @brief A metrics_observer that keeps what it sees as Prometheus metrics, by client id,
-/// and writes them in the text exposition format (version 0.0.4) for a `/metrics`
-/// endpoint:
-///
-/// - `oauth2cc_token_requests_total{client_id,outcome}` counter;
-/// - `oauth2cc_token_request_duration_seconds{client_id}` histogram;
-/// - `oauth2cc_token_request_retries_total{client_id}` counter: requests after a failure;
-/// - `oauth2cc_token_waits_total{client_id}` counter and
-///   `oauth2cc_token_wait_seconds_total{client_id}` counter of the time waited;
-/// - `oauth2cc_token_store_operations_total{client_id,operation,result}` counter;
-/// - `oauth2cc_unauthorized_retries_total{client_id}` counter;
-/// - `oauth2cc_dpop_nonce_retries_total{client_id,origin}` counter;
-/// - from the stats() of the attached managers, read at each scrape:
-///   `oauth2cc_token_cache_hits_total{client_id}` counter,
-///   `oauth2cc_token_fast_failures_total{client_id}` counter (callers given the last
-///   error while backing off), and `oauth2cc_token_consecutive_failures{client_id}` gauge.
-///
-/// Thread-safe. Its cost is one lock per event, never on a cached get().
-class prometheus_exporter : public metrics_observer {
-public:
-    /// @brief The Content-Type of what text() writes.
-    static constexpr std::string_view content_type = "text/plain; version=0.0.4; charset=utf-8";
-
-    /// @brief The upper bounds, in seconds, of the request duration histogram's buckets
-    /// (`+Inf` comes after them).
-    static constexpr std::array<double, 12> duration_buckets{0.005, 0.01, 0.025, 0.05, 0.1,  0.25,
-                                                             0.5,   1.0,  2.5,   5.0,  10.0, 30.0};
-
-    prometheus_exporter() = default;
-    prometheus_exporter(const prometheus_exporter&) = delete;
-    prometheus_exporter& operator=(const prometheus_exporter&) = delete;
-
-    /// @brief Every metric, in the Prometheus text exposition format 0.0.4.
-    std::string text() const;
-
-    // Header-only, virtual functions are declared inline: then the class has no key
-    // function, and a unit that does not use it emits neither its vtable nor its bodies.
-    /// @brief Counts the request by outcome and times it in the histogram.
-    OAUTH2CC_INLINE void on_token_request(const token_request_event& event) override;
-    /// @brief Counts the wait and its time.
-    OAUTH2CC_INLINE void on_wait(std::string_view client_id, std::chrono::nanoseconds waited,
-                                 bool got_token) override;
-    /// @brief Counts the store operation by operation and result.
-    OAUTH2CC_INLINE void on_store(const store_event& event) override;
-    /// @brief Counts the 401 retry.
-    OAUTH2CC_INLINE void on_unauthorized_retry(std::string_view client_id) override;
-    /// @brief Counts the nonce retry by origin.
-    OAUTH2CC_INLINE void on_dpop_nonce_retry(std::string_view client_id,
-                                             nonce_origin where) override;
-    /// @brief Reads manager's stats() at each scrape from now on.
-    OAUTH2CC_INLINE void on_attach(const token_manager& manager,
-                                   std::string_view client_id) override;
-    /// @brief Keeps manager's last counts, and reads its stats() no more.
-    OAUTH2CC_INLINE void on_detach(const token_manager& manager) override;
-
-private:
-    /// What one client id has seen.
-    struct client_series {
-        std::map<std::string, std::uint64_t> requests;                 ///< by outcome
-        std::array<std::uint64_t, duration_buckets.size()> buckets{};  ///< not cumulative
-        std::uint64_t duration_count = 0;                              ///< requests timed
-        double duration_sum = 0;                                       ///< their seconds
-        std::uint64_t retries = 0;                                     ///< requests after a failure
-        std::uint64_t waits = 0;                                       ///< callers that waited
-        double wait_seconds = 0;  ///< how long they waited in all
-        std::map<std::pair<std::string, std::string>, std::uint64_t> store;  ///< op, result
-        std::uint64_t unauthorized_retries = 0;              ///< calls repeated after a 401
-        std::map<std::string, std::uint64_t> nonce_retries;  ///< by origin
-        /// Counts of managers detached, so that the counters never go down.
-        std::uint64_t gone_cache_hits = 0;
-        std::uint64_t gone_fast_failures = 0;  ///< as gone_cache_hits
-    };
-    /// A manager attached, whose stats() are read at each scrape.
-    struct attached {
-        const token_manager* manager;  ///< valid until on_detach()
-        std::string client_id;         ///< its label
-    };
-
-    mutable std::mutex mutex_;
-    std::map<std::string, client_series> clients_;
-    std::vector<attached> managers_;
-};
-
 }  // namespace oauth2cc
 
-// The bodies come with token_manager.hpp, which they need whole.
 // ---- oauth2cc/token.hpp ----
 
 #include <nlohmann/json.hpp>
@@ -1238,6 +1176,16 @@ public:
     const std::string& base_url() const noexcept { return base_url_; }
 
 private:
+    // The steps of send(): the request checked and built; one hop sent with the token's
+    // headers; a redirect followed (false: the response is the answer); one exchange with
+    // the redirects it may follow.
+    http_request request_for(std::string_view method, std::string_view path, std::string_view body,
+                             std::string_view content_type, const name_value_list& headers) const;
+    http_response send_hop(http_request& req, const token& tok, bool on_origin, bool& new_nonce);
+    bool redirect(http_request& req, const http_response& res, bool& on_origin) const;
+    http_response exchange(const http_request& base, const token& tok, bool& on_origin,
+                           bool& new_nonce);
+
     std::string base_url_;
     std::string origin_;
     token_manager& tokens_;
@@ -1387,10 +1335,6 @@ private:
 
 namespace oauth2cc {
 
-/// @brief How an httplib_transport connects and how much it accepts: connection_options
-/// (allow_insecure_http and user_agent are the requests' business, not the transport's).
-using transport_options = connection_options;
-
 /// @brief Sends requests with cpp-httplib: HTTPS with certificate and host-name
 /// verification, every timeout set, redirects never followed, bodies capped, and
 /// connections kept alive and reused per origin.
@@ -1399,11 +1343,11 @@ using transport_options = connection_options;
 /// reused by the next request to the same origin once it is idle.
 class httplib_transport final : public transport {
 public:
+    /// @brief A transport that connects as options say (a client_config is one; its
+    /// allow_insecure_http and user_agent are the requests' business, not the transport's).
     /// @throws error `config` when options fail check_connection's rules, or when
     ///         tls.ca_file, tls.ca_dir or the client certificate cannot be loaded
     explicit httplib_transport(connection_options options = {});
-    /// @brief A transport with the connection options of cfg.
-    explicit httplib_transport(const client_config& cfg);
     // Header-only, virtual functions are declared inline: then the class has no key
     // function, and a unit that includes this header but makes none emits no vtable and
     // no code. In compiled mode they are the library's, with its vtable.
@@ -1580,8 +1524,9 @@ struct auth_challenge {
 /// @sa RFC 9110 §11.6.1
 std::vector<auth_challenge> parse_www_authenticate(std::string_view value);
 
-/// @brief What a resource server said in its Bearer challenge (RFC 6750 §3).
-struct bearer_challenge {
+/// @brief What a resource server said in its challenge for an access token: a Bearer
+/// challenge (RFC 6750 §3) or a DPoP one (RFC 9449 §7.1), which carry the same parameters.
+struct token_challenge {
     std::string realm;              ///< The protection space, when given.
     std::string error;              ///< "invalid_token", "insufficient_scope", ... or empty.
     std::string error_description;  ///< Text for a developer, when given.
@@ -1592,20 +1537,20 @@ struct bearer_challenge {
 
 /// @brief The first Bearer challenge of a response's WWW-Authenticate headers, if any.
 /// @sa RFC 6750 §3
-std::optional<bearer_challenge> find_bearer_challenge(const http_response& response);
+std::optional<token_challenge> find_bearer_challenge(const http_response& response);
 
 /// @brief The first DPoP challenge of a response's WWW-Authenticate headers, if any: its
 /// `error` is e.g. "invalid_token", "invalid_dpop_proof" or "use_dpop_nonce"; its
 /// `algs` are in raw.
 /// @sa RFC 9449 §7.1, §9
-std::optional<bearer_challenge> find_dpop_challenge(const http_response& response);
+std::optional<token_challenge> find_dpop_challenge(const http_response& response);
 
 }  // namespace oauth2cc
 
 #if OAUTH2CC_WITH_BODIES
 // ---- oauth2cc/impl/secret_inl.hpp ----
 
-// ---- oauth2cc/detail/wipe.hpp ----
+// ---- oauth2cc/detail/text/wipe.hpp ----
 
 #include <openssl/crypto.h>
 
@@ -1704,9 +1649,9 @@ OAUTH2CC_INLINE std::ostream& operator<<(std::ostream& os, const secret&) { retu
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/signing_key_inl.hpp ----
 
-// ---- oauth2cc/detail/jose.hpp ----
+// ---- oauth2cc/detail/crypto/jose.hpp ----
 
-// ---- oauth2cc/detail/form.hpp ----
+// ---- oauth2cc/detail/text/form.hpp ----
 
 #include <openssl/evp.h>
 
@@ -1856,7 +1801,7 @@ constexpr bool is_scope_token(std::string_view s) noexcept {
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/sha256.hpp ----
+// ---- oauth2cc/detail/crypto/sha256.hpp ----
 
 #include <openssl/evp.h>
 
@@ -2004,7 +1949,7 @@ inline std::string jwk_thumbprint_of(const nlohmann::json& jwk) {
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/limits.hpp ----
+// ---- oauth2cc/detail/text/limits.hpp ----
 
 #include <chrono>
 #include <cstddef>
@@ -2030,7 +1975,7 @@ constexpr bool timeouts_in_range(std::chrono::milliseconds connect,
 inline constexpr std::size_t max_credential_file_bytes = 64 * 1024;
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/pem.hpp ----
+// ---- oauth2cc/detail/crypto/pem.hpp ----
 
 namespace oauth2cc::detail {
 
@@ -2044,9 +1989,9 @@ inline int refuse_passphrase(char*, int, int, void* asked) {
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/private_files.hpp ----
+// ---- oauth2cc/detail/store/private_files.hpp ----
 
-// ---- oauth2cc/detail/text.hpp ----
+// ---- oauth2cc/detail/text/text.hpp ----
 
 #include <cstddef>
 #include <string>
@@ -2246,23 +2191,17 @@ inline std::string read_credential_file(const std::string& path, std::size_t lim
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/crypto/evp.hpp ----
 
-#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
-
+#include <openssl/bio.h>
+#include <openssl/ecdsa.h>
 #include <memory>
 #include <string>
-#include <utility>
 
-namespace oauth2cc {
-
-namespace detail {
+namespace oauth2cc::detail {
 
 struct bio_free {
     void operator()(BIO* b) const noexcept { BIO_free(b); }
@@ -2314,9 +2253,24 @@ inline std::string bn_param(const EVP_PKEY* key, const char* name, std::size_t w
     return out;
 }
 
-}  // namespace detail
+}  // namespace oauth2cc::detail
 
-OAUTH2CC_INLINE const char* jws_alg_name(jws_alg alg) noexcept {
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string_view to_string(jws_alg alg) noexcept {
     switch (alg) {
         case jws_alg::rs256:
             return "RS256";
@@ -2367,8 +2321,8 @@ OAUTH2CC_INLINE signing_key signing_key::from_openssl(std::shared_ptr<evp_pkey_s
     if (alg) {
         const bool fits = *alg == own || (rsa && *alg == jws_alg::ps256);
         if (!fits) {
-            fail(std::string("holds a key that cannot sign ") + jws_alg_name(*alg) + "; it signs " +
-                 jws_alg_name(own) + (rsa ? " or PS256" : ""));
+            fail(std::string("holds a key that cannot sign ") + std::string(to_string(*alg)) +
+                 "; it signs " + std::string(to_string(own)) + (rsa ? " or PS256" : ""));
         }
         chosen = *alg;
     }
@@ -2439,8 +2393,8 @@ OAUTH2CC_INLINE signing_key signing_key::generate(jws_alg alg) {
     }
     ERR_clear_error();
     if (raw == nullptr) {
-        throw error(error_kind::config,
-                    std::string("OpenSSL could not generate a key for ") + jws_alg_name(alg));
+        throw error(error_kind::config, std::string("OpenSSL could not generate a key for ") +
+                                            std::string(to_string(alg)));
     }
     signing_key key(detail::own_key(raw), alg, {});
     key.kid_ = key.jwk_thumbprint();
@@ -2481,7 +2435,7 @@ OAUTH2CC_INLINE nlohmann::json signing_key::public_jwk() const {
             break;
         }
     }
-    jwk["alg"] = jws_alg_name(alg_);
+    jwk["alg"] = std::string(to_string(alg_));
     jwk["use"] = "sig";
     if (!kid_.empty()) jwk["kid"] = kid_;
     return jwk;
@@ -2494,8 +2448,8 @@ OAUTH2CC_INLINE std::string signing_key::jwk_thumbprint() const {
 OAUTH2CC_INLINE std::string signing_key::sign(std::string_view data) const {
     const auto fail = [this] {
         ERR_clear_error();
-        throw error(error_kind::config,
-                    std::string("OpenSSL could not sign with the ") + jws_alg_name(alg_) + " key");
+        throw error(error_kind::config, std::string("OpenSSL could not sign with the ") +
+                                            std::string(to_string(alg_)) + " key");
     };
     const std::unique_ptr<EVP_MD_CTX, detail::md_ctx_free> ctx(EVP_MD_CTX_new());
     if (!ctx) fail();
@@ -2684,19 +2638,6 @@ OAUTH2CC_INLINE error::error(error_kind kind, const std::string& message, error_
       details_(std::move(details)) {}
 
 }  // namespace oauth2cc
-// ---- oauth2cc/impl/token_store_inl.hpp ----
-
-namespace oauth2cc {
-
-OAUTH2CC_INLINE std::unique_ptr<token_store_lock> token_store::lock(const std::string&) {
-    return nullptr;
-}
-
-OAUTH2CC_INLINE std::string store_key(const std::string& cache_key) {
-    return detail::sha256_hex(cache_key);
-}
-
-}  // namespace oauth2cc
 // ---- oauth2cc/impl/metrics_inl.hpp ----
 
 #include <algorithm>
@@ -2783,221 +2724,23 @@ OAUTH2CC_INLINE std::string_view to_string(nonce_origin origin) noexcept {
     return "unknown";
 }
 
-namespace detail {
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/token_store_inl.hpp ----
 
-/// @brief A label value in the text format: backslash, double quote and line feed escaped.
-inline std::string prometheus_label(std::string_view value) {
-    std::string out;
-    out.reserve(value.size());
-    for (const char c : value) {
-        if (c == '\\') {
-            out += "\\\\";
-        } else if (c == '"') {
-            out += "\\\"";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else {
-            out += c;
-        }
-    }
-    return out;
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::unique_ptr<token_store_lock> token_store::lock(const std::string&) {
+    return nullptr;
 }
 
-/// @brief A sample value or bucket bound: the shortest text that reads back the same.
-inline std::string prometheus_number(double value) {
-    char text[40];
-    for (int precision = 1; precision <= 17; ++precision) {
-        std::snprintf(text, sizeof text, "%.*g", precision, value);
-        if (std::strtod(text, nullptr) == value) break;
-    }
-    return text;
-}
-
-/// @brief Writes the text format of one metric family, sample by sample.
-class prometheus_writer {
-public:
-    explicit prometheus_writer(std::string& out) : out_(out) {}
-
-    void family(std::string_view name, std::string_view type, std::string_view help) {
-        out_.append("# HELP ").append(name).append(" ").append(help).append("\n");
-        out_.append("# TYPE ").append(name).append(" ").append(type).append("\n");
-    }
-    /// labels: name="value" pairs, already escaped, joined by commas
-    void sample(std::string_view name, const std::string& labels, const std::string& value) {
-        out_.append(name);
-        if (!labels.empty()) out_.append("{").append(labels).append("}");
-        out_.append(" ").append(value).append("\n");
-    }
-    void sample(std::string_view name, const std::string& labels, std::uint64_t value) {
-        sample(name, labels, std::to_string(value));
-    }
-
-private:
-    std::string& out_;
-};
-
-}  // namespace detail
-
-OAUTH2CC_INLINE void prometheus_exporter::on_token_request(const token_request_event& event) {
-    const double seconds = std::chrono::duration<double>(event.latency).count();
-    const std::lock_guard<std::mutex> lock(mutex_);
-    client_series& c = clients_[std::string(event.client_id)];
-    ++c.requests[std::string(to_string(event.outcome))];
-    const auto bucket = std::lower_bound(duration_buckets.begin(), duration_buckets.end(), seconds);
-    if (bucket != duration_buckets.end()) ++c.buckets[bucket - duration_buckets.begin()];
-    ++c.duration_count;
-    c.duration_sum += seconds;
-    if (event.retry) ++c.retries;
-    if (event.dpop_nonce_retries > 0) {
-        c.nonce_retries[std::string(to_string(nonce_origin::token_endpoint))] +=
-            event.dpop_nonce_retries;
-    }
-}
-
-OAUTH2CC_INLINE void prometheus_exporter::on_wait(std::string_view client_id,
-                                                  std::chrono::nanoseconds waited, bool) {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    client_series& c = clients_[std::string(client_id)];
-    ++c.waits;
-    c.wait_seconds += std::chrono::duration<double>(waited).count();
-}
-
-OAUTH2CC_INLINE void prometheus_exporter::on_store(const store_event& event) {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    ++clients_[std::string(event.client_id)]
-          .store[{std::string(to_string(event.operation)), std::string(to_string(event.result))}];
-}
-
-OAUTH2CC_INLINE void prometheus_exporter::on_unauthorized_retry(std::string_view client_id) {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    ++clients_[std::string(client_id)].unauthorized_retries;
-}
-
-OAUTH2CC_INLINE void prometheus_exporter::on_dpop_nonce_retry(std::string_view client_id,
-                                                              nonce_origin where) {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    ++clients_[std::string(client_id)].nonce_retries[std::string(to_string(where))];
-}
-
-OAUTH2CC_INLINE void prometheus_exporter::on_attach(const token_manager& manager,
-                                                    std::string_view client_id) {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    clients_[std::string(client_id)];
-    managers_.push_back({&manager, std::string(client_id)});
-}
-
-OAUTH2CC_INLINE void prometheus_exporter::on_detach(const token_manager& manager) {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    for (auto it = managers_.begin(); it != managers_.end(); ++it) {
-        if (it->manager != &manager) continue;
-        // Its counts stay in the totals, so that no counter goes down.
-        const manager_stats last = manager.stats();
-        client_series& c = clients_[it->client_id];
-        c.gone_cache_hits += last.cache_hits;
-        c.gone_fast_failures += last.fast_failures;
-        managers_.erase(it);
-        return;
-    }
-}
-
-OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
-    struct pulled {
-        std::uint64_t cache_hits = 0, fast_failures = 0, consecutive_failures = 0;
-    };
-    std::string out;
-    detail::prometheus_writer w(out);
-    const std::lock_guard<std::mutex> lock(mutex_);
-    std::map<std::string, pulled> from_stats;
-    for (const auto& [id, c] : clients_) {
-        from_stats[id] = {c.gone_cache_hits, c.gone_fast_failures, 0};
-    }
-    for (const attached& a : managers_) {
-        const manager_stats s = a.manager->stats();
-        pulled& p = from_stats[a.client_id];
-        p.cache_hits += s.cache_hits;
-        p.fast_failures += s.fast_failures;
-        p.consecutive_failures = std::max(p.consecutive_failures, s.consecutive_failures);
-    }
-    const auto id_label = [](const std::string& id) {
-        return "client_id=\"" + detail::prometheus_label(id) + "\"";
-    };
-    // A family with one sample per client: value(entry) of each entry of clients.
-    const auto per_client = [&](const char* name, const char* type, const char* help,
-                                const auto& clients, const auto& value) {
-        w.family(name, type, help);
-        for (const auto& [id, entry] : clients) w.sample(name, id_label(id), value(entry));
-    };
-
-    w.family("oauth2cc_token_requests_total", "counter",
-             "Token requests made, by outcome: success or the kind of error.");
-    for (const auto& [id, c] : clients_) {
-        for (const auto& [outcome, n] : c.requests) {
-            w.sample("oauth2cc_token_requests_total", id_label(id) + ",outcome=\"" + outcome + "\"",
-                     n);
-        }
-    }
-    w.family("oauth2cc_token_request_duration_seconds", "histogram",
-             "How long token requests took, from start to outcome.");
-    for (const auto& [id, c] : clients_) {
-        std::uint64_t cumulative = 0;
-        for (std::size_t i = 0; i < duration_buckets.size(); ++i) {
-            cumulative += c.buckets[i];
-            w.sample(
-                "oauth2cc_token_request_duration_seconds_bucket",
-                id_label(id) + ",le=\"" + detail::prometheus_number(duration_buckets[i]) + "\"",
-                cumulative);
-        }
-        w.sample("oauth2cc_token_request_duration_seconds_bucket", id_label(id) + ",le=\"+Inf\"",
-                 c.duration_count);
-        w.sample("oauth2cc_token_request_duration_seconds_sum", id_label(id),
-                 detail::prometheus_number(c.duration_sum));
-        w.sample("oauth2cc_token_request_duration_seconds_count", id_label(id), c.duration_count);
-    }
-    per_client("oauth2cc_token_request_retries_total", "counter",
-               "Token requests made after a failed one.", clients_,
-               [](const client_series& c) { return c.retries; });
-    per_client("oauth2cc_token_waits_total", "counter", "Callers that waited for a token request.",
-               clients_, [](const client_series& c) { return c.waits; });
-    per_client("oauth2cc_token_wait_seconds_total", "counter",
-               "Time callers spent waiting for token requests.", clients_,
-               [](const client_series& c) { return detail::prometheus_number(c.wait_seconds); });
-    w.family("oauth2cc_token_store_operations_total", "counter",
-             "Token store operations, by operation and result.");
-    for (const auto& [id, c] : clients_) {
-        for (const auto& [what, n] : c.store) {
-            w.sample(
-                "oauth2cc_token_store_operations_total",
-                id_label(id) + ",operation=\"" + what.first + "\",result=\"" + what.second + "\"",
-                n);
-        }
-    }
-    per_client("oauth2cc_unauthorized_retries_total", "counter",
-               "Calls repeated with a new token after a 401 for the old one.", clients_,
-               [](const client_series& c) { return c.unauthorized_retries; });
-    w.family("oauth2cc_dpop_nonce_retries_total", "counter",
-             "Requests repeated with the DPoP nonce a server asked for, by origin.");
-    for (const auto& [id, c] : clients_) {
-        for (const auto& [where, n] : c.nonce_retries) {
-            w.sample("oauth2cc_dpop_nonce_retries_total",
-                     id_label(id) + ",origin=\"" + where + "\"", n);
-        }
-    }
-    per_client("oauth2cc_token_cache_hits_total", "counter",
-               "get() calls answered from the cached token.", from_stats,
-               [](const pulled& p) { return p.cache_hits; });
-    per_client("oauth2cc_token_fast_failures_total", "counter",
-               "get() calls given the last error at once while backing off.", from_stats,
-               [](const pulled& p) { return p.fast_failures; });
-    per_client("oauth2cc_token_consecutive_failures", "gauge",
-               "Failed token requests since the last success (the most of the client's managers).",
-               from_stats, [](const pulled& p) { return p.consecutive_failures; });
-    return out;
+OAUTH2CC_INLINE std::string store_key(const std::string& cache_key) {
+    return detail::sha256_hex(cache_key);
 }
 
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/token_manager_inl.hpp ----
 
-// ---- oauth2cc/detail/backoff.hpp ----
+// ---- oauth2cc/detail/manager/backoff.hpp ----
 
 #include <algorithm>
 #include <chrono>
@@ -3052,7 +2795,7 @@ std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/manager_events.hpp ----
+// ---- oauth2cc/detail/manager/manager_events.hpp ----
 
 #include <chrono>
 #include <exception>
@@ -3158,13 +2901,13 @@ private:
 };
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/manager_fetch.hpp ----
+// ---- oauth2cc/detail/manager/manager_fetch.hpp ----
 
-// ---- oauth2cc/detail/manager_state.hpp ----
+// ---- oauth2cc/detail/manager/manager_state.hpp ----
 
-// ---- oauth2cc/detail/cache_key.hpp ----
+// ---- oauth2cc/detail/oauth/cache_key.hpp ----
 
-// ---- oauth2cc/detail/client_assertion.hpp ----
+// ---- oauth2cc/detail/oauth/client_assertion.hpp ----
 
 #include <nlohmann/json.hpp>
 
@@ -3210,8 +2953,9 @@ public:
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count();
         nlohmann::json header(nlohmann::json::value_t::object);
-        header["alg"] =
-            method_ == auth_method::client_secret_jwt ? "HS256" : jws_alg_name(key_->alg());
+        header["alg"] = method_ == auth_method::client_secret_jwt
+                            ? "HS256"
+                            : std::string(to_string(key_->alg()));
         header["typ"] = "JWT";
         if (method_ == auth_method::private_key_jwt && !key_->kid().empty()) {
             header["kid"] = key_->kid();
@@ -3367,7 +3111,7 @@ inline std::string cache_key(const client_config& cfg) {
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/coarse_clock.hpp ----
+// ---- oauth2cc/detail/manager/coarse_clock.hpp ----
 
 #include <algorithm>
 #include <chrono>
@@ -3437,9 +3181,9 @@ constexpr coarse_clock::time_point coarse_until(coarse_clock::time_point refresh
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/dpop.hpp ----
+// ---- oauth2cc/detail/oauth/dpop.hpp ----
 
-// ---- oauth2cc/detail/url.hpp ----
+// ---- oauth2cc/detail/http/url.hpp ----
 
 #include <cstddef>
 #include <optional>
@@ -3632,7 +3376,7 @@ public:
     explicit dpop_prover(signing_key key)
         : key_(std::move(key)), thumbprint_(key_.jwk_thumbprint()) {
         std::string header = "{\"typ\":\"dpop+jwt\",\"alg\":";
-        append_json_string(header, jws_alg_name(key_.alg()));
+        append_json_string(header, to_string(key_.alg()));
         header += ",\"jwk\":" + jwk_thumbprint_input(key_.public_jwk()) + "}";
         encoded_header_ = base64url(header);
     }
@@ -3746,7 +3490,7 @@ inline unsigned& token_nonce_retries() noexcept {
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/thread_cache.hpp ----
+// ---- oauth2cc/detail/manager/thread_cache.hpp ----
 
 #include <atomic>
 #include <chrono>
@@ -4246,7 +3990,7 @@ inline std::shared_ptr<const token> cached_copy(const manager_state& s, cache_ce
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/store_sync.hpp ----
+// ---- oauth2cc/detail/manager/store_sync.hpp ----
 
 #include <chrono>
 #include <exception>
@@ -4792,7 +4536,7 @@ inline void background_loop(manager_state& s) {
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/rejection_guard.hpp ----
+// ---- oauth2cc/detail/manager/rejection_guard.hpp ----
 
 #include <algorithm>
 #include <atomic>
@@ -4847,36 +4591,53 @@ inline bool guard_keeps(manager_state& s, const state_lock& lock,
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/manager/resource_headers.hpp ----
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <system_error>
-#include <thread>
-#include <utility>
-#include <vector>
+#include <string_view>
 
-namespace oauth2cc {
+namespace oauth2cc::detail {
 
-OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
-    switch (level) {
-        case log_level::debug:
-            return "debug";
-        case log_level::info:
-            return "info";
-        case log_level::warning:
-            return "warning";
-        case log_level::error:
-            return "error";
+/// @brief The headers of one resource request with tok (see request_headers()).
+inline name_value_list resource_headers(manager_state& s, const token& tok, std::string_view method,
+                                        std::string_view url) {
+    name_value_list headers;
+    if (tok.token_type != "DPoP") {
+        headers.emplace_back("Authorization", "Bearer " + tok.access_token.reveal());
+        return headers;
     }
-    return "unknown";
+    if (!s.dpop) {
+        throw error(error_kind::config,
+                    "the token is DPoP-bound but the client has no dpop_key to prove it");
+    }
+    // A fragment is neither sent (RFC 9110 §4.2.4) nor signed (RFC 9449 §4.2).
+    url = url.substr(0, url.find('#'));
+    const std::string origin = dpop_origin(url);
+    if (origin.empty()) {
+        throw error(error_kind::config,
+                    "a DPoP proof needs the request's absolute http:// or https:// URL");
+    }
+    headers.emplace_back("Authorization", "DPoP " + tok.access_token.reveal());
+    headers.emplace_back("DPoP", s.dpop->proof(method, url, s.resource_nonces.get(origin),
+                                               tok.access_token.reveal()));
+    return headers;
 }
 
-namespace detail {
+/// @brief Keeps the DPoP nonce a response from url gave, if any.
+/// @returns true when it is new for the URL's origin
+inline bool remember_nonce(manager_state& s, const std::string& url, const http_response& res) {
+    const auto nonce = res.header("DPoP-Nonce");
+    if (!nonce) return false;
+    const std::string origin = dpop_origin(url);
+    return !origin.empty() && s.resource_nonces.put(origin, *nonce);
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/manager/cached_read.hpp ----
+
+#include <memory>
+
+namespace oauth2cc::detail {
 
 // A copy of tok under a control block of its own, for one thread's cache cell.
 inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token>& tok) {
@@ -4921,7 +4682,35 @@ inline void refresh_if_due(manager_state& s, const state_lock& lock,
     }
 }
 
-}  // namespace detail
+}  // namespace oauth2cc::detail
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
+    switch (level) {
+        case log_level::debug:
+            return "debug";
+        case log_level::info:
+            return "info";
+        case log_level::warning:
+            return "warning";
+        case log_level::error:
+            return "error";
+    }
+    return "unknown";
+}
 
 OAUTH2CC_INLINE token_manager::token_manager(client_config cfg, refresh_policy policy,
                                              std::shared_ptr<transport> via,
@@ -5033,35 +4822,6 @@ OAUTH2CC_INLINE std::string token_manager::authorization_header() {
     }
     return "Bearer " + tok->access_token.reveal();
 }
-
-namespace detail {
-
-/// @brief The headers of one resource request with tok (see request_headers()).
-inline name_value_list resource_headers(manager_state& s, const token& tok, std::string_view method,
-                                        std::string_view url) {
-    name_value_list headers;
-    if (tok.token_type != "DPoP") {
-        headers.emplace_back("Authorization", "Bearer " + tok.access_token.reveal());
-        return headers;
-    }
-    if (!s.dpop) {
-        throw error(error_kind::config,
-                    "the token is DPoP-bound but the client has no dpop_key to prove it");
-    }
-    // A fragment is neither sent (RFC 9110 §4.2.4) nor signed (RFC 9449 §4.2).
-    url = url.substr(0, url.find('#'));
-    const std::string origin = dpop_origin(url);
-    if (origin.empty()) {
-        throw error(error_kind::config,
-                    "a DPoP proof needs the request's absolute http:// or https:// URL");
-    }
-    headers.emplace_back("Authorization", "DPoP " + tok.access_token.reveal());
-    headers.emplace_back("DPoP", s.dpop->proof(method, url, s.resource_nonces.get(origin),
-                                               tok.access_token.reveal()));
-    return headers;
-}
-
-}  // namespace detail
 
 OAUTH2CC_INLINE name_value_list token_manager::request_headers(std::string_view method,
                                                                std::string_view url) {
@@ -5294,9 +5054,9 @@ OAUTH2CC_INLINE void token_manager::set_observer(std::shared_ptr<metrics_observe
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/authorized_client_inl.hpp ----
 
-// ---- oauth2cc/detail/connection_check.hpp ----
+// ---- oauth2cc/detail/http/connection_check.hpp ----
 
-// ---- oauth2cc/detail/proxy.hpp ----
+// ---- oauth2cc/detail/http/proxy.hpp ----
 
 #include <arpa/inet.h>
 
@@ -5486,7 +5246,7 @@ inline void check_plain_http(const url_parts& url, const connection_options& o, 
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/headers.hpp ----
+// ---- oauth2cc/detail/http/headers.hpp ----
 
 #include <string_view>
 
@@ -5518,14 +5278,13 @@ inline bool crosses_origins(std::string_view name) noexcept {
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/http/redirect.hpp ----
 
 #include <optional>
 #include <string>
-#include <utility>
+#include <string_view>
 
-namespace oauth2cc {
-
-namespace detail {
+namespace oauth2cc::detail {
 
 /// @brief Where a redirect's Location points, resolved against the URL it came from.
 /// Absolute http(s) URLs, scheme-relative "//host/..." and paths; empty for anything else.
@@ -5554,16 +5313,13 @@ inline bool is_followable_redirect(int status) noexcept {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-/// @brief Keeps the DPoP nonce a response from url gave, if any.
-/// @returns true when it is new for the URL's origin
-inline bool remember_nonce(manager_state& s, const std::string& url, const http_response& res) {
-    const auto nonce = res.header("DPoP-Nonce");
-    if (!nonce) return false;
-    const std::string origin = dpop_origin(url);
-    return !origin.empty() && s.resource_nonces.put(origin, *nonce);
-}
+}  // namespace oauth2cc::detail
 
-}  // namespace detail
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace oauth2cc {
 
 OAUTH2CC_INLINE std::string with_query(std::string_view path, const name_value_list& params) {
     std::string out(path);
@@ -5642,10 +5398,11 @@ OAUTH2CC_INLINE http_response authorized_client::patch(std::string_view path, st
     return send("PATCH", path, body, content_type, headers);
 }
 
-OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
-                                                      std::string_view path, std::string_view body,
-                                                      std::string_view content_type,
-                                                      const name_value_list& headers) {
+OAUTH2CC_INLINE http_request authorized_client::request_for(std::string_view method,
+                                                            std::string_view path,
+                                                            std::string_view body,
+                                                            std::string_view content_type,
+                                                            const name_value_list& headers) const {
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     if (path.empty() || path.front() != '/' || (path.size() > 1 && path[1] == '/')) {
         fail(
@@ -5679,92 +5436,108 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
         base.headers.emplace_back("User-Agent", options_.user_agent);
     }
     base.body = std::string(body);
+    return base;
+}
 
-    // One exchange, with the redirects it may follow. `on_origin` tells whether the final
-    // response answered a request that carried the token.
+OAUTH2CC_INLINE http_response authorized_client::send_hop(http_request& req, const token& tok,
+                                                          bool on_origin, bool& new_nonce) {
+    // The token's headers (Authorization, and a DPoP proof for this hop's URL) are added
+    // for this hop only, and wiped and removed once it is sent, so the request is not
+    // copied per hop.
     detail::manager_state& state = *tokens_.state_;
-    bool new_nonce = false;  // the last response on the origin gave a new DPoP nonce
-    const auto exchange = [&](const token& tok, bool& on_origin) {
-        if (detail::has_control(tok.access_token.reveal())) {
-            throw error(error_kind::bad_response,
-                        "the access token holds control characters; it is never sent");
-        }
-        http_request req = base;
-        on_origin = true;
-        new_nonce = false;
-        for (int hop = 0;; ++hop) {
-            // The token's headers (Authorization, and a DPoP proof for this hop's URL)
-            // are added for this hop only, and wiped and removed once it is sent, so the
-            // request is not copied per hop.
-            std::size_t added = 0;
-            const auto drop_authorization = [&] {
-                for (; added > 0; --added) {
-                    detail::wipe(req.headers.back().second);
-                    req.headers.pop_back();
-                }
-            };
-            if (on_origin) {
-                for (auto& header : detail::resource_headers(state, tok, req.method, req.url)) {
-                    req.headers.push_back(std::move(header));
-                    ++added;
-                }
-            }
-            http_response res;
-            try {
-                res = transport_->send(req);
-            } catch (...) {
-                drop_authorization();
-                throw;
-            }
-            drop_authorization();
-            if (on_origin && tok.token_type == "DPoP") {
-                new_nonce = detail::remember_nonce(state, req.url, res);
-            }
-            if (!options_.follow_redirects || !detail::is_followable_redirect(res.status) ||
-                hop >= options_.max_redirects) {
-                return res;
-            }
-            const auto location = res.header("Location");
-            const auto from = detail::parse_url(req.url);
-            if (!location || !from) return res;
-            const auto next = detail::resolve_location(req.url, *from, *location);
-            const auto next_parts = next ? detail::parse_url(*next) : std::nullopt;
-            if (!next_parts) return res;
-            if (!next_parts->https && !options_.allow_insecure_http &&
-                !detail::is_loopback_host(next_parts->host)) {
-                return res;  // never downgrade to clear text on the network
-            }
-            // Once the call has left the base URL's origin, the token stays behind, and
-            // so does every caller header that could be a credential, and a body that a
-            // 307 or 308 would carry along.
-            if (on_origin && detail::origin_of(*next_parts) != origin_) {
-                if ((res.status == 307 || res.status == 308) && !req.body.empty()) return res;
-                on_origin = false;
-                for (auto it = req.headers.begin(); it != req.headers.end();) {
-                    if (detail::crosses_origins(it->first)) {
-                        ++it;
-                    } else {
-                        detail::wipe(it->second);
-                        it = req.headers.erase(it);
-                    }
-                }
-            }
-            if (res.status == 303 ||
-                ((res.status == 301 || res.status == 302) && req.method == "POST")) {
-                req.method = "GET";
-                req.body.clear();
-                for (auto it = req.headers.begin(); it != req.headers.end();) {
-                    it =
-                        detail::iequals(it->first, "Content-Type") ? req.headers.erase(it) : it + 1;
-                }
-            }
-            req.url = *next;
+    std::size_t added = 0;
+    const auto drop_authorization = [&] {
+        for (; added > 0; --added) {
+            detail::wipe(req.headers.back().second);
+            req.headers.pop_back();
         }
     };
+    if (on_origin) {
+        for (auto& header : detail::resource_headers(state, tok, req.method, req.url)) {
+            req.headers.push_back(std::move(header));
+            ++added;
+        }
+    }
+    http_response res;
+    try {
+        res = transport_->send(req);
+    } catch (...) {
+        drop_authorization();
+        throw;
+    }
+    drop_authorization();
+    new_nonce =
+        on_origin && tok.token_type == "DPoP" && detail::remember_nonce(state, req.url, res);
+    return res;
+}
 
+OAUTH2CC_INLINE bool authorized_client::redirect(http_request& req, const http_response& res,
+                                                 bool& on_origin) const {
+    const auto location = res.header("Location");
+    const auto from = detail::parse_url(req.url);
+    if (!location || !from) return false;
+    const auto next = detail::resolve_location(req.url, *from, *location);
+    const auto next_parts = next ? detail::parse_url(*next) : std::nullopt;
+    if (!next_parts) return false;
+    if (!next_parts->https && !options_.allow_insecure_http &&
+        !detail::is_loopback_host(next_parts->host)) {
+        return false;  // never downgrade to clear text on the network
+    }
+    // Once the call has left the base URL's origin, the token stays behind, and so does
+    // every caller header that could be a credential, and a body that a 307 or 308 would
+    // carry along.
+    if (on_origin && detail::origin_of(*next_parts) != origin_) {
+        if ((res.status == 307 || res.status == 308) && !req.body.empty()) return false;
+        on_origin = false;
+        for (auto it = req.headers.begin(); it != req.headers.end();) {
+            if (detail::crosses_origins(it->first)) {
+                ++it;
+            } else {
+                detail::wipe(it->second);
+                it = req.headers.erase(it);
+            }
+        }
+    }
+    if (res.status == 303 || ((res.status == 301 || res.status == 302) && req.method == "POST")) {
+        req.method = "GET";
+        req.body.clear();
+        for (auto it = req.headers.begin(); it != req.headers.end();) {
+            it = detail::iequals(it->first, "Content-Type") ? req.headers.erase(it) : it + 1;
+        }
+    }
+    req.url = *next;
+    return true;
+}
+
+OAUTH2CC_INLINE http_response authorized_client::exchange(const http_request& base,
+                                                          const token& tok, bool& on_origin,
+                                                          bool& new_nonce) {
+    if (detail::has_control(tok.access_token.reveal())) {
+        throw error(error_kind::bad_response,
+                    "the access token holds control characters; it is never sent");
+    }
+    http_request req = base;
+    on_origin = true;
+    for (int hop = 0;; ++hop) {
+        http_response res = send_hop(req, tok, on_origin, new_nonce);
+        if (!options_.follow_redirects || !detail::is_followable_redirect(res.status) ||
+            hop >= options_.max_redirects || !redirect(req, res, on_origin)) {
+            return res;
+        }
+    }
+}
+
+OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
+                                                      std::string_view path, std::string_view body,
+                                                      std::string_view content_type,
+                                                      const name_value_list& headers) {
+    const http_request base = request_for(method, path, body, content_type, headers);
+    detail::manager_state& state = *tokens_.state_;
+    // `token_sent`: the final response answered a request that carried the token;
+    // `new_nonce`: the last response on the origin gave a new DPoP nonce.
+    bool token_sent = false, new_nonce = false;
     auto tok = tokens_.get();
-    bool token_sent = false;
-    http_response res = exchange(*tok, token_sent);
+    http_response res = exchange(base, *tok, token_sent, new_nonce);
     const bool dpop = tok->token_type == "DPoP";
     if (res.status == 401 && token_sent && dpop) {
         // RFC 9449 §9: a new nonce the server asks for is answered once, same token.
@@ -5773,7 +5546,7 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             detail::tell(detail::observer_of(state), [&](metrics_observer& o) {
                 o.on_dpop_nonce_retry(state.who, nonce_origin::resource_server);
             });
-            res = exchange(*tok, token_sent);
+            res = exchange(base, *tok, token_sent, new_nonce);
         }
     }
     if (res.status == 401 && token_sent) {
@@ -5788,7 +5561,7 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             tok = std::move(next);
             detail::tell(detail::observer_of(state),
                          [&](metrics_observer& o) { o.on_unauthorized_retry(state.who); });
-            res = exchange(*tok, token_sent);
+            res = exchange(base, *tok, token_sent, new_nonce);
         }
     }
     if (token_sent && res.status != 401) detail::note_accepted(state, tok.get());
@@ -5798,9 +5571,9 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/discovery_inl.hpp ----
 
-// ---- oauth2cc/detail/metadata.hpp ----
+// ---- oauth2cc/detail/oauth/metadata.hpp ----
 
-// ---- oauth2cc/detail/json_bounded.hpp ----
+// ---- oauth2cc/detail/text/json_bounded.hpp ----
 
 #include <nlohmann/json.hpp>
 
@@ -6059,17 +5832,17 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
     }
     // A server that lists its DPoP algorithms (RFC 9449 §5.1) refuses proofs by others.
     if (cfg.dpop_key && !m.dpop_signing_alg_values_supported.empty() &&
-        !listed(m.dpop_signing_alg_values_supported, jws_alg_name(cfg.dpop_key->alg()))) {
+        !listed(m.dpop_signing_alg_values_supported, std::string(to_string(cfg.dpop_key->alg())))) {
         throw error(error_kind::config,
                     std::string("the authorization server does not take DPoP proofs signed with ") +
-                        jws_alg_name(cfg.dpop_key->alg()) + "; it lists " +
+                        std::string(to_string(cfg.dpop_key->alg())) + "; it lists " +
                         joined_names(m.dpop_signing_alg_values_supported));
     }
     if (m.token_endpoint_auth_signing_alg_values_supported.empty()) return;
     std::string alg;
     if (cfg.auth == auth_method::client_secret_jwt) alg = "HS256";
     if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
-        alg = jws_alg_name(cfg.client_key->alg());
+        alg = std::string(to_string(cfg.client_key->alg()));
     }
     if (!alg.empty() && !listed(m.token_endpoint_auth_signing_alg_values_supported, alg)) {
         throw error(error_kind::config,
@@ -6079,13 +5852,11 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/oauth/issuer_check.hpp ----
 
-#include <optional>
 #include <string>
 
-namespace oauth2cc {
-
-namespace detail {
+namespace oauth2cc::detail {
 
 // Refuses an issuer that discovery cannot use.
 inline void check_issuer(const client_config& cfg) {
@@ -6099,7 +5870,12 @@ inline void check_issuer(const client_config& cfg) {
     check_connection(cfg);
 }
 
-}  // namespace detail
+}  // namespace oauth2cc::detail
+
+#include <optional>
+#include <string>
+
+namespace oauth2cc {
 
 OAUTH2CC_INLINE authorization_server_metadata discover(const client_config& cfg, transport& via) {
     detail::check_issuer(cfg);
@@ -6145,7 +5921,7 @@ OAUTH2CC_INLINE authorization_server_metadata discover(const client_config& cfg)
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/file_token_store_inl.hpp ----
 
-// ---- oauth2cc/detail/seal.hpp ----
+// ---- oauth2cc/detail/crypto/seal.hpp ----
 
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -6320,7 +6096,7 @@ inline std::shared_ptr<const sealer> sealer_for(const secret& sealing_key) {
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/token_file.hpp ----
+// ---- oauth2cc/detail/store/token_file.hpp ----
 
 #include <nlohmann/json.hpp>
 
@@ -6425,14 +6201,15 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/store/file_store.hpp ----
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -6441,9 +6218,7 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace oauth2cc {
-
-namespace detail {
+namespace oauth2cc::detail {
 
 /// @brief A token file is a few kilobytes; anything far larger is not one.
 inline constexpr std::size_t max_token_file_bytes = 1024 * 1024;
@@ -6514,15 +6289,30 @@ inline void remove_stale_temporaries(int directory_fd) {
     ::closedir(dir);
 }
 
-}  // namespace detail
-
-namespace detail {
 inline file_token_store_options store_options_in(std::string directory) {
     file_token_store_options options;
     options.directory = std::move(directory);
     return options;
 }
-}  // namespace detail
+
+}  // namespace oauth2cc::detail
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace oauth2cc {
 
 OAUTH2CC_INLINE file_token_store::file_token_store(std::string directory)
     : file_token_store(detail::store_options_in(std::move(directory))) {}
@@ -6673,9 +6463,9 @@ OAUTH2CC_INLINE std::unique_ptr<token_store_lock> file_token_store::lock(const s
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/httplib_transport_inl.hpp ----
 
-// ---- oauth2cc/detail/httplib_glue.hpp ----
+// ---- oauth2cc/detail/http/httplib_glue.hpp ----
 
-// ---- oauth2cc/detail/deadline_watchdog.hpp ----
+// ---- oauth2cc/detail/http/deadline_watchdog.hpp ----
 
 #include <chrono>
 #include <condition_variable>
@@ -6778,7 +6568,7 @@ private:
 };
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/httplib_support.hpp ----
+// ---- oauth2cc/detail/http/httplib_support.hpp ----
 
 #include <httplib.h>
 #include <openssl/bio.h>
@@ -7049,10 +6839,6 @@ public:
                         "the request URL is not an absolute http:// or https:// URL with a "
                         "host, no user info, no fragment, no spaces or controls");
         }
-        if (request.method.empty() || has_control(request.method) ||
-            request.method.find(' ') != std::string::npos) {
-            throw error(error_kind::config, "the request method is empty or malformed");
-        }
         httplib::Request out;
         // The copy handed to cpp-httplib holds the request's credentials: wiped once sent,
         // or once refused.
@@ -7060,8 +6846,46 @@ public:
             for (auto& header : out.headers) wipe(header.second);
             wipe(out.body);
         }};
+        fill(out, request, *url);
+        const std::string origin = origin_of(*url);
+        bool over_cap = false;
+        http_response result;
+        cap_response(out, result, over_cap);
+
+        std::unique_ptr<pooled_client> client = acquire(origin, *url);
+        httplib::Response in;
+        httplib::Error failure = httplib::Error::Success;
+        const auto deadline =
+            deadline_watchdog::clock::now() + options_.connect_timeout + options_.read_timeout;
+        socket_handle* socket = client->socket.get();
+        const auto ticket = watchdog_.arm(deadline, [socket] { socket->shut_down(); });
+        const bool sent = client->http->send(out, in, failure);
+        const bool timed_out = watchdog_.disarm(ticket);
+        if (!client->http->is_socket_open()) client->socket->release();
+
+        if (!sent) {
+            result.body.clear();
+            throw failure_of(failure, over_cap, timed_out, in.status > 0 ? in.status : 0, origin);
+        }
+        result.status = in.status;
+        result.headers.reserve(in.headers.size());
+        for (const auto& [name, value] : in.headers) result.headers.emplace_back(name, value);
+        // A connection whose exchange met the deadline may have been shut down under it.
+        if (!timed_out) release(origin, std::move(client));
+        return result;
+    }
+
+private:
+    /// @brief Fills out, cpp-httplib's request, from request: the method, the target as it
+    /// goes on the wire, the headers (each checked), the body.
+    /// @throws error `config` for a malformed method or header
+    static void fill(httplib::Request& out, const http_request& request, const url_parts& url) {
+        if (request.method.empty() || has_control(request.method) ||
+            request.method.find(' ') != std::string::npos) {
+            throw error(error_kind::config, "the request method is empty or malformed");
+        }
         out.method = request.method;
-        out.path = wire_target(url->path);
+        out.path = wire_target(url.path);
         for (const auto& [name, value] : request.headers) {
             if (name.empty() || has_control(name) || name.find(':') != std::string::npos ||
                 name.find(' ') != std::string::npos) {
@@ -7083,12 +6907,14 @@ public:
             out.headers.emplace(name, value);
         }
         out.body = request.body;
+    }
 
-        const std::string origin = origin_of(*url);
-        std::size_t cap = options_.max_response_bytes;
-        bool over_cap = false;
-        http_response result;
-        out.response_handler = [&](const httplib::Response& head) {
+    /// @brief Makes out read the response body into result.body, up to max_response_bytes:
+    /// a larger announced length, or more bytes than that, stop the exchange and set
+    /// over_cap. result and over_cap must outlive the exchange.
+    void cap_response(httplib::Request& out, http_response& result, bool& over_cap) const {
+        const std::size_t cap = options_.max_response_bytes;
+        out.response_handler = [&result, &over_cap, cap](const httplib::Response& head) {
             const std::string length = head.get_header_value("Content-Length");
             if (!length.empty() && length.size() < 20) {
                 std::uint64_t announced = 0;
@@ -7108,8 +6934,8 @@ public:
             }
             return true;
         };
-        out.content_receiver = [&](const char* data, std::size_t size, std::uint64_t,
-                                   std::uint64_t) {
+        out.content_receiver = [&result, &over_cap, cap](const char* data, std::size_t size,
+                                                         std::uint64_t, std::uint64_t) {
             if (size > cap - result.body.size()) {
                 over_cap = true;
                 return false;
@@ -7117,61 +6943,45 @@ public:
             append_wiping(result.body, data, size);
             return true;
         };
-
-        std::unique_ptr<pooled_client> client = acquire(origin, *url);
-        httplib::Response in;
-        httplib::Error failure = httplib::Error::Success;
-        const auto deadline =
-            deadline_watchdog::clock::now() + options_.connect_timeout + options_.read_timeout;
-        socket_handle* socket = client->socket.get();
-        const auto ticket = watchdog_.arm(deadline, [socket] { socket->shut_down(); });
-        const bool sent = client->http->send(out, in, failure);
-        const bool timed_out = watchdog_.disarm(ticket);
-        if (!client->http->is_socket_open()) client->socket->release();
-
-        if (!sent) {
-            result.body.clear();
-            if (over_cap) {
-                // A response arrived, and it is not one the protocol allows.
-                throw error(error_kind::bad_response,
-                            "the response from " + origin + " is over max_response_bytes (" +
-                                std::to_string(options_.max_response_bytes) + ")",
-                            error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
-            }
-            if (timed_out) {
-                throw error(
-                    error_kind::transport,
-                    "no complete response from " + origin + " within " +
-                        std::to_string((options_.connect_timeout + options_.read_timeout).count()) +
-                        " ms (connect_timeout + read_timeout)");
-            }
-            const std::string what = httplib::to_string(failure);
-            // Newer cpp-httplib releases refuse a Content-Encoding they were built
-            // without (0.11 passed the body on undecoded): a response came, and not one
-            // that was asked for.
-            if (what == "Unsupported Content-Encoding" || what == "UnsupportedContentEncoding") {
-                throw error(error_kind::bad_response,
-                            "the response from " + origin +
-                                " uses a Content-Encoding that was not asked for and that "
-                                "this build of cpp-httplib cannot decode",
-                            error_details{{}, {}, {}, in.status > 0 ? in.status : 0, {}});
-            }
-            if (what.rfind("SSL", 0) == 0) {
-                throw error(error_kind::tls, "TLS with " + origin + " failed: " + what +
-                                                 " (certificate, host name or handshake)");
-            }
-            throw error(error_kind::transport,
-                        "no response from " + origin + ": " + describe(failure));
-        }
-        result.status = in.status;
-        result.headers.reserve(in.headers.size());
-        for (const auto& [name, value] : in.headers) result.headers.emplace_back(name, value);
-        // A connection whose exchange met the deadline may have been shut down under it.
-        if (!timed_out) release(origin, std::move(client));
-        return result;
     }
 
-private:
+    /// @brief The error of an exchange that brought no whole response: an over-long
+    /// response, the deadline, a Content-Encoding not asked for, TLS, or the transport.
+    error failure_of(httplib::Error failure, bool over_cap, bool timed_out, int status,
+                     const std::string& origin) const {
+        if (over_cap) {
+            // A response arrived, and it is not one the protocol allows.
+            return error(error_kind::bad_response,
+                         "the response from " + origin + " is over max_response_bytes (" +
+                             std::to_string(options_.max_response_bytes) + ")",
+                         error_details{{}, {}, {}, status, {}});
+        }
+        if (timed_out) {
+            return error(
+                error_kind::transport,
+                "no complete response from " + origin + " within " +
+                    std::to_string((options_.connect_timeout + options_.read_timeout).count()) +
+                    " ms (connect_timeout + read_timeout)");
+        }
+        const std::string what = httplib::to_string(failure);
+        // Newer cpp-httplib releases refuse a Content-Encoding they were built without
+        // (0.11 passed the body on undecoded): a response came, and not one that was
+        // asked for.
+        if (what == "Unsupported Content-Encoding" || what == "UnsupportedContentEncoding") {
+            return error(error_kind::bad_response,
+                         "the response from " + origin +
+                             " uses a Content-Encoding that was not asked for and that "
+                             "this build of cpp-httplib cannot decode",
+                         error_details{{}, {}, {}, status, {}});
+        }
+        if (what.rfind("SSL", 0) == 0) {
+            return error(error_kind::tls, "TLS with " + origin + " failed: " + what +
+                                              " (certificate, host name or handshake)");
+        }
+        return error(error_kind::transport,
+                     "no response from " + origin + ": " + describe(failure));
+    }
+
     /// @brief One kept-alive connection and the handle its deadline acts on.
     struct pooled_client {
         std::shared_ptr<socket_handle> socket = std::make_shared<socket_handle>();
@@ -7302,9 +7112,6 @@ struct httplib_transport::state {
 OAUTH2CC_INLINE httplib_transport::httplib_transport(connection_options options)
     : state_(std::make_unique<state>(std::move(options))) {}
 
-OAUTH2CC_INLINE httplib_transport::httplib_transport(const client_config& cfg)
-    : httplib_transport(static_cast<const connection_options&>(cfg)) {}
-
 OAUTH2CC_INLINE httplib_transport::~httplib_transport() = default;
 
 OAUTH2CC_INLINE http_response httplib_transport::send(const http_request& request) {
@@ -7318,9 +7125,9 @@ OAUTH2CC_INLINE const connection_options& httplib_transport::options() const noe
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/introspection_inl.hpp ----
 
-// ---- oauth2cc/detail/token_request.hpp ----
+// ---- oauth2cc/detail/oauth/token_request.hpp ----
 
-// ---- oauth2cc/detail/redact.hpp ----
+// ---- oauth2cc/detail/text/redact.hpp ----
 
 #include <cstddef>
 #include <cstdint>
@@ -7512,6 +7319,7 @@ private:
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace oauth2cc::detail {
 
@@ -7670,16 +7478,23 @@ inline http_request with_assertion(const http_request& prepared, const std::stri
     return req;
 }
 
-/// @brief The client-credentials token request for a valid configuration.
-/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2
-inline http_request build_token_request(const client_config& cfg) {
+/// @brief The head of a form POST the client makes to one of the server's endpoints
+/// (token, introspection, revocation): method, URL, Content-Type, Accept, User-Agent. The
+/// caller appends the form's fields, then append_client_authentication().
+inline http_request form_post(const client_config& cfg, std::string url) {
     http_request req;
     req.method = "POST";
-    req.url = cfg.token_endpoint;
+    req.url = std::move(url);
     req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                    {"Accept", "application/json"}};
     if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
+    return req;
+}
 
+/// @brief The client-credentials token request for a valid configuration.
+/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2
+inline http_request build_token_request(const client_config& cfg) {
+    http_request req = form_post(cfg, cfg.token_endpoint);
     append_form_field(req.body, "grant_type", "client_credentials");
     if (!cfg.scopes.empty()) append_form_field(req.body, "scope", joined_scope(cfg));
     if (!cfg.audience.empty()) append_form_field(req.body, "audience", cfg.audience);
@@ -7757,9 +7572,9 @@ struct prepared_token_request {
 };
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/token_response.hpp ----
+// ---- oauth2cc/detail/oauth/token_response.hpp ----
 
-// ---- oauth2cc/detail/retry_after.hpp ----
+// ---- oauth2cc/detail/http/retry_after.hpp ----
 
 #include <algorithm>
 #include <chrono>
@@ -8167,12 +7982,7 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::s
     detail::validate_config(target);
     if (access_token.empty()) throw error(error_kind::config, "the token to introspect is empty");
 
-    http_request req;
-    req.method = "POST";
-    req.url = target.token_endpoint;
-    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
-                   {"Accept", "application/json"}};
-    if (!target.user_agent.empty()) req.headers.emplace_back("User-Agent", target.user_agent);
+    http_request req = detail::form_post(target, target.token_endpoint);
     detail::append_form_field(req.body, "token", access_token);
     detail::append_form_field(req.body, "token_type_hint", "access_token");
     detail::append_client_authentication(req, target);
@@ -8261,16 +8071,15 @@ OAUTH2CC_INLINE std::string proxy_from_environment(std::string_view url) {
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/token_client_inl.hpp ----
 
+// ---- oauth2cc/detail/oauth/token_send.hpp ----
+
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <utility>
 
-namespace oauth2cc {
-
-namespace detail {
+namespace oauth2cc::detail {
 
 // Sends a prepared token request once and reads its response. The assertion methods
 // send a copy with a new assertion, kept out of error messages like the secret; with a
@@ -8379,7 +8188,16 @@ private:
     std::shared_ptr<const prepared_token_request> ready_;
 };
 
-}  // namespace detail
+}  // namespace oauth2cc::detail
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace oauth2cc {
 
 OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
     if (detail::discovers_endpoint(cfg)) {
@@ -8422,11 +8240,16 @@ OAUTH2CC_INLINE token token_client::fetch() {
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/www_authenticate_inl.hpp ----
 
+// ---- oauth2cc/detail/http/challenges.hpp ----
+
 #include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
-namespace oauth2cc {
-
-namespace detail {
+namespace oauth2cc::detail {
 
 // RFC 9110 §5.6.2 tchar.
 inline bool is_tchar(char c) noexcept {
@@ -8584,29 +8407,14 @@ private:
     std::size_t pos_ = 0;
 };
 
-}  // namespace detail
-
-OAUTH2CC_INLINE std::optional<std::string> auth_challenge::param(std::string_view name) const {
-    for (const auto& [k, v] : params) {
-        if (detail::iequals(k, name)) return v;
-    }
-    return std::nullopt;
-}
-
-OAUTH2CC_INLINE std::vector<auth_challenge> parse_www_authenticate(std::string_view value) {
-    return detail::challenge_reader(value.substr(0, 16384)).read_all();
-}
-
-namespace detail {
-
 /// @brief The first challenge of the scheme in a response's WWW-Authenticate headers.
-inline std::optional<bearer_challenge> find_challenge(const http_response& response,
-                                                      std::string_view scheme) {
+inline std::optional<token_challenge> find_challenge(const http_response& response,
+                                                     std::string_view scheme) {
     for (const auto& [name, value] : response.headers) {
         if (!iequals(name, "WWW-Authenticate")) continue;
         for (auto& c : parse_www_authenticate(value)) {
             if (!iequals(c.scheme, scheme)) continue;
-            bearer_challenge b;
+            token_challenge b;
             b.realm = c.param("realm").value_or("");
             b.error = c.param("error").value_or("");
             b.error_description = c.param("error_description").value_or("");
@@ -8619,14 +8427,29 @@ inline std::optional<bearer_challenge> find_challenge(const http_response& respo
     return std::nullopt;
 }
 
-}  // namespace detail
+}  // namespace oauth2cc::detail
 
-OAUTH2CC_INLINE std::optional<bearer_challenge> find_bearer_challenge(
+#include <cstddef>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::optional<std::string> auth_challenge::param(std::string_view name) const {
+    for (const auto& [k, v] : params) {
+        if (detail::iequals(k, name)) return v;
+    }
+    return std::nullopt;
+}
+
+OAUTH2CC_INLINE std::vector<auth_challenge> parse_www_authenticate(std::string_view value) {
+    return detail::challenge_reader(value.substr(0, 16384)).read_all();
+}
+
+OAUTH2CC_INLINE std::optional<token_challenge> find_bearer_challenge(
     const http_response& response) {
     return detail::find_challenge(response, "Bearer");
 }
 
-OAUTH2CC_INLINE std::optional<bearer_challenge> find_dpop_challenge(const http_response& response) {
+OAUTH2CC_INLINE std::optional<token_challenge> find_dpop_challenge(const http_response& response) {
     return detail::find_challenge(response, "DPoP");
 }
 

@@ -8,10 +8,10 @@
 
 // ---- oauth2cc/redis_token_store.hpp ----
 
-// ---- oauth2cc/detail/redis_link.hpp ----
+// ---- oauth2cc/detail/store/redis_link.hpp ----
 
 #if !OAUTH2CC_WITH_BODIES
-// ---- oauth2cc/detail/text.hpp ----
+// ---- oauth2cc/detail/text/text.hpp ----
 
 #include <cstddef>
 #include <string>
@@ -71,7 +71,7 @@ inline std::string excerpt(std::string_view text, std::size_t max_bytes = 200) {
 }
 
 }  // namespace oauth2cc::detail
-#endif  // !OAUTH2CC_WITH_BODIES: oauth2cc/detail/text.hpp
+#endif  // !OAUTH2CC_WITH_BODIES: oauth2cc/detail/text/text.hpp
 
 #include <hiredis/hiredis.h>
 
@@ -385,13 +385,13 @@ private:
 
 }  // namespace oauth2cc::detail
 #if !OAUTH2CC_WITH_BODIES
-// ---- oauth2cc/detail/seal.hpp ----
+// ---- oauth2cc/detail/crypto/seal.hpp ----
 
-// ---- oauth2cc/detail/jose.hpp ----
+// ---- oauth2cc/detail/crypto/jose.hpp ----
 
-// ---- oauth2cc/detail/form.hpp ----
+// ---- oauth2cc/detail/text/form.hpp ----
 
-// ---- oauth2cc/detail/wipe.hpp ----
+// ---- oauth2cc/detail/text/wipe.hpp ----
 
 #include <openssl/crypto.h>
 
@@ -592,7 +592,7 @@ constexpr bool is_scope_token(std::string_view s) noexcept {
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/sha256.hpp ----
+// ---- oauth2cc/detail/crypto/sha256.hpp ----
 
 #include <openssl/evp.h>
 
@@ -914,11 +914,11 @@ inline std::shared_ptr<const sealer> sealer_for(const secret& sealing_key) {
 }
 
 }  // namespace oauth2cc::detail
-#endif  // !OAUTH2CC_WITH_BODIES: oauth2cc/detail/seal.hpp
+#endif  // !OAUTH2CC_WITH_BODIES: oauth2cc/detail/crypto/seal.hpp
 #if !OAUTH2CC_WITH_BODIES
-// ---- oauth2cc/detail/token_file.hpp ----
+// ---- oauth2cc/detail/store/token_file.hpp ----
 
-// ---- oauth2cc/detail/json_bounded.hpp ----
+// ---- oauth2cc/detail/text/json_bounded.hpp ----
 
 #include <nlohmann/json.hpp>
 
@@ -1160,7 +1160,7 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
 }
 
 }  // namespace oauth2cc::detail
-#endif  // !OAUTH2CC_WITH_BODIES: oauth2cc/detail/token_file.hpp
+#endif  // !OAUTH2CC_WITH_BODIES: oauth2cc/detail/store/token_file.hpp
 
 #include <chrono>
 #include <cstddef>
@@ -1270,12 +1270,12 @@ private:
 
 }  // namespace oauth2cc
 
-// ---- oauth2cc/detail/redis_store_body.hpp ----
+// ---- oauth2cc/impl/redis_token_store_inl.hpp ----
 
 #if !OAUTH2CC_WITH_BODIES
-// ---- oauth2cc/detail/proxy.hpp ----
+// ---- oauth2cc/detail/http/proxy.hpp ----
 
-// ---- oauth2cc/detail/url.hpp ----
+// ---- oauth2cc/detail/http/url.hpp ----
 
 #include <cstddef>
 #include <optional>
@@ -1550,15 +1550,16 @@ inline bool no_proxy_matches(std::string_view list, std::string_view host) {
 }
 
 }  // namespace oauth2cc::detail
-#endif  // !OAUTH2CC_WITH_BODIES: oauth2cc/detail/proxy.hpp
+#endif  // !OAUTH2CC_WITH_BODIES: oauth2cc/detail/http/proxy.hpp
+// ---- oauth2cc/detail/store/redis_store.hpp ----
 
 #include <algorithm>
-#include <thread>
-#include <vector>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
 
-namespace oauth2cc {
-
-namespace detail {
+namespace oauth2cc::detail {
 
 /// @brief A stored token is a few kilobytes; a value far larger is not one of ours.
 inline constexpr std::size_t max_redis_value_bytes = 1024 * 1024;
@@ -1628,7 +1629,13 @@ inline redis_target redis_target_of(redis_options& o) {
     return t;
 }
 
-}  // namespace detail
+}  // namespace oauth2cc::detail
+
+#include <algorithm>
+#include <thread>
+#include <vector>
+
+namespace oauth2cc {
 
 inline redis_token_store::redis_token_store(redis_options options)
     : prefix_(options.key_prefix),

@@ -6,7 +6,7 @@
 
 #include "fuzz_check.hpp"
 
-#include <oauth2cc/detail/form.hpp>
+#include <oauth2cc/detail/text/form.hpp>
 
 #include <cstddef>
 #include <cstdint>

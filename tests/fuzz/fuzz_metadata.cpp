@@ -6,7 +6,7 @@
 
 #include "fuzz_check.hpp"
 
-#include <oauth2cc/detail/metadata.hpp>
+#include <oauth2cc/detail/oauth/metadata.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -5,7 +5,7 @@
 
 #include "fuzz_check.hpp"
 
-#include <oauth2cc/detail/retry_after.hpp>
+#include <oauth2cc/detail/http/retry_after.hpp>
 
 #include <chrono>
 #include <cstddef>

@@ -7,7 +7,7 @@
 
 #include "fuzz_check.hpp"
 
-#include <oauth2cc/detail/token_response.hpp>
+#include <oauth2cc/detail/oauth/token_response.hpp>
 
 #include <cstddef>
 #include <cstdint>

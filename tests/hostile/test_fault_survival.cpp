@@ -75,8 +75,8 @@ public:
     }
 
 private:
-    static oauth2cc::transport_options options() {
-        oauth2cc::transport_options o;
+    static oauth2cc::connection_options options() {
+        oauth2cc::connection_options o;
         o.connect_timeout = 200ms;
         o.read_timeout = 150ms;  // a silent server costs 350 ms of real time per attempt
         return o;

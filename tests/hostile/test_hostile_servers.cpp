@@ -11,7 +11,7 @@
 #include "../support/test_helpers.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
-#include <oauth2cc/detail/form.hpp>
+#include <oauth2cc/detail/text/form.hpp>
 
 #include <doctest/doctest.h>
 #include <httplib.h>
@@ -440,6 +440,99 @@ std::vector<std::string> forbidden_texts() {
             "Tk-Hostile"};
 }
 
+// One behaviour: a token manager asks the server that plays it, and gets the outcome
+// that the behaviour is due, in time, with no secret in any text it gives.
+void check_behaviour(const behaviour& b, local_server& http, raw_server& raw,
+                     local_server& expired_tls, local_server& self_signed_tls,
+                     local_server& wrong_host_tls, const std::vector<std::string>& forbidden) {
+    const auto& certs = oauth2cc_test::test_certificates();
+    local_server* expired = &expired_tls;
+    local_server* self_signed = &self_signed_tls;
+    local_server* wrong_host = &wrong_host_tls;
+
+    const std::string path = path_of(b.name);
+    oauth2cc::client_config cfg;
+    switch (b.at) {
+        case where::http:
+            cfg.token_endpoint = http.url() + path;
+            break;
+        case where::raw:
+            cfg.token_endpoint = raw.url() + path;
+            break;
+        case where::tls_to_plain:
+            cfg.token_endpoint = "https://127.0.0.1:" + std::to_string(raw.port()) + path;
+            break;
+        case where::tls_expired:
+            cfg.token_endpoint = expired->url(true) + path;
+            break;
+        case where::tls_self_signed:
+            cfg.token_endpoint = self_signed->url(true) + path;
+            break;
+        case where::tls_wrong_host:
+            cfg.token_endpoint = wrong_host->url(true) + path;
+            break;
+    }
+    cfg.client_id = client_id;
+    cfg.client_secret = oauth2cc::secret{hostile_secret};
+    cfg.connect_timeout = connect_timeout;
+    cfg.read_timeout = read_timeout;
+    cfg.tls.ca_file = certs.ca_cert;
+    // Before the manager: its worker may log until it is destroyed.
+    std::mutex log_mutex;
+    std::condition_variable logged;
+    std::vector<std::string> log;
+    oauth2cc::token_manager manager(cfg);
+    manager.set_logger([&](oauth2cc::log_level, std::string_view line) {
+        std::lock_guard<std::mutex> lock(log_mutex);
+        log.emplace_back(line);
+        logged.notify_all();
+    });
+
+    const auto started = std::chrono::steady_clock::now();
+    std::optional<oauth2cc::error> failure;
+    std::shared_ptr<const oauth2cc::token> got;
+    try {
+        got = manager.get();
+    } catch (const oauth2cc::error& e) {
+        failure = e;
+    }
+    const auto took = std::chrono::steady_clock::now() - started;
+    CHECK(took < time_bound);
+
+    const auto& want = b.expected;
+    if (want.kind) {
+        REQUIRE_MESSAGE(failure.has_value(), "a token came back where an error was due");
+        const std::string what = failure->what();
+        CAPTURE(what);
+        CHECK(failure->kind() == *want.kind);
+        CHECK(failure->oauth_error() == want.oauth_error);
+        if (want.http_status != 0) CHECK(failure->http_status() == want.http_status);
+        if (want.retry_after_at_least) {
+            REQUIRE(failure->retry_after().has_value());
+            CHECK(*failure->retry_after() >= *want.retry_after_at_least);
+            CHECK(*failure->retry_after() <= 120s);
+        }
+    } else {
+        if (failure) FAIL_CHECK("unexpected error: " << std::string(failure->what()));
+        if (got && want.check_token) want.check_token(*got);
+        if (got) CHECK(got->access_token.reveal() == hostile_token);
+    }
+
+    // The log line follows the outcome; wait for it, then search everything said.
+    std::unique_lock<std::mutex> lock(log_mutex);
+    REQUIRE(logged.wait_for(lock, 10s, [&] { return !log.empty(); }));
+    std::string said = log.front();
+    if (failure) {
+        said += failure->what();
+        said += failure->error_description();
+        said += failure->error_uri();
+    }
+    for (const auto& secret_text : forbidden) {
+        CAPTURE(secret_text);
+        CHECK(said.find(secret_text) == std::string::npos);
+    }
+}
+
 }  // namespace
 
 TEST_SUITE("hostile") {
@@ -504,105 +597,17 @@ TEST_CASE(
     auto wrong_host = tls_server(certs.other_host_cert, certs.other_host_key);
 
     const auto forbidden = forbidden_texts();
-    int passed = 0;
+    // Each behaviour is a subcase of its own, named after it: doctest runs the case once
+    // per behaviour (the servers above are made anew each time) and names the one that
+    // fails.
     for (const auto& b : table) {
-        CAPTURE(b.name);
-        const std::string path = path_of(b.name);
-        oauth2cc::client_config cfg;
-        switch (b.at) {
-            case where::http:
-                cfg.token_endpoint = http.url() + path;
-                break;
-            case where::raw:
-                cfg.token_endpoint = raw.url() + path;
-                break;
-            case where::tls_to_plain:
-                cfg.token_endpoint = "https://127.0.0.1:" + std::to_string(raw.port()) + path;
-                break;
-            case where::tls_expired:
-                cfg.token_endpoint = expired->url(true) + path;
-                break;
-            case where::tls_self_signed:
-                cfg.token_endpoint = self_signed->url(true) + path;
-                break;
-            case where::tls_wrong_host:
-                cfg.token_endpoint = wrong_host->url(true) + path;
-                break;
+        SUBCASE(b.name.c_str()) {
+            check_behaviour(b, http, raw, *expired, *self_signed, *wrong_host, forbidden);
         }
-        cfg.client_id = client_id;
-        cfg.client_secret = oauth2cc::secret{hostile_secret};
-        cfg.connect_timeout = connect_timeout;
-        cfg.read_timeout = read_timeout;
-        cfg.tls.ca_file = certs.ca_cert;
-        // Before the manager: its worker may log until it is destroyed.
-        std::mutex log_mutex;
-        std::condition_variable logged;
-        std::vector<std::string> log;
-        oauth2cc::token_manager manager(cfg);
-        manager.set_logger([&](oauth2cc::log_level, std::string_view line) {
-            std::lock_guard<std::mutex> lock(log_mutex);
-            log.emplace_back(line);
-            logged.notify_all();
-        });
-
-        const auto started = std::chrono::steady_clock::now();
-        std::optional<oauth2cc::error> failure;
-        std::shared_ptr<const oauth2cc::token> got;
-        try {
-            got = manager.get();
-        } catch (const oauth2cc::error& e) {
-            failure = e;
-        }
-        const auto took = std::chrono::steady_clock::now() - started;
-        bool ok = took < time_bound;
-        CHECK(took < time_bound);
-
-        const auto& want = b.expected;
-        if (want.kind) {
-            ok = ok && failure.has_value();
-            REQUIRE_MESSAGE(failure.has_value(), "a token came back where an error was due");
-            const std::string what = failure->what();
-            CAPTURE(what);
-            ok = ok && failure->kind() == *want.kind &&
-                 failure->oauth_error() == want.oauth_error &&
-                 (want.http_status == 0 || failure->http_status() == want.http_status);
-            CHECK(failure->kind() == *want.kind);
-            CHECK(failure->oauth_error() == want.oauth_error);
-            if (want.http_status != 0) CHECK(failure->http_status() == want.http_status);
-            if (want.retry_after_at_least) {
-                REQUIRE(failure->retry_after().has_value());
-                CHECK(*failure->retry_after() >= *want.retry_after_at_least);
-                CHECK(*failure->retry_after() <= 120s);
-                ok = ok && failure->retry_after() >= want.retry_after_at_least;
-            }
-        } else {
-            if (failure) FAIL_CHECK("unexpected error: " << std::string(failure->what()));
-            ok = ok && !failure;
-            if (got && want.check_token) want.check_token(*got);
-            if (got) CHECK(got->access_token.reveal() == hostile_token);
-        }
-
-        // The log line follows the outcome; wait for it, then search everything said.
-        std::unique_lock<std::mutex> lock(log_mutex);
-        REQUIRE(logged.wait_for(lock, 10s, [&] { return !log.empty(); }));
-        std::string said = log.front();
-        if (failure) {
-            said += failure->what();
-            said += failure->error_description();
-            said += failure->error_uri();
-        }
-        for (const auto& secret_text : forbidden) {
-            CAPTURE(secret_text);
-            CHECK(said.find(secret_text) == std::string::npos);
-            ok = ok && said.find(secret_text) == std::string::npos;
-        }
-        if (ok) ++passed;
     }
     // Redirects were never followed.
     CHECK(hits["/redirect-target"] == 0);
-    MESSAGE("hostile behaviours passed: " << passed << " of " << table.size());
     CHECK(table.size() >= 40);
-    CHECK(passed == static_cast<int>(table.size()));
 }
 
 }  // TEST_SUITE("hostile")

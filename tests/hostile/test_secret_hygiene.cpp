@@ -13,8 +13,8 @@
 #include "../support/test_helpers.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
-#include <oauth2cc/detail/form.hpp>
-#include <oauth2cc/detail/wipe.hpp>
+#include <oauth2cc/detail/text/form.hpp>
+#include <oauth2cc/detail/text/wipe.hpp>
 
 #include <doctest/doctest.h>
 #include <openssl/bio.h>

@@ -70,7 +70,7 @@ TEST_CASE("private_key_jwt: oidc-provider takes a token request signed by each k
     for (const row r : {row{"key-rsa", jws_alg::rs256}, row{"key-rsa", jws_alg::ps256},
                         row{"key-p256", jws_alg::es256}, row{"key-p384", jws_alg::es384},
                         row{"key-ed25519", jws_alg::eddsa}}) {
-        CAPTURE(oauth2cc::jws_alg_name(r.alg));
+        CAPTURE(std::string(oauth2cc::to_string(r.alg)));
         client_config cfg =
             config_for(std::string(r.key) + "-client", auth_method::private_key_jwt);
         cfg.client_key =

@@ -8,7 +8,7 @@
 
 #include "../support/peer_process.hpp"
 #include "../support/test_helpers.hpp"
-#include "../unit/token_endpoint_fake.hpp"
+#include "../support/token_endpoint_fake.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
 #include <oauth2cc/redis_token_store.hpp>

@@ -9,11 +9,11 @@
 #include "../support/local_server.hpp"
 #include "../support/peer_process.hpp"
 #include "../support/test_helpers.hpp"
-#include "../unit/jwt_check.hpp"
+#include "../support/jwt_check.hpp"
 
-#include <oauth2cc/detail/cache_key.hpp>
-#include <oauth2cc/detail/dpop.hpp>
-#include <oauth2cc/detail/jose.hpp>
+#include <oauth2cc/detail/oauth/cache_key.hpp>
+#include <oauth2cc/detail/oauth/dpop.hpp>
+#include <oauth2cc/detail/crypto/jose.hpp>
 #include <oauth2cc/oauth2cc.hpp>
 
 #include <doctest/doctest.h>
@@ -151,7 +151,7 @@ TEST_SUITE("integration") {
 TEST_CASE("DPoP: oidc-provider binds the token to the proof's key, for every key type") {
     if (!oauth2cc_test::peers_available_or_skip()) return;
     for (const jws_alg alg : {jws_alg::es256, jws_alg::es384, jws_alg::eddsa, jws_alg::ps256}) {
-        CAPTURE(oauth2cc::jws_alg_name(alg));
+        CAPTURE(std::string(oauth2cc::to_string(alg)));
         client_config cfg = dpop_config(server(), "basic-client", "basic-secret");
         cfg.dpop_key = signing_key::generate(alg);
         const oauth2cc::token t = oauth2cc::request_token(cfg);

@@ -5,7 +5,7 @@
 // SPDX-License-Identifier: MIT
 
 #include "../support/peer_process.hpp"
-#include "../unit/token_endpoint_fake.hpp"
+#include "../support/token_endpoint_fake.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
 

@@ -4,7 +4,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <oauth2cc/detail/jose.hpp>
+#include <oauth2cc/detail/crypto/jose.hpp>
 #include <oauth2cc/signing_key.hpp>
 
 #include <nlohmann/json.hpp>

@@ -4,8 +4,8 @@
 // SPDX-License-Identifier: MIT
 
 #include "../support/test_helpers.hpp"
-#include "fake_transport.hpp"
-#include "token_endpoint_fake.hpp"
+#include "../support/fake_transport.hpp"
+#include "../support/token_endpoint_fake.hpp"
 
 #include <doctest/doctest.h>
 

@@ -4,12 +4,12 @@
 // by OpenSSL against the public JWK alone.
 // SPDX-License-Identifier: MIT
 
-#include "fake_transport.hpp"
-#include "jwt_check.hpp"
+#include "../support/fake_transport.hpp"
+#include "../support/jwt_check.hpp"
 #include "../support/test_helpers.hpp"
 
-#include <oauth2cc/detail/cache_key.hpp>
-#include <oauth2cc/detail/jose.hpp>
+#include <oauth2cc/detail/oauth/cache_key.hpp>
+#include <oauth2cc/detail/crypto/jose.hpp>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -107,7 +107,7 @@ TEST_CASE("signing_key: the RFC 7638 §3.1 thumbprint example") {
 
 TEST_CASE("signing_key: every algorithm signs what OpenSSL verifies from the public JWK alone") {
     for (const jws_alg alg : every_key_alg) {
-        const std::string name = oauth2cc::jws_alg_name(alg);
+        const std::string name = std::string(oauth2cc::to_string(alg));
         CAPTURE(name);
         const signing_key key = signing_key::generate(alg);
         CHECK(key.alg() == alg);
@@ -234,7 +234,7 @@ TEST_CASE("signing_key: from_pem_file names the file, never its content") {
 
 TEST_CASE("private_key_jwt: a signed assertion per request, claims as RFC 7523 §3 wants") {
     for (const jws_alg alg : every_key_alg) {
-        const std::string name = oauth2cc::jws_alg_name(alg);
+        const std::string name = std::string(oauth2cc::to_string(alg));
         CAPTURE(name);
         client_config cfg = jwt_config(auth_method::private_key_jwt);
         cfg.client_key = signing_key::generate(alg);

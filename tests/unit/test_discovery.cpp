@@ -3,10 +3,10 @@
 // endpoint found by discovery when first needed, once, and again after a failure.
 // SPDX-License-Identifier: MIT
 
-#include "fake_transport.hpp"
+#include "../support/fake_transport.hpp"
 #include "../support/test_helpers.hpp"
 
-#include <oauth2cc/detail/metadata.hpp>
+#include <oauth2cc/detail/oauth/metadata.hpp>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

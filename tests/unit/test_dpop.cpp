@@ -4,14 +4,14 @@
 // the nonces of both, and the token type rules.
 // SPDX-License-Identifier: MIT
 
-#include "fake_transport.hpp"
-#include "jwt_check.hpp"
-#include "recording_observer.hpp"
+#include "../support/fake_transport.hpp"
+#include "../support/jwt_check.hpp"
+#include "../support/recording_observer.hpp"
 #include "../support/local_server.hpp"
 #include "../support/test_helpers.hpp"
 
-#include <oauth2cc/detail/cache_key.hpp>
-#include <oauth2cc/detail/dpop.hpp>
+#include <oauth2cc/detail/oauth/cache_key.hpp>
+#include <oauth2cc/detail/oauth/dpop.hpp>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -97,14 +97,14 @@ TEST_CASE("DPoP proof: header and claims as RFC 9449 §4.2 says, verified from i
     std::vector<signing_key> keys{p256(), signing_key::generate(jws_alg::es384),
                                   signing_key::generate(jws_alg::eddsa)};
     for (const signing_key& key : keys) {
-        CAPTURE(oauth2cc::jws_alg_name(key.alg()));
+        CAPTURE(std::string(oauth2cc::to_string(key.alg())));
         const oauth2cc::detail::dpop_prover prover(key);
         const std::string proof = prover.proof_at(
             "GET", "https://api.example.com/v1/items?limit=5#top", "n-1", "tok-abc", 1700000000);
         const auto jwt = split_jwt(proof);
         CHECK(jwt.header.size() == 3);
         CHECK(jwt.header.at("typ") == "dpop+jwt");
-        CHECK(jwt.header.at("alg") == oauth2cc::jws_alg_name(key.alg()));
+        CHECK(jwt.header.at("alg") == std::string(oauth2cc::to_string(key.alg())));
         const nlohmann::json& jwk = jwt.header.at("jwk");
         CHECK_FALSE(jwk.contains("d"));
         CHECK(oauth2cc::detail::jwk_thumbprint_of(jwk) == key.jwk_thumbprint());

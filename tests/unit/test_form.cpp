@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: MIT
 
 #include <oauth2cc/oauth2cc.hpp>
-#include <oauth2cc/detail/form.hpp>
+#include <oauth2cc/detail/text/form.hpp>
 
 #include <doctest/doctest.h>
 

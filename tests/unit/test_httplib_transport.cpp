@@ -34,8 +34,8 @@
 using oauth2cc::error;
 using oauth2cc::error_kind;
 using oauth2cc::http_request;
+using oauth2cc::connection_options;
 using oauth2cc::httplib_transport;
-using oauth2cc::transport_options;
 using oauth2cc_test::local_server;
 using oauth2cc_test::raw_server;
 using oauth2cc_test::closed_port;
@@ -43,8 +43,8 @@ using oauth2cc_test::thrown_by;
 
 namespace {
 
-transport_options quick_options() {
-    transport_options o;
+connection_options quick_options() {
+    connection_options o;
     o.connect_timeout = std::chrono::milliseconds(2000);
     o.read_timeout = std::chrono::milliseconds(3000);
     return o;
@@ -511,7 +511,7 @@ std::string encrypted_pem(const std::string& key_text) {
 
 TEST_CASE("httplib_transport: TLS files that cannot be loaded are config errors") {
     const auto& certs = oauth2cc_test::test_certificates();
-    transport_options options;
+    connection_options options;
     SUBCASE("ca_file") {
         options.tls.ca_file = certs.dir + "/missing.pem";
         const error e = thrown_by([&] { httplib_transport{options}; });
@@ -569,7 +569,7 @@ TEST_CASE("httplib_transport: TLS files that cannot be loaded are config errors"
     SUBCASE("non-positive timeouts and a zero cap") {
         options.read_timeout = std::chrono::milliseconds(0);
         CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
-        options = transport_options{};
+        options = connection_options{};
         options.max_response_bytes = 0;
         CHECK(thrown_by([&] { httplib_transport{options}; }).kind() == error_kind::config);
     }
@@ -884,7 +884,7 @@ TEST_CASE(
         CHECK(std::string(by_request.what()).find(c.says) != std::string::npos);
         CHECK(sent == 0);
 
-        transport_options t;
+        connection_options t;
         c.spoil(t);
         const error by_transport = thrown_by([&] { httplib_transport{t}; });
         CHECK(by_transport.kind() == error_kind::config);

@@ -6,9 +6,11 @@
 
 #include "../support/prometheus_parse.hpp"
 #include "../support/test_helpers.hpp"
-#include "recording_observer.hpp"
-#include "token_endpoint_fake.hpp"
+#include "../support/recording_observer.hpp"
+#include "../support/token_endpoint_fake.hpp"
 #include "../../examples/common/metrics_endpoint.hpp"
+
+#include <oauth2cc/prometheus.hpp>
 
 #include <doctest/doctest.h>
 

@@ -5,9 +5,9 @@
 // SPDX-License-Identifier: MIT
 
 #include "../support/test_helpers.hpp"
-#include "token_endpoint_fake.hpp"
+#include "../support/token_endpoint_fake.hpp"
 
-#include <oauth2cc/detail/seal.hpp>
+#include <oauth2cc/detail/crypto/seal.hpp>
 
 #include <doctest/doctest.h>
 

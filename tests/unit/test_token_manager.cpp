@@ -5,9 +5,9 @@
 // SPDX-License-Identifier: MIT
 
 #include "../support/test_helpers.hpp"
-#include "token_endpoint_fake.hpp"
+#include "../support/token_endpoint_fake.hpp"
 
-#include <oauth2cc/detail/coarse_clock.hpp>
+#include <oauth2cc/detail/manager/coarse_clock.hpp>
 
 #include <doctest/doctest.h>
 

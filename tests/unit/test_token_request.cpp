@@ -2,7 +2,7 @@
 // test_token_request.cpp: token requests byte for byte, and the configurations refused.
 // SPDX-License-Identifier: MIT
 
-#include "fake_transport.hpp"
+#include "../support/fake_transport.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

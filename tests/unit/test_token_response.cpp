@@ -2,10 +2,10 @@
 // test_token_response.cpp: every shape of token response becomes a token or a typed error.
 // SPDX-License-Identifier: MIT
 
-#include "fake_transport.hpp"
-#include <oauth2cc/detail/redact.hpp>
-#include <oauth2cc/detail/retry_after.hpp>
-#include <oauth2cc/detail/token_request.hpp>
+#include "../support/fake_transport.hpp"
+#include <oauth2cc/detail/text/redact.hpp>
+#include <oauth2cc/detail/http/retry_after.hpp>
+#include <oauth2cc/detail/oauth/token_request.hpp>
 
 #include <doctest/doctest.h>
 

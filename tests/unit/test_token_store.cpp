@@ -6,9 +6,9 @@
 // SPDX-License-Identifier: MIT
 
 #include "../support/test_helpers.hpp"
-#include "token_endpoint_fake.hpp"
+#include "../support/token_endpoint_fake.hpp"
 
-#include <oauth2cc/detail/limits.hpp>
+#include <oauth2cc/detail/text/limits.hpp>
 
 #include <doctest/doctest.h>
 

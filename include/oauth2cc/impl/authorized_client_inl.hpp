@@ -5,64 +5,26 @@
 
 #include "../authorized_client.hpp"
 
-#include "../detail/connection_check.hpp"
-#include "../detail/form.hpp"
-#include "../detail/headers.hpp"
-#include "../detail/manager_events.hpp"
-#include "../detail/manager_fetch.hpp"
-#include "../detail/manager_state.hpp"
-#include "../detail/rejection_guard.hpp"
-#include "../detail/text.hpp"
-#include "../detail/url.hpp"
-#include "../detail/wipe.hpp"
+#include "../detail/http/connection_check.hpp"
+#include "../detail/text/form.hpp"
+#include "../detail/http/headers.hpp"
+#include "../detail/manager/manager_events.hpp"
+#include "../detail/manager/manager_fetch.hpp"
+#include "../detail/manager/manager_state.hpp"
+#include "../detail/manager/rejection_guard.hpp"
+#include "../detail/text/text.hpp"
+#include "../detail/http/url.hpp"
+#include "../detail/text/wipe.hpp"
 #include "../httplib_transport.hpp"
 #include "../www_authenticate.hpp"
+#include "../detail/http/redirect.hpp"
+#include "../detail/manager/resource_headers.hpp"
 
 #include <optional>
 #include <string>
 #include <utility>
 
 namespace oauth2cc {
-
-namespace detail {
-
-/// @brief Where a redirect's Location points, resolved against the URL it came from.
-/// Absolute http(s) URLs, scheme-relative "//host/..." and paths; empty for anything else.
-inline std::optional<std::string> resolve_location(std::string_view from_url, const url_parts& from,
-                                                   std::string_view location) {
-    location = trim(location);
-    if (location.empty() || has_control(location)) return std::nullopt;
-    if (parse_url(location)) return std::string(location);
-    const std::string scheme = from.https ? "https:" : "http:";
-    if (location.size() > 1 && location[0] == '/' && location[1] == '/') {
-        const std::string absolute = scheme + std::string(location);
-        if (parse_url(absolute)) return absolute;
-        return std::nullopt;
-    }
-    // The scheme and authority as the URL wrote them.
-    const std::size_t authority = from_url.find("://") + 3;
-    const std::string origin(from_url.substr(0, from_url.find_first_of("/?", authority)));
-    if (location[0] == '/') return origin + std::string(location);
-    // A relative reference: against the directory of the current path.
-    std::string base = from.path.substr(0, from.path.find('?'));
-    base = base.substr(0, base.rfind('/') + 1);
-    return origin + base + std::string(location);
-}
-
-inline bool is_followable_redirect(int status) noexcept {
-    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-}
-
-/// @brief Keeps the DPoP nonce a response from url gave, if any.
-/// @returns true when it is new for the URL's origin
-inline bool remember_nonce(manager_state& s, const std::string& url, const http_response& res) {
-    const auto nonce = res.header("DPoP-Nonce");
-    if (!nonce) return false;
-    const std::string origin = dpop_origin(url);
-    return !origin.empty() && s.resource_nonces.put(origin, *nonce);
-}
-
-}  // namespace detail
 
 OAUTH2CC_INLINE std::string with_query(std::string_view path, const name_value_list& params) {
     std::string out(path);
@@ -141,10 +103,11 @@ OAUTH2CC_INLINE http_response authorized_client::patch(std::string_view path, st
     return send("PATCH", path, body, content_type, headers);
 }
 
-OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
-                                                      std::string_view path, std::string_view body,
-                                                      std::string_view content_type,
-                                                      const name_value_list& headers) {
+OAUTH2CC_INLINE http_request authorized_client::request_for(std::string_view method,
+                                                            std::string_view path,
+                                                            std::string_view body,
+                                                            std::string_view content_type,
+                                                            const name_value_list& headers) const {
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     if (path.empty() || path.front() != '/' || (path.size() > 1 && path[1] == '/')) {
         fail(
@@ -178,92 +141,108 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
         base.headers.emplace_back("User-Agent", options_.user_agent);
     }
     base.body = std::string(body);
+    return base;
+}
 
-    // One exchange, with the redirects it may follow. `on_origin` tells whether the final
-    // response answered a request that carried the token.
+OAUTH2CC_INLINE http_response authorized_client::send_hop(http_request& req, const token& tok,
+                                                          bool on_origin, bool& new_nonce) {
+    // The token's headers (Authorization, and a DPoP proof for this hop's URL) are added
+    // for this hop only, and wiped and removed once it is sent, so the request is not
+    // copied per hop.
     detail::manager_state& state = *tokens_.state_;
-    bool new_nonce = false;  // the last response on the origin gave a new DPoP nonce
-    const auto exchange = [&](const token& tok, bool& on_origin) {
-        if (detail::has_control(tok.access_token.reveal())) {
-            throw error(error_kind::bad_response,
-                        "the access token holds control characters; it is never sent");
-        }
-        http_request req = base;
-        on_origin = true;
-        new_nonce = false;
-        for (int hop = 0;; ++hop) {
-            // The token's headers (Authorization, and a DPoP proof for this hop's URL)
-            // are added for this hop only, and wiped and removed once it is sent, so the
-            // request is not copied per hop.
-            std::size_t added = 0;
-            const auto drop_authorization = [&] {
-                for (; added > 0; --added) {
-                    detail::wipe(req.headers.back().second);
-                    req.headers.pop_back();
-                }
-            };
-            if (on_origin) {
-                for (auto& header : detail::resource_headers(state, tok, req.method, req.url)) {
-                    req.headers.push_back(std::move(header));
-                    ++added;
-                }
-            }
-            http_response res;
-            try {
-                res = transport_->send(req);
-            } catch (...) {
-                drop_authorization();
-                throw;
-            }
-            drop_authorization();
-            if (on_origin && tok.token_type == "DPoP") {
-                new_nonce = detail::remember_nonce(state, req.url, res);
-            }
-            if (!options_.follow_redirects || !detail::is_followable_redirect(res.status) ||
-                hop >= options_.max_redirects) {
-                return res;
-            }
-            const auto location = res.header("Location");
-            const auto from = detail::parse_url(req.url);
-            if (!location || !from) return res;
-            const auto next = detail::resolve_location(req.url, *from, *location);
-            const auto next_parts = next ? detail::parse_url(*next) : std::nullopt;
-            if (!next_parts) return res;
-            if (!next_parts->https && !options_.allow_insecure_http &&
-                !detail::is_loopback_host(next_parts->host)) {
-                return res;  // never downgrade to clear text on the network
-            }
-            // Once the call has left the base URL's origin, the token stays behind, and
-            // so does every caller header that could be a credential, and a body that a
-            // 307 or 308 would carry along.
-            if (on_origin && detail::origin_of(*next_parts) != origin_) {
-                if ((res.status == 307 || res.status == 308) && !req.body.empty()) return res;
-                on_origin = false;
-                for (auto it = req.headers.begin(); it != req.headers.end();) {
-                    if (detail::crosses_origins(it->first)) {
-                        ++it;
-                    } else {
-                        detail::wipe(it->second);
-                        it = req.headers.erase(it);
-                    }
-                }
-            }
-            if (res.status == 303 ||
-                ((res.status == 301 || res.status == 302) && req.method == "POST")) {
-                req.method = "GET";
-                req.body.clear();
-                for (auto it = req.headers.begin(); it != req.headers.end();) {
-                    it =
-                        detail::iequals(it->first, "Content-Type") ? req.headers.erase(it) : it + 1;
-                }
-            }
-            req.url = *next;
+    std::size_t added = 0;
+    const auto drop_authorization = [&] {
+        for (; added > 0; --added) {
+            detail::wipe(req.headers.back().second);
+            req.headers.pop_back();
         }
     };
+    if (on_origin) {
+        for (auto& header : detail::resource_headers(state, tok, req.method, req.url)) {
+            req.headers.push_back(std::move(header));
+            ++added;
+        }
+    }
+    http_response res;
+    try {
+        res = transport_->send(req);
+    } catch (...) {
+        drop_authorization();
+        throw;
+    }
+    drop_authorization();
+    new_nonce =
+        on_origin && tok.token_type == "DPoP" && detail::remember_nonce(state, req.url, res);
+    return res;
+}
 
+OAUTH2CC_INLINE bool authorized_client::redirect(http_request& req, const http_response& res,
+                                                 bool& on_origin) const {
+    const auto location = res.header("Location");
+    const auto from = detail::parse_url(req.url);
+    if (!location || !from) return false;
+    const auto next = detail::resolve_location(req.url, *from, *location);
+    const auto next_parts = next ? detail::parse_url(*next) : std::nullopt;
+    if (!next_parts) return false;
+    if (!next_parts->https && !options_.allow_insecure_http &&
+        !detail::is_loopback_host(next_parts->host)) {
+        return false;  // never downgrade to clear text on the network
+    }
+    // Once the call has left the base URL's origin, the token stays behind, and so does
+    // every caller header that could be a credential, and a body that a 307 or 308 would
+    // carry along.
+    if (on_origin && detail::origin_of(*next_parts) != origin_) {
+        if ((res.status == 307 || res.status == 308) && !req.body.empty()) return false;
+        on_origin = false;
+        for (auto it = req.headers.begin(); it != req.headers.end();) {
+            if (detail::crosses_origins(it->first)) {
+                ++it;
+            } else {
+                detail::wipe(it->second);
+                it = req.headers.erase(it);
+            }
+        }
+    }
+    if (res.status == 303 || ((res.status == 301 || res.status == 302) && req.method == "POST")) {
+        req.method = "GET";
+        req.body.clear();
+        for (auto it = req.headers.begin(); it != req.headers.end();) {
+            it = detail::iequals(it->first, "Content-Type") ? req.headers.erase(it) : it + 1;
+        }
+    }
+    req.url = *next;
+    return true;
+}
+
+OAUTH2CC_INLINE http_response authorized_client::exchange(const http_request& base,
+                                                          const token& tok, bool& on_origin,
+                                                          bool& new_nonce) {
+    if (detail::has_control(tok.access_token.reveal())) {
+        throw error(error_kind::bad_response,
+                    "the access token holds control characters; it is never sent");
+    }
+    http_request req = base;
+    on_origin = true;
+    for (int hop = 0;; ++hop) {
+        http_response res = send_hop(req, tok, on_origin, new_nonce);
+        if (!options_.follow_redirects || !detail::is_followable_redirect(res.status) ||
+            hop >= options_.max_redirects || !redirect(req, res, on_origin)) {
+            return res;
+        }
+    }
+}
+
+OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
+                                                      std::string_view path, std::string_view body,
+                                                      std::string_view content_type,
+                                                      const name_value_list& headers) {
+    const http_request base = request_for(method, path, body, content_type, headers);
+    detail::manager_state& state = *tokens_.state_;
+    // `token_sent`: the final response answered a request that carried the token;
+    // `new_nonce`: the last response on the origin gave a new DPoP nonce.
+    bool token_sent = false, new_nonce = false;
     auto tok = tokens_.get();
-    bool token_sent = false;
-    http_response res = exchange(*tok, token_sent);
+    http_response res = exchange(base, *tok, token_sent, new_nonce);
     const bool dpop = tok->token_type == "DPoP";
     if (res.status == 401 && token_sent && dpop) {
         // RFC 9449 §9: a new nonce the server asks for is answered once, same token.
@@ -272,7 +251,7 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             detail::tell(detail::observer_of(state), [&](metrics_observer& o) {
                 o.on_dpop_nonce_retry(state.who, nonce_origin::resource_server);
             });
-            res = exchange(*tok, token_sent);
+            res = exchange(base, *tok, token_sent, new_nonce);
         }
     }
     if (res.status == 401 && token_sent) {
@@ -287,7 +266,7 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             tok = std::move(next);
             detail::tell(detail::observer_of(state),
                          [&](metrics_observer& o) { o.on_unauthorized_retry(state.who); });
-            res = exchange(*tok, token_sent);
+            res = exchange(base, *tok, token_sent, new_nonce);
         }
     }
     if (token_sent && res.status != 401) detail::note_accepted(state, tok.get());

@@ -5,10 +5,10 @@
 
 #include "../client_config.hpp"
 
-#include "../detail/limits.hpp"
-#include "../detail/private_files.hpp"
-#include "../detail/text.hpp"
-#include "../detail/wipe.hpp"
+#include "../detail/text/limits.hpp"
+#include "../detail/store/private_files.hpp"
+#include "../detail/text/text.hpp"
+#include "../detail/text/wipe.hpp"
 #include "../error.hpp"
 
 #include <string>

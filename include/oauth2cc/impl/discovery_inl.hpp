@@ -5,31 +5,16 @@
 
 #include "../discovery.hpp"
 
-#include "../detail/connection_check.hpp"
-#include "../detail/metadata.hpp"
-#include "../detail/url.hpp"
+#include "../detail/http/connection_check.hpp"
+#include "../detail/oauth/metadata.hpp"
+#include "../detail/http/url.hpp"
 #include "../httplib_transport.hpp"
+#include "../detail/oauth/issuer_check.hpp"
 
 #include <optional>
 #include <string>
 
 namespace oauth2cc {
-
-namespace detail {
-
-// Refuses an issuer that discovery cannot use.
-inline void check_issuer(const client_config& cfg) {
-    const auto url = parse_url(cfg.issuer);
-    if (!url || cfg.issuer.find('?') != std::string::npos) {
-        throw error(error_kind::config,
-                    "issuer must be an absolute https:// URL with a host, no user info, "
-                    "query or fragment (RFC 8414 §2)");
-    }
-    check_plain_http(*url, cfg, "issuer", "the metadata request");
-    check_connection(cfg);
-}
-
-}  // namespace detail
 
 OAUTH2CC_INLINE authorization_server_metadata discover(const client_config& cfg, transport& via) {
     detail::check_issuer(cfg);

@@ -5,7 +5,7 @@
 
 #include "../http.hpp"
 
-#include "../detail/text.hpp"
+#include "../detail/text/text.hpp"
 
 namespace oauth2cc {
 

@@ -5,7 +5,7 @@
 
 #include "../httplib_transport.hpp"
 
-#include "../detail/httplib_glue.hpp"
+#include "../detail/http/httplib_glue.hpp"
 
 #include <memory>
 #include <utility>
@@ -19,9 +19,6 @@ struct httplib_transport::state {
 
 OAUTH2CC_INLINE httplib_transport::httplib_transport(connection_options options)
     : state_(std::make_unique<state>(std::move(options))) {}
-
-OAUTH2CC_INLINE httplib_transport::httplib_transport(const client_config& cfg)
-    : httplib_transport(static_cast<const connection_options&>(cfg)) {}
 
 OAUTH2CC_INLINE httplib_transport::~httplib_transport() = default;
 

@@ -5,10 +5,10 @@
 
 #include "../introspection.hpp"
 
-#include "../detail/form.hpp"
-#include "../detail/text.hpp"
-#include "../detail/token_request.hpp"
-#include "../detail/token_response.hpp"
+#include "../detail/text/form.hpp"
+#include "../detail/text/text.hpp"
+#include "../detail/oauth/token_request.hpp"
+#include "../detail/oauth/token_response.hpp"
 #include "../httplib_transport.hpp"
 
 #include <chrono>
@@ -39,12 +39,7 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::s
     detail::validate_config(target);
     if (access_token.empty()) throw error(error_kind::config, "the token to introspect is empty");
 
-    http_request req;
-    req.method = "POST";
-    req.url = target.token_endpoint;
-    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
-                   {"Accept", "application/json"}};
-    if (!target.user_agent.empty()) req.headers.emplace_back("User-Agent", target.user_agent);
+    http_request req = detail::form_post(target, target.token_endpoint);
     detail::append_form_field(req.body, "token", access_token);
     detail::append_form_field(req.body, "token_type_hint", "access_token");
     detail::append_client_authentication(req, target);

@@ -5,8 +5,8 @@
 
 #include "../proxy.hpp"
 
-#include "../detail/proxy.hpp"
-#include "../detail/url.hpp"
+#include "../detail/http/proxy.hpp"
+#include "../detail/http/url.hpp"
 
 #include <cstdlib>
 #include <string>

@@ -5,7 +5,7 @@
 
 #include "../secret.hpp"
 
-#include "../detail/wipe.hpp"
+#include "../detail/text/wipe.hpp"
 
 #include <ostream>
 #include <utility>

@@ -5,13 +5,14 @@
 
 #include "../signing_key.hpp"
 
-#include "../detail/jose.hpp"
-#include "../detail/limits.hpp"
-#include "../detail/pem.hpp"
-#include "../detail/private_files.hpp"
-#include "../detail/text.hpp"
-#include "../detail/wipe.hpp"
+#include "../detail/crypto/jose.hpp"
+#include "../detail/text/limits.hpp"
+#include "../detail/crypto/pem.hpp"
+#include "../detail/store/private_files.hpp"
+#include "../detail/text/text.hpp"
+#include "../detail/text/wipe.hpp"
 #include "../error.hpp"
+#include "../detail/crypto/evp.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -28,61 +29,7 @@
 
 namespace oauth2cc {
 
-namespace detail {
-
-struct bio_free {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
-struct bn_free {
-    void operator()(BIGNUM* b) const noexcept { BN_free(b); }
-};
-struct md_ctx_free {
-    void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-};
-struct ecdsa_sig_free {
-    void operator()(ECDSA_SIG* s) const noexcept { ECDSA_SIG_free(s); }
-};
-
-inline std::shared_ptr<EVP_PKEY> own_key(EVP_PKEY* key) {
-    return std::shared_ptr<EVP_PKEY>(key, [](EVP_PKEY* k) { EVP_PKEY_free(k); });
-}
-
-// The curve of an EC key as its JWK name ("P-256", "P-384"), or empty for another.
-inline std::string ec_curve(const EVP_PKEY* key) {
-    char name[64] = {};
-    std::size_t length = 0;
-    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name,
-                                       &length) != 1) {
-        return {};
-    }
-    const std::string group(name, length);
-    if (group == "prime256v1" || group == "P-256" || group == "secp256r1") return "P-256";
-    if (group == "secp384r1" || group == "P-384") return "P-384";
-    return {};
-}
-
-// The size in bytes of a coordinate (and of R and S) on a JWK curve.
-inline std::size_t ec_field_bytes(const std::string& crv) { return crv == "P-384" ? 48 : 32; }
-
-// A big-number parameter of the key, big-endian, left-padded to width when not 0.
-inline std::string bn_param(const EVP_PKEY* key, const char* name, std::size_t width) {
-    BIGNUM* raw = nullptr;
-    if (EVP_PKEY_get_bn_param(key, name, &raw) != 1 || raw == nullptr) {
-        throw error(error_kind::config, std::string("OpenSSL has no ") + name + " for the key");
-    }
-    const std::unique_ptr<BIGNUM, bn_free> bn(raw);
-    const std::size_t size = width != 0 ? width : static_cast<std::size_t>(BN_num_bytes(bn.get()));
-    std::string out(size, '\0');
-    if (BN_bn2binpad(bn.get(), reinterpret_cast<unsigned char*>(out.data()),
-                     static_cast<int>(size)) < 0) {
-        throw error(error_kind::config, std::string("the key's ") + name + " does not fit");
-    }
-    return out;
-}
-
-}  // namespace detail
-
-OAUTH2CC_INLINE const char* jws_alg_name(jws_alg alg) noexcept {
+OAUTH2CC_INLINE std::string_view to_string(jws_alg alg) noexcept {
     switch (alg) {
         case jws_alg::rs256:
             return "RS256";
@@ -133,8 +80,8 @@ OAUTH2CC_INLINE signing_key signing_key::from_openssl(std::shared_ptr<evp_pkey_s
     if (alg) {
         const bool fits = *alg == own || (rsa && *alg == jws_alg::ps256);
         if (!fits) {
-            fail(std::string("holds a key that cannot sign ") + jws_alg_name(*alg) + "; it signs " +
-                 jws_alg_name(own) + (rsa ? " or PS256" : ""));
+            fail(std::string("holds a key that cannot sign ") + std::string(to_string(*alg)) +
+                 "; it signs " + std::string(to_string(own)) + (rsa ? " or PS256" : ""));
         }
         chosen = *alg;
     }
@@ -205,8 +152,8 @@ OAUTH2CC_INLINE signing_key signing_key::generate(jws_alg alg) {
     }
     ERR_clear_error();
     if (raw == nullptr) {
-        throw error(error_kind::config,
-                    std::string("OpenSSL could not generate a key for ") + jws_alg_name(alg));
+        throw error(error_kind::config, std::string("OpenSSL could not generate a key for ") +
+                                            std::string(to_string(alg)));
     }
     signing_key key(detail::own_key(raw), alg, {});
     key.kid_ = key.jwk_thumbprint();
@@ -247,7 +194,7 @@ OAUTH2CC_INLINE nlohmann::json signing_key::public_jwk() const {
             break;
         }
     }
-    jwk["alg"] = jws_alg_name(alg_);
+    jwk["alg"] = std::string(to_string(alg_));
     jwk["use"] = "sig";
     if (!kid_.empty()) jwk["kid"] = kid_;
     return jwk;
@@ -260,8 +207,8 @@ OAUTH2CC_INLINE std::string signing_key::jwk_thumbprint() const {
 OAUTH2CC_INLINE std::string signing_key::sign(std::string_view data) const {
     const auto fail = [this] {
         ERR_clear_error();
-        throw error(error_kind::config,
-                    std::string("OpenSSL could not sign with the ") + jws_alg_name(alg_) + " key");
+        throw error(error_kind::config, std::string("OpenSSL could not sign with the ") +
+                                            std::string(to_string(alg_)) + " key");
     };
     const std::unique_ptr<EVP_MD_CTX, detail::md_ctx_free> ctx(EVP_MD_CTX_new());
     if (!ctx) fail();

@@ -5,10 +5,11 @@
 
 #include "../token_client.hpp"
 
-#include "../detail/token_request.hpp"
+#include "../detail/oauth/token_request.hpp"
 #include "../discovery.hpp"
-#include "../detail/token_response.hpp"
+#include "../detail/oauth/token_response.hpp"
 #include "../httplib_transport.hpp"
+#include "../detail/oauth/token_send.hpp"
 
 #include <chrono>
 #include <memory>
@@ -18,117 +19,6 @@
 #include <utility>
 
 namespace oauth2cc {
-
-namespace detail {
-
-// Sends a prepared token request once and reads its response. The assertion methods
-// send a copy with a new assertion, kept out of error messages like the secret; with a
-// DPoP key the copy carries a new proof with nonce (none when empty), and a nonce the
-// response gives is kept.
-inline token send_token_request_once(const prepared_token_request& prepared, transport& via,
-                                     const std::string& nonce = {}) {
-    http_response res;
-    const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
-    std::optional<http_request> copy;
-    std::optional<redactions> hide_too;
-    if (prepared.assertion) {
-        std::string assertion = prepared.assertion->make();
-        const wipe_at_exit assertion_wiper{[&assertion] { wipe(assertion); }};
-        copy.emplace(with_assertion(prepared.request, assertion));
-        hide_too.emplace(prepared.hide.copy());
-        hide_too->add(assertion);
-    }
-    const wipe_at_exit request_wiper{[&copy] {
-        if (copy) wipe_credentials(*copy);
-    }};
-    if (prepared.dpop) {
-        if (!copy) copy.emplace(prepared.request);
-        copy->headers.emplace_back("DPoP", prepared.dpop->proof("POST", copy->url, nonce));
-    }
-    res = via.send(copy ? *copy : prepared.request);
-    const auto obtained_at = std::chrono::steady_clock::now();
-    if (prepared.dpop) {
-        if (const auto given = res.header("DPoP-Nonce"))
-            prepared.nonces.put(prepared.request.url, *given);
-    }
-    if (res.body.size() > prepared.max_response_bytes) {
-        throw error(error_kind::bad_response,
-                    "the token response body is over max_response_bytes (" +
-                        std::to_string(prepared.max_response_bytes) + ")",
-                    error_details{{}, {}, {}, res.status, {}});
-    }
-    return parse_token_response(res, prepared.scope, obtained_at, std::chrono::system_clock::now(),
-                                hide_too ? *hide_too : prepared.hide, prepared.dpop.has_value());
-}
-
-// Sends a prepared token request. A `use_dpop_nonce` error that came with a new nonce
-// is answered by exactly one more request carrying it (RFC 9449 §8); so is a proof
-// refused for its clock (`invalid_dpop_proof`) when the server gave a nonce to use
-// instead of the client's clock.
-inline token send_token_request(const prepared_token_request& prepared, transport& via) {
-    if (!prepared.dpop) return send_token_request_once(prepared, via);
-    // The nonce read once and passed in, so that the one compared below is the one sent,
-    // whatever other threads keep meanwhile.
-    const std::string sent_nonce = prepared.nonces.get(prepared.request.url);
-    std::string retry_nonce;
-    try {
-        return send_token_request_once(prepared, via, sent_nonce);
-    } catch (const error& e) {
-        const bool nonce_error =
-            e.kind() == error_kind::oauth &&
-            (e.oauth_error() == "use_dpop_nonce" || e.oauth_error() == "invalid_dpop_proof");
-        retry_nonce = prepared.nonces.get(prepared.request.url);
-        if (!nonce_error || retry_nonce == sent_nonce) throw;
-    }
-    ++token_nonce_retries();
-    return send_token_request_once(prepared, via, retry_nonce);
-}
-
-// True when the token endpoint is to be discovered from the issuer.
-inline bool discovers_endpoint(const client_config& cfg) {
-    return cfg.token_endpoint.empty() && !cfg.issuer.empty();
-}
-
-// Checks what can be checked before discovery: the issuer, and the rest of cfg as if the
-// issuer were the token endpoint.
-inline void validate_before_discovery(const client_config& cfg) {
-    check_issuer(cfg);
-    client_config probe = cfg;
-    probe.token_endpoint = cfg.issuer;
-    validate_config(probe);
-}
-
-// The prepared request for a client whose token endpoint comes from discovery: made by
-// the first fetch that discovers it, and made again by the next fetch after a failure.
-class discovered_token_request {
-public:
-    std::shared_ptr<const prepared_token_request> get(const client_config& cfg, transport& via) {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        if (!ready_) ready_ = std::make_shared<const prepared_token_request>(resolved(cfg, via));
-        return ready_;
-    }
-
-    // cfg with the discovered token endpoint, once the server is known to take its method.
-    static client_config resolved(const client_config& cfg, transport& via) {
-        const authorization_server_metadata meta = discover(cfg, via);
-        check_server_takes(meta, cfg);
-        client_config out = cfg;
-        out.token_endpoint = meta.token_endpoint;
-        // A client that presents a certificate uses the server's mutual-TLS endpoint,
-        // where it has one (RFC 8705 §5).
-        if (cfg.tls.has_client_certificate()) {
-            const auto alias = meta.mtls_endpoint_aliases.find("token_endpoint");
-            if (alias != meta.mtls_endpoint_aliases.end()) out.token_endpoint = alias->second;
-        }
-        return out;
-    }
-
-private:
-    std::mutex mutex_;
-    std::shared_ptr<const prepared_token_request> ready_;
-};
-
-}  // namespace detail
 
 OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
     if (detail::discovers_endpoint(cfg)) {

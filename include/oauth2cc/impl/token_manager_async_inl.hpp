@@ -6,10 +6,10 @@
 
 #include "../token_manager.hpp"
 
-#include "../detail/manager_events.hpp"
-#include "../detail/manager_fetch.hpp"
-#include "../detail/manager_state.hpp"
-#include "../detail/thread_cache.hpp"
+#include "../detail/manager/manager_events.hpp"
+#include "../detail/manager/manager_fetch.hpp"
+#include "../detail/manager/manager_state.hpp"
+#include "../detail/manager/thread_cache.hpp"
 
 #include <memory>
 #include <optional>

@@ -1,21 +1,23 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
 // impl/token_manager_inl.hpp: the bodies of token_manager: the cached read, waiting for a
 // fetch, invalidation, and the background thread's start and stop. A fetch itself is in
-// detail/manager_fetch.hpp, the state in detail/manager_state.hpp.
+// detail/manager/manager_fetch.hpp, the state in detail/manager/manager_state.hpp.
 // SPDX-License-Identifier: MIT
 #pragma once
 
 #include "../token_manager.hpp"
 
-#include "../detail/backoff.hpp"
-#include "../detail/limits.hpp"
-#include "../detail/manager_events.hpp"
-#include "../detail/manager_fetch.hpp"
-#include "../detail/manager_state.hpp"
-#include "../detail/rejection_guard.hpp"
-#include "../detail/sha256.hpp"
-#include "../detail/store_sync.hpp"
-#include "../detail/thread_cache.hpp"
+#include "../detail/manager/backoff.hpp"
+#include "../detail/text/limits.hpp"
+#include "../detail/manager/manager_events.hpp"
+#include "../detail/manager/manager_fetch.hpp"
+#include "../detail/manager/manager_state.hpp"
+#include "../detail/manager/rejection_guard.hpp"
+#include "../detail/crypto/sha256.hpp"
+#include "../detail/manager/store_sync.hpp"
+#include "../detail/manager/thread_cache.hpp"
+#include "../detail/manager/resource_headers.hpp"
+#include "../detail/manager/cached_read.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -44,53 +46,6 @@ OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
     }
     return "unknown";
 }
-
-namespace detail {
-
-// A copy of tok under a control block of its own, for one thread's cache cell.
-inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token>& tok) {
-    return std::shared_ptr<const token>(tok.get(),
-                                        [keep = tok](const token*) mutable { keep.reset(); });
-}
-
-// Points this thread's cell at the current token and returns the cell's copy. Needs a
-// current token.
-inline std::shared_ptr<const token> serve(manager_state& s, const state_lock& lock,
-                                          cache_cell& cell) {
-    const snapshot& current = *s.locked(lock).current;
-    const auto generation = s.generation.load(std::memory_order_relaxed);
-    if (cell.generation != generation || !cell.local) {
-        cell.local = local_copy(current.tok);
-        cell.refresh_at = current.refresh_at;
-        cell.coarse_until = coarse_until(current.refresh_at, current.expires_at);
-        cell.generation = generation;
-    }
-    return cell.local;
-}
-
-// This thread's cell for the manager; a new one is enrolled so that the manager can take
-// its copy back and count its reads.
-inline cache_cell& this_thread_cell(manager_state& s, const std::shared_ptr<manager_state>& alive) {
-    return thread_cell(s.id, alive, [&s](std::shared_ptr<cache_cell> cell) {
-        const state_lock lock = s.lock();
-        s.locked(lock).cells.enroll(std::move(cell));
-    });
-}
-
-/// @brief With a valid token whose refresh is due, starts the refresh (unless backing
-/// off); a thread that cannot start leaves it to the next caller.
-inline void refresh_if_due(manager_state& s, const state_lock& lock,
-                           manager_state::time_point now) {
-    guarded_state& g = s.locked(lock);
-    if (now < g.current->refresh_at || g.backing_off_at(now)) return;
-    try {
-        start_fetch(s, lock);
-    } catch (const error&) {
-        // The token is still valid; the next caller tries again.
-    }
-}
-
-}  // namespace detail
 
 OAUTH2CC_INLINE token_manager::token_manager(client_config cfg, refresh_policy policy,
                                              std::shared_ptr<transport> via,
@@ -202,35 +157,6 @@ OAUTH2CC_INLINE std::string token_manager::authorization_header() {
     }
     return "Bearer " + tok->access_token.reveal();
 }
-
-namespace detail {
-
-/// @brief The headers of one resource request with tok (see request_headers()).
-inline name_value_list resource_headers(manager_state& s, const token& tok, std::string_view method,
-                                        std::string_view url) {
-    name_value_list headers;
-    if (tok.token_type != "DPoP") {
-        headers.emplace_back("Authorization", "Bearer " + tok.access_token.reveal());
-        return headers;
-    }
-    if (!s.dpop) {
-        throw error(error_kind::config,
-                    "the token is DPoP-bound but the client has no dpop_key to prove it");
-    }
-    // A fragment is neither sent (RFC 9110 §4.2.4) nor signed (RFC 9449 §4.2).
-    url = url.substr(0, url.find('#'));
-    const std::string origin = dpop_origin(url);
-    if (origin.empty()) {
-        throw error(error_kind::config,
-                    "a DPoP proof needs the request's absolute http:// or https:// URL");
-    }
-    headers.emplace_back("Authorization", "DPoP " + tok.access_token.reveal());
-    headers.emplace_back("DPoP", s.dpop->proof(method, url, s.resource_nonces.get(origin),
-                                               tok.access_token.reveal()));
-    return headers;
-}
-
-}  // namespace detail
 
 OAUTH2CC_INLINE name_value_list token_manager::request_headers(std::string_view method,
                                                                std::string_view url) {

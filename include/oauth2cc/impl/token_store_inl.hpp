@@ -5,7 +5,7 @@
 
 #include "../token_store.hpp"
 
-#include "../detail/sha256.hpp"
+#include "../detail/crypto/sha256.hpp"
 
 namespace oauth2cc {
 

@@ -1,0 +1,281 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// detail/manager/manager_state.hpp: what a token_manager holds, split by who may touch it: set
+// once, read without the lock, and guarded by the lock (reachable only with it held).
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "../../clock.hpp"
+#include "../../error.hpp"
+#include "../../metrics.hpp"
+#include "../../token.hpp"
+#include "../../token_client.hpp"
+#include "../../token_manager.hpp"
+#include "../../token_store.hpp"
+#include "../oauth/cache_key.hpp"
+#include "coarse_clock.hpp"
+#include "../oauth/dpop.hpp"
+#include "../text/limits.hpp"
+#include "../text/text.hpp"
+#include "thread_cache.hpp"
+#include "../http/url.hpp"
+
+#include <atomic>
+#include <cassert>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief Where the token request stands.
+enum class fetch_state {
+    idle,     ///< none running or asked for
+    asked,    ///< asked of the background thread, which has not begun it
+    running,  ///< under way (on a worker or the background thread)
+};
+
+/// @brief Who refreshes.
+enum class refresher {
+    on_demand,   ///< a short-lived worker started by a caller
+    background,  ///< the background thread
+    stopping,    ///< the background thread, told to end
+};
+
+/// @brief How the last token request (or look at the store) ended.
+enum class fetch_outcome { none, token, failure };
+
+/// @brief The lock of a manager_state, held. Functions that need the lock take one, so
+/// that the guarded state cannot be reached without it.
+using state_lock = std::unique_lock<std::mutex>;
+
+/// @brief A published token with the times that govern it. Never changed once shared.
+struct snapshot {
+    std::shared_ptr<const token> tok;
+    std::chrono::steady_clock::time_point refresh_at;
+    std::chrono::steady_clock::time_point expires_at;
+};
+
+/// @brief The part of a manager_state that only a holder of its lock may read or write.
+struct guarded_state {
+    using time_point = std::chrono::steady_clock::time_point;
+    using logger_fn = std::function<void(log_level, std::string_view)>;
+
+    std::shared_ptr<const snapshot> current;
+    fetch_state fetch = fetch_state::idle;
+    fetch_outcome last_outcome = fetch_outcome::none;
+    std::uint64_t fetch_seq = 0;  ///< requests (or store looks) completed
+    std::optional<error> last_error;
+    /// Set while backing off: no request before it.
+    std::optional<time_point> next_attempt;
+    std::uint64_t consecutive_failures = 0;
+    /// Tokens in a row that invalidate() dropped before any call succeeded with them,
+    /// each within retry_max of its issue (see token_manager::invalidate).
+    std::uint64_t rejections = 0;
+    /// While the rejection guard holds: until when, and the token it keeps.
+    std::optional<time_point> guard_until;
+    std::weak_ptr<const token> guard_kept;
+    std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
+                  fast_failures = 0, store_loads = 0, store_failures = 0;
+    std::mt19937_64 rng;
+    refresher mode = refresher::on_demand;
+    std::thread background_thread;
+    std::thread worker;
+    std::thread to_join;  ///< the previous worker, joined by the next one
+    std::shared_ptr<logger_fn> logger;
+    std::shared_ptr<metrics_observer> observer;
+    /// get_async() callbacks waiting for the fetch under way.
+    std::vector<std::function<void(token_result)>> callbacks;
+    std::shared_ptr<token_store> store;
+    std::string store_key;    ///< store_key(key), set with the first store
+    bool store_down = false;  ///< the store could not be reached at the last look
+    /// SHA-256 of the last token invalidate() dropped: the store's copy of it is not taken
+    /// again, and the token itself is not kept.
+    std::string dropped_digest;
+    /// Every thread's copy of the current token, taken back when it changes.
+    cell_list cells;
+
+    bool backing_off_at(time_point now) const noexcept {
+        return next_attempt && now < *next_attempt;
+    }
+    bool valid_at(time_point now) const noexcept { return current && now < current->expires_at; }
+};
+
+/// @brief Everything a token_manager holds.
+class manager_state {
+public:
+    using steady = std::chrono::steady_clock;
+    using time_point = steady::time_point;
+
+    manager_state(client_config cfg, refresh_policy p, std::shared_ptr<transport> via,
+                  std::shared_ptr<clock_source> clk)
+        : policy(check(p)),
+          client(std::move(cfg), std::move(via)),
+          clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
+          system_clock(dynamic_cast<steady_clock_source*>(clock.get()) != nullptr),
+          coarse(system_clock && coarse_clock::available()),
+          manual(clock->is_manual()),
+          asymmetric(asymmetric_fences()),
+          key(cache_key(client.config())),
+          id(next_manager_id()),
+          where(endpoint_for_logs(client.config().token_endpoint.empty()
+                                      ? client.config().issuer
+                                      : client.config().token_endpoint)),
+          who(excerpt(client.config().client_id, 100)),
+          dpop(client.config().dpop_key ? std::optional<dpop_prover>(*client.config().dpop_key)
+                                        : std::nullopt) {
+        guarded_.rng.seed(p.jitter_seed != 0 ? p.jitter_seed : std::random_device{}());
+    }
+
+    /// @throws error `config` when a field of p is out of range
+    static refresh_policy check(const refresh_policy& p) {
+        const auto fail = [](const char* why) { throw error(error_kind::config, why); };
+        if (p.early.count() < 0) fail("refresh_policy.early must not be negative");
+        if (!(p.early_fraction >= 0.0 && p.early_fraction < 1.0)) {
+            fail("refresh_policy.early_fraction must be in [0, 1)");
+        }
+        if (p.lifetime_if_unknown.count() <= 0) {
+            fail("refresh_policy.lifetime_if_unknown must be positive");
+        }
+        if (p.retry_initial.count() <= 0) fail("refresh_policy.retry_initial must be positive");
+        if (p.retry_max < p.retry_initial) {
+            fail("refresh_policy.retry_max must not be below retry_initial");
+        }
+        // Bounded so that no sum of them with a time point can overflow.
+        if (p.early > max_token_lifetime || p.lifetime_if_unknown > max_token_lifetime) {
+            fail("refresh_policy.early and lifetime_if_unknown must be at most a year");
+        }
+        if (p.retry_max > max_token_lifetime)
+            fail("refresh_policy.retry_max must be at most a year");
+        return p;
+    }
+
+    time_point now() const { return system_clock ? steady::now() : clock->now(); }
+
+    /// @brief Whether a cell's copy may still be served without the lock. On the system
+    /// clock, the coarse clock answers while it is before coarse_until (see
+    /// coarse_clock.hpp); only then, or on another clock, is the exact time read.
+    bool fresh(const cache_cell& cell) const {
+        if (coarse && coarse_clock::now() < cell.coarse_until) return true;
+        return now() < cell.refresh_at;
+    }
+
+    /// @brief The guarded state; lock proves that this state's mutex is held.
+    guarded_state& locked(const state_lock& lock) noexcept {
+        assert(lock.owns_lock() && lock.mutex() == &mutex_);
+        (void)lock;
+        return guarded_;
+    }
+    const guarded_state& locked(const state_lock& lock) const noexcept {
+        assert(lock.owns_lock() && lock.mutex() == &mutex_);
+        (void)lock;
+        return guarded_;
+    }
+    /// @brief Takes the lock. It is never held across a request or a call of the logger.
+    state_lock lock() const { return state_lock(mutex_); }
+
+    /// @brief Waits for a change (notify()), or until `when` on this manager's clock.
+    void wait(state_lock& lock, const std::optional<time_point>& when) {
+        if (!when || manual) {
+            changed_.wait(lock);  // a manual clock wakes us through its subscription
+        } else if (system_clock) {
+            changed_.wait_until(lock, *when);
+        } else {
+            const auto left = *when - now();
+            if (left > steady::duration::zero()) changed_.wait_for(lock, left);
+        }
+    }
+    /// @brief Waits until pred() holds; it is checked with the lock held.
+    template <class Pred>
+    void wait_for_condition(state_lock& lock, Pred pred) {
+        changed_.wait(lock, pred);
+    }
+    /// @brief Wakes every waiter; call with the lock held, after a change.
+    void notify(const state_lock& lock) {
+        (void)lock;
+        changed_.notify_all();
+    }
+    /// @brief Wakes every waiter after taking and releasing the lock, so that a waiter
+    /// between its check and its wait cannot miss it (for the clock's subscription).
+    void poke() {
+        { const state_lock lock(mutex_); }
+        changed_.notify_all();
+    }
+
+    // Set once.
+    const refresh_policy policy;
+    token_client client;
+    const std::shared_ptr<clock_source> clock;
+    const bool system_clock;  ///< the clock is std::chrono::steady_clock
+    const bool coarse;        ///< ...and the coarse clock may answer cached reads
+    const bool manual;
+    const bool asymmetric;  ///< asymmetric_fences(), read by every cached read
+    const std::string key;
+    const std::uint64_t id;
+    const std::string where;  ///< host:port of the token endpoint, for log lines
+    const std::string who;    ///< the client id, sanitised, for log lines
+    /// Makes the proofs of resource requests, when client_config::dpop_key is set.
+    const std::optional<dpop_prover> dpop;
+    /// The latest DPoP nonce of each resource server's origin.
+    dpop_nonces resource_nonces;
+    std::uint64_t clock_subscription = 0;  ///< set by the constructor of token_manager
+
+    // Read without the lock: stored seq_cst, then retire() (see retire_copies).
+    std::atomic<std::uint64_t> generation{1};
+    /// Read and written without the lock: the token a call last succeeded with
+    /// (note_accepted). Cleared when the token changes (retire_copies), so that it never
+    /// names a freed token whose address a new one took: a caller still holding the old
+    /// token keeps it alive, so no new token can share its address while that caller can
+    /// report it.
+    std::atomic<const token*> accepted{nullptr};
+
+private:
+    static std::string endpoint_for_logs(const std::string& endpoint) {
+        const auto url = parse_url(endpoint);
+        return url ? excerpt(url->host, 100) + ":" + std::to_string(url->port) : "?";
+    }
+
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    guarded_state guarded_;
+};
+
+/// @brief Starts a new generation and takes back every thread's copy of the older tokens,
+/// so that no thread's cache keeps a replaced, invalidated or destroyed token alive: it
+/// lives only as long as the copies that callers hold.
+inline void retire_copies(manager_state& s, const state_lock& lock) {
+    s.accepted.store(nullptr, std::memory_order_relaxed);  // it named an older token
+    s.generation.fetch_add(1, std::memory_order_seq_cst);
+    retire(s.locked(lock).cells);
+}
+
+/// @brief The manager's observer, if any.
+inline std::shared_ptr<metrics_observer> observer_of(const manager_state& s) {
+    const state_lock lock = s.lock();
+    return s.locked(lock).observer;
+}
+
+/// @brief The cell's copy when it is of the current generation and fresh, counted as a
+/// hit; else null. No lock, no write that other threads see.
+inline std::shared_ptr<const token> cached_copy(const manager_state& s, cache_cell& cell) {
+    cell.enter_read(s.asymmetric);
+    if (cell.generation == s.generation.load(std::memory_order_seq_cst) && cell.local &&
+        s.fresh(cell)) {
+        std::shared_ptr<const token> copy = cell.local;
+        cell.leave_read();
+        cell.count_hit();
+        return copy;
+    }
+    cell.leave_read();
+    return nullptr;
+}
+
+}  // namespace oauth2cc::detail

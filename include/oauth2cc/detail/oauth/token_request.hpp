@@ -1,0 +1,275 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// detail/oauth/token_request.hpp: checks a client_config and builds its token request.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "../../client_config.hpp"
+#include "../../error.hpp"
+#include "../../http.hpp"
+#include "cache_key.hpp"
+#include "client_assertion.hpp"
+#include "dpop.hpp"
+#include "../http/connection_check.hpp"
+#include "../text/form.hpp"
+#include "../text/limits.hpp"
+#include "../text/redact.hpp"
+#include "../text/text.hpp"
+#include "../http/url.hpp"
+#include "../text/wipe.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace oauth2cc::detail {
+
+/// @brief The requested scopes, space-joined as RFC 6749 §3.3 wants.
+inline std::string joined_scope(const client_config& cfg) {
+    std::string scope;
+    for (const auto& s : cfg.scopes) {
+        if (!scope.empty()) scope.push_back(' ');
+        scope += s;
+    }
+    return scope;
+}
+
+/// @brief Refuses an authentication method that lacks what it needs.
+/// @throws error of kind `config`; the message names the field, never a secret
+inline void validate_client_authentication(const client_config& cfg) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    switch (cfg.auth) {
+        case auth_method::client_secret_basic:
+        case auth_method::client_secret_post:
+        case auth_method::none:
+            return;
+        case auth_method::client_secret_jwt:
+            // RFC 7518 §3.2: an HS256 key is at least as long as the hash, 32 bytes.
+            if (cfg.client_secret.reveal().size() < 32) {
+                fail(
+                    "client_secret_jwt signs with HS256, which needs a client_secret of 32 "
+                    "bytes or more (RFC 7518 §3.2); this one has " +
+                    std::to_string(cfg.client_secret.reveal().size()));
+            }
+            break;
+        case auth_method::private_key_jwt:
+            if (!cfg.client_key) fail("private_key_jwt needs client_key");
+            break;
+        case auth_method::client_assertion:
+            if (!cfg.client_assertion) {
+                fail(
+                    "auth_method::client_assertion needs the client_assertion function "
+                    "(e.g. assertion_from_file(path))");
+            }
+            break;
+        case auth_method::tls_client_auth:
+        case auth_method::self_signed_tls_client_auth:
+            if (!cfg.tls.has_client_certificate()) {
+                fail(std::string(to_string(cfg.auth)) +
+                     " authenticates with the TLS client certificate: set "
+                     "tls.client_cert_file and tls.client_key_file (or the _pem fields)");
+            }
+            break;
+    }
+    if (cfg.assertion_lifetime.count() < 1 || cfg.assertion_lifetime > std::chrono::hours(1)) {
+        fail("assertion_lifetime must be from 1 second to 1 hour");
+    }
+    if (!cfg.assertion_audience.empty() && has_control(cfg.assertion_audience)) {
+        fail("assertion_audience contains control characters");
+    }
+}
+
+/// @brief Refuses a configuration that cannot make a correct, safe token request.
+/// @throws error of kind `config`; the message names the field, never a secret
+inline url_parts validate_config(const client_config& cfg) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    auto url = parse_url(cfg.token_endpoint);
+    if (!url) {
+        // The text is not echoed: a refused URL may carry credentials ("user:pass@").
+        fail(
+            "token_endpoint must be an absolute http:// or https:// URL with a host, no "
+            "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
+    }
+    check_plain_http(*url, cfg, "token_endpoint", "credentials");
+    if (cfg.client_id.empty()) fail("client_id is empty");
+    for (const auto& s : cfg.scopes) {
+        if (!is_scope_token(s)) {
+            fail("scope \"" + excerpt(s, 100) +
+                 "\" is not an RFC 6749 §3.3 scope-token (printable ASCII, no space, '\"' "
+                 "or '\\\\')");
+        }
+    }
+    for (const auto& r : cfg.resources) {
+        if (r.empty()) fail("a resource indicator is empty");
+    }
+    for (const auto& [name, value] : cfg.extra_params) {
+        if (name.empty()) fail("an extra parameter has an empty name");
+        if (name == "grant_type" || name == "client_id" || name == "client_secret" ||
+            name == "scope" || name == "client_assertion" || name == "client_assertion_type") {
+            fail("extra parameter \"" + name + "\" is reserved: it has its own field");
+        }
+    }
+    validate_client_authentication(cfg);
+    check_connection(cfg);
+    return *url;
+}
+
+/// @brief The HTTP Basic header value for the client's credentials.
+/// @sa RFC 6749 §2.3.1, RFC 7617
+inline std::string basic_authorization(const client_config& cfg) {
+    const std::string& id = cfg.client_id;
+    const std::string& password = cfg.client_secret.reveal();
+    // Built in place, in buffers sized up front: no copy of the secret is left in memory.
+    std::string joined;
+    if (cfg.basic_encoding == credential_encoding::form_urlencoded) {
+        joined.reserve(percent_encoded_bound(id.size()) + 1 +
+                       percent_encoded_bound(password.size()));
+        percent_encode_append(joined, id, "+");
+        joined.push_back(':');
+        percent_encode_append(joined, password, "+");
+    } else {
+        joined.reserve(id.size() + 1 + password.size());
+        joined.append(id).append(1, ':').append(password);
+    }
+    std::string header;
+    header.reserve(6 + base64_size(joined.size()) + 1);
+    header.append("Basic ");
+    base64_append(header, joined);
+    wipe(joined);
+    return header;
+}
+
+/// @brief Adds the client's authentication to a request to the authorization server:
+/// a Basic header, or client_id (and client_secret) in the form body.
+/// @sa RFC 6749 §2.3.1
+inline void append_client_authentication(http_request& req, const client_config& cfg) {
+    switch (cfg.auth) {
+        case auth_method::client_secret_basic:
+            req.headers.emplace_back("Authorization", basic_authorization(cfg));
+            break;
+        case auth_method::client_secret_post:
+            append_form_field(req.body, "client_id", cfg.client_id);
+            append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
+            break;
+        case auth_method::none:
+        case auth_method::client_secret_jwt:
+        case auth_method::private_key_jwt:
+        case auth_method::client_assertion:
+        case auth_method::tls_client_auth:
+        case auth_method::self_signed_tls_client_auth:
+            // The assertion methods add their assertion per request (see
+            // with_assertion()); the TLS methods authenticate in the handshake.
+            append_form_field(req.body, "client_id", cfg.client_id);
+            break;
+    }
+}
+
+/// @brief A copy of a prepared request with a new assertion in its body. The copy's
+/// body is sized for it up front, so no copy of the assertion is left behind.
+/// @param assertion the assertion, which the caller wipes
+inline http_request with_assertion(const http_request& prepared, const std::string& assertion) {
+    http_request req;
+    req.method = prepared.method;
+    req.url = prepared.url;
+    req.headers = prepared.headers;
+    req.body.reserve(prepared.body.size() + 96 + percent_encoded_bound(assertion.size()));
+    req.body = prepared.body;
+    append_form_field(req.body, "client_assertion_type", jwt_bearer_assertion_type);
+    append_form_field(req.body, "client_assertion", assertion);
+    return req;
+}
+
+/// @brief The head of a form POST the client makes to one of the server's endpoints
+/// (token, introspection, revocation): method, URL, Content-Type, Accept, User-Agent. The
+/// caller appends the form's fields, then append_client_authentication().
+inline http_request form_post(const client_config& cfg, std::string url) {
+    http_request req;
+    req.method = "POST";
+    req.url = std::move(url);
+    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                   {"Accept", "application/json"}};
+    if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
+    return req;
+}
+
+/// @brief The client-credentials token request for a valid configuration.
+/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2
+inline http_request build_token_request(const client_config& cfg) {
+    http_request req = form_post(cfg, cfg.token_endpoint);
+    append_form_field(req.body, "grant_type", "client_credentials");
+    if (!cfg.scopes.empty()) append_form_field(req.body, "scope", joined_scope(cfg));
+    if (!cfg.audience.empty()) append_form_field(req.body, "audience", cfg.audience);
+    for (const auto& r : cfg.resources) append_form_field(req.body, "resource", r);
+    for (const auto& [name, value] : cfg.extra_params) append_form_field(req.body, name, value);
+
+    append_client_authentication(req, cfg);
+    return req;
+}
+
+/// @brief Every form in which the client secret travels, for keeping server-echoed
+/// text free of it.
+inline redactions credential_redactions(const client_config& cfg) {
+    redactions hide;
+    const std::string& raw = cfg.client_secret.reveal();
+    if (!raw.empty()) {
+        hide.add(raw);
+        if (cfg.auth == auth_method::client_secret_basic) {
+            std::string header = basic_authorization(cfg);
+            hide.add(header.substr(6));  // after "Basic "
+            wipe(header);
+        }
+    }
+    return hide;
+}
+
+/// @brief Wipes the credentials a built request holds: its body and Authorization.
+inline void wipe_credentials(http_request& req) noexcept {
+    wipe(req.body);
+    for (auto& [name, value] : req.headers) {
+        if (iequals(name, "Authorization")) wipe(value);
+    }
+}
+
+/// @brief Wipes the credentials a built token request holds once it has been sent.
+class request_wiper {
+public:
+    explicit request_wiper(http_request& req) noexcept : req_(req) {}
+    request_wiper(const request_wiper&) = delete;
+    request_wiper& operator=(const request_wiper&) = delete;
+    ~request_wiper() { wipe_credentials(req_); }
+
+private:
+    http_request& req_;
+};
+
+/// @brief A token request built once for a valid configuration, with what reading its
+/// response needs: sent as it is by every fetch, so that a fetch neither checks the
+/// configuration again nor encodes the credentials again. Wipes its credentials when
+/// destroyed.
+struct prepared_token_request {
+    /// @throws error `config` when cfg is unusable
+    explicit prepared_token_request(const client_config& cfg)
+        : request((validate_config(cfg), build_token_request(cfg))),
+          hide(credential_redactions(cfg)),
+          scope(joined_scope(cfg)),
+          max_response_bytes(cfg.max_response_bytes) {
+        if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
+        if (cfg.dpop_key) dpop.emplace(*cfg.dpop_key);
+    }
+    prepared_token_request(const prepared_token_request&) = delete;
+    prepared_token_request& operator=(const prepared_token_request&) = delete;
+    ~prepared_token_request() { wipe_credentials(request); }
+
+    http_request request;
+    redactions hide;    ///< every form of the secret, kept out of error messages
+    std::string scope;  ///< the scope asked for, the token's when the response has none
+    std::size_t max_response_bytes;
+    /// Makes each request's assertion, for the methods that send one.
+    std::optional<assertion_maker> assertion;
+    /// Makes each request's DPoP proof, when client_config::dpop_key is set.
+    std::optional<dpop_prover> dpop;
+    /// The latest nonce the token endpoint gave for DPoP proofs (RFC 9449 §8).
+    mutable dpop_nonces nonces;
+};
+
+}  // namespace oauth2cc::detail

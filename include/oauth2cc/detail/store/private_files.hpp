@@ -1,0 +1,149 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// detail/store/private_files.hpp: POSIX files only their owner may use: checks, whole reads
+// and writes, each failure an error that names the path and the fix.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "../../error.hpp"
+#include "../text/text.hpp"
+#include "../text/wipe.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+namespace oauth2cc::detail {
+
+/// @brief "what path: strerror(errno)", as a `config` error.
+inline error file_error(const std::string& what, const std::string& path, int err) {
+    return error(error_kind::config, what + " " + path + ": " + std::strerror(err));
+}
+
+inline std::string octal_mode(mode_t mode) {
+    std::string out = "0000";
+    for (int i = 3; i >= 1; --i) {
+        out[static_cast<std::size_t>(i)] = static_cast<char>('0' + (mode & 7));
+        mode >>= 3;
+    }
+    return out;
+}
+
+/// @brief Refuses what an open fd names unless it is a directory (or a regular file),
+/// owned by this user, and closed to group and others.
+/// @throws error `config` that says what is wrong and how to fix it
+inline void check_private(int fd, const std::string& path, bool directory) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw file_error("cannot stat the token cache", path, errno);
+    const char* noun = directory ? "directory" : "file";
+    if (directory ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+        throw error(error_kind::config, std::string("the token cache ") + noun + " " + path +
+                                            " is not a " +
+                                            (directory ? "directory" : "regular file"));
+    }
+    if (st.st_uid != ::geteuid()) {
+        throw error(error_kind::config, std::string("the token cache ") + noun + " " + path +
+                                            " is owned by user id " + std::to_string(st.st_uid) +
+                                            ", not by this user (" + std::to_string(::geteuid()) +
+                                            "); refusing to use it");
+    }
+    if ((st.st_mode & 077) != 0) {
+        throw error(error_kind::config,
+                    std::string("the token cache ") + noun + " " + path + " has mode " +
+                        octal_mode(st.st_mode & 07777) +
+                        ", which lets other users at it; refusing to use it (chmod " +
+                        (directory ? "700" : "600") + " it)");
+    }
+}
+
+/// @brief Closes an fd when it goes out of scope.
+class unique_fd {
+public:
+    explicit unique_fd(int fd = -1) noexcept : fd_(fd) {}
+    ~unique_fd() { reset(); }
+    unique_fd(const unique_fd&) = delete;
+    unique_fd& operator=(const unique_fd&) = delete;
+    int get() const noexcept { return fd_; }
+    /// @brief Gives the fd up without closing it.
+    int release() noexcept {
+        const int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+private:
+    int fd_;
+};
+
+/// @brief Writes all of data, through EINTR and short writes. @returns 0 or an errno
+inline int write_all(int fd, const char* data, std::size_t size) {
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return 0;
+}
+
+/// @brief Reads up to limit + 1 bytes into out, which may hold a token, so the buffer
+/// it passes through is wiped. @returns 0 or an errno
+inline int read_up_to(int fd, std::string& out, std::size_t limit) {
+    char buffer[4096];
+    int result = 0;
+    while (out.size() <= limit) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            result = errno;
+            break;
+        }
+        if (n == 0) break;
+        append_wiping(out, buffer, static_cast<std::size_t>(n));
+    }
+    OPENSSL_cleanse(buffer, sizeof buffer);
+    return result;
+}
+
+/// @brief The content of a small file that holds a credential (a key, an assertion),
+/// read into one buffer sized from the file, so no copy is left behind.
+/// @param what names the file in errors, e.g. "the key file"
+/// @throws error `config` naming the file, never its content, when it cannot be opened
+///         or read, or holds more than limit bytes
+inline std::string read_credential_file(const std::string& path, std::size_t limit,
+                                        const std::string& what) {
+    const std::string name = what + " \"" + excerpt(path, 200) + "\"";
+    const unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        throw error(error_kind::config, "cannot open " + name + ": " + std::strerror(errno));
+    }
+    struct stat st {};
+    std::string out;
+    if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
+        out.reserve(std::min<std::size_t>(static_cast<std::size_t>(st.st_size), limit) + 1);
+    }
+    if (const int err = read_up_to(fd.get(), out, limit); err != 0) {
+        wipe(out);
+        throw error(error_kind::config, "cannot read " + name + ": " + std::strerror(err));
+    }
+    if (out.size() > limit) {
+        wipe(out);
+        throw error(error_kind::config,
+                    name + " is over " + std::to_string(limit) + " bytes: not a credential");
+    }
+    return out;
+}
+
+}  // namespace oauth2cc::detail
