@@ -10,8 +10,9 @@ file it names, each file once, in the order first reached. Angle-bracket include
 as they are. The bodies (each public header's `#if OAUTH2CC_WITH_BODIES` block) are
 gathered after all the declarations, in one such block, so that compiled mode sees every
 declaration and no body. Each add-on header (one left out of oauth2cc.hpp: prometheus.hpp,
-and redis_token_store.hpp, which needs hiredis) gets a twin beside it that includes the
-single header, then what only the add-on declares, then its bodies in a block of their own. The output depends on the input files alone (no dates, no paths of this
+and redis_token_store.hpp, whose bodies need hiredis) gets a twin beside it that includes
+the single header, then what only the add-on declares, then its bodies in a block of their
+own: the same two modes as the single header. The output depends on the input files alone (no dates, no paths of this
 machine), so the committed single header can be checked byte for byte.
 
     python3 tools/amalgamate.py            write the single header
@@ -123,22 +124,18 @@ def inline_plain(path, seen, out, skip):
         inline_plain(resolve(path, rel, match.group(1)), seen, out, skip)
 
 
-def inline_addon(path, seen, out, declared, in_bodies, wrapped=False, bodies=None):
+def inline_addon(path, seen, out, declared, in_bodies, bodies):
     """Inlines an add-on header (one left out of oauth2cc.hpp) for its single-header twin,
     which includes the single header first: files that the single header declares are
-    skipped, and files that it has among its bodies only are wrapped in
-    `#if !OAUTH2CC_WITH_BODIES`, for the units that do not see those bodies."""
+    skipped; the add-on's own bodies block is gathered into bodies, for one block after
+    its declarations. Its declarations may not reach a file that the single header has
+    among its bodies only."""
     rel = path.relative_to(INCLUDE_DIR).as_posix()
     if rel in seen or rel in declared:
         return
+    if rel in in_bodies:
+        raise AmalgamationError(f"{rel}: an add-on's declarations reach a body-only file")
     seen.add(rel)
-    wrap = rel in in_bodies and not wrapped
-    if not wrap and not wrapped and rel in in_bodies:
-        raise AmalgamationError(f"{rel}: reached twice")
-    if wrapped and rel not in in_bodies:
-        raise AmalgamationError(f"{rel}: needed by a body-only file, but not in the single header")
-    if wrap:
-        out.append("#if !OAUTH2CC_WITH_BODIES")
     out.append(f"// ---- {rel} ----")
     lines = strip_banner(path.read_text(encoding="utf-8").splitlines())
     i = 0
@@ -149,7 +146,7 @@ def inline_addon(path, seen, out, declared, in_bodies, wrapped=False, bodies=Non
             continue
         if BODIES_IF.match(line):
             # The add-on's own bodies: gathered for one block after its declarations.
-            if bodies is None or rel.count("/") != 1:
+            if rel.count("/") != 1:
                 raise AmalgamationError(f"{rel}: only an add-on header has a bodies block")
             while i < len(lines) and not ENDIF.match(lines[i]):
                 match = QUOTED_INCLUDE.match(lines[i])
@@ -163,10 +160,7 @@ def inline_addon(path, seen, out, declared, in_bodies, wrapped=False, bodies=Non
         if not match:
             out.append(line.rstrip())
             continue
-        inline_addon(resolve(path, rel, match.group(1)), seen, out, declared, in_bodies,
-                     wrapped or wrap)
-    if wrap:
-        out.append(f"#endif  // !OAUTH2CC_WITH_BODIES: {rel}")
+        inline_addon(resolve(path, rel, match.group(1)), seen, out, declared, in_bodies, bodies)
 
 
 def fold(body):
@@ -215,7 +209,7 @@ def amalgamate():
         bodies = []
         addon_seen = set()
         inline_addon(INCLUDE_DIR / "oauth2cc" / name, addon_seen, addon, declared, in_bodies,
-                     bodies=bodies)
+                     bodies)
         if bodies:
             addon += ["", "#if OAUTH2CC_WITH_BODIES"]
             for path in bodies:

@@ -1,7 +1,9 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
 // redis_token_store.hpp: one token for a fleet: tokens kept in Redis, shared by every
-// process of every host that uses it, with one token request for all of them. Needs
-// hiredis (link oauth2cc::redis, or Meson's oauth2cc_redis_dep); not in oauth2cc.hpp.
+// process of every host that uses it, with one token request for all of them. An add-on,
+// not in oauth2cc.hpp. Header-only, its bodies need hiredis (link hiredis); in compiled
+// mode a unit sees declarations only, no hiredis.h, and links oauth2cc::redis (Meson's
+// oauth2cc_redis_dep), which holds the bodies.
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -9,10 +11,6 @@
 #include "error.hpp"
 #include "secret.hpp"
 #include "token_store.hpp"
-
-#include "detail/store/redis_link.hpp"
-#include "detail/crypto/seal.hpp"
-#include "detail/store/token_file.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -23,6 +21,11 @@
 #include <string_view>
 
 namespace oauth2cc {
+
+namespace detail {
+class redis_link;
+class sealer;
+}  // namespace detail
 
 /// @brief Where Redis is, how to log in, and how a redis_token_store uses it.
 struct redis_options {
@@ -92,7 +95,7 @@ public:
     ~redis_token_store() override = default;
 
     /// @brief Where the store is: "redis at HOST:PORT/DB" or "redis at unix:PATH/DB".
-    const std::string& where() const noexcept { return link_->target().where; }
+    const std::string& where() const noexcept;
     /// @brief Its counters.
     redis_store_stats stats() const noexcept;
 
@@ -122,4 +125,6 @@ private:
 
 }  // namespace oauth2cc
 
+#if OAUTH2CC_WITH_BODIES
 #include "impl/redis_token_store_inl.hpp"
+#endif

@@ -59,6 +59,13 @@ cmake --build "$work/find-package"
 "$work/find-package/consumer" "$version"
 "$work/find-package/consumer_compiled" "$version"
 ok "find_package (oauth2cc::oauth2cc and oauth2cc::compiled)"
+if pkg-config --exists hiredis 2>/dev/null; then
+  # Built where hiredis is found: the store's bodies in oauth2cc::redis, none in the unit.
+  [ -x "$work/find-package/consumer_redis" ] \
+    || { echo "run.sh: oauth2cc::redis was not installed" >&2; exit 1; }
+  "$work/find-package/consumer_redis"
+  ok "find_package: oauth2cc::redis in compiled mode, no hiredis.h in the unit"
+fi
 
 step "a header-only install without a build, and find_package(oauth2cc) from it"
 cmake -S "$src" -B "$work/header-only-install" -G "$generator" -DOAUTH2CC_BUILD_TESTS=OFF \

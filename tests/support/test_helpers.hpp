@@ -16,6 +16,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <sys/stat.h>
@@ -26,6 +27,19 @@
 #include <unistd.h>
 
 namespace oauth2cc_test {
+
+/// @brief The client most unit tests start from: client_secret_basic at
+/// https://auth.example.com/token, with the id, secret and scopes the test names (a
+/// distinctive secret lets a test search every output for it).
+inline oauth2cc::client_config secret_client(std::string client_id, std::string client_secret,
+                                             std::vector<std::string> scopes = {}) {
+    oauth2cc::client_config cfg;
+    cfg.token_endpoint = "https://auth.example.com/token";
+    cfg.client_id = std::move(client_id);
+    cfg.client_secret = oauth2cc::secret{std::move(client_secret)};
+    cfg.scopes = std::move(scopes);
+    return cfg;
+}
 
 /// @brief The oauth2cc::error a call throws; fails the test when it throws none.
 template <class F>

@@ -28,11 +28,7 @@ using oauth2cc_test::thrown_by;
 namespace {
 
 oauth2cc::client_config config() {
-    oauth2cc::client_config cfg;
-    cfg.token_endpoint = "https://auth.example.com/token";
-    cfg.client_id = "api-client";
-    cfg.client_secret = oauth2cc::secret{"the-secret"};
-    return cfg;
+    return oauth2cc_test::secret_client("api-client", "the-secret");
 }
 
 struct rig {

@@ -61,11 +61,7 @@ std::unique_ptr<file_token_store> sealed_store(const temp_dir& tmp, const secret
 }
 
 oauth2cc::client_config config() {
-    oauth2cc::client_config cfg;
-    cfg.token_endpoint = "https://auth.example.com/token";
-    cfg.client_id = "fleet-job";
-    cfg.client_secret = secret{"Fleet-S3cret"};
-    return cfg;
+    return oauth2cc_test::secret_client("fleet-job", "Fleet-S3cret");
 }
 
 /// A store that cannot be reached while `down` is set, as a Redis store throws.

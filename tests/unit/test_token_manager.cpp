@@ -39,12 +39,7 @@ using oauth2cc_test::thrown_by;
 namespace {
 
 oauth2cc::client_config config() {
-    oauth2cc::client_config cfg;
-    cfg.token_endpoint = "https://auth.example.com/token";
-    cfg.client_id = "reporting-job";
-    cfg.client_secret = oauth2cc::secret{"S3CRET-value-9"};
-    cfg.scopes = {"read_date"};
-    return cfg;
+    return oauth2cc_test::secret_client("reporting-job", "S3CRET-value-9", {"read_date"});
 }
 
 refresh_policy seeded_policy() {

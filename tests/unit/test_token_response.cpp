@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: MIT
 
 #include "../support/fake_transport.hpp"
+#include "../support/test_helpers.hpp"
 #include <oauth2cc/detail/text/redact.hpp>
 #include <oauth2cc/detail/http/retry_after.hpp>
 #include <oauth2cc/detail/oauth/token_request.hpp>
@@ -22,12 +23,7 @@ using headers = std::vector<std::pair<std::string, std::string>>;
 const headers json_type{{"Content-Type", "application/json"}};
 
 oauth2cc::client_config config() {
-    oauth2cc::client_config cfg;
-    cfg.token_endpoint = "https://auth.example.com/token";
-    cfg.client_id = "client";
-    cfg.client_secret = oauth2cc::secret{"TOPSECRET-42"};
-    cfg.scopes = {"read_date"};
-    return cfg;
+    return oauth2cc_test::secret_client("client", "TOPSECRET-42", {"read_date"});
 }
 
 oauth2cc::token fetch(int status, const std::string& body, const headers& h = json_type) {

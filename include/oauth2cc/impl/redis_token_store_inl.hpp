@@ -1,6 +1,7 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
-// impl/redis_token_store_inl.hpp: the bodies of redis_token_store and redis_options_from_url,
-// inline in every mode: the Redis store is header-only, and compiled mode leaves it out.
+// impl/redis_token_store_inl.hpp: the bodies of redis_token_store and redis_options_from_url:
+// inline header-only, and in compiled mode compiled once into oauth2cc::redis
+// (src/redis_token_store.cpp).
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -9,7 +10,10 @@
 #include "../detail/crypto/jose.hpp"
 #include "../detail/crypto/sha256.hpp"
 #include "../detail/http/proxy.hpp"
+#include "../detail/crypto/seal.hpp"
+#include "../detail/store/redis_link.hpp"
 #include "../detail/store/redis_store.hpp"
+#include "../detail/store/token_file.hpp"
 #include "../detail/text/wipe.hpp"
 
 #include <algorithm>
@@ -18,13 +22,17 @@
 
 namespace oauth2cc {
 
-inline redis_token_store::redis_token_store(redis_options options)
+OAUTH2CC_INLINE redis_token_store::redis_token_store(redis_options options)
     : prefix_(options.key_prefix),
       lease_(options.lock_lease),
       sealer_(detail::sealer_for(options.sealing_key)),
       link_(std::make_shared<detail::redis_link>(detail::redis_target_of(options))) {}
 
-inline redis_store_stats redis_token_store::stats() const noexcept {
+OAUTH2CC_INLINE const std::string& redis_token_store::where() const noexcept {
+    return link_->target().where;
+}
+
+OAUTH2CC_INLINE redis_store_stats redis_token_store::stats() const noexcept {
     const detail::redis_counters& c = link_->counters();
     redis_store_stats out;
     out.commands = c.commands.load();
@@ -36,12 +44,13 @@ inline redis_store_stats redis_token_store::stats() const noexcept {
     return out;
 }
 
-inline std::string redis_token_store::token_key(const std::string& key) const {
+OAUTH2CC_INLINE std::string redis_token_store::token_key(const std::string& key) const {
     detail::check_store_key(key);
     return prefix_ + "token:" + key;
 }
 
-inline std::optional<std::string> redis_token_store::get_raw(const std::string& redis_key) {
+OAUTH2CC_INLINE std::optional<std::string> redis_token_store::get_raw(
+    const std::string& redis_key) {
     // The length is checked in Redis, so that a hostile value of any size never crosses
     // the wire: what is not a string of at most max_redis_value_bytes reads as absent.
     static constexpr std::string_view bounded_get =
@@ -58,7 +67,7 @@ inline std::optional<std::string> redis_token_store::get_raw(const std::string& 
     });
 }
 
-inline std::optional<stored_token> redis_token_store::load(const std::string& key) {
+OAUTH2CC_INLINE std::optional<stored_token> redis_token_store::load(const std::string& key) {
     const std::string name = token_key(key);
     std::optional<std::string> raw = get_raw(name);
     std::optional<stored_token> out;
@@ -74,7 +83,7 @@ inline std::optional<stored_token> redis_token_store::load(const std::string& ke
     return out;
 }
 
-inline void redis_token_store::save(const std::string& key, const stored_token& entry) {
+OAUTH2CC_INLINE void redis_token_store::save(const std::string& key, const stored_token& entry) {
     const std::string name = token_key(key);
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         entry.expires_at - std::chrono::system_clock::now());
@@ -95,14 +104,14 @@ inline void redis_token_store::save(const std::string& key, const stored_token& 
     });
 }
 
-inline void redis_token_store::remove(const std::string& key) {
+OAUTH2CC_INLINE void redis_token_store::remove(const std::string& key) {
     const std::string name = token_key(key);
     link_->with_connection([&](redisContext* c) {
         return link_->command(c, {"DEL", name}) != nullptr;
     });
 }
 
-inline std::unique_ptr<token_store_lock> redis_token_store::lock(const std::string& key) {
+OAUTH2CC_INLINE std::unique_ptr<token_store_lock> redis_token_store::lock(const std::string& key) {
     const std::string token = token_key(key);
     const std::string name = prefix_ + "lock:" + key;
     const std::string owner = detail::base64url(detail::random_bytes(18));
@@ -136,7 +145,7 @@ inline std::unique_ptr<token_store_lock> redis_token_store::lock(const std::stri
     }
 }
 
-inline redis_options redis_options_from_url(std::string_view url) {
+OAUTH2CC_INLINE redis_options redis_options_from_url(std::string_view url) {
     const auto bad = [](const std::string& why) {
         return error(error_kind::config, "a Redis URL " + why +
                                              " (want redis://[[user]:password@]host[:port][/db] "
