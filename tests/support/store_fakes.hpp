@@ -23,6 +23,26 @@
 
 namespace oauth2cc_test {
 
+/// @brief The secret of store_client(): every stored file and entry is searched for it.
+inline constexpr const char* store_client_secret = "Store-S3cret-never-on-disk";
+
+/// @brief The client whose tokens the store tests keep.
+inline oauth2cc::client_config store_client() {
+    oauth2cc::client_config cfg;
+    cfg.token_endpoint = "https://auth.example.com/token";
+    cfg.client_id = "reporting-job";
+    cfg.client_secret = oauth2cc::secret{store_client_secret};
+    cfg.scopes = {"read_date"};
+    return cfg;
+}
+
+/// @brief A refresh policy whose jitter repeats from run to run.
+inline oauth2cc::refresh_policy seeded_policy() {
+    oauth2cc::refresh_policy p;
+    p.jitter_seed = 7;
+    return p;
+}
+
 /// @brief A Bearer entry for read_date, issued at `issued`, living `lifetime`.
 inline oauth2cc::stored_token stored_entry(const std::string& value,
                                            std::chrono::system_clock::time_point issued,

@@ -47,41 +47,28 @@ using oauth2cc_test::thrown_by;
 using oauth2cc_test::token_endpoint_fake;
 using oauth2cc_test::names_in;
 using oauth2cc_test::seconds_of;
+using oauth2cc_test::seeded_policy;
+using oauth2cc_test::store_client;
+using oauth2cc_test::store_client_secret;
 using oauth2cc_test::stored_entry;
 using oauth2cc_test::write_file;
 using wall = std::chrono::system_clock;
-
-namespace {
-
-constexpr const char* client_secret_text = "Store-S3cret-never-on-disk";
-
-oauth2cc::client_config config() {
-    return oauth2cc_test::secret_client("reporting-job", client_secret_text, {"read_date"});
-}
-
-oauth2cc::refresh_policy seeded_policy() {
-    oauth2cc::refresh_policy p;
-    p.jitter_seed = 7;
-    return p;
-}
-
-}  // namespace
 
 TEST_CASE("store_key: the SHA-256 of the cache key in hex, with no secret in it") {
     CHECK(oauth2cc::store_key("abc") ==
           "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     CHECK(oauth2cc::store_key("") ==
           "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    token_manager m(config(), seeded_policy(), std::make_shared<token_endpoint_fake>());
+    token_manager m(store_client(), seeded_policy(), std::make_shared<token_endpoint_fake>());
     const std::string key = oauth2cc::store_key(m.cache_key());
     CHECK(key.size() == 64);
     CHECK(key.find_first_not_of("0123456789abcdef") == std::string::npos);
-    CHECK(m.cache_key().find(client_secret_text) == std::string::npos);
+    CHECK(m.cache_key().find(store_client_secret) == std::string::npos);
     // Another scope set is another key; the secret changes nothing.
-    auto other = config();
+    auto other = store_client();
     other.scopes = {"post_echo"};
     CHECK(oauth2cc::store_key(token_manager(other).cache_key()) != key);
-    auto rotated = config();
+    auto rotated = store_client();
     rotated.client_secret = oauth2cc::secret{"another secret"};
     CHECK(oauth2cc::store_key(token_manager(rotated).cache_key()) == key);
 }

@@ -48,23 +48,14 @@ using oauth2cc_test::thrown_by;
 using oauth2cc_test::token_endpoint_fake;
 using oauth2cc_test::names_in;
 using oauth2cc_test::seconds_of;
+using oauth2cc_test::seeded_policy;
+using oauth2cc_test::store_client;
+using oauth2cc_test::store_client_secret;
 using oauth2cc_test::stored_entry;
 using oauth2cc_test::write_file;
 using wall = std::chrono::system_clock;
 
 namespace {
-
-constexpr const char* client_secret_text = "Store-S3cret-never-on-disk";
-
-oauth2cc::client_config config() {
-    return oauth2cc_test::secret_client("reporting-job", client_secret_text, {"read_date"});
-}
-
-oauth2cc::refresh_policy seeded_policy() {
-    oauth2cc::refresh_policy p;
-    p.jitter_seed = 7;
-    return p;
-}
 
 /// A token_manager on a fake endpoint and a manual clock, keeping tokens in a store.
 struct store_rig {
@@ -75,7 +66,7 @@ struct store_rig {
     std::string key;
 
     explicit store_rig(std::shared_ptr<oauth2cc::token_store> store)
-        : manager(config(), seeded_policy(), endpoint, clock),
+        : manager(store_client(), seeded_policy(), endpoint, clock),
           key(oauth2cc::store_key(manager.cache_key())) {
         manager.set_logger(logs.sink());
         manager.set_store(std::move(store));
@@ -174,13 +165,13 @@ TEST_CASE("token_manager with a store: what is written holds the token, never th
     const auto after = wall::now();
     const std::string text = read_file(tmp / ("cache/" + r.key + ".json"));
     CHECK(text.find("tok-1") != std::string::npos);
-    CHECK(text.find(client_secret_text) == std::string::npos);
+    CHECK(text.find(store_client_secret) == std::string::npos);
     CHECK(text.find("Store-S3cret") == std::string::npos);
     const auto saved = store->load(r.key);
     CHECK(seconds_of(saved->issued_at) >= seconds_of(before));
     CHECK(seconds_of(saved->issued_at) <= seconds_of(after));
     for (const auto& name : names_in(tmp / "cache")) {
-        CHECK(read_file(tmp / ("cache/" + name)).find(client_secret_text) == std::string::npos);
+        CHECK(read_file(tmp / ("cache/" + name)).find(store_client_secret) == std::string::npos);
     }
 }
 
@@ -191,7 +182,8 @@ TEST_CASE("token_manager with a store: 8 managers sharing it make 1 request") {
     endpoint->close_gate();  // the first request waits while the others look and lock
     std::vector<std::unique_ptr<token_manager>> managers;
     for (int i = 0; i < 8; ++i) {
-        managers.push_back(std::make_unique<token_manager>(config(), seeded_policy(), endpoint));
+        managers.push_back(
+            std::make_unique<token_manager>(store_client(), seeded_policy(), endpoint));
         managers.back()->set_store(store);
     }
     std::vector<std::string> got(8);
