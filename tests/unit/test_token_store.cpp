@@ -33,15 +33,11 @@
 #include <unistd.h>
 
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
 using oauth2cc::error_kind;
 using oauth2cc::file_token_store;
-using oauth2cc::file_token_store_options;
 using oauth2cc::manual_clock;
-using oauth2cc::stored_token;
 using oauth2cc::token_manager;
 using oauth2cc_test::log_watch;
-using oauth2cc_test::mode_of;
 using oauth2cc_test::read_file;
 using oauth2cc_test::temp_dir;
 using oauth2cc_test::thrown_by;
