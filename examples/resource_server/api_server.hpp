@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <functional>
@@ -190,6 +191,15 @@ public:
         }
         authority_ = api_detail::authority_of(options_.origin.substr(prefix.size()), https());
         thread_ = std::thread([this] { server_->listen_after_bind(); });
+        // Running before start() returns, so that a stop() right after ends it: one made
+        // before the thread began running would leave it accepting forever.
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (!server_->is_running()) {
+            if (std::chrono::steady_clock::now() > give_up) {
+                throw std::runtime_error("api_server: the server never ran");
+            }
+            std::this_thread::yield();
+        }
         return port_;
     }
     /// @brief Stops serving; idempotent.

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -45,11 +46,20 @@ public:
     httplib::Server& server() { return *server_; }
 
     /// @brief Binds and starts accepting. The socket listens once this returns, so
-    /// clients may connect at once.
+    /// clients may connect at once, and the server runs, so that stop() ends it: a
+    /// server stopped before its thread began running would otherwise accept forever.
     int start() {
         port_ = server_->bind_to_any_port("127.0.0.1");
         if (port_ <= 0) throw std::runtime_error("local_server: cannot bind 127.0.0.1");
         thread_ = std::thread([this] { server_->listen_after_bind(); });
+        // The event is the server's own flag; the bound is a safety net, never reached.
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (!server_->is_running()) {
+            if (std::chrono::steady_clock::now() > give_up) {
+                throw std::runtime_error("local_server: the server never ran");
+            }
+            std::this_thread::yield();
+        }
         return port_;
     }
 
