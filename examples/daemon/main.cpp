@@ -5,7 +5,10 @@
 //
 // Usage: oauth2cc-daemon [--interval-ms 1000] [--status-every-ms 10000]
 //                        [--redis URL | --redis-url-file FILE] [--seal-key-file FILE]
-//                        [--metrics-port N] URL
+//                        [--metrics-port N] [--audience A]... URL
+// With --audience (repeated), each poll calls URL once per audience, each with a token
+// for that audience from the one token_manager (an entry each, refreshed together on the
+// process's one refresher); without it, with the configuration's own token.
 // With --metrics-port, Prometheus metrics of the token (oauth2cc::prometheus_exporter) are
 // served at http://127.0.0.1:N/metrics (0: a free port, printed).
 // With --redis, the token is shared in Redis by every daemon on it (one request for the
@@ -37,6 +40,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <pthread.h>
 #include <signal.h>
@@ -54,7 +58,8 @@ std::string status_line(const oauth2cc::manager_stats& st) {
     std::ostringstream out;
     out << "status: token requests " << st.fetches << ", ok " << st.successes << ", failed "
         << st.failures << ", cache hits " << st.cache_hits << ", waits " << st.waits
-        << ", from the store " << st.store_loads << ", store failures " << st.store_failures;
+        << ", from the store " << st.store_loads << ", store failures " << st.store_failures
+        << ", tokens held " << st.entries;
     if (st.next_attempt) {
         const auto in = std::chrono::duration_cast<std::chrono::milliseconds>(
             *st.next_attempt - std::chrono::steady_clock::now());
@@ -68,10 +73,12 @@ std::string status_line(const oauth2cc::manager_stats& st) {
 int main(int argc, char** argv) {
     static constexpr const char* usage =
         "usage: oauth2cc-daemon [--interval-ms N] [--status-every-ms N] [--redis URL | "
-        "--redis-url-file FILE] [--seal-key-file FILE] [--metrics-port N] URL\n";
+        "--redis-url-file FILE] [--seal-key-file FILE] [--metrics-port N] [--audience A]... "
+        "URL\n";
     std::chrono::milliseconds interval{1000}, status_every{10000};
     oauth2cc_examples::store_settings stored;
     std::string url;
+    std::vector<std::string> audiences;
     long metrics_port = -1;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -85,6 +92,8 @@ int main(int argc, char** argv) {
             stored.redis_url_file = argv[++i];
         } else if (a == "--metrics-port" && i + 1 < argc) {
             metrics_port = std::atol(argv[++i]);
+        } else if (a == "--audience" && i + 1 < argc && argv[i + 1][0] != '\0') {
+            audiences.emplace_back(argv[++i]);
         } else if (a == "--seal-key-file" && i + 1 < argc) {
             stored.seal_key_file = argv[++i];
         } else if (url.empty() && !a.empty() && a.front() != '-') {
@@ -153,22 +162,38 @@ int main(int argc, char** argv) {
         oauth2cc::client_options options;
         options.connect_timeout = std::chrono::milliseconds(1000);
         options.read_timeout = std::chrono::milliseconds(5000);
-        oauth2cc::authorized_client api(base, tokens, options);
-        say("polling " + url + " every " + std::to_string(interval.count()) + " ms");
+        // One client per audience, each sending its own token; one for the configuration's
+        // own token when no audience is given.
+        std::vector<std::unique_ptr<oauth2cc::authorized_client>> apis;
+        if (audiences.empty()) {
+            apis.push_back(std::make_unique<oauth2cc::authorized_client>(base, tokens, options));
+        }
+        for (const auto& audience : audiences) {
+            auto params = oauth2cc::params_of(tokens.config());
+            params.audience = audience;
+            options.params = params;
+            apis.push_back(std::make_unique<oauth2cc::authorized_client>(base, tokens, options));
+        }
+        say("polling " + url + " every " + std::to_string(interval.count()) + " ms" +
+            (audiences.empty() ? std::string()
+                               : " for " + std::to_string(audiences.size()) + " audiences"));
 
         auto next_status = std::chrono::steady_clock::now() + status_every;
         std::unique_lock<std::mutex> lock(m);
         while (!stopping) {
             lock.unlock();
-            const auto started = std::chrono::steady_clock::now();
-            try {
-                const auto res = api.get(path);
-                const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - started);
-                say("call: HTTP " + std::to_string(res.status) + " in " +
-                    std::to_string(took.count()) + " ms");
-            } catch (const oauth2cc::error& e) {
-                say(std::string("call failed: ") + e.what());
+            for (std::size_t k = 0; k < apis.size(); ++k) {
+                const std::string who = audiences.empty() ? "" : " (" + audiences[k] + ")";
+                const auto started = std::chrono::steady_clock::now();
+                try {
+                    const auto res = apis[k]->get(path);
+                    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started);
+                    say("call" + who + ": HTTP " + std::to_string(res.status) + " in " +
+                        std::to_string(took.count()) + " ms");
+                } catch (const oauth2cc::error& e) {
+                    say("call" + who + " failed: " + e.what());
+                }
             }
             if (std::chrono::steady_clock::now() >= next_status) {
                 say(status_line(tokens.stats()));

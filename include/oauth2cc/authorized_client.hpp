@@ -14,6 +14,8 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,6 +38,14 @@ struct client_options : connection_options {
     /// body is not followed, and comes back to the caller.
     bool follow_redirects = false;
     int max_redirects = 5;  ///< Redirects followed per call, at most.
+    /// The token this client sends: the manager's entry of these parameters, so that one
+    /// manager serves an authorized_client per API audience or resource. Unset: the
+    /// config's own.
+    std::optional<token_params> params;
+    /// Off by default. When on, a 403 `insufficient_scope` whose challenge names a `scope`
+    /// (RFC 6750 §3.1) is answered once with a token for the union of the sent and the
+    /// named scopes, which this client then keeps using; never more than once per call.
+    bool step_up_scope = false;
 };
 
 /// @brief The path with params appended as a percent-encoded query: A-Z a-z 0-9 - . _ ~
@@ -49,8 +59,9 @@ std::string with_query(std::string_view path, const name_value_list& params);
 /// token it sent and repeats the call once with a new one; never more. While the
 /// manager's rejection guard keeps the token (see token_manager::invalidate), the 401
 /// comes back as it came, with no new token. Any other 401 or 403 comes back as it came
-/// (see find_bearer_challenge for its parameters). A call that succeeds tells the
-/// manager, so that a later rejection of that token is taken for a revocation.
+/// (see find_bearer_challenge for its parameters), but for the step-up of scope that
+/// client_options::step_up_scope turns on. A call that succeeds tells the manager, so
+/// that a later rejection of that token is taken for a revocation.
 ///
 /// Thread-safe: share one between threads. Calls run in parallel, each on a kept-alive
 /// connection of its own taken from a pool.
@@ -105,12 +116,23 @@ private:
     bool redirect(http_request& req, const http_response& res, bool& on_origin) const;
     http_response exchange(const http_request& base, const token& tok, bool& on_origin,
                            bool& new_nonce);
+    // The parameters of the token to send now (unset: the config's own), and a token of
+    // them.
+    std::optional<token_params> current_params() const;
+    std::shared_ptr<const token> token_of(const std::optional<token_params>& params);
+    // The parameters with the scopes a 403 `insufficient_scope` named added, when
+    // step-up is on and they add one; else unset.
+    std::optional<token_params> stepped_up(const std::optional<token_params>& params,
+                                           const http_response& res, bool dpop) const;
 
     std::string base_url_;
     std::string origin_;
     token_manager& tokens_;
     client_options options_;
     std::shared_ptr<transport> transport_;
+    std::string who_;  ///< the manager's client id, sanitised, for the observer
+    mutable std::mutex params_mutex_;
+    std::optional<token_params> params_;  ///< options_.params, widened by step-ups
 };
 
 }  // namespace oauth2cc

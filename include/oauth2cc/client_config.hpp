@@ -109,6 +109,27 @@ struct client_config : connection_options {
 ///          when the file cannot be read or is empty
 std::function<std::string()> assertion_from_file(std::string path);
 
+/// @brief The request parameters of one token: a token_manager holds one token per
+/// distinct token_params. In a request made for a token_params its four fields replace
+/// the config's; an empty field sends none. Two token_params that differ only in the order
+/// of their scopes or resources ask for the same token.
+struct token_params {
+    std::vector<std::string> scopes;     ///< Sent space-joined as `scope`.
+    std::string audience;                ///< Sent as `audience` when not empty.
+    std::vector<std::string> resources;  ///< RFC 8707 `resource`, one parameter each.
+    std::vector<std::pair<std::string, std::string>> extra_params;  ///< Sent in order.
+};
+
+/// @brief The config's own token_params, so that one field can be changed:
+/// `auto p = params_of(cfg); p.audience = "https://api.example.com";`.
+token_params params_of(const client_config& cfg);
+
+/// @brief True when a and b ask for the same token: the same scopes and resources in any
+/// order, the same audience, the same extra parameters in the same order.
+bool operator==(const token_params& a, const token_params& b);
+/// @brief Not a == b.
+bool operator!=(const token_params& a, const token_params& b);
+
 }  // namespace oauth2cc
 
 #if OAUTH2CC_WITH_BODIES

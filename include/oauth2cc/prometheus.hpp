@@ -92,6 +92,7 @@ private:
         /// Counts of managers detached, so that the counters never go down.
         std::uint64_t gone_cache_hits = 0;
         std::uint64_t gone_fast_failures = 0;  ///< as gone_cache_hits
+        std::uint64_t gone_evictions = 0;      ///< as gone_cache_hits
     };
     /// A manager attached, whose stats() are read at each scrape.
     struct attached {

@@ -9,6 +9,7 @@
 #include "token.hpp"
 #include "transport.hpp"
 
+#include <atomic>
 #include <memory>
 
 namespace oauth2cc {
@@ -52,6 +53,12 @@ public:
     /// @brief The configuration this client requests tokens with.
     const client_config& config() const noexcept { return cfg_; }
 
+    /// @brief The transport its requests go through.
+    const std::shared_ptr<transport>& via() const noexcept { return transport_; }
+
+    /// @brief The `use_dpop_nonce` retries its requests have made (RFC 9449 §8).
+    unsigned nonce_retries() const noexcept { return nonce_retries_.load(); }
+
 private:
     client_config cfg_;
     std::shared_ptr<transport> transport_;
@@ -60,6 +67,7 @@ private:
     /// Instead, with an issuer and no token_endpoint: the request built once discovery
     /// has named the endpoint.
     std::shared_ptr<detail::discovered_token_request> discovered_;
+    std::atomic<unsigned> nonce_retries_{0};
 };
 
 }  // namespace oauth2cc

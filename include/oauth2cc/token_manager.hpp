@@ -15,6 +15,7 @@
 #include "transport.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,7 +26,7 @@
 namespace oauth2cc {
 
 namespace detail {
-class manager_state;
+class manager_core;
 }  // namespace detail
 
 /// @brief When token_manager refreshes and how it retries.
@@ -43,6 +44,16 @@ struct refresh_policy {
     std::chrono::milliseconds retry_max{60000};
     /// Seeds the backoff jitter; 0 seeds it from std::random_device.
     std::uint64_t jitter_seed = 0;
+    /// The most tokens (entries) a manager holds, the config's own counted; beyond it the
+    /// least recently read entry is dropped, the config's own never.
+    std::size_t max_entries = 1000;
+    /// An entry not read for this long is not refreshed in the background and is dropped
+    /// soon after; the config's own never.
+    std::chrono::seconds idle_after{3600};
+    /// Each token's refresh point is drawn between `expiry - lead` and
+    /// `expiry - (1 - refresh_jitter) * lead`, so that tokens issued together, in one
+    /// process or across a fleet, are not refreshed together. In [0, 1].
+    double refresh_jitter = 0.2;
 };
 
 /// @brief How much a log line matters.
@@ -70,6 +81,10 @@ struct manager_stats {
     bool in_flight = false;
     /// When the next request may be made, while backing off after a failure.
     std::optional<std::chrono::steady_clock::time_point> next_attempt;
+    /// Tokens held now: one per token_params asked for, the config's own included.
+    std::size_t entries = 0;
+    /// Entries dropped: beyond max_entries, or idle for idle_after.
+    std::uint64_t evictions = 0;
 };
 
 /// @brief What get_async() hands its callback: the token, or the error of the request
@@ -81,13 +96,18 @@ struct token_result {
     explicit operator bool() const noexcept { return tok != nullptr; }
 };
 
-/// @brief Holds a client-credentials token for many threads and keeps it fresh.
+/// @brief Holds client-credentials tokens for many threads and keeps them fresh: the
+/// config's own, and one per token_params asked for (an audience, a resource, a scope set
+/// per API), each an entry with its own single flight, lead, backoff, cache key and store
+/// entry.
 ///
-/// - A get() while the token is fresh is answered from a per-thread copy: no lock, no
-///   shared write.
-/// - From `lead` before expiry, every caller still gets the valid token at once while
-///   exactly one refresh runs off the callers' threads (on the background thread once
-///   start_background_refresh() was called, else on a short-lived worker).
+/// - A get() while the config's own token is fresh is answered from a per-thread copy: no
+///   lock, no shared write. A keyed get(params) takes two short locks.
+/// - From the refresh point on, every caller still gets the valid token at once while
+///   exactly one refresh runs off the callers' threads, on the process's workers.
+/// - Token requests of every manager run on one bounded pool of workers (see
+///   set_refresh_workers), background refreshes are started by one refresher thread, and
+///   every exchange's deadline is kept by one watchdog: no thread per manager or entry.
 /// - With no valid token, callers wait for one shared request and all see its token or
 ///   its error.
 /// - A failed request is retried with exponential backoff and full jitter, never
@@ -174,26 +194,73 @@ public:
     /// gets a new token at once.
     void invalidate(const token* seen = nullptr);
 
-    /// @brief Refreshes on a background thread at the lead point, so callers never wait
-    /// once the first token is there. Idempotent.
+    /// @brief The token of params: as get(), for the entry of params (made on first use;
+    /// params_of(config) is the config's own). Entries never serve each other's tokens.
+    /// @throws error as get(); `config` when params cannot be asked for
+    std::shared_ptr<const token> get(const token_params& params);
+    /// @brief As get(params), waiting at most max_wait (see get(max_wait)).
+    std::shared_ptr<const token> get(const token_params& params,
+                                     std::chrono::milliseconds max_wait);
+    /// @brief As try_get(), for the entry of params.
+    std::shared_ptr<const token> try_get(const token_params& params) noexcept;
+    /// @brief As get_async(), for the entry of params.
+    void get_async(const token_params& params, std::function<void(token_result)> done);
+    /// @brief As request_headers(), with the token of params.
+    name_value_list request_headers(const token_params& params, std::string_view method,
+                                    std::string_view url);
+    /// @brief As invalidate(), for the entry of params (nothing when there is none).
+    void invalidate(const token_params& params, const token* seen = nullptr);
+
+    /// @brief The headers one resource request needs with tok, a token this manager gave:
+    /// as request_headers(), without getting a token (for a caller that keeps the one it
+    /// sent, as authorized_client does).
+    name_value_list headers_for(const token& tok, std::string_view method, std::string_view url);
+
+    /// @brief Reports that a call succeeded with tok, a token this manager gave for
+    /// params: its rejection later is taken for a revocation, not for an API that rejects
+    /// every token (see invalidate()). authorized_client calls it.
+    void note_accepted(const token_params& params, const token& tok) noexcept;
+    /// @brief As above, for the config's own token.
+    void note_accepted(const token& tok) noexcept;
+
+    /// @brief The tokens held now: one per token_params asked for, the config's own
+    /// included (see refresh_policy::max_entries and idle_after).
+    std::size_t entries() const;
+
+    /// @brief The configuration the manager was made with.
+    const client_config& config() const noexcept;
+
+    /// @brief The observer set with set_observer(), if any.
+    std::shared_ptr<metrics_observer> observer() const;
+
+    /// @brief Refreshes every entry at its refresh point, on the process's refresher, so
+    /// callers never wait once the first token is there; an entry (other than the
+    /// config's own) not read for idle_after is dropped instead. Idempotent.
+    /// @throws error `transport` when the refresher thread cannot be started
     void start_background_refresh();
 
-    /// @brief Ends background refreshing promptly, even while it sleeps, and waits for a
-    /// request in progress. get() still works afterwards, refreshing on demand.
+    /// @brief Ends background refreshing and waits for the requests in progress. get()
+    /// still works afterwards, refreshing on demand.
     /// @throws error `config` when called from this manager's logger
     void stop();
 
-    /// @brief Counters since construction.
+    /// @brief Counters since construction, summed over the entries (those dropped
+    /// included), with the number of entries and evictions.
     manager_stats stats() const;
 
+    /// @brief The most workers that run token requests at once, for every manager of the
+    /// process (1 to 256; default 4). Background refreshes and the fetches that callers
+    /// start both run on them; a request beyond them waits for one to be free.
+    static void set_refresh_workers(std::size_t count);
+
     /// @brief Receives log lines: client id, endpoint host, HTTP status and timings, never
-    /// a secret or a token. Called on the thread that made the request (a short-lived
-    /// worker, or the background thread), after the request is over and outside every
-    /// lock; the next request waits until it returns, so it should be quick.
+    /// a secret or a token. Called on the worker that made the request, after the
+    /// request is over and outside every lock; the worker's next request waits until it
+    /// returns, so it should be quick.
     ///
-    /// A logger may call this manager's methods. get() there never starts or waits for
-    /// a request: it returns a valid token or throws the last error at once. stop() there
-    /// throws a `config` error, since the logger may run on the thread it would wait for.
+    /// A logger may call this manager's methods. get() there, for any entry, never starts
+    /// or waits for a request: it returns a valid token or throws the last error at once.
+    /// stop() there throws a `config` error, since it would wait for the logger's request.
     /// A logger must not destroy the manager; an exception it throws is swallowed.
     void set_logger(std::function<void(log_level, std::string_view)> logger);
 
@@ -229,8 +296,7 @@ public:
         std::chrono::steady_clock::duration lifetime, const refresh_policy& policy);
 
 private:
-    friend class authorized_client;
-    std::shared_ptr<detail::manager_state> state_;
+    std::shared_ptr<detail::manager_core> core_;
 };
 
 }  // namespace oauth2cc

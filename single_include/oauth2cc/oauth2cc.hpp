@@ -417,6 +417,27 @@ struct client_config : connection_options {
 ///          when the file cannot be read or is empty
 std::function<std::string()> assertion_from_file(std::string path);
 
+/// @brief The request parameters of one token: a token_manager holds one token per
+/// distinct token_params. In a request made for a token_params its four fields replace
+/// the config's; an empty field sends none. Two token_params that differ only in the order
+/// of their scopes or resources ask for the same token.
+struct token_params {
+    std::vector<std::string> scopes;     ///< Sent space-joined as `scope`.
+    std::string audience;                ///< Sent as `audience` when not empty.
+    std::vector<std::string> resources;  ///< RFC 8707 `resource`, one parameter each.
+    std::vector<std::pair<std::string, std::string>> extra_params;  ///< Sent in order.
+};
+
+/// @brief The config's own token_params, so that one field can be changed:
+/// `auto p = params_of(cfg); p.audience = "https://api.example.com";`.
+token_params params_of(const client_config& cfg);
+
+/// @brief True when a and b ask for the same token: the same scopes and resources in any
+/// order, the same audience, the same extra parameters in the same order.
+bool operator==(const token_params& a, const token_params& b);
+/// @brief Not a == b.
+bool operator!=(const token_params& a, const token_params& b);
+
 }  // namespace oauth2cc
 
 // ---- oauth2cc/http.hpp ----
@@ -871,6 +892,7 @@ protected:
 }  // namespace oauth2cc
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -881,7 +903,7 @@ protected:
 namespace oauth2cc {
 
 namespace detail {
-class manager_state;
+class manager_core;
 }  // namespace detail
 
 /// @brief When token_manager refreshes and how it retries.
@@ -899,6 +921,16 @@ struct refresh_policy {
     std::chrono::milliseconds retry_max{60000};
     /// Seeds the backoff jitter; 0 seeds it from std::random_device.
     std::uint64_t jitter_seed = 0;
+    /// The most tokens (entries) a manager holds, the config's own counted; beyond it the
+    /// least recently read entry is dropped, the config's own never.
+    std::size_t max_entries = 1000;
+    /// An entry not read for this long is not refreshed in the background and is dropped
+    /// soon after; the config's own never.
+    std::chrono::seconds idle_after{3600};
+    /// Each token's refresh point is drawn between `expiry - lead` and
+    /// `expiry - (1 - refresh_jitter) * lead`, so that tokens issued together, in one
+    /// process or across a fleet, are not refreshed together. In [0, 1].
+    double refresh_jitter = 0.2;
 };
 
 /// @brief How much a log line matters.
@@ -926,6 +958,10 @@ struct manager_stats {
     bool in_flight = false;
     /// When the next request may be made, while backing off after a failure.
     std::optional<std::chrono::steady_clock::time_point> next_attempt;
+    /// Tokens held now: one per token_params asked for, the config's own included.
+    std::size_t entries = 0;
+    /// Entries dropped: beyond max_entries, or idle for idle_after.
+    std::uint64_t evictions = 0;
 };
 
 /// @brief What get_async() hands its callback: the token, or the error of the request
@@ -937,13 +973,18 @@ struct token_result {
     explicit operator bool() const noexcept { return tok != nullptr; }
 };
 
-/// @brief Holds a client-credentials token for many threads and keeps it fresh.
+/// @brief Holds client-credentials tokens for many threads and keeps them fresh: the
+/// config's own, and one per token_params asked for (an audience, a resource, a scope set
+/// per API), each an entry with its own single flight, lead, backoff, cache key and store
+/// entry.
 ///
-/// - A get() while the token is fresh is answered from a per-thread copy: no lock, no
-///   shared write.
-/// - From `lead` before expiry, every caller still gets the valid token at once while
-///   exactly one refresh runs off the callers' threads (on the background thread once
-///   start_background_refresh() was called, else on a short-lived worker).
+/// - A get() while the config's own token is fresh is answered from a per-thread copy: no
+///   lock, no shared write. A keyed get(params) takes two short locks.
+/// - From the refresh point on, every caller still gets the valid token at once while
+///   exactly one refresh runs off the callers' threads, on the process's workers.
+/// - Token requests of every manager run on one bounded pool of workers (see
+///   set_refresh_workers), background refreshes are started by one refresher thread, and
+///   every exchange's deadline is kept by one watchdog: no thread per manager or entry.
 /// - With no valid token, callers wait for one shared request and all see its token or
 ///   its error.
 /// - A failed request is retried with exponential backoff and full jitter, never
@@ -1030,26 +1071,74 @@ public:
     /// gets a new token at once.
     void invalidate(const token* seen = nullptr);
 
-    /// @brief Refreshes on a background thread at the lead point, so callers never wait
-    /// once the first token is there. Idempotent.
+    /// @brief The token of params: as get(), for the entry of params (made on first use;
+    /// params_of(config) is the config's own). Entries never serve each other's tokens.
+    /// @throws error as get(); `config` when params cannot be asked for
+    std::shared_ptr<const token> get(const token_params& params);
+    /// @brief As get(params), waiting at most max_wait (see get(max_wait)).
+    std::shared_ptr<const token> get(const token_params& params,
+                                     std::chrono::milliseconds max_wait);
+    /// @brief As try_get(), for the entry of params.
+    std::shared_ptr<const token> try_get(const token_params& params) noexcept;
+    /// @brief As get_async(), for the entry of params.
+    void get_async(const token_params& params, std::function<void(token_result)> done);
+    /// @brief As request_headers(), with the token of params.
+    name_value_list request_headers(const token_params& params, std::string_view method,
+                                    std::string_view url);
+    /// @brief As invalidate(), for the entry of params (nothing when there is none).
+    void invalidate(const token_params& params, const token* seen = nullptr);
+
+    /// @brief The headers one resource request needs with tok, a token this manager gave:
+    /// as request_headers(), without getting a token (for a caller that keeps the one it
+    /// sent, as authorized_client does).
+    name_value_list headers_for(const token& tok, std::string_view method,
+                                std::string_view url);
+
+    /// @brief Reports that a call succeeded with tok, a token this manager gave for
+    /// params: its rejection later is taken for a revocation, not for an API that rejects
+    /// every token (see invalidate()). authorized_client calls it.
+    void note_accepted(const token_params& params, const token& tok) noexcept;
+    /// @brief As above, for the config's own token.
+    void note_accepted(const token& tok) noexcept;
+
+    /// @brief The tokens held now: one per token_params asked for, the config's own
+    /// included (see refresh_policy::max_entries and idle_after).
+    std::size_t entries() const;
+
+    /// @brief The configuration the manager was made with.
+    const client_config& config() const noexcept;
+
+    /// @brief The observer set with set_observer(), if any.
+    std::shared_ptr<metrics_observer> observer() const;
+
+    /// @brief Refreshes every entry at its refresh point, on the process's refresher, so
+    /// callers never wait once the first token is there; an entry (other than the
+    /// config's own) not read for idle_after is dropped instead. Idempotent.
+    /// @throws error `transport` when the refresher thread cannot be started
     void start_background_refresh();
 
-    /// @brief Ends background refreshing promptly, even while it sleeps, and waits for a
-    /// request in progress. get() still works afterwards, refreshing on demand.
+    /// @brief Ends background refreshing and waits for the requests in progress. get()
+    /// still works afterwards, refreshing on demand.
     /// @throws error `config` when called from this manager's logger
     void stop();
 
-    /// @brief Counters since construction.
+    /// @brief Counters since construction, summed over the entries (those dropped
+    /// included), with the number of entries and evictions.
     manager_stats stats() const;
 
+    /// @brief The most workers that run token requests at once, for every manager of the
+    /// process (1 to 256; default 4). Background refreshes and the fetches that callers
+    /// start both run on them; a request beyond them waits for one to be free.
+    static void set_refresh_workers(std::size_t count);
+
     /// @brief Receives log lines: client id, endpoint host, HTTP status and timings, never
-    /// a secret or a token. Called on the thread that made the request (a short-lived
-    /// worker, or the background thread), after the request is over and outside every
-    /// lock; the next request waits until it returns, so it should be quick.
+    /// a secret or a token. Called on the worker that made the request, after the
+    /// request is over and outside every lock; the worker's next request waits until it
+    /// returns, so it should be quick.
     ///
-    /// A logger may call this manager's methods. get() there never starts or waits for
-    /// a request: it returns a valid token or throws the last error at once. stop() there
-    /// throws a `config` error, since the logger may run on the thread it would wait for.
+    /// A logger may call this manager's methods. get() there, for any entry, never starts
+    /// or waits for a request: it returns a valid token or throws the last error at once.
+    /// stop() there throws a `config` error, since it would wait for the logger's request.
     /// A logger must not destroy the manager; an exception it throws is swallowed.
     void set_logger(std::function<void(log_level, std::string_view)> logger);
 
@@ -1085,8 +1174,7 @@ public:
         std::chrono::steady_clock::duration lifetime, const refresh_policy& policy);
 
 private:
-    friend class authorized_client;
-    std::shared_ptr<detail::manager_state> state_;
+    std::shared_ptr<detail::manager_core> core_;
 };
 
 }  // namespace oauth2cc
@@ -1094,6 +1182,8 @@ private:
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -1116,6 +1206,14 @@ struct client_options : connection_options {
     /// body is not followed, and comes back to the caller.
     bool follow_redirects = false;
     int max_redirects = 5;  ///< Redirects followed per call, at most.
+    /// The token this client sends: the manager's entry of these parameters, so that one
+    /// manager serves an authorized_client per API audience or resource. Unset: the
+    /// config's own.
+    std::optional<token_params> params;
+    /// Off by default. When on, a 403 `insufficient_scope` whose challenge names a `scope`
+    /// (RFC 6750 §3.1) is answered once with a token for the union of the sent and the
+    /// named scopes, which this client then keeps using; never more than once per call.
+    bool step_up_scope = false;
 };
 
 /// @brief The path with params appended as a percent-encoded query: A-Z a-z 0-9 - . _ ~
@@ -1129,8 +1227,9 @@ std::string with_query(std::string_view path, const name_value_list& params);
 /// token it sent and repeats the call once with a new one; never more. While the
 /// manager's rejection guard keeps the token (see token_manager::invalidate), the 401
 /// comes back as it came, with no new token. Any other 401 or 403 comes back as it came
-/// (see find_bearer_challenge for its parameters). A call that succeeds tells the
-/// manager, so that a later rejection of that token is taken for a revocation.
+/// (see find_bearer_challenge for its parameters), but for the step-up of scope that
+/// client_options::step_up_scope turns on. A call that succeeds tells the manager, so
+/// that a later rejection of that token is taken for a revocation.
 ///
 /// Thread-safe: share one between threads. Calls run in parallel, each on a kept-alive
 /// connection of its own taken from a pool.
@@ -1185,12 +1284,23 @@ private:
     bool redirect(http_request& req, const http_response& res, bool& on_origin) const;
     http_response exchange(const http_request& base, const token& tok, bool& on_origin,
                            bool& new_nonce);
+    // The parameters of the token to send now (unset: the config's own), and a token of
+    // them.
+    std::optional<token_params> current_params() const;
+    std::shared_ptr<const token> token_of(const std::optional<token_params>& params);
+    // The parameters with the scopes a 403 `insufficient_scope` named added, when
+    // step-up is on and they add one; else unset.
+    std::optional<token_params> stepped_up(const std::optional<token_params>& params,
+                                           const http_response& res, bool dpop) const;
 
     std::string base_url_;
     std::string origin_;
     token_manager& tokens_;
     client_options options_;
     std::shared_ptr<transport> transport_;
+    std::string who_;  ///< the manager's client id, sanitised, for the observer
+    mutable std::mutex params_mutex_;
+    std::optional<token_params> params_;  ///< options_.params, widened by step-ups
 };
 
 }  // namespace oauth2cc
@@ -1443,6 +1553,7 @@ std::string proxy_from_environment(std::string_view url);
 
 // ---- oauth2cc/token_client.hpp ----
 
+#include <atomic>
 #include <memory>
 
 namespace oauth2cc {
@@ -1486,6 +1597,12 @@ public:
     /// @brief The configuration this client requests tokens with.
     const client_config& config() const noexcept { return cfg_; }
 
+    /// @brief The transport its requests go through.
+    const std::shared_ptr<transport>& via() const noexcept { return transport_; }
+
+    /// @brief The `use_dpop_nonce` retries its requests have made (RFC 9449 §8).
+    unsigned nonce_retries() const noexcept { return nonce_retries_.load(); }
+
 private:
     client_config cfg_;
     std::shared_ptr<transport> transport_;
@@ -1494,6 +1611,7 @@ private:
     /// Instead, with an issuer and no token_endpoint: the request built once discovery
     /// has named the endpoint.
     std::shared_ptr<detail::discovered_token_request> discovered_;
+    std::atomic<unsigned> nonce_retries_{0};
 };
 
 }  // namespace oauth2cc
@@ -2498,10 +2616,33 @@ OAUTH2CC_INLINE std::string signing_key::sign(std::string_view data) const {
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/client_config_inl.hpp ----
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
 namespace oauth2cc {
+
+OAUTH2CC_INLINE token_params params_of(const client_config& cfg) {
+    return token_params{cfg.scopes, cfg.audience, cfg.resources, cfg.extra_params};
+}
+
+OAUTH2CC_INLINE bool operator==(const token_params& a, const token_params& b) {
+    // The same strings as many times each, in any order.
+    const auto same_multiset = [](const std::vector<std::string>& x,
+                                  const std::vector<std::string>& y) {
+        if (x.size() != y.size()) return false;
+        for (const auto& v : x) {
+            if (std::count(x.begin(), x.end(), v) != std::count(y.begin(), y.end(), v)) {
+                return false;
+            }
+        }
+        return true;
+    };
+    return a.audience == b.audience && a.extra_params == b.extra_params &&
+           same_multiset(a.scopes, b.scopes) && same_multiset(a.resources, b.resources);
+}
+
+OAUTH2CC_INLINE bool operator!=(const token_params& a, const token_params& b) { return !(a == b); }
 
 OAUTH2CC_INLINE std::string_view to_string(auth_method method) noexcept {
     switch (method) {
@@ -2740,61 +2881,8 @@ OAUTH2CC_INLINE std::string store_key(const std::string& cache_key) {
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/token_manager_inl.hpp ----
 
-// ---- oauth2cc/detail/manager/backoff.hpp ----
+// ---- oauth2cc/detail/manager/cached_read.hpp ----
 
-#include <algorithm>
-#include <chrono>
-#include <cstdint>
-#include <random>
-#include <string>
-
-namespace oauth2cc::detail {
-
-/// @brief True for failures that asking again cannot cure: the configuration or the
-/// client's registration must change first.
-/// @sa RFC 6749 §5.2, RFC 8707 §2
-inline bool retry_cannot_cure(const error& e) {
-    if (e.kind() == error_kind::config) return true;
-    if (e.kind() != error_kind::oauth) return false;
-    const std::string& code = e.oauth_error();
-    return code == "invalid_client" || code == "unauthorized_client" || code == "invalid_scope" ||
-           code == "invalid_grant" || code == "unsupported_grant_type" || code == "invalid_target";
-}
-
-/// @brief retry_initial * 2^(failures-1), at most retry_max: the longest wait after
-/// `failures` failures in a row.
-inline std::chrono::milliseconds backoff_ceiling(unsigned failures,
-                                                 std::chrono::milliseconds retry_initial,
-                                                 std::chrono::milliseconds retry_max) {
-    std::chrono::milliseconds ceiling = retry_initial;
-    for (unsigned i = 1; i < failures && ceiling < retry_max; ++i) ceiling *= 2;
-    return std::min(ceiling, retry_max);
-}
-
-/// @brief The wait before the next attempt after `failures` failures in a row:
-/// exponential backoff with full jitter, uniform in [0, min(retry_max, retry_initial *
-/// 2^(failures-1))]; never below the server's Retry-After; retry_max for failures that
-/// retrying cannot cure.
-template <class Rng>
-std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
-                                      std::chrono::milliseconds retry_initial,
-                                      std::chrono::milliseconds retry_max, Rng& rng) {
-    using std::chrono::milliseconds;
-    milliseconds delay;
-    if (retry_cannot_cure(last)) {
-        delay = retry_max;
-    } else {
-        std::uniform_int_distribution<std::int64_t> pick(
-            0, backoff_ceiling(failures, retry_initial, retry_max).count());
-        delay = milliseconds(pick(rng));
-    }
-    if (last.retry_after()) {
-        delay = std::max<milliseconds>(delay, *last.retry_after());
-    }
-    return delay;
-}
-
-}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/manager/manager_events.hpp ----
 
 #include <chrono>
@@ -2903,6 +2991,279 @@ private:
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/manager/manager_fetch.hpp ----
 
+// ---- oauth2cc/detail/manager/backoff.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <optional>
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief True for failures that asking again cannot cure: the configuration or the
+/// client's registration must change first.
+/// @sa RFC 6749 §5.2, RFC 8707 §2
+inline bool retry_cannot_cure(const error& e) {
+    if (e.kind() == error_kind::config) return true;
+    if (e.kind() != error_kind::oauth) return false;
+    const std::string& code = e.oauth_error();
+    return code == "invalid_client" || code == "unauthorized_client" || code == "invalid_scope" ||
+           code == "invalid_grant" || code == "unsupported_grant_type" || code == "invalid_target";
+}
+
+/// @brief retry_initial * 2^(failures-1), at most retry_max: the longest wait after
+/// `failures` failures in a row.
+inline std::chrono::milliseconds backoff_ceiling(unsigned failures,
+                                                 std::chrono::milliseconds retry_initial,
+                                                 std::chrono::milliseconds retry_max) {
+    std::chrono::milliseconds ceiling = retry_initial;
+    for (unsigned i = 1; i < failures && ceiling < retry_max; ++i) ceiling *= 2;
+    return std::min(ceiling, retry_max);
+}
+
+/// @brief The wait before the next attempt after `failures` failures in a row:
+/// exponential backoff with full jitter, uniform in [0, min(retry_max, retry_initial *
+/// 2^(failures-1))]; never below the server's Retry-After; retry_max for failures that
+/// retrying cannot cure.
+template <class Rng>
+std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
+                                      std::chrono::milliseconds retry_initial,
+                                      std::chrono::milliseconds retry_max, Rng& rng) {
+    using std::chrono::milliseconds;
+    milliseconds delay;
+    if (retry_cannot_cure(last)) {
+        delay = retry_max;
+    } else {
+        std::uniform_int_distribution<std::int64_t> pick(
+            0, backoff_ceiling(failures, retry_initial, retry_max).count());
+        delay = milliseconds(pick(rng));
+    }
+    if (last.retry_after()) {
+        delay = std::max<milliseconds>(delay, *last.retry_after());
+    }
+    return delay;
+}
+
+/// @brief A fraction in [0, 1) for the next refresh point's jitter: the process's draws
+/// follow the golden-ratio sequence from a random start, so that tokens issued together
+/// in one process spread evenly over the window, and those of other processes start
+/// elsewhere.
+inline double next_spread() {
+    static const double start = [] {
+        std::random_device device;
+        return std::uniform_real_distribution<double>(0.0, 1.0)(device);
+    }();
+    static std::atomic<std::uint64_t> draws{0};
+    const auto k = draws.fetch_add(1, std::memory_order_relaxed);
+    const double x = start + static_cast<double>(k % 1000003) * 0.6180339887498949;
+    return x - static_cast<double>(static_cast<std::uint64_t>(x));
+}
+
+/// @brief The `refresh_in` a token response gave (seconds, a number or a numeric string),
+/// if any.
+inline std::optional<std::chrono::seconds> refresh_in_of(const token& tok) {
+    const auto it = tok.extra.find("refresh_in");
+    if (it == tok.extra.end()) return std::nullopt;
+    long long value = -1;
+    if (it->is_number_unsigned()) {
+        value = static_cast<long long>(std::min<std::uint64_t>(it->get<std::uint64_t>(),
+                                                               max_token_lifetime.count()));
+    } else if (it->is_number_integer()) {
+        value = it->get<long long>();
+    } else if (it->is_string()) {
+        const auto& text = it->get_ref<const std::string&>();
+        if (text.empty() || text.size() > 12 ||
+            text.find_first_not_of("0123456789") != std::string::npos) {
+            return std::nullopt;
+        }
+        value = std::stoll(text);
+    }
+    if (value < 0) return std::nullopt;
+    return std::chrono::seconds(std::min<long long>(value, max_token_lifetime.count()));
+}
+
+/// @brief When a token that expires at `expires_at` after `lifetime` is refreshed: at a
+/// point drawn between expiry - lead and expiry - (1 - refresh_jitter) * lead, so that
+/// tokens issued together are not refreshed together; a `refresh_in` from the server
+/// moves it earlier, never later.
+inline std::chrono::steady_clock::time_point refresh_point(
+    const refresh_policy& policy, std::chrono::steady_clock::time_point issued,
+    std::chrono::steady_clock::time_point expires_at, std::chrono::steady_clock::duration lifetime,
+    const token& tok) {
+    using duration = std::chrono::steady_clock::duration;
+    const duration lead = token_manager::lead_for(lifetime, policy);
+    const double spared = policy.refresh_jitter * next_spread();
+    const auto at = expires_at - lead +
+                    std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
+                        static_cast<double>(lead.count()) * spared));
+    const auto asked = refresh_in_of(tok);
+    return asked && issued + *asked < at ? issued + *asked : at;
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/manager/refresher.hpp ----
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief The process's workers and refresher. Made on first use and never destroyed, so
+/// that no manager, wherever it lives, outlives it; its threads wait idle until the
+/// process ends.
+class refresh_service {
+public:
+    using steady = std::chrono::steady_clock;
+    /// @brief One background pass over a manager's entries: starts the refreshes that are
+    /// due, and returns when the next falls due (none: only a poke() wakes it).
+    using pass_fn = std::function<std::optional<steady::time_point>()>;
+
+    static refresh_service& instance() {
+        static refresh_service* const service = new refresh_service();
+        return *service;
+    }
+
+    /// @brief Runs job on a worker, at once when one is idle, else after the jobs before
+    /// it. A new worker is started while fewer than the limit run and the jobs waiting
+    /// outnumber the idle workers.
+    /// @throws error `transport` when no worker runs and none can be started
+    void submit(std::function<void()> job) {
+        std::unique_lock<std::mutex> lock(jobs_mutex_);
+        jobs_.push_back(std::move(job));
+        if (idle_ > 0) jobs_ready_.notify_one();
+        // A worker more while the jobs waiting outnumber the idle workers.
+        if (idle_ >= jobs_.size() || workers_ >= limit_) return;
+        try {
+            std::thread([this] { work(); }).detach();
+            ++workers_;
+        } catch (const std::system_error&) {
+            if (workers_ > 0) return;
+            jobs_.pop_back();
+            throw error(error_kind::transport, "could not start a thread for token requests");
+        }
+    }
+
+    /// @brief The most workers that run token requests at once (1 to 256; default 4).
+    void set_workers(std::size_t count) {
+        const std::lock_guard<std::mutex> lock(jobs_mutex_);
+        limit_ = std::clamp<std::size_t>(count, 1, 256);
+    }
+    std::size_t workers_limit() const {
+        const std::lock_guard<std::mutex> lock(jobs_mutex_);
+        return limit_;
+    }
+
+    /// @brief Has the refresher thread call pass from now on, until withdraw().
+    /// @throws error `transport` when the refresher thread cannot be started
+    std::uint64_t enroll(pass_fn pass) {
+        const std::lock_guard<std::mutex> passes(passes_mutex_);
+        if (!refresher_started_) {
+            try {
+                std::thread([this] { refresh(); }).detach();
+            } catch (const std::system_error&) {
+                throw error(error_kind::transport,
+                            "could not start the background refresh thread");
+            }
+            refresher_started_ = true;
+        }
+        const std::uint64_t id = ++last_id_;
+        passes_.emplace(id, std::move(pass));
+        poke();
+        return id;
+    }
+
+    /// @brief Stops calling a pass. Once this returns it is not running and never will.
+    /// Never call it from a pass.
+    void withdraw(std::uint64_t id) {
+        const std::lock_guard<std::mutex> passes(passes_mutex_);
+        passes_.erase(id);
+    }
+
+    /// @brief Has the refresher run every pass again soon: something it waits for changed.
+    /// Takes no lock that a pass holds, so it may be called with any lock held.
+    void poke() {
+        {
+            const std::lock_guard<std::mutex> lock(wake_mutex_);
+            ++pokes_;
+        }
+        wake_.notify_one();
+    }
+
+private:
+    refresh_service() = default;
+
+    void work() {
+        std::unique_lock<std::mutex> lock(jobs_mutex_);
+        for (;;) {
+            ++idle_;
+            jobs_ready_.wait(lock, [this] { return !jobs_.empty(); });
+            --idle_;
+            std::function<void()> job = std::move(jobs_.front());
+            jobs_.pop_front();
+            lock.unlock();
+            job();  // a job catches what it throws
+            job = nullptr;
+            lock.lock();
+        }
+    }
+
+    void refresh() {
+        for (;;) {
+            std::uint64_t seen = 0;
+            {
+                const std::lock_guard<std::mutex> lock(wake_mutex_);
+                seen = pokes_;
+            }
+            std::optional<steady::time_point> next;
+            {
+                const std::lock_guard<std::mutex> passes(passes_mutex_);
+                for (auto& [id, pass] : passes_) {
+                    (void)id;
+                    const auto wake = pass();
+                    if (wake && (!next || *wake < *next)) next = wake;
+                }
+            }
+            std::unique_lock<std::mutex> lock(wake_mutex_);
+            const auto poked = [&] { return pokes_ != seen; };
+            if (next) {
+                wake_.wait_until(lock, *next, poked);
+            } else {
+                wake_.wait(lock, poked);
+            }
+        }
+    }
+
+    mutable std::mutex jobs_mutex_;
+    std::condition_variable jobs_ready_;
+    std::deque<std::function<void()>> jobs_;
+    std::size_t workers_ = 0, idle_ = 0, limit_ = 4;
+
+    std::mutex passes_mutex_;  ///< held by the refresher while it runs passes
+    std::map<std::uint64_t, pass_fn> passes_;
+    std::uint64_t last_id_ = 0;
+    bool refresher_started_ = false;
+
+    std::mutex wake_mutex_;
+    std::condition_variable wake_;
+    std::uint64_t pokes_ = 0;
+};
+
+}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/manager/manager_state.hpp ----
 
 // ---- oauth2cc/detail/oauth/cache_key.hpp ----
@@ -3482,13 +3843,6 @@ inline std::string dpop_origin(std::string_view url) {
     return parts ? origin_of(*parts) : std::string();
 }
 
-/// @brief The token endpoint's `use_dpop_nonce` retries made on this thread: counted by
-/// the token request, and read before and after it by the token_manager that made it.
-inline unsigned& token_nonce_retries() noexcept {
-    thread_local unsigned count = 0;
-    return count;
-}
-
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/manager/thread_cache.hpp ----
 
@@ -3749,16 +4103,8 @@ namespace oauth2cc::detail {
 
 /// @brief Where the token request stands.
 enum class fetch_state {
-    idle,     ///< none running or asked for
-    asked,    ///< asked of the background thread, which has not begun it
-    running,  ///< under way (on a worker or the background thread)
-};
-
-/// @brief Who refreshes.
-enum class refresher {
-    on_demand,   ///< a short-lived worker started by a caller
-    background,  ///< the background thread
-    stopping,    ///< the background thread, told to end
+    idle,     ///< none running or waiting for a worker
+    running,  ///< handed to the workers, or under way on one
 };
 
 /// @brief How the last token request (or look at the store) ended.
@@ -3796,11 +4142,11 @@ struct guarded_state {
     std::weak_ptr<const token> guard_kept;
     std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
                   fast_failures = 0, store_loads = 0, store_failures = 0;
-    std::mt19937_64 rng;
-    refresher mode = refresher::on_demand;
-    std::thread background_thread;
-    std::thread worker;
-    std::thread to_join;  ///< the previous worker, joined by the next one
+    std::uint64_t hits = 0;  ///< cached reads under the lock (entries without cells)
+    std::minstd_rand rng;  ///< small: a manager may hold thousands of entries
+    /// Refreshed by the process's refresher at its refresh point (and, for an entry that is
+    /// not the config's own, only while read within idle_after).
+    bool background = false;
     std::shared_ptr<logger_fn> logger;
     std::shared_ptr<metrics_observer> observer;
     /// get_async() callbacks waiting for the fetch under way.
@@ -3811,7 +4157,8 @@ struct guarded_state {
     /// SHA-256 of the last token invalidate() dropped: the store's copy of it is not taken
     /// again, and the token itself is not kept.
     std::string dropped_digest;
-    /// Every thread's copy of the current token, taken back when it changes.
+    /// Every thread's copy of the current token, taken back when it changes (the config's
+    /// own entry only: the others are read under the lock).
     cell_list cells;
 
     bool backing_off_at(time_point now) const noexcept {
@@ -3820,15 +4167,28 @@ struct guarded_state {
     bool valid_at(time_point now) const noexcept { return current && now < current->expires_at; }
 };
 
-/// @brief Everything a token_manager holds.
-class manager_state {
+/// @brief The token_manager's fetches that are handed to the workers or under way, which
+/// its destructor waits for.
+struct fetch_count {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::size_t running = 0;
+};
+
+/// @brief One entry of a token_manager: the token of one token_params, with its own single
+/// flight, lead, backoff, cache key and store entry.
+class manager_state : public std::enable_shared_from_this<manager_state> {
 public:
     using steady = std::chrono::steady_clock;
     using time_point = steady::time_point;
 
-    manager_state(client_config cfg, refresh_policy p, std::shared_ptr<transport> via,
-                  std::shared_ptr<clock_source> clk)
-        : policy(check(p)),
+    /// @param cfg  the config with the entry's token_params in place
+    /// @param is_own the entry of the config's own parameters
+    /// @param seed seeds the jitter of backoffs and refresh points (0: at random)
+    manager_state(client_config cfg, const refresh_policy& p, std::shared_ptr<transport> via,
+                  std::shared_ptr<clock_source> clk, bool is_own, std::uint64_t seed,
+                  std::shared_ptr<fetch_count> count)
+        : policy(p),
           client(std::move(cfg), std::move(via)),
           clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
           system_clock(dynamic_cast<steady_clock_source*>(clock.get()) != nullptr),
@@ -3841,9 +4201,11 @@ public:
                                       ? client.config().issuer
                                       : client.config().token_endpoint)),
           who(excerpt(client.config().client_id, 100)),
-          dpop(client.config().dpop_key ? std::optional<dpop_prover>(*client.config().dpop_key)
-                                        : std::nullopt) {
-        guarded_.rng.seed(p.jitter_seed != 0 ? p.jitter_seed : std::random_device{}());
+          own(is_own),
+          fetches(std::move(count)) {
+        guarded_.rng.seed(static_cast<std::minstd_rand::result_type>(
+            seed != 0 ? seed : std::random_device{}()));
+        last_read.store(now().time_since_epoch().count(), std::memory_order_relaxed);
     }
 
     /// @throws error `config` when a field of p is out of range
@@ -3866,6 +4228,14 @@ public:
         }
         if (p.retry_max > max_token_lifetime)
             fail("refresh_policy.retry_max must be at most a year");
+        if (p.max_entries == 0) fail("refresh_policy.max_entries must be at least 1");
+        if (p.idle_after.count() <= 0) fail("refresh_policy.idle_after must be positive");
+        if (p.idle_after > max_token_lifetime) {
+            fail("refresh_policy.idle_after must be at most a year");
+        }
+        if (!(p.refresh_jitter >= 0.0 && p.refresh_jitter <= 1.0)) {
+            fail("refresh_policy.refresh_jitter must be in [0, 1]");
+        }
         return p;
     }
 
@@ -3933,11 +4303,10 @@ public:
     const std::uint64_t id;
     const std::string where;  ///< host:port of the token endpoint, for log lines
     const std::string who;    ///< the client id, sanitised, for log lines
-    /// Makes the proofs of resource requests, when client_config::dpop_key is set.
-    const std::optional<dpop_prover> dpop;
-    /// The latest DPoP nonce of each resource server's origin.
-    dpop_nonces resource_nonces;
-    std::uint64_t clock_subscription = 0;  ///< set by the constructor of token_manager
+    const bool own;           ///< the config's own entry: never dropped, read through cells
+    const std::shared_ptr<fetch_count> fetches;
+    /// When a caller last read this entry, on its clock (time_since_epoch().count()).
+    std::atomic<steady::rep> last_read{0};
 
     // Read without the lock: stored seq_cst, then retire() (see retire_copies).
     std::atomic<std::uint64_t> generation{1};
@@ -4159,27 +4528,28 @@ inline store_result drop_stored(token_store& store, const std::string& key,
 
 namespace oauth2cc::detail {
 
-/// @brief Marks the thread as running this manager's logger, for as long as it does. Its
-/// calls back into the manager must not wait for a request: the request that would
-/// answer them waits for this thread (a worker joins the one before it; the background
-/// thread is this thread).
+/// @brief Marks the thread as running this manager's logger (or a get_async() callback),
+/// for as long as it does. Its calls back into the manager, for any entry, must not wait
+/// for a request: the request that would answer them may need this worker.
 class logging_scope {
 public:
     explicit logging_scope(const manager_state& s) noexcept : previous_(current()) {
-        current() = &s;
+        current() = s.fetches.get();
     }
     logging_scope(const logging_scope&) = delete;
     logging_scope& operator=(const logging_scope&) = delete;
     ~logging_scope() { current() = previous_; }
 
-    static bool inside(const manager_state& s) noexcept { return current() == &s; }
+    /// @brief True on a thread inside the logger of s's manager.
+    static bool inside(const manager_state& s) noexcept { return current() == s.fetches.get(); }
 
 private:
-    static const manager_state*& current() noexcept {
-        thread_local const manager_state* logging = nullptr;
+    // The manager is named by its fetch_count, which every entry of it shares.
+    static const void*& current() noexcept {
+        thread_local const void* logging = nullptr;
         return logging;
     }
-    const manager_state* previous_;
+    const void* previous_;
 };
 
 /// @brief What a fetch starts from, copied under the lock.
@@ -4227,7 +4597,7 @@ inline fetch_inputs take_inputs(manager_state& s) {
     in.replacing = g.current;
     in.exclusions.replacing = g.current ? g.current->tok.get() : nullptr;
     in.exclusions.dropped_digest = g.dropped_digest;
-    in.exclusions.dpop_bound = !s.dpop.has_value();
+    in.exclusions.dpop_bound = !s.client.config().dpop_key.has_value();
     in.observer = g.observer;
     in.after_failure = g.consecutive_failures > 0;
     return in;
@@ -4256,11 +4626,11 @@ inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
 /// @brief Step 2: the token request, with the lifetime the manager will give the token.
 inline void request(manager_state& s, fetch_report& r) {
     r.requested = true;
-    const unsigned nonce_retries_before = token_nonce_retries();
+    const unsigned nonce_retries_before = s.client.nonce_retries();
     const auto start = std::chrono::steady_clock::now();
     const auto done = [&] {
         r.request_took = std::chrono::steady_clock::now() - start;
-        r.nonce_retries = token_nonce_retries() - nonce_retries_before;
+        r.nonce_retries = s.client.nonce_retries() - nonce_retries_before;
     };
     try {
         r.got = s.client.fetch();
@@ -4292,12 +4662,13 @@ inline void publish_token(manager_state& s, const state_lock& lock, fetch_report
     if (r.got) {
         r.got->obtained_at = r.started;
         snap->expires_at = r.started + r.lifetime;
-        snap->refresh_at = snap->expires_at - token_manager::lead_for(r.lifetime, s.policy);
+        snap->refresh_at = refresh_point(s.policy, r.started, snap->expires_at, r.lifetime, *r.got);
         snap->tok = std::make_shared<const token>(std::move(*r.got));
         ++g.successes;
     } else {
         snap->expires_at = r.started + r.picked->left;
-        snap->refresh_at = snap->expires_at - token_manager::lead_for(r.picked->lifetime, s.policy);
+        snap->refresh_at =
+            refresh_point(s.policy, r.started, snap->expires_at, r.picked->lifetime, r.picked->tok);
         snap->tok = std::make_shared<const token>(std::move(r.picked->tok));
         ++g.store_loads;
     }
@@ -4474,64 +4845,37 @@ inline void run_fetch(manager_state& s) {
     write_log(s, publish(s, in, r));
 }
 
-/// @brief Starts one fetch unless one is running or asked for: asks the background thread,
-/// or starts a worker that first joins the worker before it.
-/// @throws error `transport` when no thread can be started
+/// @brief Starts one fetch unless one is running: hands it to the process's workers.
+/// @throws error `transport` when no worker can run it
 inline void start_fetch(manager_state& s, const state_lock& lock) {
     guarded_state& g = s.locked(lock);
     if (g.fetch != fetch_state::idle) return;
-    if (g.mode != refresher::on_demand) {
-        g.fetch = fetch_state::asked;
-        s.notify(lock);
-        return;
+    {
+        const std::lock_guard<std::mutex> count(s.fetches->mutex);
+        ++s.fetches->running;
     }
+    const auto finished = [fetches = s.fetches] {
+        const std::lock_guard<std::mutex> count(fetches->mutex);
+        --fetches->running;
+        fetches->done.notify_all();
+    };
     g.fetch = fetch_state::running;
     try {
-        std::thread next([&s] {
-            std::thread previous;
+        refresh_service::instance().submit([self = s.shared_from_this(), finished] {
+            run_fetch(*self);
+            bool background = false;
             {
-                const state_lock inner = s.lock();
-                previous = std::move(s.locked(inner).to_join);
+                const state_lock inner = self->lock();
+                background = self->locked(inner).background;
             }
-            if (previous.joinable()) previous.join();
-            run_fetch(s);
+            finished();
+            // The entry's refresh point has moved: the refresher is to look again.
+            if (background) refresh_service::instance().poke();
         });
-        // The worker before this one has published its outcome; the new one joins it.
-        if (g.worker.joinable()) g.to_join = std::move(g.worker);
-        g.worker = std::move(next);
-    } catch (const std::system_error&) {
+    } catch (const error&) {
         g.fetch = fetch_state::idle;
-        throw error(error_kind::transport, "could not start a thread for the token request");
-    }
-}
-
-/// @brief The background thread: fetches when asked, when there is no valid token, and at
-/// the refresh point, never before a backoff ends; sleeps until the next of those.
-inline void background_loop(manager_state& s) {
-    state_lock lock = s.lock();
-    for (;;) {
-        guarded_state& g = s.locked(lock);
-        if (g.mode == refresher::stopping) return;
-        const auto now = s.now();
-        const bool allowed = !g.backing_off_at(now);
-        const bool valid = g.valid_at(now);
-        const bool due = g.fetch == fetch_state::asked || !valid || now >= g.current->refresh_at;
-        if (g.fetch != fetch_state::running && allowed && due) {
-            g.fetch = fetch_state::running;
-            lock.unlock();
-            run_fetch(s);
-            lock.lock();
-            continue;
-        }
-        std::optional<manager_state::time_point> wake;
-        if (g.fetch != fetch_state::running) {
-            if (!allowed) {
-                wake = g.next_attempt;
-            } else if (valid) {
-                wake = g.current->refresh_at;
-            }
-        }
-        s.wait(lock, wake);
+        finished();
+        throw;
     }
 }
 
@@ -4591,6 +4935,530 @@ inline bool guard_keeps(manager_state& s, const state_lock& lock,
 }
 
 }  // namespace oauth2cc::detail
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace oauth2cc::detail {
+
+// A copy of tok under a control block of its own, for one thread's cache cell.
+inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token>& tok) {
+    return std::shared_ptr<const token>(tok.get(),
+                                        [keep = tok](const token*) mutable { keep.reset(); });
+}
+
+// The current token: through this thread's cell when there is one (pointing it at the
+// current token), else the shared one. Needs a current token.
+inline std::shared_ptr<const token> serve(manager_state& s, const state_lock& lock,
+                                          cache_cell* cell) {
+    const snapshot& current = *s.locked(lock).current;
+    if (cell == nullptr) return current.tok;
+    const auto generation = s.generation.load(std::memory_order_relaxed);
+    if (cell->generation != generation || !cell->local) {
+        cell->local = local_copy(current.tok);
+        cell->refresh_at = current.refresh_at;
+        cell->coarse_until = coarse_until(current.refresh_at, current.expires_at);
+        cell->generation = generation;
+    }
+    return cell->local;
+}
+
+// Counts a read answered by the valid token.
+inline void count_hit(manager_state& s, const state_lock& lock, cache_cell* cell) {
+    if (cell != nullptr) {
+        cell->count_hit();
+    } else {
+        ++s.locked(lock).hits;
+    }
+}
+
+// This thread's cell for the config's own entry; a new one is enrolled so that the
+// manager can take its copy back and count its reads.
+inline cache_cell& this_thread_cell(manager_state& s, const std::shared_ptr<manager_state>& alive) {
+    return thread_cell(s.id, alive, [&s](std::shared_ptr<cache_cell> cell) {
+        const state_lock lock = s.lock();
+        s.locked(lock).cells.enroll(std::move(cell));
+    });
+}
+
+/// @brief With a valid token whose refresh is due, starts the refresh (unless backing
+/// off); a thread that cannot start leaves it to the next caller.
+inline void refresh_if_due(manager_state& s, const state_lock& lock,
+                           manager_state::time_point now) {
+    guarded_state& g = s.locked(lock);
+    if (now < g.current->refresh_at || g.backing_off_at(now)) return;
+    try {
+        start_fetch(s, lock);
+    } catch (const error&) {
+        // The token is still valid; the next caller tries again.
+    }
+}
+
+/// @brief A valid token of the entry, from the cache or from one shared fetch, waiting at
+/// most max_wait (see token_manager::get).
+inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell* cell,
+                                                   std::chrono::milliseconds max_wait) {
+    wait_report report;  // reports a wait once the lock is released
+    state_lock lock = s.lock();
+    guarded_state& g = s.locked(lock);
+    auto now = s.now();
+    // A wait longer than any token could take is no limit at all; so it cannot overflow.
+    std::optional<manager_state::time_point> deadline;
+    if (max_wait < max_token_lifetime) deadline = max_wait.count() <= 0 ? now : now + max_wait;
+    bool waited = false;
+    for (;;) {
+        if (logging_scope::inside(s)) {
+            // From this manager's logger: a valid token, or the last error, at once.
+            if (g.valid_at(now)) return serve(s, lock, cell);
+            if (g.last_error) throw *g.last_error;
+            throw error(error_kind::transport,
+                        "get() from this token_manager's logger never waits for a token "
+                        "request, and there is no valid token now");
+        }
+        if (g.valid_at(now)) {
+            refresh_if_due(s, lock, now);
+            if (!waited) count_hit(s, lock, cell);
+            return serve(s, lock, cell);
+        }
+        if (g.fetch == fetch_state::idle) {
+            if (g.backing_off_at(now) && g.last_error) {
+                ++g.fast_failures;
+                throw *g.last_error;
+            }
+            start_fetch(s, lock);
+        }
+        if (!waited) {
+            ++g.waits;
+            waited = true;
+            if (g.observer) report.begin(g.observer, s.who);
+        }
+        const std::uint64_t seq = g.fetch_seq;
+        while (g.fetch_seq == seq && (!deadline || s.now() < *deadline)) s.wait(lock, deadline);
+        if (g.fetch_seq == seq) {
+            throw error(error_kind::transport, "no token within max_wait (" +
+                                                   std::to_string(max_wait.count()) +
+                                                   " ms); the token request is still in progress");
+        }
+        if (g.last_outcome == fetch_outcome::failure && g.last_error) throw *g.last_error;
+        if (g.last_outcome == fetch_outcome::token && g.current) return serve(s, lock, cell);
+        now = s.now();
+    }
+}
+
+/// @brief The valid token at once, or null, starting a fetch when there is none (see
+/// token_manager::try_get).
+inline std::shared_ptr<const token> try_token(manager_state& s, cache_cell* cell) {
+    const state_lock lock = s.lock();
+    guarded_state& g = s.locked(lock);
+    const auto now = s.now();
+    if (g.valid_at(now)) {
+        if (!logging_scope::inside(s)) refresh_if_due(s, lock, now);
+        count_hit(s, lock, cell);
+        return serve(s, lock, cell);
+    }
+    if (!logging_scope::inside(s) && g.fetch == fetch_state::idle && !g.backing_off_at(now)) {
+        start_fetch(s, lock);
+    }
+    return nullptr;
+}
+
+/// @brief Hands the entry's valid token, or the error of the fetch that was to give it,
+/// to done (see token_manager::get_async).
+inline void token_to(manager_state& s, token_callback done) {
+    token_result now_result;
+    {
+        const state_lock lock = s.lock();
+        guarded_state& g = s.locked(lock);
+        const auto now = s.now();
+        const bool inside = logging_scope::inside(s);
+        if (g.valid_at(now)) {
+            if (!inside) refresh_if_due(s, lock, now);
+            now_result.tok = g.current->tok;
+        } else if (inside) {
+            now_result.failure =
+                g.last_error ? *g.last_error
+                             : error(error_kind::transport,
+                                     "get_async() from this token_manager's logger or callback "
+                                     "never waits for a token request, and there is no valid "
+                                     "token now");
+        } else if (g.fetch == fetch_state::idle && g.backing_off_at(now) && g.last_error) {
+            ++g.fast_failures;
+            now_result.failure = *g.last_error;
+        } else {
+            try {
+                start_fetch(s, lock);
+                g.callbacks.push_back(std::move(done));
+                return;
+            } catch (const error& e) {
+                now_result.failure = e;
+            }
+        }
+    }
+    hand_over(done, now_result);
+}
+
+/// @brief Drops the entry's token if it is still seen, unless the rejection guard keeps
+/// it; the store's copy goes too (see token_manager::invalidate).
+inline void drop_token(manager_state& s, const token* seen) {
+    std::shared_ptr<token_store> store;
+    std::shared_ptr<const token> dropped;
+    std::string key;
+    std::string warning;
+    std::shared_ptr<guarded_state::logger_fn> logger;
+    {
+        const state_lock lock = s.lock();
+        guarded_state& g = s.locked(lock);
+        if (!g.current || (seen != nullptr && g.current->tok.get() != seen)) return;
+        if (guard_keeps(s, lock, g.current->tok, warning)) {
+            logger = g.logger;
+        } else {
+            dropped = g.current->tok;
+            g.current.reset();
+            retire_copies(s, lock);
+            g.dropped_digest = sha256_hex(dropped->access_token.reveal());
+            store = g.store;
+            key = g.store_key;
+            s.notify(lock);
+        }
+    }
+    if (!warning.empty() && logger && *logger) {
+        const logging_scope inside(s);
+        try {
+            (*logger)(log_level::warning, warning);
+        } catch (...) {
+            // A logger that throws changes nothing here.
+        }
+    }
+    // The store's files are read and written outside the lock that readers need.
+    if (!store) return;
+    const store_result dropped_there = drop_stored(*store, key, dropped->access_token);
+    std::shared_ptr<metrics_observer> observer;
+    {
+        const state_lock lock = s.lock();
+        guarded_state& g = s.locked(lock);
+        if (dropped_there != store_result::ok) ++g.store_failures;
+        observer = g.observer;
+    }
+    tell(observer, [&](metrics_observer& o) {
+        o.on_store(store_event{s.who, store_operation::remove, dropped_there});
+    });
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/manager/manager_core.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief Converts a time on the entry's clock to steady_clock, for the refresher's wait;
+/// none for a manual clock, whose every change pokes the refresher.
+inline std::optional<std::chrono::steady_clock::time_point> steady_time(
+    const manager_state& s, manager_state::time_point when) {
+    if (s.manual) return std::nullopt;
+    if (s.system_clock) return when;
+    return std::chrono::steady_clock::now() + (when - s.now());
+}
+
+/// @brief One look of the refresher at an entry refreshed in the background: starts its
+/// fetch when there is no valid token or its refresh point has passed (never before a
+/// backoff ends), and says when to look again. An entry that is not the config's own and
+/// has not been read for idle_after is not refreshed: `drop` is set instead.
+inline std::optional<std::chrono::steady_clock::time_point> background_step(manager_state& s,
+                                                                           bool& drop) {
+    const state_lock lock = s.lock();
+    guarded_state& g = s.locked(lock);
+    if (!g.background || g.fetch != fetch_state::idle) return std::nullopt;
+    const auto now = s.now();
+    const bool valid = g.valid_at(now);
+    const bool due = !valid || now >= g.current->refresh_at;
+    const manager_state::time_point read(
+        manager_state::steady::duration(s.last_read.load(std::memory_order_relaxed)));
+    if (!s.own && now - read >= s.policy.idle_after) {
+        if (due) {
+            drop = true;
+            return std::nullopt;
+        }
+        return steady_time(s, g.current->refresh_at);
+    }
+    if (g.backing_off_at(now)) return steady_time(s, *g.next_attempt);
+    if (!due) return steady_time(s, g.current->refresh_at);
+    try {
+        start_fetch(s, lock);
+        return std::nullopt;  // its end pokes the refresher
+    } catch (const error&) {
+        return std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
+}
+
+/// @brief A hash of token_params that ignores the order of scopes and resources, as
+/// token_params' == does.
+struct params_hash {
+    std::size_t operator()(const token_params& p) const noexcept {
+        const std::hash<std::string_view> h;
+        const auto mix = [](std::size_t x) {
+            x ^= x >> 31;
+            x *= 0x9e3779b97f4a7c15ULL;
+            return x ^ (x >> 29);
+        };
+        std::size_t scopes = 0, resources = 0;
+        for (const auto& v : p.scopes) scopes += mix(h(v));
+        for (const auto& v : p.resources) resources += mix(h(v) + 1);
+        std::size_t out = h(p.audience) ^ mix(scopes + 0x51);
+        out = mix(out) ^ mix(resources + 0xa3);
+        for (const auto& [name, value] : p.extra_params) out = mix(out ^ h(name)) + h(value);
+        return out;
+    }
+};
+
+/// @brief cfg asking for p instead of its own parameters.
+inline client_config with_params(client_config cfg, const token_params& p) {
+    cfg.scopes = p.scopes;
+    cfg.audience = p.audience;
+    cfg.resources = p.resources;
+    cfg.extra_params = p.extra_params;
+    return cfg;
+}
+
+/// @brief What every entry of a manager shares, set through the manager.
+struct entry_settings {
+    std::shared_ptr<guarded_state::logger_fn> logger;
+    std::shared_ptr<metrics_observer> observer;
+    std::shared_ptr<token_store> store;
+    bool background = false;
+};
+
+/// @brief Gives an entry the manager's settings.
+inline void give_settings(manager_state& s, const entry_settings& settings) {
+    const std::string key = settings.store ? store_key(s.key) : std::string();
+    const state_lock lock = s.lock();
+    guarded_state& g = s.locked(lock);
+    g.logger = settings.logger;
+    g.observer = settings.observer;
+    g.store = settings.store;
+    if (g.store_key.empty()) g.store_key = key;
+    g.background = settings.background;
+}
+
+/// @brief Adds an entry's counters to out (a sum over entries).
+inline void add_counters(manager_stats& out, manager_state& s) {
+    const state_lock lock = s.lock();
+    const guarded_state& g = s.locked(lock);
+    out.cache_hits += g.cells.hits() + g.hits;
+    out.fetches += g.fetches;
+    out.successes += g.successes;
+    out.failures += g.failures;
+    out.retries += g.retries;
+    out.waits += g.waits;
+    out.fast_failures += g.fast_failures;
+    out.store_loads += g.store_loads;
+    out.store_failures += g.store_failures;
+    out.in_flight = out.in_flight || g.fetch != fetch_state::idle;
+    // The state of the entry that fares worst: the config's own first among equals.
+    if (g.consecutive_failures > out.consecutive_failures ||
+        (s.own && g.consecutive_failures == out.consecutive_failures && g.last_error)) {
+        out.consecutive_failures = g.consecutive_failures;
+        out.next_attempt = g.next_attempt;
+    }
+    if (g.last_error && (s.own || !out.last_error)) out.last_error = g.last_error;
+}
+
+/// @brief A token_manager's entries and what they share. Lock order: the core's lock may
+/// be held while an entry's is taken, never the other way round.
+class manager_core {
+public:
+    manager_core(client_config cfg, refresh_policy p, std::shared_ptr<transport> via,
+                 std::shared_ptr<clock_source> clk)
+        : policy(manager_state::check(p)),
+          clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
+          running(std::make_shared<fetch_count>()),
+          own(std::make_shared<manager_state>(cfg, policy, std::move(via), clock, true,
+                                              policy.jitter_seed, running)),
+          base(std::move(cfg)),
+          dpop(base.dpop_key ? std::optional<dpop_prover>(*base.dpop_key) : std::nullopt) {
+        map_.emplace(params_of(base), own);
+    }
+
+    // Set once.
+    const refresh_policy policy;
+    const std::shared_ptr<clock_source> clock;
+    const std::shared_ptr<fetch_count> running;
+    const std::shared_ptr<manager_state> own;
+    const client_config base;
+    /// Makes the proofs of resource requests, when client_config::dpop_key is set.
+    const std::optional<dpop_prover> dpop;
+    /// The latest DPoP nonce of each resource server's origin, for every entry.
+    dpop_nonces resource_nonces;
+    std::uint64_t clock_subscription = 0;  ///< set by the constructor of token_manager
+    /// The refresher's id of this manager's pass, while refreshing in the background.
+    std::atomic<std::uint64_t> background_id{0};
+
+    /// @brief The entry of p, made when there is none (dropping the least recently read
+    /// beyond max_entries, and those idle for idle_after); its read is noted.
+    /// @throws error `config` when p cannot be asked for (a scope outside RFC 6749 §3.3,
+    ///         say)
+    std::shared_ptr<manager_state> entry(const token_params& p) {
+        const auto now = own->now().time_since_epoch().count();
+        const std::lock_guard<std::mutex> lock(mutex_);
+        auto it = map_.find(p);
+        if (it != map_.end()) {
+            it->second->last_read.store(now, std::memory_order_relaxed);
+            return it->second;
+        }
+        const std::uint64_t seed = policy.jitter_seed != 0 ? policy.jitter_seed + ++made_ : 0;
+        auto made = std::make_shared<manager_state>(with_params(base, p), policy,
+                                                    own->client.via(), clock, false, seed, running);
+        drop_idle(now);
+        if (map_.size() >= policy.max_entries) drop_least_recent();
+        map_.emplace(p, made);
+        give_settings(*made, settings_);
+        return made;
+    }
+
+    /// @brief The entry of p, or null when there is none.
+    std::shared_ptr<manager_state> find(const token_params& p) const {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        const auto it = map_.find(p);
+        return it == map_.end() ? nullptr : it->second;
+    }
+
+    /// @brief Every entry, at this moment.
+    std::vector<std::shared_ptr<manager_state>> all() const {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        std::vector<std::shared_ptr<manager_state>> out;
+        out.reserve(map_.size());
+        for (const auto& kv : map_) out.push_back(kv.second);
+        return out;
+    }
+
+    std::size_t size() const {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return map_.size();
+    }
+    /// @brief The counters of every entry, those dropped included.
+    manager_stats stats() const {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        manager_stats out = dropped_;
+        out.in_flight = false;
+        out.consecutive_failures = 0;
+        out.last_error.reset();
+        out.next_attempt.reset();
+        for (const auto& kv : map_) add_counters(out, *kv.second);
+        out.entries = map_.size();
+        out.evictions = evictions_;
+        return out;
+    }
+
+    /// @brief Changes the settings (change runs under the core's lock) and gives every
+    /// entry the new ones; an entry made meanwhile takes them when it is made.
+    /// @returns what change returned
+    template <class Change>
+    auto configure(Change&& change) {
+        std::vector<std::shared_ptr<manager_state>> entries;
+        entry_settings now;
+        {
+            const std::lock_guard<std::mutex> lock(mutex_);
+            change(settings_);
+            now = settings_;
+            for (const auto& kv : map_) entries.push_back(kv.second);
+        }
+        for (const auto& e : entries) give_settings(*e, now);
+        return now;
+    }
+
+    entry_settings settings() const {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return settings_;
+    }
+
+    /// @brief The refresher's pass over every entry refreshed in the background: starts
+    /// the due refreshes, drops the entries left idle, and says when to look again.
+    std::optional<std::chrono::steady_clock::time_point> background_pass() {
+        std::optional<std::chrono::steady_clock::time_point> next;
+        std::vector<const manager_state*> dropped;
+        for (const auto& e : all()) {
+            bool drop = false;
+            const auto wake = background_step(*e, drop);
+            if (drop) dropped.push_back(e.get());
+            if (wake && (!next || *wake < *next)) next = wake;
+        }
+        if (!dropped.empty()) {
+            const std::lock_guard<std::mutex> lock(mutex_);
+            for (auto it = map_.begin(); it != map_.end();) {
+                const bool gone = std::find(dropped.begin(), dropped.end(), it->second.get()) !=
+                                  dropped.end();
+                it = gone ? evict(it) : std::next(it);
+            }
+        }
+        return next;
+    }
+
+    /// @brief Wakes every waiter of every entry (the clock's subscription).
+    void poke_all() {
+        for (const auto& e : all()) e->poke();
+        refresh_service::instance().poke();
+    }
+
+private:
+    // Drops the entries (not the config's own) not read for idle_after. Needs the lock.
+    void drop_idle(std::chrono::steady_clock::rep now) {
+        const auto idle = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              policy.idle_after)
+                              .count();
+        for (auto it = map_.begin(); it != map_.end();) {
+            const bool gone =
+                !it->second->own &&
+                now - it->second->last_read.load(std::memory_order_relaxed) >= idle;
+            it = gone ? evict(it) : std::next(it);
+        }
+    }
+
+    // Drops the least recently read entry that is not the config's own. Needs the lock.
+    void drop_least_recent() {
+        auto oldest = map_.end();
+        for (auto it = map_.begin(); it != map_.end(); ++it) {
+            if (it->second->own) continue;
+            if (oldest == map_.end() || it->second->last_read.load(std::memory_order_relaxed) <
+                                            oldest->second->last_read.load(std::memory_order_relaxed)) {
+                oldest = it;
+            }
+        }
+        if (oldest != map_.end()) evict(oldest);
+    }
+
+    using entry_map = std::unordered_map<token_params, std::shared_ptr<manager_state>, params_hash>;
+
+    // Drops an entry, keeping its counters. Needs the lock.
+    entry_map::iterator evict(entry_map::iterator it) {
+        add_counters(dropped_, *it->second);
+        ++evictions_;
+        return map_.erase(it);
+    }
+
+    mutable std::mutex mutex_;
+    entry_map map_;
+    manager_stats dropped_;  ///< the counters of the entries dropped
+    entry_settings settings_;
+    std::uint64_t evictions_ = 0;
+    std::uint64_t made_ = 0;
+};
+
+}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/manager/resource_headers.hpp ----
 
 #include <string>
@@ -4599,7 +5467,7 @@ inline bool guard_keeps(manager_state& s, const state_lock& lock,
 namespace oauth2cc::detail {
 
 /// @brief The headers of one resource request with tok (see request_headers()).
-inline name_value_list resource_headers(manager_state& s, const token& tok, std::string_view method,
+inline name_value_list resource_headers(manager_core& s, const token& tok, std::string_view method,
                                         std::string_view url) {
     name_value_list headers;
     if (tok.token_type != "DPoP") {
@@ -4625,61 +5493,11 @@ inline name_value_list resource_headers(manager_state& s, const token& tok, std:
 
 /// @brief Keeps the DPoP nonce a response from url gave, if any.
 /// @returns true when it is new for the URL's origin
-inline bool remember_nonce(manager_state& s, const std::string& url, const http_response& res) {
+inline bool remember_nonce(manager_core& s, const std::string& url, const http_response& res) {
     const auto nonce = res.header("DPoP-Nonce");
     if (!nonce) return false;
     const std::string origin = dpop_origin(url);
     return !origin.empty() && s.resource_nonces.put(origin, *nonce);
-}
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/manager/cached_read.hpp ----
-
-#include <memory>
-
-namespace oauth2cc::detail {
-
-// A copy of tok under a control block of its own, for one thread's cache cell.
-inline std::shared_ptr<const token> local_copy(const std::shared_ptr<const token>& tok) {
-    return std::shared_ptr<const token>(tok.get(),
-                                        [keep = tok](const token*) mutable { keep.reset(); });
-}
-
-// Points this thread's cell at the current token and returns the cell's copy. Needs a
-// current token.
-inline std::shared_ptr<const token> serve(manager_state& s, const state_lock& lock,
-                                          cache_cell& cell) {
-    const snapshot& current = *s.locked(lock).current;
-    const auto generation = s.generation.load(std::memory_order_relaxed);
-    if (cell.generation != generation || !cell.local) {
-        cell.local = local_copy(current.tok);
-        cell.refresh_at = current.refresh_at;
-        cell.coarse_until = coarse_until(current.refresh_at, current.expires_at);
-        cell.generation = generation;
-    }
-    return cell.local;
-}
-
-// This thread's cell for the manager; a new one is enrolled so that the manager can take
-// its copy back and count its reads.
-inline cache_cell& this_thread_cell(manager_state& s, const std::shared_ptr<manager_state>& alive) {
-    return thread_cell(s.id, alive, [&s](std::shared_ptr<cache_cell> cell) {
-        const state_lock lock = s.lock();
-        s.locked(lock).cells.enroll(std::move(cell));
-    });
-}
-
-/// @brief With a valid token whose refresh is due, starts the refresh (unless backing
-/// off); a thread that cannot start leaves it to the next caller.
-inline void refresh_if_due(manager_state& s, const state_lock& lock,
-                           manager_state::time_point now) {
-    guarded_state& g = s.locked(lock);
-    if (now < g.current->refresh_at || g.backing_off_at(now)) return;
-    try {
-        start_fetch(s, lock);
-    } catch (const error&) {
-        // The token is still valid; the next caller tries again.
-    }
 }
 
 }  // namespace oauth2cc::detail
@@ -4715,30 +5533,27 @@ OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
 OAUTH2CC_INLINE token_manager::token_manager(client_config cfg, refresh_policy policy,
                                              std::shared_ptr<transport> via,
                                              std::shared_ptr<clock_source> clock)
-    : state_(std::make_shared<detail::manager_state>(std::move(cfg), policy, std::move(via),
-                                                     std::move(clock))) {
-    detail::manager_state* s = state_.get();
-    state_->clock_subscription = state_->clock->subscribe([s] { s->poke(); });
+    : core_(std::make_shared<detail::manager_core>(std::move(cfg), policy, std::move(via),
+                                                   std::move(clock))) {
+    detail::manager_core* c = core_.get();
+    core_->clock_subscription = core_->clock->subscribe([c] { c->poke_all(); });
 }
 
 OAUTH2CC_INLINE token_manager::~token_manager() {
     stop();
-    detail::manager_state& s = *state_;
-    s.clock->unsubscribe(s.clock_subscription);
-    std::thread worker, previous;
+    detail::manager_core& c = *core_;
+    c.clock->unsubscribe(c.clock_subscription);
     {
-        detail::state_lock lock = s.lock();
-        s.wait_for_condition(lock,
-                             [&] { return s.locked(lock).fetch != detail::fetch_state::running; });
-        detail::guarded_state& g = s.locked(lock);
-        // Threads' cells outlive the manager; the token must not live on in them.
-        g.current.reset();
-        detail::retire_copies(s, lock);
-        worker = std::move(g.worker);
-        previous = std::move(g.to_join);
+        std::unique_lock<std::mutex> lock(c.running->mutex);
+        c.running->done.wait(lock, [&] { return c.running->running == 0; });
     }
-    if (worker.joinable()) worker.join();
-    if (previous.joinable()) previous.join();
+    {
+        // Threads' cells outlive the manager; the token must not live on in them.
+        detail::manager_state& s = *c.own;
+        const detail::state_lock lock = s.lock();
+        s.locked(lock).current.reset();
+        detail::retire_copies(s, lock);
+    }
     set_observer(nullptr);
 }
 
@@ -4753,64 +5568,27 @@ OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
 }
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
-    detail::manager_state& s = *state_;
-    if (auto copy = detail::cached_copy(s, detail::this_thread_cell(s, state_))) return copy;
-    return get(std::chrono::milliseconds::max());
+    detail::manager_state& s = *core_->own;
+    detail::cache_cell& cell = detail::this_thread_cell(s, core_->own);
+    if (auto copy = detail::cached_copy(s, cell)) return copy;
+    return detail::wait_for_token(s, &cell, std::chrono::milliseconds::max());
 }
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     std::chrono::milliseconds max_wait) {
-    detail::manager_state& s = *state_;
-    detail::cache_cell& cell = detail::this_thread_cell(s, state_);
-    detail::wait_report report;  // reports a wait once the lock is released
-    detail::state_lock lock = s.lock();
-    detail::guarded_state& g = s.locked(lock);
-    auto now = s.now();
-    // A wait longer than any token could take is no limit at all; so it cannot overflow.
-    std::optional<detail::manager_state::time_point> deadline;
-    if (max_wait < detail::max_token_lifetime) {
-        deadline = max_wait.count() <= 0 ? now : now + max_wait;
-    }
-    bool waited = false;
-    for (;;) {
-        if (detail::logging_scope::inside(s)) {
-            // From this manager's logger: a valid token, or the last error, at once.
-            if (g.valid_at(now)) return detail::serve(s, lock, cell);
-            if (g.last_error) throw *g.last_error;
-            throw error(error_kind::transport,
-                        "get() from this token_manager's logger never waits for a token "
-                        "request, and there is no valid token now");
-        }
-        if (g.valid_at(now)) {
-            detail::refresh_if_due(s, lock, now);
-            if (!waited) cell.count_hit();
-            return detail::serve(s, lock, cell);
-        }
-        if (g.fetch == detail::fetch_state::idle) {
-            if (g.backing_off_at(now) && g.last_error) {
-                ++g.fast_failures;
-                throw *g.last_error;
-            }
-            detail::start_fetch(s, lock);
-        }
-        if (!waited) {
-            ++g.waits;
-            waited = true;
-            if (g.observer) report.begin(g.observer, s.who);
-        }
-        const std::uint64_t seq = g.fetch_seq;
-        while (g.fetch_seq == seq && (!deadline || s.now() < *deadline)) s.wait(lock, deadline);
-        if (g.fetch_seq == seq) {
-            throw error(error_kind::transport, "no token within max_wait (" +
-                                                   std::to_string(max_wait.count()) +
-                                                   " ms); the token request is still in progress");
-        }
-        if (g.last_outcome == detail::fetch_outcome::failure && g.last_error) throw *g.last_error;
-        if (g.last_outcome == detail::fetch_outcome::token && g.current) {
-            return detail::serve(s, lock, cell);
-        }
-        now = s.now();
-    }
+    detail::manager_state& s = *core_->own;
+    return detail::wait_for_token(s, &detail::this_thread_cell(s, core_->own), max_wait);
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(const token_params& params) {
+    return get(params, std::chrono::milliseconds::max());
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
+    const token_params& params, std::chrono::milliseconds max_wait) {
+    const auto entry = core_->entry(params);
+    if (entry == core_->own) return get(max_wait);
+    return detail::wait_for_token(*entry, nullptr, max_wait);
 }
 
 OAUTH2CC_INLINE std::string token_manager::authorization_header() {
@@ -4826,151 +5604,114 @@ OAUTH2CC_INLINE std::string token_manager::authorization_header() {
 OAUTH2CC_INLINE name_value_list token_manager::request_headers(std::string_view method,
                                                                std::string_view url) {
     const auto tok = get();
-    return detail::resource_headers(*state_, *tok, method, url);
+    return detail::resource_headers(*core_, *tok, method, url);
+}
+
+OAUTH2CC_INLINE name_value_list token_manager::request_headers(const token_params& params,
+                                                               std::string_view method,
+                                                               std::string_view url) {
+    const auto tok = get(params);
+    return detail::resource_headers(*core_, *tok, method, url);
+}
+
+OAUTH2CC_INLINE name_value_list token_manager::headers_for(const token& tok,
+                                                           std::string_view method,
+                                                           std::string_view url) {
+    return detail::resource_headers(*core_, tok, method, url);
 }
 
 OAUTH2CC_INLINE bool token_manager::set_dpop_nonce(std::string_view url, std::string_view nonce) {
     const std::string origin = detail::dpop_origin(url);
-    return !origin.empty() && state_->resource_nonces.put(origin, nonce);
+    return !origin.empty() && core_->resource_nonces.put(origin, nonce);
 }
 
 OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
-    detail::manager_state& s = *state_;
-    std::shared_ptr<token_store> store;
-    std::shared_ptr<const token> dropped;
-    std::string key;
-    std::string warning;
-    std::shared_ptr<detail::guarded_state::logger_fn> logger;
-    {
-        const detail::state_lock lock = s.lock();
-        detail::guarded_state& g = s.locked(lock);
-        if (!g.current || (seen != nullptr && g.current->tok.get() != seen)) return;
-        if (detail::guard_keeps(s, lock, g.current->tok, warning)) {
-            logger = g.logger;
-        } else {
-            dropped = g.current->tok;
-            g.current.reset();
-            detail::retire_copies(s, lock);
-            g.dropped_digest = detail::sha256_hex(dropped->access_token.reveal());
-            store = g.store;
-            key = g.store_key;
-            s.notify(lock);
-        }
+    detail::drop_token(*core_->own, seen);
+}
+
+OAUTH2CC_INLINE void token_manager::invalidate(const token_params& params, const token* seen) {
+    if (const auto entry = core_->find(params)) detail::drop_token(*entry, seen);
+}
+
+OAUTH2CC_INLINE void token_manager::note_accepted(const token& tok) noexcept {
+    detail::note_accepted(*core_->own, &tok);
+}
+
+OAUTH2CC_INLINE void token_manager::note_accepted(const token_params& params,
+                                                  const token& tok) noexcept {
+    try {
+        if (const auto entry = core_->find(params)) detail::note_accepted(*entry, &tok);
+    } catch (...) {
+        // Out of memory: the guard goes without this report.
     }
-    if (!warning.empty() && logger && *logger) {
-        const detail::logging_scope inside(s);
-        try {
-            (*logger)(log_level::warning, warning);
-        } catch (...) {
-            // A logger that throws changes nothing here.
-        }
-    }
-    // The store's files are read and written outside the lock that readers need.
-    if (!store) return;
-    const store_result dropped_there = detail::drop_stored(*store, key, dropped->access_token);
-    std::shared_ptr<metrics_observer> observer;
-    {
-        const detail::state_lock lock = s.lock();
-        detail::guarded_state& g = s.locked(lock);
-        if (dropped_there != store_result::ok) ++g.store_failures;
-        observer = g.observer;
-    }
-    detail::tell(observer, [&](metrics_observer& o) {
-        o.on_store(store_event{s.who, store_operation::remove, dropped_there});
-    });
+}
+
+OAUTH2CC_INLINE std::size_t token_manager::entries() const { return core_->size(); }
+
+OAUTH2CC_INLINE const client_config& token_manager::config() const noexcept {
+    return core_->base;
+}
+
+OAUTH2CC_INLINE std::shared_ptr<metrics_observer> token_manager::observer() const {
+    return core_->settings().observer;
 }
 
 OAUTH2CC_INLINE void token_manager::start_background_refresh() {
-    detail::manager_state& s = *state_;
-    const detail::state_lock lock = s.lock();
-    detail::guarded_state& g = s.locked(lock);
-    if (g.mode != detail::refresher::on_demand) return;
-    g.mode = detail::refresher::background;
+    bool already = false;
+    core_->configure([&](detail::entry_settings& settings) {
+        already = settings.background;
+        settings.background = true;
+    });
+    if (already) return;
+    const std::weak_ptr<detail::manager_core> weak = core_;
     try {
-        g.background_thread = std::thread([&s] { detail::background_loop(s); });
-    } catch (const std::system_error&) {
-        g.mode = detail::refresher::on_demand;
-        throw error(error_kind::transport, "could not start the background refresh thread");
+        core_->background_id = detail::refresh_service::instance().enroll(
+            [weak]() -> std::optional<std::chrono::steady_clock::time_point> {
+                const auto c = weak.lock();
+                if (!c) return std::nullopt;
+                return c->background_pass();
+            });
+    } catch (const error&) {
+        core_->configure([](detail::entry_settings& settings) { settings.background = false; });
+        throw;
     }
 }
 
 OAUTH2CC_INLINE void token_manager::stop() {
-    detail::manager_state& s = *state_;
-    if (detail::logging_scope::inside(s)) {
-        // The logger may run on the background thread, which stop() would wait for.
+    detail::manager_core& c = *core_;
+    if (detail::logging_scope::inside(*c.own)) {
+        // The logger runs on a worker whose request stop() would wait for.
         throw error(error_kind::config, "stop() cannot be called from this manager's logger");
     }
-    std::thread background;
-    {
-        const detail::state_lock lock = s.lock();
-        detail::guarded_state& g = s.locked(lock);
-        if (g.mode != detail::refresher::background) return;
-        g.mode = detail::refresher::stopping;
-        background = std::move(g.background_thread);
-        s.notify(lock);
-    }
-    if (background.joinable()) background.join();
-    std::vector<detail::token_callback> stranded;
-    token_result failed;
-    {
-        const detail::state_lock lock = s.lock();
-        detail::guarded_state& g = s.locked(lock);
-        g.mode = detail::refresher::on_demand;
-        if (g.fetch != detail::fetch_state::asked) return;
-        // Callers asked the background thread for a token it will not fetch now.
-        g.fetch = detail::fetch_state::idle;
-        try {
-            detail::start_fetch(s, lock);
-            return;
-        } catch (const error&) {
-            g.last_error = error(error_kind::transport, "could not start a token request");
-            g.last_outcome = detail::fetch_outcome::failure;
-            ++g.fetch_seq;
-            s.notify(lock);
-            stranded = std::move(g.callbacks);
-            g.callbacks.clear();
-            failed.failure = g.last_error;
-        }
-    }
-    for (const auto& done : stranded) detail::hand_over(done, failed);
+    bool was = false;
+    c.configure([&](detail::entry_settings& settings) {
+        was = settings.background;
+        settings.background = false;
+    });
+    if (!was) return;
+    detail::refresh_service::instance().withdraw(c.background_id.exchange(0));
+    std::unique_lock<std::mutex> lock(c.running->mutex);
+    c.running->done.wait(lock, [&] { return c.running->running == 0; });
 }
 
-OAUTH2CC_INLINE manager_stats token_manager::stats() const {
-    const detail::manager_state& s = *state_;
-    manager_stats out;
-    const detail::state_lock lock = s.lock();
-    const detail::guarded_state& g = s.locked(lock);
-    out.cache_hits = g.cells.hits();
-    out.fetches = g.fetches;
-    out.successes = g.successes;
-    out.failures = g.failures;
-    out.retries = g.retries;
-    out.waits = g.waits;
-    out.fast_failures = g.fast_failures;
-    out.store_loads = g.store_loads;
-    out.store_failures = g.store_failures;
-    out.last_error = g.last_error;
-    out.consecutive_failures = g.consecutive_failures;
-    out.in_flight = g.fetch != detail::fetch_state::idle;
-    out.next_attempt = g.next_attempt;
-    return out;
+OAUTH2CC_INLINE manager_stats token_manager::stats() const { return core_->stats(); }
+
+OAUTH2CC_INLINE void token_manager::set_refresh_workers(std::size_t count) {
+    detail::refresh_service::instance().set_workers(count);
 }
 
 OAUTH2CC_INLINE void token_manager::set_logger(
     std::function<void(log_level, std::string_view)> logger) {
     auto shared = std::make_shared<detail::guarded_state::logger_fn>(std::move(logger));
-    const detail::state_lock lock = state_->lock();
-    state_->locked(lock).logger = std::move(shared);
+    core_->configure([&](detail::entry_settings& settings) { settings.logger = shared; });
 }
 
-OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept { return state_->key; }
+OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept {
+    return core_->own->key;
+}
 
 OAUTH2CC_INLINE void token_manager::set_store(std::shared_ptr<token_store> store) {
-    const std::string key = store ? oauth2cc::store_key(state_->key) : std::string();
-    const detail::state_lock lock = state_->lock();
-    detail::guarded_state& g = state_->locked(lock);
-    g.store = std::move(store);
-    if (g.store_key.empty()) g.store_key = key;
+    core_->configure([&](detail::entry_settings& settings) { settings.store = store; });
 }
 
 }  // namespace oauth2cc
@@ -4983,72 +5724,57 @@ OAUTH2CC_INLINE void token_manager::set_store(std::shared_ptr<token_store> store
 namespace oauth2cc {
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get() noexcept {
-    detail::manager_state& s = *state_;
     try {
-        detail::cache_cell& cell = detail::this_thread_cell(s, state_);
+        detail::manager_state& s = *core_->own;
+        detail::cache_cell& cell = detail::this_thread_cell(s, core_->own);
         if (auto copy = detail::cached_copy(s, cell)) return copy;
-        const detail::state_lock lock = s.lock();
-        detail::guarded_state& g = s.locked(lock);
-        const auto now = s.now();
-        if (g.valid_at(now)) {
-            if (!detail::logging_scope::inside(s)) detail::refresh_if_due(s, lock, now);
-            cell.count_hit();
-            return detail::serve(s, lock, cell);
-        }
-        if (!detail::logging_scope::inside(s) && g.fetch == detail::fetch_state::idle &&
-            !g.backing_off_at(now)) {
-            detail::start_fetch(s, lock);
-        }
+        return detail::try_token(s, &cell);
     } catch (...) {
-        // No thread for the request, or no memory: no token now; the next call tries again.
+        // No worker for the request, or no memory: no token now; the next call tries again.
+    }
+    return nullptr;
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get(
+    const token_params& params) noexcept {
+    try {
+        const auto entry = core_->entry(params);
+        if (entry == core_->own) return try_get();
+        return detail::try_token(*entry, nullptr);
+    } catch (...) {
+        // As above, or params that cannot be asked for: no token.
     }
     return nullptr;
 }
 
 OAUTH2CC_INLINE void token_manager::get_async(std::function<void(token_result)> done) {
-    detail::manager_state& s = *state_;
-    token_result now_result;
-    {
-        const detail::state_lock lock = s.lock();
-        detail::guarded_state& g = s.locked(lock);
-        const auto now = s.now();
-        const bool inside = detail::logging_scope::inside(s);
-        if (g.valid_at(now)) {
-            if (!inside) detail::refresh_if_due(s, lock, now);
-            now_result.tok = g.current->tok;
-        } else if (inside) {
-            now_result.failure =
-                g.last_error ? *g.last_error
-                             : error(error_kind::transport,
-                                     "get_async() from this token_manager's logger or callback "
-                                     "never waits for a token request, and there is no valid "
-                                     "token now");
-        } else if (g.fetch == detail::fetch_state::idle && g.backing_off_at(now) && g.last_error) {
-            ++g.fast_failures;
-            now_result.failure = *g.last_error;
-        } else {
-            try {
-                detail::start_fetch(s, lock);
-                g.callbacks.push_back(std::move(done));
-                return;
-            } catch (const error& e) {
-                now_result.failure = e;
-            }
-        }
+    detail::token_to(*core_->own, std::move(done));
+}
+
+OAUTH2CC_INLINE void token_manager::get_async(const token_params& params,
+                                              std::function<void(token_result)> done) {
+    std::shared_ptr<detail::manager_state> entry;
+    try {
+        entry = core_->entry(params);
+    } catch (const error& e) {
+        token_result failed;
+        failed.failure = e;
+        detail::hand_over(done, failed);
+        return;
     }
-    detail::hand_over(done, now_result);
+    detail::token_to(*entry, std::move(done));
 }
 
 OAUTH2CC_INLINE void token_manager::set_observer(std::shared_ptr<metrics_observer> observer) {
     std::shared_ptr<metrics_observer> previous;
-    {
-        const detail::state_lock lock = state_->lock();
-        detail::guarded_state& g = state_->locked(lock);
-        if (g.observer == observer) return;
-        previous = std::exchange(g.observer, observer);
-    }
+    bool same = false;
+    core_->configure([&](detail::entry_settings& settings) {
+        same = settings.observer == observer;
+        previous = std::exchange(settings.observer, observer);
+    });
+    if (same) return;
     detail::tell(previous, [&](metrics_observer& o) { o.on_detach(*this); });
-    detail::tell(observer, [&](metrics_observer& o) { o.on_attach(*this, state_->who); });
+    detail::tell(observer, [&](metrics_observer& o) { o.on_attach(*this, core_->own->who); });
 }
 
 }  // namespace oauth2cc
@@ -5315,6 +6041,7 @@ inline bool is_followable_redirect(int status) noexcept {
 
 }  // namespace oauth2cc::detail
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -5339,10 +6066,14 @@ OAUTH2CC_INLINE std::string with_query(std::string_view path, const name_value_l
 OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token_manager& tokens,
                                                      client_options options,
                                                      std::shared_ptr<transport> via)
-    : tokens_(tokens), options_(std::move(options)), transport_(std::move(via)) {
+    : tokens_(tokens),
+      options_(std::move(options)),
+      transport_(std::move(via)),
+      who_(detail::excerpt(tokens.config().client_id, 100)),
+      params_(options_.params) {
     // A certificate-bound token (RFC 8705 §3) works only over a connection that presents
     // the certificate it is bound to: the token_manager's, unless the API has its own.
-    const tls_options& manager_tls = tokens_.state_->client.config().tls;
+    const tls_options& manager_tls = tokens_.config().tls;
     if (!options_.tls.has_client_certificate() && options_.tls.client_key_file.empty() &&
         options_.tls.client_key_pem.empty()) {
         options_.tls.client_cert_file = manager_tls.client_cert_file;
@@ -5444,7 +6175,6 @@ OAUTH2CC_INLINE http_response authorized_client::send_hop(http_request& req, con
     // The token's headers (Authorization, and a DPoP proof for this hop's URL) are added
     // for this hop only, and wiped and removed once it is sent, so the request is not
     // copied per hop.
-    detail::manager_state& state = *tokens_.state_;
     std::size_t added = 0;
     const auto drop_authorization = [&] {
         for (; added > 0; --added) {
@@ -5453,7 +6183,7 @@ OAUTH2CC_INLINE http_response authorized_client::send_hop(http_request& req, con
         }
     };
     if (on_origin) {
-        for (auto& header : detail::resource_headers(state, tok, req.method, req.url)) {
+        for (auto& header : tokens_.headers_for(tok, req.method, req.url)) {
             req.headers.push_back(std::move(header));
             ++added;
         }
@@ -5466,8 +6196,9 @@ OAUTH2CC_INLINE http_response authorized_client::send_hop(http_request& req, con
         throw;
     }
     drop_authorization();
-    new_nonce =
-        on_origin && tok.token_type == "DPoP" && detail::remember_nonce(state, req.url, res);
+    const auto nonce = res.header("DPoP-Nonce");
+    new_nonce = on_origin && tok.token_type == "DPoP" && nonce &&
+                tokens_.set_dpop_nonce(req.url, *nonce);
     return res;
 }
 
@@ -5532,19 +6263,19 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
                                                       std::string_view content_type,
                                                       const name_value_list& headers) {
     const http_request base = request_for(method, path, body, content_type, headers);
-    detail::manager_state& state = *tokens_.state_;
     // `token_sent`: the final response answered a request that carried the token;
     // `new_nonce`: the last response on the origin gave a new DPoP nonce.
     bool token_sent = false, new_nonce = false;
-    auto tok = tokens_.get();
+    auto params = current_params();
+    auto tok = token_of(params);
     http_response res = exchange(base, *tok, token_sent, new_nonce);
     const bool dpop = tok->token_type == "DPoP";
     if (res.status == 401 && token_sent && dpop) {
         // RFC 9449 §9: a new nonce the server asks for is answered once, same token.
         const auto challenge = find_dpop_challenge(res);
         if (challenge && challenge->error == "use_dpop_nonce" && new_nonce) {
-            detail::tell(detail::observer_of(state), [&](metrics_observer& o) {
-                o.on_dpop_nonce_retry(state.who, nonce_origin::resource_server);
+            detail::tell(tokens_.observer(), [&](metrics_observer& o) {
+                o.on_dpop_nonce_retry(who_, nonce_origin::resource_server);
             });
             res = exchange(base, *tok, token_sent, new_nonce);
         }
@@ -5555,17 +6286,72 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             // The token is no longer good: drop it (unless another caller already did)
             // and repeat once with a new one. The rejection guard may keep it instead:
             // then the API's answer goes back as it came.
-            tokens_.invalidate(tok.get());
-            auto next = tokens_.get();
+            if (params) {
+                tokens_.invalidate(*params, tok.get());
+            } else {
+                tokens_.invalidate(tok.get());
+            }
+            auto next = token_of(params);
             if (next == tok) return res;
             tok = std::move(next);
-            detail::tell(detail::observer_of(state),
-                         [&](metrics_observer& o) { o.on_unauthorized_retry(state.who); });
+            detail::tell(tokens_.observer(),
+                         [&](metrics_observer& o) { o.on_unauthorized_retry(who_); });
+            res = exchange(base, *tok, token_sent, new_nonce);
+        }
+    } else if (res.status == 403 && token_sent && options_.step_up_scope) {
+        if (auto wider = stepped_up(params, res, dpop)) {
+            {
+                const std::lock_guard<std::mutex> lock(params_mutex_);
+                params_ = wider;
+            }
+            params = std::move(wider);
+            tok = token_of(params);
             res = exchange(base, *tok, token_sent, new_nonce);
         }
     }
-    if (token_sent && res.status != 401) detail::note_accepted(state, tok.get());
+    if (token_sent && res.status != 401) {
+        if (params) {
+            tokens_.note_accepted(*params, *tok);
+        } else {
+            tokens_.note_accepted(*tok);
+        }
+    }
     return res;
+}
+
+OAUTH2CC_INLINE std::optional<token_params> authorized_client::current_params() const {
+    const std::lock_guard<std::mutex> lock(params_mutex_);
+    return params_;
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> authorized_client::token_of(
+    const std::optional<token_params>& params) {
+    return params ? tokens_.get(*params) : tokens_.get();
+}
+
+OAUTH2CC_INLINE std::optional<token_params> authorized_client::stepped_up(
+    const std::optional<token_params>& params, const http_response& res, bool dpop) const {
+    const auto challenge = dpop ? find_dpop_challenge(res) : find_bearer_challenge(res);
+    if (!challenge || challenge->error != "insufficient_scope" || challenge->scope.empty()) {
+        return std::nullopt;
+    }
+    token_params wider = params ? *params : params_of(tokens_.config());
+    bool added = false;
+    std::size_t at = 0;
+    const std::string& named = challenge->scope;
+    while (at < named.size()) {
+        const std::size_t end = std::min(named.find(' ', at), named.size());
+        std::string scope = named.substr(at, end - at);
+        at = end + 1;
+        if (scope.empty() ||
+            std::find(wider.scopes.begin(), wider.scopes.end(), scope) != wider.scopes.end()) {
+            continue;
+        }
+        wider.scopes.push_back(std::move(scope));
+        added = true;
+    }
+    if (!added) return std::nullopt;
+    return wider;
 }
 
 }  // namespace oauth2cc
@@ -6479,13 +7265,21 @@ OAUTH2CC_INLINE std::unique_ptr<token_store_lock> file_token_store::lock(const s
 namespace oauth2cc::detail {
 
 /// @brief Runs a callback when a deadline passes unless it was disarmed first. One lazily
-/// started thread serves every armed deadline of its owner.
+/// started thread serves every armed deadline; shared() is the one every transport of the
+/// process uses.
 class deadline_watchdog {
 public:
     using clock = std::chrono::steady_clock;
     using ticket = std::uint64_t;
 
     deadline_watchdog() = default;
+
+    /// @brief The process's watchdog: made on first use and never destroyed, so that a
+    /// transport anywhere (a static one included) may use it to the end.
+    static deadline_watchdog& shared() {
+        static deadline_watchdog* const one = new deadline_watchdog();
+        return *one;
+    }
     deadline_watchdog(const deadline_watchdog&) = delete;
     deadline_watchdog& operator=(const deadline_watchdog&) = delete;
 
@@ -7093,8 +7887,8 @@ private:
     std::optional<proxy_parts> proxy_;
     std::mutex mutex_;
     std::map<std::string, std::vector<std::unique_ptr<pooled_client>>> idle_;
-    // Declared last so that its thread stops before the clients it may touch go away.
-    deadline_watchdog watchdog_;
+    // The process's one watchdog; every exchange disarms its deadline before it returns.
+    deadline_watchdog& watchdog_ = deadline_watchdog::shared();
 };
 
 }  // namespace oauth2cc::detail
@@ -8073,6 +8867,7 @@ OAUTH2CC_INLINE std::string proxy_from_environment(std::string_view url) {
 
 // ---- oauth2cc/detail/oauth/token_send.hpp ----
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -8125,7 +8920,9 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
 // is answered by exactly one more request carrying it (RFC 9449 §8); so is a proof
 // refused for its clock (`invalid_dpop_proof`) when the server gave a nonce to use
 // instead of the client's clock.
-inline token send_token_request(const prepared_token_request& prepared, transport& via) {
+/// @param nonce_retries counts that retry, when given
+inline token send_token_request(const prepared_token_request& prepared, transport& via,
+                                std::atomic<unsigned>* nonce_retries = nullptr) {
     if (!prepared.dpop) return send_token_request_once(prepared, via);
     // The nonce read once and passed in, so that the one compared below is the one sent,
     // whatever other threads keep meanwhile.
@@ -8140,7 +8937,7 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
         retry_nonce = prepared.nonces.get(prepared.request.url);
         if (!nonce_error || retry_nonce == sent_nonce) throw;
     }
-    ++token_nonce_retries();
+    if (nonce_retries != nullptr) ++*nonce_retries;
     return send_token_request_once(prepared, via, retry_nonce);
 }
 
@@ -8232,9 +9029,9 @@ OAUTH2CC_INLINE token_client::token_client(client_config cfg, std::shared_ptr<tr
 }
 
 OAUTH2CC_INLINE token token_client::fetch() {
-    if (prepared_) return detail::send_token_request(*prepared_, *transport_);
+    if (prepared_) return detail::send_token_request(*prepared_, *transport_, &nonce_retries_);
     const auto prepared = discovered_->get(cfg_, *transport_);
-    return detail::send_token_request(*prepared, *transport_);
+    return detail::send_token_request(*prepared, *transport_, &nonce_retries_);
 }
 
 }  // namespace oauth2cc

@@ -91,6 +91,7 @@ private:
         /// Counts of managers detached, so that the counters never go down.
         std::uint64_t gone_cache_hits = 0;
         std::uint64_t gone_fast_failures = 0;  ///< as gone_cache_hits
+        std::uint64_t gone_evictions = 0;      ///< as gone_cache_hits
     };
     /// A manager attached, whose stats() are read at each scrape.
     struct attached {
@@ -175,18 +176,23 @@ private:
 /// client id: the counts of detached ones first, so that counters never go down.
 struct pulled_counts {
     std::uint64_t cache_hits = 0, fast_failures = 0, consecutive_failures = 0;
+    std::uint64_t entries = 0, evictions = 0;
 };
 
 template <class Clients, class Managers>
 std::map<std::string, pulled_counts> pull_counts(const Clients& clients, const Managers& managers) {
     std::map<std::string, pulled_counts> out;
-    for (const auto& [id, c] : clients) out[id] = {c.gone_cache_hits, c.gone_fast_failures, 0};
+    for (const auto& [id, c] : clients) {
+        out[id] = {c.gone_cache_hits, c.gone_fast_failures, 0, 0, c.gone_evictions};
+    }
     for (const auto& a : managers) {
         const auto s = a.manager->stats();
         pulled_counts& p = out[a.client_id];
         p.cache_hits += s.cache_hits;
         p.fast_failures += s.fast_failures;
         p.consecutive_failures = std::max(p.consecutive_failures, s.consecutive_failures);
+        p.entries += s.entries;
+        p.evictions += s.evictions;
     }
     return out;
 }
@@ -270,6 +276,7 @@ OAUTH2CC_INLINE void prometheus_exporter::on_detach(const token_manager& manager
         client_series& c = clients_[it->client_id];
         c.gone_cache_hits += last.cache_hits;
         c.gone_fast_failures += last.fast_failures;
+        c.gone_evictions += last.evictions;
         managers_.erase(it);
         return;
     }
@@ -342,6 +349,12 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
     per_client("oauth2cc_token_consecutive_failures", "gauge",
                "Failed token requests since the last success (the most of the client's managers).",
                from_stats, [](const detail::pulled_counts& p) { return p.consecutive_failures; });
+    per_client("oauth2cc_token_entries", "gauge",
+               "Tokens held: one per token_params asked for, the config's own included.",
+               from_stats, [](const detail::pulled_counts& p) { return p.entries; });
+    per_client("oauth2cc_token_evictions_total", "counter",
+               "Entries dropped: beyond max_entries, or idle for idle_after.", from_stats,
+               [](const detail::pulled_counts& p) { return p.evictions; });
     return out;
 }
 

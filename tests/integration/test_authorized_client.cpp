@@ -87,6 +87,32 @@ TEST_CASE("authorized_client: scopes decide what each client may call") {
     CHECK(writer.post("/api/echo", R"({"title":1})").status == 400);
 }
 
+TEST_CASE("authorized_client: step_up_scope answers insufficient_scope with a wider token") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    auto& peer = authorization_server();
+    auto api = start_api(peer);
+    // The client may have post_echo, but asks for read_date alone until an API needs more.
+    token_manager tokens(client(peer, "basic-client", "basic-secret", {"read_date"}));
+    oauth2cc::client_options options;
+    options.step_up_scope = true;
+    authorized_client caller(api->url(), tokens, options);
+    CHECK(caller.get("/api/date").status == 200);
+    const auto echoed = caller.post("/api/echo", R"({"title":"up","body":"scope"})");
+    CHECK(echoed.status == 200);
+    CHECK(tokens.stats().fetches == 2);  // the first token, and the one for both scopes
+    CHECK(tokens.entries() == 2);
+    auto both = oauth2cc::params_of(tokens.config());
+    both.scopes = {"post_echo", "read_date"};
+    CHECK(tokens.get(both)->scope == "read_date post_echo");
+    CHECK(caller.post("/api/echo", R"({"title":"again","body":"b"})").status == 200);
+    CHECK(caller.get("/api/date").status == 200);
+    CHECK(tokens.stats().fetches == 2);  // the wider token is kept
+
+    // Without step-up, the 403 comes back as it came.
+    authorized_client plain(api->url(), tokens);
+    CHECK(plain.post("/api/echo", R"({"title":"t","body":"b"})").status == 403);
+}
+
 TEST_CASE("authorized_client: a revoked token gives 401, one retry with a new token, 200") {
     if (!oauth2cc_test::peers_available_or_skip()) return;
     auto& peer = authorization_server();

@@ -738,6 +738,30 @@ TEST_CASE("daemon example: keeps calling with the valid token while the server i
     CHECK(daemon.output().find("read-secret") == std::string::npos);
 }
 
+TEST_CASE("daemon example: --audience repeated calls with one token per audience") {
+    if (!examples_available_or_skip()) return;
+    accepting_api api;
+    const int before = token_requests();
+    oauth2cc_test::running_program daemon(
+        {example("OAUTH2CC_EXAMPLE_DAEMON"), "--interval-ms", "50", "--status-every-ms", "100",
+         "--audience", "https://a.example", "--audience", "https://b.example",
+         api.server.url() + "/poll"},
+        client_env("read-client", "read-secret", "read_date"));
+    REQUIRE(daemon.wait_for_line("call (https://a.example): HTTP 200", 30s));
+    REQUIRE(daemon.wait_for_line("call (https://b.example): HTTP 200", 30s));
+    REQUIRE(daemon.wait_for_line("tokens held 3", 30s));  // a, b and the config's own
+    {
+        std::lock_guard<std::mutex> lock(api.m);
+        CHECK(std::set<std::string>(api.tokens.begin(), api.tokens.end()).size() == 2);
+    }
+    // One token per audience, and the config's own, which background refresh keeps too.
+    CHECK(token_requests() - before == 3);
+    std::chrono::milliseconds took{0};
+    const int status = daemon.stop(SIGTERM, took);
+    CHECK(WIFEXITED(status));
+    CHECK(daemon.output().find("read-secret") == std::string::npos);
+}
+
 TEST_CASE("daemon example: /metrics on loopback counts what the server counts") {
     if (!examples_available_or_skip()) return;
     accepting_api api;

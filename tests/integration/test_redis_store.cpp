@@ -352,6 +352,30 @@ TEST_CASE("redis_token_store: 8 processes x 4 threads make one token request at 
                       .epsilon(0.01));
 }
 
+TEST_CASE("redis_token_store: keyed entries across processes: one request per resource") {
+    if (!oauth2cc_test::peers_available_or_skip() || !redis_available_or_skip()) return;
+    auto peer = oauth2cc_test::start_oidc_provider({"--ttl", "600"});
+    redis_server redis;
+    peer->reset_harness_stats();
+    const auto lines =
+        run_fleet(*peer, 4, 4,
+                  {"--redis", redis.url(), "--resource", "https://api-1.example.com/", "--resource",
+                   "https://api-2.example.com/"});
+    REQUIRE(lines.size() == 16);
+    std::set<std::string> tokens;
+    int fetches = 0;
+    for (const auto& line : lines) {
+        CAPTURE(line);
+        REQUIRE(line.rfind("token ", 0) == 0);
+        tokens.insert(field(line, "token"));
+        fetches += std::stoi(field(line, "fetches"));
+    }
+    CHECK(tokens.size() == 2);  // one per resource, never another's
+    CHECK(fetches == 2);
+    CHECK(peer->harness_stats().at("token_requests") == 2);
+    CHECK(redis.keys().size() == 2);  // one stored entry per token_params
+}
+
 TEST_CASE("redis_token_store: sealed values hold no token in clear; another key fetches its own") {
     if (!oauth2cc_test::peers_available_or_skip() || !redis_available_or_skip()) return;
     auto peer = oauth2cc_test::start_oidc_provider({"--ttl", "600"});

@@ -8,6 +8,7 @@
 #include "../support/token_endpoint_fake.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
+#include <oauth2cc/detail/crypto/seal.hpp>
 
 #include <doctest/doctest.h>
 #include <httplib.h>
@@ -58,6 +59,48 @@ TEST_CASE("token_manager live: 32 cold callers make one request at oidc-provider
     CHECK(counts.at("token_requests") == 1);
     CHECK(counts.at("token_success") == 1);
     CHECK(tokens.authorization_header() == "Bearer " + got[0]);
+}
+
+TEST_CASE("token_manager live: 50 callers over 10 resources make 10 grants, each its own aud") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    auto peer = oauth2cc_test::start_oidc_provider({"--ttl", "600"});
+    oauth2cc::token_manager tokens(live_config(*peer));
+    std::vector<oauth2cc::token_params> keys;
+    for (int i = 0; i < 10; ++i) {
+        auto p = oauth2cc::params_of(tokens.config());
+        p.resources = {"https://api-" + std::to_string(i) + ".example.com/"};
+        keys.push_back(p);
+    }
+    std::vector<std::string> got(50);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        threads.emplace_back([&, i] {
+            try {
+                got[i] = tokens.get(keys[i % keys.size()])->access_token.reveal();
+            } catch (const oauth2cc::error& e) {
+                got[i] = std::string("error: ") + e.what();
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    const auto counts = peer->harness_stats();
+    CHECK(counts.at("token_requests") == 10);
+    CHECK(counts.at("token_success") == 10);
+    CHECK(tokens.entries() == 11);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        // A JWT access token (RFC 9068) whose aud is the resource asked for.
+        const auto first = got[i].find('.');
+        const auto second = got[i].find('.', first + 1);
+        REQUIRE(second != std::string::npos);
+        const auto payload = oauth2cc::detail::base64url_decode(
+            std::string_view(got[i]).substr(first + 1, second - first - 1));
+        REQUIRE(payload);
+        const auto claims = nlohmann::json::parse(*payload);
+        const auto aud = claims.at("aud");
+        const std::string want = keys[i % keys.size()].resources[0];
+        CHECK((aud.is_string() ? aud.get<std::string>() : aud.at(0).get<std::string>()) == want);
+        CHECK(got[i] == got[i % keys.size()]);  // one token per entry
+    }
 }
 
 TEST_CASE("token_manager live: background refresh across lifetimes of a 4 s token") {

@@ -5,7 +5,9 @@
 // at once and prints what it got: a digest of the token, never the token.
 //
 // Usage: oauth2cc_fleet_member --token-url URL --client-id ID [--redis URL]
-//                              [--seal-key-file FILE] [--threads N]
+//                              [--seal-key-file FILE] [--threads N] [--resource URL]...
+// With --resource (repeated), thread t asks for the token of the t-th resource (in turn),
+// an entry of its manager's: the fleet shares one stored token per resource.
 // The client secret comes from OAUTH2_CLIENT_SECRET.
 // SPDX-License-Identifier: MIT
 
@@ -28,6 +30,7 @@
 
 int main(int argc, char** argv) {
     std::string token_url, client_id, redis_url, seal_key_file;
+    std::vector<std::string> resources;
     int threads = 4;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
@@ -40,6 +43,8 @@ int main(int argc, char** argv) {
             redis_url = value;
         else if (flag == "--seal-key-file")
             seal_key_file = value;
+        else if (flag == "--resource")
+            resources.push_back(value);
         else if (flag == "--threads")
             threads = std::atoi(value.c_str());
         else {
@@ -83,7 +88,13 @@ int main(int argc, char** argv) {
                 std::ostringstream line;
                 const auto started = std::chrono::steady_clock::now();
                 try {
-                    const auto tok = managers[static_cast<std::size_t>(t)]->get();
+                    auto& m = *managers[static_cast<std::size_t>(t)];
+                    auto params = oauth2cc::params_of(m.config());
+                    if (!resources.empty()) {
+                        params.resources = {
+                            resources[static_cast<std::size_t>(t) % resources.size()]};
+                    }
+                    const auto tok = m.get(params);
                     const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - started);
                     const auto st = managers[static_cast<std::size_t>(t)]->stats();

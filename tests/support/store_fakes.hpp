@@ -39,6 +39,7 @@ inline oauth2cc::client_config store_client() {
 /// @brief A refresh policy whose jitter repeats from run to run.
 inline oauth2cc::refresh_policy seeded_policy() {
     oauth2cc::refresh_policy p;
+    p.refresh_jitter = 0;  // refresh points exactly at the lead
     p.jitter_seed = 7;
     return p;
 }

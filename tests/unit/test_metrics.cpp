@@ -412,3 +412,29 @@ TEST_CASE("metrics endpoint: a connection that never finishes its head is closed
     other.send_text("GET /other HTTP/1.1\r\n\r\n");
     CHECK(other.read_to_end().rfind("HTTP/1.1 404", 0) == 0);
 }
+
+TEST_CASE("prometheus_exporter: entries and evictions per client, never per parameters") {
+    auto endpoint = std::make_shared<token_endpoint_fake>();
+    oauth2cc::refresh_policy policy;
+    policy.max_entries = 3;
+    token_manager m(config("gateway"), policy, endpoint);
+    auto exporter = std::make_shared<prometheus_exporter>();
+    m.set_observer(exporter);
+    for (int i = 0; i < 5; ++i) {
+        auto p = oauth2cc::params_of(m.config());
+        p.audience = "https://api-" + std::to_string(i) + ".example.com";
+        m.get(p);
+    }
+    const auto text = exporter->text();
+    const auto parsed = parse_prometheus(text);
+    CHECK(parsed.types.at("oauth2cc_token_entries") == "gauge");
+    CHECK(parsed.types.at("oauth2cc_token_evictions_total") == "counter");
+    CHECK(parsed.value("oauth2cc_token_entries{client_id=\"gateway\"}") == 3);
+    CHECK(parsed.value("oauth2cc_token_evictions_total{client_id=\"gateway\"}") == 3);
+    CHECK(parsed.value(
+              "oauth2cc_token_requests_total{client_id=\"gateway\",outcome=\"success\"}") == 5);
+    CHECK(text.find("api-") == std::string::npos);  // no label per parameters
+    m.set_observer(nullptr);
+    const auto kept = parse_prometheus(exporter->text());
+    CHECK(kept.value("oauth2cc_token_evictions_total{client_id=\"gateway\"}") == 3);
+}

@@ -42,9 +42,11 @@ oauth2cc::client_config config() {
     return oauth2cc_test::secret_client("reporting-job", "S3CRET-value-9", {"read_date"});
 }
 
+// Refresh points exactly at the lead (no refresh_jitter), so that a test knows them.
 refresh_policy seeded_policy() {
     refresh_policy p;
     p.jitter_seed = 42;
+    p.refresh_jitter = 0;
     return p;
 }
 

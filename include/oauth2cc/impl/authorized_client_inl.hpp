@@ -9,17 +9,14 @@
 #include "../detail/text/form.hpp"
 #include "../detail/http/headers.hpp"
 #include "../detail/manager/manager_events.hpp"
-#include "../detail/manager/manager_fetch.hpp"
-#include "../detail/manager/manager_state.hpp"
-#include "../detail/manager/rejection_guard.hpp"
 #include "../detail/text/text.hpp"
 #include "../detail/http/url.hpp"
 #include "../detail/text/wipe.hpp"
 #include "../httplib_transport.hpp"
 #include "../www_authenticate.hpp"
 #include "../detail/http/redirect.hpp"
-#include "../detail/manager/resource_headers.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -44,10 +41,14 @@ OAUTH2CC_INLINE std::string with_query(std::string_view path, const name_value_l
 OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token_manager& tokens,
                                                      client_options options,
                                                      std::shared_ptr<transport> via)
-    : tokens_(tokens), options_(std::move(options)), transport_(std::move(via)) {
+    : tokens_(tokens),
+      options_(std::move(options)),
+      transport_(std::move(via)),
+      who_(detail::excerpt(tokens.config().client_id, 100)),
+      params_(options_.params) {
     // A certificate-bound token (RFC 8705 §3) works only over a connection that presents
     // the certificate it is bound to: the token_manager's, unless the API has its own.
-    const tls_options& manager_tls = tokens_.state_->client.config().tls;
+    const tls_options& manager_tls = tokens_.config().tls;
     if (!options_.tls.has_client_certificate() && options_.tls.client_key_file.empty() &&
         options_.tls.client_key_pem.empty()) {
         options_.tls.client_cert_file = manager_tls.client_cert_file;
@@ -149,7 +150,6 @@ OAUTH2CC_INLINE http_response authorized_client::send_hop(http_request& req, con
     // The token's headers (Authorization, and a DPoP proof for this hop's URL) are added
     // for this hop only, and wiped and removed once it is sent, so the request is not
     // copied per hop.
-    detail::manager_state& state = *tokens_.state_;
     std::size_t added = 0;
     const auto drop_authorization = [&] {
         for (; added > 0; --added) {
@@ -158,7 +158,7 @@ OAUTH2CC_INLINE http_response authorized_client::send_hop(http_request& req, con
         }
     };
     if (on_origin) {
-        for (auto& header : detail::resource_headers(state, tok, req.method, req.url)) {
+        for (auto& header : tokens_.headers_for(tok, req.method, req.url)) {
             req.headers.push_back(std::move(header));
             ++added;
         }
@@ -171,8 +171,9 @@ OAUTH2CC_INLINE http_response authorized_client::send_hop(http_request& req, con
         throw;
     }
     drop_authorization();
+    const auto nonce = res.header("DPoP-Nonce");
     new_nonce =
-        on_origin && tok.token_type == "DPoP" && detail::remember_nonce(state, req.url, res);
+        on_origin && tok.token_type == "DPoP" && nonce && tokens_.set_dpop_nonce(req.url, *nonce);
     return res;
 }
 
@@ -237,19 +238,19 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
                                                       std::string_view content_type,
                                                       const name_value_list& headers) {
     const http_request base = request_for(method, path, body, content_type, headers);
-    detail::manager_state& state = *tokens_.state_;
     // `token_sent`: the final response answered a request that carried the token;
     // `new_nonce`: the last response on the origin gave a new DPoP nonce.
     bool token_sent = false, new_nonce = false;
-    auto tok = tokens_.get();
+    auto params = current_params();
+    auto tok = token_of(params);
     http_response res = exchange(base, *tok, token_sent, new_nonce);
     const bool dpop = tok->token_type == "DPoP";
     if (res.status == 401 && token_sent && dpop) {
         // RFC 9449 §9: a new nonce the server asks for is answered once, same token.
         const auto challenge = find_dpop_challenge(res);
         if (challenge && challenge->error == "use_dpop_nonce" && new_nonce) {
-            detail::tell(detail::observer_of(state), [&](metrics_observer& o) {
-                o.on_dpop_nonce_retry(state.who, nonce_origin::resource_server);
+            detail::tell(tokens_.observer(), [&](metrics_observer& o) {
+                o.on_dpop_nonce_retry(who_, nonce_origin::resource_server);
             });
             res = exchange(base, *tok, token_sent, new_nonce);
         }
@@ -260,17 +261,72 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             // The token is no longer good: drop it (unless another caller already did)
             // and repeat once with a new one. The rejection guard may keep it instead:
             // then the API's answer goes back as it came.
-            tokens_.invalidate(tok.get());
-            auto next = tokens_.get();
+            if (params) {
+                tokens_.invalidate(*params, tok.get());
+            } else {
+                tokens_.invalidate(tok.get());
+            }
+            auto next = token_of(params);
             if (next == tok) return res;
             tok = std::move(next);
-            detail::tell(detail::observer_of(state),
-                         [&](metrics_observer& o) { o.on_unauthorized_retry(state.who); });
+            detail::tell(tokens_.observer(),
+                         [&](metrics_observer& o) { o.on_unauthorized_retry(who_); });
+            res = exchange(base, *tok, token_sent, new_nonce);
+        }
+    } else if (res.status == 403 && token_sent && options_.step_up_scope) {
+        if (auto wider = stepped_up(params, res, dpop)) {
+            {
+                const std::lock_guard<std::mutex> lock(params_mutex_);
+                params_ = wider;
+            }
+            params = std::move(wider);
+            tok = token_of(params);
             res = exchange(base, *tok, token_sent, new_nonce);
         }
     }
-    if (token_sent && res.status != 401) detail::note_accepted(state, tok.get());
+    if (token_sent && res.status != 401) {
+        if (params) {
+            tokens_.note_accepted(*params, *tok);
+        } else {
+            tokens_.note_accepted(*tok);
+        }
+    }
     return res;
+}
+
+OAUTH2CC_INLINE std::optional<token_params> authorized_client::current_params() const {
+    const std::lock_guard<std::mutex> lock(params_mutex_);
+    return params_;
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> authorized_client::token_of(
+    const std::optional<token_params>& params) {
+    return params ? tokens_.get(*params) : tokens_.get();
+}
+
+OAUTH2CC_INLINE std::optional<token_params> authorized_client::stepped_up(
+    const std::optional<token_params>& params, const http_response& res, bool dpop) const {
+    const auto challenge = dpop ? find_dpop_challenge(res) : find_bearer_challenge(res);
+    if (!challenge || challenge->error != "insufficient_scope" || challenge->scope.empty()) {
+        return std::nullopt;
+    }
+    token_params wider = params ? *params : params_of(tokens_.config());
+    bool added = false;
+    std::size_t at = 0;
+    const std::string& named = challenge->scope;
+    while (at < named.size()) {
+        const std::size_t end = std::min(named.find(' ', at), named.size());
+        std::string scope = named.substr(at, end - at);
+        at = end + 1;
+        if (scope.empty() ||
+            std::find(wider.scopes.begin(), wider.scopes.end(), scope) != wider.scopes.end()) {
+            continue;
+        }
+        wider.scopes.push_back(std::move(scope));
+        added = true;
+    }
+    if (!added) return std::nullopt;
+    return wider;
 }
 
 }  // namespace oauth2cc

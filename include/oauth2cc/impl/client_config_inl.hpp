@@ -11,10 +11,33 @@
 #include "../detail/text/wipe.hpp"
 #include "../error.hpp"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
 namespace oauth2cc {
+
+OAUTH2CC_INLINE token_params params_of(const client_config& cfg) {
+    return token_params{cfg.scopes, cfg.audience, cfg.resources, cfg.extra_params};
+}
+
+OAUTH2CC_INLINE bool operator==(const token_params& a, const token_params& b) {
+    // The same strings as many times each, in any order.
+    const auto same_multiset = [](const std::vector<std::string>& x,
+                                  const std::vector<std::string>& y) {
+        if (x.size() != y.size()) return false;
+        for (const auto& v : x) {
+            if (std::count(x.begin(), x.end(), v) != std::count(y.begin(), y.end(), v)) {
+                return false;
+            }
+        }
+        return true;
+    };
+    return a.audience == b.audience && a.extra_params == b.extra_params &&
+           same_multiset(a.scopes, b.scopes) && same_multiset(a.resources, b.resources);
+}
+
+OAUTH2CC_INLINE bool operator!=(const token_params& a, const token_params& b) { return !(a == b); }
 
 OAUTH2CC_INLINE std::string_view to_string(auth_method method) noexcept {
     switch (method) {

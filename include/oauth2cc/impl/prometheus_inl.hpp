@@ -69,6 +69,7 @@ OAUTH2CC_INLINE void prometheus_exporter::on_detach(const token_manager& manager
         client_series& c = clients_[it->client_id];
         c.gone_cache_hits += last.cache_hits;
         c.gone_fast_failures += last.fast_failures;
+        c.gone_evictions += last.evictions;
         managers_.erase(it);
         return;
     }
@@ -141,6 +142,12 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
     per_client("oauth2cc_token_consecutive_failures", "gauge",
                "Failed token requests since the last success (the most of the client's managers).",
                from_stats, [](const detail::pulled_counts& p) { return p.consecutive_failures; });
+    per_client("oauth2cc_token_entries", "gauge",
+               "Tokens held: one per token_params asked for, the config's own included.",
+               from_stats, [](const detail::pulled_counts& p) { return p.entries; });
+    per_client("oauth2cc_token_evictions_total", "counter",
+               "Entries dropped: beyond max_entries, or idle for idle_after.", from_stats,
+               [](const detail::pulled_counts& p) { return p.evictions; });
     return out;
 }
 

@@ -53,9 +53,9 @@ OAUTH2CC_INLINE token_client::token_client(client_config cfg, std::shared_ptr<tr
 }
 
 OAUTH2CC_INLINE token token_client::fetch() {
-    if (prepared_) return detail::send_token_request(*prepared_, *transport_);
+    if (prepared_) return detail::send_token_request(*prepared_, *transport_, &nonce_retries_);
     const auto prepared = discovered_->get(cfg_, *transport_);
-    return detail::send_token_request(*prepared, *transport_);
+    return detail::send_token_request(*prepared, *transport_, &nonce_retries_);
 }
 
 }  // namespace oauth2cc

@@ -6,8 +6,9 @@
 
 #include "../token_manager.hpp"
 
+#include "../detail/manager/cached_read.hpp"
+#include "../detail/manager/manager_core.hpp"
 #include "../detail/manager/manager_events.hpp"
-#include "../detail/manager/manager_fetch.hpp"
 #include "../detail/manager/manager_state.hpp"
 #include "../detail/manager/thread_cache.hpp"
 
@@ -18,72 +19,57 @@
 namespace oauth2cc {
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get() noexcept {
-    detail::manager_state& s = *state_;
     try {
-        detail::cache_cell& cell = detail::this_thread_cell(s, state_);
+        detail::manager_state& s = *core_->own;
+        detail::cache_cell& cell = detail::this_thread_cell(s, core_->own);
         if (auto copy = detail::cached_copy(s, cell)) return copy;
-        const detail::state_lock lock = s.lock();
-        detail::guarded_state& g = s.locked(lock);
-        const auto now = s.now();
-        if (g.valid_at(now)) {
-            if (!detail::logging_scope::inside(s)) detail::refresh_if_due(s, lock, now);
-            cell.count_hit();
-            return detail::serve(s, lock, cell);
-        }
-        if (!detail::logging_scope::inside(s) && g.fetch == detail::fetch_state::idle &&
-            !g.backing_off_at(now)) {
-            detail::start_fetch(s, lock);
-        }
+        return detail::try_token(s, &cell);
     } catch (...) {
-        // No thread for the request, or no memory: no token now; the next call tries again.
+        // No worker for the request, or no memory: no token now; the next call tries again.
+    }
+    return nullptr;
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get(
+    const token_params& params) noexcept {
+    try {
+        const auto entry = core_->entry(params);
+        if (entry == core_->own) return try_get();
+        return detail::try_token(*entry, nullptr);
+    } catch (...) {
+        // As above, or params that cannot be asked for: no token.
     }
     return nullptr;
 }
 
 OAUTH2CC_INLINE void token_manager::get_async(std::function<void(token_result)> done) {
-    detail::manager_state& s = *state_;
-    token_result now_result;
-    {
-        const detail::state_lock lock = s.lock();
-        detail::guarded_state& g = s.locked(lock);
-        const auto now = s.now();
-        const bool inside = detail::logging_scope::inside(s);
-        if (g.valid_at(now)) {
-            if (!inside) detail::refresh_if_due(s, lock, now);
-            now_result.tok = g.current->tok;
-        } else if (inside) {
-            now_result.failure =
-                g.last_error ? *g.last_error
-                             : error(error_kind::transport,
-                                     "get_async() from this token_manager's logger or callback "
-                                     "never waits for a token request, and there is no valid "
-                                     "token now");
-        } else if (g.fetch == detail::fetch_state::idle && g.backing_off_at(now) && g.last_error) {
-            ++g.fast_failures;
-            now_result.failure = *g.last_error;
-        } else {
-            try {
-                detail::start_fetch(s, lock);
-                g.callbacks.push_back(std::move(done));
-                return;
-            } catch (const error& e) {
-                now_result.failure = e;
-            }
-        }
+    detail::token_to(*core_->own, std::move(done));
+}
+
+OAUTH2CC_INLINE void token_manager::get_async(const token_params& params,
+                                              std::function<void(token_result)> done) {
+    std::shared_ptr<detail::manager_state> entry;
+    try {
+        entry = core_->entry(params);
+    } catch (const error& e) {
+        token_result failed;
+        failed.failure = e;
+        detail::hand_over(done, failed);
+        return;
     }
-    detail::hand_over(done, now_result);
+    detail::token_to(*entry, std::move(done));
 }
 
 OAUTH2CC_INLINE void token_manager::set_observer(std::shared_ptr<metrics_observer> observer) {
     std::shared_ptr<metrics_observer> previous;
-    {
-        const detail::state_lock lock = state_->lock();
-        detail::guarded_state& g = state_->locked(lock);
-        if (g.observer == observer) return;
-        previous = std::exchange(g.observer, observer);
-    }
+    bool same = false;
+    core_->configure([&](detail::entry_settings& settings) {
+        same = settings.observer == observer;
+        previous = std::exchange(settings.observer, observer);
+    });
+    if (same) return;
     detail::tell(previous, [&](metrics_observer& o) { o.on_detach(*this); });
-    detail::tell(observer, [&](metrics_observer& o) { o.on_attach(*this, state_->who); });
+    detail::tell(observer, [&](metrics_observer& o) { o.on_attach(*this, core_->own->who); });
 }
 
 }  // namespace oauth2cc

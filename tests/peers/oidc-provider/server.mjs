@@ -258,6 +258,16 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
         defaultResource: async () => undefined,
         useGrantedResource: async () => false,
         getResourceServerInfo: async (ctx, resourceIndicator) => {
+          // Per-API resources (https://api-N.example.com/) get JWT access tokens whose
+          // `aud` is the resource, so that a test can tell whose token it holds.
+          if (/^https:\/\/api-\d+\.example\.com\/$/.test(resourceIndicator)) {
+            return {
+              scope: allScopes,
+              accessTokenFormat: 'jwt',
+              audience: resourceIndicator,
+              jwt: { sign: { alg: 'RS256' } },
+            };
+          }
           if (resourceIndicator !== apiResource) {
             throw new errors.InvalidTarget();
           }

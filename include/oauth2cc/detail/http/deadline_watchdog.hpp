@@ -15,13 +15,21 @@
 namespace oauth2cc::detail {
 
 /// @brief Runs a callback when a deadline passes unless it was disarmed first. One lazily
-/// started thread serves every armed deadline of its owner.
+/// started thread serves every armed deadline; shared() is the one every transport of the
+/// process uses.
 class deadline_watchdog {
 public:
     using clock = std::chrono::steady_clock;
     using ticket = std::uint64_t;
 
     deadline_watchdog() = default;
+
+    /// @brief The process's watchdog: made on first use and never destroyed, so that a
+    /// transport anywhere (a static one included) may use it to the end.
+    static deadline_watchdog& shared() {
+        static deadline_watchdog* const one = new deadline_watchdog();
+        return *one;
+    }
     deadline_watchdog(const deadline_watchdog&) = delete;
     deadline_watchdog& operator=(const deadline_watchdog&) = delete;
 

@@ -305,8 +305,8 @@ private:
     std::optional<proxy_parts> proxy_;
     std::mutex mutex_;
     std::map<std::string, std::vector<std::unique_ptr<pooled_client>>> idle_;
-    // Declared last so that its thread stops before the clients it may touch go away.
-    deadline_watchdog watchdog_;
+    // The process's one watchdog; every exchange disarms its deadline before it returns.
+    deadline_watchdog& watchdog_ = deadline_watchdog::shared();
 };
 
 }  // namespace oauth2cc::detail

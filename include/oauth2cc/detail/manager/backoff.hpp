@@ -1,14 +1,20 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
-// detail/manager/backoff.hpp: how long to wait before the next token request after a failure.
+// detail/manager/backoff.hpp: when the next token request is made: after a failure (a
+// backoff with jitter), and before expiry (a refresh point with jitter, or refresh_in).
 // SPDX-License-Identifier: MIT
 #pragma once
 
 #include "../../error.hpp"
+#include "../../token.hpp"
+#include "../../token_manager.hpp"
+#include "../text/limits.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <random>
+#include <optional>
 #include <string>
 
 namespace oauth2cc::detail {
@@ -55,6 +61,63 @@ std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
         delay = std::max<milliseconds>(delay, *last.retry_after());
     }
     return delay;
+}
+
+/// @brief A fraction in [0, 1) for the next refresh point's jitter: the process's draws
+/// follow the golden-ratio sequence from a random start, so that tokens issued together
+/// in one process spread evenly over the window, and those of other processes start
+/// elsewhere.
+inline double next_spread() {
+    static const double start = [] {
+        std::random_device device;
+        return std::uniform_real_distribution<double>(0.0, 1.0)(device);
+    }();
+    static std::atomic<std::uint64_t> draws{0};
+    const auto k = draws.fetch_add(1, std::memory_order_relaxed);
+    const double x = start + static_cast<double>(k % 1000003) * 0.6180339887498949;
+    return x - static_cast<double>(static_cast<std::uint64_t>(x));
+}
+
+/// @brief The `refresh_in` a token response gave (seconds, a number or a numeric string),
+/// if any.
+inline std::optional<std::chrono::seconds> refresh_in_of(const token& tok) {
+    const auto it = tok.extra.find("refresh_in");
+    if (it == tok.extra.end()) return std::nullopt;
+    long long value = -1;
+    if (it->is_number_unsigned()) {
+        value = static_cast<long long>(
+            std::min<std::uint64_t>(it->get<std::uint64_t>(), max_token_lifetime.count()));
+    } else if (it->is_number_integer()) {
+        value = it->get<long long>();
+    } else if (it->is_string()) {
+        const auto& text = it->get_ref<const std::string&>();
+        if (text.empty() || text.size() > 12 ||
+            text.find_first_not_of("0123456789") != std::string::npos) {
+            return std::nullopt;
+        }
+        value = std::stoll(text);
+    }
+    if (value < 0) return std::nullopt;
+    return std::chrono::seconds(std::min<long long>(value, max_token_lifetime.count()));
+}
+
+/// @brief When a token that expires at `expires_at` after `lifetime` is refreshed: at a
+/// point drawn between expiry - lead and expiry - (1 - refresh_jitter) * lead, so that
+/// tokens issued together are not refreshed together; a `refresh_in` from the server
+/// moves it earlier, never later.
+inline std::chrono::steady_clock::time_point refresh_point(
+    const refresh_policy& policy, std::chrono::steady_clock::time_point issued,
+    std::chrono::steady_clock::time_point expires_at, std::chrono::steady_clock::duration lifetime,
+    const token& tok) {
+    using duration = std::chrono::steady_clock::duration;
+    const duration lead = token_manager::lead_for(lifetime, policy);
+    const double spared = policy.refresh_jitter * next_spread();
+    const auto at =
+        expires_at - lead +
+        std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
+            static_cast<double>(lead.count()) * spared));
+    const auto asked = refresh_in_of(tok);
+    return asked && issued + *asked < at ? issued + *asked : at;
 }
 
 }  // namespace oauth2cc::detail

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "backoff.hpp"
+#include "refresher.hpp"
 #include "manager_events.hpp"
 #include "manager_state.hpp"
 #include "store_sync.hpp"
@@ -21,27 +22,28 @@
 
 namespace oauth2cc::detail {
 
-/// @brief Marks the thread as running this manager's logger, for as long as it does. Its
-/// calls back into the manager must not wait for a request: the request that would
-/// answer them waits for this thread (a worker joins the one before it; the background
-/// thread is this thread).
+/// @brief Marks the thread as running this manager's logger (or a get_async() callback),
+/// for as long as it does. Its calls back into the manager, for any entry, must not wait
+/// for a request: the request that would answer them may need this worker.
 class logging_scope {
 public:
     explicit logging_scope(const manager_state& s) noexcept : previous_(current()) {
-        current() = &s;
+        current() = s.fetches.get();
     }
     logging_scope(const logging_scope&) = delete;
     logging_scope& operator=(const logging_scope&) = delete;
     ~logging_scope() { current() = previous_; }
 
-    static bool inside(const manager_state& s) noexcept { return current() == &s; }
+    /// @brief True on a thread inside the logger of s's manager.
+    static bool inside(const manager_state& s) noexcept { return current() == s.fetches.get(); }
 
 private:
-    static const manager_state*& current() noexcept {
-        thread_local const manager_state* logging = nullptr;
+    // The manager is named by its fetch_count, which every entry of it shares.
+    static const void*& current() noexcept {
+        thread_local const void* logging = nullptr;
         return logging;
     }
-    const manager_state* previous_;
+    const void* previous_;
 };
 
 /// @brief What a fetch starts from, copied under the lock.
@@ -89,7 +91,7 @@ inline fetch_inputs take_inputs(manager_state& s) {
     in.replacing = g.current;
     in.exclusions.replacing = g.current ? g.current->tok.get() : nullptr;
     in.exclusions.dropped_digest = g.dropped_digest;
-    in.exclusions.dpop_bound = !s.dpop.has_value();
+    in.exclusions.dpop_bound = !s.client.config().dpop_key.has_value();
     in.observer = g.observer;
     in.after_failure = g.consecutive_failures > 0;
     return in;
@@ -118,11 +120,11 @@ inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
 /// @brief Step 2: the token request, with the lifetime the manager will give the token.
 inline void request(manager_state& s, fetch_report& r) {
     r.requested = true;
-    const unsigned nonce_retries_before = token_nonce_retries();
+    const unsigned nonce_retries_before = s.client.nonce_retries();
     const auto start = std::chrono::steady_clock::now();
     const auto done = [&] {
         r.request_took = std::chrono::steady_clock::now() - start;
-        r.nonce_retries = token_nonce_retries() - nonce_retries_before;
+        r.nonce_retries = s.client.nonce_retries() - nonce_retries_before;
     };
     try {
         r.got = s.client.fetch();
@@ -154,12 +156,13 @@ inline void publish_token(manager_state& s, const state_lock& lock, fetch_report
     if (r.got) {
         r.got->obtained_at = r.started;
         snap->expires_at = r.started + r.lifetime;
-        snap->refresh_at = snap->expires_at - token_manager::lead_for(r.lifetime, s.policy);
+        snap->refresh_at = refresh_point(s.policy, r.started, snap->expires_at, r.lifetime, *r.got);
         snap->tok = std::make_shared<const token>(std::move(*r.got));
         ++g.successes;
     } else {
         snap->expires_at = r.started + r.picked->left;
-        snap->refresh_at = snap->expires_at - token_manager::lead_for(r.picked->lifetime, s.policy);
+        snap->refresh_at =
+            refresh_point(s.policy, r.started, snap->expires_at, r.picked->lifetime, r.picked->tok);
         snap->tok = std::make_shared<const token>(std::move(r.picked->tok));
         ++g.store_loads;
     }
@@ -336,64 +339,37 @@ inline void run_fetch(manager_state& s) {
     write_log(s, publish(s, in, r));
 }
 
-/// @brief Starts one fetch unless one is running or asked for: asks the background thread,
-/// or starts a worker that first joins the worker before it.
-/// @throws error `transport` when no thread can be started
+/// @brief Starts one fetch unless one is running: hands it to the process's workers.
+/// @throws error `transport` when no worker can run it
 inline void start_fetch(manager_state& s, const state_lock& lock) {
     guarded_state& g = s.locked(lock);
     if (g.fetch != fetch_state::idle) return;
-    if (g.mode != refresher::on_demand) {
-        g.fetch = fetch_state::asked;
-        s.notify(lock);
-        return;
+    {
+        const std::lock_guard<std::mutex> count(s.fetches->mutex);
+        ++s.fetches->running;
     }
+    const auto finished = [fetches = s.fetches] {
+        const std::lock_guard<std::mutex> count(fetches->mutex);
+        --fetches->running;
+        fetches->done.notify_all();
+    };
     g.fetch = fetch_state::running;
     try {
-        std::thread next([&s] {
-            std::thread previous;
+        refresh_service::instance().submit([self = s.shared_from_this(), finished] {
+            run_fetch(*self);
+            bool background = false;
             {
-                const state_lock inner = s.lock();
-                previous = std::move(s.locked(inner).to_join);
+                const state_lock inner = self->lock();
+                background = self->locked(inner).background;
             }
-            if (previous.joinable()) previous.join();
-            run_fetch(s);
+            finished();
+            // The entry's refresh point has moved: the refresher is to look again.
+            if (background) refresh_service::instance().poke();
         });
-        // The worker before this one has published its outcome; the new one joins it.
-        if (g.worker.joinable()) g.to_join = std::move(g.worker);
-        g.worker = std::move(next);
-    } catch (const std::system_error&) {
+    } catch (const error&) {
         g.fetch = fetch_state::idle;
-        throw error(error_kind::transport, "could not start a thread for the token request");
-    }
-}
-
-/// @brief The background thread: fetches when asked, when there is no valid token, and at
-/// the refresh point, never before a backoff ends; sleeps until the next of those.
-inline void background_loop(manager_state& s) {
-    state_lock lock = s.lock();
-    for (;;) {
-        guarded_state& g = s.locked(lock);
-        if (g.mode == refresher::stopping) return;
-        const auto now = s.now();
-        const bool allowed = !g.backing_off_at(now);
-        const bool valid = g.valid_at(now);
-        const bool due = g.fetch == fetch_state::asked || !valid || now >= g.current->refresh_at;
-        if (g.fetch != fetch_state::running && allowed && due) {
-            g.fetch = fetch_state::running;
-            lock.unlock();
-            run_fetch(s);
-            lock.lock();
-            continue;
-        }
-        std::optional<manager_state::time_point> wake;
-        if (g.fetch != fetch_state::running) {
-            if (!allowed) {
-                wake = g.next_attempt;
-            } else if (valid) {
-                wake = g.current->refresh_at;
-            }
-        }
-        s.wait(lock, wake);
+        finished();
+        throw;
     }
 }
 

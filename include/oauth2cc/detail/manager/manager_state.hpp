@@ -38,16 +38,8 @@ namespace oauth2cc::detail {
 
 /// @brief Where the token request stands.
 enum class fetch_state {
-    idle,     ///< none running or asked for
-    asked,    ///< asked of the background thread, which has not begun it
-    running,  ///< under way (on a worker or the background thread)
-};
-
-/// @brief Who refreshes.
-enum class refresher {
-    on_demand,   ///< a short-lived worker started by a caller
-    background,  ///< the background thread
-    stopping,    ///< the background thread, told to end
+    idle,     ///< none running or waiting for a worker
+    running,  ///< handed to the workers, or under way on one
 };
 
 /// @brief How the last token request (or look at the store) ended.
@@ -85,11 +77,11 @@ struct guarded_state {
     std::weak_ptr<const token> guard_kept;
     std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
                   fast_failures = 0, store_loads = 0, store_failures = 0;
-    std::mt19937_64 rng;
-    refresher mode = refresher::on_demand;
-    std::thread background_thread;
-    std::thread worker;
-    std::thread to_join;  ///< the previous worker, joined by the next one
+    std::uint64_t hits = 0;  ///< cached reads under the lock (entries without cells)
+    std::minstd_rand rng;    ///< small: a manager may hold thousands of entries
+    /// Refreshed by the process's refresher at its refresh point (and, for an entry that is
+    /// not the config's own, only while read within idle_after).
+    bool background = false;
     std::shared_ptr<logger_fn> logger;
     std::shared_ptr<metrics_observer> observer;
     /// get_async() callbacks waiting for the fetch under way.
@@ -100,7 +92,8 @@ struct guarded_state {
     /// SHA-256 of the last token invalidate() dropped: the store's copy of it is not taken
     /// again, and the token itself is not kept.
     std::string dropped_digest;
-    /// Every thread's copy of the current token, taken back when it changes.
+    /// Every thread's copy of the current token, taken back when it changes (the config's
+    /// own entry only: the others are read under the lock).
     cell_list cells;
 
     bool backing_off_at(time_point now) const noexcept {
@@ -109,15 +102,28 @@ struct guarded_state {
     bool valid_at(time_point now) const noexcept { return current && now < current->expires_at; }
 };
 
-/// @brief Everything a token_manager holds.
-class manager_state {
+/// @brief The token_manager's fetches that are handed to the workers or under way, which
+/// its destructor waits for.
+struct fetch_count {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::size_t running = 0;
+};
+
+/// @brief One entry of a token_manager: the token of one token_params, with its own single
+/// flight, lead, backoff, cache key and store entry.
+class manager_state : public std::enable_shared_from_this<manager_state> {
 public:
     using steady = std::chrono::steady_clock;
     using time_point = steady::time_point;
 
-    manager_state(client_config cfg, refresh_policy p, std::shared_ptr<transport> via,
-                  std::shared_ptr<clock_source> clk)
-        : policy(check(p)),
+    /// @param cfg  the config with the entry's token_params in place
+    /// @param is_own the entry of the config's own parameters
+    /// @param seed seeds the jitter of backoffs and refresh points (0: at random)
+    manager_state(client_config cfg, const refresh_policy& p, std::shared_ptr<transport> via,
+                  std::shared_ptr<clock_source> clk, bool is_own, std::uint64_t seed,
+                  std::shared_ptr<fetch_count> count)
+        : policy(p),
           client(std::move(cfg), std::move(via)),
           clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
           system_clock(dynamic_cast<steady_clock_source*>(clock.get()) != nullptr),
@@ -130,9 +136,11 @@ public:
                                       ? client.config().issuer
                                       : client.config().token_endpoint)),
           who(excerpt(client.config().client_id, 100)),
-          dpop(client.config().dpop_key ? std::optional<dpop_prover>(*client.config().dpop_key)
-                                        : std::nullopt) {
-        guarded_.rng.seed(p.jitter_seed != 0 ? p.jitter_seed : std::random_device{}());
+          own(is_own),
+          fetches(std::move(count)) {
+        guarded_.rng.seed(
+            static_cast<std::minstd_rand::result_type>(seed != 0 ? seed : std::random_device{}()));
+        last_read.store(now().time_since_epoch().count(), std::memory_order_relaxed);
     }
 
     /// @throws error `config` when a field of p is out of range
@@ -155,6 +163,14 @@ public:
         }
         if (p.retry_max > max_token_lifetime)
             fail("refresh_policy.retry_max must be at most a year");
+        if (p.max_entries == 0) fail("refresh_policy.max_entries must be at least 1");
+        if (p.idle_after.count() <= 0) fail("refresh_policy.idle_after must be positive");
+        if (p.idle_after > max_token_lifetime) {
+            fail("refresh_policy.idle_after must be at most a year");
+        }
+        if (!(p.refresh_jitter >= 0.0 && p.refresh_jitter <= 1.0)) {
+            fail("refresh_policy.refresh_jitter must be in [0, 1]");
+        }
         return p;
     }
 
@@ -222,11 +238,10 @@ public:
     const std::uint64_t id;
     const std::string where;  ///< host:port of the token endpoint, for log lines
     const std::string who;    ///< the client id, sanitised, for log lines
-    /// Makes the proofs of resource requests, when client_config::dpop_key is set.
-    const std::optional<dpop_prover> dpop;
-    /// The latest DPoP nonce of each resource server's origin.
-    dpop_nonces resource_nonces;
-    std::uint64_t clock_subscription = 0;  ///< set by the constructor of token_manager
+    const bool own;           ///< the config's own entry: never dropped, read through cells
+    const std::shared_ptr<fetch_count> fetches;
+    /// When a caller last read this entry, on its clock (time_since_epoch().count()).
+    std::atomic<steady::rep> last_read{0};
 
     // Read without the lock: stored seq_cst, then retire() (see retire_copies).
     std::atomic<std::uint64_t> generation{1};

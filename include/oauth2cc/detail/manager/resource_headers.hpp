@@ -8,7 +8,7 @@
 #include "../../http.hpp"
 #include "../../token.hpp"
 #include "../oauth/dpop.hpp"
-#include "manager_state.hpp"
+#include "manager_core.hpp"
 
 #include <string>
 #include <string_view>
@@ -16,7 +16,7 @@
 namespace oauth2cc::detail {
 
 /// @brief The headers of one resource request with tok (see request_headers()).
-inline name_value_list resource_headers(manager_state& s, const token& tok, std::string_view method,
+inline name_value_list resource_headers(manager_core& s, const token& tok, std::string_view method,
                                         std::string_view url) {
     name_value_list headers;
     if (tok.token_type != "DPoP") {
@@ -42,7 +42,7 @@ inline name_value_list resource_headers(manager_state& s, const token& tok, std:
 
 /// @brief Keeps the DPoP nonce a response from url gave, if any.
 /// @returns true when it is new for the URL's origin
-inline bool remember_nonce(manager_state& s, const std::string& url, const http_response& res) {
+inline bool remember_nonce(manager_core& s, const std::string& url, const http_response& res) {
     const auto nonce = res.header("DPoP-Nonce");
     if (!nonce) return false;
     const std::string origin = dpop_origin(url);

@@ -177,11 +177,4 @@ inline std::string dpop_origin(std::string_view url) {
     return parts ? origin_of(*parts) : std::string();
 }
 
-/// @brief The token endpoint's `use_dpop_nonce` retries made on this thread: counted by
-/// the token request, and read before and after it by the token_manager that made it.
-inline unsigned& token_nonce_retries() noexcept {
-    thread_local unsigned count = 0;
-    return count;
-}
-
 }  // namespace oauth2cc::detail

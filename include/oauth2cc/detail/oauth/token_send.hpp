@@ -16,6 +16,7 @@
 #include "token_request.hpp"
 #include "token_response.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -68,7 +69,9 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
 // is answered by exactly one more request carrying it (RFC 9449 §8); so is a proof
 // refused for its clock (`invalid_dpop_proof`) when the server gave a nonce to use
 // instead of the client's clock.
-inline token send_token_request(const prepared_token_request& prepared, transport& via) {
+/// @param nonce_retries counts that retry, when given
+inline token send_token_request(const prepared_token_request& prepared, transport& via,
+                                std::atomic<unsigned>* nonce_retries = nullptr) {
     if (!prepared.dpop) return send_token_request_once(prepared, via);
     // The nonce read once and passed in, so that the one compared below is the one sent,
     // whatever other threads keep meanwhile.
@@ -83,7 +86,7 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
         retry_nonce = prepared.nonces.get(prepared.request.url);
         if (!nonce_error || retry_nonce == sent_nonce) throw;
     }
-    ++token_nonce_retries();
+    if (nonce_retries != nullptr) ++*nonce_retries;
     return send_token_request_once(prepared, via, retry_nonce);
 }
 

@@ -69,18 +69,23 @@ private:
 /// client id: the counts of detached ones first, so that counters never go down.
 struct pulled_counts {
     std::uint64_t cache_hits = 0, fast_failures = 0, consecutive_failures = 0;
+    std::uint64_t entries = 0, evictions = 0;
 };
 
 template <class Clients, class Managers>
 std::map<std::string, pulled_counts> pull_counts(const Clients& clients, const Managers& managers) {
     std::map<std::string, pulled_counts> out;
-    for (const auto& [id, c] : clients) out[id] = {c.gone_cache_hits, c.gone_fast_failures, 0};
+    for (const auto& [id, c] : clients) {
+        out[id] = {c.gone_cache_hits, c.gone_fast_failures, 0, 0, c.gone_evictions};
+    }
     for (const auto& a : managers) {
         const auto s = a.manager->stats();
         pulled_counts& p = out[a.client_id];
         p.cache_hits += s.cache_hits;
         p.fast_failures += s.fast_failures;
         p.consecutive_failures = std::max(p.consecutive_failures, s.consecutive_failures);
+        p.entries += s.entries;
+        p.evictions += s.evictions;
     }
     return out;
 }
