@@ -1091,8 +1091,7 @@ public:
     /// @brief The headers one resource request needs with tok, a token this manager gave:
     /// as request_headers(), without getting a token (for a caller that keeps the one it
     /// sent, as authorized_client does).
-    name_value_list headers_for(const token& tok, std::string_view method,
-                                std::string_view url);
+    name_value_list headers_for(const token& tok, std::string_view method, std::string_view url);
 
     /// @brief Reports that a call succeeded with tok, a token this manager gave for
     /// params: its rejection later is taken for a revocation, not for an API that rejects
@@ -3069,8 +3068,8 @@ inline std::optional<std::chrono::seconds> refresh_in_of(const token& tok) {
     if (it == tok.extra.end()) return std::nullopt;
     long long value = -1;
     if (it->is_number_unsigned()) {
-        value = static_cast<long long>(std::min<std::uint64_t>(it->get<std::uint64_t>(),
-                                                               max_token_lifetime.count()));
+        value = static_cast<long long>(
+            std::min<std::uint64_t>(it->get<std::uint64_t>(), max_token_lifetime.count()));
     } else if (it->is_number_integer()) {
         value = it->get<long long>();
     } else if (it->is_string()) {
@@ -3096,9 +3095,10 @@ inline std::chrono::steady_clock::time_point refresh_point(
     using duration = std::chrono::steady_clock::duration;
     const duration lead = token_manager::lead_for(lifetime, policy);
     const double spared = policy.refresh_jitter * next_spread();
-    const auto at = expires_at - lead +
-                    std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
-                        static_cast<double>(lead.count()) * spared));
+    const auto at =
+        expires_at - lead +
+        std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
+            static_cast<double>(lead.count()) * spared));
     const auto asked = refresh_in_of(tok);
     return asked && issued + *asked < at ? issued + *asked : at;
 }
@@ -3176,8 +3176,7 @@ public:
             try {
                 std::thread([this] { refresh(); }).detach();
             } catch (const std::system_error&) {
-                throw error(error_kind::transport,
-                            "could not start the background refresh thread");
+                throw error(error_kind::transport, "could not start the background refresh thread");
             }
             refresher_started_ = true;
         }
@@ -4143,7 +4142,7 @@ struct guarded_state {
     std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
                   fast_failures = 0, store_loads = 0, store_failures = 0;
     std::uint64_t hits = 0;  ///< cached reads under the lock (entries without cells)
-    std::minstd_rand rng;  ///< small: a manager may hold thousands of entries
+    std::minstd_rand rng;    ///< small: a manager may hold thousands of entries
     /// Refreshed by the process's refresher at its refresh point (and, for an entry that is
     /// not the config's own, only while read within idle_after).
     bool background = false;
@@ -4203,8 +4202,8 @@ public:
           who(excerpt(client.config().client_id, 100)),
           own(is_own),
           fetches(std::move(count)) {
-        guarded_.rng.seed(static_cast<std::minstd_rand::result_type>(
-            seed != 0 ? seed : std::random_device{}()));
+        guarded_.rng.seed(
+            static_cast<std::minstd_rand::result_type>(seed != 0 ? seed : std::random_device{}()));
         last_read.store(now().time_since_epoch().count(), std::memory_order_relaxed);
     }
 
@@ -5180,7 +5179,7 @@ inline std::optional<std::chrono::steady_clock::time_point> steady_time(
 /// backoff ends), and says when to look again. An entry that is not the config's own and
 /// has not been read for idle_after is not refreshed: `drop` is set instead.
 inline std::optional<std::chrono::steady_clock::time_point> background_step(manager_state& s,
-                                                                           bool& drop) {
+                                                                            bool& drop) {
     const state_lock lock = s.lock();
     guarded_state& g = s.locked(lock);
     if (!g.background || g.fetch != fetch_state::idle) return std::nullopt;
@@ -5321,8 +5320,8 @@ public:
             return it->second;
         }
         const std::uint64_t seed = policy.jitter_seed != 0 ? policy.jitter_seed + ++made_ : 0;
-        auto made = std::make_shared<manager_state>(with_params(base, p), policy,
-                                                    own->client.via(), clock, false, seed, running);
+        auto made = std::make_shared<manager_state>(with_params(base, p), policy, own->client.via(),
+                                                    clock, false, seed, running);
         drop_idle(now);
         if (map_.size() >= policy.max_entries) drop_least_recent();
         map_.emplace(p, made);
@@ -5400,8 +5399,8 @@ public:
         if (!dropped.empty()) {
             const std::lock_guard<std::mutex> lock(mutex_);
             for (auto it = map_.begin(); it != map_.end();) {
-                const bool gone = std::find(dropped.begin(), dropped.end(), it->second.get()) !=
-                                  dropped.end();
+                const bool gone =
+                    std::find(dropped.begin(), dropped.end(), it->second.get()) != dropped.end();
                 it = gone ? evict(it) : std::next(it);
             }
         }
@@ -5417,13 +5416,12 @@ public:
 private:
     // Drops the entries (not the config's own) not read for idle_after. Needs the lock.
     void drop_idle(std::chrono::steady_clock::rep now) {
-        const auto idle = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                              policy.idle_after)
-                              .count();
+        const auto idle =
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(policy.idle_after)
+                .count();
         for (auto it = map_.begin(); it != map_.end();) {
-            const bool gone =
-                !it->second->own &&
-                now - it->second->last_read.load(std::memory_order_relaxed) >= idle;
+            const bool gone = !it->second->own &&
+                              now - it->second->last_read.load(std::memory_order_relaxed) >= idle;
             it = gone ? evict(it) : std::next(it);
         }
     }
@@ -5433,8 +5431,9 @@ private:
         auto oldest = map_.end();
         for (auto it = map_.begin(); it != map_.end(); ++it) {
             if (it->second->own) continue;
-            if (oldest == map_.end() || it->second->last_read.load(std::memory_order_relaxed) <
-                                            oldest->second->last_read.load(std::memory_order_relaxed)) {
+            if (oldest == map_.end() ||
+                it->second->last_read.load(std::memory_order_relaxed) <
+                    oldest->second->last_read.load(std::memory_order_relaxed)) {
                 oldest = it;
             }
         }
@@ -5648,9 +5647,7 @@ OAUTH2CC_INLINE void token_manager::note_accepted(const token_params& params,
 
 OAUTH2CC_INLINE std::size_t token_manager::entries() const { return core_->size(); }
 
-OAUTH2CC_INLINE const client_config& token_manager::config() const noexcept {
-    return core_->base;
-}
+OAUTH2CC_INLINE const client_config& token_manager::config() const noexcept { return core_->base; }
 
 OAUTH2CC_INLINE std::shared_ptr<metrics_observer> token_manager::observer() const {
     return core_->settings().observer;
@@ -6197,8 +6194,8 @@ OAUTH2CC_INLINE http_response authorized_client::send_hop(http_request& req, con
     }
     drop_authorization();
     const auto nonce = res.header("DPoP-Nonce");
-    new_nonce = on_origin && tok.token_type == "DPoP" && nonce &&
-                tokens_.set_dpop_nonce(req.url, *nonce);
+    new_nonce =
+        on_origin && tok.token_type == "DPoP" && nonce && tokens_.set_dpop_nonce(req.url, *nonce);
     return res;
 }
 
