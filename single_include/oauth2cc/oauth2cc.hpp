@@ -2882,6 +2882,76 @@ OAUTH2CC_INLINE std::string store_key(const std::string& cache_key) {
 
 // ---- oauth2cc/detail/manager/cached_read.hpp ----
 
+// ---- oauth2cc/detail/manager/coarse_clock.hpp ----
+
+#include <algorithm>
+#include <chrono>
+
+#if defined(__linux__)
+#include <time.h>
+#endif
+
+namespace oauth2cc::detail {
+
+/// @brief Linux's CLOCK_MONOTONIC_COARSE: the monotonic clock as of the last timer tick,
+/// read from the vDSO without touching the clock hardware (a few ns instead of tens).
+///
+/// It is the time base steady_clock extends (CLOCK_MONOTONIC), so it never runs ahead of
+/// steady_clock::now(); it lags it by less than a tick (1 to 10 ms). A cached read trusts
+/// it only up to `guard` before expiry (see coarse_until), and checks steady_clock in the
+/// window after that, so a lag of up to `guard` cannot serve a token late.
+struct coarse_clock {
+    using time_point = std::chrono::steady_clock::time_point;
+    using duration = std::chrono::steady_clock::duration;
+
+    /// How far the coarse clock may lag without a token being served past its expiry:
+    /// a hundred ticks and more.
+    static constexpr duration guard = std::chrono::seconds(1);
+
+    /// @brief Whether this platform has the clock, on steady_clock's time base.
+    static bool available() noexcept {
+#if defined(__linux__) && defined(CLOCK_MONOTONIC_COARSE)
+        timespec coarse{};
+        if (clock_gettime(CLOCK_MONOTONIC_COARSE, &coarse) != 0) return false;
+        const time_point fine = std::chrono::steady_clock::now();
+        const time_point seen = from(coarse);
+        // The same time base: at or behind steady_clock, by less than the guard.
+        return seen <= fine && fine - seen < guard;
+#else
+        return false;
+#endif
+    }
+
+    /// @brief The coarse time; call only where available() said true.
+    static time_point now() noexcept {
+#if defined(__linux__) && defined(CLOCK_MONOTONIC_COARSE)
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        return from(ts);
+#else
+        return std::chrono::steady_clock::now();
+#endif
+    }
+
+private:
+#if defined(__linux__)
+    static time_point from(const timespec& ts) noexcept {
+        return time_point(std::chrono::duration_cast<duration>(
+            std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+    }
+#endif
+};
+
+/// @brief Until when a cached read may trust the coarse clock for a token refreshed at
+/// refresh_at that expires at expires_at: the refresh point, but never later than `guard`
+/// before expiry. A read whose coarse time is before this is at most `guard` later in
+/// steady_clock time, so before expires_at; a later read checks steady_clock itself.
+constexpr coarse_clock::time_point coarse_until(coarse_clock::time_point refresh_at,
+                                                coarse_clock::time_point expires_at) noexcept {
+    return std::min(refresh_at, expires_at - coarse_clock::guard);
+}
+
+}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/manager/manager_events.hpp ----
 
 #include <chrono>
@@ -3468,76 +3538,6 @@ inline std::string cache_key(const client_config& cfg) {
     for (const auto& [name, value] : extras)
         field("extra", form_encode(name) + "=" + form_encode(value));
     return key;
-}
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/manager/coarse_clock.hpp ----
-
-#include <algorithm>
-#include <chrono>
-
-#if defined(__linux__)
-#include <time.h>
-#endif
-
-namespace oauth2cc::detail {
-
-/// @brief Linux's CLOCK_MONOTONIC_COARSE: the monotonic clock as of the last timer tick,
-/// read from the vDSO without touching the clock hardware (a few ns instead of tens).
-///
-/// It is the time base steady_clock extends (CLOCK_MONOTONIC), so it never runs ahead of
-/// steady_clock::now(); it lags it by less than a tick (1 to 10 ms). A cached read trusts
-/// it only up to `guard` before expiry (see coarse_until), and checks steady_clock in the
-/// window after that, so a lag of up to `guard` cannot serve a token late.
-struct coarse_clock {
-    using time_point = std::chrono::steady_clock::time_point;
-    using duration = std::chrono::steady_clock::duration;
-
-    /// How far the coarse clock may lag without a token being served past its expiry:
-    /// a hundred ticks and more.
-    static constexpr duration guard = std::chrono::seconds(1);
-
-    /// @brief Whether this platform has the clock, on steady_clock's time base.
-    static bool available() noexcept {
-#if defined(__linux__) && defined(CLOCK_MONOTONIC_COARSE)
-        timespec coarse{};
-        if (clock_gettime(CLOCK_MONOTONIC_COARSE, &coarse) != 0) return false;
-        const time_point fine = std::chrono::steady_clock::now();
-        const time_point seen = from(coarse);
-        // The same time base: at or behind steady_clock, by less than the guard.
-        return seen <= fine && fine - seen < guard;
-#else
-        return false;
-#endif
-    }
-
-    /// @brief The coarse time; call only where available() said true.
-    static time_point now() noexcept {
-#if defined(__linux__) && defined(CLOCK_MONOTONIC_COARSE)
-        timespec ts{};
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-        return from(ts);
-#else
-        return std::chrono::steady_clock::now();
-#endif
-    }
-
-private:
-#if defined(__linux__)
-    static time_point from(const timespec& ts) noexcept {
-        return time_point(std::chrono::duration_cast<duration>(
-            std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
-    }
-#endif
-};
-
-/// @brief Until when a cached read may trust the coarse clock for a token refreshed at
-/// refresh_at that expires at expires_at: the refresh point, but never later than `guard`
-/// before expiry. A read whose coarse time is before this is at most `guard` later in
-/// steady_clock time, so before expires_at; a later read checks steady_clock itself.
-constexpr coarse_clock::time_point coarse_until(coarse_clock::time_point refresh_at,
-                                                coarse_clock::time_point expires_at) noexcept {
-    return std::min(refresh_at, expires_at - coarse_clock::guard);
 }
 
 }  // namespace oauth2cc::detail
@@ -4239,6 +4239,10 @@ public:
     }
 
     time_point now() const { return system_clock ? steady::now() : clock->now(); }
+
+    /// @brief The time of a read, for idle_after: the coarse clock where it may answer
+    /// (within a tick of now(), on its time base), else now().
+    time_point read_time() const { return coarse ? coarse_clock::now() : now(); }
 
     /// @brief Whether a cell's copy may still be served without the lock. On the system
     /// clock, the coarse clock answers while it is before coarse_until (see
@@ -4996,6 +5000,21 @@ inline void refresh_if_due(manager_state& s, const state_lock& lock,
     }
 }
 
+/// @brief The token of an entry without cells when it is fresh (before its refresh
+/// point), read under the entry's lock with the coarse clock where it may answer (see
+/// coarse_until); else null, and wait_for_token() decides.
+inline std::shared_ptr<const token> fresh_token(manager_state& s) {
+    const state_lock lock = s.lock();
+    guarded_state& g = s.locked(lock);
+    if (!g.current) return nullptr;
+    const bool fresh =
+        s.coarse ? coarse_clock::now() < coarse_until(g.current->refresh_at, g.current->expires_at)
+                 : s.now() < g.current->refresh_at;
+    if (!fresh) return nullptr;
+    ++g.hits;
+    return g.current->tok;
+}
+
 /// @brief A valid token of the entry, from the cache or from one shared fetch, waiting at
 /// most max_wait (see token_manager::get).
 inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell* cell,
@@ -5312,7 +5331,7 @@ public:
     /// @throws error `config` when p cannot be asked for (a scope outside RFC 6749 §3.3,
     ///         say)
     std::shared_ptr<manager_state> entry(const token_params& p) {
-        const auto now = own->now().time_since_epoch().count();
+        const auto now = own->read_time().time_since_epoch().count();
         const std::lock_guard<std::mutex> lock(mutex_);
         auto it = map_.find(p);
         if (it != map_.end()) {
@@ -5587,6 +5606,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     const token_params& params, std::chrono::milliseconds max_wait) {
     const auto entry = core_->entry(params);
     if (entry == core_->own) return get(max_wait);
+    if (auto fresh = detail::fresh_token(*entry)) return fresh;
     return detail::wait_for_token(*entry, nullptr, max_wait);
 }
 

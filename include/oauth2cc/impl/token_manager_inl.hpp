@@ -103,6 +103,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     const token_params& params, std::chrono::milliseconds max_wait) {
     const auto entry = core_->entry(params);
     if (entry == core_->own) return get(max_wait);
+    if (auto fresh = detail::fresh_token(*entry)) return fresh;
     return detail::wait_for_token(*entry, nullptr, max_wait);
 }
 

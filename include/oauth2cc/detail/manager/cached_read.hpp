@@ -9,6 +9,7 @@
 #include "../../token_store.hpp"
 #include "../crypto/sha256.hpp"
 #include "../text/limits.hpp"
+#include "coarse_clock.hpp"
 #include "manager_events.hpp"
 #include "manager_fetch.hpp"
 #include "manager_state.hpp"
@@ -75,6 +76,21 @@ inline void refresh_if_due(manager_state& s, const state_lock& lock,
     } catch (const error&) {
         // The token is still valid; the next caller tries again.
     }
+}
+
+/// @brief The token of an entry without cells when it is fresh (before its refresh
+/// point), read under the entry's lock with the coarse clock where it may answer (see
+/// coarse_until); else null, and wait_for_token() decides.
+inline std::shared_ptr<const token> fresh_token(manager_state& s) {
+    const state_lock lock = s.lock();
+    guarded_state& g = s.locked(lock);
+    if (!g.current) return nullptr;
+    const bool fresh =
+        s.coarse ? coarse_clock::now() < coarse_until(g.current->refresh_at, g.current->expires_at)
+                 : s.now() < g.current->refresh_at;
+    if (!fresh) return nullptr;
+    ++g.hits;
+    return g.current->tok;
 }
 
 /// @brief A valid token of the entry, from the cache or from one shared fetch, waiting at

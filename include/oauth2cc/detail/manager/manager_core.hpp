@@ -179,7 +179,7 @@ public:
     /// @throws error `config` when p cannot be asked for (a scope outside RFC 6749 §3.3,
     ///         say)
     std::shared_ptr<manager_state> entry(const token_params& p) {
-        const auto now = own->now().time_since_epoch().count();
+        const auto now = own->read_time().time_since_epoch().count();
         const std::lock_guard<std::mutex> lock(mutex_);
         auto it = map_.find(p);
         if (it != map_.end()) {

@@ -176,6 +176,10 @@ public:
 
     time_point now() const { return system_clock ? steady::now() : clock->now(); }
 
+    /// @brief The time of a read, for idle_after: the coarse clock where it may answer
+    /// (within a tick of now(), on its time base), else now().
+    time_point read_time() const { return coarse ? coarse_clock::now() : now(); }
+
     /// @brief Whether a cell's copy may still be served without the lock. On the system
     /// clock, the coarse clock answers while it is before coarse_until (see
     /// coarse_clock.hpp); only then, or on another clock, is the exact time read.
