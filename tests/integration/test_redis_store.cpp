@@ -256,6 +256,21 @@ std::string field(const std::string& line, const std::string& name) {
     return {};
 }
 
+/// The distinct tokens the fleet's lines name (digests), and the requests they made; every
+/// line is a token's, with no store failure.
+std::pair<std::set<std::string>, int> tally_fleet(const std::vector<std::string>& lines) {
+    std::set<std::string> tokens;
+    int fetches = 0;
+    for (const auto& line : lines) {
+        CAPTURE(line);
+        REQUIRE(line.rfind("token ", 0) == 0);
+        tokens.insert(field(line, "token"));
+        fetches += std::stoi(field(line, "fetches"));
+        CHECK(field(line, "store_failures") == "0");
+    }
+    return {tokens, fetches};
+}
+
 }  // namespace
 
 TEST_CASE("redis_options_from_url: TCP, credentials, IPv6, databases and unix sockets") {
@@ -321,15 +336,7 @@ TEST_CASE("redis_token_store: 8 processes x 4 threads make one token request at 
     peer->reset_harness_stats();
     const auto lines = run_fleet(*peer, 8, 4, {"--redis", redis.url()});
     REQUIRE(lines.size() == 32);
-    std::set<std::string> tokens;
-    int fetches = 0;
-    for (const auto& line : lines) {
-        CAPTURE(line);
-        REQUIRE(line.rfind("token ", 0) == 0);
-        tokens.insert(field(line, "token"));
-        fetches += std::stoi(field(line, "fetches"));
-        CHECK(field(line, "store_failures") == "0");
-    }
+    const auto [tokens, fetches] = tally_fleet(lines);
     CHECK(tokens.size() == 1);
     CHECK(fetches == 1);
     CHECK(peer->harness_stats().at("token_requests") == 1);
@@ -362,14 +369,7 @@ TEST_CASE("redis_token_store: keyed entries across processes: one request per re
                   {"--redis", redis.url(), "--resource", "https://api-1.example.com/", "--resource",
                    "https://api-2.example.com/"});
     REQUIRE(lines.size() == 16);
-    std::set<std::string> tokens;
-    int fetches = 0;
-    for (const auto& line : lines) {
-        CAPTURE(line);
-        REQUIRE(line.rfind("token ", 0) == 0);
-        tokens.insert(field(line, "token"));
-        fetches += std::stoi(field(line, "fetches"));
-    }
+    const auto [tokens, fetches] = tally_fleet(lines);
     CHECK(tokens.size() == 2);  // one per resource, never another's
     CHECK(fetches == 2);
     CHECK(peer->harness_stats().at("token_requests") == 2);
