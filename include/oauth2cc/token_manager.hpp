@@ -255,8 +255,8 @@ public:
 
     /// @brief Receives log lines: client id, endpoint host, HTTP status and timings, never
     /// a secret or a token. Called on the worker that made the request, after the
-    /// request is over and outside every lock; the worker's next request waits until it
-    /// returns, so it should be quick.
+    /// request is over and outside every lock; the next request for the same token (the
+    /// same entry) waits until it returns, so it should be quick.
     ///
     /// A logger may call this manager's methods. get() there, for any entry, never starts
     /// or waits for a request: it returns a valid token or throws the last error at once.

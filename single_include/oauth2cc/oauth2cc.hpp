@@ -1132,8 +1132,8 @@ public:
 
     /// @brief Receives log lines: client id, endpoint host, HTTP status and timings, never
     /// a secret or a token. Called on the worker that made the request, after the
-    /// request is over and outside every lock; the worker's next request waits until it
-    /// returns, so it should be quick.
+    /// request is over and outside every lock; the next request for the same token (the
+    /// same entry) waits until it returns, so it should be quick.
     ///
     /// A logger may call this manager's methods. get() there, for any entry, never starts
     /// or waits for a request: it returns a valid token or throws the last error at once.
@@ -4310,6 +4310,9 @@ public:
     const std::shared_ptr<fetch_count> fetches;
     /// When a caller last read this entry, on its clock (time_since_epoch().count()).
     std::atomic<steady::rep> last_read{0};
+    /// Held by a fetch from its start to its log line: the entry's next fetch, on whichever
+    /// worker, begins after the logger has returned, so its lines come in order.
+    std::mutex fetch_order;
 
     // Read without the lock: stored seq_cst, then retire() (see retire_copies).
     std::atomic<std::uint64_t> generation{1};
@@ -4523,6 +4526,7 @@ inline store_result drop_stored(token_store& store, const std::string& key,
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -4827,6 +4831,7 @@ inline void write_log(const manager_state& s, const log_entry& log) {
 /// @brief One fetch: a usable stored token, else one token request (saved to the store);
 /// the outcome published and logged. The state's fetch is `running` on entry.
 inline void run_fetch(manager_state& s) {
+    const std::lock_guard<std::mutex> order(s.fetch_order);
     fetch_report r;
     r.started = s.now();
     r.real_start = std::chrono::steady_clock::now();

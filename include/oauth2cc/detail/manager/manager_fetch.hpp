@@ -14,6 +14,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -318,6 +319,7 @@ inline void write_log(const manager_state& s, const log_entry& log) {
 /// @brief One fetch: a usable stored token, else one token request (saved to the store);
 /// the outcome published and logged. The state's fetch is `running` on entry.
 inline void run_fetch(manager_state& s) {
+    const std::lock_guard<std::mutex> order(s.fetch_order);
     fetch_report r;
     r.started = s.now();
     r.real_start = std::chrono::steady_clock::now();

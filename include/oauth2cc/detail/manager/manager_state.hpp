@@ -246,6 +246,9 @@ public:
     const std::shared_ptr<fetch_count> fetches;
     /// When a caller last read this entry, on its clock (time_since_epoch().count()).
     std::atomic<steady::rep> last_read{0};
+    /// Held by a fetch from its start to its log line: the entry's next fetch, on whichever
+    /// worker, begins after the logger has returned, so its lines come in order.
+    std::mutex fetch_order;
 
     // Read without the lock: stored seq_cst, then retire() (see retire_copies).
     std::atomic<std::uint64_t> generation{1};
