@@ -5514,15 +5514,6 @@ inline name_value_list resource_headers(manager_core& s, const token& tok, std::
     return headers;
 }
 
-/// @brief Keeps the DPoP nonce a response from url gave, if any.
-/// @returns true when it is new for the URL's origin
-inline bool remember_nonce(manager_core& s, const std::string& url, const http_response& res) {
-    const auto nonce = res.header("DPoP-Nonce");
-    if (!nonce) return false;
-    const std::string origin = dpop_origin(url);
-    return !origin.empty() && s.resource_nonces.put(origin, *nonce);
-}
-
 }  // namespace oauth2cc::detail
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
 // detail/manager/resource_headers.hpp: the headers of one resource request with a token (Bearer, or
-// DPoP with a proof), and the DPoP nonces resource servers give.
+// DPoP with a proof and the nonce the server gave last).
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -38,15 +38,6 @@ inline name_value_list resource_headers(manager_core& s, const token& tok, std::
     headers.emplace_back("DPoP", s.dpop->proof(method, url, s.resource_nonces.get(origin),
                                                tok.access_token.reveal()));
     return headers;
-}
-
-/// @brief Keeps the DPoP nonce a response from url gave, if any.
-/// @returns true when it is new for the URL's origin
-inline bool remember_nonce(manager_core& s, const std::string& url, const http_response& res) {
-    const auto nonce = res.header("DPoP-Nonce");
-    if (!nonce) return false;
-    const std::string origin = dpop_origin(url);
-    return !origin.empty() && s.resource_nonces.put(origin, *nonce);
 }
 
 }  // namespace oauth2cc::detail
