@@ -426,6 +426,42 @@ TEST_CASE("token_manager: the refresher's workers are bounded, and a setting") {
     CHECK(thrown_by([&] { token_manager(config(), p); }).kind() == error_kind::config);
 }
 
+// A token endpoint that notes when it is freed, and takes its time about it, as freeing
+// a TLS context can: a free that comes late falls after the manager's destructor.
+class slow_to_free_endpoint : public oauth2cc::transport {
+public:
+    explicit slow_to_free_endpoint(std::atomic<bool>& freed) : freed_(freed) {}
+    slow_to_free_endpoint(const slow_to_free_endpoint&) = delete;
+    slow_to_free_endpoint& operator=(const slow_to_free_endpoint&) = delete;
+    ~slow_to_free_endpoint() override {
+        std::this_thread::sleep_for(5ms);  // widens the window; no outcome rests on it
+        freed_ = true;
+    }
+    oauth2cc::http_response send(const oauth2cc::http_request&) override {
+        return {200,
+                {{"Content-Type", "application/json"}},
+                R"({"access_token":"tok-freed","token_type":"Bearer","expires_in":3600})"};
+    }
+
+private:
+    std::atomic<bool>& freed_;
+};
+
+TEST_CASE("token_manager: when its destructor returns, no worker holds anything of it") {
+    // The fetch ran on a shared worker. Had the worker let go of the entry only after the
+    // fetch counted as finished, its config, keys and transport would be freed after the
+    // destructor returned: in a program that then ends, while OpenSSL cleans up.
+    for (int round = 0; round < 20; ++round) {
+        std::atomic<bool> freed{false};
+        {
+            token_manager tokens(config(), policy(),
+                                 std::make_shared<slow_to_free_endpoint>(freed));
+            REQUIRE(tokens.get()->access_token.reveal() == "tok-freed");
+        }
+        CHECK(freed);
+    }
+}
+
 TEST_CASE("authorized_client: params pick the token; step-up answers insufficient_scope once") {
     auto endpoint = std::make_shared<audience_endpoint>();
     token_manager m(config(), policy(), endpoint, std::make_shared<manual_clock>());

@@ -357,13 +357,18 @@ inline void start_fetch(manager_state& s, const state_lock& lock) {
     };
     g.fetch = fetch_state::running;
     try {
-        refresh_service::instance().submit([self = s.shared_from_this(), finished] {
+        refresh_service::instance().submit([self = s.shared_from_this(), finished]() mutable {
             run_fetch(*self);
             bool background = false;
             {
                 const state_lock inner = self->lock();
                 background = self->locked(inner).background;
             }
+            // The entry is let go before the fetch counts as finished: when its manager
+            // is gone, this worker may hold its last reference, and the entry's config,
+            // keys and transport are to be freed before the manager's destructor returns
+            // (and the process, say, ends and OpenSSL cleans up), never after.
+            self.reset();
             finished();
             // The entry's refresh point has moved: the refresher is to look again.
             if (background) refresh_service::instance().poke();
