@@ -102,7 +102,9 @@ struct token_result {
 /// entry.
 ///
 /// - A get() while the config's own token is fresh is answered from a per-thread copy: no
-///   lock, no shared write. A keyed get(params) takes two short locks.
+///   lock, no shared write. So is a keyed get(params), from the thread's copy of that
+///   entry, found by its parameters (a thread keeps copies of at most 128 entries of a
+///   manager; beyond that it starts over).
 /// - From the refresh point on, every caller still gets the valid token at once while
 ///   exactly one refresh runs off the callers' threads, on the process's workers.
 /// - Token requests of every manager run on one bounded pool of workers (see

@@ -979,7 +979,9 @@ struct token_result {
 /// entry.
 ///
 /// - A get() while the config's own token is fresh is answered from a per-thread copy: no
-///   lock, no shared write. A keyed get(params) takes two short locks.
+///   lock, no shared write. So is a keyed get(params), from the thread's copy of that
+///   entry, found by its parameters (a thread keeps copies of at most 128 entries of a
+///   manager; beyond that it starts over).
 /// - From the refresh point on, every caller still gets the valid token at once while
 ///   exactly one refresh runs off the callers' threads, on the process's workers.
 /// - Token requests of every manager run on one bounded pool of workers (see
@@ -3849,62 +3851,35 @@ inline std::string dpop_origin(std::string_view url) {
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
 #include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#if defined(__linux__) && defined(__has_include)
-#if __has_include(<linux/membarrier.h>) && __has_include(<sys/syscall.h>)
-#include <linux/membarrier.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#define OAUTH2CC_HAS_MEMBARRIER 1
-#endif
-#endif
-
-#if defined(__SANITIZE_THREAD__)
-#define OAUTH2CC_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define OAUTH2CC_TSAN 1
-#endif
-#endif
-
 namespace oauth2cc::detail {
 
-/// @brief Whether the process can make every one of its running threads pass a full
-/// memory barrier on demand (Linux `membarrier`). If so, a cached read orders its own
-/// accesses with a compiler barrier only, and the rare writer pays for both sides.
-inline bool asymmetric_fences() noexcept {
-#if defined(OAUTH2CC_HAS_MEMBARRIER) && defined(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
-    static const bool available = [] {
-        const long supported = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0);
-        return supported >= 0 && (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
-               syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0;
-    }();
-    return available;
-#else
-    return false;
-#endif
-}
+struct cache_cell;
+struct keyed_cells;
 
-/// @brief One thread's copy of one manager's current token, and that thread's count of
-/// cached reads. Shared by the thread's slot list and the manager's list of cells; on a
-/// cache line of its own.
+/// @brief What a cell's copy is: the entry's current token, a token the entry has taken
+/// back (a new copy is to be taken under the entry's lock), or of an entry that is gone
+/// (a reader must not reach the entry through this cell again).
+enum class cell_copy : unsigned char { current, stale, gone };
+
+/// @brief One thread's copy of one entry's current token, and that thread's count of
+/// cached reads. Shared by the thread (its slot list, or its keyed_cells) and the entry's
+/// list of cells; on a cache line of its own.
 ///
-/// The owning thread reads `generation`, `local`, `refresh_at` and `coarse_until` without
-/// the manager's lock, between `enter_read()` and `leave_read()`. They are written only
-/// under the manager's lock: by the owning thread when it takes a new copy, and by the
-/// manager when it takes a stale copy back (`retire()`), which waits for no reader of
-/// this cell.
+/// The owning thread reads `copy`, `local`, `refresh_at` and `coarse_until` without the
+/// entry's lock, between `enter_read()` and `leave_read()`. They are written only under
+/// the entry's lock: by the owning thread when it takes a new copy, and by the entry when
+/// it takes a copy back (`retire()`), which waits for no reader of this cell.
 struct alignas(64) cache_cell {
     std::atomic<unsigned> reading{0};  ///< Written by the owning thread only.
     /// Cached reads by the owning thread. Written by it only, with a plain load and
     /// store (no locked instruction); the manager sums the cells' counts.
     std::atomic<std::uint64_t> hits{0};
-    std::uint64_t generation = 0;  ///< The manager's generation of this copy.
+    std::atomic<cell_copy> copy{cell_copy::stale};  ///< Stored seq_cst by retire().
     /// The token, under a control block of this thread's own, so that copying it
     /// touches no reference count that other threads write.
     std::shared_ptr<const token> local;
@@ -3912,29 +3887,69 @@ struct alignas(64) cache_cell {
     /// ...and without reading steady_clock while the coarse clock is before this.
     std::chrono::steady_clock::time_point coarse_until;
 
-    /// Marks the start of a read of this cell. The reader then loads the manager's
-    /// generation seq_cst: either retire() sees the mark, or the reader sees the
-    /// generation that retire() is taking copies back for.
-    /// @param asymmetric what asymmetric_fences() says, kept by the manager
-    void enter_read(bool asymmetric) noexcept {
-#if defined(OAUTH2CC_TSAN)
-        (void)asymmetric;
-        reading.exchange(1, std::memory_order_seq_cst);
-#else
-        reading.store(1, std::memory_order_relaxed);
-        if (asymmetric) {
-            std::atomic_signal_fence(std::memory_order_seq_cst);
-        } else {
-            std::atomic_thread_fence(std::memory_order_seq_cst);
-        }
-#endif
-    }
+    /// The owning thread's copies of the manager's other entries: in the cell of the
+    /// config's own entry, made on the thread's first keyed read.
+    std::unique_ptr<keyed_cells> keyed;
+
+    /// Marks the start of a read of this cell. The reader then loads `copy` seq_cst, and
+    /// retire() stores it seq_cst before it loads the mark: in the single order of those
+    /// four, either retire() sees the mark and waits, or the reader sees the copy taken
+    /// back. The mark is one locked instruction on the thread's own cache line.
+    void enter_read() noexcept { reading.exchange(1, std::memory_order_seq_cst); }
     /// Ends the read: retire() may take the copy back from here on.
     void leave_read() noexcept { reading.store(0, std::memory_order_release); }
     /// Counts a cached read; only the owning thread calls it.
     void count_hit() noexcept {
         hits.store(hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
+    /// Whether the copy may be served: inside a read mark, before reading `local`.
+    bool current() const noexcept {
+        return copy.load(std::memory_order_seq_cst) == cell_copy::current;
+    }
+};
+
+/// @brief One thread's cells for the entries of one manager other than the config's own,
+/// found by their token_params: open addressing over a fixed table, emptied when half
+/// full, so that a thread holds at most 128 cells per manager however many entries the
+/// manager has.
+struct keyed_cells {
+    struct slot {
+        std::size_t hash = 0;
+        token_params params;
+        /// The entry; reached only inside a read mark of `cell`, and only while the cell's
+        /// copy is not `gone` (the entry marks it so before it is destroyed).
+        void* entry = nullptr;
+        std::shared_ptr<cache_cell> cell;
+    };
+    static constexpr std::size_t capacity = 256;
+
+    /// The slot of p, or null.
+    slot* find(std::size_t hash, const token_params& p) noexcept {
+        if (slots_.empty()) return nullptr;
+        for (std::size_t i = hash % capacity;; i = (i + 1) % capacity) {
+            slot& s = slots_[i];
+            if (!s.cell) return nullptr;
+            if (s.hash == hash && s.params == p) return &s;
+        }
+    }
+    /// The slot of p, made empty (no cell) when there was none.
+    slot& find_or_add(std::size_t hash, const token_params& p) {
+        if (slot* found = find(hash, p)) return *found;
+        if (slots_.empty() || used_ * 2 >= capacity) {
+            slots_.assign(capacity, slot{});
+            used_ = 0;
+        }
+        std::size_t i = hash % capacity;
+        while (slots_[i].cell) i = (i + 1) % capacity;
+        ++used_;
+        slots_[i].hash = hash;
+        slots_[i].params = p;
+        return slots_[i];
+    }
+
+private:
+    std::vector<slot> slots_;
+    std::size_t used_ = 0;
 };
 
 /// @brief A manager's cells, one per thread that has read from it, and the reads of the
@@ -3971,31 +3986,13 @@ struct cell_list {
     }
 };
 
-/// @brief The writer's half of the hand-off: after it, any reader of a cell either has
-/// marked its read (retire() sees the mark and waits) or will load the generation that the
-/// writer stored before calling this.
-inline void heavy_fence() noexcept {
-#if defined(OAUTH2CC_TSAN)
-    // The reader's mark is a seq_cst exchange and retire() loads it seq_cst: the total
-    // order of those and of the generation's seq_cst store and load is enough.
-#else
-    if (asymmetric_fences()) {
-#if defined(OAUTH2CC_HAS_MEMBARRIER) && defined(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
-        if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) == 0) return;
-        // Registered, so this cannot fail; if it did, no reader would be safe to skip.
-        std::terminate();
-#endif
-    }
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
-
 /// @brief Takes the copies back from every cell: after this, no thread's cache keeps an
-/// older token alive. Needs the manager's lock, and a new generation stored (seq_cst)
-/// before it is called (under that lock no cell can have taken a copy at it yet).
-inline void retire(cell_list& list) {
-    heavy_fence();
+/// older token alive, and with `gone` no reader reaches the entry through a cell again.
+/// Needs the entry's lock.
+inline void retire(cell_list& list, cell_copy mark = cell_copy::stale) {
     list.drop_ended();
+    if (list.cells.empty()) return;
+    for (auto& cell : list.cells) cell->copy.store(mark, std::memory_order_seq_cst);
     for (auto& cell : list.cells) {
         // A reader inside its mark is copying the pointer, a few instructions long.
         while (cell->reading.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
@@ -4193,7 +4190,6 @@ public:
           system_clock(dynamic_cast<steady_clock_source*>(clock.get()) != nullptr),
           coarse(system_clock && coarse_clock::available()),
           manual(clock->is_manual()),
-          asymmetric(asymmetric_fences()),
           key(cache_key(client.config())),
           id(next_manager_id()),
           where(endpoint_for_logs(client.config().token_endpoint.empty()
@@ -4205,6 +4201,14 @@ public:
         guarded_.rng.seed(
             static_cast<std::minstd_rand::result_type>(seed != 0 ? seed : std::random_device{}()));
         last_read.store(now().time_since_epoch().count(), std::memory_order_relaxed);
+    }
+
+    manager_state(const manager_state&) = delete;
+    manager_state& operator=(const manager_state&) = delete;
+    /// Takes every thread's copy back, and has no reader reach this entry again.
+    ~manager_state() {
+        const state_lock lock(mutex_);
+        retire(guarded_.cells, cell_copy::gone);
     }
 
     /// @throws error `config` when a field of p is out of range
@@ -4301,12 +4305,11 @@ public:
     const bool system_clock;  ///< the clock is std::chrono::steady_clock
     const bool coarse;        ///< ...and the coarse clock may answer cached reads
     const bool manual;
-    const bool asymmetric;  ///< asymmetric_fences(), read by every cached read
     const std::string key;
     const std::uint64_t id;
     const std::string where;  ///< host:port of the token endpoint, for log lines
     const std::string who;    ///< the client id, sanitised, for log lines
-    const bool own;           ///< the config's own entry: never dropped, read through cells
+    const bool own;           ///< the config's own entry: never dropped
     const std::shared_ptr<fetch_count> fetches;
     /// When a caller last read this entry, on its clock (time_since_epoch().count()).
     std::atomic<steady::rep> last_read{0};
@@ -4314,8 +4317,6 @@ public:
     /// worker, begins after the logger has returned, so its lines come in order.
     std::mutex fetch_order;
 
-    // Read without the lock: stored seq_cst, then retire() (see retire_copies).
-    std::atomic<std::uint64_t> generation{1};
     /// Read and written without the lock: the token a call last succeeded with
     /// (note_accepted). Cleared when the token changes (retire_copies), so that it never
     /// names a freed token whose address a new one took: a caller still holding the old
@@ -4334,12 +4335,11 @@ private:
     guarded_state guarded_;
 };
 
-/// @brief Starts a new generation and takes back every thread's copy of the older tokens,
-/// so that no thread's cache keeps a replaced, invalidated or destroyed token alive: it
-/// lives only as long as the copies that callers hold.
+/// @brief Takes back every thread's copy of the older tokens, so that no thread's cache
+/// keeps a replaced, invalidated or destroyed token alive: it lives only as long as the
+/// copies that callers hold.
 inline void retire_copies(manager_state& s, const state_lock& lock) {
     s.accepted.store(nullptr, std::memory_order_relaxed);  // it named an older token
-    s.generation.fetch_add(1, std::memory_order_seq_cst);
     retire(s.locked(lock).cells);
 }
 
@@ -4349,12 +4349,11 @@ inline std::shared_ptr<metrics_observer> observer_of(const manager_state& s) {
     return s.locked(lock).observer;
 }
 
-/// @brief The cell's copy when it is of the current generation and fresh, counted as a
-/// hit; else null. No lock, no write that other threads see.
+/// @brief The cell's copy when it is current and fresh, counted as a hit; else null. No
+/// lock, no write that other threads see.
 inline std::shared_ptr<const token> cached_copy(const manager_state& s, cache_cell& cell) {
-    cell.enter_read(s.asymmetric);
-    if (cell.generation == s.generation.load(std::memory_order_seq_cst) && cell.local &&
-        s.fresh(cell)) {
+    cell.enter_read();
+    if (cell.current() && cell.local && s.fresh(cell)) {
         std::shared_ptr<const token> copy = cell.local;
         cell.leave_read();
         cell.count_hit();
@@ -4969,12 +4968,11 @@ inline std::shared_ptr<const token> serve(manager_state& s, const state_lock& lo
                                           cache_cell* cell) {
     const snapshot& current = *s.locked(lock).current;
     if (cell == nullptr) return current.tok;
-    const auto generation = s.generation.load(std::memory_order_relaxed);
-    if (cell->generation != generation || !cell->local) {
+    if (cell->copy.load(std::memory_order_relaxed) != cell_copy::current || !cell->local) {
         cell->local = local_copy(current.tok);
         cell->refresh_at = current.refresh_at;
         cell->coarse_until = coarse_until(current.refresh_at, current.expires_at);
-        cell->generation = generation;
+        cell->copy.store(cell_copy::current, std::memory_order_relaxed);
     }
     return cell->local;
 }
@@ -5010,19 +5008,47 @@ inline void refresh_if_due(manager_state& s, const state_lock& lock,
     }
 }
 
-/// @brief The token of an entry without cells when it is fresh (before its refresh
-/// point), read under the entry's lock with the coarse clock where it may answer (see
-/// coarse_until); else null, and wait_for_token() decides.
-inline std::shared_ptr<const token> fresh_token(manager_state& s) {
-    const state_lock lock = s.lock();
-    guarded_state& g = s.locked(lock);
-    if (!g.current) return nullptr;
-    const bool fresh =
-        s.coarse ? coarse_clock::now() < coarse_until(g.current->refresh_at, g.current->expires_at)
-                 : s.now() < g.current->refresh_at;
-    if (!fresh) return nullptr;
-    ++g.hits;
-    return g.current->tok;
+/// @brief This thread's copy of an entry, from its slot in the thread's keyed_cells, when
+/// it is current and fresh; else null. No lock, and no write that other threads see but
+/// the entry's last read, once per tick of the coarse clock. `own` is the manager's own
+/// entry, whose clock every entry shares.
+inline std::shared_ptr<const token> keyed_copy(const manager_state& own, keyed_cells::slot& slot) {
+    cache_cell& cell = *slot.cell;
+    cell.enter_read();
+    if (cell.current() && cell.local && own.fresh(cell)) {
+        // Inside the mark, with the copy current, the entry cannot be gone.
+        auto& last_read = static_cast<manager_state*>(slot.entry)->last_read;
+        const auto now = own.read_time().time_since_epoch().count();
+        if (last_read.load(std::memory_order_relaxed) < now) {
+            last_read.store(now, std::memory_order_relaxed);
+        }
+        std::shared_ptr<const token> copy = cell.local;
+        cell.leave_read();
+        cell.count_hit();
+        return copy;
+    }
+    cell.leave_read();
+    return nullptr;
+}
+
+/// @brief The cell of a slot of this thread's keyed_cells for entry e: the slot's own when
+/// it is e's, else a new one enrolled in e (the old one, of an entry dropped or gone, is
+/// let go: that entry drops it from its list).
+inline cache_cell& keyed_cell(keyed_cells::slot& slot, const std::shared_ptr<manager_state>& e) {
+    // A cell that is not gone is of the entry it was made for, alive: an entry marks its
+    // cells gone before it is freed, and a new one at its address is made after that.
+    if (slot.cell && slot.entry == e.get() &&
+        slot.cell->copy.load(std::memory_order_seq_cst) != cell_copy::gone) {
+        return *slot.cell;
+    }
+    auto cell = std::make_shared<cache_cell>();
+    {
+        const state_lock lock = e->lock();
+        e->locked(lock).cells.enroll(cell);
+    }
+    slot.cell = std::move(cell);
+    slot.entry = e.get();
+    return *slot.cell;
 }
 
 /// @brief A valid token of the entry, from the cache or from one shared fetch, waiting at
@@ -5605,10 +5631,20 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(const token_para
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     const token_params& params, std::chrono::milliseconds max_wait) {
+    detail::manager_state& own = *core_->own;
+    detail::cache_cell& mine = detail::this_thread_cell(own, core_->own);
+    const std::size_t hash = detail::params_hash{}(params);
+    if (mine.keyed) {
+        detail::keyed_cells::slot* slot = mine.keyed->find(hash, params);
+        if (slot && slot->cell) {
+            if (auto copy = detail::keyed_copy(own, *slot)) return copy;
+        }
+    }
     const auto entry = core_->entry(params);
     if (entry == core_->own) return get(max_wait);
-    if (auto fresh = detail::fresh_token(*entry)) return fresh;
-    return detail::wait_for_token(*entry, nullptr, max_wait);
+    if (!mine.keyed) mine.keyed = std::make_unique<detail::keyed_cells>();
+    detail::cache_cell& cell = detail::keyed_cell(mine.keyed->find_or_add(hash, params), entry);
+    return detail::wait_for_token(*entry, &cell, max_wait);
 }
 
 OAUTH2CC_INLINE std::string token_manager::authorization_header() {

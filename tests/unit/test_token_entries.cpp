@@ -270,6 +270,69 @@ TEST_CASE("token_manager: a token_params replaces the config's four fields") {
     }
 }
 
+TEST_CASE("token_manager: keyed reads answer from each thread's copy, taken back on change") {
+    auto endpoint = std::make_shared<audience_endpoint>();
+    auto clock = std::make_shared<manual_clock>();
+    auto p = policy();
+    p.max_entries = 5;  // the own entry counts
+    token_manager m(config(), p, endpoint, clock);
+    const auto a1 = m.get(for_audience("a"));
+    const auto hits = m.stats().cache_hits;
+    for (int i = 0; i < 10; ++i) CHECK(m.get(for_audience("a")) == a1);
+    CHECK(m.stats().cache_hits == hits + 10);  // each thread's reads are counted
+    CHECK(endpoint->requests() == 1);
+
+    // An invalidated token is taken back from the thread's copy.
+    m.invalidate(for_audience("a"), a1.get());
+    const auto a2 = m.get(for_audience("a"));
+    CHECK(a2 != a1);
+    CHECK(a2->access_token.reveal() == "a|read|2");
+    CHECK(m.get(for_audience("a")) == a2);
+
+    // So is one replaced at its refresh point (lead: 10% of 3600 s).
+    clock->advance(3241s);
+    const auto a3 = m.get(for_audience("a"));  // still valid: served, refresh started
+    CHECK(a3 == a2);
+    CHECK(eventually([&] { return !m.stats().in_flight; }));
+    CHECK(m.get(for_audience("a"))->access_token.reveal() == "a|read|3");
+
+    // Many threads, each with its copies: entries never serve each other's tokens.
+    clock->advance(1s);
+    std::atomic<int> wrong{0};
+    on_threads(4, [&](int t) {
+        for (int i = 0; i < 300; ++i) {
+            const std::string audience = "t" + std::to_string((t + i) % 3);
+            const auto tok = m.get(for_audience(audience));
+            if (tok->access_token.reveal().rfind(audience + "|read|", 0) != 0) ++wrong;
+        }
+    });
+    CHECK(wrong == 0);
+    CHECK(m.entries() == 5);  // the own, a, t0, t1, t2
+    CHECK(endpoint->requests() == 6);
+
+    // An entry dropped while threads hold copies of it is not read through them again.
+    m.get(for_audience("d"));  // beyond 5: a, read least recently, goes
+    CHECK(m.stats().evictions == 1);
+    CHECK(m.get(for_audience("a"))->access_token.reveal() == "a|read|8");
+    CHECK(endpoint->requests() == 8);
+}
+
+TEST_CASE("token_manager: a thread reading more parameters than its table holds") {
+    auto endpoint = std::make_shared<audience_endpoint>();
+    auto p = policy();
+    token_manager m(config(), p, endpoint, std::make_shared<manual_clock>());
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 0; i < 300; ++i) {
+            const std::string audience = "k" + std::to_string(i);
+            CHECK(m.get(for_audience(audience))->access_token.reveal().rfind(audience + "|", 0) ==
+                  0);
+        }
+    }
+    CHECK(endpoint->requests() == 300);
+    CHECK(m.entries() == 301);  // and the own
+    CHECK(m.stats().cache_hits >= 600);
+}
+
 TEST_CASE("token_manager: max_entries drops the least recently read entry, never the own") {
     auto endpoint = std::make_shared<audience_endpoint>();
     auto clock = std::make_shared<manual_clock>();

@@ -101,10 +101,20 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(const token_para
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     const token_params& params, std::chrono::milliseconds max_wait) {
+    detail::manager_state& own = *core_->own;
+    detail::cache_cell& mine = detail::this_thread_cell(own, core_->own);
+    const std::size_t hash = detail::params_hash{}(params);
+    if (mine.keyed) {
+        detail::keyed_cells::slot* slot = mine.keyed->find(hash, params);
+        if (slot && slot->cell) {
+            if (auto copy = detail::keyed_copy(own, *slot)) return copy;
+        }
+    }
     const auto entry = core_->entry(params);
     if (entry == core_->own) return get(max_wait);
-    if (auto fresh = detail::fresh_token(*entry)) return fresh;
-    return detail::wait_for_token(*entry, nullptr, max_wait);
+    if (!mine.keyed) mine.keyed = std::make_unique<detail::keyed_cells>();
+    detail::cache_cell& cell = detail::keyed_cell(mine.keyed->find_or_add(hash, params), entry);
+    return detail::wait_for_token(*entry, &cell, max_wait);
 }
 
 OAUTH2CC_INLINE std::string token_manager::authorization_header() {

@@ -1,7 +1,8 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
 // detail/manager/cached_read.hpp: how an entry of a token_manager serves its token: each
-// thread's copy (the config's own entry), the read under the lock (every other entry),
-// the wait for a fetch, the refresh a read starts when it is due, and invalidation.
+// thread's copy (of the config's own entry through the thread's slot, of every other
+// entry through the thread's keyed_cells), the wait for a fetch, the refresh a read starts
+// when it is due, and invalidation.
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -37,12 +38,11 @@ inline std::shared_ptr<const token> serve(manager_state& s, const state_lock& lo
                                           cache_cell* cell) {
     const snapshot& current = *s.locked(lock).current;
     if (cell == nullptr) return current.tok;
-    const auto generation = s.generation.load(std::memory_order_relaxed);
-    if (cell->generation != generation || !cell->local) {
+    if (cell->copy.load(std::memory_order_relaxed) != cell_copy::current || !cell->local) {
         cell->local = local_copy(current.tok);
         cell->refresh_at = current.refresh_at;
         cell->coarse_until = coarse_until(current.refresh_at, current.expires_at);
-        cell->generation = generation;
+        cell->copy.store(cell_copy::current, std::memory_order_relaxed);
     }
     return cell->local;
 }
@@ -78,19 +78,47 @@ inline void refresh_if_due(manager_state& s, const state_lock& lock,
     }
 }
 
-/// @brief The token of an entry without cells when it is fresh (before its refresh
-/// point), read under the entry's lock with the coarse clock where it may answer (see
-/// coarse_until); else null, and wait_for_token() decides.
-inline std::shared_ptr<const token> fresh_token(manager_state& s) {
-    const state_lock lock = s.lock();
-    guarded_state& g = s.locked(lock);
-    if (!g.current) return nullptr;
-    const bool fresh =
-        s.coarse ? coarse_clock::now() < coarse_until(g.current->refresh_at, g.current->expires_at)
-                 : s.now() < g.current->refresh_at;
-    if (!fresh) return nullptr;
-    ++g.hits;
-    return g.current->tok;
+/// @brief This thread's copy of an entry, from its slot in the thread's keyed_cells, when
+/// it is current and fresh; else null. No lock, and no write that other threads see but
+/// the entry's last read, once per tick of the coarse clock. `own` is the manager's own
+/// entry, whose clock every entry shares.
+inline std::shared_ptr<const token> keyed_copy(const manager_state& own, keyed_cells::slot& slot) {
+    cache_cell& cell = *slot.cell;
+    cell.enter_read();
+    if (cell.current() && cell.local && own.fresh(cell)) {
+        // Inside the mark, with the copy current, the entry cannot be gone.
+        auto& last_read = static_cast<manager_state*>(slot.entry)->last_read;
+        const auto now = own.read_time().time_since_epoch().count();
+        if (last_read.load(std::memory_order_relaxed) < now) {
+            last_read.store(now, std::memory_order_relaxed);
+        }
+        std::shared_ptr<const token> copy = cell.local;
+        cell.leave_read();
+        cell.count_hit();
+        return copy;
+    }
+    cell.leave_read();
+    return nullptr;
+}
+
+/// @brief The cell of a slot of this thread's keyed_cells for entry e: the slot's own when
+/// it is e's, else a new one enrolled in e (the old one, of an entry dropped or gone, is
+/// let go: that entry drops it from its list).
+inline cache_cell& keyed_cell(keyed_cells::slot& slot, const std::shared_ptr<manager_state>& e) {
+    // A cell that is not gone is of the entry it was made for, alive: an entry marks its
+    // cells gone before it is freed, and a new one at its address is made after that.
+    if (slot.cell && slot.entry == e.get() &&
+        slot.cell->copy.load(std::memory_order_seq_cst) != cell_copy::gone) {
+        return *slot.cell;
+    }
+    auto cell = std::make_shared<cache_cell>();
+    {
+        const state_lock lock = e->lock();
+        e->locked(lock).cells.enroll(cell);
+    }
+    slot.cell = std::move(cell);
+    slot.entry = e.get();
+    return *slot.cell;
 }
 
 /// @brief A valid token of the entry, from the cache or from one shared fetch, waiting at

@@ -129,7 +129,6 @@ public:
           system_clock(dynamic_cast<steady_clock_source*>(clock.get()) != nullptr),
           coarse(system_clock && coarse_clock::available()),
           manual(clock->is_manual()),
-          asymmetric(asymmetric_fences()),
           key(cache_key(client.config())),
           id(next_manager_id()),
           where(endpoint_for_logs(client.config().token_endpoint.empty()
@@ -141,6 +140,14 @@ public:
         guarded_.rng.seed(
             static_cast<std::minstd_rand::result_type>(seed != 0 ? seed : std::random_device{}()));
         last_read.store(now().time_since_epoch().count(), std::memory_order_relaxed);
+    }
+
+    manager_state(const manager_state&) = delete;
+    manager_state& operator=(const manager_state&) = delete;
+    /// Takes every thread's copy back, and has no reader reach this entry again.
+    ~manager_state() {
+        const state_lock lock(mutex_);
+        retire(guarded_.cells, cell_copy::gone);
     }
 
     /// @throws error `config` when a field of p is out of range
@@ -237,12 +244,11 @@ public:
     const bool system_clock;  ///< the clock is std::chrono::steady_clock
     const bool coarse;        ///< ...and the coarse clock may answer cached reads
     const bool manual;
-    const bool asymmetric;  ///< asymmetric_fences(), read by every cached read
     const std::string key;
     const std::uint64_t id;
     const std::string where;  ///< host:port of the token endpoint, for log lines
     const std::string who;    ///< the client id, sanitised, for log lines
-    const bool own;           ///< the config's own entry: never dropped, read through cells
+    const bool own;           ///< the config's own entry: never dropped
     const std::shared_ptr<fetch_count> fetches;
     /// When a caller last read this entry, on its clock (time_since_epoch().count()).
     std::atomic<steady::rep> last_read{0};
@@ -250,8 +256,6 @@ public:
     /// worker, begins after the logger has returned, so its lines come in order.
     std::mutex fetch_order;
 
-    // Read without the lock: stored seq_cst, then retire() (see retire_copies).
-    std::atomic<std::uint64_t> generation{1};
     /// Read and written without the lock: the token a call last succeeded with
     /// (note_accepted). Cleared when the token changes (retire_copies), so that it never
     /// names a freed token whose address a new one took: a caller still holding the old
@@ -270,12 +274,11 @@ private:
     guarded_state guarded_;
 };
 
-/// @brief Starts a new generation and takes back every thread's copy of the older tokens,
-/// so that no thread's cache keeps a replaced, invalidated or destroyed token alive: it
-/// lives only as long as the copies that callers hold.
+/// @brief Takes back every thread's copy of the older tokens, so that no thread's cache
+/// keeps a replaced, invalidated or destroyed token alive: it lives only as long as the
+/// copies that callers hold.
 inline void retire_copies(manager_state& s, const state_lock& lock) {
     s.accepted.store(nullptr, std::memory_order_relaxed);  // it named an older token
-    s.generation.fetch_add(1, std::memory_order_seq_cst);
     retire(s.locked(lock).cells);
 }
 
@@ -285,12 +288,11 @@ inline std::shared_ptr<metrics_observer> observer_of(const manager_state& s) {
     return s.locked(lock).observer;
 }
 
-/// @brief The cell's copy when it is of the current generation and fresh, counted as a
-/// hit; else null. No lock, no write that other threads see.
+/// @brief The cell's copy when it is current and fresh, counted as a hit; else null. No
+/// lock, no write that other threads see.
 inline std::shared_ptr<const token> cached_copy(const manager_state& s, cache_cell& cell) {
-    cell.enter_read(s.asymmetric);
-    if (cell.generation == s.generation.load(std::memory_order_seq_cst) && cell.local &&
-        s.fresh(cell)) {
+    cell.enter_read();
+    if (cell.current() && cell.local && s.fresh(cell)) {
         std::shared_ptr<const token> copy = cell.local;
         cell.leave_read();
         cell.count_hit();

@@ -1,73 +1,48 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
-// detail/manager/thread_cache.hpp: per-thread copies of the current token and per-thread counts of
-// cached reads, so that a cached read writes no cache line another thread reads or
-// writes meanwhile; and the hand-off by which a manager takes those copies back when its
-// token changes or it goes away.
+// detail/manager/thread_cache.hpp: per-thread copies of an entry's current token and
+// per-thread counts of cached reads, so that a cached read writes no cache line another
+// thread reads or writes meanwhile; each thread's table of its copies of a manager's other
+// entries, found by their parameters; and the hand-off by which an entry takes those
+// copies back when its token changes or it goes away.
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "../../client_config.hpp"
 #include "../../token.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
 #include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#if defined(__linux__) && defined(__has_include)
-#if __has_include(<linux/membarrier.h>) && __has_include(<sys/syscall.h>)
-#include <linux/membarrier.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#define OAUTH2CC_HAS_MEMBARRIER 1
-#endif
-#endif
-
-#if defined(__SANITIZE_THREAD__)
-#define OAUTH2CC_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define OAUTH2CC_TSAN 1
-#endif
-#endif
-
 namespace oauth2cc::detail {
 
-/// @brief Whether the process can make every one of its running threads pass a full
-/// memory barrier on demand (Linux `membarrier`). If so, a cached read orders its own
-/// accesses with a compiler barrier only, and the rare writer pays for both sides.
-inline bool asymmetric_fences() noexcept {
-#if defined(OAUTH2CC_HAS_MEMBARRIER) && defined(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
-    static const bool available = [] {
-        const long supported = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0);
-        return supported >= 0 && (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
-               syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0;
-    }();
-    return available;
-#else
-    return false;
-#endif
-}
+struct cache_cell;
+struct keyed_cells;
 
-/// @brief One thread's copy of one manager's current token, and that thread's count of
-/// cached reads. Shared by the thread's slot list and the manager's list of cells; on a
-/// cache line of its own.
+/// @brief What a cell's copy is: the entry's current token, a token the entry has taken
+/// back (a new copy is to be taken under the entry's lock), or of an entry that is gone
+/// (a reader must not reach the entry through this cell again).
+enum class cell_copy : unsigned char { current, stale, gone };
+
+/// @brief One thread's copy of one entry's current token, and that thread's count of
+/// cached reads. Shared by the thread (its slot list, or its keyed_cells) and the entry's
+/// list of cells; on a cache line of its own.
 ///
-/// The owning thread reads `generation`, `local`, `refresh_at` and `coarse_until` without
-/// the manager's lock, between `enter_read()` and `leave_read()`. They are written only
-/// under the manager's lock: by the owning thread when it takes a new copy, and by the
-/// manager when it takes a stale copy back (`retire()`), which waits for no reader of
-/// this cell.
+/// The owning thread reads `copy`, `local`, `refresh_at` and `coarse_until` without the
+/// entry's lock, between `enter_read()` and `leave_read()`. They are written only under
+/// the entry's lock: by the owning thread when it takes a new copy, and by the entry when
+/// it takes a copy back (`retire()`), which waits for no reader of this cell.
 struct alignas(64) cache_cell {
     std::atomic<unsigned> reading{0};  ///< Written by the owning thread only.
     /// Cached reads by the owning thread. Written by it only, with a plain load and
     /// store (no locked instruction); the manager sums the cells' counts.
     std::atomic<std::uint64_t> hits{0};
-    std::uint64_t generation = 0;  ///< The manager's generation of this copy.
+    std::atomic<cell_copy> copy{cell_copy::stale};  ///< Stored seq_cst by retire().
     /// The token, under a control block of this thread's own, so that copying it
     /// touches no reference count that other threads write.
     std::shared_ptr<const token> local;
@@ -75,29 +50,69 @@ struct alignas(64) cache_cell {
     /// ...and without reading steady_clock while the coarse clock is before this.
     std::chrono::steady_clock::time_point coarse_until;
 
-    /// Marks the start of a read of this cell. The reader then loads the manager's
-    /// generation seq_cst: either retire() sees the mark, or the reader sees the
-    /// generation that retire() is taking copies back for.
-    /// @param asymmetric what asymmetric_fences() says, kept by the manager
-    void enter_read(bool asymmetric) noexcept {
-#if defined(OAUTH2CC_TSAN)
-        (void)asymmetric;
-        reading.exchange(1, std::memory_order_seq_cst);
-#else
-        reading.store(1, std::memory_order_relaxed);
-        if (asymmetric) {
-            std::atomic_signal_fence(std::memory_order_seq_cst);
-        } else {
-            std::atomic_thread_fence(std::memory_order_seq_cst);
-        }
-#endif
-    }
+    /// The owning thread's copies of the manager's other entries: in the cell of the
+    /// config's own entry, made on the thread's first keyed read.
+    std::unique_ptr<keyed_cells> keyed;
+
+    /// Marks the start of a read of this cell. The reader then loads `copy` seq_cst, and
+    /// retire() stores it seq_cst before it loads the mark: in the single order of those
+    /// four, either retire() sees the mark and waits, or the reader sees the copy taken
+    /// back. The mark is one locked instruction on the thread's own cache line.
+    void enter_read() noexcept { reading.exchange(1, std::memory_order_seq_cst); }
     /// Ends the read: retire() may take the copy back from here on.
     void leave_read() noexcept { reading.store(0, std::memory_order_release); }
     /// Counts a cached read; only the owning thread calls it.
     void count_hit() noexcept {
         hits.store(hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
+    /// Whether the copy may be served: inside a read mark, before reading `local`.
+    bool current() const noexcept {
+        return copy.load(std::memory_order_seq_cst) == cell_copy::current;
+    }
+};
+
+/// @brief One thread's cells for the entries of one manager other than the config's own,
+/// found by their token_params: open addressing over a fixed table, emptied when half
+/// full, so that a thread holds at most 128 cells per manager however many entries the
+/// manager has.
+struct keyed_cells {
+    struct slot {
+        std::size_t hash = 0;
+        token_params params;
+        /// The entry; reached only inside a read mark of `cell`, and only while the cell's
+        /// copy is not `gone` (the entry marks it so before it is destroyed).
+        void* entry = nullptr;
+        std::shared_ptr<cache_cell> cell;
+    };
+    static constexpr std::size_t capacity = 256;
+
+    /// The slot of p, or null.
+    slot* find(std::size_t hash, const token_params& p) noexcept {
+        if (slots_.empty()) return nullptr;
+        for (std::size_t i = hash % capacity;; i = (i + 1) % capacity) {
+            slot& s = slots_[i];
+            if (!s.cell) return nullptr;
+            if (s.hash == hash && s.params == p) return &s;
+        }
+    }
+    /// The slot of p, made empty (no cell) when there was none.
+    slot& find_or_add(std::size_t hash, const token_params& p) {
+        if (slot* found = find(hash, p)) return *found;
+        if (slots_.empty() || used_ * 2 >= capacity) {
+            slots_.assign(capacity, slot{});
+            used_ = 0;
+        }
+        std::size_t i = hash % capacity;
+        while (slots_[i].cell) i = (i + 1) % capacity;
+        ++used_;
+        slots_[i].hash = hash;
+        slots_[i].params = p;
+        return slots_[i];
+    }
+
+private:
+    std::vector<slot> slots_;
+    std::size_t used_ = 0;
 };
 
 /// @brief A manager's cells, one per thread that has read from it, and the reads of the
@@ -134,31 +149,13 @@ struct cell_list {
     }
 };
 
-/// @brief The writer's half of the hand-off: after it, any reader of a cell either has
-/// marked its read (retire() sees the mark and waits) or will load the generation that the
-/// writer stored before calling this.
-inline void heavy_fence() noexcept {
-#if defined(OAUTH2CC_TSAN)
-    // The reader's mark is a seq_cst exchange and retire() loads it seq_cst: the total
-    // order of those and of the generation's seq_cst store and load is enough.
-#else
-    if (asymmetric_fences()) {
-#if defined(OAUTH2CC_HAS_MEMBARRIER) && defined(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
-        if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) == 0) return;
-        // Registered, so this cannot fail; if it did, no reader would be safe to skip.
-        std::terminate();
-#endif
-    }
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
-
 /// @brief Takes the copies back from every cell: after this, no thread's cache keeps an
-/// older token alive. Needs the manager's lock, and a new generation stored (seq_cst)
-/// before it is called (under that lock no cell can have taken a copy at it yet).
-inline void retire(cell_list& list) {
-    heavy_fence();
+/// older token alive, and with `gone` no reader reaches the entry through a cell again.
+/// Needs the entry's lock.
+inline void retire(cell_list& list, cell_copy mark = cell_copy::stale) {
     list.drop_ended();
+    if (list.cells.empty()) return;
+    for (auto& cell : list.cells) cell->copy.store(mark, std::memory_order_seq_cst);
     for (auto& cell : list.cells) {
         // A reader inside its mark is copying the pointer, a few instructions long.
         while (cell->reading.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
