@@ -4349,11 +4349,20 @@ inline std::shared_ptr<metrics_observer> observer_of(const manager_state& s) {
     return s.locked(lock).observer;
 }
 
-/// @brief The cell's copy when it is current and fresh, counted as a hit; else null. No
-/// lock, no write that other threads see.
-inline std::shared_ptr<const token> cached_copy(const manager_state& s, cache_cell& cell) {
+/// @brief Does nothing: cached_copy()'s default on_hit.
+struct no_op {
+    void operator()() const noexcept {}
+};
+
+/// @brief The cell's copy when it is current and fresh (on s's clock), counted as a hit;
+/// else null. No lock, no write that other threads see. on_hit runs inside the read
+/// mark, while the cell's entry cannot be gone.
+template <class OnHit = no_op>
+inline std::shared_ptr<const token> cached_copy(const manager_state& s, cache_cell& cell,
+                                                OnHit on_hit = {}) {
     cell.enter_read();
     if (cell.current() && cell.local && s.fresh(cell)) {
+        on_hit();
         std::shared_ptr<const token> copy = cell.local;
         cell.leave_read();
         cell.count_hit();
@@ -5013,22 +5022,13 @@ inline void refresh_if_due(manager_state& s, const state_lock& lock,
 /// the entry's last read, once per tick of the coarse clock. `own` is the manager's own
 /// entry, whose clock every entry shares.
 inline std::shared_ptr<const token> keyed_copy(const manager_state& own, keyed_cells::slot& slot) {
-    cache_cell& cell = *slot.cell;
-    cell.enter_read();
-    if (cell.current() && cell.local && own.fresh(cell)) {
-        // Inside the mark, with the copy current, the entry cannot be gone.
+    return cached_copy(own, *slot.cell, [&own, &slot] {
         auto& last_read = static_cast<manager_state*>(slot.entry)->last_read;
         const auto now = own.read_time().time_since_epoch().count();
         if (last_read.load(std::memory_order_relaxed) < now) {
             last_read.store(now, std::memory_order_relaxed);
         }
-        std::shared_ptr<const token> copy = cell.local;
-        cell.leave_read();
-        cell.count_hit();
-        return copy;
-    }
-    cell.leave_read();
-    return nullptr;
+    });
 }
 
 /// @brief The cell of a slot of this thread's keyed_cells for entry e: the slot's own when

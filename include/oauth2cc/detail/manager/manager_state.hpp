@@ -288,11 +288,20 @@ inline std::shared_ptr<metrics_observer> observer_of(const manager_state& s) {
     return s.locked(lock).observer;
 }
 
-/// @brief The cell's copy when it is current and fresh, counted as a hit; else null. No
-/// lock, no write that other threads see.
-inline std::shared_ptr<const token> cached_copy(const manager_state& s, cache_cell& cell) {
+/// @brief Does nothing: cached_copy()'s default on_hit.
+struct no_op {
+    void operator()() const noexcept {}
+};
+
+/// @brief The cell's copy when it is current and fresh (on s's clock), counted as a hit;
+/// else null. No lock, no write that other threads see. on_hit runs inside the read
+/// mark, while the cell's entry cannot be gone.
+template <class OnHit = no_op>
+inline std::shared_ptr<const token> cached_copy(const manager_state& s, cache_cell& cell,
+                                                OnHit on_hit = {}) {
     cell.enter_read();
     if (cell.current() && cell.local && s.fresh(cell)) {
+        on_hit();
         std::shared_ptr<const token> copy = cell.local;
         cell.leave_read();
         cell.count_hit();
