@@ -4138,7 +4138,7 @@ struct guarded_state {
     std::weak_ptr<const token> guard_kept;
     std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
                   fast_failures = 0, store_loads = 0, store_failures = 0;
-    std::uint64_t hits = 0;  ///< cached reads under the lock (entries without cells)
+    std::uint64_t hits = 0;  ///< reads served without a cell (try_get, get_async)
     std::minstd_rand rng;    ///< small: a manager may hold thousands of entries
     /// Refreshed by the process's refresher at its refresh point (and, for an entry that is
     /// not the config's own, only while read within idle_after).
@@ -5635,8 +5635,8 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     detail::cache_cell& mine = detail::this_thread_cell(own, core_->own);
     const std::size_t hash = detail::params_hash{}(params);
     if (mine.keyed) {
-        detail::keyed_cells::slot* slot = mine.keyed->find(hash, params);
-        if (slot && slot->cell) {
+        // A slot found has its cell.
+        if (detail::keyed_cells::slot* slot = mine.keyed->find(hash, params)) {
             if (auto copy = detail::keyed_copy(own, *slot)) return copy;
         }
     }

@@ -105,8 +105,8 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     detail::cache_cell& mine = detail::this_thread_cell(own, core_->own);
     const std::size_t hash = detail::params_hash{}(params);
     if (mine.keyed) {
-        detail::keyed_cells::slot* slot = mine.keyed->find(hash, params);
-        if (slot && slot->cell) {
+        // A slot found has its cell.
+        if (detail::keyed_cells::slot* slot = mine.keyed->find(hash, params)) {
             if (auto copy = detail::keyed_copy(own, *slot)) return copy;
         }
     }
