@@ -32,7 +32,8 @@ constexpr int exit_bad_response = 5;
 constexpr int exit_api_status = 6;
 
 constexpr const char* description =
-    R"(oauth2cc-cli: OAuth 2.0 client-credentials tokens and authorized calls
+    R"(oauth2cc-cli: OAuth 2.0 tokens (client credentials, token exchange, JWT bearer) and
+authorized calls
 
   oauth2cc-cli [OPTIONS] token [OPTIONS]
       Requests a token and prints the token response as JSON on stdout.
@@ -49,6 +50,8 @@ OAUTH2_CLIENT_SECRET_FILE (preferred: a mounted file, a trailing newline dropped
 OAUTH2_CLIENT_SECRET. --client-secret works too, but shows in the process list; a
 warning says so. private_key_jwt and client_assertion send no secret: a key signs each
 request's assertion, or the platform's assertion file is read afresh for each request.
+The subject, actor and assertion files of token_exchange and jwt_bearer are read again
+whenever they change, and never printed.
 So do --redis and --proxy URLs with a password: give those in OAUTH2_REDIS_URL (or a
 0600 file named by --redis-url-file) and https_proxy.
 
@@ -100,6 +103,7 @@ parsed parse(int argc, char** argv) {
     std::string secret_file, secret_value, encoding = "form", scope, cache;
     std::string proxy;
     oauth2cc_examples::authentication_settings how;
+    oauth2cc_examples::grant_settings grant;
     std::vector<std::string> header_lines;
 
     CLI::App app{description, "oauth2cc-cli"};
@@ -171,6 +175,56 @@ parsed parse(int argc, char** argv) {
                    "the assertions' aud; default the token endpoint")
         ->type_name("AUD")
         ->envname("OAUTH2_ASSERTION_AUDIENCE");
+    app.add_option("--grant", grant.grant,
+                   "the grant: client_credentials, token_exchange (RFC 8693) or\n"
+                   "jwt_bearer (RFC 7523); default: token_exchange with\n"
+                   "--subject-token-file, jwt_bearer with --assertion-file or\n"
+                   "--grant-key, else client_credentials")
+        ->type_name("GRANT")
+        ->envname("OAUTH2_GRANT")
+        ->check(CLI::IsMember(oauth2cc_examples::grant_names()));
+    app.add_option("--subject-token-file", grant.subject_token_file,
+                   "token_exchange: the subject token (a workload's or a caller's),\n"
+                   "read again whenever the file changes")
+        ->type_name("FILE")
+        ->envname("OAUTH2_SUBJECT_TOKEN_FILE");
+    app.add_option("--subject-token-type", grant.subject_token_type,
+                   "its type: access_token (default), jwt, id_token, refresh_token,\n"
+                   "saml1, saml2, or a URI")
+        ->type_name("TYPE")
+        ->envname("OAUTH2_SUBJECT_TOKEN_TYPE");
+    app.add_option("--actor-token-file", grant.actor_token_file,
+                   "token_exchange: the actor token, for delegation")
+        ->type_name("FILE")
+        ->envname("OAUTH2_ACTOR_TOKEN_FILE");
+    app.add_option("--actor-token-type", grant.actor_token_type,
+                   "its type, as --subject-token-type (default access_token)")
+        ->type_name("TYPE")
+        ->envname("OAUTH2_ACTOR_TOKEN_TYPE");
+    app.add_option("--requested-token-type", grant.requested_token_type,
+                   "token_exchange: the type to issue, as --subject-token-type; a\n"
+                   "token that is no access token (N_A) is printed, never sent")
+        ->type_name("TYPE")
+        ->envname("OAUTH2_REQUESTED_TOKEN_TYPE");
+    app.add_option("--assertion-file", grant.assertion_file,
+                   "jwt_bearer: a JWT that a platform writes and rotates, sent as\n"
+                   "the grant's assertion")
+        ->type_name("FILE")
+        ->envname("OAUTH2_ASSERTION_FILE");
+    app.add_option("--grant-key", grant.grant_key_file,
+                   "jwt_bearer: a private key (PEM) that signs a new assertion for\n"
+                   "each request: iss the client id, sub --assertion-subject, aud\n"
+                   "--assertion-audience")
+        ->type_name("FILE")
+        ->envname("OAUTH2_GRANT_KEY_FILE");
+    app.add_option("--grant-key-id", grant.grant_key_id, "the grant key's id, sent as kid")
+        ->type_name("KID")
+        ->envname("OAUTH2_GRANT_KEY_ID");
+    app.add_option("--assertion-subject", grant.assertion_subject,
+                   "the signed assertion's sub (the user or service it is for);\n"
+                   "default the client id")
+        ->type_name("SUB")
+        ->envname("OAUTH2_ASSERTION_SUBJECT");
     app.add_option("--basic-encoding", encoding,
                    "Basic credentials: form (RFC 6749 §2.3.1, default) or raw")
         ->type_name("form|raw")
@@ -268,6 +322,13 @@ parsed parse(int argc, char** argv) {
             "no token URL: --token-url or OAUTH2_TOKEN_URL, or --issuer or OAUTH2_ISSUER"};
     }
     if (cfg.client_id.empty()) throw usage_error{"no client id: --client-id or OAUTH2_CLIENT_ID"};
+    try {
+        oauth2cc_examples::apply_grant(cfg, grant);
+    } catch (const oauth2cc::error&) {
+        throw;  // the grant key refused: a configuration error, exit 2
+    } catch (const std::runtime_error& e) {
+        throw usage_error{e.what()};
+    }
     // The proxy of the token endpoint, or of the issuer that will name it.
     cfg.proxy = p.proxy ? *p.proxy
                         : oauth2cc::proxy_from_environment(
@@ -352,6 +413,7 @@ int print_token(const parsed& p) {
     nlohmann::json out = t.extra.is_object() ? t.extra : nlohmann::json::object();
     out["access_token"] = t.access_token.reveal();
     out["token_type"] = t.token_type;
+    if (!t.issued_token_type.empty()) out["issued_token_type"] = t.issued_token_type;
     if (t.expires_in) out["expires_in"] = t.expires_in->count();
     if (!t.scope.empty()) out["scope"] = t.scope;
     std::cout << out.dump() << "\n";

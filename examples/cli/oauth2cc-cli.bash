@@ -18,6 +18,14 @@ _oauth2cc_cli() {
                 client_secret_post client_secret_jwt private_key_jwt client_assertion
                 tls_client_auth self_signed_tls_client_auth" -- "$cur")
             return 0 ;;
+        --grant)
+            mapfile -t COMPREPLY < <(compgen -W "client_credentials token_exchange jwt_bearer" \
+                -- "$cur")
+            return 0 ;;
+        --subject-token-type | --actor-token-type | --requested-token-type)
+            mapfile -t COMPREPLY < <(compgen -W "access_token refresh_token id_token jwt saml1
+                saml2" -- "$cur")
+            return 0 ;;
         --client-key-alg)
             mapfile -t COMPREPLY < <(compgen -W "RS256 PS256 ES256 ES384 EdDSA" -- "$cur")
             return 0 ;;
@@ -28,7 +36,8 @@ _oauth2cc_cli() {
             mapfile -t COMPREPLY < <(compgen -W "GET POST PUT PATCH DELETE HEAD" -- "$cur")
             return 0 ;;
         --client-secret-file | --client-key | --client-assertion-file | --cert | --key | \
-            --dpop-key | --ca-file | --seal-key-file | --redis-url-file)
+            --dpop-key | --ca-file | --seal-key-file | --redis-url-file | \
+            --subject-token-file | --actor-token-file | --assertion-file | --grant-key)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return 0 ;;
         --cache)
@@ -38,7 +47,7 @@ _oauth2cc_cli() {
             fi ;;
         --token-url | --issuer | --client-id | --client-secret | --client-key-id | \
             --assertion-audience | --scope | --audience | --resource | --redis | --proxy | \
-            -d | --data | -H | --header)
+            --grant-key-id | --assertion-subject | -d | --data | -H | --header)
             return 0 ;;  # free text: nothing to offer
     esac
 
@@ -52,7 +61,9 @@ _oauth2cc_cli() {
 
     local options="-h --help --version --token-url --issuer --client-id --client-secret-file
         --client-secret --auth --client-key --client-key-id --client-key-alg
-        --client-assertion-file --cert --key --dpop --dpop-key --assertion-audience
+        --client-assertion-file --cert --key --dpop --dpop-key --assertion-audience --grant
+        --subject-token-file --subject-token-type --actor-token-file --actor-token-type
+        --requested-token-type --assertion-file --grant-key --grant-key-id --assertion-subject
         --basic-encoding --scope --audience --resource --ca-file --allow-insecure-http
         --cache --redis --redis-url-file --seal-key-file --proxy"
     if [[ $command == call ]]; then

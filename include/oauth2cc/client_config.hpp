@@ -8,6 +8,8 @@
 #include "secret.hpp"
 #include "signing_key.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -57,6 +59,39 @@ enum class credential_encoding {
     raw,
 };
 
+/// @brief The grant a client asks for its token with.
+enum class grant_type {
+    /// RFC 6749 §4.4: the client's own credentials are the grant (the default).
+    client_credentials,
+    /// RFC 8693: a subject token (a platform's, a caller's, another manager's), and an
+    /// actor token for delegation, exchanged for a new token.
+    token_exchange,
+    /// RFC 7523 §2.1: a signed JWT is the grant (a service account's, or one a platform
+    /// issued).
+    jwt_bearer,
+};
+
+/// @brief The grant's short name, as `oauth2cc-cli --grant` takes it:
+/// "client_credentials", "token_exchange", "jwt_bearer".
+std::string_view to_string(grant_type grant) noexcept;
+
+/// @brief The token type identifiers of RFC 8693 §3, for subject_token_type,
+/// actor_token_type and requested_token_type.
+namespace token_types {
+/// An OAuth 2.0 access token.
+inline constexpr const char* access_token = "urn:ietf:params:oauth:token-type:access_token";
+/// An OAuth 2.0 refresh token.
+inline constexpr const char* refresh_token = "urn:ietf:params:oauth:token-type:refresh_token";
+/// An OpenID Connect ID token.
+inline constexpr const char* id_token = "urn:ietf:params:oauth:token-type:id_token";
+/// A base64url-encoded SAML 1.1 assertion.
+inline constexpr const char* saml1 = "urn:ietf:params:oauth:token-type:saml1";
+/// A base64url-encoded SAML 2.0 assertion.
+inline constexpr const char* saml2 = "urn:ietf:params:oauth:token-type:saml2";
+/// A JWT (RFC 7519), of any issuer: a platform's service-account token, say.
+inline constexpr const char* jwt = "urn:ietf:params:oauth:token-type:jwt";
+}  // namespace token_types
+
 /// @brief Everything that shapes a token request: what to ask for, how to authenticate,
 /// and (from connection_options) how to reach the token endpoint.
 /// @sa RFC 6749 §4.4.2
@@ -99,15 +134,50 @@ struct client_config : connection_options {
     /// a PEM file to keep using stored tokens across runs, or signing_key::generate() one
     /// per process.
     std::optional<signing_key> dpop_key;
+
+    /// The grant asked for; every auth method, DPoP and mTLS work with each.
+    grant_type grant = grant_type::client_credentials;
+    /// For grant_type::token_exchange: the subject token (RFC 8693 §2.1). A token_manager
+    /// calls it in every get() to learn the current subject, and serves a token exchanged
+    /// for that subject: a new subject means a new exchange. Make it cheap
+    /// (assertion_from_file(), subject_token_of()). Throwing or returning an empty string
+    /// is a `config` error, and nothing is sent.
+    std::function<std::string()> subject_token;
+    /// Its type (RFC 8693 §3).
+    std::string subject_token_type = token_types::access_token;
+    /// For delegation: the actor token, sent with actor_token_type when set.
+    std::function<std::string()> actor_token;
+    std::string actor_token_type;  ///< Needed with actor_token.
+    /// Sent as `requested_token_type` when not empty. With a type other than an access
+    /// token, a token of token_type `N_A` is accepted: it is never attached to a request.
+    std::string requested_token_type;
+    /// For grant_type::jwt_bearer: the assertion, called for every request
+    /// (jwt_bearer_assertion() signs a new one each time; assertion_from_file() reads
+    /// one a platform issued).
+    std::function<std::string()> grant_assertion;
 };
 
-/// @brief A client_assertion source that reads the file afresh on every call, for
-/// assertions a platform writes and rotates (a Kubernetes projected service-account
-/// token, an Azure or GCP workload identity token). White space around the content is
-/// dropped.
+/// @brief A source for client_assertion, subject_token, actor_token or grant_assertion
+/// that reads a file a platform writes and rotates (a Kubernetes projected
+/// service-account token, an Azure or GCP workload identity token). The file is read on
+/// the first call and again whenever it has changed (its inode, size, modification or
+/// change time), so a call costs one stat() while it stays the same. White space around
+/// the content is dropped.
 /// @returns a function that throws error `config` naming the file (never its content)
 ///          when the file cannot be read or is empty
 std::function<std::string()> assertion_from_file(std::string path);
+
+/// @brief A grant_assertion source that signs a new JWT for every call (RFC 7523 §2.1,
+/// §3): header `alg` (of key), `typ` `JWT`, `kid` when key has one; claims `iss`, `sub`,
+/// `aud`, `iat`, `exp` = iat + lifetime, a new `jti` of 128 random bits, then the members of
+/// extra_claims (an object, or null for none).
+/// @throws error `config` when issuer, subject or audience is empty or holds control
+///         characters, lifetime is not from 1 second to 1 hour, or extra_claims is not an
+///         object or names one of the six claims above
+std::function<std::string()> jwt_bearer_assertion(
+    signing_key key, std::string issuer, std::string subject, std::string audience,
+    std::chrono::seconds lifetime = std::chrono::seconds(60),
+    nlohmann::json extra_claims = nlohmann::json());
 
 /// @brief The request parameters of one token: a token_manager holds one token per
 /// distinct token_params. In a request made for a token_params its four fields replace

@@ -19,8 +19,13 @@ namespace oauth2cc {
 struct token {
     secret access_token;  ///< The token itself; never in a message or a log line.
     /// "Bearer" (RFC 6750), or "DPoP" (RFC 9449) when client_config::dpop_key is set and
-    /// the server bound the token to it; other types are refused.
+    /// the server bound the token to it, or "N_A" (RFC 8693 §2.2.1) for an exchanged token
+    /// that is not an access token, when one was requested: such a token is never attached
+    /// to a request. Other types are refused.
     std::string token_type;
+    /// The type of the token issued, an RFC 8693 §3 identifier: required in the answer to a
+    /// token exchange, kept from any grant whose server sends it, else empty.
+    std::string issued_token_type;
     /// The granted scope: the server's `scope`, or the requested scope when it sent none.
     std::string scope;
     /// The lifetime the server gave; empty when it sent no `expires_in`.

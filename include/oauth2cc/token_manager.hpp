@@ -27,6 +27,7 @@ namespace oauth2cc {
 
 namespace detail {
 class manager_core;
+struct current_subject;
 }  // namespace detail
 
 /// @brief When token_manager refreshes and how it retries.
@@ -114,6 +115,13 @@ struct token_result {
 ///   its error.
 /// - A failed request is retried with exponential backoff and full jitter, never
 ///   sooner than Retry-After; between attempts callers get the last error at once.
+///
+/// A config of grant_type::token_exchange (and of grant_type::jwt_bearer with an assertion
+/// made elsewhere, whose `iss` and `sub` only the assertion tells) follows its subject:
+/// every get() calls the subject source (and the actor source) and serves a token
+/// exchanged for what they give now. Each subject is an entry of its own, keyed by the
+/// SHA-256 of its tokens and bounded like keyed entries (max_entries, idle_after); its
+/// requests send the subject it was made for, from whatever thread.
 ///
 /// Every member function is thread-safe. Destruction waits for a request in progress,
 /// which the transport's timeouts bound.
@@ -298,8 +306,24 @@ public:
         std::chrono::steady_clock::duration lifetime, const refresh_policy& policy);
 
 private:
+    // The subject key of the entry this thread reads, for a manager that follows its
+    // subject: the one it was served last, else (unless seen_only) the current one.
+    std::string_view seen_subject(bool seen_only);
+    // The current subject of the calling thread, for a manager that follows its subject;
+    // else null.
+    const detail::current_subject* subject_of_caller();
+
     std::shared_ptr<detail::manager_core> core_;
 };
+
+/// @brief A subject_token (or actor_token) source that hands over m's current access
+/// token, for two hops: one manager's token exchanged by another's. Each call is m.get(),
+/// from m's cache; when m refreshes its token, the exchanging manager sees a new subject
+/// and exchanges it anew. m must outlive every manager that uses the source.
+/// @throws error (when called) as m.get() does
+std::function<std::string()> subject_token_of(token_manager& m);
+/// @brief As subject_token_of(m), of m's token for params (m.get(params)).
+std::function<std::string()> subject_token_of(token_manager& m, token_params params);
 
 }  // namespace oauth2cc
 

@@ -19,8 +19,10 @@ namespace oauth2cc {
 /// token outlives the process, and the steady clock, that got it.
 struct stored_token {
     secret access_token;     ///< The token itself.
-    std::string token_type;  ///< "Bearer".
-    std::string scope;       ///< The granted scope.
+    std::string token_type;  ///< "Bearer", "DPoP", or "N_A".
+    /// The RFC 8693 issued_token_type, when the server named one.
+    std::string issued_token_type;
+    std::string scope;  ///< The granted scope.
     /// Every other member of the token response.
     nlohmann::json extra = nlohmann::json(nlohmann::json::value_t::object);
     /// When the token was requested.

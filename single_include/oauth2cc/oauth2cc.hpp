@@ -316,6 +316,8 @@ private:
 
 }  // namespace oauth2cc
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -365,6 +367,39 @@ enum class credential_encoding {
     raw,
 };
 
+/// @brief The grant a client asks for its token with.
+enum class grant_type {
+    /// RFC 6749 §4.4: the client's own credentials are the grant (the default).
+    client_credentials,
+    /// RFC 8693: a subject token (a platform's, a caller's, another manager's), and an
+    /// actor token for delegation, exchanged for a new token.
+    token_exchange,
+    /// RFC 7523 §2.1: a signed JWT is the grant (a service account's, or one a platform
+    /// issued).
+    jwt_bearer,
+};
+
+/// @brief The grant's short name, as `oauth2cc-cli --grant` takes it:
+/// "client_credentials", "token_exchange", "jwt_bearer".
+std::string_view to_string(grant_type grant) noexcept;
+
+/// @brief The token type identifiers of RFC 8693 §3, for subject_token_type,
+/// actor_token_type and requested_token_type.
+namespace token_types {
+/// An OAuth 2.0 access token.
+inline constexpr const char* access_token = "urn:ietf:params:oauth:token-type:access_token";
+/// An OAuth 2.0 refresh token.
+inline constexpr const char* refresh_token = "urn:ietf:params:oauth:token-type:refresh_token";
+/// An OpenID Connect ID token.
+inline constexpr const char* id_token = "urn:ietf:params:oauth:token-type:id_token";
+/// A base64url-encoded SAML 1.1 assertion.
+inline constexpr const char* saml1 = "urn:ietf:params:oauth:token-type:saml1";
+/// A base64url-encoded SAML 2.0 assertion.
+inline constexpr const char* saml2 = "urn:ietf:params:oauth:token-type:saml2";
+/// A JWT (RFC 7519), of any issuer: a platform's service-account token, say.
+inline constexpr const char* jwt = "urn:ietf:params:oauth:token-type:jwt";
+}  // namespace token_types
+
 /// @brief Everything that shapes a token request: what to ask for, how to authenticate,
 /// and (from connection_options) how to reach the token endpoint.
 /// @sa RFC 6749 §4.4.2
@@ -407,15 +442,50 @@ struct client_config : connection_options {
     /// a PEM file to keep using stored tokens across runs, or signing_key::generate() one
     /// per process.
     std::optional<signing_key> dpop_key;
+
+    /// The grant asked for; every auth method, DPoP and mTLS work with each.
+    grant_type grant = grant_type::client_credentials;
+    /// For grant_type::token_exchange: the subject token (RFC 8693 §2.1). A token_manager
+    /// calls it in every get() to learn the current subject, and serves a token exchanged
+    /// for that subject: a new subject means a new exchange. Make it cheap
+    /// (assertion_from_file(), subject_token_of()). Throwing or returning an empty string
+    /// is a `config` error, and nothing is sent.
+    std::function<std::string()> subject_token;
+    /// Its type (RFC 8693 §3).
+    std::string subject_token_type = token_types::access_token;
+    /// For delegation: the actor token, sent with actor_token_type when set.
+    std::function<std::string()> actor_token;
+    std::string actor_token_type;  ///< Needed with actor_token.
+    /// Sent as `requested_token_type` when not empty. With a type other than an access
+    /// token, a token of token_type `N_A` is accepted: it is never attached to a request.
+    std::string requested_token_type;
+    /// For grant_type::jwt_bearer: the assertion, called for every request
+    /// (jwt_bearer_assertion() signs a new one each time; assertion_from_file() reads
+    /// one a platform issued).
+    std::function<std::string()> grant_assertion;
 };
 
-/// @brief A client_assertion source that reads the file afresh on every call, for
-/// assertions a platform writes and rotates (a Kubernetes projected service-account
-/// token, an Azure or GCP workload identity token). White space around the content is
-/// dropped.
+/// @brief A source for client_assertion, subject_token, actor_token or grant_assertion
+/// that reads a file a platform writes and rotates (a Kubernetes projected
+/// service-account token, an Azure or GCP workload identity token). The file is read on
+/// the first call and again whenever it has changed (its inode, size, modification or
+/// change time), so a call costs one stat() while it stays the same. White space around
+/// the content is dropped.
 /// @returns a function that throws error `config` naming the file (never its content)
 ///          when the file cannot be read or is empty
 std::function<std::string()> assertion_from_file(std::string path);
+
+/// @brief A grant_assertion source that signs a new JWT for every call (RFC 7523 §2.1,
+/// §3): header `alg` (of key), `typ` `JWT`, `kid` when key has one; claims `iss`, `sub`,
+/// `aud`, `iat`, `exp` = iat + lifetime, a new `jti` of 128 random bits, then the members of
+/// extra_claims (an object, or null for none).
+/// @throws error `config` when issuer, subject or audience is empty or holds control
+///         characters, lifetime is not from 1 second to 1 hour, or extra_claims is not an
+///         object or names one of the six claims above
+std::function<std::string()> jwt_bearer_assertion(
+    signing_key key, std::string issuer, std::string subject, std::string audience,
+    std::chrono::seconds lifetime = std::chrono::seconds(60),
+    nlohmann::json extra_claims = nlohmann::json());
 
 /// @brief The request parameters of one token: a token_manager holds one token per
 /// distinct token_params. In a request made for a token_params its four fields replace
@@ -770,8 +840,13 @@ namespace oauth2cc {
 struct token {
     secret access_token;  ///< The token itself; never in a message or a log line.
     /// "Bearer" (RFC 6750), or "DPoP" (RFC 9449) when client_config::dpop_key is set and
-    /// the server bound the token to it; other types are refused.
+    /// the server bound the token to it, or "N_A" (RFC 8693 §2.2.1) for an exchanged token
+    /// that is not an access token, when one was requested: such a token is never attached
+    /// to a request. Other types are refused.
     std::string token_type;
+    /// The type of the token issued, an RFC 8693 §3 identifier: required in the answer to a
+    /// token exchange, kept from any grant whose server sends it, else empty.
+    std::string issued_token_type;
     /// The granted scope: the server's `scope`, or the requested scope when it sent none.
     std::string scope;
     /// The lifetime the server gave; empty when it sent no `expires_in`.
@@ -805,8 +880,10 @@ namespace oauth2cc {
 /// token outlives the process, and the steady clock, that got it.
 struct stored_token {
     secret access_token;     ///< The token itself.
-    std::string token_type;  ///< "Bearer".
-    std::string scope;       ///< The granted scope.
+    std::string token_type;  ///< "Bearer", "DPoP", or "N_A".
+    /// The RFC 8693 issued_token_type, when the server named one.
+    std::string issued_token_type;
+    std::string scope;  ///< The granted scope.
     /// Every other member of the token response.
     nlohmann::json extra = nlohmann::json(nlohmann::json::value_t::object);
     /// When the token was requested.
@@ -904,6 +981,7 @@ namespace oauth2cc {
 
 namespace detail {
 class manager_core;
+struct current_subject;
 }  // namespace detail
 
 /// @brief When token_manager refreshes and how it retries.
@@ -991,6 +1069,13 @@ struct token_result {
 ///   its error.
 /// - A failed request is retried with exponential backoff and full jitter, never
 ///   sooner than Retry-After; between attempts callers get the last error at once.
+///
+/// A config of grant_type::token_exchange (and of grant_type::jwt_bearer with an assertion
+/// made elsewhere, whose `iss` and `sub` only the assertion tells) follows its subject:
+/// every get() calls the subject source (and the actor source) and serves a token
+/// exchanged for what they give now. Each subject is an entry of its own, keyed by the
+/// SHA-256 of its tokens and bounded like keyed entries (max_entries, idle_after); its
+/// requests send the subject it was made for, from whatever thread.
 ///
 /// Every member function is thread-safe. Destruction waits for a request in progress,
 /// which the transport's timeouts bound.
@@ -1175,8 +1260,24 @@ public:
         std::chrono::steady_clock::duration lifetime, const refresh_policy& policy);
 
 private:
+    // The subject key of the entry this thread reads, for a manager that follows its
+    // subject: the one it was served last, else (unless seen_only) the current one.
+    std::string_view seen_subject(bool seen_only);
+    // The current subject of the calling thread, for a manager that follows its subject;
+    // else null.
+    const detail::current_subject* subject_of_caller();
+
     std::shared_ptr<detail::manager_core> core_;
 };
+
+/// @brief A subject_token (or actor_token) source that hands over m's current access
+/// token, for two hops: one manager's token exchanged by another's. Each call is m.get(),
+/// from m's cache; when m refreshes its token, the exchanging manager sees a new subject
+/// and exchanges it anew. m must outlive every manager that uses the source.
+/// @throws error (when called) as m.get() does
+std::function<std::string()> subject_token_of(token_manager& m);
+/// @brief As subject_token_of(m), of m's token for params (m.get(params)).
+std::function<std::string()> subject_token_of(token_manager& m, token_params params);
 
 }  // namespace oauth2cc
 
@@ -1963,6 +2064,7 @@ inline std::string sha256_hex(std::string_view data) {
 #include <openssl/rand.h>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -2015,6 +2117,28 @@ inline std::string hmac_sha256(std::string_view key, std::string_view data) {
     }
     mac.resize(length);
     return mac;
+}
+
+/// @brief The bytes of a base64url text without padding; empty when in is not one.
+inline std::optional<std::string> base64url_decode(std::string_view in) {
+    if (in.size() % 4 == 1) return std::nullopt;
+    std::string text;
+    text.reserve(in.size() + 3);
+    for (const char c : in) {
+        const bool plain =
+            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!plain && c != '-' && c != '_') return std::nullopt;
+        text += c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    const std::size_t pad = (4 - text.size() % 4) % 4;
+    text.append(pad, '=');
+    std::string out(text.size() / 4 * 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()));
+    if (n < 0 || static_cast<std::size_t>(n) < pad) return std::nullopt;
+    out.resize(static_cast<std::size_t>(n) - pad);
+    return out;
 }
 
 /// @brief The JWS signing input of RFC 7515 §5.1: base64url(header) '.' base64url(claims).
@@ -2174,6 +2298,7 @@ inline std::string excerpt(std::string_view text, std::size_t max_bytes = 200) {
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include <fcntl.h>
@@ -2307,6 +2432,41 @@ inline std::string read_credential_file(const std::string& path, std::size_t lim
                     name + " is over " + std::to_string(limit) + " bytes: not a credential");
     }
     return out;
+}
+
+/// @brief What assertion_from_file() read last, and the file's metadata then.
+struct file_source_state {
+    std::mutex mutex;
+    bool read = false;
+    struct stat seen {};
+    secret text;
+};
+
+/// @brief True when a and b describe the same version of a file.
+inline bool same_file_version(const struct stat& a, const struct stat& b) noexcept {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+           a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+           a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+/// @brief The trimmed content of a credential file.
+/// @throws error `config` naming the file (never its content) when it cannot be read or
+///         is empty
+inline std::string read_trimmed_credential(const std::string& path) {
+    std::string text = read_credential_file(path, max_credential_file_bytes, "the credential file");
+    // Trimmed in place: erase() moves bytes within the one buffer, which the caller
+    // wipes with the credential.
+    std::size_t end = text.size();
+    while (end > 0 && is_space(text[end - 1])) --end;
+    std::size_t begin = 0;
+    while (begin < end && is_space(text[begin])) ++begin;
+    text.resize(end);
+    text.erase(0, begin);
+    if (text.empty()) {
+        throw error(error_kind::config,
+                    "the credential file \"" + excerpt(path, 200) + "\" is empty");
+    }
+    return text;
 }
 
 }  // namespace oauth2cc::detail
@@ -2617,7 +2777,486 @@ OAUTH2CC_INLINE std::string signing_key::sign(std::string_view data) const {
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/client_config_inl.hpp ----
 
+// ---- oauth2cc/detail/oauth/grant.hpp ----
+
+// ---- oauth2cc/detail/text/json_bounded.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief No response or file of ours nests deeper; deeper ones are refused, so that the
+/// recursive parts of nlohmann::json (dump, comparison) never meet a deep document.
+inline constexpr int max_json_depth = 32;
+
+/// @brief What parse_json_bounded noticed besides the value.
+struct json_notes {
+    bool too_deep = false;  ///< nested deeper than max_json_depth (the value is discarded)
+    std::string repeated;   ///< a member name the top-level object has twice, if any
+};
+
+/// @brief Wipes every string value in a document (member names stay); for documents
+/// that held a credential, before they are destroyed.
+inline void wipe_strings(nlohmann::json& doc) noexcept {
+    if (doc.is_string()) {
+        wipe(doc.get_ref<std::string&>());
+    } else if (doc.is_structured()) {
+        // A parsed document is at most max_json_depth deep.
+        for (auto& child : doc) wipe_strings(child);
+    }
+}
+
+/// @brief Builds the document from nlohmann::json's SAX events. Each string value is
+/// moved out of the parser's buffer and the buffer wiped, so that a token in a response
+/// lives in the document alone, where the caller can wipe it.
+class bounded_document_builder {
+public:
+    using json = nlohmann::json;
+
+    bounded_document_builder(json& root, json_notes& notes) : root_(root), notes_(notes) {}
+
+    bool null() { return put(nullptr); }
+    bool boolean(bool v) { return put(v); }
+    bool number_integer(json::number_integer_t v) { return put(v); }
+    bool number_unsigned(json::number_unsigned_t v) { return put(v); }
+    bool number_float(json::number_float_t v, const std::string&) { return put(v); }
+    bool string(std::string& v) {
+        json value(std::move(v));
+        wipe(v);
+        return put(std::move(value));
+    }
+    // Only the binary formats produce binary values; JSON text never does.
+    bool binary(json::binary_t&) { return false; }
+    bool start_object(std::size_t) { return open(json::value_t::object); }
+    bool start_array(std::size_t) { return open(json::value_t::array); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    bool key(std::string& k) {
+        json& object = *stack_.back();
+        if (stack_.size() == 1 && notes_.repeated.empty() && object.contains(k)) {
+            notes_.repeated = k;
+        }
+        member_ = &object[k];
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+        return false;
+    }
+
+private:
+    template <class Value>
+    bool put(Value&& v) {
+        json* slot = place();
+        *slot = json(std::forward<Value>(v));
+        return true;
+    }
+    json* place() {
+        if (stack_.empty()) return &root_;
+        json& parent = *stack_.back();
+        if (parent.is_array()) {
+            parent.push_back(nullptr);
+            return &parent.back();
+        }
+        return member_;
+    }
+    bool open(json::value_t type) {
+        // Stopped at once instead of reading the rest of a deep document.
+        if (stack_.size() >= static_cast<std::size_t>(max_json_depth)) {
+            notes_.too_deep = true;
+            return false;
+        }
+        json* slot = place();
+        *slot = json(type);
+        stack_.push_back(slot);
+        return true;
+    }
+    bool close() {
+        stack_.pop_back();
+        return true;
+    }
+
+    json& root_;
+    json_notes& notes_;
+    std::vector<json*> stack_;
+    json* member_ = nullptr;
+};
+
+/// @brief Feeds text to the builder as JSON. nlohmann::json's public sax_parse picks
+/// its input format at run time, so it compiles the readers of every binary format
+/// (CBOR, MessagePack, UBJSON, BSON) too; where its JSON parser has the interface of
+/// the 3.10 to 3.12 releases, that parser is called alone.
+inline bool sax_parse_json(std::string_view text, bounded_document_builder& builder) {
+#if NLOHMANN_JSON_VERSION_MAJOR == 3 && NLOHMANN_JSON_VERSION_MINOR >= 10 && \
+    NLOHMANN_JSON_VERSION_MINOR <= 12
+    const char* first = text.data();
+    auto input = nlohmann::detail::input_adapter(first, first + text.size());
+    return nlohmann::detail::parser<nlohmann::json, decltype(input)>(std::move(input))
+        .sax_parse(&builder, true);
+#else
+    return nlohmann::json::sax_parse(text.begin(), text.end(), &builder);
+#endif
+}
+
+/// @brief Parses text as JSON. The result is discarded when the text is not JSON or nests
+/// deeper than max_json_depth. A top-level member given twice keeps its last value, and
+/// notes.repeated names it: which one a server meant is anyone's guess (RFC 8259 §4).
+inline nlohmann::json parse_json_bounded(std::string_view text, json_notes& notes) {
+    nlohmann::json doc;
+    bounded_document_builder builder(doc, notes);
+    if (!sax_parse_json(text, builder)) {
+        wipe_strings(doc);
+        return nlohmann::json(nlohmann::json::value_t::discarded);
+    }
+    return doc;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief The `grant_type` a request sends (RFC 6749 §4.4.2, RFC 8693 §2.1, RFC 7523 §2.1).
+constexpr const char* grant_type_value(grant_type grant) noexcept {
+    switch (grant) {
+        case grant_type::client_credentials:
+            return "client_credentials";
+        case grant_type::token_exchange:
+            return "urn:ietf:params:oauth:grant-type:token-exchange";
+        case grant_type::jwt_bearer:
+            return "urn:ietf:params:oauth:grant-type:jwt-bearer";
+    }
+    return "client_credentials";
+}
+
+/// @brief Calls a user's source of a credential (an assertion, a subject or actor token).
+/// @param what the source's field, for messages ("client_assertion", "subject_token", ...)
+/// @throws error `config` when it throws, returns nothing, or returns text with spaces or
+///         control characters (no token or JWT has them); the message never quotes it
+inline std::string call_source(const std::function<std::string()>& source, const char* what) {
+    std::string value;
+    try {
+        value = source();
+    } catch (const error& e) {
+        // Our own messages (assertion_from_file's) name a file, never its content.
+        throw error(error_kind::config, std::string("the ") + what + " source failed: " + e.what());
+    } catch (...) {
+        // A message of the user's source may quote what it read: it is not repeated.
+        throw error(error_kind::config, std::string("the ") + what + " source threw an exception");
+    }
+    if (value.empty()) {
+        throw error(error_kind::config, std::string("the ") + what + " source returned nothing");
+    }
+    for (const char c : value) {
+        if (is_control(c) || c == ' ') {
+            wipe(value);
+            throw error(error_kind::config,
+                        std::string("the ") + what +
+                            " source returned text with spaces or control characters, which no "
+                            "token or JWT has");
+        }
+    }
+    return value;
+}
+
+/// @brief The source jwt_bearer_assertion() makes: signs a new JWT for every call. Its
+/// issuer and subject are known without a call, so that a manager keys its token by them.
+class jwt_bearer_signer {
+public:
+    jwt_bearer_signer(signing_key key, std::string issuer, std::string subject,
+                      std::string audience, std::chrono::seconds lifetime, nlohmann::json extra)
+        : key_(std::move(key)),
+          issuer_(std::move(issuer)),
+          subject_(std::move(subject)),
+          audience_(std::move(audience)),
+          lifetime_(lifetime),
+          extra_(std::move(extra)) {
+        const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+        const auto check = [&fail](const std::string& value, const char* name) {
+            if (value.empty()) fail(std::string("jwt_bearer_assertion: ") + name + " is empty");
+            if (has_control(value)) {
+                fail(std::string("jwt_bearer_assertion: ") + name + " has control characters");
+            }
+        };
+        check(issuer_, "issuer");
+        check(subject_, "subject");
+        check(audience_, "audience");
+        if (lifetime_.count() < 1 || lifetime_ > std::chrono::hours(1)) {
+            fail("jwt_bearer_assertion: the lifetime must be from 1 second to 1 hour");
+        }
+        if (extra_.is_null()) extra_ = nlohmann::json::object();
+        if (!extra_.is_object()) fail("jwt_bearer_assertion: extra_claims must be an object");
+        for (const char* name : {"iss", "sub", "aud", "iat", "exp", "jti"}) {
+            if (extra_.contains(name)) {
+                fail(std::string("jwt_bearer_assertion: extra_claims must not set \"") + name +
+                     "\": it has its own argument or is made for each assertion");
+            }
+        }
+    }
+
+    /// @brief A new assertion: `iat` now, a new `jti`. The caller wipes it once sent.
+    std::string operator()() const {
+        const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+        nlohmann::json header(nlohmann::json::value_t::object);
+        header["alg"] = std::string(to_string(key_.alg()));
+        header["typ"] = "JWT";
+        if (!key_.kid().empty()) header["kid"] = key_.kid();
+        nlohmann::json claims(nlohmann::json::value_t::object);
+        claims["iss"] = issuer_;
+        claims["sub"] = subject_;
+        claims["aud"] = audience_;
+        claims["iat"] = now;
+        claims["exp"] = now + lifetime_.count();
+        claims["jti"] = new_jti();
+        for (auto it = extra_.begin(); it != extra_.end(); ++it) claims[it.key()] = *it;
+        std::string input = jws_signing_input(header, claims);
+        const std::string signature = key_.sign(input);
+        return jws_compact(std::move(input), signature);
+    }
+
+    const std::string& issuer() const noexcept { return issuer_; }
+    const std::string& subject() const noexcept { return subject_; }
+
+private:
+    signing_key key_;
+    std::string issuer_;
+    std::string subject_;
+    std::string audience_;
+    std::chrono::seconds lifetime_;
+    nlohmann::json extra_;
+};
+
+/// @brief The signer behind cfg.grant_assertion when jwt_bearer_assertion() made it; else
+/// null.
+inline const jwt_bearer_signer* own_signer(const client_config& cfg) noexcept {
+    return cfg.grant_assertion ? cfg.grant_assertion.target<jwt_bearer_signer>() : nullptr;
+}
+
+/// @brief The part of a token's key that names its subject, for the JWT bearer grant: the
+/// assertion's issuer and subject.
+inline std::string assertion_subject_key(std::string_view iss, std::string_view sub) {
+    return "assertion_iss=" + form_encode(iss) + "&assertion_sub=" + form_encode(sub);
+}
+
+/// @brief The subject key of a JWT assertion, from its `iss` and `sub` (RFC 7523 §3).
+/// @throws error `config` when it is not a JWS compact JWT whose claims hold both as strings
+inline std::string assertion_subject_key(std::string_view jwt) {
+    const std::size_t first = jwt.find('.');
+    const std::size_t second = first == std::string_view::npos ? first : jwt.find('.', first + 1);
+    std::optional<std::string> payload;
+    if (second != std::string_view::npos) {
+        payload = base64url_decode(jwt.substr(first + 1, second - first - 1));
+    }
+    std::string key;
+    if (payload) {
+        auto claims = nlohmann::json::parse(*payload, nullptr, false);
+        wipe(*payload);
+        const auto iss = claims.is_object() ? claims.find("iss") : claims.end();
+        const auto sub = claims.is_object() ? claims.find("sub") : claims.end();
+        if (claims.is_object() && iss != claims.end() && iss->is_string() && sub != claims.end() &&
+            sub->is_string()) {
+            key = assertion_subject_key(iss->get_ref<const std::string&>(),
+                                        sub->get_ref<const std::string&>());
+        }
+        wipe_strings(claims);
+    }
+    if (key.empty()) {
+        throw error(error_kind::config,
+                    "the grant_assertion is not a JWT whose claims name iss and sub as strings "
+                    "(RFC 7523 §3)");
+    }
+    return key;
+}
+
+/// @brief The part of a token's key that names its subject, for token exchange: the
+/// SHA-256 of the subject token, and of the actor token when there is one.
+inline std::string exchange_subject_key(std::string_view subject, std::string_view actor) {
+    std::string key = "subject_token=" + sha256_hex(subject);
+    if (!actor.empty()) key += "&actor_token=" + sha256_hex(actor);
+    return key;
+}
+
+/// @brief True when a manager must ask the sources in every get() which subject is
+/// current: token exchange, and the JWT bearer grant with an assertion made elsewhere
+/// (a file, say), whose issuer and subject only the assertion tells.
+inline bool follows_subject(const client_config& cfg) noexcept {
+    return cfg.grant == grant_type::token_exchange ||
+           (cfg.grant == grant_type::jwt_bearer && own_signer(cfg) == nullptr);
+}
+
+/// @brief The current subject of a config that follows_subject(): what its sources give
+/// now, and the key that names it. The credentials are wiped with it.
+struct current_subject {
+    secret subject;  ///< token exchange: the subject token; JWT bearer: the assertion read
+    secret actor;    ///< token exchange: the actor token, when there is one
+    std::string key;
+
+    /// @brief Asks cfg's sources.
+    /// @throws error `config` as call_source(), or when the assertion names no subject
+    static current_subject of(const client_config& cfg) {
+        current_subject out;
+        if (cfg.grant == grant_type::token_exchange) {
+            out.subject = secret(call_source(cfg.subject_token, "subject_token"));
+            if (cfg.actor_token) out.actor = secret(call_source(cfg.actor_token, "actor_token"));
+            out.key = exchange_subject_key(out.subject.reveal(), out.actor.reveal());
+        } else {
+            out.subject = secret(call_source(cfg.grant_assertion, "grant_assertion"));
+            out.key = assertion_subject_key(out.subject.reveal());
+        }
+        return out;
+    }
+};
+
+/// @brief cfg made to ask for subj's token only: token exchange sends subj's tokens (from
+/// whatever thread its requests run on); the JWT bearer grant still takes a new assertion
+/// for each request, refused when it names another subject.
+inline client_config for_subject(client_config cfg, const current_subject& subj) {
+    if (cfg.grant == grant_type::token_exchange) {
+        auto subject = std::make_shared<const secret>(subj.subject);
+        cfg.subject_token = [subject] { return subject->reveal(); };
+        if (!subj.actor.empty()) {
+            auto actor = std::make_shared<const secret>(subj.actor);
+            cfg.actor_token = [actor] { return actor->reveal(); };
+        }
+    } else {
+        cfg.grant_assertion = [source = cfg.grant_assertion, key = subj.key] {
+            std::string assertion = source();
+            try {
+                if (assertion_subject_key(assertion) == key) return assertion;
+            } catch (...) {
+                wipe(assertion);
+                throw;
+            }
+            wipe(assertion);
+            throw error(error_kind::config,
+                        "the grant_assertion now names another issuer or subject than the token "
+                        "asked for; the next get() asks for the new one");
+        };
+    }
+    return cfg;
+}
+
+/// @brief The grant's credentials of one request, asked of the sources for each send.
+class grant_maker {
+public:
+    explicit grant_maker(const client_config& cfg)
+        : grant_(cfg.grant),
+          subject_(cfg.subject_token),
+          subject_type_(cfg.subject_token_type),
+          actor_(cfg.actor_token),
+          actor_type_(cfg.actor_token_type),
+          assertion_(cfg.grant_assertion) {}
+
+    /// @brief Appends this request's fields to fields; each credential is also added to
+    /// secrets (for redaction), and the caller wipes both.
+    /// @throws error `config` as call_source(); nothing is then sent
+    void make(name_value_list& fields, std::vector<std::string>& secrets) const {
+        if (grant_ == grant_type::jwt_bearer) {
+            secrets.push_back(call_source(assertion_, "grant_assertion"));
+            fields.emplace_back("assertion", secrets.back());
+            return;
+        }
+        secrets.push_back(call_source(subject_, "subject_token"));
+        fields.emplace_back("subject_token", secrets.back());
+        fields.emplace_back("subject_token_type", subject_type_);
+        if (actor_) {
+            secrets.push_back(call_source(actor_, "actor_token"));
+            fields.emplace_back("actor_token", secrets.back());
+            fields.emplace_back("actor_token_type", actor_type_);
+        }
+    }
+
+private:
+    grant_type grant_;
+    std::function<std::string()> subject_;
+    std::string subject_type_;
+    std::function<std::string()> actor_;
+    std::string actor_type_;
+    std::function<std::string()> assertion_;
+};
+
+/// @brief Refuses a grant that lacks what it needs, or fields of another grant.
+/// @throws error `config`; the message names the field, never a credential
+inline void validate_grant(const client_config& cfg) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    const auto check_type = [&fail](const std::string& type, const char* name) {
+        if (has_control(type) || type.find(' ') != std::string::npos) {
+            fail(std::string(name) + " has spaces or control characters");
+        }
+    };
+    const bool exchange = cfg.grant == grant_type::token_exchange;
+    const char* grant = exchange ? "token_exchange" : to_string(cfg.grant).data();
+    if (!exchange) {
+        if (cfg.subject_token || cfg.actor_token) {
+            fail(std::string("subject_token and actor_token are for grant_type::token_exchange, "
+                             "not ") +
+                 grant);
+        }
+        if (!cfg.requested_token_type.empty() || !cfg.actor_token_type.empty()) {
+            fail(std::string("requested_token_type and actor_token_type are for "
+                             "grant_type::token_exchange, not ") +
+                 grant);
+        }
+    }
+    if (cfg.grant != grant_type::jwt_bearer && cfg.grant_assertion) {
+        fail(std::string("grant_assertion is for grant_type::jwt_bearer, not ") + grant);
+    }
+    if (exchange) {
+        if (!cfg.subject_token) {
+            fail(
+                "grant_type::token_exchange needs the subject_token function (e.g. "
+                "assertion_from_file(path) or subject_token_of(manager))");
+        }
+        if (cfg.subject_token_type.empty()) fail("subject_token_type is empty");
+        if (cfg.actor_token && cfg.actor_token_type.empty()) {
+            fail("actor_token is set without actor_token_type (RFC 8693 §2.1)");
+        }
+        if (!cfg.actor_token && !cfg.actor_token_type.empty()) {
+            fail("actor_token_type is set without actor_token");
+        }
+        check_type(cfg.subject_token_type, "subject_token_type");
+        check_type(cfg.actor_token_type, "actor_token_type");
+        check_type(cfg.requested_token_type, "requested_token_type");
+    }
+    if (cfg.grant == grant_type::jwt_bearer && !cfg.grant_assertion) {
+        fail(
+            "grant_type::jwt_bearer needs the grant_assertion function (e.g. "
+            "jwt_bearer_assertion(key, issuer, subject, audience) or assertion_from_file(path))");
+    }
+}
+
+/// @brief True when a token_type of `N_A` may answer cfg: an exchange that asked for
+/// something other than an access token (RFC 8693 §2.2.1).
+inline bool accepts_not_applicable(const client_config& cfg) noexcept {
+    return cfg.grant == grant_type::token_exchange && !cfg.requested_token_type.empty() &&
+           cfg.requested_token_type != token_types::access_token;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -2667,23 +3306,41 @@ OAUTH2CC_INLINE std::string_view to_string(auth_method method) noexcept {
     return "unknown";
 }
 
+OAUTH2CC_INLINE std::string_view to_string(grant_type grant) noexcept {
+    switch (grant) {
+        case grant_type::client_credentials:
+            return "client_credentials";
+        case grant_type::token_exchange:
+            return "token_exchange";
+        case grant_type::jwt_bearer:
+            return "jwt_bearer";
+    }
+    return "unknown";
+}
+
+OAUTH2CC_INLINE std::function<std::string()> jwt_bearer_assertion(
+    signing_key key, std::string issuer, std::string subject, std::string audience,
+    std::chrono::seconds lifetime, nlohmann::json extra_claims) {
+    return detail::jwt_bearer_signer(std::move(key), std::move(issuer), std::move(subject),
+                                     std::move(audience), lifetime, std::move(extra_claims));
+}
+
 OAUTH2CC_INLINE std::function<std::string()> assertion_from_file(std::string path) {
-    return [path = std::move(path)]() -> std::string {
-        std::string text = detail::read_credential_file(path, detail::max_credential_file_bytes,
-                                                        "the client assertion file");
-        // Trimmed in place: erase() moves bytes within the one buffer, which the caller
-        // wipes with the assertion.
-        std::size_t end = text.size();
-        while (end > 0 && detail::is_space(text[end - 1])) --end;
-        std::size_t begin = 0;
-        while (begin < end && detail::is_space(text[begin])) ++begin;
-        text.resize(end);
-        text.erase(0, begin);
-        if (text.empty()) {
-            throw error(error_kind::config, "the client assertion file \"" +
-                                                detail::excerpt(path, 200) + "\" is empty");
+    auto state = std::make_shared<detail::file_source_state>();
+    return [path = std::move(path), state]() -> std::string {
+        struct stat now {};
+        const bool known = ::stat(path.c_str(), &now) == 0;
+        const std::lock_guard<std::mutex> lock(state->mutex);
+        if (known && state->read && detail::same_file_version(now, state->seen)) {
+            return state->text.reveal();
         }
-        return text;
+        state->read = false;
+        state->text = secret(detail::read_trimmed_credential(path));
+        if (known) {
+            state->seen = now;
+            state->read = true;
+        }
+        return state->text.reveal();
     };
 }
 
@@ -3380,7 +4037,8 @@ public:
     /// @brief A new assertion: a new `jti`, `iat` now. The caller wipes it once sent.
     /// @throws error `config` when it cannot be made (the source threw or gave nothing)
     std::string make() const {
-        if (method_ == auth_method::client_assertion) return from_source();
+        if (method_ == auth_method::client_assertion)
+            return call_source(source_, "client_assertion");
         const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count();
@@ -3407,32 +4065,6 @@ public:
     }
 
 private:
-    std::string from_source() const {
-        std::string assertion;
-        try {
-            assertion = source_();
-        } catch (const error& e) {
-            // Our own messages (assertion_from_file's) name a file, never its content.
-            throw error(error_kind::config,
-                        std::string("the client_assertion source failed: ") + e.what());
-        } catch (...) {
-            // A message of the user's source may quote what it read: it is not repeated.
-            throw error(error_kind::config, "the client_assertion source threw an exception");
-        }
-        if (assertion.empty()) {
-            throw error(error_kind::config, "the client_assertion source returned nothing");
-        }
-        for (char c : assertion) {
-            if (is_control(c) || c == ' ') {
-                wipe(assertion);
-                throw error(error_kind::config,
-                            "the client_assertion source returned text with spaces or "
-                            "control characters, which no JWT has");
-            }
-        }
-        return assertion;
-    }
-
     auth_method method_;
     std::string client_id_;
     std::string audience_;
@@ -3490,7 +4122,10 @@ inline std::string certificate_thumbprint_of_pem(std::string_view pem) {
 /// @brief A canonical text of what shapes a token: endpoint, client id, authentication
 /// method, scopes and resources as sets, audience, and extra parameters sorted; for the
 /// assertion methods the assertions' audience, for private_key_jwt the key's RFC 7638
-/// thumbprint, the DPoP key's thumbprint, and the client certificate's. Two
+/// thumbprint, the DPoP key's thumbprint, and the client certificate's; for a grant
+/// beyond client credentials the grant and its token types, and for the JWT bearer grant
+/// with jwt_bearer_assertion() the assertions' issuer and subject (a manager adds the
+/// subject of the others to each entry's key: current_subject::key). Two
 /// configurations that would get interchangeable tokens have the same key. The secret,
 /// timeouts, trust settings and the user agent are not part of it.
 inline std::string cache_key(const client_config& cfg) {
@@ -3539,6 +4174,20 @@ inline std::string cache_key(const client_config& cfg) {
     for (const auto& r : as_set(cfg.resources)) field("resource", r);
     for (const auto& [name, value] : extras)
         field("extra", form_encode(name) + "=" + form_encode(value));
+    // Fields of the grants beyond client credentials come last, so that a
+    // client-credentials key stays what it was.
+    if (cfg.grant == grant_type::token_exchange) {
+        field("grant", "token_exchange");
+        field("subject_token_type", cfg.subject_token_type);
+        if (cfg.actor_token) field("actor_token_type", cfg.actor_token_type);
+        field("requested_token_type", cfg.requested_token_type);
+    } else if (cfg.grant == grant_type::jwt_bearer) {
+        field("grant", "jwt_bearer");
+        if (const jwt_bearer_signer* signer = own_signer(cfg)) {
+            key += '&';
+            key += assertion_subject_key(signer->issuer(), signer->subject());
+        }
+    }
     return key;
 }
 
@@ -3852,6 +4501,8 @@ inline std::string dpop_origin(std::string_view url) {
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -3890,6 +4541,9 @@ struct alignas(64) cache_cell {
     /// The owning thread's copies of the manager's other entries: in the cell of the
     /// config's own entry, made on the thread's first keyed read.
     std::unique_ptr<keyed_cells> keyed;
+    /// The subject the owning thread saw last, for a manager that follows its subject
+    /// (follows_subject()): in the cell of the config's own entry.
+    std::unique_ptr<current_subject> subject;
 
     /// Marks the start of a read of this cell. The reader then loads `copy` seq_cst, and
     /// retire() stores it seq_cst before it loads the mark: in the single order of those
@@ -3909,13 +4563,14 @@ struct alignas(64) cache_cell {
 };
 
 /// @brief One thread's cells for the entries of one manager other than the config's own,
-/// found by their token_params: open addressing over a fixed table, emptied when half
+/// found by their token_params and subject key: open addressing over a fixed table, emptied when half
 /// full, so that a thread holds at most 128 cells per manager however many entries the
 /// manager has.
 struct keyed_cells {
     struct slot {
         std::size_t hash = 0;
         token_params params;
+        std::string subject;  ///< current_subject::key; empty but for subject entries
         /// The entry; reached only inside a read mark of `cell`, and only while the cell's
         /// copy is not `gone` (the entry marks it so before it is destroyed).
         void* entry = nullptr;
@@ -3923,18 +4578,18 @@ struct keyed_cells {
     };
     static constexpr std::size_t capacity = 256;
 
-    /// The slot of p, or null.
-    slot* find(std::size_t hash, const token_params& p) noexcept {
+    /// The slot of p and subject, or null.
+    slot* find(std::size_t hash, const token_params& p, std::string_view subject) noexcept {
         if (slots_.empty()) return nullptr;
         for (std::size_t i = hash % capacity;; i = (i + 1) % capacity) {
             slot& s = slots_[i];
             if (!s.cell) return nullptr;
-            if (s.hash == hash && s.params == p) return &s;
+            if (s.hash == hash && s.params == p && s.subject == subject) return &s;
         }
     }
-    /// The slot of p, made empty (no cell) when there was none.
-    slot& find_or_add(std::size_t hash, const token_params& p) {
-        if (slot* found = find(hash, p)) return *found;
+    /// The slot of p and subject, made empty (no cell) when there was none.
+    slot& find_or_add(std::size_t hash, const token_params& p, std::string_view subject) {
+        if (slot* found = find(hash, p, subject)) return *found;
         if (slots_.empty() || used_ * 2 >= capacity) {
             slots_.assign(capacity, slot{});
             used_ = 0;
@@ -3944,6 +4599,7 @@ struct keyed_cells {
         ++used_;
         slots_[i].hash = hash;
         slots_[i].params = p;
+        slots_[i].subject = std::string(subject);
         return slots_[i];
     }
 
@@ -4181,16 +4837,19 @@ public:
     /// @param cfg  the config with the entry's token_params in place
     /// @param is_own the entry of the config's own parameters
     /// @param seed seeds the jitter of backoffs and refresh points (0: at random)
+    /// @param subject_key for an entry of one subject (current_subject::key), added to
+    ///        its cache key
     manager_state(client_config cfg, const refresh_policy& p, std::shared_ptr<transport> via,
                   std::shared_ptr<clock_source> clk, bool is_own, std::uint64_t seed,
-                  std::shared_ptr<fetch_count> count)
+                  std::shared_ptr<fetch_count> count, const std::string& subject_key = {})
         : policy(p),
           client(std::move(cfg), std::move(via)),
           clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
           system_clock(dynamic_cast<steady_clock_source*>(clock.get()) != nullptr),
           coarse(system_clock && coarse_clock::available()),
           manual(clock->is_manual()),
-          key(cache_key(client.config())),
+          key(subject_key.empty() ? cache_key(client.config())
+                                  : cache_key(client.config()) + "&" + subject_key),
           id(next_manager_id()),
           where(endpoint_for_logs(client.config().token_endpoint.empty()
                                       ? client.config().issuer
@@ -4398,10 +5057,12 @@ struct store_exclusions {
     /// DPoP-bound tokens: left unless the manager has a DPoP key (then the store key
     /// already names that key's thumbprint).
     bool dpop_bound = true;
+    /// Tokens of token_type N_A are taken (accepts_not_applicable() of the config).
+    bool not_applicable = false;
 };
 
 /// @brief The stored entry as a token, unless it is the token being replaced or the one
-/// last dropped, is neither Bearer nor (when allowed) DPoP, or is within the refresh lead
+/// last dropped, is neither Bearer nor (when allowed) DPoP or N_A, or is within the refresh lead
 /// of its stored lifetime.
 inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
                                                 std::optional<stored_token> entry,
@@ -4417,7 +5078,8 @@ inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
         return std::nullopt;
     }
     const bool dpop = !not_these.dpop_bound && iequals(entry->token_type, "DPoP");
-    if (!dpop && !iequals(entry->token_type, "Bearer")) return std::nullopt;
+    const bool not_applicable = not_these.not_applicable && iequals(entry->token_type, "N_A");
+    if (!dpop && !not_applicable && !iequals(entry->token_type, "Bearer")) return std::nullopt;
     // Clamped as a response's expires_in is: no stored entry lives longer than a year.
     const std::chrono::system_clock::duration longest = max_token_lifetime;
     const auto stored_lifetime = std::min(entry->expires_at - entry->issued_at, longest);
@@ -4430,7 +5092,8 @@ inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
     if (left <= token_manager::lead_for(lifetime, policy)) return std::nullopt;
     stored_pick pick{token{}, left, lifetime};
     pick.tok.access_token = std::move(entry->access_token);
-    pick.tok.token_type = dpop ? "DPoP" : "Bearer";
+    pick.tok.token_type = dpop ? "DPoP" : not_applicable ? "N_A" : "Bearer";
+    pick.tok.issued_token_type = std::move(entry->issued_token_type);
     pick.tok.scope = std::move(entry->scope);
     pick.tok.extra = std::move(entry->extra);
     pick.tok.expires_in = std::chrono::duration_cast<std::chrono::seconds>(left);
@@ -4492,6 +5155,7 @@ inline save_problem save_to_store(token_store& store, const std::string& key, co
         stored_token entry;
         entry.access_token = got.access_token;
         entry.token_type = got.token_type;
+        entry.issued_token_type = got.issued_token_type;
         entry.scope = got.scope;
         entry.extra = got.extra;
         entry.issued_at = issued_at;
@@ -4613,6 +5277,7 @@ inline fetch_inputs take_inputs(manager_state& s) {
     in.exclusions.replacing = g.current ? g.current->tok.get() : nullptr;
     in.exclusions.dropped_digest = g.dropped_digest;
     in.exclusions.dpop_bound = !s.client.config().dpop_key.has_value();
+    in.exclusions.not_applicable = accepts_not_applicable(s.client.config());
     in.observer = g.observer;
     in.after_failure = g.consecutive_failures > 0;
     return in;
@@ -5280,6 +5945,52 @@ struct params_hash {
     }
 };
 
+/// @brief The hash of an entry's key: its token_params and its subject key.
+inline std::size_t entry_hash(const token_params& p, std::string_view subject) noexcept {
+    const std::size_t h = params_hash{}(p);
+    return subject.empty() ? h : h ^ (std::hash<std::string_view>{}(subject)*0x9e3779b97f4a7c15ULL);
+}
+
+/// @brief What an entry is found by: its token_params and, for a manager that follows its
+/// subject, the subject's key (current_subject::key).
+struct entry_key {
+    token_params params;
+    std::string subject;
+    bool operator==(const entry_key& o) const { return subject == o.subject && params == o.params; }
+};
+
+struct entry_key_hash {
+    std::size_t operator()(const entry_key& k) const noexcept {
+        return entry_hash(k.params, k.subject);
+    }
+};
+
+/// @brief The subject this thread sees now, of a config that follows_subject(): asks the
+/// sources, and works out the key only when they give other tokens than this thread saw
+/// last (kept in cell, the thread's cell of the config's own entry).
+/// @throws error `config` when a source fails (current_subject::of)
+inline const current_subject& subject_now(const client_config& cfg, cache_cell& cell) {
+    const bool exchange = cfg.grant == grant_type::token_exchange;
+    std::string subject = exchange ? call_source(cfg.subject_token, "subject_token")
+                                   : call_source(cfg.grant_assertion, "grant_assertion");
+    std::string actor;
+    const wipe_at_exit wiper{[&subject, &actor] {
+        wipe(subject);
+        wipe(actor);
+    }};
+    if (exchange && cfg.actor_token) actor = call_source(cfg.actor_token, "actor_token");
+    current_subject* seen = cell.subject.get();
+    if (seen != nullptr && subject == seen->subject.reveal() && actor == seen->actor.reveal()) {
+        return *seen;
+    }
+    auto now = std::make_unique<current_subject>();
+    now->key = exchange ? exchange_subject_key(subject, actor) : assertion_subject_key(subject);
+    now->subject = secret(subject);
+    now->actor = secret(actor);
+    cell.subject = std::move(now);
+    return *cell.subject;
+}
+
 /// @brief cfg asking for p instead of its own parameters.
 inline client_config with_params(client_config cfg, const token_params& p) {
     cfg.scopes = p.scopes;
@@ -5338,22 +6049,28 @@ class manager_core {
 public:
     manager_core(client_config cfg, refresh_policy p, std::shared_ptr<transport> via,
                  std::shared_ptr<clock_source> clk)
-        : policy(manager_state::check(p)),
+        : follows(follows_subject(cfg)),
+          policy(manager_state::check(p)),
           clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
           running(std::make_shared<fetch_count>()),
           own(std::make_shared<manager_state>(cfg, policy, std::move(via), clock, true,
                                               policy.jitter_seed, running)),
           base(std::move(cfg)),
+          base_params(params_of(base)),
           dpop(base.dpop_key ? std::optional<dpop_prover>(*base.dpop_key) : std::nullopt) {
-        map_.emplace(params_of(base), own);
+        map_.emplace(entry_key{base_params, {}}, own);
     }
 
     // Set once.
+    /// The config follows its subject (follows_subject()): every token is an entry of one
+    /// subject, and the config's own entry holds none.
+    const bool follows;
     const refresh_policy policy;
     const std::shared_ptr<clock_source> clock;
     const std::shared_ptr<fetch_count> running;
     const std::shared_ptr<manager_state> own;
     const client_config base;
+    const token_params base_params;  ///< params_of(base)
     /// Makes the proofs of resource requests, when client_config::dpop_key is set.
     const std::optional<dpop_prover> dpop;
     /// The latest DPoP nonce of each resource server's origin, for every entry.
@@ -5362,32 +6079,39 @@ public:
     /// The refresher's id of this manager's pass, while refreshing in the background.
     std::atomic<std::uint64_t> background_id{0};
 
-    /// @brief The entry of p, made when there is none (dropping the least recently read
-    /// beyond max_entries, and those idle for idle_after); its read is noted.
+    /// @brief The entry of p (of subj, for a config that follows its subject), made when
+    /// there is none (dropping the least recently read beyond max_entries, and those idle
+    /// for idle_after); its read is noted.
     /// @throws error `config` when p cannot be asked for (a scope outside RFC 6749 §3.3,
     ///         say)
-    std::shared_ptr<manager_state> entry(const token_params& p) {
+    std::shared_ptr<manager_state> entry(const token_params& p,
+                                         const current_subject* subj = nullptr) {
         const auto now = own->read_time().time_since_epoch().count();
+        entry_key key{p, subj != nullptr ? subj->key : std::string()};
         const std::lock_guard<std::mutex> lock(mutex_);
-        auto it = map_.find(p);
+        auto it = map_.find(key);
         if (it != map_.end()) {
             it->second->last_read.store(now, std::memory_order_relaxed);
             return it->second;
         }
         const std::uint64_t seed = policy.jitter_seed != 0 ? policy.jitter_seed + ++made_ : 0;
-        auto made = std::make_shared<manager_state>(with_params(base, p), policy, own->client.via(),
-                                                    clock, false, seed, running);
+        client_config cfg = with_params(base, p);
+        if (subj != nullptr) cfg = for_subject(std::move(cfg), *subj);
+        auto made = std::make_shared<manager_state>(std::move(cfg), policy, own->client.via(),
+                                                    clock, false, seed, running, key.subject);
         drop_idle(now);
         if (map_.size() >= policy.max_entries) drop_least_recent();
-        map_.emplace(p, made);
+        map_.emplace(std::move(key), made);
         give_settings(*made, settings_);
         return made;
     }
 
-    /// @brief The entry of p, or null when there is none.
-    std::shared_ptr<manager_state> find(const token_params& p) const {
+    /// @brief The entry of p and subject, or null when there is none.
+    std::shared_ptr<manager_state> find(const token_params& p,
+                                        std::string_view subject = {}) const {
+        const entry_key key{p, std::string(subject)};
         const std::lock_guard<std::mutex> lock(mutex_);
-        const auto it = map_.find(p);
+        const auto it = map_.find(key);
         return it == map_.end() ? nullptr : it->second;
     }
 
@@ -5446,6 +6170,8 @@ public:
         std::optional<std::chrono::steady_clock::time_point> next;
         std::vector<const manager_state*> dropped;
         for (const auto& e : all()) {
+            // The own entry of a config that follows its subject holds no token.
+            if (follows && e == own) continue;
             bool drop = false;
             const auto wake = background_step(*e, drop);
             if (drop) dropped.push_back(e.get());
@@ -5495,7 +6221,7 @@ private:
         if (oldest != map_.end()) evict(oldest);
     }
 
-    using entry_map = std::unordered_map<token_params, std::shared_ptr<manager_state>, params_hash>;
+    using entry_map = std::unordered_map<entry_key, std::shared_ptr<manager_state>, entry_key_hash>;
 
     // Drops an entry, keeping its counters. Needs the lock.
     entry_map::iterator evict(entry_map::iterator it) {
@@ -5520,9 +6246,21 @@ private:
 
 namespace oauth2cc::detail {
 
+/// @brief Refuses a token that is not an access token (token_type `N_A`, RFC 8693 §2.2.1).
+/// @throws error `config`
+inline void check_attachable(const token& tok) {
+    if (tok.token_type == "N_A") {
+        throw error(error_kind::config,
+                    "the token is not an access token (token_type N_A, issued_token_type \"" +
+                        excerpt(tok.issued_token_type, 100) +
+                        "\"): it is never attached to a request; take it from get()");
+    }
+}
+
 /// @brief The headers of one resource request with tok (see request_headers()).
 inline name_value_list resource_headers(manager_core& s, const token& tok, std::string_view method,
                                         std::string_view url) {
+    check_attachable(tok);
     name_value_list headers;
     if (tok.token_type != "DPoP") {
         headers.emplace_back("Authorization", "Bearer " + tok.access_token.reveal());
@@ -5593,11 +6331,13 @@ OAUTH2CC_INLINE token_manager::~token_manager() {
         c.running->done.wait(lock, [&] { return c.running->running == 0; });
     }
     {
-        // Threads' cells outlive the manager; the token must not live on in them.
+        // Threads' cells outlive the manager; the token must not live on in them, nor
+        // the subject a thread saw last.
         detail::manager_state& s = *c.own;
         const detail::state_lock lock = s.lock();
         s.locked(lock).current.reset();
         detail::retire_copies(s, lock);
+        for (const auto& cell : s.locked(lock).cells.cells) cell->subject.reset();
     }
     set_observer(nullptr);
 }
@@ -5613,6 +6353,7 @@ OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
 }
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
+    if (core_->follows) return get(core_->base_params, std::chrono::milliseconds::max());
     detail::manager_state& s = *core_->own;
     detail::cache_cell& cell = detail::this_thread_cell(s, core_->own);
     if (auto copy = detail::cached_copy(s, cell)) return copy;
@@ -5621,6 +6362,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     std::chrono::milliseconds max_wait) {
+    if (core_->follows) return get(core_->base_params, max_wait);
     detail::manager_state& s = *core_->own;
     return detail::wait_for_token(s, &detail::this_thread_cell(s, core_->own), max_wait);
 }
@@ -5633,22 +6375,28 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     const token_params& params, std::chrono::milliseconds max_wait) {
     detail::manager_state& own = *core_->own;
     detail::cache_cell& mine = detail::this_thread_cell(own, core_->own);
-    const std::size_t hash = detail::params_hash{}(params);
+    // A config that follows its subject reads the entry of the subject its sources give.
+    const detail::current_subject* subject =
+        core_->follows ? &detail::subject_now(core_->base, mine) : nullptr;
+    const std::string_view subject_key = subject != nullptr ? subject->key : std::string_view();
+    const std::size_t hash = detail::entry_hash(params, subject_key);
     if (mine.keyed) {
         // A slot found has its cell.
-        if (detail::keyed_cells::slot* slot = mine.keyed->find(hash, params)) {
+        if (detail::keyed_cells::slot* slot = mine.keyed->find(hash, params, subject_key)) {
             if (auto copy = detail::keyed_copy(own, *slot)) return copy;
         }
     }
-    const auto entry = core_->entry(params);
+    const auto entry = core_->entry(params, subject);
     if (entry == core_->own) return get(max_wait);
     if (!mine.keyed) mine.keyed = std::make_unique<detail::keyed_cells>();
-    detail::cache_cell& cell = detail::keyed_cell(mine.keyed->find_or_add(hash, params), entry);
+    detail::cache_cell& cell =
+        detail::keyed_cell(mine.keyed->find_or_add(hash, params, subject_key), entry);
     return detail::wait_for_token(*entry, &cell, max_wait);
 }
 
 OAUTH2CC_INLINE std::string token_manager::authorization_header() {
     const auto tok = get();
+    detail::check_attachable(*tok);
     if (tok->token_type == "DPoP") {
         throw error(error_kind::config,
                     "the token is DPoP-bound: every request needs its own proof, so take "
@@ -5682,24 +6430,48 @@ OAUTH2CC_INLINE bool token_manager::set_dpop_nonce(std::string_view url, std::st
 }
 
 OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
+    if (core_->follows) return invalidate(core_->base_params, seen);
     detail::drop_token(*core_->own, seen);
 }
 
 OAUTH2CC_INLINE void token_manager::invalidate(const token_params& params, const token* seen) {
-    if (const auto entry = core_->find(params)) detail::drop_token(*entry, seen);
+    if (const auto entry = core_->find(params, seen_subject(false))) {
+        detail::drop_token(*entry, seen);
+    }
+}
+
+OAUTH2CC_INLINE std::string_view token_manager::seen_subject(bool seen_only) {
+    if (!core_->follows) return {};
+    detail::cache_cell& mine = detail::this_thread_cell(*core_->own, core_->own);
+    // The subject of the token this thread was served last, which it now reports on.
+    if (mine.subject) return mine.subject->key;
+    if (seen_only) return {};
+    return detail::subject_now(core_->base, mine).key;
 }
 
 OAUTH2CC_INLINE void token_manager::note_accepted(const token& tok) noexcept {
+    if (core_->follows) return note_accepted(core_->base_params, tok);
     detail::note_accepted(*core_->own, &tok);
 }
 
 OAUTH2CC_INLINE void token_manager::note_accepted(const token_params& params,
                                                   const token& tok) noexcept {
     try {
-        if (const auto entry = core_->find(params)) detail::note_accepted(*entry, &tok);
+        if (const auto entry = core_->find(params, seen_subject(true))) {
+            detail::note_accepted(*entry, &tok);
+        }
     } catch (...) {
         // Out of memory: the guard goes without this report.
     }
+}
+
+OAUTH2CC_INLINE std::function<std::string()> subject_token_of(token_manager& m) {
+    return [&m] { return m.get()->access_token.reveal(); };
+}
+
+OAUTH2CC_INLINE std::function<std::string()> subject_token_of(token_manager& m,
+                                                              token_params params) {
+    return [&m, params = std::move(params)] { return m.get(params)->access_token.reveal(); };
 }
 
 OAUTH2CC_INLINE std::size_t token_manager::entries() const { return core_->size(); }
@@ -5778,6 +6550,7 @@ OAUTH2CC_INLINE void token_manager::set_store(std::shared_ptr<token_store> store
 namespace oauth2cc {
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get() noexcept {
+    if (core_->follows) return try_get(core_->base_params);
     try {
         detail::manager_state& s = *core_->own;
         detail::cache_cell& cell = detail::this_thread_cell(s, core_->own);
@@ -5792,7 +6565,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get() noexcept {
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get(
     const token_params& params) noexcept {
     try {
-        const auto entry = core_->entry(params);
+        const auto entry = core_->entry(params, subject_of_caller());
         if (entry == core_->own) return try_get();
         return detail::try_token(*entry, nullptr);
     } catch (...) {
@@ -5802,6 +6575,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get(
 }
 
 OAUTH2CC_INLINE void token_manager::get_async(std::function<void(token_result)> done) {
+    if (core_->follows) return get_async(core_->base_params, std::move(done));
     detail::token_to(*core_->own, std::move(done));
 }
 
@@ -5809,7 +6583,7 @@ OAUTH2CC_INLINE void token_manager::get_async(const token_params& params,
                                               std::function<void(token_result)> done) {
     std::shared_ptr<detail::manager_state> entry;
     try {
-        entry = core_->entry(params);
+        entry = core_->entry(params, subject_of_caller());
     } catch (const error& e) {
         token_result failed;
         failed.failure = e;
@@ -5817,6 +6591,11 @@ OAUTH2CC_INLINE void token_manager::get_async(const token_params& params,
         return;
     }
     detail::token_to(*entry, std::move(done));
+}
+
+OAUTH2CC_INLINE const detail::current_subject* token_manager::subject_of_caller() {
+    if (!core_->follows) return nullptr;
+    return &detail::subject_now(core_->base, detail::this_thread_cell(*core_->own, core_->own));
 }
 
 OAUTH2CC_INLINE void token_manager::set_observer(std::shared_ptr<metrics_observer> observer) {
@@ -6413,145 +7192,6 @@ OAUTH2CC_INLINE std::optional<token_params> authorized_client::stepped_up(
 
 // ---- oauth2cc/detail/oauth/metadata.hpp ----
 
-// ---- oauth2cc/detail/text/json_bounded.hpp ----
-
-#include <nlohmann/json.hpp>
-
-#include <cstddef>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-/// @brief No response or file of ours nests deeper; deeper ones are refused, so that the
-/// recursive parts of nlohmann::json (dump, comparison) never meet a deep document.
-inline constexpr int max_json_depth = 32;
-
-/// @brief What parse_json_bounded noticed besides the value.
-struct json_notes {
-    bool too_deep = false;  ///< nested deeper than max_json_depth (the value is discarded)
-    std::string repeated;   ///< a member name the top-level object has twice, if any
-};
-
-/// @brief Wipes every string value in a document (member names stay); for documents
-/// that held a credential, before they are destroyed.
-inline void wipe_strings(nlohmann::json& doc) noexcept {
-    if (doc.is_string()) {
-        wipe(doc.get_ref<std::string&>());
-    } else if (doc.is_structured()) {
-        // A parsed document is at most max_json_depth deep.
-        for (auto& child : doc) wipe_strings(child);
-    }
-}
-
-/// @brief Builds the document from nlohmann::json's SAX events. Each string value is
-/// moved out of the parser's buffer and the buffer wiped, so that a token in a response
-/// lives in the document alone, where the caller can wipe it.
-class bounded_document_builder {
-public:
-    using json = nlohmann::json;
-
-    bounded_document_builder(json& root, json_notes& notes) : root_(root), notes_(notes) {}
-
-    bool null() { return put(nullptr); }
-    bool boolean(bool v) { return put(v); }
-    bool number_integer(json::number_integer_t v) { return put(v); }
-    bool number_unsigned(json::number_unsigned_t v) { return put(v); }
-    bool number_float(json::number_float_t v, const std::string&) { return put(v); }
-    bool string(std::string& v) {
-        json value(std::move(v));
-        wipe(v);
-        return put(std::move(value));
-    }
-    // Only the binary formats produce binary values; JSON text never does.
-    bool binary(json::binary_t&) { return false; }
-    bool start_object(std::size_t) { return open(json::value_t::object); }
-    bool start_array(std::size_t) { return open(json::value_t::array); }
-    bool end_object() { return close(); }
-    bool end_array() { return close(); }
-    bool key(std::string& k) {
-        json& object = *stack_.back();
-        if (stack_.size() == 1 && notes_.repeated.empty() && object.contains(k)) {
-            notes_.repeated = k;
-        }
-        member_ = &object[k];
-        return true;
-    }
-    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-        return false;
-    }
-
-private:
-    template <class Value>
-    bool put(Value&& v) {
-        json* slot = place();
-        *slot = json(std::forward<Value>(v));
-        return true;
-    }
-    json* place() {
-        if (stack_.empty()) return &root_;
-        json& parent = *stack_.back();
-        if (parent.is_array()) {
-            parent.push_back(nullptr);
-            return &parent.back();
-        }
-        return member_;
-    }
-    bool open(json::value_t type) {
-        // Stopped at once instead of reading the rest of a deep document.
-        if (stack_.size() >= static_cast<std::size_t>(max_json_depth)) {
-            notes_.too_deep = true;
-            return false;
-        }
-        json* slot = place();
-        *slot = json(type);
-        stack_.push_back(slot);
-        return true;
-    }
-    bool close() {
-        stack_.pop_back();
-        return true;
-    }
-
-    json& root_;
-    json_notes& notes_;
-    std::vector<json*> stack_;
-    json* member_ = nullptr;
-};
-
-/// @brief Feeds text to the builder as JSON. nlohmann::json's public sax_parse picks
-/// its input format at run time, so it compiles the readers of every binary format
-/// (CBOR, MessagePack, UBJSON, BSON) too; where its JSON parser has the interface of
-/// the 3.10 to 3.12 releases, that parser is called alone.
-inline bool sax_parse_json(std::string_view text, bounded_document_builder& builder) {
-#if NLOHMANN_JSON_VERSION_MAJOR == 3 && NLOHMANN_JSON_VERSION_MINOR >= 10 && \
-    NLOHMANN_JSON_VERSION_MINOR <= 12
-    const char* first = text.data();
-    auto input = nlohmann::detail::input_adapter(first, first + text.size());
-    return nlohmann::detail::parser<nlohmann::json, decltype(input)>(std::move(input))
-        .sax_parse(&builder, true);
-#else
-    return nlohmann::json::sax_parse(text.begin(), text.end(), &builder);
-#endif
-}
-
-/// @brief Parses text as JSON. The result is discarded when the text is not JSON or nests
-/// deeper than max_json_depth. A top-level member given twice keeps its last value, and
-/// notes.repeated names it: which one a server meant is anyone's guess (RFC 8259 §4).
-inline nlohmann::json parse_json_bounded(std::string_view text, json_notes& notes) {
-    nlohmann::json doc;
-    bounded_document_builder builder(doc, notes);
-    if (!sax_parse_json(text, builder)) {
-        wipe_strings(doc);
-        return nlohmann::json(nlohmann::json::value_t::discarded);
-    }
-    return doc;
-}
-
-}  // namespace oauth2cc::detail
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -6649,8 +7289,8 @@ inline std::string joined_names(const std::vector<std::string>& names) {
     return out.empty() ? "none" : out;
 }
 
-/// @brief Refuses a configuration the server says it does not take: an authentication
-/// method it does not list, an assertion algorithm it does not list, or no token
+/// @brief Refuses a configuration the server says it does not take: a grant or an
+/// authentication method it does not list, an assertion algorithm it does not list, or no token
 /// endpoint.
 /// @throws error `config` naming what the server lists
 inline void check_server_takes(const authorization_server_metadata& m, const client_config& cfg) {
@@ -6669,6 +7309,13 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
         throw error(error_kind::config, "the authorization server does not take " + method +
                                             " at its token endpoint; it lists " +
                                             joined_names(m.token_endpoint_auth_methods_supported));
+    }
+    // A server that lists its grants (RFC 8414 §2) refuses the others.
+    const std::string grant = grant_type_value(cfg.grant);
+    if (!m.grant_types_supported.empty() && !listed(m.grant_types_supported, grant)) {
+        throw error(error_kind::config, "the authorization server does not take the grant " +
+                                            grant + "; it lists " +
+                                            joined_names(m.grant_types_supported));
     }
     // A server that lists its DPoP algorithms (RFC 9449 §5.1) refuses proofs by others.
     if (cfg.dpop_key && !m.dpop_signing_alg_values_supported.empty() &&
@@ -6780,28 +7427,6 @@ inline constexpr std::string_view sealed_prefix = "oauth2cc-sealed/1.";
 inline constexpr std::size_t min_sealing_key_bytes = 16;
 inline constexpr std::size_t seal_nonce_bytes = 12;
 inline constexpr std::size_t seal_tag_bytes = 16;
-
-/// @brief The bytes of a base64url text without padding; empty when in is not one.
-inline std::optional<std::string> base64url_decode(std::string_view in) {
-    if (in.size() % 4 == 1) return std::nullopt;
-    std::string text;
-    text.reserve(in.size() + 3);
-    for (const char c : in) {
-        const bool plain =
-            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!plain && c != '-' && c != '_') return std::nullopt;
-        text += c == '-' ? '+' : c == '_' ? '/' : c;
-    }
-    const std::size_t pad = (4 - text.size() % 4) % 4;
-    text.append(pad, '=');
-    std::string out(text.size() / 4 * 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(text.data()),
-                                  static_cast<int>(text.size()));
-    if (n < 0 || static_cast<std::size_t>(n) < pad) return std::nullopt;
-    out.resize(static_cast<std::size_t>(n) - pad);
-    return out;
-}
 
 /// @brief HKDF-SHA256 (RFC 5869 §2: extract, then expand) of ikm into length bytes, by
 /// OpenSSL's EVP_PKEY_HKDF; empty when OpenSSL fails. The caller wipes the result.
@@ -6981,6 +7606,7 @@ inline std::string token_file_text(const stored_token& entry) {
     doc["access_token"] = entry.access_token.reveal();
     doc["token_type"] = entry.token_type;
     doc["scope"] = entry.scope;
+    if (!entry.issued_token_type.empty()) doc["issued_token_type"] = entry.issued_token_type;
     doc["issued_at"] = unix_seconds(entry.issued_at);
     doc["expires_at"] = unix_seconds(entry.expires_at);
     doc["extra"] =
@@ -7011,6 +7637,7 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
     const std::string* access_token = string_at("access_token");
     const std::string* token_type = string_at("token_type");
     const std::string* scope = string_at("scope");
+    const std::string* issued_type = string_at("issued_token_type");  // optional
     const auto issued_at = seconds_at("issued_at");
     const auto expires_at = seconds_at("expires_at");
     const auto extra = doc.find("extra");
@@ -7032,6 +7659,7 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
         out->access_token = secret{*access_token};
         out->token_type = *token_type;
         out->scope = *scope;
+        if (issued_type != nullptr) out->issued_token_type = *issued_type;
         out->extra = *extra;
         out->issued_at = std::chrono::system_clock::time_point(std::chrono::seconds(*issued_at));
         out->expires_at = std::chrono::system_clock::time_point(std::chrono::seconds(*expires_at));
@@ -8251,11 +8879,17 @@ inline url_parts validate_config(const client_config& cfg) {
     }
     for (const auto& [name, value] : cfg.extra_params) {
         if (name.empty()) fail("an extra parameter has an empty name");
-        if (name == "grant_type" || name == "client_id" || name == "client_secret" ||
-            name == "scope" || name == "client_assertion" || name == "client_assertion_type") {
-            fail("extra parameter \"" + name + "\" is reserved: it has its own field");
+        if (has_control(name)) fail("an extra parameter's name has control characters");
+        for (const char* reserved :
+             {"grant_type", "client_id", "client_secret", "scope", "client_assertion",
+              "client_assertion_type", "assertion", "subject_token", "subject_token_type",
+              "actor_token", "actor_token_type", "requested_token_type"}) {
+            if (name == reserved) {
+                fail("extra parameter \"" + name + "\" is reserved: it has its own field");
+            }
         }
     }
+    validate_grant(cfg);
     validate_client_authentication(cfg);
     check_connection(cfg);
     return *url;
@@ -8311,18 +8945,22 @@ inline void append_client_authentication(http_request& req, const client_config&
     }
 }
 
-/// @brief A copy of a prepared request with a new assertion in its body. The copy's
-/// body is sized for it up front, so no copy of the assertion is left behind.
-/// @param assertion the assertion, which the caller wipes
-inline http_request with_assertion(const http_request& prepared, const std::string& assertion) {
+/// @brief A copy of a prepared request with more fields in its body: the credentials made
+/// for one send (a grant's tokens or assertion, a client assertion). The copy's body is
+/// sized for them up front, so no copy of them is left behind.
+/// @param fields the fields, which the caller wipes
+inline http_request with_fields(const http_request& prepared, const name_value_list& fields) {
     http_request req;
     req.method = prepared.method;
     req.url = prepared.url;
     req.headers = prepared.headers;
-    req.body.reserve(prepared.body.size() + 96 + percent_encoded_bound(assertion.size()));
+    std::size_t size = prepared.body.size();
+    for (const auto& [name, value] : fields) {
+        size += 2 + percent_encoded_bound(name.size()) + percent_encoded_bound(value.size());
+    }
+    req.body.reserve(size);
     req.body = prepared.body;
-    append_form_field(req.body, "client_assertion_type", jwt_bearer_assertion_type);
-    append_form_field(req.body, "client_assertion", assertion);
+    for (const auto& [name, value] : fields) append_form_field(req.body, name, value);
     return req;
 }
 
@@ -8339,11 +8977,15 @@ inline http_request form_post(const client_config& cfg, std::string url) {
     return req;
 }
 
-/// @brief The client-credentials token request for a valid configuration.
-/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2
+/// @brief The token request for a valid configuration, but for the credentials each send
+/// adds (a grant's tokens or assertion, a client assertion).
+/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2; RFC 8693 §2.1; RFC 7523 §2.1
 inline http_request build_token_request(const client_config& cfg) {
     http_request req = form_post(cfg, cfg.token_endpoint);
-    append_form_field(req.body, "grant_type", "client_credentials");
+    append_form_field(req.body, "grant_type", grant_type_value(cfg.grant));
+    if (!cfg.requested_token_type.empty()) {
+        append_form_field(req.body, "requested_token_type", cfg.requested_token_type);
+    }
     if (!cfg.scopes.empty()) append_form_field(req.body, "scope", joined_scope(cfg));
     if (!cfg.audience.empty()) append_form_field(req.body, "audience", cfg.audience);
     for (const auto& r : cfg.resources) append_form_field(req.body, "resource", r);
@@ -8399,7 +9041,10 @@ struct prepared_token_request {
         : request((validate_config(cfg), build_token_request(cfg))),
           hide(credential_redactions(cfg)),
           scope(joined_scope(cfg)),
-          max_response_bytes(cfg.max_response_bytes) {
+          max_response_bytes(cfg.max_response_bytes),
+          exchange(cfg.grant == grant_type::token_exchange),
+          not_applicable(accepts_not_applicable(cfg)) {
+        if (cfg.grant != grant_type::client_credentials) grant.emplace(cfg);
         if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
         if (cfg.dpop_key) dpop.emplace(*cfg.dpop_key);
     }
@@ -8411,6 +9056,10 @@ struct prepared_token_request {
     redactions hide;    ///< every form of the secret, kept out of error messages
     std::string scope;  ///< the scope asked for, the token's when the response has none
     std::size_t max_response_bytes;
+    bool exchange;        ///< a token exchange: the response must name issued_token_type
+    bool not_applicable;  ///< token_type `N_A` is accepted (accepts_not_applicable())
+    /// Makes each request's grant credentials, for the grants beyond client credentials.
+    std::optional<grant_maker> grant;
     /// Makes each request's assertion, for the methods that send one.
     std::optional<assertion_maker> assertion;
     /// Makes each request's DPoP proof, when client_config::dpop_key is set.
@@ -8707,11 +9356,59 @@ inline void throw_for_error_response(const http_response& res,
 /// @param obtained_at     when the response arrived (steady clock)
 /// @param now_system      the wall-clock time, for a Retry-After given as a date
 /// @param hide            credentials to keep out of server-echoed text in errors
-/// @param dpop true when the request carried a DPoP proof: token_type `DPoP` is then
-///             accepted (case-insensitively) and kept as "DPoP"
+/// @param rules what else the request allows (token_rules)
 /// @throws error `oauth` for an `error` member (any status), `http_status` for another
 ///         non-2xx, `bad_response` for a 2xx that is not a valid token response
 /// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4; RFC 9449 §5
+/// @brief What a token request allows its response beyond a Bearer access token.
+struct token_rules {
+    /// The request carried a DPoP proof: token_type `DPoP` is accepted (case-insensitively)
+    /// and kept as "DPoP".
+    bool dpop = false;
+    /// A token exchange: `issued_token_type` is required (RFC 8693 §2.2.1).
+    bool exchange = false;
+    /// The exchange asked for something other than an access token: token_type `N_A` is
+    /// accepted (case-insensitively) and kept as "N_A".
+    bool not_applicable = false;
+};
+
+/// @brief The token_type member as kept: "Bearer", "DPoP" or "N_A" where rules allow them
+/// (compared case-insensitively).
+/// @throws error `bad_response` for another type, named only when it is short and no part
+///         of the token
+inline std::string read_token_type(const nlohmann::json& value, const nlohmann::json& doc,
+                                   const token& t, const token_rules& rules, const redactions& hide,
+                                   int status) {
+    const auto bad = [status](const std::string& why) {
+        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, status, {}});
+    };
+    if (!value.is_string()) bad("token_type is not a string");
+    const std::string& type = value.get_ref<const std::string&>();
+    if (rules.dpop && iequals(type, "DPoP")) return "DPoP";
+    if (rules.not_applicable && iequals(type, "N_A")) return "N_A";
+    if (iequals(type, "Bearer")) return "Bearer";
+    if (iequals(type, "N_A")) {
+        bad("token_type N_A (not an access token) answers only a token exchange whose "
+            "requested_token_type names something other than an access token (RFC 8693 "
+            "§2.2.1)");
+    }
+    // A short type is named; anything that could be (part of) the token is not. (The
+    // token may have been moved out of the document already.)
+    const auto token_member = doc.find("access_token");
+    const bool names_token =
+        !type.empty() &&
+        (t.access_token.reveal().find(type) != std::string::npos ||
+         (token_member != doc.end() && token_member->is_string() &&
+          token_member->get_ref<const std::string&>().find(type) != std::string::npos));
+    bad((type.size() <= 16 && !names_token
+             ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
+             : "a token_type of " + std::to_string(type.size()) + " bytes") +
+        (rules.dpop ? " is not supported; only Bearer (RFC 6750) and DPoP (RFC 9449) are"
+                    : " is not supported; only Bearer (RFC 6750) is, and DPoP (RFC "
+                      "9449) with client_config::dpop_key"));
+    return {};
+}
+
 /// @brief Members of a token response that are credentials in their own right: never kept
 /// in token::extra (where they would outlive the response unwiped), but wiped with it. A
 /// client-credentials client has no use for them (RFC 6749 §4.4.3: no refresh token).
@@ -8722,7 +9419,7 @@ inline bool is_credential_member(std::string_view name) noexcept {
 inline token parse_token_response(const http_response& res, const std::string& requested_scope,
                                   std::chrono::steady_clock::time_point obtained_at,
                                   std::chrono::system_clock::time_point now_system,
-                                  const redactions& hide = redactions{}, bool dpop = false) {
+                                  const redactions& hide = redactions{}, token_rules rules = {}) {
     json_notes notes;
     auto doc = response_document(res, &notes);
     // The token is moved out of the document; whatever else it held is wiped with it.
@@ -8763,26 +9460,17 @@ inline token parse_token_response(const http_response& res, const std::string& r
             }
             t.access_token = secret(std::move(value.get_ref<std::string&>()));
         } else if (name == "token_type") {
-            if (!value.is_string()) bad("token_type is not a string");
-            const std::string& type = value.get_ref<const std::string&>();
-            if (dpop && iequals(type, "DPoP")) {
-                t.token_type = "DPoP";
-            } else if (!iequals(type, "Bearer")) {
-                // A short type is named; anything that could be (part of) the token is not.
-                // (The token may have been moved out of the document already.)
-                const auto token_member = doc->find("access_token");
-                const bool names_token =
-                    !type.empty() &&
-                    (t.access_token.reveal().find(type) != std::string::npos ||
-                     (token_member != doc->end() && token_member->is_string() &&
-                      token_member->get_ref<const std::string&>().find(type) != std::string::npos));
-                bad((type.size() <= 16 && !names_token
-                         ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
-                         : "a token_type of " + std::to_string(type.size()) + " bytes") +
-                    (dpop ? " is not supported; only Bearer (RFC 6750) and DPoP (RFC 9449) are"
-                          : " is not supported; only Bearer (RFC 6750) is, and DPoP (RFC "
-                            "9449) with client_config::dpop_key"));
+            t.token_type = read_token_type(value, *doc, t, rules, hide, res.status);
+        } else if (name == "issued_token_type" &&
+                   (rules.exchange ||
+                    (value.is_string() && !has_control(value.get_ref<const std::string&>())))) {
+            // Checked for an exchange, which needs it; another grant's server may send
+            // anything here, kept in extra when it is no type.
+            if (!value.is_string() || value.get_ref<const std::string&>().empty() ||
+                has_control(value.get_ref<const std::string&>())) {
+                bad("issued_token_type is not a non-empty string without control characters");
             }
+            t.issued_token_type = value.get_ref<const std::string&>();
         } else if (name == "expires_in") {
             t.expires_in = read_expires_in(value, res.status);
         } else if (name == "scope") {
@@ -8797,6 +9485,9 @@ inline token parse_token_response(const http_response& res, const std::string& r
     }
     if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
     if (t.token_type.empty()) t.token_type = "Bearer";
+    if (rules.exchange && t.issued_token_type.empty()) {
+        bad("the token exchange response has no issued_token_type (RFC 8693 §2.2.1)");
+    }
     return t;
 }
 
@@ -8927,12 +9618,14 @@ OAUTH2CC_INLINE std::string proxy_from_environment(std::string_view url) {
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace oauth2cc::detail {
 
-// Sends a prepared token request once and reads its response. The assertion methods
-// send a copy with a new assertion, kept out of error messages like the secret; with a
-// DPoP key the copy carries a new proof with nonce (none when empty), and a nonce the
+// Sends a prepared token request once and reads its response. A grant beyond client
+// credentials and the assertion methods send a copy with the credentials made for this
+// send (a subject token, an assertion), kept out of error messages like the secret; with
+// a DPoP key the copy carries a new proof with nonce (none when empty), and a nonce the
 // response gives is kept.
 inline token send_token_request_once(const prepared_token_request& prepared, transport& via,
                                      const std::string& nonce = {}) {
@@ -8940,12 +9633,24 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
     const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
     std::optional<http_request> copy;
     std::optional<redactions> hide_too;
-    if (prepared.assertion) {
-        std::string assertion = prepared.assertion->make();
-        const wipe_at_exit assertion_wiper{[&assertion] { wipe(assertion); }};
-        copy.emplace(with_assertion(prepared.request, assertion));
+    name_value_list fields;
+    std::vector<std::string> secrets;
+    const wipe_at_exit fields_wiper{[&fields, &secrets] {
+        for (auto& field : fields) wipe(field.second);
+        for (auto& s : secrets) wipe(s);
+    }};
+    if (prepared.grant || prepared.assertion) {
+        secrets.reserve(3);  // never moved, so that no unwiped copy is left behind
+        fields.reserve(6);
+        if (prepared.grant) prepared.grant->make(fields, secrets);
+        if (prepared.assertion) {
+            secrets.push_back(prepared.assertion->make());
+            fields.emplace_back("client_assertion_type", jwt_bearer_assertion_type);
+            fields.emplace_back("client_assertion", secrets.back());
+        }
+        copy.emplace(with_fields(prepared.request, fields));
         hide_too.emplace(prepared.hide.copy());
-        hide_too->add(assertion);
+        for (const auto& s : secrets) hide_too->add(s);
     }
     const wipe_at_exit request_wiper{[&copy] {
         if (copy) wipe_credentials(*copy);
@@ -8966,8 +9671,12 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
                         std::to_string(prepared.max_response_bytes) + ")",
                     error_details{{}, {}, {}, res.status, {}});
     }
+    token_rules rules;
+    rules.dpop = prepared.dpop.has_value();
+    rules.exchange = prepared.exchange;
+    rules.not_applicable = prepared.not_applicable;
     return parse_token_response(res, prepared.scope, obtained_at, std::chrono::system_clock::now(),
-                                hide_too ? *hide_too : prepared.hide, prepared.dpop.has_value());
+                                hide_too ? *hide_too : prepared.hide, rules);
 }
 
 // Sends a prepared token request. A `use_dpop_nonce` error that came with a new nonce

@@ -7,6 +7,7 @@
 
 #include "../support/local_server.hpp"
 #include "../support/assertions.hpp"
+#include "../support/jwt_check.hpp"
 #include "../support/peer_process.hpp"
 #include "../support/prometheus_parse.hpp"
 #include "../support/test_helpers.hpp"
@@ -277,6 +278,92 @@ TEST_CASE("oauth2cc-cli: DPoP-bound tokens with --dpop, or --dpop-key for a key 
         cli({"--dpop-key", key_file("key-p384"), "--cache", tmp / "cache", "token"}, env);
     CHECK(json::parse(other.out).at("access_token") != json::parse(first.out).at("access_token"));
     CHECK(cli({"--dpop", "--dpop-key", key_file("key-p256"), "token"}, env).exit_code == 2);
+}
+
+TEST_CASE("oauth2cc-cli: token exchange from flags or OAUTH2_* names; N_A printed, never sent") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir tmp;
+    // A workload's token, as its platform writes it: signed by the platform's key.
+    const std::string subject = oauth2cc::jwt_bearer_assertion(
+        oauth2cc::signing_key::from_pem_file(key_file("workload"), "workload"),
+        "https://platform.example", "system:serviceaccount:ns:job", "https://sts.example",
+        std::chrono::seconds(600))();
+    { std::ofstream(tmp / "token") << subject << "\n"; }
+    const auto exchanged = cli(
+        {"--grant", "token_exchange", "--subject-token-file", tmp / "token", "--subject-token-type",
+         "jwt", "--resource", "https://api-2.example.com/", "--scope", "read_date", "token"},
+        client_env("exchange-client", "exchange-secret"));
+    REQUIRE(exchanged.exit_code == 0);
+    const json out = json::parse(exchanged.out);
+    CHECK(out.at("issued_token_type") == "urn:ietf:params:oauth:token-type:access_token");
+    CHECK(oauth2cc_test::split_jwt(out.at("access_token")).claims.at("sub") ==
+          "system:serviceaccount:ns:job");
+    CHECK(exchanged.out.find(subject) == std::string::npos);
+
+    // From the environment: the file implies the grant; an id token is N_A.
+    env_list env = client_env("exchange-client", "exchange-secret");
+    env.emplace_back("OAUTH2_SUBJECT_TOKEN_FILE", tmp / "token");
+    env.emplace_back("OAUTH2_SUBJECT_TOKEN_TYPE", "jwt");
+    env.emplace_back("OAUTH2_REQUESTED_TOKEN_TYPE", "id_token");
+    const auto id_token = cli({"token"}, env);
+    REQUIRE(id_token.exit_code == 0);
+    CHECK(json::parse(id_token.out).at("token_type") == "N_A");
+    const auto call = cli({"call", "https://api.example.com/"}, env);
+    CHECK(call.exit_code == 2);
+    CHECK(call.err.find("N_A") != std::string::npos);
+
+    // Settings that cannot work: exit 2, and no token quoted.
+    const env_list basic = client_env("exchange-client", "exchange-secret");
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"--grant", "token_exchange", "token"},
+             {"--subject-token-file", tmp / "token", "--actor-token-type", "jwt", "token"},
+             {"--grant", "client_credentials", "--subject-token-file", tmp / "token", "token"},
+             {"--grant", "jwt_bearer", "token"},
+             {"--subject-token-file", tmp / "missing", "token"},
+             {"--subject-token-file", tmp / "token", "--subject-token-type", "bogus", "token"}}) {
+        const auto r = cli(args, basic);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find(subject) == std::string::npos);
+    }
+    const auto missing = cli({"--subject-token-file", tmp / "missing", "token"}, basic);
+    CHECK(missing.err.find(tmp / "missing") != std::string::npos);
+}
+
+TEST_CASE("oauth2cc-cli: the JWT bearer grant against Authlib, by a grant key or a file") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir keys;
+    const auto peer = oauth2cc_test::start_authlib(keys.path.string());
+    const std::string endpoint = peer->info().at("token_endpoint").get<std::string>();
+    const auto signed_by_key = cli({"--token-url", endpoint, "--client-id", "svc", "--auth", "none",
+                                    "--grant-key", keys / "svc.pem", "--grant-key-id", "svc-key",
+                                    "--assertion-subject", "user-42", "--scope", "orders", "token"},
+                                   {});
+    REQUIRE(signed_by_key.exit_code == 0);
+    CHECK(json::parse(signed_by_key.out)
+              .at("access_token")
+              .get<std::string>()
+              .rfind("jb.user-42.", 0) == 0);
+
+    // A platform's assertion, from OAUTH2_ASSERTION_FILE (the grant implied).
+    const std::string assertion = oauth2cc::jwt_bearer_assertion(
+        oauth2cc::signing_key::from_pem_file(keys / "svc.pem", "svc-key"), "svc", "job-1",
+        endpoint)();
+    oauth2cc_test::temp_dir tmp;
+    { std::ofstream(tmp / "assertion") << assertion; }
+    const auto from_file = cli({"token"}, {{"OAUTH2_TOKEN_URL", endpoint},
+                                           {"OAUTH2_CLIENT_ID", "svc"},
+                                           {"OAUTH2_AUTH_METHOD", "none"},
+                                           {"OAUTH2_ASSERTION_FILE", tmp / "assertion"}});
+    REQUIRE(from_file.exit_code == 0);
+    CHECK(json::parse(from_file.out).at("access_token").get<std::string>().rfind("jb.job-1.", 0) ==
+          0);
+    // The same assertion again is a replay: an OAuth error, exit 3, the assertion unquoted.
+    const auto replay = cli({"--token-url", endpoint, "--client-id", "svc", "--auth", "none",
+                             "--assertion-file", tmp / "assertion", "token"},
+                            {});
+    CHECK(replay.exit_code == 3);
+    CHECK(replay.err.find("invalid_grant") != std::string::npos);
+    CHECK(replay.err.find(assertion) == std::string::npos);
 }
 
 TEST_CASE("oauth2cc-cli: key settings that cannot work are refused, and no key is quoted") {

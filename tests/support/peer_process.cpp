@@ -551,4 +551,12 @@ std::unique_ptr<peer_process> start_node_oauth2_server(const std::vector<std::st
     return std::make_unique<peer_process>("node-oauth2-server/server.mjs", args);
 }
 
+std::unique_ptr<peer_process> start_authlib(const std::string& key_dir) {
+    // Debian's interpreter, whatever python3 comes first on PATH: its packages are there.
+    return peer_process::start_program(
+        {"/usr/bin/python3", std::string(OAUTH2CC_TEST_PEERS_DIR) + "/authlib/server.py",
+         "--key-dir", key_dir},
+        {});
+}
+
 }  // namespace oauth2cc_test

@@ -167,4 +167,9 @@ std::unique_ptr<peer_process> start_oidc_provider(const std::vector<std::string>
 /// form-decode Basic credentials, with the given arguments.
 std::unique_ptr<peer_process> start_node_oauth2_server(const std::vector<std::string>& args = {});
 
+/// @brief Starts tests/peers/authlib/server.py, a JWT bearer grant server (RFC 7523) on
+/// Authlib, with Debian's python3 (which has python3-authlib and python3-flask); it
+/// writes the private key of its issuer "svc" to key_dir/svc.pem.
+std::unique_ptr<peer_process> start_authlib(const std::string& key_dir);
+
 }  // namespace oauth2cc_test

@@ -1,5 +1,6 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
-// impl/client_config_inl.hpp: the body of assertion_from_file.
+// impl/client_config_inl.hpp: the bodies of token_params' comparison, the names of methods
+// and grants, and the credential sources (assertion_from_file, jwt_bearer_assertion).
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -9,9 +10,14 @@
 #include "../detail/store/private_files.hpp"
 #include "../detail/text/text.hpp"
 #include "../detail/text/wipe.hpp"
+#include "../detail/oauth/grant.hpp"
 #include "../error.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -61,23 +67,41 @@ OAUTH2CC_INLINE std::string_view to_string(auth_method method) noexcept {
     return "unknown";
 }
 
+OAUTH2CC_INLINE std::string_view to_string(grant_type grant) noexcept {
+    switch (grant) {
+        case grant_type::client_credentials:
+            return "client_credentials";
+        case grant_type::token_exchange:
+            return "token_exchange";
+        case grant_type::jwt_bearer:
+            return "jwt_bearer";
+    }
+    return "unknown";
+}
+
+OAUTH2CC_INLINE std::function<std::string()> jwt_bearer_assertion(
+    signing_key key, std::string issuer, std::string subject, std::string audience,
+    std::chrono::seconds lifetime, nlohmann::json extra_claims) {
+    return detail::jwt_bearer_signer(std::move(key), std::move(issuer), std::move(subject),
+                                     std::move(audience), lifetime, std::move(extra_claims));
+}
+
 OAUTH2CC_INLINE std::function<std::string()> assertion_from_file(std::string path) {
-    return [path = std::move(path)]() -> std::string {
-        std::string text = detail::read_credential_file(path, detail::max_credential_file_bytes,
-                                                        "the client assertion file");
-        // Trimmed in place: erase() moves bytes within the one buffer, which the caller
-        // wipes with the assertion.
-        std::size_t end = text.size();
-        while (end > 0 && detail::is_space(text[end - 1])) --end;
-        std::size_t begin = 0;
-        while (begin < end && detail::is_space(text[begin])) ++begin;
-        text.resize(end);
-        text.erase(0, begin);
-        if (text.empty()) {
-            throw error(error_kind::config, "the client assertion file \"" +
-                                                detail::excerpt(path, 200) + "\" is empty");
+    auto state = std::make_shared<detail::file_source_state>();
+    return [path = std::move(path), state]() -> std::string {
+        struct stat now {};
+        const bool known = ::stat(path.c_str(), &now) == 0;
+        const std::lock_guard<std::mutex> lock(state->mutex);
+        if (known && state->read && detail::same_file_version(now, state->seen)) {
+            return state->text.reveal();
         }
-        return text;
+        state->read = false;
+        state->text = secret(detail::read_trimmed_credential(path));
+        if (known) {
+            state->seen = now;
+            state->read = true;
+        }
+        return state->text.reveal();
     };
 }
 

@@ -19,6 +19,7 @@
 namespace oauth2cc {
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get() noexcept {
+    if (core_->follows) return try_get(core_->base_params);
     try {
         detail::manager_state& s = *core_->own;
         detail::cache_cell& cell = detail::this_thread_cell(s, core_->own);
@@ -33,7 +34,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get() noexcept {
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get(
     const token_params& params) noexcept {
     try {
-        const auto entry = core_->entry(params);
+        const auto entry = core_->entry(params, subject_of_caller());
         if (entry == core_->own) return try_get();
         return detail::try_token(*entry, nullptr);
     } catch (...) {
@@ -43,6 +44,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get(
 }
 
 OAUTH2CC_INLINE void token_manager::get_async(std::function<void(token_result)> done) {
+    if (core_->follows) return get_async(core_->base_params, std::move(done));
     detail::token_to(*core_->own, std::move(done));
 }
 
@@ -50,7 +52,7 @@ OAUTH2CC_INLINE void token_manager::get_async(const token_params& params,
                                               std::function<void(token_result)> done) {
     std::shared_ptr<detail::manager_state> entry;
     try {
-        entry = core_->entry(params);
+        entry = core_->entry(params, subject_of_caller());
     } catch (const error& e) {
         token_result failed;
         failed.failure = e;
@@ -58,6 +60,11 @@ OAUTH2CC_INLINE void token_manager::get_async(const token_params& params,
         return;
     }
     detail::token_to(*entry, std::move(done));
+}
+
+OAUTH2CC_INLINE const detail::current_subject* token_manager::subject_of_caller() {
+    if (!core_->follows) return nullptr;
+    return &detail::subject_now(core_->base, detail::this_thread_cell(*core_->own, core_->own));
 }
 
 OAUTH2CC_INLINE void token_manager::set_observer(std::shared_ptr<metrics_observer> observer) {

@@ -63,11 +63,13 @@ OAUTH2CC_INLINE token_manager::~token_manager() {
         c.running->done.wait(lock, [&] { return c.running->running == 0; });
     }
     {
-        // Threads' cells outlive the manager; the token must not live on in them.
+        // Threads' cells outlive the manager; the token must not live on in them, nor
+        // the subject a thread saw last.
         detail::manager_state& s = *c.own;
         const detail::state_lock lock = s.lock();
         s.locked(lock).current.reset();
         detail::retire_copies(s, lock);
+        for (const auto& cell : s.locked(lock).cells.cells) cell->subject.reset();
     }
     set_observer(nullptr);
 }
@@ -83,6 +85,7 @@ OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
 }
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
+    if (core_->follows) return get(core_->base_params, std::chrono::milliseconds::max());
     detail::manager_state& s = *core_->own;
     detail::cache_cell& cell = detail::this_thread_cell(s, core_->own);
     if (auto copy = detail::cached_copy(s, cell)) return copy;
@@ -91,6 +94,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
 
 OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     std::chrono::milliseconds max_wait) {
+    if (core_->follows) return get(core_->base_params, max_wait);
     detail::manager_state& s = *core_->own;
     return detail::wait_for_token(s, &detail::this_thread_cell(s, core_->own), max_wait);
 }
@@ -103,22 +107,28 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     const token_params& params, std::chrono::milliseconds max_wait) {
     detail::manager_state& own = *core_->own;
     detail::cache_cell& mine = detail::this_thread_cell(own, core_->own);
-    const std::size_t hash = detail::params_hash{}(params);
+    // A config that follows its subject reads the entry of the subject its sources give.
+    const detail::current_subject* subject =
+        core_->follows ? &detail::subject_now(core_->base, mine) : nullptr;
+    const std::string_view subject_key = subject != nullptr ? subject->key : std::string_view();
+    const std::size_t hash = detail::entry_hash(params, subject_key);
     if (mine.keyed) {
         // A slot found has its cell.
-        if (detail::keyed_cells::slot* slot = mine.keyed->find(hash, params)) {
+        if (detail::keyed_cells::slot* slot = mine.keyed->find(hash, params, subject_key)) {
             if (auto copy = detail::keyed_copy(own, *slot)) return copy;
         }
     }
-    const auto entry = core_->entry(params);
+    const auto entry = core_->entry(params, subject);
     if (entry == core_->own) return get(max_wait);
     if (!mine.keyed) mine.keyed = std::make_unique<detail::keyed_cells>();
-    detail::cache_cell& cell = detail::keyed_cell(mine.keyed->find_or_add(hash, params), entry);
+    detail::cache_cell& cell =
+        detail::keyed_cell(mine.keyed->find_or_add(hash, params, subject_key), entry);
     return detail::wait_for_token(*entry, &cell, max_wait);
 }
 
 OAUTH2CC_INLINE std::string token_manager::authorization_header() {
     const auto tok = get();
+    detail::check_attachable(*tok);
     if (tok->token_type == "DPoP") {
         throw error(error_kind::config,
                     "the token is DPoP-bound: every request needs its own proof, so take "
@@ -152,24 +162,48 @@ OAUTH2CC_INLINE bool token_manager::set_dpop_nonce(std::string_view url, std::st
 }
 
 OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
+    if (core_->follows) return invalidate(core_->base_params, seen);
     detail::drop_token(*core_->own, seen);
 }
 
 OAUTH2CC_INLINE void token_manager::invalidate(const token_params& params, const token* seen) {
-    if (const auto entry = core_->find(params)) detail::drop_token(*entry, seen);
+    if (const auto entry = core_->find(params, seen_subject(false))) {
+        detail::drop_token(*entry, seen);
+    }
+}
+
+OAUTH2CC_INLINE std::string_view token_manager::seen_subject(bool seen_only) {
+    if (!core_->follows) return {};
+    detail::cache_cell& mine = detail::this_thread_cell(*core_->own, core_->own);
+    // The subject of the token this thread was served last, which it now reports on.
+    if (mine.subject) return mine.subject->key;
+    if (seen_only) return {};
+    return detail::subject_now(core_->base, mine).key;
 }
 
 OAUTH2CC_INLINE void token_manager::note_accepted(const token& tok) noexcept {
+    if (core_->follows) return note_accepted(core_->base_params, tok);
     detail::note_accepted(*core_->own, &tok);
 }
 
 OAUTH2CC_INLINE void token_manager::note_accepted(const token_params& params,
                                                   const token& tok) noexcept {
     try {
-        if (const auto entry = core_->find(params)) detail::note_accepted(*entry, &tok);
+        if (const auto entry = core_->find(params, seen_subject(true))) {
+            detail::note_accepted(*entry, &tok);
+        }
     } catch (...) {
         // Out of memory: the guard goes without this report.
     }
+}
+
+OAUTH2CC_INLINE std::function<std::string()> subject_token_of(token_manager& m) {
+    return [&m] { return m.get()->access_token.reveal(); };
+}
+
+OAUTH2CC_INLINE std::function<std::string()> subject_token_of(token_manager& m,
+                                                              token_params params) {
+    return [&m, params = std::move(params)] { return m.get(params)->access_token.reveal(); };
 }
 
 OAUTH2CC_INLINE std::size_t token_manager::entries() const { return core_->size(); }

@@ -21,11 +21,22 @@
 //   {"port":N,"issuer":"http://127.0.0.1:N","token_endpoint":"...", ...}
 // Everything else goes to stderr. SIGTERM or SIGINT stops it.
 //
+// Token exchange (RFC 8693) is registered through registerGrantType for the clients
+// exchange-client (client_secret_basic) and, with --key-dir, the key clients: a subject
+// token (and an actor token) must be a JWT signed by this provider's key (its JWT access
+// tokens, for two hops) or by the workload platform's key (key-dir/workload.pem, as a
+// platform signs a service-account token). The answer names the subject's `sub` and the
+// actor's as `act` {sub}: for https://api-N.example.com/ a JWT access token whose `aud` is
+// the resource, else an opaque token that introspection knows (with those claims); with
+// requested_token_type id_token, an id token of token_type N_A.
+//
 // GET /_harness/stats returns the token-endpoint counters, so that tests can count
 // the requests a client made at the server, and the connections that carried them.
 // POST /_harness/reset sets them to zero.
 
-import { X509Certificate, generateKeyPairSync, randomBytes } from 'node:crypto';
+import {
+  X509Certificate, createPublicKey, generateKeyPairSync, randomBytes, sign, verify,
+} from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
@@ -59,6 +70,11 @@ if (args.https && (!args.cert || !args.key)) {
 }
 
 const allScopes = 'read_date post_echo';
+const exchangeGrant = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const tokenType = (name) => `urn:ietf:params:oauth:token-type:${name}`;
+
+// The workload platform's key pair (see keyClients).
+const workloadPair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 // The private_key_jwt clients: a key pair each, the public half registered in the
 // client's jwks and the private half written to the key directory for the tests.
@@ -71,7 +87,7 @@ function keyClients(dir) {
     'key-ed25519': generateKeyPairSync('ed25519'),
     // The workload identity issuer's key: it signs the assertions that the tests hand
     // to the library, as a platform signs a projected service-account token.
-    workload: generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+    workload: workloadPair,
   };
   return Object.entries(pairs).map(([name, { publicKey, privateKey }]) => {
     writeFileSync(path.join(dir, `${name}.pem`),
@@ -81,6 +97,7 @@ function keyClients(dir) {
       token_endpoint_auth_method: 'private_key_jwt',
       jwks: { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: name }] },
       scope: allScopes,
+      grant_types: ['client_credentials', exchangeGrant],
     };
   });
 }
@@ -154,6 +171,14 @@ const clients = [
     scope: allScopes,
   },
   {
+    // It may exchange tokens (RFC 8693) as well.
+    client_id: 'exchange-client',
+    client_secret: 'exchange-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: allScopes,
+    grant_types: ['client_credentials', exchangeGrant],
+  },
+  {
     // The resource server's own credentials, for introspection.
     client_id: 'resource-server',
     client_secret: 'resource-server-secret',
@@ -188,10 +213,144 @@ const clients = [
 const apiResource = 'urn:oauth2cc:test-api';
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signingKey = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256' };
+const signingKey = {
+  ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'provider-key',
+};
+
+// --- Token exchange ---------------------------------------------------------------
+
+const b64url = (data) => Buffer.from(data).toString('base64url');
+
+// A JWT signed RS256 by the provider's key.
+function signJwt(header, claims) {
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+}
+
+// The keys whose JWTs are taken as subject and actor tokens, by their JWS alg.
+const trustedKeys = [
+  { alg: 'RS256', key: createPublicKey(privateKey) },
+  { alg: 'ES256', key: workloadPair.publicKey },
+];
+
+// The claims of a JWT signed by a trusted key and not expired; else undefined.
+function verifiedClaims(jwt) {
+  const parts = typeof jwt === 'string' ? jwt.split('.') : [];
+  if (parts.length !== 3) return undefined;
+  let header;
+  let claims;
+  try {
+    header = JSON.parse(Buffer.from(parts[0], 'base64url'));
+    claims = JSON.parse(Buffer.from(parts[1], 'base64url'));
+  } catch {
+    return undefined;
+  }
+  const input = Buffer.from(`${parts[0]}.${parts[1]}`);
+  const signature = Buffer.from(parts[2], 'base64url');
+  const ok = trustedKeys.some(({ alg, key }) => alg === header.alg && verify(
+    'sha256', input, alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key, signature,
+  ));
+  if (!ok || typeof claims.sub !== 'string') return undefined;
+  if (typeof claims.exp === 'number' && claims.exp < Date.now() / 1000) return undefined;
+  return claims;
+}
+
+// The resources a token may be exchanged for: those the resource indicators know.
+const exchangeTarget = (value) => value === apiResource
+  || /^https:\/\/api-\d+\.example\.com\/$/.test(value);
+
+function tokenExchangeHandler(issuer) {
+  return async (ctx) => {
+    const { params, client } = ctx.oidc;
+    const known = [tokenType('access_token'), tokenType('jwt'), tokenType('id_token')];
+    const read = (what) => {
+      const value = params[`${what}_token`];
+      const type = params[`${what}_token_type`];
+      if (!type) throw new errors.InvalidRequest(`missing ${what}_token_type`);
+      if (!known.includes(type)) throw new errors.InvalidRequest(`unsupported ${what}_token_type`);
+      const claims = verifiedClaims(value);
+      if (!claims) throw new errors.InvalidGrant(`the ${what}_token is not valid`);
+      return claims;
+    };
+    if (!params.subject_token) throw new errors.InvalidRequest('missing subject_token');
+    const subject = read('subject');
+    const actor = params.actor_token ? read('actor') : undefined;
+    if (!params.actor_token && params.actor_token_type) {
+      throw new errors.InvalidRequest('actor_token_type without actor_token');
+    }
+    const targets = [params.resource, params.audience].flat().filter(Boolean);
+    if (targets.some((t) => !exchangeTarget(t))) throw new errors.InvalidTarget();
+    const requested = params.requested_token_type || tokenType('access_token');
+    if (![tokenType('access_token'), tokenType('jwt'), tokenType('id_token')].includes(requested)) {
+      throw new errors.InvalidRequest('unsupported requested_token_type');
+    }
+    const scopes = (params.scope || '').split(' ').filter(Boolean);
+    const allowed = new Set((client.scope || '').split(' '));
+    if (scopes.some((s) => !allowed.has(s))) throw new errors.InvalidScope('a requested scope is not allowed', scopes.join(' '));
+    counters.exchanges += 1;
+    if (requested === tokenType('id_token')) {
+      // Not an access token: token_type N_A (RFC 8693 §2.2.1).
+      const now = Math.floor(Date.now() / 1000);
+      ctx.body = {
+        access_token: signJwt({ alg: 'RS256', typ: 'JWT', kid: 'provider-key' }, {
+          iss: issuer, sub: subject.sub, aud: client.clientId, iat: now, exp: now + ttlSeconds,
+        }),
+        issued_token_type: requested,
+        token_type: 'N_A',
+        expires_in: ttlSeconds,
+      };
+      return;
+    }
+    const target = targets[0];
+    if (targets.length > 1) throw new errors.InvalidTarget('one resource or audience at most');
+    const exchanged = { sub: subject.sub, ...(actor ? { act: { sub: actor.sub } } : {}) };
+    if (target && target !== apiResource) {
+      // A per-API resource: a JWT access token whose aud is the resource, which its API
+      // verifies by the provider's key.
+      const now = Math.floor(Date.now() / 1000);
+      ctx.body = {
+        access_token: signJwt({ alg: 'RS256', typ: 'at+jwt', kid: 'provider-key' }, {
+          iss: issuer,
+          aud: target,
+          client_id: client.clientId,
+          iat: now,
+          exp: now + ttlSeconds,
+          jti: randomBytes(16).toString('hex'),
+          ...(scopes.length ? { scope: scopes.join(' ') } : {}),
+          ...exchanged,
+        }),
+        issued_token_type: requested,
+        token_type: 'Bearer',
+        expires_in: ttlSeconds,
+        ...(scopes.length ? { scope: scopes.join(' ') } : {}),
+      };
+      return;
+    }
+    // Else an opaque token of the provider's own, which its introspection knows, with the
+    // subject and actor among its claims (extraTokenClaims).
+    const token = new ctx.oidc.provider.ClientCredentials({
+      client,
+      scope: scopes.join(' ') || undefined,
+    });
+    token.exchanged = exchanged;
+    if (target) {
+      token.resourceServer = new ctx.oidc.provider.ResourceServer(target, {
+        scope: allScopes, audience: target, accessTokenFormat: 'opaque',
+      });
+    }
+    const value = await token.save();
+    ctx.body = {
+      access_token: value,
+      issued_token_type: requested,
+      token_type: 'Bearer',
+      expires_in: token.expiration,
+      ...(scopes.length ? { scope: scopes.join(' ') } : {}),
+    };
+  };
+}
 
 const counters = {
-  token_requests: 0, token_success: 0, token_errors: 0, token_connections: 0,
+  token_requests: 0, token_success: 0, token_errors: 0, token_connections: 0, exchanges: 0,
 };
 // The sockets that carried token requests, to count connections (keep-alive).
 let tokenSockets = new WeakSet();
@@ -216,6 +375,8 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
     cookies: { keys: ['oauth2cc-test-cookie-key'] },
     scopes: ['openid', ...allScopes.split(' ')],
     ttl: { ClientCredentials: () => ttlSeconds },
+    // The subject and actor of an exchanged token (see tokenExchangeHandler).
+    extraTokenClaims: async (ctx, token) => token.exchanged,
     clientAuthMethods: [
       'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none',
       ...(args['client-ca'] ? ['tls_client_auth', 'self_signed_tls_client_auth'] : []),
@@ -276,6 +437,14 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
       },
     },
   });
+
+  provider.registerGrantType(
+    exchangeGrant,
+    tokenExchangeHandler(issuer),
+    ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type',
+      'requested_token_type', 'audience', 'resource', 'scope'],
+    ['audience', 'resource'],
+  );
 
   provider.use(async (ctx, next) => {
     if (ctx.path === '/_harness/stats' && ctx.method === 'GET') {

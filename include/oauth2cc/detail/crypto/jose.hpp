@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -67,6 +68,28 @@ inline std::string hmac_sha256(std::string_view key, std::string_view data) {
     }
     mac.resize(length);
     return mac;
+}
+
+/// @brief The bytes of a base64url text without padding; empty when in is not one.
+inline std::optional<std::string> base64url_decode(std::string_view in) {
+    if (in.size() % 4 == 1) return std::nullopt;
+    std::string text;
+    text.reserve(in.size() + 3);
+    for (const char c : in) {
+        const bool plain =
+            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!plain && c != '-' && c != '_') return std::nullopt;
+        text += c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    const std::size_t pad = (4 - text.size() % 4) % 4;
+    text.append(pad, '=');
+    std::string out(text.size() / 4 * 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()));
+    if (n < 0 || static_cast<std::size_t>(n) < pad) return std::nullopt;
+    out.resize(static_cast<std::size_t>(n) - pad);
+    return out;
 }
 
 /// @brief The JWS signing input of RFC 7515 §5.1: base64url(header) '.' base64url(claims).

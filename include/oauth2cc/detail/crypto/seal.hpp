@@ -27,28 +27,6 @@ inline constexpr std::size_t min_sealing_key_bytes = 16;
 inline constexpr std::size_t seal_nonce_bytes = 12;
 inline constexpr std::size_t seal_tag_bytes = 16;
 
-/// @brief The bytes of a base64url text without padding; empty when in is not one.
-inline std::optional<std::string> base64url_decode(std::string_view in) {
-    if (in.size() % 4 == 1) return std::nullopt;
-    std::string text;
-    text.reserve(in.size() + 3);
-    for (const char c : in) {
-        const bool plain =
-            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!plain && c != '-' && c != '_') return std::nullopt;
-        text += c == '-' ? '+' : c == '_' ? '/' : c;
-    }
-    const std::size_t pad = (4 - text.size() % 4) % 4;
-    text.append(pad, '=');
-    std::string out(text.size() / 4 * 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(text.data()),
-                                  static_cast<int>(text.size()));
-    if (n < 0 || static_cast<std::size_t>(n) < pad) return std::nullopt;
-    out.resize(static_cast<std::size_t>(n) - pad);
-    return out;
-}
-
 /// @brief HKDF-SHA256 (RFC 5869 §2: extract, then expand) of ikm into length bytes, by
 /// OpenSSL's EVP_PKEY_HKDF; empty when OpenSSL fails. The caller wipes the result.
 inline std::string hkdf_sha256(std::string_view ikm, std::string_view salt, std::string_view info,

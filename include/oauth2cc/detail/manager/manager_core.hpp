@@ -12,9 +12,12 @@
 #include "../../token_store.hpp"
 #include "../../transport.hpp"
 #include "../oauth/dpop.hpp"
+#include "../oauth/grant.hpp"
+#include "../text/wipe.hpp"
 #include "manager_fetch.hpp"
 #include "manager_state.hpp"
 #include "refresher.hpp"
+#include "thread_cache.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -92,6 +95,52 @@ struct params_hash {
     }
 };
 
+/// @brief The hash of an entry's key: its token_params and its subject key.
+inline std::size_t entry_hash(const token_params& p, std::string_view subject) noexcept {
+    const std::size_t h = params_hash{}(p);
+    return subject.empty() ? h : h ^ (std::hash<std::string_view>{}(subject)*0x9e3779b97f4a7c15ULL);
+}
+
+/// @brief What an entry is found by: its token_params and, for a manager that follows its
+/// subject, the subject's key (current_subject::key).
+struct entry_key {
+    token_params params;
+    std::string subject;
+    bool operator==(const entry_key& o) const { return subject == o.subject && params == o.params; }
+};
+
+struct entry_key_hash {
+    std::size_t operator()(const entry_key& k) const noexcept {
+        return entry_hash(k.params, k.subject);
+    }
+};
+
+/// @brief The subject this thread sees now, of a config that follows_subject(): asks the
+/// sources, and works out the key only when they give other tokens than this thread saw
+/// last (kept in cell, the thread's cell of the config's own entry).
+/// @throws error `config` when a source fails (current_subject::of)
+inline const current_subject& subject_now(const client_config& cfg, cache_cell& cell) {
+    const bool exchange = cfg.grant == grant_type::token_exchange;
+    std::string subject = exchange ? call_source(cfg.subject_token, "subject_token")
+                                   : call_source(cfg.grant_assertion, "grant_assertion");
+    std::string actor;
+    const wipe_at_exit wiper{[&subject, &actor] {
+        wipe(subject);
+        wipe(actor);
+    }};
+    if (exchange && cfg.actor_token) actor = call_source(cfg.actor_token, "actor_token");
+    current_subject* seen = cell.subject.get();
+    if (seen != nullptr && subject == seen->subject.reveal() && actor == seen->actor.reveal()) {
+        return *seen;
+    }
+    auto now = std::make_unique<current_subject>();
+    now->key = exchange ? exchange_subject_key(subject, actor) : assertion_subject_key(subject);
+    now->subject = secret(subject);
+    now->actor = secret(actor);
+    cell.subject = std::move(now);
+    return *cell.subject;
+}
+
 /// @brief cfg asking for p instead of its own parameters.
 inline client_config with_params(client_config cfg, const token_params& p) {
     cfg.scopes = p.scopes;
@@ -150,22 +199,28 @@ class manager_core {
 public:
     manager_core(client_config cfg, refresh_policy p, std::shared_ptr<transport> via,
                  std::shared_ptr<clock_source> clk)
-        : policy(manager_state::check(p)),
+        : follows(follows_subject(cfg)),
+          policy(manager_state::check(p)),
           clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
           running(std::make_shared<fetch_count>()),
           own(std::make_shared<manager_state>(cfg, policy, std::move(via), clock, true,
                                               policy.jitter_seed, running)),
           base(std::move(cfg)),
+          base_params(params_of(base)),
           dpop(base.dpop_key ? std::optional<dpop_prover>(*base.dpop_key) : std::nullopt) {
-        map_.emplace(params_of(base), own);
+        map_.emplace(entry_key{base_params, {}}, own);
     }
 
     // Set once.
+    /// The config follows its subject (follows_subject()): every token is an entry of one
+    /// subject, and the config's own entry holds none.
+    const bool follows;
     const refresh_policy policy;
     const std::shared_ptr<clock_source> clock;
     const std::shared_ptr<fetch_count> running;
     const std::shared_ptr<manager_state> own;
     const client_config base;
+    const token_params base_params;  ///< params_of(base)
     /// Makes the proofs of resource requests, when client_config::dpop_key is set.
     const std::optional<dpop_prover> dpop;
     /// The latest DPoP nonce of each resource server's origin, for every entry.
@@ -174,32 +229,39 @@ public:
     /// The refresher's id of this manager's pass, while refreshing in the background.
     std::atomic<std::uint64_t> background_id{0};
 
-    /// @brief The entry of p, made when there is none (dropping the least recently read
-    /// beyond max_entries, and those idle for idle_after); its read is noted.
+    /// @brief The entry of p (of subj, for a config that follows its subject), made when
+    /// there is none (dropping the least recently read beyond max_entries, and those idle
+    /// for idle_after); its read is noted.
     /// @throws error `config` when p cannot be asked for (a scope outside RFC 6749 §3.3,
     ///         say)
-    std::shared_ptr<manager_state> entry(const token_params& p) {
+    std::shared_ptr<manager_state> entry(const token_params& p,
+                                         const current_subject* subj = nullptr) {
         const auto now = own->read_time().time_since_epoch().count();
+        entry_key key{p, subj != nullptr ? subj->key : std::string()};
         const std::lock_guard<std::mutex> lock(mutex_);
-        auto it = map_.find(p);
+        auto it = map_.find(key);
         if (it != map_.end()) {
             it->second->last_read.store(now, std::memory_order_relaxed);
             return it->second;
         }
         const std::uint64_t seed = policy.jitter_seed != 0 ? policy.jitter_seed + ++made_ : 0;
-        auto made = std::make_shared<manager_state>(with_params(base, p), policy, own->client.via(),
-                                                    clock, false, seed, running);
+        client_config cfg = with_params(base, p);
+        if (subj != nullptr) cfg = for_subject(std::move(cfg), *subj);
+        auto made = std::make_shared<manager_state>(std::move(cfg), policy, own->client.via(),
+                                                    clock, false, seed, running, key.subject);
         drop_idle(now);
         if (map_.size() >= policy.max_entries) drop_least_recent();
-        map_.emplace(p, made);
+        map_.emplace(std::move(key), made);
         give_settings(*made, settings_);
         return made;
     }
 
-    /// @brief The entry of p, or null when there is none.
-    std::shared_ptr<manager_state> find(const token_params& p) const {
+    /// @brief The entry of p and subject, or null when there is none.
+    std::shared_ptr<manager_state> find(const token_params& p,
+                                        std::string_view subject = {}) const {
+        const entry_key key{p, std::string(subject)};
         const std::lock_guard<std::mutex> lock(mutex_);
-        const auto it = map_.find(p);
+        const auto it = map_.find(key);
         return it == map_.end() ? nullptr : it->second;
     }
 
@@ -258,6 +320,8 @@ public:
         std::optional<std::chrono::steady_clock::time_point> next;
         std::vector<const manager_state*> dropped;
         for (const auto& e : all()) {
+            // The own entry of a config that follows its subject holds no token.
+            if (follows && e == own) continue;
             bool drop = false;
             const auto wake = background_step(*e, drop);
             if (drop) dropped.push_back(e.get());
@@ -307,7 +371,7 @@ private:
         if (oldest != map_.end()) evict(oldest);
     }
 
-    using entry_map = std::unordered_map<token_params, std::shared_ptr<manager_state>, params_hash>;
+    using entry_map = std::unordered_map<entry_key, std::shared_ptr<manager_state>, entry_key_hash>;
 
     // Drops an entry, keeping its counters. Needs the lock.
     entry_map::iterator evict(entry_map::iterator it) {

@@ -4,6 +4,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "../oauth/grant.hpp"
 #include "backoff.hpp"
 #include "refresher.hpp"
 #include "manager_events.hpp"
@@ -93,6 +94,7 @@ inline fetch_inputs take_inputs(manager_state& s) {
     in.exclusions.replacing = g.current ? g.current->tok.get() : nullptr;
     in.exclusions.dropped_digest = g.dropped_digest;
     in.exclusions.dpop_bound = !s.client.config().dpop_key.has_value();
+    in.exclusions.not_applicable = accepts_not_applicable(s.client.config());
     in.observer = g.observer;
     in.after_failure = g.consecutive_failures > 0;
     return in;

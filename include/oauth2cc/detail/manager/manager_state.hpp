@@ -120,16 +120,19 @@ public:
     /// @param cfg  the config with the entry's token_params in place
     /// @param is_own the entry of the config's own parameters
     /// @param seed seeds the jitter of backoffs and refresh points (0: at random)
+    /// @param subject_key for an entry of one subject (current_subject::key), added to
+    ///        its cache key
     manager_state(client_config cfg, const refresh_policy& p, std::shared_ptr<transport> via,
                   std::shared_ptr<clock_source> clk, bool is_own, std::uint64_t seed,
-                  std::shared_ptr<fetch_count> count)
+                  std::shared_ptr<fetch_count> count, const std::string& subject_key = {})
         : policy(p),
           client(std::move(cfg), std::move(via)),
           clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
           system_clock(dynamic_cast<steady_clock_source*>(clock.get()) != nullptr),
           coarse(system_clock && coarse_clock::available()),
           manual(clock->is_manual()),
-          key(cache_key(client.config())),
+          key(subject_key.empty() ? cache_key(client.config())
+                                  : cache_key(client.config()) + "&" + subject_key),
           id(next_manager_id()),
           where(endpoint_for_logs(client.config().token_endpoint.empty()
                                       ? client.config().issuer

@@ -15,9 +15,21 @@
 
 namespace oauth2cc::detail {
 
+/// @brief Refuses a token that is not an access token (token_type `N_A`, RFC 8693 §2.2.1).
+/// @throws error `config`
+inline void check_attachable(const token& tok) {
+    if (tok.token_type == "N_A") {
+        throw error(error_kind::config,
+                    "the token is not an access token (token_type N_A, issued_token_type \"" +
+                        excerpt(tok.issued_token_type, 100) +
+                        "\"): it is never attached to a request; take it from get()");
+    }
+}
+
 /// @brief The headers of one resource request with tok (see request_headers()).
 inline name_value_list resource_headers(manager_core& s, const token& tok, std::string_view method,
                                         std::string_view url) {
+    check_attachable(tok);
     name_value_list headers;
     if (tok.token_type != "DPoP") {
         headers.emplace_back("Authorization", "Bearer " + tok.access_token.reveal());

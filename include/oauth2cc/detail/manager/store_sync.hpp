@@ -36,10 +36,12 @@ struct store_exclusions {
     /// DPoP-bound tokens: left unless the manager has a DPoP key (then the store key
     /// already names that key's thumbprint).
     bool dpop_bound = true;
+    /// Tokens of token_type N_A are taken (accepts_not_applicable() of the config).
+    bool not_applicable = false;
 };
 
 /// @brief The stored entry as a token, unless it is the token being replaced or the one
-/// last dropped, is neither Bearer nor (when allowed) DPoP, or is within the refresh lead
+/// last dropped, is neither Bearer nor (when allowed) DPoP or N_A, or is within the refresh lead
 /// of its stored lifetime.
 inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
                                                 std::optional<stored_token> entry,
@@ -55,7 +57,8 @@ inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
         return std::nullopt;
     }
     const bool dpop = !not_these.dpop_bound && iequals(entry->token_type, "DPoP");
-    if (!dpop && !iequals(entry->token_type, "Bearer")) return std::nullopt;
+    const bool not_applicable = not_these.not_applicable && iequals(entry->token_type, "N_A");
+    if (!dpop && !not_applicable && !iequals(entry->token_type, "Bearer")) return std::nullopt;
     // Clamped as a response's expires_in is: no stored entry lives longer than a year.
     const std::chrono::system_clock::duration longest = max_token_lifetime;
     const auto stored_lifetime = std::min(entry->expires_at - entry->issued_at, longest);
@@ -68,7 +71,8 @@ inline std::optional<stored_pick> usable_stored(const refresh_policy& policy,
     if (left <= token_manager::lead_for(lifetime, policy)) return std::nullopt;
     stored_pick pick{token{}, left, lifetime};
     pick.tok.access_token = std::move(entry->access_token);
-    pick.tok.token_type = dpop ? "DPoP" : "Bearer";
+    pick.tok.token_type = dpop ? "DPoP" : not_applicable ? "N_A" : "Bearer";
+    pick.tok.issued_token_type = std::move(entry->issued_token_type);
     pick.tok.scope = std::move(entry->scope);
     pick.tok.extra = std::move(entry->extra);
     pick.tok.expires_in = std::chrono::duration_cast<std::chrono::seconds>(left);
@@ -130,6 +134,7 @@ inline save_problem save_to_store(token_store& store, const std::string& key, co
         stored_token entry;
         entry.access_token = got.access_token;
         entry.token_type = got.token_type;
+        entry.issued_token_type = got.issued_token_type;
         entry.scope = got.scope;
         entry.extra = got.extra;
         entry.issued_at = issued_at;

@@ -9,12 +9,15 @@
 
 #include "../../client_config.hpp"
 #include "../../token.hpp"
+#include "../oauth/grant.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -53,6 +56,9 @@ struct alignas(64) cache_cell {
     /// The owning thread's copies of the manager's other entries: in the cell of the
     /// config's own entry, made on the thread's first keyed read.
     std::unique_ptr<keyed_cells> keyed;
+    /// The subject the owning thread saw last, for a manager that follows its subject
+    /// (follows_subject()): in the cell of the config's own entry.
+    std::unique_ptr<current_subject> subject;
 
     /// Marks the start of a read of this cell. The reader then loads `copy` seq_cst, and
     /// retire() stores it seq_cst before it loads the mark: in the single order of those
@@ -72,13 +78,14 @@ struct alignas(64) cache_cell {
 };
 
 /// @brief One thread's cells for the entries of one manager other than the config's own,
-/// found by their token_params: open addressing over a fixed table, emptied when half
+/// found by their token_params and subject key: open addressing over a fixed table, emptied when half
 /// full, so that a thread holds at most 128 cells per manager however many entries the
 /// manager has.
 struct keyed_cells {
     struct slot {
         std::size_t hash = 0;
         token_params params;
+        std::string subject;  ///< current_subject::key; empty but for subject entries
         /// The entry; reached only inside a read mark of `cell`, and only while the cell's
         /// copy is not `gone` (the entry marks it so before it is destroyed).
         void* entry = nullptr;
@@ -86,18 +93,18 @@ struct keyed_cells {
     };
     static constexpr std::size_t capacity = 256;
 
-    /// The slot of p, or null.
-    slot* find(std::size_t hash, const token_params& p) noexcept {
+    /// The slot of p and subject, or null.
+    slot* find(std::size_t hash, const token_params& p, std::string_view subject) noexcept {
         if (slots_.empty()) return nullptr;
         for (std::size_t i = hash % capacity;; i = (i + 1) % capacity) {
             slot& s = slots_[i];
             if (!s.cell) return nullptr;
-            if (s.hash == hash && s.params == p) return &s;
+            if (s.hash == hash && s.params == p && s.subject == subject) return &s;
         }
     }
-    /// The slot of p, made empty (no cell) when there was none.
-    slot& find_or_add(std::size_t hash, const token_params& p) {
-        if (slot* found = find(hash, p)) return *found;
+    /// The slot of p and subject, made empty (no cell) when there was none.
+    slot& find_or_add(std::size_t hash, const token_params& p, std::string_view subject) {
+        if (slot* found = find(hash, p, subject)) return *found;
         if (slots_.empty() || used_ * 2 >= capacity) {
             slots_.assign(capacity, slot{});
             used_ = 0;
@@ -107,6 +114,7 @@ struct keyed_cells {
         ++used_;
         slots_[i].hash = hash;
         slots_[i].params = p;
+        slots_[i].subject = std::string(subject);
         return slots_[i];
     }
 

@@ -56,7 +56,10 @@ inline std::string certificate_thumbprint_of_pem(std::string_view pem) {
 /// @brief A canonical text of what shapes a token: endpoint, client id, authentication
 /// method, scopes and resources as sets, audience, and extra parameters sorted; for the
 /// assertion methods the assertions' audience, for private_key_jwt the key's RFC 7638
-/// thumbprint, the DPoP key's thumbprint, and the client certificate's. Two
+/// thumbprint, the DPoP key's thumbprint, and the client certificate's; for a grant
+/// beyond client credentials the grant and its token types, and for the JWT bearer grant
+/// with jwt_bearer_assertion() the assertions' issuer and subject (a manager adds the
+/// subject of the others to each entry's key: current_subject::key). Two
 /// configurations that would get interchangeable tokens have the same key. The secret,
 /// timeouts, trust settings and the user agent are not part of it.
 inline std::string cache_key(const client_config& cfg) {
@@ -105,6 +108,20 @@ inline std::string cache_key(const client_config& cfg) {
     for (const auto& r : as_set(cfg.resources)) field("resource", r);
     for (const auto& [name, value] : extras)
         field("extra", form_encode(name) + "=" + form_encode(value));
+    // Fields of the grants beyond client credentials come last, so that a
+    // client-credentials key stays what it was.
+    if (cfg.grant == grant_type::token_exchange) {
+        field("grant", "token_exchange");
+        field("subject_token_type", cfg.subject_token_type);
+        if (cfg.actor_token) field("actor_token_type", cfg.actor_token_type);
+        field("requested_token_type", cfg.requested_token_type);
+    } else if (cfg.grant == grant_type::jwt_bearer) {
+        field("grant", "jwt_bearer");
+        if (const jwt_bearer_signer* signer = own_signer(cfg)) {
+            key += '&';
+            key += assertion_subject_key(signer->issuer(), signer->subject());
+        }
+    }
     return key;
 }
 

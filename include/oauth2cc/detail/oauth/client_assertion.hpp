@@ -11,6 +11,7 @@
 #include "../crypto/jose.hpp"
 #include "../text/text.hpp"
 #include "../text/wipe.hpp"
+#include "grant.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -51,7 +52,8 @@ public:
     /// @brief A new assertion: a new `jti`, `iat` now. The caller wipes it once sent.
     /// @throws error `config` when it cannot be made (the source threw or gave nothing)
     std::string make() const {
-        if (method_ == auth_method::client_assertion) return from_source();
+        if (method_ == auth_method::client_assertion)
+            return call_source(source_, "client_assertion");
         const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count();
@@ -78,32 +80,6 @@ public:
     }
 
 private:
-    std::string from_source() const {
-        std::string assertion;
-        try {
-            assertion = source_();
-        } catch (const error& e) {
-            // Our own messages (assertion_from_file's) name a file, never its content.
-            throw error(error_kind::config,
-                        std::string("the client_assertion source failed: ") + e.what());
-        } catch (...) {
-            // A message of the user's source may quote what it read: it is not repeated.
-            throw error(error_kind::config, "the client_assertion source threw an exception");
-        }
-        if (assertion.empty()) {
-            throw error(error_kind::config, "the client_assertion source returned nothing");
-        }
-        for (char c : assertion) {
-            if (is_control(c) || c == ' ') {
-                wipe(assertion);
-                throw error(error_kind::config,
-                            "the client_assertion source returned text with spaces or "
-                            "control characters, which no JWT has");
-            }
-        }
-        return assertion;
-    }
-
     auth_method method_;
     std::string client_id_;
     std::string audience_;

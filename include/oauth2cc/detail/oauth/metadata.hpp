@@ -109,8 +109,8 @@ inline std::string joined_names(const std::vector<std::string>& names) {
     return out.empty() ? "none" : out;
 }
 
-/// @brief Refuses a configuration the server says it does not take: an authentication
-/// method it does not list, an assertion algorithm it does not list, or no token
+/// @brief Refuses a configuration the server says it does not take: a grant or an
+/// authentication method it does not list, an assertion algorithm it does not list, or no token
 /// endpoint.
 /// @throws error `config` naming what the server lists
 inline void check_server_takes(const authorization_server_metadata& m, const client_config& cfg) {
@@ -129,6 +129,13 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
         throw error(error_kind::config, "the authorization server does not take " + method +
                                             " at its token endpoint; it lists " +
                                             joined_names(m.token_endpoint_auth_methods_supported));
+    }
+    // A server that lists its grants (RFC 8414 §2) refuses the others.
+    const std::string grant = grant_type_value(cfg.grant);
+    if (!m.grant_types_supported.empty() && !listed(m.grant_types_supported, grant)) {
+        throw error(error_kind::config, "the authorization server does not take the grant " +
+                                            grant + "; it lists " +
+                                            joined_names(m.grant_types_supported));
     }
     // A server that lists its DPoP algorithms (RFC 9449 §5.1) refuses proofs by others.
     if (cfg.dpop_key && !m.dpop_signing_alg_values_supported.empty() &&

@@ -9,6 +9,7 @@
 #include "cache_key.hpp"
 #include "client_assertion.hpp"
 #include "dpop.hpp"
+#include "grant.hpp"
 #include "../http/connection_check.hpp"
 #include "../text/form.hpp"
 #include "../text/limits.hpp"
@@ -104,11 +105,17 @@ inline url_parts validate_config(const client_config& cfg) {
     }
     for (const auto& [name, value] : cfg.extra_params) {
         if (name.empty()) fail("an extra parameter has an empty name");
-        if (name == "grant_type" || name == "client_id" || name == "client_secret" ||
-            name == "scope" || name == "client_assertion" || name == "client_assertion_type") {
-            fail("extra parameter \"" + name + "\" is reserved: it has its own field");
+        if (has_control(name)) fail("an extra parameter's name has control characters");
+        for (const char* reserved :
+             {"grant_type", "client_id", "client_secret", "scope", "client_assertion",
+              "client_assertion_type", "assertion", "subject_token", "subject_token_type",
+              "actor_token", "actor_token_type", "requested_token_type"}) {
+            if (name == reserved) {
+                fail("extra parameter \"" + name + "\" is reserved: it has its own field");
+            }
         }
     }
+    validate_grant(cfg);
     validate_client_authentication(cfg);
     check_connection(cfg);
     return *url;
@@ -164,18 +171,22 @@ inline void append_client_authentication(http_request& req, const client_config&
     }
 }
 
-/// @brief A copy of a prepared request with a new assertion in its body. The copy's
-/// body is sized for it up front, so no copy of the assertion is left behind.
-/// @param assertion the assertion, which the caller wipes
-inline http_request with_assertion(const http_request& prepared, const std::string& assertion) {
+/// @brief A copy of a prepared request with more fields in its body: the credentials made
+/// for one send (a grant's tokens or assertion, a client assertion). The copy's body is
+/// sized for them up front, so no copy of them is left behind.
+/// @param fields the fields, which the caller wipes
+inline http_request with_fields(const http_request& prepared, const name_value_list& fields) {
     http_request req;
     req.method = prepared.method;
     req.url = prepared.url;
     req.headers = prepared.headers;
-    req.body.reserve(prepared.body.size() + 96 + percent_encoded_bound(assertion.size()));
+    std::size_t size = prepared.body.size();
+    for (const auto& [name, value] : fields) {
+        size += 2 + percent_encoded_bound(name.size()) + percent_encoded_bound(value.size());
+    }
+    req.body.reserve(size);
     req.body = prepared.body;
-    append_form_field(req.body, "client_assertion_type", jwt_bearer_assertion_type);
-    append_form_field(req.body, "client_assertion", assertion);
+    for (const auto& [name, value] : fields) append_form_field(req.body, name, value);
     return req;
 }
 
@@ -192,11 +203,15 @@ inline http_request form_post(const client_config& cfg, std::string url) {
     return req;
 }
 
-/// @brief The client-credentials token request for a valid configuration.
-/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2
+/// @brief The token request for a valid configuration, but for the credentials each send
+/// adds (a grant's tokens or assertion, a client assertion).
+/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2; RFC 8693 §2.1; RFC 7523 §2.1
 inline http_request build_token_request(const client_config& cfg) {
     http_request req = form_post(cfg, cfg.token_endpoint);
-    append_form_field(req.body, "grant_type", "client_credentials");
+    append_form_field(req.body, "grant_type", grant_type_value(cfg.grant));
+    if (!cfg.requested_token_type.empty()) {
+        append_form_field(req.body, "requested_token_type", cfg.requested_token_type);
+    }
     if (!cfg.scopes.empty()) append_form_field(req.body, "scope", joined_scope(cfg));
     if (!cfg.audience.empty()) append_form_field(req.body, "audience", cfg.audience);
     for (const auto& r : cfg.resources) append_form_field(req.body, "resource", r);
@@ -252,7 +267,10 @@ struct prepared_token_request {
         : request((validate_config(cfg), build_token_request(cfg))),
           hide(credential_redactions(cfg)),
           scope(joined_scope(cfg)),
-          max_response_bytes(cfg.max_response_bytes) {
+          max_response_bytes(cfg.max_response_bytes),
+          exchange(cfg.grant == grant_type::token_exchange),
+          not_applicable(accepts_not_applicable(cfg)) {
+        if (cfg.grant != grant_type::client_credentials) grant.emplace(cfg);
         if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
         if (cfg.dpop_key) dpop.emplace(*cfg.dpop_key);
     }
@@ -264,6 +282,10 @@ struct prepared_token_request {
     redactions hide;    ///< every form of the secret, kept out of error messages
     std::string scope;  ///< the scope asked for, the token's when the response has none
     std::size_t max_response_bytes;
+    bool exchange;        ///< a token exchange: the response must name issued_token_type
+    bool not_applicable;  ///< token_type `N_A` is accepted (accepts_not_applicable())
+    /// Makes each request's grant credentials, for the grants beyond client credentials.
+    std::optional<grant_maker> grant;
     /// Makes each request's assertion, for the methods that send one.
     std::optional<assertion_maker> assertion;
     /// Makes each request's DPoP proof, when client_config::dpop_key is set.

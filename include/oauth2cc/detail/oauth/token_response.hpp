@@ -145,11 +145,59 @@ inline void throw_for_error_response(const http_response& res,
 /// @param obtained_at     when the response arrived (steady clock)
 /// @param now_system      the wall-clock time, for a Retry-After given as a date
 /// @param hide            credentials to keep out of server-echoed text in errors
-/// @param dpop true when the request carried a DPoP proof: token_type `DPoP` is then
-///             accepted (case-insensitively) and kept as "DPoP"
+/// @param rules what else the request allows (token_rules)
 /// @throws error `oauth` for an `error` member (any status), `http_status` for another
 ///         non-2xx, `bad_response` for a 2xx that is not a valid token response
 /// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4; RFC 9449 §5
+/// @brief What a token request allows its response beyond a Bearer access token.
+struct token_rules {
+    /// The request carried a DPoP proof: token_type `DPoP` is accepted (case-insensitively)
+    /// and kept as "DPoP".
+    bool dpop = false;
+    /// A token exchange: `issued_token_type` is required (RFC 8693 §2.2.1).
+    bool exchange = false;
+    /// The exchange asked for something other than an access token: token_type `N_A` is
+    /// accepted (case-insensitively) and kept as "N_A".
+    bool not_applicable = false;
+};
+
+/// @brief The token_type member as kept: "Bearer", "DPoP" or "N_A" where rules allow them
+/// (compared case-insensitively).
+/// @throws error `bad_response` for another type, named only when it is short and no part
+///         of the token
+inline std::string read_token_type(const nlohmann::json& value, const nlohmann::json& doc,
+                                   const token& t, const token_rules& rules, const redactions& hide,
+                                   int status) {
+    const auto bad = [status](const std::string& why) {
+        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, status, {}});
+    };
+    if (!value.is_string()) bad("token_type is not a string");
+    const std::string& type = value.get_ref<const std::string&>();
+    if (rules.dpop && iequals(type, "DPoP")) return "DPoP";
+    if (rules.not_applicable && iequals(type, "N_A")) return "N_A";
+    if (iequals(type, "Bearer")) return "Bearer";
+    if (iequals(type, "N_A")) {
+        bad("token_type N_A (not an access token) answers only a token exchange whose "
+            "requested_token_type names something other than an access token (RFC 8693 "
+            "§2.2.1)");
+    }
+    // A short type is named; anything that could be (part of) the token is not. (The
+    // token may have been moved out of the document already.)
+    const auto token_member = doc.find("access_token");
+    const bool names_token =
+        !type.empty() &&
+        (t.access_token.reveal().find(type) != std::string::npos ||
+         (token_member != doc.end() && token_member->is_string() &&
+          token_member->get_ref<const std::string&>().find(type) != std::string::npos));
+    bad((type.size() <= 16 && !names_token
+             ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
+             : "a token_type of " + std::to_string(type.size()) + " bytes") +
+        (rules.dpop ? " is not supported; only Bearer (RFC 6750) and DPoP (RFC 9449) are"
+                    : " is not supported; only Bearer (RFC 6750) is, and DPoP (RFC "
+                      "9449) with client_config::dpop_key"));
+    return {};
+}
+
 /// @brief Members of a token response that are credentials in their own right: never kept
 /// in token::extra (where they would outlive the response unwiped), but wiped with it. A
 /// client-credentials client has no use for them (RFC 6749 §4.4.3: no refresh token).
@@ -160,7 +208,7 @@ inline bool is_credential_member(std::string_view name) noexcept {
 inline token parse_token_response(const http_response& res, const std::string& requested_scope,
                                   std::chrono::steady_clock::time_point obtained_at,
                                   std::chrono::system_clock::time_point now_system,
-                                  const redactions& hide = redactions{}, bool dpop = false) {
+                                  const redactions& hide = redactions{}, token_rules rules = {}) {
     json_notes notes;
     auto doc = response_document(res, &notes);
     // The token is moved out of the document; whatever else it held is wiped with it.
@@ -201,26 +249,17 @@ inline token parse_token_response(const http_response& res, const std::string& r
             }
             t.access_token = secret(std::move(value.get_ref<std::string&>()));
         } else if (name == "token_type") {
-            if (!value.is_string()) bad("token_type is not a string");
-            const std::string& type = value.get_ref<const std::string&>();
-            if (dpop && iequals(type, "DPoP")) {
-                t.token_type = "DPoP";
-            } else if (!iequals(type, "Bearer")) {
-                // A short type is named; anything that could be (part of) the token is not.
-                // (The token may have been moved out of the document already.)
-                const auto token_member = doc->find("access_token");
-                const bool names_token =
-                    !type.empty() &&
-                    (t.access_token.reveal().find(type) != std::string::npos ||
-                     (token_member != doc->end() && token_member->is_string() &&
-                      token_member->get_ref<const std::string&>().find(type) != std::string::npos));
-                bad((type.size() <= 16 && !names_token
-                         ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
-                         : "a token_type of " + std::to_string(type.size()) + " bytes") +
-                    (dpop ? " is not supported; only Bearer (RFC 6750) and DPoP (RFC 9449) are"
-                          : " is not supported; only Bearer (RFC 6750) is, and DPoP (RFC "
-                            "9449) with client_config::dpop_key"));
+            t.token_type = read_token_type(value, *doc, t, rules, hide, res.status);
+        } else if (name == "issued_token_type" &&
+                   (rules.exchange ||
+                    (value.is_string() && !has_control(value.get_ref<const std::string&>())))) {
+            // Checked for an exchange, which needs it; another grant's server may send
+            // anything here, kept in extra when it is no type.
+            if (!value.is_string() || value.get_ref<const std::string&>().empty() ||
+                has_control(value.get_ref<const std::string&>())) {
+                bad("issued_token_type is not a non-empty string without control characters");
             }
+            t.issued_token_type = value.get_ref<const std::string&>();
         } else if (name == "expires_in") {
             t.expires_in = read_expires_in(value, res.status);
         } else if (name == "scope") {
@@ -235,6 +274,9 @@ inline token parse_token_response(const http_response& res, const std::string& r
     }
     if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
     if (t.token_type.empty()) t.token_type = "Bearer";
+    if (rules.exchange && t.issued_token_type.empty()) {
+        bad("the token exchange response has no issued_token_type (RFC 8693 §2.2.1)");
+    }
     return t;
 }
 

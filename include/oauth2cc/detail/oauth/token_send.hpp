@@ -22,12 +22,14 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace oauth2cc::detail {
 
-// Sends a prepared token request once and reads its response. The assertion methods
-// send a copy with a new assertion, kept out of error messages like the secret; with a
-// DPoP key the copy carries a new proof with nonce (none when empty), and a nonce the
+// Sends a prepared token request once and reads its response. A grant beyond client
+// credentials and the assertion methods send a copy with the credentials made for this
+// send (a subject token, an assertion), kept out of error messages like the secret; with
+// a DPoP key the copy carries a new proof with nonce (none when empty), and a nonce the
 // response gives is kept.
 inline token send_token_request_once(const prepared_token_request& prepared, transport& via,
                                      const std::string& nonce = {}) {
@@ -35,12 +37,24 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
     const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
     std::optional<http_request> copy;
     std::optional<redactions> hide_too;
-    if (prepared.assertion) {
-        std::string assertion = prepared.assertion->make();
-        const wipe_at_exit assertion_wiper{[&assertion] { wipe(assertion); }};
-        copy.emplace(with_assertion(prepared.request, assertion));
+    name_value_list fields;
+    std::vector<std::string> secrets;
+    const wipe_at_exit fields_wiper{[&fields, &secrets] {
+        for (auto& field : fields) wipe(field.second);
+        for (auto& s : secrets) wipe(s);
+    }};
+    if (prepared.grant || prepared.assertion) {
+        secrets.reserve(3);  // never moved, so that no unwiped copy is left behind
+        fields.reserve(6);
+        if (prepared.grant) prepared.grant->make(fields, secrets);
+        if (prepared.assertion) {
+            secrets.push_back(prepared.assertion->make());
+            fields.emplace_back("client_assertion_type", jwt_bearer_assertion_type);
+            fields.emplace_back("client_assertion", secrets.back());
+        }
+        copy.emplace(with_fields(prepared.request, fields));
         hide_too.emplace(prepared.hide.copy());
-        hide_too->add(assertion);
+        for (const auto& s : secrets) hide_too->add(s);
     }
     const wipe_at_exit request_wiper{[&copy] {
         if (copy) wipe_credentials(*copy);
@@ -61,8 +75,12 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
                         std::to_string(prepared.max_response_bytes) + ")",
                     error_details{{}, {}, {}, res.status, {}});
     }
+    token_rules rules;
+    rules.dpop = prepared.dpop.has_value();
+    rules.exchange = prepared.exchange;
+    rules.not_applicable = prepared.not_applicable;
     return parse_token_response(res, prepared.scope, obtained_at, std::chrono::system_clock::now(),
-                                hide_too ? *hide_too : prepared.hide, prepared.dpop.has_value());
+                                hide_too ? *hide_too : prepared.hide, rules);
 }
 
 // Sends a prepared token request. A `use_dpop_nonce` error that came with a new nonce

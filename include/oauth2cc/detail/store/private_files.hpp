@@ -5,12 +5,15 @@
 #pragma once
 
 #include "../../error.hpp"
+#include "../../secret.hpp"
+#include "../text/limits.hpp"
 #include "../text/text.hpp"
 #include "../text/wipe.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include <fcntl.h>
@@ -144,6 +147,41 @@ inline std::string read_credential_file(const std::string& path, std::size_t lim
                     name + " is over " + std::to_string(limit) + " bytes: not a credential");
     }
     return out;
+}
+
+/// @brief What assertion_from_file() read last, and the file's metadata then.
+struct file_source_state {
+    std::mutex mutex;
+    bool read = false;
+    struct stat seen {};
+    secret text;
+};
+
+/// @brief True when a and b describe the same version of a file.
+inline bool same_file_version(const struct stat& a, const struct stat& b) noexcept {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+           a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+           a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+/// @brief The trimmed content of a credential file.
+/// @throws error `config` naming the file (never its content) when it cannot be read or
+///         is empty
+inline std::string read_trimmed_credential(const std::string& path) {
+    std::string text = read_credential_file(path, max_credential_file_bytes, "the credential file");
+    // Trimmed in place: erase() moves bytes within the one buffer, which the caller
+    // wipes with the credential.
+    std::size_t end = text.size();
+    while (end > 0 && is_space(text[end - 1])) --end;
+    std::size_t begin = 0;
+    while (begin < end && is_space(text[begin])) ++begin;
+    text.resize(end);
+    text.erase(0, begin);
+    if (text.empty()) {
+        throw error(error_kind::config,
+                    "the credential file \"" + excerpt(path, 200) + "\" is empty");
+    }
+    return text;
 }
 
 }  // namespace oauth2cc::detail

@@ -51,6 +51,7 @@ inline std::string token_file_text(const stored_token& entry) {
     doc["access_token"] = entry.access_token.reveal();
     doc["token_type"] = entry.token_type;
     doc["scope"] = entry.scope;
+    if (!entry.issued_token_type.empty()) doc["issued_token_type"] = entry.issued_token_type;
     doc["issued_at"] = unix_seconds(entry.issued_at);
     doc["expires_at"] = unix_seconds(entry.expires_at);
     doc["extra"] =
@@ -81,6 +82,7 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
     const std::string* access_token = string_at("access_token");
     const std::string* token_type = string_at("token_type");
     const std::string* scope = string_at("scope");
+    const std::string* issued_type = string_at("issued_token_type");  // optional
     const auto issued_at = seconds_at("issued_at");
     const auto expires_at = seconds_at("expires_at");
     const auto extra = doc.find("extra");
@@ -102,6 +104,7 @@ inline std::optional<stored_token> parse_token_file(const std::string& text) {
         out->access_token = secret{*access_token};
         out->token_type = *token_type;
         out->scope = *scope;
+        if (issued_type != nullptr) out->issued_token_type = *issued_type;
         out->extra = *extra;
         out->issued_at = std::chrono::system_clock::time_point(std::chrono::seconds(*issued_at));
         out->expires_at = std::chrono::system_clock::time_point(std::chrono::seconds(*expires_at));
