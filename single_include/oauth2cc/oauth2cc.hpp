@@ -2777,203 +2777,16 @@ OAUTH2CC_INLINE std::string signing_key::sign(std::string_view data) const {
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/client_config_inl.hpp ----
 
-// ---- oauth2cc/detail/oauth/grant.hpp ----
-
-// ---- oauth2cc/detail/text/json_bounded.hpp ----
-
-#include <nlohmann/json.hpp>
-
-#include <cstddef>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-/// @brief No response or file of ours nests deeper; deeper ones are refused, so that the
-/// recursive parts of nlohmann::json (dump, comparison) never meet a deep document.
-inline constexpr int max_json_depth = 32;
-
-/// @brief What parse_json_bounded noticed besides the value.
-struct json_notes {
-    bool too_deep = false;  ///< nested deeper than max_json_depth (the value is discarded)
-    std::string repeated;   ///< a member name the top-level object has twice, if any
-};
-
-/// @brief Wipes every string value in a document (member names stay); for documents
-/// that held a credential, before they are destroyed.
-inline void wipe_strings(nlohmann::json& doc) noexcept {
-    if (doc.is_string()) {
-        wipe(doc.get_ref<std::string&>());
-    } else if (doc.is_structured()) {
-        // A parsed document is at most max_json_depth deep.
-        for (auto& child : doc) wipe_strings(child);
-    }
-}
-
-/// @brief Builds the document from nlohmann::json's SAX events. Each string value is
-/// moved out of the parser's buffer and the buffer wiped, so that a token in a response
-/// lives in the document alone, where the caller can wipe it.
-class bounded_document_builder {
-public:
-    using json = nlohmann::json;
-
-    bounded_document_builder(json& root, json_notes& notes) : root_(root), notes_(notes) {}
-
-    bool null() { return put(nullptr); }
-    bool boolean(bool v) { return put(v); }
-    bool number_integer(json::number_integer_t v) { return put(v); }
-    bool number_unsigned(json::number_unsigned_t v) { return put(v); }
-    bool number_float(json::number_float_t v, const std::string&) { return put(v); }
-    bool string(std::string& v) {
-        json value(std::move(v));
-        wipe(v);
-        return put(std::move(value));
-    }
-    // Only the binary formats produce binary values; JSON text never does.
-    bool binary(json::binary_t&) { return false; }
-    bool start_object(std::size_t) { return open(json::value_t::object); }
-    bool start_array(std::size_t) { return open(json::value_t::array); }
-    bool end_object() { return close(); }
-    bool end_array() { return close(); }
-    bool key(std::string& k) {
-        json& object = *stack_.back();
-        if (stack_.size() == 1 && notes_.repeated.empty() && object.contains(k)) {
-            notes_.repeated = k;
-        }
-        member_ = &object[k];
-        return true;
-    }
-    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-        return false;
-    }
-
-private:
-    template <class Value>
-    bool put(Value&& v) {
-        json* slot = place();
-        *slot = json(std::forward<Value>(v));
-        return true;
-    }
-    json* place() {
-        if (stack_.empty()) return &root_;
-        json& parent = *stack_.back();
-        if (parent.is_array()) {
-            parent.push_back(nullptr);
-            return &parent.back();
-        }
-        return member_;
-    }
-    bool open(json::value_t type) {
-        // Stopped at once instead of reading the rest of a deep document.
-        if (stack_.size() >= static_cast<std::size_t>(max_json_depth)) {
-            notes_.too_deep = true;
-            return false;
-        }
-        json* slot = place();
-        *slot = json(type);
-        stack_.push_back(slot);
-        return true;
-    }
-    bool close() {
-        stack_.pop_back();
-        return true;
-    }
-
-    json& root_;
-    json_notes& notes_;
-    std::vector<json*> stack_;
-    json* member_ = nullptr;
-};
-
-/// @brief Feeds text to the builder as JSON. nlohmann::json's public sax_parse picks
-/// its input format at run time, so it compiles the readers of every binary format
-/// (CBOR, MessagePack, UBJSON, BSON) too; where its JSON parser has the interface of
-/// the 3.10 to 3.12 releases, that parser is called alone.
-inline bool sax_parse_json(std::string_view text, bounded_document_builder& builder) {
-#if NLOHMANN_JSON_VERSION_MAJOR == 3 && NLOHMANN_JSON_VERSION_MINOR >= 10 && \
-    NLOHMANN_JSON_VERSION_MINOR <= 12
-    const char* first = text.data();
-    auto input = nlohmann::detail::input_adapter(first, first + text.size());
-    return nlohmann::detail::parser<nlohmann::json, decltype(input)>(std::move(input))
-        .sax_parse(&builder, true);
-#else
-    return nlohmann::json::sax_parse(text.begin(), text.end(), &builder);
-#endif
-}
-
-/// @brief Parses text as JSON. The result is discarded when the text is not JSON or nests
-/// deeper than max_json_depth. A top-level member given twice keeps its last value, and
-/// notes.repeated names it: which one a server meant is anyone's guess (RFC 8259 §4).
-inline nlohmann::json parse_json_bounded(std::string_view text, json_notes& notes) {
-    nlohmann::json doc;
-    bounded_document_builder builder(doc, notes);
-    if (!sax_parse_json(text, builder)) {
-        wipe_strings(doc);
-        return nlohmann::json(nlohmann::json::value_t::discarded);
-    }
-    return doc;
-}
-
-}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/oauth/jwt_bearer_signer.hpp ----
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <memory>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <utility>
-#include <vector>
 
 namespace oauth2cc::detail {
-
-/// @brief The `grant_type` a request sends (RFC 6749 §4.4.2, RFC 8693 §2.1, RFC 7523 §2.1).
-constexpr const char* grant_type_value(grant_type grant) noexcept {
-    switch (grant) {
-        case grant_type::client_credentials:
-            return "client_credentials";
-        case grant_type::token_exchange:
-            return "urn:ietf:params:oauth:grant-type:token-exchange";
-        case grant_type::jwt_bearer:
-            return "urn:ietf:params:oauth:grant-type:jwt-bearer";
-    }
-    return "client_credentials";
-}
-
-/// @brief Calls a user's source of a credential (an assertion, a subject or actor token).
-/// @param what the source's field, for messages ("client_assertion", "subject_token", ...)
-/// @throws error `config` when it throws, returns nothing, or returns text with spaces or
-///         control characters (no token or JWT has them); the message never quotes it
-inline std::string call_source(const std::function<std::string()>& source, const char* what) {
-    std::string value;
-    try {
-        value = source();
-    } catch (const error& e) {
-        // Our own messages (assertion_from_file's) name a file, never its content.
-        throw error(error_kind::config, std::string("the ") + what + " source failed: " + e.what());
-    } catch (...) {
-        // A message of the user's source may quote what it read: it is not repeated.
-        throw error(error_kind::config, std::string("the ") + what + " source threw an exception");
-    }
-    if (value.empty()) {
-        throw error(error_kind::config, std::string("the ") + what + " source returned nothing");
-    }
-    for (const char c : value) {
-        if (is_control(c) || c == ' ') {
-            wipe(value);
-            throw error(error_kind::config,
-                        std::string("the ") + what +
-                            " source returned text with spaces or control characters, which no "
-                            "token or JWT has");
-        }
-    }
-    return value;
-}
 
 /// @brief The source jwt_bearer_assertion() makes: signs a new JWT for every call. Its
 /// issuer and subject are known without a call, so that a manager keys its token by them.
@@ -3043,212 +2856,6 @@ private:
     std::chrono::seconds lifetime_;
     nlohmann::json extra_;
 };
-
-/// @brief The signer behind cfg.grant_assertion when jwt_bearer_assertion() made it; else
-/// null.
-inline const jwt_bearer_signer* own_signer(const client_config& cfg) noexcept {
-    return cfg.grant_assertion ? cfg.grant_assertion.target<jwt_bearer_signer>() : nullptr;
-}
-
-/// @brief The part of a token's key that names its subject, for the JWT bearer grant: the
-/// assertion's issuer and subject.
-inline std::string assertion_subject_key(std::string_view iss, std::string_view sub) {
-    return "assertion_iss=" + form_encode(iss) + "&assertion_sub=" + form_encode(sub);
-}
-
-/// @brief The subject key of a JWT assertion, from its `iss` and `sub` (RFC 7523 §3).
-/// @throws error `config` when it is not a JWS compact JWT whose claims hold both as strings
-inline std::string assertion_subject_key(std::string_view jwt) {
-    const std::size_t first = jwt.find('.');
-    const std::size_t second = first == std::string_view::npos ? first : jwt.find('.', first + 1);
-    std::optional<std::string> payload;
-    if (second != std::string_view::npos) {
-        payload = base64url_decode(jwt.substr(first + 1, second - first - 1));
-    }
-    std::string key;
-    if (payload) {
-        auto claims = nlohmann::json::parse(*payload, nullptr, false);
-        wipe(*payload);
-        const auto iss = claims.is_object() ? claims.find("iss") : claims.end();
-        const auto sub = claims.is_object() ? claims.find("sub") : claims.end();
-        if (claims.is_object() && iss != claims.end() && iss->is_string() && sub != claims.end() &&
-            sub->is_string()) {
-            key = assertion_subject_key(iss->get_ref<const std::string&>(),
-                                        sub->get_ref<const std::string&>());
-        }
-        wipe_strings(claims);
-    }
-    if (key.empty()) {
-        throw error(error_kind::config,
-                    "the grant_assertion is not a JWT whose claims name iss and sub as strings "
-                    "(RFC 7523 §3)");
-    }
-    return key;
-}
-
-/// @brief The part of a token's key that names its subject, for token exchange: the
-/// SHA-256 of the subject token, and of the actor token when there is one.
-inline std::string exchange_subject_key(std::string_view subject, std::string_view actor) {
-    std::string key = "subject_token=" + sha256_hex(subject);
-    if (!actor.empty()) key += "&actor_token=" + sha256_hex(actor);
-    return key;
-}
-
-/// @brief True when a manager must ask the sources in every get() which subject is
-/// current: token exchange, and the JWT bearer grant with an assertion made elsewhere
-/// (a file, say), whose issuer and subject only the assertion tells.
-inline bool follows_subject(const client_config& cfg) noexcept {
-    return cfg.grant == grant_type::token_exchange ||
-           (cfg.grant == grant_type::jwt_bearer && own_signer(cfg) == nullptr);
-}
-
-/// @brief The current subject of a config that follows_subject(): what its sources give
-/// now, and the key that names it. The credentials are wiped with it.
-struct current_subject {
-    secret subject;  ///< token exchange: the subject token; JWT bearer: the assertion read
-    secret actor;    ///< token exchange: the actor token, when there is one
-    std::string key;
-
-    /// @brief Asks cfg's sources.
-    /// @throws error `config` as call_source(), or when the assertion names no subject
-    static current_subject of(const client_config& cfg) {
-        current_subject out;
-        if (cfg.grant == grant_type::token_exchange) {
-            out.subject = secret(call_source(cfg.subject_token, "subject_token"));
-            if (cfg.actor_token) out.actor = secret(call_source(cfg.actor_token, "actor_token"));
-            out.key = exchange_subject_key(out.subject.reveal(), out.actor.reveal());
-        } else {
-            out.subject = secret(call_source(cfg.grant_assertion, "grant_assertion"));
-            out.key = assertion_subject_key(out.subject.reveal());
-        }
-        return out;
-    }
-};
-
-/// @brief cfg made to ask for subj's token only: token exchange sends subj's tokens (from
-/// whatever thread its requests run on); the JWT bearer grant still takes a new assertion
-/// for each request, refused when it names another subject.
-inline client_config for_subject(client_config cfg, const current_subject& subj) {
-    if (cfg.grant == grant_type::token_exchange) {
-        auto subject = std::make_shared<const secret>(subj.subject);
-        cfg.subject_token = [subject] { return subject->reveal(); };
-        if (!subj.actor.empty()) {
-            auto actor = std::make_shared<const secret>(subj.actor);
-            cfg.actor_token = [actor] { return actor->reveal(); };
-        }
-    } else {
-        cfg.grant_assertion = [source = cfg.grant_assertion, key = subj.key] {
-            std::string assertion = source();
-            try {
-                if (assertion_subject_key(assertion) == key) return assertion;
-            } catch (...) {
-                wipe(assertion);
-                throw;
-            }
-            wipe(assertion);
-            throw error(error_kind::config,
-                        "the grant_assertion now names another issuer or subject than the token "
-                        "asked for; the next get() asks for the new one");
-        };
-    }
-    return cfg;
-}
-
-/// @brief The grant's credentials of one request, asked of the sources for each send.
-class grant_maker {
-public:
-    explicit grant_maker(const client_config& cfg)
-        : grant_(cfg.grant),
-          subject_(cfg.subject_token),
-          subject_type_(cfg.subject_token_type),
-          actor_(cfg.actor_token),
-          actor_type_(cfg.actor_token_type),
-          assertion_(cfg.grant_assertion) {}
-
-    /// @brief Appends this request's fields to fields; each credential is also added to
-    /// secrets (for redaction), and the caller wipes both.
-    /// @throws error `config` as call_source(); nothing is then sent
-    void make(name_value_list& fields, std::vector<std::string>& secrets) const {
-        if (grant_ == grant_type::jwt_bearer) {
-            secrets.push_back(call_source(assertion_, "grant_assertion"));
-            fields.emplace_back("assertion", secrets.back());
-            return;
-        }
-        secrets.push_back(call_source(subject_, "subject_token"));
-        fields.emplace_back("subject_token", secrets.back());
-        fields.emplace_back("subject_token_type", subject_type_);
-        if (actor_) {
-            secrets.push_back(call_source(actor_, "actor_token"));
-            fields.emplace_back("actor_token", secrets.back());
-            fields.emplace_back("actor_token_type", actor_type_);
-        }
-    }
-
-private:
-    grant_type grant_;
-    std::function<std::string()> subject_;
-    std::string subject_type_;
-    std::function<std::string()> actor_;
-    std::string actor_type_;
-    std::function<std::string()> assertion_;
-};
-
-/// @brief Refuses a grant that lacks what it needs, or fields of another grant.
-/// @throws error `config`; the message names the field, never a credential
-inline void validate_grant(const client_config& cfg) {
-    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
-    const auto check_type = [&fail](const std::string& type, const char* name) {
-        if (has_control(type) || type.find(' ') != std::string::npos) {
-            fail(std::string(name) + " has spaces or control characters");
-        }
-    };
-    const bool exchange = cfg.grant == grant_type::token_exchange;
-    const char* grant = exchange ? "token_exchange" : to_string(cfg.grant).data();
-    if (!exchange) {
-        if (cfg.subject_token || cfg.actor_token) {
-            fail(std::string("subject_token and actor_token are for grant_type::token_exchange, "
-                             "not ") +
-                 grant);
-        }
-        if (!cfg.requested_token_type.empty() || !cfg.actor_token_type.empty()) {
-            fail(std::string("requested_token_type and actor_token_type are for "
-                             "grant_type::token_exchange, not ") +
-                 grant);
-        }
-    }
-    if (cfg.grant != grant_type::jwt_bearer && cfg.grant_assertion) {
-        fail(std::string("grant_assertion is for grant_type::jwt_bearer, not ") + grant);
-    }
-    if (exchange) {
-        if (!cfg.subject_token) {
-            fail(
-                "grant_type::token_exchange needs the subject_token function (e.g. "
-                "assertion_from_file(path) or subject_token_of(manager))");
-        }
-        if (cfg.subject_token_type.empty()) fail("subject_token_type is empty");
-        if (cfg.actor_token && cfg.actor_token_type.empty()) {
-            fail("actor_token is set without actor_token_type (RFC 8693 §2.1)");
-        }
-        if (!cfg.actor_token && !cfg.actor_token_type.empty()) {
-            fail("actor_token_type is set without actor_token");
-        }
-        check_type(cfg.subject_token_type, "subject_token_type");
-        check_type(cfg.actor_token_type, "actor_token_type");
-        check_type(cfg.requested_token_type, "requested_token_type");
-    }
-    if (cfg.grant == grant_type::jwt_bearer && !cfg.grant_assertion) {
-        fail(
-            "grant_type::jwt_bearer needs the grant_assertion function (e.g. "
-            "jwt_bearer_assertion(key, issuer, subject, audience) or assertion_from_file(path))");
-    }
-}
-
-/// @brief True when a token_type of `N_A` may answer cfg: an exchange that asked for
-/// something other than an access token (RFC 8693 §2.2.1).
-inline bool accepts_not_applicable(const client_config& cfg) noexcept {
-    return cfg.grant == grant_type::token_exchange && !cfg.requested_token_type.empty() &&
-           cfg.requested_token_type != token_types::access_token;
-}
 
 }  // namespace oauth2cc::detail
 
@@ -3719,6 +3326,411 @@ private:
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/manager/manager_fetch.hpp ----
 
+// ---- oauth2cc/detail/oauth/grant.hpp ----
+
+// ---- oauth2cc/detail/text/json_bounded.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief No response or file of ours nests deeper; deeper ones are refused, so that the
+/// recursive parts of nlohmann::json (dump, comparison) never meet a deep document.
+inline constexpr int max_json_depth = 32;
+
+/// @brief What parse_json_bounded noticed besides the value.
+struct json_notes {
+    bool too_deep = false;  ///< nested deeper than max_json_depth (the value is discarded)
+    std::string repeated;   ///< a member name the top-level object has twice, if any
+};
+
+/// @brief Wipes every string value in a document (member names stay); for documents
+/// that held a credential, before they are destroyed.
+inline void wipe_strings(nlohmann::json& doc) noexcept {
+    if (doc.is_string()) {
+        wipe(doc.get_ref<std::string&>());
+    } else if (doc.is_structured()) {
+        // A parsed document is at most max_json_depth deep.
+        for (auto& child : doc) wipe_strings(child);
+    }
+}
+
+/// @brief Builds the document from nlohmann::json's SAX events. Each string value is
+/// moved out of the parser's buffer and the buffer wiped, so that a token in a response
+/// lives in the document alone, where the caller can wipe it.
+class bounded_document_builder {
+public:
+    using json = nlohmann::json;
+
+    bounded_document_builder(json& root, json_notes& notes) : root_(root), notes_(notes) {}
+
+    bool null() { return put(nullptr); }
+    bool boolean(bool v) { return put(v); }
+    bool number_integer(json::number_integer_t v) { return put(v); }
+    bool number_unsigned(json::number_unsigned_t v) { return put(v); }
+    bool number_float(json::number_float_t v, const std::string&) { return put(v); }
+    bool string(std::string& v) {
+        json value(std::move(v));
+        wipe(v);
+        return put(std::move(value));
+    }
+    // Only the binary formats produce binary values; JSON text never does.
+    bool binary(json::binary_t&) { return false; }
+    bool start_object(std::size_t) { return open(json::value_t::object); }
+    bool start_array(std::size_t) { return open(json::value_t::array); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    bool key(std::string& k) {
+        json& object = *stack_.back();
+        if (stack_.size() == 1 && notes_.repeated.empty() && object.contains(k)) {
+            notes_.repeated = k;
+        }
+        member_ = &object[k];
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+        return false;
+    }
+
+private:
+    template <class Value>
+    bool put(Value&& v) {
+        json* slot = place();
+        *slot = json(std::forward<Value>(v));
+        return true;
+    }
+    json* place() {
+        if (stack_.empty()) return &root_;
+        json& parent = *stack_.back();
+        if (parent.is_array()) {
+            parent.push_back(nullptr);
+            return &parent.back();
+        }
+        return member_;
+    }
+    bool open(json::value_t type) {
+        // Stopped at once instead of reading the rest of a deep document.
+        if (stack_.size() >= static_cast<std::size_t>(max_json_depth)) {
+            notes_.too_deep = true;
+            return false;
+        }
+        json* slot = place();
+        *slot = json(type);
+        stack_.push_back(slot);
+        return true;
+    }
+    bool close() {
+        stack_.pop_back();
+        return true;
+    }
+
+    json& root_;
+    json_notes& notes_;
+    std::vector<json*> stack_;
+    json* member_ = nullptr;
+};
+
+/// @brief Feeds text to the builder as JSON. nlohmann::json's public sax_parse picks
+/// its input format at run time, so it compiles the readers of every binary format
+/// (CBOR, MessagePack, UBJSON, BSON) too; where its JSON parser has the interface of
+/// the 3.10 to 3.12 releases, that parser is called alone.
+inline bool sax_parse_json(std::string_view text, bounded_document_builder& builder) {
+#if NLOHMANN_JSON_VERSION_MAJOR == 3 && NLOHMANN_JSON_VERSION_MINOR >= 10 && \
+    NLOHMANN_JSON_VERSION_MINOR <= 12
+    const char* first = text.data();
+    auto input = nlohmann::detail::input_adapter(first, first + text.size());
+    return nlohmann::detail::parser<nlohmann::json, decltype(input)>(std::move(input))
+        .sax_parse(&builder, true);
+#else
+    return nlohmann::json::sax_parse(text.begin(), text.end(), &builder);
+#endif
+}
+
+/// @brief Parses text as JSON. The result is discarded when the text is not JSON or nests
+/// deeper than max_json_depth. A top-level member given twice keeps its last value, and
+/// notes.repeated names it: which one a server meant is anyone's guess (RFC 8259 §4).
+inline nlohmann::json parse_json_bounded(std::string_view text, json_notes& notes) {
+    nlohmann::json doc;
+    bounded_document_builder builder(doc, notes);
+    if (!sax_parse_json(text, builder)) {
+        wipe_strings(doc);
+        return nlohmann::json(nlohmann::json::value_t::discarded);
+    }
+    return doc;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief The `grant_type` a request sends (RFC 6749 §4.4.2, RFC 8693 §2.1, RFC 7523 §2.1).
+constexpr const char* grant_type_value(grant_type grant) noexcept {
+    switch (grant) {
+        case grant_type::client_credentials:
+            return "client_credentials";
+        case grant_type::token_exchange:
+            return "urn:ietf:params:oauth:grant-type:token-exchange";
+        case grant_type::jwt_bearer:
+            return "urn:ietf:params:oauth:grant-type:jwt-bearer";
+    }
+    return "client_credentials";
+}
+
+/// @brief Calls a user's source of a credential (an assertion, a subject or actor token).
+/// @param what the source's field, for messages ("client_assertion", "subject_token", ...)
+/// @throws error `config` when it throws, returns nothing, or returns text with spaces or
+///         control characters (no token or JWT has them); the message never quotes it
+inline std::string call_source(const std::function<std::string()>& source, const char* what) {
+    std::string value;
+    try {
+        value = source();
+    } catch (const error& e) {
+        // Our own messages (assertion_from_file's) name a file, never its content.
+        throw error(error_kind::config, std::string("the ") + what + " source failed: " + e.what());
+    } catch (...) {
+        // A message of the user's source may quote what it read: it is not repeated.
+        throw error(error_kind::config, std::string("the ") + what + " source threw an exception");
+    }
+    if (value.empty()) {
+        throw error(error_kind::config, std::string("the ") + what + " source returned nothing");
+    }
+    for (const char c : value) {
+        if (is_control(c) || c == ' ') {
+            wipe(value);
+            throw error(error_kind::config,
+                        std::string("the ") + what +
+                            " source returned text with spaces or control characters, which no "
+                            "token or JWT has");
+        }
+    }
+    return value;
+}
+
+/// @brief The signer behind cfg.grant_assertion when jwt_bearer_assertion() made it; else
+/// null.
+inline const jwt_bearer_signer* own_signer(const client_config& cfg) noexcept {
+    return cfg.grant_assertion ? cfg.grant_assertion.target<jwt_bearer_signer>() : nullptr;
+}
+
+/// @brief The part of a token's key that names its subject, for the JWT bearer grant: the
+/// assertion's issuer and subject.
+inline std::string assertion_subject_key(std::string_view iss, std::string_view sub) {
+    return "assertion_iss=" + form_encode(iss) + "&assertion_sub=" + form_encode(sub);
+}
+
+/// @brief The subject key of a JWT assertion, from its `iss` and `sub` (RFC 7523 §3).
+/// @throws error `config` when it is not a JWS compact JWT whose claims hold both as strings
+inline std::string assertion_subject_key(std::string_view jwt) {
+    const std::size_t first = jwt.find('.');
+    const std::size_t second = first == std::string_view::npos ? first : jwt.find('.', first + 1);
+    std::optional<std::string> payload;
+    if (second != std::string_view::npos) {
+        payload = base64url_decode(jwt.substr(first + 1, second - first - 1));
+    }
+    std::string key;
+    if (payload) {
+        auto claims = nlohmann::json::parse(*payload, nullptr, false);
+        wipe(*payload);
+        const auto iss = claims.is_object() ? claims.find("iss") : claims.end();
+        const auto sub = claims.is_object() ? claims.find("sub") : claims.end();
+        if (claims.is_object() && iss != claims.end() && iss->is_string() && sub != claims.end() &&
+            sub->is_string()) {
+            key = assertion_subject_key(iss->get_ref<const std::string&>(),
+                                        sub->get_ref<const std::string&>());
+        }
+        wipe_strings(claims);
+    }
+    if (key.empty()) {
+        throw error(error_kind::config,
+                    "the grant_assertion is not a JWT whose claims name iss and sub as strings "
+                    "(RFC 7523 §3)");
+    }
+    return key;
+}
+
+/// @brief The part of a token's key that names its subject, for token exchange: the
+/// SHA-256 of the subject token, and of the actor token when there is one.
+inline std::string exchange_subject_key(std::string_view subject, std::string_view actor) {
+    std::string key = "subject_token=" + sha256_hex(subject);
+    if (!actor.empty()) key += "&actor_token=" + sha256_hex(actor);
+    return key;
+}
+
+/// @brief True when a manager must ask the sources in every get() which subject is
+/// current: token exchange, and the JWT bearer grant with an assertion made elsewhere
+/// (a file, say), whose issuer and subject only the assertion tells.
+inline bool follows_subject(const client_config& cfg) noexcept {
+    return cfg.grant == grant_type::token_exchange ||
+           (cfg.grant == grant_type::jwt_bearer && own_signer(cfg) == nullptr);
+}
+
+/// @brief The current subject of a config that follows_subject(): what its sources give
+/// now, and the key that names it. The credentials are wiped with it.
+struct current_subject {
+    secret subject;  ///< token exchange: the subject token; JWT bearer: the assertion read
+    secret actor;    ///< token exchange: the actor token, when there is one
+    std::string key;
+
+    /// @brief Asks cfg's sources.
+    /// @throws error `config` as call_source(), or when the assertion names no subject
+    static current_subject of(const client_config& cfg) {
+        current_subject out;
+        if (cfg.grant == grant_type::token_exchange) {
+            out.subject = secret(call_source(cfg.subject_token, "subject_token"));
+            if (cfg.actor_token) out.actor = secret(call_source(cfg.actor_token, "actor_token"));
+            out.key = exchange_subject_key(out.subject.reveal(), out.actor.reveal());
+        } else {
+            out.subject = secret(call_source(cfg.grant_assertion, "grant_assertion"));
+            out.key = assertion_subject_key(out.subject.reveal());
+        }
+        return out;
+    }
+};
+
+/// @brief cfg made to ask for subj's token only: token exchange sends subj's tokens (from
+/// whatever thread its requests run on); the JWT bearer grant still takes a new assertion
+/// for each request, refused when it names another subject.
+inline client_config for_subject(client_config cfg, const current_subject& subj) {
+    if (cfg.grant == grant_type::token_exchange) {
+        auto subject = std::make_shared<const secret>(subj.subject);
+        cfg.subject_token = [subject] { return subject->reveal(); };
+        if (!subj.actor.empty()) {
+            auto actor = std::make_shared<const secret>(subj.actor);
+            cfg.actor_token = [actor] { return actor->reveal(); };
+        }
+    } else {
+        cfg.grant_assertion = [source = cfg.grant_assertion, key = subj.key] {
+            std::string assertion = source();
+            try {
+                if (assertion_subject_key(assertion) == key) return assertion;
+            } catch (...) {
+                wipe(assertion);
+                throw;
+            }
+            wipe(assertion);
+            throw error(error_kind::config,
+                        "the grant_assertion now names another issuer or subject than the token "
+                        "asked for; the next get() asks for the new one");
+        };
+    }
+    return cfg;
+}
+
+/// @brief The grant's credentials of one request, asked of the sources for each send.
+class grant_maker {
+public:
+    explicit grant_maker(const client_config& cfg)
+        : grant_(cfg.grant),
+          subject_(cfg.subject_token),
+          subject_type_(cfg.subject_token_type),
+          actor_(cfg.actor_token),
+          actor_type_(cfg.actor_token_type),
+          assertion_(cfg.grant_assertion) {}
+
+    /// @brief Appends this request's fields to fields; each credential is also added to
+    /// secrets (for redaction), and the caller wipes both.
+    /// @throws error `config` as call_source(); nothing is then sent
+    void make(name_value_list& fields, std::vector<std::string>& secrets) const {
+        if (grant_ == grant_type::jwt_bearer) {
+            secrets.push_back(call_source(assertion_, "grant_assertion"));
+            fields.emplace_back("assertion", secrets.back());
+            return;
+        }
+        secrets.push_back(call_source(subject_, "subject_token"));
+        fields.emplace_back("subject_token", secrets.back());
+        fields.emplace_back("subject_token_type", subject_type_);
+        if (actor_) {
+            secrets.push_back(call_source(actor_, "actor_token"));
+            fields.emplace_back("actor_token", secrets.back());
+            fields.emplace_back("actor_token_type", actor_type_);
+        }
+    }
+
+private:
+    grant_type grant_;
+    std::function<std::string()> subject_;
+    std::string subject_type_;
+    std::function<std::string()> actor_;
+    std::string actor_type_;
+    std::function<std::string()> assertion_;
+};
+
+/// @brief Refuses a grant that lacks what it needs, or fields of another grant.
+/// @throws error `config`; the message names the field, never a credential
+inline void validate_grant(const client_config& cfg) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    const auto check_type = [&fail](const std::string& type, const char* name) {
+        if (has_control(type) || type.find(' ') != std::string::npos) {
+            fail(std::string(name) + " has spaces or control characters");
+        }
+    };
+    const bool exchange = cfg.grant == grant_type::token_exchange;
+    const char* grant = exchange ? "token_exchange" : to_string(cfg.grant).data();
+    if (!exchange) {
+        if (cfg.subject_token || cfg.actor_token) {
+            fail(std::string("subject_token and actor_token are for grant_type::token_exchange, "
+                             "not ") +
+                 grant);
+        }
+        if (!cfg.requested_token_type.empty() || !cfg.actor_token_type.empty()) {
+            fail(std::string("requested_token_type and actor_token_type are for "
+                             "grant_type::token_exchange, not ") +
+                 grant);
+        }
+    }
+    if (cfg.grant != grant_type::jwt_bearer && cfg.grant_assertion) {
+        fail(std::string("grant_assertion is for grant_type::jwt_bearer, not ") + grant);
+    }
+    if (exchange) {
+        if (!cfg.subject_token) {
+            fail(
+                "grant_type::token_exchange needs the subject_token function (e.g. "
+                "assertion_from_file(path) or subject_token_of(manager))");
+        }
+        if (cfg.subject_token_type.empty()) fail("subject_token_type is empty");
+        if (cfg.actor_token && cfg.actor_token_type.empty()) {
+            fail("actor_token is set without actor_token_type (RFC 8693 §2.1)");
+        }
+        if (!cfg.actor_token && !cfg.actor_token_type.empty()) {
+            fail("actor_token_type is set without actor_token");
+        }
+        check_type(cfg.subject_token_type, "subject_token_type");
+        check_type(cfg.actor_token_type, "actor_token_type");
+        check_type(cfg.requested_token_type, "requested_token_type");
+    }
+    if (cfg.grant == grant_type::jwt_bearer && !cfg.grant_assertion) {
+        fail(
+            "grant_type::jwt_bearer needs the grant_assertion function (e.g. "
+            "jwt_bearer_assertion(key, issuer, subject, audience) or assertion_from_file(path))");
+    }
+}
+
+/// @brief True when a token_type of `N_A` may answer cfg: an exchange that asked for
+/// something other than an access token (RFC 8693 §2.2.1).
+inline bool accepts_not_applicable(const client_config& cfg) noexcept {
+    return cfg.grant == grant_type::token_exchange && !cfg.requested_token_type.empty() &&
+           cfg.requested_token_type != token_types::access_token;
+}
+
+}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/manager/backoff.hpp ----
 
 #include <algorithm>

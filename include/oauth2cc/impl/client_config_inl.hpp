@@ -10,7 +10,7 @@
 #include "../detail/store/private_files.hpp"
 #include "../detail/text/text.hpp"
 #include "../detail/text/wipe.hpp"
-#include "../detail/oauth/grant.hpp"
+#include "../detail/oauth/jwt_bearer_signer.hpp"
 #include "../error.hpp"
 
 #include <sys/stat.h>
