@@ -13,6 +13,7 @@
 #include <oauth2cc/detail/manager/manager_core.hpp>
 #include <oauth2cc/detail/oauth/metadata.hpp>
 #include <oauth2cc/file_token_store.hpp>
+#include <oauth2cc/prometheus.hpp>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -664,4 +665,72 @@ TEST_CASE("grant_type: names, and the keys of configs that differ only in grant 
     keys.insert(
         oauth2cc::detail::cache_key(oauth2cc_test::secret_client("gateway", "x", {"orders"})));
     CHECK(keys.size() == 4);
+}
+
+TEST_CASE("token exchange: no subject, actor or assertion in a log line or a metric") {
+    const std::string actor = "ACTOR-token-in-logs-77";
+    std::atomic<int> calls{0};
+    // The server refuses the first exchange (echoing what it got), then grants.
+    fake_transport server([&](const oauth2cc::http_request& req) {
+        if (calls++ == 0) {
+            return oauth2cc::http_response{
+                400,
+                {{"Content-Type", "application/json"}},
+                R"({"error":"invalid_grant","error_description":"bad )" +
+                    field(req.body, "subject_token") + " " + field(req.body, "actor_token") +
+                    R"("})"};
+        }
+        return oauth2cc::http_response{
+            200,
+            {{"Content-Type", "application/json"}},
+            R"({"access_token":"ex-ok","token_type":"Bearer","expires_in":3600,)"
+            R"("issued_token_type":"urn:ietf:params:oauth:token-type:access_token"})"};
+    });
+    client_config cfg = exchange_config([] { return std::string(subject_a); });
+    cfg.actor_token = [&] { return actor; };
+    cfg.actor_token_type = token_types::jwt;
+    oauth2cc::refresh_policy policy;
+    policy.retry_initial = 1s;
+    auto clock = std::make_shared<oauth2cc::manual_clock>();
+    token_manager tokens(cfg, policy, borrowed(server), clock);
+    oauth2cc_test::log_watch logs;
+    tokens.set_logger(logs.sink());
+    auto metrics = std::make_shared<oauth2cc::prometheus_exporter>();
+    tokens.set_observer(metrics);
+    const auto e = thrown_by([&] { tokens.get(); });
+    CHECK(e.oauth_error() == "invalid_grant");
+    clock->advance(policy.retry_max + 1s);
+    CHECK(tokens.get()->access_token.reveal() == "ex-ok");
+    REQUIRE(logs.wait_failures(1));
+    REQUIRE(logs.wait_successes(1));
+    const std::string everything =
+        std::string(e.what()) + e.error_description() + metrics->text() + logs.text();
+    CHECK(everything.find(subject_a) == std::string::npos);
+    CHECK(everything.find(actor) == std::string::npos);
+    CHECK(everything.find("gateway") != std::string::npos);  // the client id is named
+}
+
+TEST_CASE("JWT bearer grant: with client_secret_jwt and DPoP, each request its own assertions") {
+    exchange_endpoint server;
+    server.extra = "";
+    server.type = "DPoP";
+    client_config cfg =
+        oauth2cc_test::secret_client("svc", "S3CRET-grants-7-0123456789abcdef-xyz", {"orders"});
+    cfg.auth = auth_method::client_secret_jwt;
+    cfg.grant = grant_type::jwt_bearer;
+    cfg.dpop_key = signing_key::generate();
+    cfg.grant_assertion = oauth2cc::jwt_bearer_assertion(signing_key::generate(), "svc", "user-42",
+                                                         "https://auth.example.com/token");
+    oauth2cc::request_token(cfg, server);
+    oauth2cc::request_token(cfg, server);
+    REQUIRE(server.requests.size() == 2);
+    std::set<std::string> seen;
+    for (const auto& req : server.requests) {
+        CHECK(field(req.body, "grant_type") == jwt_grant);
+        seen.insert(oauth2cc_test::split_jwt(field(req.body, "assertion")).claims.at("jti"));
+        seen.insert(
+            oauth2cc_test::split_jwt(field(req.body, "client_assertion")).claims.at("jti"));
+        CHECK(!oauth2cc_test::header_of(req, "DPoP").empty());
+    }
+    CHECK(seen.size() == 4);  // a new jti in every assertion of every request
 }
