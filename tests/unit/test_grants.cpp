@@ -673,12 +673,11 @@ TEST_CASE("token exchange: no subject, actor or assertion in a log line or a met
     // The server refuses the first exchange (echoing what it got), then grants.
     fake_transport server([&](const oauth2cc::http_request& req) {
         if (calls++ == 0) {
-            return oauth2cc::http_response{
-                400,
-                {{"Content-Type", "application/json"}},
-                R"({"error":"invalid_grant","error_description":"bad )" +
-                    field(req.body, "subject_token") + " " + field(req.body, "actor_token") +
-                    R"("})"};
+            return oauth2cc::http_response{400,
+                                           {{"Content-Type", "application/json"}},
+                                           R"({"error":"invalid_grant","error_description":"bad )" +
+                                               field(req.body, "subject_token") + " " +
+                                               field(req.body, "actor_token") + R"("})"};
         }
         return oauth2cc::http_response{
             200,
@@ -728,8 +727,7 @@ TEST_CASE("JWT bearer grant: with client_secret_jwt and DPoP, each request its o
     for (const auto& req : server.requests) {
         CHECK(field(req.body, "grant_type") == jwt_grant);
         seen.insert(oauth2cc_test::split_jwt(field(req.body, "assertion")).claims.at("jti"));
-        seen.insert(
-            oauth2cc_test::split_jwt(field(req.body, "client_assertion")).claims.at("jti"));
+        seen.insert(oauth2cc_test::split_jwt(field(req.body, "client_assertion")).claims.at("jti"));
         CHECK(!oauth2cc_test::header_of(req, "DPoP").empty());
     }
     CHECK(seen.size() == 4);  // a new jti in every assertion of every request
