@@ -18,7 +18,9 @@ public:
         return {200,
                 {{"Content-Type", "application/json"}},
                 std::string(R"({"access_token":"bench-token-0123456789abcdef","token_type":")") +
-                    (dpop_ ? "DPoP" : "Bearer") + R"(","expires_in":86400})"};
+                    (dpop_ ? "DPoP" : "Bearer") +
+                    R"(","expires_in":86400,)"
+                    R"("issued_token_type":"urn:ietf:params:oauth:token-type:access_token"})"};
     }
 
 private:

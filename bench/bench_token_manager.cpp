@@ -3,8 +3,9 @@
 // by side with the holder most hand-written code uses: a mutex around a shared_ptr,
 // the design of Go's x/oauth2 ReuseTokenSource; and the same read with a metrics observer
 // attached (a cached read tells the observer nothing: it costs the same), and try_get();
-// a keyed get(params) over 100 audiences, and what 10,000 entries refreshed in the
-// background cost in threads and resident memory.
+// a keyed get(params) over 100 audiences; a token exchange's get(), which asks its subject
+// source every time (another manager's token, or a platform's token in a file); and what
+// 10,000 entries refreshed in the background cost in threads and resident memory.
 // SPDX-License-Identifier: MIT
 
 #include "bench_support.hpp"
@@ -19,6 +20,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -140,6 +142,63 @@ void token_manager_get_keyed(benchmark::State& state) {
     }
 }
 BENCHMARK(token_manager_get_keyed)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+
+// Two hops: the shared manager's token exchanged by another manager, whose every get()
+// asks subject_token_of(first), a cached read of the first, and compares the subject.
+void token_manager_get_exchanged(benchmark::State& state) {
+    static oauth2cc::token_manager manager(
+        [] {
+            auto cfg = bench_config();
+            cfg.grant = oauth2cc::grant_type::token_exchange;
+            cfg.subject_token = oauth2cc::subject_token_of(shared_manager());
+            return cfg;
+        }(),
+        {}, std::make_shared<fixed_token_endpoint>());
+    manager.get();
+    for (auto _ : state) {
+        auto t = manager.get();
+        benchmark::DoNotOptimize(t);
+    }
+}
+BENCHMARK(token_manager_get_exchanged)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+
+// Workload identity: a platform's token of 900 bytes (a Kubernetes service-account token
+// is about that) in a file, which assertion_from_file() stats on every call.
+// A file holding a subject token, removed at exit.
+struct subject_file {
+    std::string path;
+    subject_file() {
+        char name[] = "/tmp/oauth2cc-bench-subject-XXXXXX";
+        const int fd = ::mkstemp(name);
+        const std::string subject = "eyJhbGciOiJSUzI1NiJ9." + std::string(840, 'x') + ".sig";
+        if (fd < 0 ||
+            ::write(fd, subject.data(), subject.size()) != static_cast<ssize_t>(subject.size())) {
+            std::perror("bench: the subject file");
+        }
+        if (fd >= 0) ::close(fd);
+        path = name;
+    }
+    ~subject_file() { ::unlink(path.c_str()); }
+};
+
+void token_manager_get_exchanged_file(benchmark::State& state) {
+    static const subject_file file;
+    static oauth2cc::token_manager manager(
+        [] {
+            auto cfg = bench_config();
+            cfg.grant = oauth2cc::grant_type::token_exchange;
+            cfg.subject_token = oauth2cc::assertion_from_file(file.path);
+            cfg.subject_token_type = oauth2cc::token_types::jwt;
+            return cfg;
+        }(),
+        {}, std::make_shared<fixed_token_endpoint>());
+    manager.get();
+    for (auto _ : state) {
+        auto t = manager.get();
+        benchmark::DoNotOptimize(t);
+    }
+}
+BENCHMARK(token_manager_get_exchanged_file)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 
 std::size_t threads_now() {
     std::size_t n = 0;
