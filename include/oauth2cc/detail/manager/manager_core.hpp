@@ -118,7 +118,8 @@ struct entry_key_hash {
 /// @brief The subject this thread sees now, of a config that follows_subject(): asks the
 /// sources, and works out the key only when they give other tokens than this thread saw
 /// last (kept in cell, the thread's cell of the config's own entry).
-/// @throws error `config` when a source fails (current_subject::of)
+/// @throws error `config` when a source fails (call_source()), or a JWT bearer assertion
+///         names no issuer and subject
 inline const current_subject& subject_now(const client_config& cfg, cache_cell& cell) {
     const bool exchange = cfg.grant == grant_type::token_exchange;
     std::string subject = exchange ? call_source(cfg.subject_token, "subject_token")

@@ -132,27 +132,12 @@ inline bool follows_subject(const client_config& cfg) noexcept {
            (cfg.grant == grant_type::jwt_bearer && own_signer(cfg) == nullptr);
 }
 
-/// @brief The current subject of a config that follows_subject(): what its sources give
-/// now, and the key that names it. The credentials are wiped with it.
+/// @brief The current subject of a config that follows_subject(): what its sources gave,
+/// and the key that names it (subject_now() makes it). The credentials are wiped with it.
 struct current_subject {
-    secret subject;  ///< token exchange: the subject token; JWT bearer: the assertion read
-    secret actor;    ///< token exchange: the actor token, when there is one
-    std::string key;
-
-    /// @brief Asks cfg's sources.
-    /// @throws error `config` as call_source(), or when the assertion names no subject
-    static current_subject of(const client_config& cfg) {
-        current_subject out;
-        if (cfg.grant == grant_type::token_exchange) {
-            out.subject = secret(call_source(cfg.subject_token, "subject_token"));
-            if (cfg.actor_token) out.actor = secret(call_source(cfg.actor_token, "actor_token"));
-            out.key = exchange_subject_key(out.subject.reveal(), out.actor.reveal());
-        } else {
-            out.subject = secret(call_source(cfg.grant_assertion, "grant_assertion"));
-            out.key = assertion_subject_key(out.subject.reveal());
-        }
-        return out;
-    }
+    secret subject;   ///< token exchange: the subject token; JWT bearer: the assertion read
+    secret actor;     ///< token exchange: the actor token, when there is one
+    std::string key;  ///< exchange_subject_key() or assertion_subject_key()
 };
 
 /// @brief cfg made to ask for subj's token only: token exchange sends subj's tokens (from
