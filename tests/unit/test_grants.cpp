@@ -11,7 +11,9 @@
 #include "../support/token_endpoint_fake.hpp"
 
 #include <oauth2cc/detail/manager/manager_core.hpp>
+#include <oauth2cc/detail/oauth/cache_key.hpp>
 #include <oauth2cc/detail/oauth/metadata.hpp>
+#include <oauth2cc/detail/oauth/token_request.hpp>
 #include <oauth2cc/file_token_store.hpp>
 #include <oauth2cc/prometheus.hpp>
 
@@ -318,7 +320,9 @@ TEST_CASE("token exchange: a source that fails, returns nothing or no token send
         {[] { return std::string(); }, "nothing"},
         {[] { return std::string("SUBJECT-secret-x with space"); }, "spaces"},
     };
-    for (const auto& [source, words] : sources) {
+    for (const auto& row : sources) {
+        const auto& source = row.first;
+        const std::string& words = row.second;
         CAPTURE(words);
         const auto e = oauth2cc_test::refused_before_sending(exchange_config(source));
         CHECK(e.kind() == error_kind::config);
