@@ -73,6 +73,7 @@ client_config exchanging(std::function<std::string()> subject) {
 // A token as a workload platform issues it (a projected service-account token): a JWT
 // signed by the platform's key, which the server trusts for subjects and actors.
 std::string platform_token(const std::string& subject) {
+    server();  // it writes the platform's key
     return oauth2cc::jwt_bearer_assertion(
         signing_key::from_pem_file(key_dir() / "workload.pem", "workload"),
         "https://platform.example", subject, "https://sts.example", std::chrono::seconds(600))();
@@ -97,11 +98,15 @@ peer_process& authlib() {
 
 std::string authlib_endpoint() { return authlib().info().at("token_endpoint").get<std::string>(); }
 
+// The key of Authlib's issuer "svc", which the server writes when it starts.
+signing_key svc_key() {
+    authlib();
+    return signing_key::from_pem_file(authlib_key_dir() / "svc.pem", "svc-key");
+}
+
 // Authlib's issuer "svc" signing for subject.
 std::function<std::string()> svc_assertions(const std::string& subject) {
-    return oauth2cc::jwt_bearer_assertion(
-        signing_key::from_pem_file(authlib_key_dir() / "svc.pem", "svc-key"), "svc", subject,
-        authlib_endpoint());
+    return oauth2cc::jwt_bearer_assertion(svc_key(), "svc", subject, authlib_endpoint());
 }
 
 client_config jwt_bearer(std::function<std::string()> assertion) {
@@ -273,8 +278,7 @@ TEST_CASE("JWT bearer grant: Authlib's errors are oauth errors that never quote 
 
     // An assertion for another audience.
     client_config elsewhere = jwt_bearer(oauth2cc::jwt_bearer_assertion(
-        signing_key::from_pem_file(authlib_key_dir() / "svc.pem", "svc-key"), "svc", "user-42",
-        "https://elsewhere.example/token"));
+        svc_key(), "svc", "user-42", "https://elsewhere.example/token"));
     CHECK(thrown_by([&] { oauth2cc::request_token(elsewhere); }).oauth_error() == "invalid_grant");
 }
 
