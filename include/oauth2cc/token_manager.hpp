@@ -283,7 +283,9 @@ public:
     /// @param observer shared by any number of managers and threads
     void set_observer(std::shared_ptr<metrics_observer> observer);
 
-    /// @brief The key of everything that shapes this manager's tokens (no secret).
+    /// @brief The key of everything that shapes this manager's tokens (no secret). For a
+    /// config that follows its subject (token exchange, or a JWT bearer assertion made
+    /// elsewhere) it is the key without the subject: each subject's entry appends its own.
     const std::string& cache_key() const noexcept;
 
     /// @brief Keeps tokens in store too, under store_key(cache_key()), so that other

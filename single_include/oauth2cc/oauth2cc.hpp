@@ -1237,7 +1237,9 @@ public:
     /// @param observer shared by any number of managers and threads
     void set_observer(std::shared_ptr<metrics_observer> observer);
 
-    /// @brief The key of everything that shapes this manager's tokens (no secret).
+    /// @brief The key of everything that shapes this manager's tokens (no secret). For a
+    /// config that follows its subject (token exchange, or a JWT bearer assertion made
+    /// elsewhere) it is the key without the subject: each subject's entry appends its own.
     const std::string& cache_key() const noexcept;
 
     /// @brief Keeps tokens in store too, under store_key(cache_key()), so that other
@@ -3588,6 +3590,7 @@ struct current_subject {
     secret subject;   ///< token exchange: the subject token; JWT bearer: the assertion read
     secret actor;     ///< token exchange: the actor token, when there is one
     std::string key;  ///< exchange_subject_key() or assertion_subject_key()
+    std::size_t key_hash = 0;  ///< std::hash of key, worked out once per subject
 };
 
 /// @brief cfg made to ask for subj's token only: token exchange sends subj's tokens (from
@@ -3668,21 +3671,20 @@ inline void validate_grant(const client_config& cfg) {
         }
     };
     const bool exchange = cfg.grant == grant_type::token_exchange;
-    const char* grant = exchange ? "token_exchange" : to_string(cfg.grant).data();
+    const std::string grant(to_string(cfg.grant));
     if (!exchange) {
         if (cfg.subject_token || cfg.actor_token) {
-            fail(std::string("subject_token and actor_token are for grant_type::token_exchange, "
-                             "not ") +
-                 grant);
+            fail("subject_token and actor_token are for grant_type::token_exchange, not " + grant);
         }
         if (!cfg.requested_token_type.empty() || !cfg.actor_token_type.empty()) {
-            fail(std::string("requested_token_type and actor_token_type are for "
-                             "grant_type::token_exchange, not ") +
-                 grant);
+            fail(
+                "requested_token_type and actor_token_type are for grant_type::token_exchange, "
+                "not " +
+                grant);
         }
     }
     if (cfg.grant != grant_type::jwt_bearer && cfg.grant_assertion) {
-        fail(std::string("grant_assertion is for grant_type::jwt_bearer, not ") + grant);
+        fail("grant_assertion is for grant_type::jwt_bearer, not " + grant);
     }
     if (exchange) {
         if (!cfg.subject_token) {
@@ -5942,10 +5944,14 @@ struct params_hash {
     }
 };
 
-/// @brief The hash of an entry's key: its token_params and its subject key.
-inline std::size_t entry_hash(const token_params& p, std::string_view subject) noexcept {
-    const std::size_t h = params_hash{}(p);
-    return subject.empty() ? h : h ^ (std::hash<std::string_view>{}(subject)*0x9e3779b97f4a7c15ULL);
+/// @brief The hash of a subject key (current_subject::key_hash); 0 for none.
+inline std::size_t subject_hash(std::string_view subject) noexcept {
+    return subject.empty() ? 0 : std::hash<std::string_view>{}(subject)*0x9e3779b97f4a7c15ULL;
+}
+
+/// @brief The hash of an entry's key: its token_params and the subject_hash() of its key.
+inline std::size_t entry_hash(const token_params& p, std::size_t subject) noexcept {
+    return params_hash{}(p) ^ subject;
 }
 
 /// @brief What an entry is found by: its token_params and, for a manager that follows its
@@ -5958,7 +5964,7 @@ struct entry_key {
 
 struct entry_key_hash {
     std::size_t operator()(const entry_key& k) const noexcept {
-        return entry_hash(k.params, k.subject);
+        return entry_hash(k.params, subject_hash(k.subject));
     }
 };
 
@@ -5983,6 +5989,7 @@ inline const current_subject& subject_now(const client_config& cfg, cache_cell& 
     }
     auto now = std::make_unique<current_subject>();
     now->key = exchange ? exchange_subject_key(subject, actor) : assertion_subject_key(subject);
+    now->key_hash = subject_hash(now->key);
     now->subject = secret(subject);
     now->actor = secret(actor);
     cell.subject = std::move(now);
@@ -6377,7 +6384,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     const detail::current_subject* subject =
         core_->follows ? &detail::subject_now(core_->base, mine) : nullptr;
     const std::string_view subject_key = subject != nullptr ? subject->key : std::string_view();
-    const std::size_t hash = detail::entry_hash(params, subject_key);
+    const std::size_t hash = detail::entry_hash(params, subject != nullptr ? subject->key_hash : 0);
     if (mine.keyed) {
         // A slot found has its cell.
         if (detail::keyed_cells::slot* slot = mine.keyed->find(hash, params, subject_key)) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <oauth2cc/oauth2cc.hpp>
+#include <oauth2cc/detail/text/form.hpp>
 
 #include <doctest/doctest.h>
 
@@ -130,6 +131,23 @@ inline int count_of(const std::string& text, const std::string& needle) {
     int n = 0;
     for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
     return n;
+}
+
+/// @brief The values of one form field of a request body, in order.
+inline std::vector<std::string> form_fields(const std::string& body, const std::string& name) {
+    std::vector<std::string> out;
+    if (const auto form = oauth2cc::detail::parse_form(body)) {
+        for (const auto& [n, v] : *form) {
+            if (n == name) out.push_back(v);
+        }
+    }
+    return out;
+}
+
+/// @brief The value of one form field of a request body ("" when absent).
+inline std::string form_field(const std::string& body, const std::string& name) {
+    const auto all = form_fields(body, name);
+    return all.empty() ? std::string() : all.front();
 }
 
 }  // namespace oauth2cc_test

@@ -43,6 +43,7 @@ using oauth2cc::token_manager;
 namespace token_types = oauth2cc::token_types;
 using oauth2cc_test::fake_transport;
 using oauth2cc_test::thrown_by;
+using oauth2cc_test::form_field;
 
 namespace {
 
@@ -50,16 +51,6 @@ const char* exchange_grant = "urn:ietf:params:oauth:grant-type:token-exchange";
 const char* jwt_grant = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const char* subject_a = "SUBJECT-token-aaaa-0123456789";
 const char* subject_b = "SUBJECT-token-bbbb-9876543210";
-
-// The value of one form field of a request body ("" when absent).
-std::string field(const std::string& body, const std::string& name) {
-    if (const auto form = oauth2cc::detail::parse_form(body)) {
-        for (const auto& [n, v] : *form) {
-            if (n == name) return v;
-        }
-    }
-    return {};
-}
 
 // The names of a request body's fields, in order.
 std::vector<std::string> names(const std::string& body) {
@@ -139,14 +130,14 @@ TEST_CASE("token exchange: the request of RFC 8693 §2.1, and its response") {
     const auto tok = oauth2cc::request_token(cfg, server);
     REQUIRE(server.requests.size() == 1);
     const std::string& body = server.requests[0].body;
-    CHECK(field(body, "grant_type") == exchange_grant);
-    CHECK(field(body, "subject_token") == subject_a);
-    CHECK(field(body, "subject_token_type") == token_types::access_token);
-    CHECK(field(body, "scope") == "orders");
-    CHECK(field(body, "audience") == "https://orders.example.com");
-    CHECK(field(body, "resource") == "https://orders.example.com/api");
+    CHECK(form_field(body, "grant_type") == exchange_grant);
+    CHECK(form_field(body, "subject_token") == subject_a);
+    CHECK(form_field(body, "subject_token_type") == token_types::access_token);
+    CHECK(form_field(body, "scope") == "orders");
+    CHECK(form_field(body, "audience") == "https://orders.example.com");
+    CHECK(form_field(body, "resource") == "https://orders.example.com/api");
     for (const char* absent : {"actor_token", "actor_token_type", "requested_token_type"}) {
-        CHECK(field(body, absent).empty());
+        CHECK(form_field(body, absent).empty());
     }
     CHECK(oauth2cc_test::header_of(server.requests[0], "Authorization").rfind("Basic ", 0) == 0);
     CHECK(tok.access_token.reveal() == "ex-1");
@@ -161,19 +152,19 @@ TEST_CASE("token exchange: the request of RFC 8693 §2.1, and its response") {
     cfg.auth = auth_method::client_secret_post;
     oauth2cc::request_token(cfg, server);
     const std::string& second = server.requests[1].body;
-    CHECK(field(second, "actor_token") == "ACTOR-token-5555");
-    CHECK(field(second, "actor_token_type") == token_types::jwt);
-    CHECK(field(second, "subject_token_type") == token_types::id_token);
-    CHECK(field(second, "requested_token_type") == token_types::access_token);
-    CHECK(field(second, "client_id") == "gateway");
-    CHECK(field(second, "client_secret") == "S3CRET-grants-7");
+    CHECK(form_field(second, "actor_token") == "ACTOR-token-5555");
+    CHECK(form_field(second, "actor_token_type") == token_types::jwt);
+    CHECK(form_field(second, "subject_token_type") == token_types::id_token);
+    CHECK(form_field(second, "requested_token_type") == token_types::access_token);
+    CHECK(form_field(second, "client_id") == "gateway");
+    CHECK(form_field(second, "client_secret") == "S3CRET-grants-7");
     CHECK(oauth2cc_test::header_of(server.requests[1], "Authorization").empty());
 
     // auth_method::none: client_id alone.
     cfg.auth = auth_method::none;
     oauth2cc::request_token(cfg, server);
-    CHECK(field(server.requests[2].body, "client_id") == "gateway");
-    CHECK(field(server.requests[2].body, "client_secret").empty());
+    CHECK(form_field(server.requests[2].body, "client_id") == "gateway");
+    CHECK(form_field(server.requests[2].body, "client_secret").empty());
     CHECK(oauth2cc_test::header_of(server.requests[2], "Authorization").empty());
 }
 
@@ -186,11 +177,11 @@ TEST_CASE("token exchange: with private_key_jwt, DPoP and a client certificate")
     server.type = "DPoP";
     const auto tok = oauth2cc::request_token(cfg, server);
     const auto& req = server.requests.at(0);
-    CHECK(field(req.body, "grant_type") == exchange_grant);
-    CHECK(field(req.body, "subject_token") == subject_a);
-    CHECK(field(req.body, "client_assertion_type") ==
+    CHECK(form_field(req.body, "grant_type") == exchange_grant);
+    CHECK(form_field(req.body, "subject_token") == subject_a);
+    CHECK(form_field(req.body, "client_assertion_type") ==
           "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
-    const auto assertion = oauth2cc_test::split_jwt(field(req.body, "client_assertion"));
+    const auto assertion = oauth2cc_test::split_jwt(form_field(req.body, "client_assertion"));
     CHECK(assertion.claims.at("sub") == "gateway");
     const auto proof = oauth2cc_test::split_jwt(oauth2cc_test::header_of(req, "DPoP"));
     CHECK(proof.header.at("typ") == "dpop+jwt");
@@ -202,7 +193,7 @@ TEST_CASE("token exchange: with private_key_jwt, DPoP and a client certificate")
     mtls.tls.client_cert_file = "client.pem";
     mtls.tls.client_key_file = "client.key";
     oauth2cc::detail::prepared_token_request prepared(mtls);
-    CHECK(field(prepared.request.body, "client_id") == "gateway");
+    CHECK(form_field(prepared.request.body, "client_id") == "gateway");
     CHECK(oauth2cc::detail::cache_key(mtls).find("client_cert=") != std::string::npos);
 }
 
@@ -354,7 +345,7 @@ TEST_CASE("token_manager: token exchange follows the subject; each subject its o
 
     subject.set(subject_b);  // a rotated subject: a new exchange
     CHECK(tokens.get()->access_token.reveal() == "ex-2");
-    CHECK(field(server.last().body, "subject_token") == subject_b);
+    CHECK(form_field(server.last().body, "subject_token") == subject_b);
     CHECK(tokens.get()->access_token.reveal() == "ex-2");
     subject.set(subject_a);  // the first subject's token is still its own
     CHECK(tokens.get()->access_token.reveal() == "ex-1");
@@ -365,7 +356,7 @@ TEST_CASE("token_manager: token exchange follows the subject; each subject its o
     // invalidate() drops the current subject's token only.
     tokens.invalidate();
     CHECK(tokens.get()->access_token.reveal() == "ex-3");
-    CHECK(field(server.last().body, "subject_token") == subject_a);
+    CHECK(form_field(server.last().body, "subject_token") == subject_a);
     subject.set(subject_b);
     CHECK(tokens.get()->access_token.reveal() == "ex-2");
 
@@ -373,8 +364,8 @@ TEST_CASE("token_manager: token exchange follows the subject; each subject its o
     auto p = oauth2cc::params_of(tokens.config());
     p.audience = "https://billing.example.com";
     CHECK(tokens.get(p)->access_token.reveal() == "ex-4");
-    CHECK(field(server.last().body, "audience") == "https://billing.example.com");
-    CHECK(field(server.last().body, "subject_token") == subject_b);
+    CHECK(form_field(server.last().body, "audience") == "https://billing.example.com");
+    CHECK(form_field(server.last().body, "subject_token") == subject_b);
     CHECK(tokens.try_get(p)->access_token.reveal() == "ex-4");
     subject.set(subject_a);
     CHECK(tokens.get(p)->access_token.reveal() == "ex-5");
@@ -401,7 +392,7 @@ TEST_CASE("token_manager: a new actor is a new exchange; requests send the entry
     CHECK(tokens.get()->access_token.reveal() == "ex-1");
     actor.set("ACTOR-2");
     CHECK(tokens.get()->access_token.reveal() == "ex-2");
-    CHECK(field(server.last().body, "actor_token") == "ACTOR-2");
+    CHECK(form_field(server.last().body, "actor_token") == "ACTOR-2");
     CHECK(server.count() == 2);
 
     // A refresh after expiry sends the subject its entry was made for, whatever the
@@ -410,8 +401,8 @@ TEST_CASE("token_manager: a new actor is a new exchange; requests send the entry
     std::thread([&] { subject.set(subject_b); }).join();
     subject.set(subject_a);
     CHECK(tokens.get()->access_token.reveal() == "ex-3");
-    CHECK(field(server.last().body, "subject_token") == subject_a);
-    CHECK(field(server.last().body, "actor_token") == "ACTOR-2");
+    CHECK(form_field(server.last().body, "subject_token") == subject_a);
+    CHECK(form_field(server.last().body, "actor_token") == "ACTOR-2");
 }
 
 TEST_CASE("token_manager: threads with their own subjects (delegation) never share a token") {
@@ -429,7 +420,7 @@ TEST_CASE("token_manager: threads with their own subjects (delegation) never sha
             const std::lock_guard<std::mutex> lock(server.mutex);
             const std::size_t n = std::stoul(tok->access_token.reveal().substr(3));
             REQUIRE(n <= server.requests.size());
-            CHECK(field(server.requests[n - 1].body, "subject_token") == caller);
+            CHECK(form_field(server.requests[n - 1].body, "subject_token") == caller);
             if (round == 0) {
                 const std::lock_guard<std::mutex> again(seen_mutex);
                 seen.insert(tok->access_token.reveal());
@@ -448,13 +439,13 @@ TEST_CASE("subject_token_of: two hops, and a new first token means a new exchang
     client_config cfg = exchange_config(oauth2cc::subject_token_of(first));
     token_manager second(cfg, {}, borrowed(second_server));
     CHECK(second.get()->access_token.reveal() == "ex-1");
-    CHECK(field(second_server.last().body, "subject_token") == "tok-1");
+    CHECK(form_field(second_server.last().body, "subject_token") == "tok-1");
     CHECK(second.get()->access_token.reveal() == "ex-1");
     CHECK(second_server.count() == 1);
 
     first.invalidate();                                    // the first hop's token changes...
     CHECK(second.get()->access_token.reveal() == "ex-2");  // ...so the second exchanges anew
-    CHECK(field(second_server.last().body, "subject_token") == "tok-2");
+    CHECK(form_field(second_server.last().body, "subject_token") == "tok-2");
     CHECK(first_server.requests() == 2);
 
     // Of a keyed token of the first manager.
@@ -463,7 +454,7 @@ TEST_CASE("subject_token_of: two hops, and a new first token means a new exchang
     token_manager third(exchange_config(oauth2cc::subject_token_of(first, p)), {},
                         borrowed(second_server));
     CHECK(third.get()->access_token.reveal() == "ex-3");
-    CHECK(field(second_server.last().body, "subject_token") == "tok-3");
+    CHECK(form_field(second_server.last().body, "subject_token") == "tok-3");
 }
 
 TEST_CASE("jwt_bearer_assertion: the claims of RFC 7523 §3, a new jti each time") {
@@ -513,10 +504,10 @@ TEST_CASE("JWT bearer grant: the request of RFC 7523 §2.1, keyed by the asserti
     CHECK(tokens.get()->access_token.reveal() == "ex-1");
     REQUIRE(server.count() == 1);
     const std::string body = server.last().body;
-    CHECK(field(body, "grant_type") == jwt_grant);
-    CHECK(oauth2cc_test::split_jwt(field(body, "assertion")).claims.at("sub") == "user-42");
-    CHECK(field(body, "scope") == "orders");
-    CHECK(field(body, "client_id") == "svc");
+    CHECK(form_field(body, "grant_type") == jwt_grant);
+    CHECK(oauth2cc_test::split_jwt(form_field(body, "assertion")).claims.at("sub") == "user-42");
+    CHECK(form_field(body, "scope") == "orders");
+    CHECK(form_field(body, "client_id") == "svc");
     CHECK(names(body) == std::vector<std::string>{"grant_type", "scope", "client_id", "assertion"});
     CHECK(tokens.entries() == 1);  // the signer's subject is known: the own entry serves
     CHECK(tokens.cache_key().find("assertion_sub=user-42") != std::string::npos);
@@ -530,7 +521,7 @@ TEST_CASE("JWT bearer grant: the request of RFC 7523 §2.1, keyed by the asserti
     cfg.auth = auth_method::client_secret_basic;
     oauth2cc::request_token(cfg, server);
     CHECK(oauth2cc_test::header_of(server.last(), "Authorization").rfind("Basic ", 0) == 0);
-    CHECK(field(server.last().body, "client_id").empty());
+    CHECK(form_field(server.last().body, "client_id").empty());
 }
 
 TEST_CASE("JWT bearer grant: an assertion from a file is keyed by its iss and sub") {
@@ -557,7 +548,7 @@ TEST_CASE("JWT bearer grant: an assertion from a file is keyed by its iss and su
     { std::ofstream(job2) << sign_for("job-2"); }
     std::filesystem::rename(job2, path);
     CHECK(tokens.get()->access_token.reveal() == "ex-2");
-    CHECK(oauth2cc_test::split_jwt(field(server.last().body, "assertion")).claims.at("sub") ==
+    CHECK(oauth2cc_test::split_jwt(form_field(server.last().body, "assertion")).claims.at("sub") ==
           "job-2");
     // Not a JWT: a config error, nothing sent.
     { std::ofstream(path) << "not-a-jwt"; }
@@ -680,8 +671,8 @@ TEST_CASE("token exchange: no subject, actor or assertion in a log line or a met
             return oauth2cc::http_response{400,
                                            {{"Content-Type", "application/json"}},
                                            R"({"error":"invalid_grant","error_description":"bad )" +
-                                               field(req.body, "subject_token") + " " +
-                                               field(req.body, "actor_token") + R"("})"};
+                                               form_field(req.body, "subject_token") + " " +
+                                               form_field(req.body, "actor_token") + R"("})"};
         }
         return oauth2cc::http_response{
             200,
@@ -729,9 +720,10 @@ TEST_CASE("JWT bearer grant: with client_secret_jwt and DPoP, each request its o
     REQUIRE(server.requests.size() == 2);
     std::set<std::string> seen;
     for (const auto& req : server.requests) {
-        CHECK(field(req.body, "grant_type") == jwt_grant);
-        seen.insert(oauth2cc_test::split_jwt(field(req.body, "assertion")).claims.at("jti"));
-        seen.insert(oauth2cc_test::split_jwt(field(req.body, "client_assertion")).claims.at("jti"));
+        CHECK(form_field(req.body, "grant_type") == jwt_grant);
+        seen.insert(oauth2cc_test::split_jwt(form_field(req.body, "assertion")).claims.at("jti"));
+        seen.insert(
+            oauth2cc_test::split_jwt(form_field(req.body, "client_assertion")).claims.at("jti"));
         CHECK(!oauth2cc_test::header_of(req, "DPoP").empty());
     }
     CHECK(seen.size() == 4);  // a new jti in every assertion of every request

@@ -38,6 +38,8 @@ using oauth2cc::token_manager;
 using oauth2cc::token_params;
 using oauth2cc_test::on_threads;
 using oauth2cc_test::thrown_by;
+using oauth2cc_test::form_field;
+using oauth2cc_test::form_fields;
 
 namespace {
 
@@ -58,23 +60,6 @@ token_params for_audience(const std::string& audience) {
     return p;
 }
 
-// The values of one form field of a request body, in order.
-std::vector<std::string> fields(const std::string& body, const std::string& name) {
-    std::vector<std::string> out;
-    if (const auto form = oauth2cc::detail::parse_form(body)) {
-        for (const auto& [n, v] : *form) {
-            if (n == name) out.push_back(v);
-        }
-    }
-    return out;
-}
-
-// The value of one form field of a request body ("" when absent).
-std::string field(const std::string& body, const std::string& name) {
-    const auto all = fields(body, name);
-    return all.empty() ? std::string() : all.front();
-}
-
 // A token endpoint whose n-th token for audience A is "A|scope|n", living expires_in;
 // it keeps every request body and can hold requests at a gate.
 class audience_endpoint : public oauth2cc::transport {
@@ -88,8 +73,8 @@ public:
         const int n = static_cast<int>(bodies_.size());
         changed_.notify_all();
         changed_.wait(lock, [&] { return open_; });
-        const std::string tok =
-            field(req.body, "audience") + "|" + field(req.body, "scope") + "|" + std::to_string(n);
+        const std::string tok = form_field(req.body, "audience") + "|" +
+                                form_field(req.body, "scope") + "|" + std::to_string(n);
         return {200,
                 {{"Content-Type", "application/json"}},
                 R"({"access_token":")" + tok + R"(","token_type":"Bearer","expires_in":)" +
@@ -202,9 +187,9 @@ TEST_CASE("token_manager: 50 callers over 10 parameter sets make 10 requests") {
     }
     std::set<std::string> audiences;
     for (const auto& body : endpoint->bodies()) {
-        audiences.insert(field(body, "audience"));
-        CHECK(field(body, "grant_type") == "client_credentials");
-        CHECK(field(body, "scope") == "read");
+        audiences.insert(form_field(body, "audience"));
+        CHECK(form_field(body, "grant_type") == "client_credentials");
+        CHECK(form_field(body, "scope") == "read");
     }
     CHECK(audiences.size() == 10);
     // A second round is served from the entries.
@@ -230,10 +215,10 @@ TEST_CASE("token_manager: a token_params replaces the config's four fields") {
     p.resources = {"https://r2", "https://r1"};
     m.get(p);
     const auto body = endpoint->bodies().back();
-    CHECK(field(body, "scope") == "write admin");
-    CHECK(fields(body, "audience").empty());  // an empty field sends none
-    CHECK(fields(body, "resource") == std::vector<std::string>{"https://r2", "https://r1"});
-    CHECK(fields(body, "tenant").empty());
+    CHECK(form_field(body, "scope") == "write admin");
+    CHECK(form_fields(body, "audience").empty());  // an empty field sends none
+    CHECK(form_fields(body, "resource") == std::vector<std::string>{"https://r2", "https://r1"});
+    CHECK(form_fields(body, "tenant").empty());
 
     // The same parameters in another order are the same entry: no new request.
     token_params reordered;
@@ -571,7 +556,7 @@ TEST_CASE("authorized_client: params pick the token; step-up answers insufficien
         REQUIRE(api->requests.size() == 2);
         CHECK(oauth2cc_test::header_of(api->requests[1], "Authorization") ==
               "Bearer https://orders|read write|2");
-        CHECK(field(endpoint->bodies().back(), "scope") == "read write");
+        CHECK(form_field(endpoint->bodies().back(), "scope") == "read write");
         CHECK(orders.get("/admin").status == 200);  // the wider token at once
         CHECK(api->requests.size() == 3);
         CHECK(endpoint->requests() == 2);

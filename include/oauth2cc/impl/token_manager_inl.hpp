@@ -111,7 +111,7 @@ OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
     const detail::current_subject* subject =
         core_->follows ? &detail::subject_now(core_->base, mine) : nullptr;
     const std::string_view subject_key = subject != nullptr ? subject->key : std::string_view();
-    const std::size_t hash = detail::entry_hash(params, subject_key);
+    const std::size_t hash = detail::entry_hash(params, subject != nullptr ? subject->key_hash : 0);
     if (mine.keyed) {
         // A slot found has its cell.
         if (detail::keyed_cells::slot* slot = mine.keyed->find(hash, params, subject_key)) {

@@ -95,10 +95,14 @@ struct params_hash {
     }
 };
 
-/// @brief The hash of an entry's key: its token_params and its subject key.
-inline std::size_t entry_hash(const token_params& p, std::string_view subject) noexcept {
-    const std::size_t h = params_hash{}(p);
-    return subject.empty() ? h : h ^ (std::hash<std::string_view>{}(subject)*0x9e3779b97f4a7c15ULL);
+/// @brief The hash of a subject key (current_subject::key_hash); 0 for none.
+inline std::size_t subject_hash(std::string_view subject) noexcept {
+    return subject.empty() ? 0 : std::hash<std::string_view>{}(subject)*0x9e3779b97f4a7c15ULL;
+}
+
+/// @brief The hash of an entry's key: its token_params and the subject_hash() of its key.
+inline std::size_t entry_hash(const token_params& p, std::size_t subject) noexcept {
+    return params_hash{}(p) ^ subject;
 }
 
 /// @brief What an entry is found by: its token_params and, for a manager that follows its
@@ -111,7 +115,7 @@ struct entry_key {
 
 struct entry_key_hash {
     std::size_t operator()(const entry_key& k) const noexcept {
-        return entry_hash(k.params, k.subject);
+        return entry_hash(k.params, subject_hash(k.subject));
     }
 };
 
@@ -136,6 +140,7 @@ inline const current_subject& subject_now(const client_config& cfg, cache_cell& 
     }
     auto now = std::make_unique<current_subject>();
     now->key = exchange ? exchange_subject_key(subject, actor) : assertion_subject_key(subject);
+    now->key_hash = subject_hash(now->key);
     now->subject = secret(subject);
     now->actor = secret(actor);
     cell.subject = std::move(now);

@@ -138,6 +138,7 @@ struct current_subject {
     secret subject;   ///< token exchange: the subject token; JWT bearer: the assertion read
     secret actor;     ///< token exchange: the actor token, when there is one
     std::string key;  ///< exchange_subject_key() or assertion_subject_key()
+    std::size_t key_hash = 0;  ///< std::hash of key, worked out once per subject
 };
 
 /// @brief cfg made to ask for subj's token only: token exchange sends subj's tokens (from
@@ -218,21 +219,20 @@ inline void validate_grant(const client_config& cfg) {
         }
     };
     const bool exchange = cfg.grant == grant_type::token_exchange;
-    const char* grant = exchange ? "token_exchange" : to_string(cfg.grant).data();
+    const std::string grant(to_string(cfg.grant));
     if (!exchange) {
         if (cfg.subject_token || cfg.actor_token) {
-            fail(std::string("subject_token and actor_token are for grant_type::token_exchange, "
-                             "not ") +
-                 grant);
+            fail("subject_token and actor_token are for grant_type::token_exchange, not " + grant);
         }
         if (!cfg.requested_token_type.empty() || !cfg.actor_token_type.empty()) {
-            fail(std::string("requested_token_type and actor_token_type are for "
-                             "grant_type::token_exchange, not ") +
-                 grant);
+            fail(
+                "requested_token_type and actor_token_type are for grant_type::token_exchange, "
+                "not " +
+                grant);
         }
     }
     if (cfg.grant != grant_type::jwt_bearer && cfg.grant_assertion) {
-        fail(std::string("grant_assertion is for grant_type::jwt_bearer, not ") + grant);
+        fail("grant_assertion is for grant_type::jwt_bearer, not " + grant);
     }
     if (exchange) {
         if (!cfg.subject_token) {
