@@ -12,7 +12,7 @@
 // line for every timer tick that runs while a token request is under way, then a summary
 // with the longest gap between ticks. Configured from the environment as the daemon is:
 // OAUTH2_TOKEN_URL (or OAUTH2_ISSUER), OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET_FILE (or
-// OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE, OAUTH2_AUTH_METHOD (see common/environment.hpp).
+// OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE, OAUTH2_AUTH_METHOD (see oauth2cc::config_from_environment()).
 // SPDX-License-Identifier: MIT
 
 #include "../common/environment.hpp"
@@ -294,7 +294,7 @@ int main(int argc, char** argv) {
         // The loop outlives the manager: a get_async() callback that the manager's
         // destructor hands its result to still posts to a live io_context.
         asio::io_context io;
-        oauth2cc::token_manager tokens(oauth2cc_examples::client_config_from_environment());
+        oauth2cc::token_manager tokens(oauth2cc::config_from_environment());
         loop_app app{
             io, tokens, url, target, calls, milliseconds(interval_ms), milliseconds(tick_ms)};
         app.start();

@@ -10,8 +10,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -35,8 +39,11 @@ constexpr const char* description =
     R"(oauth2cc-cli: OAuth 2.0 tokens (client credentials, token exchange, JWT bearer) and
 authorized calls
 
-  oauth2cc-cli [OPTIONS] token [OPTIONS]
-      Requests a token and prints the token response as JSON on stdout.
+  oauth2cc-cli [OPTIONS] token [--format json|raw|header|text|kubectl] [OPTIONS]
+      Requests a token and prints it on stdout: the token response as JSON, the token
+      alone, an Authorization header, name: value lines, or a kubectl ExecCredential.
+  oauth2cc-cli [OPTIONS] revoke [--token-file FILE|-] [OPTIONS]
+      Revokes a token (RFC 7009): the file's, or the one the store holds for the client.
   oauth2cc-cli [OPTIONS] call [-X METHOD] [-d BODY] [-H 'Name: value']... URL [OPTIONS]
       Calls URL with "Authorization: Bearer <token>" and prints the response body. On a
       401 that says the token is no longer good, it gets a new token and tries once more.
@@ -79,7 +86,6 @@ struct usage_error {
 struct help_shown {};
 
 using oauth2cc_examples::env;
-using oauth2cc_examples::split_scopes;
 
 struct call_request {
     std::string method = "GET";
@@ -95,15 +101,57 @@ struct parsed {
     std::optional<std::string> proxy;         ///< --proxy, for both endpoints; else the environment
     std::string command;
     call_request call;
+    std::string revoke_file;      ///< revoke --token-file
+    std::string format = "json";  ///< token --format
 };
+
+/// The configuration the settings give; an error names the option and the variable of
+/// the setting it is about ("OAUTH2_SCOPE (--scope): ..."), not the library's name.
+oauth2cc::client_config config_from_options(const std::map<std::string, std::string>& settings,
+                                            const CLI::App& app) {
+    try {
+        return oauth2cc::config_from_settings(settings);
+    } catch (const oauth2cc::error& e) {
+        // what() is "oauth2cc: config error: <setting>: why".
+        std::string what = e.what();
+        const std::string prefix = "oauth2cc: config error: ";
+        if (what.rfind(prefix, 0) == 0) what.erase(0, prefix.size());
+        const auto colon = what.find(':');
+        std::string variable = "OAUTH2_";
+        for (std::size_t i = 0; i < colon && colon != std::string::npos; ++i) {
+            variable.push_back(
+                static_cast<char>(std::toupper(static_cast<unsigned char>(what[i]))));
+        }
+        for (const CLI::Option* o : app.get_options()) {
+            if (colon == std::string::npos || o->get_envname() != variable) continue;
+            throw oauth2cc::error(e.kind(),
+                                  variable + " (" + o->get_name() + ")" + what.substr(colon));
+        }
+        // The secret's options read their variables by hand (the option first, a file
+        // before the value).
+        if (colon != std::string::npos) {
+            const std::string name = what.substr(0, colon);
+            const char* flag = name == "client_secret_file" ? "--client-secret-file"
+                               : name == "client_secret"    ? "--client-secret"
+                                                            : nullptr;
+            if (flag != nullptr) {
+                throw oauth2cc::error(e.kind(), variable + " (" + flag + ")" + what.substr(colon));
+            }
+        }
+        throw;
+    }
+}
 
 parsed parse(int argc, char** argv) {
     parsed p;
     auto& cfg = p.cfg;
-    std::string secret_file, secret_value, encoding = "form", scope, cache;
+    // The settings by the names of oauth2cc::config_from_settings(), each option's value
+    // or else its variable's: the library's one parser gives them their meaning.
+    std::map<std::string, std::string> settings;
+    std::string secret_file, secret_value, encoding = "form", cache;
     std::string proxy;
-    oauth2cc_examples::authentication_settings how;
-    oauth2cc_examples::grant_settings grant;
+    std::vector<std::string> resources;
+    bool dpop = false, allow_insecure_http = false;
     std::vector<std::string> header_lines;
 
     CLI::App app{description, "oauth2cc-cli"};
@@ -113,15 +161,17 @@ parsed parse(int argc, char** argv) {
     app.fallthrough();
     app.require_subcommand(1, 1);
     app.set_version_flag("--version", "oauth2cc-cli " + std::string(oauth2cc::version_string));
-    app.add_option("--token-url", cfg.token_endpoint, "the token endpoint")
+    app.add_option("--token-url", settings["token_url"], "the token endpoint")
         ->type_name("URL")
         ->envname("OAUTH2_TOKEN_URL");
-    app.add_option("--issuer", cfg.issuer,
+    app.add_option("--issuer", settings["issuer"],
                    "the authorization server's issuer; without --token-url, the\n"
                    "token endpoint comes from its metadata (RFC 8414)")
         ->type_name("URL")
         ->envname("OAUTH2_ISSUER");
-    app.add_option("--client-id", cfg.client_id)->type_name("ID")->envname("OAUTH2_CLIENT_ID");
+    app.add_option("--client-id", settings["client_id"])
+        ->type_name("ID")
+        ->envname("OAUTH2_CLIENT_ID");
     auto* file_opt =
         app.add_option("--client-secret-file", secret_file, "the client secret, read from a file")
             ->type_name("FILE");
@@ -129,7 +179,7 @@ parsed parse(int argc, char** argv) {
                                      "the client secret itself (shows in the process list)")
                           ->type_name("SECRET");
     file_opt->excludes(value_opt);
-    app.add_option("--auth", how.method,
+    app.add_option("--auth", settings["auth_method"],
                    "client authentication: basic, post, none, client_secret_jwt,\n"
                    "private_key_jwt, client_assertion, tls_client_auth or\n"
                    "self_signed_tls_client_auth (the RFC 8414 names of basic and\n"
@@ -138,89 +188,93 @@ parsed parse(int argc, char** argv) {
                    "else basic")
         ->envname("OAUTH2_AUTH_METHOD")
         ->type_name("METHOD")
-        ->check(CLI::IsMember(oauth2cc_examples::auth_method_names()));
-    app.add_option("--client-key", how.key_file,
+        ->check(CLI::IsMember({"basic", "post", "none", "client_secret_basic", "client_secret_post",
+                               "client_secret_jwt", "private_key_jwt", "client_assertion",
+                               "tls_client_auth", "self_signed_tls_client_auth"}));
+    app.add_option("--client-key", settings["client_key_file"],
                    "private_key_jwt: the private key (PEM) that signs the assertions")
         ->type_name("FILE")
         ->envname("OAUTH2_CLIENT_KEY_FILE");
-    app.add_option("--client-key-id", how.key_id, "the key's id, sent as the assertions' kid")
+    app.add_option("--client-key-id", settings["client_key_id"],
+                   "the key's id, sent as the assertions' kid")
         ->type_name("KID")
         ->envname("OAUTH2_CLIENT_KEY_ID");
-    app.add_option("--client-key-alg", how.key_alg,
+    app.add_option("--client-key-alg", settings["client_key_alg"],
                    "the key's algorithm; default the key's own (RSA: RS256)")
         ->type_name("ALG")
         ->envname("OAUTH2_CLIENT_KEY_ALG")
-        ->check(CLI::IsMember(oauth2cc_examples::key_alg_names()));
-    app.add_option("--client-assertion-file", how.assertion_file,
+        ->check(CLI::IsMember({"RS256", "PS256", "ES256", "ES384", "EdDSA"}));
+    app.add_option("--client-assertion-file", settings["client_assertion_file"],
                    "client_assertion: a JWT that the platform writes and rotates\n"
                    "(e.g. a projected service-account token), read for each request")
         ->type_name("FILE")
         ->envname("OAUTH2_CLIENT_ASSERTION_FILE");
-    app.add_option("--cert", how.cert_file,
+    app.add_option("--cert", settings["client_cert_file"],
                    "mutual TLS: the client certificate (PEM), for the tls methods\n"
                    "and certificate-bound tokens (RFC 8705)")
         ->type_name("FILE")
         ->envname("OAUTH2_CLIENT_CERT_FILE");
-    app.add_option("--key", how.cert_key_file, "the client certificate's private key (PEM)")
+    app.add_option("--key", settings["client_cert_key_file"],
+                   "the client certificate's private key (PEM)")
         ->type_name("FILE")
         ->envname("OAUTH2_CLIENT_CERT_KEY_FILE");
-    app.add_flag("--dpop", how.dpop,
+    app.add_flag("--dpop", dpop,
                  "DPoP-bound tokens (RFC 9449) under a new key for this run;\n"
                  "call sends a proof with every request");
-    app.add_option("--dpop-key", how.dpop_key_file,
+    app.add_option("--dpop-key", settings["dpop_key_file"],
                    "DPoP under this key (PEM), so that --cache tokens stay usable")
         ->type_name("FILE")
         ->envname("OAUTH2_DPOP_KEY_FILE");
-    app.add_option("--assertion-audience", cfg.assertion_audience,
+    app.add_option("--assertion-audience", settings["assertion_audience"],
                    "the assertions' aud; default the token endpoint")
         ->type_name("AUD")
         ->envname("OAUTH2_ASSERTION_AUDIENCE");
-    app.add_option("--grant", grant.grant,
+    app.add_option("--grant", settings["grant"],
                    "the grant: client_credentials, token_exchange (RFC 8693) or\n"
                    "jwt_bearer (RFC 7523); default: token_exchange with\n"
                    "--subject-token-file, jwt_bearer with --assertion-file or\n"
                    "--grant-key, else client_credentials")
         ->type_name("GRANT")
         ->envname("OAUTH2_GRANT")
-        ->check(CLI::IsMember(oauth2cc_examples::grant_names()));
-    app.add_option("--subject-token-file", grant.subject_token_file,
+        ->check(CLI::IsMember({"client_credentials", "token_exchange", "jwt_bearer"}));
+    app.add_option("--subject-token-file", settings["subject_token_file"],
                    "token_exchange: the subject token (a workload's or a caller's),\n"
                    "read again whenever the file changes")
         ->type_name("FILE")
         ->envname("OAUTH2_SUBJECT_TOKEN_FILE");
-    app.add_option("--subject-token-type", grant.subject_token_type,
+    app.add_option("--subject-token-type", settings["subject_token_type"],
                    "its type: access_token (default), jwt, id_token, refresh_token,\n"
                    "saml1, saml2, or a URI")
         ->type_name("TYPE")
         ->envname("OAUTH2_SUBJECT_TOKEN_TYPE");
-    app.add_option("--actor-token-file", grant.actor_token_file,
+    app.add_option("--actor-token-file", settings["actor_token_file"],
                    "token_exchange: the actor token, for delegation")
         ->type_name("FILE")
         ->envname("OAUTH2_ACTOR_TOKEN_FILE");
-    app.add_option("--actor-token-type", grant.actor_token_type,
+    app.add_option("--actor-token-type", settings["actor_token_type"],
                    "its type, as --subject-token-type (default access_token)")
         ->type_name("TYPE")
         ->envname("OAUTH2_ACTOR_TOKEN_TYPE");
-    app.add_option("--requested-token-type", grant.requested_token_type,
+    app.add_option("--requested-token-type", settings["requested_token_type"],
                    "token_exchange: the type to issue, as --subject-token-type; a\n"
                    "token that is no access token (N_A) is printed, never sent")
         ->type_name("TYPE")
         ->envname("OAUTH2_REQUESTED_TOKEN_TYPE");
-    app.add_option("--assertion-file", grant.assertion_file,
+    app.add_option("--assertion-file", settings["assertion_file"],
                    "jwt_bearer: a JWT that a platform writes and rotates, sent as\n"
                    "the grant's assertion")
         ->type_name("FILE")
         ->envname("OAUTH2_ASSERTION_FILE");
-    app.add_option("--grant-key", grant.grant_key_file,
+    app.add_option("--grant-key", settings["grant_key_file"],
                    "jwt_bearer: a private key (PEM) that signs a new assertion for\n"
                    "each request: iss the client id, sub --assertion-subject, aud\n"
                    "--assertion-audience")
         ->type_name("FILE")
         ->envname("OAUTH2_GRANT_KEY_FILE");
-    app.add_option("--grant-key-id", grant.grant_key_id, "the grant key's id, sent as kid")
+    app.add_option("--grant-key-id", settings["grant_key_id"], "the grant key's id, sent as kid")
         ->type_name("KID")
         ->envname("OAUTH2_GRANT_KEY_ID");
-    app.add_option("--assertion-subject", grant.assertion_subject,
+    app.add_option("--assertion-subject", settings["assertion_subject"],
                    "the signed assertion's sub (the user or service it is for);\n"
                    "default the client id")
         ->type_name("SUB")
@@ -229,16 +283,24 @@ parsed parse(int argc, char** argv) {
                    "Basic credentials: form (RFC 6749 §2.3.1, default) or raw")
         ->type_name("form|raw")
         ->check(CLI::IsMember({"form", "raw"}));
-    app.add_option("--scope", scope, "space-separated scopes")
+    app.add_option("--scope", settings["scope"], "space-separated scopes")
         ->type_name("\"A B\"")
         ->envname("OAUTH2_SCOPE");
-    app.add_option("--audience", cfg.audience, "sent as `audience`")->type_name("AUD");
-    app.add_option("--resource", cfg.resources, "an RFC 8707 resource; repeat for several")
-        ->type_name("URI");
-    app.add_option("--ca-file", cfg.tls.ca_file,
+    app.add_option("--audience", settings["audience"], "sent as `audience`")
+        ->type_name("AUD")
+        ->envname("OAUTH2_AUDIENCE");
+    app.add_option("--resource", resources, "an RFC 8707 resource; repeat for several")
+        ->type_name("URI")
+        ->envname("OAUTH2_RESOURCE");
+    app.add_option("--ca-file", settings["ca_file"],
                    "trust these CA certificates (PEM) instead of the system's")
-        ->type_name("FILE");
-    app.add_flag("--allow-insecure-http", cfg.allow_insecure_http,
+        ->type_name("FILE")
+        ->envname("OAUTH2_CA_FILE");
+    app.add_option("--revocation-url", settings["revocation_url"],
+                   "the revocation endpoint (RFC 7009); default the issuer's")
+        ->type_name("URL")
+        ->envname("OAUTH2_REVOCATION_URL");
+    app.add_flag("--allow-insecure-http", allow_insecure_http,
                  "allow plain http:// to hosts that are not loopback");
     auto* cache_opt =
         app.add_option("--cache", cache,
@@ -268,7 +330,21 @@ parsed parse(int argc, char** argv) {
                        "an HTTP proxy, http://[user:password@]host[:port];\n\"\" for none")
             ->type_name("URL");
 
-    app.add_subcommand("token", "request a token and print the token response as JSON");
+    auto* token = app.add_subcommand("token", "request a token and print it (--format)");
+    token
+        ->add_option("--format", p.format,
+                     "json (the token response, default), raw (the token alone, for\n"
+                     "curl --oauth2-bearer), header (an Authorization header), text\n"
+                     "(name: value lines), or kubectl (an ExecCredential, for a\n"
+                     "kubeconfig's exec credential plugin)")
+        ->type_name("FORMAT")
+        ->check(CLI::IsMember({"json", "raw", "header", "text", "kubectl"}));
+    auto* revoke =
+        app.add_subcommand("revoke",
+                           "revoke the token of --token-file (- for stdin), or else the one the\n"
+                           "store (--cache, --redis) holds for this client, which it then forgets");
+    revoke->add_option("--token-file", p.revoke_file, "the token to revoke; - reads stdin")
+        ->type_name("FILE");
     auto* call = app.add_subcommand("call", "call URL with the token and print the body");
     call->add_option("-X,--request", p.call.method, "the method (GET, or POST with -d)")
         ->type_name("METHOD");
@@ -307,41 +383,15 @@ parsed parse(int argc, char** argv) {
     }
     if (cache_opt->count() > 0) p.store.directory = cache;
     if (proxy_opt->count() > 0) p.proxy = proxy;
-    try {
-        oauth2cc_examples::apply_authentication(cfg, how);
-    } catch (const oauth2cc::error&) {
-        throw;  // the key file refused: a configuration error, exit 2
-    } catch (const std::runtime_error& e) {
-        throw usage_error{e.what()};
-    }
-    cfg.basic_encoding = encoding == "raw" ? oauth2cc::credential_encoding::raw
-                                           : oauth2cc::credential_encoding::form_urlencoded;
-    cfg.scopes = split_scopes(scope);
-    if (cfg.token_endpoint.empty() && cfg.issuer.empty()) {
+    if (settings["token_url"].empty() && settings["issuer"].empty()) {
         throw usage_error{
             "no token URL: --token-url or OAUTH2_TOKEN_URL, or --issuer or OAUTH2_ISSUER"};
     }
-    if (cfg.client_id.empty()) throw usage_error{"no client id: --client-id or OAUTH2_CLIENT_ID"};
-    try {
-        oauth2cc_examples::apply_grant(cfg, grant);
-    } catch (const oauth2cc::error&) {
-        throw;  // the grant key refused: a configuration error, exit 2
-    } catch (const std::runtime_error& e) {
-        throw usage_error{e.what()};
+    if (settings["client_id"].empty()) {
+        throw usage_error{"no client id: --client-id or OAUTH2_CLIENT_ID"};
     }
-    // The proxy of the token endpoint, or of the issuer that will name it.
-    cfg.proxy = p.proxy ? *p.proxy
-                        : oauth2cc::proxy_from_environment(
-                              cfg.token_endpoint.empty() ? cfg.issuer : cfg.token_endpoint);
-
-    if (!oauth2cc_examples::uses_secret(cfg.auth)) {
-        if (value_opt->count() > 0 || file_opt->count() > 0) {
-            throw usage_error{"the " + std::string(oauth2cc::to_string(cfg.auth)) +
-                              " method sends no client secret; drop --client-secret(-file)"};
-        }
-        return p;
-    }
-
+    if (dpop) settings["dpop"] = "1";
+    for (const auto& r : resources) settings["resource"] += r + " ";
     // The command line first, then the environment; a file before the value itself.
     if (value_opt->count() > 0) {
         std::cerr << "oauth2cc-cli: warning: --client-secret shows the secret in the process "
@@ -350,17 +400,21 @@ parsed parse(int argc, char** argv) {
         secret_file = env("OAUTH2_CLIENT_SECRET_FILE");
         if (secret_file.empty()) secret_value = env("OAUTH2_CLIENT_SECRET");
     }
-    if (!secret_file.empty()) {
-        try {
-            cfg.client_secret = oauth2cc_examples::read_secret_file(secret_file);
-        } catch (const std::runtime_error& e) {
-            throw usage_error{e.what()};
-        }
-    } else if (!secret_value.empty()) {
-        cfg.client_secret = oauth2cc::secret{std::move(secret_value)};
-    } else {
-        throw usage_error{"no client secret: --client-secret-file or OAUTH2_CLIENT_SECRET_FILE"};
+    settings["client_secret_file"] = secret_file;
+    settings["client_secret"] = secret_value;
+    cfg = config_from_options(settings, app);
+    if (!oauth2cc_examples::sends_secret(cfg.auth) &&
+        (value_opt->count() > 0 || file_opt->count() > 0)) {
+        throw usage_error{"the " + std::string(oauth2cc::to_string(cfg.auth)) +
+                          " method sends no client secret; drop --client-secret(-file)"};
     }
+    cfg.allow_insecure_http = allow_insecure_http;
+    cfg.basic_encoding = encoding == "raw" ? oauth2cc::credential_encoding::raw
+                                           : oauth2cc::credential_encoding::form_urlencoded;
+    // The proxy of the token endpoint, or of the issuer that will name it.
+    cfg.proxy = p.proxy ? *p.proxy
+                        : oauth2cc::proxy_from_environment(
+                              cfg.token_endpoint.empty() ? cfg.issuer : cfg.token_endpoint);
     return p;
 }
 
@@ -390,19 +444,51 @@ void report(const oauth2cc::error& e) {
     }
 }
 
-// A token manager for cfg, keeping its tokens in the file store when asked to.
-std::unique_ptr<oauth2cc::token_manager> make_manager(const parsed& p) {
-    auto tokens = std::make_unique<oauth2cc::token_manager>(p.cfg);
-    std::shared_ptr<oauth2cc::token_store> store;
+// The token store the options ask for (--cache, --redis), or null.
+std::shared_ptr<oauth2cc::token_store> store_of(const parsed& p) {
     try {
-        store = oauth2cc_examples::make_store(p.store);
+        return oauth2cc_examples::make_store(p.store);
     } catch (const oauth2cc::error&) {
         throw;
     } catch (const std::runtime_error& e) {
         throw usage_error{e.what()};
     }
-    if (store) tokens->set_store(std::move(store));
+}
+
+// A token manager for cfg, keeping its tokens in the file store when asked to.
+std::unique_ptr<oauth2cc::token_manager> make_manager(const parsed& p) {
+    auto tokens = std::make_unique<oauth2cc::token_manager>(p.cfg);
+    if (auto store = store_of(p)) tokens->set_store(std::move(store));
     return tokens;
+}
+
+/// An RFC 3339 UTC timestamp.
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char out[32];
+    std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return out;
+}
+
+/// The ExecCredential kubectl wants of an exec plugin: the apiVersion it asked for in
+/// KUBERNETES_EXEC_INFO (v1beta1 when it names none), the token, and when it expires.
+nlohmann::json exec_credential(const oauth2cc::token& t) {
+    std::string version = "client.authentication.k8s.io/v1beta1";
+    const std::string info = env("KUBERNETES_EXEC_INFO");
+    if (!info.empty()) {
+        const auto asked = nlohmann::json::parse(info, nullptr, false);
+        if (asked.is_object() &&
+            asked.value("apiVersion", "") == "client.authentication.k8s.io/v1") {
+            version = "client.authentication.k8s.io/v1";
+        }
+    }
+    nlohmann::json status{{"token", t.access_token.reveal()}};
+    if (t.expires_in) {
+        status["expirationTimestamp"] = rfc3339(std::chrono::system_clock::now() + *t.expires_in);
+    }
+    return {{"apiVersion", version}, {"kind", "ExecCredential"}, {"status", status}};
 }
 
 int print_token(const parsed& p) {
@@ -410,13 +496,79 @@ int print_token(const parsed& p) {
     const bool stored = p.store.directory || !p.store.redis_url.empty() ||
                         !p.store.redis_url_file.empty() || !p.store.seal_key_file.empty();
     const oauth2cc::token t = stored ? *make_manager(p)->get() : oauth2cc::request_token(p.cfg);
+    if (p.format == "raw") {
+        std::cout << t.access_token.reveal() << "\n";
+        return exit_ok;
+    }
+    if (p.format == "header" || p.format == "kubectl") {
+        // What is sent as it is must be a Bearer access token.
+        if (t.token_type == "N_A" || t.token_type == "DPoP") {
+            throw oauth2cc::error(
+                oauth2cc::error_kind::config,
+                "the token is " +
+                    std::string(t.token_type == "DPoP" ? "DPoP-bound: each request needs a proof"
+                                                       : "no access token (N_A)") +
+                    "; --format " + p.format + " cannot carry it");
+        }
+    }
+    if (p.format == "header") {
+        std::cout << "Authorization: Bearer " << t.access_token.reveal() << "\n";
+        return exit_ok;
+    }
+    if (p.format == "kubectl") {
+        std::cout << exec_credential(t).dump() << "\n";
+        return exit_ok;
+    }
     nlohmann::json out = t.extra.is_object() ? t.extra : nlohmann::json::object();
     out["access_token"] = t.access_token.reveal();
     out["token_type"] = t.token_type;
     if (!t.issued_token_type.empty()) out["issued_token_type"] = t.issued_token_type;
     if (t.expires_in) out["expires_in"] = t.expires_in->count();
     if (!t.scope.empty()) out["scope"] = t.scope;
-    std::cout << out.dump() << "\n";
+    if (p.format == "json") {
+        std::cout << out.dump() << "\n";
+        return exit_ok;
+    }
+    if (t.expires_in) out["expires_at"] = rfc3339(std::chrono::system_clock::now() + *t.expires_in);
+    for (const auto& [name, value] : out.items()) {
+        std::cout << name << ": " << (value.is_string() ? value.get<std::string>() : value.dump())
+                  << "\n";
+    }
+    return exit_ok;
+}
+
+/// The token named by revoke --token-file, without its trailing newline.
+oauth2cc::secret token_to_revoke(const std::string& file) {
+    std::string text;
+    if (file == "-") {
+        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) throw usage_error{"cannot read the token file " + file};
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    if (text.empty()) throw usage_error{"the token file " + file + " is empty"};
+    return oauth2cc::secret{std::move(text)};
+}
+
+int revoke_token(const parsed& p) {
+    if (!p.revoke_file.empty()) {
+        oauth2cc::revoke(p.cfg, token_to_revoke(p.revoke_file));
+        return exit_ok;
+    }
+    const auto store = store_of(p);
+    if (!store) throw usage_error{"revoke what? --token-file, or a store (--cache, --redis)"};
+    // The store's key of this configuration's own token, as `token --cache` keeps it.
+    const std::string key = oauth2cc::store_key(oauth2cc::token_manager(p.cfg).cache_key());
+    const auto locked = store->lock(key);
+    const auto held = store->load(key);
+    if (!held) {
+        std::cerr << "oauth2cc-cli: the store holds no token of this client; nothing revoked\n";
+        return exit_ok;
+    }
+    oauth2cc::revoke(p.cfg, held->access_token);
+    store->remove(key);
     return exit_ok;
 }
 
@@ -459,7 +611,9 @@ int make_call(const parsed& p) {
 int main(int argc, char** argv) {
     try {
         const parsed p = parse(argc, argv);
-        return p.command == "token" ? print_token(p) : make_call(p);
+        if (p.command == "token") return print_token(p);
+        if (p.command == "revoke") return revoke_token(p);
+        return make_call(p);
     } catch (const help_shown&) {
         return exit_ok;
     } catch (const usage_error& e) {

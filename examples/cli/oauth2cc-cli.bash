@@ -32,12 +32,16 @@ _oauth2cc_cli() {
         --basic-encoding)
             mapfile -t COMPREPLY < <(compgen -W "form raw" -- "$cur")
             return 0 ;;
+        --format)
+            mapfile -t COMPREPLY < <(compgen -W "json raw header text kubectl" -- "$cur")
+            return 0 ;;
         -X | --request)
             mapfile -t COMPREPLY < <(compgen -W "GET POST PUT PATCH DELETE HEAD" -- "$cur")
             return 0 ;;
         --client-secret-file | --client-key | --client-assertion-file | --cert | --key | \
             --dpop-key | --ca-file | --seal-key-file | --redis-url-file | \
-            --subject-token-file | --actor-token-file | --assertion-file | --grant-key)
+            --subject-token-file | --actor-token-file | --assertion-file | --grant-key | \
+            --token-file)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return 0 ;;
         --cache)
@@ -47,7 +51,7 @@ _oauth2cc_cli() {
             fi ;;
         --token-url | --issuer | --client-id | --client-secret | --client-key-id | \
             --assertion-audience | --scope | --audience | --resource | --redis | --proxy | \
-            --grant-key-id | --assertion-subject | -d | --data | -H | --header)
+            --grant-key-id | --assertion-subject | --revocation-url | -d | --data | -H | --header)
             return 0 ;;  # free text: nothing to offer
     esac
 
@@ -55,7 +59,7 @@ _oauth2cc_cli() {
     local command="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            token | call) command=${COMP_WORDS[i]}; break ;;
+            token | call | revoke) command=${COMP_WORDS[i]}; break ;;
         esac
     done
 
@@ -65,14 +69,18 @@ _oauth2cc_cli() {
         --subject-token-file --subject-token-type --actor-token-file --actor-token-type
         --requested-token-type --assertion-file --grant-key --grant-key-id --assertion-subject
         --basic-encoding --scope --audience --resource --ca-file --allow-insecure-http
-        --cache --redis --redis-url-file --seal-key-file --proxy"
+        --revocation-url --cache --redis --redis-url-file --seal-key-file --proxy"
     if [[ $command == call ]]; then
         options+=" -X --request -d --data -H --header"
+    elif [[ $command == revoke ]]; then
+        options+=" --token-file"
+    elif [[ $command == token ]]; then
+        options+=" --format"
     fi
     if [[ $cur == -* ]]; then
         mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")
     elif [[ -z $command ]]; then
-        mapfile -t COMPREPLY < <(compgen -W "token call" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "token call revoke" -- "$cur")
     fi
     return 0
 }

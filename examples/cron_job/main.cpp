@@ -5,10 +5,12 @@
 // Usage: oauth2cc-cron-job [URL]      (URL defaults to $OAUTH2CC_API_URL)
 // Configured from the environment: OAUTH2_TOKEN_URL (or OAUTH2_ISSUER), OAUTH2_CLIENT_ID,
 // OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE, OAUTH2_AUTH_METHOD,
-// and for keys OAUTH2_CLIENT_KEY_FILE and OAUTH2_CLIENT_KEY_ID (see common/environment.hpp).
+// and for keys OAUTH2_CLIENT_KEY_FILE and OAUTH2_CLIENT_KEY_ID (see oauth2cc::config_from_environment()).
 // The token is kept between runs in a file_token_store: OAUTH2_CACHE_DIR, else
 // $XDG_CACHE_HOME/oauth2cc, else ~/.cache/oauth2cc. A job every minute then makes one
-// token request per token lifetime instead of one per run.
+// token request per token lifetime instead of one per run. With OAUTH2_REVOKE_AT_EXIT=1 the
+// job revokes its token when it is done (RFC 7009; OAUTH2_REVOCATION_URL, else the issuer's)
+// and keeps none: for jobs that run seldom, whose token would otherwise outlive them.
 // SPDX-License-Identifier: MIT
 
 #include "../common/environment.hpp"
@@ -30,6 +32,22 @@ int fail(const std::string& why) {
     return 1;
 }
 
+/// Revokes the job's tokens when it leaves, whatever its call did, when asked to.
+struct revoke_at_exit {
+    oauth2cc::token_manager& tokens;
+    bool wanted;
+    ~revoke_at_exit() {
+        if (!wanted) return;
+        try {
+            tokens.revoke();
+        } catch (const oauth2cc::error& e) {
+            // The call's outcome is the job's; a failed revocation is said, not fatal.
+            std::cerr << "oauth2cc-cron-job: warning: the token was not revoked: " << e.what()
+                      << "\n";
+        }
+    }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -39,8 +57,8 @@ int main(int argc, char** argv) {
 
     oauth2cc::client_config cfg;
     try {
-        cfg = oauth2cc_examples::client_config_from_environment();
-    } catch (const std::runtime_error& e) {
+        cfg = oauth2cc::config_from_environment();
+    } catch (const oauth2cc::error& e) {
         return fail(e.what());
     }
 
@@ -52,6 +70,8 @@ int main(int argc, char** argv) {
         tokens.set_store(std::make_shared<oauth2cc::file_token_store>(
             oauth2cc_examples::env("OAUTH2_CACHE_DIR")));
         oauth2cc::authorized_client api(base, tokens);
+        const revoke_at_exit revoker{tokens,
+                                     oauth2cc_examples::env("OAUTH2_REVOKE_AT_EXIT") == "1"};
         const oauth2cc::http_response res = api.get(path);
         if (res.status < 200 || res.status > 299) {
             std::string why = "the API answered HTTP " + std::to_string(res.status);

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     CURL* curl = curl_easy_init();
     int exit_code = 0;
     try {
-        oauth2cc::token_manager tokens(oauth2cc_examples::client_config_from_environment());
+        oauth2cc::token_manager tokens(oauth2cc::config_from_environment());
         std::shared_ptr<const oauth2cc::token> used;
         std::string body;
         long status = get_with_token(curl, argv[1], tokens, used, body);
@@ -82,9 +82,6 @@ int main(int argc, char** argv) {
     } catch (const oauth2cc::error& e) {
         std::cerr << e.what() << "\n";
         exit_code = e.kind() == oauth2cc::error_kind::config ? 2 : 3;
-    } catch (const std::runtime_error& e) {
-        std::cerr << "oauth2cc-curl-bearer: " << e.what() << "\n";
-        exit_code = 2;
     }
     curl_easy_cleanup(curl);
     curl_global_cleanup();

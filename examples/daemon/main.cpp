@@ -17,7 +17,7 @@
 // not on the command line, where `ps` shows it (a warning says so).
 // Configured from the environment: OAUTH2_TOKEN_URL (or OAUTH2_ISSUER), OAUTH2_CLIENT_ID,
 // OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE, OAUTH2_AUTH_METHOD,
-// and for keys OAUTH2_CLIENT_KEY_FILE and OAUTH2_CLIENT_KEY_ID (see common/environment.hpp).
+// and for keys OAUTH2_CLIENT_KEY_FILE and OAUTH2_CLIENT_KEY_ID (see oauth2cc::config_from_environment()).
 // SPDX-License-Identifier: MIT
 
 #include "../common/environment.hpp"
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
         const std::string base = url.substr(0, path_at);
         const std::string path = path_at == std::string::npos ? "/" : url.substr(path_at);
 
-        oauth2cc::token_manager tokens(oauth2cc_examples::client_config_from_environment());
+        oauth2cc::token_manager tokens(oauth2cc::config_from_environment());
         tokens.set_logger([](oauth2cc::log_level level, std::string_view line) {
             say("token " + std::string(oauth2cc::to_string(level)) + ": " + std::string(line));
         });

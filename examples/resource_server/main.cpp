@@ -67,12 +67,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     oauth2cc::client_config self;
-    try {
-        oauth2cc_examples::read_credentials(self);
-    } catch (const std::runtime_error& e) {
-        std::cerr << "oauth2cc-resource-server: " << e.what() << "\n";
-        return 2;
-    }
+    oauth2cc_examples::read_credentials(self);
     const std::string introspection = oauth2cc_examples::env("OAUTH2_INTROSPECTION_URL");
     if (introspection.empty() || self.client_id.empty()) {
         std::cerr << "oauth2cc-resource-server: set OAUTH2_INTROSPECTION_URL, OAUTH2_CLIENT_ID "

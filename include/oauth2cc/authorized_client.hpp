@@ -112,10 +112,12 @@ private:
     // the redirects it may follow.
     http_request request_for(std::string_view method, std::string_view path, std::string_view body,
                              std::string_view content_type, const name_value_list& headers) const;
-    http_response send_hop(http_request& req, const token& tok, bool on_origin, bool& new_nonce);
+    // `attempt` numbers the call's exchanges (0, then each retry) for its spans.
+    http_response send_hop(http_request& req, const token& tok, bool on_origin, bool& new_nonce,
+                           unsigned attempt);
     bool redirect(http_request& req, const http_response& res, bool& on_origin) const;
     http_response exchange(const http_request& base, const token& tok, bool& on_origin,
-                           bool& new_nonce);
+                           bool& new_nonce, unsigned attempt);
     // The parameters of the token to send now (unset: the config's own), and a token of
     // them.
     std::optional<token_params> current_params() const;

@@ -7,12 +7,14 @@
 #include "connection_options.hpp"
 #include "secret.hpp"
 #include "signing_key.hpp"
+#include "tracing.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -103,8 +105,17 @@ struct client_config : connection_options {
     /// endpoint comes from the issuer's metadata (discover()) when first needed, once,
     /// and again after a failure; the server must list the configured auth method.
     std::string issuer;
+    /// The RFC 7009 revocation endpoint for revoke(); empty: the issuer's discovered
+    /// `revocation_endpoint`.
+    std::string revocation_endpoint;
     std::string client_id;  ///< The client's id at the authorization server.
     secret client_secret;   ///< Its secret; unused by auth_method::none.
+    /// A file that holds the secret instead (client_secret left empty; a trailing newline
+    /// is not part of it): read when first needed, again when the file's metadata changes
+    /// (one stat() a token request), and again after an `invalid_client` answer, which is
+    /// then retried once with the new contents. A secret rotated by replacing the file
+    /// (a Kubernetes Secret, a vault agent) is taken up without a restart.
+    std::string client_secret_file;
     /// How the client authenticates.
     auth_method auth = auth_method::client_secret_basic;
     /// How client_secret_basic encodes the id and secret.
@@ -155,6 +166,15 @@ struct client_config : connection_options {
     /// (jwt_bearer_assertion() signs a new one each time; assertion_from_file() reads
     /// one a platform issued).
     std::function<std::string()> grant_assertion;
+
+    /// When set, called for every token, introspection and revocation request and every
+    /// authorized_client call (once per call, for its retries and redirects too); its
+    /// value, when it is a W3C Trace Context `traceparent` (version 00), is sent as the
+    /// `traceparent` header. A throw, an empty or a malformed value sends none: tracing
+    /// never fails a request.
+    std::function<std::string()> traceparent;
+    /// When set, starts a span for every token acquisition and HTTP attempt (see tracer).
+    std::shared_ptr<oauth2cc::tracer> tracer;
 };
 
 /// @brief A source for client_assertion, subject_token, actor_token or grant_assertion

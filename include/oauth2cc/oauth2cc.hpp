@@ -18,6 +18,7 @@
 
 #include "authorized_client.hpp"
 #include "client_config.hpp"
+#include "config_sources.hpp"
 #include "clock.hpp"
 #include "discovery.hpp"
 #include "error.hpp"
@@ -27,6 +28,7 @@
 #include "introspection.hpp"
 #include "metrics.hpp"
 #include "proxy.hpp"
+#include "revocation.hpp"
 #include "secret.hpp"
 #include "server_metadata.hpp"
 #include "signing_key.hpp"
@@ -34,5 +36,6 @@
 #include "token_client.hpp"
 #include "token_manager.hpp"
 #include "token_store.hpp"
+#include "tracing.hpp"
 #include "transport.hpp"
 #include "www_authenticate.hpp"

@@ -15,8 +15,7 @@
 namespace oauth2cc {
 
 namespace detail {
-struct prepared_token_request;
-class discovered_token_request;
+class request_source;
 }  // namespace detail
 
 /// @brief Makes one client-credentials token request through the given transport.
@@ -59,14 +58,16 @@ public:
     /// @brief The `use_dpop_nonce` retries its requests have made (RFC 9449 §8).
     unsigned nonce_retries() const noexcept { return nonce_retries_.load(); }
 
+    /// @brief The new client secrets taken up from client_config::client_secret_file
+    /// since the first (a rotation is counted once, whatever requests it serves).
+    unsigned secret_rotations() const noexcept;
+
 private:
     client_config cfg_;
     std::shared_ptr<transport> transport_;
-    /// The request, checked and built once; shared by copies of this client.
-    std::shared_ptr<const detail::prepared_token_request> prepared_;
-    /// Instead, with an issuer and no token_endpoint: the request built once discovery
-    /// has named the endpoint.
-    std::shared_ptr<detail::discovered_token_request> discovered_;
+    /// The request, checked and built once (again when the secret file changes);
+    /// shared by copies of this client.
+    std::shared_ptr<detail::request_source> source_;
     std::atomic<unsigned> nonce_retries_{0};
 };
 

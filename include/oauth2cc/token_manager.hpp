@@ -221,6 +221,14 @@ public:
     /// @brief As invalidate(), for the entry of params (nothing when there is none).
     void invalidate(const token_params& params, const token* seen = nullptr);
 
+    /// @brief Revokes every token the manager holds (RFC 7009, see oauth2cc::revoke(); the
+    /// endpoint is found once), and drops each from the cache and the store whether the
+    /// server took the revocation or not: the next get() asks for a new token. For a
+    /// job that is done with its tokens, before it exits.
+    /// @throws error the first failure, once every token was tried (`config` when there
+    ///         is no revocation endpoint: then nothing is dropped)
+    void revoke();
+
     /// @brief The headers one resource request needs with tok, a token this manager gave:
     /// as request_headers(), without getting a token (for a caller that keeps the one it
     /// sent, as authorized_client does).

@@ -316,11 +316,292 @@ private:
 
 }  // namespace oauth2cc
 
+// ---- oauth2cc/tracing.hpp ----
+
+// ---- oauth2cc/metrics.hpp ----
+
+// ---- oauth2cc/error.hpp ----
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc {
+
+/// @brief What kind of failure an error is; each calls for another remedy. Only `oauth`
+/// and `http_status` mean that a server said so; a decision made here (a refused
+/// configuration, a deadline, a backoff) is never an `oauth` error.
+enum class error_kind {
+    /// Unusable input, found before anything is sent or where nothing can be sent: the
+    /// client_config, a key or certificate file, a URL or header, a token source. Retrying
+    /// changes nothing; fix the configuration.
+    config,
+    /// No usable response: connection refused or reset, name not resolved, the deadline
+    /// (connect_timeout + read_timeout) passed, or a store that cannot be reached. Worth
+    /// retrying later.
+    transport,
+    /// The TLS handshake failed: certificate chain or host name not verified, a client
+    /// certificate refused or unusable. Fix the trust or the certificate.
+    tls,
+    /// A non-2xx response that is not an OAuth error response (a 503, a proxy's 502); the
+    /// status and a short, sanitised excerpt of the body come with it.
+    http_status,
+    /// An RFC 6749 §5.2 (or RFC 8693, RFC 9449) error response from the server: an `error`
+    /// member, whatever the status; oauth_error() has its code.
+    oauth,
+    /// A response that arrived but is not what the protocol allows: a 2xx that is not a
+    /// valid token response, a body over max_response_bytes, a Content-Encoding not asked
+    /// for, HTML where JSON was due.
+    bad_response,
+};
+
+/// @brief The kind's name, e.g. "oauth".
+std::string_view to_string(error_kind kind) noexcept;
+
+/// @brief The parts of a failure that came from the server, when it answered.
+struct error_details {
+    std::string oauth_error;        ///< RFC 6749 §5.2 `error`, e.g. "invalid_client".
+    std::string error_description;  ///< §5.2 `error_description`, sanitised.
+    std::string error_uri;          ///< §5.2 `error_uri`.
+    int http_status = 0;            ///< The response status; 0 when there was none.
+    std::optional<std::chrono::seconds> retry_after;  ///< From a `Retry-After` header.
+};
+
+/// @brief The exception oauth2cc throws. what() names the failure and never contains a
+/// client secret, an access token, an `Authorization` header or a request body.
+class error : public std::runtime_error {
+public:
+    /// @param kind    what kind of failure
+    /// @param message a sentence for people; callers never put secrets in it
+    /// @param details what the server said, if it answered
+    error(error_kind kind, const std::string& message, error_details details = {});
+
+    /// @brief What kind of failure this is.
+    error_kind kind() const noexcept { return kind_; }
+    /// @brief The RFC 6749 §5.2 error code, e.g. "invalid_scope"; empty when none.
+    const std::string& oauth_error() const noexcept { return details_.oauth_error; }
+    /// @brief The server's `error_description`, sanitised; empty when none.
+    const std::string& error_description() const noexcept { return details_.error_description; }
+    /// @brief The server's `error_uri`; empty when none.
+    const std::string& error_uri() const noexcept { return details_.error_uri; }
+    /// @brief The HTTP status of the response; 0 when no response arrived.
+    int http_status() const noexcept { return details_.http_status; }
+    /// @brief How long the server asked the client to wait (`Retry-After`), if it did.
+    std::optional<std::chrono::seconds> retry_after() const noexcept {
+        return details_.retry_after;
+    }
+
+private:
+    error_kind kind_;
+    error_details details_;
+};
+
+}  // namespace oauth2cc
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc {
+
+class token_manager;
+
+/// @brief How a token request ended: `success`, or the kind of its error.
+enum class request_outcome { success, config, transport, tls, http_status, oauth, bad_response };
+
+/// @brief The outcome's name, e.g. "success", "oauth": the values of the `outcome` label.
+std::string_view to_string(request_outcome outcome) noexcept;
+
+/// @brief The outcome of a failed request, by its error's kind.
+request_outcome outcome_of(error_kind kind) noexcept;
+
+/// @brief One token request a token_manager made (a token taken from the store is not
+/// one; it is a store_event).
+struct token_request_event {
+    std::string_view client_id;  ///< the manager's client id, as in its log lines
+    request_outcome outcome = request_outcome::success;  ///< success, or the error's kind
+    int http_status = 0;                  ///< the response's status; 0 when none came
+    std::string_view oauth_error;         ///< the RFC 6749 §5.2 `error` of an `oauth` failure
+    std::chrono::nanoseconds latency{0};  ///< from the request's start to its outcome
+    bool retry = false;                   ///< made after a failed request
+    /// Requests the token endpoint answered with `use_dpop_nonce` and this request
+    /// repeated with the nonce it gave (RFC 9449 §8): 0 or 1.
+    unsigned dpop_nonce_retries = 0;
+    /// New client secrets this request took up from client_config::client_secret_file
+    /// (read after the file changed, or after an `invalid_client` answer): 0 or more.
+    unsigned secret_rotations = 0;
+};
+
+/// @brief What a token_manager asked of its token_store.
+enum class store_operation { load, save, remove };
+
+/// @brief How a store operation went: `hit` (a usable token loaded), `miss` (none, or one
+/// not worth taking), `ok` (saved, removed), `failure` (the store refused, e.g. a file
+/// others may read), `unavailable` (the store could not be reached, e.g. Redis down).
+enum class store_result { hit, miss, ok, failure, unavailable };
+
+/// @brief The operation's name: "load", "save", "remove".
+std::string_view to_string(store_operation operation) noexcept;
+
+/// @brief The result's name: "hit", "miss", "ok", "failure", "unavailable".
+std::string_view to_string(store_result result) noexcept;
+
+/// @brief One operation of a token_manager on its token_store.
+struct store_event {
+    std::string_view client_id;                         ///< the manager's client id
+    store_operation operation = store_operation::load;  ///< what was asked
+    store_result result = store_result::miss;           ///< how it went
+};
+
+/// @brief Where a request answered with `use_dpop_nonce` was repeated with the nonce given.
+enum class nonce_origin { token_endpoint, resource_server };
+
+/// @brief The origin's name: "token_endpoint", "resource_server".
+std::string_view to_string(nonce_origin origin) noexcept;
+
+/// @brief Receives what a token_manager does, for a metrics system
+/// (token_manager::set_observer()). Every function has an empty default; override the
+/// ones wanted. Events are reported after the work is done, outside every lock of the
+/// manager, on the thread that did it (a worker or the background thread for requests
+/// and the store, the caller's thread for waits, invalidate() and an authorized_client's
+/// retries); a request and its store operations are reported before the callers
+/// waiting for it are woken. An observer shared by several managers is called from
+/// several threads at once; it may call the manager as its logger may. An exception an
+/// observer throws is swallowed.
+///
+/// Cache hits are not events: a cached get() costs no more with an observer than
+/// without. They are counted in token_manager::stats(), which an observer reads when it
+/// is scraped, for each manager it was attached to (on_attach()).
+class metrics_observer {
+public:
+    virtual ~metrics_observer() = default;
+
+    /// @brief A token request ended.
+    virtual void on_token_request(const token_request_event& event) { (void)event; }
+
+    /// @brief A get() (or request_headers(), authorization_header(), an
+    /// authorized_client call) waited for a token request.
+    /// @param client_id the client of the manager that the caller waited on
+    /// @param waited    how long it waited
+    /// @param got_token false when the wait ended in an error
+    virtual void on_wait(std::string_view client_id, std::chrono::nanoseconds waited,
+                         bool got_token) {
+        (void)client_id, (void)waited, (void)got_token;
+    }
+
+    /// @brief A token store operation ended.
+    virtual void on_store(const store_event& event) { (void)event; }
+
+    /// @brief An authorized_client got a 401 for a token that is no longer good, dropped
+    /// it, and repeats the call once with a new one.
+    virtual void on_unauthorized_retry(std::string_view client_id) { (void)client_id; }
+
+    /// @brief A request answered with `use_dpop_nonce` is repeated with the server's new
+    /// nonce (RFC 9449 §8, §9).
+    virtual void on_dpop_nonce_retry(std::string_view client_id, nonce_origin where) {
+        (void)client_id, (void)where;
+    }
+
+    /// @brief manager now reports here. Until on_detach() for it returns, the observer
+    /// may call its stats() from any thread (on_attach() and on_detach() included): the
+    /// manager is not destroyed before then.
+    virtual void on_attach(const token_manager& manager, std::string_view client_id) {
+        (void)manager, (void)client_id;
+    }
+
+    /// @brief manager reports here no more: it is being destroyed (after its last token
+    /// request), or was given another observer. The observer must not touch it once this
+    /// returns.
+    virtual void on_detach(const token_manager& manager) { (void)manager; }
+};
+
+}  // namespace oauth2cc
+
+#include <memory>
+#include <string_view>
+
+namespace oauth2cc {
+
+/// @brief What a span stands for.
+enum class span_kind {
+    /// A token a token_manager served, or a token request (request_token(),
+    /// token_client::fetch()): its attempts are its children.
+    token_acquisition,
+    /// One HTTP request and its response: to the token, introspection or revocation
+    /// endpoint, or an authorized_client call.
+    http_attempt
+};
+
+/// @brief The span's name: "oauth2cc.token" or "oauth2cc.http".
+std::string_view to_string(span_kind kind) noexcept;
+
+/// @brief How a token acquisition was served.
+enum class cache_outcome {
+    hit,   ///< from the manager's cache, with no request
+    miss,  ///< by a token request (the span's attempts are its)
+    wait   ///< by a token request another caller's get() had started, waited for
+};
+
+/// @brief The outcome's name: "hit", "miss", "wait".
+std::string_view to_string(cache_outcome outcome) noexcept;
+
+/// @brief What a span is about, known when it starts. The views live until start_span()
+/// returns. Never a secret or a token.
+struct span_start {
+    span_kind kind = span_kind::http_attempt;  ///< what the span stands for
+    std::string_view client_id;                ///< the client's id
+    std::string_view server;  ///< host[:port] of the endpoint or API the span talks to
+    std::string_view grant;   ///< to_string(grant_type) of a token span or token attempt
+    /// An attempt's endpoint: "token", "introspection", "revocation", or "resource" for
+    /// an authorized_client call.
+    std::string_view endpoint;
+    std::string_view method;  ///< an attempt's HTTP method
+    /// An attempt's number within its acquisition or call: 0 the first, 1 the retry
+    /// (a DPoP nonce, a rotated secret, a 401's new token), and so on.
+    unsigned attempt = 0;
+};
+
+/// @brief How a span ended.
+struct span_end {
+    request_outcome outcome = request_outcome::success;  ///< success, or the error's kind
+    int http_status = 0;                                 ///< the response's; 0 when none
+    std::string_view oauth_error;  ///< the RFC 6749 §5.2 `error`, or a 401's Bearer error
+    cache_outcome cache = cache_outcome::miss;  ///< a token acquisition's
+};
+
+/// @brief A span a tracer started: ended exactly once, by the thread that started it.
+class trace_span {
+public:
+    virtual ~trace_span() = default;
+    /// @brief The span is over. Must not throw.
+    virtual void end(const span_end& how) noexcept = 0;
+};
+
+/// @brief Starts spans: set as client_config::tracer, it is called for every token
+/// acquisition and HTTP attempt the configuration makes, from the thread that makes it.
+/// It must be thread-safe, quick, and not throw (a throw is taken as no span). A
+/// token_manager's cached get() that its thread's copy answers starts no span (it costs
+/// nanoseconds); the first get() of a thread for a token, every wait and every request do.
+class tracer {
+public:
+    virtual ~tracer() = default;
+    /// @brief A new span, or null for none.
+    /// @param what   what the span is about
+    /// @param parent the span this one is part of (an attempt's acquisition), or null
+    virtual std::unique_ptr<trace_span> start_span(const span_start& what, trace_span* parent) = 0;
+};
+
+}  // namespace oauth2cc
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -411,8 +692,17 @@ struct client_config : connection_options {
     /// endpoint comes from the issuer's metadata (discover()) when first needed, once,
     /// and again after a failure; the server must list the configured auth method.
     std::string issuer;
+    /// The RFC 7009 revocation endpoint for revoke(); empty: the issuer's discovered
+    /// `revocation_endpoint`.
+    std::string revocation_endpoint;
     std::string client_id;  ///< The client's id at the authorization server.
     secret client_secret;   ///< Its secret; unused by auth_method::none.
+    /// A file that holds the secret instead (client_secret left empty; a trailing newline
+    /// is not part of it): read when first needed, again when the file's metadata changes
+    /// (one stat() a token request), and again after an `invalid_client` answer, which is
+    /// then retried once with the new contents. A secret rotated by replacing the file
+    /// (a Kubernetes Secret, a vault agent) is taken up without a restart.
+    std::string client_secret_file;
     /// How the client authenticates.
     auth_method auth = auth_method::client_secret_basic;
     /// How client_secret_basic encodes the id and secret.
@@ -463,6 +753,15 @@ struct client_config : connection_options {
     /// (jwt_bearer_assertion() signs a new one each time; assertion_from_file() reads
     /// one a platform issued).
     std::function<std::string()> grant_assertion;
+
+    /// When set, called for every token, introspection and revocation request and every
+    /// authorized_client call (once per call, for its retries and redirects too); its
+    /// value, when it is a W3C Trace Context `traceparent` (version 00), is sent as the
+    /// `traceparent` header. A throw, an empty or a malformed value sends none: tracing
+    /// never fails a request.
+    std::function<std::string()> traceparent;
+    /// When set, starts a span for every token acquisition and HTTP attempt (see tracer).
+    std::shared_ptr<oauth2cc::tracer> tracer;
 };
 
 /// @brief A source for client_assertion, subject_token, actor_token or grant_assertion
@@ -622,205 +921,6 @@ private:
     std::mutex calling_;
     std::map<std::uint64_t, std::function<void()>> subscribers_;
     std::uint64_t last_id_ = 0;
-};
-
-}  // namespace oauth2cc
-
-// ---- oauth2cc/error.hpp ----
-
-#include <chrono>
-#include <optional>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc {
-
-/// @brief What kind of failure an error is; each calls for another remedy. Only `oauth`
-/// and `http_status` mean that a server said so; a decision made here (a refused
-/// configuration, a deadline, a backoff) is never an `oauth` error.
-enum class error_kind {
-    /// Unusable input, found before anything is sent or where nothing can be sent: the
-    /// client_config, a key or certificate file, a URL or header, a token source. Retrying
-    /// changes nothing; fix the configuration.
-    config,
-    /// No usable response: connection refused or reset, name not resolved, the deadline
-    /// (connect_timeout + read_timeout) passed, or a store that cannot be reached. Worth
-    /// retrying later.
-    transport,
-    /// The TLS handshake failed: certificate chain or host name not verified, a client
-    /// certificate refused or unusable. Fix the trust or the certificate.
-    tls,
-    /// A non-2xx response that is not an OAuth error response (a 503, a proxy's 502); the
-    /// status and a short, sanitised excerpt of the body come with it.
-    http_status,
-    /// An RFC 6749 §5.2 (or RFC 8693, RFC 9449) error response from the server: an `error`
-    /// member, whatever the status; oauth_error() has its code.
-    oauth,
-    /// A response that arrived but is not what the protocol allows: a 2xx that is not a
-    /// valid token response, a body over max_response_bytes, a Content-Encoding not asked
-    /// for, HTML where JSON was due.
-    bad_response,
-};
-
-/// @brief The kind's name, e.g. "oauth".
-std::string_view to_string(error_kind kind) noexcept;
-
-/// @brief The parts of a failure that came from the server, when it answered.
-struct error_details {
-    std::string oauth_error;        ///< RFC 6749 §5.2 `error`, e.g. "invalid_client".
-    std::string error_description;  ///< §5.2 `error_description`, sanitised.
-    std::string error_uri;          ///< §5.2 `error_uri`.
-    int http_status = 0;            ///< The response status; 0 when there was none.
-    std::optional<std::chrono::seconds> retry_after;  ///< From a `Retry-After` header.
-};
-
-/// @brief The exception oauth2cc throws. what() names the failure and never contains a
-/// client secret, an access token, an `Authorization` header or a request body.
-class error : public std::runtime_error {
-public:
-    /// @param kind    what kind of failure
-    /// @param message a sentence for people; callers never put secrets in it
-    /// @param details what the server said, if it answered
-    error(error_kind kind, const std::string& message, error_details details = {});
-
-    /// @brief What kind of failure this is.
-    error_kind kind() const noexcept { return kind_; }
-    /// @brief The RFC 6749 §5.2 error code, e.g. "invalid_scope"; empty when none.
-    const std::string& oauth_error() const noexcept { return details_.oauth_error; }
-    /// @brief The server's `error_description`, sanitised; empty when none.
-    const std::string& error_description() const noexcept { return details_.error_description; }
-    /// @brief The server's `error_uri`; empty when none.
-    const std::string& error_uri() const noexcept { return details_.error_uri; }
-    /// @brief The HTTP status of the response; 0 when no response arrived.
-    int http_status() const noexcept { return details_.http_status; }
-    /// @brief How long the server asked the client to wait (`Retry-After`), if it did.
-    std::optional<std::chrono::seconds> retry_after() const noexcept {
-        return details_.retry_after;
-    }
-
-private:
-    error_kind kind_;
-    error_details details_;
-};
-
-}  // namespace oauth2cc
-
-// ---- oauth2cc/metrics.hpp ----
-
-#include <chrono>
-#include <cstdint>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc {
-
-class token_manager;
-
-/// @brief How a token request ended: `success`, or the kind of its error.
-enum class request_outcome { success, config, transport, tls, http_status, oauth, bad_response };
-
-/// @brief The outcome's name, e.g. "success", "oauth": the values of the `outcome` label.
-std::string_view to_string(request_outcome outcome) noexcept;
-
-/// @brief The outcome of a failed request, by its error's kind.
-request_outcome outcome_of(error_kind kind) noexcept;
-
-/// @brief One token request a token_manager made (a token taken from the store is not
-/// one; it is a store_event).
-struct token_request_event {
-    std::string_view client_id;  ///< the manager's client id, as in its log lines
-    request_outcome outcome = request_outcome::success;  ///< success, or the error's kind
-    int http_status = 0;                  ///< the response's status; 0 when none came
-    std::string_view oauth_error;         ///< the RFC 6749 §5.2 `error` of an `oauth` failure
-    std::chrono::nanoseconds latency{0};  ///< from the request's start to its outcome
-    bool retry = false;                   ///< made after a failed request
-    /// Requests the token endpoint answered with `use_dpop_nonce` and this request
-    /// repeated with the nonce it gave (RFC 9449 §8): 0 or 1.
-    unsigned dpop_nonce_retries = 0;
-};
-
-/// @brief What a token_manager asked of its token_store.
-enum class store_operation { load, save, remove };
-
-/// @brief How a store operation went: `hit` (a usable token loaded), `miss` (none, or one
-/// not worth taking), `ok` (saved, removed), `failure` (the store refused, e.g. a file
-/// others may read), `unavailable` (the store could not be reached, e.g. Redis down).
-enum class store_result { hit, miss, ok, failure, unavailable };
-
-/// @brief The operation's name: "load", "save", "remove".
-std::string_view to_string(store_operation operation) noexcept;
-
-/// @brief The result's name: "hit", "miss", "ok", "failure", "unavailable".
-std::string_view to_string(store_result result) noexcept;
-
-/// @brief One operation of a token_manager on its token_store.
-struct store_event {
-    std::string_view client_id;                         ///< the manager's client id
-    store_operation operation = store_operation::load;  ///< what was asked
-    store_result result = store_result::miss;           ///< how it went
-};
-
-/// @brief Where a request answered with `use_dpop_nonce` was repeated with the nonce given.
-enum class nonce_origin { token_endpoint, resource_server };
-
-/// @brief The origin's name: "token_endpoint", "resource_server".
-std::string_view to_string(nonce_origin origin) noexcept;
-
-/// @brief Receives what a token_manager does, for a metrics system
-/// (token_manager::set_observer()). Every function has an empty default; override the
-/// ones wanted. Events are reported after the work is done, outside every lock of the
-/// manager, on the thread that did it (a worker or the background thread for requests
-/// and the store, the caller's thread for waits, invalidate() and an authorized_client's
-/// retries); a request and its store operations are reported before the callers
-/// waiting for it are woken. An observer shared by several managers is called from
-/// several threads at once; it may call the manager as its logger may. An exception an
-/// observer throws is swallowed.
-///
-/// Cache hits are not events: a cached get() costs no more with an observer than
-/// without. They are counted in token_manager::stats(), which an observer reads when it
-/// is scraped, for each manager it was attached to (on_attach()).
-class metrics_observer {
-public:
-    virtual ~metrics_observer() = default;
-
-    /// @brief A token request ended.
-    virtual void on_token_request(const token_request_event& event) { (void)event; }
-
-    /// @brief A get() (or request_headers(), authorization_header(), an
-    /// authorized_client call) waited for a token request.
-    /// @param client_id the client of the manager that the caller waited on
-    /// @param waited    how long it waited
-    /// @param got_token false when the wait ended in an error
-    virtual void on_wait(std::string_view client_id, std::chrono::nanoseconds waited,
-                         bool got_token) {
-        (void)client_id, (void)waited, (void)got_token;
-    }
-
-    /// @brief A token store operation ended.
-    virtual void on_store(const store_event& event) { (void)event; }
-
-    /// @brief An authorized_client got a 401 for a token that is no longer good, dropped
-    /// it, and repeats the call once with a new one.
-    virtual void on_unauthorized_retry(std::string_view client_id) { (void)client_id; }
-
-    /// @brief A request answered with `use_dpop_nonce` is repeated with the server's new
-    /// nonce (RFC 9449 §8, §9).
-    virtual void on_dpop_nonce_retry(std::string_view client_id, nonce_origin where) {
-        (void)client_id, (void)where;
-    }
-
-    /// @brief manager now reports here. Until on_detach() for it returns, the observer
-    /// may call its stats() from any thread (on_attach() and on_detach() included): the
-    /// manager is not destroyed before then.
-    virtual void on_attach(const token_manager& manager, std::string_view client_id) {
-        (void)manager, (void)client_id;
-    }
-
-    /// @brief manager reports here no more: it is being destroyed (after its last token
-    /// request), or was given another observer. The observer must not touch it once this
-    /// returns.
-    virtual void on_detach(const token_manager& manager) { (void)manager; }
 };
 
 }  // namespace oauth2cc
@@ -1175,6 +1275,14 @@ public:
     /// @brief As invalidate(), for the entry of params (nothing when there is none).
     void invalidate(const token_params& params, const token* seen = nullptr);
 
+    /// @brief Revokes every token the manager holds (RFC 7009, see oauth2cc::revoke(); the
+    /// endpoint is found once), and drops each from the cache and the store whether the
+    /// server took the revocation or not: the next get() asks for a new token. For a
+    /// job that is done with its tokens, before it exits.
+    /// @throws error the first failure, once every token was tried (`config` when there
+    ///         is no revocation endpoint: then nothing is dropped)
+    void revoke();
+
     /// @brief The headers one resource request needs with tok, a token this manager gave:
     /// as request_headers(), without getting a token (for a caller that keeps the one it
     /// sent, as authorized_client does).
@@ -1384,10 +1492,12 @@ private:
     // the redirects it may follow.
     http_request request_for(std::string_view method, std::string_view path, std::string_view body,
                              std::string_view content_type, const name_value_list& headers) const;
-    http_response send_hop(http_request& req, const token& tok, bool on_origin, bool& new_nonce);
+    // `attempt` numbers the call's exchanges (0, then each retry) for its spans.
+    http_response send_hop(http_request& req, const token& tok, bool on_origin, bool& new_nonce,
+                           unsigned attempt);
     bool redirect(http_request& req, const http_response& res, bool& on_origin) const;
     http_response exchange(const http_request& base, const token& tok, bool& on_origin,
-                           bool& new_nonce);
+                           bool& new_nonce, unsigned attempt);
     // The parameters of the token to send now (unset: the config's own), and a token of
     // them.
     std::optional<token_params> current_params() const;
@@ -1406,6 +1516,47 @@ private:
     mutable std::mutex params_mutex_;
     std::optional<token_params> params_;  ///< options_.params, widened by step-ups
 };
+
+}  // namespace oauth2cc
+
+// ---- oauth2cc/config_sources.hpp ----
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc {
+
+/// @brief A client configuration from the variables `<prefix>TOKEN_URL`, `ISSUER`,
+/// `CLIENT_ID`, `CLIENT_SECRET`, `CLIENT_SECRET_FILE`, `AUTH_METHOD`, `SCOPE`
+/// (space-separated), `CLIENT_KEY_FILE`, `CLIENT_KEY_ID`, `CLIENT_KEY_ALG`,
+/// `CLIENT_ASSERTION_FILE`, `ASSERTION_AUDIENCE`, `CLIENT_CERT_FILE`,
+/// `CLIENT_CERT_KEY_FILE`, `DPOP` (1: a new key for this process), `DPOP_KEY_FILE`,
+/// `AUDIENCE`, `RESOURCE` (space-separated), `CA_FILE`, `REVOCATION_URL`, and the grant's:
+/// `GRANT`, `SUBJECT_TOKEN_FILE`, `SUBJECT_TOKEN_TYPE`, `ACTOR_TOKEN_FILE`,
+/// `ACTOR_TOKEN_TYPE`, `REQUESTED_TOKEN_TYPE`, `ASSERTION_FILE`, `GRANT_KEY_FILE`,
+/// `GRANT_KEY_ID`, `ASSERTION_SUBJECT`. An empty variable is one not set; other variables
+/// are ignored. A secret file is named, not read: client_config::client_secret_file.
+/// @throws error `config` naming the variable (never a secret's value) when a value is
+///         bad, a file it names cannot be read, a needed one is missing (the token URL
+///         or issuer, the client id, a secret for the secret methods), or settings
+///         contradict each other
+client_config config_from_environment(std::string_view prefix = "OAUTH2_");
+
+/// @brief A client configuration from a JSON object whose members are the variables of
+/// config_from_environment() without the prefix, in lower case (`token_url`,
+/// `client_id`, `client_secret_file`, `scope`, ...), every value a string:
+/// `{"token_url": "https://...", "client_id": "reports", "scope": "read write"}`.
+/// @throws error `config` naming the file and the member when the file cannot be read or
+///         is not such an object, a member is unknown or not a string, or as
+///         config_from_environment() does
+client_config config_from_file(const std::string& path);
+
+/// @brief A client configuration from settings by the names of config_from_file()'s
+/// members (empty values are settings not given), for a program that gathers them its
+/// own way (command-line options, its own configuration file).
+/// @throws error `config` naming the setting, as config_from_file() does
+client_config config_from_settings(const std::map<std::string, std::string>& settings);
 
 }  // namespace oauth2cc
 
@@ -1655,6 +1806,32 @@ std::string proxy_from_environment(std::string_view url);
 
 }  // namespace oauth2cc
 
+// ---- oauth2cc/revocation.hpp ----
+
+#include <string_view>
+
+namespace oauth2cc {
+
+/// @brief Revokes a token (RFC 7009 §2.1), authenticating as the client of cfg as a token
+/// request does (every auth method; a client_secret_file is read as for tokens). The
+/// endpoint is cfg.revocation_endpoint, else the `revocation_endpoint` of cfg.issuer's
+/// metadata. A token the server does not know, or that has expired, is revoked already:
+/// the server says 200 (RFC 7009 §2.2) and so this returns.
+/// @param token            the token; it appears in no error message
+/// @param token_type_hint  sent as `token_type_hint` when not empty
+/// @throws error `config` when there is no endpoint, the token is empty or the hint is not
+///         a plain word; `oauth` for the server's error (`unsupported_token_type`,
+///         `invalid_client`, ...); `transport`, `tls` or `http_status` as request_token does
+/// @sa RFC 7009 §2
+void revoke(const client_config& cfg, const secret& token,
+            std::string_view token_type_hint = "access_token");
+
+/// @brief As above, through the given transport.
+void revoke(const client_config& cfg, const secret& token, std::string_view token_type_hint,
+            transport& via);
+
+}  // namespace oauth2cc
+
 // ---- oauth2cc/token_client.hpp ----
 
 #include <atomic>
@@ -1663,8 +1840,7 @@ std::string proxy_from_environment(std::string_view url);
 namespace oauth2cc {
 
 namespace detail {
-struct prepared_token_request;
-class discovered_token_request;
+class request_source;
 }  // namespace detail
 
 /// @brief Makes one client-credentials token request through the given transport.
@@ -1707,14 +1883,16 @@ public:
     /// @brief The `use_dpop_nonce` retries its requests have made (RFC 9449 §8).
     unsigned nonce_retries() const noexcept { return nonce_retries_.load(); }
 
+    /// @brief The new client secrets taken up from client_config::client_secret_file
+    /// since the first (a rotation is counted once, whatever requests it serves).
+    unsigned secret_rotations() const noexcept;
+
 private:
     client_config cfg_;
     std::shared_ptr<transport> transport_;
-    /// The request, checked and built once; shared by copies of this client.
-    std::shared_ptr<const detail::prepared_token_request> prepared_;
-    /// Instead, with an issuer and no token_endpoint: the request built once discovery
-    /// has named the endpoint.
-    std::shared_ptr<detail::discovered_token_request> discovered_;
+    /// The request, checked and built once (again when the secret file changes);
+    /// shared by copies of this client.
+    std::shared_ptr<detail::request_source> source_;
     std::atomic<unsigned> nonce_retries_{0};
 };
 
@@ -2777,6 +2955,144 @@ OAUTH2CC_INLINE std::string signing_key::sign(std::string_view data) const {
 }
 
 }  // namespace oauth2cc
+// ---- oauth2cc/impl/error_inl.hpp ----
+
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string_view to_string(error_kind kind) noexcept {
+    switch (kind) {
+        case error_kind::config:
+            return "config";
+        case error_kind::transport:
+            return "transport";
+        case error_kind::tls:
+            return "tls";
+        case error_kind::http_status:
+            return "http_status";
+        case error_kind::oauth:
+            return "oauth";
+        case error_kind::bad_response:
+            return "bad_response";
+    }
+    return "unknown";
+}
+
+OAUTH2CC_INLINE error::error(error_kind kind, const std::string& message, error_details details)
+    : std::runtime_error("oauth2cc: " + std::string(to_string(kind)) + " error: " + message),
+      kind_(kind),
+      details_(std::move(details)) {}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/metrics_inl.hpp ----
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <string>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string_view to_string(request_outcome outcome) noexcept {
+    switch (outcome) {
+        case request_outcome::success:
+            return "success";
+        case request_outcome::config:
+            return "config";
+        case request_outcome::transport:
+            return "transport";
+        case request_outcome::tls:
+            return "tls";
+        case request_outcome::http_status:
+            return "http_status";
+        case request_outcome::oauth:
+            return "oauth";
+        case request_outcome::bad_response:
+            return "bad_response";
+    }
+    return "unknown";
+}
+
+OAUTH2CC_INLINE request_outcome outcome_of(error_kind kind) noexcept {
+    switch (kind) {
+        case error_kind::config:
+            return request_outcome::config;
+        case error_kind::transport:
+            return request_outcome::transport;
+        case error_kind::tls:
+            return request_outcome::tls;
+        case error_kind::http_status:
+            return request_outcome::http_status;
+        case error_kind::oauth:
+            return request_outcome::oauth;
+        case error_kind::bad_response:
+            return request_outcome::bad_response;
+    }
+    return request_outcome::transport;
+}
+
+OAUTH2CC_INLINE std::string_view to_string(store_operation operation) noexcept {
+    switch (operation) {
+        case store_operation::load:
+            return "load";
+        case store_operation::save:
+            return "save";
+        case store_operation::remove:
+            return "remove";
+    }
+    return "unknown";
+}
+
+OAUTH2CC_INLINE std::string_view to_string(store_result result) noexcept {
+    switch (result) {
+        case store_result::hit:
+            return "hit";
+        case store_result::miss:
+            return "miss";
+        case store_result::ok:
+            return "ok";
+        case store_result::failure:
+            return "failure";
+        case store_result::unavailable:
+            return "unavailable";
+    }
+    return "unknown";
+}
+
+OAUTH2CC_INLINE std::string_view to_string(nonce_origin origin) noexcept {
+    switch (origin) {
+        case nonce_origin::token_endpoint:
+            return "token_endpoint";
+        case nonce_origin::resource_server:
+            return "resource_server";
+    }
+    return "unknown";
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/tracing_inl.hpp ----
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string_view to_string(span_kind kind) noexcept {
+    return kind == span_kind::token_acquisition ? "oauth2cc.token" : "oauth2cc.http";
+}
+
+OAUTH2CC_INLINE std::string_view to_string(cache_outcome outcome) noexcept {
+    switch (outcome) {
+        case cache_outcome::hit:
+            return "hit";
+        case cache_outcome::wait:
+            return "wait";
+        case cache_outcome::miss:
+            break;
+    }
+    return "miss";
+}
+
+}  // namespace oauth2cc
 // ---- oauth2cc/impl/client_config_inl.hpp ----
 
 // ---- oauth2cc/detail/oauth/jwt_bearer_signer.hpp ----
@@ -3016,123 +3332,6 @@ OAUTH2CC_INLINE void manual_clock::moved() {
 }
 
 }  // namespace oauth2cc
-// ---- oauth2cc/impl/error_inl.hpp ----
-
-#include <utility>
-
-namespace oauth2cc {
-
-OAUTH2CC_INLINE std::string_view to_string(error_kind kind) noexcept {
-    switch (kind) {
-        case error_kind::config:
-            return "config";
-        case error_kind::transport:
-            return "transport";
-        case error_kind::tls:
-            return "tls";
-        case error_kind::http_status:
-            return "http_status";
-        case error_kind::oauth:
-            return "oauth";
-        case error_kind::bad_response:
-            return "bad_response";
-    }
-    return "unknown";
-}
-
-OAUTH2CC_INLINE error::error(error_kind kind, const std::string& message, error_details details)
-    : std::runtime_error("oauth2cc: " + std::string(to_string(kind)) + " error: " + message),
-      kind_(kind),
-      details_(std::move(details)) {}
-
-}  // namespace oauth2cc
-// ---- oauth2cc/impl/metrics_inl.hpp ----
-
-#include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <set>
-#include <string>
-
-namespace oauth2cc {
-
-OAUTH2CC_INLINE std::string_view to_string(request_outcome outcome) noexcept {
-    switch (outcome) {
-        case request_outcome::success:
-            return "success";
-        case request_outcome::config:
-            return "config";
-        case request_outcome::transport:
-            return "transport";
-        case request_outcome::tls:
-            return "tls";
-        case request_outcome::http_status:
-            return "http_status";
-        case request_outcome::oauth:
-            return "oauth";
-        case request_outcome::bad_response:
-            return "bad_response";
-    }
-    return "unknown";
-}
-
-OAUTH2CC_INLINE request_outcome outcome_of(error_kind kind) noexcept {
-    switch (kind) {
-        case error_kind::config:
-            return request_outcome::config;
-        case error_kind::transport:
-            return request_outcome::transport;
-        case error_kind::tls:
-            return request_outcome::tls;
-        case error_kind::http_status:
-            return request_outcome::http_status;
-        case error_kind::oauth:
-            return request_outcome::oauth;
-        case error_kind::bad_response:
-            return request_outcome::bad_response;
-    }
-    return request_outcome::transport;
-}
-
-OAUTH2CC_INLINE std::string_view to_string(store_operation operation) noexcept {
-    switch (operation) {
-        case store_operation::load:
-            return "load";
-        case store_operation::save:
-            return "save";
-        case store_operation::remove:
-            return "remove";
-    }
-    return "unknown";
-}
-
-OAUTH2CC_INLINE std::string_view to_string(store_result result) noexcept {
-    switch (result) {
-        case store_result::hit:
-            return "hit";
-        case store_result::miss:
-            return "miss";
-        case store_result::ok:
-            return "ok";
-        case store_result::failure:
-            return "failure";
-        case store_result::unavailable:
-            return "unavailable";
-    }
-    return "unknown";
-}
-
-OAUTH2CC_INLINE std::string_view to_string(nonce_origin origin) noexcept {
-    switch (origin) {
-        case nonce_origin::token_endpoint:
-            return "token_endpoint";
-        case nonce_origin::resource_server:
-            return "resource_server";
-    }
-    return "unknown";
-}
-
-}  // namespace oauth2cc
 // ---- oauth2cc/impl/token_store_inl.hpp ----
 
 namespace oauth2cc {
@@ -3263,6 +3462,7 @@ struct request_record {
     std::chrono::nanoseconds latency{0};
     bool retry = false;
     unsigned nonce_retries = 0;
+    unsigned secret_rotations = 0;
 };
 
 /// @brief What a fetch tells after its lock is released.
@@ -3285,6 +3485,7 @@ struct fetch_events {
                 e.latency = request->latency;
                 e.retry = request->retry;
                 e.dpop_nonce_retries = request->nonce_retries;
+                e.secret_rotations = request->secret_rotations;
                 o.on_token_request(e);
             });
         }
@@ -4734,6 +4935,122 @@ cache_cell& thread_cell(std::uint64_t owner, const std::shared_ptr<Owner>& alive
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/http/trace.hpp ----
+
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief "host:port" of a URL, for log lines and spans; "?" when it is not one.
+inline std::string server_of(std::string_view url) {
+    const auto parts = parse_url(url);
+    return parts ? excerpt(parts->host, 100) + ":" + std::to_string(parts->port) : "?";
+}
+
+/// @brief True for a W3C Trace Context `traceparent` value of version 00:
+/// `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`, lower case, ids not all zero.
+inline bool is_traceparent(std::string_view v) noexcept {
+    if (v.size() != 55 || v[2] != '-' || v[35] != '-' || v[52] != '-') return false;
+    const auto hex = [&v](std::size_t from, std::size_t n, bool nonzero) {
+        bool any = false;
+        for (std::size_t i = from; i < from + n; ++i) {
+            const char c = v[i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+            any = any || c != '0';
+        }
+        return any || !nonzero;
+    };
+    return v.substr(0, 2) == "00" && hex(3, 32, true) && hex(36, 16, true) && hex(53, 2, false);
+}
+
+/// @brief Adds `traceparent` from source when it is set and gives a valid value, and the
+/// request has none of its own; a source that throws, or gives an empty or malformed
+/// value, adds nothing (tracing never fails a request, and a malformed value is not
+/// passed on).
+inline void add_traceparent(http_request& req, const std::function<std::string()>& source) {
+    if (!source) return;
+    for (const auto& header : req.headers) {
+        if (header.first.size() != 11) continue;
+        std::string name = header.first;
+        for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        if (name == "traceparent") return;
+    }
+    std::string value;
+    try {
+        value = source();
+    } catch (...) {
+        return;
+    }
+    if (is_traceparent(value)) req.headers.emplace_back("traceparent", std::move(value));
+}
+
+/// @brief A span that ends when the scope does: as set by answered() and failed(), or as
+/// a failure of the transport when an exception leaves the scope unreported.
+class span_scope {
+public:
+    span_scope(const std::shared_ptr<tracer>& by, const span_start& what,
+               trace_span* parent = nullptr) noexcept
+        : exceptions_(std::uncaught_exceptions()) {
+        if (!by) return;
+        try {
+            span_ = by->start_span(what, parent);
+        } catch (...) {
+            span_.reset();
+        }
+    }
+    span_scope(const span_scope&) = delete;
+    span_scope& operator=(const span_scope&) = delete;
+    ~span_scope() {
+        if (!span_) return;
+        if (!reported_ && std::uncaught_exceptions() > exceptions_) {
+            how_.outcome = request_outcome::transport;
+        }
+        how_.oauth_error = oauth_error_;
+        span_->end(how_);
+    }
+
+    /// @brief The span, as the parent of others; null when there is none.
+    trace_span* get() const noexcept { return span_.get(); }
+
+    /// @brief A response came: its status (an outcome of success until failed() says).
+    void answered(int status) noexcept { how_.http_status = status; }
+
+    /// @brief The span failed with e.
+    void failed(const error& e) noexcept {
+        reported_ = true;
+        how_.outcome = outcome_of(e.kind());
+        if (e.http_status() != 0) how_.http_status = e.http_status();
+        try {
+            oauth_error_ = e.oauth_error();
+        } catch (...) {
+            oauth_error_.clear();
+        }
+    }
+
+    /// @brief A Bearer or DPoP error a resource server gave with a 401 or 403.
+    void challenged(std::string_view code) {
+        if (span_) oauth_error_ = std::string(code);
+    }
+
+    /// @brief How a token acquisition was served.
+    void served(cache_outcome cache) noexcept { how_.cache = cache; }
+
+    /// @brief The outcome is set: an exception leaving the scope now is not the span's.
+    void done() noexcept { reported_ = true; }
+
+private:
+    std::unique_ptr<trace_span> span_;
+    span_end how_;
+    std::string oauth_error_;
+    int exceptions_;
+    bool reported_ = false;
+};
+
+}  // namespace oauth2cc::detail
 
 #include <atomic>
 #include <cassert>
@@ -4792,7 +5109,7 @@ struct guarded_state {
     std::optional<time_point> guard_until;
     std::weak_ptr<const token> guard_kept;
     std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
-                  fast_failures = 0, store_loads = 0, store_failures = 0;
+                  fast_failures = 0, store_loads = 0, store_failures = 0, secret_rotations = 0;
     std::uint64_t hits = 0;  ///< reads served without a cell (try_get, get_async)
     std::minstd_rand rng;    ///< small: a manager may hold thousands of entries
     /// Refreshed by the process's refresher at its refresh point (and, for an entry that is
@@ -4850,9 +5167,8 @@ public:
           key(subject_key.empty() ? cache_key(client.config())
                                   : cache_key(client.config()) + "&" + subject_key),
           id(next_manager_id()),
-          where(endpoint_for_logs(client.config().token_endpoint.empty()
-                                      ? client.config().issuer
-                                      : client.config().token_endpoint)),
+          where(server_of(client.config().token_endpoint.empty() ? client.config().issuer
+                                                                 : client.config().token_endpoint)),
           who(excerpt(client.config().client_id, 100)),
           own(is_own),
           fetches(std::move(count)) {
@@ -4983,11 +5299,6 @@ public:
     std::atomic<const token*> accepted{nullptr};
 
 private:
-    static std::string endpoint_for_logs(const std::string& endpoint) {
-        const auto url = parse_url(endpoint);
-        return url ? excerpt(url->host, 100) + ":" + std::to_string(url->port) : "?";
-    }
-
     mutable std::mutex mutex_;
     std::condition_variable changed_;
     guarded_state guarded_;
@@ -5254,7 +5565,8 @@ struct fetch_report {
     std::string store_unavailable;       ///< why the store could not be reached
     std::optional<store_result> loaded;  ///< how the look in the store went, if any
     std::chrono::nanoseconds request_took{0};
-    unsigned nonce_retries = 0;  ///< the request's `use_dpop_nonce` retries
+    unsigned nonce_retries = 0;     ///< the request's `use_dpop_nonce` retries
+    unsigned secret_rotations = 0;  ///< new secrets the request took up from the secret file
     long long took_ms = 0;
 };
 
@@ -5306,10 +5618,12 @@ inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
 inline void request(manager_state& s, fetch_report& r) {
     r.requested = true;
     const unsigned nonce_retries_before = s.client.nonce_retries();
+    const unsigned rotations_before = s.client.secret_rotations();
     const auto start = std::chrono::steady_clock::now();
     const auto done = [&] {
         r.request_took = std::chrono::steady_clock::now() - start;
         r.nonce_retries = s.client.nonce_retries() - nonce_retries_before;
+        r.secret_rotations = s.client.secret_rotations() - rotations_before;
     };
     try {
         r.got = s.client.fetch();
@@ -5445,6 +5759,7 @@ inline fetch_events observer_events(const fetch_inputs& in, const fetch_report& 
         rec.latency = r.request_took;
         rec.retry = in.after_failure;
         rec.nonce_retries = r.nonce_retries;
+        rec.secret_rotations = r.secret_rotations;
         events.request = std::move(rec);
     }
     if (r.got && in.store) {
@@ -5471,6 +5786,12 @@ inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report&
         publish_token(s, lock, r, log);
     } else {
         publish_failure(s, lock, r, log);
+    }
+    if (r.secret_rotations > 0) {
+        // Counted and said, never shown: the new secret is the file's business.
+        g.secret_rotations += r.secret_rotations;
+        log.line += "; a new client secret was read from client_secret_file (" +
+                    std::to_string(g.secret_rotations) + " so far)";
     }
     note_store_health(s, lock, in, r, log);
     g.fetch = fetch_state::idle;
@@ -5715,10 +6036,22 @@ inline cache_cell& keyed_cell(keyed_cells::slot& slot, const std::shared_ptr<man
     return *slot.cell;
 }
 
+/// @brief What the span of a token an entry serves is about.
+inline span_start token_span(const manager_state& s) {
+    span_start what;
+    what.kind = span_kind::token_acquisition;
+    what.client_id = s.who;
+    what.server = s.where;
+    what.grant = to_string(s.client.config().grant);
+    return what;
+}
+
 /// @brief A valid token of the entry, from the cache or from one shared fetch, waiting at
-/// most max_wait (see token_manager::get).
+/// most max_wait (see token_manager::get). A tracer gets a span of it: hit or wait.
 inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell* cell,
                                                    std::chrono::milliseconds max_wait) {
+    // Ended after the lock is released, as the report is.
+    span_scope span(s.client.config().tracer, token_span(s));
     wait_report report;  // reports a wait once the lock is released
     state_lock lock = s.lock();
     guarded_state& g = s.locked(lock);
@@ -5730,8 +6063,14 @@ inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell*
     for (;;) {
         if (logging_scope::inside(s)) {
             // From this manager's logger: a valid token, or the last error, at once.
-            if (g.valid_at(now)) return serve(s, lock, cell);
-            if (g.last_error) throw *g.last_error;
+            if (g.valid_at(now)) {
+                span.served(cache_outcome::hit);
+                return serve(s, lock, cell);
+            }
+            if (g.last_error) {
+                span.failed(*g.last_error);
+                throw *g.last_error;
+            }
             throw error(error_kind::transport,
                         "get() from this token_manager's logger never waits for a token "
                         "request, and there is no valid token now");
@@ -5739,11 +6078,13 @@ inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell*
         if (g.valid_at(now)) {
             refresh_if_due(s, lock, now);
             if (!waited) count_hit(s, lock, cell);
+            span.served(waited ? cache_outcome::wait : cache_outcome::hit);
             return serve(s, lock, cell);
         }
         if (g.fetch == fetch_state::idle) {
             if (g.backing_off_at(now) && g.last_error) {
                 ++g.fast_failures;
+                span.failed(*g.last_error);
                 throw *g.last_error;
             }
             start_fetch(s, lock);
@@ -5751,6 +6092,7 @@ inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell*
         if (!waited) {
             ++g.waits;
             waited = true;
+            span.served(cache_outcome::wait);
             if (g.observer) report.begin(g.observer, s.who);
         }
         const std::uint64_t seq = g.fetch_seq;
@@ -5760,7 +6102,10 @@ inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell*
                                                    std::to_string(max_wait.count()) +
                                                    " ms); the token request is still in progress");
         }
-        if (g.last_outcome == fetch_outcome::failure && g.last_error) throw *g.last_error;
+        if (g.last_outcome == fetch_outcome::failure && g.last_error) {
+            span.failed(*g.last_error);
+            throw *g.last_error;
+        }
         if (g.last_outcome == fetch_outcome::token && g.current) return serve(s, lock, cell);
         now = s.now();
     }
@@ -5819,8 +6164,8 @@ inline void token_to(manager_state& s, token_callback done) {
 }
 
 /// @brief Drops the entry's token if it is still seen, unless the rejection guard keeps
-/// it; the store's copy goes too (see token_manager::invalidate).
-inline void drop_token(manager_state& s, const token* seen) {
+/// it (when guarded); the store's copy goes too (see token_manager::invalidate).
+inline void drop_token(manager_state& s, const token* seen, bool guarded = true) {
     std::shared_ptr<token_store> store;
     std::shared_ptr<const token> dropped;
     std::string key;
@@ -5830,7 +6175,7 @@ inline void drop_token(manager_state& s, const token* seen) {
         const state_lock lock = s.lock();
         guarded_state& g = s.locked(lock);
         if (!g.current || (seen != nullptr && g.current->tok.get() != seen)) return;
-        if (guard_keeps(s, lock, g.current->tok, warning)) {
+        if (guarded && guard_keeps(s, lock, g.current->tok, warning)) {
             logger = g.logger;
         } else {
             dropped = g.current->tok;
@@ -6289,334 +6634,9 @@ inline name_value_list resource_headers(manager_core& s, const token& tok, std::
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/oauth/revocation.hpp ----
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <string>
-#include <system_error>
-#include <thread>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc {
-
-OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
-    switch (level) {
-        case log_level::debug:
-            return "debug";
-        case log_level::info:
-            return "info";
-        case log_level::warning:
-            return "warning";
-        case log_level::error:
-            return "error";
-    }
-    return "unknown";
-}
-
-OAUTH2CC_INLINE token_manager::token_manager(client_config cfg, refresh_policy policy,
-                                             std::shared_ptr<transport> via,
-                                             std::shared_ptr<clock_source> clock)
-    : core_(std::make_shared<detail::manager_core>(std::move(cfg), policy, std::move(via),
-                                                   std::move(clock))) {
-    detail::manager_core* c = core_.get();
-    core_->clock_subscription = core_->clock->subscribe([c] { c->poke_all(); });
-}
-
-OAUTH2CC_INLINE token_manager::~token_manager() {
-    stop();
-    detail::manager_core& c = *core_;
-    c.clock->unsubscribe(c.clock_subscription);
-    {
-        std::unique_lock<std::mutex> lock(c.running->mutex);
-        c.running->done.wait(lock, [&] { return c.running->running == 0; });
-    }
-    {
-        // Threads' cells outlive the manager; the token must not live on in them, nor
-        // the subject a thread saw last.
-        detail::manager_state& s = *c.own;
-        const detail::state_lock lock = s.lock();
-        s.locked(lock).current.reset();
-        detail::retire_copies(s, lock);
-        for (const auto& cell : s.locked(lock).cells.cells) cell->subject.reset();
-    }
-    set_observer(nullptr);
-}
-
-OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
-    std::chrono::steady_clock::duration lifetime, const refresh_policy& policy) {
-    using duration = std::chrono::steady_clock::duration;
-    const duration early = std::chrono::duration_cast<duration>(policy.early);
-    const duration fraction =
-        std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
-            static_cast<double>(lifetime.count()) * policy.early_fraction));
-    return std::min(std::max(early, fraction), lifetime / 2);
-}
-
-OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
-    if (core_->follows) return get(core_->base_params, std::chrono::milliseconds::max());
-    detail::manager_state& s = *core_->own;
-    detail::cache_cell& cell = detail::this_thread_cell(s, core_->own);
-    if (auto copy = detail::cached_copy(s, cell)) return copy;
-    return detail::wait_for_token(s, &cell, std::chrono::milliseconds::max());
-}
-
-OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
-    std::chrono::milliseconds max_wait) {
-    if (core_->follows) return get(core_->base_params, max_wait);
-    detail::manager_state& s = *core_->own;
-    return detail::wait_for_token(s, &detail::this_thread_cell(s, core_->own), max_wait);
-}
-
-OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(const token_params& params) {
-    return get(params, std::chrono::milliseconds::max());
-}
-
-OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
-    const token_params& params, std::chrono::milliseconds max_wait) {
-    detail::manager_state& own = *core_->own;
-    detail::cache_cell& mine = detail::this_thread_cell(own, core_->own);
-    // A config that follows its subject reads the entry of the subject its sources give.
-    const detail::current_subject* subject =
-        core_->follows ? &detail::subject_now(core_->base, mine) : nullptr;
-    const std::string_view subject_key = subject != nullptr ? subject->key : std::string_view();
-    const std::size_t hash = detail::entry_hash(params, subject != nullptr ? subject->key_hash : 0);
-    if (mine.keyed) {
-        // A slot found has its cell.
-        if (detail::keyed_cells::slot* slot = mine.keyed->find(hash, params, subject_key)) {
-            if (auto copy = detail::keyed_copy(own, *slot)) return copy;
-        }
-    }
-    const auto entry = core_->entry(params, subject);
-    if (entry == core_->own) return get(max_wait);
-    if (!mine.keyed) mine.keyed = std::make_unique<detail::keyed_cells>();
-    detail::cache_cell& cell =
-        detail::keyed_cell(mine.keyed->find_or_add(hash, params, subject_key), entry);
-    return detail::wait_for_token(*entry, &cell, max_wait);
-}
-
-OAUTH2CC_INLINE std::string token_manager::authorization_header() {
-    const auto tok = get();
-    detail::check_attachable(*tok);
-    if (tok->token_type == "DPoP") {
-        throw error(error_kind::config,
-                    "the token is DPoP-bound: every request needs its own proof, so take "
-                    "the headers from request_headers(method, url)");
-    }
-    return "Bearer " + tok->access_token.reveal();
-}
-
-OAUTH2CC_INLINE name_value_list token_manager::request_headers(std::string_view method,
-                                                               std::string_view url) {
-    const auto tok = get();
-    return detail::resource_headers(*core_, *tok, method, url);
-}
-
-OAUTH2CC_INLINE name_value_list token_manager::request_headers(const token_params& params,
-                                                               std::string_view method,
-                                                               std::string_view url) {
-    const auto tok = get(params);
-    return detail::resource_headers(*core_, *tok, method, url);
-}
-
-OAUTH2CC_INLINE name_value_list token_manager::headers_for(const token& tok,
-                                                           std::string_view method,
-                                                           std::string_view url) {
-    return detail::resource_headers(*core_, tok, method, url);
-}
-
-OAUTH2CC_INLINE bool token_manager::set_dpop_nonce(std::string_view url, std::string_view nonce) {
-    const std::string origin = detail::dpop_origin(url);
-    return !origin.empty() && core_->resource_nonces.put(origin, nonce);
-}
-
-OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
-    if (core_->follows) return invalidate(core_->base_params, seen);
-    detail::drop_token(*core_->own, seen);
-}
-
-OAUTH2CC_INLINE void token_manager::invalidate(const token_params& params, const token* seen) {
-    if (const auto entry = core_->find(params, seen_subject(false))) {
-        detail::drop_token(*entry, seen);
-    }
-}
-
-OAUTH2CC_INLINE std::string_view token_manager::seen_subject(bool seen_only) {
-    if (!core_->follows) return {};
-    detail::cache_cell& mine = detail::this_thread_cell(*core_->own, core_->own);
-    // The subject of the token this thread was served last, which it now reports on.
-    if (mine.subject) return mine.subject->key;
-    if (seen_only) return {};
-    return detail::subject_now(core_->base, mine).key;
-}
-
-OAUTH2CC_INLINE void token_manager::note_accepted(const token& tok) noexcept {
-    if (core_->follows) return note_accepted(core_->base_params, tok);
-    detail::note_accepted(*core_->own, &tok);
-}
-
-OAUTH2CC_INLINE void token_manager::note_accepted(const token_params& params,
-                                                  const token& tok) noexcept {
-    try {
-        if (const auto entry = core_->find(params, seen_subject(true))) {
-            detail::note_accepted(*entry, &tok);
-        }
-    } catch (...) {
-        // Out of memory: the guard goes without this report.
-    }
-}
-
-OAUTH2CC_INLINE std::function<std::string()> subject_token_of(token_manager& m) {
-    return [&m] { return m.get()->access_token.reveal(); };
-}
-
-OAUTH2CC_INLINE std::function<std::string()> subject_token_of(token_manager& m,
-                                                              token_params params) {
-    return [&m, params = std::move(params)] { return m.get(params)->access_token.reveal(); };
-}
-
-OAUTH2CC_INLINE std::size_t token_manager::entries() const { return core_->size(); }
-
-OAUTH2CC_INLINE const client_config& token_manager::config() const noexcept { return core_->base; }
-
-OAUTH2CC_INLINE std::shared_ptr<metrics_observer> token_manager::observer() const {
-    return core_->settings().observer;
-}
-
-OAUTH2CC_INLINE void token_manager::start_background_refresh() {
-    bool already = false;
-    core_->configure([&](detail::entry_settings& settings) {
-        already = settings.background;
-        settings.background = true;
-    });
-    if (already) return;
-    const std::weak_ptr<detail::manager_core> weak = core_;
-    try {
-        core_->background_id = detail::refresh_service::instance().enroll(
-            [weak]() -> std::optional<std::chrono::steady_clock::time_point> {
-                const auto c = weak.lock();
-                if (!c) return std::nullopt;
-                return c->background_pass();
-            });
-    } catch (const error&) {
-        core_->configure([](detail::entry_settings& settings) { settings.background = false; });
-        throw;
-    }
-}
-
-OAUTH2CC_INLINE void token_manager::stop() {
-    detail::manager_core& c = *core_;
-    if (detail::logging_scope::inside(*c.own)) {
-        // The logger runs on a worker whose request stop() would wait for.
-        throw error(error_kind::config, "stop() cannot be called from this manager's logger");
-    }
-    bool was = false;
-    c.configure([&](detail::entry_settings& settings) {
-        was = settings.background;
-        settings.background = false;
-    });
-    if (!was) return;
-    detail::refresh_service::instance().withdraw(c.background_id.exchange(0));
-    std::unique_lock<std::mutex> lock(c.running->mutex);
-    c.running->done.wait(lock, [&] { return c.running->running == 0; });
-}
-
-OAUTH2CC_INLINE manager_stats token_manager::stats() const { return core_->stats(); }
-
-OAUTH2CC_INLINE void token_manager::set_refresh_workers(std::size_t count) {
-    detail::refresh_service::instance().set_workers(count);
-}
-
-OAUTH2CC_INLINE void token_manager::set_logger(
-    std::function<void(log_level, std::string_view)> logger) {
-    auto shared = std::make_shared<detail::guarded_state::logger_fn>(std::move(logger));
-    core_->configure([&](detail::entry_settings& settings) { settings.logger = shared; });
-}
-
-OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept {
-    return core_->own->key;
-}
-
-OAUTH2CC_INLINE void token_manager::set_store(std::shared_ptr<token_store> store) {
-    core_->configure([&](detail::entry_settings& settings) { settings.store = store; });
-}
-
-}  // namespace oauth2cc
-// ---- oauth2cc/impl/token_manager_async_inl.hpp ----
-
-#include <memory>
-#include <optional>
-#include <utility>
-
-namespace oauth2cc {
-
-OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get() noexcept {
-    if (core_->follows) return try_get(core_->base_params);
-    try {
-        detail::manager_state& s = *core_->own;
-        detail::cache_cell& cell = detail::this_thread_cell(s, core_->own);
-        if (auto copy = detail::cached_copy(s, cell)) return copy;
-        return detail::try_token(s, &cell);
-    } catch (...) {
-        // No worker for the request, or no memory: no token now; the next call tries again.
-    }
-    return nullptr;
-}
-
-OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get(
-    const token_params& params) noexcept {
-    try {
-        const auto entry = core_->entry(params, subject_of_caller());
-        if (entry == core_->own) return try_get();
-        return detail::try_token(*entry, nullptr);
-    } catch (...) {
-        // As above, or params that cannot be asked for: no token.
-    }
-    return nullptr;
-}
-
-OAUTH2CC_INLINE void token_manager::get_async(std::function<void(token_result)> done) {
-    if (core_->follows) return get_async(core_->base_params, std::move(done));
-    detail::token_to(*core_->own, std::move(done));
-}
-
-OAUTH2CC_INLINE void token_manager::get_async(const token_params& params,
-                                              std::function<void(token_result)> done) {
-    std::shared_ptr<detail::manager_state> entry;
-    try {
-        entry = core_->entry(params, subject_of_caller());
-    } catch (const error& e) {
-        token_result failed;
-        failed.failure = e;
-        detail::hand_over(done, failed);
-        return;
-    }
-    detail::token_to(*entry, std::move(done));
-}
-
-OAUTH2CC_INLINE const detail::current_subject* token_manager::subject_of_caller() {
-    if (!core_->follows) return nullptr;
-    return &detail::subject_now(core_->base, detail::this_thread_cell(*core_->own, core_->own));
-}
-
-OAUTH2CC_INLINE void token_manager::set_observer(std::shared_ptr<metrics_observer> observer) {
-    std::shared_ptr<metrics_observer> previous;
-    bool same = false;
-    core_->configure([&](detail::entry_settings& settings) {
-        same = settings.observer == observer;
-        previous = std::exchange(settings.observer, observer);
-    });
-    if (same) return;
-    detail::tell(previous, [&](metrics_observer& o) { o.on_detach(*this); });
-    detail::tell(observer, [&](metrics_observer& o) { o.on_attach(*this, core_->own->who); });
-}
-
-}  // namespace oauth2cc
-// ---- oauth2cc/impl/authorized_client_inl.hpp ----
+// ---- oauth2cc/detail/oauth/token_request.hpp ----
 
 // ---- oauth2cc/detail/http/connection_check.hpp ----
 
@@ -6810,6 +6830,1886 @@ inline void check_plain_http(const url_parts& url, const connection_options& o, 
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/text/redact.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief Strings that must never reach a message, each replaced by "***" in whatever
+/// spelling a server may echo it: raw, percent-encoded (either hex case, `+` or `%20` for
+/// a space, any mix of escaped and literal bytes, as form encoding and Python's `quote()`
+/// give), JSON-escaped (`\/`, `\"`, `\uXXXX`, surrogate pairs), or as excerpt() prints
+/// it (`?` for controls and non-ASCII). Owns copies of the strings and wipes them when
+/// destroyed.
+class redactions {
+public:
+    redactions() = default;
+    redactions(const redactions&) = delete;
+    redactions& operator=(const redactions&) = delete;
+    redactions(redactions&& other) noexcept : hidden_(std::move(other.hidden_)) {}
+    redactions& operator=(redactions&&) = delete;
+    ~redactions() {
+        for (auto& s : hidden_) wipe(s);
+    }
+
+    /// @brief A copy that hides the same strings, for adding more to one request's.
+    redactions copy() const {
+        redactions out;
+        for (const auto& s : hidden_) out.add(s);
+        return out;
+    }
+
+    /// @brief Hides text, in every spelling above, wherever it appears.
+    void add(std::string text) {
+        if (text.empty()) return;
+        if (hidden_.size() == hidden_.capacity()) {
+            // A short string lives inside the vector's own block: it is wiped there before
+            // that block is freed.
+            std::vector<std::string> bigger;
+            bigger.reserve(2 * hidden_.size() + 2);
+            for (auto& s : hidden_) bigger.push_back(std::move(s));
+            for (auto& s : hidden_) wipe(s);
+            hidden_.swap(bigger);
+        }
+        hidden_.push_back(std::move(text));
+        wipe(text);
+    }
+
+    /// @brief Text with every hidden string replaced by "***". One pass from left to
+    /// right; at each place the longest match of any hidden string wins, so that a string
+    /// that contains another is hidden whole. The output is built anew, never shifted in
+    /// place, so the cost grows with the text times the longest hidden string at worst.
+    std::string apply(std::string text) const {
+        if (hidden_.empty()) return text;
+        std::string out;
+        out.reserve(text.size());
+        std::size_t at = 0;
+        while (at < text.size()) {
+            std::size_t longest = 0;
+            for (const auto& s : hidden_) {
+                const std::size_t n = match_length(text, at, s);
+                if (n > longest) longest = n;
+            }
+            if (longest > 0) {
+                out += "***";
+                at += longest;
+            } else {
+                out.push_back(text[at]);
+                ++at;
+            }
+        }
+        wipe(text);
+        return out;
+    }
+
+    /// @brief A sanitised excerpt of text with nothing hidden left in it.
+    std::string excerpt_of(std::string_view text, std::size_t max_bytes) const {
+        return apply(excerpt(apply(std::string(text)), max_bytes));
+    }
+
+private:
+    /// @brief The value of `count` hex digits at text[at], or -1.
+    static long hex_at(std::string_view text, std::size_t at, std::size_t count) noexcept {
+        if (text.size() < at + count) return -1;
+        long value = 0;
+        for (std::size_t i = 0; i < count; ++i) {
+            const int digit = hex_value(text[at + i]);
+            if (digit < 0) return -1;
+            value = value * 16 + digit;
+        }
+        return value;
+    }
+
+    /// @brief The code point of the UTF-8 sequence at s[at] and its length, or length 0.
+    static std::pair<std::uint32_t, std::size_t> utf8_at(std::string_view s,
+                                                         std::size_t at) noexcept {
+        const auto u = static_cast<unsigned char>(s[at]);
+        std::size_t length = u < 0x80           ? 1
+                             : (u >> 5) == 0x6  ? 2
+                             : (u >> 4) == 0xe  ? 3
+                             : (u >> 3) == 0x1e ? 4
+                                                : 0;
+        if (length == 0 || at + length > s.size()) return {0, 0};
+        std::uint32_t cp = length == 1 ? u : u & (0x7fu >> length);
+        for (std::size_t i = 1; i < length; ++i) {
+            const auto c = static_cast<unsigned char>(s[at + i]);
+            if ((c & 0xc0) != 0x80) return {0, 0};
+            cp = (cp << 6) | (c & 0x3f);
+        }
+        return {cp, length};
+    }
+
+    /// @brief Calls next(text_end, secret_end) for each spelling, in text from `at`, of
+    /// the secret's bytes from `k`: one byte, or one whole character for `\u` escapes.
+    template <typename Next>
+    static void spellings(std::string_view text, std::size_t at, std::string_view secret,
+                          std::size_t k, Next&& next) {
+        const char b = secret[k];
+        const auto u = static_cast<unsigned char>(b);
+        const char c = text[at];
+        if (c == b) next(at + 1, k + 1);
+        if (c == '?' && (u < 0x20 || u >= 0x7f)) next(at + 1, k + 1);
+        if (c == '+' && b == ' ') next(at + 1, k + 1);
+        if (c == '%' && hex_at(text, at + 1, 2) == u) next(at + 3, k + 1);
+        if (c != '\\' || at + 1 >= text.size()) return;
+        const char e = text[at + 1];
+        const char plain = e == 'n'                              ? '\n'
+                           : e == 't'                            ? '\t'
+                           : e == 'r'                            ? '\r'
+                           : e == 'b'                            ? '\b'
+                           : e == 'f'                            ? '\f'
+                           : (e == '/' || e == '"' || e == '\\') ? e
+                                                                 : '\0';
+        if (plain != '\0' && plain == b) next(at + 2, k + 1);
+        if (e != 'u') return;
+        const auto [cp, length] = utf8_at(secret, k);
+        if (length == 0) return;
+        const long unit = hex_at(text, at + 2, 4);
+        if (cp < 0x10000) {
+            if (unit == static_cast<long>(cp)) next(at + 6, k + length);
+            return;
+        }
+        const long high = 0xd800 + ((cp - 0x10000) >> 10);
+        const long low = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+        if (unit == high && at + 12 <= text.size() && text[at + 6] == '\\' && text[at + 7] == 'u' &&
+            hex_at(text, at + 8, 4) == low) {
+            next(at + 12, k + length);
+        }
+    }
+
+    /// @brief How many bytes of text from `at` spell the whole secret, the longest such
+    /// spelling; 0 when none does. Follows every spelling at once (a small set of places).
+    static std::size_t match_length(std::string_view text, std::size_t at,
+                                    std::string_view secret) {
+        const char c = text[at];
+        if (c != secret[0] && c != '?' && c != '+' && c != '%' && c != '\\') return 0;
+        // (text position, secret position) pairs still alive; a secret byte has at most
+        // six spellings, so this stays short.
+        std::vector<std::pair<std::size_t, std::size_t>> alive{{at, 0}};
+        std::vector<std::pair<std::size_t, std::size_t>> next_alive;
+        std::size_t longest = 0;
+        while (!alive.empty()) {
+            next_alive.clear();
+            for (const auto& [t, k] : alive) {
+                if (k == secret.size()) {
+                    if (t - at > longest) longest = t - at;
+                    continue;
+                }
+                if (t >= text.size()) continue;
+                spellings(text, t, secret, k, [&](std::size_t t2, std::size_t k2) {
+                    for (const auto& p : next_alive) {
+                        if (p.first == t2 && p.second == k2) return;
+                    }
+                    next_alive.emplace_back(t2, k2);
+                });
+            }
+            alive.swap(next_alive);
+        }
+        return longest;
+    }
+
+    std::vector<std::string> hidden_;
+};
+
+}  // namespace oauth2cc::detail
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace oauth2cc::detail {
+
+/// @brief The requested scopes, space-joined as RFC 6749 §3.3 wants.
+inline std::string joined_scope(const client_config& cfg) {
+    std::string scope;
+    for (const auto& s : cfg.scopes) {
+        if (!scope.empty()) scope.push_back(' ');
+        scope += s;
+    }
+    return scope;
+}
+
+/// @brief Refuses an authentication method that lacks what it needs.
+/// @throws error of kind `config`; the message names the field, never a secret
+inline void validate_client_authentication(const client_config& cfg) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    switch (cfg.auth) {
+        case auth_method::client_secret_basic:
+        case auth_method::client_secret_post:
+        case auth_method::none:
+            return;
+        case auth_method::client_secret_jwt:
+            // RFC 7518 §3.2: an HS256 key is at least as long as the hash, 32 bytes.
+            if (cfg.client_secret.reveal().size() < 32) {
+                fail(
+                    "client_secret_jwt signs with HS256, which needs a client_secret of 32 "
+                    "bytes or more (RFC 7518 §3.2); this one has " +
+                    std::to_string(cfg.client_secret.reveal().size()));
+            }
+            break;
+        case auth_method::private_key_jwt:
+            if (!cfg.client_key) fail("private_key_jwt needs client_key");
+            break;
+        case auth_method::client_assertion:
+            if (!cfg.client_assertion) {
+                fail(
+                    "auth_method::client_assertion needs the client_assertion function "
+                    "(e.g. assertion_from_file(path))");
+            }
+            break;
+        case auth_method::tls_client_auth:
+        case auth_method::self_signed_tls_client_auth:
+            if (!cfg.tls.has_client_certificate()) {
+                fail(std::string(to_string(cfg.auth)) +
+                     " authenticates with the TLS client certificate: set "
+                     "tls.client_cert_file and tls.client_key_file (or the _pem fields)");
+            }
+            break;
+    }
+    if (cfg.assertion_lifetime.count() < 1 || cfg.assertion_lifetime > std::chrono::hours(1)) {
+        fail("assertion_lifetime must be from 1 second to 1 hour");
+    }
+    if (!cfg.assertion_audience.empty() && has_control(cfg.assertion_audience)) {
+        fail("assertion_audience contains control characters");
+    }
+}
+
+/// @brief Refuses a configuration that cannot make a correct, safe token request.
+/// @throws error of kind `config`; the message names the field, never a secret
+inline url_parts validate_config(const client_config& cfg) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    auto url = parse_url(cfg.token_endpoint);
+    if (!url) {
+        // The text is not echoed: a refused URL may carry credentials ("user:pass@").
+        fail(
+            "token_endpoint must be an absolute http:// or https:// URL with a host, no "
+            "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
+    }
+    check_plain_http(*url, cfg, "token_endpoint", "credentials");
+    if (cfg.client_id.empty()) fail("client_id is empty");
+    for (const auto& s : cfg.scopes) {
+        if (!is_scope_token(s)) {
+            fail("scope \"" + excerpt(s, 100) +
+                 "\" is not an RFC 6749 §3.3 scope-token (printable ASCII, no space, '\"' "
+                 "or '\\\\')");
+        }
+    }
+    for (const auto& r : cfg.resources) {
+        if (r.empty()) fail("a resource indicator is empty");
+    }
+    for (const auto& [name, value] : cfg.extra_params) {
+        if (name.empty()) fail("an extra parameter has an empty name");
+        if (has_control(name)) fail("an extra parameter's name has control characters");
+        for (const char* reserved :
+             {"grant_type", "client_id", "client_secret", "scope", "client_assertion",
+              "client_assertion_type", "assertion", "subject_token", "subject_token_type",
+              "actor_token", "actor_token_type", "requested_token_type"}) {
+            if (name == reserved) {
+                fail("extra parameter \"" + name + "\" is reserved: it has its own field");
+            }
+        }
+    }
+    validate_grant(cfg);
+    validate_client_authentication(cfg);
+    check_connection(cfg);
+    return *url;
+}
+
+/// @brief The HTTP Basic header value for the client's credentials.
+/// @sa RFC 6749 §2.3.1, RFC 7617
+inline std::string basic_authorization(const client_config& cfg) {
+    const std::string& id = cfg.client_id;
+    const std::string& password = cfg.client_secret.reveal();
+    // Built in place, in buffers sized up front: no copy of the secret is left in memory.
+    std::string joined;
+    if (cfg.basic_encoding == credential_encoding::form_urlencoded) {
+        joined.reserve(percent_encoded_bound(id.size()) + 1 +
+                       percent_encoded_bound(password.size()));
+        percent_encode_append(joined, id, "+");
+        joined.push_back(':');
+        percent_encode_append(joined, password, "+");
+    } else {
+        joined.reserve(id.size() + 1 + password.size());
+        joined.append(id).append(1, ':').append(password);
+    }
+    std::string header;
+    header.reserve(6 + base64_size(joined.size()) + 1);
+    header.append("Basic ");
+    base64_append(header, joined);
+    wipe(joined);
+    return header;
+}
+
+/// @brief Adds the client's authentication to a request to the authorization server:
+/// a Basic header, or client_id (and client_secret) in the form body.
+/// @sa RFC 6749 §2.3.1
+inline void append_client_authentication(http_request& req, const client_config& cfg) {
+    switch (cfg.auth) {
+        case auth_method::client_secret_basic:
+            req.headers.emplace_back("Authorization", basic_authorization(cfg));
+            break;
+        case auth_method::client_secret_post:
+            append_form_field(req.body, "client_id", cfg.client_id);
+            append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
+            break;
+        case auth_method::none:
+        case auth_method::client_secret_jwt:
+        case auth_method::private_key_jwt:
+        case auth_method::client_assertion:
+        case auth_method::tls_client_auth:
+        case auth_method::self_signed_tls_client_auth:
+            // The assertion methods add their assertion per request (see
+            // with_assertion()); the TLS methods authenticate in the handshake.
+            append_form_field(req.body, "client_id", cfg.client_id);
+            break;
+    }
+}
+
+/// @brief A copy of a prepared request with more fields in its body: the credentials made
+/// for one send (a grant's tokens or assertion, a client assertion). The copy's body is
+/// sized for them up front, so no copy of them is left behind.
+/// @param fields the fields, which the caller wipes
+inline http_request with_fields(const http_request& prepared, const name_value_list& fields) {
+    http_request req;
+    req.method = prepared.method;
+    req.url = prepared.url;
+    req.headers = prepared.headers;
+    std::size_t size = prepared.body.size();
+    for (const auto& [name, value] : fields) {
+        size += 2 + percent_encoded_bound(name.size()) + percent_encoded_bound(value.size());
+    }
+    req.body.reserve(size);
+    req.body = prepared.body;
+    for (const auto& [name, value] : fields) append_form_field(req.body, name, value);
+    return req;
+}
+
+/// @brief The head of a form POST the client makes to one of the server's endpoints
+/// (token, introspection, revocation): method, URL, Content-Type, Accept, User-Agent. The
+/// caller appends the form's fields, then append_client_authentication().
+inline http_request form_post(const client_config& cfg, std::string url) {
+    http_request req;
+    req.method = "POST";
+    req.url = std::move(url);
+    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                   {"Accept", "application/json"}};
+    if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
+    return req;
+}
+
+/// @brief The token request for a valid configuration, but for the credentials each send
+/// adds (a grant's tokens or assertion, a client assertion).
+/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2; RFC 8693 §2.1; RFC 7523 §2.1
+inline http_request build_token_request(const client_config& cfg) {
+    http_request req = form_post(cfg, cfg.token_endpoint);
+    append_form_field(req.body, "grant_type", grant_type_value(cfg.grant));
+    if (!cfg.requested_token_type.empty()) {
+        append_form_field(req.body, "requested_token_type", cfg.requested_token_type);
+    }
+    if (!cfg.scopes.empty()) append_form_field(req.body, "scope", joined_scope(cfg));
+    if (!cfg.audience.empty()) append_form_field(req.body, "audience", cfg.audience);
+    for (const auto& r : cfg.resources) append_form_field(req.body, "resource", r);
+    for (const auto& [name, value] : cfg.extra_params) append_form_field(req.body, name, value);
+
+    append_client_authentication(req, cfg);
+    return req;
+}
+
+/// @brief Every form in which the client secret travels, for keeping server-echoed
+/// text free of it.
+inline redactions credential_redactions(const client_config& cfg) {
+    redactions hide;
+    const std::string& raw = cfg.client_secret.reveal();
+    if (!raw.empty()) {
+        hide.add(raw);
+        if (cfg.auth == auth_method::client_secret_basic) {
+            std::string header = basic_authorization(cfg);
+            hide.add(header.substr(6));  // after "Basic "
+            wipe(header);
+        }
+    }
+    return hide;
+}
+
+/// @brief Wipes the credentials a built request holds: its body and Authorization.
+inline void wipe_credentials(http_request& req) noexcept {
+    wipe(req.body);
+    for (auto& [name, value] : req.headers) {
+        if (iequals(name, "Authorization")) wipe(value);
+    }
+}
+
+/// @brief Wipes the credentials a built token request holds once it has been sent.
+class request_wiper {
+public:
+    explicit request_wiper(http_request& req) noexcept : req_(req) {}
+    request_wiper(const request_wiper&) = delete;
+    request_wiper& operator=(const request_wiper&) = delete;
+    ~request_wiper() { wipe_credentials(req_); }
+
+private:
+    http_request& req_;
+};
+
+/// @brief A token request built once for a valid configuration, with what reading its
+/// response needs: sent as it is by every fetch, so that a fetch neither checks the
+/// configuration again nor encodes the credentials again. Wipes its credentials when
+/// destroyed.
+struct prepared_token_request {
+    /// @throws error `config` when cfg is unusable
+    explicit prepared_token_request(const client_config& cfg)
+        : request((validate_config(cfg), build_token_request(cfg))),
+          hide(credential_redactions(cfg)),
+          scope(joined_scope(cfg)),
+          max_response_bytes(cfg.max_response_bytes),
+          exchange(cfg.grant == grant_type::token_exchange),
+          not_applicable(accepts_not_applicable(cfg)),
+          traceparent(cfg.traceparent),
+          trace(cfg.tracer),
+          client_id(excerpt(cfg.client_id, 100)),
+          server(server_of(cfg.token_endpoint)),
+          grant_name(to_string(cfg.grant)) {
+        if (cfg.grant != grant_type::client_credentials) grant.emplace(cfg);
+        if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
+        if (cfg.dpop_key) dpop.emplace(*cfg.dpop_key);
+    }
+    prepared_token_request(const prepared_token_request&) = delete;
+    prepared_token_request& operator=(const prepared_token_request&) = delete;
+    ~prepared_token_request() { wipe_credentials(request); }
+
+    http_request request;
+    redactions hide;    ///< every form of the secret, kept out of error messages
+    std::string scope;  ///< the scope asked for, the token's when the response has none
+    std::size_t max_response_bytes;
+    bool exchange;        ///< a token exchange: the response must name issued_token_type
+    bool not_applicable;  ///< token_type `N_A` is accepted (accepts_not_applicable())
+    /// Makes each request's grant credentials, for the grants beyond client credentials.
+    std::optional<grant_maker> grant;
+    /// Makes each request's assertion, for the methods that send one.
+    std::optional<assertion_maker> assertion;
+    /// Makes each request's DPoP proof, when client_config::dpop_key is set.
+    std::optional<dpop_prover> dpop;
+    /// The latest nonce the token endpoint gave for DPoP proofs (RFC 9449 §8).
+    mutable dpop_nonces nonces;
+    std::function<std::string()> traceparent;  ///< client_config::traceparent
+    std::shared_ptr<tracer> trace;             ///< client_config::tracer
+    std::string client_id, server;             ///< for spans
+    std::string_view grant_name;               ///< to_string(grant)
+
+    /// @brief What a span of this request is about.
+    span_start span(span_kind kind, unsigned attempt = 0) const {
+        span_start what;
+        what.kind = kind;
+        what.client_id = client_id;
+        what.server = server;
+        what.grant = grant_name;
+        if (kind == span_kind::http_attempt) {
+            what.endpoint = "token";
+            what.method = "POST";
+            what.attempt = attempt;
+        }
+        return what;
+    }
+};
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/oauth/token_response.hpp ----
+
+// ---- oauth2cc/detail/http/retry_after.hpp ----
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The longest wait a Retry-After is believed for: a day.
+inline constexpr std::chrono::seconds max_retry_after{24 * 60 * 60};
+
+/// @brief Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+/// @brief The month number of "Jan".."Dec", 0 for anything else.
+inline unsigned month_number(std::string_view name) {
+    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    for (unsigned i = 0; i < 12; ++i) {
+        if (name == months[i]) return i + 1;
+    }
+    return 0;
+}
+
+/// @brief The value of len decimal digits at s[at] (two digits may start with a space);
+/// -1 otherwise.
+inline int digits_at(std::string_view s, std::size_t at, std::size_t len) {
+    if (at + len > s.size()) return -1;
+    int v = 0;
+    bool any = false;
+    for (std::size_t i = at; i < at + len; ++i) {
+        if (s[i] == ' ' && len == 2 && i == at) continue;  // asctime's " 6"
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+        any = true;
+    }
+    return any ? v : -1;
+}
+
+/// @brief Seconds since the epoch of a UTC date and time; empty when a field is out of range.
+inline std::optional<std::int64_t> utc_seconds(int year, unsigned month, int day, int hour,
+                                               int minute, int second) {
+    if (month == 0 || year < 0 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
+        minute > 59 || second < 0 || second > 60) {
+        return std::nullopt;
+    }
+    return days_from_civil(year, month, static_cast<unsigned>(day)) * 86400 + hour * 3600 +
+           minute * 60 + second;
+}
+
+/// @brief Parses an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7), the
+/// form senders must use, into seconds since the epoch.
+inline std::optional<std::int64_t> parse_imf_fixdate(std::string_view s) {
+    // "Www, DD Mon YYYY HH:MM:SS GMT" is 29 characters.
+    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+        s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT" ||
+        s[5] == ' ') {
+        return std::nullopt;
+    }
+    return utc_seconds(digits_at(s, 12, 4), month_number(s.substr(8, 3)), digits_at(s, 5, 2),
+                       digits_at(s, 17, 2), digits_at(s, 20, 2), digits_at(s, 23, 2));
+}
+
+/// @brief Parses the obsolete RFC 850 form, "Sunday, 06-Nov-94 08:49:37 GMT". A two-digit
+/// year more than 50 years ahead of current_year is taken as the century before
+/// (RFC 9110 §5.6.7).
+inline std::optional<std::int64_t> parse_rfc850_date(std::string_view s, int current_year) {
+    const std::size_t comma = s.find(", ");
+    if (comma == std::string_view::npos || comma < 6 || comma > 9) return std::nullopt;
+    for (std::size_t i = 0; i < comma; ++i) {
+        const char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return std::nullopt;
+    }
+    // "DD-Mon-YY HH:MM:SS GMT" is 22 characters.
+    const std::string_view d = s.substr(comma + 2);
+    if (d.size() != 22 || d[2] != '-' || d[6] != '-' || d[9] != ' ' || d[12] != ':' ||
+        d[15] != ':' || d[18] != ' ' || d.substr(19) != "GMT" || d[0] == ' ' || d[7] == ' ') {
+        return std::nullopt;
+    }
+    const int yy = digits_at(d, 7, 2);
+    if (yy < 0) return std::nullopt;
+    // The latest year ending in yy that is at most 50 years ahead.
+    int year = current_year / 100 * 100 + yy;
+    if (year + 100 <= current_year + 50) year += 100;
+    if (year > current_year + 50) year -= 100;
+    return utc_seconds(year, month_number(d.substr(3, 3)), digits_at(d, 0, 2), digits_at(d, 10, 2),
+                       digits_at(d, 13, 2), digits_at(d, 16, 2));
+}
+
+/// @brief Parses the obsolete asctime() form, "Sun Nov  6 08:49:37 1994" (RFC 9110 §5.6.7).
+inline std::optional<std::int64_t> parse_asctime_date(std::string_view s) {
+    // "Www Mon DD HH:MM:SS YYYY" is 24 characters; a one-digit day has a leading space.
+    if (s.size() != 24 || s[3] != ' ' || s[7] != ' ' || s[10] != ' ' || s[13] != ':' ||
+        s[16] != ':' || s[19] != ' ') {
+        return std::nullopt;
+    }
+    return utc_seconds(digits_at(s, 20, 4), month_number(s.substr(4, 3)), digits_at(s, 8, 2),
+                       digits_at(s, 11, 2), digits_at(s, 14, 2), digits_at(s, 17, 2));
+}
+
+/// @brief Seconds since the epoch of an HTTP-date in any of its three forms.
+inline std::optional<std::int64_t> parse_http_date(std::string_view s, std::int64_t now) {
+    if (auto t = parse_imf_fixdate(s)) return t;
+    if (auto t = parse_asctime_date(s)) return t;
+    const std::int64_t days = (now >= 0 ? now : now - 86399) / 86400;
+    // The civil year of `days`, by the inverse of days_from_civil.
+    const std::int64_t z = days + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const std::int64_t doe = z - era * 146097;
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const std::int64_t mp = (5 * doy + 2) / 153;
+    const std::int64_t year = yoe + era * 400 + (mp >= 10 ? 1 : 0);
+    return parse_rfc850_date(s, static_cast<int>(year));
+}
+
+/// @brief How long a Retry-After header asks to wait, counted from now_system.
+/// Delta-seconds or an HTTP-date (IMF-fixdate, or the obsolete RFC 850 and asctime forms
+/// that recipients must accept); a date in the past is zero; a wait over a day is
+/// clamped to a day; anything else is empty.
+/// @sa RFC 9110 §10.2.3
+inline std::optional<std::chrono::seconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now_system) {
+    value = trim(value);
+    if (value.empty()) return std::nullopt;
+    if (value.front() >= '0' && value.front() <= '9') {
+        std::int64_t seconds = 0;
+        for (char c : value) {
+            if (c < '0' || c > '9') return std::nullopt;
+            if (seconds < max_retry_after.count()) seconds = seconds * 10 + (c - '0');
+        }
+        return std::min(std::chrono::seconds(seconds), max_retry_after);
+    }
+    const std::int64_t now =
+        std::chrono::duration_cast<std::chrono::seconds>(now_system.time_since_epoch()).count();
+    const auto date = parse_http_date(value, now);
+    if (!date) return std::nullopt;
+    if (*date <= now) return std::chrono::seconds(0);
+    return std::min(std::chrono::seconds(*date - now), max_retry_after);
+}
+
+}  // namespace oauth2cc::detail
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The media type of a Content-Type value, lower-cased, parameters dropped.
+inline std::string media_type(const http_response& res) {
+    const std::string value = res.header("Content-Type").value_or("");
+    std::string type(trim(std::string_view(value).substr(0, value.find(';'))));
+    for (auto& c : type) c = ascii_lower(c);
+    return type;
+}
+
+/// @brief The body as a JSON value; for older servers, a form body (typed
+/// application/x-www-form-urlencoded, or text/plain that is not JSON) as an object of
+/// strings. Empty when the body is neither, or is JSON nested too deep.
+/// @param notes when given, receives what parse_json_bounded noticed
+inline std::optional<nlohmann::json> response_document(const http_response& res,
+                                                       json_notes* notes = nullptr) {
+    json_notes local;
+    json_notes& seen = notes != nullptr ? *notes : local;
+    nlohmann::json doc = parse_json_bounded(res.body, seen);
+    if (!doc.is_discarded()) return doc;
+    if (seen.too_deep) return std::nullopt;
+    const std::string type = media_type(res);
+    if (type != "application/x-www-form-urlencoded" && type != "text/plain") return std::nullopt;
+    auto fields = parse_form(res.body);
+    if (!fields || fields->empty()) return std::nullopt;
+    nlohmann::json object = nlohmann::json(nlohmann::json::value_t::object);
+    for (auto& [name, value] : *fields) {
+        if (!object.contains(name)) object[name] = std::move(value);
+    }
+    return object;
+}
+
+/// @brief Reads `expires_in`: a non-negative number or numeric string, or absent/null.
+/// @param http_status the response's status, carried by the error
+/// @throws error of kind `bad_response` for anything else
+inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v,
+                                                           int http_status) {
+    const auto bad = [http_status] {
+        throw error(error_kind::bad_response, "expires_in is not a non-negative number of seconds",
+                    error_details{{}, {}, {}, http_status, {}});
+    };
+    double seconds = 0;
+    if (v.is_null()) return std::nullopt;
+    if (v.is_number_unsigned()) {
+        const auto n = *v.get_ptr<const nlohmann::json::number_unsigned_t*>();
+        return n > static_cast<std::uint64_t>(max_token_lifetime.count())
+                   ? max_token_lifetime
+                   : std::chrono::seconds(static_cast<std::int64_t>(n));
+    }
+    if (v.is_number_integer()) {
+        seconds = static_cast<double>(*v.get_ptr<const nlohmann::json::number_integer_t*>());
+    } else if (v.is_number_float()) {
+        seconds = *v.get_ptr<const nlohmann::json::number_float_t*>();
+    } else if (v.is_string()) {
+        const std::string& text = v.get_ref<const std::string&>();
+        // Digits with at most one '.', nothing else: no sign, exponent, space or hex.
+        bool dot = false;
+        if (text.empty() || text.front() == '.' || text.back() == '.') bad();
+        for (char c : text) {
+            if (c == '.' && !dot) {
+                dot = true;
+            } else if (c < '0' || c > '9') {
+                bad();
+            }
+        }
+        seconds = std::strtod(text.c_str(), nullptr);
+    } else {
+        bad();
+    }
+    if (std::isnan(seconds) || seconds < 0) bad();
+    if (!(seconds < static_cast<double>(max_token_lifetime.count()))) return max_token_lifetime;
+    return std::chrono::seconds(static_cast<std::int64_t>(seconds));
+}
+
+/// @brief A string member of an error response, sanitised for a message; empty otherwise.
+inline std::string error_member(const nlohmann::json& doc, const char* name,
+                                const redactions& hide) {
+    const auto it = doc.find(name);
+    if (it == doc.end() || !it->is_string()) return {};
+    return hide.excerpt_of(it->get_ref<const std::string&>(), 300);
+}
+
+/// @brief Throws for an error response of the authorization server: an `error` member is
+/// an `oauth` error whatever the status; another non-2xx is `http_status`.
+/// @param who  names the endpoint in messages, e.g. "the token endpoint"
+/// @sa RFC 6749 §5.2
+inline void throw_for_error_response(const http_response& res,
+                                     const std::optional<nlohmann::json>& doc,
+                                     const redactions& hide,
+                                     std::chrono::system_clock::time_point now_system,
+                                     const std::string& who) {
+    error_details details;
+    details.http_status = res.status;
+    if (auto ra = res.header("Retry-After"))
+        details.retry_after = parse_retry_after(*ra, now_system);
+    if (doc && doc->is_object() && doc->contains("error")) {
+        details.oauth_error = error_member(*doc, "error", hide);
+        details.error_description = error_member(*doc, "error_description", hide);
+        details.error_uri = error_member(*doc, "error_uri", hide);
+        if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
+        std::string message =
+            who + " answered " + details.oauth_error + " (HTTP " + std::to_string(res.status) + ")";
+        if (!details.error_description.empty()) message += ": " + details.error_description;
+        throw error(error_kind::oauth, message, std::move(details));
+    }
+    if (res.status < 200 || res.status > 299) {
+        std::string message = who + " answered HTTP " + std::to_string(res.status);
+        if (res.status >= 300 && res.status <= 399) {
+            message += " (a redirect, which is never followed here)";
+        } else if (!res.body.empty()) {
+            message += ": " + hide.excerpt_of(res.body, 120);
+        }
+        throw error(error_kind::http_status, message, std::move(details));
+    }
+}
+
+/// @brief Turns a token endpoint's response into a token.
+/// @param res             the response
+/// @param requested_scope the scope asked for, granted when the response names none
+/// @param obtained_at     when the response arrived (steady clock)
+/// @param now_system      the wall-clock time, for a Retry-After given as a date
+/// @param hide            credentials to keep out of server-echoed text in errors
+/// @param rules what else the request allows (token_rules)
+/// @throws error `oauth` for an `error` member (any status), `http_status` for another
+///         non-2xx, `bad_response` for a 2xx that is not a valid token response
+/// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4; RFC 9449 §5
+/// @brief What a token request allows its response beyond a Bearer access token.
+struct token_rules {
+    /// The request carried a DPoP proof: token_type `DPoP` is accepted (case-insensitively)
+    /// and kept as "DPoP".
+    bool dpop = false;
+    /// A token exchange: `issued_token_type` is required (RFC 8693 §2.2.1).
+    bool exchange = false;
+    /// The exchange asked for something other than an access token: token_type `N_A` is
+    /// accepted (case-insensitively) and kept as "N_A".
+    bool not_applicable = false;
+};
+
+/// @brief The token_type member as kept: "Bearer", "DPoP" or "N_A" where rules allow them
+/// (compared case-insensitively).
+/// @throws error `bad_response` for another type, named only when it is short and no part
+///         of the token
+inline std::string read_token_type(const nlohmann::json& value, const nlohmann::json& doc,
+                                   const token& t, const token_rules& rules, const redactions& hide,
+                                   int status) {
+    const auto bad = [status](const std::string& why) {
+        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, status, {}});
+    };
+    if (!value.is_string()) bad("token_type is not a string");
+    const std::string& type = value.get_ref<const std::string&>();
+    if (rules.dpop && iequals(type, "DPoP")) return "DPoP";
+    if (rules.not_applicable && iequals(type, "N_A")) return "N_A";
+    if (iequals(type, "Bearer")) return "Bearer";
+    if (iequals(type, "N_A")) {
+        bad("token_type N_A (not an access token) answers only a token exchange whose "
+            "requested_token_type names something other than an access token (RFC 8693 "
+            "§2.2.1)");
+    }
+    // A short type is named; anything that could be (part of) the token is not. (The
+    // token may have been moved out of the document already.)
+    const auto token_member = doc.find("access_token");
+    const bool names_token =
+        !type.empty() &&
+        (t.access_token.reveal().find(type) != std::string::npos ||
+         (token_member != doc.end() && token_member->is_string() &&
+          token_member->get_ref<const std::string&>().find(type) != std::string::npos));
+    bad((type.size() <= 16 && !names_token
+             ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
+             : "a token_type of " + std::to_string(type.size()) + " bytes") +
+        (rules.dpop ? " is not supported; only Bearer (RFC 6750) and DPoP (RFC 9449) are"
+                    : " is not supported; only Bearer (RFC 6750) is, and DPoP (RFC "
+                      "9449) with client_config::dpop_key"));
+    return {};
+}
+
+/// @brief Members of a token response that are credentials in their own right: never kept
+/// in token::extra (where they would outlive the response unwiped), but wiped with it. A
+/// client-credentials client has no use for them (RFC 6749 §4.4.3: no refresh token).
+inline bool is_credential_member(std::string_view name) noexcept {
+    return name == "refresh_token" || name == "id_token";
+}
+
+inline token parse_token_response(const http_response& res, const std::string& requested_scope,
+                                  std::chrono::steady_clock::time_point obtained_at,
+                                  std::chrono::system_clock::time_point now_system,
+                                  const redactions& hide = redactions{}, token_rules rules = {}) {
+    json_notes notes;
+    auto doc = response_document(res, &notes);
+    // The token is moved out of the document; whatever else it held is wiped with it.
+    const wipe_at_exit wiper{[&doc] {
+        if (doc) wipe_strings(*doc);
+    }};
+    throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
+    const auto bad = [&](const std::string& why) {
+        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
+    };
+    if (notes.too_deep) {
+        bad("the token response nests JSON deeper than " + std::to_string(max_json_depth) +
+            " levels");
+    }
+    if (!notes.repeated.empty()) {
+        bad("the token response has the member \"" + hide.excerpt_of(notes.repeated, 40) +
+            "\" twice");
+    }
+    if (!doc) {
+        bad("the token response is not JSON (Content-Type \"" +
+            hide.excerpt_of(media_type(res), 60) + "\")");
+    }
+    if (!doc->is_object()) bad("the token response is not a JSON object");
+
+    token t;
+    t.obtained_at = obtained_at;
+    t.scope = requested_scope;  // RFC 6749 §5.1: no scope (or null) means the one requested
+    // Iterators rather than items(): the same walk, with fewer templates compiled.
+    for (auto member = doc->begin(); member != doc->end(); ++member) {
+        const std::string& name = member.key();
+        nlohmann::json& value = *member;
+        if (name == "access_token") {
+            if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
+                bad("access_token is missing, empty or not a string");
+            }
+            if (has_control(value.get_ref<const std::string&>())) {
+                bad("access_token contains control characters");
+            }
+            t.access_token = secret(std::move(value.get_ref<std::string&>()));
+        } else if (name == "token_type") {
+            t.token_type = read_token_type(value, *doc, t, rules, hide, res.status);
+        } else if (name == "issued_token_type" &&
+                   (rules.exchange ||
+                    (value.is_string() && !has_control(value.get_ref<const std::string&>())))) {
+            // Checked for an exchange, which needs it; another grant's server may send
+            // anything here, kept in extra when it is no type.
+            if (!value.is_string() || value.get_ref<const std::string&>().empty() ||
+                has_control(value.get_ref<const std::string&>())) {
+                bad("issued_token_type is not a non-empty string without control characters");
+            }
+            t.issued_token_type = value.get_ref<const std::string&>();
+        } else if (name == "expires_in") {
+            t.expires_in = read_expires_in(value, res.status);
+        } else if (name == "scope") {
+            if (value.is_string()) {
+                t.scope = value.get_ref<const std::string&>();
+            } else if (!value.is_null()) {
+                bad("scope is neither a string nor null");
+            }
+        } else if (!is_credential_member(name)) {
+            t.extra[name] = value;
+        }
+    }
+    if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
+    if (t.token_type.empty()) t.token_type = "Bearer";
+    if (rules.exchange && t.issued_token_type.empty()) {
+        bad("the token exchange response has no issued_token_type (RFC 8693 §2.2.1)");
+    }
+    return t;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief cfg.revocation_endpoint, else the one cfg.issuer's metadata names.
+/// @throws error `config` when neither names one; as discover() does
+inline std::string revocation_endpoint_of(const client_config& cfg, transport& via) {
+    if (!cfg.revocation_endpoint.empty()) return cfg.revocation_endpoint;
+    if (cfg.issuer.empty()) {
+        throw error(error_kind::config,
+                    "no revocation endpoint: set client_config::revocation_endpoint, or the "
+                    "issuer whose metadata names it");
+    }
+    const authorization_server_metadata meta = discover(cfg, via);
+    if (meta.revocation_endpoint.empty()) {
+        throw error(error_kind::config, "the metadata of issuer " + excerpt(cfg.issuer, 200) +
+                                            " names no revocation_endpoint (RFC 8414 §2)");
+    }
+    return meta.revocation_endpoint;
+}
+
+/// @brief Revokes token at endpoint, authenticating as cfg's client (whose secret is the
+/// one to send: see with_current_secret()). An assertion's audience is the token
+/// endpoint, else the issuer, unless cfg names one.
+/// @throws error as oauth2cc::revoke() does
+inline void revoke_at(const client_config& cfg, const std::string& endpoint, const secret& token,
+                      std::string_view token_type_hint, transport& via) {
+    if (token.empty()) throw error(error_kind::config, "the token to revoke is empty");
+    if (has_control(token_type_hint) || token_type_hint.find(' ') != std::string_view::npos) {
+        throw error(error_kind::config, "token_type_hint has spaces or control characters");
+    }
+    client_config target = cfg;
+    if (target.assertion_audience.empty()) {
+        target.assertion_audience = !cfg.token_endpoint.empty() ? cfg.token_endpoint : cfg.issuer;
+    }
+    target.token_endpoint = endpoint;
+    target.scopes.clear();
+    target.resources.clear();
+    target.audience.clear();
+    target.extra_params.clear();
+    target.grant = grant_type::client_credentials;  // the grant's sources are not needed
+    target.subject_token = nullptr;
+    target.actor_token = nullptr;
+    target.actor_token_type.clear();
+    target.requested_token_type.clear();
+    target.grant_assertion = nullptr;
+    validate_config(target);
+
+    http_request req = form_post(target, endpoint);
+    const request_wiper wiper(req);
+    append_form_field(req.body, "token", token.reveal());
+    if (!token_type_hint.empty()) append_form_field(req.body, "token_type_hint", token_type_hint);
+    append_client_authentication(req, target);
+    redactions hide = credential_redactions(target);
+    hide.add(token.reveal());
+    if (sends_assertion(target.auth)) {
+        std::string assertion = assertion_maker(target).make();
+        const wipe_at_exit assertion_wiper{[&assertion] { wipe(assertion); }};
+        hide.add(assertion);
+        append_form_field(req.body, "client_assertion_type", jwt_bearer_assertion_type);
+        append_form_field(req.body, "client_assertion", assertion);
+    }
+    add_traceparent(req, target.traceparent);
+    const std::string client_id = excerpt(target.client_id, 100);
+    const std::string server = server_of(endpoint);
+    span_start what;
+    what.client_id = client_id;
+    what.server = server;
+    what.endpoint = "revocation";
+    what.method = "POST";
+    span_scope span(target.tracer, what);
+    http_response res = via.send(req);
+    const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
+    span.answered(res.status);
+    if (res.body.size() > target.max_response_bytes) {
+        throw error(error_kind::bad_response,
+                    "the revocation response body is over max_response_bytes (" +
+                        std::to_string(target.max_response_bytes) + ")",
+                    error_details{{}, {}, {}, res.status, {}});
+    }
+    // RFC 7009 §2.2: the status says it all; a 200's body, if any, means nothing.
+    const auto doc = res.status >= 200 && res.status <= 299 ? std::nullopt : response_document(res);
+    try {
+        throw_for_error_response(res, doc, hide, std::chrono::system_clock::now(),
+                                 "the revocation endpoint");
+    } catch (const error& e) {
+        span.failed(e);
+        throw;
+    }
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/store/secret_file.hpp ----
+
+// ---- oauth2cc/detail/oauth/token_send.hpp ----
+
+// ---- oauth2cc/detail/oauth/issuer_check.hpp ----
+
+#include <string>
+
+namespace oauth2cc::detail {
+
+// Refuses an issuer that discovery cannot use.
+inline void check_issuer(const client_config& cfg) {
+    const auto url = parse_url(cfg.issuer);
+    if (!url || cfg.issuer.find('?') != std::string::npos) {
+        throw error(error_kind::config,
+                    "issuer must be an absolute https:// URL with a host, no user info, "
+                    "query or fragment (RFC 8414 §2)");
+    }
+    check_plain_http(*url, cfg, "issuer", "the metadata request");
+    check_connection(cfg);
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/oauth/metadata.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief The metadata URLs of an issuer, in the order they are tried: RFC 8414 §3.1
+/// (the well-known part between host and path, a terminating "/" of the path dropped),
+/// then OpenID Connect Discovery §4 (appended). An issuer without a path has the one
+/// RFC 8414 URL and the OpenID Connect URL.
+inline std::vector<std::string> well_known_urls(const std::string& issuer) {
+    const std::size_t scheme_end = issuer.find("://");
+    const std::size_t path_at =
+        scheme_end == std::string::npos ? std::string::npos : issuer.find('/', scheme_end + 3);
+    const std::string authority = issuer.substr(0, path_at);
+    std::string path = path_at == std::string::npos ? std::string() : issuer.substr(path_at);
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    return {authority + "/.well-known/oauth-authorization-server" + path,
+            authority + path + "/.well-known/openid-configuration"};
+}
+
+/// @brief Reads a metadata document.
+/// @throws error `bad_response` for a document that is not a JSON object or has a
+///         member of the wrong type; `config` when its issuer is not expected_issuer
+/// @sa RFC 8414 §3.2, §3.3
+inline authorization_server_metadata parse_metadata(const http_response& res,
+                                                    const std::string& expected_issuer) {
+    const auto bad = [&res](const std::string& why) {
+        throw error(error_kind::bad_response, "the authorization server metadata " + why,
+                    error_details{{}, {}, {}, res.status, {}});
+    };
+    json_notes notes;
+    nlohmann::json doc = parse_json_bounded(res.body, notes);
+    if (notes.too_deep) bad("nests JSON too deep");
+    if (doc.is_discarded() || !doc.is_object()) bad("is not a JSON object");
+    if (!notes.repeated.empty()) {
+        bad("has the member \"" + excerpt(notes.repeated, 60) + "\" twice");
+    }
+    authorization_server_metadata m;
+    const auto text = [&](const char* name, std::string& out) {
+        const auto it = doc.find(name);
+        if (it == doc.end() || it->is_null()) return;
+        if (!it->is_string()) bad(std::string("member ") + name + " is not a string");
+        out = it->get_ref<const std::string&>();
+    };
+    const auto list = [&](const char* name, std::vector<std::string>& out) {
+        const auto it = doc.find(name);
+        if (it == doc.end() || it->is_null()) return;
+        if (!it->is_array()) bad(std::string("member ") + name + " is not an array");
+        for (const auto& v : *it) {
+            if (!v.is_string()) bad(std::string("member ") + name + " holds a non-string");
+            out.push_back(v.get_ref<const std::string&>());
+        }
+    };
+    text("issuer", m.issuer);
+    if (m.issuer != expected_issuer) {
+        throw error(error_kind::config, "the metadata's issuer \"" + excerpt(m.issuer, 200) +
+                                            "\" is not the configured issuer \"" +
+                                            excerpt(expected_issuer, 200) +
+                                            "\" (RFC 8414 §3.3 wants them identical)");
+    }
+    text("token_endpoint", m.token_endpoint);
+    text("introspection_endpoint", m.introspection_endpoint);
+    text("revocation_endpoint", m.revocation_endpoint);
+    text("jwks_uri", m.jwks_uri);
+    list("token_endpoint_auth_methods_supported", m.token_endpoint_auth_methods_supported);
+    if (doc.find("token_endpoint_auth_methods_supported") == doc.end()) {
+        m.token_endpoint_auth_methods_supported = {"client_secret_basic"};
+    }
+    list("token_endpoint_auth_signing_alg_values_supported",
+         m.token_endpoint_auth_signing_alg_values_supported);
+    list("dpop_signing_alg_values_supported", m.dpop_signing_alg_values_supported);
+    list("grant_types_supported", m.grant_types_supported);
+    list("scopes_supported", m.scopes_supported);
+    if (const auto it = doc.find("mtls_endpoint_aliases"); it != doc.end() && !it->is_null()) {
+        if (!it->is_object()) bad("member mtls_endpoint_aliases is not an object");
+        for (auto alias = it->begin(); alias != it->end(); ++alias) {
+            if (!alias->is_string()) bad("member mtls_endpoint_aliases holds a non-string");
+            m.mtls_endpoint_aliases[alias.key()] = alias->get_ref<const std::string&>();
+        }
+    }
+    m.document = std::move(doc);
+    return m;
+}
+
+/// @brief Joins names for a message: "a, b, c".
+inline std::string joined_names(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) {
+        if (!out.empty()) out += ", ";
+        out += excerpt(n, 60);
+    }
+    return out.empty() ? "none" : out;
+}
+
+/// @brief Refuses a configuration the server says it does not take: a grant or an
+/// authentication method it does not list, an assertion algorithm it does not list, or no token
+/// endpoint.
+/// @throws error `config` naming what the server lists
+inline void check_server_takes(const authorization_server_metadata& m, const client_config& cfg) {
+    if (m.token_endpoint.empty()) {
+        throw error(error_kind::config,
+                    "the authorization server's metadata has no token_endpoint");
+    }
+    const auto listed = [](const std::vector<std::string>& names, const std::string& name) {
+        return std::find(names.begin(), names.end(), name) != names.end();
+    };
+    // An assertion issued elsewhere is, to the server, a private_key_jwt assertion.
+    const std::string method(cfg.auth == auth_method::client_assertion
+                                 ? std::string_view("private_key_jwt")
+                                 : to_string(cfg.auth));
+    if (!listed(m.token_endpoint_auth_methods_supported, method)) {
+        throw error(error_kind::config, "the authorization server does not take " + method +
+                                            " at its token endpoint; it lists " +
+                                            joined_names(m.token_endpoint_auth_methods_supported));
+    }
+    // A server that lists its grants (RFC 8414 §2) refuses the others.
+    const std::string grant = grant_type_value(cfg.grant);
+    if (!m.grant_types_supported.empty() && !listed(m.grant_types_supported, grant)) {
+        throw error(error_kind::config, "the authorization server does not take the grant " +
+                                            grant + "; it lists " +
+                                            joined_names(m.grant_types_supported));
+    }
+    // A server that lists its DPoP algorithms (RFC 9449 §5.1) refuses proofs by others.
+    if (cfg.dpop_key && !m.dpop_signing_alg_values_supported.empty() &&
+        !listed(m.dpop_signing_alg_values_supported, std::string(to_string(cfg.dpop_key->alg())))) {
+        throw error(error_kind::config,
+                    std::string("the authorization server does not take DPoP proofs signed with ") +
+                        std::string(to_string(cfg.dpop_key->alg())) + "; it lists " +
+                        joined_names(m.dpop_signing_alg_values_supported));
+    }
+    if (m.token_endpoint_auth_signing_alg_values_supported.empty()) return;
+    std::string alg;
+    if (cfg.auth == auth_method::client_secret_jwt) alg = "HS256";
+    if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
+        alg = std::string(to_string(cfg.client_key->alg()));
+    }
+    if (!alg.empty() && !listed(m.token_endpoint_auth_signing_alg_values_supported, alg)) {
+        throw error(error_kind::config,
+                    "the authorization server does not take " + alg + " assertions; it lists " +
+                        joined_names(m.token_endpoint_auth_signing_alg_values_supported));
+    }
+}
+
+}  // namespace oauth2cc::detail
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+// Sends a prepared token request once and reads its response. A grant beyond client
+// credentials and the assertion methods send a copy with the credentials made for this
+// send (a subject token, an assertion), kept out of error messages like the secret; with
+// a DPoP key the copy carries a new proof with nonce (none when empty), and a nonce the
+// response gives is kept. The copy carries the traceparent too, and the attempt is a span
+// (a child of parent, numbered attempt).
+inline token send_token_request_once(const prepared_token_request& prepared, transport& via,
+                                     const std::string& nonce = {}, trace_span* parent = nullptr,
+                                     unsigned attempt = 0) {
+    span_scope span(prepared.trace, prepared.span(span_kind::http_attempt, attempt), parent);
+    http_response res;
+    const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
+    std::optional<http_request> copy;
+    std::optional<redactions> hide_too;
+    name_value_list fields;
+    std::vector<std::string> secrets;
+    const wipe_at_exit fields_wiper{[&fields, &secrets] {
+        for (auto& field : fields) wipe(field.second);
+        for (auto& s : secrets) wipe(s);
+    }};
+    if (prepared.grant || prepared.assertion) {
+        secrets.reserve(3);  // never moved, so that no unwiped copy is left behind
+        fields.reserve(6);
+        if (prepared.grant) prepared.grant->make(fields, secrets);
+        if (prepared.assertion) {
+            secrets.push_back(prepared.assertion->make());
+            fields.emplace_back("client_assertion_type", jwt_bearer_assertion_type);
+            fields.emplace_back("client_assertion", secrets.back());
+        }
+        copy.emplace(with_fields(prepared.request, fields));
+        hide_too.emplace(prepared.hide.copy());
+        for (const auto& s : secrets) hide_too->add(s);
+    }
+    const wipe_at_exit request_wiper{[&copy] {
+        if (copy) wipe_credentials(*copy);
+    }};
+    if (prepared.dpop) {
+        if (!copy) copy.emplace(prepared.request);
+        copy->headers.emplace_back("DPoP", prepared.dpop->proof("POST", copy->url, nonce));
+    }
+    if (prepared.traceparent) {
+        if (!copy) copy.emplace(prepared.request);
+        add_traceparent(*copy, prepared.traceparent);
+    }
+    res = via.send(copy ? *copy : prepared.request);
+    span.answered(res.status);
+    const auto obtained_at = std::chrono::steady_clock::now();
+    if (prepared.dpop) {
+        if (const auto given = res.header("DPoP-Nonce"))
+            prepared.nonces.put(prepared.request.url, *given);
+    }
+    if (res.body.size() > prepared.max_response_bytes) {
+        throw error(error_kind::bad_response,
+                    "the token response body is over max_response_bytes (" +
+                        std::to_string(prepared.max_response_bytes) + ")",
+                    error_details{{}, {}, {}, res.status, {}});
+    }
+    token_rules rules;
+    rules.dpop = prepared.dpop.has_value();
+    rules.exchange = prepared.exchange;
+    rules.not_applicable = prepared.not_applicable;
+    try {
+        return parse_token_response(res, prepared.scope, obtained_at,
+                                    std::chrono::system_clock::now(),
+                                    hide_too ? *hide_too : prepared.hide, rules);
+    } catch (const error& e) {
+        span.failed(e);
+        throw;
+    }
+}
+
+// Sends a prepared token request. A `use_dpop_nonce` error that came with a new nonce
+// is answered by exactly one more request carrying it (RFC 9449 §8); so is a proof
+// refused for its clock (`invalid_dpop_proof`) when the server gave a nonce to use
+// instead of the client's clock.
+/// @param nonce_retries counts that retry, when given
+/// @param parent        the span of the acquisition the attempts are part of
+/// @param attempt       the number of the next attempt, counted up by each
+inline token send_token_request(const prepared_token_request& prepared, transport& via,
+                                std::atomic<unsigned>* nonce_retries = nullptr,
+                                trace_span* parent = nullptr, unsigned* attempt = nullptr) {
+    unsigned first = 0;
+    unsigned& n = attempt != nullptr ? *attempt : first;
+    if (!prepared.dpop) return send_token_request_once(prepared, via, {}, parent, n++);
+    // The nonce read once and passed in, so that the one compared below is the one sent,
+    // whatever other threads keep meanwhile.
+    const std::string sent_nonce = prepared.nonces.get(prepared.request.url);
+    std::string retry_nonce;
+    try {
+        return send_token_request_once(prepared, via, sent_nonce, parent, n++);
+    } catch (const error& e) {
+        const bool nonce_error =
+            e.kind() == error_kind::oauth &&
+            (e.oauth_error() == "use_dpop_nonce" || e.oauth_error() == "invalid_dpop_proof");
+        retry_nonce = prepared.nonces.get(prepared.request.url);
+        if (!nonce_error || retry_nonce == sent_nonce) throw;
+    }
+    if (nonce_retries != nullptr) ++*nonce_retries;
+    return send_token_request_once(prepared, via, retry_nonce, parent, n++);
+}
+
+// True when the token endpoint is to be discovered from the issuer.
+inline bool discovers_endpoint(const client_config& cfg) {
+    return cfg.token_endpoint.empty() && !cfg.issuer.empty();
+}
+
+// Checks what can be checked before discovery: the issuer, and the rest of cfg as if the
+// issuer were the token endpoint.
+inline void validate_before_discovery(const client_config& cfg) {
+    check_issuer(cfg);
+    client_config probe = cfg;
+    probe.token_endpoint = cfg.issuer;
+    validate_config(probe);
+}
+
+// cfg with the token endpoint its issuer's metadata names, once the server is known to
+// take cfg's method.
+inline client_config with_discovered_endpoint(const client_config& cfg, transport& via) {
+    const authorization_server_metadata meta = discover(cfg, via);
+    check_server_takes(meta, cfg);
+    client_config out = cfg;
+    out.token_endpoint = meta.token_endpoint;
+    // A client that presents a certificate uses the server's mutual-TLS endpoint, where
+    // it has one (RFC 8705 §5).
+    if (cfg.tls.has_client_certificate()) {
+        const auto alias = meta.mtls_endpoint_aliases.find("token_endpoint");
+        if (alias != meta.mtls_endpoint_aliases.end()) out.token_endpoint = alias->second;
+    }
+    return out;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <atomic>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <sys/stat.h>
+
+namespace oauth2cc::detail {
+
+/// @brief client_config::client_secret_file: read when first asked for, again when the
+/// file's metadata changes, and again whenever asked to (after an `invalid_client`).
+class secret_file {
+public:
+    explicit secret_file(std::string path) : path_(std::move(path)) {}
+
+    /// @brief The secret and its version: 1 for the first contents read, one more for
+    /// each change of contents (a file touched but not changed keeps its version).
+    /// @param force read even when the metadata is unchanged
+    /// @throws error `config` naming the file (never its contents) when it cannot be
+    ///         read or holds no secret
+    std::pair<std::shared_ptr<const secret>, unsigned> current(bool force = false) {
+        struct stat now {};
+        const bool known = ::stat(path_.c_str(), &now) == 0;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (!force && known && text_ && same_file_version(now, seen_)) return {text_, version_};
+        std::string text =
+            read_credential_file(path_, max_credential_file_bytes, "the client secret file");
+        const wipe_at_exit wiper{[&text] { wipe(text); }};
+        // A trailing newline (or CRLF) is the file's, not the secret's.
+        std::size_t end = text.size();
+        while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r')) --end;
+        text.resize(end);
+        if (text.empty()) {
+            throw error(error_kind::config,
+                        "the client secret file \"" + excerpt(path_, 200) + "\" is empty");
+        }
+        if (has_control(text)) {
+            throw error(error_kind::config, "the client secret file \"" + excerpt(path_, 200) +
+                                                "\" holds control characters");
+        }
+        if (!text_ || text_->reveal() != text) {
+            text_ = std::make_shared<const secret>(text);
+            ++version_;
+        }
+        if (known) seen_ = now;
+        return {text_, version_};
+    }
+
+private:
+    std::mutex mutex_;
+    std::string path_;
+    struct stat seen_ {};
+    std::shared_ptr<const secret> text_;
+    unsigned version_ = 0;
+};
+
+/// @brief The one secret_file of path in this process, shared by every client that names
+/// it, so that a file is read once per change whatever number of entries use it.
+inline std::shared_ptr<secret_file> secret_file_at(const std::string& path) {
+    static std::mutex mutex;
+    static std::map<std::string, std::weak_ptr<secret_file>> files;
+    const std::lock_guard<std::mutex> lock(mutex);
+    for (auto it = files.begin(); it != files.end();) {
+        it = it->second.expired() ? files.erase(it) : std::next(it);
+    }
+    std::weak_ptr<secret_file>& known = files[path];
+    if (auto file = known.lock()) return file;
+    auto file = std::make_shared<secret_file>(path);
+    known = file;
+    return file;
+}
+
+/// @brief Refuses a client_secret_file beside a client_secret, or for a method that sends
+/// no secret.
+/// @throws error `config`
+inline void check_secret_file(const client_config& cfg) {
+    if (cfg.client_secret_file.empty()) return;
+    if (!cfg.client_secret.empty()) {
+        throw error(error_kind::config,
+                    "client_secret and client_secret_file are both set: set one");
+    }
+    if (cfg.auth != auth_method::client_secret_basic &&
+        cfg.auth != auth_method::client_secret_post && cfg.auth != auth_method::client_secret_jwt) {
+        throw error(error_kind::config, "client_secret_file is set, but the " +
+                                            std::string(to_string(cfg.auth)) +
+                                            " method sends no client secret");
+    }
+}
+
+/// @brief cfg with the current contents of its client_secret_file as client_secret (cfg
+/// itself when it names no file), for the requests that are not token requests
+/// (introspection, revocation).
+/// @throws error `config` as check_secret_file() and secret_file::current() do
+inline client_config with_current_secret(const client_config& cfg) {
+    check_secret_file(cfg);
+    client_config out = cfg;
+    if (!cfg.client_secret_file.empty()) {
+        out.client_secret = *secret_file_at(cfg.client_secret_file)->current().first;
+    }
+    return out;
+}
+
+/// @brief The prepared token request of one client: built once, and again when its
+/// secret file has new contents; with an issuer and no token endpoint, built by the
+/// first request that discovers the endpoint, and by the next after a failure.
+class request_source {
+public:
+    /// @throws error `config` when cfg is unusable, or its secret file cannot be read
+    explicit request_source(const client_config& cfg) : cfg_(cfg) {
+        check_secret_file(cfg);
+        if (!cfg.client_secret_file.empty()) {
+            file_ = secret_file_at(cfg.client_secret_file);
+            auto [text, version] = file_->current();
+            cfg_.client_secret = *text;
+            version_ = version;
+        }
+        if (discovers_endpoint(cfg_)) {
+            validate_before_discovery(cfg_);
+        } else {
+            ready_ = std::make_shared<const prepared_token_request>(cfg_);
+        }
+    }
+
+    /// @brief The request to send now.
+    /// @throws error `config` when the secret file cannot be read; as discover() does
+    std::shared_ptr<const prepared_token_request> get(transport& via, bool force = false) {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (file_) {
+            auto [text, version] = file_->current(force);
+            if (version != version_) {
+                cfg_.client_secret = *text;
+                ready_.reset();
+                version_ = version;
+                ++rotations_;
+            }
+        }
+        if (!ready_) {
+            // Discovered once: a new secret keeps the endpoint.
+            if (discovers_endpoint(cfg_)) cfg_ = with_discovered_endpoint(cfg_, via);
+            ready_ = std::make_shared<const prepared_token_request>(cfg_);
+        }
+        return ready_;
+    }
+
+    /// @brief After `invalid_client` to failed: the request with the secret file's new
+    /// contents, read now; null when the secret is the one failed was sent with.
+    std::shared_ptr<const prepared_token_request> renewed(const prepared_token_request& failed,
+                                                          transport& via) {
+        if (!file_) return nullptr;
+        auto now = get(via, true);
+        return now.get() != &failed ? now : nullptr;
+    }
+
+    /// @brief The new secrets taken up from the file since the first.
+    unsigned rotations() const noexcept { return rotations_.load(); }
+
+private:
+    std::mutex mutex_;
+    client_config cfg_;  ///< with the secret file's current contents
+    std::shared_ptr<secret_file> file_;
+    unsigned version_ = 0;
+    std::shared_ptr<const prepared_token_request> ready_;
+    std::atomic<unsigned> rotations_{0};
+};
+
+/// @brief Sends source's request; an `invalid_client` answer is retried once when the
+/// secret file has new contents (read again now), never twice for one change.
+/// The acquisition is a span, its attempts its children.
+inline token send_with_renewal(request_source& source, transport& via,
+                               std::atomic<unsigned>* nonce_retries = nullptr) {
+    const auto sent = source.get(via);
+    span_scope span(sent->trace, sent->span(span_kind::token_acquisition));
+    unsigned attempt = 0;
+    std::shared_ptr<const prepared_token_request> again;
+    try {
+        return send_token_request(*sent, via, nonce_retries, span.get(), &attempt);
+    } catch (const error& e) {
+        if (e.kind() != error_kind::oauth || e.oauth_error() != "invalid_client") {
+            span.failed(e);
+            throw;
+        }
+        again = source.renewed(*sent, via);
+        if (!again) {
+            span.failed(e);
+            throw;
+        }
+    }
+    try {
+        return send_token_request(*again, via, nonce_retries, span.get(), &attempt);
+    } catch (const error& e) {
+        span.failed(e);
+        throw;
+    }
+}
+
+}  // namespace oauth2cc::detail
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::string_view to_string(log_level level) noexcept {
+    switch (level) {
+        case log_level::debug:
+            return "debug";
+        case log_level::info:
+            return "info";
+        case log_level::warning:
+            return "warning";
+        case log_level::error:
+            return "error";
+    }
+    return "unknown";
+}
+
+OAUTH2CC_INLINE token_manager::token_manager(client_config cfg, refresh_policy policy,
+                                             std::shared_ptr<transport> via,
+                                             std::shared_ptr<clock_source> clock)
+    : core_(std::make_shared<detail::manager_core>(std::move(cfg), policy, std::move(via),
+                                                   std::move(clock))) {
+    detail::manager_core* c = core_.get();
+    core_->clock_subscription = core_->clock->subscribe([c] { c->poke_all(); });
+}
+
+OAUTH2CC_INLINE token_manager::~token_manager() {
+    stop();
+    detail::manager_core& c = *core_;
+    c.clock->unsubscribe(c.clock_subscription);
+    {
+        std::unique_lock<std::mutex> lock(c.running->mutex);
+        c.running->done.wait(lock, [&] { return c.running->running == 0; });
+    }
+    {
+        // Threads' cells outlive the manager; the token must not live on in them, nor
+        // the subject a thread saw last.
+        detail::manager_state& s = *c.own;
+        const detail::state_lock lock = s.lock();
+        s.locked(lock).current.reset();
+        detail::retire_copies(s, lock);
+        for (const auto& cell : s.locked(lock).cells.cells) cell->subject.reset();
+    }
+    set_observer(nullptr);
+}
+
+OAUTH2CC_INLINE std::chrono::steady_clock::duration token_manager::lead_for(
+    std::chrono::steady_clock::duration lifetime, const refresh_policy& policy) {
+    using duration = std::chrono::steady_clock::duration;
+    const duration early = std::chrono::duration_cast<duration>(policy.early);
+    const duration fraction =
+        std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
+            static_cast<double>(lifetime.count()) * policy.early_fraction));
+    return std::min(std::max(early, fraction), lifetime / 2);
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get() {
+    if (core_->follows) return get(core_->base_params, std::chrono::milliseconds::max());
+    detail::manager_state& s = *core_->own;
+    detail::cache_cell& cell = detail::this_thread_cell(s, core_->own);
+    if (auto copy = detail::cached_copy(s, cell)) return copy;
+    return detail::wait_for_token(s, &cell, std::chrono::milliseconds::max());
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
+    std::chrono::milliseconds max_wait) {
+    if (core_->follows) return get(core_->base_params, max_wait);
+    detail::manager_state& s = *core_->own;
+    return detail::wait_for_token(s, &detail::this_thread_cell(s, core_->own), max_wait);
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(const token_params& params) {
+    return get(params, std::chrono::milliseconds::max());
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::get(
+    const token_params& params, std::chrono::milliseconds max_wait) {
+    detail::manager_state& own = *core_->own;
+    detail::cache_cell& mine = detail::this_thread_cell(own, core_->own);
+    // A config that follows its subject reads the entry of the subject its sources give.
+    const detail::current_subject* subject =
+        core_->follows ? &detail::subject_now(core_->base, mine) : nullptr;
+    const std::string_view subject_key = subject != nullptr ? subject->key : std::string_view();
+    const std::size_t hash = detail::entry_hash(params, subject != nullptr ? subject->key_hash : 0);
+    if (mine.keyed) {
+        // A slot found has its cell.
+        if (detail::keyed_cells::slot* slot = mine.keyed->find(hash, params, subject_key)) {
+            if (auto copy = detail::keyed_copy(own, *slot)) return copy;
+        }
+    }
+    const auto entry = core_->entry(params, subject);
+    if (entry == core_->own) return get(max_wait);
+    if (!mine.keyed) mine.keyed = std::make_unique<detail::keyed_cells>();
+    detail::cache_cell& cell =
+        detail::keyed_cell(mine.keyed->find_or_add(hash, params, subject_key), entry);
+    return detail::wait_for_token(*entry, &cell, max_wait);
+}
+
+OAUTH2CC_INLINE std::string token_manager::authorization_header() {
+    const auto tok = get();
+    detail::check_attachable(*tok);
+    if (tok->token_type == "DPoP") {
+        throw error(error_kind::config,
+                    "the token is DPoP-bound: every request needs its own proof, so take "
+                    "the headers from request_headers(method, url)");
+    }
+    return "Bearer " + tok->access_token.reveal();
+}
+
+OAUTH2CC_INLINE name_value_list token_manager::request_headers(std::string_view method,
+                                                               std::string_view url) {
+    const auto tok = get();
+    return detail::resource_headers(*core_, *tok, method, url);
+}
+
+OAUTH2CC_INLINE name_value_list token_manager::request_headers(const token_params& params,
+                                                               std::string_view method,
+                                                               std::string_view url) {
+    const auto tok = get(params);
+    return detail::resource_headers(*core_, *tok, method, url);
+}
+
+OAUTH2CC_INLINE name_value_list token_manager::headers_for(const token& tok,
+                                                           std::string_view method,
+                                                           std::string_view url) {
+    return detail::resource_headers(*core_, tok, method, url);
+}
+
+OAUTH2CC_INLINE bool token_manager::set_dpop_nonce(std::string_view url, std::string_view nonce) {
+    const std::string origin = detail::dpop_origin(url);
+    return !origin.empty() && core_->resource_nonces.put(origin, nonce);
+}
+
+OAUTH2CC_INLINE void token_manager::invalidate(const token* seen) {
+    if (core_->follows) return invalidate(core_->base_params, seen);
+    detail::drop_token(*core_->own, seen);
+}
+
+OAUTH2CC_INLINE void token_manager::invalidate(const token_params& params, const token* seen) {
+    if (const auto entry = core_->find(params, seen_subject(false))) {
+        detail::drop_token(*entry, seen);
+    }
+}
+
+OAUTH2CC_INLINE void token_manager::revoke() {
+    transport& via = *core_->own->client.via();
+    const std::string endpoint =
+        detail::revocation_endpoint_of(detail::with_current_secret(core_->base), via);
+    std::optional<error> first;
+    for (const auto& entry : core_->all()) {
+        std::shared_ptr<const token> tok;
+        {
+            const detail::state_lock lock = entry->lock();
+            const detail::guarded_state& g = entry->locked(lock);
+            if (g.current) tok = g.current->tok;
+        }
+        if (!tok) continue;
+        // An exchanged token of another type than an access token goes without a hint.
+        const bool access =
+            tok->issued_token_type.empty() || tok->issued_token_type == token_types::access_token;
+        try {
+            detail::revoke_at(detail::with_current_secret(entry->client.config()), endpoint,
+                              tok->access_token, access ? "access_token" : "", via);
+        } catch (const error& e) {
+            if (!first) first = e;
+        }
+        detail::drop_token(*entry, tok.get(), false);
+    }
+    if (first) throw *first;
+}
+
+OAUTH2CC_INLINE std::string_view token_manager::seen_subject(bool seen_only) {
+    if (!core_->follows) return {};
+    detail::cache_cell& mine = detail::this_thread_cell(*core_->own, core_->own);
+    // The subject of the token this thread was served last, which it now reports on.
+    if (mine.subject) return mine.subject->key;
+    if (seen_only) return {};
+    return detail::subject_now(core_->base, mine).key;
+}
+
+OAUTH2CC_INLINE void token_manager::note_accepted(const token& tok) noexcept {
+    if (core_->follows) return note_accepted(core_->base_params, tok);
+    detail::note_accepted(*core_->own, &tok);
+}
+
+OAUTH2CC_INLINE void token_manager::note_accepted(const token_params& params,
+                                                  const token& tok) noexcept {
+    try {
+        if (const auto entry = core_->find(params, seen_subject(true))) {
+            detail::note_accepted(*entry, &tok);
+        }
+    } catch (...) {
+        // Out of memory: the guard goes without this report.
+    }
+}
+
+OAUTH2CC_INLINE std::function<std::string()> subject_token_of(token_manager& m) {
+    return [&m] { return m.get()->access_token.reveal(); };
+}
+
+OAUTH2CC_INLINE std::function<std::string()> subject_token_of(token_manager& m,
+                                                              token_params params) {
+    return [&m, params = std::move(params)] { return m.get(params)->access_token.reveal(); };
+}
+
+OAUTH2CC_INLINE std::size_t token_manager::entries() const { return core_->size(); }
+
+OAUTH2CC_INLINE const client_config& token_manager::config() const noexcept { return core_->base; }
+
+OAUTH2CC_INLINE std::shared_ptr<metrics_observer> token_manager::observer() const {
+    return core_->settings().observer;
+}
+
+OAUTH2CC_INLINE void token_manager::start_background_refresh() {
+    bool already = false;
+    core_->configure([&](detail::entry_settings& settings) {
+        already = settings.background;
+        settings.background = true;
+    });
+    if (already) return;
+    const std::weak_ptr<detail::manager_core> weak = core_;
+    try {
+        core_->background_id = detail::refresh_service::instance().enroll(
+            [weak]() -> std::optional<std::chrono::steady_clock::time_point> {
+                const auto c = weak.lock();
+                if (!c) return std::nullopt;
+                return c->background_pass();
+            });
+    } catch (const error&) {
+        core_->configure([](detail::entry_settings& settings) { settings.background = false; });
+        throw;
+    }
+}
+
+OAUTH2CC_INLINE void token_manager::stop() {
+    detail::manager_core& c = *core_;
+    if (detail::logging_scope::inside(*c.own)) {
+        // The logger runs on a worker whose request stop() would wait for.
+        throw error(error_kind::config, "stop() cannot be called from this manager's logger");
+    }
+    bool was = false;
+    c.configure([&](detail::entry_settings& settings) {
+        was = settings.background;
+        settings.background = false;
+    });
+    if (!was) return;
+    detail::refresh_service::instance().withdraw(c.background_id.exchange(0));
+    std::unique_lock<std::mutex> lock(c.running->mutex);
+    c.running->done.wait(lock, [&] { return c.running->running == 0; });
+}
+
+OAUTH2CC_INLINE manager_stats token_manager::stats() const { return core_->stats(); }
+
+OAUTH2CC_INLINE void token_manager::set_refresh_workers(std::size_t count) {
+    detail::refresh_service::instance().set_workers(count);
+}
+
+OAUTH2CC_INLINE void token_manager::set_logger(
+    std::function<void(log_level, std::string_view)> logger) {
+    auto shared = std::make_shared<detail::guarded_state::logger_fn>(std::move(logger));
+    core_->configure([&](detail::entry_settings& settings) { settings.logger = shared; });
+}
+
+OAUTH2CC_INLINE const std::string& token_manager::cache_key() const noexcept {
+    return core_->own->key;
+}
+
+OAUTH2CC_INLINE void token_manager::set_store(std::shared_ptr<token_store> store) {
+    core_->configure([&](detail::entry_settings& settings) { settings.store = store; });
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/token_manager_async_inl.hpp ----
+
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace oauth2cc {
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get() noexcept {
+    if (core_->follows) return try_get(core_->base_params);
+    try {
+        detail::manager_state& s = *core_->own;
+        detail::cache_cell& cell = detail::this_thread_cell(s, core_->own);
+        if (auto copy = detail::cached_copy(s, cell)) return copy;
+        return detail::try_token(s, &cell);
+    } catch (...) {
+        // No worker for the request, or no memory: no token now; the next call tries again.
+    }
+    return nullptr;
+}
+
+OAUTH2CC_INLINE std::shared_ptr<const token> token_manager::try_get(
+    const token_params& params) noexcept {
+    try {
+        const auto entry = core_->entry(params, subject_of_caller());
+        if (entry == core_->own) return try_get();
+        return detail::try_token(*entry, nullptr);
+    } catch (...) {
+        // As above, or params that cannot be asked for: no token.
+    }
+    return nullptr;
+}
+
+OAUTH2CC_INLINE void token_manager::get_async(std::function<void(token_result)> done) {
+    if (core_->follows) return get_async(core_->base_params, std::move(done));
+    detail::token_to(*core_->own, std::move(done));
+}
+
+OAUTH2CC_INLINE void token_manager::get_async(const token_params& params,
+                                              std::function<void(token_result)> done) {
+    std::shared_ptr<detail::manager_state> entry;
+    try {
+        entry = core_->entry(params, subject_of_caller());
+    } catch (const error& e) {
+        token_result failed;
+        failed.failure = e;
+        detail::hand_over(done, failed);
+        return;
+    }
+    detail::token_to(*entry, std::move(done));
+}
+
+OAUTH2CC_INLINE const detail::current_subject* token_manager::subject_of_caller() {
+    if (!core_->follows) return nullptr;
+    return &detail::subject_now(core_->base, detail::this_thread_cell(*core_->own, core_->own));
+}
+
+OAUTH2CC_INLINE void token_manager::set_observer(std::shared_ptr<metrics_observer> observer) {
+    std::shared_ptr<metrics_observer> previous;
+    bool same = false;
+    core_->configure([&](detail::entry_settings& settings) {
+        same = settings.observer == observer;
+        previous = std::exchange(settings.observer, observer);
+    });
+    if (same) return;
+    detail::tell(previous, [&](metrics_observer& o) { o.on_detach(*this); });
+    detail::tell(observer, [&](metrics_observer& o) { o.on_attach(*this, core_->own->who); });
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/authorized_client_inl.hpp ----
+
 // ---- oauth2cc/detail/http/headers.hpp ----
 
 #include <string_view>
@@ -7009,7 +8909,18 @@ OAUTH2CC_INLINE http_request authorized_client::request_for(std::string_view met
 }
 
 OAUTH2CC_INLINE http_response authorized_client::send_hop(http_request& req, const token& tok,
-                                                          bool on_origin, bool& new_nonce) {
+                                                          bool on_origin, bool& new_nonce,
+                                                          unsigned attempt) {
+    const client_config& cfg = tokens_.config();
+    const std::string server = cfg.tracer ? detail::server_of(req.url) : std::string();
+    span_start what;
+    what.client_id = who_;
+    what.server = server;
+    what.grant = to_string(cfg.grant);
+    what.endpoint = "resource";
+    what.method = req.method;
+    what.attempt = attempt;
+    detail::span_scope span(cfg.tracer, what);
     // The token's headers (Authorization, and a DPoP proof for this hop's URL) are added
     // for this hop only, and wiped and removed once it is sent, so the request is not
     // copied per hop.
@@ -7034,6 +8945,12 @@ OAUTH2CC_INLINE http_response authorized_client::send_hop(http_request& req, con
         throw;
     }
     drop_authorization();
+    span.answered(res.status);
+    if (span.get() != nullptr && (res.status == 401 || res.status == 403)) {
+        const auto challenge =
+            tok.token_type == "DPoP" ? find_dpop_challenge(res) : find_bearer_challenge(res);
+        if (challenge) span.challenged(challenge->error);
+    }
     const auto nonce = res.header("DPoP-Nonce");
     new_nonce =
         on_origin && tok.token_type == "DPoP" && nonce && tokens_.set_dpop_nonce(req.url, *nonce);
@@ -7080,7 +8997,7 @@ OAUTH2CC_INLINE bool authorized_client::redirect(http_request& req, const http_r
 
 OAUTH2CC_INLINE http_response authorized_client::exchange(const http_request& base,
                                                           const token& tok, bool& on_origin,
-                                                          bool& new_nonce) {
+                                                          bool& new_nonce, unsigned attempt) {
     if (detail::has_control(tok.access_token.reveal())) {
         throw error(error_kind::bad_response,
                     "the access token holds control characters; it is never sent");
@@ -7088,7 +9005,7 @@ OAUTH2CC_INLINE http_response authorized_client::exchange(const http_request& ba
     http_request req = base;
     on_origin = true;
     for (int hop = 0;; ++hop) {
-        http_response res = send_hop(req, tok, on_origin, new_nonce);
+        http_response res = send_hop(req, tok, on_origin, new_nonce, attempt);
         if (!options_.follow_redirects || !detail::is_followable_redirect(res.status) ||
             hop >= options_.max_redirects || !redirect(req, res, on_origin)) {
             return res;
@@ -7100,13 +9017,16 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
                                                       std::string_view path, std::string_view body,
                                                       std::string_view content_type,
                                                       const name_value_list& headers) {
-    const http_request base = request_for(method, path, body, content_type, headers);
+    http_request base = request_for(method, path, body, content_type, headers);
+    // One traceparent for the call, its retries and redirects.
+    detail::add_traceparent(base, tokens_.config().traceparent);
+    unsigned attempt = 0;
     // `token_sent`: the final response answered a request that carried the token;
     // `new_nonce`: the last response on the origin gave a new DPoP nonce.
     bool token_sent = false, new_nonce = false;
     auto params = current_params();
     auto tok = token_of(params);
-    http_response res = exchange(base, *tok, token_sent, new_nonce);
+    http_response res = exchange(base, *tok, token_sent, new_nonce, attempt++);
     const bool dpop = tok->token_type == "DPoP";
     if (res.status == 401 && token_sent && dpop) {
         // RFC 9449 §9: a new nonce the server asks for is answered once, same token.
@@ -7115,7 +9035,7 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             detail::tell(tokens_.observer(), [&](metrics_observer& o) {
                 o.on_dpop_nonce_retry(who_, nonce_origin::resource_server);
             });
-            res = exchange(base, *tok, token_sent, new_nonce);
+            res = exchange(base, *tok, token_sent, new_nonce, attempt++);
         }
     }
     if (res.status == 401 && token_sent) {
@@ -7134,7 +9054,7 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             tok = std::move(next);
             detail::tell(tokens_.observer(),
                          [&](metrics_observer& o) { o.on_unauthorized_retry(who_); });
-            res = exchange(base, *tok, token_sent, new_nonce);
+            res = exchange(base, *tok, token_sent, new_nonce, attempt++);
         }
     } else if (res.status == 403 && token_sent && options_.step_up_scope) {
         if (auto wider = stepped_up(params, res, dpop)) {
@@ -7144,7 +9064,7 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             }
             params = std::move(wider);
             tok = token_of(params);
-            res = exchange(base, *tok, token_sent, new_nonce);
+            res = exchange(base, *tok, token_sent, new_nonce, attempt++);
         }
     }
     if (token_sent && res.status != 401) {
@@ -7193,176 +9113,478 @@ OAUTH2CC_INLINE std::optional<token_params> authorized_client::stepped_up(
 }
 
 }  // namespace oauth2cc
-// ---- oauth2cc/impl/discovery_inl.hpp ----
+// ---- oauth2cc/impl/config_sources_inl.hpp ----
 
-// ---- oauth2cc/detail/oauth/metadata.hpp ----
+// ---- oauth2cc/detail/config/parser.hpp ----
 
-#include <nlohmann/json.hpp>
+// ---- oauth2cc/detail/config/settings.hpp ----
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+namespace oauth2cc::detail {
+
+/// @brief Every setting's name: the environment's OAUTH2_<NAME> and the file's member.
+inline const std::vector<std::string_view>& setting_names() {
+    static const std::vector<std::string_view> names{"token_url",
+                                                     "issuer",
+                                                     "client_id",
+                                                     "client_secret",
+                                                     "client_secret_file",
+                                                     "auth_method",
+                                                     "scope",
+                                                     "client_key_file",
+                                                     "client_key_id",
+                                                     "client_key_alg",
+                                                     "client_assertion_file",
+                                                     "assertion_audience",
+                                                     "client_cert_file",
+                                                     "client_cert_key_file",
+                                                     "dpop",
+                                                     "dpop_key_file",
+                                                     "audience",
+                                                     "resource",
+                                                     "ca_file",
+                                                     "revocation_url",
+                                                     "grant",
+                                                     "subject_token_file",
+                                                     "subject_token_type",
+                                                     "actor_token_file",
+                                                     "actor_token_type",
+                                                     "requested_token_type",
+                                                     "assertion_file",
+                                                     "grant_key_file",
+                                                     "grant_key_id",
+                                                     "assertion_subject"};
+    return names;
+}
+
+/// @brief Settings by name, and how errors name them (OAUTH2_SCOPE, or "scope" in FILE).
+class settings_reader {
+public:
+    using settings = std::map<std::string, std::string, std::less<>>;
+
+    settings_reader(const settings& values, std::function<std::string(std::string_view)> label)
+        : values_(values), label_(std::move(label)) {}
+
+    /// @brief The value of a setting; empty when not given.
+    const std::string& operator[](std::string_view name) const {
+        static const std::string none;
+        const auto found = values_.find(name);
+        return found != values_.end() ? found->second : none;
+    }
+
+    bool has(std::string_view name) const { return !(*this)[name].empty(); }
+
+    /// @brief How errors name a setting.
+    std::string label(std::string_view name) const { return label_(name); }
+
+    /// @throws error `config`: "<label>: why"
+    [[noreturn]] void fail(std::string_view name, const std::string& why) const {
+        throw error(error_kind::config, label(name) + ": " + why);
+    }
+
+    /// @brief The path a setting names, once it is known to be a file this process can
+    /// read; empty when not given.
+    /// @throws error `config` naming the setting and the path when it is not
+    std::string file(std::string_view name) const {
+        const std::string& path = (*this)[name];
+        if (path.empty()) return path;
+        if (has_control(path)) fail(name, "the path has control characters");
+        // Not blocked by a FIFO; only a regular file will do.
+        const unique_fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        if (fd.get() < 0) {
+            fail(name, "cannot read \"" + excerpt(path, 200) + "\": " + std::strerror(errno));
+        }
+        struct stat st {};
+        if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+            fail(name, "\"" + excerpt(path, 200) + "\" is " +
+                           (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file"));
+        }
+        return path;
+    }
+
+private:
+    const settings& values_;
+    std::function<std::string(std::string_view)> label_;
+};
+
+/// @brief The names auth_method takes (those of oauth2cc-cli --auth).
+inline std::optional<auth_method> auth_method_named(std::string_view m) {
+    static const std::pair<std::string_view, auth_method> names[] = {
+        {"basic", auth_method::client_secret_basic},
+        {"client_secret_basic", auth_method::client_secret_basic},
+        {"post", auth_method::client_secret_post},
+        {"client_secret_post", auth_method::client_secret_post},
+        {"none", auth_method::none},
+        {"client_secret_jwt", auth_method::client_secret_jwt},
+        {"private_key_jwt", auth_method::private_key_jwt},
+        {"client_assertion", auth_method::client_assertion},
+        {"tls_client_auth", auth_method::tls_client_auth},
+        {"self_signed_tls_client_auth", auth_method::self_signed_tls_client_auth}};
+    for (const auto& [name, method] : names) {
+        if (name == m) return method;
+    }
+    return std::nullopt;
+}
+
+/// @brief Whether the method sends the client secret (itself or as the HS256 key).
+inline bool sends_secret(auth_method m) noexcept {
+    return m == auth_method::client_secret_basic || m == auth_method::client_secret_post ||
+           m == auth_method::client_secret_jwt;
+}
+
+/// @brief A key file setting as a signing_key, with its id and algorithm settings.
+/// @throws error `config` naming the setting when the key cannot be read or used
+inline signing_key key_setting(const settings_reader& s, std::string_view file, std::string_view id,
+                               std::string_view alg_name = {}) {
+    std::optional<jws_alg> alg;
+    const std::string& wanted = alg_name.empty() ? std::string() : s[alg_name];
+    for (const auto a :
+         {jws_alg::rs256, jws_alg::ps256, jws_alg::es256, jws_alg::es384, jws_alg::eddsa}) {
+        if (wanted == to_string(a)) alg = a;
+    }
+    if (!wanted.empty() && !alg) {
+        s.fail(alg_name, "unknown algorithm \"" + excerpt(wanted, 40) +
+                             "\": RS256, PS256, ES256, ES384 or EdDSA");
+    }
+    const std::string path = s.file(file);
+    try {
+        return signing_key::from_pem_file(path, id.empty() ? std::string() : s[id], alg);
+    } catch (const error& e) {
+        s.fail(file, e.what());
+    }
+}
+
+/// @brief Sets cfg.auth and what the method uses, from auth_method, client_key_file,
+/// client_key_id, client_key_alg, client_assertion_file, client_cert_file,
+/// client_cert_key_file, dpop and dpop_key_file. With no method named, a key file means
+/// private_key_jwt, an assertion file client_assertion, and neither client_secret_basic.
+/// @throws error `config` naming the setting that is unknown, missing or out of place
+inline void apply_authentication(client_config& cfg, const settings_reader& s) {
+    if (!s.has("auth_method")) {
+        cfg.auth = s.has("client_key_file")         ? auth_method::private_key_jwt
+                   : s.has("client_assertion_file") ? auth_method::client_assertion
+                                                    : auth_method::client_secret_basic;
+    } else if (const auto m = auth_method_named(s["auth_method"])) {
+        cfg.auth = *m;
+    } else {
+        s.fail("auth_method", "unknown method \"" + excerpt(s["auth_method"], 40) +
+                                  "\": client_secret_basic (basic), client_secret_post (post), "
+                                  "none, client_secret_jwt, private_key_jwt, client_assertion, "
+                                  "tls_client_auth or self_signed_tls_client_auth");
+    }
+    const std::string method(to_string(cfg.auth));
+    for (const char* name : {"client_key_file", "client_key_id", "client_key_alg"}) {
+        if (s.has(name) && cfg.auth != auth_method::private_key_jwt) {
+            s.fail(name, "a client key is for the private_key_jwt method only, not " + method);
+        }
+    }
+    if (s.has("client_assertion_file") && cfg.auth != auth_method::client_assertion) {
+        s.fail("client_assertion_file",
+               "an assertion file is for the client_assertion method only, not " + method);
+    }
+    if (cfg.auth == auth_method::private_key_jwt) {
+        if (!s.has("client_key_file"))
+            s.fail("client_key_file", "private_key_jwt needs a client key file");
+        cfg.client_key = key_setting(s, "client_key_file", "client_key_id", "client_key_alg");
+    }
+    if (cfg.auth == auth_method::client_assertion) {
+        if (!s.has("client_assertion_file")) {
+            s.fail("client_assertion_file", "client_assertion needs an assertion file");
+        }
+        cfg.client_assertion = assertion_from_file(s.file("client_assertion_file"));
+    }
+    // Mutual TLS: the certificate authenticates the tls methods, and binds the tokens of
+    // any method on a server that issues certificate-bound tokens.
+    if (s.has("client_cert_file") != s.has("client_cert_key_file")) {
+        s.fail(s.has("client_cert_file") ? "client_cert_key_file" : "client_cert_file",
+               "a client certificate and its key go together");
+    }
+    const bool tls_method = cfg.auth == auth_method::tls_client_auth ||
+                            cfg.auth == auth_method::self_signed_tls_client_auth;
+    if (tls_method && !s.has("client_cert_file")) {
+        s.fail("client_cert_file", method + " needs a client certificate and its key");
+    }
+    cfg.tls.client_cert_file = s.file("client_cert_file");
+    cfg.tls.client_key_file = s.file("client_cert_key_file");
+    const std::string& dpop = s["dpop"];
+    if (!dpop.empty() && dpop != "0" && dpop != "1" && dpop != "true" && dpop != "false") {
+        s.fail("dpop", "takes 1 (a new DPoP key for this process) or 0");
+    }
+    const bool new_dpop_key = dpop == "1" || dpop == "true";
+    if (new_dpop_key && s.has("dpop_key_file")) {
+        s.fail("dpop", "a DPoP key file, or a new DPoP key: not both");
+    }
+    if (s.has("dpop_key_file")) {
+        cfg.dpop_key = key_setting(s, "dpop_key_file", {});
+    } else if (new_dpop_key) {
+        cfg.dpop_key = signing_key::generate(jws_alg::es256);
+    }
+}
+
+/// @brief The client secret from client_secret_file or client_secret, for a method that
+/// sends one. A method that sends none leaves both unread: an environment may hold a
+/// secret for another program, and it is no error.
+/// @throws error `config` naming the setting, never the secret
+inline void apply_secret(client_config& cfg, const settings_reader& s) {
+    if (!sends_secret(cfg.auth)) return;
+    const bool file = s.has("client_secret_file");
+    const bool value = s.has("client_secret");
+    if (file && value) s.fail("client_secret", "set the secret or its file, not both");
+    if (!file && !value) {
+        s.fail("client_secret_file", std::string(to_string(cfg.auth)) + " needs a client secret");
+    }
+    if (value) {
+        if (has_control(s["client_secret"])) s.fail("client_secret", "has control characters");
+        cfg.client_secret = secret(s["client_secret"]);
+        return;
+    }
+    cfg.client_secret_file = s.file("client_secret_file");
+}
+
+/// @brief The RFC 8693 §3 token types by their short names, which the type settings take
+/// besides the URIs themselves.
+/// @throws error `config` naming the setting for an unknown short name
+inline std::string token_type_setting(const settings_reader& s, std::string_view name) {
+    const std::string& value = s[name];
+    if (value.empty() || value.find(':') != std::string::npos) return value;
+    for (const char* known :
+         {"access_token", "refresh_token", "id_token", "jwt", "saml1", "saml2"}) {
+        if (value == known) return "urn:ietf:params:oauth:token-type:" + value;
+    }
+    s.fail(name, "unknown token type \"" + excerpt(value, 40) +
+                     "\": access_token, refresh_token, id_token, jwt, saml1, saml2, or a URI");
+}
+
+/// @brief The JWT bearer grant's assertion source: assertion_file, or grant_key_file
+/// (with grant_key_id and assertion_subject) signing one per request.
+/// @throws error `config` naming the setting that is missing or out of place
+inline void apply_jwt_bearer(client_config& cfg, const settings_reader& s) {
+    if (s.has("assertion_file") && s.has("grant_key_file")) {
+        s.fail("assertion_file", "an assertion file, or a grant key: not both");
+    }
+    if (s.has("assertion_file")) {
+        for (const char* n : {"grant_key_id", "assertion_subject"}) {
+            if (s.has(n)) s.fail(n, "is for a grant key, not an assertion file");
+        }
+        cfg.grant_assertion = assertion_from_file(s.file("assertion_file"));
+    } else if (s.has("grant_key_file")) {
+        if (cfg.client_id.empty()) s.fail("client_id", "a grant key signs as the client id");
+        const std::string audience = !cfg.assertion_audience.empty() ? cfg.assertion_audience
+                                     : !cfg.token_endpoint.empty()   ? cfg.token_endpoint
+                                                                     : cfg.issuer;
+        const std::string& subject = s["assertion_subject"];
+        cfg.grant_assertion =
+            jwt_bearer_assertion(key_setting(s, "grant_key_file", "grant_key_id"), cfg.client_id,
+                                 subject.empty() ? cfg.client_id : subject, audience);
+    } else {
+        s.fail("grant", "jwt_bearer needs an assertion file or a grant key");
+    }
+}
+
+/// @brief Sets cfg.grant and its sources from grant, subject_token_file,
+/// subject_token_type, actor_token_file, actor_token_type, requested_token_type,
+/// assertion_file, grant_key_file, grant_key_id and assertion_subject. With no grant
+/// named, a subject token file means token_exchange, an assertion file or a grant key
+/// jwt_bearer, and neither client_credentials. The token files are re-read when they
+/// change; a grant key signs a new assertion for each request, with iss the client id,
+/// sub assertion_subject (the client id when empty) and aud cfg.assertion_audience (the
+/// token endpoint, else the issuer, when empty).
+/// @throws error `config` naming the setting that is unknown, missing or out of place
+inline void apply_grant(client_config& cfg, const settings_reader& s) {
+    const bool jwt_source = s.has("assertion_file") || s.has("grant_key_file");
+    const std::string& name = s["grant"];
+    if (name.empty()) {
+        cfg.grant = s.has("subject_token_file") ? grant_type::token_exchange
+                    : jwt_source                ? grant_type::jwt_bearer
+                                                : grant_type::client_credentials;
+    } else if (name == "client_credentials" || name == "token_exchange" || name == "jwt_bearer") {
+        cfg.grant = name == "token_exchange" ? grant_type::token_exchange
+                    : name == "jwt_bearer"   ? grant_type::jwt_bearer
+                                             : grant_type::client_credentials;
+    } else {
+        s.fail("grant", "unknown grant \"" + excerpt(name, 40) +
+                            "\": client_credentials, token_exchange or jwt_bearer");
+    }
+    const std::string grant(to_string(cfg.grant));
+    for (const char* n : {"subject_token_file", "subject_token_type", "actor_token_file",
+                          "actor_token_type", "requested_token_type"}) {
+        if (s.has(n) && cfg.grant != grant_type::token_exchange) {
+            s.fail(n, "is for the token_exchange grant, not " + grant);
+        }
+    }
+    for (const char* n :
+         {"assertion_file", "grant_key_file", "grant_key_id", "assertion_subject"}) {
+        if (s.has(n) && cfg.grant != grant_type::jwt_bearer) {
+            s.fail(n, "is for the jwt_bearer grant, not " + grant);
+        }
+    }
+    if (cfg.grant == grant_type::token_exchange) {
+        if (!s.has("subject_token_file")) {
+            s.fail("subject_token_file", "token_exchange needs a subject token file");
+        }
+        cfg.subject_token = assertion_from_file(s.file("subject_token_file"));
+        if (s.has("subject_token_type")) {
+            cfg.subject_token_type = token_type_setting(s, "subject_token_type");
+        }
+        if (s.has("actor_token_file")) {
+            cfg.actor_token = assertion_from_file(s.file("actor_token_file"));
+            // An actor token whose type is not given: an access token, as for the subject.
+            cfg.actor_token_type = s.has("actor_token_type")
+                                       ? token_type_setting(s, "actor_token_type")
+                                       : std::string(token_types::access_token);
+        } else if (s.has("actor_token_type")) {
+            s.fail("actor_token_type", "an actor token type without an actor token file");
+        }
+        cfg.requested_token_type = token_type_setting(s, "requested_token_type");
+    }
+    if (cfg.grant == grant_type::jwt_bearer) apply_jwt_bearer(cfg, s);
+}
+
+}  // namespace oauth2cc::detail
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace oauth2cc::detail {
 
-/// @brief The metadata URLs of an issuer, in the order they are tried: RFC 8414 §3.1
-/// (the well-known part between host and path, a terminating "/" of the path dropped),
-/// then OpenID Connect Discovery §4 (appended). An issuer without a path has the one
-/// RFC 8414 URL and the OpenID Connect URL.
-inline std::vector<std::string> well_known_urls(const std::string& issuer) {
-    const std::size_t scheme_end = issuer.find("://");
-    const std::size_t path_at =
-        scheme_end == std::string::npos ? std::string::npos : issuer.find('/', scheme_end + 3);
-    const std::string authority = issuer.substr(0, path_at);
-    std::string path = path_at == std::string::npos ? std::string() : issuer.substr(path_at);
-    while (!path.empty() && path.back() == '/') path.pop_back();
-    return {authority + "/.well-known/oauth-authorization-server" + path,
-            authority + path + "/.well-known/openid-configuration"};
+/// @brief A space-separated setting as a list.
+inline std::vector<std::string> words(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        const std::size_t begin = text.find_first_not_of(" \t", at);
+        if (begin == std::string::npos) break;
+        const std::size_t end = std::min(text.find_first_of(" \t", begin), text.size());
+        out.push_back(text.substr(begin, end - begin));
+        at = end;
+    }
+    return out;
 }
 
-/// @brief Reads a metadata document.
-/// @throws error `bad_response` for a document that is not a JSON object or has a
-///         member of the wrong type; `config` when its issuer is not expected_issuer
-/// @sa RFC 8414 §3.2, §3.3
-inline authorization_server_metadata parse_metadata(const http_response& res,
-                                                    const std::string& expected_issuer) {
-    const auto bad = [&res](const std::string& why) {
-        throw error(error_kind::bad_response, "the authorization server metadata " + why,
-                    error_details{{}, {}, {}, res.status, {}});
-    };
+/// @brief A client configuration from settings by name (setting_names()): the one parser
+/// of config_from_environment(), config_from_file() and config_from_settings().
+/// @throws error `config` naming the setting that is unknown, missing, out of place or
+///         bad (never a secret's value)
+inline client_config config_of(const settings_reader& s, const settings_reader::settings& values) {
+    for (const auto& [name, value] : values) {
+        const auto& known = setting_names();
+        if (std::find(known.begin(), known.end(), name) == known.end()) {
+            s.fail(name, "no such setting");
+        }
+        if (name != "client_secret" && has_control(value)) s.fail(name, "has control characters");
+    }
+    client_config cfg;
+    cfg.token_endpoint = s["token_url"];
+    cfg.issuer = s["issuer"];
+    if (cfg.token_endpoint.empty() && cfg.issuer.empty()) {
+        s.fail("token_url", "no token endpoint: set it, or the issuer to discover it from");
+    }
+    cfg.client_id = s["client_id"];
+    if (cfg.client_id.empty()) s.fail("client_id", "no client id");
+    cfg.assertion_audience = s["assertion_audience"];
+    apply_authentication(cfg, s);
+    apply_secret(cfg, s);
+    cfg.scopes = words(s["scope"]);
+    cfg.audience = s["audience"];
+    cfg.resources = words(s["resource"]);
+    cfg.tls.ca_file = s.file("ca_file");
+    cfg.revocation_endpoint = s["revocation_url"];
+    apply_grant(cfg, s);
+    return cfg;
+}
+
+/// @brief A client configuration from the text of a configuration file: a JSON object of
+/// settings, every value a string (see config_from_file()); where names the file.
+/// @throws error `config` naming where and the member, never a secret's value
+inline client_config config_from_json(std::string_view text, const std::string& where) {
     json_notes notes;
-    nlohmann::json doc = parse_json_bounded(res.body, notes);
-    if (notes.too_deep) bad("nests JSON too deep");
-    if (doc.is_discarded() || !doc.is_object()) bad("is not a JSON object");
+    nlohmann::json doc = parse_json_bounded(text, notes);
+    settings_reader::settings values;
+    const wipe_at_exit wiper{[&] {
+        wipe_strings(doc);
+        for (auto& kv : values) wipe(kv.second);
+    }};
+    if (!doc.is_object())
+        throw error(error_kind::config, where + " is not a JSON object of settings");
+    const auto label = [&where](std::string_view name) {
+        return "\"" + excerpt(name, 100) + "\" in " + where;
+    };
     if (!notes.repeated.empty()) {
-        bad("has the member \"" + excerpt(notes.repeated, 60) + "\" twice");
+        throw error(error_kind::config, label(notes.repeated) + ": given twice");
     }
-    authorization_server_metadata m;
-    const auto text = [&](const char* name, std::string& out) {
-        const auto it = doc.find(name);
-        if (it == doc.end() || it->is_null()) return;
-        if (!it->is_string()) bad(std::string("member ") + name + " is not a string");
-        out = it->get_ref<const std::string&>();
-    };
-    const auto list = [&](const char* name, std::vector<std::string>& out) {
-        const auto it = doc.find(name);
-        if (it == doc.end() || it->is_null()) return;
-        if (!it->is_array()) bad(std::string("member ") + name + " is not an array");
-        for (const auto& v : *it) {
-            if (!v.is_string()) bad(std::string("member ") + name + " holds a non-string");
-            out.push_back(v.get_ref<const std::string&>());
+    for (const auto& [name, value] : doc.items()) {
+        if (!value.is_string()) {
+            throw error(error_kind::config, label(name) + ": not a string (write \"" +
+                                                excerpt(name, 100) + "\": \"...\")");
         }
-    };
-    text("issuer", m.issuer);
-    if (m.issuer != expected_issuer) {
-        throw error(error_kind::config, "the metadata's issuer \"" + excerpt(m.issuer, 200) +
-                                            "\" is not the configured issuer \"" +
-                                            excerpt(expected_issuer, 200) +
-                                            "\" (RFC 8414 §3.3 wants them identical)");
+        values.emplace(name, value.get_ref<const std::string&>());
     }
-    text("token_endpoint", m.token_endpoint);
-    text("introspection_endpoint", m.introspection_endpoint);
-    text("revocation_endpoint", m.revocation_endpoint);
-    text("jwks_uri", m.jwks_uri);
-    list("token_endpoint_auth_methods_supported", m.token_endpoint_auth_methods_supported);
-    if (doc.find("token_endpoint_auth_methods_supported") == doc.end()) {
-        m.token_endpoint_auth_methods_supported = {"client_secret_basic"};
-    }
-    list("token_endpoint_auth_signing_alg_values_supported",
-         m.token_endpoint_auth_signing_alg_values_supported);
-    list("dpop_signing_alg_values_supported", m.dpop_signing_alg_values_supported);
-    list("grant_types_supported", m.grant_types_supported);
-    list("scopes_supported", m.scopes_supported);
-    if (const auto it = doc.find("mtls_endpoint_aliases"); it != doc.end() && !it->is_null()) {
-        if (!it->is_object()) bad("member mtls_endpoint_aliases is not an object");
-        for (auto alias = it->begin(); alias != it->end(); ++alias) {
-            if (!alias->is_string()) bad("member mtls_endpoint_aliases holds a non-string");
-            m.mtls_endpoint_aliases[alias.key()] = alias->get_ref<const std::string&>();
-        }
-    }
-    m.document = std::move(doc);
-    return m;
-}
-
-/// @brief Joins names for a message: "a, b, c".
-inline std::string joined_names(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names) {
-        if (!out.empty()) out += ", ";
-        out += excerpt(n, 60);
-    }
-    return out.empty() ? "none" : out;
-}
-
-/// @brief Refuses a configuration the server says it does not take: a grant or an
-/// authentication method it does not list, an assertion algorithm it does not list, or no token
-/// endpoint.
-/// @throws error `config` naming what the server lists
-inline void check_server_takes(const authorization_server_metadata& m, const client_config& cfg) {
-    if (m.token_endpoint.empty()) {
-        throw error(error_kind::config,
-                    "the authorization server's metadata has no token_endpoint");
-    }
-    const auto listed = [](const std::vector<std::string>& names, const std::string& name) {
-        return std::find(names.begin(), names.end(), name) != names.end();
-    };
-    // An assertion issued elsewhere is, to the server, a private_key_jwt assertion.
-    const std::string method(cfg.auth == auth_method::client_assertion
-                                 ? std::string_view("private_key_jwt")
-                                 : to_string(cfg.auth));
-    if (!listed(m.token_endpoint_auth_methods_supported, method)) {
-        throw error(error_kind::config, "the authorization server does not take " + method +
-                                            " at its token endpoint; it lists " +
-                                            joined_names(m.token_endpoint_auth_methods_supported));
-    }
-    // A server that lists its grants (RFC 8414 §2) refuses the others.
-    const std::string grant = grant_type_value(cfg.grant);
-    if (!m.grant_types_supported.empty() && !listed(m.grant_types_supported, grant)) {
-        throw error(error_kind::config, "the authorization server does not take the grant " +
-                                            grant + "; it lists " +
-                                            joined_names(m.grant_types_supported));
-    }
-    // A server that lists its DPoP algorithms (RFC 9449 §5.1) refuses proofs by others.
-    if (cfg.dpop_key && !m.dpop_signing_alg_values_supported.empty() &&
-        !listed(m.dpop_signing_alg_values_supported, std::string(to_string(cfg.dpop_key->alg())))) {
-        throw error(error_kind::config,
-                    std::string("the authorization server does not take DPoP proofs signed with ") +
-                        std::string(to_string(cfg.dpop_key->alg())) + "; it lists " +
-                        joined_names(m.dpop_signing_alg_values_supported));
-    }
-    if (m.token_endpoint_auth_signing_alg_values_supported.empty()) return;
-    std::string alg;
-    if (cfg.auth == auth_method::client_secret_jwt) alg = "HS256";
-    if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
-        alg = std::string(to_string(cfg.client_key->alg()));
-    }
-    if (!alg.empty() && !listed(m.token_endpoint_auth_signing_alg_values_supported, alg)) {
-        throw error(error_kind::config,
-                    "the authorization server does not take " + alg + " assertions; it lists " +
-                        joined_names(m.token_endpoint_auth_signing_alg_values_supported));
-    }
+    return config_of(settings_reader(values, label), values);
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/oauth/issuer_check.hpp ----
 
+#include <cctype>
+#include <cstdlib>
+#include <map>
 #include <string>
+#include <string_view>
 
-namespace oauth2cc::detail {
+namespace oauth2cc {
 
-// Refuses an issuer that discovery cannot use.
-inline void check_issuer(const client_config& cfg) {
-    const auto url = parse_url(cfg.issuer);
-    if (!url || cfg.issuer.find('?') != std::string::npos) {
-        throw error(error_kind::config,
-                    "issuer must be an absolute https:// URL with a host, no user info, "
-                    "query or fragment (RFC 8414 §2)");
+OAUTH2CC_INLINE client_config config_from_environment(std::string_view prefix) {
+    const auto variable = [prefix](std::string_view name) {
+        std::string out(prefix);
+        for (const char c : name)
+            out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+        return out;
+    };
+    detail::settings_reader::settings values;
+    const detail::wipe_at_exit wiper{[&values] {
+        for (auto& kv : values) detail::wipe(kv.second);
+    }};
+    for (const std::string_view name : detail::setting_names()) {
+        const char* value = std::getenv(variable(name).c_str());
+        if (value != nullptr && *value != '\0') values.emplace(std::string(name), value);
     }
-    check_plain_http(*url, cfg, "issuer", "the metadata request");
-    check_connection(cfg);
+    return detail::config_of(detail::settings_reader(values, variable), values);
 }
 
-}  // namespace oauth2cc::detail
+OAUTH2CC_INLINE client_config config_from_file(const std::string& path) {
+    std::string text = detail::read_credential_file(path, 1024 * 1024, "the configuration file");
+    const detail::wipe_at_exit wiper{[&text] { detail::wipe(text); }};
+    return detail::config_from_json(
+        text, "the configuration file \"" + detail::excerpt(path, 200) + "\"");
+}
+
+OAUTH2CC_INLINE client_config
+config_from_settings(const std::map<std::string, std::string>& settings) {
+    detail::settings_reader::settings values(settings.begin(), settings.end());
+    const detail::wipe_at_exit wiper{[&values] {
+        for (auto& kv : values) detail::wipe(kv.second);
+    }};
+    return detail::config_of(
+        detail::settings_reader(values, [](std::string_view name) { return std::string(name); }),
+        values);
+}
+
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/discovery_inl.hpp ----
 
 #include <optional>
 #include <string>
@@ -8606,898 +10828,6 @@ OAUTH2CC_INLINE const connection_options& httplib_transport::options() const noe
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/introspection_inl.hpp ----
 
-// ---- oauth2cc/detail/oauth/token_request.hpp ----
-
-// ---- oauth2cc/detail/text/redact.hpp ----
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-/// @brief Strings that must never reach a message, each replaced by "***" in whatever
-/// spelling a server may echo it: raw, percent-encoded (either hex case, `+` or `%20` for
-/// a space, any mix of escaped and literal bytes, as form encoding and Python's `quote()`
-/// give), JSON-escaped (`\/`, `\"`, `\uXXXX`, surrogate pairs), or as excerpt() prints
-/// it (`?` for controls and non-ASCII). Owns copies of the strings and wipes them when
-/// destroyed.
-class redactions {
-public:
-    redactions() = default;
-    redactions(const redactions&) = delete;
-    redactions& operator=(const redactions&) = delete;
-    redactions(redactions&& other) noexcept : hidden_(std::move(other.hidden_)) {}
-    redactions& operator=(redactions&&) = delete;
-    ~redactions() {
-        for (auto& s : hidden_) wipe(s);
-    }
-
-    /// @brief A copy that hides the same strings, for adding more to one request's.
-    redactions copy() const {
-        redactions out;
-        for (const auto& s : hidden_) out.add(s);
-        return out;
-    }
-
-    /// @brief Hides text, in every spelling above, wherever it appears.
-    void add(std::string text) {
-        if (text.empty()) return;
-        if (hidden_.size() == hidden_.capacity()) {
-            // A short string lives inside the vector's own block: it is wiped there before
-            // that block is freed.
-            std::vector<std::string> bigger;
-            bigger.reserve(2 * hidden_.size() + 2);
-            for (auto& s : hidden_) bigger.push_back(std::move(s));
-            for (auto& s : hidden_) wipe(s);
-            hidden_.swap(bigger);
-        }
-        hidden_.push_back(std::move(text));
-        wipe(text);
-    }
-
-    /// @brief Text with every hidden string replaced by "***". One pass from left to
-    /// right; at each place the longest match of any hidden string wins, so that a string
-    /// that contains another is hidden whole. The output is built anew, never shifted in
-    /// place, so the cost grows with the text times the longest hidden string at worst.
-    std::string apply(std::string text) const {
-        if (hidden_.empty()) return text;
-        std::string out;
-        out.reserve(text.size());
-        std::size_t at = 0;
-        while (at < text.size()) {
-            std::size_t longest = 0;
-            for (const auto& s : hidden_) {
-                const std::size_t n = match_length(text, at, s);
-                if (n > longest) longest = n;
-            }
-            if (longest > 0) {
-                out += "***";
-                at += longest;
-            } else {
-                out.push_back(text[at]);
-                ++at;
-            }
-        }
-        wipe(text);
-        return out;
-    }
-
-    /// @brief A sanitised excerpt of text with nothing hidden left in it.
-    std::string excerpt_of(std::string_view text, std::size_t max_bytes) const {
-        return apply(excerpt(apply(std::string(text)), max_bytes));
-    }
-
-private:
-    /// @brief The value of `count` hex digits at text[at], or -1.
-    static long hex_at(std::string_view text, std::size_t at, std::size_t count) noexcept {
-        if (text.size() < at + count) return -1;
-        long value = 0;
-        for (std::size_t i = 0; i < count; ++i) {
-            const int digit = hex_value(text[at + i]);
-            if (digit < 0) return -1;
-            value = value * 16 + digit;
-        }
-        return value;
-    }
-
-    /// @brief The code point of the UTF-8 sequence at s[at] and its length, or length 0.
-    static std::pair<std::uint32_t, std::size_t> utf8_at(std::string_view s,
-                                                         std::size_t at) noexcept {
-        const auto u = static_cast<unsigned char>(s[at]);
-        std::size_t length = u < 0x80           ? 1
-                             : (u >> 5) == 0x6  ? 2
-                             : (u >> 4) == 0xe  ? 3
-                             : (u >> 3) == 0x1e ? 4
-                                                : 0;
-        if (length == 0 || at + length > s.size()) return {0, 0};
-        std::uint32_t cp = length == 1 ? u : u & (0x7fu >> length);
-        for (std::size_t i = 1; i < length; ++i) {
-            const auto c = static_cast<unsigned char>(s[at + i]);
-            if ((c & 0xc0) != 0x80) return {0, 0};
-            cp = (cp << 6) | (c & 0x3f);
-        }
-        return {cp, length};
-    }
-
-    /// @brief Calls next(text_end, secret_end) for each spelling, in text from `at`, of
-    /// the secret's bytes from `k`: one byte, or one whole character for `\u` escapes.
-    template <typename Next>
-    static void spellings(std::string_view text, std::size_t at, std::string_view secret,
-                          std::size_t k, Next&& next) {
-        const char b = secret[k];
-        const auto u = static_cast<unsigned char>(b);
-        const char c = text[at];
-        if (c == b) next(at + 1, k + 1);
-        if (c == '?' && (u < 0x20 || u >= 0x7f)) next(at + 1, k + 1);
-        if (c == '+' && b == ' ') next(at + 1, k + 1);
-        if (c == '%' && hex_at(text, at + 1, 2) == u) next(at + 3, k + 1);
-        if (c != '\\' || at + 1 >= text.size()) return;
-        const char e = text[at + 1];
-        const char plain = e == 'n'                              ? '\n'
-                           : e == 't'                            ? '\t'
-                           : e == 'r'                            ? '\r'
-                           : e == 'b'                            ? '\b'
-                           : e == 'f'                            ? '\f'
-                           : (e == '/' || e == '"' || e == '\\') ? e
-                                                                 : '\0';
-        if (plain != '\0' && plain == b) next(at + 2, k + 1);
-        if (e != 'u') return;
-        const auto [cp, length] = utf8_at(secret, k);
-        if (length == 0) return;
-        const long unit = hex_at(text, at + 2, 4);
-        if (cp < 0x10000) {
-            if (unit == static_cast<long>(cp)) next(at + 6, k + length);
-            return;
-        }
-        const long high = 0xd800 + ((cp - 0x10000) >> 10);
-        const long low = 0xdc00 + ((cp - 0x10000) & 0x3ff);
-        if (unit == high && at + 12 <= text.size() && text[at + 6] == '\\' && text[at + 7] == 'u' &&
-            hex_at(text, at + 8, 4) == low) {
-            next(at + 12, k + length);
-        }
-    }
-
-    /// @brief How many bytes of text from `at` spell the whole secret, the longest such
-    /// spelling; 0 when none does. Follows every spelling at once (a small set of places).
-    static std::size_t match_length(std::string_view text, std::size_t at,
-                                    std::string_view secret) {
-        const char c = text[at];
-        if (c != secret[0] && c != '?' && c != '+' && c != '%' && c != '\\') return 0;
-        // (text position, secret position) pairs still alive; a secret byte has at most
-        // six spellings, so this stays short.
-        std::vector<std::pair<std::size_t, std::size_t>> alive{{at, 0}};
-        std::vector<std::pair<std::size_t, std::size_t>> next_alive;
-        std::size_t longest = 0;
-        while (!alive.empty()) {
-            next_alive.clear();
-            for (const auto& [t, k] : alive) {
-                if (k == secret.size()) {
-                    if (t - at > longest) longest = t - at;
-                    continue;
-                }
-                if (t >= text.size()) continue;
-                spellings(text, t, secret, k, [&](std::size_t t2, std::size_t k2) {
-                    for (const auto& p : next_alive) {
-                        if (p.first == t2 && p.second == k2) return;
-                    }
-                    next_alive.emplace_back(t2, k2);
-                });
-            }
-            alive.swap(next_alive);
-        }
-        return longest;
-    }
-
-    std::vector<std::string> hidden_;
-};
-
-}  // namespace oauth2cc::detail
-
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-
-namespace oauth2cc::detail {
-
-/// @brief The requested scopes, space-joined as RFC 6749 §3.3 wants.
-inline std::string joined_scope(const client_config& cfg) {
-    std::string scope;
-    for (const auto& s : cfg.scopes) {
-        if (!scope.empty()) scope.push_back(' ');
-        scope += s;
-    }
-    return scope;
-}
-
-/// @brief Refuses an authentication method that lacks what it needs.
-/// @throws error of kind `config`; the message names the field, never a secret
-inline void validate_client_authentication(const client_config& cfg) {
-    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
-    switch (cfg.auth) {
-        case auth_method::client_secret_basic:
-        case auth_method::client_secret_post:
-        case auth_method::none:
-            return;
-        case auth_method::client_secret_jwt:
-            // RFC 7518 §3.2: an HS256 key is at least as long as the hash, 32 bytes.
-            if (cfg.client_secret.reveal().size() < 32) {
-                fail(
-                    "client_secret_jwt signs with HS256, which needs a client_secret of 32 "
-                    "bytes or more (RFC 7518 §3.2); this one has " +
-                    std::to_string(cfg.client_secret.reveal().size()));
-            }
-            break;
-        case auth_method::private_key_jwt:
-            if (!cfg.client_key) fail("private_key_jwt needs client_key");
-            break;
-        case auth_method::client_assertion:
-            if (!cfg.client_assertion) {
-                fail(
-                    "auth_method::client_assertion needs the client_assertion function "
-                    "(e.g. assertion_from_file(path))");
-            }
-            break;
-        case auth_method::tls_client_auth:
-        case auth_method::self_signed_tls_client_auth:
-            if (!cfg.tls.has_client_certificate()) {
-                fail(std::string(to_string(cfg.auth)) +
-                     " authenticates with the TLS client certificate: set "
-                     "tls.client_cert_file and tls.client_key_file (or the _pem fields)");
-            }
-            break;
-    }
-    if (cfg.assertion_lifetime.count() < 1 || cfg.assertion_lifetime > std::chrono::hours(1)) {
-        fail("assertion_lifetime must be from 1 second to 1 hour");
-    }
-    if (!cfg.assertion_audience.empty() && has_control(cfg.assertion_audience)) {
-        fail("assertion_audience contains control characters");
-    }
-}
-
-/// @brief Refuses a configuration that cannot make a correct, safe token request.
-/// @throws error of kind `config`; the message names the field, never a secret
-inline url_parts validate_config(const client_config& cfg) {
-    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
-    auto url = parse_url(cfg.token_endpoint);
-    if (!url) {
-        // The text is not echoed: a refused URL may carry credentials ("user:pass@").
-        fail(
-            "token_endpoint must be an absolute http:// or https:// URL with a host, no "
-            "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
-    }
-    check_plain_http(*url, cfg, "token_endpoint", "credentials");
-    if (cfg.client_id.empty()) fail("client_id is empty");
-    for (const auto& s : cfg.scopes) {
-        if (!is_scope_token(s)) {
-            fail("scope \"" + excerpt(s, 100) +
-                 "\" is not an RFC 6749 §3.3 scope-token (printable ASCII, no space, '\"' "
-                 "or '\\\\')");
-        }
-    }
-    for (const auto& r : cfg.resources) {
-        if (r.empty()) fail("a resource indicator is empty");
-    }
-    for (const auto& [name, value] : cfg.extra_params) {
-        if (name.empty()) fail("an extra parameter has an empty name");
-        if (has_control(name)) fail("an extra parameter's name has control characters");
-        for (const char* reserved :
-             {"grant_type", "client_id", "client_secret", "scope", "client_assertion",
-              "client_assertion_type", "assertion", "subject_token", "subject_token_type",
-              "actor_token", "actor_token_type", "requested_token_type"}) {
-            if (name == reserved) {
-                fail("extra parameter \"" + name + "\" is reserved: it has its own field");
-            }
-        }
-    }
-    validate_grant(cfg);
-    validate_client_authentication(cfg);
-    check_connection(cfg);
-    return *url;
-}
-
-/// @brief The HTTP Basic header value for the client's credentials.
-/// @sa RFC 6749 §2.3.1, RFC 7617
-inline std::string basic_authorization(const client_config& cfg) {
-    const std::string& id = cfg.client_id;
-    const std::string& password = cfg.client_secret.reveal();
-    // Built in place, in buffers sized up front: no copy of the secret is left in memory.
-    std::string joined;
-    if (cfg.basic_encoding == credential_encoding::form_urlencoded) {
-        joined.reserve(percent_encoded_bound(id.size()) + 1 +
-                       percent_encoded_bound(password.size()));
-        percent_encode_append(joined, id, "+");
-        joined.push_back(':');
-        percent_encode_append(joined, password, "+");
-    } else {
-        joined.reserve(id.size() + 1 + password.size());
-        joined.append(id).append(1, ':').append(password);
-    }
-    std::string header;
-    header.reserve(6 + base64_size(joined.size()) + 1);
-    header.append("Basic ");
-    base64_append(header, joined);
-    wipe(joined);
-    return header;
-}
-
-/// @brief Adds the client's authentication to a request to the authorization server:
-/// a Basic header, or client_id (and client_secret) in the form body.
-/// @sa RFC 6749 §2.3.1
-inline void append_client_authentication(http_request& req, const client_config& cfg) {
-    switch (cfg.auth) {
-        case auth_method::client_secret_basic:
-            req.headers.emplace_back("Authorization", basic_authorization(cfg));
-            break;
-        case auth_method::client_secret_post:
-            append_form_field(req.body, "client_id", cfg.client_id);
-            append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
-            break;
-        case auth_method::none:
-        case auth_method::client_secret_jwt:
-        case auth_method::private_key_jwt:
-        case auth_method::client_assertion:
-        case auth_method::tls_client_auth:
-        case auth_method::self_signed_tls_client_auth:
-            // The assertion methods add their assertion per request (see
-            // with_assertion()); the TLS methods authenticate in the handshake.
-            append_form_field(req.body, "client_id", cfg.client_id);
-            break;
-    }
-}
-
-/// @brief A copy of a prepared request with more fields in its body: the credentials made
-/// for one send (a grant's tokens or assertion, a client assertion). The copy's body is
-/// sized for them up front, so no copy of them is left behind.
-/// @param fields the fields, which the caller wipes
-inline http_request with_fields(const http_request& prepared, const name_value_list& fields) {
-    http_request req;
-    req.method = prepared.method;
-    req.url = prepared.url;
-    req.headers = prepared.headers;
-    std::size_t size = prepared.body.size();
-    for (const auto& [name, value] : fields) {
-        size += 2 + percent_encoded_bound(name.size()) + percent_encoded_bound(value.size());
-    }
-    req.body.reserve(size);
-    req.body = prepared.body;
-    for (const auto& [name, value] : fields) append_form_field(req.body, name, value);
-    return req;
-}
-
-/// @brief The head of a form POST the client makes to one of the server's endpoints
-/// (token, introspection, revocation): method, URL, Content-Type, Accept, User-Agent. The
-/// caller appends the form's fields, then append_client_authentication().
-inline http_request form_post(const client_config& cfg, std::string url) {
-    http_request req;
-    req.method = "POST";
-    req.url = std::move(url);
-    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
-                   {"Accept", "application/json"}};
-    if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
-    return req;
-}
-
-/// @brief The token request for a valid configuration, but for the credentials each send
-/// adds (a grant's tokens or assertion, a client assertion).
-/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2; RFC 8693 §2.1; RFC 7523 §2.1
-inline http_request build_token_request(const client_config& cfg) {
-    http_request req = form_post(cfg, cfg.token_endpoint);
-    append_form_field(req.body, "grant_type", grant_type_value(cfg.grant));
-    if (!cfg.requested_token_type.empty()) {
-        append_form_field(req.body, "requested_token_type", cfg.requested_token_type);
-    }
-    if (!cfg.scopes.empty()) append_form_field(req.body, "scope", joined_scope(cfg));
-    if (!cfg.audience.empty()) append_form_field(req.body, "audience", cfg.audience);
-    for (const auto& r : cfg.resources) append_form_field(req.body, "resource", r);
-    for (const auto& [name, value] : cfg.extra_params) append_form_field(req.body, name, value);
-
-    append_client_authentication(req, cfg);
-    return req;
-}
-
-/// @brief Every form in which the client secret travels, for keeping server-echoed
-/// text free of it.
-inline redactions credential_redactions(const client_config& cfg) {
-    redactions hide;
-    const std::string& raw = cfg.client_secret.reveal();
-    if (!raw.empty()) {
-        hide.add(raw);
-        if (cfg.auth == auth_method::client_secret_basic) {
-            std::string header = basic_authorization(cfg);
-            hide.add(header.substr(6));  // after "Basic "
-            wipe(header);
-        }
-    }
-    return hide;
-}
-
-/// @brief Wipes the credentials a built request holds: its body and Authorization.
-inline void wipe_credentials(http_request& req) noexcept {
-    wipe(req.body);
-    for (auto& [name, value] : req.headers) {
-        if (iequals(name, "Authorization")) wipe(value);
-    }
-}
-
-/// @brief Wipes the credentials a built token request holds once it has been sent.
-class request_wiper {
-public:
-    explicit request_wiper(http_request& req) noexcept : req_(req) {}
-    request_wiper(const request_wiper&) = delete;
-    request_wiper& operator=(const request_wiper&) = delete;
-    ~request_wiper() { wipe_credentials(req_); }
-
-private:
-    http_request& req_;
-};
-
-/// @brief A token request built once for a valid configuration, with what reading its
-/// response needs: sent as it is by every fetch, so that a fetch neither checks the
-/// configuration again nor encodes the credentials again. Wipes its credentials when
-/// destroyed.
-struct prepared_token_request {
-    /// @throws error `config` when cfg is unusable
-    explicit prepared_token_request(const client_config& cfg)
-        : request((validate_config(cfg), build_token_request(cfg))),
-          hide(credential_redactions(cfg)),
-          scope(joined_scope(cfg)),
-          max_response_bytes(cfg.max_response_bytes),
-          exchange(cfg.grant == grant_type::token_exchange),
-          not_applicable(accepts_not_applicable(cfg)) {
-        if (cfg.grant != grant_type::client_credentials) grant.emplace(cfg);
-        if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
-        if (cfg.dpop_key) dpop.emplace(*cfg.dpop_key);
-    }
-    prepared_token_request(const prepared_token_request&) = delete;
-    prepared_token_request& operator=(const prepared_token_request&) = delete;
-    ~prepared_token_request() { wipe_credentials(request); }
-
-    http_request request;
-    redactions hide;    ///< every form of the secret, kept out of error messages
-    std::string scope;  ///< the scope asked for, the token's when the response has none
-    std::size_t max_response_bytes;
-    bool exchange;        ///< a token exchange: the response must name issued_token_type
-    bool not_applicable;  ///< token_type `N_A` is accepted (accepts_not_applicable())
-    /// Makes each request's grant credentials, for the grants beyond client credentials.
-    std::optional<grant_maker> grant;
-    /// Makes each request's assertion, for the methods that send one.
-    std::optional<assertion_maker> assertion;
-    /// Makes each request's DPoP proof, when client_config::dpop_key is set.
-    std::optional<dpop_prover> dpop;
-    /// The latest nonce the token endpoint gave for DPoP proofs (RFC 9449 §8).
-    mutable dpop_nonces nonces;
-};
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/oauth/token_response.hpp ----
-
-// ---- oauth2cc/detail/http/retry_after.hpp ----
-
-#include <algorithm>
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief The longest wait a Retry-After is believed for: a day.
-inline constexpr std::chrono::seconds max_retry_after{24 * 60 * 60};
-
-/// @brief Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-/// @brief The month number of "Jan".."Dec", 0 for anything else.
-inline unsigned month_number(std::string_view name) {
-    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    for (unsigned i = 0; i < 12; ++i) {
-        if (name == months[i]) return i + 1;
-    }
-    return 0;
-}
-
-/// @brief The value of len decimal digits at s[at] (two digits may start with a space);
-/// -1 otherwise.
-inline int digits_at(std::string_view s, std::size_t at, std::size_t len) {
-    if (at + len > s.size()) return -1;
-    int v = 0;
-    bool any = false;
-    for (std::size_t i = at; i < at + len; ++i) {
-        if (s[i] == ' ' && len == 2 && i == at) continue;  // asctime's " 6"
-        if (s[i] < '0' || s[i] > '9') return -1;
-        v = v * 10 + (s[i] - '0');
-        any = true;
-    }
-    return any ? v : -1;
-}
-
-/// @brief Seconds since the epoch of a UTC date and time; empty when a field is out of range.
-inline std::optional<std::int64_t> utc_seconds(int year, unsigned month, int day, int hour,
-                                               int minute, int second) {
-    if (month == 0 || year < 0 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
-        minute > 59 || second < 0 || second > 60) {
-        return std::nullopt;
-    }
-    return days_from_civil(year, month, static_cast<unsigned>(day)) * 86400 + hour * 3600 +
-           minute * 60 + second;
-}
-
-/// @brief Parses an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7), the
-/// form senders must use, into seconds since the epoch.
-inline std::optional<std::int64_t> parse_imf_fixdate(std::string_view s) {
-    // "Www, DD Mon YYYY HH:MM:SS GMT" is 29 characters.
-    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
-        s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT" ||
-        s[5] == ' ') {
-        return std::nullopt;
-    }
-    return utc_seconds(digits_at(s, 12, 4), month_number(s.substr(8, 3)), digits_at(s, 5, 2),
-                       digits_at(s, 17, 2), digits_at(s, 20, 2), digits_at(s, 23, 2));
-}
-
-/// @brief Parses the obsolete RFC 850 form, "Sunday, 06-Nov-94 08:49:37 GMT". A two-digit
-/// year more than 50 years ahead of current_year is taken as the century before
-/// (RFC 9110 §5.6.7).
-inline std::optional<std::int64_t> parse_rfc850_date(std::string_view s, int current_year) {
-    const std::size_t comma = s.find(", ");
-    if (comma == std::string_view::npos || comma < 6 || comma > 9) return std::nullopt;
-    for (std::size_t i = 0; i < comma; ++i) {
-        const char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return std::nullopt;
-    }
-    // "DD-Mon-YY HH:MM:SS GMT" is 22 characters.
-    const std::string_view d = s.substr(comma + 2);
-    if (d.size() != 22 || d[2] != '-' || d[6] != '-' || d[9] != ' ' || d[12] != ':' ||
-        d[15] != ':' || d[18] != ' ' || d.substr(19) != "GMT" || d[0] == ' ' || d[7] == ' ') {
-        return std::nullopt;
-    }
-    const int yy = digits_at(d, 7, 2);
-    if (yy < 0) return std::nullopt;
-    // The latest year ending in yy that is at most 50 years ahead.
-    int year = current_year / 100 * 100 + yy;
-    if (year + 100 <= current_year + 50) year += 100;
-    if (year > current_year + 50) year -= 100;
-    return utc_seconds(year, month_number(d.substr(3, 3)), digits_at(d, 0, 2), digits_at(d, 10, 2),
-                       digits_at(d, 13, 2), digits_at(d, 16, 2));
-}
-
-/// @brief Parses the obsolete asctime() form, "Sun Nov  6 08:49:37 1994" (RFC 9110 §5.6.7).
-inline std::optional<std::int64_t> parse_asctime_date(std::string_view s) {
-    // "Www Mon DD HH:MM:SS YYYY" is 24 characters; a one-digit day has a leading space.
-    if (s.size() != 24 || s[3] != ' ' || s[7] != ' ' || s[10] != ' ' || s[13] != ':' ||
-        s[16] != ':' || s[19] != ' ') {
-        return std::nullopt;
-    }
-    return utc_seconds(digits_at(s, 20, 4), month_number(s.substr(4, 3)), digits_at(s, 8, 2),
-                       digits_at(s, 11, 2), digits_at(s, 14, 2), digits_at(s, 17, 2));
-}
-
-/// @brief Seconds since the epoch of an HTTP-date in any of its three forms.
-inline std::optional<std::int64_t> parse_http_date(std::string_view s, std::int64_t now) {
-    if (auto t = parse_imf_fixdate(s)) return t;
-    if (auto t = parse_asctime_date(s)) return t;
-    const std::int64_t days = (now >= 0 ? now : now - 86399) / 86400;
-    // The civil year of `days`, by the inverse of days_from_civil.
-    const std::int64_t z = days + 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const std::int64_t doe = z - era * 146097;
-    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const std::int64_t mp = (5 * doy + 2) / 153;
-    const std::int64_t year = yoe + era * 400 + (mp >= 10 ? 1 : 0);
-    return parse_rfc850_date(s, static_cast<int>(year));
-}
-
-/// @brief How long a Retry-After header asks to wait, counted from now_system.
-/// Delta-seconds or an HTTP-date (IMF-fixdate, or the obsolete RFC 850 and asctime forms
-/// that recipients must accept); a date in the past is zero; a wait over a day is
-/// clamped to a day; anything else is empty.
-/// @sa RFC 9110 §10.2.3
-inline std::optional<std::chrono::seconds> parse_retry_after(
-    std::string_view value, std::chrono::system_clock::time_point now_system) {
-    value = trim(value);
-    if (value.empty()) return std::nullopt;
-    if (value.front() >= '0' && value.front() <= '9') {
-        std::int64_t seconds = 0;
-        for (char c : value) {
-            if (c < '0' || c > '9') return std::nullopt;
-            if (seconds < max_retry_after.count()) seconds = seconds * 10 + (c - '0');
-        }
-        return std::min(std::chrono::seconds(seconds), max_retry_after);
-    }
-    const std::int64_t now =
-        std::chrono::duration_cast<std::chrono::seconds>(now_system.time_since_epoch()).count();
-    const auto date = parse_http_date(value, now);
-    if (!date) return std::nullopt;
-    if (*date <= now) return std::chrono::seconds(0);
-    return std::min(std::chrono::seconds(*date - now), max_retry_after);
-}
-
-}  // namespace oauth2cc::detail
-
-#include <nlohmann/json.hpp>
-
-#include <chrono>
-#include <cmath>
-#include <cstdlib>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief The media type of a Content-Type value, lower-cased, parameters dropped.
-inline std::string media_type(const http_response& res) {
-    const std::string value = res.header("Content-Type").value_or("");
-    std::string type(trim(std::string_view(value).substr(0, value.find(';'))));
-    for (auto& c : type) c = ascii_lower(c);
-    return type;
-}
-
-/// @brief The body as a JSON value; for older servers, a form body (typed
-/// application/x-www-form-urlencoded, or text/plain that is not JSON) as an object of
-/// strings. Empty when the body is neither, or is JSON nested too deep.
-/// @param notes when given, receives what parse_json_bounded noticed
-inline std::optional<nlohmann::json> response_document(const http_response& res,
-                                                       json_notes* notes = nullptr) {
-    json_notes local;
-    json_notes& seen = notes != nullptr ? *notes : local;
-    nlohmann::json doc = parse_json_bounded(res.body, seen);
-    if (!doc.is_discarded()) return doc;
-    if (seen.too_deep) return std::nullopt;
-    const std::string type = media_type(res);
-    if (type != "application/x-www-form-urlencoded" && type != "text/plain") return std::nullopt;
-    auto fields = parse_form(res.body);
-    if (!fields || fields->empty()) return std::nullopt;
-    nlohmann::json object = nlohmann::json(nlohmann::json::value_t::object);
-    for (auto& [name, value] : *fields) {
-        if (!object.contains(name)) object[name] = std::move(value);
-    }
-    return object;
-}
-
-/// @brief Reads `expires_in`: a non-negative number or numeric string, or absent/null.
-/// @param http_status the response's status, carried by the error
-/// @throws error of kind `bad_response` for anything else
-inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v,
-                                                           int http_status) {
-    const auto bad = [http_status] {
-        throw error(error_kind::bad_response, "expires_in is not a non-negative number of seconds",
-                    error_details{{}, {}, {}, http_status, {}});
-    };
-    double seconds = 0;
-    if (v.is_null()) return std::nullopt;
-    if (v.is_number_unsigned()) {
-        const auto n = *v.get_ptr<const nlohmann::json::number_unsigned_t*>();
-        return n > static_cast<std::uint64_t>(max_token_lifetime.count())
-                   ? max_token_lifetime
-                   : std::chrono::seconds(static_cast<std::int64_t>(n));
-    }
-    if (v.is_number_integer()) {
-        seconds = static_cast<double>(*v.get_ptr<const nlohmann::json::number_integer_t*>());
-    } else if (v.is_number_float()) {
-        seconds = *v.get_ptr<const nlohmann::json::number_float_t*>();
-    } else if (v.is_string()) {
-        const std::string& text = v.get_ref<const std::string&>();
-        // Digits with at most one '.', nothing else: no sign, exponent, space or hex.
-        bool dot = false;
-        if (text.empty() || text.front() == '.' || text.back() == '.') bad();
-        for (char c : text) {
-            if (c == '.' && !dot) {
-                dot = true;
-            } else if (c < '0' || c > '9') {
-                bad();
-            }
-        }
-        seconds = std::strtod(text.c_str(), nullptr);
-    } else {
-        bad();
-    }
-    if (std::isnan(seconds) || seconds < 0) bad();
-    if (!(seconds < static_cast<double>(max_token_lifetime.count()))) return max_token_lifetime;
-    return std::chrono::seconds(static_cast<std::int64_t>(seconds));
-}
-
-/// @brief A string member of an error response, sanitised for a message; empty otherwise.
-inline std::string error_member(const nlohmann::json& doc, const char* name,
-                                const redactions& hide) {
-    const auto it = doc.find(name);
-    if (it == doc.end() || !it->is_string()) return {};
-    return hide.excerpt_of(it->get_ref<const std::string&>(), 300);
-}
-
-/// @brief Throws for an error response of the authorization server: an `error` member is
-/// an `oauth` error whatever the status; another non-2xx is `http_status`.
-/// @param who  names the endpoint in messages, e.g. "the token endpoint"
-/// @sa RFC 6749 §5.2
-inline void throw_for_error_response(const http_response& res,
-                                     const std::optional<nlohmann::json>& doc,
-                                     const redactions& hide,
-                                     std::chrono::system_clock::time_point now_system,
-                                     const std::string& who) {
-    error_details details;
-    details.http_status = res.status;
-    if (auto ra = res.header("Retry-After"))
-        details.retry_after = parse_retry_after(*ra, now_system);
-    if (doc && doc->is_object() && doc->contains("error")) {
-        details.oauth_error = error_member(*doc, "error", hide);
-        details.error_description = error_member(*doc, "error_description", hide);
-        details.error_uri = error_member(*doc, "error_uri", hide);
-        if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
-        std::string message =
-            who + " answered " + details.oauth_error + " (HTTP " + std::to_string(res.status) + ")";
-        if (!details.error_description.empty()) message += ": " + details.error_description;
-        throw error(error_kind::oauth, message, std::move(details));
-    }
-    if (res.status < 200 || res.status > 299) {
-        std::string message = who + " answered HTTP " + std::to_string(res.status);
-        if (res.status >= 300 && res.status <= 399) {
-            message += " (a redirect, which is never followed here)";
-        } else if (!res.body.empty()) {
-            message += ": " + hide.excerpt_of(res.body, 120);
-        }
-        throw error(error_kind::http_status, message, std::move(details));
-    }
-}
-
-/// @brief Turns a token endpoint's response into a token.
-/// @param res             the response
-/// @param requested_scope the scope asked for, granted when the response names none
-/// @param obtained_at     when the response arrived (steady clock)
-/// @param now_system      the wall-clock time, for a Retry-After given as a date
-/// @param hide            credentials to keep out of server-echoed text in errors
-/// @param rules what else the request allows (token_rules)
-/// @throws error `oauth` for an `error` member (any status), `http_status` for another
-///         non-2xx, `bad_response` for a 2xx that is not a valid token response
-/// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4; RFC 9449 §5
-/// @brief What a token request allows its response beyond a Bearer access token.
-struct token_rules {
-    /// The request carried a DPoP proof: token_type `DPoP` is accepted (case-insensitively)
-    /// and kept as "DPoP".
-    bool dpop = false;
-    /// A token exchange: `issued_token_type` is required (RFC 8693 §2.2.1).
-    bool exchange = false;
-    /// The exchange asked for something other than an access token: token_type `N_A` is
-    /// accepted (case-insensitively) and kept as "N_A".
-    bool not_applicable = false;
-};
-
-/// @brief The token_type member as kept: "Bearer", "DPoP" or "N_A" where rules allow them
-/// (compared case-insensitively).
-/// @throws error `bad_response` for another type, named only when it is short and no part
-///         of the token
-inline std::string read_token_type(const nlohmann::json& value, const nlohmann::json& doc,
-                                   const token& t, const token_rules& rules, const redactions& hide,
-                                   int status) {
-    const auto bad = [status](const std::string& why) {
-        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, status, {}});
-    };
-    if (!value.is_string()) bad("token_type is not a string");
-    const std::string& type = value.get_ref<const std::string&>();
-    if (rules.dpop && iequals(type, "DPoP")) return "DPoP";
-    if (rules.not_applicable && iequals(type, "N_A")) return "N_A";
-    if (iequals(type, "Bearer")) return "Bearer";
-    if (iequals(type, "N_A")) {
-        bad("token_type N_A (not an access token) answers only a token exchange whose "
-            "requested_token_type names something other than an access token (RFC 8693 "
-            "§2.2.1)");
-    }
-    // A short type is named; anything that could be (part of) the token is not. (The
-    // token may have been moved out of the document already.)
-    const auto token_member = doc.find("access_token");
-    const bool names_token =
-        !type.empty() &&
-        (t.access_token.reveal().find(type) != std::string::npos ||
-         (token_member != doc.end() && token_member->is_string() &&
-          token_member->get_ref<const std::string&>().find(type) != std::string::npos));
-    bad((type.size() <= 16 && !names_token
-             ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
-             : "a token_type of " + std::to_string(type.size()) + " bytes") +
-        (rules.dpop ? " is not supported; only Bearer (RFC 6750) and DPoP (RFC 9449) are"
-                    : " is not supported; only Bearer (RFC 6750) is, and DPoP (RFC "
-                      "9449) with client_config::dpop_key"));
-    return {};
-}
-
-/// @brief Members of a token response that are credentials in their own right: never kept
-/// in token::extra (where they would outlive the response unwiped), but wiped with it. A
-/// client-credentials client has no use for them (RFC 6749 §4.4.3: no refresh token).
-inline bool is_credential_member(std::string_view name) noexcept {
-    return name == "refresh_token" || name == "id_token";
-}
-
-inline token parse_token_response(const http_response& res, const std::string& requested_scope,
-                                  std::chrono::steady_clock::time_point obtained_at,
-                                  std::chrono::system_clock::time_point now_system,
-                                  const redactions& hide = redactions{}, token_rules rules = {}) {
-    json_notes notes;
-    auto doc = response_document(res, &notes);
-    // The token is moved out of the document; whatever else it held is wiped with it.
-    const wipe_at_exit wiper{[&doc] {
-        if (doc) wipe_strings(*doc);
-    }};
-    throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
-    const auto bad = [&](const std::string& why) {
-        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
-    };
-    if (notes.too_deep) {
-        bad("the token response nests JSON deeper than " + std::to_string(max_json_depth) +
-            " levels");
-    }
-    if (!notes.repeated.empty()) {
-        bad("the token response has the member \"" + hide.excerpt_of(notes.repeated, 40) +
-            "\" twice");
-    }
-    if (!doc) {
-        bad("the token response is not JSON (Content-Type \"" +
-            hide.excerpt_of(media_type(res), 60) + "\")");
-    }
-    if (!doc->is_object()) bad("the token response is not a JSON object");
-
-    token t;
-    t.obtained_at = obtained_at;
-    t.scope = requested_scope;  // RFC 6749 §5.1: no scope (or null) means the one requested
-    // Iterators rather than items(): the same walk, with fewer templates compiled.
-    for (auto member = doc->begin(); member != doc->end(); ++member) {
-        const std::string& name = member.key();
-        nlohmann::json& value = *member;
-        if (name == "access_token") {
-            if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
-                bad("access_token is missing, empty or not a string");
-            }
-            if (has_control(value.get_ref<const std::string&>())) {
-                bad("access_token contains control characters");
-            }
-            t.access_token = secret(std::move(value.get_ref<std::string&>()));
-        } else if (name == "token_type") {
-            t.token_type = read_token_type(value, *doc, t, rules, hide, res.status);
-        } else if (name == "issued_token_type" &&
-                   (rules.exchange ||
-                    (value.is_string() && !has_control(value.get_ref<const std::string&>())))) {
-            // Checked for an exchange, which needs it; another grant's server may send
-            // anything here, kept in extra when it is no type.
-            if (!value.is_string() || value.get_ref<const std::string&>().empty() ||
-                has_control(value.get_ref<const std::string&>())) {
-                bad("issued_token_type is not a non-empty string without control characters");
-            }
-            t.issued_token_type = value.get_ref<const std::string&>();
-        } else if (name == "expires_in") {
-            t.expires_in = read_expires_in(value, res.status);
-        } else if (name == "scope") {
-            if (value.is_string()) {
-                t.scope = value.get_ref<const std::string&>();
-            } else if (!value.is_null()) {
-                bad("scope is neither a string nor null");
-            }
-        } else if (!is_credential_member(name)) {
-            t.extra[name] = value;
-        }
-    }
-    if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
-    if (t.token_type.empty()) t.token_type = "Bearer";
-    if (rules.exchange && t.issued_token_type.empty()) {
-        bad("the token exchange response has no issued_token_type (RFC 8693 §2.2.1)");
-    }
-    return t;
-}
-
-}  // namespace oauth2cc::detail
-
 #include <chrono>
 #include <string>
 
@@ -9517,7 +10847,7 @@ OAUTH2CC_INLINE bool introspection_result::has_scope(std::string_view scope_toke
 
 OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::string_view endpoint,
                                                 std::string_view access_token, transport& via) {
-    client_config target = cfg;
+    client_config target = detail::with_current_secret(cfg);
     target.token_endpoint = std::string(endpoint);
     target.scopes.clear();
     target.resources.clear();
@@ -9530,12 +10860,22 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::s
     detail::append_form_field(req.body, "token", access_token);
     detail::append_form_field(req.body, "token_type_hint", "access_token");
     detail::append_client_authentication(req, target);
+    detail::add_traceparent(req, target.traceparent);
 
+    const std::string client_id = detail::excerpt(target.client_id, 100);
+    const std::string server = detail::server_of(endpoint);
+    span_start what;
+    what.client_id = client_id;
+    what.server = server;
+    what.endpoint = "introspection";
+    what.method = "POST";
+    detail::span_scope span(target.tracer, what);
     http_response res;
     {
         const detail::request_wiper wiper(req);
         res = via.send(req);
     }
+    span.answered(res.status);
     if (res.body.size() > target.max_response_bytes) {
         throw error(error_kind::bad_response,
                     "the introspection response body is over max_response_bytes (" +
@@ -9545,8 +10885,13 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::s
     detail::redactions hide = detail::credential_redactions(target);
     hide.add(std::string(access_token));
     const auto doc = detail::response_document(res);
-    detail::throw_for_error_response(res, doc, hide, std::chrono::system_clock::now(),
-                                     "the introspection endpoint");
+    try {
+        detail::throw_for_error_response(res, doc, hide, std::chrono::system_clock::now(),
+                                         "the introspection endpoint");
+    } catch (const error& e) {
+        span.failed(e);
+        throw;
+    }
     const auto bad = [&](const std::string& why) {
         throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
     };
@@ -9613,147 +10958,27 @@ OAUTH2CC_INLINE std::string proxy_from_environment(std::string_view url) {
 }
 
 }  // namespace oauth2cc
-// ---- oauth2cc/impl/token_client_inl.hpp ----
+// ---- oauth2cc/impl/revocation_inl.hpp ----
 
-// ---- oauth2cc/detail/oauth/token_send.hpp ----
-
-#include <atomic>
-#include <chrono>
-#include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <vector>
 
-namespace oauth2cc::detail {
+namespace oauth2cc {
 
-// Sends a prepared token request once and reads its response. A grant beyond client
-// credentials and the assertion methods send a copy with the credentials made for this
-// send (a subject token, an assertion), kept out of error messages like the secret; with
-// a DPoP key the copy carries a new proof with nonce (none when empty), and a nonce the
-// response gives is kept.
-inline token send_token_request_once(const prepared_token_request& prepared, transport& via,
-                                     const std::string& nonce = {}) {
-    http_response res;
-    const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
-    std::optional<http_request> copy;
-    std::optional<redactions> hide_too;
-    name_value_list fields;
-    std::vector<std::string> secrets;
-    const wipe_at_exit fields_wiper{[&fields, &secrets] {
-        for (auto& field : fields) wipe(field.second);
-        for (auto& s : secrets) wipe(s);
-    }};
-    if (prepared.grant || prepared.assertion) {
-        secrets.reserve(3);  // never moved, so that no unwiped copy is left behind
-        fields.reserve(6);
-        if (prepared.grant) prepared.grant->make(fields, secrets);
-        if (prepared.assertion) {
-            secrets.push_back(prepared.assertion->make());
-            fields.emplace_back("client_assertion_type", jwt_bearer_assertion_type);
-            fields.emplace_back("client_assertion", secrets.back());
-        }
-        copy.emplace(with_fields(prepared.request, fields));
-        hide_too.emplace(prepared.hide.copy());
-        for (const auto& s : secrets) hide_too->add(s);
-    }
-    const wipe_at_exit request_wiper{[&copy] {
-        if (copy) wipe_credentials(*copy);
-    }};
-    if (prepared.dpop) {
-        if (!copy) copy.emplace(prepared.request);
-        copy->headers.emplace_back("DPoP", prepared.dpop->proof("POST", copy->url, nonce));
-    }
-    res = via.send(copy ? *copy : prepared.request);
-    const auto obtained_at = std::chrono::steady_clock::now();
-    if (prepared.dpop) {
-        if (const auto given = res.header("DPoP-Nonce"))
-            prepared.nonces.put(prepared.request.url, *given);
-    }
-    if (res.body.size() > prepared.max_response_bytes) {
-        throw error(error_kind::bad_response,
-                    "the token response body is over max_response_bytes (" +
-                        std::to_string(prepared.max_response_bytes) + ")",
-                    error_details{{}, {}, {}, res.status, {}});
-    }
-    token_rules rules;
-    rules.dpop = prepared.dpop.has_value();
-    rules.exchange = prepared.exchange;
-    rules.not_applicable = prepared.not_applicable;
-    return parse_token_response(res, prepared.scope, obtained_at, std::chrono::system_clock::now(),
-                                hide_too ? *hide_too : prepared.hide, rules);
+OAUTH2CC_INLINE void revoke(const client_config& cfg, const secret& token,
+                            std::string_view token_type_hint, transport& via) {
+    const client_config current = detail::with_current_secret(cfg);
+    const std::string endpoint = detail::revocation_endpoint_of(current, via);
+    detail::revoke_at(current, endpoint, token, token_type_hint, via);
 }
 
-// Sends a prepared token request. A `use_dpop_nonce` error that came with a new nonce
-// is answered by exactly one more request carrying it (RFC 9449 §8); so is a proof
-// refused for its clock (`invalid_dpop_proof`) when the server gave a nonce to use
-// instead of the client's clock.
-/// @param nonce_retries counts that retry, when given
-inline token send_token_request(const prepared_token_request& prepared, transport& via,
-                                std::atomic<unsigned>* nonce_retries = nullptr) {
-    if (!prepared.dpop) return send_token_request_once(prepared, via);
-    // The nonce read once and passed in, so that the one compared below is the one sent,
-    // whatever other threads keep meanwhile.
-    const std::string sent_nonce = prepared.nonces.get(prepared.request.url);
-    std::string retry_nonce;
-    try {
-        return send_token_request_once(prepared, via, sent_nonce);
-    } catch (const error& e) {
-        const bool nonce_error =
-            e.kind() == error_kind::oauth &&
-            (e.oauth_error() == "use_dpop_nonce" || e.oauth_error() == "invalid_dpop_proof");
-        retry_nonce = prepared.nonces.get(prepared.request.url);
-        if (!nonce_error || retry_nonce == sent_nonce) throw;
-    }
-    if (nonce_retries != nullptr) ++*nonce_retries;
-    return send_token_request_once(prepared, via, retry_nonce);
+OAUTH2CC_INLINE void revoke(const client_config& cfg, const secret& token,
+                            std::string_view token_type_hint) {
+    httplib_transport via(cfg);
+    revoke(cfg, token, token_type_hint, via);
 }
 
-// True when the token endpoint is to be discovered from the issuer.
-inline bool discovers_endpoint(const client_config& cfg) {
-    return cfg.token_endpoint.empty() && !cfg.issuer.empty();
-}
-
-// Checks what can be checked before discovery: the issuer, and the rest of cfg as if the
-// issuer were the token endpoint.
-inline void validate_before_discovery(const client_config& cfg) {
-    check_issuer(cfg);
-    client_config probe = cfg;
-    probe.token_endpoint = cfg.issuer;
-    validate_config(probe);
-}
-
-// The prepared request for a client whose token endpoint comes from discovery: made by
-// the first fetch that discovers it, and made again by the next fetch after a failure.
-class discovered_token_request {
-public:
-    std::shared_ptr<const prepared_token_request> get(const client_config& cfg, transport& via) {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        if (!ready_) ready_ = std::make_shared<const prepared_token_request>(resolved(cfg, via));
-        return ready_;
-    }
-
-    // cfg with the discovered token endpoint, once the server is known to take its method.
-    static client_config resolved(const client_config& cfg, transport& via) {
-        const authorization_server_metadata meta = discover(cfg, via);
-        check_server_takes(meta, cfg);
-        client_config out = cfg;
-        out.token_endpoint = meta.token_endpoint;
-        // A client that presents a certificate uses the server's mutual-TLS endpoint,
-        // where it has one (RFC 8705 §5).
-        if (cfg.tls.has_client_certificate()) {
-            const auto alias = meta.mtls_endpoint_aliases.find("token_endpoint");
-            if (alias != meta.mtls_endpoint_aliases.end()) out.token_endpoint = alias->second;
-        }
-        return out;
-    }
-
-private:
-    std::mutex mutex_;
-    std::shared_ptr<const prepared_token_request> ready_;
-};
-
-}  // namespace oauth2cc::detail
+}  // namespace oauth2cc
+// ---- oauth2cc/impl/token_client_inl.hpp ----
 
 #include <chrono>
 #include <memory>
@@ -9765,41 +10990,29 @@ private:
 namespace oauth2cc {
 
 OAUTH2CC_INLINE token request_token(const client_config& cfg, transport& via) {
-    if (detail::discovers_endpoint(cfg)) {
-        detail::validate_before_discovery(cfg);
-        const detail::prepared_token_request prepared(
-            detail::discovered_token_request::resolved(cfg, via));
-        return detail::send_token_request(prepared, via);
-    }
-    const detail::prepared_token_request prepared(cfg);
-    return detail::send_token_request(prepared, via);
+    detail::request_source source(cfg);
+    return detail::send_with_renewal(source, via);
 }
 
 OAUTH2CC_INLINE token request_token(const client_config& cfg) {
-    if (detail::discovers_endpoint(cfg)) {
-        detail::validate_before_discovery(cfg);
-    } else {
-        detail::validate_config(cfg);
-    }
+    detail::request_source source(cfg);
     httplib_transport via(cfg);
-    return request_token(cfg, via);
+    return detail::send_with_renewal(source, via);
 }
 
 OAUTH2CC_INLINE token_client::token_client(client_config cfg, std::shared_ptr<transport> via)
-    : cfg_(std::move(cfg)), transport_(std::move(via)) {
-    if (detail::discovers_endpoint(cfg_)) {
-        detail::validate_before_discovery(cfg_);
-        discovered_ = std::make_shared<detail::discovered_token_request>();
-    } else {
-        prepared_ = std::make_shared<const detail::prepared_token_request>(cfg_);
-    }
+    : cfg_(std::move(cfg)),
+      transport_(std::move(via)),
+      source_(std::make_shared<detail::request_source>(cfg_)) {
     if (!transport_) transport_ = std::make_shared<httplib_transport>(cfg_);
 }
 
 OAUTH2CC_INLINE token token_client::fetch() {
-    if (prepared_) return detail::send_token_request(*prepared_, *transport_, &nonce_retries_);
-    const auto prepared = discovered_->get(cfg_, *transport_);
-    return detail::send_token_request(*prepared, *transport_, &nonce_retries_);
+    return detail::send_with_renewal(*source_, *transport_, &nonce_retries_);
+}
+
+OAUTH2CC_INLINE unsigned token_client::secret_rotations() const noexcept {
+    return source_->rotations();
 }
 
 }  // namespace oauth2cc

@@ -35,6 +35,7 @@
 
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -1097,6 +1098,270 @@ TEST_CASE("cron job example: 5 runs share one token through the default cache di
     CHECK(token_requests() - before == 1);
     CHECK(mode_of(tmp / "xdg/oauth2cc") == 0700);
     CHECK(mode_of(tmp / ("xdg/oauth2cc/" + reader_key() + ".json")) == 0600);
+}
+
+// What the test server's introspection says of token: active or not.
+bool active_at_server(const std::string& token) {
+    oauth2cc::client_config rs;
+    rs.client_id = "resource-server";
+    rs.client_secret = oauth2cc::secret{"resource-server-secret"};
+    return oauth2cc::introspect(
+               rs, authorization_server().info().at("introspection_endpoint").get<std::string>(),
+               token)
+        .active;
+}
+
+TEST_CASE(
+    "oauth2cc-cli revoke: a token file's, or the stored one, then introspection says inactive") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir tmp;
+    auto env = client_env("read-client", "read-secret", "read_date");
+    const auto first = cli({"token"}, env);
+    REQUIRE(first.exit_code == 0);
+    const std::string token = json::parse(first.out).at("access_token").get<std::string>();
+    std::ofstream(tmp / "token") << token << "\n";
+    CHECK(active_at_server(token));
+    // The endpoint from the issuer's metadata; then from OAUTH2_REVOCATION_URL.
+    const auto revoked =
+        cli({"--issuer", authorization_server().info().at("issuer").get<std::string>(), "revoke",
+             "--token-file", tmp / "token"},
+            env);
+    CAPTURE(revoked.err);
+    CHECK(revoked.exit_code == 0);
+    CHECK(revoked.err.find(token) == std::string::npos);
+    CHECK_FALSE(active_at_server(token));
+
+    env.emplace_back("OAUTH2_REVOCATION_URL",
+                     authorization_server().info().at("revocation_endpoint").get<std::string>());
+    const std::string dir = tmp / "cache";
+    REQUIRE(cli({"--cache", dir, "token"}, env).exit_code == 0);
+    oauth2cc::file_token_store store(dir);
+    const auto stored = store.load(reader_key());
+    REQUIRE(stored.has_value());
+    CHECK(active_at_server(stored->access_token.reveal()));
+    const auto from_store = cli({"--cache", dir, "revoke"}, env);
+    CAPTURE(from_store.err);
+    CHECK(from_store.exit_code == 0);
+    CHECK_FALSE(active_at_server(stored->access_token.reveal()));
+    CHECK_FALSE(store.load(reader_key()).has_value());
+    // Nothing stored now: nothing to revoke, and no error.
+    const auto again = cli({"--cache", dir, "revoke"}, env);
+    CHECK(again.exit_code == 0);
+    CHECK(again.err.find("nothing revoked") != std::string::npos);
+    // Neither a file nor a store: a usage error.
+    CHECK(cli({"revoke"}, env).exit_code == 2);
+}
+
+TEST_CASE("cron job example: OAUTH2_REVOKE_AT_EXIT=1 revokes the job's token and keeps none") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir tmp;
+    auto api = start_resource_server();
+    auto env = client_env("read-client", "read-secret", "read_date");
+    env.emplace_back("OAUTH2_CACHE_DIR", tmp / "cache");
+    env.emplace_back("OAUTH2_ISSUER",
+                     authorization_server().info().at("issuer").get<std::string>());
+    env.emplace_back("OAUTH2_REVOKE_AT_EXIT", "1");
+    const auto run = run_program({example("OAUTH2CC_EXAMPLE_CRON_JOB"),
+                                  api->info().at("url").get<std::string>() + "/api/date"},
+                                 env);
+    CAPTURE(run.err);
+    CHECK(run.exit_code == 0);
+    CHECK(json::parse(run.out).contains("date"));
+    CHECK(run.err.find("not revoked") == std::string::npos);
+    // The token went at exit: no file holds it.
+    for (const auto& e : std::filesystem::directory_iterator(tmp / "cache")) {
+        CHECK(e.path().extension() != ".json");
+    }
+}
+
+TEST_CASE("oauth2cc-cli: the library's parser reads its settings, and its errors name them") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir tmp;
+    std::ofstream(tmp / "secret") << "read-secret\n";
+    const auto bad = cli({"token"}, {{"OAUTH2_TOKEN_URL", token_url()},
+                                     {"OAUTH2_CLIENT_ID", "read-client"},
+                                     {"OAUTH2_CLIENT_SECRET_FILE", tmp / "missing"}});
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.err.find("OAUTH2_CLIENT_SECRET_FILE") != std::string::npos);
+    CHECK(bad.err.find(tmp / "missing") != std::string::npos);
+    const auto no_key = cli({"token", "--dpop-key", tmp / "no-key.pem"},
+                            client_env("read-client", "read-secret", "read_date"));
+    CHECK(no_key.exit_code == 2);
+    CHECK(no_key.err.find("OAUTH2_DPOP_KEY_FILE (--dpop-key): cannot read") != std::string::npos);
+    const auto from_file = cli({"token"}, {{"OAUTH2_TOKEN_URL", token_url()},
+                                           {"OAUTH2_CLIENT_ID", "read-client"},
+                                           {"OAUTH2_CLIENT_SECRET_FILE", tmp / "secret"},
+                                           {"OAUTH2_SCOPE", "read_date"}});
+    CAPTURE(from_file.err);
+    CHECK(from_file.exit_code == 0);
+    CHECK(json::parse(from_file.out).at("scope") == "read_date");
+}
+
+TEST_CASE("daemon example: takes up a rotated client secret from its file, with no restart") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir tmp;
+    const std::string secret_file = tmp / "client_secret";
+    std::ofstream(secret_file) << "rotating-secret-1\n";
+    // Tokens live 8 s and are refreshed 4 s before expiry.
+    auto before = oauth2cc_test::start_oidc_provider({"--ttl", "8"});
+    const std::string port = std::to_string(before->port());
+    accepting_api api;
+    oauth2cc_test::running_program daemon(
+        {example("OAUTH2CC_EXAMPLE_DAEMON"), "--interval-ms", "100", "--status-every-ms", "500",
+         api.server.url() + "/poll"},
+        {{"OAUTH2_TOKEN_URL", before->info().at("token_endpoint").get<std::string>()},
+         {"OAUTH2_CLIENT_ID", "rotating-client"},
+         {"OAUTH2_CLIENT_SECRET_FILE", secret_file}});
+    REQUIRE(daemon.wait_for_line("call: HTTP 200", 30s));
+    const std::size_t calls_before = api.calls();
+
+    // The server comes back on its port knowing only the new secret, and holds its
+    // refusal of the old one while the secret manager replaces the file.
+    before->stop();
+    auto after =
+        oauth2cc_test::start_oidc_provider({"--ttl", "8", "--port", port, "--rotating-secret",
+                                            "rotating-secret-2", "--hold-refusals"});
+    bool held = false;
+    for (int i = 0; i < 600 && !held; ++i) {  // a bounded wait on the server's count
+        held = after->harness_stats().at("held").get<int>() == 1;
+        if (!held) std::this_thread::sleep_for(50ms);
+    }
+    REQUIRE(held);
+    { std::ofstream(secret_file + ".new") << "rotating-secret-2\n"; }
+    REQUIRE(std::rename((secret_file + ".new").c_str(), secret_file.c_str()) == 0);
+    after->release_held_refusals();
+
+    // The refusal read the file again and the request was repeated once, with the new
+    // secret: one refused request, and the daemon goes on as it was.
+    REQUIRE(daemon.wait_for_line("a new client secret was read from client_secret_file", 30s));
+    const auto stats = after->harness_stats();
+    CHECK(stats.at("token_errors") == 1);
+    CHECK(stats.at("token_success") == 1);
+    // Its calls go on, soon with the token the new secret got.
+    const auto new_token_seen = [&api, calls_before] {
+        std::lock_guard<std::mutex> lock(api.m);
+        const std::set<std::string> old(
+            api.tokens.begin(), api.tokens.begin() + static_cast<std::ptrdiff_t>(calls_before));
+        return std::any_of(api.tokens.begin() + static_cast<std::ptrdiff_t>(calls_before),
+                           api.tokens.end(),
+                           [&old](const std::string& t) { return old.count(t) == 0; });
+    };
+    for (int i = 0; i < 200 && !new_token_seen(); ++i) {
+        REQUIRE(daemon.wait_for_line("call: HTTP 200", 30s));
+    }
+    CHECK(new_token_seen());
+    std::chrono::milliseconds took{0};
+    const int status = daemon.stop(SIGTERM, took);
+    CHECK(WIFEXITED(status));
+    CHECK(daemon.output().find("rotating-secret-") == std::string::npos);
+}
+
+// Debian's kubectl (kubernetes-client): where another package owns /usr/bin/kubectl,
+// tools/bootstrap unpacks it beside the peers instead of installing it over that one.
+std::string debian_kubectl() {
+    const std::string unpacked =
+        std::string(OAUTH2CC_TEST_PEERS_DIR) + "/kubernetes-client/usr/bin/kubectl";
+    if (::access(unpacked.c_str(), X_OK) == 0) return unpacked;
+    const auto owner = run_program({"dpkg-query", "-W", "-f=${Status}", "kubernetes-client"}, {});
+    if (owner.out.find("install ok installed") != std::string::npos) return "/usr/bin/kubectl";
+    return {};
+}
+
+TEST_CASE("oauth2cc-cli token --format: raw for curl, header, text, and kubectl's exec plugin") {
+    if (!examples_available_or_skip()) return;
+    const auto env = client_env("read-client", "read-secret", "read_date");
+    const auto raw = cli({"token", "--format", "raw"}, env);
+    REQUIRE(raw.exit_code == 0);
+    REQUIRE(raw.out.size() > 1);
+    const std::string token = raw.out.substr(0, raw.out.size() - 1);
+    CHECK(token.find('\n') == std::string::npos);
+    CHECK(active_at_server(token));
+    const auto header = cli({"token", "--format", "header"}, env);
+    CHECK(header.out.rfind("Authorization: Bearer ", 0) == 0);
+    const auto text = cli({"token", "--format", "text"}, env);
+    CHECK(text.out.find("token_type: Bearer\n") != std::string::npos);
+    CHECK(text.out.find("expires_at: 20") != std::string::npos);
+    CHECK(cli({"token", "--format", "yaml"}, env).exit_code == 2);
+
+    // `curl --oauth2-bearer "$(oauth2cc-cli token --format raw)"` against the example API.
+    auto api = start_resource_server();
+    const auto curl = run_program({"/usr/bin/curl", "-sS", "--oauth2-bearer", token,
+                                   api->info().at("url").get<std::string>() + "/api/date"},
+                                  {});
+    CAPTURE(curl.err);
+    CHECK(curl.exit_code == 0);
+    CHECK(json::parse(curl.out).contains("date"));
+
+    // An ExecCredential, as kubectl asks an exec plugin for one.
+    const auto credential = json::parse(cli({"token", "--format", "kubectl"}, env).out);
+    CHECK(credential.at("apiVersion") == "client.authentication.k8s.io/v1beta1");
+    CHECK(credential.at("kind") == "ExecCredential");
+    CHECK(active_at_server(credential.at("status").at("token").get<std::string>()));
+    const std::string expiry = credential.at("status").at("expirationTimestamp").get<std::string>();
+    CHECK(expiry.size() == 20);
+    CHECK(expiry.back() == 'Z');
+}
+
+TEST_CASE("oauth2cc-cli as kubectl's exec credential plugin, against a local API server") {
+    if (!examples_available_or_skip()) return;
+    const std::string kubectl = debian_kubectl();
+    if (kubectl.empty()) {
+        const char* ci = std::getenv("CI");
+        if (ci != nullptr && std::string(ci) == "true") {
+            FAIL("Debian's kubectl (kubernetes-client) is missing: run tools/bootstrap");
+        }
+        MESSAGE("skipped: Debian's kubectl (kubernetes-client) is missing; run tools/bootstrap");
+        return;
+    }
+    // A Kubernetes API server of one path, over TLS (kubectl runs exec plugins for TLS
+    // servers only), that answers only a token the authorization server says is active.
+    const auto& certs = oauth2cc_test::test_certificates();
+    oauth2cc_test::local_server cluster(
+        std::make_unique<httplib::SSLServer>(certs.server_cert.c_str(), certs.server_key.c_str()));
+    std::mutex m;
+    std::vector<std::string> seen;
+    cluster.server().Get("/apis/oauth2cc.test/v1/whoami",
+                         [&](const httplib::Request& req, httplib::Response& res) {
+                             const std::string auth = req.get_header_value("Authorization");
+                             {
+                                 std::lock_guard<std::mutex> lock(m);
+                                 seen.push_back(auth);
+                             }
+                             const bool bearer = auth.rfind("Bearer ", 0) == 0;
+                             if (!bearer || !active_at_server(auth.substr(7))) {
+                                 res.status = 401;
+                                 return;
+                             }
+                             res.set_content(R"({"user":"read-client"})", "application/json");
+                         });
+    cluster.start();
+    oauth2cc_test::temp_dir tmp;
+    const std::string kubeconfig = tmp / "kubeconfig";
+    std::ofstream(kubeconfig)
+        << "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n"
+        << "    server: https://127.0.0.1:" << cluster.port() << "\n"
+        << "    certificate-authority: " << certs.ca_cert << "\n"
+        << "contexts:\n- name: local\n  context:\n    cluster: local\n"
+        << "    user: oauth2cc\ncurrent-context: local\nusers:\n"
+        << "- name: oauth2cc\n  user:\n    exec:\n"
+        << "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+        << "      command: " << example("OAUTH2CC_EXAMPLE_CLI") << "\n"
+        << "      args: [token, --format, kubectl]\n"
+        << "      env:\n"
+        << "      - {name: OAUTH2_TOKEN_URL, value: \"" << token_url() << "\"}\n"
+        << "      - {name: OAUTH2_CLIENT_ID, value: read-client}\n"
+        << "      - {name: OAUTH2_CLIENT_SECRET, value: read-secret}\n"
+        << "      - {name: OAUTH2_SCOPE, value: read_date}\n";
+    const auto run = run_program(
+        {kubectl, "--kubeconfig", kubeconfig, "get", "--raw", "/apis/oauth2cc.test/v1/whoami"},
+        {{"HOME", tmp.path.string()}});
+    CAPTURE(run.err);
+    CHECK(run.exit_code == 0);
+    CHECK(json::parse(run.out).at("user") == "read-client");
+    std::lock_guard<std::mutex> lock(m);
+    REQUIRE(!seen.empty());
+    CHECK(seen.back().rfind("Bearer ", 0) == 0);
+    CHECK(run.err.find(seen.back().substr(7)) == std::string::npos);
 }
 
 }  // TEST_SUITE("integration")

@@ -5,6 +5,7 @@
 // SPDX-License-Identifier: MIT
 
 #include "../support/peer_process.hpp"
+#include "../support/test_helpers.hpp"
 #include "../support/token_endpoint_fake.hpp"
 
 #include <oauth2cc/oauth2cc.hpp>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -127,6 +129,44 @@ TEST_CASE("token_manager live: background refresh across lifetimes of a 4 s toke
     CHECK(peer->harness_stats().at("token_success") == st.successes);
     for (const auto& [level, line] : logs.lines())
         CHECK(line.find("basic-secret") == std::string::npos);
+}
+
+TEST_CASE("token_manager live: revoke() at oidc-provider, then introspection says inactive") {
+    if (!oauth2cc_test::peers_available_or_skip()) return;
+    auto peer = oauth2cc_test::start_oidc_provider({"--ttl", "600"});
+    oauth2cc_test::temp_dir dir;
+    { std::ofstream(dir / "secret") << "basic-secret\n"; }
+    oauth2cc::client_config cfg = live_config(*peer);
+    cfg.client_secret = oauth2cc::secret();
+    cfg.client_secret_file = dir / "secret";
+    // The revocation endpoint is the one the issuer's metadata names.
+    cfg.issuer = peer->info().at("issuer").get<std::string>();
+    oauth2cc::client_config rs;
+    rs.client_id = "resource-server";
+    rs.client_secret_file = dir / "rs-secret";
+    { std::ofstream(dir / "rs-secret") << "resource-server-secret"; }
+    const std::string introspection = peer->info().at("introspection_endpoint").get<std::string>();
+    const auto active = [&](const std::shared_ptr<const oauth2cc::token>& t) {
+        return oauth2cc::introspect(rs, introspection, t->access_token.reveal()).active;
+    };
+
+    oauth2cc::token_manager tokens(cfg);
+    auto writer = oauth2cc::params_of(cfg);
+    writer.scopes = {"post_echo"};
+    const auto read = tokens.get();
+    const auto write = tokens.get(writer);
+    CHECK(active(read));
+    CHECK(active(write));
+    tokens.revoke();
+    CHECK_FALSE(active(read));
+    CHECK_FALSE(active(write));
+    // Forgotten: the next get() is a new token, which oauth2cc::revoke() ends in turn.
+    const auto again = tokens.get();
+    CHECK(again->access_token.reveal() != read->access_token.reveal());
+    CHECK(active(again));
+    oauth2cc::revoke(cfg, again->access_token);
+    CHECK_FALSE(active(again));
+    CHECK(peer->harness_stats().at("token_success") == 3);
 }
 
 }  // TEST_SUITE("integration")

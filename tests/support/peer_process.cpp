@@ -387,6 +387,12 @@ void peer_process::reset_harness_stats() const {
     if (!res || res->status != 204) throw std::runtime_error("the peer's /_harness/reset failed");
 }
 
+void peer_process::release_held_refusals() const {
+    auto c = harness_client(port());
+    auto res = c.Post("/_harness/release", "", "text/plain");
+    if (!res || res->status != 204) throw std::runtime_error("the peer's /_harness/release failed");
+}
+
 bool revoke_token(const peer_process& peer, const std::string& token) {
     httplib::Client c = harness_client(peer.port());
     c.set_basic_auth("resource-server", "resource-server-secret");

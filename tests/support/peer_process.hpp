@@ -88,6 +88,9 @@ public:
     nlohmann::json harness_stats() const;
     /// @brief Zeroes the peer's counters (POST /_harness/reset).
     void reset_harness_stats() const;
+    /// @brief Lets go the refusals an oidc-provider started with --hold-refusals holds
+    /// (POST /_harness/release).
+    void release_held_refusals() const;
     /// @brief Everything the peer wrote to stderr so far.
     std::string stderr_text() const;
     /// @brief Stops the peer: SIGTERM, a bounded wait, then SIGKILL. Idempotent.

@@ -15,6 +15,7 @@
 #include "../httplib_transport.hpp"
 #include "../www_authenticate.hpp"
 #include "../detail/http/redirect.hpp"
+#include "../detail/http/trace.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -146,7 +147,18 @@ OAUTH2CC_INLINE http_request authorized_client::request_for(std::string_view met
 }
 
 OAUTH2CC_INLINE http_response authorized_client::send_hop(http_request& req, const token& tok,
-                                                          bool on_origin, bool& new_nonce) {
+                                                          bool on_origin, bool& new_nonce,
+                                                          unsigned attempt) {
+    const client_config& cfg = tokens_.config();
+    const std::string server = cfg.tracer ? detail::server_of(req.url) : std::string();
+    span_start what;
+    what.client_id = who_;
+    what.server = server;
+    what.grant = to_string(cfg.grant);
+    what.endpoint = "resource";
+    what.method = req.method;
+    what.attempt = attempt;
+    detail::span_scope span(cfg.tracer, what);
     // The token's headers (Authorization, and a DPoP proof for this hop's URL) are added
     // for this hop only, and wiped and removed once it is sent, so the request is not
     // copied per hop.
@@ -171,6 +183,12 @@ OAUTH2CC_INLINE http_response authorized_client::send_hop(http_request& req, con
         throw;
     }
     drop_authorization();
+    span.answered(res.status);
+    if (span.get() != nullptr && (res.status == 401 || res.status == 403)) {
+        const auto challenge =
+            tok.token_type == "DPoP" ? find_dpop_challenge(res) : find_bearer_challenge(res);
+        if (challenge) span.challenged(challenge->error);
+    }
     const auto nonce = res.header("DPoP-Nonce");
     new_nonce =
         on_origin && tok.token_type == "DPoP" && nonce && tokens_.set_dpop_nonce(req.url, *nonce);
@@ -217,7 +235,7 @@ OAUTH2CC_INLINE bool authorized_client::redirect(http_request& req, const http_r
 
 OAUTH2CC_INLINE http_response authorized_client::exchange(const http_request& base,
                                                           const token& tok, bool& on_origin,
-                                                          bool& new_nonce) {
+                                                          bool& new_nonce, unsigned attempt) {
     if (detail::has_control(tok.access_token.reveal())) {
         throw error(error_kind::bad_response,
                     "the access token holds control characters; it is never sent");
@@ -225,7 +243,7 @@ OAUTH2CC_INLINE http_response authorized_client::exchange(const http_request& ba
     http_request req = base;
     on_origin = true;
     for (int hop = 0;; ++hop) {
-        http_response res = send_hop(req, tok, on_origin, new_nonce);
+        http_response res = send_hop(req, tok, on_origin, new_nonce, attempt);
         if (!options_.follow_redirects || !detail::is_followable_redirect(res.status) ||
             hop >= options_.max_redirects || !redirect(req, res, on_origin)) {
             return res;
@@ -237,13 +255,16 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
                                                       std::string_view path, std::string_view body,
                                                       std::string_view content_type,
                                                       const name_value_list& headers) {
-    const http_request base = request_for(method, path, body, content_type, headers);
+    http_request base = request_for(method, path, body, content_type, headers);
+    // One traceparent for the call, its retries and redirects.
+    detail::add_traceparent(base, tokens_.config().traceparent);
+    unsigned attempt = 0;
     // `token_sent`: the final response answered a request that carried the token;
     // `new_nonce`: the last response on the origin gave a new DPoP nonce.
     bool token_sent = false, new_nonce = false;
     auto params = current_params();
     auto tok = token_of(params);
-    http_response res = exchange(base, *tok, token_sent, new_nonce);
+    http_response res = exchange(base, *tok, token_sent, new_nonce, attempt++);
     const bool dpop = tok->token_type == "DPoP";
     if (res.status == 401 && token_sent && dpop) {
         // RFC 9449 §9: a new nonce the server asks for is answered once, same token.
@@ -252,7 +273,7 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             detail::tell(tokens_.observer(), [&](metrics_observer& o) {
                 o.on_dpop_nonce_retry(who_, nonce_origin::resource_server);
             });
-            res = exchange(base, *tok, token_sent, new_nonce);
+            res = exchange(base, *tok, token_sent, new_nonce, attempt++);
         }
     }
     if (res.status == 401 && token_sent) {
@@ -271,7 +292,7 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             tok = std::move(next);
             detail::tell(tokens_.observer(),
                          [&](metrics_observer& o) { o.on_unauthorized_retry(who_); });
-            res = exchange(base, *tok, token_sent, new_nonce);
+            res = exchange(base, *tok, token_sent, new_nonce, attempt++);
         }
     } else if (res.status == 403 && token_sent && options_.step_up_scope) {
         if (auto wider = stepped_up(params, res, dpop)) {
@@ -281,7 +302,7 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
             }
             params = std::move(wider);
             tok = token_of(params);
-            res = exchange(base, *tok, token_sent, new_nonce);
+            res = exchange(base, *tok, token_sent, new_nonce, attempt++);
         }
     }
     if (token_sent && res.status != 401) {

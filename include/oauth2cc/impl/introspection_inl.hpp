@@ -9,6 +9,8 @@
 #include "../detail/text/text.hpp"
 #include "../detail/oauth/token_request.hpp"
 #include "../detail/oauth/token_response.hpp"
+#include "../detail/http/trace.hpp"
+#include "../detail/store/secret_file.hpp"
 #include "../httplib_transport.hpp"
 
 #include <chrono>
@@ -30,7 +32,7 @@ OAUTH2CC_INLINE bool introspection_result::has_scope(std::string_view scope_toke
 
 OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::string_view endpoint,
                                                 std::string_view access_token, transport& via) {
-    client_config target = cfg;
+    client_config target = detail::with_current_secret(cfg);
     target.token_endpoint = std::string(endpoint);
     target.scopes.clear();
     target.resources.clear();
@@ -43,12 +45,22 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::s
     detail::append_form_field(req.body, "token", access_token);
     detail::append_form_field(req.body, "token_type_hint", "access_token");
     detail::append_client_authentication(req, target);
+    detail::add_traceparent(req, target.traceparent);
 
+    const std::string client_id = detail::excerpt(target.client_id, 100);
+    const std::string server = detail::server_of(endpoint);
+    span_start what;
+    what.client_id = client_id;
+    what.server = server;
+    what.endpoint = "introspection";
+    what.method = "POST";
+    detail::span_scope span(target.tracer, what);
     http_response res;
     {
         const detail::request_wiper wiper(req);
         res = via.send(req);
     }
+    span.answered(res.status);
     if (res.body.size() > target.max_response_bytes) {
         throw error(error_kind::bad_response,
                     "the introspection response body is over max_response_bytes (" +
@@ -58,8 +70,13 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::s
     detail::redactions hide = detail::credential_redactions(target);
     hide.add(std::string(access_token));
     const auto doc = detail::response_document(res);
-    detail::throw_for_error_response(res, doc, hide, std::chrono::system_clock::now(),
-                                     "the introspection endpoint");
+    try {
+        detail::throw_for_error_response(res, doc, hide, std::chrono::system_clock::now(),
+                                         "the introspection endpoint");
+    } catch (const error& e) {
+        span.failed(e);
+        throw;
+    }
     const auto bad = [&](const std::string& why) {
         throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
     };

@@ -16,6 +16,8 @@
 #include "../detail/manager/rejection_guard.hpp"
 #include "../detail/manager/resource_headers.hpp"
 #include "../detail/manager/thread_cache.hpp"
+#include "../detail/oauth/revocation.hpp"
+#include "../detail/store/secret_file.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -170,6 +172,33 @@ OAUTH2CC_INLINE void token_manager::invalidate(const token_params& params, const
     if (const auto entry = core_->find(params, seen_subject(false))) {
         detail::drop_token(*entry, seen);
     }
+}
+
+OAUTH2CC_INLINE void token_manager::revoke() {
+    transport& via = *core_->own->client.via();
+    const std::string endpoint =
+        detail::revocation_endpoint_of(detail::with_current_secret(core_->base), via);
+    std::optional<error> first;
+    for (const auto& entry : core_->all()) {
+        std::shared_ptr<const token> tok;
+        {
+            const detail::state_lock lock = entry->lock();
+            const detail::guarded_state& g = entry->locked(lock);
+            if (g.current) tok = g.current->tok;
+        }
+        if (!tok) continue;
+        // An exchanged token of another type than an access token goes without a hint.
+        const bool access =
+            tok->issued_token_type.empty() || tok->issued_token_type == token_types::access_token;
+        try {
+            detail::revoke_at(detail::with_current_secret(entry->client.config()), endpoint,
+                              tok->access_token, access ? "access_token" : "", via);
+        } catch (const error& e) {
+            if (!first) first = e;
+        }
+        detail::drop_token(*entry, tok.get(), false);
+    }
+    if (first) throw *first;
 }
 
 OAUTH2CC_INLINE std::string_view token_manager::seen_subject(bool seen_only) {

@@ -33,6 +33,11 @@
 // GET /_harness/stats returns the token-endpoint counters, so that tests can count
 // the requests a client made at the server, and the connections that carried them.
 // POST /_harness/reset sets them to zero.
+//
+// The client rotating-client's secret is --rotating-secret (default rotating-secret-1).
+// With --hold-refusals, a token request refused with 401 gets its answer only once
+// POST /_harness/release lets it go (counted as `held` meanwhile), so that a test can
+// change a client's secret file while the client waits for its refusal.
 
 import {
   X509Certificate, createPublicKey, generateKeyPairSync, randomBytes, sign, verify,
@@ -56,6 +61,8 @@ const { values: args } = parseArgs({
     'key-dir': { type: 'string' },
     'dpop-nonce': { type: 'boolean', default: false },
     'self-signed-client-cert': { type: 'string' },
+    'rotating-secret': { type: 'string', default: 'rotating-secret-1' },
+    'hold-refusals': { type: 'boolean', default: false },
   },
 });
 
@@ -177,6 +184,14 @@ const clients = [
     token_endpoint_auth_method: 'client_secret_basic',
     scope: allScopes,
     grant_types: ['client_credentials', exchangeGrant],
+  },
+  {
+    // Its secret is the one --rotating-secret gives: a restart with another is a
+    // rotation, which a client whose secret file changes must take up.
+    client_id: 'rotating-client',
+    client_secret: args['rotating-secret'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: allScopes,
   },
   {
     // The resource server's own credentials, for introspection.
@@ -351,6 +366,14 @@ function tokenExchangeHandler(issuer) {
 
 const counters = {
   token_requests: 0, token_success: 0, token_errors: 0, token_connections: 0, exchanges: 0,
+  held: 0,
+};
+// The refusals --hold-refusals keeps until POST /_harness/release.
+let heldRefusals = [];
+const releaseHeld = () => {
+  const waiting = heldRefusals;
+  heldRefusals = [];
+  waiting.forEach((resolve) => resolve());
 };
 // The sockets that carried token requests, to count connections (keep-alive).
 let tokenSockets = new WeakSet();
@@ -457,6 +480,11 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
       ctx.status = 204;
       return;
     }
+    if (ctx.path === '/_harness/release' && ctx.method === 'POST') {
+      releaseHeld();
+      ctx.status = 204;
+      return;
+    }
     const isTokenRequest = ctx.path === '/token' && ctx.method === 'POST';
     if (isTokenRequest) {
       counters.token_requests += 1;
@@ -469,6 +497,11 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
     if (isTokenRequest) {
       if (ctx.status >= 200 && ctx.status < 300) counters.token_success += 1;
       else counters.token_errors += 1;
+      if (ctx.status === 401 && args['hold-refusals']) {
+        counters.held += 1;
+        await new Promise((resolve) => { heldRefusals.push(resolve); });
+        counters.held -= 1;
+      }
     }
   });
 
@@ -487,6 +520,7 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
 });
 
 const stop = () => {
+  releaseHeld();
   server.close(() => process.exit(0));
   server.closeAllConnections?.();
 };

@@ -112,10 +112,22 @@ inline cache_cell& keyed_cell(keyed_cells::slot& slot, const std::shared_ptr<man
     return *slot.cell;
 }
 
+/// @brief What the span of a token an entry serves is about.
+inline span_start token_span(const manager_state& s) {
+    span_start what;
+    what.kind = span_kind::token_acquisition;
+    what.client_id = s.who;
+    what.server = s.where;
+    what.grant = to_string(s.client.config().grant);
+    return what;
+}
+
 /// @brief A valid token of the entry, from the cache or from one shared fetch, waiting at
-/// most max_wait (see token_manager::get).
+/// most max_wait (see token_manager::get). A tracer gets a span of it: hit or wait.
 inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell* cell,
                                                    std::chrono::milliseconds max_wait) {
+    // Ended after the lock is released, as the report is.
+    span_scope span(s.client.config().tracer, token_span(s));
     wait_report report;  // reports a wait once the lock is released
     state_lock lock = s.lock();
     guarded_state& g = s.locked(lock);
@@ -127,8 +139,14 @@ inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell*
     for (;;) {
         if (logging_scope::inside(s)) {
             // From this manager's logger: a valid token, or the last error, at once.
-            if (g.valid_at(now)) return serve(s, lock, cell);
-            if (g.last_error) throw *g.last_error;
+            if (g.valid_at(now)) {
+                span.served(cache_outcome::hit);
+                return serve(s, lock, cell);
+            }
+            if (g.last_error) {
+                span.failed(*g.last_error);
+                throw *g.last_error;
+            }
             throw error(error_kind::transport,
                         "get() from this token_manager's logger never waits for a token "
                         "request, and there is no valid token now");
@@ -136,11 +154,13 @@ inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell*
         if (g.valid_at(now)) {
             refresh_if_due(s, lock, now);
             if (!waited) count_hit(s, lock, cell);
+            span.served(waited ? cache_outcome::wait : cache_outcome::hit);
             return serve(s, lock, cell);
         }
         if (g.fetch == fetch_state::idle) {
             if (g.backing_off_at(now) && g.last_error) {
                 ++g.fast_failures;
+                span.failed(*g.last_error);
                 throw *g.last_error;
             }
             start_fetch(s, lock);
@@ -148,6 +168,7 @@ inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell*
         if (!waited) {
             ++g.waits;
             waited = true;
+            span.served(cache_outcome::wait);
             if (g.observer) report.begin(g.observer, s.who);
         }
         const std::uint64_t seq = g.fetch_seq;
@@ -157,7 +178,10 @@ inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell*
                                                    std::to_string(max_wait.count()) +
                                                    " ms); the token request is still in progress");
         }
-        if (g.last_outcome == fetch_outcome::failure && g.last_error) throw *g.last_error;
+        if (g.last_outcome == fetch_outcome::failure && g.last_error) {
+            span.failed(*g.last_error);
+            throw *g.last_error;
+        }
         if (g.last_outcome == fetch_outcome::token && g.current) return serve(s, lock, cell);
         now = s.now();
     }
@@ -216,8 +240,8 @@ inline void token_to(manager_state& s, token_callback done) {
 }
 
 /// @brief Drops the entry's token if it is still seen, unless the rejection guard keeps
-/// it; the store's copy goes too (see token_manager::invalidate).
-inline void drop_token(manager_state& s, const token* seen) {
+/// it (when guarded); the store's copy goes too (see token_manager::invalidate).
+inline void drop_token(manager_state& s, const token* seen, bool guarded = true) {
     std::shared_ptr<token_store> store;
     std::shared_ptr<const token> dropped;
     std::string key;
@@ -227,7 +251,7 @@ inline void drop_token(manager_state& s, const token* seen) {
         const state_lock lock = s.lock();
         guarded_state& g = s.locked(lock);
         if (!g.current || (seen != nullptr && g.current->tok.get() != seen)) return;
-        if (guard_keeps(s, lock, g.current->tok, warning)) {
+        if (guarded && guard_keeps(s, lock, g.current->tok, warning)) {
             logger = g.logger;
         } else {
             dropped = g.current->tok;

@@ -72,7 +72,8 @@ struct fetch_report {
     std::string store_unavailable;       ///< why the store could not be reached
     std::optional<store_result> loaded;  ///< how the look in the store went, if any
     std::chrono::nanoseconds request_took{0};
-    unsigned nonce_retries = 0;  ///< the request's `use_dpop_nonce` retries
+    unsigned nonce_retries = 0;     ///< the request's `use_dpop_nonce` retries
+    unsigned secret_rotations = 0;  ///< new secrets the request took up from the secret file
     long long took_ms = 0;
 };
 
@@ -124,10 +125,12 @@ inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
 inline void request(manager_state& s, fetch_report& r) {
     r.requested = true;
     const unsigned nonce_retries_before = s.client.nonce_retries();
+    const unsigned rotations_before = s.client.secret_rotations();
     const auto start = std::chrono::steady_clock::now();
     const auto done = [&] {
         r.request_took = std::chrono::steady_clock::now() - start;
         r.nonce_retries = s.client.nonce_retries() - nonce_retries_before;
+        r.secret_rotations = s.client.secret_rotations() - rotations_before;
     };
     try {
         r.got = s.client.fetch();
@@ -263,6 +266,7 @@ inline fetch_events observer_events(const fetch_inputs& in, const fetch_report& 
         rec.latency = r.request_took;
         rec.retry = in.after_failure;
         rec.nonce_retries = r.nonce_retries;
+        rec.secret_rotations = r.secret_rotations;
         events.request = std::move(rec);
     }
     if (r.got && in.store) {
@@ -289,6 +293,12 @@ inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report&
         publish_token(s, lock, r, log);
     } else {
         publish_failure(s, lock, r, log);
+    }
+    if (r.secret_rotations > 0) {
+        // Counted and said, never shown: the new secret is the file's business.
+        g.secret_rotations += r.secret_rotations;
+        log.line += "; a new client secret was read from client_secret_file (" +
+                    std::to_string(g.secret_rotations) + " so far)";
     }
     note_store_health(s, lock, in, r, log);
     g.fetch = fetch_state::idle;

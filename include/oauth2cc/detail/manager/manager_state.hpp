@@ -17,6 +17,7 @@
 #include "../text/limits.hpp"
 #include "../text/text.hpp"
 #include "thread_cache.hpp"
+#include "../http/trace.hpp"
 #include "../http/url.hpp"
 
 #include <atomic>
@@ -76,7 +77,7 @@ struct guarded_state {
     std::optional<time_point> guard_until;
     std::weak_ptr<const token> guard_kept;
     std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
-                  fast_failures = 0, store_loads = 0, store_failures = 0;
+                  fast_failures = 0, store_loads = 0, store_failures = 0, secret_rotations = 0;
     std::uint64_t hits = 0;  ///< reads served without a cell (try_get, get_async)
     std::minstd_rand rng;    ///< small: a manager may hold thousands of entries
     /// Refreshed by the process's refresher at its refresh point (and, for an entry that is
@@ -134,9 +135,8 @@ public:
           key(subject_key.empty() ? cache_key(client.config())
                                   : cache_key(client.config()) + "&" + subject_key),
           id(next_manager_id()),
-          where(endpoint_for_logs(client.config().token_endpoint.empty()
-                                      ? client.config().issuer
-                                      : client.config().token_endpoint)),
+          where(server_of(client.config().token_endpoint.empty() ? client.config().issuer
+                                                                 : client.config().token_endpoint)),
           who(excerpt(client.config().client_id, 100)),
           own(is_own),
           fetches(std::move(count)) {
@@ -267,11 +267,6 @@ public:
     std::atomic<const token*> accepted{nullptr};
 
 private:
-    static std::string endpoint_for_logs(const std::string& endpoint) {
-        const auto url = parse_url(endpoint);
-        return url ? excerpt(url->host, 100) + ":" + std::to_string(url->port) : "?";
-    }
-
     mutable std::mutex mutex_;
     std::condition_variable changed_;
     guarded_state guarded_;

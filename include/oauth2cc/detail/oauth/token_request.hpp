@@ -15,9 +15,12 @@
 #include "../text/limits.hpp"
 #include "../text/redact.hpp"
 #include "../text/text.hpp"
+#include "../http/trace.hpp"
 #include "../http/url.hpp"
 #include "../text/wipe.hpp"
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -269,7 +272,12 @@ struct prepared_token_request {
           scope(joined_scope(cfg)),
           max_response_bytes(cfg.max_response_bytes),
           exchange(cfg.grant == grant_type::token_exchange),
-          not_applicable(accepts_not_applicable(cfg)) {
+          not_applicable(accepts_not_applicable(cfg)),
+          traceparent(cfg.traceparent),
+          trace(cfg.tracer),
+          client_id(excerpt(cfg.client_id, 100)),
+          server(server_of(cfg.token_endpoint)),
+          grant_name(to_string(cfg.grant)) {
         if (cfg.grant != grant_type::client_credentials) grant.emplace(cfg);
         if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
         if (cfg.dpop_key) dpop.emplace(*cfg.dpop_key);
@@ -292,6 +300,25 @@ struct prepared_token_request {
     std::optional<dpop_prover> dpop;
     /// The latest nonce the token endpoint gave for DPoP proofs (RFC 9449 §8).
     mutable dpop_nonces nonces;
+    std::function<std::string()> traceparent;  ///< client_config::traceparent
+    std::shared_ptr<tracer> trace;             ///< client_config::tracer
+    std::string client_id, server;             ///< for spans
+    std::string_view grant_name;               ///< to_string(grant)
+
+    /// @brief What a span of this request is about.
+    span_start span(span_kind kind, unsigned attempt = 0) const {
+        span_start what;
+        what.kind = kind;
+        what.client_id = client_id;
+        what.server = server;
+        what.grant = grant_name;
+        if (kind == span_kind::http_attempt) {
+            what.endpoint = "token";
+            what.method = "POST";
+            what.attempt = attempt;
+        }
+        return what;
+    }
 };
 
 }  // namespace oauth2cc::detail

@@ -18,8 +18,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,9 +28,12 @@ namespace oauth2cc::detail {
 // credentials and the assertion methods send a copy with the credentials made for this
 // send (a subject token, an assertion), kept out of error messages like the secret; with
 // a DPoP key the copy carries a new proof with nonce (none when empty), and a nonce the
-// response gives is kept.
+// response gives is kept. The copy carries the traceparent too, and the attempt is a span
+// (a child of parent, numbered attempt).
 inline token send_token_request_once(const prepared_token_request& prepared, transport& via,
-                                     const std::string& nonce = {}) {
+                                     const std::string& nonce = {}, trace_span* parent = nullptr,
+                                     unsigned attempt = 0) {
+    span_scope span(prepared.trace, prepared.span(span_kind::http_attempt, attempt), parent);
     http_response res;
     const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
     std::optional<http_request> copy;
@@ -63,7 +64,12 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
         if (!copy) copy.emplace(prepared.request);
         copy->headers.emplace_back("DPoP", prepared.dpop->proof("POST", copy->url, nonce));
     }
+    if (prepared.traceparent) {
+        if (!copy) copy.emplace(prepared.request);
+        add_traceparent(*copy, prepared.traceparent);
+    }
     res = via.send(copy ? *copy : prepared.request);
+    span.answered(res.status);
     const auto obtained_at = std::chrono::steady_clock::now();
     if (prepared.dpop) {
         if (const auto given = res.header("DPoP-Nonce"))
@@ -79,8 +85,14 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
     rules.dpop = prepared.dpop.has_value();
     rules.exchange = prepared.exchange;
     rules.not_applicable = prepared.not_applicable;
-    return parse_token_response(res, prepared.scope, obtained_at, std::chrono::system_clock::now(),
-                                hide_too ? *hide_too : prepared.hide, rules);
+    try {
+        return parse_token_response(res, prepared.scope, obtained_at,
+                                    std::chrono::system_clock::now(),
+                                    hide_too ? *hide_too : prepared.hide, rules);
+    } catch (const error& e) {
+        span.failed(e);
+        throw;
+    }
 }
 
 // Sends a prepared token request. A `use_dpop_nonce` error that came with a new nonce
@@ -88,15 +100,20 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
 // refused for its clock (`invalid_dpop_proof`) when the server gave a nonce to use
 // instead of the client's clock.
 /// @param nonce_retries counts that retry, when given
+/// @param parent        the span of the acquisition the attempts are part of
+/// @param attempt       the number of the next attempt, counted up by each
 inline token send_token_request(const prepared_token_request& prepared, transport& via,
-                                std::atomic<unsigned>* nonce_retries = nullptr) {
-    if (!prepared.dpop) return send_token_request_once(prepared, via);
+                                std::atomic<unsigned>* nonce_retries = nullptr,
+                                trace_span* parent = nullptr, unsigned* attempt = nullptr) {
+    unsigned first = 0;
+    unsigned& n = attempt != nullptr ? *attempt : first;
+    if (!prepared.dpop) return send_token_request_once(prepared, via, {}, parent, n++);
     // The nonce read once and passed in, so that the one compared below is the one sent,
     // whatever other threads keep meanwhile.
     const std::string sent_nonce = prepared.nonces.get(prepared.request.url);
     std::string retry_nonce;
     try {
-        return send_token_request_once(prepared, via, sent_nonce);
+        return send_token_request_once(prepared, via, sent_nonce, parent, n++);
     } catch (const error& e) {
         const bool nonce_error =
             e.kind() == error_kind::oauth &&
@@ -105,7 +122,7 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
         if (!nonce_error || retry_nonce == sent_nonce) throw;
     }
     if (nonce_retries != nullptr) ++*nonce_retries;
-    return send_token_request_once(prepared, via, retry_nonce);
+    return send_token_request_once(prepared, via, retry_nonce, parent, n++);
 }
 
 // True when the token endpoint is to be discovered from the issuer.
@@ -122,34 +139,20 @@ inline void validate_before_discovery(const client_config& cfg) {
     validate_config(probe);
 }
 
-// The prepared request for a client whose token endpoint comes from discovery: made by
-// the first fetch that discovers it, and made again by the next fetch after a failure.
-class discovered_token_request {
-public:
-    std::shared_ptr<const prepared_token_request> get(const client_config& cfg, transport& via) {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        if (!ready_) ready_ = std::make_shared<const prepared_token_request>(resolved(cfg, via));
-        return ready_;
+// cfg with the token endpoint its issuer's metadata names, once the server is known to
+// take cfg's method.
+inline client_config with_discovered_endpoint(const client_config& cfg, transport& via) {
+    const authorization_server_metadata meta = discover(cfg, via);
+    check_server_takes(meta, cfg);
+    client_config out = cfg;
+    out.token_endpoint = meta.token_endpoint;
+    // A client that presents a certificate uses the server's mutual-TLS endpoint, where
+    // it has one (RFC 8705 §5).
+    if (cfg.tls.has_client_certificate()) {
+        const auto alias = meta.mtls_endpoint_aliases.find("token_endpoint");
+        if (alias != meta.mtls_endpoint_aliases.end()) out.token_endpoint = alias->second;
     }
-
-    // cfg with the discovered token endpoint, once the server is known to take its method.
-    static client_config resolved(const client_config& cfg, transport& via) {
-        const authorization_server_metadata meta = discover(cfg, via);
-        check_server_takes(meta, cfg);
-        client_config out = cfg;
-        out.token_endpoint = meta.token_endpoint;
-        // A client that presents a certificate uses the server's mutual-TLS endpoint,
-        // where it has one (RFC 8705 §5).
-        if (cfg.tls.has_client_certificate()) {
-            const auto alias = meta.mtls_endpoint_aliases.find("token_endpoint");
-            if (alias != meta.mtls_endpoint_aliases.end()) out.token_endpoint = alias->second;
-        }
-        return out;
-    }
-
-private:
-    std::mutex mutex_;
-    std::shared_ptr<const prepared_token_request> ready_;
-};
+    return out;
+}
 
 }  // namespace oauth2cc::detail
