@@ -94,15 +94,14 @@ public:
         const std::string& path = (*this)[name];
         if (path.empty()) return path;
         if (has_control(path)) fail(name, "the path has control characters");
-        // Not blocked by a FIFO; only a regular file will do.
+        // O_NONBLOCK: a FIFO (a shell's <(...), say) does not block the check.
         const unique_fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
         if (fd.get() < 0) {
             fail(name, "cannot read \"" + excerpt(path, 200) + "\": " + std::strerror(errno));
         }
         struct stat st {};
-        if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-            fail(name, "\"" + excerpt(path, 200) + "\" is " +
-                           (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file"));
+        if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
+            fail(name, "\"" + excerpt(path, 200) + "\" is a directory, not a file");
         }
         return path;
     }
