@@ -23,6 +23,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -495,12 +497,16 @@ TEST_CASE("a manager logs and counts a rotation, never the secret") {
     temp_dir dir;
     client_config cfg = secret_file_client(dir, "first-secret");
     auto endpoint = std::make_shared<secret_checking_endpoint>("first-secret");
-    oauth2cc::token_manager manager(cfg, {}, endpoint);
+    // The log outlives the manager, whose worker writes a fetch's line after the callers
+    // it served have their token.
     std::mutex mutex;
+    std::condition_variable logged;
     std::vector<std::string> lines;
+    oauth2cc::token_manager manager(cfg, {}, endpoint);
     manager.set_logger([&](oauth2cc::log_level, std::string_view line) {
         const std::lock_guard<std::mutex> lock(mutex);
         lines.emplace_back(line);
+        logged.notify_all();
     });
     auto observer = std::make_shared<oauth2cc_test::recording_observer>();
     auto exporter = std::make_shared<oauth2cc::prometheus_exporter>();
@@ -524,12 +530,17 @@ TEST_CASE("a manager logs and counts a rotation, never the secret") {
     const std::string scrape = exporter->text();
     CHECK(scrape.find("oauth2cc_client_secret_rotations_total{client_id=\"c\"} 1") !=
           std::string::npos);
-    const std::lock_guard<std::mutex> lock(mutex);
+    std::unique_lock<std::mutex> lock(mutex);
     std::vector<std::string> fetched;
-    for (const auto& line : lines) {
-        if (line.rfind("token for client", 0) == 0) fetched.push_back(line);
-    }
-    REQUIRE(fetched.size() == 3);
+    const auto all_logged = [&] {
+        fetched.clear();
+        for (const auto& line : lines) {
+            if (line.rfind("token for client", 0) == 0) fetched.push_back(line);
+        }
+        return fetched.size() == 3;
+    };
+    // The third fetch's line may still be on its way: waited for, not slept on.
+    REQUIRE(logged.wait_for(lock, std::chrono::seconds(30), all_logged));
     CHECK(fetched[0].find("new client secret") == std::string::npos);
     CHECK(fetched[1].find("a new client secret was read from client_secret_file (1 so far)") !=
           std::string::npos);
