@@ -112,9 +112,10 @@ oauth2cc::client_config config_from_options(const std::map<std::string, std::str
     try {
         return oauth2cc::config_from_settings(settings);
     } catch (const oauth2cc::error& e) {
-        // what() is "oauth2cc: config error: <setting>: why".
+        // what() is "oauth2cc: <kind> error: <setting>: why".
         std::string what = e.what();
-        const std::string prefix = "oauth2cc: config error: ";
+        const std::string prefix =
+            "oauth2cc: " + std::string(oauth2cc::to_string(e.kind())) + " error: ";
         if (what.rfind(prefix, 0) == 0) what.erase(0, prefix.size());
         const auto colon = what.find(':');
         std::string variable = "OAUTH2_";

@@ -4214,6 +4214,12 @@ inline constexpr const char* jwt_bearer_assertion_type =
     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// @brief True for the methods that send a `client_assertion`.
+/// @brief Whether the method sends the client secret (itself, or as the HS256 key).
+constexpr bool sends_secret(auth_method m) noexcept {
+    return m == auth_method::client_secret_basic || m == auth_method::client_secret_post ||
+           m == auth_method::client_secret_jwt;
+}
+
 constexpr bool sends_assertion(auth_method m) noexcept {
     return m == auth_method::client_secret_jwt || m == auth_method::private_key_jwt ||
            m == auth_method::client_assertion;
@@ -4974,10 +4980,7 @@ inline bool is_traceparent(std::string_view v) noexcept {
 inline void add_traceparent(http_request& req, const std::function<std::string()>& source) {
     if (!source) return;
     for (const auto& header : req.headers) {
-        if (header.first.size() != 11) continue;
-        std::string name = header.first;
-        for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-        if (name == "traceparent") return;
+        if (iequals(header.first, "traceparent")) return;
     }
     std::string value;
     try {
@@ -8239,8 +8242,7 @@ inline void check_secret_file(const client_config& cfg) {
         throw error(error_kind::config,
                     "client_secret and client_secret_file are both set: set one");
     }
-    if (cfg.auth != auth_method::client_secret_basic &&
-        cfg.auth != auth_method::client_secret_post && cfg.auth != auth_method::client_secret_jwt) {
+    if (!sends_secret(cfg.auth)) {
         throw error(error_kind::config, "client_secret_file is set, but the " +
                                             std::string(to_string(cfg.auth)) +
                                             " method sends no client secret");
@@ -9238,12 +9240,6 @@ inline std::optional<auth_method> auth_method_named(std::string_view m) {
     return std::nullopt;
 }
 
-/// @brief Whether the method sends the client secret (itself or as the HS256 key).
-inline bool sends_secret(auth_method m) noexcept {
-    return m == auth_method::client_secret_basic || m == auth_method::client_secret_post ||
-           m == auth_method::client_secret_jwt;
-}
-
 /// @brief A key file setting as a signing_key, with its id and algorithm settings.
 /// @throws error `config` naming the setting when the key cannot be read or used
 inline signing_key key_setting(const settings_reader& s, std::string_view file, std::string_view id,
@@ -9393,6 +9389,15 @@ inline void apply_jwt_bearer(client_config& cfg, const settings_reader& s) {
     }
 }
 
+/// @brief The grant a name means: to_string() of each.
+inline std::optional<grant_type> grant_named(std::string_view name) {
+    for (const auto g :
+         {grant_type::client_credentials, grant_type::token_exchange, grant_type::jwt_bearer}) {
+        if (name == to_string(g)) return g;
+    }
+    return std::nullopt;
+}
+
 /// @brief Sets cfg.grant and its sources from grant, subject_token_file,
 /// subject_token_type, actor_token_file, actor_token_type, requested_token_type,
 /// assertion_file, grant_key_file, grant_key_id and assertion_subject. With no grant
@@ -9409,10 +9414,8 @@ inline void apply_grant(client_config& cfg, const settings_reader& s) {
         cfg.grant = s.has("subject_token_file") ? grant_type::token_exchange
                     : jwt_source                ? grant_type::jwt_bearer
                                                 : grant_type::client_credentials;
-    } else if (name == "client_credentials" || name == "token_exchange" || name == "jwt_bearer") {
-        cfg.grant = name == "token_exchange" ? grant_type::token_exchange
-                    : name == "jwt_bearer"   ? grant_type::jwt_bearer
-                                             : grant_type::client_credentials;
+    } else if (const auto named = grant_named(name)) {
+        cfg.grant = *named;
     } else {
         s.fail("grant", "unknown grant \"" + excerpt(name, 40) +
                             "\": client_credentials, token_exchange or jwt_bearer");

@@ -7,6 +7,7 @@
 
 #include "../../client_config.hpp"
 #include "../../error.hpp"
+#include "../oauth/client_assertion.hpp"
 #include "../store/private_files.hpp"
 #include "../text/text.hpp"
 #include "../text/wipe.hpp"
@@ -128,12 +129,6 @@ inline std::optional<auth_method> auth_method_named(std::string_view m) {
         if (name == m) return method;
     }
     return std::nullopt;
-}
-
-/// @brief Whether the method sends the client secret (itself or as the HS256 key).
-inline bool sends_secret(auth_method m) noexcept {
-    return m == auth_method::client_secret_basic || m == auth_method::client_secret_post ||
-           m == auth_method::client_secret_jwt;
 }
 
 /// @brief A key file setting as a signing_key, with its id and algorithm settings.
@@ -285,6 +280,15 @@ inline void apply_jwt_bearer(client_config& cfg, const settings_reader& s) {
     }
 }
 
+/// @brief The grant a name means: to_string() of each.
+inline std::optional<grant_type> grant_named(std::string_view name) {
+    for (const auto g :
+         {grant_type::client_credentials, grant_type::token_exchange, grant_type::jwt_bearer}) {
+        if (name == to_string(g)) return g;
+    }
+    return std::nullopt;
+}
+
 /// @brief Sets cfg.grant and its sources from grant, subject_token_file,
 /// subject_token_type, actor_token_file, actor_token_type, requested_token_type,
 /// assertion_file, grant_key_file, grant_key_id and assertion_subject. With no grant
@@ -301,10 +305,8 @@ inline void apply_grant(client_config& cfg, const settings_reader& s) {
         cfg.grant = s.has("subject_token_file") ? grant_type::token_exchange
                     : jwt_source                ? grant_type::jwt_bearer
                                                 : grant_type::client_credentials;
-    } else if (name == "client_credentials" || name == "token_exchange" || name == "jwt_bearer") {
-        cfg.grant = name == "token_exchange" ? grant_type::token_exchange
-                    : name == "jwt_bearer"   ? grant_type::jwt_bearer
-                                             : grant_type::client_credentials;
+    } else if (const auto named = grant_named(name)) {
+        cfg.grant = *named;
     } else {
         s.fail("grant", "unknown grant \"" + excerpt(name, 40) +
                             "\": client_credentials, token_exchange or jwt_bearer");

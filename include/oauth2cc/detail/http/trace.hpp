@@ -48,10 +48,7 @@ inline bool is_traceparent(std::string_view v) noexcept {
 inline void add_traceparent(http_request& req, const std::function<std::string()>& source) {
     if (!source) return;
     for (const auto& header : req.headers) {
-        if (header.first.size() != 11) continue;
-        std::string name = header.first;
-        for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-        if (name == "traceparent") return;
+        if (iequals(header.first, "traceparent")) return;
     }
     std::string value;
     try {

@@ -29,6 +29,12 @@ inline constexpr const char* jwt_bearer_assertion_type =
     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// @brief True for the methods that send a `client_assertion`.
+/// @brief Whether the method sends the client secret (itself, or as the HS256 key).
+constexpr bool sends_secret(auth_method m) noexcept {
+    return m == auth_method::client_secret_basic || m == auth_method::client_secret_post ||
+           m == auth_method::client_secret_jwt;
+}
+
 constexpr bool sends_assertion(auth_method m) noexcept {
     return m == auth_method::client_secret_jwt || m == auth_method::private_key_jwt ||
            m == auth_method::client_assertion;

@@ -100,8 +100,7 @@ inline void check_secret_file(const client_config& cfg) {
         throw error(error_kind::config,
                     "client_secret and client_secret_file are both set: set one");
     }
-    if (cfg.auth != auth_method::client_secret_basic &&
-        cfg.auth != auth_method::client_secret_post && cfg.auth != auth_method::client_secret_jwt) {
+    if (!sends_secret(cfg.auth)) {
         throw error(error_kind::config, "client_secret_file is set, but the " +
                                             std::string(to_string(cfg.auth)) +
                                             " method sends no client secret");
