@@ -37,9 +37,11 @@ struct token_request_event {
     /// Requests the token endpoint answered with `use_dpop_nonce` and this request
     /// repeated with the nonce it gave (RFC 9449 §8): 0 or 1.
     unsigned dpop_nonce_retries = 0;
-    /// New client secrets this request took up from client_config::client_secret_file
-    /// (read after the file changed, or after an `invalid_client` answer): 0 or more.
-    unsigned secret_rotations = 0;
+    /// Credential files rotated that this request took up (read after the file
+    /// changed, or after an `invalid_client` answer): a new client secret from
+    /// client_config::client_secret_file, a new key from the file of a
+    /// client_config::client_key, new client certificate files (tls_options): 0 or more.
+    unsigned credential_rotations = 0;
 };
 
 /// @brief What a token_manager asked of its token_store.

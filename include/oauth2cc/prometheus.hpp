@@ -33,8 +33,8 @@ namespace oauth2cc {
 /// - `oauth2cc_token_store_operations_total{client_id,operation,result}` counter;
 /// - `oauth2cc_unauthorized_retries_total{client_id}` counter;
 /// - `oauth2cc_dpop_nonce_retries_total{client_id,origin}` counter;
-/// - `oauth2cc_client_secret_rotations_total{client_id}` counter: new secrets taken up
-///   from client_config::client_secret_file;
+/// - `oauth2cc_credential_rotations_total{client_id}` counter: rotated credential files
+///   taken up (token_request_event::credential_rotations);
 /// - from the stats() of the attached managers, read at each scrape:
 ///   `oauth2cc_token_cache_hits_total{client_id}` counter,
 ///   `oauth2cc_token_fast_failures_total{client_id}` counter (callers given the last
@@ -91,7 +91,7 @@ private:
         std::map<std::pair<std::string, std::string>, std::uint64_t> store;  ///< op, result
         std::uint64_t unauthorized_retries = 0;              ///< calls repeated after a 401
         std::map<std::string, std::uint64_t> nonce_retries;  ///< by origin
-        std::uint64_t secret_rotations = 0;                  ///< new secrets from the secret file
+        std::uint64_t credential_rotations = 0;              ///< rotated credential files
         /// Counts of managers detached, so that the counters never go down.
         std::uint64_t gone_cache_hits = 0;
         std::uint64_t gone_fast_failures = 0;  ///< as gone_cache_hits

@@ -63,6 +63,11 @@ public:
     jws_alg alg() const noexcept { return alg_; }
     /// @brief The key id; empty when it has none.
     const std::string& kid() const noexcept { return kid_; }
+    /// @brief The PEM file the key was read from (from_pem_file()); empty for the others.
+    /// A client_config::client_key read from a file is read again when the file changes
+    /// and after an `invalid_client` answer, so that a replaced key is taken up (with the
+    /// same kid and alg); when the file is removed, the key last read goes on signing.
+    const std::string& file() const noexcept { return file_; }
     /// @brief The public key as a JWK (RFC 7517): `kty` and the public members
     /// (`n`, `e`; or `crv`, `x`, `y`; or `crv`, `x`), `alg`, `use` `sig`, and `kid`
     /// when set. Never a private member.
@@ -85,6 +90,7 @@ private:
     std::shared_ptr<evp_pkey_st> key_;
     jws_alg alg_;
     std::string kid_;
+    std::string file_;
 };
 
 }  // namespace oauth2cc

@@ -58,9 +58,11 @@ public:
     /// @brief The `use_dpop_nonce` retries its requests have made (RFC 9449 §8).
     unsigned nonce_retries() const noexcept { return nonce_retries_.load(); }
 
-    /// @brief The new client secrets taken up from client_config::client_secret_file
-    /// since the first (a rotation is counted once, whatever requests it serves).
-    unsigned secret_rotations() const noexcept;
+    /// @brief The rotated credential files taken up since the first read: a new secret
+    /// in client_config::client_secret_file, a new key in the file of a
+    /// client_config::client_key, a replaced tls_options::client_cert_file or
+    /// client_key_file (a rotation is counted once, whatever requests it serves).
+    unsigned credential_rotations() const noexcept;
 
 private:
     client_config cfg_;

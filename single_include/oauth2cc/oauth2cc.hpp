@@ -290,6 +290,11 @@ public:
     jws_alg alg() const noexcept { return alg_; }
     /// @brief The key id; empty when it has none.
     const std::string& kid() const noexcept { return kid_; }
+    /// @brief The PEM file the key was read from (from_pem_file()); empty for the others.
+    /// A client_config::client_key read from a file is read again when the file changes
+    /// and after an `invalid_client` answer, so that a replaced key is taken up (with the
+    /// same kid and alg); when the file is removed, the key last read goes on signing.
+    const std::string& file() const noexcept { return file_; }
     /// @brief The public key as a JWK (RFC 7517): `kty` and the public members
     /// (`n`, `e`; or `crv`, `x`, `y`; or `crv`, `x`), `alg`, `use` `sig`, and `kid`
     /// when set. Never a private member.
@@ -312,6 +317,7 @@ private:
     std::shared_ptr<evp_pkey_st> key_;
     jws_alg alg_;
     std::string kid_;
+    std::string file_;
 };
 
 }  // namespace oauth2cc
@@ -430,9 +436,11 @@ struct token_request_event {
     /// Requests the token endpoint answered with `use_dpop_nonce` and this request
     /// repeated with the nonce it gave (RFC 9449 §8): 0 or 1.
     unsigned dpop_nonce_retries = 0;
-    /// New client secrets this request took up from client_config::client_secret_file
-    /// (read after the file changed, or after an `invalid_client` answer): 0 or more.
-    unsigned secret_rotations = 0;
+    /// Credential files rotated that this request took up (read after the file
+    /// changed, or after an `invalid_client` answer): a new client secret from
+    /// client_config::client_secret_file, a new key from the file of a
+    /// client_config::client_key, new client certificate files (tls_options): 0 or more.
+    unsigned credential_rotations = 0;
 };
 
 /// @brief What a token_manager asked of its token_store.
@@ -1883,9 +1891,11 @@ public:
     /// @brief The `use_dpop_nonce` retries its requests have made (RFC 9449 §8).
     unsigned nonce_retries() const noexcept { return nonce_retries_.load(); }
 
-    /// @brief The new client secrets taken up from client_config::client_secret_file
-    /// since the first (a rotation is counted once, whatever requests it serves).
-    unsigned secret_rotations() const noexcept;
+    /// @brief The rotated credential files taken up since the first read: a new secret
+    /// in client_config::client_secret_file, a new key in the file of a
+    /// client_config::client_key, a replaced tls_options::client_cert_file or
+    /// client_key_file (a rotation is counted once, whatever requests it serves).
+    unsigned credential_rotations() const noexcept;
 
 private:
     client_config cfg_;
@@ -2414,6 +2424,53 @@ inline int refuse_passphrase(char*, int, int, void* asked) {
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/store/private_files.hpp ----
 
+// ---- oauth2cc/detail/text/file_version.hpp ----
+
+#include <mutex>
+#include <string>
+
+#include <sys/stat.h>
+
+namespace oauth2cc::detail {
+
+/// @brief True when a and b describe the same version of a file.
+inline bool same_file_version(const struct stat& a, const struct stat& b) noexcept {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+           a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+           a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+/// @brief Watches files for a new version: the first look notes them, each later look
+/// says whether any has changed (or appeared, or gone) since the look before. One stat()
+/// a file a look; thread-safe.
+class file_watch {
+public:
+    /// @brief True when one of the files differs from the last look (never on the first).
+    bool changed(const std::string& a, const std::string& b = {}) {
+        struct stat now_a {
+        }, now_b{};
+        const bool has_a = !a.empty() && ::stat(a.c_str(), &now_a) == 0;
+        const bool has_b = !b.empty() && ::stat(b.c_str(), &now_b) == 0;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        const bool differs = looked_ && (has_a != had_a_ || has_b != had_b_ ||
+                                         (has_a && !same_file_version(now_a, seen_a_)) ||
+                                         (has_b && !same_file_version(now_b, seen_b_)));
+        looked_ = true;
+        had_a_ = has_a;
+        had_b_ = has_b;
+        seen_a_ = now_a;
+        seen_b_ = now_b;
+        return differs;
+    }
+
+private:
+    std::mutex mutex_;
+    bool looked_ = false, had_a_ = false, had_b_ = false;
+    struct stat seen_a_ {
+    }, seen_b_{};
+};
+
+}  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/text/text.hpp ----
 
 #include <cstddef>
@@ -2622,13 +2679,6 @@ struct file_source_state {
     secret text;
 };
 
-/// @brief True when a and b describe the same version of a file.
-inline bool same_file_version(const struct stat& a, const struct stat& b) noexcept {
-    return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
-           a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
-           a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
-}
-
 /// @brief The trimmed content of a credential file.
 /// @throws error `config` naming the file (never its content) when it cannot be read or
 ///         is empty
@@ -2798,8 +2848,10 @@ OAUTH2CC_INLINE signing_key signing_key::from_pem_file(const std::string& path, 
     std::string text =
         detail::read_credential_file(path, detail::max_credential_file_bytes, "the key file");
     const detail::wipe_at_exit wiper{[&text] { detail::wipe(text); }};
-    return from_pem_named(text, std::move(kid), alg,
-                          "the key file \"" + detail::excerpt(path, 200) + "\"");
+    signing_key key = from_pem_named(text, std::move(kid), alg,
+                                     "the key file \"" + detail::excerpt(path, 200) + "\"");
+    key.file_ = path;
+    return key;
 }
 
 OAUTH2CC_INLINE signing_key signing_key::from_pem_named(std::string_view pem, std::string kid,
@@ -3462,7 +3514,7 @@ struct request_record {
     std::chrono::nanoseconds latency{0};
     bool retry = false;
     unsigned nonce_retries = 0;
-    unsigned secret_rotations = 0;
+    unsigned credential_rotations = 0;
 };
 
 /// @brief What a fetch tells after its lock is released.
@@ -3485,7 +3537,7 @@ struct fetch_events {
                 e.latency = request->latency;
                 e.retry = request->retry;
                 e.dpop_nonce_retries = request->nonce_retries;
-                e.secret_rotations = request->secret_rotations;
+                e.credential_rotations = request->credential_rotations;
                 o.on_token_request(e);
             });
         }
@@ -3919,280 +3971,9 @@ inline bool accepts_not_applicable(const client_config& cfg) noexcept {
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/manager/backoff.hpp ----
+// ---- oauth2cc/detail/store/secret_file.hpp ----
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <cstdint>
-#include <random>
-#include <optional>
-#include <string>
-
-namespace oauth2cc::detail {
-
-/// @brief True for failures that asking again cannot cure: the configuration or the
-/// client's registration must change first.
-/// @sa RFC 6749 §5.2, RFC 8707 §2
-inline bool retry_cannot_cure(const error& e) {
-    if (e.kind() == error_kind::config) return true;
-    if (e.kind() != error_kind::oauth) return false;
-    const std::string& code = e.oauth_error();
-    return code == "invalid_client" || code == "unauthorized_client" || code == "invalid_scope" ||
-           code == "invalid_grant" || code == "unsupported_grant_type" || code == "invalid_target";
-}
-
-/// @brief retry_initial * 2^(failures-1), at most retry_max: the longest wait after
-/// `failures` failures in a row.
-inline std::chrono::milliseconds backoff_ceiling(unsigned failures,
-                                                 std::chrono::milliseconds retry_initial,
-                                                 std::chrono::milliseconds retry_max) {
-    std::chrono::milliseconds ceiling = retry_initial;
-    for (unsigned i = 1; i < failures && ceiling < retry_max; ++i) ceiling *= 2;
-    return std::min(ceiling, retry_max);
-}
-
-/// @brief The wait before the next attempt after `failures` failures in a row:
-/// exponential backoff with full jitter, uniform in [0, min(retry_max, retry_initial *
-/// 2^(failures-1))]; never below the server's Retry-After; retry_max for failures that
-/// retrying cannot cure.
-template <class Rng>
-std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
-                                      std::chrono::milliseconds retry_initial,
-                                      std::chrono::milliseconds retry_max, Rng& rng) {
-    using std::chrono::milliseconds;
-    milliseconds delay;
-    if (retry_cannot_cure(last)) {
-        delay = retry_max;
-    } else {
-        std::uniform_int_distribution<std::int64_t> pick(
-            0, backoff_ceiling(failures, retry_initial, retry_max).count());
-        delay = milliseconds(pick(rng));
-    }
-    if (last.retry_after()) {
-        delay = std::max<milliseconds>(delay, *last.retry_after());
-    }
-    return delay;
-}
-
-/// @brief A fraction in [0, 1) for the next refresh point's jitter: the process's draws
-/// follow the golden-ratio sequence from a random start, so that tokens issued together
-/// in one process spread evenly over the window, and those of other processes start
-/// elsewhere.
-inline double next_spread() {
-    static const double start = [] {
-        std::random_device device;
-        return std::uniform_real_distribution<double>(0.0, 1.0)(device);
-    }();
-    static std::atomic<std::uint64_t> draws{0};
-    const auto k = draws.fetch_add(1, std::memory_order_relaxed);
-    const double x = start + static_cast<double>(k % 1000003) * 0.6180339887498949;
-    return x - static_cast<double>(static_cast<std::uint64_t>(x));
-}
-
-/// @brief The `refresh_in` a token response gave (seconds, a number or a numeric string),
-/// if any.
-inline std::optional<std::chrono::seconds> refresh_in_of(const token& tok) {
-    const auto it = tok.extra.find("refresh_in");
-    if (it == tok.extra.end()) return std::nullopt;
-    long long value = -1;
-    if (it->is_number_unsigned()) {
-        value = static_cast<long long>(
-            std::min<std::uint64_t>(it->get<std::uint64_t>(), max_token_lifetime.count()));
-    } else if (it->is_number_integer()) {
-        value = it->get<long long>();
-    } else if (it->is_string()) {
-        const auto& text = it->get_ref<const std::string&>();
-        if (text.empty() || text.size() > 12 ||
-            text.find_first_not_of("0123456789") != std::string::npos) {
-            return std::nullopt;
-        }
-        value = std::stoll(text);
-    }
-    if (value < 0) return std::nullopt;
-    return std::chrono::seconds(std::min<long long>(value, max_token_lifetime.count()));
-}
-
-/// @brief When a token that expires at `expires_at` after `lifetime` is refreshed: at a
-/// point drawn between expiry - lead and expiry - (1 - refresh_jitter) * lead, so that
-/// tokens issued together are not refreshed together; a `refresh_in` from the server
-/// moves it earlier, never later.
-inline std::chrono::steady_clock::time_point refresh_point(
-    const refresh_policy& policy, std::chrono::steady_clock::time_point issued,
-    std::chrono::steady_clock::time_point expires_at, std::chrono::steady_clock::duration lifetime,
-    const token& tok) {
-    using duration = std::chrono::steady_clock::duration;
-    const duration lead = token_manager::lead_for(lifetime, policy);
-    const double spared = policy.refresh_jitter * next_spread();
-    const auto at =
-        expires_at - lead +
-        std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
-            static_cast<double>(lead.count()) * spared));
-    const auto asked = refresh_in_of(tok);
-    return asked && issued + *asked < at ? issued + *asked : at;
-}
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/manager/refresher.hpp ----
-
-#include <algorithm>
-#include <chrono>
-#include <condition_variable>
-#include <cstddef>
-#include <cstdint>
-#include <deque>
-#include <functional>
-#include <map>
-#include <mutex>
-#include <optional>
-#include <system_error>
-#include <thread>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-/// @brief The process's workers and refresher. Made on first use and never destroyed, so
-/// that no manager, wherever it lives, outlives it; its threads wait idle until the
-/// process ends.
-class refresh_service {
-public:
-    using steady = std::chrono::steady_clock;
-    /// @brief One background pass over a manager's entries: starts the refreshes that are
-    /// due, and returns when the next falls due (none: only a poke() wakes it).
-    using pass_fn = std::function<std::optional<steady::time_point>()>;
-
-    static refresh_service& instance() {
-        static refresh_service* const service = new refresh_service();
-        return *service;
-    }
-
-    /// @brief Runs job on a worker, at once when one is idle, else after the jobs before
-    /// it. A new worker is started while fewer than the limit run and the jobs waiting
-    /// outnumber the idle workers.
-    /// @throws error `transport` when no worker runs and none can be started
-    void submit(std::function<void()> job) {
-        std::unique_lock<std::mutex> lock(jobs_mutex_);
-        jobs_.push_back(std::move(job));
-        if (idle_ > 0) jobs_ready_.notify_one();
-        // A worker more while the jobs waiting outnumber the idle workers.
-        if (idle_ >= jobs_.size() || workers_ >= limit_) return;
-        try {
-            std::thread([this] { work(); }).detach();
-            ++workers_;
-        } catch (const std::system_error&) {
-            if (workers_ > 0) return;
-            jobs_.pop_back();
-            throw error(error_kind::transport, "could not start a thread for token requests");
-        }
-    }
-
-    /// @brief The most workers that run token requests at once (1 to 256; default 4).
-    void set_workers(std::size_t count) {
-        const std::lock_guard<std::mutex> lock(jobs_mutex_);
-        limit_ = std::clamp<std::size_t>(count, 1, 256);
-    }
-    std::size_t workers_limit() const {
-        const std::lock_guard<std::mutex> lock(jobs_mutex_);
-        return limit_;
-    }
-
-    /// @brief Has the refresher thread call pass from now on, until withdraw().
-    /// @throws error `transport` when the refresher thread cannot be started
-    std::uint64_t enroll(pass_fn pass) {
-        const std::lock_guard<std::mutex> passes(passes_mutex_);
-        if (!refresher_started_) {
-            try {
-                std::thread([this] { refresh(); }).detach();
-            } catch (const std::system_error&) {
-                throw error(error_kind::transport, "could not start the background refresh thread");
-            }
-            refresher_started_ = true;
-        }
-        const std::uint64_t id = ++last_id_;
-        passes_.emplace(id, std::move(pass));
-        poke();
-        return id;
-    }
-
-    /// @brief Stops calling a pass. Once this returns it is not running and never will.
-    /// Never call it from a pass.
-    void withdraw(std::uint64_t id) {
-        const std::lock_guard<std::mutex> passes(passes_mutex_);
-        passes_.erase(id);
-    }
-
-    /// @brief Has the refresher run every pass again soon: something it waits for changed.
-    /// Takes no lock that a pass holds, so it may be called with any lock held.
-    void poke() {
-        {
-            const std::lock_guard<std::mutex> lock(wake_mutex_);
-            ++pokes_;
-        }
-        wake_.notify_one();
-    }
-
-private:
-    refresh_service() = default;
-
-    void work() {
-        std::unique_lock<std::mutex> lock(jobs_mutex_);
-        for (;;) {
-            ++idle_;
-            jobs_ready_.wait(lock, [this] { return !jobs_.empty(); });
-            --idle_;
-            std::function<void()> job = std::move(jobs_.front());
-            jobs_.pop_front();
-            lock.unlock();
-            job();  // a job catches what it throws
-            job = nullptr;
-            lock.lock();
-        }
-    }
-
-    void refresh() {
-        for (;;) {
-            std::uint64_t seen = 0;
-            {
-                const std::lock_guard<std::mutex> lock(wake_mutex_);
-                seen = pokes_;
-            }
-            std::optional<steady::time_point> next;
-            {
-                const std::lock_guard<std::mutex> passes(passes_mutex_);
-                for (auto& [id, pass] : passes_) {
-                    (void)id;
-                    const auto wake = pass();
-                    if (wake && (!next || *wake < *next)) next = wake;
-                }
-            }
-            std::unique_lock<std::mutex> lock(wake_mutex_);
-            const auto poked = [&] { return pokes_ != seen; };
-            if (next) {
-                wake_.wait_until(lock, *next, poked);
-            } else {
-                wake_.wait(lock, poked);
-            }
-        }
-    }
-
-    mutable std::mutex jobs_mutex_;
-    std::condition_variable jobs_ready_;
-    std::deque<std::function<void()>> jobs_;
-    std::size_t workers_ = 0, idle_ = 0, limit_ = 4;
-
-    std::mutex passes_mutex_;  ///< held by the refresher while it runs passes
-    std::map<std::uint64_t, pass_fn> passes_;
-    std::uint64_t last_id_ = 0;
-    bool refresher_started_ = false;
-
-    std::mutex wake_mutex_;
-    std::condition_variable wake_;
-    std::uint64_t pokes_ = 0;
-};
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/manager/manager_state.hpp ----
+// ---- oauth2cc/detail/oauth/token_request.hpp ----
 
 // ---- oauth2cc/detail/oauth/cache_key.hpp ----
 
@@ -4700,6 +4481,2085 @@ inline std::string dpop_origin(std::string_view url) {
 }
 
 }  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/http/connection_check.hpp ----
+
+// ---- oauth2cc/detail/http/proxy.hpp ----
+
+#include <arpa/inet.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief An HTTP proxy: where it is, and the Basic credentials it wants, if any.
+struct proxy_parts {
+    std::string host;  ///< As written, IPv6 literals without their brackets.
+    int port = 1080;   ///< curl's default for a proxy without a port.
+    std::string user;  ///< Percent-decoded.
+    std::string password;
+};
+
+/// @brief Decodes %XX escapes; other bytes stay.
+inline std::string percent_decode(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
+        const int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
+        if (in[i] == '%' && hi >= 0 && lo >= 0) {
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            out.push_back(in[i]);
+        }
+    }
+    return out;
+}
+
+/// @brief Parses "http://[user[:password]@]host[:port][/]"; a URL without a scheme is
+/// taken as http://, as curl does. Empty for anything else (https:// and socks proxies
+/// included: cpp-httplib speaks plain HTTP to a proxy, and CONNECT through it for
+/// https:// targets).
+inline std::optional<proxy_parts> parse_proxy(std::string_view url) {
+    std::string text(trim(url));
+    if (text.find("://") == std::string::npos) text.insert(0, "http://");
+    const std::size_t scheme_end = text.find("://");
+    if (!iequals(std::string_view(text).substr(0, scheme_end), "http")) return std::nullopt;
+    proxy_parts out;
+    const std::size_t authority_start = scheme_end + 3;
+    const std::size_t authority_end = text.find_first_of("/?#", authority_start);
+    std::string authority = text.substr(authority_start, authority_end - authority_start);
+    if (authority_end != std::string::npos) {
+        const std::string_view rest = std::string_view(text).substr(authority_end);
+        if (rest != "/") return std::nullopt;  // a proxy has no path
+    }
+    const std::size_t at = authority.rfind('@');
+    if (at != std::string::npos) {
+        const std::string userinfo = authority.substr(0, at);
+        const std::size_t colon = userinfo.find(':');
+        out.user = percent_decode(userinfo.substr(0, colon));
+        if (colon != std::string::npos) out.password = percent_decode(userinfo.substr(colon + 1));
+        authority.erase(0, at + 1);
+        if (out.user.empty() || has_control(out.user) || has_control(out.password)) {
+            return std::nullopt;
+        }
+    }
+    // The host and port as an http URL would have them; a missing port is 1080.
+    const std::size_t close = authority.rfind(']');
+    const std::size_t colon = authority.rfind(':');
+    const bool has_port =
+        colon != std::string::npos && (close == std::string::npos || colon > close);
+    const auto parts = parse_url("http://" + authority + "/");
+    if (!parts) return std::nullopt;
+    out.host = parts->host;
+    out.port = has_port ? parts->port : 1080;
+    return out;
+}
+
+/// @brief Whether an IP address lies in "address/bits"; false for anything that is not
+/// two addresses of one family.
+inline bool in_cidr(const std::string& host, std::string_view entry) {
+    const std::size_t slash = entry.find('/');
+    if (slash == std::string_view::npos) return false;
+    const std::string net(entry.substr(0, slash));
+    int bits = 0;
+    for (char c : entry.substr(slash + 1)) {
+        if (c < '0' || c > '9' || bits > 128) return false;
+        bits = bits * 10 + (c - '0');
+    }
+    unsigned char a[16], b[16];
+    std::size_t length = 0;
+    if (inet_pton(AF_INET, host.c_str(), a) == 1 && inet_pton(AF_INET, net.c_str(), b) == 1) {
+        length = 4;
+    } else if (inet_pton(AF_INET6, host.c_str(), a) == 1 &&
+               inet_pton(AF_INET6, net.c_str(), b) == 1) {
+        length = 16;
+    } else {
+        return false;
+    }
+    if (slash + 1 == entry.size() || bits > static_cast<int>(length * 8)) return false;
+    for (std::size_t i = 0; i < length && bits > 0; ++i, bits -= 8) {
+        const unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
+        if ((a[i] & mask) != (b[i] & mask)) return false;
+    }
+    return true;
+}
+
+/// @brief Whether a NO_PROXY list, as curl reads it, exempts host: "*" exempts every
+/// host; otherwise each comma-separated entry (a leading '.' dropped, IPv6 without
+/// brackets) matches that host and the hosts under it, and an "address/bits" entry
+/// matches the IP addresses in that range.
+inline bool no_proxy_matches(std::string_view list, std::string_view host) {
+    std::string h(host);
+    if (!h.empty() && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    while (!h.empty() && h.back() == '.') h.pop_back();
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        std::size_t end = list.find(',', start);
+        if (end == std::string_view::npos) end = list.size();
+        std::string_view entry = trim(list.substr(start, end - start));
+        start = end + 1;
+        if (entry == "*") return true;
+        std::string unbracketed;
+        if (!entry.empty() && entry.front() == '[' && entry.find(']') != std::string_view::npos) {
+            const std::size_t close = entry.find(']');
+            unbracketed =
+                std::string(entry.substr(1, close - 1)) + std::string(entry.substr(close + 1));
+            entry = unbracketed;
+        }
+        while (!entry.empty() && entry.front() == '.') entry.remove_prefix(1);
+        while (!entry.empty() && entry.back() == '.') entry.remove_suffix(1);
+        if (entry.empty()) continue;
+        if (entry.find('/') != std::string_view::npos) {
+            if (in_cidr(h, entry)) return true;
+            continue;
+        }
+        if (iequals(h, entry)) return true;
+        if (h.size() > entry.size() && h[h.size() - entry.size() - 1] == '.' &&
+            iequals(std::string_view(h).substr(h.size() - entry.size()), entry)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief Refuses connection options that no request could be made with.
+/// @throws error of kind `config`; the message names the field, never its value where it
+///         may hold a credential (the proxy URL)
+inline void check_connection(const connection_options& o) {
+    const auto fail = [](const char* why) { throw error(error_kind::config, why); };
+    if (!timeouts_in_range(o.connect_timeout, o.read_timeout)) {
+        fail("connect_timeout and read_timeout must be positive and at most a day each");
+    }
+    if (o.max_response_bytes == 0) fail("max_response_bytes must be positive");
+    if (has_control(o.user_agent)) fail("user_agent contains control characters");
+    if (o.tls.client_cert_file.empty() != o.tls.client_key_file.empty()) {
+        fail("tls.client_cert_file and tls.client_key_file go together");
+    }
+    if (o.tls.client_cert_pem.empty() != o.tls.client_key_pem.empty()) {
+        fail("tls.client_cert_pem and tls.client_key_pem go together");
+    }
+    if (!o.tls.client_cert_file.empty() && !o.tls.client_cert_pem.empty()) {
+        fail("set the client certificate once: tls.client_cert_file or tls.client_cert_pem");
+    }
+    if (!o.proxy.empty() && !parse_proxy(o.proxy)) {
+        fail(
+            "the proxy is not an http://[user:password@]host[:port] URL (cpp-httplib "
+            "speaks plain HTTP to a proxy)");
+    }
+}
+
+/// @brief Refuses plain http:// to a host that is not loopback, unless allowed.
+/// @param field   the option that holds the URL, for the message
+/// @param exposed what would cross the network in clear, for the message
+inline void check_plain_http(const url_parts& url, const connection_options& o, const char* field,
+                             const char* exposed) {
+    if (url.https || o.allow_insecure_http || is_loopback_host(url.host)) return;
+    throw error(error_kind::config, std::string(field) + " uses plain http:// to " +
+                                        excerpt(url.host, 100) +
+                                        ", which is not loopback: " + exposed +
+                                        " would cross the network in clear; use https:// or set "
+                                        "allow_insecure_http");
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/text/redact.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief Strings that must never reach a message, each replaced by "***" in whatever
+/// spelling a server may echo it: raw, percent-encoded (either hex case, `+` or `%20` for
+/// a space, any mix of escaped and literal bytes, as form encoding and Python's `quote()`
+/// give), JSON-escaped (`\/`, `\"`, `\uXXXX`, surrogate pairs), or as excerpt() prints
+/// it (`?` for controls and non-ASCII). Owns copies of the strings and wipes them when
+/// destroyed.
+class redactions {
+public:
+    redactions() = default;
+    redactions(const redactions&) = delete;
+    redactions& operator=(const redactions&) = delete;
+    redactions(redactions&& other) noexcept : hidden_(std::move(other.hidden_)) {}
+    redactions& operator=(redactions&&) = delete;
+    ~redactions() {
+        for (auto& s : hidden_) wipe(s);
+    }
+
+    /// @brief A copy that hides the same strings, for adding more to one request's.
+    redactions copy() const {
+        redactions out;
+        for (const auto& s : hidden_) out.add(s);
+        return out;
+    }
+
+    /// @brief Hides text, in every spelling above, wherever it appears.
+    void add(std::string text) {
+        if (text.empty()) return;
+        if (hidden_.size() == hidden_.capacity()) {
+            // A short string lives inside the vector's own block: it is wiped there before
+            // that block is freed.
+            std::vector<std::string> bigger;
+            bigger.reserve(2 * hidden_.size() + 2);
+            for (auto& s : hidden_) bigger.push_back(std::move(s));
+            for (auto& s : hidden_) wipe(s);
+            hidden_.swap(bigger);
+        }
+        hidden_.push_back(std::move(text));
+        wipe(text);
+    }
+
+    /// @brief Text with every hidden string replaced by "***". One pass from left to
+    /// right; at each place the longest match of any hidden string wins, so that a string
+    /// that contains another is hidden whole. The output is built anew, never shifted in
+    /// place, so the cost grows with the text times the longest hidden string at worst.
+    std::string apply(std::string text) const {
+        if (hidden_.empty()) return text;
+        std::string out;
+        out.reserve(text.size());
+        std::size_t at = 0;
+        while (at < text.size()) {
+            std::size_t longest = 0;
+            for (const auto& s : hidden_) {
+                const std::size_t n = match_length(text, at, s);
+                if (n > longest) longest = n;
+            }
+            if (longest > 0) {
+                out += "***";
+                at += longest;
+            } else {
+                out.push_back(text[at]);
+                ++at;
+            }
+        }
+        wipe(text);
+        return out;
+    }
+
+    /// @brief A sanitised excerpt of text with nothing hidden left in it.
+    std::string excerpt_of(std::string_view text, std::size_t max_bytes) const {
+        return apply(excerpt(apply(std::string(text)), max_bytes));
+    }
+
+private:
+    /// @brief The value of `count` hex digits at text[at], or -1.
+    static long hex_at(std::string_view text, std::size_t at, std::size_t count) noexcept {
+        if (text.size() < at + count) return -1;
+        long value = 0;
+        for (std::size_t i = 0; i < count; ++i) {
+            const int digit = hex_value(text[at + i]);
+            if (digit < 0) return -1;
+            value = value * 16 + digit;
+        }
+        return value;
+    }
+
+    /// @brief The code point of the UTF-8 sequence at s[at] and its length, or length 0.
+    static std::pair<std::uint32_t, std::size_t> utf8_at(std::string_view s,
+                                                         std::size_t at) noexcept {
+        const auto u = static_cast<unsigned char>(s[at]);
+        std::size_t length = u < 0x80           ? 1
+                             : (u >> 5) == 0x6  ? 2
+                             : (u >> 4) == 0xe  ? 3
+                             : (u >> 3) == 0x1e ? 4
+                                                : 0;
+        if (length == 0 || at + length > s.size()) return {0, 0};
+        std::uint32_t cp = length == 1 ? u : u & (0x7fu >> length);
+        for (std::size_t i = 1; i < length; ++i) {
+            const auto c = static_cast<unsigned char>(s[at + i]);
+            if ((c & 0xc0) != 0x80) return {0, 0};
+            cp = (cp << 6) | (c & 0x3f);
+        }
+        return {cp, length};
+    }
+
+    /// @brief Calls next(text_end, secret_end) for each spelling, in text from `at`, of
+    /// the secret's bytes from `k`: one byte, or one whole character for `\u` escapes.
+    template <typename Next>
+    static void spellings(std::string_view text, std::size_t at, std::string_view secret,
+                          std::size_t k, Next&& next) {
+        const char b = secret[k];
+        const auto u = static_cast<unsigned char>(b);
+        const char c = text[at];
+        if (c == b) next(at + 1, k + 1);
+        if (c == '?' && (u < 0x20 || u >= 0x7f)) next(at + 1, k + 1);
+        if (c == '+' && b == ' ') next(at + 1, k + 1);
+        if (c == '%' && hex_at(text, at + 1, 2) == u) next(at + 3, k + 1);
+        if (c != '\\' || at + 1 >= text.size()) return;
+        const char e = text[at + 1];
+        const char plain = e == 'n'                              ? '\n'
+                           : e == 't'                            ? '\t'
+                           : e == 'r'                            ? '\r'
+                           : e == 'b'                            ? '\b'
+                           : e == 'f'                            ? '\f'
+                           : (e == '/' || e == '"' || e == '\\') ? e
+                                                                 : '\0';
+        if (plain != '\0' && plain == b) next(at + 2, k + 1);
+        if (e != 'u') return;
+        const auto [cp, length] = utf8_at(secret, k);
+        if (length == 0) return;
+        const long unit = hex_at(text, at + 2, 4);
+        if (cp < 0x10000) {
+            if (unit == static_cast<long>(cp)) next(at + 6, k + length);
+            return;
+        }
+        const long high = 0xd800 + ((cp - 0x10000) >> 10);
+        const long low = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+        if (unit == high && at + 12 <= text.size() && text[at + 6] == '\\' && text[at + 7] == 'u' &&
+            hex_at(text, at + 8, 4) == low) {
+            next(at + 12, k + length);
+        }
+    }
+
+    /// @brief How many bytes of text from `at` spell the whole secret, the longest such
+    /// spelling; 0 when none does. Follows every spelling at once (a small set of places).
+    static std::size_t match_length(std::string_view text, std::size_t at,
+                                    std::string_view secret) {
+        const char c = text[at];
+        if (c != secret[0] && c != '?' && c != '+' && c != '%' && c != '\\') return 0;
+        // (text position, secret position) pairs still alive; a secret byte has at most
+        // six spellings, so this stays short.
+        std::vector<std::pair<std::size_t, std::size_t>> alive{{at, 0}};
+        std::vector<std::pair<std::size_t, std::size_t>> next_alive;
+        std::size_t longest = 0;
+        while (!alive.empty()) {
+            next_alive.clear();
+            for (const auto& [t, k] : alive) {
+                if (k == secret.size()) {
+                    if (t - at > longest) longest = t - at;
+                    continue;
+                }
+                if (t >= text.size()) continue;
+                spellings(text, t, secret, k, [&](std::size_t t2, std::size_t k2) {
+                    for (const auto& p : next_alive) {
+                        if (p.first == t2 && p.second == k2) return;
+                    }
+                    next_alive.emplace_back(t2, k2);
+                });
+            }
+            alive.swap(next_alive);
+        }
+        return longest;
+    }
+
+    std::vector<std::string> hidden_;
+};
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/http/trace.hpp ----
+
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief "host:port" of a URL, for log lines and spans; "?" when it is not one.
+inline std::string server_of(std::string_view url) {
+    const auto parts = parse_url(url);
+    return parts ? excerpt(parts->host, 100) + ":" + std::to_string(parts->port) : "?";
+}
+
+/// @brief True for a W3C Trace Context `traceparent` value of version 00:
+/// `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`, lower case, ids not all zero.
+inline bool is_traceparent(std::string_view v) noexcept {
+    if (v.size() != 55 || v[2] != '-' || v[35] != '-' || v[52] != '-') return false;
+    const auto hex = [&v](std::size_t from, std::size_t n, bool nonzero) {
+        bool any = false;
+        for (std::size_t i = from; i < from + n; ++i) {
+            const char c = v[i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+            any = any || c != '0';
+        }
+        return any || !nonzero;
+    };
+    return v.substr(0, 2) == "00" && hex(3, 32, true) && hex(36, 16, true) && hex(53, 2, false);
+}
+
+/// @brief Adds `traceparent` from source when it is set and gives a valid value, and the
+/// request has none of its own; a source that throws, or gives an empty or malformed
+/// value, adds nothing (tracing never fails a request, and a malformed value is not
+/// passed on).
+inline void add_traceparent(http_request& req, const std::function<std::string()>& source) {
+    if (!source) return;
+    for (const auto& header : req.headers) {
+        if (iequals(header.first, "traceparent")) return;
+    }
+    std::string value;
+    try {
+        value = source();
+    } catch (...) {
+        return;
+    }
+    if (is_traceparent(value)) req.headers.emplace_back("traceparent", std::move(value));
+}
+
+/// @brief A span that ends when the scope does: as set by answered() and failed(), or as
+/// a failure of the transport when an exception leaves the scope unreported.
+class span_scope {
+public:
+    span_scope(const std::shared_ptr<tracer>& by, const span_start& what,
+               trace_span* parent = nullptr) noexcept
+        : exceptions_(std::uncaught_exceptions()) {
+        if (!by) return;
+        try {
+            span_ = by->start_span(what, parent);
+        } catch (...) {
+            span_.reset();
+        }
+    }
+    span_scope(const span_scope&) = delete;
+    span_scope& operator=(const span_scope&) = delete;
+    ~span_scope() {
+        if (!span_) return;
+        if (!reported_ && std::uncaught_exceptions() > exceptions_) {
+            how_.outcome = request_outcome::transport;
+        }
+        how_.oauth_error = oauth_error_;
+        span_->end(how_);
+    }
+
+    /// @brief The span, as the parent of others; null when there is none.
+    trace_span* get() const noexcept { return span_.get(); }
+
+    /// @brief A response came: its status (an outcome of success until failed() says).
+    void answered(int status) noexcept { how_.http_status = status; }
+
+    /// @brief The span failed with e.
+    void failed(const error& e) noexcept {
+        reported_ = true;
+        how_.outcome = outcome_of(e.kind());
+        if (e.http_status() != 0) how_.http_status = e.http_status();
+        try {
+            oauth_error_ = e.oauth_error();
+        } catch (...) {
+            oauth_error_.clear();
+        }
+    }
+
+    /// @brief A Bearer or DPoP error a resource server gave with a 401 or 403.
+    void challenged(std::string_view code) {
+        if (span_) oauth_error_ = std::string(code);
+    }
+
+    /// @brief How a token acquisition was served.
+    void served(cache_outcome cache) noexcept { how_.cache = cache; }
+
+    /// @brief The outcome is set: an exception leaving the scope now is not the span's.
+    void done() noexcept { reported_ = true; }
+
+private:
+    std::unique_ptr<trace_span> span_;
+    span_end how_;
+    std::string oauth_error_;
+    int exceptions_;
+    bool reported_ = false;
+};
+
+}  // namespace oauth2cc::detail
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace oauth2cc::detail {
+
+/// @brief The requested scopes, space-joined as RFC 6749 §3.3 wants.
+inline std::string joined_scope(const client_config& cfg) {
+    std::string scope;
+    for (const auto& s : cfg.scopes) {
+        if (!scope.empty()) scope.push_back(' ');
+        scope += s;
+    }
+    return scope;
+}
+
+/// @brief Refuses an authentication method that lacks what it needs.
+/// @throws error of kind `config`; the message names the field, never a secret
+inline void validate_client_authentication(const client_config& cfg) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    switch (cfg.auth) {
+        case auth_method::client_secret_basic:
+        case auth_method::client_secret_post:
+        case auth_method::none:
+            return;
+        case auth_method::client_secret_jwt:
+            // RFC 7518 §3.2: an HS256 key is at least as long as the hash, 32 bytes.
+            if (cfg.client_secret.reveal().size() < 32) {
+                fail(
+                    "client_secret_jwt signs with HS256, which needs a client_secret of 32 "
+                    "bytes or more (RFC 7518 §3.2); this one has " +
+                    std::to_string(cfg.client_secret.reveal().size()));
+            }
+            break;
+        case auth_method::private_key_jwt:
+            if (!cfg.client_key) fail("private_key_jwt needs client_key");
+            break;
+        case auth_method::client_assertion:
+            if (!cfg.client_assertion) {
+                fail(
+                    "auth_method::client_assertion needs the client_assertion function "
+                    "(e.g. assertion_from_file(path))");
+            }
+            break;
+        case auth_method::tls_client_auth:
+        case auth_method::self_signed_tls_client_auth:
+            if (!cfg.tls.has_client_certificate()) {
+                fail(std::string(to_string(cfg.auth)) +
+                     " authenticates with the TLS client certificate: set "
+                     "tls.client_cert_file and tls.client_key_file (or the _pem fields)");
+            }
+            break;
+    }
+    if (cfg.assertion_lifetime.count() < 1 || cfg.assertion_lifetime > std::chrono::hours(1)) {
+        fail("assertion_lifetime must be from 1 second to 1 hour");
+    }
+    if (!cfg.assertion_audience.empty() && has_control(cfg.assertion_audience)) {
+        fail("assertion_audience contains control characters");
+    }
+}
+
+/// @brief Refuses a configuration that cannot make a correct, safe token request.
+/// @throws error of kind `config`; the message names the field, never a secret
+inline url_parts validate_config(const client_config& cfg) {
+    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
+    auto url = parse_url(cfg.token_endpoint);
+    if (!url) {
+        // The text is not echoed: a refused URL may carry credentials ("user:pass@").
+        fail(
+            "token_endpoint must be an absolute http:// or https:// URL with a host, no "
+            "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
+    }
+    check_plain_http(*url, cfg, "token_endpoint", "credentials");
+    if (cfg.client_id.empty()) fail("client_id is empty");
+    for (const auto& s : cfg.scopes) {
+        if (!is_scope_token(s)) {
+            fail("scope \"" + excerpt(s, 100) +
+                 "\" is not an RFC 6749 §3.3 scope-token (printable ASCII, no space, '\"' "
+                 "or '\\\\')");
+        }
+    }
+    for (const auto& r : cfg.resources) {
+        if (r.empty()) fail("a resource indicator is empty");
+    }
+    for (const auto& [name, value] : cfg.extra_params) {
+        if (name.empty()) fail("an extra parameter has an empty name");
+        if (has_control(name)) fail("an extra parameter's name has control characters");
+        for (const char* reserved :
+             {"grant_type", "client_id", "client_secret", "scope", "client_assertion",
+              "client_assertion_type", "assertion", "subject_token", "subject_token_type",
+              "actor_token", "actor_token_type", "requested_token_type"}) {
+            if (name == reserved) {
+                fail("extra parameter \"" + name + "\" is reserved: it has its own field");
+            }
+        }
+    }
+    validate_grant(cfg);
+    validate_client_authentication(cfg);
+    check_connection(cfg);
+    return *url;
+}
+
+/// @brief The HTTP Basic header value for the client's credentials.
+/// @sa RFC 6749 §2.3.1, RFC 7617
+inline std::string basic_authorization(const client_config& cfg) {
+    const std::string& id = cfg.client_id;
+    const std::string& password = cfg.client_secret.reveal();
+    // Built in place, in buffers sized up front: no copy of the secret is left in memory.
+    std::string joined;
+    if (cfg.basic_encoding == credential_encoding::form_urlencoded) {
+        joined.reserve(percent_encoded_bound(id.size()) + 1 +
+                       percent_encoded_bound(password.size()));
+        percent_encode_append(joined, id, "+");
+        joined.push_back(':');
+        percent_encode_append(joined, password, "+");
+    } else {
+        joined.reserve(id.size() + 1 + password.size());
+        joined.append(id).append(1, ':').append(password);
+    }
+    std::string header;
+    header.reserve(6 + base64_size(joined.size()) + 1);
+    header.append("Basic ");
+    base64_append(header, joined);
+    wipe(joined);
+    return header;
+}
+
+/// @brief Adds the client's authentication to a request to the authorization server:
+/// a Basic header, or client_id (and client_secret) in the form body.
+/// @sa RFC 6749 §2.3.1
+inline void append_client_authentication(http_request& req, const client_config& cfg) {
+    switch (cfg.auth) {
+        case auth_method::client_secret_basic:
+            req.headers.emplace_back("Authorization", basic_authorization(cfg));
+            break;
+        case auth_method::client_secret_post:
+            append_form_field(req.body, "client_id", cfg.client_id);
+            append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
+            break;
+        case auth_method::none:
+        case auth_method::client_secret_jwt:
+        case auth_method::private_key_jwt:
+        case auth_method::client_assertion:
+        case auth_method::tls_client_auth:
+        case auth_method::self_signed_tls_client_auth:
+            // The assertion methods add their assertion per request (see
+            // with_assertion()); the TLS methods authenticate in the handshake.
+            append_form_field(req.body, "client_id", cfg.client_id);
+            break;
+    }
+}
+
+/// @brief A copy of a prepared request with more fields in its body: the credentials made
+/// for one send (a grant's tokens or assertion, a client assertion). The copy's body is
+/// sized for them up front, so no copy of them is left behind.
+/// @param fields the fields, which the caller wipes
+inline http_request with_fields(const http_request& prepared, const name_value_list& fields) {
+    http_request req;
+    req.method = prepared.method;
+    req.url = prepared.url;
+    req.headers = prepared.headers;
+    std::size_t size = prepared.body.size();
+    for (const auto& [name, value] : fields) {
+        size += 2 + percent_encoded_bound(name.size()) + percent_encoded_bound(value.size());
+    }
+    req.body.reserve(size);
+    req.body = prepared.body;
+    for (const auto& [name, value] : fields) append_form_field(req.body, name, value);
+    return req;
+}
+
+/// @brief The head of a form POST the client makes to one of the server's endpoints
+/// (token, introspection, revocation): method, URL, Content-Type, Accept, User-Agent. The
+/// caller appends the form's fields, then append_client_authentication().
+inline http_request form_post(const client_config& cfg, std::string url) {
+    http_request req;
+    req.method = "POST";
+    req.url = std::move(url);
+    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                   {"Accept", "application/json"}};
+    if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
+    return req;
+}
+
+/// @brief The token request for a valid configuration, but for the credentials each send
+/// adds (a grant's tokens or assertion, a client assertion).
+/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2; RFC 8693 §2.1; RFC 7523 §2.1
+inline http_request build_token_request(const client_config& cfg) {
+    http_request req = form_post(cfg, cfg.token_endpoint);
+    append_form_field(req.body, "grant_type", grant_type_value(cfg.grant));
+    if (!cfg.requested_token_type.empty()) {
+        append_form_field(req.body, "requested_token_type", cfg.requested_token_type);
+    }
+    if (!cfg.scopes.empty()) append_form_field(req.body, "scope", joined_scope(cfg));
+    if (!cfg.audience.empty()) append_form_field(req.body, "audience", cfg.audience);
+    for (const auto& r : cfg.resources) append_form_field(req.body, "resource", r);
+    for (const auto& [name, value] : cfg.extra_params) append_form_field(req.body, name, value);
+
+    append_client_authentication(req, cfg);
+    return req;
+}
+
+/// @brief Every form in which the client secret travels, for keeping server-echoed
+/// text free of it.
+inline redactions credential_redactions(const client_config& cfg) {
+    redactions hide;
+    const std::string& raw = cfg.client_secret.reveal();
+    if (!raw.empty()) {
+        hide.add(raw);
+        if (cfg.auth == auth_method::client_secret_basic) {
+            std::string header = basic_authorization(cfg);
+            hide.add(header.substr(6));  // after "Basic "
+            wipe(header);
+        }
+    }
+    return hide;
+}
+
+/// @brief Wipes the credentials a built request holds: its body and Authorization.
+inline void wipe_credentials(http_request& req) noexcept {
+    wipe(req.body);
+    for (auto& [name, value] : req.headers) {
+        if (iequals(name, "Authorization")) wipe(value);
+    }
+}
+
+/// @brief Wipes the credentials a built token request holds once it has been sent.
+class request_wiper {
+public:
+    explicit request_wiper(http_request& req) noexcept : req_(req) {}
+    request_wiper(const request_wiper&) = delete;
+    request_wiper& operator=(const request_wiper&) = delete;
+    ~request_wiper() { wipe_credentials(req_); }
+
+private:
+    http_request& req_;
+};
+
+/// @brief A token request built once for a valid configuration, with what reading its
+/// response needs: sent as it is by every fetch, so that a fetch neither checks the
+/// configuration again nor encodes the credentials again. Wipes its credentials when
+/// destroyed.
+struct prepared_token_request {
+    /// @throws error `config` when cfg is unusable
+    explicit prepared_token_request(const client_config& cfg)
+        : request((validate_config(cfg), build_token_request(cfg))),
+          hide(credential_redactions(cfg)),
+          scope(joined_scope(cfg)),
+          max_response_bytes(cfg.max_response_bytes),
+          exchange(cfg.grant == grant_type::token_exchange),
+          not_applicable(accepts_not_applicable(cfg)),
+          traceparent(cfg.traceparent),
+          trace(cfg.tracer),
+          client_id(excerpt(cfg.client_id, 100)),
+          server(server_of(cfg.token_endpoint)),
+          grant_name(to_string(cfg.grant)) {
+        if (cfg.grant != grant_type::client_credentials) grant.emplace(cfg);
+        if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
+        if (cfg.dpop_key) dpop.emplace(*cfg.dpop_key);
+    }
+    prepared_token_request(const prepared_token_request&) = delete;
+    prepared_token_request& operator=(const prepared_token_request&) = delete;
+    ~prepared_token_request() { wipe_credentials(request); }
+
+    http_request request;
+    redactions hide;    ///< every form of the secret, kept out of error messages
+    std::string scope;  ///< the scope asked for, the token's when the response has none
+    std::size_t max_response_bytes;
+    bool exchange;        ///< a token exchange: the response must name issued_token_type
+    bool not_applicable;  ///< token_type `N_A` is accepted (accepts_not_applicable())
+    /// Makes each request's grant credentials, for the grants beyond client credentials.
+    std::optional<grant_maker> grant;
+    /// Makes each request's assertion, for the methods that send one.
+    std::optional<assertion_maker> assertion;
+    /// Makes each request's DPoP proof, when client_config::dpop_key is set.
+    std::optional<dpop_prover> dpop;
+    /// The latest nonce the token endpoint gave for DPoP proofs (RFC 9449 §8).
+    mutable dpop_nonces nonces;
+    std::function<std::string()> traceparent;  ///< client_config::traceparent
+    std::shared_ptr<tracer> trace;             ///< client_config::tracer
+    std::string client_id, server;             ///< for spans
+    std::string_view grant_name;               ///< to_string(grant)
+
+    /// @brief What a span of this request is about.
+    span_start span(span_kind kind, unsigned attempt = 0) const {
+        span_start what;
+        what.kind = kind;
+        what.client_id = client_id;
+        what.server = server;
+        what.grant = grant_name;
+        if (kind == span_kind::http_attempt) {
+            what.endpoint = "token";
+            what.method = "POST";
+            what.attempt = attempt;
+        }
+        return what;
+    }
+};
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/oauth/token_send.hpp ----
+
+// ---- oauth2cc/detail/oauth/issuer_check.hpp ----
+
+#include <string>
+
+namespace oauth2cc::detail {
+
+// Refuses an issuer that discovery cannot use.
+inline void check_issuer(const client_config& cfg) {
+    const auto url = parse_url(cfg.issuer);
+    if (!url || cfg.issuer.find('?') != std::string::npos) {
+        throw error(error_kind::config,
+                    "issuer must be an absolute https:// URL with a host, no user info, "
+                    "query or fragment (RFC 8414 §2)");
+    }
+    check_plain_http(*url, cfg, "issuer", "the metadata request");
+    check_connection(cfg);
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/oauth/metadata.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief The metadata URLs of an issuer, in the order they are tried: RFC 8414 §3.1
+/// (the well-known part between host and path, a terminating "/" of the path dropped),
+/// then OpenID Connect Discovery §4 (appended). An issuer without a path has the one
+/// RFC 8414 URL and the OpenID Connect URL.
+inline std::vector<std::string> well_known_urls(const std::string& issuer) {
+    const std::size_t scheme_end = issuer.find("://");
+    const std::size_t path_at =
+        scheme_end == std::string::npos ? std::string::npos : issuer.find('/', scheme_end + 3);
+    const std::string authority = issuer.substr(0, path_at);
+    std::string path = path_at == std::string::npos ? std::string() : issuer.substr(path_at);
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    return {authority + "/.well-known/oauth-authorization-server" + path,
+            authority + path + "/.well-known/openid-configuration"};
+}
+
+/// @brief Reads a metadata document.
+/// @throws error `bad_response` for a document that is not a JSON object or has a
+///         member of the wrong type; `config` when its issuer is not expected_issuer
+/// @sa RFC 8414 §3.2, §3.3
+inline authorization_server_metadata parse_metadata(const http_response& res,
+                                                    const std::string& expected_issuer) {
+    const auto bad = [&res](const std::string& why) {
+        throw error(error_kind::bad_response, "the authorization server metadata " + why,
+                    error_details{{}, {}, {}, res.status, {}});
+    };
+    json_notes notes;
+    nlohmann::json doc = parse_json_bounded(res.body, notes);
+    if (notes.too_deep) bad("nests JSON too deep");
+    if (doc.is_discarded() || !doc.is_object()) bad("is not a JSON object");
+    if (!notes.repeated.empty()) {
+        bad("has the member \"" + excerpt(notes.repeated, 60) + "\" twice");
+    }
+    authorization_server_metadata m;
+    const auto text = [&](const char* name, std::string& out) {
+        const auto it = doc.find(name);
+        if (it == doc.end() || it->is_null()) return;
+        if (!it->is_string()) bad(std::string("member ") + name + " is not a string");
+        out = it->get_ref<const std::string&>();
+    };
+    const auto list = [&](const char* name, std::vector<std::string>& out) {
+        const auto it = doc.find(name);
+        if (it == doc.end() || it->is_null()) return;
+        if (!it->is_array()) bad(std::string("member ") + name + " is not an array");
+        for (const auto& v : *it) {
+            if (!v.is_string()) bad(std::string("member ") + name + " holds a non-string");
+            out.push_back(v.get_ref<const std::string&>());
+        }
+    };
+    text("issuer", m.issuer);
+    if (m.issuer != expected_issuer) {
+        throw error(error_kind::config, "the metadata's issuer \"" + excerpt(m.issuer, 200) +
+                                            "\" is not the configured issuer \"" +
+                                            excerpt(expected_issuer, 200) +
+                                            "\" (RFC 8414 §3.3 wants them identical)");
+    }
+    text("token_endpoint", m.token_endpoint);
+    text("introspection_endpoint", m.introspection_endpoint);
+    text("revocation_endpoint", m.revocation_endpoint);
+    text("jwks_uri", m.jwks_uri);
+    list("token_endpoint_auth_methods_supported", m.token_endpoint_auth_methods_supported);
+    if (doc.find("token_endpoint_auth_methods_supported") == doc.end()) {
+        m.token_endpoint_auth_methods_supported = {"client_secret_basic"};
+    }
+    list("token_endpoint_auth_signing_alg_values_supported",
+         m.token_endpoint_auth_signing_alg_values_supported);
+    list("dpop_signing_alg_values_supported", m.dpop_signing_alg_values_supported);
+    list("grant_types_supported", m.grant_types_supported);
+    list("scopes_supported", m.scopes_supported);
+    if (const auto it = doc.find("mtls_endpoint_aliases"); it != doc.end() && !it->is_null()) {
+        if (!it->is_object()) bad("member mtls_endpoint_aliases is not an object");
+        for (auto alias = it->begin(); alias != it->end(); ++alias) {
+            if (!alias->is_string()) bad("member mtls_endpoint_aliases holds a non-string");
+            m.mtls_endpoint_aliases[alias.key()] = alias->get_ref<const std::string&>();
+        }
+    }
+    m.document = std::move(doc);
+    return m;
+}
+
+/// @brief Joins names for a message: "a, b, c".
+inline std::string joined_names(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) {
+        if (!out.empty()) out += ", ";
+        out += excerpt(n, 60);
+    }
+    return out.empty() ? "none" : out;
+}
+
+/// @brief Refuses a configuration the server says it does not take: a grant or an
+/// authentication method it does not list, an assertion algorithm it does not list, or no token
+/// endpoint.
+/// @throws error `config` naming what the server lists
+inline void check_server_takes(const authorization_server_metadata& m, const client_config& cfg) {
+    if (m.token_endpoint.empty()) {
+        throw error(error_kind::config,
+                    "the authorization server's metadata has no token_endpoint");
+    }
+    const auto listed = [](const std::vector<std::string>& names, const std::string& name) {
+        return std::find(names.begin(), names.end(), name) != names.end();
+    };
+    // An assertion issued elsewhere is, to the server, a private_key_jwt assertion.
+    const std::string method(cfg.auth == auth_method::client_assertion
+                                 ? std::string_view("private_key_jwt")
+                                 : to_string(cfg.auth));
+    if (!listed(m.token_endpoint_auth_methods_supported, method)) {
+        throw error(error_kind::config, "the authorization server does not take " + method +
+                                            " at its token endpoint; it lists " +
+                                            joined_names(m.token_endpoint_auth_methods_supported));
+    }
+    // A server that lists its grants (RFC 8414 §2) refuses the others.
+    const std::string grant = grant_type_value(cfg.grant);
+    if (!m.grant_types_supported.empty() && !listed(m.grant_types_supported, grant)) {
+        throw error(error_kind::config, "the authorization server does not take the grant " +
+                                            grant + "; it lists " +
+                                            joined_names(m.grant_types_supported));
+    }
+    // A server that lists its DPoP algorithms (RFC 9449 §5.1) refuses proofs by others.
+    if (cfg.dpop_key && !m.dpop_signing_alg_values_supported.empty() &&
+        !listed(m.dpop_signing_alg_values_supported, std::string(to_string(cfg.dpop_key->alg())))) {
+        throw error(error_kind::config,
+                    std::string("the authorization server does not take DPoP proofs signed with ") +
+                        std::string(to_string(cfg.dpop_key->alg())) + "; it lists " +
+                        joined_names(m.dpop_signing_alg_values_supported));
+    }
+    if (m.token_endpoint_auth_signing_alg_values_supported.empty()) return;
+    std::string alg;
+    if (cfg.auth == auth_method::client_secret_jwt) alg = "HS256";
+    if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
+        alg = std::string(to_string(cfg.client_key->alg()));
+    }
+    if (!alg.empty() && !listed(m.token_endpoint_auth_signing_alg_values_supported, alg)) {
+        throw error(error_kind::config,
+                    "the authorization server does not take " + alg + " assertions; it lists " +
+                        joined_names(m.token_endpoint_auth_signing_alg_values_supported));
+    }
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/oauth/token_response.hpp ----
+
+// ---- oauth2cc/detail/http/retry_after.hpp ----
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The longest wait a Retry-After is believed for: a day.
+inline constexpr std::chrono::seconds max_retry_after{24 * 60 * 60};
+
+/// @brief Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+/// @brief The month number of "Jan".."Dec", 0 for anything else.
+inline unsigned month_number(std::string_view name) {
+    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    for (unsigned i = 0; i < 12; ++i) {
+        if (name == months[i]) return i + 1;
+    }
+    return 0;
+}
+
+/// @brief The value of len decimal digits at s[at] (two digits may start with a space);
+/// -1 otherwise.
+inline int digits_at(std::string_view s, std::size_t at, std::size_t len) {
+    if (at + len > s.size()) return -1;
+    int v = 0;
+    bool any = false;
+    for (std::size_t i = at; i < at + len; ++i) {
+        if (s[i] == ' ' && len == 2 && i == at) continue;  // asctime's " 6"
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+        any = true;
+    }
+    return any ? v : -1;
+}
+
+/// @brief Seconds since the epoch of a UTC date and time; empty when a field is out of range.
+inline std::optional<std::int64_t> utc_seconds(int year, unsigned month, int day, int hour,
+                                               int minute, int second) {
+    if (month == 0 || year < 0 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
+        minute > 59 || second < 0 || second > 60) {
+        return std::nullopt;
+    }
+    return days_from_civil(year, month, static_cast<unsigned>(day)) * 86400 + hour * 3600 +
+           minute * 60 + second;
+}
+
+/// @brief Parses an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7), the
+/// form senders must use, into seconds since the epoch.
+inline std::optional<std::int64_t> parse_imf_fixdate(std::string_view s) {
+    // "Www, DD Mon YYYY HH:MM:SS GMT" is 29 characters.
+    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+        s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT" ||
+        s[5] == ' ') {
+        return std::nullopt;
+    }
+    return utc_seconds(digits_at(s, 12, 4), month_number(s.substr(8, 3)), digits_at(s, 5, 2),
+                       digits_at(s, 17, 2), digits_at(s, 20, 2), digits_at(s, 23, 2));
+}
+
+/// @brief Parses the obsolete RFC 850 form, "Sunday, 06-Nov-94 08:49:37 GMT". A two-digit
+/// year more than 50 years ahead of current_year is taken as the century before
+/// (RFC 9110 §5.6.7).
+inline std::optional<std::int64_t> parse_rfc850_date(std::string_view s, int current_year) {
+    const std::size_t comma = s.find(", ");
+    if (comma == std::string_view::npos || comma < 6 || comma > 9) return std::nullopt;
+    for (std::size_t i = 0; i < comma; ++i) {
+        const char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return std::nullopt;
+    }
+    // "DD-Mon-YY HH:MM:SS GMT" is 22 characters.
+    const std::string_view d = s.substr(comma + 2);
+    if (d.size() != 22 || d[2] != '-' || d[6] != '-' || d[9] != ' ' || d[12] != ':' ||
+        d[15] != ':' || d[18] != ' ' || d.substr(19) != "GMT" || d[0] == ' ' || d[7] == ' ') {
+        return std::nullopt;
+    }
+    const int yy = digits_at(d, 7, 2);
+    if (yy < 0) return std::nullopt;
+    // The latest year ending in yy that is at most 50 years ahead.
+    int year = current_year / 100 * 100 + yy;
+    if (year + 100 <= current_year + 50) year += 100;
+    if (year > current_year + 50) year -= 100;
+    return utc_seconds(year, month_number(d.substr(3, 3)), digits_at(d, 0, 2), digits_at(d, 10, 2),
+                       digits_at(d, 13, 2), digits_at(d, 16, 2));
+}
+
+/// @brief Parses the obsolete asctime() form, "Sun Nov  6 08:49:37 1994" (RFC 9110 §5.6.7).
+inline std::optional<std::int64_t> parse_asctime_date(std::string_view s) {
+    // "Www Mon DD HH:MM:SS YYYY" is 24 characters; a one-digit day has a leading space.
+    if (s.size() != 24 || s[3] != ' ' || s[7] != ' ' || s[10] != ' ' || s[13] != ':' ||
+        s[16] != ':' || s[19] != ' ') {
+        return std::nullopt;
+    }
+    return utc_seconds(digits_at(s, 20, 4), month_number(s.substr(4, 3)), digits_at(s, 8, 2),
+                       digits_at(s, 11, 2), digits_at(s, 14, 2), digits_at(s, 17, 2));
+}
+
+/// @brief Seconds since the epoch of an HTTP-date in any of its three forms.
+inline std::optional<std::int64_t> parse_http_date(std::string_view s, std::int64_t now) {
+    if (auto t = parse_imf_fixdate(s)) return t;
+    if (auto t = parse_asctime_date(s)) return t;
+    const std::int64_t days = (now >= 0 ? now : now - 86399) / 86400;
+    // The civil year of `days`, by the inverse of days_from_civil.
+    const std::int64_t z = days + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const std::int64_t doe = z - era * 146097;
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const std::int64_t mp = (5 * doy + 2) / 153;
+    const std::int64_t year = yoe + era * 400 + (mp >= 10 ? 1 : 0);
+    return parse_rfc850_date(s, static_cast<int>(year));
+}
+
+/// @brief How long a Retry-After header asks to wait, counted from now_system.
+/// Delta-seconds or an HTTP-date (IMF-fixdate, or the obsolete RFC 850 and asctime forms
+/// that recipients must accept); a date in the past is zero; a wait over a day is
+/// clamped to a day; anything else is empty.
+/// @sa RFC 9110 §10.2.3
+inline std::optional<std::chrono::seconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now_system) {
+    value = trim(value);
+    if (value.empty()) return std::nullopt;
+    if (value.front() >= '0' && value.front() <= '9') {
+        std::int64_t seconds = 0;
+        for (char c : value) {
+            if (c < '0' || c > '9') return std::nullopt;
+            if (seconds < max_retry_after.count()) seconds = seconds * 10 + (c - '0');
+        }
+        return std::min(std::chrono::seconds(seconds), max_retry_after);
+    }
+    const std::int64_t now =
+        std::chrono::duration_cast<std::chrono::seconds>(now_system.time_since_epoch()).count();
+    const auto date = parse_http_date(value, now);
+    if (!date) return std::nullopt;
+    if (*date <= now) return std::chrono::seconds(0);
+    return std::min(std::chrono::seconds(*date - now), max_retry_after);
+}
+
+}  // namespace oauth2cc::detail
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace oauth2cc::detail {
+
+/// @brief The media type of a Content-Type value, lower-cased, parameters dropped.
+inline std::string media_type(const http_response& res) {
+    const std::string value = res.header("Content-Type").value_or("");
+    std::string type(trim(std::string_view(value).substr(0, value.find(';'))));
+    for (auto& c : type) c = ascii_lower(c);
+    return type;
+}
+
+/// @brief The body as a JSON value; for older servers, a form body (typed
+/// application/x-www-form-urlencoded, or text/plain that is not JSON) as an object of
+/// strings. Empty when the body is neither, or is JSON nested too deep.
+/// @param notes when given, receives what parse_json_bounded noticed
+inline std::optional<nlohmann::json> response_document(const http_response& res,
+                                                       json_notes* notes = nullptr) {
+    json_notes local;
+    json_notes& seen = notes != nullptr ? *notes : local;
+    nlohmann::json doc = parse_json_bounded(res.body, seen);
+    if (!doc.is_discarded()) return doc;
+    if (seen.too_deep) return std::nullopt;
+    const std::string type = media_type(res);
+    if (type != "application/x-www-form-urlencoded" && type != "text/plain") return std::nullopt;
+    auto fields = parse_form(res.body);
+    if (!fields || fields->empty()) return std::nullopt;
+    nlohmann::json object = nlohmann::json(nlohmann::json::value_t::object);
+    for (auto& [name, value] : *fields) {
+        if (!object.contains(name)) object[name] = std::move(value);
+    }
+    return object;
+}
+
+/// @brief Reads `expires_in`: a non-negative number or numeric string, or absent/null.
+/// @param http_status the response's status, carried by the error
+/// @throws error of kind `bad_response` for anything else
+inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v,
+                                                           int http_status) {
+    const auto bad = [http_status] {
+        throw error(error_kind::bad_response, "expires_in is not a non-negative number of seconds",
+                    error_details{{}, {}, {}, http_status, {}});
+    };
+    double seconds = 0;
+    if (v.is_null()) return std::nullopt;
+    if (v.is_number_unsigned()) {
+        const auto n = *v.get_ptr<const nlohmann::json::number_unsigned_t*>();
+        return n > static_cast<std::uint64_t>(max_token_lifetime.count())
+                   ? max_token_lifetime
+                   : std::chrono::seconds(static_cast<std::int64_t>(n));
+    }
+    if (v.is_number_integer()) {
+        seconds = static_cast<double>(*v.get_ptr<const nlohmann::json::number_integer_t*>());
+    } else if (v.is_number_float()) {
+        seconds = *v.get_ptr<const nlohmann::json::number_float_t*>();
+    } else if (v.is_string()) {
+        const std::string& text = v.get_ref<const std::string&>();
+        // Digits with at most one '.', nothing else: no sign, exponent, space or hex.
+        bool dot = false;
+        if (text.empty() || text.front() == '.' || text.back() == '.') bad();
+        for (char c : text) {
+            if (c == '.' && !dot) {
+                dot = true;
+            } else if (c < '0' || c > '9') {
+                bad();
+            }
+        }
+        seconds = std::strtod(text.c_str(), nullptr);
+    } else {
+        bad();
+    }
+    if (std::isnan(seconds) || seconds < 0) bad();
+    if (!(seconds < static_cast<double>(max_token_lifetime.count()))) return max_token_lifetime;
+    return std::chrono::seconds(static_cast<std::int64_t>(seconds));
+}
+
+/// @brief A string member of an error response, sanitised for a message; empty otherwise.
+inline std::string error_member(const nlohmann::json& doc, const char* name,
+                                const redactions& hide) {
+    const auto it = doc.find(name);
+    if (it == doc.end() || !it->is_string()) return {};
+    return hide.excerpt_of(it->get_ref<const std::string&>(), 300);
+}
+
+/// @brief Throws for an error response of the authorization server: an `error` member is
+/// an `oauth` error whatever the status; another non-2xx is `http_status`.
+/// @param who  names the endpoint in messages, e.g. "the token endpoint"
+/// @sa RFC 6749 §5.2
+inline void throw_for_error_response(const http_response& res,
+                                     const std::optional<nlohmann::json>& doc,
+                                     const redactions& hide,
+                                     std::chrono::system_clock::time_point now_system,
+                                     const std::string& who) {
+    error_details details;
+    details.http_status = res.status;
+    if (auto ra = res.header("Retry-After"))
+        details.retry_after = parse_retry_after(*ra, now_system);
+    if (doc && doc->is_object() && doc->contains("error")) {
+        details.oauth_error = error_member(*doc, "error", hide);
+        details.error_description = error_member(*doc, "error_description", hide);
+        details.error_uri = error_member(*doc, "error_uri", hide);
+        if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
+        std::string message =
+            who + " answered " + details.oauth_error + " (HTTP " + std::to_string(res.status) + ")";
+        if (!details.error_description.empty()) message += ": " + details.error_description;
+        throw error(error_kind::oauth, message, std::move(details));
+    }
+    if (res.status < 200 || res.status > 299) {
+        std::string message = who + " answered HTTP " + std::to_string(res.status);
+        if (res.status >= 300 && res.status <= 399) {
+            message += " (a redirect, which is never followed here)";
+        } else if (!res.body.empty()) {
+            message += ": " + hide.excerpt_of(res.body, 120);
+        }
+        throw error(error_kind::http_status, message, std::move(details));
+    }
+}
+
+/// @brief Turns a token endpoint's response into a token.
+/// @param res             the response
+/// @param requested_scope the scope asked for, granted when the response names none
+/// @param obtained_at     when the response arrived (steady clock)
+/// @param now_system      the wall-clock time, for a Retry-After given as a date
+/// @param hide            credentials to keep out of server-echoed text in errors
+/// @param rules what else the request allows (token_rules)
+/// @throws error `oauth` for an `error` member (any status), `http_status` for another
+///         non-2xx, `bad_response` for a 2xx that is not a valid token response
+/// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4; RFC 9449 §5
+/// @brief What a token request allows its response beyond a Bearer access token.
+struct token_rules {
+    /// The request carried a DPoP proof: token_type `DPoP` is accepted (case-insensitively)
+    /// and kept as "DPoP".
+    bool dpop = false;
+    /// A token exchange: `issued_token_type` is required (RFC 8693 §2.2.1).
+    bool exchange = false;
+    /// The exchange asked for something other than an access token: token_type `N_A` is
+    /// accepted (case-insensitively) and kept as "N_A".
+    bool not_applicable = false;
+};
+
+/// @brief The token_type member as kept: "Bearer", "DPoP" or "N_A" where rules allow them
+/// (compared case-insensitively).
+/// @throws error `bad_response` for another type, named only when it is short and no part
+///         of the token
+inline std::string read_token_type(const nlohmann::json& value, const nlohmann::json& doc,
+                                   const token& t, const token_rules& rules, const redactions& hide,
+                                   int status) {
+    const auto bad = [status](const std::string& why) {
+        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, status, {}});
+    };
+    if (!value.is_string()) bad("token_type is not a string");
+    const std::string& type = value.get_ref<const std::string&>();
+    if (rules.dpop && iequals(type, "DPoP")) return "DPoP";
+    if (rules.not_applicable && iequals(type, "N_A")) return "N_A";
+    if (iequals(type, "Bearer")) return "Bearer";
+    if (iequals(type, "N_A")) {
+        bad("token_type N_A (not an access token) answers only a token exchange whose "
+            "requested_token_type names something other than an access token (RFC 8693 "
+            "§2.2.1)");
+    }
+    // A short type is named; anything that could be (part of) the token is not. (The
+    // token may have been moved out of the document already.)
+    const auto token_member = doc.find("access_token");
+    const bool names_token =
+        !type.empty() &&
+        (t.access_token.reveal().find(type) != std::string::npos ||
+         (token_member != doc.end() && token_member->is_string() &&
+          token_member->get_ref<const std::string&>().find(type) != std::string::npos));
+    bad((type.size() <= 16 && !names_token
+             ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
+             : "a token_type of " + std::to_string(type.size()) + " bytes") +
+        (rules.dpop ? " is not supported; only Bearer (RFC 6750) and DPoP (RFC 9449) are"
+                    : " is not supported; only Bearer (RFC 6750) is, and DPoP (RFC "
+                      "9449) with client_config::dpop_key"));
+    return {};
+}
+
+/// @brief Members of a token response that are credentials in their own right: never kept
+/// in token::extra (where they would outlive the response unwiped), but wiped with it. A
+/// client-credentials client has no use for them (RFC 6749 §4.4.3: no refresh token).
+inline bool is_credential_member(std::string_view name) noexcept {
+    return name == "refresh_token" || name == "id_token";
+}
+
+inline token parse_token_response(const http_response& res, const std::string& requested_scope,
+                                  std::chrono::steady_clock::time_point obtained_at,
+                                  std::chrono::system_clock::time_point now_system,
+                                  const redactions& hide = redactions{}, token_rules rules = {}) {
+    json_notes notes;
+    auto doc = response_document(res, &notes);
+    // The token is moved out of the document; whatever else it held is wiped with it.
+    const wipe_at_exit wiper{[&doc] {
+        if (doc) wipe_strings(*doc);
+    }};
+    throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
+    const auto bad = [&](const std::string& why) {
+        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
+    };
+    if (notes.too_deep) {
+        bad("the token response nests JSON deeper than " + std::to_string(max_json_depth) +
+            " levels");
+    }
+    if (!notes.repeated.empty()) {
+        bad("the token response has the member \"" + hide.excerpt_of(notes.repeated, 40) +
+            "\" twice");
+    }
+    if (!doc) {
+        bad("the token response is not JSON (Content-Type \"" +
+            hide.excerpt_of(media_type(res), 60) + "\")");
+    }
+    if (!doc->is_object()) bad("the token response is not a JSON object");
+
+    token t;
+    t.obtained_at = obtained_at;
+    t.scope = requested_scope;  // RFC 6749 §5.1: no scope (or null) means the one requested
+    // Iterators rather than items(): the same walk, with fewer templates compiled.
+    for (auto member = doc->begin(); member != doc->end(); ++member) {
+        const std::string& name = member.key();
+        nlohmann::json& value = *member;
+        if (name == "access_token") {
+            if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
+                bad("access_token is missing, empty or not a string");
+            }
+            if (has_control(value.get_ref<const std::string&>())) {
+                bad("access_token contains control characters");
+            }
+            t.access_token = secret(std::move(value.get_ref<std::string&>()));
+        } else if (name == "token_type") {
+            t.token_type = read_token_type(value, *doc, t, rules, hide, res.status);
+        } else if (name == "issued_token_type" &&
+                   (rules.exchange ||
+                    (value.is_string() && !has_control(value.get_ref<const std::string&>())))) {
+            // Checked for an exchange, which needs it; another grant's server may send
+            // anything here, kept in extra when it is no type.
+            if (!value.is_string() || value.get_ref<const std::string&>().empty() ||
+                has_control(value.get_ref<const std::string&>())) {
+                bad("issued_token_type is not a non-empty string without control characters");
+            }
+            t.issued_token_type = value.get_ref<const std::string&>();
+        } else if (name == "expires_in") {
+            t.expires_in = read_expires_in(value, res.status);
+        } else if (name == "scope") {
+            if (value.is_string()) {
+                t.scope = value.get_ref<const std::string&>();
+            } else if (!value.is_null()) {
+                bad("scope is neither a string nor null");
+            }
+        } else if (!is_credential_member(name)) {
+            t.extra[name] = value;
+        }
+    }
+    if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
+    if (t.token_type.empty()) t.token_type = "Bearer";
+    if (rules.exchange && t.issued_token_type.empty()) {
+        bad("the token exchange response has no issued_token_type (RFC 8693 §2.2.1)");
+    }
+    return t;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+// Sends a prepared token request once and reads its response. A grant beyond client
+// credentials and the assertion methods send a copy with the credentials made for this
+// send (a subject token, an assertion), kept out of error messages like the secret; with
+// a DPoP key the copy carries a new proof with nonce (none when empty), and a nonce the
+// response gives is kept. The copy carries the traceparent too, and the attempt is a span
+// (a child of parent, numbered attempt).
+inline token send_token_request_once(const prepared_token_request& prepared, transport& via,
+                                     const std::string& nonce = {}, trace_span* parent = nullptr,
+                                     unsigned attempt = 0) {
+    span_scope span(prepared.trace, prepared.span(span_kind::http_attempt, attempt), parent);
+    http_response res;
+    const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
+    std::optional<http_request> copy;
+    std::optional<redactions> hide_too;
+    name_value_list fields;
+    std::vector<std::string> secrets;
+    const wipe_at_exit fields_wiper{[&fields, &secrets] {
+        for (auto& field : fields) wipe(field.second);
+        for (auto& s : secrets) wipe(s);
+    }};
+    if (prepared.grant || prepared.assertion) {
+        secrets.reserve(3);  // never moved, so that no unwiped copy is left behind
+        fields.reserve(6);
+        if (prepared.grant) prepared.grant->make(fields, secrets);
+        if (prepared.assertion) {
+            secrets.push_back(prepared.assertion->make());
+            fields.emplace_back("client_assertion_type", jwt_bearer_assertion_type);
+            fields.emplace_back("client_assertion", secrets.back());
+        }
+        copy.emplace(with_fields(prepared.request, fields));
+        hide_too.emplace(prepared.hide.copy());
+        for (const auto& s : secrets) hide_too->add(s);
+    }
+    const wipe_at_exit request_wiper{[&copy] {
+        if (copy) wipe_credentials(*copy);
+    }};
+    if (prepared.dpop) {
+        if (!copy) copy.emplace(prepared.request);
+        copy->headers.emplace_back("DPoP", prepared.dpop->proof("POST", copy->url, nonce));
+    }
+    if (prepared.traceparent) {
+        if (!copy) copy.emplace(prepared.request);
+        add_traceparent(*copy, prepared.traceparent);
+    }
+    res = via.send(copy ? *copy : prepared.request);
+    span.answered(res.status);
+    const auto obtained_at = std::chrono::steady_clock::now();
+    if (prepared.dpop) {
+        if (const auto given = res.header("DPoP-Nonce"))
+            prepared.nonces.put(prepared.request.url, *given);
+    }
+    if (res.body.size() > prepared.max_response_bytes) {
+        throw error(error_kind::bad_response,
+                    "the token response body is over max_response_bytes (" +
+                        std::to_string(prepared.max_response_bytes) + ")",
+                    error_details{{}, {}, {}, res.status, {}});
+    }
+    token_rules rules;
+    rules.dpop = prepared.dpop.has_value();
+    rules.exchange = prepared.exchange;
+    rules.not_applicable = prepared.not_applicable;
+    try {
+        return parse_token_response(res, prepared.scope, obtained_at,
+                                    std::chrono::system_clock::now(),
+                                    hide_too ? *hide_too : prepared.hide, rules);
+    } catch (const error& e) {
+        span.failed(e);
+        throw;
+    }
+}
+
+// Sends a prepared token request. A `use_dpop_nonce` error that came with a new nonce
+// is answered by exactly one more request carrying it (RFC 9449 §8); so is a proof
+// refused for its clock (`invalid_dpop_proof`) when the server gave a nonce to use
+// instead of the client's clock.
+/// @param nonce_retries counts that retry, when given
+/// @param parent        the span of the acquisition the attempts are part of
+/// @param attempt       the number of the next attempt, counted up by each
+inline token send_token_request(const prepared_token_request& prepared, transport& via,
+                                std::atomic<unsigned>* nonce_retries = nullptr,
+                                trace_span* parent = nullptr, unsigned* attempt = nullptr) {
+    unsigned first = 0;
+    unsigned& n = attempt != nullptr ? *attempt : first;
+    if (!prepared.dpop) return send_token_request_once(prepared, via, {}, parent, n++);
+    // The nonce read once and passed in, so that the one compared below is the one sent,
+    // whatever other threads keep meanwhile.
+    const std::string sent_nonce = prepared.nonces.get(prepared.request.url);
+    std::string retry_nonce;
+    try {
+        return send_token_request_once(prepared, via, sent_nonce, parent, n++);
+    } catch (const error& e) {
+        const bool nonce_error =
+            e.kind() == error_kind::oauth &&
+            (e.oauth_error() == "use_dpop_nonce" || e.oauth_error() == "invalid_dpop_proof");
+        retry_nonce = prepared.nonces.get(prepared.request.url);
+        if (!nonce_error || retry_nonce == sent_nonce) throw;
+    }
+    if (nonce_retries != nullptr) ++*nonce_retries;
+    return send_token_request_once(prepared, via, retry_nonce, parent, n++);
+}
+
+// True when the token endpoint is to be discovered from the issuer.
+inline bool discovers_endpoint(const client_config& cfg) {
+    return cfg.token_endpoint.empty() && !cfg.issuer.empty();
+}
+
+// Checks what can be checked before discovery: the issuer, and the rest of cfg as if the
+// issuer were the token endpoint.
+inline void validate_before_discovery(const client_config& cfg) {
+    check_issuer(cfg);
+    client_config probe = cfg;
+    probe.token_endpoint = cfg.issuer;
+    validate_config(probe);
+}
+
+// cfg with the token endpoint its issuer's metadata names, once the server is known to
+// take cfg's method.
+inline client_config with_discovered_endpoint(const client_config& cfg, transport& via) {
+    const authorization_server_metadata meta = discover(cfg, via);
+    check_server_takes(meta, cfg);
+    client_config out = cfg;
+    out.token_endpoint = meta.token_endpoint;
+    // A client that presents a certificate uses the server's mutual-TLS endpoint, where
+    // it has one (RFC 8705 §5).
+    if (cfg.tls.has_client_certificate()) {
+        const auto alias = meta.mtls_endpoint_aliases.find("token_endpoint");
+        if (alias != meta.mtls_endpoint_aliases.end()) out.token_endpoint = alias->second;
+    }
+    return out;
+}
+
+}  // namespace oauth2cc::detail
+
+#include <atomic>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <sys/stat.h>
+
+namespace oauth2cc::detail {
+
+/// @brief What a credential file holds: a client secret (one line) or a PEM key.
+enum class file_holds { secret, key };
+
+/// @brief client_config::client_secret_file, or the file of a client_config::client_key:
+/// read when first asked for, again when the file's metadata changes, and again whenever
+/// asked to (after an `invalid_client`).
+class secret_file {
+public:
+    secret_file(std::string path, file_holds holds) : path_(std::move(path)), holds_(holds) {}
+
+    /// @brief The contents and their version: 1 for the first contents read, one more for
+    /// each change of contents (a file touched but not changed keeps its version).
+    /// @param force read even when the metadata is unchanged
+    /// @throws error `config` naming the file (never its contents) when it cannot be
+    ///         read or holds no secret
+    std::pair<std::shared_ptr<const secret>, unsigned> current(bool force = false) {
+        struct stat now {};
+        const bool known = ::stat(path_.c_str(), &now) == 0;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (!force && known && text_ && same_file_version(now, seen_)) return {text_, version_};
+        // A key file removed once read leaves the key as it was: a key is in hand (a
+        // secret file is the secret's one place, and its loss an error).
+        if (!known && text_ && holds_ == file_holds::key) return {text_, version_};
+        const std::string name =
+            holds_ == file_holds::secret ? "the client secret file" : "the key file";
+        std::string text = read_credential_file(path_, max_credential_file_bytes, name);
+        const wipe_at_exit wiper{[&text] { wipe(text); }};
+        // A trailing newline (or CRLF) is the file's, not the secret's.
+        std::size_t end = text.size();
+        while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r')) --end;
+        if (holds_ == file_holds::secret) text.resize(end);
+        const std::string named = name + " \"" + excerpt(path_, 200) + "\"";
+        if (end == 0) throw error(error_kind::config, named + " is empty");
+        if (holds_ == file_holds::secret && has_control(text)) {
+            throw error(error_kind::config, named + " holds control characters");
+        }
+        if (!text_ || text_->reveal() != text) {
+            text_ = std::make_shared<const secret>(text);
+            ++version_;
+        }
+        if (known) seen_ = now;
+        return {text_, version_};
+    }
+
+    /// @brief The key the file holds now, with given's kid and alg; read as current()
+    /// reads, made once per version.
+    /// @throws error `config` naming the file as signing_key::from_pem_file() does
+    signing_key key(const signing_key& given, bool force = false) {
+        const unsigned version = current(force).second;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (!key_ || key_version_ != version || key_->kid() != given.kid() ||
+            key_->alg() != given.alg()) {
+            key_ = signing_key::from_pem_file(path_, given.kid(), given.alg());
+            key_version_ = version;
+        }
+        return *key_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::string path_;
+    file_holds holds_;
+    struct stat seen_ {};
+    std::shared_ptr<const secret> text_;
+    unsigned version_ = 0;
+    std::optional<signing_key> key_;  ///< made by key() from version key_version_
+    unsigned key_version_ = 0;
+};
+
+/// @brief The one secret_file of path in this process, shared by every client that names
+/// it, so that a file is read once per change whatever number of entries use it.
+inline std::shared_ptr<secret_file> secret_file_at(const std::string& path,
+                                                   file_holds holds = file_holds::secret) {
+    static std::mutex mutex;
+    static std::map<std::string, std::weak_ptr<secret_file>> files;
+    const std::lock_guard<std::mutex> lock(mutex);
+    for (auto it = files.begin(); it != files.end();) {
+        it = it->second.expired() ? files.erase(it) : std::next(it);
+    }
+    std::weak_ptr<secret_file>& known = files[(holds == file_holds::key ? "k" : "s") + path];
+    if (auto file = known.lock()) return file;
+    auto file = std::make_shared<secret_file>(path, holds);
+    known = file;
+    return file;
+}
+
+/// @brief The shared file of cfg's client key; null when the key was not read from a file,
+/// or its file is gone (the key in hand signs).
+inline std::shared_ptr<secret_file> key_file_of(const client_config& cfg) {
+    if (!cfg.client_key || cfg.client_key->file().empty()) return nullptr;
+    struct stat st {};
+    if (::stat(cfg.client_key->file().c_str(), &st) != 0) return nullptr;
+    return secret_file_at(cfg.client_key->file(), file_holds::key);
+}
+
+/// @brief Refuses a client_secret_file beside a client_secret, or for a method that sends
+/// no secret.
+/// @throws error `config`
+inline void check_secret_file(const client_config& cfg) {
+    if (cfg.client_secret_file.empty()) return;
+    if (!cfg.client_secret.empty()) {
+        throw error(error_kind::config,
+                    "client_secret and client_secret_file are both set: set one");
+    }
+    if (!sends_secret(cfg.auth)) {
+        throw error(error_kind::config, "client_secret_file is set, but the " +
+                                            std::string(to_string(cfg.auth)) +
+                                            " method sends no client secret");
+    }
+}
+
+/// @brief The credential files cfg names that are read again when they change, for a log line.
+inline std::string credential_files(const client_config& cfg) {
+    std::string out;
+    const auto add = [&out](const char* name) {
+        out += (out.empty() ? "" : ", ") + std::string(name);
+    };
+    if (!cfg.client_secret_file.empty()) add("client_secret_file");
+    if (cfg.client_key && !cfg.client_key->file().empty()) add("the client key file");
+    if (!cfg.tls.client_cert_file.empty()) add("the client certificate files");
+    return out;
+}
+
+/// @brief cfg with the current contents of its client_secret_file as client_secret, and
+/// its key file's current key as client_key (cfg itself when it names no such file), for
+/// the requests that are not token requests (introspection, revocation).
+/// @throws error `config` as check_secret_file() and secret_file::current() do
+inline client_config with_current_credentials(const client_config& cfg) {
+    check_secret_file(cfg);
+    client_config out = cfg;
+    if (!cfg.client_secret_file.empty()) {
+        out.client_secret = *secret_file_at(cfg.client_secret_file)->current().first;
+    }
+    if (const auto key_file = key_file_of(cfg)) out.client_key = key_file->key(*cfg.client_key);
+    return out;
+}
+
+/// @brief The prepared token request of one client: built once, and again when its
+/// secret file or key file has new contents; with an issuer and no token endpoint, built
+/// by the first request that discovers the endpoint, and by the next after a failure.
+/// Counts the rotations of its credential files: a new secret, a new key, a client
+/// certificate replaced (by its files' metadata: the transport reads them).
+class request_source {
+public:
+    /// @throws error `config` when cfg is unusable, or its secret or key file cannot be
+    ///         read
+    explicit request_source(const client_config& cfg) : cfg_(cfg), key_file_(key_file_of(cfg)) {
+        check_secret_file(cfg);
+        if (!cfg.client_secret_file.empty()) {
+            file_ = secret_file_at(cfg.client_secret_file);
+            auto [text, version] = file_->current();
+            cfg_.client_secret = *text;
+            version_ = version;
+        }
+        if (key_file_) key_version_ = key_file_->current().second;
+        if (!cfg.tls.client_cert_file.empty()) {
+            cert_files_.changed(cfg.tls.client_cert_file, cfg.tls.client_key_file);
+        }
+        if (discovers_endpoint(cfg_)) {
+            validate_before_discovery(cfg_);
+        } else {
+            ready_ = std::make_shared<const prepared_token_request>(cfg_);
+        }
+    }
+
+    /// @brief The request to send now.
+    /// @param force read the secret and key files even when their metadata is unchanged
+    /// @throws error `config` when the secret or key file cannot be read; as discover()
+    ///         does
+    std::shared_ptr<const prepared_token_request> get(transport& via, bool force = false) {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (file_) {
+            auto [text, version] = file_->current(force);
+            if (version != version_) {
+                cfg_.client_secret = *text;
+                ready_.reset();
+                version_ = version;
+                ++rotations_;
+            }
+        }
+        if (key_file_) {
+            const unsigned version = key_file_->current(force).second;
+            if (version != key_version_) {
+                cfg_.client_key = key_file_->key(*cfg_.client_key);
+                ready_.reset();
+                key_version_ = version;
+                ++rotations_;
+            }
+        }
+        if (!cfg_.tls.client_cert_file.empty() &&
+            cert_files_.changed(cfg_.tls.client_cert_file, cfg_.tls.client_key_file)) {
+            ++rotations_;
+        }
+        if (!ready_) {
+            // Discovered once: a new secret keeps the endpoint.
+            if (discovers_endpoint(cfg_)) cfg_ = with_discovered_endpoint(cfg_, via);
+            ready_ = std::make_shared<const prepared_token_request>(cfg_);
+        }
+        return ready_;
+    }
+
+    /// @brief After `invalid_client` to failed, sent when rotations() was seen: the
+    /// request to send again when a credential file has changed since (the secret and
+    /// key files read now); null when none has.
+    std::shared_ptr<const prepared_token_request> renewed(const prepared_token_request& failed,
+                                                          unsigned seen, transport& via) {
+        if (!file_ && !key_file_ && cfg_.tls.client_cert_file.empty()) return nullptr;
+        auto now = get(via, true);
+        return now.get() != &failed || rotations_.load() != seen ? now : nullptr;
+    }
+
+    /// @brief The credential files' rotations taken up since the first read.
+    unsigned rotations() const noexcept { return rotations_.load(); }
+
+private:
+    std::mutex mutex_;
+    client_config cfg_;  ///< with the secret and key files' current contents
+    std::shared_ptr<secret_file> file_;
+    unsigned version_ = 0;
+    std::shared_ptr<secret_file> key_file_;
+    unsigned key_version_ = 0;
+    file_watch cert_files_;  ///< tls.client_cert_file and client_key_file
+    std::shared_ptr<const prepared_token_request> ready_;
+    std::atomic<unsigned> rotations_{0};
+};
+
+/// @brief Sends source's request; an `invalid_client` answer is retried once when a
+/// credential file has changed (the secret and key files read again now), never twice
+/// for one change.
+/// The acquisition is a span, its attempts its children.
+inline token send_with_renewal(request_source& source, transport& via,
+                               std::atomic<unsigned>* nonce_retries = nullptr) {
+    const auto sent = source.get(via);
+    const unsigned seen = source.rotations();
+    span_scope span(sent->trace, sent->span(span_kind::token_acquisition));
+    unsigned attempt = 0;
+    std::shared_ptr<const prepared_token_request> again;
+    try {
+        return send_token_request(*sent, via, nonce_retries, span.get(), &attempt);
+    } catch (const error& e) {
+        if (e.kind() != error_kind::oauth || e.oauth_error() != "invalid_client") {
+            span.failed(e);
+            throw;
+        }
+        again = source.renewed(*sent, seen, via);
+        if (!again) {
+            span.failed(e);
+            throw;
+        }
+    }
+    try {
+        return send_token_request(*again, via, nonce_retries, span.get(), &attempt);
+    } catch (const error& e) {
+        span.failed(e);
+        throw;
+    }
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/manager/backoff.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <optional>
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief True for failures that asking again cannot cure: the configuration or the
+/// client's registration must change first.
+/// @sa RFC 6749 §5.2, RFC 8707 §2
+inline bool retry_cannot_cure(const error& e) {
+    if (e.kind() == error_kind::config) return true;
+    if (e.kind() != error_kind::oauth) return false;
+    const std::string& code = e.oauth_error();
+    return code == "invalid_client" || code == "unauthorized_client" || code == "invalid_scope" ||
+           code == "invalid_grant" || code == "unsupported_grant_type" || code == "invalid_target";
+}
+
+/// @brief retry_initial * 2^(failures-1), at most retry_max: the longest wait after
+/// `failures` failures in a row.
+inline std::chrono::milliseconds backoff_ceiling(unsigned failures,
+                                                 std::chrono::milliseconds retry_initial,
+                                                 std::chrono::milliseconds retry_max) {
+    std::chrono::milliseconds ceiling = retry_initial;
+    for (unsigned i = 1; i < failures && ceiling < retry_max; ++i) ceiling *= 2;
+    return std::min(ceiling, retry_max);
+}
+
+/// @brief The wait before the next attempt after `failures` failures in a row:
+/// exponential backoff with full jitter, uniform in [0, min(retry_max, retry_initial *
+/// 2^(failures-1))]; never below the server's Retry-After; retry_max for failures that
+/// retrying cannot cure.
+template <class Rng>
+std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
+                                      std::chrono::milliseconds retry_initial,
+                                      std::chrono::milliseconds retry_max, Rng& rng) {
+    using std::chrono::milliseconds;
+    milliseconds delay;
+    if (retry_cannot_cure(last)) {
+        delay = retry_max;
+    } else {
+        std::uniform_int_distribution<std::int64_t> pick(
+            0, backoff_ceiling(failures, retry_initial, retry_max).count());
+        delay = milliseconds(pick(rng));
+    }
+    if (last.retry_after()) {
+        delay = std::max<milliseconds>(delay, *last.retry_after());
+    }
+    return delay;
+}
+
+/// @brief A fraction in [0, 1) for the next refresh point's jitter: the process's draws
+/// follow the golden-ratio sequence from a random start, so that tokens issued together
+/// in one process spread evenly over the window, and those of other processes start
+/// elsewhere.
+inline double next_spread() {
+    static const double start = [] {
+        std::random_device device;
+        return std::uniform_real_distribution<double>(0.0, 1.0)(device);
+    }();
+    static std::atomic<std::uint64_t> draws{0};
+    const auto k = draws.fetch_add(1, std::memory_order_relaxed);
+    const double x = start + static_cast<double>(k % 1000003) * 0.6180339887498949;
+    return x - static_cast<double>(static_cast<std::uint64_t>(x));
+}
+
+/// @brief The `refresh_in` a token response gave (seconds, a number or a numeric string),
+/// if any.
+inline std::optional<std::chrono::seconds> refresh_in_of(const token& tok) {
+    const auto it = tok.extra.find("refresh_in");
+    if (it == tok.extra.end()) return std::nullopt;
+    long long value = -1;
+    if (it->is_number_unsigned()) {
+        value = static_cast<long long>(
+            std::min<std::uint64_t>(it->get<std::uint64_t>(), max_token_lifetime.count()));
+    } else if (it->is_number_integer()) {
+        value = it->get<long long>();
+    } else if (it->is_string()) {
+        const auto& text = it->get_ref<const std::string&>();
+        if (text.empty() || text.size() > 12 ||
+            text.find_first_not_of("0123456789") != std::string::npos) {
+            return std::nullopt;
+        }
+        value = std::stoll(text);
+    }
+    if (value < 0) return std::nullopt;
+    return std::chrono::seconds(std::min<long long>(value, max_token_lifetime.count()));
+}
+
+/// @brief When a token that expires at `expires_at` after `lifetime` is refreshed: at a
+/// point drawn between expiry - lead and expiry - (1 - refresh_jitter) * lead, so that
+/// tokens issued together are not refreshed together; a `refresh_in` from the server
+/// moves it earlier, never later.
+inline std::chrono::steady_clock::time_point refresh_point(
+    const refresh_policy& policy, std::chrono::steady_clock::time_point issued,
+    std::chrono::steady_clock::time_point expires_at, std::chrono::steady_clock::duration lifetime,
+    const token& tok) {
+    using duration = std::chrono::steady_clock::duration;
+    const duration lead = token_manager::lead_for(lifetime, policy);
+    const double spared = policy.refresh_jitter * next_spread();
+    const auto at =
+        expires_at - lead +
+        std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
+            static_cast<double>(lead.count()) * spared));
+    const auto asked = refresh_in_of(tok);
+    return asked && issued + *asked < at ? issued + *asked : at;
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/manager/refresher.hpp ----
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief The process's workers and refresher. Made on first use and never destroyed, so
+/// that no manager, wherever it lives, outlives it; its threads wait idle until the
+/// process ends.
+class refresh_service {
+public:
+    using steady = std::chrono::steady_clock;
+    /// @brief One background pass over a manager's entries: starts the refreshes that are
+    /// due, and returns when the next falls due (none: only a poke() wakes it).
+    using pass_fn = std::function<std::optional<steady::time_point>()>;
+
+    static refresh_service& instance() {
+        static refresh_service* const service = new refresh_service();
+        return *service;
+    }
+
+    /// @brief Runs job on a worker, at once when one is idle, else after the jobs before
+    /// it. A new worker is started while fewer than the limit run and the jobs waiting
+    /// outnumber the idle workers.
+    /// @throws error `transport` when no worker runs and none can be started
+    void submit(std::function<void()> job) {
+        std::unique_lock<std::mutex> lock(jobs_mutex_);
+        jobs_.push_back(std::move(job));
+        if (idle_ > 0) jobs_ready_.notify_one();
+        // A worker more while the jobs waiting outnumber the idle workers.
+        if (idle_ >= jobs_.size() || workers_ >= limit_) return;
+        try {
+            std::thread([this] { work(); }).detach();
+            ++workers_;
+        } catch (const std::system_error&) {
+            if (workers_ > 0) return;
+            jobs_.pop_back();
+            throw error(error_kind::transport, "could not start a thread for token requests");
+        }
+    }
+
+    /// @brief The most workers that run token requests at once (1 to 256; default 4).
+    void set_workers(std::size_t count) {
+        const std::lock_guard<std::mutex> lock(jobs_mutex_);
+        limit_ = std::clamp<std::size_t>(count, 1, 256);
+    }
+    std::size_t workers_limit() const {
+        const std::lock_guard<std::mutex> lock(jobs_mutex_);
+        return limit_;
+    }
+
+    /// @brief Has the refresher thread call pass from now on, until withdraw().
+    /// @throws error `transport` when the refresher thread cannot be started
+    std::uint64_t enroll(pass_fn pass) {
+        const std::lock_guard<std::mutex> passes(passes_mutex_);
+        if (!refresher_started_) {
+            try {
+                std::thread([this] { refresh(); }).detach();
+            } catch (const std::system_error&) {
+                throw error(error_kind::transport, "could not start the background refresh thread");
+            }
+            refresher_started_ = true;
+        }
+        const std::uint64_t id = ++last_id_;
+        passes_.emplace(id, std::move(pass));
+        poke();
+        return id;
+    }
+
+    /// @brief Stops calling a pass. Once this returns it is not running and never will.
+    /// Never call it from a pass.
+    void withdraw(std::uint64_t id) {
+        const std::lock_guard<std::mutex> passes(passes_mutex_);
+        passes_.erase(id);
+    }
+
+    /// @brief Has the refresher run every pass again soon: something it waits for changed.
+    /// Takes no lock that a pass holds, so it may be called with any lock held.
+    void poke() {
+        {
+            const std::lock_guard<std::mutex> lock(wake_mutex_);
+            ++pokes_;
+        }
+        wake_.notify_one();
+    }
+
+private:
+    refresh_service() = default;
+
+    void work() {
+        std::unique_lock<std::mutex> lock(jobs_mutex_);
+        for (;;) {
+            ++idle_;
+            jobs_ready_.wait(lock, [this] { return !jobs_.empty(); });
+            --idle_;
+            std::function<void()> job = std::move(jobs_.front());
+            jobs_.pop_front();
+            lock.unlock();
+            job();  // a job catches what it throws
+            job = nullptr;
+            lock.lock();
+        }
+    }
+
+    void refresh() {
+        for (;;) {
+            std::uint64_t seen = 0;
+            {
+                const std::lock_guard<std::mutex> lock(wake_mutex_);
+                seen = pokes_;
+            }
+            std::optional<steady::time_point> next;
+            {
+                const std::lock_guard<std::mutex> passes(passes_mutex_);
+                for (auto& [id, pass] : passes_) {
+                    (void)id;
+                    const auto wake = pass();
+                    if (wake && (!next || *wake < *next)) next = wake;
+                }
+            }
+            std::unique_lock<std::mutex> lock(wake_mutex_);
+            const auto poked = [&] { return pokes_ != seen; };
+            if (next) {
+                wake_.wait_until(lock, *next, poked);
+            } else {
+                wake_.wait(lock, poked);
+            }
+        }
+    }
+
+    mutable std::mutex jobs_mutex_;
+    std::condition_variable jobs_ready_;
+    std::deque<std::function<void()>> jobs_;
+    std::size_t workers_ = 0, idle_ = 0, limit_ = 4;
+
+    std::mutex passes_mutex_;  ///< held by the refresher while it runs passes
+    std::map<std::uint64_t, pass_fn> passes_;
+    std::uint64_t last_id_ = 0;
+    bool refresher_started_ = false;
+
+    std::mutex wake_mutex_;
+    std::condition_variable wake_;
+    std::uint64_t pokes_ = 0;
+};
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/manager/manager_state.hpp ----
+
 // ---- oauth2cc/detail/manager/thread_cache.hpp ----
 
 #include <atomic>
@@ -4941,119 +6801,6 @@ cache_cell& thread_cell(std::uint64_t owner, const std::shared_ptr<Owner>& alive
 }
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/http/trace.hpp ----
-
-#include <exception>
-#include <functional>
-#include <memory>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief "host:port" of a URL, for log lines and spans; "?" when it is not one.
-inline std::string server_of(std::string_view url) {
-    const auto parts = parse_url(url);
-    return parts ? excerpt(parts->host, 100) + ":" + std::to_string(parts->port) : "?";
-}
-
-/// @brief True for a W3C Trace Context `traceparent` value of version 00:
-/// `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`, lower case, ids not all zero.
-inline bool is_traceparent(std::string_view v) noexcept {
-    if (v.size() != 55 || v[2] != '-' || v[35] != '-' || v[52] != '-') return false;
-    const auto hex = [&v](std::size_t from, std::size_t n, bool nonzero) {
-        bool any = false;
-        for (std::size_t i = from; i < from + n; ++i) {
-            const char c = v[i];
-            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-            any = any || c != '0';
-        }
-        return any || !nonzero;
-    };
-    return v.substr(0, 2) == "00" && hex(3, 32, true) && hex(36, 16, true) && hex(53, 2, false);
-}
-
-/// @brief Adds `traceparent` from source when it is set and gives a valid value, and the
-/// request has none of its own; a source that throws, or gives an empty or malformed
-/// value, adds nothing (tracing never fails a request, and a malformed value is not
-/// passed on).
-inline void add_traceparent(http_request& req, const std::function<std::string()>& source) {
-    if (!source) return;
-    for (const auto& header : req.headers) {
-        if (iequals(header.first, "traceparent")) return;
-    }
-    std::string value;
-    try {
-        value = source();
-    } catch (...) {
-        return;
-    }
-    if (is_traceparent(value)) req.headers.emplace_back("traceparent", std::move(value));
-}
-
-/// @brief A span that ends when the scope does: as set by answered() and failed(), or as
-/// a failure of the transport when an exception leaves the scope unreported.
-class span_scope {
-public:
-    span_scope(const std::shared_ptr<tracer>& by, const span_start& what,
-               trace_span* parent = nullptr) noexcept
-        : exceptions_(std::uncaught_exceptions()) {
-        if (!by) return;
-        try {
-            span_ = by->start_span(what, parent);
-        } catch (...) {
-            span_.reset();
-        }
-    }
-    span_scope(const span_scope&) = delete;
-    span_scope& operator=(const span_scope&) = delete;
-    ~span_scope() {
-        if (!span_) return;
-        if (!reported_ && std::uncaught_exceptions() > exceptions_) {
-            how_.outcome = request_outcome::transport;
-        }
-        how_.oauth_error = oauth_error_;
-        span_->end(how_);
-    }
-
-    /// @brief The span, as the parent of others; null when there is none.
-    trace_span* get() const noexcept { return span_.get(); }
-
-    /// @brief A response came: its status (an outcome of success until failed() says).
-    void answered(int status) noexcept { how_.http_status = status; }
-
-    /// @brief The span failed with e.
-    void failed(const error& e) noexcept {
-        reported_ = true;
-        how_.outcome = outcome_of(e.kind());
-        if (e.http_status() != 0) how_.http_status = e.http_status();
-        try {
-            oauth_error_ = e.oauth_error();
-        } catch (...) {
-            oauth_error_.clear();
-        }
-    }
-
-    /// @brief A Bearer or DPoP error a resource server gave with a 401 or 403.
-    void challenged(std::string_view code) {
-        if (span_) oauth_error_ = std::string(code);
-    }
-
-    /// @brief How a token acquisition was served.
-    void served(cache_outcome cache) noexcept { how_.cache = cache; }
-
-    /// @brief The outcome is set: an exception leaving the scope now is not the span's.
-    void done() noexcept { reported_ = true; }
-
-private:
-    std::unique_ptr<trace_span> span_;
-    span_end how_;
-    std::string oauth_error_;
-    int exceptions_;
-    bool reported_ = false;
-};
-
-}  // namespace oauth2cc::detail
 
 #include <atomic>
 #include <cassert>
@@ -5112,7 +6859,7 @@ struct guarded_state {
     std::optional<time_point> guard_until;
     std::weak_ptr<const token> guard_kept;
     std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
-                  fast_failures = 0, store_loads = 0, store_failures = 0, secret_rotations = 0;
+                  fast_failures = 0, store_loads = 0, store_failures = 0, credential_rotations = 0;
     std::uint64_t hits = 0;  ///< reads served without a cell (try_get, get_async)
     std::minstd_rand rng;    ///< small: a manager may hold thousands of entries
     /// Refreshed by the process's refresher at its refresh point (and, for an entry that is
@@ -5568,8 +7315,8 @@ struct fetch_report {
     std::string store_unavailable;       ///< why the store could not be reached
     std::optional<store_result> loaded;  ///< how the look in the store went, if any
     std::chrono::nanoseconds request_took{0};
-    unsigned nonce_retries = 0;     ///< the request's `use_dpop_nonce` retries
-    unsigned secret_rotations = 0;  ///< new secrets the request took up from the secret file
+    unsigned nonce_retries = 0;         ///< the request's `use_dpop_nonce` retries
+    unsigned credential_rotations = 0;  ///< credential files rotated since the last request
     long long took_ms = 0;
 };
 
@@ -5621,12 +7368,12 @@ inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
 inline void request(manager_state& s, fetch_report& r) {
     r.requested = true;
     const unsigned nonce_retries_before = s.client.nonce_retries();
-    const unsigned rotations_before = s.client.secret_rotations();
+    const unsigned rotations_before = s.client.credential_rotations();
     const auto start = std::chrono::steady_clock::now();
     const auto done = [&] {
         r.request_took = std::chrono::steady_clock::now() - start;
         r.nonce_retries = s.client.nonce_retries() - nonce_retries_before;
-        r.secret_rotations = s.client.secret_rotations() - rotations_before;
+        r.credential_rotations = s.client.credential_rotations() - rotations_before;
     };
     try {
         r.got = s.client.fetch();
@@ -5762,7 +7509,7 @@ inline fetch_events observer_events(const fetch_inputs& in, const fetch_report& 
         rec.latency = r.request_took;
         rec.retry = in.after_failure;
         rec.nonce_retries = r.nonce_retries;
-        rec.secret_rotations = r.secret_rotations;
+        rec.credential_rotations = r.credential_rotations;
         events.request = std::move(rec);
     }
     if (r.got && in.store) {
@@ -5790,11 +7537,12 @@ inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report&
     } else {
         publish_failure(s, lock, r, log);
     }
-    if (r.secret_rotations > 0) {
+    if (r.credential_rotations > 0) {
         // Counted and said, never shown: the new secret is the file's business.
-        g.secret_rotations += r.secret_rotations;
-        log.line += "; a new client secret was read from client_secret_file (" +
-                    std::to_string(g.secret_rotations) + " so far)";
+        g.credential_rotations += r.credential_rotations;
+        log.line += "; a rotated credential was taken up from " +
+                    credential_files(s.client.config()) + " (" +
+                    std::to_string(g.credential_rotations) + " so far)";
     }
     note_store_health(s, lock, in, r, log);
     g.fetch = fetch_state::idle;
@@ -6639,1116 +8387,6 @@ inline name_value_list resource_headers(manager_core& s, const token& tok, std::
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/oauth/revocation.hpp ----
 
-// ---- oauth2cc/detail/oauth/token_request.hpp ----
-
-// ---- oauth2cc/detail/http/connection_check.hpp ----
-
-// ---- oauth2cc/detail/http/proxy.hpp ----
-
-#include <arpa/inet.h>
-
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief An HTTP proxy: where it is, and the Basic credentials it wants, if any.
-struct proxy_parts {
-    std::string host;  ///< As written, IPv6 literals without their brackets.
-    int port = 1080;   ///< curl's default for a proxy without a port.
-    std::string user;  ///< Percent-decoded.
-    std::string password;
-};
-
-/// @brief Decodes %XX escapes; other bytes stay.
-inline std::string percent_decode(std::string_view in) {
-    std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
-        const int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
-        if (in[i] == '%' && hi >= 0 && lo >= 0) {
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else {
-            out.push_back(in[i]);
-        }
-    }
-    return out;
-}
-
-/// @brief Parses "http://[user[:password]@]host[:port][/]"; a URL without a scheme is
-/// taken as http://, as curl does. Empty for anything else (https:// and socks proxies
-/// included: cpp-httplib speaks plain HTTP to a proxy, and CONNECT through it for
-/// https:// targets).
-inline std::optional<proxy_parts> parse_proxy(std::string_view url) {
-    std::string text(trim(url));
-    if (text.find("://") == std::string::npos) text.insert(0, "http://");
-    const std::size_t scheme_end = text.find("://");
-    if (!iequals(std::string_view(text).substr(0, scheme_end), "http")) return std::nullopt;
-    proxy_parts out;
-    const std::size_t authority_start = scheme_end + 3;
-    const std::size_t authority_end = text.find_first_of("/?#", authority_start);
-    std::string authority = text.substr(authority_start, authority_end - authority_start);
-    if (authority_end != std::string::npos) {
-        const std::string_view rest = std::string_view(text).substr(authority_end);
-        if (rest != "/") return std::nullopt;  // a proxy has no path
-    }
-    const std::size_t at = authority.rfind('@');
-    if (at != std::string::npos) {
-        const std::string userinfo = authority.substr(0, at);
-        const std::size_t colon = userinfo.find(':');
-        out.user = percent_decode(userinfo.substr(0, colon));
-        if (colon != std::string::npos) out.password = percent_decode(userinfo.substr(colon + 1));
-        authority.erase(0, at + 1);
-        if (out.user.empty() || has_control(out.user) || has_control(out.password)) {
-            return std::nullopt;
-        }
-    }
-    // The host and port as an http URL would have them; a missing port is 1080.
-    const std::size_t close = authority.rfind(']');
-    const std::size_t colon = authority.rfind(':');
-    const bool has_port =
-        colon != std::string::npos && (close == std::string::npos || colon > close);
-    const auto parts = parse_url("http://" + authority + "/");
-    if (!parts) return std::nullopt;
-    out.host = parts->host;
-    out.port = has_port ? parts->port : 1080;
-    return out;
-}
-
-/// @brief Whether an IP address lies in "address/bits"; false for anything that is not
-/// two addresses of one family.
-inline bool in_cidr(const std::string& host, std::string_view entry) {
-    const std::size_t slash = entry.find('/');
-    if (slash == std::string_view::npos) return false;
-    const std::string net(entry.substr(0, slash));
-    int bits = 0;
-    for (char c : entry.substr(slash + 1)) {
-        if (c < '0' || c > '9' || bits > 128) return false;
-        bits = bits * 10 + (c - '0');
-    }
-    unsigned char a[16], b[16];
-    std::size_t length = 0;
-    if (inet_pton(AF_INET, host.c_str(), a) == 1 && inet_pton(AF_INET, net.c_str(), b) == 1) {
-        length = 4;
-    } else if (inet_pton(AF_INET6, host.c_str(), a) == 1 &&
-               inet_pton(AF_INET6, net.c_str(), b) == 1) {
-        length = 16;
-    } else {
-        return false;
-    }
-    if (slash + 1 == entry.size() || bits > static_cast<int>(length * 8)) return false;
-    for (std::size_t i = 0; i < length && bits > 0; ++i, bits -= 8) {
-        const unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
-        if ((a[i] & mask) != (b[i] & mask)) return false;
-    }
-    return true;
-}
-
-/// @brief Whether a NO_PROXY list, as curl reads it, exempts host: "*" exempts every
-/// host; otherwise each comma-separated entry (a leading '.' dropped, IPv6 without
-/// brackets) matches that host and the hosts under it, and an "address/bits" entry
-/// matches the IP addresses in that range.
-inline bool no_proxy_matches(std::string_view list, std::string_view host) {
-    std::string h(host);
-    if (!h.empty() && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-    while (!h.empty() && h.back() == '.') h.pop_back();
-    std::size_t start = 0;
-    while (start <= list.size()) {
-        std::size_t end = list.find(',', start);
-        if (end == std::string_view::npos) end = list.size();
-        std::string_view entry = trim(list.substr(start, end - start));
-        start = end + 1;
-        if (entry == "*") return true;
-        std::string unbracketed;
-        if (!entry.empty() && entry.front() == '[' && entry.find(']') != std::string_view::npos) {
-            const std::size_t close = entry.find(']');
-            unbracketed =
-                std::string(entry.substr(1, close - 1)) + std::string(entry.substr(close + 1));
-            entry = unbracketed;
-        }
-        while (!entry.empty() && entry.front() == '.') entry.remove_prefix(1);
-        while (!entry.empty() && entry.back() == '.') entry.remove_suffix(1);
-        if (entry.empty()) continue;
-        if (entry.find('/') != std::string_view::npos) {
-            if (in_cidr(h, entry)) return true;
-            continue;
-        }
-        if (iequals(h, entry)) return true;
-        if (h.size() > entry.size() && h[h.size() - entry.size() - 1] == '.' &&
-            iequals(std::string_view(h).substr(h.size() - entry.size()), entry)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-}  // namespace oauth2cc::detail
-
-#include <string>
-
-namespace oauth2cc::detail {
-
-/// @brief Refuses connection options that no request could be made with.
-/// @throws error of kind `config`; the message names the field, never its value where it
-///         may hold a credential (the proxy URL)
-inline void check_connection(const connection_options& o) {
-    const auto fail = [](const char* why) { throw error(error_kind::config, why); };
-    if (!timeouts_in_range(o.connect_timeout, o.read_timeout)) {
-        fail("connect_timeout and read_timeout must be positive and at most a day each");
-    }
-    if (o.max_response_bytes == 0) fail("max_response_bytes must be positive");
-    if (has_control(o.user_agent)) fail("user_agent contains control characters");
-    if (o.tls.client_cert_file.empty() != o.tls.client_key_file.empty()) {
-        fail("tls.client_cert_file and tls.client_key_file go together");
-    }
-    if (o.tls.client_cert_pem.empty() != o.tls.client_key_pem.empty()) {
-        fail("tls.client_cert_pem and tls.client_key_pem go together");
-    }
-    if (!o.tls.client_cert_file.empty() && !o.tls.client_cert_pem.empty()) {
-        fail("set the client certificate once: tls.client_cert_file or tls.client_cert_pem");
-    }
-    if (!o.proxy.empty() && !parse_proxy(o.proxy)) {
-        fail(
-            "the proxy is not an http://[user:password@]host[:port] URL (cpp-httplib "
-            "speaks plain HTTP to a proxy)");
-    }
-}
-
-/// @brief Refuses plain http:// to a host that is not loopback, unless allowed.
-/// @param field   the option that holds the URL, for the message
-/// @param exposed what would cross the network in clear, for the message
-inline void check_plain_http(const url_parts& url, const connection_options& o, const char* field,
-                             const char* exposed) {
-    if (url.https || o.allow_insecure_http || is_loopback_host(url.host)) return;
-    throw error(error_kind::config, std::string(field) + " uses plain http:// to " +
-                                        excerpt(url.host, 100) +
-                                        ", which is not loopback: " + exposed +
-                                        " would cross the network in clear; use https:// or set "
-                                        "allow_insecure_http");
-}
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/text/redact.hpp ----
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-/// @brief Strings that must never reach a message, each replaced by "***" in whatever
-/// spelling a server may echo it: raw, percent-encoded (either hex case, `+` or `%20` for
-/// a space, any mix of escaped and literal bytes, as form encoding and Python's `quote()`
-/// give), JSON-escaped (`\/`, `\"`, `\uXXXX`, surrogate pairs), or as excerpt() prints
-/// it (`?` for controls and non-ASCII). Owns copies of the strings and wipes them when
-/// destroyed.
-class redactions {
-public:
-    redactions() = default;
-    redactions(const redactions&) = delete;
-    redactions& operator=(const redactions&) = delete;
-    redactions(redactions&& other) noexcept : hidden_(std::move(other.hidden_)) {}
-    redactions& operator=(redactions&&) = delete;
-    ~redactions() {
-        for (auto& s : hidden_) wipe(s);
-    }
-
-    /// @brief A copy that hides the same strings, for adding more to one request's.
-    redactions copy() const {
-        redactions out;
-        for (const auto& s : hidden_) out.add(s);
-        return out;
-    }
-
-    /// @brief Hides text, in every spelling above, wherever it appears.
-    void add(std::string text) {
-        if (text.empty()) return;
-        if (hidden_.size() == hidden_.capacity()) {
-            // A short string lives inside the vector's own block: it is wiped there before
-            // that block is freed.
-            std::vector<std::string> bigger;
-            bigger.reserve(2 * hidden_.size() + 2);
-            for (auto& s : hidden_) bigger.push_back(std::move(s));
-            for (auto& s : hidden_) wipe(s);
-            hidden_.swap(bigger);
-        }
-        hidden_.push_back(std::move(text));
-        wipe(text);
-    }
-
-    /// @brief Text with every hidden string replaced by "***". One pass from left to
-    /// right; at each place the longest match of any hidden string wins, so that a string
-    /// that contains another is hidden whole. The output is built anew, never shifted in
-    /// place, so the cost grows with the text times the longest hidden string at worst.
-    std::string apply(std::string text) const {
-        if (hidden_.empty()) return text;
-        std::string out;
-        out.reserve(text.size());
-        std::size_t at = 0;
-        while (at < text.size()) {
-            std::size_t longest = 0;
-            for (const auto& s : hidden_) {
-                const std::size_t n = match_length(text, at, s);
-                if (n > longest) longest = n;
-            }
-            if (longest > 0) {
-                out += "***";
-                at += longest;
-            } else {
-                out.push_back(text[at]);
-                ++at;
-            }
-        }
-        wipe(text);
-        return out;
-    }
-
-    /// @brief A sanitised excerpt of text with nothing hidden left in it.
-    std::string excerpt_of(std::string_view text, std::size_t max_bytes) const {
-        return apply(excerpt(apply(std::string(text)), max_bytes));
-    }
-
-private:
-    /// @brief The value of `count` hex digits at text[at], or -1.
-    static long hex_at(std::string_view text, std::size_t at, std::size_t count) noexcept {
-        if (text.size() < at + count) return -1;
-        long value = 0;
-        for (std::size_t i = 0; i < count; ++i) {
-            const int digit = hex_value(text[at + i]);
-            if (digit < 0) return -1;
-            value = value * 16 + digit;
-        }
-        return value;
-    }
-
-    /// @brief The code point of the UTF-8 sequence at s[at] and its length, or length 0.
-    static std::pair<std::uint32_t, std::size_t> utf8_at(std::string_view s,
-                                                         std::size_t at) noexcept {
-        const auto u = static_cast<unsigned char>(s[at]);
-        std::size_t length = u < 0x80           ? 1
-                             : (u >> 5) == 0x6  ? 2
-                             : (u >> 4) == 0xe  ? 3
-                             : (u >> 3) == 0x1e ? 4
-                                                : 0;
-        if (length == 0 || at + length > s.size()) return {0, 0};
-        std::uint32_t cp = length == 1 ? u : u & (0x7fu >> length);
-        for (std::size_t i = 1; i < length; ++i) {
-            const auto c = static_cast<unsigned char>(s[at + i]);
-            if ((c & 0xc0) != 0x80) return {0, 0};
-            cp = (cp << 6) | (c & 0x3f);
-        }
-        return {cp, length};
-    }
-
-    /// @brief Calls next(text_end, secret_end) for each spelling, in text from `at`, of
-    /// the secret's bytes from `k`: one byte, or one whole character for `\u` escapes.
-    template <typename Next>
-    static void spellings(std::string_view text, std::size_t at, std::string_view secret,
-                          std::size_t k, Next&& next) {
-        const char b = secret[k];
-        const auto u = static_cast<unsigned char>(b);
-        const char c = text[at];
-        if (c == b) next(at + 1, k + 1);
-        if (c == '?' && (u < 0x20 || u >= 0x7f)) next(at + 1, k + 1);
-        if (c == '+' && b == ' ') next(at + 1, k + 1);
-        if (c == '%' && hex_at(text, at + 1, 2) == u) next(at + 3, k + 1);
-        if (c != '\\' || at + 1 >= text.size()) return;
-        const char e = text[at + 1];
-        const char plain = e == 'n'                              ? '\n'
-                           : e == 't'                            ? '\t'
-                           : e == 'r'                            ? '\r'
-                           : e == 'b'                            ? '\b'
-                           : e == 'f'                            ? '\f'
-                           : (e == '/' || e == '"' || e == '\\') ? e
-                                                                 : '\0';
-        if (plain != '\0' && plain == b) next(at + 2, k + 1);
-        if (e != 'u') return;
-        const auto [cp, length] = utf8_at(secret, k);
-        if (length == 0) return;
-        const long unit = hex_at(text, at + 2, 4);
-        if (cp < 0x10000) {
-            if (unit == static_cast<long>(cp)) next(at + 6, k + length);
-            return;
-        }
-        const long high = 0xd800 + ((cp - 0x10000) >> 10);
-        const long low = 0xdc00 + ((cp - 0x10000) & 0x3ff);
-        if (unit == high && at + 12 <= text.size() && text[at + 6] == '\\' && text[at + 7] == 'u' &&
-            hex_at(text, at + 8, 4) == low) {
-            next(at + 12, k + length);
-        }
-    }
-
-    /// @brief How many bytes of text from `at` spell the whole secret, the longest such
-    /// spelling; 0 when none does. Follows every spelling at once (a small set of places).
-    static std::size_t match_length(std::string_view text, std::size_t at,
-                                    std::string_view secret) {
-        const char c = text[at];
-        if (c != secret[0] && c != '?' && c != '+' && c != '%' && c != '\\') return 0;
-        // (text position, secret position) pairs still alive; a secret byte has at most
-        // six spellings, so this stays short.
-        std::vector<std::pair<std::size_t, std::size_t>> alive{{at, 0}};
-        std::vector<std::pair<std::size_t, std::size_t>> next_alive;
-        std::size_t longest = 0;
-        while (!alive.empty()) {
-            next_alive.clear();
-            for (const auto& [t, k] : alive) {
-                if (k == secret.size()) {
-                    if (t - at > longest) longest = t - at;
-                    continue;
-                }
-                if (t >= text.size()) continue;
-                spellings(text, t, secret, k, [&](std::size_t t2, std::size_t k2) {
-                    for (const auto& p : next_alive) {
-                        if (p.first == t2 && p.second == k2) return;
-                    }
-                    next_alive.emplace_back(t2, k2);
-                });
-            }
-            alive.swap(next_alive);
-        }
-        return longest;
-    }
-
-    std::vector<std::string> hidden_;
-};
-
-}  // namespace oauth2cc::detail
-
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-
-namespace oauth2cc::detail {
-
-/// @brief The requested scopes, space-joined as RFC 6749 §3.3 wants.
-inline std::string joined_scope(const client_config& cfg) {
-    std::string scope;
-    for (const auto& s : cfg.scopes) {
-        if (!scope.empty()) scope.push_back(' ');
-        scope += s;
-    }
-    return scope;
-}
-
-/// @brief Refuses an authentication method that lacks what it needs.
-/// @throws error of kind `config`; the message names the field, never a secret
-inline void validate_client_authentication(const client_config& cfg) {
-    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
-    switch (cfg.auth) {
-        case auth_method::client_secret_basic:
-        case auth_method::client_secret_post:
-        case auth_method::none:
-            return;
-        case auth_method::client_secret_jwt:
-            // RFC 7518 §3.2: an HS256 key is at least as long as the hash, 32 bytes.
-            if (cfg.client_secret.reveal().size() < 32) {
-                fail(
-                    "client_secret_jwt signs with HS256, which needs a client_secret of 32 "
-                    "bytes or more (RFC 7518 §3.2); this one has " +
-                    std::to_string(cfg.client_secret.reveal().size()));
-            }
-            break;
-        case auth_method::private_key_jwt:
-            if (!cfg.client_key) fail("private_key_jwt needs client_key");
-            break;
-        case auth_method::client_assertion:
-            if (!cfg.client_assertion) {
-                fail(
-                    "auth_method::client_assertion needs the client_assertion function "
-                    "(e.g. assertion_from_file(path))");
-            }
-            break;
-        case auth_method::tls_client_auth:
-        case auth_method::self_signed_tls_client_auth:
-            if (!cfg.tls.has_client_certificate()) {
-                fail(std::string(to_string(cfg.auth)) +
-                     " authenticates with the TLS client certificate: set "
-                     "tls.client_cert_file and tls.client_key_file (or the _pem fields)");
-            }
-            break;
-    }
-    if (cfg.assertion_lifetime.count() < 1 || cfg.assertion_lifetime > std::chrono::hours(1)) {
-        fail("assertion_lifetime must be from 1 second to 1 hour");
-    }
-    if (!cfg.assertion_audience.empty() && has_control(cfg.assertion_audience)) {
-        fail("assertion_audience contains control characters");
-    }
-}
-
-/// @brief Refuses a configuration that cannot make a correct, safe token request.
-/// @throws error of kind `config`; the message names the field, never a secret
-inline url_parts validate_config(const client_config& cfg) {
-    const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
-    auto url = parse_url(cfg.token_endpoint);
-    if (!url) {
-        // The text is not echoed: a refused URL may carry credentials ("user:pass@").
-        fail(
-            "token_endpoint must be an absolute http:// or https:// URL with a host, no "
-            "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
-    }
-    check_plain_http(*url, cfg, "token_endpoint", "credentials");
-    if (cfg.client_id.empty()) fail("client_id is empty");
-    for (const auto& s : cfg.scopes) {
-        if (!is_scope_token(s)) {
-            fail("scope \"" + excerpt(s, 100) +
-                 "\" is not an RFC 6749 §3.3 scope-token (printable ASCII, no space, '\"' "
-                 "or '\\\\')");
-        }
-    }
-    for (const auto& r : cfg.resources) {
-        if (r.empty()) fail("a resource indicator is empty");
-    }
-    for (const auto& [name, value] : cfg.extra_params) {
-        if (name.empty()) fail("an extra parameter has an empty name");
-        if (has_control(name)) fail("an extra parameter's name has control characters");
-        for (const char* reserved :
-             {"grant_type", "client_id", "client_secret", "scope", "client_assertion",
-              "client_assertion_type", "assertion", "subject_token", "subject_token_type",
-              "actor_token", "actor_token_type", "requested_token_type"}) {
-            if (name == reserved) {
-                fail("extra parameter \"" + name + "\" is reserved: it has its own field");
-            }
-        }
-    }
-    validate_grant(cfg);
-    validate_client_authentication(cfg);
-    check_connection(cfg);
-    return *url;
-}
-
-/// @brief The HTTP Basic header value for the client's credentials.
-/// @sa RFC 6749 §2.3.1, RFC 7617
-inline std::string basic_authorization(const client_config& cfg) {
-    const std::string& id = cfg.client_id;
-    const std::string& password = cfg.client_secret.reveal();
-    // Built in place, in buffers sized up front: no copy of the secret is left in memory.
-    std::string joined;
-    if (cfg.basic_encoding == credential_encoding::form_urlencoded) {
-        joined.reserve(percent_encoded_bound(id.size()) + 1 +
-                       percent_encoded_bound(password.size()));
-        percent_encode_append(joined, id, "+");
-        joined.push_back(':');
-        percent_encode_append(joined, password, "+");
-    } else {
-        joined.reserve(id.size() + 1 + password.size());
-        joined.append(id).append(1, ':').append(password);
-    }
-    std::string header;
-    header.reserve(6 + base64_size(joined.size()) + 1);
-    header.append("Basic ");
-    base64_append(header, joined);
-    wipe(joined);
-    return header;
-}
-
-/// @brief Adds the client's authentication to a request to the authorization server:
-/// a Basic header, or client_id (and client_secret) in the form body.
-/// @sa RFC 6749 §2.3.1
-inline void append_client_authentication(http_request& req, const client_config& cfg) {
-    switch (cfg.auth) {
-        case auth_method::client_secret_basic:
-            req.headers.emplace_back("Authorization", basic_authorization(cfg));
-            break;
-        case auth_method::client_secret_post:
-            append_form_field(req.body, "client_id", cfg.client_id);
-            append_form_field(req.body, "client_secret", cfg.client_secret.reveal());
-            break;
-        case auth_method::none:
-        case auth_method::client_secret_jwt:
-        case auth_method::private_key_jwt:
-        case auth_method::client_assertion:
-        case auth_method::tls_client_auth:
-        case auth_method::self_signed_tls_client_auth:
-            // The assertion methods add their assertion per request (see
-            // with_assertion()); the TLS methods authenticate in the handshake.
-            append_form_field(req.body, "client_id", cfg.client_id);
-            break;
-    }
-}
-
-/// @brief A copy of a prepared request with more fields in its body: the credentials made
-/// for one send (a grant's tokens or assertion, a client assertion). The copy's body is
-/// sized for them up front, so no copy of them is left behind.
-/// @param fields the fields, which the caller wipes
-inline http_request with_fields(const http_request& prepared, const name_value_list& fields) {
-    http_request req;
-    req.method = prepared.method;
-    req.url = prepared.url;
-    req.headers = prepared.headers;
-    std::size_t size = prepared.body.size();
-    for (const auto& [name, value] : fields) {
-        size += 2 + percent_encoded_bound(name.size()) + percent_encoded_bound(value.size());
-    }
-    req.body.reserve(size);
-    req.body = prepared.body;
-    for (const auto& [name, value] : fields) append_form_field(req.body, name, value);
-    return req;
-}
-
-/// @brief The head of a form POST the client makes to one of the server's endpoints
-/// (token, introspection, revocation): method, URL, Content-Type, Accept, User-Agent. The
-/// caller appends the form's fields, then append_client_authentication().
-inline http_request form_post(const client_config& cfg, std::string url) {
-    http_request req;
-    req.method = "POST";
-    req.url = std::move(url);
-    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
-                   {"Accept", "application/json"}};
-    if (!cfg.user_agent.empty()) req.headers.emplace_back("User-Agent", cfg.user_agent);
-    return req;
-}
-
-/// @brief The token request for a valid configuration, but for the credentials each send
-/// adds (a grant's tokens or assertion, a client assertion).
-/// @sa RFC 6749 §4.4.2, §2.3.1, §3.3; RFC 8707 §2; RFC 8693 §2.1; RFC 7523 §2.1
-inline http_request build_token_request(const client_config& cfg) {
-    http_request req = form_post(cfg, cfg.token_endpoint);
-    append_form_field(req.body, "grant_type", grant_type_value(cfg.grant));
-    if (!cfg.requested_token_type.empty()) {
-        append_form_field(req.body, "requested_token_type", cfg.requested_token_type);
-    }
-    if (!cfg.scopes.empty()) append_form_field(req.body, "scope", joined_scope(cfg));
-    if (!cfg.audience.empty()) append_form_field(req.body, "audience", cfg.audience);
-    for (const auto& r : cfg.resources) append_form_field(req.body, "resource", r);
-    for (const auto& [name, value] : cfg.extra_params) append_form_field(req.body, name, value);
-
-    append_client_authentication(req, cfg);
-    return req;
-}
-
-/// @brief Every form in which the client secret travels, for keeping server-echoed
-/// text free of it.
-inline redactions credential_redactions(const client_config& cfg) {
-    redactions hide;
-    const std::string& raw = cfg.client_secret.reveal();
-    if (!raw.empty()) {
-        hide.add(raw);
-        if (cfg.auth == auth_method::client_secret_basic) {
-            std::string header = basic_authorization(cfg);
-            hide.add(header.substr(6));  // after "Basic "
-            wipe(header);
-        }
-    }
-    return hide;
-}
-
-/// @brief Wipes the credentials a built request holds: its body and Authorization.
-inline void wipe_credentials(http_request& req) noexcept {
-    wipe(req.body);
-    for (auto& [name, value] : req.headers) {
-        if (iequals(name, "Authorization")) wipe(value);
-    }
-}
-
-/// @brief Wipes the credentials a built token request holds once it has been sent.
-class request_wiper {
-public:
-    explicit request_wiper(http_request& req) noexcept : req_(req) {}
-    request_wiper(const request_wiper&) = delete;
-    request_wiper& operator=(const request_wiper&) = delete;
-    ~request_wiper() { wipe_credentials(req_); }
-
-private:
-    http_request& req_;
-};
-
-/// @brief A token request built once for a valid configuration, with what reading its
-/// response needs: sent as it is by every fetch, so that a fetch neither checks the
-/// configuration again nor encodes the credentials again. Wipes its credentials when
-/// destroyed.
-struct prepared_token_request {
-    /// @throws error `config` when cfg is unusable
-    explicit prepared_token_request(const client_config& cfg)
-        : request((validate_config(cfg), build_token_request(cfg))),
-          hide(credential_redactions(cfg)),
-          scope(joined_scope(cfg)),
-          max_response_bytes(cfg.max_response_bytes),
-          exchange(cfg.grant == grant_type::token_exchange),
-          not_applicable(accepts_not_applicable(cfg)),
-          traceparent(cfg.traceparent),
-          trace(cfg.tracer),
-          client_id(excerpt(cfg.client_id, 100)),
-          server(server_of(cfg.token_endpoint)),
-          grant_name(to_string(cfg.grant)) {
-        if (cfg.grant != grant_type::client_credentials) grant.emplace(cfg);
-        if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
-        if (cfg.dpop_key) dpop.emplace(*cfg.dpop_key);
-    }
-    prepared_token_request(const prepared_token_request&) = delete;
-    prepared_token_request& operator=(const prepared_token_request&) = delete;
-    ~prepared_token_request() { wipe_credentials(request); }
-
-    http_request request;
-    redactions hide;    ///< every form of the secret, kept out of error messages
-    std::string scope;  ///< the scope asked for, the token's when the response has none
-    std::size_t max_response_bytes;
-    bool exchange;        ///< a token exchange: the response must name issued_token_type
-    bool not_applicable;  ///< token_type `N_A` is accepted (accepts_not_applicable())
-    /// Makes each request's grant credentials, for the grants beyond client credentials.
-    std::optional<grant_maker> grant;
-    /// Makes each request's assertion, for the methods that send one.
-    std::optional<assertion_maker> assertion;
-    /// Makes each request's DPoP proof, when client_config::dpop_key is set.
-    std::optional<dpop_prover> dpop;
-    /// The latest nonce the token endpoint gave for DPoP proofs (RFC 9449 §8).
-    mutable dpop_nonces nonces;
-    std::function<std::string()> traceparent;  ///< client_config::traceparent
-    std::shared_ptr<tracer> trace;             ///< client_config::tracer
-    std::string client_id, server;             ///< for spans
-    std::string_view grant_name;               ///< to_string(grant)
-
-    /// @brief What a span of this request is about.
-    span_start span(span_kind kind, unsigned attempt = 0) const {
-        span_start what;
-        what.kind = kind;
-        what.client_id = client_id;
-        what.server = server;
-        what.grant = grant_name;
-        if (kind == span_kind::http_attempt) {
-            what.endpoint = "token";
-            what.method = "POST";
-            what.attempt = attempt;
-        }
-        return what;
-    }
-};
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/oauth/token_response.hpp ----
-
-// ---- oauth2cc/detail/http/retry_after.hpp ----
-
-#include <algorithm>
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief The longest wait a Retry-After is believed for: a day.
-inline constexpr std::chrono::seconds max_retry_after{24 * 60 * 60};
-
-/// @brief Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-/// @brief The month number of "Jan".."Dec", 0 for anything else.
-inline unsigned month_number(std::string_view name) {
-    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    for (unsigned i = 0; i < 12; ++i) {
-        if (name == months[i]) return i + 1;
-    }
-    return 0;
-}
-
-/// @brief The value of len decimal digits at s[at] (two digits may start with a space);
-/// -1 otherwise.
-inline int digits_at(std::string_view s, std::size_t at, std::size_t len) {
-    if (at + len > s.size()) return -1;
-    int v = 0;
-    bool any = false;
-    for (std::size_t i = at; i < at + len; ++i) {
-        if (s[i] == ' ' && len == 2 && i == at) continue;  // asctime's " 6"
-        if (s[i] < '0' || s[i] > '9') return -1;
-        v = v * 10 + (s[i] - '0');
-        any = true;
-    }
-    return any ? v : -1;
-}
-
-/// @brief Seconds since the epoch of a UTC date and time; empty when a field is out of range.
-inline std::optional<std::int64_t> utc_seconds(int year, unsigned month, int day, int hour,
-                                               int minute, int second) {
-    if (month == 0 || year < 0 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
-        minute > 59 || second < 0 || second > 60) {
-        return std::nullopt;
-    }
-    return days_from_civil(year, month, static_cast<unsigned>(day)) * 86400 + hour * 3600 +
-           minute * 60 + second;
-}
-
-/// @brief Parses an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7), the
-/// form senders must use, into seconds since the epoch.
-inline std::optional<std::int64_t> parse_imf_fixdate(std::string_view s) {
-    // "Www, DD Mon YYYY HH:MM:SS GMT" is 29 characters.
-    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
-        s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT" ||
-        s[5] == ' ') {
-        return std::nullopt;
-    }
-    return utc_seconds(digits_at(s, 12, 4), month_number(s.substr(8, 3)), digits_at(s, 5, 2),
-                       digits_at(s, 17, 2), digits_at(s, 20, 2), digits_at(s, 23, 2));
-}
-
-/// @brief Parses the obsolete RFC 850 form, "Sunday, 06-Nov-94 08:49:37 GMT". A two-digit
-/// year more than 50 years ahead of current_year is taken as the century before
-/// (RFC 9110 §5.6.7).
-inline std::optional<std::int64_t> parse_rfc850_date(std::string_view s, int current_year) {
-    const std::size_t comma = s.find(", ");
-    if (comma == std::string_view::npos || comma < 6 || comma > 9) return std::nullopt;
-    for (std::size_t i = 0; i < comma; ++i) {
-        const char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return std::nullopt;
-    }
-    // "DD-Mon-YY HH:MM:SS GMT" is 22 characters.
-    const std::string_view d = s.substr(comma + 2);
-    if (d.size() != 22 || d[2] != '-' || d[6] != '-' || d[9] != ' ' || d[12] != ':' ||
-        d[15] != ':' || d[18] != ' ' || d.substr(19) != "GMT" || d[0] == ' ' || d[7] == ' ') {
-        return std::nullopt;
-    }
-    const int yy = digits_at(d, 7, 2);
-    if (yy < 0) return std::nullopt;
-    // The latest year ending in yy that is at most 50 years ahead.
-    int year = current_year / 100 * 100 + yy;
-    if (year + 100 <= current_year + 50) year += 100;
-    if (year > current_year + 50) year -= 100;
-    return utc_seconds(year, month_number(d.substr(3, 3)), digits_at(d, 0, 2), digits_at(d, 10, 2),
-                       digits_at(d, 13, 2), digits_at(d, 16, 2));
-}
-
-/// @brief Parses the obsolete asctime() form, "Sun Nov  6 08:49:37 1994" (RFC 9110 §5.6.7).
-inline std::optional<std::int64_t> parse_asctime_date(std::string_view s) {
-    // "Www Mon DD HH:MM:SS YYYY" is 24 characters; a one-digit day has a leading space.
-    if (s.size() != 24 || s[3] != ' ' || s[7] != ' ' || s[10] != ' ' || s[13] != ':' ||
-        s[16] != ':' || s[19] != ' ') {
-        return std::nullopt;
-    }
-    return utc_seconds(digits_at(s, 20, 4), month_number(s.substr(4, 3)), digits_at(s, 8, 2),
-                       digits_at(s, 11, 2), digits_at(s, 14, 2), digits_at(s, 17, 2));
-}
-
-/// @brief Seconds since the epoch of an HTTP-date in any of its three forms.
-inline std::optional<std::int64_t> parse_http_date(std::string_view s, std::int64_t now) {
-    if (auto t = parse_imf_fixdate(s)) return t;
-    if (auto t = parse_asctime_date(s)) return t;
-    const std::int64_t days = (now >= 0 ? now : now - 86399) / 86400;
-    // The civil year of `days`, by the inverse of days_from_civil.
-    const std::int64_t z = days + 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const std::int64_t doe = z - era * 146097;
-    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const std::int64_t mp = (5 * doy + 2) / 153;
-    const std::int64_t year = yoe + era * 400 + (mp >= 10 ? 1 : 0);
-    return parse_rfc850_date(s, static_cast<int>(year));
-}
-
-/// @brief How long a Retry-After header asks to wait, counted from now_system.
-/// Delta-seconds or an HTTP-date (IMF-fixdate, or the obsolete RFC 850 and asctime forms
-/// that recipients must accept); a date in the past is zero; a wait over a day is
-/// clamped to a day; anything else is empty.
-/// @sa RFC 9110 §10.2.3
-inline std::optional<std::chrono::seconds> parse_retry_after(
-    std::string_view value, std::chrono::system_clock::time_point now_system) {
-    value = trim(value);
-    if (value.empty()) return std::nullopt;
-    if (value.front() >= '0' && value.front() <= '9') {
-        std::int64_t seconds = 0;
-        for (char c : value) {
-            if (c < '0' || c > '9') return std::nullopt;
-            if (seconds < max_retry_after.count()) seconds = seconds * 10 + (c - '0');
-        }
-        return std::min(std::chrono::seconds(seconds), max_retry_after);
-    }
-    const std::int64_t now =
-        std::chrono::duration_cast<std::chrono::seconds>(now_system.time_since_epoch()).count();
-    const auto date = parse_http_date(value, now);
-    if (!date) return std::nullopt;
-    if (*date <= now) return std::chrono::seconds(0);
-    return std::min(std::chrono::seconds(*date - now), max_retry_after);
-}
-
-}  // namespace oauth2cc::detail
-
-#include <nlohmann/json.hpp>
-
-#include <chrono>
-#include <cmath>
-#include <cstdlib>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace oauth2cc::detail {
-
-/// @brief The media type of a Content-Type value, lower-cased, parameters dropped.
-inline std::string media_type(const http_response& res) {
-    const std::string value = res.header("Content-Type").value_or("");
-    std::string type(trim(std::string_view(value).substr(0, value.find(';'))));
-    for (auto& c : type) c = ascii_lower(c);
-    return type;
-}
-
-/// @brief The body as a JSON value; for older servers, a form body (typed
-/// application/x-www-form-urlencoded, or text/plain that is not JSON) as an object of
-/// strings. Empty when the body is neither, or is JSON nested too deep.
-/// @param notes when given, receives what parse_json_bounded noticed
-inline std::optional<nlohmann::json> response_document(const http_response& res,
-                                                       json_notes* notes = nullptr) {
-    json_notes local;
-    json_notes& seen = notes != nullptr ? *notes : local;
-    nlohmann::json doc = parse_json_bounded(res.body, seen);
-    if (!doc.is_discarded()) return doc;
-    if (seen.too_deep) return std::nullopt;
-    const std::string type = media_type(res);
-    if (type != "application/x-www-form-urlencoded" && type != "text/plain") return std::nullopt;
-    auto fields = parse_form(res.body);
-    if (!fields || fields->empty()) return std::nullopt;
-    nlohmann::json object = nlohmann::json(nlohmann::json::value_t::object);
-    for (auto& [name, value] : *fields) {
-        if (!object.contains(name)) object[name] = std::move(value);
-    }
-    return object;
-}
-
-/// @brief Reads `expires_in`: a non-negative number or numeric string, or absent/null.
-/// @param http_status the response's status, carried by the error
-/// @throws error of kind `bad_response` for anything else
-inline std::optional<std::chrono::seconds> read_expires_in(const nlohmann::json& v,
-                                                           int http_status) {
-    const auto bad = [http_status] {
-        throw error(error_kind::bad_response, "expires_in is not a non-negative number of seconds",
-                    error_details{{}, {}, {}, http_status, {}});
-    };
-    double seconds = 0;
-    if (v.is_null()) return std::nullopt;
-    if (v.is_number_unsigned()) {
-        const auto n = *v.get_ptr<const nlohmann::json::number_unsigned_t*>();
-        return n > static_cast<std::uint64_t>(max_token_lifetime.count())
-                   ? max_token_lifetime
-                   : std::chrono::seconds(static_cast<std::int64_t>(n));
-    }
-    if (v.is_number_integer()) {
-        seconds = static_cast<double>(*v.get_ptr<const nlohmann::json::number_integer_t*>());
-    } else if (v.is_number_float()) {
-        seconds = *v.get_ptr<const nlohmann::json::number_float_t*>();
-    } else if (v.is_string()) {
-        const std::string& text = v.get_ref<const std::string&>();
-        // Digits with at most one '.', nothing else: no sign, exponent, space or hex.
-        bool dot = false;
-        if (text.empty() || text.front() == '.' || text.back() == '.') bad();
-        for (char c : text) {
-            if (c == '.' && !dot) {
-                dot = true;
-            } else if (c < '0' || c > '9') {
-                bad();
-            }
-        }
-        seconds = std::strtod(text.c_str(), nullptr);
-    } else {
-        bad();
-    }
-    if (std::isnan(seconds) || seconds < 0) bad();
-    if (!(seconds < static_cast<double>(max_token_lifetime.count()))) return max_token_lifetime;
-    return std::chrono::seconds(static_cast<std::int64_t>(seconds));
-}
-
-/// @brief A string member of an error response, sanitised for a message; empty otherwise.
-inline std::string error_member(const nlohmann::json& doc, const char* name,
-                                const redactions& hide) {
-    const auto it = doc.find(name);
-    if (it == doc.end() || !it->is_string()) return {};
-    return hide.excerpt_of(it->get_ref<const std::string&>(), 300);
-}
-
-/// @brief Throws for an error response of the authorization server: an `error` member is
-/// an `oauth` error whatever the status; another non-2xx is `http_status`.
-/// @param who  names the endpoint in messages, e.g. "the token endpoint"
-/// @sa RFC 6749 §5.2
-inline void throw_for_error_response(const http_response& res,
-                                     const std::optional<nlohmann::json>& doc,
-                                     const redactions& hide,
-                                     std::chrono::system_clock::time_point now_system,
-                                     const std::string& who) {
-    error_details details;
-    details.http_status = res.status;
-    if (auto ra = res.header("Retry-After"))
-        details.retry_after = parse_retry_after(*ra, now_system);
-    if (doc && doc->is_object() && doc->contains("error")) {
-        details.oauth_error = error_member(*doc, "error", hide);
-        details.error_description = error_member(*doc, "error_description", hide);
-        details.error_uri = error_member(*doc, "error_uri", hide);
-        if (details.oauth_error.empty()) details.oauth_error = "invalid_response";
-        std::string message =
-            who + " answered " + details.oauth_error + " (HTTP " + std::to_string(res.status) + ")";
-        if (!details.error_description.empty()) message += ": " + details.error_description;
-        throw error(error_kind::oauth, message, std::move(details));
-    }
-    if (res.status < 200 || res.status > 299) {
-        std::string message = who + " answered HTTP " + std::to_string(res.status);
-        if (res.status >= 300 && res.status <= 399) {
-            message += " (a redirect, which is never followed here)";
-        } else if (!res.body.empty()) {
-            message += ": " + hide.excerpt_of(res.body, 120);
-        }
-        throw error(error_kind::http_status, message, std::move(details));
-    }
-}
-
-/// @brief Turns a token endpoint's response into a token.
-/// @param res             the response
-/// @param requested_scope the scope asked for, granted when the response names none
-/// @param obtained_at     when the response arrived (steady clock)
-/// @param now_system      the wall-clock time, for a Retry-After given as a date
-/// @param hide            credentials to keep out of server-echoed text in errors
-/// @param rules what else the request allows (token_rules)
-/// @throws error `oauth` for an `error` member (any status), `http_status` for another
-///         non-2xx, `bad_response` for a 2xx that is not a valid token response
-/// @sa RFC 6749 §5.1, §5.2; RFC 6750 §4; RFC 9449 §5
-/// @brief What a token request allows its response beyond a Bearer access token.
-struct token_rules {
-    /// The request carried a DPoP proof: token_type `DPoP` is accepted (case-insensitively)
-    /// and kept as "DPoP".
-    bool dpop = false;
-    /// A token exchange: `issued_token_type` is required (RFC 8693 §2.2.1).
-    bool exchange = false;
-    /// The exchange asked for something other than an access token: token_type `N_A` is
-    /// accepted (case-insensitively) and kept as "N_A".
-    bool not_applicable = false;
-};
-
-/// @brief The token_type member as kept: "Bearer", "DPoP" or "N_A" where rules allow them
-/// (compared case-insensitively).
-/// @throws error `bad_response` for another type, named only when it is short and no part
-///         of the token
-inline std::string read_token_type(const nlohmann::json& value, const nlohmann::json& doc,
-                                   const token& t, const token_rules& rules, const redactions& hide,
-                                   int status) {
-    const auto bad = [status](const std::string& why) {
-        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, status, {}});
-    };
-    if (!value.is_string()) bad("token_type is not a string");
-    const std::string& type = value.get_ref<const std::string&>();
-    if (rules.dpop && iequals(type, "DPoP")) return "DPoP";
-    if (rules.not_applicable && iequals(type, "N_A")) return "N_A";
-    if (iequals(type, "Bearer")) return "Bearer";
-    if (iequals(type, "N_A")) {
-        bad("token_type N_A (not an access token) answers only a token exchange whose "
-            "requested_token_type names something other than an access token (RFC 8693 "
-            "§2.2.1)");
-    }
-    // A short type is named; anything that could be (part of) the token is not. (The
-    // token may have been moved out of the document already.)
-    const auto token_member = doc.find("access_token");
-    const bool names_token =
-        !type.empty() &&
-        (t.access_token.reveal().find(type) != std::string::npos ||
-         (token_member != doc.end() && token_member->is_string() &&
-          token_member->get_ref<const std::string&>().find(type) != std::string::npos));
-    bad((type.size() <= 16 && !names_token
-             ? "token_type \"" + hide.excerpt_of(type, 16) + "\""
-             : "a token_type of " + std::to_string(type.size()) + " bytes") +
-        (rules.dpop ? " is not supported; only Bearer (RFC 6750) and DPoP (RFC 9449) are"
-                    : " is not supported; only Bearer (RFC 6750) is, and DPoP (RFC "
-                      "9449) with client_config::dpop_key"));
-    return {};
-}
-
-/// @brief Members of a token response that are credentials in their own right: never kept
-/// in token::extra (where they would outlive the response unwiped), but wiped with it. A
-/// client-credentials client has no use for them (RFC 6749 §4.4.3: no refresh token).
-inline bool is_credential_member(std::string_view name) noexcept {
-    return name == "refresh_token" || name == "id_token";
-}
-
-inline token parse_token_response(const http_response& res, const std::string& requested_scope,
-                                  std::chrono::steady_clock::time_point obtained_at,
-                                  std::chrono::system_clock::time_point now_system,
-                                  const redactions& hide = redactions{}, token_rules rules = {}) {
-    json_notes notes;
-    auto doc = response_document(res, &notes);
-    // The token is moved out of the document; whatever else it held is wiped with it.
-    const wipe_at_exit wiper{[&doc] {
-        if (doc) wipe_strings(*doc);
-    }};
-    throw_for_error_response(res, doc, hide, now_system, "the token endpoint");
-    const auto bad = [&](const std::string& why) {
-        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
-    };
-    if (notes.too_deep) {
-        bad("the token response nests JSON deeper than " + std::to_string(max_json_depth) +
-            " levels");
-    }
-    if (!notes.repeated.empty()) {
-        bad("the token response has the member \"" + hide.excerpt_of(notes.repeated, 40) +
-            "\" twice");
-    }
-    if (!doc) {
-        bad("the token response is not JSON (Content-Type \"" +
-            hide.excerpt_of(media_type(res), 60) + "\")");
-    }
-    if (!doc->is_object()) bad("the token response is not a JSON object");
-
-    token t;
-    t.obtained_at = obtained_at;
-    t.scope = requested_scope;  // RFC 6749 §5.1: no scope (or null) means the one requested
-    // Iterators rather than items(): the same walk, with fewer templates compiled.
-    for (auto member = doc->begin(); member != doc->end(); ++member) {
-        const std::string& name = member.key();
-        nlohmann::json& value = *member;
-        if (name == "access_token") {
-            if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
-                bad("access_token is missing, empty or not a string");
-            }
-            if (has_control(value.get_ref<const std::string&>())) {
-                bad("access_token contains control characters");
-            }
-            t.access_token = secret(std::move(value.get_ref<std::string&>()));
-        } else if (name == "token_type") {
-            t.token_type = read_token_type(value, *doc, t, rules, hide, res.status);
-        } else if (name == "issued_token_type" &&
-                   (rules.exchange ||
-                    (value.is_string() && !has_control(value.get_ref<const std::string&>())))) {
-            // Checked for an exchange, which needs it; another grant's server may send
-            // anything here, kept in extra when it is no type.
-            if (!value.is_string() || value.get_ref<const std::string&>().empty() ||
-                has_control(value.get_ref<const std::string&>())) {
-                bad("issued_token_type is not a non-empty string without control characters");
-            }
-            t.issued_token_type = value.get_ref<const std::string&>();
-        } else if (name == "expires_in") {
-            t.expires_in = read_expires_in(value, res.status);
-        } else if (name == "scope") {
-            if (value.is_string()) {
-                t.scope = value.get_ref<const std::string&>();
-            } else if (!value.is_null()) {
-                bad("scope is neither a string nor null");
-            }
-        } else if (!is_credential_member(name)) {
-            t.extra[name] = value;
-        }
-    }
-    if (t.access_token.empty()) bad("access_token is missing, empty or not a string");
-    if (t.token_type.empty()) t.token_type = "Bearer";
-    if (rules.exchange && t.issued_token_type.empty()) {
-        bad("the token exchange response has no issued_token_type (RFC 8693 §2.2.1)");
-    }
-    return t;
-}
-
-}  // namespace oauth2cc::detail
-
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -7773,7 +8411,7 @@ inline std::string revocation_endpoint_of(const client_config& cfg, transport& v
 }
 
 /// @brief Revokes token at endpoint, authenticating as cfg's client (whose secret is the
-/// one to send: see with_current_secret()). An assertion's audience is the token
+/// one to send: see with_current_credentials()). An assertion's audience is the token
 /// endpoint, else the issuer, unless cfg names one.
 /// @throws error as oauth2cc::revoke() does
 inline void revoke_at(const client_config& cfg, const std::string& endpoint, const secret& token,
@@ -7836,519 +8474,6 @@ inline void revoke_at(const client_config& cfg, const std::string& endpoint, con
     try {
         throw_for_error_response(res, doc, hide, std::chrono::system_clock::now(),
                                  "the revocation endpoint");
-    } catch (const error& e) {
-        span.failed(e);
-        throw;
-    }
-}
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/store/secret_file.hpp ----
-
-// ---- oauth2cc/detail/oauth/token_send.hpp ----
-
-// ---- oauth2cc/detail/oauth/issuer_check.hpp ----
-
-#include <string>
-
-namespace oauth2cc::detail {
-
-// Refuses an issuer that discovery cannot use.
-inline void check_issuer(const client_config& cfg) {
-    const auto url = parse_url(cfg.issuer);
-    if (!url || cfg.issuer.find('?') != std::string::npos) {
-        throw error(error_kind::config,
-                    "issuer must be an absolute https:// URL with a host, no user info, "
-                    "query or fragment (RFC 8414 §2)");
-    }
-    check_plain_http(*url, cfg, "issuer", "the metadata request");
-    check_connection(cfg);
-}
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/oauth/metadata.hpp ----
-
-#include <nlohmann/json.hpp>
-
-#include <algorithm>
-#include <string>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-/// @brief The metadata URLs of an issuer, in the order they are tried: RFC 8414 §3.1
-/// (the well-known part between host and path, a terminating "/" of the path dropped),
-/// then OpenID Connect Discovery §4 (appended). An issuer without a path has the one
-/// RFC 8414 URL and the OpenID Connect URL.
-inline std::vector<std::string> well_known_urls(const std::string& issuer) {
-    const std::size_t scheme_end = issuer.find("://");
-    const std::size_t path_at =
-        scheme_end == std::string::npos ? std::string::npos : issuer.find('/', scheme_end + 3);
-    const std::string authority = issuer.substr(0, path_at);
-    std::string path = path_at == std::string::npos ? std::string() : issuer.substr(path_at);
-    while (!path.empty() && path.back() == '/') path.pop_back();
-    return {authority + "/.well-known/oauth-authorization-server" + path,
-            authority + path + "/.well-known/openid-configuration"};
-}
-
-/// @brief Reads a metadata document.
-/// @throws error `bad_response` for a document that is not a JSON object or has a
-///         member of the wrong type; `config` when its issuer is not expected_issuer
-/// @sa RFC 8414 §3.2, §3.3
-inline authorization_server_metadata parse_metadata(const http_response& res,
-                                                    const std::string& expected_issuer) {
-    const auto bad = [&res](const std::string& why) {
-        throw error(error_kind::bad_response, "the authorization server metadata " + why,
-                    error_details{{}, {}, {}, res.status, {}});
-    };
-    json_notes notes;
-    nlohmann::json doc = parse_json_bounded(res.body, notes);
-    if (notes.too_deep) bad("nests JSON too deep");
-    if (doc.is_discarded() || !doc.is_object()) bad("is not a JSON object");
-    if (!notes.repeated.empty()) {
-        bad("has the member \"" + excerpt(notes.repeated, 60) + "\" twice");
-    }
-    authorization_server_metadata m;
-    const auto text = [&](const char* name, std::string& out) {
-        const auto it = doc.find(name);
-        if (it == doc.end() || it->is_null()) return;
-        if (!it->is_string()) bad(std::string("member ") + name + " is not a string");
-        out = it->get_ref<const std::string&>();
-    };
-    const auto list = [&](const char* name, std::vector<std::string>& out) {
-        const auto it = doc.find(name);
-        if (it == doc.end() || it->is_null()) return;
-        if (!it->is_array()) bad(std::string("member ") + name + " is not an array");
-        for (const auto& v : *it) {
-            if (!v.is_string()) bad(std::string("member ") + name + " holds a non-string");
-            out.push_back(v.get_ref<const std::string&>());
-        }
-    };
-    text("issuer", m.issuer);
-    if (m.issuer != expected_issuer) {
-        throw error(error_kind::config, "the metadata's issuer \"" + excerpt(m.issuer, 200) +
-                                            "\" is not the configured issuer \"" +
-                                            excerpt(expected_issuer, 200) +
-                                            "\" (RFC 8414 §3.3 wants them identical)");
-    }
-    text("token_endpoint", m.token_endpoint);
-    text("introspection_endpoint", m.introspection_endpoint);
-    text("revocation_endpoint", m.revocation_endpoint);
-    text("jwks_uri", m.jwks_uri);
-    list("token_endpoint_auth_methods_supported", m.token_endpoint_auth_methods_supported);
-    if (doc.find("token_endpoint_auth_methods_supported") == doc.end()) {
-        m.token_endpoint_auth_methods_supported = {"client_secret_basic"};
-    }
-    list("token_endpoint_auth_signing_alg_values_supported",
-         m.token_endpoint_auth_signing_alg_values_supported);
-    list("dpop_signing_alg_values_supported", m.dpop_signing_alg_values_supported);
-    list("grant_types_supported", m.grant_types_supported);
-    list("scopes_supported", m.scopes_supported);
-    if (const auto it = doc.find("mtls_endpoint_aliases"); it != doc.end() && !it->is_null()) {
-        if (!it->is_object()) bad("member mtls_endpoint_aliases is not an object");
-        for (auto alias = it->begin(); alias != it->end(); ++alias) {
-            if (!alias->is_string()) bad("member mtls_endpoint_aliases holds a non-string");
-            m.mtls_endpoint_aliases[alias.key()] = alias->get_ref<const std::string&>();
-        }
-    }
-    m.document = std::move(doc);
-    return m;
-}
-
-/// @brief Joins names for a message: "a, b, c".
-inline std::string joined_names(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names) {
-        if (!out.empty()) out += ", ";
-        out += excerpt(n, 60);
-    }
-    return out.empty() ? "none" : out;
-}
-
-/// @brief Refuses a configuration the server says it does not take: a grant or an
-/// authentication method it does not list, an assertion algorithm it does not list, or no token
-/// endpoint.
-/// @throws error `config` naming what the server lists
-inline void check_server_takes(const authorization_server_metadata& m, const client_config& cfg) {
-    if (m.token_endpoint.empty()) {
-        throw error(error_kind::config,
-                    "the authorization server's metadata has no token_endpoint");
-    }
-    const auto listed = [](const std::vector<std::string>& names, const std::string& name) {
-        return std::find(names.begin(), names.end(), name) != names.end();
-    };
-    // An assertion issued elsewhere is, to the server, a private_key_jwt assertion.
-    const std::string method(cfg.auth == auth_method::client_assertion
-                                 ? std::string_view("private_key_jwt")
-                                 : to_string(cfg.auth));
-    if (!listed(m.token_endpoint_auth_methods_supported, method)) {
-        throw error(error_kind::config, "the authorization server does not take " + method +
-                                            " at its token endpoint; it lists " +
-                                            joined_names(m.token_endpoint_auth_methods_supported));
-    }
-    // A server that lists its grants (RFC 8414 §2) refuses the others.
-    const std::string grant = grant_type_value(cfg.grant);
-    if (!m.grant_types_supported.empty() && !listed(m.grant_types_supported, grant)) {
-        throw error(error_kind::config, "the authorization server does not take the grant " +
-                                            grant + "; it lists " +
-                                            joined_names(m.grant_types_supported));
-    }
-    // A server that lists its DPoP algorithms (RFC 9449 §5.1) refuses proofs by others.
-    if (cfg.dpop_key && !m.dpop_signing_alg_values_supported.empty() &&
-        !listed(m.dpop_signing_alg_values_supported, std::string(to_string(cfg.dpop_key->alg())))) {
-        throw error(error_kind::config,
-                    std::string("the authorization server does not take DPoP proofs signed with ") +
-                        std::string(to_string(cfg.dpop_key->alg())) + "; it lists " +
-                        joined_names(m.dpop_signing_alg_values_supported));
-    }
-    if (m.token_endpoint_auth_signing_alg_values_supported.empty()) return;
-    std::string alg;
-    if (cfg.auth == auth_method::client_secret_jwt) alg = "HS256";
-    if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
-        alg = std::string(to_string(cfg.client_key->alg()));
-    }
-    if (!alg.empty() && !listed(m.token_endpoint_auth_signing_alg_values_supported, alg)) {
-        throw error(error_kind::config,
-                    "the authorization server does not take " + alg + " assertions; it lists " +
-                        joined_names(m.token_endpoint_auth_signing_alg_values_supported));
-    }
-}
-
-}  // namespace oauth2cc::detail
-
-#include <atomic>
-#include <chrono>
-#include <optional>
-#include <string>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-// Sends a prepared token request once and reads its response. A grant beyond client
-// credentials and the assertion methods send a copy with the credentials made for this
-// send (a subject token, an assertion), kept out of error messages like the secret; with
-// a DPoP key the copy carries a new proof with nonce (none when empty), and a nonce the
-// response gives is kept. The copy carries the traceparent too, and the attempt is a span
-// (a child of parent, numbered attempt).
-inline token send_token_request_once(const prepared_token_request& prepared, transport& via,
-                                     const std::string& nonce = {}, trace_span* parent = nullptr,
-                                     unsigned attempt = 0) {
-    span_scope span(prepared.trace, prepared.span(span_kind::http_attempt, attempt), parent);
-    http_response res;
-    const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
-    std::optional<http_request> copy;
-    std::optional<redactions> hide_too;
-    name_value_list fields;
-    std::vector<std::string> secrets;
-    const wipe_at_exit fields_wiper{[&fields, &secrets] {
-        for (auto& field : fields) wipe(field.second);
-        for (auto& s : secrets) wipe(s);
-    }};
-    if (prepared.grant || prepared.assertion) {
-        secrets.reserve(3);  // never moved, so that no unwiped copy is left behind
-        fields.reserve(6);
-        if (prepared.grant) prepared.grant->make(fields, secrets);
-        if (prepared.assertion) {
-            secrets.push_back(prepared.assertion->make());
-            fields.emplace_back("client_assertion_type", jwt_bearer_assertion_type);
-            fields.emplace_back("client_assertion", secrets.back());
-        }
-        copy.emplace(with_fields(prepared.request, fields));
-        hide_too.emplace(prepared.hide.copy());
-        for (const auto& s : secrets) hide_too->add(s);
-    }
-    const wipe_at_exit request_wiper{[&copy] {
-        if (copy) wipe_credentials(*copy);
-    }};
-    if (prepared.dpop) {
-        if (!copy) copy.emplace(prepared.request);
-        copy->headers.emplace_back("DPoP", prepared.dpop->proof("POST", copy->url, nonce));
-    }
-    if (prepared.traceparent) {
-        if (!copy) copy.emplace(prepared.request);
-        add_traceparent(*copy, prepared.traceparent);
-    }
-    res = via.send(copy ? *copy : prepared.request);
-    span.answered(res.status);
-    const auto obtained_at = std::chrono::steady_clock::now();
-    if (prepared.dpop) {
-        if (const auto given = res.header("DPoP-Nonce"))
-            prepared.nonces.put(prepared.request.url, *given);
-    }
-    if (res.body.size() > prepared.max_response_bytes) {
-        throw error(error_kind::bad_response,
-                    "the token response body is over max_response_bytes (" +
-                        std::to_string(prepared.max_response_bytes) + ")",
-                    error_details{{}, {}, {}, res.status, {}});
-    }
-    token_rules rules;
-    rules.dpop = prepared.dpop.has_value();
-    rules.exchange = prepared.exchange;
-    rules.not_applicable = prepared.not_applicable;
-    try {
-        return parse_token_response(res, prepared.scope, obtained_at,
-                                    std::chrono::system_clock::now(),
-                                    hide_too ? *hide_too : prepared.hide, rules);
-    } catch (const error& e) {
-        span.failed(e);
-        throw;
-    }
-}
-
-// Sends a prepared token request. A `use_dpop_nonce` error that came with a new nonce
-// is answered by exactly one more request carrying it (RFC 9449 §8); so is a proof
-// refused for its clock (`invalid_dpop_proof`) when the server gave a nonce to use
-// instead of the client's clock.
-/// @param nonce_retries counts that retry, when given
-/// @param parent        the span of the acquisition the attempts are part of
-/// @param attempt       the number of the next attempt, counted up by each
-inline token send_token_request(const prepared_token_request& prepared, transport& via,
-                                std::atomic<unsigned>* nonce_retries = nullptr,
-                                trace_span* parent = nullptr, unsigned* attempt = nullptr) {
-    unsigned first = 0;
-    unsigned& n = attempt != nullptr ? *attempt : first;
-    if (!prepared.dpop) return send_token_request_once(prepared, via, {}, parent, n++);
-    // The nonce read once and passed in, so that the one compared below is the one sent,
-    // whatever other threads keep meanwhile.
-    const std::string sent_nonce = prepared.nonces.get(prepared.request.url);
-    std::string retry_nonce;
-    try {
-        return send_token_request_once(prepared, via, sent_nonce, parent, n++);
-    } catch (const error& e) {
-        const bool nonce_error =
-            e.kind() == error_kind::oauth &&
-            (e.oauth_error() == "use_dpop_nonce" || e.oauth_error() == "invalid_dpop_proof");
-        retry_nonce = prepared.nonces.get(prepared.request.url);
-        if (!nonce_error || retry_nonce == sent_nonce) throw;
-    }
-    if (nonce_retries != nullptr) ++*nonce_retries;
-    return send_token_request_once(prepared, via, retry_nonce, parent, n++);
-}
-
-// True when the token endpoint is to be discovered from the issuer.
-inline bool discovers_endpoint(const client_config& cfg) {
-    return cfg.token_endpoint.empty() && !cfg.issuer.empty();
-}
-
-// Checks what can be checked before discovery: the issuer, and the rest of cfg as if the
-// issuer were the token endpoint.
-inline void validate_before_discovery(const client_config& cfg) {
-    check_issuer(cfg);
-    client_config probe = cfg;
-    probe.token_endpoint = cfg.issuer;
-    validate_config(probe);
-}
-
-// cfg with the token endpoint its issuer's metadata names, once the server is known to
-// take cfg's method.
-inline client_config with_discovered_endpoint(const client_config& cfg, transport& via) {
-    const authorization_server_metadata meta = discover(cfg, via);
-    check_server_takes(meta, cfg);
-    client_config out = cfg;
-    out.token_endpoint = meta.token_endpoint;
-    // A client that presents a certificate uses the server's mutual-TLS endpoint, where
-    // it has one (RFC 8705 §5).
-    if (cfg.tls.has_client_certificate()) {
-        const auto alias = meta.mtls_endpoint_aliases.find("token_endpoint");
-        if (alias != meta.mtls_endpoint_aliases.end()) out.token_endpoint = alias->second;
-    }
-    return out;
-}
-
-}  // namespace oauth2cc::detail
-
-#include <atomic>
-#include <iterator>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <string>
-#include <utility>
-
-#include <sys/stat.h>
-
-namespace oauth2cc::detail {
-
-/// @brief client_config::client_secret_file: read when first asked for, again when the
-/// file's metadata changes, and again whenever asked to (after an `invalid_client`).
-class secret_file {
-public:
-    explicit secret_file(std::string path) : path_(std::move(path)) {}
-
-    /// @brief The secret and its version: 1 for the first contents read, one more for
-    /// each change of contents (a file touched but not changed keeps its version).
-    /// @param force read even when the metadata is unchanged
-    /// @throws error `config` naming the file (never its contents) when it cannot be
-    ///         read or holds no secret
-    std::pair<std::shared_ptr<const secret>, unsigned> current(bool force = false) {
-        struct stat now {};
-        const bool known = ::stat(path_.c_str(), &now) == 0;
-        const std::lock_guard<std::mutex> lock(mutex_);
-        if (!force && known && text_ && same_file_version(now, seen_)) return {text_, version_};
-        std::string text =
-            read_credential_file(path_, max_credential_file_bytes, "the client secret file");
-        const wipe_at_exit wiper{[&text] { wipe(text); }};
-        // A trailing newline (or CRLF) is the file's, not the secret's.
-        std::size_t end = text.size();
-        while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r')) --end;
-        text.resize(end);
-        if (text.empty()) {
-            throw error(error_kind::config,
-                        "the client secret file \"" + excerpt(path_, 200) + "\" is empty");
-        }
-        if (has_control(text)) {
-            throw error(error_kind::config, "the client secret file \"" + excerpt(path_, 200) +
-                                                "\" holds control characters");
-        }
-        if (!text_ || text_->reveal() != text) {
-            text_ = std::make_shared<const secret>(text);
-            ++version_;
-        }
-        if (known) seen_ = now;
-        return {text_, version_};
-    }
-
-private:
-    std::mutex mutex_;
-    std::string path_;
-    struct stat seen_ {};
-    std::shared_ptr<const secret> text_;
-    unsigned version_ = 0;
-};
-
-/// @brief The one secret_file of path in this process, shared by every client that names
-/// it, so that a file is read once per change whatever number of entries use it.
-inline std::shared_ptr<secret_file> secret_file_at(const std::string& path) {
-    static std::mutex mutex;
-    static std::map<std::string, std::weak_ptr<secret_file>> files;
-    const std::lock_guard<std::mutex> lock(mutex);
-    for (auto it = files.begin(); it != files.end();) {
-        it = it->second.expired() ? files.erase(it) : std::next(it);
-    }
-    std::weak_ptr<secret_file>& known = files[path];
-    if (auto file = known.lock()) return file;
-    auto file = std::make_shared<secret_file>(path);
-    known = file;
-    return file;
-}
-
-/// @brief Refuses a client_secret_file beside a client_secret, or for a method that sends
-/// no secret.
-/// @throws error `config`
-inline void check_secret_file(const client_config& cfg) {
-    if (cfg.client_secret_file.empty()) return;
-    if (!cfg.client_secret.empty()) {
-        throw error(error_kind::config,
-                    "client_secret and client_secret_file are both set: set one");
-    }
-    if (!sends_secret(cfg.auth)) {
-        throw error(error_kind::config, "client_secret_file is set, but the " +
-                                            std::string(to_string(cfg.auth)) +
-                                            " method sends no client secret");
-    }
-}
-
-/// @brief cfg with the current contents of its client_secret_file as client_secret (cfg
-/// itself when it names no file), for the requests that are not token requests
-/// (introspection, revocation).
-/// @throws error `config` as check_secret_file() and secret_file::current() do
-inline client_config with_current_secret(const client_config& cfg) {
-    check_secret_file(cfg);
-    client_config out = cfg;
-    if (!cfg.client_secret_file.empty()) {
-        out.client_secret = *secret_file_at(cfg.client_secret_file)->current().first;
-    }
-    return out;
-}
-
-/// @brief The prepared token request of one client: built once, and again when its
-/// secret file has new contents; with an issuer and no token endpoint, built by the
-/// first request that discovers the endpoint, and by the next after a failure.
-class request_source {
-public:
-    /// @throws error `config` when cfg is unusable, or its secret file cannot be read
-    explicit request_source(const client_config& cfg) : cfg_(cfg) {
-        check_secret_file(cfg);
-        if (!cfg.client_secret_file.empty()) {
-            file_ = secret_file_at(cfg.client_secret_file);
-            auto [text, version] = file_->current();
-            cfg_.client_secret = *text;
-            version_ = version;
-        }
-        if (discovers_endpoint(cfg_)) {
-            validate_before_discovery(cfg_);
-        } else {
-            ready_ = std::make_shared<const prepared_token_request>(cfg_);
-        }
-    }
-
-    /// @brief The request to send now.
-    /// @throws error `config` when the secret file cannot be read; as discover() does
-    std::shared_ptr<const prepared_token_request> get(transport& via, bool force = false) {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        if (file_) {
-            auto [text, version] = file_->current(force);
-            if (version != version_) {
-                cfg_.client_secret = *text;
-                ready_.reset();
-                version_ = version;
-                ++rotations_;
-            }
-        }
-        if (!ready_) {
-            // Discovered once: a new secret keeps the endpoint.
-            if (discovers_endpoint(cfg_)) cfg_ = with_discovered_endpoint(cfg_, via);
-            ready_ = std::make_shared<const prepared_token_request>(cfg_);
-        }
-        return ready_;
-    }
-
-    /// @brief After `invalid_client` to failed: the request with the secret file's new
-    /// contents, read now; null when the secret is the one failed was sent with.
-    std::shared_ptr<const prepared_token_request> renewed(const prepared_token_request& failed,
-                                                          transport& via) {
-        if (!file_) return nullptr;
-        auto now = get(via, true);
-        return now.get() != &failed ? now : nullptr;
-    }
-
-    /// @brief The new secrets taken up from the file since the first.
-    unsigned rotations() const noexcept { return rotations_.load(); }
-
-private:
-    std::mutex mutex_;
-    client_config cfg_;  ///< with the secret file's current contents
-    std::shared_ptr<secret_file> file_;
-    unsigned version_ = 0;
-    std::shared_ptr<const prepared_token_request> ready_;
-    std::atomic<unsigned> rotations_{0};
-};
-
-/// @brief Sends source's request; an `invalid_client` answer is retried once when the
-/// secret file has new contents (read again now), never twice for one change.
-/// The acquisition is a span, its attempts its children.
-inline token send_with_renewal(request_source& source, transport& via,
-                               std::atomic<unsigned>* nonce_retries = nullptr) {
-    const auto sent = source.get(via);
-    span_scope span(sent->trace, sent->span(span_kind::token_acquisition));
-    unsigned attempt = 0;
-    std::shared_ptr<const prepared_token_request> again;
-    try {
-        return send_token_request(*sent, via, nonce_retries, span.get(), &attempt);
-    } catch (const error& e) {
-        if (e.kind() != error_kind::oauth || e.oauth_error() != "invalid_client") {
-            span.failed(e);
-            throw;
-        }
-        again = source.renewed(*sent, via);
-        if (!again) {
-            span.failed(e);
-            throw;
-        }
-    }
-    try {
-        return send_token_request(*again, via, nonce_retries, span.get(), &attempt);
     } catch (const error& e) {
         span.failed(e);
         throw;
@@ -8515,7 +8640,7 @@ OAUTH2CC_INLINE void token_manager::invalidate(const token_params& params, const
 OAUTH2CC_INLINE void token_manager::revoke() {
     transport& via = *core_->own->client.via();
     const std::string endpoint =
-        detail::revocation_endpoint_of(detail::with_current_secret(core_->base), via);
+        detail::revocation_endpoint_of(detail::with_current_credentials(core_->base), via);
     std::optional<error> first;
     for (const auto& entry : core_->all()) {
         std::shared_ptr<const token> tok;
@@ -8529,7 +8654,7 @@ OAUTH2CC_INLINE void token_manager::revoke() {
         const bool access =
             tok->issued_token_type.empty() || tok->issued_token_type == token_types::access_token;
         try {
-            detail::revoke_at(detail::with_current_secret(entry->client.config()), endpoint,
+            detail::revoke_at(detail::with_current_credentials(entry->client.config()), endpoint,
                               tok->access_token, access ? "access_token" : "", via);
         } catch (const error& e) {
             if (!first) first = e;
@@ -10513,6 +10638,7 @@ private:
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -10691,11 +10817,24 @@ private:
     struct pooled_client {
         std::shared_ptr<socket_handle> socket = std::make_shared<socket_handle>();
         std::unique_ptr<httplib::ClientImpl> http;
+        std::uint64_t generation = 0;  ///< of the client certificate's files it presents
     };
 
     std::unique_ptr<pooled_client> acquire(const std::string& origin, const url_parts& url) {
+        // A client certificate replaced on disk: the kept-alive connections present the
+        // old one, so they go (and those in use go when released); the next connection
+        // reads the new files (make_client).
+        const tls_options& tls = options_.tls;
+        const bool rotated = !tls.client_cert_file.empty() &&
+                             client_files_.changed(tls.client_cert_file, tls.client_key_file);
+        std::uint64_t generation = 0;
         {
             std::lock_guard<std::mutex> lock(mutex_);
+            if (rotated) {
+                ++generation_;
+                idle_.clear();
+            }
+            generation = generation_;
             const auto it = idle_.find(origin);
             if (it != idle_.end() && !it->second.empty()) {
                 auto client = std::move(it->second.back());
@@ -10703,11 +10842,14 @@ private:
                 return client;
             }
         }
-        return make_client(origin, url);
+        auto made = make_client(origin, url);
+        made->generation = generation;
+        return made;
     }
 
     void release(const std::string& origin, std::unique_ptr<pooled_client> client) {
         std::lock_guard<std::mutex> lock(mutex_);
+        if (client->generation != generation_) return;  // it presents a replaced certificate
         auto& list = idle_[origin];
         if (list.size() < options_.max_idle_connections) list.push_back(std::move(client));
     }
@@ -10798,6 +10940,8 @@ private:
     std::optional<proxy_parts> proxy_;
     std::mutex mutex_;
     std::map<std::string, std::vector<std::unique_ptr<pooled_client>>> idle_;
+    file_watch client_files_;       ///< tls.client_cert_file and client_key_file
+    std::uint64_t generation_ = 0;  ///< one more for each change of those files
     // The process's one watchdog; every exchange disarms its deadline before it returns.
     deadline_watchdog& watchdog_ = deadline_watchdog::shared();
 };
@@ -10849,7 +10993,7 @@ OAUTH2CC_INLINE bool introspection_result::has_scope(std::string_view scope_toke
 
 OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::string_view endpoint,
                                                 std::string_view access_token, transport& via) {
-    client_config target = detail::with_current_secret(cfg);
+    client_config target = detail::with_current_credentials(cfg);
     target.token_endpoint = std::string(endpoint);
     target.scopes.clear();
     target.resources.clear();
@@ -10968,7 +11112,7 @@ namespace oauth2cc {
 
 OAUTH2CC_INLINE void revoke(const client_config& cfg, const secret& token,
                             std::string_view token_type_hint, transport& via) {
-    const client_config current = detail::with_current_secret(cfg);
+    const client_config current = detail::with_current_credentials(cfg);
     const std::string endpoint = detail::revocation_endpoint_of(current, via);
     detail::revoke_at(current, endpoint, token, token_type_hint, via);
 }
@@ -11013,7 +11157,7 @@ OAUTH2CC_INLINE token token_client::fetch() {
     return detail::send_with_renewal(*source_, *transport_, &nonce_retries_);
 }
 
-OAUTH2CC_INLINE unsigned token_client::secret_rotations() const noexcept {
+OAUTH2CC_INLINE unsigned token_client::credential_rotations() const noexcept {
     return source_->rotations();
 }
 

@@ -32,8 +32,8 @@ namespace oauth2cc {
 /// - `oauth2cc_token_store_operations_total{client_id,operation,result}` counter;
 /// - `oauth2cc_unauthorized_retries_total{client_id}` counter;
 /// - `oauth2cc_dpop_nonce_retries_total{client_id,origin}` counter;
-/// - `oauth2cc_client_secret_rotations_total{client_id}` counter: new secrets taken up
-///   from client_config::client_secret_file;
+/// - `oauth2cc_credential_rotations_total{client_id}` counter: rotated credential files
+///   taken up (token_request_event::credential_rotations);
 /// - from the stats() of the attached managers, read at each scrape:
 ///   `oauth2cc_token_cache_hits_total{client_id}` counter,
 ///   `oauth2cc_token_fast_failures_total{client_id}` counter (callers given the last
@@ -90,7 +90,7 @@ private:
         std::map<std::pair<std::string, std::string>, std::uint64_t> store;  ///< op, result
         std::uint64_t unauthorized_retries = 0;              ///< calls repeated after a 401
         std::map<std::string, std::uint64_t> nonce_retries;  ///< by origin
-        std::uint64_t secret_rotations = 0;                  ///< new secrets from the secret file
+        std::uint64_t credential_rotations = 0;              ///< rotated credential files
         /// Counts of managers detached, so that the counters never go down.
         std::uint64_t gone_cache_hits = 0;
         std::uint64_t gone_fast_failures = 0;  ///< as gone_cache_hits
@@ -236,7 +236,7 @@ OAUTH2CC_INLINE void prometheus_exporter::on_token_request(const token_request_e
         c.nonce_retries[std::string(to_string(nonce_origin::token_endpoint))] +=
             event.dpop_nonce_retries;
     }
-    c.secret_rotations += event.secret_rotations;
+    c.credential_rotations += event.credential_rotations;
 }
 
 OAUTH2CC_INLINE void prometheus_exporter::on_wait(std::string_view client_id,
@@ -344,9 +344,9 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
                      id_label(id) + ",origin=\"" + where + "\"", n);
         }
     }
-    per_client("oauth2cc_client_secret_rotations_total", "counter",
+    per_client("oauth2cc_credential_rotations_total", "counter",
                "New client secrets taken up from the client secret file.", clients_,
-               [](const client_series& c) { return c.secret_rotations; });
+               [](const client_series& c) { return c.credential_rotations; });
     per_client("oauth2cc_token_cache_hits_total", "counter",
                "get() calls answered from the cached token.", from_stats,
                [](const detail::pulled_counts& p) { return p.cache_hits; });

@@ -1233,7 +1233,7 @@ TEST_CASE("daemon example: takes up a rotated client secret from its file, with 
 
     // The refusal read the file again and the request was repeated once, with the new
     // secret: one refused request, and the daemon goes on as it was.
-    REQUIRE(daemon.wait_for_line("a new client secret was read from client_secret_file", 30s));
+    REQUIRE(daemon.wait_for_line("a rotated credential was taken up from client_secret_file", 30s));
     const auto stats = after->harness_stats();
     CHECK(stats.at("token_errors") == 1);
     CHECK(stats.at("token_success") == 1);

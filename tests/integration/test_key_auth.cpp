@@ -15,9 +15,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <string>
+#include <thread>
 
 using oauth2cc::auth_method;
 using oauth2cc::client_config;
@@ -94,6 +97,45 @@ TEST_CASE("private_key_jwt: a token_manager refreshes with a new assertion each 
     const auto second = tokens.get();
     CHECK(second->access_token.reveal() != first->access_token.reveal());
     CHECK(tokens.stats().fetches == 2);
+}
+
+TEST_CASE("private_key_jwt: a key file rotated while the provider restarts is taken up") {
+    // The provider of this test alone: it comes back on its port with new keys.
+    oauth2cc_test::temp_dir keys_before, keys_after, files;
+    auto before = oauth2cc_test::start_oidc_provider(
+        {"--ttl", "300", "--key-dir", keys_before.path.string()});
+    const std::string key_file = files / "key.pem";
+    std::filesystem::copy_file(keys_before / "key-p256.pem", key_file);
+    client_config cfg;
+    cfg.token_endpoint = before->info().at("token_endpoint").get<std::string>();
+    cfg.client_id = "key-p256-client";
+    cfg.auth = auth_method::private_key_jwt;
+    cfg.client_key = signing_key::from_pem_file(key_file, "key-p256");
+    oauth2cc::token_client client(cfg);
+    CHECK_FALSE(client.fetch().access_token.empty());
+
+    // The provider knows only the new key now, and holds its refusal of the old one
+    // while the key file is replaced (by rename, as a secret manager does).
+    const std::string port = std::to_string(before->port());
+    before->stop();
+    auto after = oauth2cc_test::start_oidc_provider(
+        {"--ttl", "300", "--port", port, "--key-dir", keys_after.path.string(), "--hold-refusals"});
+    auto fetched = std::async(std::launch::async, [&client] { return client.fetch(); });
+    bool held = false;
+    for (int i = 0; i < 600 && !held; ++i) {  // a bounded wait on the server's count
+        held = after->harness_stats().at("held").get<int>() == 1;
+        if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(held);
+    std::filesystem::copy_file(keys_after / "key-p256.pem", key_file + ".new");
+    std::filesystem::rename(key_file + ".new", key_file);
+    after->release_held_refusals();
+    // The refusal read the key file again, and the request was signed anew, once.
+    CHECK_FALSE(fetched.get().access_token.empty());
+    CHECK(client.credential_rotations() == 1);
+    const auto stats = after->harness_stats();
+    CHECK(stats.at("token_errors") == 1);
+    CHECK(stats.at("token_success") == 1);
 }
 
 TEST_CASE("client_secret_jwt: oidc-provider takes an HS256 assertion") {

@@ -9,6 +9,7 @@
 #   server.pem / server-key.pem           for 127.0.0.1, ::1 and localhost
 #   other-host.pem / other-host-key.pem   signed by the CA, for another host name only
 #   client.pem / client-key.pem           a client certificate for mutual TLS
+#   client-next.pem / client-next-key.pem another one, as if client.pem were renewed
 #   expired.pem / expired-key.pem         for 127.0.0.1, signed by the CA, expired in 2020
 #   self-signed.pem / self-signed-key.pem for 127.0.0.1, signed by nobody but itself
 #   cn-only.pem / cn-only-key.pem         CN=127.0.0.1 and no subjectAltName
@@ -58,6 +59,11 @@ extendedKeyUsage=serverAuth
 subjectAltName=IP:7f00:1::"
 
 sign client "/CN=basic-client" "basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=clientAuth"
+
+# The client's next certificate, for the tests of a certificate replaced on disk.
+sign client-next "/CN=basic-client-next" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth"
 

@@ -145,6 +145,8 @@ const certificates& test_certificates() {
         d.paths.other_host_key = at("other-host-key.pem");
         d.paths.client_cert = at("client.pem");
         d.paths.client_key = at("client-key.pem");
+        d.paths.client_next_cert = at("client-next.pem");
+        d.paths.client_next_key = at("client-next-key.pem");
         d.paths.expired_cert = at("expired.pem");
         d.paths.expired_key = at("expired-key.pem");
         d.paths.self_signed_cert = at("self-signed.pem");

@@ -40,6 +40,8 @@ struct certificates {
     std::string other_host_key;
     std::string client_cert;  ///< A client certificate for mutual TLS.
     std::string client_key;
+    std::string client_next_cert;  ///< Another (CN=basic-client-next), as if renewed.
+    std::string client_next_key;
     std::string expired_cert;  ///< For 127.0.0.1, signed by the CA, expired in 2020.
     std::string expired_key;
     std::string self_signed_cert;  ///< For 127.0.0.1, signed by itself only.

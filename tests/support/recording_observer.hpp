@@ -26,7 +26,7 @@ public:
         if (!e.oauth_error.empty()) line += " " + std::string(e.oauth_error);
         if (e.retry) line += " retry";
         if (e.dpop_nonce_retries > 0) line += " nonce";
-        if (e.secret_rotations > 0) line += " rotated";
+        if (e.credential_rotations > 0) line += " rotated";
         add(line, e.client_id);
     }
     void on_wait(std::string_view id, std::chrono::nanoseconds, bool got) override {

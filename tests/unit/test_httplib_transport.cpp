@@ -14,6 +14,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/ui.h>
 #include <openssl/x509.h>
 
@@ -455,6 +456,53 @@ TEST_CASE("httplib_transport: mutual TLS presents the client certificate") {
         const error e = thrown_by([&] { httplib_transport(options).send(get(srv.url(true))); });
         CHECK((e.kind() == error_kind::tls || e.kind() == error_kind::transport));
     }
+}
+
+TEST_CASE("httplib_transport: a client certificate replaced on disk is presented next") {
+    const auto& certs = oauth2cc_test::test_certificates();
+    auto server = std::make_unique<httplib::SSLServer>(
+        certs.server_cert.c_str(), certs.server_key.c_str(), certs.ca_cert.c_str());
+    REQUIRE(server->is_valid());
+    // Answers with the subject of the certificate the connection presented.
+    std::mutex m;
+    std::set<int> client_ports;
+    server->Get("/", [&](const httplib::Request& req, httplib::Response& res) {
+        {
+            std::lock_guard<std::mutex> lock(m);
+            client_ports.insert(req.remote_port);
+        }
+        SSL* ssl = static_cast<SSL*>(const_cast<void*>(static_cast<const void*>(req.ssl)));
+        X509* peer = ssl != nullptr ? SSL_get1_peer_certificate(ssl) : nullptr;
+        char name[256] = {0};
+        if (peer != nullptr) X509_NAME_oneline(X509_get_subject_name(peer), name, sizeof name);
+        X509_free(peer);
+        res.set_content(name, "text/plain");
+    });
+    local_server srv(std::move(server));
+    srv.start();
+    oauth2cc_test::temp_dir dir;
+    const auto install = [&dir](const std::string& cert, const std::string& key) {
+        // As a certificate manager does: new files renamed over the old ones.
+        for (const auto& [from, to] : {std::pair<std::string, std::string>{cert, "cert.pem"},
+                                       std::pair<std::string, std::string>{key, "key.pem"}}) {
+            std::filesystem::copy_file(from, dir / (to + ".new"),
+                                       std::filesystem::copy_options::overwrite_existing);
+            std::filesystem::rename(dir / (to + ".new"), dir / to);
+        }
+    };
+    install(certs.client_cert, certs.client_key);
+    auto options = quick_options();
+    options.tls.ca_file = certs.ca_cert;
+    options.tls.client_cert_file = dir / "cert.pem";
+    options.tls.client_key_file = dir / "key.pem";
+    httplib_transport transport(options);
+    CHECK(transport.send(get(srv.url(true) + "/")).body == "/CN=basic-client");
+    CHECK(transport.send(get(srv.url(true) + "/")).body == "/CN=basic-client");
+    CHECK(client_ports.size() == 1);  // kept alive
+    install(certs.client_next_cert, certs.client_next_key);
+    CHECK(transport.send(get(srv.url(true) + "/")).body == "/CN=basic-client-next");
+    CHECK(transport.send(get(srv.url(true) + "/")).body == "/CN=basic-client-next");
+    CHECK(client_ports.size() == 2);  // one new connection, kept alive in turn
 }
 
 namespace {

@@ -7,6 +7,7 @@
 // SPDX-License-Identifier: MIT
 
 #include "../support/fake_transport.hpp"
+#include "../support/jwt_check.hpp"
 #include "../support/recording_observer.hpp"
 #include "../support/store_fakes.hpp"
 #include "../support/test_helpers.hpp"
@@ -29,6 +30,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -407,7 +409,7 @@ TEST_CASE("the secret is read when first needed, without its trailing newline") 
     CHECK(client.fetch().access_token.reveal() == "tok-1");
     CHECK(client.fetch().access_token.reveal() == "tok-1");
     CHECK(endpoint->sent() == std::vector<std::string>{"first-secret", "first-secret"});
-    CHECK(client.secret_rotations() == 0);
+    CHECK(client.credential_rotations() == 0);
     // request_token() reads it too.
     CHECK(oauth2cc::request_token(cfg, *endpoint).access_token.reveal() == "tok-1");
 }
@@ -450,15 +452,15 @@ TEST_CASE("a file replaced by rename is taken up by the next request, and counte
     endpoint->accept("second-secret");
     CHECK_NOTHROW(client.fetch());
     CHECK(endpoint->sent() == std::vector<std::string>{"first-secret", "second-secret"});
-    CHECK(client.secret_rotations() == 1);
+    CHECK(client.credential_rotations() == 1);
     // A file touched but not changed is no rotation.
     replace(dir / "secret", "second-secret\n");
     CHECK_NOTHROW(client.fetch());
-    CHECK(client.secret_rotations() == 1);
+    CHECK(client.credential_rotations() == 1);
     // A client made after the rotation starts from the file as it is: none of its own.
     oauth2cc::token_client later(cfg, endpoint);
     CHECK_NOTHROW(later.fetch());
-    CHECK(later.secret_rotations() == 0);
+    CHECK(later.credential_rotations() == 0);
 }
 
 TEST_CASE("invalid_client reads the file again and retries once, never twice for one change") {
@@ -474,7 +476,7 @@ TEST_CASE("invalid_client reads the file again and retries once, never twice for
         CHECK(client.fetch().access_token.reveal() == "tok-1");
         CHECK(endpoint->sent() ==
               std::vector<std::string>{"first-secret", "first-secret", "second-secret"});
-        CHECK(client.secret_rotations() == 1);
+        CHECK(client.credential_rotations() == 1);
     }
     SUBCASE("the new secret is refused too: no second retry") {
         endpoint->accept("third-secret");
@@ -488,7 +490,7 @@ TEST_CASE("invalid_client reads the file again and retries once, never twice for
         const auto e = thrown_by([&client] { client.fetch(); });
         CHECK(e.oauth_error() == "invalid_client");
         CHECK(endpoint->sent().size() == 2);
-        CHECK(client.secret_rotations() == 0);
+        CHECK(client.credential_rotations() == 0);
     }
     for (const auto& s : endpoint->sent()) CHECK(s.find('\n') == std::string::npos);
 }
@@ -528,7 +530,7 @@ TEST_CASE("a manager logs and counts a rotation, never the secret") {
     next_token();
     CHECK(observer->count("request success rotated") == 1);
     const std::string scrape = exporter->text();
-    CHECK(scrape.find("oauth2cc_client_secret_rotations_total{client_id=\"c\"} 1") !=
+    CHECK(scrape.find("oauth2cc_credential_rotations_total{client_id=\"c\"} 1") !=
           std::string::npos);
     std::unique_lock<std::mutex> lock(mutex);
     std::vector<std::string> fetched;
@@ -541,8 +543,8 @@ TEST_CASE("a manager logs and counts a rotation, never the secret") {
     };
     // The third fetch's line may still be on its way: waited for, not slept on.
     REQUIRE(logged.wait_for(lock, std::chrono::seconds(30), all_logged));
-    CHECK(fetched[0].find("new client secret") == std::string::npos);
-    CHECK(fetched[1].find("a new client secret was read from client_secret_file (1 so far)") !=
+    CHECK(fetched[0].find("rotated") == std::string::npos);
+    CHECK(fetched[1].find("a rotated credential was taken up from client_secret_file (1 so far)") !=
           std::string::npos);
     CHECK(fetched[2].find("(2 so far)") != std::string::npos);
     for (const auto& line : lines) CHECK(line.find("secret\"") == std::string::npos);
@@ -970,3 +972,136 @@ TEST_CASE("a malformed or throwing traceparent sends none, and a caller's own st
     CHECK(seen == 1);
 }
 }  // TEST_SUITE("tracing")
+
+TEST_SUITE("client_key_file") {
+// A token endpoint that takes only assertions signed by the key whose JWK it holds,
+// and answers others with invalid_client; before answering, it may run what the test
+// wants done meanwhile.
+struct key_checking_endpoint : oauth2cc::transport {
+    nlohmann::json accepted;
+    std::vector<bool> signed_by_accepted;
+    std::function<void()> during_next;
+    oauth2cc::http_response send(const oauth2cc::http_request& req) override {
+        const auto jws =
+            oauth2cc_test::split_jwt(oauth2cc_test::form_field(req.body, "client_assertion"));
+        const bool ok = oauth2cc_test::verifies(accepted, jws.header.at("alg"), jws.signing_input,
+                                                jws.signature);
+        signed_by_accepted.push_back(ok);
+        if (during_next) {
+            const auto f = std::move(during_next);
+            during_next = nullptr;
+            f();
+        }
+        if (!ok)
+            return {401, {{"Content-Type", "application/json"}}, R"({"error":"invalid_client"})"};
+        return {200, {{"Content-Type", "application/json"}}, token_body};
+    }
+};
+
+TEST_CASE("a key file replaced by rename signs the next request, and after invalid_client") {
+    temp_dir dir;
+    write_key(dir / "key.pem");
+    client_config cfg = oauth2cc_test::secret_client("c", "");
+    cfg.auth = auth_method::private_key_jwt;
+    cfg.client_key = oauth2cc::signing_key::from_pem_file(dir / "key.pem", "k1");
+    CHECK(cfg.client_key->file() == dir / "key.pem");
+    auto endpoint = std::make_shared<key_checking_endpoint>();
+    endpoint->accepted = cfg.client_key->public_jwk();
+    oauth2cc::token_client client(cfg, endpoint);
+    CHECK_NOTHROW(client.fetch());
+    const auto next_key = [&dir] {
+        write_key(dir / "key.pem.new");
+        REQUIRE(std::rename((dir / "key.pem.new").c_str(), (dir / "key.pem").c_str()) == 0);
+        return oauth2cc::signing_key::from_pem_file(dir / "key.pem", "k1").public_jwk();
+    };
+
+    SUBCASE("replaced between requests: the next one is signed by the new key") {
+        endpoint->accepted = next_key();
+        CHECK_NOTHROW(client.fetch());
+        CHECK(endpoint->signed_by_accepted == std::vector<bool>{true, true});
+        CHECK(client.credential_rotations() == 1);
+        // Revocation and introspection sign with the key of now as well.
+        client_config revoking = cfg;
+        revoking.revocation_endpoint = "https://as.example/revoke";
+        CHECK_NOTHROW(oauth2cc::revoke(revoking, oauth2cc::secret("t"), "access_token", *endpoint));
+        CHECK(endpoint->signed_by_accepted == std::vector<bool>{true, true, true});
+    }
+    SUBCASE("replaced while a request is refused: read again, one retry") {
+        endpoint->signed_by_accepted.clear();
+        // The server refuses the old key; meanwhile the file gets the key it will take.
+        endpoint->accepted = oauth2cc::signing_key::generate().public_jwk();
+        endpoint->during_next = [&] { endpoint->accepted = next_key(); };
+        CHECK_NOTHROW(client.fetch());
+        CHECK(endpoint->signed_by_accepted == std::vector<bool>{false, true});
+        CHECK(client.credential_rotations() == 1);
+    }
+    SUBCASE("the key file has not changed: the refusal stands, with no retry") {
+        endpoint->accepted = oauth2cc::signing_key::generate().public_jwk();
+        endpoint->signed_by_accepted.clear();
+        const auto e = thrown_by([&client] { client.fetch(); });
+        CHECK(e.oauth_error() == "invalid_client");
+        CHECK(endpoint->signed_by_accepted == std::vector<bool>{false});
+        CHECK(client.credential_rotations() == 0);
+    }
+    SUBCASE("a key file removed: the key last read goes on signing, here and in new clients") {
+        REQUIRE(std::remove((dir / "key.pem").c_str()) == 0);
+        CHECK_NOTHROW(client.fetch());
+        oauth2cc::token_client later(cfg, endpoint);
+        CHECK_NOTHROW(later.fetch());
+        CHECK(endpoint->signed_by_accepted == std::vector<bool>{true, true, true});
+        CHECK(client.credential_rotations() == 0);
+    }
+    SUBCASE("a half-written key fails one request, and the next reads it whole") {
+        write(dir / "key.pem", "-----BEGIN PRIVATE KEY-----\n");
+        const auto e = thrown_by([&client] { client.fetch(); });
+        CHECK(e.kind() == error_kind::config);
+        CHECK(std::string(e.what()).find("key.pem") != std::string::npos);
+        endpoint->accepted = next_key();
+        CHECK_NOTHROW(client.fetch());
+        CHECK(endpoint->signed_by_accepted.back());
+    }
+}
+
+TEST_CASE("client certificate files replaced: counted, and invalid_client retried once") {
+    temp_dir dir;
+    write(dir / "cert.pem", "first");
+    write(dir / "key.pem", "first");
+    client_config cfg = oauth2cc_test::secret_client("c", "");
+    cfg.auth = auth_method::tls_client_auth;
+    cfg.tls.client_cert_file = dir / "cert.pem";
+    cfg.tls.client_key_file = dir / "key.pem";
+    // The transport presents the files (here: reads them); the endpoint takes "second".
+    struct cert_endpoint : oauth2cc::transport {
+        std::string cert_file;
+        std::vector<std::string> presented;
+        std::function<void()> during_next;
+        oauth2cc::http_response send(const oauth2cc::http_request&) override {
+            std::ifstream in(cert_file);
+            presented.emplace_back(std::istreambuf_iterator<char>(in),
+                                   std::istreambuf_iterator<char>());
+            if (during_next) std::exchange(during_next, nullptr)();
+            if (presented.back() != "second")
+                return {
+                    401, {{"Content-Type", "application/json"}}, R"({"error":"invalid_client"})"};
+            return {200, {{"Content-Type", "application/json"}}, token_body};
+        }
+    };
+    auto endpoint = std::make_shared<cert_endpoint>();
+    endpoint->cert_file = cfg.tls.client_cert_file;
+    oauth2cc::token_client client(cfg, endpoint);
+    const auto install = [&dir] { replace(dir / "cert.pem", "second"); };
+    SUBCASE("replaced while a request is refused: one retry") {
+        endpoint->during_next = install;
+        CHECK_NOTHROW(client.fetch());
+        CHECK(endpoint->presented == std::vector<std::string>{"first", "second"});
+        CHECK(client.credential_rotations() == 1);
+    }
+    SUBCASE("not replaced: the refusal stands") {
+        CHECK(thrown_by([&client] { client.fetch(); }).oauth_error() == "invalid_client");
+        CHECK(endpoint->presented.size() == 1);
+        install();
+        CHECK_NOTHROW(client.fetch());
+        CHECK(client.credential_rotations() == 1);
+    }
+}
+}  // TEST_SUITE("client_key_file")

@@ -32,7 +32,7 @@ OAUTH2CC_INLINE bool introspection_result::has_scope(std::string_view scope_toke
 
 OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::string_view endpoint,
                                                 std::string_view access_token, transport& via) {
-    client_config target = detail::with_current_secret(cfg);
+    client_config target = detail::with_current_credentials(cfg);
     target.token_endpoint = std::string(endpoint);
     target.scopes.clear();
     target.resources.clear();

@@ -26,7 +26,7 @@ OAUTH2CC_INLINE void prometheus_exporter::on_token_request(const token_request_e
         c.nonce_retries[std::string(to_string(nonce_origin::token_endpoint))] +=
             event.dpop_nonce_retries;
     }
-    c.secret_rotations += event.secret_rotations;
+    c.credential_rotations += event.credential_rotations;
 }
 
 OAUTH2CC_INLINE void prometheus_exporter::on_wait(std::string_view client_id,
@@ -134,9 +134,9 @@ OAUTH2CC_INLINE std::string prometheus_exporter::text() const {
                      id_label(id) + ",origin=\"" + where + "\"", n);
         }
     }
-    per_client("oauth2cc_client_secret_rotations_total", "counter",
+    per_client("oauth2cc_credential_rotations_total", "counter",
                "New client secrets taken up from the client secret file.", clients_,
-               [](const client_series& c) { return c.secret_rotations; });
+               [](const client_series& c) { return c.credential_rotations; });
     per_client("oauth2cc_token_cache_hits_total", "counter",
                "get() calls answered from the cached token.", from_stats,
                [](const detail::pulled_counts& p) { return p.cache_hits; });

@@ -15,7 +15,7 @@ namespace oauth2cc {
 
 OAUTH2CC_INLINE void revoke(const client_config& cfg, const secret& token,
                             std::string_view token_type_hint, transport& via) {
-    const client_config current = detail::with_current_secret(cfg);
+    const client_config current = detail::with_current_credentials(cfg);
     const std::string endpoint = detail::revocation_endpoint_of(current, via);
     detail::revoke_at(current, endpoint, token, token_type_hint, via);
 }

@@ -98,8 +98,10 @@ OAUTH2CC_INLINE signing_key signing_key::from_pem_file(const std::string& path, 
     std::string text =
         detail::read_credential_file(path, detail::max_credential_file_bytes, "the key file");
     const detail::wipe_at_exit wiper{[&text] { detail::wipe(text); }};
-    return from_pem_named(text, std::move(kid), alg,
-                          "the key file \"" + detail::excerpt(path, 200) + "\"");
+    signing_key key = from_pem_named(text, std::move(kid), alg,
+                                     "the key file \"" + detail::excerpt(path, 200) + "\"");
+    key.file_ = path;
+    return key;
 }
 
 OAUTH2CC_INLINE signing_key signing_key::from_pem_named(std::string_view pem, std::string kid,

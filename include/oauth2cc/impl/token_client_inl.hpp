@@ -43,7 +43,7 @@ OAUTH2CC_INLINE token token_client::fetch() {
     return detail::send_with_renewal(*source_, *transport_, &nonce_retries_);
 }
 
-OAUTH2CC_INLINE unsigned token_client::secret_rotations() const noexcept {
+OAUTH2CC_INLINE unsigned token_client::credential_rotations() const noexcept {
     return source_->rotations();
 }
 

@@ -177,7 +177,7 @@ OAUTH2CC_INLINE void token_manager::invalidate(const token_params& params, const
 OAUTH2CC_INLINE void token_manager::revoke() {
     transport& via = *core_->own->client.via();
     const std::string endpoint =
-        detail::revocation_endpoint_of(detail::with_current_secret(core_->base), via);
+        detail::revocation_endpoint_of(detail::with_current_credentials(core_->base), via);
     std::optional<error> first;
     for (const auto& entry : core_->all()) {
         std::shared_ptr<const token> tok;
@@ -191,7 +191,7 @@ OAUTH2CC_INLINE void token_manager::revoke() {
         const bool access =
             tok->issued_token_type.empty() || tok->issued_token_type == token_types::access_token;
         try {
-            detail::revoke_at(detail::with_current_secret(entry->client.config()), endpoint,
+            detail::revoke_at(detail::with_current_credentials(entry->client.config()), endpoint,
                               tok->access_token, access ? "access_token" : "", via);
         } catch (const error& e) {
             if (!first) first = e;

@@ -10,6 +10,7 @@
 #include "deadline_watchdog.hpp"
 #include "headers.hpp"
 #include "httplib_support.hpp"
+#include "../text/file_version.hpp"
 #include "../text/limits.hpp"
 #include "proxy.hpp"
 #include "../text/text.hpp"
@@ -20,6 +21,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -198,11 +200,24 @@ private:
     struct pooled_client {
         std::shared_ptr<socket_handle> socket = std::make_shared<socket_handle>();
         std::unique_ptr<httplib::ClientImpl> http;
+        std::uint64_t generation = 0;  ///< of the client certificate's files it presents
     };
 
     std::unique_ptr<pooled_client> acquire(const std::string& origin, const url_parts& url) {
+        // A client certificate replaced on disk: the kept-alive connections present the
+        // old one, so they go (and those in use go when released); the next connection
+        // reads the new files (make_client).
+        const tls_options& tls = options_.tls;
+        const bool rotated = !tls.client_cert_file.empty() &&
+                             client_files_.changed(tls.client_cert_file, tls.client_key_file);
+        std::uint64_t generation = 0;
         {
             std::lock_guard<std::mutex> lock(mutex_);
+            if (rotated) {
+                ++generation_;
+                idle_.clear();
+            }
+            generation = generation_;
             const auto it = idle_.find(origin);
             if (it != idle_.end() && !it->second.empty()) {
                 auto client = std::move(it->second.back());
@@ -210,11 +225,14 @@ private:
                 return client;
             }
         }
-        return make_client(origin, url);
+        auto made = make_client(origin, url);
+        made->generation = generation;
+        return made;
     }
 
     void release(const std::string& origin, std::unique_ptr<pooled_client> client) {
         std::lock_guard<std::mutex> lock(mutex_);
+        if (client->generation != generation_) return;  // it presents a replaced certificate
         auto& list = idle_[origin];
         if (list.size() < options_.max_idle_connections) list.push_back(std::move(client));
     }
@@ -305,6 +323,8 @@ private:
     std::optional<proxy_parts> proxy_;
     std::mutex mutex_;
     std::map<std::string, std::vector<std::unique_ptr<pooled_client>>> idle_;
+    file_watch client_files_;       ///< tls.client_cert_file and client_key_file
+    std::uint64_t generation_ = 0;  ///< one more for each change of those files
     // The process's one watchdog; every exchange disarms its deadline before it returns.
     deadline_watchdog& watchdog_ = deadline_watchdog::shared();
 };

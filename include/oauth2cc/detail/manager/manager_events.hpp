@@ -49,7 +49,7 @@ struct request_record {
     std::chrono::nanoseconds latency{0};
     bool retry = false;
     unsigned nonce_retries = 0;
-    unsigned secret_rotations = 0;
+    unsigned credential_rotations = 0;
 };
 
 /// @brief What a fetch tells after its lock is released.
@@ -72,7 +72,7 @@ struct fetch_events {
                 e.latency = request->latency;
                 e.retry = request->retry;
                 e.dpop_nonce_retries = request->nonce_retries;
-                e.secret_rotations = request->secret_rotations;
+                e.credential_rotations = request->credential_rotations;
                 o.on_token_request(e);
             });
         }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "../oauth/grant.hpp"
+#include "../store/secret_file.hpp"
 #include "backoff.hpp"
 #include "refresher.hpp"
 #include "manager_events.hpp"
@@ -72,8 +73,8 @@ struct fetch_report {
     std::string store_unavailable;       ///< why the store could not be reached
     std::optional<store_result> loaded;  ///< how the look in the store went, if any
     std::chrono::nanoseconds request_took{0};
-    unsigned nonce_retries = 0;     ///< the request's `use_dpop_nonce` retries
-    unsigned secret_rotations = 0;  ///< new secrets the request took up from the secret file
+    unsigned nonce_retries = 0;         ///< the request's `use_dpop_nonce` retries
+    unsigned credential_rotations = 0;  ///< credential files rotated since the last request
     long long took_ms = 0;
 };
 
@@ -125,12 +126,12 @@ inline std::unique_ptr<token_store_lock> take_from_store(const manager_state& s,
 inline void request(manager_state& s, fetch_report& r) {
     r.requested = true;
     const unsigned nonce_retries_before = s.client.nonce_retries();
-    const unsigned rotations_before = s.client.secret_rotations();
+    const unsigned rotations_before = s.client.credential_rotations();
     const auto start = std::chrono::steady_clock::now();
     const auto done = [&] {
         r.request_took = std::chrono::steady_clock::now() - start;
         r.nonce_retries = s.client.nonce_retries() - nonce_retries_before;
-        r.secret_rotations = s.client.secret_rotations() - rotations_before;
+        r.credential_rotations = s.client.credential_rotations() - rotations_before;
     };
     try {
         r.got = s.client.fetch();
@@ -266,7 +267,7 @@ inline fetch_events observer_events(const fetch_inputs& in, const fetch_report& 
         rec.latency = r.request_took;
         rec.retry = in.after_failure;
         rec.nonce_retries = r.nonce_retries;
-        rec.secret_rotations = r.secret_rotations;
+        rec.credential_rotations = r.credential_rotations;
         events.request = std::move(rec);
     }
     if (r.got && in.store) {
@@ -294,11 +295,12 @@ inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report&
     } else {
         publish_failure(s, lock, r, log);
     }
-    if (r.secret_rotations > 0) {
+    if (r.credential_rotations > 0) {
         // Counted and said, never shown: the new secret is the file's business.
-        g.secret_rotations += r.secret_rotations;
-        log.line += "; a new client secret was read from client_secret_file (" +
-                    std::to_string(g.secret_rotations) + " so far)";
+        g.credential_rotations += r.credential_rotations;
+        log.line += "; a rotated credential was taken up from " +
+                    credential_files(s.client.config()) + " (" +
+                    std::to_string(g.credential_rotations) + " so far)";
     }
     note_store_health(s, lock, in, r, log);
     g.fetch = fetch_state::idle;

@@ -77,7 +77,7 @@ struct guarded_state {
     std::optional<time_point> guard_until;
     std::weak_ptr<const token> guard_kept;
     std::uint64_t fetches = 0, successes = 0, failures = 0, retries = 0, waits = 0,
-                  fast_failures = 0, store_loads = 0, store_failures = 0, secret_rotations = 0;
+                  fast_failures = 0, store_loads = 0, store_failures = 0, credential_rotations = 0;
     std::uint64_t hits = 0;  ///< reads served without a cell (try_get, get_async)
     std::minstd_rand rng;    ///< small: a manager may hold thousands of entries
     /// Refreshed by the process's refresher at its refresh point (and, for an entry that is

@@ -42,7 +42,7 @@ inline std::string revocation_endpoint_of(const client_config& cfg, transport& v
 }
 
 /// @brief Revokes token at endpoint, authenticating as cfg's client (whose secret is the
-/// one to send: see with_current_secret()). An assertion's audience is the token
+/// one to send: see with_current_credentials()). An assertion's audience is the token
 /// endpoint, else the issuer, unless cfg names one.
 /// @throws error as oauth2cc::revoke() does
 inline void revoke_at(const client_config& cfg, const std::string& endpoint, const secret& token,

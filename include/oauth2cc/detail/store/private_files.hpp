@@ -6,6 +6,7 @@
 
 #include "../../error.hpp"
 #include "../../secret.hpp"
+#include "../text/file_version.hpp"
 #include "../text/limits.hpp"
 #include "../text/text.hpp"
 #include "../text/wipe.hpp"
@@ -156,13 +157,6 @@ struct file_source_state {
     struct stat seen {};
     secret text;
 };
-
-/// @brief True when a and b describe the same version of a file.
-inline bool same_file_version(const struct stat& a, const struct stat& b) noexcept {
-    return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
-           a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
-           a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
-}
 
 /// @brief The trimmed content of a credential file.
 /// @throws error `config` naming the file (never its content) when it cannot be read or

@@ -1,16 +1,18 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
-// detail/store/secret_file.hpp: a client secret kept in a file, taken up again when the
-// file is replaced; and the prepared token request of a client, made again when its
-// secret or its discovered endpoint changes.
+// detail/store/secret_file.hpp: a client secret or key kept in a file, taken up again
+// when the file is replaced; and the prepared token request of a client, made again when
+// its secret, its key or its discovered endpoint changes.
 // SPDX-License-Identifier: MIT
 #pragma once
 
 #include "../../client_config.hpp"
 #include "../../error.hpp"
 #include "../../secret.hpp"
+#include "../../signing_key.hpp"
 #include "../../transport.hpp"
 #include "../oauth/token_request.hpp"
 #include "../oauth/token_send.hpp"
+#include "../text/file_version.hpp"
 #include "../text/limits.hpp"
 #include "../text/text.hpp"
 #include "private_files.hpp"
@@ -28,13 +30,17 @@
 
 namespace oauth2cc::detail {
 
-/// @brief client_config::client_secret_file: read when first asked for, again when the
-/// file's metadata changes, and again whenever asked to (after an `invalid_client`).
+/// @brief What a credential file holds: a client secret (one line) or a PEM key.
+enum class file_holds { secret, key };
+
+/// @brief client_config::client_secret_file, or the file of a client_config::client_key:
+/// read when first asked for, again when the file's metadata changes, and again whenever
+/// asked to (after an `invalid_client`).
 class secret_file {
 public:
-    explicit secret_file(std::string path) : path_(std::move(path)) {}
+    secret_file(std::string path, file_holds holds) : path_(std::move(path)), holds_(holds) {}
 
-    /// @brief The secret and its version: 1 for the first contents read, one more for
+    /// @brief The contents and their version: 1 for the first contents read, one more for
     /// each change of contents (a file touched but not changed keeps its version).
     /// @param force read even when the metadata is unchanged
     /// @throws error `config` naming the file (never its contents) when it cannot be
@@ -44,20 +50,21 @@ public:
         const bool known = ::stat(path_.c_str(), &now) == 0;
         const std::lock_guard<std::mutex> lock(mutex_);
         if (!force && known && text_ && same_file_version(now, seen_)) return {text_, version_};
-        std::string text =
-            read_credential_file(path_, max_credential_file_bytes, "the client secret file");
+        // A key file removed once read leaves the key as it was: a key is in hand (a
+        // secret file is the secret's one place, and its loss an error).
+        if (!known && text_ && holds_ == file_holds::key) return {text_, version_};
+        const std::string name =
+            holds_ == file_holds::secret ? "the client secret file" : "the key file";
+        std::string text = read_credential_file(path_, max_credential_file_bytes, name);
         const wipe_at_exit wiper{[&text] { wipe(text); }};
         // A trailing newline (or CRLF) is the file's, not the secret's.
         std::size_t end = text.size();
         while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r')) --end;
-        text.resize(end);
-        if (text.empty()) {
-            throw error(error_kind::config,
-                        "the client secret file \"" + excerpt(path_, 200) + "\" is empty");
-        }
-        if (has_control(text)) {
-            throw error(error_kind::config, "the client secret file \"" + excerpt(path_, 200) +
-                                                "\" holds control characters");
+        if (holds_ == file_holds::secret) text.resize(end);
+        const std::string named = name + " \"" + excerpt(path_, 200) + "\"";
+        if (end == 0) throw error(error_kind::config, named + " is empty");
+        if (holds_ == file_holds::secret && has_control(text)) {
+            throw error(error_kind::config, named + " holds control characters");
         }
         if (!text_ || text_->reveal() != text) {
             text_ = std::make_shared<const secret>(text);
@@ -67,28 +74,55 @@ public:
         return {text_, version_};
     }
 
+    /// @brief The key the file holds now, with given's kid and alg; read as current()
+    /// reads, made once per version.
+    /// @throws error `config` naming the file as signing_key::from_pem_file() does
+    signing_key key(const signing_key& given, bool force = false) {
+        const unsigned version = current(force).second;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (!key_ || key_version_ != version || key_->kid() != given.kid() ||
+            key_->alg() != given.alg()) {
+            key_ = signing_key::from_pem_file(path_, given.kid(), given.alg());
+            key_version_ = version;
+        }
+        return *key_;
+    }
+
 private:
     std::mutex mutex_;
     std::string path_;
+    file_holds holds_;
     struct stat seen_ {};
     std::shared_ptr<const secret> text_;
     unsigned version_ = 0;
+    std::optional<signing_key> key_;  ///< made by key() from version key_version_
+    unsigned key_version_ = 0;
 };
 
 /// @brief The one secret_file of path in this process, shared by every client that names
 /// it, so that a file is read once per change whatever number of entries use it.
-inline std::shared_ptr<secret_file> secret_file_at(const std::string& path) {
+inline std::shared_ptr<secret_file> secret_file_at(const std::string& path,
+                                                   file_holds holds = file_holds::secret) {
     static std::mutex mutex;
     static std::map<std::string, std::weak_ptr<secret_file>> files;
     const std::lock_guard<std::mutex> lock(mutex);
     for (auto it = files.begin(); it != files.end();) {
         it = it->second.expired() ? files.erase(it) : std::next(it);
     }
-    std::weak_ptr<secret_file>& known = files[path];
+    std::weak_ptr<secret_file>& known = files[(holds == file_holds::key ? "k" : "s") + path];
     if (auto file = known.lock()) return file;
-    auto file = std::make_shared<secret_file>(path);
+    auto file = std::make_shared<secret_file>(path, holds);
     known = file;
     return file;
+}
+
+/// @brief The shared file of cfg's client key; null when the key was not read from a file,
+/// or its file is gone (the key in hand signs).
+inline std::shared_ptr<secret_file> key_file_of(const client_config& cfg) {
+    if (!cfg.client_key || cfg.client_key->file().empty()) return nullptr;
+    struct stat st {};
+    if (::stat(cfg.client_key->file().c_str(), &st) != 0) return nullptr;
+    return secret_file_at(cfg.client_key->file(), file_holds::key);
 }
 
 /// @brief Refuses a client_secret_file beside a client_secret, or for a method that sends
@@ -107,32 +141,52 @@ inline void check_secret_file(const client_config& cfg) {
     }
 }
 
-/// @brief cfg with the current contents of its client_secret_file as client_secret (cfg
-/// itself when it names no file), for the requests that are not token requests
-/// (introspection, revocation).
+/// @brief The credential files cfg names that are read again when they change, for a log line.
+inline std::string credential_files(const client_config& cfg) {
+    std::string out;
+    const auto add = [&out](const char* name) {
+        out += (out.empty() ? "" : ", ") + std::string(name);
+    };
+    if (!cfg.client_secret_file.empty()) add("client_secret_file");
+    if (cfg.client_key && !cfg.client_key->file().empty()) add("the client key file");
+    if (!cfg.tls.client_cert_file.empty()) add("the client certificate files");
+    return out;
+}
+
+/// @brief cfg with the current contents of its client_secret_file as client_secret, and
+/// its key file's current key as client_key (cfg itself when it names no such file), for
+/// the requests that are not token requests (introspection, revocation).
 /// @throws error `config` as check_secret_file() and secret_file::current() do
-inline client_config with_current_secret(const client_config& cfg) {
+inline client_config with_current_credentials(const client_config& cfg) {
     check_secret_file(cfg);
     client_config out = cfg;
     if (!cfg.client_secret_file.empty()) {
         out.client_secret = *secret_file_at(cfg.client_secret_file)->current().first;
     }
+    if (const auto key_file = key_file_of(cfg)) out.client_key = key_file->key(*cfg.client_key);
     return out;
 }
 
 /// @brief The prepared token request of one client: built once, and again when its
-/// secret file has new contents; with an issuer and no token endpoint, built by the
-/// first request that discovers the endpoint, and by the next after a failure.
+/// secret file or key file has new contents; with an issuer and no token endpoint, built
+/// by the first request that discovers the endpoint, and by the next after a failure.
+/// Counts the rotations of its credential files: a new secret, a new key, a client
+/// certificate replaced (by its files' metadata: the transport reads them).
 class request_source {
 public:
-    /// @throws error `config` when cfg is unusable, or its secret file cannot be read
-    explicit request_source(const client_config& cfg) : cfg_(cfg) {
+    /// @throws error `config` when cfg is unusable, or its secret or key file cannot be
+    ///         read
+    explicit request_source(const client_config& cfg) : cfg_(cfg), key_file_(key_file_of(cfg)) {
         check_secret_file(cfg);
         if (!cfg.client_secret_file.empty()) {
             file_ = secret_file_at(cfg.client_secret_file);
             auto [text, version] = file_->current();
             cfg_.client_secret = *text;
             version_ = version;
+        }
+        if (key_file_) key_version_ = key_file_->current().second;
+        if (!cfg.tls.client_cert_file.empty()) {
+            cert_files_.changed(cfg.tls.client_cert_file, cfg.tls.client_key_file);
         }
         if (discovers_endpoint(cfg_)) {
             validate_before_discovery(cfg_);
@@ -142,7 +196,9 @@ public:
     }
 
     /// @brief The request to send now.
-    /// @throws error `config` when the secret file cannot be read; as discover() does
+    /// @param force read the secret and key files even when their metadata is unchanged
+    /// @throws error `config` when the secret or key file cannot be read; as discover()
+    ///         does
     std::shared_ptr<const prepared_token_request> get(transport& via, bool force = false) {
         const std::lock_guard<std::mutex> lock(mutex_);
         if (file_) {
@@ -154,6 +210,19 @@ public:
                 ++rotations_;
             }
         }
+        if (key_file_) {
+            const unsigned version = key_file_->current(force).second;
+            if (version != key_version_) {
+                cfg_.client_key = key_file_->key(*cfg_.client_key);
+                ready_.reset();
+                key_version_ = version;
+                ++rotations_;
+            }
+        }
+        if (!cfg_.tls.client_cert_file.empty() &&
+            cert_files_.changed(cfg_.tls.client_cert_file, cfg_.tls.client_key_file)) {
+            ++rotations_;
+        }
         if (!ready_) {
             // Discovered once: a new secret keeps the endpoint.
             if (discovers_endpoint(cfg_)) cfg_ = with_discovered_endpoint(cfg_, via);
@@ -162,33 +231,39 @@ public:
         return ready_;
     }
 
-    /// @brief After `invalid_client` to failed: the request with the secret file's new
-    /// contents, read now; null when the secret is the one failed was sent with.
+    /// @brief After `invalid_client` to failed, sent when rotations() was seen: the
+    /// request to send again when a credential file has changed since (the secret and
+    /// key files read now); null when none has.
     std::shared_ptr<const prepared_token_request> renewed(const prepared_token_request& failed,
-                                                          transport& via) {
-        if (!file_) return nullptr;
+                                                          unsigned seen, transport& via) {
+        if (!file_ && !key_file_ && cfg_.tls.client_cert_file.empty()) return nullptr;
         auto now = get(via, true);
-        return now.get() != &failed ? now : nullptr;
+        return now.get() != &failed || rotations_.load() != seen ? now : nullptr;
     }
 
-    /// @brief The new secrets taken up from the file since the first.
+    /// @brief The credential files' rotations taken up since the first read.
     unsigned rotations() const noexcept { return rotations_.load(); }
 
 private:
     std::mutex mutex_;
-    client_config cfg_;  ///< with the secret file's current contents
+    client_config cfg_;  ///< with the secret and key files' current contents
     std::shared_ptr<secret_file> file_;
     unsigned version_ = 0;
+    std::shared_ptr<secret_file> key_file_;
+    unsigned key_version_ = 0;
+    file_watch cert_files_;  ///< tls.client_cert_file and client_key_file
     std::shared_ptr<const prepared_token_request> ready_;
     std::atomic<unsigned> rotations_{0};
 };
 
-/// @brief Sends source's request; an `invalid_client` answer is retried once when the
-/// secret file has new contents (read again now), never twice for one change.
+/// @brief Sends source's request; an `invalid_client` answer is retried once when a
+/// credential file has changed (the secret and key files read again now), never twice
+/// for one change.
 /// The acquisition is a span, its attempts its children.
 inline token send_with_renewal(request_source& source, transport& via,
                                std::atomic<unsigned>* nonce_retries = nullptr) {
     const auto sent = source.get(via);
+    const unsigned seen = source.rotations();
     span_scope span(sent->trace, sent->span(span_kind::token_acquisition));
     unsigned attempt = 0;
     std::shared_ptr<const prepared_token_request> again;
@@ -199,7 +274,7 @@ inline token send_with_renewal(request_source& source, transport& via,
             span.failed(e);
             throw;
         }
-        again = source.renewed(*sent, via);
+        again = source.renewed(*sent, seen, via);
         if (!again) {
             span.failed(e);
             throw;

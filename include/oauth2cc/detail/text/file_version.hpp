@@ -1,0 +1,51 @@
+// oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
+// detail/text/file_version.hpp: whether a file is still the version seen before, by its
+// metadata alone, for the credential files that are read again when they change.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include <sys/stat.h>
+
+namespace oauth2cc::detail {
+
+/// @brief True when a and b describe the same version of a file.
+inline bool same_file_version(const struct stat& a, const struct stat& b) noexcept {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+           a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+           a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+/// @brief Watches files for a new version: the first look notes them, each later look
+/// says whether any has changed (or appeared, or gone) since the look before. One stat()
+/// a file a look; thread-safe.
+class file_watch {
+public:
+    /// @brief True when one of the files differs from the last look (never on the first).
+    bool changed(const std::string& a, const std::string& b = {}) {
+        struct stat now_a {
+        }, now_b{};
+        const bool has_a = !a.empty() && ::stat(a.c_str(), &now_a) == 0;
+        const bool has_b = !b.empty() && ::stat(b.c_str(), &now_b) == 0;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        const bool differs = looked_ && (has_a != had_a_ || has_b != had_b_ ||
+                                         (has_a && !same_file_version(now_a, seen_a_)) ||
+                                         (has_b && !same_file_version(now_b, seen_b_)));
+        looked_ = true;
+        had_a_ = has_a;
+        had_b_ = has_b;
+        seen_a_ = now_a;
+        seen_b_ = now_b;
+        return differs;
+    }
+
+private:
+    std::mutex mutex_;
+    bool looked_ = false, had_a_ = false, had_b_ = false;
+    struct stat seen_a_ {
+    }, seen_b_{};
+};
+
+}  // namespace oauth2cc::detail
