@@ -6073,8 +6073,8 @@ public:
     /// @brief The key the file holds now, with given's kid and alg; read as current()
     /// reads, made once per version.
     /// @throws error `config` naming the file as signing_key::from_pem_file() does
-    signing_key key(const signing_key& given, bool force = false) {
-        const unsigned version = current(force).second;
+    signing_key key(const signing_key& given) {
+        const unsigned version = current().second;
         const std::lock_guard<std::mutex> lock(mutex_);
         if (!key_ || key_version_ != version || key_->kid() != given.kid() ||
             key_->alg() != given.alg()) {
@@ -7538,7 +7538,7 @@ inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report&
         publish_failure(s, lock, r, log);
     }
     if (r.credential_rotations > 0) {
-        // Counted and said, never shown: the new secret is the file's business.
+        // Counted and said, never shown: a new secret or key is the file's business.
         g.credential_rotations += r.credential_rotations;
         log.line += "; a rotated credential was taken up from " +
                     credential_files(s.client.config()) + " (" +

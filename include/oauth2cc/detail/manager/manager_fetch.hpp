@@ -296,7 +296,7 @@ inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report&
         publish_failure(s, lock, r, log);
     }
     if (r.credential_rotations > 0) {
-        // Counted and said, never shown: the new secret is the file's business.
+        // Counted and said, never shown: a new secret or key is the file's business.
         g.credential_rotations += r.credential_rotations;
         log.line += "; a rotated credential was taken up from " +
                     credential_files(s.client.config()) + " (" +

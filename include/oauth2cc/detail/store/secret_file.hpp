@@ -77,8 +77,8 @@ public:
     /// @brief The key the file holds now, with given's kid and alg; read as current()
     /// reads, made once per version.
     /// @throws error `config` naming the file as signing_key::from_pem_file() does
-    signing_key key(const signing_key& given, bool force = false) {
-        const unsigned version = current(force).second;
+    signing_key key(const signing_key& given) {
+        const unsigned version = current().second;
         const std::lock_guard<std::mutex> lock(mutex_);
         if (!key_ || key_version_ != version || key_->kid() != given.kid() ||
             key_->alg() != given.alg()) {
