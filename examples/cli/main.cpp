@@ -143,6 +143,138 @@ oauth2cc::client_config config_from_options(const std::map<std::string, std::str
     }
 }
 
+/// The client configuration of the command line's options and the OAUTH2_* variables.
+oauth2cc::client_config client_from_options(std::map<std::string, std::string>& settings,
+                                            const CLI::App& app, const CLI::Option* value_opt,
+                                            const CLI::Option* file_opt, std::string secret_file,
+                                            std::string secret_value,
+                                            const std::vector<std::string>& resources, bool dpop) {
+    if (settings["token_url"].empty() && settings["issuer"].empty()) {
+        throw usage_error{
+            "no token URL: --token-url or OAUTH2_TOKEN_URL, or --issuer or OAUTH2_ISSUER"};
+    }
+    if (settings["client_id"].empty()) {
+        throw usage_error{"no client id: --client-id or OAUTH2_CLIENT_ID"};
+    }
+    if (dpop) settings["dpop"] = "1";
+    for (const auto& r : resources) settings["resource"] += r + " ";
+    // The command line first, then the environment; a file before the value itself.
+    if (value_opt->count() > 0) {
+        std::cerr << "oauth2cc-cli: warning: --client-secret shows the secret in the process "
+                     "list; prefer --client-secret-file or OAUTH2_CLIENT_SECRET_FILE\n";
+    } else if (file_opt->count() == 0) {
+        secret_file = env("OAUTH2_CLIENT_SECRET_FILE");
+        if (secret_file.empty()) secret_value = env("OAUTH2_CLIENT_SECRET");
+    }
+    settings["client_secret_file"] = secret_file;
+    settings["client_secret"] = secret_value;
+    oauth2cc::client_config cfg = config_from_options(settings, app);
+    if (!oauth2cc_examples::sends_secret(cfg.auth) &&
+        (value_opt->count() > 0 || file_opt->count() > 0)) {
+        throw usage_error{"the " + std::string(oauth2cc::to_string(cfg.auth)) +
+                          " method sends no client secret; drop --client-secret(-file)"};
+    }
+    return cfg;
+}
+
+/// The edit distance of a and b (insertions, deletions, substitutions, swaps of two
+/// neighbours), for "did you mean".
+std::size_t distance(std::string_view a, std::string_view b) {
+    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                                d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    return d[a.size()][b.size()];
+}
+
+/// The candidate nearest to typed, when it is near enough to be what was meant.
+std::optional<std::string> nearest(std::string_view typed,
+                                   const std::vector<std::string>& candidates) {
+    std::optional<std::string> best;
+    std::size_t best_distance = 0;
+    for (const auto& c : candidates) {
+        const std::size_t d = distance(typed, c);
+        if (!best || d < best_distance) {
+            best = c;
+            best_distance = d;
+        }
+    }
+    if (!best || best_distance > std::max<std::size_t>(2, typed.size() / 3)) return std::nullopt;
+    return best;
+}
+
+/// What a parse error says, without any value that was typed (a secret typed in the
+/// wrong place, say, must not reach a log): an unknown option by its name, with the
+/// nearest one; a stray argument by its position; an unknown command by its name only
+/// when it is near a command's.
+std::string argument_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+    std::vector<std::string> options, commands;
+    const auto add_options = [&options](const CLI::App& a) {
+        for (const CLI::Option* o : a.get_options()) {
+            for (const auto& n : o->get_lnames()) options.push_back("--" + n);
+            for (const auto& n : o->get_snames()) options.push_back("-" + n);
+        }
+    };
+    add_options(app);
+    for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+        commands.push_back(command->get_name());
+        add_options(*command);
+    }
+    const auto position = [argc, argv](const std::string& arg) {
+        for (int i = 1; i < argc; ++i) {
+            if (arg == argv[i]) return std::to_string(i);
+        }
+        return std::string("?");
+    };
+    const std::vector<std::string> extras = app.remaining(true);
+    for (const std::string& extra : extras) {
+        if (extra.size() > 1 && extra.front() == '-' && extra != "--") {
+            // The name alone: what follows '=' is a value.
+            const std::string name = extra.substr(0, extra.find('='));
+            std::string message = "unknown option " + name;
+            if (const auto meant = nearest(name, options))
+                message += "; did you mean " + *meant + "?";
+            return message;
+        }
+    }
+    if (!extras.empty()) {
+        const std::string& stray = extras.front();
+        if (app.get_subcommands().empty()) {
+            if (const auto meant = nearest(stray, commands)) {
+                return "unknown command \"" + stray + "\"; did you mean " + *meant + "?";
+            }
+            return "argument " + position(stray) +
+                   " is not a command: the commands are token, revoke and call";
+        }
+        return "argument " + position(stray) + " was not expected (" +
+               app.get_subcommands().front()->get_name() + " takes " +
+               (app.get_subcommands().front()->get_name() == "call" ? "one URL" : "no argument") +
+               "; options are written --name VALUE)";
+    }
+    if (app.get_subcommands().empty() && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+        return "no command: oauth2cc-cli [OPTIONS] token|revoke|call ...";
+    }
+    const std::string what = e.what();
+    if (dynamic_cast<const CLI::ValidationError*>(&e) != nullptr) {
+        // "--format: <value> not in {...}": the option's name, never the value.
+        return what.substr(0, what.find(':')) + ": not one of the values it takes";
+    }
+    if (dynamic_cast<const CLI::ConversionError*>(&e) != nullptr) {
+        return "a value is not of the kind its option takes";
+    }
+    // The rest (a missing value or argument, options that exclude each other) name
+    // options only.
+    return what;
+}
+
 parsed parse(int argc, char** argv) {
     parsed p;
     auto& cfg = p.cfg;
@@ -150,7 +282,7 @@ parsed parse(int argc, char** argv) {
     // or else its variable's: the library's one parser gives them their meaning.
     std::map<std::string, std::string> settings;
     std::string secret_file, secret_value, encoding = "form", cache;
-    std::string proxy;
+    std::string proxy, config_file;
     std::vector<std::string> resources;
     bool dpop = false, allow_insecure_http = false;
     std::vector<std::string> header_lines;
@@ -162,6 +294,12 @@ parsed parse(int argc, char** argv) {
     app.fallthrough();
     app.require_subcommand(1, 1);
     app.set_version_flag("--version", "oauth2cc-cli " + std::string(oauth2cc::version_string));
+    app.add_option("--config", config_file,
+                   "the client configuration from a JSON file of settings, by the\n"
+                   "names of OAUTH2_* in lower case without the prefix (token_url,\n"
+                   "client_id, client_secret_file, scope, ...); the client options\n"
+                   "and OAUTH2_* variables are then not read")
+        ->type_name("FILE");
     app.add_option("--token-url", settings["token_url"], "the token endpoint")
         ->type_name("URL")
         ->envname("OAUTH2_TOKEN_URL");
@@ -355,14 +493,21 @@ parsed parse(int argc, char** argv) {
         ->type_name("HEADER");
     call->add_option("url", p.call.url, "the URL to call")->type_name("URL")->required();
 
+    // Extras are gathered rather than thrown, so that argument_error() names them without
+    // their values; any left after a parse that succeeded are refused the same way.
+    app.allow_extras();
+    for (CLI::App* command : {token, revoke, call}) command->allow_extras();
     try {
         app.parse(argc, argv);
+        if (!app.remaining(true).empty()) {
+            throw CLI::ExtrasError(app.get_name(), std::vector<std::string>{});
+        }
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) {  // --help (on the program or a command), --version
             app.exit(e);
             throw help_shown{};
         }
-        throw usage_error{e.what()};
+        throw usage_error{argument_error(app, e, argc, argv)};
     }
     p.command = app.get_subcommands().front()->get_name();
     oauth2cc_examples::warn_of_passwords_in_argv(
@@ -384,30 +529,11 @@ parsed parse(int argc, char** argv) {
     }
     if (cache_opt->count() > 0) p.store.directory = cache;
     if (proxy_opt->count() > 0) p.proxy = proxy;
-    if (settings["token_url"].empty() && settings["issuer"].empty()) {
-        throw usage_error{
-            "no token URL: --token-url or OAUTH2_TOKEN_URL, or --issuer or OAUTH2_ISSUER"};
-    }
-    if (settings["client_id"].empty()) {
-        throw usage_error{"no client id: --client-id or OAUTH2_CLIENT_ID"};
-    }
-    if (dpop) settings["dpop"] = "1";
-    for (const auto& r : resources) settings["resource"] += r + " ";
-    // The command line first, then the environment; a file before the value itself.
-    if (value_opt->count() > 0) {
-        std::cerr << "oauth2cc-cli: warning: --client-secret shows the secret in the process "
-                     "list; prefer --client-secret-file or OAUTH2_CLIENT_SECRET_FILE\n";
-    } else if (file_opt->count() == 0) {
-        secret_file = env("OAUTH2_CLIENT_SECRET_FILE");
-        if (secret_file.empty()) secret_value = env("OAUTH2_CLIENT_SECRET");
-    }
-    settings["client_secret_file"] = secret_file;
-    settings["client_secret"] = secret_value;
-    cfg = config_from_options(settings, app);
-    if (!oauth2cc_examples::sends_secret(cfg.auth) &&
-        (value_opt->count() > 0 || file_opt->count() > 0)) {
-        throw usage_error{"the " + std::string(oauth2cc::to_string(cfg.auth)) +
-                          " method sends no client secret; drop --client-secret(-file)"};
+    if (!config_file.empty()) {
+        cfg = oauth2cc::config_from_file(config_file);
+    } else {
+        cfg = client_from_options(settings, app, value_opt, file_opt, secret_file, secret_value,
+                                  resources, dpop);
     }
     cfg.allow_insecure_http = allow_insecure_http;
     cfg.basic_encoding = encoding == "raw" ? oauth2cc::credential_encoding::raw
@@ -623,5 +749,13 @@ int main(int argc, char** argv) {
     } catch (const oauth2cc::error& e) {
         report(e);
         return exit_code_for(e);
+    } catch (const std::exception&) {
+        // Never an abort: what() may quote what it was given, so it is not shown.
+        std::cerr << "oauth2cc-cli: an unexpected failure (a bug: please report it with the "
+                     "command line, without its secrets)\n";
+        return exit_bad_response;
+    } catch (...) {
+        std::cerr << "oauth2cc-cli: an unexpected failure (a bug: please report it)\n";
+        return exit_bad_response;
     }
 }

@@ -1,7 +1,8 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
 // curl_bearer/main.cpp: oauth2cc keeps the token, libcurl makes the call. For programs
-// that already use another HTTP client: token_manager::authorization_header() gives the
-// header, and invalidate() is the one retry on 401.
+// that already use another HTTP client: token_manager::headers_for() gives the headers of
+// the token in hand (Bearer, or DPoP with a proof for this request; a token that is no
+// access token is refused, never sent), and invalidate() is the one retry on 401.
 //
 // Usage: oauth2cc-curl-bearer URL
 // Configured from the environment: OAUTH2_TOKEN_URL, OAUTH2_CLIENT_ID,
@@ -34,9 +35,14 @@ size_t append_body(char* data, size_t size, size_t count, void* into) {
 long get_with_token(CURL* curl, const std::string& url, oauth2cc::token_manager& tokens,
                     std::shared_ptr<const oauth2cc::token>& used, std::string& body) {
     used = tokens.get();
-    std::string header = "Authorization: Bearer " + used->access_token.reveal();
-    curl_slist* headers = curl_slist_append(nullptr, header.c_str());
-    std::fill(header.begin(), header.end(), '\0');  // curl keeps its own copy
+    curl_slist* headers = nullptr;
+    for (auto& [name, value] : tokens.headers_for(*used, "GET", url)) {
+        std::string line = name + ": " + value;
+        headers = curl_slist_append(headers, line.c_str());
+        // curl keeps its own copy.
+        std::fill(line.begin(), line.end(), '\0');
+        std::fill(value.begin(), value.end(), '\0');
+    }
     body.clear();
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);

@@ -5,10 +5,11 @@
 //
 // Usage: oauth2cc-daemon [--interval-ms 1000] [--status-every-ms 10000]
 //                        [--redis URL | --redis-url-file FILE] [--seal-key-file FILE]
-//                        [--metrics-port N] [--audience A]... URL
-// With --audience (repeated), each poll calls URL once per audience, each with a token
-// for that audience from the one token_manager (an entry each, refreshed together on the
-// process's one refresher); without it, with the configuration's own token.
+//                        [--metrics-port N] (URL | --audience A URL_A [--audience B URL_B]...)
+// With --audience, each audience is followed by the URL of its API: each poll calls each
+// URL with a token for its own audience only, from the one token_manager (an entry each,
+// refreshed together on the process's one refresher); without it, URL with the
+// configuration's own token.
 // With --metrics-port, Prometheus metrics of the token (oauth2cc::prometheus_exporter) are
 // served at http://127.0.0.1:N/metrics (0: a free port, printed).
 // With --redis, the token is shared in Redis by every daemon on it (one request for the
@@ -73,12 +74,14 @@ std::string status_line(const oauth2cc::manager_stats& st) {
 int main(int argc, char** argv) {
     static constexpr const char* usage =
         "usage: oauth2cc-daemon [--interval-ms N] [--status-every-ms N] [--redis URL | "
-        "--redis-url-file FILE] [--seal-key-file FILE] [--metrics-port N] [--audience A]... "
-        "URL\n";
+        "--redis-url-file FILE] [--seal-key-file FILE] [--metrics-port N] (URL | --audience A "
+        "URL_A [--audience B URL_B]...)\n";
     std::chrono::milliseconds interval{1000}, status_every{10000};
     oauth2cc_examples::store_settings stored;
-    std::string url;
-    std::vector<std::string> audiences;
+    // The APIs to poll: a URL, or each audience with its own URL (a token goes only to the
+    // API of its audience).
+    std::vector<std::pair<std::string, std::string>> targets;  // audience (or ""), URL
+    std::optional<std::string> pending_audience;
     long metrics_port = -1;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -93,18 +96,32 @@ int main(int argc, char** argv) {
         } else if (a == "--metrics-port" && i + 1 < argc) {
             metrics_port = std::atol(argv[++i]);
         } else if (a == "--audience" && i + 1 < argc && argv[i + 1][0] != '\0') {
-            audiences.emplace_back(argv[++i]);
+            if (pending_audience || (!targets.empty() && targets.front().first.empty())) {
+                std::cerr << "oauth2cc-daemon: each --audience is followed by the URL of its "
+                             "API (--audience A URL_A --audience B URL_B), so that a token goes "
+                             "to its own API only\n"
+                          << usage;
+                return 2;
+            }
+            pending_audience = argv[++i];
         } else if (a == "--seal-key-file" && i + 1 < argc) {
             stored.seal_key_file = argv[++i];
-        } else if (url.empty() && !a.empty() && a.front() != '-') {
-            url = a;
+        } else if (!a.empty() && a.front() != '-' && (pending_audience || targets.empty())) {
+            targets.emplace_back(pending_audience.value_or(""), a);
+            pending_audience.reset();
         } else {
             std::cerr << usage;
             return 2;
         }
     }
-    if (url.empty() || interval.count() <= 0 || status_every.count() <= 0 || metrics_port > 65535 ||
-        (metrics_port < 0 && metrics_port != -1)) {
+    if (pending_audience) {
+        std::cerr << "oauth2cc-daemon: --audience " << *pending_audience
+                  << " has no URL: follow it with the URL of its API\n"
+                  << usage;
+        return 2;
+    }
+    if (targets.empty() || interval.count() <= 0 || status_every.count() <= 0 ||
+        metrics_port > 65535 || (metrics_port < 0 && metrics_port != -1)) {
         std::cerr << usage;
         return 2;
     }
@@ -134,10 +151,6 @@ int main(int argc, char** argv) {
 
     int exit_code = 0;
     try {
-        const std::size_t path_at = url.find_first_of("/?", url.find("://") + 3);
-        const std::string base = url.substr(0, path_at);
-        const std::string path = path_at == std::string::npos ? "/" : url.substr(path_at);
-
         oauth2cc::token_manager tokens(oauth2cc::config_from_environment());
         tokens.set_logger([](oauth2cc::log_level level, std::string_view line) {
             say("token " + std::string(oauth2cc::to_string(level)) + ": " + std::string(line));
@@ -162,31 +175,38 @@ int main(int argc, char** argv) {
         oauth2cc::client_options options;
         options.connect_timeout = std::chrono::milliseconds(1000);
         options.read_timeout = std::chrono::milliseconds(5000);
-        // One client per audience, each sending its own token; one for the configuration's
-        // own token when no audience is given.
-        std::vector<std::unique_ptr<oauth2cc::authorized_client>> apis;
-        if (audiences.empty()) {
-            apis.push_back(std::make_unique<oauth2cc::authorized_client>(base, tokens, options));
+        // One client per API, each sending the token of its audience (the configuration's
+        // own when none is given), and only to its own base URL.
+        struct api {
+            std::string audience, path;
+            std::unique_ptr<oauth2cc::authorized_client> client;
+        };
+        std::vector<api> apis;
+        for (const auto& [audience, url] : targets) {
+            const std::size_t scheme = url.find("://");
+            const std::size_t path_at =
+                url.find_first_of("/?", scheme == std::string::npos ? 0 : scheme + 3);
+            if (!audience.empty()) {
+                auto params = oauth2cc::params_of(tokens.config());
+                params.audience = audience;
+                options.params = params;
+            }
+            apis.push_back({audience, path_at == std::string::npos ? "/" : url.substr(path_at),
+                            std::make_unique<oauth2cc::authorized_client>(url.substr(0, path_at),
+                                                                          tokens, options)});
+            say("polling " + url + (audience.empty() ? "" : " with a token for " + audience) +
+                " every " + std::to_string(interval.count()) + " ms");
         }
-        for (const auto& audience : audiences) {
-            auto params = oauth2cc::params_of(tokens.config());
-            params.audience = audience;
-            options.params = params;
-            apis.push_back(std::make_unique<oauth2cc::authorized_client>(base, tokens, options));
-        }
-        say("polling " + url + " every " + std::to_string(interval.count()) + " ms" +
-            (audiences.empty() ? std::string()
-                               : " for " + std::to_string(audiences.size()) + " audiences"));
 
         auto next_status = std::chrono::steady_clock::now() + status_every;
         std::unique_lock<std::mutex> lock(m);
         while (!stopping) {
             lock.unlock();
-            for (std::size_t k = 0; k < apis.size(); ++k) {
-                const std::string who = audiences.empty() ? "" : " (" + audiences[k] + ")";
+            for (const api& target : apis) {
+                const std::string who = target.audience.empty() ? "" : " (" + target.audience + ")";
                 const auto started = std::chrono::steady_clock::now();
                 try {
-                    const auto res = apis[k]->get(path);
+                    const auto res = target.client->get(target.path);
                     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - started);
                     say("call" + who + ": HTTP " + std::to_string(res.status) + " in " +

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,9 +44,16 @@ struct client_options : connection_options {
     /// config's own.
     std::optional<token_params> params;
     /// Off by default. When on, a 403 `insufficient_scope` whose challenge names a `scope`
-    /// (RFC 6750 §3.1) is answered once with a token for the union of the sent and the
-    /// named scopes, which this client then keeps using; never more than once per call.
+    /// (RFC 6750 §3.1) is answered once per call with a token for this client's own scopes
+    /// (those of `params`, else the config's) plus the scopes the challenge named. The API
+    /// chooses what is added, within step_up_scopes: the client keeps its own scopes plus
+    /// those of the last challenge it answered (a new challenge replaces that widening,
+    /// never adds to it), and only once a token for them was had. A challenge that names
+    /// no scope, or none this client may add and does not already send, and a wider token
+    /// that cannot be had, leave the 403 as it came.
     bool step_up_scope = false;
+    /// The scopes a step-up may add. Empty: any scope the API's challenge names.
+    std::set<std::string> step_up_scopes;
 };
 
 /// @brief The path with params appended as a percent-encoded query: A-Z a-z 0-9 - . _ ~
@@ -122,9 +130,10 @@ private:
     // them.
     std::optional<token_params> current_params() const;
     std::shared_ptr<const token> token_of(const std::optional<token_params>& params);
-    // The parameters with the scopes a 403 `insufficient_scope` named added, when
-    // step-up is on and they add one; else unset.
-    std::optional<token_params> stepped_up(const std::optional<token_params>& params,
+    // This client's own parameters with the scopes a 403 `insufficient_scope` named (and
+    // step_up_scopes allows) added, when that adds one the sent parameters lacked; else
+    // unset.
+    std::optional<token_params> stepped_up(const std::optional<token_params>& sent,
                                            const http_response& res, bool dpop) const;
 
     std::string base_url_;
@@ -134,7 +143,7 @@ private:
     std::shared_ptr<transport> transport_;
     std::string who_;  ///< the manager's client id, sanitised, for the observer
     mutable std::mutex params_mutex_;
-    std::optional<token_params> params_;  ///< options_.params, widened by step-ups
+    std::optional<token_params> params_;  ///< options_.params, or the last step-up's
 };
 
 }  // namespace oauth2cc

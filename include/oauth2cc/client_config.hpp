@@ -202,7 +202,7 @@ std::function<std::string()> jwt_bearer_assertion(
 /// @brief The request parameters of one token: a token_manager holds one token per
 /// distinct token_params. In a request made for a token_params its four fields replace
 /// the config's; an empty field sends none. Two token_params that differ only in the order
-/// of their scopes or resources ask for the same token.
+/// of their scopes, resources or extra parameters ask for the same token.
 struct token_params {
     std::vector<std::string> scopes;     ///< Sent space-joined as `scope`.
     std::string audience;                ///< Sent as `audience` when not empty.
@@ -214,8 +214,8 @@ struct token_params {
 /// `auto p = params_of(cfg); p.audience = "https://api.example.com";`.
 token_params params_of(const client_config& cfg);
 
-/// @brief True when a and b ask for the same token: the same scopes and resources in any
-/// order, the same audience, the same extra parameters in the same order.
+/// @brief True when a and b ask for the same token: the same scopes, resources and extra
+/// parameters in any order, the same audience (as a token store's key sees them).
 bool operator==(const token_params& a, const token_params& b);
 /// @brief Not a == b.
 bool operator!=(const token_params& a, const token_params& b);

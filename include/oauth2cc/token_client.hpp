@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 namespace oauth2cc {
 
@@ -63,6 +64,11 @@ public:
     /// client_config::client_key, a replaced tls_options::client_cert_file or
     /// client_key_file (a rotation is counted once, whatever requests it serves).
     unsigned credential_rotations() const noexcept;
+
+    /// @brief What the discovered metadata left worth a log line (a grant it does not
+    /// list, requested all the same), once; then, and when there is none, empty. A
+    /// token_manager logs it on its fetch's line.
+    std::string take_notice();
 
 private:
     client_config cfg_;

@@ -797,7 +797,7 @@ std::function<std::string()> jwt_bearer_assertion(
 /// @brief The request parameters of one token: a token_manager holds one token per
 /// distinct token_params. In a request made for a token_params its four fields replace
 /// the config's; an empty field sends none. Two token_params that differ only in the order
-/// of their scopes or resources ask for the same token.
+/// of their scopes, resources or extra parameters ask for the same token.
 struct token_params {
     std::vector<std::string> scopes;     ///< Sent space-joined as `scope`.
     std::string audience;                ///< Sent as `audience` when not empty.
@@ -809,8 +809,8 @@ struct token_params {
 /// `auto p = params_of(cfg); p.audience = "https://api.example.com";`.
 token_params params_of(const client_config& cfg);
 
-/// @brief True when a and b ask for the same token: the same scopes and resources in any
-/// order, the same audience, the same extra parameters in the same order.
+/// @brief True when a and b ask for the same token: the same scopes, resources and extra
+/// parameters in any order, the same audience (as a token store's key sees them).
 bool operator==(const token_params& a, const token_params& b);
 /// @brief Not a == b.
 bool operator!=(const token_params& a, const token_params& b);
@@ -1404,6 +1404,7 @@ std::function<std::string()> subject_token_of(token_manager& m, token_params par
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -1431,9 +1432,16 @@ struct client_options : connection_options {
     /// config's own.
     std::optional<token_params> params;
     /// Off by default. When on, a 403 `insufficient_scope` whose challenge names a `scope`
-    /// (RFC 6750 §3.1) is answered once with a token for the union of the sent and the
-    /// named scopes, which this client then keeps using; never more than once per call.
+    /// (RFC 6750 §3.1) is answered once per call with a token for this client's own scopes
+    /// (those of `params`, else the config's) plus the scopes the challenge named. The API
+    /// chooses what is added, within step_up_scopes: the client keeps its own scopes plus
+    /// those of the last challenge it answered (a new challenge replaces that widening,
+    /// never adds to it), and only once a token for them was had. A challenge that names
+    /// no scope, or none this client may add and does not already send, and a wider token
+    /// that cannot be had, leave the 403 as it came.
     bool step_up_scope = false;
+    /// The scopes a step-up may add. Empty: any scope the API's challenge names.
+    std::set<std::string> step_up_scopes;
 };
 
 /// @brief The path with params appended as a percent-encoded query: A-Z a-z 0-9 - . _ ~
@@ -1510,9 +1518,10 @@ private:
     // them.
     std::optional<token_params> current_params() const;
     std::shared_ptr<const token> token_of(const std::optional<token_params>& params);
-    // The parameters with the scopes a 403 `insufficient_scope` named added, when
-    // step-up is on and they add one; else unset.
-    std::optional<token_params> stepped_up(const std::optional<token_params>& params,
+    // This client's own parameters with the scopes a 403 `insufficient_scope` named (and
+    // step_up_scopes allows) added, when that adds one the sent parameters lacked; else
+    // unset.
+    std::optional<token_params> stepped_up(const std::optional<token_params>& sent,
                                            const http_response& res, bool dpop) const;
 
     std::string base_url_;
@@ -1522,7 +1531,7 @@ private:
     std::shared_ptr<transport> transport_;
     std::string who_;  ///< the manager's client id, sanitised, for the observer
     mutable std::mutex params_mutex_;
-    std::optional<token_params> params_;  ///< options_.params, widened by step-ups
+    std::optional<token_params> params_;  ///< options_.params, or the last step-up's
 };
 
 }  // namespace oauth2cc
@@ -1844,6 +1853,7 @@ void revoke(const client_config& cfg, const secret& token, std::string_view toke
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 namespace oauth2cc {
 
@@ -1896,6 +1906,11 @@ public:
     /// client_config::client_key, a replaced tls_options::client_cert_file or
     /// client_key_file (a rotation is counted once, whatever requests it serves).
     unsigned credential_rotations() const noexcept;
+
+    /// @brief What the discovered metadata left worth a log line (a grant it does not
+    /// list, requested all the same), once; then, and when there is none, empty. A
+    /// token_manager logs it on its fetch's line.
+    std::string take_notice();
 
 private:
     client_config cfg_;
@@ -2503,6 +2518,16 @@ constexpr bool has_control(std::string_view s) noexcept {
         if (is_control(c)) return true;
     }
     return false;
+}
+
+/// @brief True when every byte is VSCHAR (%x20-7E, RFC 6749 Appendix A): printable
+/// ASCII, what an access token is made of.
+constexpr bool all_vschar(std::string_view s) noexcept {
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u > 0x7e) return false;
+    }
+    return true;
 }
 
 /// @brief ASCII white space: space, tab, CR, LF, vertical tab, form feed.
@@ -3158,8 +3183,9 @@ OAUTH2CC_INLINE std::string_view to_string(cache_outcome outcome) noexcept {
 
 namespace oauth2cc::detail {
 
-/// @brief The source jwt_bearer_assertion() makes: signs a new JWT for every call. Its
-/// issuer and subject are known without a call, so that a manager keys its token by them.
+/// @brief The source jwt_bearer_assertion() makes: signs a new JWT for every call. What
+/// its assertions claim is known without a call, so that a manager keys its token by it
+/// (subject_key()).
 class jwt_bearer_signer {
 public:
     jwt_bearer_signer(signing_key key, std::string issuer, std::string subject,
@@ -3202,14 +3228,10 @@ public:
         header["alg"] = std::string(to_string(key_.alg()));
         header["typ"] = "JWT";
         if (!key_.kid().empty()) header["kid"] = key_.kid();
-        nlohmann::json claims(nlohmann::json::value_t::object);
-        claims["iss"] = issuer_;
-        claims["sub"] = subject_;
-        claims["aud"] = audience_;
+        nlohmann::json claims = lasting_claims();
         claims["iat"] = now;
         claims["exp"] = now + lifetime_.count();
         claims["jti"] = new_jti();
-        for (auto it = extra_.begin(); it != extra_.end(); ++it) claims[it.key()] = *it;
         std::string input = jws_signing_input(header, claims);
         const std::string signature = key_.sign(input);
         return jws_compact(std::move(input), signature);
@@ -3217,6 +3239,18 @@ public:
 
     const std::string& issuer() const noexcept { return issuer_; }
     const std::string& subject() const noexcept { return subject_; }
+
+    /// @brief The claims every assertion of this signer makes (all but iat, exp, jti).
+    nlohmann::json lasting_claims() const {
+        nlohmann::json claims = extra_;
+        claims["iss"] = issuer_;
+        claims["sub"] = subject_;
+        claims["aud"] = audience_;
+        return claims;
+    }
+
+    /// @brief The RFC 7638 thumbprint of the key that signs.
+    std::string key_thumbprint() const { return key_.jwk_thumbprint(); }
 
 private:
     signing_key key_;
@@ -3244,9 +3278,8 @@ OAUTH2CC_INLINE token_params params_of(const client_config& cfg) {
 }
 
 OAUTH2CC_INLINE bool operator==(const token_params& a, const token_params& b) {
-    // The same strings as many times each, in any order.
-    const auto same_multiset = [](const std::vector<std::string>& x,
-                                  const std::vector<std::string>& y) {
+    // The same values as many times each, in any order.
+    const auto same_multiset = [](const auto& x, const auto& y) {
         if (x.size() != y.size()) return false;
         for (const auto& v : x) {
             if (std::count(x.begin(), x.end(), v) != std::count(y.begin(), y.end(), v)) {
@@ -3255,7 +3288,7 @@ OAUTH2CC_INLINE bool operator==(const token_params& a, const token_params& b) {
         }
         return true;
     };
-    return a.audience == b.audience && a.extra_params == b.extra_params &&
+    return a.audience == b.audience && same_multiset(a.extra_params, b.extra_params) &&
            same_multiset(a.scopes, b.scopes) && same_multiset(a.resources, b.resources);
 }
 
@@ -3587,6 +3620,7 @@ private:
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -3603,7 +3637,25 @@ inline constexpr int max_json_depth = 32;
 struct json_notes {
     bool too_deep = false;  ///< nested deeper than max_json_depth (the value is discarded)
     std::string repeated;   ///< a member name the top-level object has twice, if any
+    /// Where the text stopped being JSON: a byte offset, for a line and column in a
+    /// message (never the text there); npos when it did not.
+    std::size_t error_at = std::string::npos;
 };
+
+/// @brief "line L, column C" (both from 1) of the byte at offset in text.
+inline std::string line_and_column(std::string_view text, std::size_t offset) {
+    offset = std::min(offset, text.size());
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < offset; ++i) {
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+    }
+    return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
 
 /// @brief Wipes every string value in a document (member names stay); for documents
 /// that held a credential, before they are destroyed.
@@ -3649,7 +3701,9 @@ public:
         member_ = &object[k];
         return true;
     }
-    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    bool parse_error(std::size_t at, const std::string&, const nlohmann::detail::exception&) {
+        // nlohmann::json counts the offending byte as read: at is one past it.
+        notes_.error_at = at > 0 ? at - 1 : 0;
         return false;
     }
 
@@ -3785,38 +3839,61 @@ inline const jwt_bearer_signer* own_signer(const client_config& cfg) noexcept {
     return cfg.grant_assertion ? cfg.grant_assertion.target<jwt_bearer_signer>() : nullptr;
 }
 
-/// @brief The part of a token's key that names its subject, for the JWT bearer grant: the
-/// assertion's issuer and subject.
-inline std::string assertion_subject_key(std::string_view iss, std::string_view sub) {
-    return "assertion_iss=" + form_encode(iss) + "&assertion_sub=" + form_encode(sub);
+/// @brief The part of a token's key that names its subject, for the JWT bearer grant:
+/// the assertion's issuer and subject, a digest of every claim but those that change
+/// with each assertion (iat, nbf, exp, jti), and a digest of what names the key that
+/// signs (for a signer of ours, its RFC 7638 thumbprint; for an assertion made elsewhere,
+/// its JWS header: alg, kid, and the like). Assertions that would get other tokens
+/// (another scope, audience or claim, another key) have other keys.
+inline std::string assertion_subject_key(nlohmann::json claims, std::string_view signer) {
+    std::string key = "assertion_iss=" + form_encode(claims["iss"].get_ref<const std::string&>()) +
+                      "&assertion_sub=" + form_encode(claims["sub"].get_ref<const std::string&>());
+    for (const char* changing : {"iat", "nbf", "exp", "jti"}) claims.erase(changing);
+    // An object's members are sorted: one text for one set of claims.
+    std::string text = claims.dump();
+    key += "&assertion_claims=" + sha256_hex(text);
+    wipe(text);
+    wipe_strings(claims);
+    key += "&assertion_signer=" + sha256_hex(signer);
+    return key;
 }
 
-/// @brief The subject key of a JWT assertion, from its `iss` and `sub` (RFC 7523 §3).
+/// @brief The subject key of a signer of ours (see above).
+inline std::string assertion_subject_key(const jwt_bearer_signer& signer) {
+    return assertion_subject_key(signer.lasting_claims(), "jkt=" + signer.key_thumbprint());
+}
+
+/// @brief The subject key of a JWT assertion (see above), which names iss and sub
+/// (RFC 7523 §3).
 /// @throws error `config` when it is not a JWS compact JWT whose claims hold both as strings
 inline std::string assertion_subject_key(std::string_view jwt) {
     const std::size_t first = jwt.find('.');
     const std::size_t second = first == std::string_view::npos ? first : jwt.find('.', first + 1);
-    std::optional<std::string> payload;
+    std::optional<std::string> header, payload;
     if (second != std::string_view::npos) {
+        header = base64url_decode(jwt.substr(0, first));
         payload = base64url_decode(jwt.substr(first + 1, second - first - 1));
     }
     std::string key;
-    if (payload) {
-        auto claims = nlohmann::json::parse(*payload, nullptr, false);
+    if (header && payload) {
+        json_notes notes;
+        auto claims = parse_json_bounded(*payload, notes);
         wipe(*payload);
-        const auto iss = claims.is_object() ? claims.find("iss") : claims.end();
-        const auto sub = claims.is_object() ? claims.find("sub") : claims.end();
-        if (claims.is_object() && iss != claims.end() && iss->is_string() && sub != claims.end() &&
-            sub->is_string()) {
-            key = assertion_subject_key(iss->get_ref<const std::string&>(),
-                                        sub->get_ref<const std::string&>());
+        auto head = parse_json_bounded(*header, notes);
+        const auto names = [&claims](const char* name) {
+            const auto it = claims.find(name);
+            return it != claims.end() && it->is_string();
+        };
+        if (claims.is_object() && head.is_object() && names("iss") && names("sub")) {
+            key = assertion_subject_key(std::move(claims), "jws=" + head.dump());
+        } else {
+            wipe_strings(claims);
         }
-        wipe_strings(claims);
     }
     if (key.empty()) {
         throw error(error_kind::config,
-                    "the grant_assertion is not a JWT whose claims name iss and sub as strings "
-                    "(RFC 7523 §3)");
+                    "the grant_assertion is not a JWT whose header is a JSON object and whose "
+                    "claims name iss and sub as strings (RFC 7523 §3)");
     }
     return key;
 }
@@ -4111,8 +4188,9 @@ inline std::string certificate_thumbprint_of_pem(std::string_view pem) {
 /// assertion methods the assertions' audience, for private_key_jwt the key's RFC 7638
 /// thumbprint, the DPoP key's thumbprint, and the client certificate's; for a grant
 /// beyond client credentials the grant and its token types, and for the JWT bearer grant
-/// with jwt_bearer_assertion() the assertions' issuer and subject (a manager adds the
-/// subject of the others to each entry's key: current_subject::key). Two
+/// with jwt_bearer_assertion() what its assertions claim and the key that signs them
+/// (assertion_subject_key(); a manager adds the subject of the others to each entry's
+/// key: current_subject::key). Two
 /// configurations that would get interchangeable tokens have the same key. The secret,
 /// timeouts, trust settings and the user agent are not part of it.
 inline std::string cache_key(const client_config& cfg) {
@@ -4172,7 +4250,7 @@ inline std::string cache_key(const client_config& cfg) {
         field("grant", "jwt_bearer");
         if (const jwt_bearer_signer* signer = own_signer(cfg)) {
             key += '&';
-            key += assertion_subject_key(signer->issuer(), signer->subject());
+            key += assertion_subject_key(*signer);
         }
     }
     return key;
@@ -5001,6 +5079,15 @@ inline void validate_client_authentication(const client_config& cfg) {
     switch (cfg.auth) {
         case auth_method::client_secret_basic:
         case auth_method::client_secret_post:
+            // Sending no secret would only earn an invalid_client, one request later.
+            if (cfg.client_secret.empty() && cfg.client_secret_file.empty()) {
+                fail(std::string(to_string(cfg.auth)) +
+                     " sends a client secret, and none is set: set client_secret_file "
+                     "(OAUTH2_CLIENT_SECRET_FILE, oauth2cc-cli --client-secret-file) or "
+                     "client_secret; a public client, which has none, uses "
+                     "auth_method::none");
+            }
+            return;
         case auth_method::none:
             return;
         case auth_method::client_secret_jwt:
@@ -5398,11 +5485,16 @@ inline std::string joined_names(const std::vector<std::string>& names) {
     return out.empty() ? "none" : out;
 }
 
-/// @brief Refuses a configuration the server says it does not take: a grant or an
-/// authentication method it does not list, an assertion algorithm it does not list, or no token
-/// endpoint.
+/// @brief Refuses a configuration the server says it does not take: an authentication
+/// method it does not list, an assertion algorithm it does not list, or no token
+/// endpoint. A grant it does not list is not refused: many servers under-list
+/// grant_types_supported (or omit it, which RFC 8414 §2 reads as authorization_code and
+/// implicit) and take client_credentials all the same; the server's own
+/// `unsupported_grant_type` is the answer. The returned text says so, for a log line;
+/// empty when there is nothing to say.
 /// @throws error `config` naming what the server lists
-inline void check_server_takes(const authorization_server_metadata& m, const client_config& cfg) {
+inline std::string check_server_takes(const authorization_server_metadata& m,
+                                      const client_config& cfg) {
     if (m.token_endpoint.empty()) {
         throw error(error_kind::config,
                     "the authorization server's metadata has no token_endpoint");
@@ -5419,12 +5511,13 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
                                             " at its token endpoint; it lists " +
                                             joined_names(m.token_endpoint_auth_methods_supported));
     }
-    // A server that lists its grants (RFC 8414 §2) refuses the others.
+    // The grants a server lists (RFC 8414 §2) are advisory: a note, never a refusal.
+    std::string note;
     const std::string grant = grant_type_value(cfg.grant);
     if (!m.grant_types_supported.empty() && !listed(m.grant_types_supported, grant)) {
-        throw error(error_kind::config, "the authorization server does not take the grant " +
-                                            grant + "; it lists " +
-                                            joined_names(m.grant_types_supported));
+        note = "the authorization server's metadata does not list the grant " + grant +
+               " (it lists " + joined_names(m.grant_types_supported) +
+               "); requesting it all the same";
     }
     // A server that lists its DPoP algorithms (RFC 9449 §5.1) refuses proofs by others.
     if (cfg.dpop_key && !m.dpop_signing_alg_values_supported.empty() &&
@@ -5434,7 +5527,7 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
                         std::string(to_string(cfg.dpop_key->alg())) + "; it lists " +
                         joined_names(m.dpop_signing_alg_values_supported));
     }
-    if (m.token_endpoint_auth_signing_alg_values_supported.empty()) return;
+    if (m.token_endpoint_auth_signing_alg_values_supported.empty()) return note;
     std::string alg;
     if (cfg.auth == auth_method::client_secret_jwt) alg = "HS256";
     if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
@@ -5445,6 +5538,7 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
                     "the authorization server does not take " + alg + " assertions; it lists " +
                         joined_names(m.token_endpoint_auth_signing_alg_values_supported));
     }
+    return note;
 }
 
 }  // namespace oauth2cc::detail
@@ -5701,14 +5795,25 @@ inline std::string error_member(const nlohmann::json& doc, const char* name,
 /// @sa RFC 6749 §5.2
 inline void throw_for_error_response(const http_response& res,
                                      const std::optional<nlohmann::json>& doc,
-                                     const redactions& hide,
+                                     const redactions& given,
                                      std::chrono::system_clock::time_point now_system,
                                      const std::string& who) {
+    const bool oauth_error = doc && doc->is_object() && doc->contains("error");
+    if (!oauth_error && res.status >= 200 && res.status <= 299) return;
+    // A token in an answer that is refused is still a token: its value stays out of the
+    // message (a server answering 500 with {"access_token": ...}, say).
+    redactions hide = given.copy();
+    if (doc && doc->is_object()) {
+        for (const char* name : {"access_token", "refresh_token", "id_token"}) {
+            const auto it = doc->find(name);
+            if (it != doc->end() && it->is_string()) hide.add(it->get_ref<const std::string&>());
+        }
+    }
     error_details details;
     details.http_status = res.status;
     if (auto ra = res.header("Retry-After"))
         details.retry_after = parse_retry_after(*ra, now_system);
-    if (doc && doc->is_object() && doc->contains("error")) {
+    if (oauth_error) {
         details.oauth_error = error_member(*doc, "error", hide);
         details.error_description = error_member(*doc, "error_description", hide);
         details.error_uri = error_member(*doc, "error_uri", hide);
@@ -5834,8 +5939,11 @@ inline token parse_token_response(const http_response& res, const std::string& r
             if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
                 bad("access_token is missing, empty or not a string");
             }
-            if (has_control(value.get_ref<const std::string&>())) {
-                bad("access_token contains control characters");
+            // RFC 6749 A.12: access-token = 1*VSCHAR. A control or a byte past ASCII (a
+            // form body's %FF, say) could not go in a header or a JSON output as it is.
+            if (!all_vschar(value.get_ref<const std::string&>())) {
+                bad("access_token holds a control character or a byte outside printable "
+                    "ASCII (RFC 6749 A.12: VSCHAR, %x20-7E)");
             }
             t.access_token = secret(std::move(value.get_ref<std::string&>()));
         } else if (name == "token_type") {
@@ -5996,10 +6104,12 @@ inline void validate_before_discovery(const client_config& cfg) {
 }
 
 // cfg with the token endpoint its issuer's metadata names, once the server is known to
-// take cfg's method.
-inline client_config with_discovered_endpoint(const client_config& cfg, transport& via) {
+// take cfg's method. What the metadata left worth saying goes to *note, when given.
+inline client_config with_discovered_endpoint(const client_config& cfg, transport& via,
+                                              std::string* note = nullptr) {
     const authorization_server_metadata meta = discover(cfg, via);
-    check_server_takes(meta, cfg);
+    std::string said = check_server_takes(meta, cfg);
+    if (note != nullptr) *note = std::move(said);
     client_config out = cfg;
     out.token_endpoint = meta.token_endpoint;
     // A client that presents a certificate uses the server's mutual-TLS endpoint, where
@@ -6221,7 +6331,7 @@ public:
         }
         if (!ready_) {
             // Discovered once: a new secret keeps the endpoint.
-            if (discovers_endpoint(cfg_)) cfg_ = with_discovered_endpoint(cfg_, via);
+            if (discovers_endpoint(cfg_)) cfg_ = with_discovered_endpoint(cfg_, via, &note_);
             ready_ = std::make_shared<const prepared_token_request>(cfg_);
         }
         return ready_;
@@ -6240,6 +6350,12 @@ public:
     /// @brief The credential files' rotations taken up since the first read.
     unsigned rotations() const noexcept { return rotations_.load(); }
 
+    /// @brief What discovery found worth a log line, once; then empty.
+    std::string take_note() {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return std::exchange(note_, std::string());
+    }
+
 private:
     std::mutex mutex_;
     client_config cfg_;  ///< with the secret and key files' current contents
@@ -6250,6 +6366,7 @@ private:
     file_watch cert_files_;  ///< tls.client_cert_file and client_key_file
     std::shared_ptr<const prepared_token_request> ready_;
     std::atomic<unsigned> rotations_{0};
+    std::string note_;  ///< discovery's note, until taken
 };
 
 /// @brief Sends source's request; an `invalid_client` answer is retried once when a
@@ -6382,7 +6499,8 @@ inline std::optional<std::chrono::seconds> refresh_in_of(const token& tok) {
 /// @brief When a token that expires at `expires_at` after `lifetime` is refreshed: at a
 /// point drawn between expiry - lead and expiry - (1 - refresh_jitter) * lead, so that
 /// tokens issued together are not refreshed together; a `refresh_in` from the server
-/// moves it earlier, never later.
+/// moves it earlier, never later, and never before half the lifetime has passed (a
+/// `refresh_in` of 0 would ask for a new token at every read).
 inline std::chrono::steady_clock::time_point refresh_point(
     const refresh_policy& policy, std::chrono::steady_clock::time_point issued,
     std::chrono::steady_clock::time_point expires_at, std::chrono::steady_clock::duration lifetime,
@@ -6395,7 +6513,9 @@ inline std::chrono::steady_clock::time_point refresh_point(
         std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
             static_cast<double>(lead.count()) * spared));
     const auto asked = refresh_in_of(tok);
-    return asked && issued + *asked < at ? issued + *asked : at;
+    if (!asked) return at;
+    const auto earlier = issued + std::max<duration>(*asked, lifetime / 2);
+    return earlier < at ? earlier : at;
 }
 
 }  // namespace oauth2cc::detail
@@ -7317,6 +7437,7 @@ struct fetch_report {
     std::chrono::nanoseconds request_took{0};
     unsigned nonce_retries = 0;         ///< the request's `use_dpop_nonce` retries
     unsigned credential_rotations = 0;  ///< credential files rotated since the last request
+    std::string notice;                 ///< the token client's notice, for the log line
     long long took_ms = 0;
 };
 
@@ -7374,6 +7495,7 @@ inline void request(manager_state& s, fetch_report& r) {
         r.request_took = std::chrono::steady_clock::now() - start;
         r.nonce_retries = s.client.nonce_retries() - nonce_retries_before;
         r.credential_rotations = s.client.credential_rotations() - rotations_before;
+        r.notice = s.client.take_notice();
     };
     try {
         r.got = s.client.fetch();
@@ -7382,14 +7504,10 @@ inline void request(manager_state& s, fetch_report& r) {
         done();
         r.failure = e;
         return;
-    } catch (const std::exception&) {
+    } catch (...) {
         done();
         r.failure = error(error_kind::transport,
                           "the transport threw an exception that is not an oauth2cc::error");
-        return;
-    } catch (...) {
-        done();
-        r.failure = error(error_kind::transport, "the transport threw a non-exception");
         return;
     }
     // A token that claims no lifetime at all is served once, then refreshed.
@@ -7543,6 +7661,10 @@ inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report&
         log.line += "; a rotated credential was taken up from " +
                     credential_files(s.client.config()) + " (" +
                     std::to_string(g.credential_rotations) + " so far)";
+    }
+    if (!r.notice.empty()) {
+        log.line += "; " + r.notice;
+        if (log.level < log_level::warning) log.level = log_level::warning;
     }
     note_store_health(s, lock, in, r, log);
     g.fetch = fetch_state::idle;
@@ -8020,8 +8142,8 @@ inline std::optional<std::chrono::steady_clock::time_point> background_step(mana
     }
 }
 
-/// @brief A hash of token_params that ignores the order of scopes and resources, as
-/// token_params' == does.
+/// @brief A hash of token_params that ignores the order of scopes, resources and extra
+/// parameters, as token_params' == does.
 struct params_hash {
     std::size_t operator()(const token_params& p) const noexcept {
         const std::hash<std::string_view> h;
@@ -8030,13 +8152,13 @@ struct params_hash {
             x *= 0x9e3779b97f4a7c15ULL;
             return x ^ (x >> 29);
         };
-        std::size_t scopes = 0, resources = 0;
+        std::size_t scopes = 0, resources = 0, extras = 0;
         for (const auto& v : p.scopes) scopes += mix(h(v));
         for (const auto& v : p.resources) resources += mix(h(v) + 1);
+        for (const auto& [name, value] : p.extra_params) extras += mix(mix(h(name)) + h(value));
         std::size_t out = h(p.audience) ^ mix(scopes + 0x51);
         out = mix(out) ^ mix(resources + 0xa3);
-        for (const auto& [name, value] : p.extra_params) out = mix(out ^ h(name)) + h(value);
-        return out;
+        return mix(out) ^ mix(extras + 0xc5);
     }
 };
 
@@ -8387,6 +8509,102 @@ inline name_value_list resource_headers(manager_core& s, const token& tok, std::
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/oauth/revocation.hpp ----
 
+// ---- oauth2cc/detail/oauth/endpoint_call.hpp ----
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace oauth2cc::detail {
+
+/// @brief cfg as the client of endpoint: no token parameters and no grant, the assertions'
+/// audience the token endpoint (else the issuer) unless cfg names one; checked.
+/// @throws error `config` as validate_config() does
+inline client_config endpoint_client(const client_config& cfg, std::string endpoint) {
+    client_config target = cfg;
+    if (target.assertion_audience.empty()) {
+        target.assertion_audience = !cfg.token_endpoint.empty() ? cfg.token_endpoint : cfg.issuer;
+    }
+    target.token_endpoint = std::move(endpoint);
+    target.scopes.clear();
+    target.resources.clear();
+    target.audience.clear();
+    target.extra_params.clear();
+    target.grant = grant_type::client_credentials;  // the grant's sources are not needed
+    target.subject_token = nullptr;
+    target.actor_token = nullptr;
+    target.actor_token_type.clear();
+    target.requested_token_type.clear();
+    target.grant_assertion = nullptr;
+    validate_config(target);
+    return target;
+}
+
+/// @brief What call_endpoint() returns.
+struct endpoint_answer {
+    int status = 0;                     ///< a 2xx
+    std::optional<nlohmann::json> doc;  ///< the body, when asked for and readable
+};
+
+/// @brief POSTs fields to target.token_endpoint (made by endpoint_client()) as target's
+/// client: a Basic header, the secret in the body, or a new client assertion (RFC 7523
+/// §2.2), as its method wants. `name` names the endpoint ("introspection"), for the span
+/// and the messages. hide holds credential_redactions(target) and what fields carry; the
+/// assertion made is added.
+/// @returns the answer's status, and its document (none when read_body is false, or the
+///          body is neither JSON nor a form)
+/// @throws error as throw_for_error_response() does for an error answer; `bad_response`
+///         for a body over max_response_bytes; the transport's errors
+inline endpoint_answer call_endpoint(const client_config& target, const name_value_list& fields,
+                                     redactions& hide, transport& via, const std::string& name,
+                                     bool read_body) {
+    http_request req = form_post(target, target.token_endpoint);
+    const request_wiper wiper(req);
+    for (const auto& [field, value] : fields) append_form_field(req.body, field, value);
+    append_client_authentication(req, target);
+    if (sends_assertion(target.auth)) {
+        std::string assertion = assertion_maker(target).make();
+        const wipe_at_exit assertion_wiper{[&assertion] { wipe(assertion); }};
+        hide.add(assertion);
+        append_form_field(req.body, "client_assertion_type", jwt_bearer_assertion_type);
+        append_form_field(req.body, "client_assertion", assertion);
+    }
+    add_traceparent(req, target.traceparent);
+    const std::string client_id = excerpt(target.client_id, 100);
+    const std::string server = server_of(target.token_endpoint);
+    span_start what;
+    what.client_id = client_id;
+    what.server = server;
+    what.endpoint = name;
+    what.method = "POST";
+    span_scope span(target.tracer, what);
+    try {
+        http_response res = via.send(req);
+        const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
+        span.answered(res.status);
+        if (res.body.size() > target.max_response_bytes) {
+            throw error(error_kind::bad_response,
+                        "the " + name + " response body is over max_response_bytes (" +
+                            std::to_string(target.max_response_bytes) + ")",
+                        error_details{{}, {}, {}, res.status, {}});
+        }
+        const bool success = res.status >= 200 && res.status <= 299;
+        std::optional<nlohmann::json> doc;
+        if (read_body || !success) doc = response_document(res);
+        throw_for_error_response(res, doc, hide, std::chrono::system_clock::now(),
+                                 "the " + name + " endpoint");
+        return endpoint_answer{res.status, std::move(doc)};
+    } catch (const error& e) {
+        span.failed(e);
+        throw;
+    }
+}
+
+}  // namespace oauth2cc::detail
+
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -8420,64 +8638,14 @@ inline void revoke_at(const client_config& cfg, const std::string& endpoint, con
     if (has_control(token_type_hint) || token_type_hint.find(' ') != std::string_view::npos) {
         throw error(error_kind::config, "token_type_hint has spaces or control characters");
     }
-    client_config target = cfg;
-    if (target.assertion_audience.empty()) {
-        target.assertion_audience = !cfg.token_endpoint.empty() ? cfg.token_endpoint : cfg.issuer;
-    }
-    target.token_endpoint = endpoint;
-    target.scopes.clear();
-    target.resources.clear();
-    target.audience.clear();
-    target.extra_params.clear();
-    target.grant = grant_type::client_credentials;  // the grant's sources are not needed
-    target.subject_token = nullptr;
-    target.actor_token = nullptr;
-    target.actor_token_type.clear();
-    target.requested_token_type.clear();
-    target.grant_assertion = nullptr;
-    validate_config(target);
-
-    http_request req = form_post(target, endpoint);
-    const request_wiper wiper(req);
-    append_form_field(req.body, "token", token.reveal());
-    if (!token_type_hint.empty()) append_form_field(req.body, "token_type_hint", token_type_hint);
-    append_client_authentication(req, target);
+    const client_config target = endpoint_client(cfg, endpoint);
+    name_value_list fields{{"token", token.reveal()}};
+    const wipe_at_exit fields_wiper{[&fields] { wipe(fields.front().second); }};
+    if (!token_type_hint.empty()) fields.emplace_back("token_type_hint", token_type_hint);
     redactions hide = credential_redactions(target);
     hide.add(token.reveal());
-    if (sends_assertion(target.auth)) {
-        std::string assertion = assertion_maker(target).make();
-        const wipe_at_exit assertion_wiper{[&assertion] { wipe(assertion); }};
-        hide.add(assertion);
-        append_form_field(req.body, "client_assertion_type", jwt_bearer_assertion_type);
-        append_form_field(req.body, "client_assertion", assertion);
-    }
-    add_traceparent(req, target.traceparent);
-    const std::string client_id = excerpt(target.client_id, 100);
-    const std::string server = server_of(endpoint);
-    span_start what;
-    what.client_id = client_id;
-    what.server = server;
-    what.endpoint = "revocation";
-    what.method = "POST";
-    span_scope span(target.tracer, what);
-    http_response res = via.send(req);
-    const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
-    span.answered(res.status);
-    if (res.body.size() > target.max_response_bytes) {
-        throw error(error_kind::bad_response,
-                    "the revocation response body is over max_response_bytes (" +
-                        std::to_string(target.max_response_bytes) + ")",
-                    error_details{{}, {}, {}, res.status, {}});
-    }
     // RFC 7009 §2.2: the status says it all; a 200's body, if any, means nothing.
-    const auto doc = res.status >= 200 && res.status <= 299 ? std::nullopt : response_document(res);
-    try {
-        throw_for_error_response(res, doc, hide, std::chrono::system_clock::now(),
-                                 "the revocation endpoint");
-    } catch (const error& e) {
-        span.failed(e);
-        throw;
-    }
+    call_endpoint(target, fields, hide, via, "revocation", false);
 }
 
 }  // namespace oauth2cc::detail
@@ -9185,12 +9353,20 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
         }
     } else if (res.status == 403 && token_sent && options_.step_up_scope) {
         if (auto wider = stepped_up(params, res, dpop)) {
+            // The wider scopes are kept only once a token for them was had: a server that
+            // refuses them leaves this client as it was, and the API's 403 as it came.
+            std::shared_ptr<const token> wider_token;
+            try {
+                wider_token = token_of(wider);
+            } catch (const error&) {
+                return res;
+            }
             {
                 const std::lock_guard<std::mutex> lock(params_mutex_);
                 params_ = wider;
             }
             params = std::move(wider);
-            tok = token_of(params);
+            tok = std::move(wider_token);
             res = exchange(base, *tok, token_sent, new_nonce, attempt++);
         }
     }
@@ -9215,13 +9391,19 @@ OAUTH2CC_INLINE std::shared_ptr<const token> authorized_client::token_of(
 }
 
 OAUTH2CC_INLINE std::optional<token_params> authorized_client::stepped_up(
-    const std::optional<token_params>& params, const http_response& res, bool dpop) const {
+    const std::optional<token_params>& sent, const http_response& res, bool dpop) const {
     const auto challenge = dpop ? find_dpop_challenge(res) : find_bearer_challenge(res);
     if (!challenge || challenge->error != "insufficient_scope" || challenge->scope.empty()) {
         return std::nullopt;
     }
-    token_params wider = params ? *params : params_of(tokens_.config());
-    bool added = false;
+    // This client's own scopes, never those of an earlier step-up: a challenge replaces
+    // the last widening, so a run of challenges cannot grow the scopes without bound.
+    token_params wider = options_.params ? *options_.params : params_of(tokens_.config());
+    const std::vector<std::string>& sent_scopes = sent ? sent->scopes : tokens_.config().scopes;
+    const auto has = [](const std::vector<std::string>& scopes, const std::string& scope) {
+        return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+    };
+    bool adds = false;
     std::size_t at = 0;
     const std::string& named = challenge->scope;
     while (at < named.size()) {
@@ -9229,13 +9411,13 @@ OAUTH2CC_INLINE std::optional<token_params> authorized_client::stepped_up(
         std::string scope = named.substr(at, end - at);
         at = end + 1;
         if (scope.empty() ||
-            std::find(wider.scopes.begin(), wider.scopes.end(), scope) != wider.scopes.end()) {
+            (!options_.step_up_scopes.empty() && options_.step_up_scopes.count(scope) == 0)) {
             continue;
         }
-        wider.scopes.push_back(std::move(scope));
-        added = true;
+        adds = adds || !has(sent_scopes, scope);
+        if (!has(wider.scopes, scope)) wider.scopes.push_back(std::move(scope));
     }
-    if (!added) return std::nullopt;
+    if (!adds) return std::nullopt;
     return wider;
 }
 
@@ -9332,7 +9514,15 @@ public:
         // O_NONBLOCK: a FIFO (a shell's <(...), say) does not block the check.
         const unique_fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
         if (fd.get() < 0) {
-            fail(name, "cannot read \"" + excerpt(path, 200) + "\": " + std::strerror(errno));
+            const int err = errno;
+            // The secret's file setting is often given the secret itself by mistake: its
+            // value is never shown.
+            if (name == "client_secret_file") {
+                fail(name, std::string("cannot read the file it names: ") + std::strerror(err) +
+                               " (it takes the path of a file that holds the secret; give "
+                               "the secret itself as client_secret)");
+            }
+            fail(name, "cannot read \"" + excerpt(path, 200) + "\": " + std::strerror(err));
         }
         struct stat st {};
         if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -9636,9 +9826,13 @@ inline client_config config_of(const settings_reader& s, const settings_reader::
 }
 
 /// @brief A client configuration from the text of a configuration file: a JSON object of
-/// settings, every value a string (see config_from_file()); where names the file.
-/// @throws error `config` naming where and the member, never a secret's value
-inline client_config config_from_json(std::string_view text, const std::string& where) {
+/// settings, every value a string (see config_from_file()); where names the file, and
+/// shared_mode is its mode ("0644") when users other than its owner may read it (empty
+/// when not): a file that holds client_secret itself must be the owner's alone.
+/// @throws error `config` naming where and the member (or the line and column where the
+///         text is not JSON), never a secret's value
+inline client_config config_from_json(std::string_view text, const std::string& where,
+                                      const std::string& shared_mode = {}) {
     json_notes notes;
     nlohmann::json doc = parse_json_bounded(text, notes);
     settings_reader::settings values;
@@ -9646,6 +9840,10 @@ inline client_config config_from_json(std::string_view text, const std::string& 
         wipe_strings(doc);
         for (auto& kv : values) wipe(kv.second);
     }};
+    if (doc.is_discarded() && notes.error_at != std::string::npos) {
+        throw error(error_kind::config, where + " is not JSON: the text stops being JSON at " +
+                                            line_and_column(text, notes.error_at));
+    }
     if (!doc.is_object())
         throw error(error_kind::config, where + " is not a JSON object of settings");
     const auto label = [&where](std::string_view name) {
@@ -9661,6 +9859,13 @@ inline client_config config_from_json(std::string_view text, const std::string& 
         }
         values.emplace(name, value.get_ref<const std::string&>());
     }
+    const auto secret_member = values.find("client_secret");
+    if (!shared_mode.empty() && secret_member != values.end() && !secret_member->second.empty()) {
+        throw error(error_kind::config,
+                    where + " holds client_secret, and its mode " + shared_mode +
+                        " lets other users read it: `chmod 600` it, or move the secret to "
+                        "a file of its own named by client_secret_file");
+    }
     return config_of(settings_reader(values, label), values);
 }
 
@@ -9671,6 +9876,8 @@ inline client_config config_from_json(std::string_view text, const std::string& 
 #include <map>
 #include <string>
 #include <string_view>
+
+#include <sys/stat.h>
 
 namespace oauth2cc {
 
@@ -9695,8 +9902,14 @@ OAUTH2CC_INLINE client_config config_from_environment(std::string_view prefix) {
 OAUTH2CC_INLINE client_config config_from_file(const std::string& path) {
     std::string text = detail::read_credential_file(path, 1024 * 1024, "the configuration file");
     const detail::wipe_at_exit wiper{[&text] { detail::wipe(text); }};
+    // A file that holds the secret itself is checked as the token cache's files are.
+    struct stat st {};
+    const std::string shared =
+        ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0
+            ? detail::octal_mode(st.st_mode & 07777)
+            : std::string();
     return detail::config_from_json(
-        text, "the configuration file \"" + detail::excerpt(path, 200) + "\"");
+        text, "the configuration file \"" + detail::excerpt(path, 200) + "\"", shared);
 }
 
 OAUTH2CC_INLINE client_config
@@ -10993,53 +11206,19 @@ OAUTH2CC_INLINE bool introspection_result::has_scope(std::string_view scope_toke
 
 OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::string_view endpoint,
                                                 std::string_view access_token, transport& via) {
-    client_config target = detail::with_current_credentials(cfg);
-    target.token_endpoint = std::string(endpoint);
-    target.scopes.clear();
-    target.resources.clear();
-    target.audience.clear();
-    target.extra_params.clear();
-    detail::validate_config(target);
+    const client_config target =
+        detail::endpoint_client(detail::with_current_credentials(cfg), std::string(endpoint));
     if (access_token.empty()) throw error(error_kind::config, "the token to introspect is empty");
-
-    http_request req = detail::form_post(target, target.token_endpoint);
-    detail::append_form_field(req.body, "token", access_token);
-    detail::append_form_field(req.body, "token_type_hint", "access_token");
-    detail::append_client_authentication(req, target);
-    detail::add_traceparent(req, target.traceparent);
-
-    const std::string client_id = detail::excerpt(target.client_id, 100);
-    const std::string server = detail::server_of(endpoint);
-    span_start what;
-    what.client_id = client_id;
-    what.server = server;
-    what.endpoint = "introspection";
-    what.method = "POST";
-    detail::span_scope span(target.tracer, what);
-    http_response res;
-    {
-        const detail::request_wiper wiper(req);
-        res = via.send(req);
-    }
-    span.answered(res.status);
-    if (res.body.size() > target.max_response_bytes) {
-        throw error(error_kind::bad_response,
-                    "the introspection response body is over max_response_bytes (" +
-                        std::to_string(target.max_response_bytes) + ")",
-                    error_details{{}, {}, {}, res.status, {}});
-    }
+    name_value_list fields{{"token", std::string(access_token)},
+                           {"token_type_hint", "access_token"}};
+    const detail::wipe_at_exit fields_wiper{[&fields] { detail::wipe(fields.front().second); }};
     detail::redactions hide = detail::credential_redactions(target);
     hide.add(std::string(access_token));
-    const auto doc = detail::response_document(res);
-    try {
-        detail::throw_for_error_response(res, doc, hide, std::chrono::system_clock::now(),
-                                         "the introspection endpoint");
-    } catch (const error& e) {
-        span.failed(e);
-        throw;
-    }
+    const auto answer = detail::call_endpoint(target, fields, hide, via, "introspection", true);
+    const auto& doc = answer.doc;
+    const int status = answer.status;
     const auto bad = [&](const std::string& why) {
-        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
+        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, status, {}});
     };
     if (!doc || !doc->is_object()) bad("the introspection response is not a JSON object");
     const auto active = doc->find("active");
@@ -11160,6 +11339,8 @@ OAUTH2CC_INLINE token token_client::fetch() {
 OAUTH2CC_INLINE unsigned token_client::credential_rotations() const noexcept {
     return source_->rotations();
 }
+
+OAUTH2CC_INLINE std::string token_client::take_notice() { return source_->take_note(); }
 
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/www_authenticate_inl.hpp ----

@@ -312,6 +312,15 @@ TEST_CASE("oauth2cc-cli: token exchange from flags or OAUTH2_* names; N_A printe
     const auto call = cli({"call", "https://api.example.com/"}, env);
     CHECK(call.exit_code == 2);
     CHECK(call.err.find("N_A") != std::string::npos);
+    // The libcurl example attaches through the manager too: an N_A token is never sent.
+    if (!example("OAUTH2CC_EXAMPLE_CURL_BEARER").empty()) {
+        const auto api = start_resource_server();
+        const std::string url = api->info().at("url").get<std::string>() + "/api/date";
+        const auto curl = run_program({example("OAUTH2CC_EXAMPLE_CURL_BEARER"), url}, env);
+        CHECK(curl.exit_code == 2);
+        CHECK(curl.err.find("N_A") != std::string::npos);
+        CHECK(curl.out.empty());  // no call was made, so no body came back
+    }
 
     // Settings that cannot work: exit 2, and no token quoted.
     const env_list basic = client_env("exchange-client", "exchange-secret");
@@ -826,21 +835,26 @@ TEST_CASE("daemon example: keeps calling with the valid token while the server i
     CHECK(daemon.output().find("read-secret") == std::string::npos);
 }
 
-TEST_CASE("daemon example: --audience repeated calls with one token per audience") {
+TEST_CASE("daemon example: --audience A URL_A --audience B URL_B, each token to its own API") {
     if (!examples_available_or_skip()) return;
-    accepting_api api;
+    accepting_api a_api, b_api;
     const int before = token_requests();
     oauth2cc_test::running_program daemon(
         {example("OAUTH2CC_EXAMPLE_DAEMON"), "--interval-ms", "50", "--status-every-ms", "100",
-         "--audience", "https://a.example", "--audience", "https://b.example",
-         api.server.url() + "/poll"},
+         "--audience", "https://a.example", a_api.server.url() + "/poll", "--audience",
+         "https://b.example", b_api.server.url() + "/poll"},
         client_env("read-client", "read-secret", "read_date"));
     REQUIRE(daemon.wait_for_line("call (https://a.example): HTTP 200", 30s));
     REQUIRE(daemon.wait_for_line("call (https://b.example): HTTP 200", 30s));
     REQUIRE(daemon.wait_for_line("tokens held 3", 30s));  // a, b and the config's own
     {
-        std::lock_guard<std::mutex> lock(api.m);
-        CHECK(std::set<std::string>(api.tokens.begin(), api.tokens.end()).size() == 2);
+        // Each API saw one token, its audience's, never the other's.
+        std::lock_guard<std::mutex> la(a_api.m), lb(b_api.m);
+        const std::set<std::string> a(a_api.tokens.begin(), a_api.tokens.end());
+        const std::set<std::string> b(b_api.tokens.begin(), b_api.tokens.end());
+        CHECK(a.size() == 1);
+        CHECK(b.size() == 1);
+        CHECK(a != b);
     }
     // One token per audience, and the config's own, which background refresh keeps too.
     CHECK(token_requests() - before == 3);
@@ -848,6 +862,20 @@ TEST_CASE("daemon example: --audience repeated calls with one token per audience
     const int status = daemon.stop(SIGTERM, took);
     CHECK(WIFEXITED(status));
     CHECK(daemon.output().find("read-secret") == std::string::npos);
+
+    // Audiences that share one URL are refused: which token would go there?
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"--audience", "https://a.example", "--audience", "https://b.example",
+              a_api.server.url() + "/poll"},
+             {"--audience", "https://a.example"},
+             {a_api.server.url() + "/poll", "--audience", "https://a.example",
+              b_api.server.url() + "/poll"}}) {
+        std::vector<std::string> argv{example("OAUTH2CC_EXAMPLE_DAEMON")};
+        argv.insert(argv.end(), args.begin(), args.end());
+        const auto refused = run_program(argv, client_env("read-client", "read-secret"));
+        CHECK(refused.exit_code == 2);
+        CHECK(refused.err.find("URL") != std::string::npos);
+    }
 }
 
 TEST_CASE("daemon example: /metrics on loopback counts what the server counts") {

@@ -5,6 +5,7 @@
 
 #include "../support/fake_transport.hpp"
 #include "../support/test_helpers.hpp"
+#include "../support/token_endpoint_fake.hpp"
 
 #include <oauth2cc/detail/oauth/metadata.hpp>
 
@@ -166,6 +167,38 @@ TEST_CASE("discovery: a token_client finds its endpoint once, and again after a 
     CHECK(tokens.get()->access_token.reveal() == "tok-123");
     CHECK(second.metadata_requests == 2);
     CHECK(tokens.stats().fetches == 2);
+}
+
+TEST_CASE("discovery: a grant the metadata does not list is requested, and said once") {
+    // glewlwyd lists RFC 8414's default (the grants of a user's browser) and serves
+    // client_credentials all the same.
+    fake_server server;
+    server.doc["grant_types_supported"] = {"authorization_code", "implicit"};
+    auto via = std::make_shared<fake_transport>(server.transport());
+    oauth2cc::token_client client(by_issuer(), via);
+    CHECK(client.fetch().access_token.reveal() == "tok-123");
+    const std::string notice = client.take_notice();
+    CHECK(notice.find("does not list the grant client_credentials") != std::string::npos);
+    CHECK(notice.find("authorization_code, implicit") != std::string::npos);
+    CHECK(client.take_notice().empty());  // once
+    CHECK(client.fetch().access_token.reveal() == "tok-123");
+    CHECK(client.take_notice().empty());
+
+    // A token_manager says it once, on its fetch's log line, as a warning.
+    fake_server second;
+    second.doc["grant_types_supported"] = {"authorization_code", "implicit"};
+    auto via2 = std::make_shared<fake_transport>(second.transport());
+    oauth2cc_test::log_watch log;
+    oauth2cc::token_manager tokens(by_issuer(), {}, via2);
+    tokens.set_logger(log.sink());
+    CHECK(tokens.get()->access_token.reveal() == "tok-123");
+    tokens.invalidate();
+    CHECK(tokens.get()->access_token.reveal() == "tok-123");
+    REQUIRE(log.wait_successes(2));
+    const auto lines = log.lines();
+    CHECK(lines[0].first == oauth2cc::log_level::warning);
+    CHECK(lines[0].second.find("does not list the grant client_credentials") != std::string::npos);
+    CHECK(oauth2cc_test::count_of(log.text(), "does not list") == 1);
 }
 
 TEST_CASE("discovery: a method or algorithm the server does not list is a config error") {

@@ -273,6 +273,7 @@ TEST_CASE("a bad file is a config error naming the file and the member") {
     temp_dir dir;
     const auto file_error = [&dir](const std::string& text) {
         write(dir / "c.json", text);
+        ::chmod((dir / "c.json").c_str(), 0600);
         return thrown_by([&dir] { oauth2cc::config_from_file(dir / "c.json"); });
     };
     const std::string base = R"("token_url": "https://as.example/token", "client_id": "c",
@@ -288,14 +289,46 @@ TEST_CASE("a bad file is a config error naming the file and the member") {
     const auto twice = file_error("{" + base + R"(, "client_id": "d"})");
     CHECK(std::string(twice.what()).find("given twice") != std::string::npos);
     CHECK(std::string(file_error("[1, 2]").what()).find("not a JSON object") != std::string::npos);
-    CHECK(std::string(file_error("{" + base).what()).find("not a JSON object") !=
+    // Text that is not JSON: where it stops being JSON, never the text there.
+    const auto broken =
+        file_error("{\n  \"client_id\": \"c\",\n  \"client_secret\": TOP-SECRET-VALUE\n}");
+    CHECK_MESSAGE(std::string(broken.what()).find("is not JSON") != std::string::npos,
+                  broken.what());
+    CHECK_MESSAGE(std::string(broken.what()).find("line 3, column 20") != std::string::npos,
+                  broken.what());
+    CHECK(std::string(file_error("{" + base).what()).find("line 2, column 48") !=
           std::string::npos);
-    for (const auto& e : {unknown, number, twice}) {
+    for (const auto& e : {unknown, number, twice, broken}) {
         CHECK(std::string(e.what()).find("TOP-SECRET-VALUE") == std::string::npos);
     }
     const auto missing = thrown_by([&dir] { oauth2cc::config_from_file(dir / "none.json"); });
     CHECK(missing.kind() == error_kind::config);
     CHECK(std::string(missing.what()).find("none.json") != std::string::npos);
+}
+
+TEST_CASE("a configuration file that holds the secret itself is its owner's alone") {
+    temp_dir dir;
+    write(dir / "c.json", R"({"token_url": "https://as.example/token", "client_id": "c",
+            "client_secret": "TOP-SECRET-VALUE"})");
+    ::chmod((dir / "c.json").c_str(), 0644);
+    const auto shared = thrown_by([&dir] { oauth2cc::config_from_file(dir / "c.json"); });
+    CHECK(shared.kind() == error_kind::config);
+    const std::string what = shared.what();
+    CHECK_MESSAGE(what.find("holds client_secret, and its mode 0644") != std::string::npos, what);
+    CHECK(what.find("chmod 600") != std::string::npos);
+    CHECK(what.find("TOP-SECRET-VALUE") == std::string::npos);
+    ::chmod((dir / "c.json").c_str(), 0640);  // a group may not read it either
+    CHECK(thrown_by([&dir] { oauth2cc::config_from_file(dir / "c.json"); }).kind() ==
+          error_kind::config);
+    ::chmod((dir / "c.json").c_str(), 0600);
+    CHECK(oauth2cc::config_from_file(dir / "c.json").client_secret.reveal() == "TOP-SECRET-VALUE");
+    // A file that names the secret's file holds no secret: any mode.
+    write(dir / "secret", "s\n");
+    write(dir / "named.json", R"({"token_url": "https://as.example/token", "client_id": "c",
+            "client_secret_file": ")" +
+                                  (dir / "secret") + R"("})");
+    ::chmod((dir / "named.json").c_str(), 0644);
+    CHECK(oauth2cc::config_from_file(dir / "named.json").client_secret_file == dir / "secret");
 }
 
 TEST_CASE("each bad setting is a config error naming its variable, never a secret") {
@@ -324,8 +357,11 @@ TEST_CASE("each bad setting is a config error naming its variable, never a secre
     refused({{"CLIENT_SECRET", "<unset>"}}, "CLIENT_SECRET_FILE", "needs a client secret");
     refused({{"AUTH_METHOD", "kerberos"}}, "AUTH_METHOD", "unknown method \"kerberos\"");
     refused({{"CLIENT_SECRET_FILE", "/nonexistent/secret"}}, "CLIENT_SECRET", "not both");
+    // The secret's file setting given the secret itself: never shown back.
+    refused({{"CLIENT_SECRET", "<unset>"}, {"CLIENT_SECRET_FILE", "TOP-SECRET-VALUE"}},
+            "CLIENT_SECRET_FILE", "cannot read the file it names: No such file or directory");
     refused({{"CLIENT_SECRET", "<unset>"}, {"CLIENT_SECRET_FILE", "/nonexistent/secret"}},
-            "CLIENT_SECRET_FILE", "cannot read \"/nonexistent/secret\"");
+            "CLIENT_SECRET_FILE", "give the secret itself as client_secret");
     refused({{"CLIENT_SECRET", "TOP-SECRET-VALUE\x01"}}, "CLIENT_SECRET", "control characters");
     refused({{"CLIENT_KEY_ID", "k1"}}, "CLIENT_KEY_ID", "for the private_key_jwt method only");
     refused({{"AUTH_METHOD", "private_key_jwt"}, {"CLIENT_SECRET", "<unset>"}}, "CLIENT_KEY_FILE",
@@ -715,6 +751,31 @@ TEST_CASE("private_key_jwt signs an assertion for the revocation, aud the token 
     REQUIRE(payload);
     CHECK(nlohmann::json::parse(*payload).at("aud") == std::string(issuer) + "/token");
     CHECK(server.auth[0].empty());
+}
+
+TEST_CASE("introspect() authenticates as revoke() does: a signed assertion for private_key_jwt") {
+    client_config cfg = revoking_client();
+    cfg.client_secret = oauth2cc::secret();
+    cfg.auth = auth_method::private_key_jwt;
+    cfg.client_key = oauth2cc::signing_key::generate(oauth2cc::jws_alg::es256);
+    fake_transport server = fake_transport::answering(200, R"({"active":true,"scope":"read"})",
+                                                      {{"Content-Type", "application/json"}});
+    const auto result =
+        oauth2cc::introspect(cfg, "https://as.example/introspect", "tok-looked-at", server);
+    CHECK(result.active);
+    REQUIRE(server.requests.size() == 1);
+    const std::string body = server.requests[0].body;
+    CHECK(oauth2cc_test::form_field(body, "token") == "tok-looked-at");
+    CHECK(oauth2cc_test::form_field(body, "client_assertion_type") ==
+          "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    const std::string assertion = oauth2cc_test::form_field(body, "client_assertion");
+    REQUIRE(!assertion.empty());
+    const auto dot = assertion.find('.');
+    const auto payload = oauth2cc::detail::base64url_decode(
+        assertion.substr(dot + 1, assertion.find('.', dot + 1) - dot - 1));
+    REQUIRE(payload);
+    CHECK(nlohmann::json::parse(*payload).at("aud") == std::string(issuer) + "/token");
+    CHECK(oauth2cc_test::header_of(server.requests[0], "Authorization").empty());
 }
 
 TEST_CASE("token_manager::revoke() revokes every token it holds and forgets them") {

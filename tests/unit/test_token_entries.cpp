@@ -11,6 +11,7 @@
 
 #include <oauth2cc/detail/manager/manager_core.hpp>
 #include <oauth2cc/detail/manager/manager_fetch.hpp>
+#include <oauth2cc/detail/oauth/cache_key.hpp>
 
 #include <doctest/doctest.h>
 
@@ -73,6 +74,11 @@ public:
         const int n = static_cast<int>(bodies_.size());
         changed_.notify_all();
         changed_.wait(lock, [&] { return open_; });
+        if (form_field(req.body, "scope").find("refused") != std::string::npos) {
+            return {400,
+                    {{"Content-Type", "application/json"}},
+                    R"({"error":"invalid_scope","error_description":"not for this client"})"};
+        }
         const std::string tok = form_field(req.body, "audience") + "|" +
                                 form_field(req.body, "scope") + "|" + std::to_string(n);
         return {200,
@@ -157,6 +163,25 @@ TEST_CASE("token_params: params_of, and order does not matter") {
     token_params other_extra = own;
     other_extra.extra_params = {{"tenant", "t2"}};
     CHECK(other_extra != own);
+
+    // Extra parameters in another order: one token, one entry, as one store key.
+    token_params ab = own, ba = own;
+    ab.extra_params = {{"tenant", "t1"}, {"region", "eu"}};
+    ba.extra_params = {{"region", "eu"}, {"tenant", "t1"}};
+    CHECK(ab == ba);
+    CHECK(oauth2cc::detail::params_hash{}(ab) == oauth2cc::detail::params_hash{}(ba));
+    CHECK(oauth2cc::detail::cache_key(oauth2cc::detail::with_params(cfg, ab)) ==
+          oauth2cc::detail::cache_key(oauth2cc::detail::with_params(cfg, ba)));
+    token_params swapped_pair = own;
+    swapped_pair.extra_params = {{"t1", "tenant"}};
+    CHECK(swapped_pair != own);
+    CHECK(oauth2cc::detail::params_hash{}(swapped_pair) != oauth2cc::detail::params_hash{}(own));
+    auto endpoint = std::make_shared<audience_endpoint>();
+    token_manager m(config(), policy(), endpoint, std::make_shared<manual_clock>());
+    m.get(ab);
+    m.get(ba);
+    CHECK(endpoint->requests() == 1);
+    CHECK(m.entries() == 2);  // the config's own, and one for both orders
 }
 
 TEST_CASE("token_manager: 50 callers over 10 parameter sets make 10 requests") {
@@ -416,11 +441,11 @@ TEST_CASE("token_manager: refresh points spread by refresh_jitter, and moved by 
         CHECK(endpoint->wait_for_requests(40));
     }
     SUBCASE("refresh_in moves the refresh point earlier, never later") {
-        auto early = std::make_shared<audience_endpoint>(3600, R"(,"refresh_in":100)");
+        auto early = std::make_shared<audience_endpoint>(3600, R"(,"refresh_in":2000)");
         auto clock = std::make_shared<manual_clock>();
         token_manager m(config(), policy(), early, clock);
         const auto first = m.get();
-        clock->advance(99s);
+        clock->advance(1999s);
         CHECK(m.try_get() == first);
         CHECK(early->requests() == 1);
         clock->advance(2s);
@@ -433,6 +458,22 @@ TEST_CASE("token_manager: refresh points spread by refresh_jitter, and moved by 
         clock->advance(3241s);  // the lead point, not refresh_in's later one
         n.try_get();
         CHECK(late->wait_for_requests(2));
+    }
+    SUBCASE("refresh_in never refreshes before half the lifetime has passed") {
+        for (const char* asked : {R"(,"refresh_in":0)", R"(,"refresh_in":"100")"}) {
+            CAPTURE(asked);
+            auto endpoint = std::make_shared<audience_endpoint>(3600, asked);
+            auto clock = std::make_shared<manual_clock>();
+            token_manager m(config(), policy(), endpoint, clock);
+            const auto first = m.get();
+            for (int i = 0; i < 10; ++i) CHECK(m.try_get() == first);
+            clock->advance(1799s);
+            CHECK(m.try_get() == first);
+            CHECK(endpoint->requests() == 1);  // no loop of requests at issue time
+            clock->advance(2s);
+            CHECK(m.try_get() == first);
+            CHECK(endpoint->wait_for_requests(2));
+        }
     }
 }
 
@@ -531,6 +572,29 @@ TEST_CASE("authorized_client: params pick the token; step-up answers insufficien
                     {{"WWW-Authenticate", R"(Bearer error="insufficient_scope", scope="root")"}},
                     ""};
             }
+            if (req.url.find("/refused") != std::string::npos &&
+                auth.find("refused") == std::string::npos) {
+                return oauth2cc::http_response{
+                    403,
+                    {{"WWW-Authenticate", R"(Bearer error="insufficient_scope", scope="refused")"}},
+                    "needs refused"};
+            }
+            const auto named = req.url.find("/named/");
+            if (named != std::string::npos) {
+                // Names a scope of the API's choosing, one per path.
+                const std::string scope = req.url.substr(named + 7);
+                if (auth.find(scope) == std::string::npos) {
+                    return oauth2cc::http_response{
+                        403,
+                        {{"WWW-Authenticate",
+                          "Bearer error=\"insufficient_scope\", scope=\"" + scope + "\""}},
+                        ""};
+                }
+            }
+            if (req.url.find("/noscope") != std::string::npos) {
+                return oauth2cc::http_response{
+                    403, {{"WWW-Authenticate", R"(Bearer error="insufficient_scope")"}}, ""};
+            }
             return oauth2cc::http_response{200, {}, "ok"};
         });
     oauth2cc::client_options options;
@@ -561,11 +625,56 @@ TEST_CASE("authorized_client: params pick the token; step-up answers insufficien
         CHECK(api->requests.size() == 3);
         CHECK(endpoint->requests() == 2);
         // Never more than once per call: a scope still missing comes back as it came.
+        // The challenge replaces the last widening: the client's own scopes plus root.
         CHECK(orders.get("/root").status == 403);
         CHECK(api->requests.size() == 5);
         CHECK(endpoint->requests() == 3);
+        CHECK(form_field(endpoint->bodies().back(), "scope") == "read root");
         CHECK(orders.get("/root").status == 403);  // already asked for: no new token
         CHECK(api->requests.size() == 6);
         CHECK(endpoint->requests() == 3);
+    }
+    SUBCASE("step-up: a wider token the server refuses leaves the client as it was") {
+        options.step_up_scope = true;
+        oauth2cc::authorized_client orders("https://orders.example", m, options, api);
+        CHECK(orders.get("/list").status == 200);
+        const auto refused = orders.get("/refused");
+        CHECK(refused.status == 403);  // the API's answer, as it came
+        CHECK(refused.body == "needs refused");
+        CHECK(endpoint->requests() == 2);
+        CHECK(form_field(endpoint->bodies().back(), "scope") == "read refused");
+        // Calls that worked before still do, with the token they had.
+        CHECK(orders.get("/list").status == 200);
+        CHECK(oauth2cc_test::header_of(api->requests.back(), "Authorization") ==
+              "Bearer https://orders|read|1");
+    }
+    SUBCASE("step-up is bounded: a new challenge replaces the last, never adds to it") {
+        options.step_up_scope = true;
+        oauth2cc::authorized_client orders("https://orders.example", m, options, api);
+        for (int i = 0; i < 40; ++i) {
+            CHECK(orders.get("/named/s" + std::to_string(i)).status == 200);
+        }
+        CHECK(endpoint->requests() == 41);  // the first token, then one per challenge
+        // Each token was for the client's own scope and the one named, never 41 scopes.
+        CHECK(form_field(endpoint->bodies().back(), "scope") == "read s39");
+        CHECK(oauth2cc_test::header_of(api->requests.back(), "Authorization") ==
+              "Bearer https://orders|read s39|41");
+    }
+    SUBCASE("step_up_scopes: only the scopes listed are added") {
+        options.step_up_scope = true;
+        options.step_up_scopes = {"write"};
+        oauth2cc::authorized_client orders("https://orders.example", m, options, api);
+        CHECK(orders.get("/root").status == 403);  // root is not listed: as it came
+        CHECK(api->requests.size() == 1);
+        CHECK(endpoint->requests() == 1);
+        CHECK(orders.get("/admin").status == 200);  // "read write": write is listed
+        CHECK(form_field(endpoint->bodies().back(), "scope") == "read write");
+    }
+    SUBCASE("step-up: a challenge that names no scope comes back as it came") {
+        options.step_up_scope = true;
+        oauth2cc::authorized_client orders("https://orders.example", m, options, api);
+        CHECK(orders.get("/noscope").status == 403);
+        CHECK(api->requests.size() == 1);
+        CHECK(endpoint->requests() == 1);
     }
 }

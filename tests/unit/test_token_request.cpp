@@ -4,6 +4,8 @@
 
 #include "../support/fake_transport.hpp"
 
+#include <oauth2cc/detail/oauth/token_request.hpp>
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -36,7 +38,17 @@ client_config config_for(const std::string& id, const std::string& secret_value)
 
 const char* ok_body = R"({"access_token":"tok-123","token_type":"Bearer","expires_in":3600})";
 
+// The request cfg makes. An empty secret (RFC 6749 §2.3.1 allows one) is refused before
+// any request as a secret left unset, so its vector is checked on the request as built.
 oauth2cc::http_request sent(const client_config& cfg) {
+    if (cfg.client_secret.empty() && (cfg.auth == auth_method::client_secret_basic ||
+                                      cfg.auth == auth_method::client_secret_post)) {
+        const auto e = refused_before_sending(cfg);
+        CHECK(e.kind() == error_kind::config);
+        CHECK(std::string(e.what()).find("sends a client secret, and none is set") !=
+              std::string::npos);
+        return oauth2cc::detail::build_token_request(cfg);
+    }
     auto fake = fake_transport::answering(200, ok_body);
     oauth2cc::request_token(cfg, fake);
     REQUIRE(fake.requests.size() == 1);

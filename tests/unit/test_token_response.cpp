@@ -149,14 +149,27 @@ TEST_CASE("token_response: scope as string, null or absent") {
     CHECK(failure(200, R"({"access_token":"a","scope":7})").kind() == error_kind::bad_response);
 }
 
-TEST_CASE("token_response: access_token must be a non-empty string without controls") {
+TEST_CASE("token_response: access_token must be a non-empty string of VSCHAR") {
     for (const char* body :
          {R"({"token_type":"Bearer"})", R"({"access_token":""})", R"({"access_token":42})",
           R"({"access_token":null})", R"({"access_token":"a\r\nX-Evil: 1"})",
-          R"({"access_token":"a\u0000"})", R"({"access_token":"a\u007f"})"}) {
+          R"({"access_token":"a\u0000"})", R"({"access_token":"a\u007f"})",
+          R"({"access_token":"caf\u00e9"})"}) {
         CAPTURE(body);
         CHECK(failure(200, body).kind() == error_kind::bad_response);
     }
+    // A form body may carry any byte: one that is not UTF-8 would end a JSON output.
+    const headers form = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    for (const char* body :
+         {"access_token=a%FFb&token_type=bearer", "access_token=a%0D%0Ab", "access_token=%C3%A9"}) {
+        CAPTURE(body);
+        const auto e = failure(200, body, form);
+        CHECK(e.kind() == error_kind::bad_response);
+        CHECK(std::string(e.what()).find("VSCHAR") != std::string::npos);
+        CHECK(std::string(e.what()).find("a\xff") == std::string::npos);
+    }
+    CHECK(fetch(200, "access_token=a%20~b&token_type=bearer", form).access_token.reveal() ==
+          "a ~b");
 }
 
 TEST_CASE("token_response: bodies that are not a token response") {
@@ -308,6 +321,22 @@ TEST_CASE("token_response: a server that echoes the client secret has it redacte
             CHECK(std::string(e.what()).find("***") != std::string::npos);
         }
     }
+}
+
+TEST_CASE("token_response: a refused answer's token members stay out of the excerpt") {
+    const auto e =
+        failure(500, R"({"access_token":"LEAKED-access-1","refresh_token":"LEAKED-refresh-2",)"
+                     R"("id_token":"LEAKED-id-3","note":"LEAKED-access-1 again"})");
+    CHECK(e.kind() == error_kind::http_status);
+    const std::string what = e.what();
+    CHECK(what.find("LEAKED") == std::string::npos);
+    CHECK(what.find("***") != std::string::npos);
+    CHECK(what.find("again") != std::string::npos);  // the rest of the excerpt is kept
+    const auto oauth =
+        failure(400, R"({"error":"server_error","error_description":"issued LEAKED-access-9",)"
+                     R"("access_token":"LEAKED-access-9"})");
+    CHECK(oauth.kind() == error_kind::oauth);
+    CHECK(std::string(oauth.what()).find("LEAKED") == std::string::npos);
 }
 
 TEST_CASE("token_response: other statuses are http_status errors with a short excerpt") {

@@ -296,12 +296,20 @@ OAUTH2CC_INLINE http_response authorized_client::send(std::string_view method,
         }
     } else if (res.status == 403 && token_sent && options_.step_up_scope) {
         if (auto wider = stepped_up(params, res, dpop)) {
+            // The wider scopes are kept only once a token for them was had: a server that
+            // refuses them leaves this client as it was, and the API's 403 as it came.
+            std::shared_ptr<const token> wider_token;
+            try {
+                wider_token = token_of(wider);
+            } catch (const error&) {
+                return res;
+            }
             {
                 const std::lock_guard<std::mutex> lock(params_mutex_);
                 params_ = wider;
             }
             params = std::move(wider);
-            tok = token_of(params);
+            tok = std::move(wider_token);
             res = exchange(base, *tok, token_sent, new_nonce, attempt++);
         }
     }
@@ -326,13 +334,19 @@ OAUTH2CC_INLINE std::shared_ptr<const token> authorized_client::token_of(
 }
 
 OAUTH2CC_INLINE std::optional<token_params> authorized_client::stepped_up(
-    const std::optional<token_params>& params, const http_response& res, bool dpop) const {
+    const std::optional<token_params>& sent, const http_response& res, bool dpop) const {
     const auto challenge = dpop ? find_dpop_challenge(res) : find_bearer_challenge(res);
     if (!challenge || challenge->error != "insufficient_scope" || challenge->scope.empty()) {
         return std::nullopt;
     }
-    token_params wider = params ? *params : params_of(tokens_.config());
-    bool added = false;
+    // This client's own scopes, never those of an earlier step-up: a challenge replaces
+    // the last widening, so a run of challenges cannot grow the scopes without bound.
+    token_params wider = options_.params ? *options_.params : params_of(tokens_.config());
+    const std::vector<std::string>& sent_scopes = sent ? sent->scopes : tokens_.config().scopes;
+    const auto has = [](const std::vector<std::string>& scopes, const std::string& scope) {
+        return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+    };
+    bool adds = false;
     std::size_t at = 0;
     const std::string& named = challenge->scope;
     while (at < named.size()) {
@@ -340,13 +354,13 @@ OAUTH2CC_INLINE std::optional<token_params> authorized_client::stepped_up(
         std::string scope = named.substr(at, end - at);
         at = end + 1;
         if (scope.empty() ||
-            std::find(wider.scopes.begin(), wider.scopes.end(), scope) != wider.scopes.end()) {
+            (!options_.step_up_scopes.empty() && options_.step_up_scopes.count(scope) == 0)) {
             continue;
         }
-        wider.scopes.push_back(std::move(scope));
-        added = true;
+        adds = adds || !has(sent_scopes, scope);
+        if (!has(wider.scopes, scope)) wider.scopes.push_back(std::move(scope));
     }
-    if (!added) return std::nullopt;
+    if (!adds) return std::nullopt;
     return wider;
 }
 

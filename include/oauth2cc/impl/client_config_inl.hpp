@@ -28,9 +28,8 @@ OAUTH2CC_INLINE token_params params_of(const client_config& cfg) {
 }
 
 OAUTH2CC_INLINE bool operator==(const token_params& a, const token_params& b) {
-    // The same strings as many times each, in any order.
-    const auto same_multiset = [](const std::vector<std::string>& x,
-                                  const std::vector<std::string>& y) {
+    // The same values as many times each, in any order.
+    const auto same_multiset = [](const auto& x, const auto& y) {
         if (x.size() != y.size()) return false;
         for (const auto& v : x) {
             if (std::count(x.begin(), x.end(), v) != std::count(y.begin(), y.end(), v)) {
@@ -39,7 +38,7 @@ OAUTH2CC_INLINE bool operator==(const token_params& a, const token_params& b) {
         }
         return true;
     };
-    return a.audience == b.audience && a.extra_params == b.extra_params &&
+    return a.audience == b.audience && same_multiset(a.extra_params, b.extra_params) &&
            same_multiset(a.scopes, b.scopes) && same_multiset(a.resources, b.resources);
 }
 

@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include <sys/stat.h>
+
 namespace oauth2cc {
 
 OAUTH2CC_INLINE client_config config_from_environment(std::string_view prefix) {
@@ -41,8 +43,14 @@ OAUTH2CC_INLINE client_config config_from_environment(std::string_view prefix) {
 OAUTH2CC_INLINE client_config config_from_file(const std::string& path) {
     std::string text = detail::read_credential_file(path, 1024 * 1024, "the configuration file");
     const detail::wipe_at_exit wiper{[&text] { detail::wipe(text); }};
+    // A file that holds the secret itself is checked as the token cache's files are.
+    struct stat st {};
+    const std::string shared =
+        ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0
+            ? detail::octal_mode(st.st_mode & 07777)
+            : std::string();
     return detail::config_from_json(
-        text, "the configuration file \"" + detail::excerpt(path, 200) + "\"");
+        text, "the configuration file \"" + detail::excerpt(path, 200) + "\"", shared);
 }
 
 OAUTH2CC_INLINE client_config

@@ -7,9 +7,7 @@
 
 #include "../detail/text/form.hpp"
 #include "../detail/text/text.hpp"
-#include "../detail/oauth/token_request.hpp"
-#include "../detail/oauth/token_response.hpp"
-#include "../detail/http/trace.hpp"
+#include "../detail/oauth/endpoint_call.hpp"
 #include "../detail/store/secret_file.hpp"
 #include "../httplib_transport.hpp"
 
@@ -32,53 +30,19 @@ OAUTH2CC_INLINE bool introspection_result::has_scope(std::string_view scope_toke
 
 OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::string_view endpoint,
                                                 std::string_view access_token, transport& via) {
-    client_config target = detail::with_current_credentials(cfg);
-    target.token_endpoint = std::string(endpoint);
-    target.scopes.clear();
-    target.resources.clear();
-    target.audience.clear();
-    target.extra_params.clear();
-    detail::validate_config(target);
+    const client_config target =
+        detail::endpoint_client(detail::with_current_credentials(cfg), std::string(endpoint));
     if (access_token.empty()) throw error(error_kind::config, "the token to introspect is empty");
-
-    http_request req = detail::form_post(target, target.token_endpoint);
-    detail::append_form_field(req.body, "token", access_token);
-    detail::append_form_field(req.body, "token_type_hint", "access_token");
-    detail::append_client_authentication(req, target);
-    detail::add_traceparent(req, target.traceparent);
-
-    const std::string client_id = detail::excerpt(target.client_id, 100);
-    const std::string server = detail::server_of(endpoint);
-    span_start what;
-    what.client_id = client_id;
-    what.server = server;
-    what.endpoint = "introspection";
-    what.method = "POST";
-    detail::span_scope span(target.tracer, what);
-    http_response res;
-    {
-        const detail::request_wiper wiper(req);
-        res = via.send(req);
-    }
-    span.answered(res.status);
-    if (res.body.size() > target.max_response_bytes) {
-        throw error(error_kind::bad_response,
-                    "the introspection response body is over max_response_bytes (" +
-                        std::to_string(target.max_response_bytes) + ")",
-                    error_details{{}, {}, {}, res.status, {}});
-    }
+    name_value_list fields{{"token", std::string(access_token)},
+                           {"token_type_hint", "access_token"}};
+    const detail::wipe_at_exit fields_wiper{[&fields] { detail::wipe(fields.front().second); }};
     detail::redactions hide = detail::credential_redactions(target);
     hide.add(std::string(access_token));
-    const auto doc = detail::response_document(res);
-    try {
-        detail::throw_for_error_response(res, doc, hide, std::chrono::system_clock::now(),
-                                         "the introspection endpoint");
-    } catch (const error& e) {
-        span.failed(e);
-        throw;
-    }
+    const auto answer = detail::call_endpoint(target, fields, hide, via, "introspection", true);
+    const auto& doc = answer.doc;
+    const int status = answer.status;
     const auto bad = [&](const std::string& why) {
-        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, res.status, {}});
+        throw error(error_kind::bad_response, why, error_details{{}, {}, {}, status, {}});
     };
     if (!doc || !doc->is_object()) bad("the introspection response is not a JSON object");
     const auto active = doc->find("active");

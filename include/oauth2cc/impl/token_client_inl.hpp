@@ -47,4 +47,6 @@ OAUTH2CC_INLINE unsigned token_client::credential_rotations() const noexcept {
     return source_->rotations();
 }
 
+OAUTH2CC_INLINE std::string token_client::take_notice() { return source_->take_note(); }
+
 }  // namespace oauth2cc

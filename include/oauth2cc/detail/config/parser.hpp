@@ -65,9 +65,13 @@ inline client_config config_of(const settings_reader& s, const settings_reader::
 }
 
 /// @brief A client configuration from the text of a configuration file: a JSON object of
-/// settings, every value a string (see config_from_file()); where names the file.
-/// @throws error `config` naming where and the member, never a secret's value
-inline client_config config_from_json(std::string_view text, const std::string& where) {
+/// settings, every value a string (see config_from_file()); where names the file, and
+/// shared_mode is its mode ("0644") when users other than its owner may read it (empty
+/// when not): a file that holds client_secret itself must be the owner's alone.
+/// @throws error `config` naming where and the member (or the line and column where the
+///         text is not JSON), never a secret's value
+inline client_config config_from_json(std::string_view text, const std::string& where,
+                                      const std::string& shared_mode = {}) {
     json_notes notes;
     nlohmann::json doc = parse_json_bounded(text, notes);
     settings_reader::settings values;
@@ -75,6 +79,10 @@ inline client_config config_from_json(std::string_view text, const std::string& 
         wipe_strings(doc);
         for (auto& kv : values) wipe(kv.second);
     }};
+    if (doc.is_discarded() && notes.error_at != std::string::npos) {
+        throw error(error_kind::config, where + " is not JSON: the text stops being JSON at " +
+                                            line_and_column(text, notes.error_at));
+    }
     if (!doc.is_object())
         throw error(error_kind::config, where + " is not a JSON object of settings");
     const auto label = [&where](std::string_view name) {
@@ -89,6 +97,13 @@ inline client_config config_from_json(std::string_view text, const std::string& 
                                                 excerpt(name, 100) + "\": \"...\")");
         }
         values.emplace(name, value.get_ref<const std::string&>());
+    }
+    const auto secret_member = values.find("client_secret");
+    if (!shared_mode.empty() && secret_member != values.end() && !secret_member->second.empty()) {
+        throw error(error_kind::config,
+                    where + " holds client_secret, and its mode " + shared_mode +
+                        " lets other users read it: `chmod 600` it, or move the secret to "
+                        "a file of its own named by client_secret_file");
     }
     return config_of(settings_reader(values, label), values);
 }

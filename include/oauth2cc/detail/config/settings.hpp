@@ -98,7 +98,15 @@ public:
         // O_NONBLOCK: a FIFO (a shell's <(...), say) does not block the check.
         const unique_fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
         if (fd.get() < 0) {
-            fail(name, "cannot read \"" + excerpt(path, 200) + "\": " + std::strerror(errno));
+            const int err = errno;
+            // The secret's file setting is often given the secret itself by mistake: its
+            // value is never shown.
+            if (name == "client_secret_file") {
+                fail(name, std::string("cannot read the file it names: ") + std::strerror(err) +
+                               " (it takes the path of a file that holds the secret; give "
+                               "the secret itself as client_secret)");
+            }
+            fail(name, "cannot read \"" + excerpt(path, 200) + "\": " + std::strerror(err));
         }
         struct stat st {};
         if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {

@@ -104,7 +104,8 @@ inline std::optional<std::chrono::seconds> refresh_in_of(const token& tok) {
 /// @brief When a token that expires at `expires_at` after `lifetime` is refreshed: at a
 /// point drawn between expiry - lead and expiry - (1 - refresh_jitter) * lead, so that
 /// tokens issued together are not refreshed together; a `refresh_in` from the server
-/// moves it earlier, never later.
+/// moves it earlier, never later, and never before half the lifetime has passed (a
+/// `refresh_in` of 0 would ask for a new token at every read).
 inline std::chrono::steady_clock::time_point refresh_point(
     const refresh_policy& policy, std::chrono::steady_clock::time_point issued,
     std::chrono::steady_clock::time_point expires_at, std::chrono::steady_clock::duration lifetime,
@@ -117,7 +118,9 @@ inline std::chrono::steady_clock::time_point refresh_point(
         std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
             static_cast<double>(lead.count()) * spared));
     const auto asked = refresh_in_of(tok);
-    return asked && issued + *asked < at ? issued + *asked : at;
+    if (!asked) return at;
+    const auto earlier = issued + std::max<duration>(*asked, lifetime / 2);
+    return earlier < at ? earlier : at;
 }
 
 }  // namespace oauth2cc::detail

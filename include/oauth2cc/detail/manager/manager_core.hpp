@@ -75,8 +75,8 @@ inline std::optional<std::chrono::steady_clock::time_point> background_step(mana
     }
 }
 
-/// @brief A hash of token_params that ignores the order of scopes and resources, as
-/// token_params' == does.
+/// @brief A hash of token_params that ignores the order of scopes, resources and extra
+/// parameters, as token_params' == does.
 struct params_hash {
     std::size_t operator()(const token_params& p) const noexcept {
         const std::hash<std::string_view> h;
@@ -85,13 +85,13 @@ struct params_hash {
             x *= 0x9e3779b97f4a7c15ULL;
             return x ^ (x >> 29);
         };
-        std::size_t scopes = 0, resources = 0;
+        std::size_t scopes = 0, resources = 0, extras = 0;
         for (const auto& v : p.scopes) scopes += mix(h(v));
         for (const auto& v : p.resources) resources += mix(h(v) + 1);
+        for (const auto& [name, value] : p.extra_params) extras += mix(mix(h(name)) + h(value));
         std::size_t out = h(p.audience) ^ mix(scopes + 0x51);
         out = mix(out) ^ mix(resources + 0xa3);
-        for (const auto& [name, value] : p.extra_params) out = mix(out ^ h(name)) + h(value);
-        return out;
+        return mix(out) ^ mix(extras + 0xc5);
     }
 };
 

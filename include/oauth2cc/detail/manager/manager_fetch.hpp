@@ -75,6 +75,7 @@ struct fetch_report {
     std::chrono::nanoseconds request_took{0};
     unsigned nonce_retries = 0;         ///< the request's `use_dpop_nonce` retries
     unsigned credential_rotations = 0;  ///< credential files rotated since the last request
+    std::string notice;                 ///< the token client's notice, for the log line
     long long took_ms = 0;
 };
 
@@ -132,6 +133,7 @@ inline void request(manager_state& s, fetch_report& r) {
         r.request_took = std::chrono::steady_clock::now() - start;
         r.nonce_retries = s.client.nonce_retries() - nonce_retries_before;
         r.credential_rotations = s.client.credential_rotations() - rotations_before;
+        r.notice = s.client.take_notice();
     };
     try {
         r.got = s.client.fetch();
@@ -140,14 +142,10 @@ inline void request(manager_state& s, fetch_report& r) {
         done();
         r.failure = e;
         return;
-    } catch (const std::exception&) {
+    } catch (...) {
         done();
         r.failure = error(error_kind::transport,
                           "the transport threw an exception that is not an oauth2cc::error");
-        return;
-    } catch (...) {
-        done();
-        r.failure = error(error_kind::transport, "the transport threw a non-exception");
         return;
     }
     // A token that claims no lifetime at all is served once, then refreshed.
@@ -301,6 +299,10 @@ inline log_entry publish(manager_state& s, const fetch_inputs& in, fetch_report&
         log.line += "; a rotated credential was taken up from " +
                     credential_files(s.client.config()) + " (" +
                     std::to_string(g.credential_rotations) + " so far)";
+    }
+    if (!r.notice.empty()) {
+        log.line += "; " + r.notice;
+        if (log.level < log_level::warning) log.level = log_level::warning;
     }
     note_store_health(s, lock, in, r, log);
     g.fetch = fetch_state::idle;

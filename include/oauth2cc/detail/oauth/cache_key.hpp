@@ -58,8 +58,9 @@ inline std::string certificate_thumbprint_of_pem(std::string_view pem) {
 /// assertion methods the assertions' audience, for private_key_jwt the key's RFC 7638
 /// thumbprint, the DPoP key's thumbprint, and the client certificate's; for a grant
 /// beyond client credentials the grant and its token types, and for the JWT bearer grant
-/// with jwt_bearer_assertion() the assertions' issuer and subject (a manager adds the
-/// subject of the others to each entry's key: current_subject::key). Two
+/// with jwt_bearer_assertion() what its assertions claim and the key that signs them
+/// (assertion_subject_key(); a manager adds the subject of the others to each entry's
+/// key: current_subject::key). Two
 /// configurations that would get interchangeable tokens have the same key. The secret,
 /// timeouts, trust settings and the user agent are not part of it.
 inline std::string cache_key(const client_config& cfg) {
@@ -119,7 +120,7 @@ inline std::string cache_key(const client_config& cfg) {
         field("grant", "jwt_bearer");
         if (const jwt_bearer_signer* signer = own_signer(cfg)) {
             key += '&';
-            key += assertion_subject_key(signer->issuer(), signer->subject());
+            key += assertion_subject_key(*signer);
         }
     }
     return key;

@@ -80,38 +80,61 @@ inline const jwt_bearer_signer* own_signer(const client_config& cfg) noexcept {
     return cfg.grant_assertion ? cfg.grant_assertion.target<jwt_bearer_signer>() : nullptr;
 }
 
-/// @brief The part of a token's key that names its subject, for the JWT bearer grant: the
-/// assertion's issuer and subject.
-inline std::string assertion_subject_key(std::string_view iss, std::string_view sub) {
-    return "assertion_iss=" + form_encode(iss) + "&assertion_sub=" + form_encode(sub);
+/// @brief The part of a token's key that names its subject, for the JWT bearer grant:
+/// the assertion's issuer and subject, a digest of every claim but those that change
+/// with each assertion (iat, nbf, exp, jti), and a digest of what names the key that
+/// signs (for a signer of ours, its RFC 7638 thumbprint; for an assertion made elsewhere,
+/// its JWS header: alg, kid, and the like). Assertions that would get other tokens
+/// (another scope, audience or claim, another key) have other keys.
+inline std::string assertion_subject_key(nlohmann::json claims, std::string_view signer) {
+    std::string key = "assertion_iss=" + form_encode(claims["iss"].get_ref<const std::string&>()) +
+                      "&assertion_sub=" + form_encode(claims["sub"].get_ref<const std::string&>());
+    for (const char* changing : {"iat", "nbf", "exp", "jti"}) claims.erase(changing);
+    // An object's members are sorted: one text for one set of claims.
+    std::string text = claims.dump();
+    key += "&assertion_claims=" + sha256_hex(text);
+    wipe(text);
+    wipe_strings(claims);
+    key += "&assertion_signer=" + sha256_hex(signer);
+    return key;
 }
 
-/// @brief The subject key of a JWT assertion, from its `iss` and `sub` (RFC 7523 §3).
+/// @brief The subject key of a signer of ours (see above).
+inline std::string assertion_subject_key(const jwt_bearer_signer& signer) {
+    return assertion_subject_key(signer.lasting_claims(), "jkt=" + signer.key_thumbprint());
+}
+
+/// @brief The subject key of a JWT assertion (see above), which names iss and sub
+/// (RFC 7523 §3).
 /// @throws error `config` when it is not a JWS compact JWT whose claims hold both as strings
 inline std::string assertion_subject_key(std::string_view jwt) {
     const std::size_t first = jwt.find('.');
     const std::size_t second = first == std::string_view::npos ? first : jwt.find('.', first + 1);
-    std::optional<std::string> payload;
+    std::optional<std::string> header, payload;
     if (second != std::string_view::npos) {
+        header = base64url_decode(jwt.substr(0, first));
         payload = base64url_decode(jwt.substr(first + 1, second - first - 1));
     }
     std::string key;
-    if (payload) {
-        auto claims = nlohmann::json::parse(*payload, nullptr, false);
+    if (header && payload) {
+        json_notes notes;
+        auto claims = parse_json_bounded(*payload, notes);
         wipe(*payload);
-        const auto iss = claims.is_object() ? claims.find("iss") : claims.end();
-        const auto sub = claims.is_object() ? claims.find("sub") : claims.end();
-        if (claims.is_object() && iss != claims.end() && iss->is_string() && sub != claims.end() &&
-            sub->is_string()) {
-            key = assertion_subject_key(iss->get_ref<const std::string&>(),
-                                        sub->get_ref<const std::string&>());
+        auto head = parse_json_bounded(*header, notes);
+        const auto names = [&claims](const char* name) {
+            const auto it = claims.find(name);
+            return it != claims.end() && it->is_string();
+        };
+        if (claims.is_object() && head.is_object() && names("iss") && names("sub")) {
+            key = assertion_subject_key(std::move(claims), "jws=" + head.dump());
+        } else {
+            wipe_strings(claims);
         }
-        wipe_strings(claims);
     }
     if (key.empty()) {
         throw error(error_kind::config,
-                    "the grant_assertion is not a JWT whose claims name iss and sub as strings "
-                    "(RFC 7523 §3)");
+                    "the grant_assertion is not a JWT whose header is a JSON object and whose "
+                    "claims name iss and sub as strings (RFC 7523 §3)");
     }
     return key;
 }

@@ -18,8 +18,9 @@
 
 namespace oauth2cc::detail {
 
-/// @brief The source jwt_bearer_assertion() makes: signs a new JWT for every call. Its
-/// issuer and subject are known without a call, so that a manager keys its token by them.
+/// @brief The source jwt_bearer_assertion() makes: signs a new JWT for every call. What
+/// its assertions claim is known without a call, so that a manager keys its token by it
+/// (subject_key()).
 class jwt_bearer_signer {
 public:
     jwt_bearer_signer(signing_key key, std::string issuer, std::string subject,
@@ -62,14 +63,10 @@ public:
         header["alg"] = std::string(to_string(key_.alg()));
         header["typ"] = "JWT";
         if (!key_.kid().empty()) header["kid"] = key_.kid();
-        nlohmann::json claims(nlohmann::json::value_t::object);
-        claims["iss"] = issuer_;
-        claims["sub"] = subject_;
-        claims["aud"] = audience_;
+        nlohmann::json claims = lasting_claims();
         claims["iat"] = now;
         claims["exp"] = now + lifetime_.count();
         claims["jti"] = new_jti();
-        for (auto it = extra_.begin(); it != extra_.end(); ++it) claims[it.key()] = *it;
         std::string input = jws_signing_input(header, claims);
         const std::string signature = key_.sign(input);
         return jws_compact(std::move(input), signature);
@@ -77,6 +74,18 @@ public:
 
     const std::string& issuer() const noexcept { return issuer_; }
     const std::string& subject() const noexcept { return subject_; }
+
+    /// @brief The claims every assertion of this signer makes (all but iat, exp, jti).
+    nlohmann::json lasting_claims() const {
+        nlohmann::json claims = extra_;
+        claims["iss"] = issuer_;
+        claims["sub"] = subject_;
+        claims["aud"] = audience_;
+        return claims;
+    }
+
+    /// @brief The RFC 7638 thumbprint of the key that signs.
+    std::string key_thumbprint() const { return key_.jwk_thumbprint(); }
 
 private:
     signing_key key_;

@@ -109,11 +109,16 @@ inline std::string joined_names(const std::vector<std::string>& names) {
     return out.empty() ? "none" : out;
 }
 
-/// @brief Refuses a configuration the server says it does not take: a grant or an
-/// authentication method it does not list, an assertion algorithm it does not list, or no token
-/// endpoint.
+/// @brief Refuses a configuration the server says it does not take: an authentication
+/// method it does not list, an assertion algorithm it does not list, or no token
+/// endpoint. A grant it does not list is not refused: many servers under-list
+/// grant_types_supported (or omit it, which RFC 8414 §2 reads as authorization_code and
+/// implicit) and take client_credentials all the same; the server's own
+/// `unsupported_grant_type` is the answer. The returned text says so, for a log line;
+/// empty when there is nothing to say.
 /// @throws error `config` naming what the server lists
-inline void check_server_takes(const authorization_server_metadata& m, const client_config& cfg) {
+inline std::string check_server_takes(const authorization_server_metadata& m,
+                                      const client_config& cfg) {
     if (m.token_endpoint.empty()) {
         throw error(error_kind::config,
                     "the authorization server's metadata has no token_endpoint");
@@ -130,12 +135,13 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
                                             " at its token endpoint; it lists " +
                                             joined_names(m.token_endpoint_auth_methods_supported));
     }
-    // A server that lists its grants (RFC 8414 §2) refuses the others.
+    // The grants a server lists (RFC 8414 §2) are advisory: a note, never a refusal.
+    std::string note;
     const std::string grant = grant_type_value(cfg.grant);
     if (!m.grant_types_supported.empty() && !listed(m.grant_types_supported, grant)) {
-        throw error(error_kind::config, "the authorization server does not take the grant " +
-                                            grant + "; it lists " +
-                                            joined_names(m.grant_types_supported));
+        note = "the authorization server's metadata does not list the grant " + grant +
+               " (it lists " + joined_names(m.grant_types_supported) +
+               "); requesting it all the same";
     }
     // A server that lists its DPoP algorithms (RFC 9449 §5.1) refuses proofs by others.
     if (cfg.dpop_key && !m.dpop_signing_alg_values_supported.empty() &&
@@ -145,7 +151,7 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
                         std::string(to_string(cfg.dpop_key->alg())) + "; it lists " +
                         joined_names(m.dpop_signing_alg_values_supported));
     }
-    if (m.token_endpoint_auth_signing_alg_values_supported.empty()) return;
+    if (m.token_endpoint_auth_signing_alg_values_supported.empty()) return note;
     std::string alg;
     if (cfg.auth == auth_method::client_secret_jwt) alg = "HS256";
     if (cfg.auth == auth_method::private_key_jwt && cfg.client_key) {
@@ -156,6 +162,7 @@ inline void check_server_takes(const authorization_server_metadata& m, const cli
                     "the authorization server does not take " + alg + " assertions; it lists " +
                         joined_names(m.token_endpoint_auth_signing_alg_values_supported));
     }
+    return note;
 }
 
 }  // namespace oauth2cc::detail

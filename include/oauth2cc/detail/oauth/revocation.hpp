@@ -14,9 +14,8 @@
 #include "../text/form.hpp"
 #include "../text/text.hpp"
 #include "../text/wipe.hpp"
-#include "client_assertion.hpp"
+#include "endpoint_call.hpp"
 #include "token_request.hpp"
-#include "token_response.hpp"
 
 #include <chrono>
 #include <string>
@@ -51,64 +50,14 @@ inline void revoke_at(const client_config& cfg, const std::string& endpoint, con
     if (has_control(token_type_hint) || token_type_hint.find(' ') != std::string_view::npos) {
         throw error(error_kind::config, "token_type_hint has spaces or control characters");
     }
-    client_config target = cfg;
-    if (target.assertion_audience.empty()) {
-        target.assertion_audience = !cfg.token_endpoint.empty() ? cfg.token_endpoint : cfg.issuer;
-    }
-    target.token_endpoint = endpoint;
-    target.scopes.clear();
-    target.resources.clear();
-    target.audience.clear();
-    target.extra_params.clear();
-    target.grant = grant_type::client_credentials;  // the grant's sources are not needed
-    target.subject_token = nullptr;
-    target.actor_token = nullptr;
-    target.actor_token_type.clear();
-    target.requested_token_type.clear();
-    target.grant_assertion = nullptr;
-    validate_config(target);
-
-    http_request req = form_post(target, endpoint);
-    const request_wiper wiper(req);
-    append_form_field(req.body, "token", token.reveal());
-    if (!token_type_hint.empty()) append_form_field(req.body, "token_type_hint", token_type_hint);
-    append_client_authentication(req, target);
+    const client_config target = endpoint_client(cfg, endpoint);
+    name_value_list fields{{"token", token.reveal()}};
+    const wipe_at_exit fields_wiper{[&fields] { wipe(fields.front().second); }};
+    if (!token_type_hint.empty()) fields.emplace_back("token_type_hint", token_type_hint);
     redactions hide = credential_redactions(target);
     hide.add(token.reveal());
-    if (sends_assertion(target.auth)) {
-        std::string assertion = assertion_maker(target).make();
-        const wipe_at_exit assertion_wiper{[&assertion] { wipe(assertion); }};
-        hide.add(assertion);
-        append_form_field(req.body, "client_assertion_type", jwt_bearer_assertion_type);
-        append_form_field(req.body, "client_assertion", assertion);
-    }
-    add_traceparent(req, target.traceparent);
-    const std::string client_id = excerpt(target.client_id, 100);
-    const std::string server = server_of(endpoint);
-    span_start what;
-    what.client_id = client_id;
-    what.server = server;
-    what.endpoint = "revocation";
-    what.method = "POST";
-    span_scope span(target.tracer, what);
-    http_response res = via.send(req);
-    const wipe_at_exit body_wiper{[&res] { wipe(res.body); }};
-    span.answered(res.status);
-    if (res.body.size() > target.max_response_bytes) {
-        throw error(error_kind::bad_response,
-                    "the revocation response body is over max_response_bytes (" +
-                        std::to_string(target.max_response_bytes) + ")",
-                    error_details{{}, {}, {}, res.status, {}});
-    }
     // RFC 7009 §2.2: the status says it all; a 200's body, if any, means nothing.
-    const auto doc = res.status >= 200 && res.status <= 299 ? std::nullopt : response_document(res);
-    try {
-        throw_for_error_response(res, doc, hide, std::chrono::system_clock::now(),
-                                 "the revocation endpoint");
-    } catch (const error& e) {
-        span.failed(e);
-        throw;
-    }
+    call_endpoint(target, fields, hide, via, "revocation", false);
 }
 
 }  // namespace oauth2cc::detail

@@ -45,6 +45,15 @@ inline void validate_client_authentication(const client_config& cfg) {
     switch (cfg.auth) {
         case auth_method::client_secret_basic:
         case auth_method::client_secret_post:
+            // Sending no secret would only earn an invalid_client, one request later.
+            if (cfg.client_secret.empty() && cfg.client_secret_file.empty()) {
+                fail(std::string(to_string(cfg.auth)) +
+                     " sends a client secret, and none is set: set client_secret_file "
+                     "(OAUTH2_CLIENT_SECRET_FILE, oauth2cc-cli --client-secret-file) or "
+                     "client_secret; a public client, which has none, uses "
+                     "auth_method::none");
+            }
+            return;
         case auth_method::none:
             return;
         case auth_method::client_secret_jwt:

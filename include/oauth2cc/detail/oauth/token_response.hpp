@@ -111,14 +111,25 @@ inline std::string error_member(const nlohmann::json& doc, const char* name,
 /// @sa RFC 6749 §5.2
 inline void throw_for_error_response(const http_response& res,
                                      const std::optional<nlohmann::json>& doc,
-                                     const redactions& hide,
+                                     const redactions& given,
                                      std::chrono::system_clock::time_point now_system,
                                      const std::string& who) {
+    const bool oauth_error = doc && doc->is_object() && doc->contains("error");
+    if (!oauth_error && res.status >= 200 && res.status <= 299) return;
+    // A token in an answer that is refused is still a token: its value stays out of the
+    // message (a server answering 500 with {"access_token": ...}, say).
+    redactions hide = given.copy();
+    if (doc && doc->is_object()) {
+        for (const char* name : {"access_token", "refresh_token", "id_token"}) {
+            const auto it = doc->find(name);
+            if (it != doc->end() && it->is_string()) hide.add(it->get_ref<const std::string&>());
+        }
+    }
     error_details details;
     details.http_status = res.status;
     if (auto ra = res.header("Retry-After"))
         details.retry_after = parse_retry_after(*ra, now_system);
-    if (doc && doc->is_object() && doc->contains("error")) {
+    if (oauth_error) {
         details.oauth_error = error_member(*doc, "error", hide);
         details.error_description = error_member(*doc, "error_description", hide);
         details.error_uri = error_member(*doc, "error_uri", hide);
@@ -244,8 +255,11 @@ inline token parse_token_response(const http_response& res, const std::string& r
             if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
                 bad("access_token is missing, empty or not a string");
             }
-            if (has_control(value.get_ref<const std::string&>())) {
-                bad("access_token contains control characters");
+            // RFC 6749 A.12: access-token = 1*VSCHAR. A control or a byte past ASCII (a
+            // form body's %FF, say) could not go in a header or a JSON output as it is.
+            if (!all_vschar(value.get_ref<const std::string&>())) {
+                bad("access_token holds a control character or a byte outside printable "
+                    "ASCII (RFC 6749 A.12: VSCHAR, %x20-7E)");
             }
             t.access_token = secret(std::move(value.get_ref<std::string&>()));
         } else if (name == "token_type") {

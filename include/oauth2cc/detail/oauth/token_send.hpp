@@ -140,10 +140,12 @@ inline void validate_before_discovery(const client_config& cfg) {
 }
 
 // cfg with the token endpoint its issuer's metadata names, once the server is known to
-// take cfg's method.
-inline client_config with_discovered_endpoint(const client_config& cfg, transport& via) {
+// take cfg's method. What the metadata left worth saying goes to *note, when given.
+inline client_config with_discovered_endpoint(const client_config& cfg, transport& via,
+                                              std::string* note = nullptr) {
     const authorization_server_metadata meta = discover(cfg, via);
-    check_server_takes(meta, cfg);
+    std::string said = check_server_takes(meta, cfg);
+    if (note != nullptr) *note = std::move(said);
     client_config out = cfg;
     out.token_endpoint = meta.token_endpoint;
     // A client that presents a certificate uses the server's mutual-TLS endpoint, where

@@ -225,7 +225,7 @@ public:
         }
         if (!ready_) {
             // Discovered once: a new secret keeps the endpoint.
-            if (discovers_endpoint(cfg_)) cfg_ = with_discovered_endpoint(cfg_, via);
+            if (discovers_endpoint(cfg_)) cfg_ = with_discovered_endpoint(cfg_, via, &note_);
             ready_ = std::make_shared<const prepared_token_request>(cfg_);
         }
         return ready_;
@@ -244,6 +244,12 @@ public:
     /// @brief The credential files' rotations taken up since the first read.
     unsigned rotations() const noexcept { return rotations_.load(); }
 
+    /// @brief What discovery found worth a log line, once; then empty.
+    std::string take_note() {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return std::exchange(note_, std::string());
+    }
+
 private:
     std::mutex mutex_;
     client_config cfg_;  ///< with the secret and key files' current contents
@@ -254,6 +260,7 @@ private:
     file_watch cert_files_;  ///< tls.client_cert_file and client_key_file
     std::shared_ptr<const prepared_token_request> ready_;
     std::atomic<unsigned> rotations_{0};
+    std::string note_;  ///< discovery's note, until taken
 };
 
 /// @brief Sends source's request; an `invalid_client` answer is retried once when a

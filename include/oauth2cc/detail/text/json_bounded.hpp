@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -24,7 +25,25 @@ inline constexpr int max_json_depth = 32;
 struct json_notes {
     bool too_deep = false;  ///< nested deeper than max_json_depth (the value is discarded)
     std::string repeated;   ///< a member name the top-level object has twice, if any
+    /// Where the text stopped being JSON: a byte offset, for a line and column in a
+    /// message (never the text there); npos when it did not.
+    std::size_t error_at = std::string::npos;
 };
+
+/// @brief "line L, column C" (both from 1) of the byte at offset in text.
+inline std::string line_and_column(std::string_view text, std::size_t offset) {
+    offset = std::min(offset, text.size());
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < offset; ++i) {
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+    }
+    return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
 
 /// @brief Wipes every string value in a document (member names stay); for documents
 /// that held a credential, before they are destroyed.
@@ -70,7 +89,9 @@ public:
         member_ = &object[k];
         return true;
     }
-    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    bool parse_error(std::size_t at, const std::string&, const nlohmann::detail::exception&) {
+        // nlohmann::json counts the offending byte as read: at is one past it.
+        notes_.error_at = at > 0 ? at - 1 : 0;
         return false;
     }
 

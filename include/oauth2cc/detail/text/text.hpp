@@ -35,6 +35,16 @@ constexpr bool has_control(std::string_view s) noexcept {
     return false;
 }
 
+/// @brief True when every byte is VSCHAR (%x20-7E, RFC 6749 Appendix A): printable
+/// ASCII, what an access token is made of.
+constexpr bool all_vschar(std::string_view s) noexcept {
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u > 0x7e) return false;
+    }
+    return true;
+}
+
 /// @brief ASCII white space: space, tab, CR, LF, vertical tab, form feed.
 constexpr bool is_space(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
