@@ -70,6 +70,10 @@ public:
     /// token_manager logs it on its fetch's line.
     std::string take_notice();
 
+    /// @brief True when the client secret file or the client key's file changed since it
+    /// was last read: a token_manager that backs off after a failure asks again at once.
+    bool credentials_changed() const;
+
 private:
     client_config cfg_;
     std::shared_ptr<transport> transport_;

@@ -51,6 +51,11 @@ struct refresh_policy {
     /// An entry not read for this long is not refreshed in the background and is dropped
     /// soon after; the config's own never.
     std::chrono::seconds idle_after{3600};
+    /// The most new entries a manager makes per second (and at once): beyond it get(params)
+    /// for new parameters is refused (a `config` error, counted in
+    /// manager_stats::entries_refused), so that callers who choose audiences cannot flood
+    /// the authorization server with requests. 0: no bound.
+    std::size_t new_entries_per_second = 100;
     /// Each token's refresh point is drawn between `expiry - lead` and
     /// `expiry - (1 - refresh_jitter) * lead`, so that tokens issued together, in one
     /// process or across a fleet, are not refreshed together. In [0, 1].
@@ -86,6 +91,8 @@ struct manager_stats {
     std::size_t entries = 0;
     /// Entries dropped: beyond max_entries, or idle for idle_after.
     std::uint64_t evictions = 0;
+    /// New entries refused beyond refresh_policy::new_entries_per_second.
+    std::uint64_t entries_refused = 0;
 };
 
 /// @brief What get_async() hands its callback: the token, or the error of the request

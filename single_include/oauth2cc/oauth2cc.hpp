@@ -1113,6 +1113,11 @@ struct refresh_policy {
     /// An entry not read for this long is not refreshed in the background and is dropped
     /// soon after; the config's own never.
     std::chrono::seconds idle_after{3600};
+    /// The most new entries a manager makes per second (and at once): beyond it get(params)
+    /// for new parameters is refused (a `config` error, counted in
+    /// manager_stats::entries_refused), so that callers who choose audiences cannot flood
+    /// the authorization server with requests. 0: no bound.
+    std::size_t new_entries_per_second = 100;
     /// Each token's refresh point is drawn between `expiry - lead` and
     /// `expiry - (1 - refresh_jitter) * lead`, so that tokens issued together, in one
     /// process or across a fleet, are not refreshed together. In [0, 1].
@@ -1148,6 +1153,8 @@ struct manager_stats {
     std::size_t entries = 0;
     /// Entries dropped: beyond max_entries, or idle for idle_after.
     std::uint64_t evictions = 0;
+    /// New entries refused beyond refresh_policy::new_entries_per_second.
+    std::uint64_t entries_refused = 0;
 };
 
 /// @brief What get_async() hands its callback: the token, or the error of the request
@@ -1912,6 +1919,10 @@ public:
     /// token_manager logs it on its fetch's line.
     std::string take_notice();
 
+    /// @brief True when the client secret file or the client key's file changed since it
+    /// was last read: a token_manager that backs off after a failure asks again at once.
+    bool credentials_changed() const;
+
 private:
     client_config cfg_;
     std::shared_ptr<transport> transport_;
@@ -2559,11 +2570,13 @@ inline std::string excerpt(std::string_view text, std::size_t max_bytes = 200) {
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <string>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -2648,13 +2661,30 @@ inline int write_all(int fd, const char* data, std::size_t size) {
     return 0;
 }
 
+/// @brief How long a read of a credential file that is no regular file (a FIFO, a
+/// shell's <(...)) may wait for its writer, at most.
+inline constexpr std::chrono::milliseconds credential_pipe_wait{2000};
+
 /// @brief Reads up to limit + 1 bytes into out, which may hold a token, so the buffer
-/// it passes through is wiped. @returns 0 or an errno
-inline int read_up_to(int fd, std::string& out, std::size_t limit) {
+/// it passes through is wiped. A descriptor opened with O_NONBLOCK (a FIFO) is waited
+/// for until until, then ETIMEDOUT. @returns 0 or an errno
+inline int read_up_to(
+    int fd, std::string& out, std::size_t limit,
+    std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max()) {
     char buffer[4096];
     int result = 0;
     while (out.size() <= limit) {
         const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                until - std::chrono::steady_clock::now());
+            pollfd wait{fd, POLLIN, 0};
+            if (left.count() <= 0 || ::poll(&wait, 1, static_cast<int>(left.count())) == 0) {
+                result = ETIMEDOUT;
+                break;
+            }
+            continue;
+        }
         if (n < 0) {
             if (errno == EINTR) continue;
             result = errno;
@@ -2668,25 +2698,34 @@ inline int read_up_to(int fd, std::string& out, std::size_t limit) {
 }
 
 /// @brief The content of a small file that holds a credential (a key, an assertion),
-/// read into one buffer sized from the file, so no copy is left behind.
+/// read into one buffer sized from the file, so no copy is left behind. A FIFO is opened
+/// without blocking and read for credential_pipe_wait at most: a writer that never comes
+/// never holds the caller.
 /// @param what names the file in errors, e.g. "the key file"
 /// @throws error `config` naming the file, never its content, when it cannot be opened
 ///         or read, or holds more than limit bytes
 inline std::string read_credential_file(const std::string& path, std::size_t limit,
                                         const std::string& what) {
     const std::string name = what + " \"" + excerpt(path, 200) + "\"";
-    const unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    const unique_fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (fd.get() < 0) {
         throw error(error_kind::config, "cannot open " + name + ": " + std::strerror(errno));
     }
     struct stat st {};
     std::string out;
-    if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
+    const bool stated = ::fstat(fd.get(), &st) == 0;
+    if (stated && S_ISREG(st.st_mode) && st.st_size > 0) {
         out.reserve(std::min<std::size_t>(static_cast<std::size_t>(st.st_size), limit) + 1);
     }
-    if (const int err = read_up_to(fd.get(), out, limit); err != 0) {
+    const auto until = std::chrono::steady_clock::now() + credential_pipe_wait;
+    if (const int err = read_up_to(fd.get(), out, limit, until); err != 0) {
         wipe(out);
-        throw error(error_kind::config, "cannot read " + name + ": " + std::strerror(err));
+        throw error(error_kind::config,
+                    "cannot read " + name + ": " +
+                        (err == ETIMEDOUT ? "nothing was written to it within " +
+                                                std::to_string(credential_pipe_wait.count()) +
+                                                " ms (a FIFO with no writer?)"
+                                          : std::string(std::strerror(err))));
     }
     if (out.size() > limit) {
         wipe(out);
@@ -3341,7 +3380,9 @@ OAUTH2CC_INLINE std::function<std::string()> assertion_from_file(std::string pat
         struct stat now {};
         const bool known = ::stat(path.c_str(), &now) == 0;
         const std::lock_guard<std::mutex> lock(state->mutex);
-        if (known && state->read && detail::same_file_version(now, state->seen)) {
+        // A FIFO or a shell's <(...) is read once: a second read would wait for a writer.
+        if (state->read && ((known && detail::same_file_version(now, state->seen)) ||
+                            !S_ISREG(state->seen.st_mode))) {
             return state->text.reveal();
         }
         state->read = false;
@@ -5988,6 +6029,16 @@ inline token parse_token_response(const http_response& res, const std::string& r
 
 namespace oauth2cc::detail {
 
+// What a 404 or 405 from the token endpoint means: the URL is not the token endpoint.
+inline std::string not_a_token_endpoint(const std::string& url, const http_response& res) {
+    return "the token endpoint " + excerpt(url, 200) + " answered HTTP " +
+           std::to_string(res.status) +
+           (res.status == 404 ? " (no such page)" : " (no POST there)") +
+           ": it is not the token endpoint. Check the token URL (token_endpoint, "
+           "OAUTH2_TOKEN_URL, oauth2cc-cli --token-url), or give the server's issuer instead "
+           "(issuer, OAUTH2_ISSUER, --issuer) and discovery finds the endpoint";
+}
+
 // Sends a prepared token request once and reads its response. A grant beyond client
 // credentials and the assertion methods send a copy with the credentials made for this
 // send (a subject token, an assertion), kept out of error messages like the secret; with
@@ -6055,6 +6106,10 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
                                     hide_too ? *hide_too : prepared.hide, rules);
     } catch (const error& e) {
         span.failed(e);
+        if (e.kind() == error_kind::http_status && (res.status == 404 || res.status == 405)) {
+            throw error(error_kind::http_status, not_a_token_endpoint(prepared.request.url, res),
+                        error_details{{}, {}, {}, res.status, {}});
+        }
         throw;
     }
 }
@@ -6156,6 +6211,8 @@ public:
         const bool known = ::stat(path_.c_str(), &now) == 0;
         const std::lock_guard<std::mutex> lock(mutex_);
         if (!force && known && text_ && same_file_version(now, seen_)) return {text_, version_};
+        // A FIFO or a shell's <(...) is read once: a second read would wait for a writer.
+        if (text_ && once_) return {text_, version_};
         // A key file removed once read leaves the key as it was: a key is in hand (a
         // secret file is the secret's one place, and its loss an error).
         if (!known && text_ && holds_ == file_holds::key) return {text_, version_};
@@ -6177,7 +6234,17 @@ public:
             ++version_;
         }
         if (known) seen_ = now;
+        once_ = known && !S_ISREG(now.st_mode);
         return {text_, version_};
+    }
+
+    /// @brief True when the file's metadata differs from when it was last read (never for
+    /// a file read once, nor before the first read).
+    bool stale() {
+        struct stat now {};
+        const bool known = ::stat(path_.c_str(), &now) == 0;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return text_ && !once_ && known && !same_file_version(now, seen_);
     }
 
     /// @brief The key the file holds now, with given's kid and alg; read as current()
@@ -6199,6 +6266,7 @@ private:
     std::string path_;
     file_holds holds_;
     struct stat seen_ {};
+    bool once_ = false;  ///< not a regular file: read once, never again
     std::shared_ptr<const secret> text_;
     unsigned version_ = 0;
     std::optional<signing_key> key_;  ///< made by key() from version key_version_
@@ -6350,6 +6418,11 @@ public:
     /// @brief The credential files' rotations taken up since the first read.
     unsigned rotations() const noexcept { return rotations_.load(); }
 
+    /// @brief True when the secret file or the key file changed since it was last read.
+    bool credentials_changed() const {
+        return (file_ && file_->stale()) || (key_file_ && key_file_->stale());
+    }
+
     /// @brief What discovery found worth a log line, once; then empty.
     std::string take_note() {
         const std::lock_guard<std::mutex> lock(mutex_);
@@ -6407,6 +6480,7 @@ inline token send_with_renewal(request_source& source, transport& via,
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <random>
 #include <optional>
@@ -6518,10 +6592,32 @@ inline std::chrono::steady_clock::time_point refresh_point(
     return earlier < at ? earlier : at;
 }
 
+/// @brief Allows a number of events per second, and as many at once: a bucket that
+/// fills at that rate, as deep. Not thread-safe: its owner's lock guards it.
+class rate_bucket {
+public:
+    /// @brief Takes one event if per_second allows it now (always when it is 0).
+    bool take(std::size_t per_second, std::chrono::steady_clock::time_point now) {
+        if (per_second == 0) return true;
+        const double rate = static_cast<double>(per_second);
+        const double seconds = at_ ? std::chrono::duration<double>(now - *at_).count() : 1.0;
+        level_ = std::min(rate, level_ + std::max(0.0, seconds) * rate);
+        at_ = now;
+        if (level_ < 1.0) return false;
+        level_ -= 1.0;
+        return true;
+    }
+
+private:
+    double level_ = 0;
+    std::optional<std::chrono::steady_clock::time_point> at_;
+};
+
 }  // namespace oauth2cc::detail
 // ---- oauth2cc/detail/manager/refresher.hpp ----
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -6529,6 +6625,7 @@ inline std::chrono::steady_clock::time_point refresh_point(
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <system_error>
@@ -6537,6 +6634,37 @@ inline std::chrono::steady_clock::time_point refresh_point(
 #include <vector>
 
 namespace oauth2cc::detail {
+
+/// @brief A job handed to the workers. It runs once: on a worker, or on a worker that
+/// would otherwise wait for it (a credential source that asks another manager for its
+/// token, say), so that a wait on a worker never needs another worker.
+class worker_job {
+public:
+    /// @param whose  whose job it is (a manager), for the fair share of the workers
+    /// @param hurry  a caller waits for it (no valid token): it goes before the others
+    worker_job(std::function<void()> fn, const void* whose, bool hurry)
+        : owner(whose), urgent(hurry), fn_(std::move(fn)) {}
+
+    /// @brief Runs the job on this thread unless it ran or runs elsewhere.
+    /// @returns whether it ran here
+    bool run_once() {
+        if (claimed_.exchange(true)) return false;
+        std::function<void()> fn = std::move(fn_);
+        fn_ = nullptr;
+        fn();  // a job catches what it throws
+        return true;
+    }
+
+    /// @brief True once run_once() was called anywhere.
+    bool claimed() const noexcept { return claimed_.load(); }
+
+    const void* const owner;   ///< whose job it is
+    std::atomic<bool> urgent;  ///< set when a caller comes to wait for it
+
+private:
+    std::atomic<bool> claimed_{false};
+    std::function<void()> fn_;
+};
 
 /// @brief The process's workers and refresher. Made on first use and never destroyed, so
 /// that no manager, wherever it lives, outlives it; its threads wait idle until the
@@ -6553,25 +6681,39 @@ public:
         return *service;
     }
 
-    /// @brief Runs job on a worker, at once when one is idle, else after the jobs before
-    /// it. A new worker is started while fewer than the limit run and the jobs waiting
-    /// outnumber the idle workers.
+    /// @brief Runs fn on a worker: the urgent jobs first (a caller waits for them), in the
+    /// order they came, then the others; an owner (a manager) never holds more than half
+    /// the workers (one when the limit is 1), so that one slow endpoint or one caller's
+    /// many entries leave the other managers workers. A new worker is started while fewer
+    /// than the limit run and the jobs waiting outnumber the idle workers.
+    /// @returns the job, which a worker waiting for it may run itself (run_once())
     /// @throws error `transport` when no worker runs and none can be started
-    void submit(std::function<void()> job) {
+    std::shared_ptr<worker_job> submit(std::function<void()> fn, const void* owner, bool urgent) {
+        auto job = std::make_shared<worker_job>(std::move(fn), owner, urgent);
         std::unique_lock<std::mutex> lock(jobs_mutex_);
-        jobs_.push_back(std::move(job));
-        if (idle_ > 0) jobs_ready_.notify_one();
+        jobs_.push_back(job);
+        if (idle_ > 0) jobs_ready_.notify_all();
         // A worker more while the jobs waiting outnumber the idle workers.
-        if (idle_ >= jobs_.size() || workers_ >= limit_) return;
+        if (idle_ >= jobs_.size() || workers_ >= limit_) return job;
         try {
             std::thread([this] { work(); }).detach();
             ++workers_;
         } catch (const std::system_error&) {
-            if (workers_ > 0) return;
+            if (workers_ > 0) return job;
             jobs_.pop_back();
             throw error(error_kind::transport, "could not start a thread for token requests");
         }
+        return job;
     }
+
+    /// @brief Has the workers look again at the jobs waiting: one became urgent.
+    void hurry() {
+        const std::lock_guard<std::mutex> lock(jobs_mutex_);
+        if (idle_ > 0) jobs_ready_.notify_all();
+    }
+
+    /// @brief True on one of the workers.
+    static bool on_worker() noexcept { return worker_thread(); }
 
     /// @brief The most workers that run token requests at once (1 to 256; default 4).
     void set_workers(std::size_t count) {
@@ -6621,18 +6763,53 @@ public:
 private:
     refresh_service() = default;
 
+    static bool& worker_thread() noexcept {
+        thread_local bool worker = false;
+        return worker;
+    }
+
+    // The next job a worker may run (see submit()), taken from the queue; null when none
+    // may run now. Jobs a waiting worker ran already are dropped. Needs jobs_mutex_.
+    std::shared_ptr<worker_job> next_job() {
+        const std::size_t share = std::max<std::size_t>(1, limit_ / 2);
+        auto pick = jobs_.end();
+        for (auto it = jobs_.begin(); it != jobs_.end();) {
+            if ((*it)->claimed()) {
+                it = jobs_.erase(it);
+                continue;
+            }
+            const auto held = running_.find((*it)->owner);
+            const bool may = held == running_.end() || held->second < share;
+            if (may && (*it)->urgent.load()) {
+                pick = it;
+                break;
+            }
+            if (may && pick == jobs_.end()) pick = it;
+            ++it;
+        }
+        if (pick == jobs_.end()) return nullptr;
+        std::shared_ptr<worker_job> job = std::move(*pick);
+        jobs_.erase(pick);
+        return job;
+    }
+
     void work() {
+        worker_thread() = true;
         std::unique_lock<std::mutex> lock(jobs_mutex_);
         for (;;) {
             ++idle_;
-            jobs_ready_.wait(lock, [this] { return !jobs_.empty(); });
+            std::shared_ptr<worker_job> job;
+            jobs_ready_.wait(lock, [&] { return (job = next_job()) != nullptr; });
             --idle_;
-            std::function<void()> job = std::move(jobs_.front());
-            jobs_.pop_front();
+            ++running_[job->owner];
             lock.unlock();
-            job();  // a job catches what it throws
-            job = nullptr;
+            job->run_once();  // nothing when a waiting worker ran it already
             lock.lock();
+            const auto held = running_.find(job->owner);
+            if (--held->second == 0) running_.erase(held);
+            job = nullptr;
+            // A job of this owner held back by its share may run now.
+            if (!jobs_.empty()) jobs_ready_.notify_all();
         }
     }
 
@@ -6664,8 +6841,9 @@ private:
 
     mutable std::mutex jobs_mutex_;
     std::condition_variable jobs_ready_;
-    std::deque<std::function<void()>> jobs_;
+    std::deque<std::shared_ptr<worker_job>> jobs_;
     std::size_t workers_ = 0, idle_ = 0, limit_ = 4;
+    std::map<const void*, std::size_t> running_;  ///< jobs under way, by owner
 
     std::mutex passes_mutex_;  ///< held by the refresher while it runs passes
     std::map<std::uint64_t, pass_fn> passes_;
@@ -6686,6 +6864,7 @@ private:
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -6694,6 +6873,50 @@ private:
 #include <vector>
 
 namespace oauth2cc::detail {
+
+/// @brief A hash of token_params that ignores the order of scopes, resources and extra
+/// parameters, as token_params' == does.
+struct params_hash {
+    std::size_t operator()(const token_params& p) const noexcept {
+        const std::hash<std::string_view> h;
+        const auto mix = [](std::size_t x) {
+            x ^= x >> 31;
+            x *= 0x9e3779b97f4a7c15ULL;
+            return x ^ (x >> 29);
+        };
+        std::size_t scopes = 0, resources = 0, extras = 0;
+        for (const auto& v : p.scopes) scopes += mix(h(v));
+        for (const auto& v : p.resources) resources += mix(h(v) + 1);
+        for (const auto& [name, value] : p.extra_params) extras += mix(mix(h(name)) + h(value));
+        std::size_t out = h(p.audience) ^ mix(scopes + 0x51);
+        out = mix(out) ^ mix(resources + 0xa3);
+        return mix(out) ^ mix(extras + 0xc5);
+    }
+};
+
+/// @brief The hash of a subject key (current_subject::key_hash); 0 for none.
+inline std::size_t subject_hash(std::string_view subject) noexcept {
+    return subject.empty() ? 0 : std::hash<std::string_view>{}(subject)*0x9e3779b97f4a7c15ULL;
+}
+
+/// @brief The hash of an entry's key: its token_params and the subject_hash() of its key.
+inline std::size_t entry_hash(const token_params& p, std::size_t subject) noexcept {
+    return params_hash{}(p) ^ subject;
+}
+
+/// @brief What an entry is found by: its token_params and, for a manager that follows its
+/// subject, the subject's key (current_subject::key).
+struct entry_key {
+    token_params params;
+    std::string subject;
+    bool operator==(const entry_key& o) const { return subject == o.subject && params == o.params; }
+};
+
+struct entry_key_hash {
+    std::size_t operator()(const entry_key& k) const noexcept {
+        return entry_hash(k.params, subject_hash(k.subject));
+    }
+};
 
 struct cache_cell;
 struct keyed_cells;
@@ -6966,6 +7189,7 @@ struct guarded_state {
 
     std::shared_ptr<const snapshot> current;
     fetch_state fetch = fetch_state::idle;
+    std::weak_ptr<worker_job> fetch_job;  ///< the running fetch's, for a worker to run itself
     fetch_outcome last_outcome = fetch_outcome::none;
     std::uint64_t fetch_seq = 0;  ///< requests (or store looks) completed
     std::optional<error> last_error;
@@ -7003,6 +7227,22 @@ struct guarded_state {
         return next_attempt && now < *next_attempt;
     }
     bool valid_at(time_point now) const noexcept { return current && now < current->expires_at; }
+
+    /// @brief What get() throws while backing off at now: the last error's kind and
+    /// details, saying that no request was made, when the next may be, and the last error.
+    error backing_off(time_point now) const {
+        const error& last = *last_error;
+        std::string said = last.what();
+        const std::string prefix = "oauth2cc: " + std::string(to_string(last.kind())) + " error: ";
+        if (said.rfind(prefix, 0) == 0) said.erase(0, prefix.size());
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*next_attempt - now);
+        return error(last.kind(),
+                     "no token request was made: after " + std::to_string(consecutive_failures) +
+                         " failed request(s) the next is in " + std::to_string(left.count()) +
+                         " ms (a changed credential file ends the wait); the last one: " + said,
+                     error_details{last.oauth_error(), last.error_description(), last.error_uri(),
+                                   last.http_status(), last.retry_after()});
+    }
 };
 
 /// @brief The token_manager's fetches that are handed to the workers or under way, which
@@ -7011,6 +7251,18 @@ struct fetch_count {
     std::mutex mutex;
     std::condition_variable done;
     std::size_t running = 0;
+
+    /// @brief One more fetch handed to the workers.
+    void start() {
+        const std::lock_guard<std::mutex> count(mutex);
+        ++running;
+    }
+    /// @brief One fetch finished.
+    void finish() {
+        const std::lock_guard<std::mutex> count(mutex);
+        --running;
+        done.notify_all();
+    }
 };
 
 /// @brief One entry of a token_manager: the token of one token_params, with its own single
@@ -7724,33 +7976,29 @@ inline void run_fetch(manager_state& s) {
 inline void start_fetch(manager_state& s, const state_lock& lock) {
     guarded_state& g = s.locked(lock);
     if (g.fetch != fetch_state::idle) return;
-    {
-        const std::lock_guard<std::mutex> count(s.fetches->mutex);
-        ++s.fetches->running;
-    }
-    const auto finished = [fetches = s.fetches] {
-        const std::lock_guard<std::mutex> count(fetches->mutex);
-        --fetches->running;
-        fetches->done.notify_all();
-    };
+    s.fetches->start();
+    const auto finished = [fetches = s.fetches] { fetches->finish(); };
     g.fetch = fetch_state::running;
     try {
-        refresh_service::instance().submit([self = s.shared_from_this(), finished]() mutable {
-            run_fetch(*self);
-            bool background = false;
-            {
-                const state_lock inner = self->lock();
-                background = self->locked(inner).background;
-            }
-            // The entry is let go before the fetch counts as finished: when its manager
-            // is gone, this worker may hold its last reference, and the entry's config,
-            // keys and transport are to be freed before the manager's destructor returns
-            // (and the process, say, ends and OpenSSL cleans up), never after.
-            self.reset();
-            finished();
-            // The entry's refresh point has moved: the refresher is to look again.
-            if (background) refresh_service::instance().poke();
-        });
+        // The manager's job (its entries share s.fetches), urgent without a valid token.
+        const bool urgent = !g.valid_at(s.now());
+        g.fetch_job = refresh_service::instance().submit(
+            [self = s.shared_from_this(), finished]() mutable {
+                run_fetch(*self);
+                bool background = false;
+                {
+                    const state_lock inner = self->lock();
+                    background = self->locked(inner).background;
+                }
+                // The entry is let go before the fetch counts as finished: this worker may hold
+                // its last reference, and its config, keys and transport are to be freed before
+                // the manager's destructor returns (before OpenSSL cleans up), never after.
+                self.reset();
+                finished();
+                // The entry's refresh point has moved: the refresher is to look again.
+                if (background) refresh_service::instance().poke();
+            },
+            s.fetches.get(), urgent);
     } catch (const error&) {
         g.fetch = fetch_state::idle;
         finished();
@@ -7956,9 +8204,13 @@ inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell*
         }
         if (g.fetch == fetch_state::idle) {
             if (g.backing_off_at(now) && g.last_error) {
-                ++g.fast_failures;
-                span.failed(*g.last_error);
-                throw *g.last_error;
+                if (!s.client.credentials_changed()) {
+                    ++g.fast_failures;
+                    const error e = g.backing_off(now);
+                    span.failed(e);
+                    throw e;
+                }
+                g.next_attempt.reset();  // a credential file was fixed: ask at once
             }
             start_fetch(s, lock);
         }
@@ -7969,6 +8221,18 @@ inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell*
             if (g.observer) report.begin(g.observer, s.who);
         }
         const std::uint64_t seq = g.fetch_seq;
+        // On a worker (a credential source asking this manager for a token), the fetch
+        // runs here rather than waiting for another worker, which may never come: every
+        // worker may be waiting so. The transport's deadlines bound it.
+        if (const auto job = g.fetch_job.lock()) {
+            if (refresh_service::on_worker()) {
+                lock.unlock();
+                job->run_once();
+                lock.lock();
+            } else if (!job->urgent.exchange(true)) {
+                refresh_service::instance().hurry();  // a background refresh a caller waits for
+            }
+        }
         while (g.fetch_seq == seq && (!deadline || s.now() < *deadline)) s.wait(lock, deadline);
         if (g.fetch_seq == seq) {
             throw error(error_kind::transport, "no token within max_wait (" +
@@ -8020,10 +8284,12 @@ inline void token_to(manager_state& s, token_callback done) {
                                      "get_async() from this token_manager's logger or callback "
                                      "never waits for a token request, and there is no valid "
                                      "token now");
-        } else if (g.fetch == fetch_state::idle && g.backing_off_at(now) && g.last_error) {
+        } else if (g.fetch == fetch_state::idle && g.backing_off_at(now) && g.last_error &&
+                   !s.client.credentials_changed()) {
             ++g.fast_failures;
-            now_result.failure = *g.last_error;
+            now_result.failure = g.backing_off(now);
         } else {
+            if (g.fetch == fetch_state::idle && g.backing_off_at(now)) g.next_attempt.reset();
             try {
                 start_fetch(s, lock);
                 g.callbacks.push_back(std::move(done));
@@ -8141,50 +8407,6 @@ inline std::optional<std::chrono::steady_clock::time_point> background_step(mana
         return std::chrono::steady_clock::now() + std::chrono::seconds(1);
     }
 }
-
-/// @brief A hash of token_params that ignores the order of scopes, resources and extra
-/// parameters, as token_params' == does.
-struct params_hash {
-    std::size_t operator()(const token_params& p) const noexcept {
-        const std::hash<std::string_view> h;
-        const auto mix = [](std::size_t x) {
-            x ^= x >> 31;
-            x *= 0x9e3779b97f4a7c15ULL;
-            return x ^ (x >> 29);
-        };
-        std::size_t scopes = 0, resources = 0, extras = 0;
-        for (const auto& v : p.scopes) scopes += mix(h(v));
-        for (const auto& v : p.resources) resources += mix(h(v) + 1);
-        for (const auto& [name, value] : p.extra_params) extras += mix(mix(h(name)) + h(value));
-        std::size_t out = h(p.audience) ^ mix(scopes + 0x51);
-        out = mix(out) ^ mix(resources + 0xa3);
-        return mix(out) ^ mix(extras + 0xc5);
-    }
-};
-
-/// @brief The hash of a subject key (current_subject::key_hash); 0 for none.
-inline std::size_t subject_hash(std::string_view subject) noexcept {
-    return subject.empty() ? 0 : std::hash<std::string_view>{}(subject)*0x9e3779b97f4a7c15ULL;
-}
-
-/// @brief The hash of an entry's key: its token_params and the subject_hash() of its key.
-inline std::size_t entry_hash(const token_params& p, std::size_t subject) noexcept {
-    return params_hash{}(p) ^ subject;
-}
-
-/// @brief What an entry is found by: its token_params and, for a manager that follows its
-/// subject, the subject's key (current_subject::key).
-struct entry_key {
-    token_params params;
-    std::string subject;
-    bool operator==(const entry_key& o) const { return subject == o.subject && params == o.params; }
-};
-
-struct entry_key_hash {
-    std::size_t operator()(const entry_key& k) const noexcept {
-        return entry_hash(k.params, subject_hash(k.subject));
-    }
-};
 
 /// @brief The subject this thread sees now, of a config that follows_subject(): asks the
 /// sources, and works out the key only when they give other tokens than this thread saw
@@ -8317,12 +8539,26 @@ public:
             it->second->last_read.store(now, std::memory_order_relaxed);
             return it->second;
         }
+        if (!new_entries_.take(policy.new_entries_per_second, own->now())) {
+            ++refused_;
+            throw error(error_kind::config,
+                        "this token_manager was asked for more than " +
+                            std::to_string(policy.new_entries_per_second) +
+                            " new token parameters in a second (refresh_policy::"
+                            "new_entries_per_second), each a token request: reuse the "
+                            "parameters of a few audiences and resources, or raise the bound");
+        }
         const std::uint64_t seed = policy.jitter_seed != 0 ? policy.jitter_seed + ++made_ : 0;
         client_config cfg = with_params(base, p);
         if (subj != nullptr) cfg = for_subject(std::move(cfg), *subj);
         auto made = std::make_shared<manager_state>(std::move(cfg), policy, own->client.via(),
                                                     clock, false, seed, running, key.subject);
-        drop_idle(now);
+        // Idle entries are looked for once per sixteenth of idle_after, not on every new
+        // entry: a burst of new entries costs no walk over all of them each.
+        if (now - last_idle_walk_ >= idle_ticks() / 16) {
+            drop_idle(now);
+            last_idle_walk_ = now;
+        }
         if (map_.size() >= policy.max_entries) drop_least_recent();
         map_.emplace(std::move(key), made);
         give_settings(*made, settings_);
@@ -8362,6 +8598,7 @@ public:
         for (const auto& kv : map_) add_counters(out, *kv.second);
         out.entries = map_.size();
         out.evictions = evictions_;
+        out.entries_refused = refused_;
         return out;
     }
 
@@ -8418,11 +8655,14 @@ public:
     }
 
 private:
+    std::chrono::steady_clock::rep idle_ticks() const {
+        return std::chrono::duration_cast<std::chrono::steady_clock::duration>(policy.idle_after)
+            .count();
+    }
+
     // Drops the entries (not the config's own) not read for idle_after. Needs the lock.
     void drop_idle(std::chrono::steady_clock::rep now) {
-        const auto idle =
-            std::chrono::duration_cast<std::chrono::steady_clock::duration>(policy.idle_after)
-                .count();
+        const auto idle = idle_ticks();
         for (auto it = map_.begin(); it != map_.end();) {
             const bool gone = !it->second->own &&
                               now - it->second->last_read.load(std::memory_order_relaxed) >= idle;
@@ -8459,6 +8699,9 @@ private:
     entry_settings settings_;
     std::uint64_t evictions_ = 0;
     std::uint64_t made_ = 0;
+    std::uint64_t refused_ = 0;  ///< new entries refused beyond new_entries_per_second
+    std::chrono::steady_clock::rep last_idle_walk_ = 0;
+    rate_bucket new_entries_;
 };
 
 }  // namespace oauth2cc::detail
@@ -10623,6 +10866,7 @@ private:
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -10639,18 +10883,99 @@ private:
 
 namespace oauth2cc::detail {
 
-/// @brief Says in words what a cpp-httplib error means for the caller.
-inline std::string describe(httplib::Error failure) {
+/// @brief Says in words what a cpp-httplib error that is not TLS's means for the caller,
+/// with the timeout that may have passed and its value; never cpp-httplib's own name.
+/// @param quick the exchange ended before read_timeout could have passed
+inline std::string describe(httplib::Error failure, const connection_options& options, bool https,
+                            bool quick) {
+    const auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; };
     switch (failure) {
         case httplib::Error::Connection:
-            return "could not connect (refused, unreachable, or connect_timeout passed)";
+            return "could not connect (refused, unreachable, or connect_timeout (" +
+                   ms(options.connect_timeout) + ") passed)";
         case httplib::Error::Read:
-            return "the connection failed or timed out while reading the response";
+            if (!quick) {
+                return "read_timeout (" + ms(options.read_timeout) +
+                       ") passed before the whole response came";
+            }
+            return std::string("the server closed the connection without an HTTP response") +
+                   (https ? "" : " (if that port speaks TLS, the URL wants https://)");
         case httplib::Error::Write:
-            return "the connection failed or timed out while sending the request";
+            return "the connection closed, or read_timeout (" + ms(options.read_timeout) +
+                   ") passed, while the request was sent";
         default:
-            return httplib::to_string(failure);
+            return "the HTTP exchange failed (cpp-httplib error " +
+                   std::to_string(static_cast<int>(failure)) + ")";
     }
+}
+
+/// @brief OpenSSL's verdict on the server's certificate in the last handshake of a
+/// connection, which the connection's SSL_CTX writes (see record_verification()).
+struct verify_outcome {
+    std::atomic<bool> checked{false};
+    std::atomic<long> result{X509_V_OK};
+};
+
+/// @brief The SSL_CTX's certificate check: OpenSSL's own, with its verdict kept.
+inline int record_verification(X509_STORE_CTX* store, void* arg) {
+    const int ok = X509_verify_cert(store);
+    auto* out = static_cast<verify_outcome*>(arg);
+    out->result = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(store);
+    out->checked = true;
+    return ok;
+}
+
+/// @brief Why a TLS handshake with origin (host) failed, and what to do, from OpenSSL's
+/// verdict on the certificate (or, when none was checked, its last error).
+inline std::string tls_failure(const std::string& origin, const std::string& host,
+                               const verify_outcome& verify) {
+    const std::string trust =
+        "give that certificate's CA (or the certificate itself) in tls.ca_file "
+        "(OAUTH2_CA_FILE, oauth2cc-cli --ca-file)";
+    std::string why;
+    const long result = verify.checked ? verify.result.load() : X509_V_OK;
+    switch (result) {
+        case X509_V_OK: {
+            const unsigned long last = ERR_peek_last_error();
+            const bool plain = ERR_GET_REASON(last) == SSL_R_WRONG_VERSION_NUMBER ||
+                               ERR_GET_REASON(last) == SSL_R_PACKET_LENGTH_TOO_LONG ||
+                               ERR_GET_REASON(last) == SSL_R_HTTP_REQUEST;
+            ERR_clear_error();
+            why = plain ? "the server answered in plain HTTP, not TLS: the URL wants http:// "
+                          "(or the port that speaks TLS)"
+                        : "the handshake failed before a certificate was checked (does the "
+                          "port speak plain HTTP? then the URL wants http://; else the server "
+                          "refused this client's TLS version or certificate)";
+            break;
+        }
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+            why = "the server's certificate is self-signed, and not trusted here: " + trust;
+            break;
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        case X509_V_ERR_CERT_UNTRUSTED:
+            why = "the server's certificate is issued by a CA that is not trusted here: " + trust;
+            break;
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+            why =
+                "the server's certificate has expired: the server must renew it (or this "
+                "machine's clock is wrong)";
+            break;
+        case X509_V_ERR_CERT_NOT_YET_VALID:
+            why = "the server's certificate is not valid yet: check this machine's clock";
+            break;
+        case X509_V_ERR_HOSTNAME_MISMATCH:
+        case X509_V_ERR_IP_ADDRESS_MISMATCH:
+            why = "the server's certificate is not for " + excerpt(host, 100) +
+                  ": use a URL with a host name the certificate names";
+            break;
+        default:
+            why = std::string("the server's certificate was refused: ") +
+                  X509_verify_cert_error_string(result);
+    }
+    return "TLS with " + origin + " failed: " + why;
 }
 
 /// @brief Refuses trust anchors or a client certificate that OpenSSL cannot load, so that
@@ -10903,13 +11228,17 @@ public:
             deadline_watchdog::clock::now() + options_.connect_timeout + options_.read_timeout;
         socket_handle* socket = client->socket.get();
         const auto ticket = watchdog_.arm(deadline, [socket] { socket->shut_down(); });
+        client->verify->checked = false;
+        const auto started = deadline_watchdog::clock::now();
         const bool sent = client->http->send(out, in, failure);
         const bool timed_out = watchdog_.disarm(ticket);
         if (!client->http->is_socket_open()) client->socket->release();
 
         if (!sent) {
             result.body.clear();
-            throw failure_of(failure, over_cap, timed_out, in.status > 0 ? in.status : 0, origin);
+            const bool quick = deadline_watchdog::clock::now() - started < options_.read_timeout;
+            throw failure_of(failure, over_cap, timed_out, in.status > 0 ? in.status : 0, origin,
+                             *url, *client->verify, quick);
         }
         result.status = in.status;
         result.headers.reserve(in.headers.size());
@@ -10992,7 +11321,8 @@ private:
     /// @brief The error of an exchange that brought no whole response: an over-long
     /// response, the deadline, a Content-Encoding not asked for, TLS, or the transport.
     error failure_of(httplib::Error failure, bool over_cap, bool timed_out, int status,
-                     const std::string& origin) const {
+                     const std::string& origin, const url_parts& url, const verify_outcome& verify,
+                     bool quick) const {
         if (over_cap) {
             // A response arrived, and it is not one the protocol allows.
             return error(error_kind::bad_response,
@@ -11019,16 +11349,17 @@ private:
                          error_details{{}, {}, {}, status, {}});
         }
         if (what.rfind("SSL", 0) == 0) {
-            return error(error_kind::tls, "TLS with " + origin + " failed: " + what +
-                                              " (certificate, host name or handshake)");
+            return error(error_kind::tls, tls_failure(origin, url.host, verify));
         }
-        return error(error_kind::transport,
-                     "no response from " + origin + ": " + describe(failure));
+        return error(error_kind::transport, "no response from " + origin + ": " +
+                                                describe(failure, options_, url.https, quick));
     }
 
     /// @brief One kept-alive connection and the handle its deadline acts on.
     struct pooled_client {
         std::shared_ptr<socket_handle> socket = std::make_shared<socket_handle>();
+        /// The certificate check of its handshakes; its SSL_CTX writes here.
+        std::unique_ptr<verify_outcome> verify = std::make_unique<verify_outcome>();
         std::unique_ptr<httplib::ClientImpl> http;
         std::uint64_t generation = 0;  ///< of the client certificate's files it presents
     };
@@ -11093,7 +11424,11 @@ private:
                     ssl_context_of(*ssl, 0), tls.client_cert_pem, tls.client_key_pem.reveal());
                 if (!problem.empty()) throw error(error_kind::tls, problem);
             }
-            if (tls.verify) require_identity(ssl_context_of(*ssl, 0), url.host);
+            if (tls.verify) {
+                require_identity(ssl_context_of(*ssl, 0), url.host);
+                SSL_CTX_set_cert_verify_callback(ssl_context_of(*ssl, 0), record_verification,
+                                                 made->verify.get());
+            }
             configure_trust(*ssl);
             made->http = std::move(ssl);
         } else {
@@ -11341,6 +11676,10 @@ OAUTH2CC_INLINE unsigned token_client::credential_rotations() const noexcept {
 }
 
 OAUTH2CC_INLINE std::string token_client::take_notice() { return source_->take_note(); }
+
+OAUTH2CC_INLINE bool token_client::credentials_changed() const {
+    return source_->credentials_changed();
+}
 
 }  // namespace oauth2cc
 // ---- oauth2cc/impl/www_authenticate_inl.hpp ----

@@ -1202,6 +1202,74 @@ TEST_CASE("cron job example: OAUTH2_REVOKE_AT_EXIT=1 revokes the job's token and
     }
 }
 
+TEST_CASE("oauth2cc-cli: a mistyped option or a stray argument is never printed back") {
+    if (!examples_available_or_skip()) return;
+    const std::string typed = "TYPED-s3cret-value";
+    const auto refused = [&](const std::vector<std::string>& args, const std::string& says) {
+        const auto r = cli(args, client_env("read-client", "read-secret"));
+        CAPTURE(r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find(says) != std::string::npos);
+        CHECK(r.err.find(typed) == std::string::npos);
+        CHECK(r.err.find("TYPED") == std::string::npos);
+        CHECK(r.out.empty());
+    };
+    refused({"--client-secert", typed, "token"},
+            "unknown option --client-secert; did you mean --client-secret?");
+    refused({"--clientsecret=" + typed, "token"},
+            "unknown option --clientsecret; did you mean --client-secret?");
+    refused({"token", typed}, "argument 2 was not expected (token takes no argument");
+    refused({"call", "https://api.example/", typed}, "argument 3 was not expected");
+    refused({typed}, "argument 1 is not a command: the commands are token, revoke and call");
+    refused({"token", "--format", typed}, "--format: not one of the values it takes");
+    refused({"token", "--auth", typed}, "--auth: not one of the values it takes");
+    const auto typo = cli({"tokn"}, client_env("read-client", "read-secret"));
+    CHECK(typo.exit_code == 2);
+    CHECK(typo.err.find("unknown command \"tokn\"; did you mean token?") != std::string::npos);
+    const auto none = cli({}, client_env("read-client", "read-secret"));
+    CHECK(none.exit_code == 2);
+    CHECK(none.err.find("no command") != std::string::npos);
+}
+
+TEST_CASE("oauth2cc-cli --config FILE: the client configuration from a JSON file") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::temp_dir tmp;
+    std::ofstream(tmp / "secret") << "read-secret\n";
+    {
+        std::ofstream(tmp / "client.json") << nlohmann::json{
+            {"token_url", token_url()},
+            {"client_id", "read-client"},
+            {"client_secret_file", tmp / "secret"},
+            {"scope", "read_date"}}.dump();
+    }
+    const auto r = cli({"--config", tmp / "client.json", "token"}, {});
+    CAPTURE(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(json::parse(r.out).at("scope") == "read_date");
+    { std::ofstream(tmp / "broken.json") << "{\n  \"client_id\": read-client\n}"; }
+    const auto broken = cli({"--config", tmp / "broken.json", "token"}, {});
+    CHECK(broken.exit_code == 2);
+    CHECK(broken.err.find("line 2, column 16") != std::string::npos);
+}
+
+TEST_CASE("oauth2cc-cli: a token that is not VSCHAR is a bad response, never an abort") {
+    if (!examples_available_or_skip()) return;
+    oauth2cc_test::local_server form;
+    form.server().Post("/token", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content("access_token=a%FF%FEb&token_type=bearer&expires_in=60",
+                        "application/x-www-form-urlencoded");
+    });
+    form.start();
+    for (const char* format : {"json", "kubectl", "raw"}) {
+        CAPTURE(format);
+        const auto r = cli({"--token-url", form.url() + "/token", "token", "--format", format},
+                           client_env("basic-client", "basic-secret"));
+        CHECK(r.exit_code == 5);
+        CHECK(r.err.find("VSCHAR") != std::string::npos);
+        CHECK(r.out.empty());
+    }
+}
+
 TEST_CASE("oauth2cc-cli: the library's parser reads its settings, and its errors name them") {
     if (!examples_available_or_skip()) return;
     oauth2cc_test::temp_dir tmp;
@@ -1211,7 +1279,9 @@ TEST_CASE("oauth2cc-cli: the library's parser reads its settings, and its errors
                                      {"OAUTH2_CLIENT_SECRET_FILE", tmp / "missing"}});
     CHECK(bad.exit_code == 2);
     CHECK(bad.err.find("OAUTH2_CLIENT_SECRET_FILE") != std::string::npos);
-    CHECK(bad.err.find(tmp / "missing") != std::string::npos);
+    // The setting may hold the secret itself by mistake: never shown back.
+    CHECK(bad.err.find("cannot read the file it names") != std::string::npos);
+    CHECK(bad.err.find(tmp / "missing") == std::string::npos);
     const auto no_key = cli({"token", "--dpop-key", tmp / "no-key.pem"},
                             client_env("read-client", "read-secret", "read_date"));
     CHECK(no_key.exit_code == 2);

@@ -30,6 +30,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -455,6 +456,41 @@ TEST_CASE("subject_token_of: two hops, and a new first token means a new exchang
                         borrowed(second_server));
     CHECK(third.get()->access_token.reveal() == "ex-3");
     CHECK(form_field(second_server.last().body, "subject_token") == "tok-3");
+}
+
+TEST_CASE("a credential source that asks another manager never needs a second worker") {
+    // Each outer fetch runs on a shared worker and asks another manager for its client
+    // assertion; with every worker so waiting, the inner fetches ran on no one. More
+    // callers than the workers that can exist at once (whatever earlier tests started).
+    constexpr int callers = 40;
+    exchange_endpoint platform, server;
+    std::vector<std::unique_ptr<token_manager>> inner, outer;
+    for (int i = 0; i < callers; ++i) {
+        inner.push_back(std::make_unique<token_manager>(
+            oauth2cc_test::secret_client("platform-" + std::to_string(i), "S3CRET-grants-7"),
+            oauth2cc::refresh_policy{}, borrowed(platform)));
+        client_config cfg = oauth2cc_test::secret_client("svc-" + std::to_string(i), "");
+        cfg.auth = auth_method::client_assertion;
+        // A bound on the wait, so that a run without the fix fails rather than hangs.
+        cfg.client_assertion = [m = inner.back().get()] {
+            return m->get(std::chrono::seconds(20))->access_token.reveal();
+        };
+        outer.push_back(
+            std::make_unique<token_manager>(cfg, oauth2cc::refresh_policy{}, borrowed(server)));
+    }
+    std::atomic<int> served{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < callers; ++i) {
+        threads.emplace_back([&, i] {
+            try {
+                if (!outer[static_cast<std::size_t>(i)]->get()->access_token.empty()) ++served;
+            } catch (const oauth2cc::error&) {}
+        });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(served == callers);
+    CHECK(platform.count() == callers);
+    CHECK(server.count() == callers);
 }
 
 TEST_CASE("jwt_bearer_assertion: the claims of RFC 7523 §3, a new jti each time") {

@@ -426,6 +426,66 @@ TEST_CASE("httplib_transport: HTTPS verifies the certificate chain and the host 
     }
 }
 
+TEST_CASE("httplib_transport: a TLS failure says which, and what to do") {
+    const auto& certs = oauth2cc_test::test_certificates();
+    auto options = quick_options();
+    options.tls.ca_file = certs.ca_cert;
+    const auto failure = [&](const std::string& cert, const std::string& key) {
+        local_server srv(secure_server(cert, key));
+        srv.start();
+        const error e = thrown_by([&] { httplib_transport(options).send(get(srv.url(true))); });
+        CHECK(e.kind() == error_kind::tls);
+        const std::string what = e.what();
+        // No cpp-httplib name for its errors.
+        CHECK(what.find("SSLConnection") == std::string::npos);
+        CHECK(what.find("SSLServerVerification") == std::string::npos);
+        return what;
+    };
+    SUBCASE("an untrusted CA") {
+        options.tls.ca_file = certs.other_host_cert;  // trusts no CA that signed the server's
+        const std::string what = failure(certs.server_cert, certs.server_key);
+        CHECK_MESSAGE(what.find("issued by a CA that is not trusted here") != std::string::npos,
+                      what);
+        CHECK(what.find("tls.ca_file (OAUTH2_CA_FILE, oauth2cc-cli --ca-file)") !=
+              std::string::npos);
+    }
+    SUBCASE("a self-signed certificate") {
+        const std::string what = failure(certs.self_signed_cert, certs.self_signed_key);
+        CHECK_MESSAGE(what.find("self-signed") != std::string::npos, what);
+        CHECK(what.find("--ca-file") != std::string::npos);
+    }
+    SUBCASE("an expired certificate") {
+        const std::string what = failure(certs.expired_cert, certs.expired_key);
+        CHECK_MESSAGE(what.find("has expired") != std::string::npos, what);
+    }
+    SUBCASE("a certificate for another host") {
+        const std::string what = failure(certs.other_host_cert, certs.other_host_key);
+        CHECK_MESSAGE(what.find("is not for 127.0.0.1") != std::string::npos, what);
+    }
+    SUBCASE("https:// to a port that speaks plain HTTP") {
+        local_server plain;
+        plain.server().Get("/", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("plain", "text/plain");
+        });
+        plain.start();
+        const std::string url = "https://" + plain.url().substr(plain.url().find("://") + 3);
+        const error e = thrown_by([&] { httplib_transport(options).send(get(url + "/")); });
+        CHECK(e.kind() == error_kind::tls);
+        CHECK_MESSAGE(std::string(e.what()).find("plain HTTP") != std::string::npos, e.what());
+        CHECK(std::string(e.what()).find("http://") != std::string::npos);
+    }
+    SUBCASE("http:// to a port that speaks TLS") {
+        local_server srv(secure_server(certs.server_cert, certs.server_key));
+        srv.start();
+        const std::string url = "http://" + srv.url(true).substr(srv.url(true).find("://") + 3);
+        const error e = thrown_by([&] { httplib_transport(options).send(get(url + "/")); });
+        CHECK(e.kind() == error_kind::transport);
+        const std::string what = e.what();
+        CHECK_MESSAGE(what.find("https://") != std::string::npos, what);
+        CHECK(what.find("timed out") == std::string::npos);
+    }
+}
+
 TEST_CASE("httplib_transport: mutual TLS presents the client certificate") {
     const auto& certs = oauth2cc_test::test_certificates();
     auto server = std::make_unique<httplib::SSLServer>(

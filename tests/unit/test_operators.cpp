@@ -40,7 +40,9 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using oauth2cc::auth_method;
 using oauth2cc::client_config;
@@ -448,6 +450,63 @@ TEST_CASE("the secret is read when first needed, without its trailing newline") 
     CHECK(client.credential_rotations() == 0);
     // request_token() reads it too.
     CHECK(oauth2cc::request_token(cfg, *endpoint).access_token.reveal() == "tok-1");
+}
+
+TEST_CASE("a secret file fixed during a backoff ends it: the next get() asks at once") {
+    temp_dir dir;
+    write(dir / "secret", "wrong-secret\n");
+    client_config cfg = oauth2cc_test::secret_client("c", "");
+    cfg.client_secret_file = dir / "secret";
+    auto endpoint = std::make_shared<secret_checking_endpoint>("right-secret");
+    auto clock = std::make_shared<oauth2cc::manual_clock>();
+    oauth2cc::token_manager tokens(cfg, {}, endpoint, clock);
+    CHECK(thrown_by([&] { tokens.get(); }).oauth_error() == "invalid_client");
+    const auto waiting = thrown_by([&] { tokens.get(); });  // backing off: no request
+    CHECK(std::string(waiting.what()).find("no token request was made") != std::string::npos);
+    CHECK(endpoint->sent().size() == 1);
+    replace(dir / "secret", "right-secret\n");
+    CHECK(tokens.get()->access_token.reveal() == "tok-1");  // at once, the clock unmoved
+    CHECK(endpoint->sent() == std::vector<std::string>{"wrong-secret", "right-secret"});
+}
+
+TEST_CASE("a credential file that is a FIFO is read once, and never holds its reader") {
+    temp_dir dir;
+    const std::string fifo = dir / "secret.fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    client_config cfg = oauth2cc_test::secret_client("c", "");
+    cfg.client_secret_file = fifo;
+    auto endpoint = std::make_shared<secret_checking_endpoint>("piped-secret");
+    // No writer: nothing to read, at once (a blocking open waited for a writer for ever).
+    CHECK(thrown_by([&] { oauth2cc::token_client client(cfg, endpoint); }).kind() ==
+          error_kind::config);
+    // A writer that holds the pipe open and writes nothing: refused within the bound.
+    const int idle_writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+    REQUIRE(idle_writer >= 0);
+    const auto held = thrown_by([&] { oauth2cc::token_client client(cfg, endpoint); });
+    CHECK(std::string(held.what()).find("nothing was written to it within") != std::string::npos);
+    ::close(idle_writer);
+    // A writer that wrote and left, as a shell's <(printf ...) does: read once, and the
+    // secret in hand serves every request (a second read would find the pipe empty).
+    const int keep = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    const int writer = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+    REQUIRE(keep >= 0);
+    REQUIRE(writer >= 0);
+    REQUIRE(::write(writer, "piped-secret\n", 13) == 13);
+    ::close(writer);
+    oauth2cc::token_client client(cfg, endpoint);
+    for (int i = 0; i < 3; ++i) CHECK(client.fetch().access_token.reveal() == "tok-1");
+    CHECK(endpoint->sent() ==
+          std::vector<std::string>{"piped-secret", "piped-secret", "piped-secret"});
+    ::close(keep);
+    // An assertion or subject token from a FIFO is read once as well.
+    const int keep2 = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    const int writer2 = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+    REQUIRE(::write(writer2, "eyJ.piped.jwt", 13) == 13);
+    ::close(writer2);
+    const auto source = oauth2cc::assertion_from_file(fifo);
+    CHECK(source() == "eyJ.piped.jwt");
+    CHECK(source() == "eyJ.piped.jwt");
+    ::close(keep2);
 }
 
 TEST_CASE("a missing, empty or unreadable file, or one beside a secret, is refused") {

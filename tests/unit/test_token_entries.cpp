@@ -52,6 +52,7 @@ refresh_policy policy() {
     refresh_policy p;
     p.jitter_seed = 7;
     p.refresh_jitter = 0;
+    p.new_entries_per_second = 0;  // its own test below
     return p;
 }
 
@@ -187,8 +188,9 @@ TEST_CASE("token_params: params_of, and order does not matter") {
 TEST_CASE("token_manager: 50 callers over 10 parameter sets make 10 requests") {
     auto endpoint = std::make_shared<audience_endpoint>();
     token_manager m(config(), policy(), endpoint, std::make_shared<manual_clock>());
-    // Enough workers for the 10 requests the gate holds at once (4 would run 4, queue 6).
-    token_manager::set_refresh_workers(10);
+    // Enough workers for the 10 requests the gate holds at once: one manager holds at
+    // most half of them (4 would run 2, queue 8).
+    token_manager::set_refresh_workers(20);
     endpoint->close_gate();
     std::vector<std::string> got(50);
     std::thread callers([&] {
@@ -370,6 +372,69 @@ TEST_CASE("token_manager: max_entries drops the least recently read entry, never
     CHECK(own->access_token.reveal().rfind("|read|1") != std::string::npos);
     // The counters of dropped entries stay counted.
     CHECK(m.stats().fetches == 5);
+}
+
+TEST_CASE("token_manager: new entries per second are bounded; beyond it refused and counted") {
+    auto endpoint = std::make_shared<audience_endpoint>();
+    auto clock = std::make_shared<manual_clock>();
+    auto p = policy();
+    p.new_entries_per_second = 5;
+    token_manager m(config(), p, endpoint, clock);
+    for (int i = 0; i < 5; ++i) m.get(for_audience("n" + std::to_string(i)));
+    const auto e = thrown_by([&] { m.get(for_audience("n5")); });
+    CHECK(e.kind() == error_kind::config);
+    CHECK(std::string(e.what()).find("new_entries_per_second") != std::string::npos);
+    CHECK(m.stats().entries_refused == 1);
+    CHECK(endpoint->requests() == 5);  // the refused one asked nothing
+    CHECK(m.get(for_audience("n0"))->access_token.reveal() == "n0|read|1");  // known: served
+    CHECK(m.get()->access_token.reveal() == "|read|6");  // the own is no new entry
+    clock->advance(200ms);                               // one more allowed
+    m.get(for_audience("n5"));
+    CHECK(thrown_by([&] { m.get(for_audience("n6")); }).kind() == error_kind::config);
+    CHECK(m.stats().entries_refused == 2);
+    clock->advance(1s);
+    m.get(for_audience("n6"));
+    CHECK(m.entries() == 8);
+}
+
+TEST_CASE("token_manager: one manager holds at most half the workers; callers go first") {
+    token_manager::set_refresh_workers(4);
+    SUBCASE("a slow manager's many entries leave another manager workers") {
+        auto slow = std::make_shared<audience_endpoint>();
+        slow->close_gate();
+        token_manager busy(config(), policy(), slow, std::make_shared<manual_clock>());
+        for (int i = 0; i < 8; ++i) busy.try_get(for_audience("slow-" + std::to_string(i)));
+        REQUIRE(slow->wait_for_requests(2));
+        auto quick = std::make_shared<audience_endpoint>();
+        token_manager other(config(), policy(), quick, std::make_shared<manual_clock>());
+        // At once, though the slow manager's requests are held: a bound only against a hang.
+        CHECK(other.get(std::chrono::seconds(20))->access_token.reveal() == "|read|1");
+        CHECK(slow->requests() == 2);  // never more than half of 4 at once
+        slow->open_gate();
+        CHECK(slow->wait_for_requests(8));
+    }
+    SUBCASE("a caller with no token goes before the background refreshes") {
+        token_manager::set_refresh_workers(2);                  // a manager's share: one at a time
+        auto endpoint = std::make_shared<audience_endpoint>();  // 3600 s, lead 360 s
+        auto clock = std::make_shared<manual_clock>();
+        token_manager m(config(), policy(), endpoint, clock);
+        m.get(for_audience("e2"));
+        m.get(for_audience("e3"));
+        endpoint->close_gate();
+        CHECK(m.try_get(for_audience("e1")) == nullptr);  // held at the gate
+        REQUIRE(endpoint->wait_for_requests(3));
+        clock->advance(3300s);  // e2 and e3 are due, and still valid
+        CHECK(m.try_get(for_audience("e2")) != nullptr);
+        CHECK(m.try_get(for_audience("e3")) != nullptr);
+        CHECK(m.try_get(for_audience("e4")) == nullptr);  // a caller has none
+        endpoint->open_gate();
+        REQUIRE(endpoint->wait_for_requests(6));
+        const auto bodies = endpoint->bodies();
+        CHECK(form_field(bodies[3], "audience") == "e4");
+        CHECK(form_field(bodies[4], "audience") == "e2");
+        CHECK(form_field(bodies[5], "audience") == "e3");
+    }
+    token_manager::set_refresh_workers(4);
 }
 
 TEST_CASE("token_manager: idle entries are dropped, the own never") {

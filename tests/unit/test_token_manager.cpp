@@ -222,7 +222,15 @@ TEST_CASE("token_manager: backoff with full jitter between failed requests") {
         // Between attempts callers get the last error at once and make no request.
         if (delay > 0ms) {
             r.clock->advance(delay - 1ms);
-            CHECK(thrown_by([&] { r.manager->get(); }).oauth_error() == "temporarily_unavailable");
+            const auto fast = thrown_by([&] { r.manager->get(); });
+            CHECK(fast.oauth_error() == "temporarily_unavailable");
+            // It says that no request was made, when the next one is, and the last error.
+            const std::string what = fast.what();
+            CHECK_MESSAGE(what.find("no token request was made: after " + std::to_string(failure) +
+                                    " failed request(s) the next is in 1 ms") != std::string::npos,
+                          what);
+            CHECK(what.find("the last one: the token endpoint answered temporarily_unavailable") !=
+                  std::string::npos);
             CHECK(r.endpoint->requests() == failure);
             r.clock->advance(1ms);
         }

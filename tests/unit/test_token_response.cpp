@@ -339,6 +339,21 @@ TEST_CASE("token_response: a refused answer's token members stay out of the exce
     CHECK(std::string(oauth.what()).find("LEAKED") == std::string::npos);
 }
 
+TEST_CASE("token_response: a 404 or 405 names the URL and suggests the issuer") {
+    for (const int status : {404, 405}) {
+        CAPTURE(status);
+        const auto e = failure(status, "Not Found", {{"Content-Type", "text/plain"}});
+        CHECK(e.kind() == error_kind::http_status);
+        CHECK(e.http_status() == status);
+        const std::string what = e.what();
+        CHECK_MESSAGE(
+            what.find("the token endpoint " + config().token_endpoint) != std::string::npos, what);
+        CHECK(what.find("it is not the token endpoint") != std::string::npos);
+        CHECK(what.find("OAUTH2_TOKEN_URL, oauth2cc-cli --token-url") != std::string::npos);
+        CHECK(what.find("--issuer") != std::string::npos);
+    }
+}
+
 TEST_CASE("token_response: other statuses are http_status errors with a short excerpt") {
     const auto e = failure(500, std::string(1000, 'x') + "\x01");
     CHECK(e.kind() == error_kind::http_status);

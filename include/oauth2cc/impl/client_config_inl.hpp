@@ -91,7 +91,9 @@ OAUTH2CC_INLINE std::function<std::string()> assertion_from_file(std::string pat
         struct stat now {};
         const bool known = ::stat(path.c_str(), &now) == 0;
         const std::lock_guard<std::mutex> lock(state->mutex);
-        if (known && state->read && detail::same_file_version(now, state->seen)) {
+        // A FIFO or a shell's <(...) is read once: a second read would wait for a writer.
+        if (state->read && ((known && detail::same_file_version(now, state->seen)) ||
+                            !S_ISREG(state->seen.st_mode))) {
             return state->text.reveal();
         }
         state->read = false;

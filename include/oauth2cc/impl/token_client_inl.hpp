@@ -49,4 +49,8 @@ OAUTH2CC_INLINE unsigned token_client::credential_rotations() const noexcept {
 
 OAUTH2CC_INLINE std::string token_client::take_notice() { return source_->take_note(); }
 
+OAUTH2CC_INLINE bool token_client::credentials_changed() const {
+    return source_->credentials_changed();
+}
+
 }  // namespace oauth2cc

@@ -73,13 +73,17 @@ public:
             deadline_watchdog::clock::now() + options_.connect_timeout + options_.read_timeout;
         socket_handle* socket = client->socket.get();
         const auto ticket = watchdog_.arm(deadline, [socket] { socket->shut_down(); });
+        client->verify->checked = false;
+        const auto started = deadline_watchdog::clock::now();
         const bool sent = client->http->send(out, in, failure);
         const bool timed_out = watchdog_.disarm(ticket);
         if (!client->http->is_socket_open()) client->socket->release();
 
         if (!sent) {
             result.body.clear();
-            throw failure_of(failure, over_cap, timed_out, in.status > 0 ? in.status : 0, origin);
+            const bool quick = deadline_watchdog::clock::now() - started < options_.read_timeout;
+            throw failure_of(failure, over_cap, timed_out, in.status > 0 ? in.status : 0, origin,
+                             *url, *client->verify, quick);
         }
         result.status = in.status;
         result.headers.reserve(in.headers.size());
@@ -162,7 +166,8 @@ private:
     /// @brief The error of an exchange that brought no whole response: an over-long
     /// response, the deadline, a Content-Encoding not asked for, TLS, or the transport.
     error failure_of(httplib::Error failure, bool over_cap, bool timed_out, int status,
-                     const std::string& origin) const {
+                     const std::string& origin, const url_parts& url, const verify_outcome& verify,
+                     bool quick) const {
         if (over_cap) {
             // A response arrived, and it is not one the protocol allows.
             return error(error_kind::bad_response,
@@ -189,16 +194,17 @@ private:
                          error_details{{}, {}, {}, status, {}});
         }
         if (what.rfind("SSL", 0) == 0) {
-            return error(error_kind::tls, "TLS with " + origin + " failed: " + what +
-                                              " (certificate, host name or handshake)");
+            return error(error_kind::tls, tls_failure(origin, url.host, verify));
         }
-        return error(error_kind::transport,
-                     "no response from " + origin + ": " + describe(failure));
+        return error(error_kind::transport, "no response from " + origin + ": " +
+                                                describe(failure, options_, url.https, quick));
     }
 
     /// @brief One kept-alive connection and the handle its deadline acts on.
     struct pooled_client {
         std::shared_ptr<socket_handle> socket = std::make_shared<socket_handle>();
+        /// The certificate check of its handshakes; its SSL_CTX writes here.
+        std::unique_ptr<verify_outcome> verify = std::make_unique<verify_outcome>();
         std::unique_ptr<httplib::ClientImpl> http;
         std::uint64_t generation = 0;  ///< of the client certificate's files it presents
     };
@@ -263,7 +269,11 @@ private:
                     ssl_context_of(*ssl, 0), tls.client_cert_pem, tls.client_key_pem.reveal());
                 if (!problem.empty()) throw error(error_kind::tls, problem);
             }
-            if (tls.verify) require_identity(ssl_context_of(*ssl, 0), url.host);
+            if (tls.verify) {
+                require_identity(ssl_context_of(*ssl, 0), url.host);
+                SSL_CTX_set_cert_verify_callback(ssl_context_of(*ssl, 0), record_verification,
+                                                 made->verify.get());
+            }
             configure_trust(*ssl);
             made->http = std::move(ssl);
         } else {

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -44,18 +45,99 @@
 
 namespace oauth2cc::detail {
 
-/// @brief Says in words what a cpp-httplib error means for the caller.
-inline std::string describe(httplib::Error failure) {
+/// @brief Says in words what a cpp-httplib error that is not TLS's means for the caller,
+/// with the timeout that may have passed and its value; never cpp-httplib's own name.
+/// @param quick the exchange ended before read_timeout could have passed
+inline std::string describe(httplib::Error failure, const connection_options& options, bool https,
+                            bool quick) {
+    const auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; };
     switch (failure) {
         case httplib::Error::Connection:
-            return "could not connect (refused, unreachable, or connect_timeout passed)";
+            return "could not connect (refused, unreachable, or connect_timeout (" +
+                   ms(options.connect_timeout) + ") passed)";
         case httplib::Error::Read:
-            return "the connection failed or timed out while reading the response";
+            if (!quick) {
+                return "read_timeout (" + ms(options.read_timeout) +
+                       ") passed before the whole response came";
+            }
+            return std::string("the server closed the connection without an HTTP response") +
+                   (https ? "" : " (if that port speaks TLS, the URL wants https://)");
         case httplib::Error::Write:
-            return "the connection failed or timed out while sending the request";
+            return "the connection closed, or read_timeout (" + ms(options.read_timeout) +
+                   ") passed, while the request was sent";
         default:
-            return httplib::to_string(failure);
+            return "the HTTP exchange failed (cpp-httplib error " +
+                   std::to_string(static_cast<int>(failure)) + ")";
     }
+}
+
+/// @brief OpenSSL's verdict on the server's certificate in the last handshake of a
+/// connection, which the connection's SSL_CTX writes (see record_verification()).
+struct verify_outcome {
+    std::atomic<bool> checked{false};
+    std::atomic<long> result{X509_V_OK};
+};
+
+/// @brief The SSL_CTX's certificate check: OpenSSL's own, with its verdict kept.
+inline int record_verification(X509_STORE_CTX* store, void* arg) {
+    const int ok = X509_verify_cert(store);
+    auto* out = static_cast<verify_outcome*>(arg);
+    out->result = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(store);
+    out->checked = true;
+    return ok;
+}
+
+/// @brief Why a TLS handshake with origin (host) failed, and what to do, from OpenSSL's
+/// verdict on the certificate (or, when none was checked, its last error).
+inline std::string tls_failure(const std::string& origin, const std::string& host,
+                               const verify_outcome& verify) {
+    const std::string trust =
+        "give that certificate's CA (or the certificate itself) in tls.ca_file "
+        "(OAUTH2_CA_FILE, oauth2cc-cli --ca-file)";
+    std::string why;
+    const long result = verify.checked ? verify.result.load() : X509_V_OK;
+    switch (result) {
+        case X509_V_OK: {
+            const unsigned long last = ERR_peek_last_error();
+            const bool plain = ERR_GET_REASON(last) == SSL_R_WRONG_VERSION_NUMBER ||
+                               ERR_GET_REASON(last) == SSL_R_PACKET_LENGTH_TOO_LONG ||
+                               ERR_GET_REASON(last) == SSL_R_HTTP_REQUEST;
+            ERR_clear_error();
+            why = plain ? "the server answered in plain HTTP, not TLS: the URL wants http:// "
+                          "(or the port that speaks TLS)"
+                        : "the handshake failed before a certificate was checked (does the "
+                          "port speak plain HTTP? then the URL wants http://; else the server "
+                          "refused this client's TLS version or certificate)";
+            break;
+        }
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+            why = "the server's certificate is self-signed, and not trusted here: " + trust;
+            break;
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        case X509_V_ERR_CERT_UNTRUSTED:
+            why = "the server's certificate is issued by a CA that is not trusted here: " + trust;
+            break;
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+            why =
+                "the server's certificate has expired: the server must renew it (or this "
+                "machine's clock is wrong)";
+            break;
+        case X509_V_ERR_CERT_NOT_YET_VALID:
+            why = "the server's certificate is not valid yet: check this machine's clock";
+            break;
+        case X509_V_ERR_HOSTNAME_MISMATCH:
+        case X509_V_ERR_IP_ADDRESS_MISMATCH:
+            why = "the server's certificate is not for " + excerpt(host, 100) +
+                  ": use a URL with a host name the certificate names";
+            break;
+        default:
+            why = std::string("the server's certificate was refused: ") +
+                  X509_verify_cert_error_string(result);
+    }
+    return "TLS with " + origin + " failed: " + why;
 }
 
 /// @brief Refuses trust anchors or a client certificate that OpenSSL cannot load, so that

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <random>
 #include <optional>
@@ -122,5 +123,26 @@ inline std::chrono::steady_clock::time_point refresh_point(
     const auto earlier = issued + std::max<duration>(*asked, lifetime / 2);
     return earlier < at ? earlier : at;
 }
+
+/// @brief Allows a number of events per second, and as many at once: a bucket that
+/// fills at that rate, as deep. Not thread-safe: its owner's lock guards it.
+class rate_bucket {
+public:
+    /// @brief Takes one event if per_second allows it now (always when it is 0).
+    bool take(std::size_t per_second, std::chrono::steady_clock::time_point now) {
+        if (per_second == 0) return true;
+        const double rate = static_cast<double>(per_second);
+        const double seconds = at_ ? std::chrono::duration<double>(now - *at_).count() : 1.0;
+        level_ = std::min(rate, level_ + std::max(0.0, seconds) * rate);
+        at_ = now;
+        if (level_ < 1.0) return false;
+        level_ -= 1.0;
+        return true;
+    }
+
+private:
+    double level_ = 0;
+    std::optional<std::chrono::steady_clock::time_point> at_;
+};
 
 }  // namespace oauth2cc::detail

@@ -159,9 +159,13 @@ inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell*
         }
         if (g.fetch == fetch_state::idle) {
             if (g.backing_off_at(now) && g.last_error) {
-                ++g.fast_failures;
-                span.failed(*g.last_error);
-                throw *g.last_error;
+                if (!s.client.credentials_changed()) {
+                    ++g.fast_failures;
+                    const error e = g.backing_off(now);
+                    span.failed(e);
+                    throw e;
+                }
+                g.next_attempt.reset();  // a credential file was fixed: ask at once
             }
             start_fetch(s, lock);
         }
@@ -172,6 +176,18 @@ inline std::shared_ptr<const token> wait_for_token(manager_state& s, cache_cell*
             if (g.observer) report.begin(g.observer, s.who);
         }
         const std::uint64_t seq = g.fetch_seq;
+        // On a worker (a credential source asking this manager for a token), the fetch
+        // runs here rather than waiting for another worker, which may never come: every
+        // worker may be waiting so. The transport's deadlines bound it.
+        if (const auto job = g.fetch_job.lock()) {
+            if (refresh_service::on_worker()) {
+                lock.unlock();
+                job->run_once();
+                lock.lock();
+            } else if (!job->urgent.exchange(true)) {
+                refresh_service::instance().hurry();  // a background refresh a caller waits for
+            }
+        }
         while (g.fetch_seq == seq && (!deadline || s.now() < *deadline)) s.wait(lock, deadline);
         if (g.fetch_seq == seq) {
             throw error(error_kind::transport, "no token within max_wait (" +
@@ -223,10 +239,12 @@ inline void token_to(manager_state& s, token_callback done) {
                                      "get_async() from this token_manager's logger or callback "
                                      "never waits for a token request, and there is no valid "
                                      "token now");
-        } else if (g.fetch == fetch_state::idle && g.backing_off_at(now) && g.last_error) {
+        } else if (g.fetch == fetch_state::idle && g.backing_off_at(now) && g.last_error &&
+                   !s.client.credentials_changed()) {
             ++g.fast_failures;
-            now_result.failure = *g.last_error;
+            now_result.failure = g.backing_off(now);
         } else {
+            if (g.fetch == fetch_state::idle && g.backing_off_at(now)) g.next_attempt.reset();
             try {
                 start_fetch(s, lock);
                 g.callbacks.push_back(std::move(done));

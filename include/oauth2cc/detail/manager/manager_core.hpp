@@ -14,6 +14,7 @@
 #include "../oauth/dpop.hpp"
 #include "../oauth/grant.hpp"
 #include "../text/wipe.hpp"
+#include "backoff.hpp"
 #include "manager_fetch.hpp"
 #include "manager_state.hpp"
 #include "refresher.hpp"
@@ -74,50 +75,6 @@ inline std::optional<std::chrono::steady_clock::time_point> background_step(mana
         return std::chrono::steady_clock::now() + std::chrono::seconds(1);
     }
 }
-
-/// @brief A hash of token_params that ignores the order of scopes, resources and extra
-/// parameters, as token_params' == does.
-struct params_hash {
-    std::size_t operator()(const token_params& p) const noexcept {
-        const std::hash<std::string_view> h;
-        const auto mix = [](std::size_t x) {
-            x ^= x >> 31;
-            x *= 0x9e3779b97f4a7c15ULL;
-            return x ^ (x >> 29);
-        };
-        std::size_t scopes = 0, resources = 0, extras = 0;
-        for (const auto& v : p.scopes) scopes += mix(h(v));
-        for (const auto& v : p.resources) resources += mix(h(v) + 1);
-        for (const auto& [name, value] : p.extra_params) extras += mix(mix(h(name)) + h(value));
-        std::size_t out = h(p.audience) ^ mix(scopes + 0x51);
-        out = mix(out) ^ mix(resources + 0xa3);
-        return mix(out) ^ mix(extras + 0xc5);
-    }
-};
-
-/// @brief The hash of a subject key (current_subject::key_hash); 0 for none.
-inline std::size_t subject_hash(std::string_view subject) noexcept {
-    return subject.empty() ? 0 : std::hash<std::string_view>{}(subject)*0x9e3779b97f4a7c15ULL;
-}
-
-/// @brief The hash of an entry's key: its token_params and the subject_hash() of its key.
-inline std::size_t entry_hash(const token_params& p, std::size_t subject) noexcept {
-    return params_hash{}(p) ^ subject;
-}
-
-/// @brief What an entry is found by: its token_params and, for a manager that follows its
-/// subject, the subject's key (current_subject::key).
-struct entry_key {
-    token_params params;
-    std::string subject;
-    bool operator==(const entry_key& o) const { return subject == o.subject && params == o.params; }
-};
-
-struct entry_key_hash {
-    std::size_t operator()(const entry_key& k) const noexcept {
-        return entry_hash(k.params, subject_hash(k.subject));
-    }
-};
 
 /// @brief The subject this thread sees now, of a config that follows_subject(): asks the
 /// sources, and works out the key only when they give other tokens than this thread saw
@@ -250,12 +207,26 @@ public:
             it->second->last_read.store(now, std::memory_order_relaxed);
             return it->second;
         }
+        if (!new_entries_.take(policy.new_entries_per_second, own->now())) {
+            ++refused_;
+            throw error(error_kind::config,
+                        "this token_manager was asked for more than " +
+                            std::to_string(policy.new_entries_per_second) +
+                            " new token parameters in a second (refresh_policy::"
+                            "new_entries_per_second), each a token request: reuse the "
+                            "parameters of a few audiences and resources, or raise the bound");
+        }
         const std::uint64_t seed = policy.jitter_seed != 0 ? policy.jitter_seed + ++made_ : 0;
         client_config cfg = with_params(base, p);
         if (subj != nullptr) cfg = for_subject(std::move(cfg), *subj);
         auto made = std::make_shared<manager_state>(std::move(cfg), policy, own->client.via(),
                                                     clock, false, seed, running, key.subject);
-        drop_idle(now);
+        // Idle entries are looked for once per sixteenth of idle_after, not on every new
+        // entry: a burst of new entries costs no walk over all of them each.
+        if (now - last_idle_walk_ >= idle_ticks() / 16) {
+            drop_idle(now);
+            last_idle_walk_ = now;
+        }
         if (map_.size() >= policy.max_entries) drop_least_recent();
         map_.emplace(std::move(key), made);
         give_settings(*made, settings_);
@@ -295,6 +266,7 @@ public:
         for (const auto& kv : map_) add_counters(out, *kv.second);
         out.entries = map_.size();
         out.evictions = evictions_;
+        out.entries_refused = refused_;
         return out;
     }
 
@@ -351,11 +323,14 @@ public:
     }
 
 private:
+    std::chrono::steady_clock::rep idle_ticks() const {
+        return std::chrono::duration_cast<std::chrono::steady_clock::duration>(policy.idle_after)
+            .count();
+    }
+
     // Drops the entries (not the config's own) not read for idle_after. Needs the lock.
     void drop_idle(std::chrono::steady_clock::rep now) {
-        const auto idle =
-            std::chrono::duration_cast<std::chrono::steady_clock::duration>(policy.idle_after)
-                .count();
+        const auto idle = idle_ticks();
         for (auto it = map_.begin(); it != map_.end();) {
             const bool gone = !it->second->own &&
                               now - it->second->last_read.load(std::memory_order_relaxed) >= idle;
@@ -392,6 +367,9 @@ private:
     entry_settings settings_;
     std::uint64_t evictions_ = 0;
     std::uint64_t made_ = 0;
+    std::uint64_t refused_ = 0;  ///< new entries refused beyond new_entries_per_second
+    std::chrono::steady_clock::rep last_idle_walk_ = 0;
+    rate_bucket new_entries_;
 };
 
 }  // namespace oauth2cc::detail

@@ -362,33 +362,29 @@ inline void run_fetch(manager_state& s) {
 inline void start_fetch(manager_state& s, const state_lock& lock) {
     guarded_state& g = s.locked(lock);
     if (g.fetch != fetch_state::idle) return;
-    {
-        const std::lock_guard<std::mutex> count(s.fetches->mutex);
-        ++s.fetches->running;
-    }
-    const auto finished = [fetches = s.fetches] {
-        const std::lock_guard<std::mutex> count(fetches->mutex);
-        --fetches->running;
-        fetches->done.notify_all();
-    };
+    s.fetches->start();
+    const auto finished = [fetches = s.fetches] { fetches->finish(); };
     g.fetch = fetch_state::running;
     try {
-        refresh_service::instance().submit([self = s.shared_from_this(), finished]() mutable {
-            run_fetch(*self);
-            bool background = false;
-            {
-                const state_lock inner = self->lock();
-                background = self->locked(inner).background;
-            }
-            // The entry is let go before the fetch counts as finished: when its manager
-            // is gone, this worker may hold its last reference, and the entry's config,
-            // keys and transport are to be freed before the manager's destructor returns
-            // (and the process, say, ends and OpenSSL cleans up), never after.
-            self.reset();
-            finished();
-            // The entry's refresh point has moved: the refresher is to look again.
-            if (background) refresh_service::instance().poke();
-        });
+        // The manager's job (its entries share s.fetches), urgent without a valid token.
+        const bool urgent = !g.valid_at(s.now());
+        g.fetch_job = refresh_service::instance().submit(
+            [self = s.shared_from_this(), finished]() mutable {
+                run_fetch(*self);
+                bool background = false;
+                {
+                    const state_lock inner = self->lock();
+                    background = self->locked(inner).background;
+                }
+                // The entry is let go before the fetch counts as finished: this worker may hold
+                // its last reference, and its config, keys and transport are to be freed before
+                // the manager's destructor returns (before OpenSSL cleans up), never after.
+                self.reset();
+                finished();
+                // The entry's refresh point has moved: the refresher is to look again.
+                if (background) refresh_service::instance().poke();
+            },
+            s.fetches.get(), urgent);
     } catch (const error&) {
         g.fetch = fetch_state::idle;
         finished();

@@ -13,6 +13,7 @@
 #include "../../token_store.hpp"
 #include "../oauth/cache_key.hpp"
 #include "coarse_clock.hpp"
+#include "refresher.hpp"
 #include "../oauth/dpop.hpp"
 #include "../text/limits.hpp"
 #include "../text/text.hpp"
@@ -64,6 +65,7 @@ struct guarded_state {
 
     std::shared_ptr<const snapshot> current;
     fetch_state fetch = fetch_state::idle;
+    std::weak_ptr<worker_job> fetch_job;  ///< the running fetch's, for a worker to run itself
     fetch_outcome last_outcome = fetch_outcome::none;
     std::uint64_t fetch_seq = 0;  ///< requests (or store looks) completed
     std::optional<error> last_error;
@@ -101,6 +103,22 @@ struct guarded_state {
         return next_attempt && now < *next_attempt;
     }
     bool valid_at(time_point now) const noexcept { return current && now < current->expires_at; }
+
+    /// @brief What get() throws while backing off at now: the last error's kind and
+    /// details, saying that no request was made, when the next may be, and the last error.
+    error backing_off(time_point now) const {
+        const error& last = *last_error;
+        std::string said = last.what();
+        const std::string prefix = "oauth2cc: " + std::string(to_string(last.kind())) + " error: ";
+        if (said.rfind(prefix, 0) == 0) said.erase(0, prefix.size());
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*next_attempt - now);
+        return error(last.kind(),
+                     "no token request was made: after " + std::to_string(consecutive_failures) +
+                         " failed request(s) the next is in " + std::to_string(left.count()) +
+                         " ms (a changed credential file ends the wait); the last one: " + said,
+                     error_details{last.oauth_error(), last.error_description(), last.error_uri(),
+                                   last.http_status(), last.retry_after()});
+    }
 };
 
 /// @brief The token_manager's fetches that are handed to the workers or under way, which
@@ -109,6 +127,18 @@ struct fetch_count {
     std::mutex mutex;
     std::condition_variable done;
     std::size_t running = 0;
+
+    /// @brief One more fetch handed to the workers.
+    void start() {
+        const std::lock_guard<std::mutex> count(mutex);
+        ++running;
+    }
+    /// @brief One fetch finished.
+    void finish() {
+        const std::lock_guard<std::mutex> count(mutex);
+        --running;
+        done.notify_all();
+    }
 };
 
 /// @brief One entry of a token_manager: the token of one token_params, with its own single

@@ -8,6 +8,7 @@
 #include "../../error.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -15,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <system_error>
@@ -23,6 +25,37 @@
 #include <vector>
 
 namespace oauth2cc::detail {
+
+/// @brief A job handed to the workers. It runs once: on a worker, or on a worker that
+/// would otherwise wait for it (a credential source that asks another manager for its
+/// token, say), so that a wait on a worker never needs another worker.
+class worker_job {
+public:
+    /// @param whose  whose job it is (a manager), for the fair share of the workers
+    /// @param hurry  a caller waits for it (no valid token): it goes before the others
+    worker_job(std::function<void()> fn, const void* whose, bool hurry)
+        : owner(whose), urgent(hurry), fn_(std::move(fn)) {}
+
+    /// @brief Runs the job on this thread unless it ran or runs elsewhere.
+    /// @returns whether it ran here
+    bool run_once() {
+        if (claimed_.exchange(true)) return false;
+        std::function<void()> fn = std::move(fn_);
+        fn_ = nullptr;
+        fn();  // a job catches what it throws
+        return true;
+    }
+
+    /// @brief True once run_once() was called anywhere.
+    bool claimed() const noexcept { return claimed_.load(); }
+
+    const void* const owner;   ///< whose job it is
+    std::atomic<bool> urgent;  ///< set when a caller comes to wait for it
+
+private:
+    std::atomic<bool> claimed_{false};
+    std::function<void()> fn_;
+};
 
 /// @brief The process's workers and refresher. Made on first use and never destroyed, so
 /// that no manager, wherever it lives, outlives it; its threads wait idle until the
@@ -39,25 +72,39 @@ public:
         return *service;
     }
 
-    /// @brief Runs job on a worker, at once when one is idle, else after the jobs before
-    /// it. A new worker is started while fewer than the limit run and the jobs waiting
-    /// outnumber the idle workers.
+    /// @brief Runs fn on a worker: the urgent jobs first (a caller waits for them), in the
+    /// order they came, then the others; an owner (a manager) never holds more than half
+    /// the workers (one when the limit is 1), so that one slow endpoint or one caller's
+    /// many entries leave the other managers workers. A new worker is started while fewer
+    /// than the limit run and the jobs waiting outnumber the idle workers.
+    /// @returns the job, which a worker waiting for it may run itself (run_once())
     /// @throws error `transport` when no worker runs and none can be started
-    void submit(std::function<void()> job) {
+    std::shared_ptr<worker_job> submit(std::function<void()> fn, const void* owner, bool urgent) {
+        auto job = std::make_shared<worker_job>(std::move(fn), owner, urgent);
         std::unique_lock<std::mutex> lock(jobs_mutex_);
-        jobs_.push_back(std::move(job));
-        if (idle_ > 0) jobs_ready_.notify_one();
+        jobs_.push_back(job);
+        if (idle_ > 0) jobs_ready_.notify_all();
         // A worker more while the jobs waiting outnumber the idle workers.
-        if (idle_ >= jobs_.size() || workers_ >= limit_) return;
+        if (idle_ >= jobs_.size() || workers_ >= limit_) return job;
         try {
             std::thread([this] { work(); }).detach();
             ++workers_;
         } catch (const std::system_error&) {
-            if (workers_ > 0) return;
+            if (workers_ > 0) return job;
             jobs_.pop_back();
             throw error(error_kind::transport, "could not start a thread for token requests");
         }
+        return job;
     }
+
+    /// @brief Has the workers look again at the jobs waiting: one became urgent.
+    void hurry() {
+        const std::lock_guard<std::mutex> lock(jobs_mutex_);
+        if (idle_ > 0) jobs_ready_.notify_all();
+    }
+
+    /// @brief True on one of the workers.
+    static bool on_worker() noexcept { return worker_thread(); }
 
     /// @brief The most workers that run token requests at once (1 to 256; default 4).
     void set_workers(std::size_t count) {
@@ -107,18 +154,53 @@ public:
 private:
     refresh_service() = default;
 
+    static bool& worker_thread() noexcept {
+        thread_local bool worker = false;
+        return worker;
+    }
+
+    // The next job a worker may run (see submit()), taken from the queue; null when none
+    // may run now. Jobs a waiting worker ran already are dropped. Needs jobs_mutex_.
+    std::shared_ptr<worker_job> next_job() {
+        const std::size_t share = std::max<std::size_t>(1, limit_ / 2);
+        auto pick = jobs_.end();
+        for (auto it = jobs_.begin(); it != jobs_.end();) {
+            if ((*it)->claimed()) {
+                it = jobs_.erase(it);
+                continue;
+            }
+            const auto held = running_.find((*it)->owner);
+            const bool may = held == running_.end() || held->second < share;
+            if (may && (*it)->urgent.load()) {
+                pick = it;
+                break;
+            }
+            if (may && pick == jobs_.end()) pick = it;
+            ++it;
+        }
+        if (pick == jobs_.end()) return nullptr;
+        std::shared_ptr<worker_job> job = std::move(*pick);
+        jobs_.erase(pick);
+        return job;
+    }
+
     void work() {
+        worker_thread() = true;
         std::unique_lock<std::mutex> lock(jobs_mutex_);
         for (;;) {
             ++idle_;
-            jobs_ready_.wait(lock, [this] { return !jobs_.empty(); });
+            std::shared_ptr<worker_job> job;
+            jobs_ready_.wait(lock, [&] { return (job = next_job()) != nullptr; });
             --idle_;
-            std::function<void()> job = std::move(jobs_.front());
-            jobs_.pop_front();
+            ++running_[job->owner];
             lock.unlock();
-            job();  // a job catches what it throws
-            job = nullptr;
+            job->run_once();  // nothing when a waiting worker ran it already
             lock.lock();
+            const auto held = running_.find(job->owner);
+            if (--held->second == 0) running_.erase(held);
+            job = nullptr;
+            // A job of this owner held back by its share may run now.
+            if (!jobs_.empty()) jobs_ready_.notify_all();
         }
     }
 
@@ -150,8 +232,9 @@ private:
 
     mutable std::mutex jobs_mutex_;
     std::condition_variable jobs_ready_;
-    std::deque<std::function<void()>> jobs_;
+    std::deque<std::shared_ptr<worker_job>> jobs_;
     std::size_t workers_ = 0, idle_ = 0, limit_ = 4;
+    std::map<const void*, std::size_t> running_;  ///< jobs under way, by owner
 
     std::mutex passes_mutex_;  ///< held by the refresher while it runs passes
     std::map<std::uint64_t, pass_fn> passes_;

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +24,50 @@
 #include <vector>
 
 namespace oauth2cc::detail {
+
+/// @brief A hash of token_params that ignores the order of scopes, resources and extra
+/// parameters, as token_params' == does.
+struct params_hash {
+    std::size_t operator()(const token_params& p) const noexcept {
+        const std::hash<std::string_view> h;
+        const auto mix = [](std::size_t x) {
+            x ^= x >> 31;
+            x *= 0x9e3779b97f4a7c15ULL;
+            return x ^ (x >> 29);
+        };
+        std::size_t scopes = 0, resources = 0, extras = 0;
+        for (const auto& v : p.scopes) scopes += mix(h(v));
+        for (const auto& v : p.resources) resources += mix(h(v) + 1);
+        for (const auto& [name, value] : p.extra_params) extras += mix(mix(h(name)) + h(value));
+        std::size_t out = h(p.audience) ^ mix(scopes + 0x51);
+        out = mix(out) ^ mix(resources + 0xa3);
+        return mix(out) ^ mix(extras + 0xc5);
+    }
+};
+
+/// @brief The hash of a subject key (current_subject::key_hash); 0 for none.
+inline std::size_t subject_hash(std::string_view subject) noexcept {
+    return subject.empty() ? 0 : std::hash<std::string_view>{}(subject)*0x9e3779b97f4a7c15ULL;
+}
+
+/// @brief The hash of an entry's key: its token_params and the subject_hash() of its key.
+inline std::size_t entry_hash(const token_params& p, std::size_t subject) noexcept {
+    return params_hash{}(p) ^ subject;
+}
+
+/// @brief What an entry is found by: its token_params and, for a manager that follows its
+/// subject, the subject's key (current_subject::key).
+struct entry_key {
+    token_params params;
+    std::string subject;
+    bool operator==(const entry_key& o) const { return subject == o.subject && params == o.params; }
+};
+
+struct entry_key_hash {
+    std::size_t operator()(const entry_key& k) const noexcept {
+        return entry_hash(k.params, subject_hash(k.subject));
+    }
+};
 
 struct cache_cell;
 struct keyed_cells;

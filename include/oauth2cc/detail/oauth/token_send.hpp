@@ -24,6 +24,16 @@
 
 namespace oauth2cc::detail {
 
+// What a 404 or 405 from the token endpoint means: the URL is not the token endpoint.
+inline std::string not_a_token_endpoint(const std::string& url, const http_response& res) {
+    return "the token endpoint " + excerpt(url, 200) + " answered HTTP " +
+           std::to_string(res.status) +
+           (res.status == 404 ? " (no such page)" : " (no POST there)") +
+           ": it is not the token endpoint. Check the token URL (token_endpoint, "
+           "OAUTH2_TOKEN_URL, oauth2cc-cli --token-url), or give the server's issuer instead "
+           "(issuer, OAUTH2_ISSUER, --issuer) and discovery finds the endpoint";
+}
+
 // Sends a prepared token request once and reads its response. A grant beyond client
 // credentials and the assertion methods send a copy with the credentials made for this
 // send (a subject token, an assertion), kept out of error messages like the secret; with
@@ -91,6 +101,10 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
                                     hide_too ? *hide_too : prepared.hide, rules);
     } catch (const error& e) {
         span.failed(e);
+        if (e.kind() == error_kind::http_status && (res.status == 404 || res.status == 405)) {
+            throw error(error_kind::http_status, not_a_token_endpoint(prepared.request.url, res),
+                        error_details{{}, {}, {}, res.status, {}});
+        }
         throw;
     }
 }

@@ -13,11 +13,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <string>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -102,13 +104,30 @@ inline int write_all(int fd, const char* data, std::size_t size) {
     return 0;
 }
 
+/// @brief How long a read of a credential file that is no regular file (a FIFO, a
+/// shell's <(...)) may wait for its writer, at most.
+inline constexpr std::chrono::milliseconds credential_pipe_wait{2000};
+
 /// @brief Reads up to limit + 1 bytes into out, which may hold a token, so the buffer
-/// it passes through is wiped. @returns 0 or an errno
-inline int read_up_to(int fd, std::string& out, std::size_t limit) {
+/// it passes through is wiped. A descriptor opened with O_NONBLOCK (a FIFO) is waited
+/// for until until, then ETIMEDOUT. @returns 0 or an errno
+inline int read_up_to(
+    int fd, std::string& out, std::size_t limit,
+    std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max()) {
     char buffer[4096];
     int result = 0;
     while (out.size() <= limit) {
         const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                until - std::chrono::steady_clock::now());
+            pollfd wait{fd, POLLIN, 0};
+            if (left.count() <= 0 || ::poll(&wait, 1, static_cast<int>(left.count())) == 0) {
+                result = ETIMEDOUT;
+                break;
+            }
+            continue;
+        }
         if (n < 0) {
             if (errno == EINTR) continue;
             result = errno;
@@ -122,25 +141,34 @@ inline int read_up_to(int fd, std::string& out, std::size_t limit) {
 }
 
 /// @brief The content of a small file that holds a credential (a key, an assertion),
-/// read into one buffer sized from the file, so no copy is left behind.
+/// read into one buffer sized from the file, so no copy is left behind. A FIFO is opened
+/// without blocking and read for credential_pipe_wait at most: a writer that never comes
+/// never holds the caller.
 /// @param what names the file in errors, e.g. "the key file"
 /// @throws error `config` naming the file, never its content, when it cannot be opened
 ///         or read, or holds more than limit bytes
 inline std::string read_credential_file(const std::string& path, std::size_t limit,
                                         const std::string& what) {
     const std::string name = what + " \"" + excerpt(path, 200) + "\"";
-    const unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    const unique_fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (fd.get() < 0) {
         throw error(error_kind::config, "cannot open " + name + ": " + std::strerror(errno));
     }
     struct stat st {};
     std::string out;
-    if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
+    const bool stated = ::fstat(fd.get(), &st) == 0;
+    if (stated && S_ISREG(st.st_mode) && st.st_size > 0) {
         out.reserve(std::min<std::size_t>(static_cast<std::size_t>(st.st_size), limit) + 1);
     }
-    if (const int err = read_up_to(fd.get(), out, limit); err != 0) {
+    const auto until = std::chrono::steady_clock::now() + credential_pipe_wait;
+    if (const int err = read_up_to(fd.get(), out, limit, until); err != 0) {
         wipe(out);
-        throw error(error_kind::config, "cannot read " + name + ": " + std::strerror(err));
+        throw error(error_kind::config,
+                    "cannot read " + name + ": " +
+                        (err == ETIMEDOUT ? "nothing was written to it within " +
+                                                std::to_string(credential_pipe_wait.count()) +
+                                                " ms (a FIFO with no writer?)"
+                                          : std::string(std::strerror(err))));
     }
     if (out.size() > limit) {
         wipe(out);

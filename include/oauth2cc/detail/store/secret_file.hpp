@@ -50,6 +50,8 @@ public:
         const bool known = ::stat(path_.c_str(), &now) == 0;
         const std::lock_guard<std::mutex> lock(mutex_);
         if (!force && known && text_ && same_file_version(now, seen_)) return {text_, version_};
+        // A FIFO or a shell's <(...) is read once: a second read would wait for a writer.
+        if (text_ && once_) return {text_, version_};
         // A key file removed once read leaves the key as it was: a key is in hand (a
         // secret file is the secret's one place, and its loss an error).
         if (!known && text_ && holds_ == file_holds::key) return {text_, version_};
@@ -71,7 +73,17 @@ public:
             ++version_;
         }
         if (known) seen_ = now;
+        once_ = known && !S_ISREG(now.st_mode);
         return {text_, version_};
+    }
+
+    /// @brief True when the file's metadata differs from when it was last read (never for
+    /// a file read once, nor before the first read).
+    bool stale() {
+        struct stat now {};
+        const bool known = ::stat(path_.c_str(), &now) == 0;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return text_ && !once_ && known && !same_file_version(now, seen_);
     }
 
     /// @brief The key the file holds now, with given's kid and alg; read as current()
@@ -93,6 +105,7 @@ private:
     std::string path_;
     file_holds holds_;
     struct stat seen_ {};
+    bool once_ = false;  ///< not a regular file: read once, never again
     std::shared_ptr<const secret> text_;
     unsigned version_ = 0;
     std::optional<signing_key> key_;  ///< made by key() from version key_version_
@@ -243,6 +256,11 @@ public:
 
     /// @brief The credential files' rotations taken up since the first read.
     unsigned rotations() const noexcept { return rotations_.load(); }
+
+    /// @brief True when the secret file or the key file changed since it was last read.
+    bool credentials_changed() const {
+        return (file_ && file_->stale()) || (key_file_ && key_file_->stale());
+    }
 
     /// @brief What discovery found worth a log line, once; then empty.
     std::string take_note() {
