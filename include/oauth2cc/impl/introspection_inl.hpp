@@ -33,9 +33,12 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::s
     const client_config target =
         detail::endpoint_client(detail::with_current_credentials(cfg), std::string(endpoint));
     if (access_token.empty()) throw error(error_kind::config, "the token to introspect is empty");
-    name_value_list fields{{"token", std::string(access_token)},
-                           {"token_type_hint", "access_token"}};
+    // Made in place: an initializer list would leave a copy of the token behind, unwiped.
+    name_value_list fields;
+    fields.reserve(2);
+    fields.emplace_back("token", access_token);
     const detail::wipe_at_exit fields_wiper{[&fields] { detail::wipe(fields.front().second); }};
+    fields.emplace_back("token_type_hint", "access_token");
     detail::redactions hide = detail::credential_redactions(target);
     hide.add(std::string(access_token));
     const auto answer = detail::call_endpoint(target, fields, hide, via, "introspection", true);

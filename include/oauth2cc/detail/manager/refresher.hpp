@@ -163,12 +163,13 @@ private:
     // may run now. Jobs a waiting worker ran already are dropped. Needs jobs_mutex_.
     std::shared_ptr<worker_job> next_job() {
         const std::size_t share = std::max<std::size_t>(1, limit_ / 2);
+        // Erased first, in one pass: an erase in a deque's middle moves every iterator.
+        jobs_.erase(
+            std::remove_if(jobs_.begin(), jobs_.end(),
+                           [](const std::shared_ptr<worker_job>& j) { return j->claimed(); }),
+            jobs_.end());
         auto pick = jobs_.end();
-        for (auto it = jobs_.begin(); it != jobs_.end();) {
-            if ((*it)->claimed()) {
-                it = jobs_.erase(it);
-                continue;
-            }
+        for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
             const auto held = running_.find((*it)->owner);
             const bool may = held == running_.end() || held->second < share;
             if (may && (*it)->urgent.load()) {
@@ -176,7 +177,6 @@ private:
                 break;
             }
             if (may && pick == jobs_.end()) pick = it;
-            ++it;
         }
         if (pick == jobs_.end()) return nullptr;
         std::shared_ptr<worker_job> job = std::move(*pick);

@@ -51,7 +51,10 @@ inline void revoke_at(const client_config& cfg, const std::string& endpoint, con
         throw error(error_kind::config, "token_type_hint has spaces or control characters");
     }
     const client_config target = endpoint_client(cfg, endpoint);
-    name_value_list fields{{"token", token.reveal()}};
+    // Made in place: an initializer list would leave a copy of the token behind, unwiped.
+    name_value_list fields;
+    fields.reserve(2);
+    fields.emplace_back("token", token.reveal());
     const wipe_at_exit fields_wiper{[&fields] { wipe(fields.front().second); }};
     if (!token_type_hint.empty()) fields.emplace_back("token_type_hint", token_type_hint);
     redactions hide = credential_redactions(target);
