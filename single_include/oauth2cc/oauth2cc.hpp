@@ -4369,6 +4369,30 @@ inline std::optional<url_parts> parse_url(std::string_view url) {
     return parts;
 }
 
+/// @brief The one rule of parse_url() that url breaks, first found, in words for a message
+/// that never quotes the URL (it may carry a password); empty when it breaks none.
+inline std::string url_problem(std::string_view url) {
+    if (url.empty()) return "is empty";
+    for (char c : url) {
+        if (is_control(c) || c == ' ') return "holds a space or a control character";
+    }
+    const std::size_t colon = url.find("://");
+    if (colon == std::string_view::npos) return "has no scheme: write https://host/path";
+    const std::string_view scheme = url.substr(0, colon);
+    if (!iequals(scheme, "https") && !iequals(scheme, "http")) {
+        return "has a scheme other than https:// or http://";
+    }
+    const std::string_view rest = url.substr(colon + 3);
+    if (rest.find('#') != std::string_view::npos) return "has a fragment (#...): remove it";
+    const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+    if (authority.find('@') != std::string_view::npos) {
+        return "carries user info (user:password@): give credentials in their own settings";
+    }
+    if (authority.empty() || authority.front() == ':') return "has no host";
+    if (!parse_url(url)) return "has a port that is not a number from 1 to 65535";
+    return {};
+}
+
 /// @brief "https://host:port", with IPv6 literals in brackets.
 inline std::string origin_of(const url_parts& url) {
     std::string origin = url.https ? "https://" : "http://";
@@ -5174,9 +5198,8 @@ inline url_parts validate_config(const client_config& cfg) {
     auto url = parse_url(cfg.token_endpoint);
     if (!url) {
         // The text is not echoed: a refused URL may carry credentials ("user:pass@").
-        fail(
-            "token_endpoint must be an absolute http:// or https:// URL with a host, no "
-            "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
+        fail("token_endpoint " + url_problem(cfg.token_endpoint) +
+             " (an absolute http:// or https:// URL is wanted)");
     }
     check_plain_http(*url, cfg, "token_endpoint", "credentials");
     if (cfg.client_id.empty()) fail("client_id is empty");
@@ -5417,10 +5440,13 @@ namespace oauth2cc::detail {
 // Refuses an issuer that discovery cannot use.
 inline void check_issuer(const client_config& cfg) {
     const auto url = parse_url(cfg.issuer);
-    if (!url || cfg.issuer.find('?') != std::string::npos) {
+    if (!url) {
+        throw error(error_kind::config, "issuer " + url_problem(cfg.issuer) +
+                                            " (an absolute https:// URL is wanted, RFC 8414 §2)");
+    }
+    if (cfg.issuer.find('?') != std::string::npos) {
         throw error(error_kind::config,
-                    "issuer must be an absolute https:// URL with a host, no user info, "
-                    "query or fragment (RFC 8414 §2)");
+                    "issuer has a query (?...): an issuer has none (RFC 8414 §2)");
     }
     check_plain_http(*url, cfg, "issuer", "the metadata request");
     check_connection(cfg);
@@ -6772,12 +6798,13 @@ private:
     // may run now. Jobs a waiting worker ran already are dropped. Needs jobs_mutex_.
     std::shared_ptr<worker_job> next_job() {
         const std::size_t share = std::max<std::size_t>(1, limit_ / 2);
+        // Erased first, in one pass: an erase in a deque's middle moves every iterator.
+        jobs_.erase(
+            std::remove_if(jobs_.begin(), jobs_.end(),
+                           [](const std::shared_ptr<worker_job>& j) { return j->claimed(); }),
+            jobs_.end());
         auto pick = jobs_.end();
-        for (auto it = jobs_.begin(); it != jobs_.end();) {
-            if ((*it)->claimed()) {
-                it = jobs_.erase(it);
-                continue;
-            }
+        for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
             const auto held = running_.find((*it)->owner);
             const bool may = held == running_.end() || held->second < share;
             if (may && (*it)->urgent.load()) {
@@ -6785,7 +6812,6 @@ private:
                 break;
             }
             if (may && pick == jobs_.end()) pick = it;
-            ++it;
         }
         if (pick == jobs_.end()) return nullptr;
         std::shared_ptr<worker_job> job = std::move(*pick);
@@ -8882,7 +8908,10 @@ inline void revoke_at(const client_config& cfg, const std::string& endpoint, con
         throw error(error_kind::config, "token_type_hint has spaces or control characters");
     }
     const client_config target = endpoint_client(cfg, endpoint);
-    name_value_list fields{{"token", token.reveal()}};
+    // Made in place: an initializer list would leave a copy of the token behind, unwiped.
+    name_value_list fields;
+    fields.reserve(2);
+    fields.emplace_back("token", token.reveal());
     const wipe_at_exit fields_wiper{[&fields] { wipe(fields.front().second); }};
     if (!token_type_hint.empty()) fields.emplace_back("token_type_hint", token_type_hint);
     redactions hide = credential_redactions(target);
@@ -9360,9 +9389,8 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     const auto url = detail::parse_url(base_url);
     if (!url) {
-        fail(
-            "base_url must be an absolute http:// or https:// URL with a host, no user "
-            "info, no fragment, no spaces or controls");
+        fail("base_url " + detail::url_problem(base_url) +
+             " (an absolute http:// or https:// URL is wanted)");
     }
     if (url->path.find('?') != std::string::npos) fail("base_url must not carry a query");
     detail::check_plain_http(*url, options_, "base_url", "tokens");
@@ -10053,6 +10081,10 @@ inline client_config config_of(const settings_reader& s, const settings_reader::
     cfg.issuer = s["issuer"];
     if (cfg.token_endpoint.empty() && cfg.issuer.empty()) {
         s.fail("token_url", "no token endpoint: set it, or the issuer to discover it from");
+    }
+    // The one rule a URL breaks, under the name the user gave it; never the URL itself.
+    for (const char* url : {"token_url", "issuer", "revocation_url"}) {
+        if (s.has(url) && !url_problem(s[url]).empty()) s.fail(url, url_problem(s[url]));
     }
     cfg.client_id = s["client_id"];
     if (cfg.client_id.empty()) s.fail("client_id", "no client id");
@@ -11544,9 +11576,12 @@ OAUTH2CC_INLINE introspection_result introspect(const client_config& cfg, std::s
     const client_config target =
         detail::endpoint_client(detail::with_current_credentials(cfg), std::string(endpoint));
     if (access_token.empty()) throw error(error_kind::config, "the token to introspect is empty");
-    name_value_list fields{{"token", std::string(access_token)},
-                           {"token_type_hint", "access_token"}};
+    // Made in place: an initializer list would leave a copy of the token behind, unwiped.
+    name_value_list fields;
+    fields.reserve(2);
+    fields.emplace_back("token", access_token);
     const detail::wipe_at_exit fields_wiper{[&fields] { detail::wipe(fields.front().second); }};
+    fields.emplace_back("token_type_hint", "access_token");
     detail::redactions hide = detail::credential_redactions(target);
     hide.add(std::string(access_token));
     const auto answer = detail::call_endpoint(target, fields, hide, via, "introspection", true);

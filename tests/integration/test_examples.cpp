@@ -1223,6 +1223,13 @@ TEST_CASE("oauth2cc-cli: a mistyped option or a stray argument is never printed 
     refused({typed}, "argument 1 is not a command: the commands are token, revoke and call");
     refused({"token", "--format", typed}, "--format: not one of the values it takes");
     refused({"token", "--auth", typed}, "--auth: not one of the values it takes");
+    // A URL breaks one rule, named under the option and variable the user gave.
+    const auto fragment =
+        cli({"--token-url", "https://as.example/token#f", "token"}, client_env("a", "b"));
+    CHECK(fragment.exit_code == 2);
+    CHECK_MESSAGE(
+        fragment.err.find("OAUTH2_TOKEN_URL (--token-url): has a fragment") != std::string::npos,
+        fragment.err);
     const auto typo = cli({"tokn"}, client_env("read-client", "read-secret"));
     CHECK(typo.exit_code == 2);
     CHECK(typo.err.find("unknown command \"tokn\"; did you mean token?") != std::string::npos);

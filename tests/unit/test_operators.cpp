@@ -355,6 +355,17 @@ TEST_CASE("each bad setting is a config error naming its variable, never a secre
         CHECK(what.find("TOP-SECRET-VALUE") == std::string::npos);
     };
     refused({{"TOKEN_URL", "<unset>"}}, "TOKEN_URL", "no token endpoint");
+    // A URL: the one rule it breaks, never the URL (it may carry a password).
+    refused({{"TOKEN_URL", "https://as.example/token#top"}}, "TOKEN_URL",
+            "has a fragment (#...): remove it");
+    refused({{"TOKEN_URL", "https://user:TOP-SECRET-VALUE@as.example/token"}}, "TOKEN_URL",
+            "carries user info (user:password@)");
+    refused({{"TOKEN_URL", "as.example/token"}}, "TOKEN_URL", "has no scheme");
+    refused({{"TOKEN_URL", "ftp://as.example/token"}}, "TOKEN_URL", "a scheme other than");
+    refused({{"TOKEN_URL", "https://as.example:99999/token"}}, "TOKEN_URL", "has a port");
+    refused({{"TOKEN_URL", "<unset>"}, {"ISSUER", "https:///tenant"}}, "ISSUER", "has no host");
+    refused({{"REVOCATION_URL", "https://as.example/re voke"}}, "REVOCATION_URL",
+            "a space or a control character");
     refused({{"CLIENT_ID", "<unset>"}}, "CLIENT_ID", "no client id");
     refused({{"CLIENT_SECRET", "<unset>"}}, "CLIENT_SECRET_FILE", "needs a client secret");
     refused({{"AUTH_METHOD", "kerberos"}}, "AUTH_METHOD", "unknown method \"kerberos\"");

@@ -86,6 +86,23 @@ TEST_CASE("token_request: client_secret_post matches every vector and sends no A
     }
 }
 
+TEST_CASE("token_request: a token endpoint that is no URL names the rule it breaks") {
+    const auto refused = [](const std::string& url, const std::string& why) {
+        auto cfg = config_for("id", "s3cret-Url-9");
+        cfg.token_endpoint = url;
+        const std::string what = refused_before_sending(cfg).what();
+        CHECK_MESSAGE(what.find("token_endpoint " + why) != std::string::npos, what);
+        CHECK(what.find("s3cret") == std::string::npos);
+        // Only that rule, not a list of them all.
+        CHECK(what.find("no user info, no fragment") == std::string::npos);
+    };
+    refused("https://auth.example.com/token#x", "has a fragment");
+    refused("https://id:s3cret-Url-9@auth.example.com/token", "carries user info");
+    refused("auth.example.com/token", "has no scheme");
+    refused("https://auth.example.com:0/token", "has a port that is not a number");
+    refused("", "is empty");
+}
+
 TEST_CASE("token_request: none sends the client id alone") {
     auto cfg = config_for("weird:id+1", "ignored-secret");
     cfg.auth = auth_method::none;

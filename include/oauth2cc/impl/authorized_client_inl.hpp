@@ -60,9 +60,8 @@ OAUTH2CC_INLINE authorized_client::authorized_client(std::string base_url, token
     const auto fail = [](const std::string& why) { throw error(error_kind::config, why); };
     const auto url = detail::parse_url(base_url);
     if (!url) {
-        fail(
-            "base_url must be an absolute http:// or https:// URL with a host, no user "
-            "info, no fragment, no spaces or controls");
+        fail("base_url " + detail::url_problem(base_url) +
+             " (an absolute http:// or https:// URL is wanted)");
     }
     if (url->path.find('?') != std::string::npos) fail("base_url must not carry a query");
     detail::check_plain_http(*url, options_, "base_url", "tokens");

@@ -6,6 +6,7 @@
 
 #include "../../client_config.hpp"
 #include "../../error.hpp"
+#include "../http/url.hpp"
 #include "../text/json_bounded.hpp"
 #include "../text/text.hpp"
 #include "../text/wipe.hpp"
@@ -49,6 +50,10 @@ inline client_config config_of(const settings_reader& s, const settings_reader::
     cfg.issuer = s["issuer"];
     if (cfg.token_endpoint.empty() && cfg.issuer.empty()) {
         s.fail("token_url", "no token endpoint: set it, or the issuer to discover it from");
+    }
+    // The one rule a URL breaks, under the name the user gave it; never the URL itself.
+    for (const char* url : {"token_url", "issuer", "revocation_url"}) {
+        if (s.has(url) && !url_problem(s[url]).empty()) s.fail(url, url_problem(s[url]));
     }
     cfg.client_id = s["client_id"];
     if (cfg.client_id.empty()) s.fail("client_id", "no client id");

@@ -73,6 +73,30 @@ inline std::optional<url_parts> parse_url(std::string_view url) {
     return parts;
 }
 
+/// @brief The one rule of parse_url() that url breaks, first found, in words for a message
+/// that never quotes the URL (it may carry a password); empty when it breaks none.
+inline std::string url_problem(std::string_view url) {
+    if (url.empty()) return "is empty";
+    for (char c : url) {
+        if (is_control(c) || c == ' ') return "holds a space or a control character";
+    }
+    const std::size_t colon = url.find("://");
+    if (colon == std::string_view::npos) return "has no scheme: write https://host/path";
+    const std::string_view scheme = url.substr(0, colon);
+    if (!iequals(scheme, "https") && !iequals(scheme, "http")) {
+        return "has a scheme other than https:// or http://";
+    }
+    const std::string_view rest = url.substr(colon + 3);
+    if (rest.find('#') != std::string_view::npos) return "has a fragment (#...): remove it";
+    const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+    if (authority.find('@') != std::string_view::npos) {
+        return "carries user info (user:password@): give credentials in their own settings";
+    }
+    if (authority.empty() || authority.front() == ':') return "has no host";
+    if (!parse_url(url)) return "has a port that is not a number from 1 to 65535";
+    return {};
+}
+
 /// @brief "https://host:port", with IPv6 literals in brackets.
 inline std::string origin_of(const url_parts& url) {
     std::string origin = url.https ? "https://" : "http://";

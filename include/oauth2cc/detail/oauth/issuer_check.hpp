@@ -15,10 +15,13 @@ namespace oauth2cc::detail {
 // Refuses an issuer that discovery cannot use.
 inline void check_issuer(const client_config& cfg) {
     const auto url = parse_url(cfg.issuer);
-    if (!url || cfg.issuer.find('?') != std::string::npos) {
+    if (!url) {
+        throw error(error_kind::config, "issuer " + url_problem(cfg.issuer) +
+                                            " (an absolute https:// URL is wanted, RFC 8414 §2)");
+    }
+    if (cfg.issuer.find('?') != std::string::npos) {
         throw error(error_kind::config,
-                    "issuer must be an absolute https:// URL with a host, no user info, "
-                    "query or fragment (RFC 8414 §2)");
+                    "issuer has a query (?...): an issuer has none (RFC 8414 §2)");
     }
     check_plain_http(*url, cfg, "issuer", "the metadata request");
     check_connection(cfg);

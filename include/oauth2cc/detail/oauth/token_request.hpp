@@ -99,9 +99,8 @@ inline url_parts validate_config(const client_config& cfg) {
     auto url = parse_url(cfg.token_endpoint);
     if (!url) {
         // The text is not echoed: a refused URL may carry credentials ("user:pass@").
-        fail(
-            "token_endpoint must be an absolute http:// or https:// URL with a host, no "
-            "user info, no fragment, no spaces or controls, and a port from 1 to 65535");
+        fail("token_endpoint " + url_problem(cfg.token_endpoint) +
+             " (an absolute http:// or https:// URL is wanted)");
     }
     check_plain_http(*url, cfg, "token_endpoint", "credentials");
     if (cfg.client_id.empty()) fail("client_id is empty");
