@@ -70,8 +70,9 @@ public:
     /// token_manager logs it on its fetch's line.
     std::string take_notice();
 
-    /// @brief True when the client secret file or the client key's file changed since it
-    /// was last read: a token_manager that backs off after a failure asks again at once.
+    /// @brief True when a credential file changed since it was last read (the client
+    /// secret's, the client key's, the client certificate's, an assertion_from_file()
+    /// source's): a token_manager that backs off after a failure asks again at once.
     bool credentials_changed() const;
 
 private:

@@ -1919,8 +1919,9 @@ public:
     /// token_manager logs it on its fetch's line.
     std::string take_notice();
 
-    /// @brief True when the client secret file or the client key's file changed since it
-    /// was last read: a token_manager that backs off after a failure asks again at once.
+    /// @brief True when a credential file changed since it was last read (the client
+    /// secret's, the client key's, the client certificate's, an assertion_from_file()
+    /// source's): a token_manager that backs off after a failure asks again at once.
     bool credentials_changed() const;
 
 private:
@@ -2489,6 +2490,19 @@ public:
         return differs;
     }
 
+    /// @brief True when one of the files differs from the last look of changed(), which
+    /// it leaves as it was (never before the first look).
+    bool differs(const std::string& a, const std::string& b = {}) {
+        struct stat now_a {
+        }, now_b{};
+        const bool has_a = !a.empty() && ::stat(a.c_str(), &now_a) == 0;
+        const bool has_b = !b.empty() && ::stat(b.c_str(), &now_b) == 0;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return looked_ && (has_a != had_a_ || has_b != had_b_ ||
+                           (has_a && !same_file_version(now_a, seen_a_)) ||
+                           (has_b && !same_file_version(now_b, seen_b_)));
+    }
+
 private:
     std::mutex mutex_;
     bool looked_ = false, had_a_ = false, had_b_ = false;
@@ -2572,6 +2586,7 @@ inline std::string excerpt(std::string_view text, std::size_t max_bytes = 200) {
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -2741,6 +2756,24 @@ struct file_source_state {
     bool read = false;
     struct stat seen {};
     secret text;
+};
+
+/// @brief The source assertion_from_file() makes (its body is there); a manager backing
+/// off asks it whether its file changed since it was read.
+struct file_credential {
+    std::string path;
+    std::shared_ptr<file_source_state> state;
+
+    std::string operator()() const;
+
+    /// @brief True when the file's metadata differs from when it was last read.
+    bool changed() const {
+        struct stat now {};
+        const bool known = ::stat(path.c_str(), &now) == 0;
+        const std::lock_guard<std::mutex> lock(state->mutex);
+        return state->read && known && S_ISREG(state->seen.st_mode) &&
+               !same_file_version(now, state->seen);
+    }
 };
 
 /// @brief The trimmed content of a credential file.
@@ -3310,6 +3343,28 @@ private:
 #include <string>
 #include <utility>
 
+namespace oauth2cc::detail {
+
+OAUTH2CC_INLINE std::string file_credential::operator()() const {
+    struct stat now {};
+    const bool known = ::stat(path.c_str(), &now) == 0;
+    const std::lock_guard<std::mutex> lock(state->mutex);
+    // A FIFO or a shell's <(...) is read once: a second read would wait for a writer.
+    if (state->read &&
+        ((known && same_file_version(now, state->seen)) || !S_ISREG(state->seen.st_mode))) {
+        return state->text.reveal();
+    }
+    state->read = false;
+    state->text = secret(read_trimmed_credential(path));
+    if (known) {
+        state->seen = now;
+        state->read = true;
+    }
+    return state->text.reveal();
+}
+
+}  // namespace oauth2cc::detail
+
 namespace oauth2cc {
 
 OAUTH2CC_INLINE token_params params_of(const client_config& cfg) {
@@ -3375,24 +3430,7 @@ OAUTH2CC_INLINE std::function<std::string()> jwt_bearer_assertion(
 }
 
 OAUTH2CC_INLINE std::function<std::string()> assertion_from_file(std::string path) {
-    auto state = std::make_shared<detail::file_source_state>();
-    return [path = std::move(path), state]() -> std::string {
-        struct stat now {};
-        const bool known = ::stat(path.c_str(), &now) == 0;
-        const std::lock_guard<std::mutex> lock(state->mutex);
-        // A FIFO or a shell's <(...) is read once: a second read would wait for a writer.
-        if (state->read && ((known && detail::same_file_version(now, state->seen)) ||
-                            !S_ISREG(state->seen.st_mode))) {
-            return state->text.reveal();
-        }
-        state->read = false;
-        state->text = secret(detail::read_trimmed_credential(path));
-        if (known) {
-            state->seen = now;
-            state->read = true;
-        }
-        return state->text.reveal();
-    };
+    return detail::file_credential{std::move(path), std::make_shared<detail::file_source_state>()};
 }
 
 }  // namespace oauth2cc
@@ -6444,9 +6482,20 @@ public:
     /// @brief The credential files' rotations taken up since the first read.
     unsigned rotations() const noexcept { return rotations_.load(); }
 
-    /// @brief True when the secret file or the key file changed since it was last read.
-    bool credentials_changed() const {
-        return (file_ && file_->stale()) || (key_file_ && key_file_->stale());
+    /// @brief True when a credential file changed since it was last read: the secret's,
+    /// the key's, the client certificate's, or an assertion_from_file() source's.
+    bool credentials_changed() {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if ((file_ && file_->stale()) || (key_file_ && key_file_->stale())) return true;
+        if (!cfg_.tls.client_cert_file.empty() &&
+            cert_files_.differs(cfg_.tls.client_cert_file, cfg_.tls.client_key_file)) {
+            return true;
+        }
+        for (const auto* source : {&cfg_.client_assertion, &cfg_.grant_assertion}) {
+            const auto* file = source->target<file_credential>();
+            if (file != nullptr && file->changed()) return true;
+        }
+        return false;
     }
 
     /// @brief What discovery found worth a log line, once; then empty.

@@ -480,6 +480,32 @@ TEST_CASE("a secret file fixed during a backoff ends it: the next get() asks at 
     CHECK(endpoint->sent() == std::vector<std::string>{"wrong-secret", "right-secret"});
 }
 
+TEST_CASE("a client assertion file fixed during a backoff ends it too") {
+    temp_dir dir;
+    write(dir / "assertion.jwt", "eyJ.stale.assertion\n");
+    client_config cfg = oauth2cc_test::secret_client("c", "");
+    cfg.auth = auth_method::client_assertion;
+    cfg.client_assertion = oauth2cc::assertion_from_file(dir / "assertion.jwt");
+    std::vector<std::string> sent;
+    auto endpoint = std::make_shared<fake_transport>([&sent](const oauth2cc::http_request& req) {
+        sent.push_back(oauth2cc_test::form_field(req.body, "client_assertion"));
+        if (sent.back() != "eyJ.fresh.assertion") {
+            return oauth2cc::http_response{
+                401, {{"Content-Type", "application/json"}}, R"({"error":"invalid_client"})"};
+        }
+        return oauth2cc::http_response{200, {{"Content-Type", "application/json"}}, token_body};
+    });
+    auto clock = std::make_shared<oauth2cc::manual_clock>();
+    oauth2cc::token_manager tokens(cfg, {}, endpoint, clock);
+    CHECK(thrown_by([&] { tokens.get(); }).oauth_error() == "invalid_client");
+    CHECK(std::string(thrown_by([&] { tokens.get(); }).what()).find("no token request was made") !=
+          std::string::npos);
+    CHECK(sent.size() == 1);
+    replace(dir / "assertion.jwt", "eyJ.fresh.assertion\n");
+    CHECK(tokens.get()->access_token.reveal() == "tok-1");
+    CHECK(sent == std::vector<std::string>{"eyJ.stale.assertion", "eyJ.fresh.assertion"});
+}
+
 TEST_CASE("a credential file that is a FIFO is read once, and never holds its reader") {
     temp_dir dir;
     const std::string fifo = dir / "secret.fifo";

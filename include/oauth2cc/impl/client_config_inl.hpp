@@ -21,6 +21,28 @@
 #include <string>
 #include <utility>
 
+namespace oauth2cc::detail {
+
+OAUTH2CC_INLINE std::string file_credential::operator()() const {
+    struct stat now {};
+    const bool known = ::stat(path.c_str(), &now) == 0;
+    const std::lock_guard<std::mutex> lock(state->mutex);
+    // A FIFO or a shell's <(...) is read once: a second read would wait for a writer.
+    if (state->read &&
+        ((known && same_file_version(now, state->seen)) || !S_ISREG(state->seen.st_mode))) {
+        return state->text.reveal();
+    }
+    state->read = false;
+    state->text = secret(read_trimmed_credential(path));
+    if (known) {
+        state->seen = now;
+        state->read = true;
+    }
+    return state->text.reveal();
+}
+
+}  // namespace oauth2cc::detail
+
 namespace oauth2cc {
 
 OAUTH2CC_INLINE token_params params_of(const client_config& cfg) {
@@ -86,24 +108,7 @@ OAUTH2CC_INLINE std::function<std::string()> jwt_bearer_assertion(
 }
 
 OAUTH2CC_INLINE std::function<std::string()> assertion_from_file(std::string path) {
-    auto state = std::make_shared<detail::file_source_state>();
-    return [path = std::move(path), state]() -> std::string {
-        struct stat now {};
-        const bool known = ::stat(path.c_str(), &now) == 0;
-        const std::lock_guard<std::mutex> lock(state->mutex);
-        // A FIFO or a shell's <(...) is read once: a second read would wait for a writer.
-        if (state->read && ((known && detail::same_file_version(now, state->seen)) ||
-                            !S_ISREG(state->seen.st_mode))) {
-            return state->text.reveal();
-        }
-        state->read = false;
-        state->text = secret(detail::read_trimmed_credential(path));
-        if (known) {
-            state->seen = now;
-            state->read = true;
-        }
-        return state->text.reveal();
-    };
+    return detail::file_credential{std::move(path), std::make_shared<detail::file_source_state>()};
 }
 
 }  // namespace oauth2cc

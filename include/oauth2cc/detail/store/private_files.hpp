@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -184,6 +185,24 @@ struct file_source_state {
     bool read = false;
     struct stat seen {};
     secret text;
+};
+
+/// @brief The source assertion_from_file() makes (its body is there); a manager backing
+/// off asks it whether its file changed since it was read.
+struct file_credential {
+    std::string path;
+    std::shared_ptr<file_source_state> state;
+
+    std::string operator()() const;
+
+    /// @brief True when the file's metadata differs from when it was last read.
+    bool changed() const {
+        struct stat now {};
+        const bool known = ::stat(path.c_str(), &now) == 0;
+        const std::lock_guard<std::mutex> lock(state->mutex);
+        return state->read && known && S_ISREG(state->seen.st_mode) &&
+               !same_file_version(now, state->seen);
+    }
 };
 
 /// @brief The trimmed content of a credential file.

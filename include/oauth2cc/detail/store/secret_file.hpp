@@ -257,9 +257,20 @@ public:
     /// @brief The credential files' rotations taken up since the first read.
     unsigned rotations() const noexcept { return rotations_.load(); }
 
-    /// @brief True when the secret file or the key file changed since it was last read.
-    bool credentials_changed() const {
-        return (file_ && file_->stale()) || (key_file_ && key_file_->stale());
+    /// @brief True when a credential file changed since it was last read: the secret's,
+    /// the key's, the client certificate's, or an assertion_from_file() source's.
+    bool credentials_changed() {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if ((file_ && file_->stale()) || (key_file_ && key_file_->stale())) return true;
+        if (!cfg_.tls.client_cert_file.empty() &&
+            cert_files_.differs(cfg_.tls.client_cert_file, cfg_.tls.client_key_file)) {
+            return true;
+        }
+        for (const auto* source : {&cfg_.client_assertion, &cfg_.grant_assertion}) {
+            const auto* file = source->target<file_credential>();
+            if (file != nullptr && file->changed()) return true;
+        }
+        return false;
     }
 
     /// @brief What discovery found worth a log line, once; then empty.

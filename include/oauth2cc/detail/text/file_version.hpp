@@ -41,6 +41,19 @@ public:
         return differs;
     }
 
+    /// @brief True when one of the files differs from the last look of changed(), which
+    /// it leaves as it was (never before the first look).
+    bool differs(const std::string& a, const std::string& b = {}) {
+        struct stat now_a {
+        }, now_b{};
+        const bool has_a = !a.empty() && ::stat(a.c_str(), &now_a) == 0;
+        const bool has_b = !b.empty() && ::stat(b.c_str(), &now_b) == 0;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return looked_ && (has_a != had_a_ || has_b != had_b_ ||
+                           (has_a && !same_file_version(now_a, seen_a_)) ||
+                           (has_b && !same_file_version(now_b, seen_b_)));
+    }
+
 private:
     std::mutex mutex_;
     bool looked_ = false, had_a_ = false, had_b_ = false;
