@@ -25,40 +25,44 @@ class file_watch {
 public:
     /// @brief True when one of the files differs from the last look (never on the first).
     bool changed(const std::string& a, const std::string& b = {}) {
-        struct stat now_a {
-        }, now_b{};
-        const bool has_a = !a.empty() && ::stat(a.c_str(), &now_a) == 0;
-        const bool has_b = !b.empty() && ::stat(b.c_str(), &now_b) == 0;
+        const look now = look_at(a, b);
         const std::lock_guard<std::mutex> lock(mutex_);
-        const bool differs = looked_ && (has_a != had_a_ || has_b != had_b_ ||
-                                         (has_a && !same_file_version(now_a, seen_a_)) ||
-                                         (has_b && !same_file_version(now_b, seen_b_)));
+        const bool differs = differs_from(now);
         looked_ = true;
-        had_a_ = has_a;
-        had_b_ = has_b;
-        seen_a_ = now_a;
-        seen_b_ = now_b;
+        last_ = now;
         return differs;
     }
 
     /// @brief True when one of the files differs from the last look of changed(), which
     /// it leaves as it was (never before the first look).
     bool differs(const std::string& a, const std::string& b = {}) {
-        struct stat now_a {
-        }, now_b{};
-        const bool has_a = !a.empty() && ::stat(a.c_str(), &now_a) == 0;
-        const bool has_b = !b.empty() && ::stat(b.c_str(), &now_b) == 0;
+        const look now = look_at(a, b);
         const std::lock_guard<std::mutex> lock(mutex_);
-        return looked_ && (has_a != had_a_ || has_b != had_b_ ||
-                           (has_a && !same_file_version(now_a, seen_a_)) ||
-                           (has_b && !same_file_version(now_b, seen_b_)));
+        return differs_from(now);
     }
 
 private:
+    struct look {
+        bool has_a = false, has_b = false;
+        struct stat a {
+        }, b{};
+    };
+    static look look_at(const std::string& a, const std::string& b) {
+        look now;
+        now.has_a = !a.empty() && ::stat(a.c_str(), &now.a) == 0;
+        now.has_b = !b.empty() && ::stat(b.c_str(), &now.b) == 0;
+        return now;
+    }
+    // Needs the lock.
+    bool differs_from(const look& now) const {
+        return looked_ && (now.has_a != last_.has_a || now.has_b != last_.has_b ||
+                           (now.has_a && !same_file_version(now.a, last_.a)) ||
+                           (now.has_b && !same_file_version(now.b, last_.b)));
+    }
+
     std::mutex mutex_;
-    bool looked_ = false, had_a_ = false, had_b_ = false;
-    struct stat seen_a_ {
-    }, seen_b_{};
+    bool looked_ = false;
+    look last_;
 };
 
 }  // namespace oauth2cc::detail
