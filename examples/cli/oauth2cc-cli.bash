@@ -41,7 +41,7 @@ _oauth2cc_cli() {
         --client-secret-file | --client-key | --client-assertion-file | --cert | --key | \
             --dpop-key | --ca-file | --seal-key-file | --redis-url-file | \
             --subject-token-file | --actor-token-file | --assertion-file | --grant-key | \
-            --token-file)
+            --token-file | --config)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return 0 ;;
         --cache)
@@ -63,7 +63,7 @@ _oauth2cc_cli() {
         esac
     done
 
-    local options="-h --help --version --token-url --issuer --client-id --client-secret-file
+    local options="-h --help --version --config --token-url --issuer --client-id --client-secret-file
         --client-secret --auth --client-key --client-key-id --client-key-alg
         --client-assertion-file --cert --key --dpop --dpop-key --assertion-audience --grant
         --subject-token-file --subject-token-type --actor-token-file --actor-token-type

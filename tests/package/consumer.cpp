@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     oauth2cc::client_config cfg;
     cfg.token_endpoint = "http://127.0.0.1:1/token";
     cfg.client_id = "consumer";
+    cfg.client_secret = oauth2cc::secret{"consumer-secret"};
     cfg.connect_timeout = std::chrono::seconds(2);
     try {
         oauth2cc::request_token(cfg);
