@@ -74,5 +74,8 @@
 // of cpp-httplib.
 #if OAUTH2CC_WITH_BODIES && !defined(CPPHTTPLIB_OPENSSL_SUPPORT)
 #error \
-    "oauth2cc requires CPPHTTPLIB_OPENSSL_SUPPORT: link oauth2cc::oauth2cc (or oauth2cc::compiled), use the Meson dependency 'oauth2cc', or take the flags from pkg-config oauth2cc"
+    "oauth2cc needs cpp-httplib's flags (CPPHTTPLIB_OPENSSL_SUPPORT and the rest). With the single header, build as: c++ -std=c++17 -I single_include main.cpp $(pkg-config --cflags --libs cpp-httplib) -lssl -lcrypto -pthread (with a header-only cpp-httplib: -DCPPHTTPLIB_OPENSSL_SUPPORT instead of the pkg-config part). With CMake link oauth2cc::oauth2cc, with Meson use dependency('oauth2cc'), else take the flags from pkg-config --cflags --libs oauth2cc"
+// A missing file is a fatal error: the compiler stops here, and the error above is the
+// only one it shows (no errors from the rest of the header, nor from the unit's code).
+#include <oauth2cc: the build stops at the error above>
 #endif
