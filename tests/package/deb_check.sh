@@ -63,8 +63,10 @@ ok "built $(basename "$dev_deb") and $(basename "$cli_deb")"
 step "dpkg -i"
 "${as_root[@]}" dpkg -i "$dev_deb" "$cli_deb" >"$work/dpkg.log" 2>&1 \
   || { cat "$work/dpkg.log"; fail "dpkg -i failed"; }
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 for f in /usr/include/oauth2cc/oauth2cc.hpp /usr/share/cmake/oauth2cc/oauth2ccConfig.cmake \
-         /usr/share/pkgconfig/oauth2cc.pc /usr/bin/oauth2cc-cli \
+         "/usr/lib/$multiarch/pkgconfig/oauth2cc.pc" \
+         "/usr/lib/$multiarch/pkgconfig/oauth2cc-compiled.pc" /usr/bin/oauth2cc-cli \
          /usr/share/man/man1/oauth2cc-cli.1.gz \
          /usr/share/bash-completion/completions/oauth2cc-cli \
          /usr/share/doc/liboauth2cc-dev/copyright /usr/share/doc/oauth2cc-cli/copyright; do

@@ -11,7 +11,8 @@
 #   4. Meson install, then pkg-config oauth2cc of that install;
 # each route in both modes: header-only, and compiled (oauth2cc::compiled,
 # oauth2cc-compiled, oauth2cc_compiled_dep);
-#   5. a Meson subproject.
+#   5. a Meson subproject (and one used header-only, which builds no library);
+#   6. FetchContent by the README's own snippet, from this checkout by file URL.
 set -euo pipefail
 
 src=$(cd "${1:?usage: run.sh SOURCE_DIR WORK_DIR [GENERATOR]}" && pwd)
@@ -46,7 +47,8 @@ cmake --install "$work/cmake-install" >/dev/null
 for f in include/oauth2cc/oauth2cc.hpp include/oauth2cc/config.hpp \
          share/cmake/oauth2cc/oauth2ccConfig.cmake share/cmake/oauth2cc/oauth2ccConfigVersion.cmake \
          share/cmake/oauth2cc/oauth2ccTargets.cmake share/cmake/oauth2cc/oauth2ccDependencies.cmake \
-         share/pkgconfig/oauth2cc.pc share/cmake/oauth2cc/oauth2ccCompiledTargets.cmake \
+         lib/pkgconfig/oauth2cc.pc lib/pkgconfig/oauth2cc-compiled.pc \
+         share/cmake/oauth2cc/oauth2ccCompiledTargets.cmake \
          share/cmake/oauth2cc/oauth2ccCompiledTargets-noconfig.cmake; do
   [ -f "$work/prefix/$f" ] || { echo "run.sh: the install lacks $f" >&2; exit 1; }
 done
@@ -73,6 +75,12 @@ cmake -S "$src" -B "$work/header-only-install" -G "$generator" -DOAUTH2CC_BUILD_
 cmake --install "$work/header-only-install" >/dev/null
 [ -z "$(find "$work/header-only-prefix" -name '*.a')" ] \
   || { echo "run.sh: a library was installed without a build" >&2; exit 1; }
+# Nor any file of the compiled mode, and its one .pc beside the library's others.
+compiled_files=$(find "$work/header-only-prefix" -name 'oauth2cc-compiled.pc' -o -name 'oauth2ccCompiled*')
+[ -z "$compiled_files" ] \
+  || { echo "run.sh: a header-only install has compiled-mode files: $compiled_files" >&2; exit 1; }
+[ "$(find "$work/header-only-prefix" -name '*.pc')" = "$work/header-only-prefix/lib/pkgconfig/oauth2cc.pc" ] \
+  || { echo "run.sh: a header-only install's .pc is not lib/pkgconfig/oauth2cc.pc alone" >&2; exit 1; }
 mkdir -p "$work/header-only-consumer"
 cat > "$work/header-only-consumer/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.16)
@@ -109,15 +117,49 @@ cmake --build "$work/add-subdirectory"
 "$work/add-subdirectory/consumer_compiled" "$version"
 ok "add_subdirectory (header-only and compiled)"
 
+step "FetchContent, by the README's snippet"
+# The snippet as the README gives it, with its repository URL replaced by this checkout's
+# (file://); its GIT_TAG must be this version's tag, and the tag must be in the checkout.
+snippet=$(grep -m1 '^FetchContent_Declare(oauth2cc ' "$src/README.md") \
+  || { echo "run.sh: the README has no FetchContent_Declare(oauth2cc ...) line" >&2; exit 1; }
+tag=$(sed -n 's/.* GIT_TAG \([^ )]*\).*/\1/p' <<<"$snippet")
+[ "$tag" = "v$version" ] \
+  || { echo "run.sh: the README's FetchContent names GIT_TAG '$tag', not v$version" >&2; exit 1; }
+if [ -e "$src/.git" ] && command -v git >/dev/null 2>&1; then
+  if ! git -C "$src" rev-parse -q --verify "refs/tags/$tag^{commit}" >/dev/null; then
+    # A clone made without tags: the snippet's form is still proven, at this commit.
+    echo "run.sh: this checkout has no tag $tag (git fetch --tags); fetching HEAD instead" >&2
+    snippet=$(sed "s/ GIT_TAG [^ )]*/ GIT_TAG $(git -C "$src" rev-parse HEAD)/" <<<"$snippet")
+  fi
+  snippet=$(sed "s| GIT_REPOSITORY [^ )]*| GIT_REPOSITORY file://$src|" <<<"$snippet")
+  mkdir -p "$work/fetch-content"
+  cp "$here/consumer.cpp" "$work/fetch-content/"
+  cat >"$work/fetch-content/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.16)
+project(fetch_content_consumer LANGUAGES CXX)
+include(FetchContent)
+$snippet
+FetchContent_MakeAvailable(oauth2cc)
+add_executable(consumer consumer.cpp)
+target_link_libraries(consumer PRIVATE oauth2cc::oauth2cc)
+CMAKE
+  cmake -S "$work/fetch-content" -B "$work/fetch-content/build" -G "$generator" >/dev/null
+  cmake --build "$work/fetch-content/build"
+  "$work/fetch-content/build/consumer" "$version"
+  ok "FetchContent by the README's snippet (GIT_TAG $tag)"
+else
+  echo "run.sh: not a git checkout; the FetchContent snippet is not fetched" >&2
+fi
+
 step "pkg-config oauth2cc of the CMake install"
-pc_dir="$work/prefix/share/pkgconfig"
+pc_dir="$work/prefix/lib/pkgconfig"
 PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags oauth2cc | grep -q -- "-DCPPHTTPLIB_OPENSSL_SUPPORT"
 mkdir -p "$work/pkg-config"
 # shellcheck disable=SC2046
 "$cxx" -std=c++17 "$here/consumer.cpp" -o "$work/pkg-config/consumer" \
   $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs oauth2cc)
 "$work/pkg-config/consumer" "$version"
-compiled_pc=$(dirname "$(find "$work/prefix" -name oauth2cc-compiled.pc | head -n 1)")
+compiled_pc=$pc_dir
 # shellcheck disable=SC2046
 "$cxx" -std=c++17 "$here/consumer.cpp" -o "$work/pkg-config/consumer_compiled" \
   $(PKG_CONFIG_PATH="$compiled_pc" pkg-config --cflags --libs oauth2cc-compiled)
@@ -130,14 +172,16 @@ if command -v meson >/dev/null 2>&1; then
   meson setup "$work/meson-install" "$work/meson-src" -Dtests=false -Dexamples=false \
         --prefix "$work/meson-prefix" >/dev/null
   meson install -C "$work/meson-install" >/dev/null
-  pc_dir="$work/meson-prefix/share/pkgconfig"
+  pc_dir=$(dirname "$(find "$work/meson-prefix" -name oauth2cc.pc | head -n 1)")
+  [ -f "$pc_dir/oauth2cc-compiled.pc" ] \
+    || { echo "run.sh: Meson installed oauth2cc.pc and oauth2cc-compiled.pc apart" >&2; exit 1; }
   [ -f "$work/meson-prefix/include/oauth2cc/oauth2cc.hpp" ]
   mkdir -p "$work/meson-pkg-config"
   # shellcheck disable=SC2046
   "$cxx" -std=c++17 "$here/consumer.cpp" -o "$work/meson-pkg-config/consumer" \
     $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs oauth2cc)
   "$work/meson-pkg-config/consumer" "$version"
-  compiled_pc=$(dirname "$(find "$work/meson-prefix" -name oauth2cc-compiled.pc | head -n 1)")
+  compiled_pc=$pc_dir
   # shellcheck disable=SC2046
   "$cxx" -std=c++17 "$here/consumer.cpp" -o "$work/meson-pkg-config/consumer_compiled" \
     $(PKG_CONFIG_PATH="$compiled_pc" pkg-config --cflags --libs oauth2cc-compiled)
@@ -153,6 +197,19 @@ if command -v meson >/dev/null 2>&1; then
   "$work/meson-consumer/build/consumer" "$version"
   "$work/meson-consumer/build/consumer_compiled" "$version"
   ok "Meson subproject (oauth2cc_dep and oauth2cc_compiled_dep)"
+
+  step "a Meson subproject used header-only builds no library"
+  mkdir -p "$work/meson-header-only/subprojects"
+  cp "$here/consumer.cpp" "$work/meson-header-only/"
+  sed -n '1,/^executable(.consumer.,/p' "$here/meson_subproject/meson.build" \
+    >"$work/meson-header-only/meson.build"
+  copy_source "$work/meson-header-only/subprojects/oauth2cc"
+  meson setup "$work/meson-header-only/build" "$work/meson-header-only" >/dev/null
+  meson compile -C "$work/meson-header-only/build"
+  "$work/meson-header-only/build/consumer" "$version"
+  [ -z "$(find "$work/meson-header-only/build" -name '*.a')" ] \
+    || { echo "run.sh: a header-only Meson subproject built a static library" >&2; exit 1; }
+  ok "Meson subproject, header-only: no static library built"
 else
   echo "run.sh: meson is not installed (tools/bootstrap installs it)" >&2
   exit 1
