@@ -63,16 +63,20 @@ ok "built $(basename "$dev_deb") and $(basename "$cli_deb")"
 step "dpkg -i"
 "${as_root[@]}" dpkg -i "$dev_deb" "$cli_deb" >"$work/dpkg.log" 2>&1 \
   || { cat "$work/dpkg.log"; fail "dpkg -i failed"; }
-multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+# Both .pc files in one folder under /usr/lib, where pkg-config looks by default.
+pc_file=$(dpkg -L liboauth2cc-dev | grep -m1 '/pkgconfig/oauth2cc\.pc$') \
+  || fail "liboauth2cc-dev installs no oauth2cc.pc"
+case "$pc_file" in /usr/lib/*) ;; *) fail "oauth2cc.pc is installed as $pc_file, not under /usr/lib" ;; esac
 for f in /usr/include/oauth2cc/oauth2cc.hpp /usr/share/cmake/oauth2cc/oauth2ccConfig.cmake \
-         "/usr/lib/$multiarch/pkgconfig/oauth2cc.pc" \
-         "/usr/lib/$multiarch/pkgconfig/oauth2cc-compiled.pc" /usr/bin/oauth2cc-cli \
+         "$pc_file" "$(dirname "$pc_file")/oauth2cc-compiled.pc" /usr/bin/oauth2cc-cli \
          /usr/share/man/man1/oauth2cc-cli.1.gz \
          /usr/share/bash-completion/completions/oauth2cc-cli \
          /usr/share/doc/liboauth2cc-dev/copyright /usr/share/doc/oauth2cc-cli/copyright; do
   [ -f "$f" ] || fail "the packages do not install $f"
 done
 dpkg -L liboauth2cc-dev | grep -q '/liboauth2cc_compiled.a$' || fail "no compiled library installed"
+[ "$(pkg-config --variable=pcfiledir oauth2cc-compiled)" = "$(dirname "$pc_file")" ] \
+  || fail "pkg-config does not find oauth2cc-compiled.pc beside oauth2cc.pc"
 ok "installed under /usr"
 
 step "an outside project against the installed headers"
