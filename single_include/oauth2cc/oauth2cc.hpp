@@ -1,5 +1,5 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
-// Single-header edition of oauth2cc 0.1.0.
+// Single-header edition of oauth2cc 0.2.0.
 // GENERATED from include/ by tools/amalgamate.py - DO NOT EDIT
 // SPDX-License-Identifier: MIT
 #pragma once
@@ -21,11 +21,11 @@
 /// @brief Major version: changes when the public API breaks.
 #define OAUTH2CC_VERSION_MAJOR 0
 /// @brief Minor version: changes when the public API grows.
-#define OAUTH2CC_VERSION_MINOR 1
+#define OAUTH2CC_VERSION_MINOR 2
 /// @brief Patch version: changes for fixes only.
 #define OAUTH2CC_VERSION_PATCH 0
 /// @brief The version as text, "MAJOR.MINOR.PATCH".
-#define OAUTH2CC_VERSION_STRING "0.1.0"
+#define OAUTH2CC_VERSION_STRING "0.2.0"
 /// @brief The version as one comparable number: MAJOR * 10000 + MINOR * 100 + PATCH.
 #define OAUTH2CC_VERSION \
     (OAUTH2CC_VERSION_MAJOR * 10000 + OAUTH2CC_VERSION_MINOR * 100 + OAUTH2CC_VERSION_PATCH)

@@ -1,5 +1,5 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
-// prometheus.hpp, beside the single header, of oauth2cc 0.1.0.
+// prometheus.hpp, beside the single header, of oauth2cc 0.2.0.
 // GENERATED from include/ by tools/amalgamate.py - DO NOT EDIT
 // SPDX-License-Identifier: MIT
 #pragma once
