@@ -89,3 +89,22 @@ if(NOT TARGET oauth2cc_hiredis)
     target_link_libraries(oauth2cc_hiredis INTERFACE PkgConfig::OAUTH2CC_HIREDIS)
   endif()
 endif()
+
+# The adapters' libraries, each optional: libcurl (oauth2cc::curl), gRPC++ (oauth2cc::grpc),
+# librdkafka (oauth2cc::kafka), by pkg-config (Debian's libcurl4-openssl-dev,
+# libgrpc++-dev, librdkafka-dev). An adapter whose library is missing is not defined.
+macro(_oauth2cc_find_adapter target module)
+  if(NOT TARGET ${target})
+    find_package(PkgConfig QUIET)
+    if(PKG_CONFIG_FOUND)
+      pkg_check_modules(_${target} QUIET IMPORTED_TARGET GLOBAL ${module})
+    endif()
+    if(_${target}_FOUND)
+      add_library(${target} INTERFACE IMPORTED GLOBAL)
+      target_link_libraries(${target} INTERFACE PkgConfig::_${target})
+    endif()
+  endif()
+endmacro()
+_oauth2cc_find_adapter(oauth2cc_libcurl libcurl>=7.84)
+_oauth2cc_find_adapter(oauth2cc_grpcpp grpc++>=1.51)
+_oauth2cc_find_adapter(oauth2cc_rdkafka rdkafka>=1.9)

@@ -32,7 +32,7 @@ ENTRY = INCLUDE_DIR / "oauth2cc" / "oauth2cc.hpp"
 OUTPUT = ROOT / "single_include" / "oauth2cc" / "oauth2cc.hpp"
 # Headers left out of oauth2cc.hpp (they need another library), each with a twin beside
 # the single header that includes it.
-ADDONS = ["prometheus.hpp", "redis_token_store.hpp"]
+ADDONS = ["prometheus.hpp", "redis_token_store.hpp", "curl.hpp", "grpc.hpp", "kafka.hpp"]
 
 QUOTED_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*(//.*)?$')
 BODIES_IF = re.compile(r"^\s*#\s*if\s+OAUTH2CC_WITH_BODIES\s*$")

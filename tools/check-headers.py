@@ -26,7 +26,7 @@ CONTROL = re.compile(r"^(?:if|else|for|while|switch|catch|try|do|namespace|class
 # detail/'s role folders, lowest first: a header includes its own folder's headers and
 # those of folders below it, never above (the public headers, ../../X.hpp, are
 # declarations that every layer may use).
-LAYERS = ["text", "crypto", "http", "oauth", "store", "manager", "config"]
+LAYERS = ["text", "crypto", "http", "oauth", "store", "manager", "config", "adapters"]
 QUOTED = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 DECL = re.compile(r"^\s*(?:(?:struct|class|enum class|enum|using)\s+\w+|"
