@@ -30,7 +30,7 @@ struct kafka_options {
 };
 
 /// @brief Makes conf authenticate with SASL/OAUTHBEARER and tokens' token: sets
-/// `sasl.mechanisms=OAUTHBEARER`, `sasl.oauthbearer.method=default`, and installs the
+/// `sasl.mechanisms=OAUTHBEARER` and installs the
 /// token refresh callback, which hands librdkafka (rd_kafka_oauthbearer_set_token) the
 /// token with its real lifetime (its expiry in milliseconds since the epoch; a token
 /// without expires_in uses its JWT `exp`, else five minutes), the principal (see
@@ -38,9 +38,13 @@ struct kafka_options {
 /// rd_kafka_oauthbearer_set_token_failure with the library's message (no secret, no
 /// token); librdkafka logs it, tries again later, and fails what waits for a broker.
 ///
-/// librdkafka asks again at 80% of the lifetime; the manager's own lead still decides
-/// when a token request goes out, so most asks are answered from its cache. Set the
-/// security protocol yourself (`security.protocol=SASL_SSL`). `sasl.oauthbearer.config`
+/// It starts the manager's background refresh (token_manager::start_background_refresh),
+/// so that each token is renewed at its refresh point, whoever asks. librdkafka asks again
+/// at 80% of the lifetime (on a one-second timer): the manager's own lead still decides
+/// when a token request goes out, and librdkafka is handed the token the manager holds;
+/// one that lives less than a second more (its renewal failed) is replaced first. Set the
+/// security protocol yourself (`security.protocol=SASL_SSL`), and leave
+/// `sasl.oauthbearer.method` at `default` (librdkafka's own OIDC client is `oidc`). `sasl.oauthbearer.config`
 /// holds this binding's name from now on: leave it. As for any refresh callback,
 /// librdkafka calls it from rd_kafka_poll() (a producer polls; so does flush()), or on its
 /// background thread after rd_kafka_conf_enable_sasl_queue(conf, 1) and, once the client
@@ -49,7 +53,8 @@ struct kafka_options {
 /// The binding (and tokens) lives as long as the process: a configuration may be
 /// duplicated and used by any number of clients.
 /// @throws error `config` for a null conf or manager, an empty principal_claim, a bad
-///         extension, or a librdkafka built without SASL/OAUTHBEARER
+///         extension, or a librdkafka built without SASL/OAUTHBEARER; `transport` when the
+///         refresher thread cannot be started
 void kafka_oauthbearer(rd_kafka_conf_t* conf, std::shared_ptr<token_manager> tokens,
                        kafka_options options = {});
 
@@ -142,9 +147,17 @@ inline void kafka_refresh(rd_kafka_t* rk, const char* name, void* /*opaque*/) {
     }
     try {
         const auto& o = binding->options;
-        const auto tok = o.params ? binding->tokens->get(*o.params) : binding->tokens->get();
+        auto& tokens = *binding->tokens;
+        auto tok = o.params ? tokens.get(*o.params) : tokens.get();
+        // librdkafka refuses a token it sees as expired, and asks again only when its timer
+        // next ticks: a token about to expire (its refresh failed) is replaced now.
+        const auto at = tok->expires_at();
+        if (at && *at - std::chrono::steady_clock::now() < std::chrono::seconds(1)) {
+            o.params ? tokens.invalidate(*o.params, tok.get()) : tokens.invalidate(tok.get());
+            tok = o.params ? tokens.get(*o.params) : tokens.get();
+        }
         std::string principal = jwt_string_claim(tok->access_token.reveal(), o.principal_claim);
-        if (principal.empty()) principal = binding->tokens->config().client_id;
+        if (principal.empty()) principal = tokens.config().client_id;
         std::vector<const char*> extensions;
         for (const auto& [key, value] : o.extensions) {
             extensions.push_back(key.c_str());
@@ -199,6 +212,7 @@ OAUTH2CC_INLINE void kafka_oauthbearer(rd_kafka_conf_t* conf, std::shared_ptr<to
     if (conf == nullptr) fail("kafka_oauthbearer: the rd_kafka_conf_t is null");
     if (!tokens) fail("kafka_oauthbearer: the token_manager is null");
     detail::kafka_check(options);
+    tokens->start_background_refresh();
     auto& registry = detail::kafka_registry::instance();
     std::string name;
     {
@@ -208,7 +222,6 @@ OAUTH2CC_INLINE void kafka_oauthbearer(rd_kafka_conf_t* conf, std::shared_ptr<to
     char why[512] = {0};
     for (const auto& [key, value] :
          {std::pair<const char*, const char*>{"sasl.mechanisms", "OAUTHBEARER"},
-          {"sasl.oauthbearer.method", "default"},
           {"sasl.oauthbearer.config", name.c_str()}}) {
         if (rd_kafka_conf_set(conf, key, value, why, sizeof why) != RD_KAFKA_CONF_OK) {
             fail("kafka_oauthbearer: librdkafka refused " + std::string(key) + "=" + value + ": " +

@@ -21,6 +21,7 @@ OAUTH2CC_INLINE void kafka_oauthbearer(rd_kafka_conf_t* conf, std::shared_ptr<to
     if (conf == nullptr) fail("kafka_oauthbearer: the rd_kafka_conf_t is null");
     if (!tokens) fail("kafka_oauthbearer: the token_manager is null");
     detail::kafka_check(options);
+    tokens->start_background_refresh();
     auto& registry = detail::kafka_registry::instance();
     std::string name;
     {
@@ -30,7 +31,6 @@ OAUTH2CC_INLINE void kafka_oauthbearer(rd_kafka_conf_t* conf, std::shared_ptr<to
     char why[512] = {0};
     for (const auto& [key, value] :
          {std::pair<const char*, const char*>{"sasl.mechanisms", "OAUTHBEARER"},
-          {"sasl.oauthbearer.method", "default"},
           {"sasl.oauthbearer.config", name.c_str()}}) {
         if (rd_kafka_conf_set(conf, key, value, why, sizeof why) != RD_KAFKA_CONF_OK) {
             fail("kafka_oauthbearer: librdkafka refused " + std::string(key) + "=" + value + ": " +

@@ -91,9 +91,17 @@ inline void kafka_refresh(rd_kafka_t* rk, const char* name, void* /*opaque*/) {
     }
     try {
         const auto& o = binding->options;
-        const auto tok = o.params ? binding->tokens->get(*o.params) : binding->tokens->get();
+        auto& tokens = *binding->tokens;
+        auto tok = o.params ? tokens.get(*o.params) : tokens.get();
+        // librdkafka refuses a token it sees as expired, and asks again only when its timer
+        // next ticks: a token about to expire (its refresh failed) is replaced now.
+        const auto at = tok->expires_at();
+        if (at && *at - std::chrono::steady_clock::now() < std::chrono::seconds(1)) {
+            o.params ? tokens.invalidate(*o.params, tok.get()) : tokens.invalidate(tok.get());
+            tok = o.params ? tokens.get(*o.params) : tokens.get();
+        }
         std::string principal = jwt_string_claim(tok->access_token.reveal(), o.principal_claim);
-        if (principal.empty()) principal = binding->tokens->config().client_id;
+        if (principal.empty()) principal = tokens.config().client_id;
         std::vector<const char*> extensions;
         for (const auto& [key, value] : o.extensions) {
             extensions.push_back(key.c_str());
