@@ -1,27 +1,20 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
-// curl_bearer/main.cpp: oauth2cc keeps the token, libcurl makes the call. For programs
-// that already use another HTTP client: token_manager::headers_for() gives the headers of
-// the token in hand (Bearer, or DPoP with a proof for this request; a token that is no
-// access token is refused, never sent), and invalidate() is the one retry on 401.
+// curl_bearer/main.cpp: oauth2cc keeps the token, libcurl makes the call. For programs that
+// already use libcurl: oauth2cc::perform() (oauth2cc/curl.hpp) puts the token on the easy
+// handle (Bearer, or DPoP with a proof for this request; a token that is no access token
+// is refused, never sent) and repeats the transfer once with a new token on a 401.
 //
 // Usage: oauth2cc-curl-bearer URL
 // Configured from the environment: OAUTH2_TOKEN_URL, OAUTH2_CLIENT_ID,
 // OAUTH2_CLIENT_SECRET_FILE (or OAUTH2_CLIENT_SECRET), OAUTH2_SCOPE (space-separated).
 // SPDX-License-Identifier: MIT
 
-#include "../common/environment.hpp"
-
+#include <oauth2cc/curl.hpp>
 #include <oauth2cc/oauth2cc.hpp>
 
 #include <curl/curl.h>
 
-#include <algorithm>
-#include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <iterator>
-#include <memory>
-#include <sstream>
 #include <string>
 
 namespace {
@@ -31,36 +24,13 @@ size_t append_body(char* data, size_t size, size_t count, void* into) {
     return size * count;
 }
 
-// One GET with the current token; returns the HTTP status, or 0 when curl failed.
-long get_with_token(CURL* curl, const std::string& url, oauth2cc::token_manager& tokens,
-                    std::shared_ptr<const oauth2cc::token>& used, std::string& body) {
-    used = tokens.get();
-    curl_slist* headers = nullptr;
-    for (auto& [name, value] : tokens.headers_for(*used, "GET", url)) {
-        std::string line = name + ": " + value;
-        headers = curl_slist_append(headers, line.c_str());
-        // curl keeps its own copy.
-        std::fill(line.begin(), line.end(), '\0');
-        std::fill(value.begin(), value.end(), '\0');
+// A status line starts a response: the body kept so far was an earlier one's (a 401 that
+// perform() repeated with a new token), so it goes.
+size_t on_header(char* data, size_t size, size_t count, void* body) {
+    if (std::string(data, size * count).rfind("HTTP/", 0) == 0) {
+        static_cast<std::string*>(body)->clear();
     }
-    body.clear();
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // never carry the token elsewhere
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15000L);
-    const CURLcode rc = curl_easy_perform(curl);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
-    curl_slist_free_all(headers);
-    if (rc != CURLE_OK) {
-        std::cerr << "oauth2cc-curl-bearer: " << curl_easy_strerror(rc) << "\n";
-        return 0;
-    }
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    return status;
+    return size * count;
 }
 
 }  // namespace
@@ -75,16 +45,23 @@ int main(int argc, char** argv) {
     int exit_code = 0;
     try {
         oauth2cc::token_manager tokens(oauth2cc::config_from_environment());
-        std::shared_ptr<const oauth2cc::token> used;
         std::string body;
-        long status = get_with_token(curl, argv[1], tokens, used, body);
-        if (status == 401) {
-            // The token is no longer good: drop exactly that one and try once more.
-            tokens.invalidate(used.get());
-            status = get_with_token(curl, argv[1], tokens, used, body);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
+        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+        curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(curl, CURLOPT_HEADERDATA, &body);
+        curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15000L);
+        const CURLcode rc = oauth2cc::perform(curl, tokens, "GET", argv[1]);
+        long status = 0;
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        if (rc != CURLE_OK) {
+            std::cerr << "oauth2cc-curl-bearer: " << curl_easy_strerror(rc) << "\n";
+            exit_code = 4;
+        } else {
+            std::cout << body;
+            exit_code = status >= 200 && status < 300 ? 0 : 6;
         }
-        std::cout << body;
-        exit_code = status >= 200 && status < 300 ? 0 : (status == 0 ? 4 : 6);
     } catch (const oauth2cc::error& e) {
         std::cerr << e.what() << "\n";
         exit_code = e.kind() == oauth2cc::error_kind::config ? 2 : 3;

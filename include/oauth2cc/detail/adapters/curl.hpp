@@ -1,16 +1,17 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
-// detail/adapters/curl.hpp: the libcurl adapter's helpers: the header lines, one transfer, what its response says.
+// detail/adapters/curl.hpp: the libcurl adapter's helpers: the header lines, one transfer,
+// what its response says.
 // SPDX-License-Identifier: MIT
 #pragma once
 
 #include "../../curl.hpp"
+#include "../../www_authenticate.hpp"
 
 #include "../http/challenges.hpp"
 #include "../http/url.hpp"
 #include "../manager/manager_events.hpp"
 #include "../text/text.hpp"
 #include "../text/wipe.hpp"
-#include "../../www_authenticate.hpp"
 
 #include <cstring>
 #include <memory>

@@ -9,6 +9,7 @@
 #include "../text/wipe.hpp"
 #include "../../error.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <string>
@@ -28,7 +29,14 @@ public:
           debug_("oauth2cc call credentials for client \"" +
                  excerpt(tokens_->config().client_id, 100) + "\"") {}
 
-    bool IsBlocking() const override { return !cached(); }
+    bool IsBlocking() const override {
+        // gRPC first asks when it wraps the plugin, and makes the thread pool for blocking
+        // plugins only if the answer is yes; later it asks before each GetMetadata(). The
+        // first answer is yes whatever is cached (and starts no request), so that the pool
+        // is there for a later cold start.
+        if (!asked_.exchange(true)) return true;
+        return !cached();
+    }
 
     const char* GetType() const override { return "oauth2cc"; }
 
@@ -76,6 +84,7 @@ private:
     std::optional<token_params> params_;
     std::chrono::milliseconds wait_;
     std::string debug_;
+    mutable std::atomic<bool> asked_{false};
 };
 
 }  // namespace oauth2cc::detail

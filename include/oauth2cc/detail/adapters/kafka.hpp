@@ -1,5 +1,6 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
-// detail/adapters/kafka.hpp: the Kafka adapter's bindings, the token's principal and lifetime, and librdkafka's refresh callback.
+// detail/adapters/kafka.hpp: the Kafka adapter's bindings, the token's principal and
+// lifetime, and librdkafka's refresh callback.
 // SPDX-License-Identifier: MIT
 #pragma once
 
