@@ -6,9 +6,7 @@
 // SPDX-License-Identifier: MIT
 
 #include "../support/peer_process.hpp"
-#include "../../examples/resource_server/proof_check.hpp"
-
-#include "dates.grpc.pb.h"
+#include "../../examples/grpc_server/dates_service.hpp"
 
 #include <oauth2cc/grpc.hpp>
 #include <oauth2cc/oauth2cc.hpp>
@@ -38,8 +36,6 @@ using oauth2cc_test::peer_process;
 
 namespace {
 
-constexpr const char* today_path = "/oauth2cc.test.Dates/Today";
-
 peer_process& authorization_server() {
     static const std::unique_ptr<peer_process> peer =
         oauth2cc_test::start_oidc_provider({"--ttl", "3600"});
@@ -63,129 +59,12 @@ std::string read_file(const std::string& path) {
     return text.str();
 }
 
-std::string metadata(const grpc::ServerContext& context, const std::string& key,
-                     std::size_t* count = nullptr) {
-    const auto range = context.client_metadata().equal_range(key);
-    std::string value;
-    std::size_t n = 0;
-    for (auto it = range.first; it != range.second; ++it, ++n) {
-        value.assign(it->second.data(), it->second.size());
-    }
-    if (count != nullptr) *count = n;
-    return value;
-}
-
-// The Dates service, checking tokens as a resource server does: the token by
-// introspection (each distinct token once, its answer kept until forget(), so that the
-// service goes on while the authorization server is down), a DPoP proof on every RPC.
-class dates_service final : public oauth2cc::test::Dates::Service {
-public:
-    explicit dates_service(const peer_process& at)
-        : endpoint_(at.info().at("introspection_endpoint").get<std::string>()),
-          self_(client(at, "resource-server", "resource-server-secret")) {}
-
-    // The origin DPoP proofs must name, per listening address.
-    void expect_origin(std::string origin) { origins_.insert(std::move(origin)); }
-
-    grpc::Status Today(grpc::ServerContext* context, const oauth2cc::test::TodayRequest*,
-                       oauth2cc::test::TodayReply* reply) override {
-        ++rpcs_;
-        const auto refuse = [&](const std::string& why) {
-            ++refused_;
-            return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, why);
-        };
-        const std::string authorization = metadata(*context, "authorization");
-        const bool dpop = authorization.rfind("DPoP ", 0) == 0;
-        if (!dpop && authorization.rfind("Bearer ", 0) != 0) return refuse("no token");
-        const std::string token = authorization.substr(dpop ? 5 : 7);
-        {
-            const std::lock_guard<std::mutex> lock(mutex_);
-            tokens_seen_.insert(token);
-        }
-        oauth2cc_examples::proof_verdict proof;
-        if (dpop) {
-            std::size_t proofs = 0;
-            const std::string header = metadata(*context, "dpop", &proofs);
-            if (proofs != 1) return refuse("a DPoP RPC carries one proof");
-            bool good = false;
-            for (const auto& origin : origins_) {
-                proof = checker_.check(header, "POST", origin + today_path, token);
-                if (proof) {
-                    good = true;
-                    break;
-                }
-            }
-            if (!good) return refuse("bad proof: " + proof.description);
-            ++proofs_checked_;
-        }
-        const auto info = introspected(token);
-        if (!info) return {grpc::StatusCode::UNAVAILABLE, "introspection failed"};
-        if (!info->active) return refuse("inactive token");
-        const auto cnf = info->raw.find("cnf");
-        const std::string jkt = cnf != info->raw.end() && cnf->contains("jkt")
-                                    ? cnf->at("jkt").get<std::string>()
-                                    : std::string();
-        if (dpop != !jkt.empty()) return refuse("the token's binding and scheme differ");
-        if (dpop && proof.key_thumbprint != jkt) return refuse("the proof's key is another");
-        if (!info->has_scope("read_date")) {
-            return {grpc::StatusCode::PERMISSION_DENIED, "read_date is needed"};
-        }
-        reply->set_date("2026-12-07");
-        reply->set_client_id(info->client_id);
-        ++ok_;
-        return grpc::Status::OK;
-    }
-
-    // Forgets every introspection answer: the next RPC of each token asks again.
-    void forget() {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        answers_.clear();
-    }
-
-    int rpcs() const { return rpcs_; }
-    int ok() const { return ok_; }
-    int refused() const { return refused_; }
-    int introspections() const { return introspections_; }
-    int proofs_checked() const { return proofs_checked_; }
-    std::size_t tokens_seen() const {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        return tokens_seen_.size();
-    }
-
-private:
-    std::optional<oauth2cc::introspection_result> introspected(const std::string& token) {
-        const std::lock_guard<std::mutex> one_at_a_time(introspecting_);
-        {
-            const std::lock_guard<std::mutex> lock(mutex_);
-            const auto it = answers_.find(token);
-            if (it != answers_.end()) return it->second;
-        }
-        try {
-            ++introspections_;
-            auto info = oauth2cc::introspect(self_, endpoint_, token);
-            const std::lock_guard<std::mutex> lock(mutex_);
-            answers_[token] = info;
-            return info;
-        } catch (const oauth2cc::error&) {
-            return std::nullopt;
-        }
-    }
-
-    std::string endpoint_;
-    oauth2cc::client_config self_;
-    std::set<std::string> origins_;
-    oauth2cc_examples::dpop_proof_checker checker_;
-    std::mutex introspecting_;  // one introspection at a time: each token is asked once
-    mutable std::mutex mutex_;
-    std::map<std::string, oauth2cc::introspection_result> answers_;
-    std::set<std::string> tokens_seen_;
-    std::atomic<int> rpcs_{0}, ok_{0}, refused_{0}, introspections_{0}, proofs_checked_{0};
-};
-
 // The service on three listeners: TLS (the test PKI's server certificate), local
 // credentials on a UNIX socket, and an insecure port.
 struct dates_server {
-    explicit dates_server(const peer_process& at) : service(at) {
+    explicit dates_server(const peer_process& at)
+        : service(at.info().at("introspection_endpoint").get<std::string>(),
+                  client(at, "resource-server", "resource-server-secret")) {
         const auto& certs = oauth2cc_test::test_certificates();
         grpc::SslServerCredentialsOptions tls;
         tls.pem_key_cert_pairs.push_back(
@@ -238,20 +117,20 @@ struct dates_server {
                 std::move(creds)));
     }
 
-    dates_service service;
+    oauth2cc_examples::dates_service service;
     std::unique_ptr<grpc::Server> server;
     int tls_port = 0, insecure_port = 0;
     std::string socket_path;
 };
 
 grpc::Status today(const std::shared_ptr<grpc::Channel>& channel,
-                   oauth2cc::test::TodayReply* reply = nullptr,
+                   oauth2cc::example::TodayReply* reply = nullptr,
                    std::chrono::seconds deadline = 30s) {
-    auto stub = oauth2cc::test::Dates::NewStub(channel);
+    auto stub = oauth2cc::example::Dates::NewStub(channel);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + deadline);
-    oauth2cc::test::TodayReply ignored;
-    return stub->Today(&context, oauth2cc::test::TodayRequest(), reply ? reply : &ignored);
+    oauth2cc::example::TodayReply ignored;
+    return stub->Today(&context, oauth2cc::example::TodayRequest(), reply ? reply : &ignored);
 }
 
 }  // namespace
@@ -281,7 +160,7 @@ TEST_CASE("grpc: 1,000 RPCs over 8 TLS channels and 4 threads make one token req
     CHECK(tokens->stats().fetches == 1);
     CHECK(server.service.ok() == 1000);
     CHECK(server.service.introspections() == 1);
-    oauth2cc::test::TodayReply reply;
+    oauth2cc::example::TodayReply reply;
     REQUIRE(today(channels[0], &reply).ok());
     CHECK(reply.client_id() == "read-client");
 }
@@ -312,12 +191,12 @@ TEST_CASE("grpc: an insecure channel sends no token: gRPC refuses it") {
     auto tokens = std::make_shared<token_manager>(client(peer, "read-client", "read-secret"));
     auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server.insecure_port),
                                        grpc::InsecureChannelCredentials());
-    auto stub = oauth2cc::test::Dates::NewStub(channel);
+    auto stub = oauth2cc::example::Dates::NewStub(channel);
     grpc::ClientContext context;
     context.set_credentials(oauth2cc::grpc_call_credentials(tokens));
     context.set_deadline(std::chrono::system_clock::now() + 30s);
-    oauth2cc::test::TodayReply reply;
-    const auto status = stub->Today(&context, oauth2cc::test::TodayRequest(), &reply);
+    oauth2cc::example::TodayReply reply;
+    const auto status = stub->Today(&context, oauth2cc::example::TodayRequest(), &reply);
     CHECK_FALSE(status.ok());
     CHECK(server.service.tokens_seen() == 0);
 }
@@ -346,15 +225,15 @@ TEST_CASE("grpc: UNAUTHENTICATED is repeated once, with a new token, by the help
     auto& peer = authorization_server();
     dates_server server(peer);
     auto tokens = std::make_shared<token_manager>(client(peer, "read-client", "read-secret"));
-    auto stub =
-        oauth2cc::test::Dates::NewStub(server.tls_channel(oauth2cc::grpc_call_credentials(tokens)));
+    auto stub = oauth2cc::example::Dates::NewStub(
+        server.tls_channel(oauth2cc::grpc_call_credentials(tokens)));
     int calls = 0;
     const auto rpc = [&] {
         ++calls;
         grpc::ClientContext context;
         context.set_deadline(std::chrono::system_clock::now() + 30s);
-        oauth2cc::test::TodayReply reply;
-        return stub->Today(&context, oauth2cc::test::TodayRequest(), &reply);
+        oauth2cc::example::TodayReply reply;
+        return stub->Today(&context, oauth2cc::example::TodayRequest(), &reply);
     };
     REQUIRE(oauth2cc::grpc_retry_unauthenticated(*tokens, rpc).ok());
     CHECK(calls == 1);

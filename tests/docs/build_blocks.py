@@ -13,8 +13,9 @@
 # preprocessor lines first, after <oauth2cc/oauth2cc.hpp>, tests/docs/harness.hpp and the
 # standard headers; then, if it defines a class, the rest at namespace scope, else the
 # rest as the body of harness.hpp's `fragment(cfg, tokens, gateway_tokens)`.
-# A block that includes a header this machine lacks (opentelemetry, hiredis) is skipped
-# with a line that says so. Each block is compiled in compiled mode (OAUTH2CC_COMPILED_LIB;
+# A block that includes a header this machine lacks (opentelemetry, hiredis, an adapter's
+# library: libcurl, gRPC++, librdkafka) is skipped with a line that says so. A block that
+# includes dates.grpc.pb.h gets the example gRPC service's stubs, made by protoc. Each block is compiled in compiled mode (OAUTH2CC_COMPILED_LIB;
 # the bodies come from one unit built once), which checks the same names and types as
 # header-only, in 2 s a block instead of 12. The quick start is built header-only, by the
 # README's own command, in quick_start.sh.
@@ -23,6 +24,7 @@ import argparse
 import concurrent.futures
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -38,7 +40,7 @@ os.makedirs(args.out, exist_ok=True)
 
 def flags(name):
     try:
-        return subprocess.run(["pkg-config", "--cflags", "--libs", name], check=True,
+        return subprocess.run(["pkg-config", "--cflags", "--libs"] + name.split(), check=True,
                               capture_output=True, text=True).stdout.split()
     except (OSError, subprocess.CalledProcessError):
         return []
@@ -46,6 +48,9 @@ def flags(name):
 
 httplib = flags("cpp-httplib") or ["-DCPPHTTPLIB_OPENSSL_SUPPORT"]
 hiredis = flags("hiredis")
+# The adapters' libraries, by the add-on header that needs each; empty where missing.
+adapters = {"curl.hpp": flags("libcurl"), "grpc.hpp": flags("grpc++ protobuf"),
+            "kafka.hpp": flags("rdkafka")}
 base = [args.cxx, "-std=c++17", "-pthread", "-I", os.path.join(root, "single_include"),
         "-I", os.path.join(root, "tests", "docs"), "-DOAUTH2CC_COMPILED_LIB"]
 libs = [f for f in httplib + hiredis if f.startswith("-l")] + ["-lssl", "-lcrypto"]
@@ -85,18 +90,56 @@ def lacks(text):
         return "opentelemetry-cpp's headers are not installed"
     if "redis_token_store.hpp" in text and not hiredis:
         return "hiredis (pkg-config hiredis) is not installed"
+    for header, found in adapters.items():
+        if f"oauth2cc/{header}" in text and not found:
+            return f"the library of oauth2cc/{header} is not installed"
+    if "dates.grpc.pb.h" in text and not dates_objects:
+        return "protoc or its gRPC plugin is not installed"
     return None
 
 
-# The bodies, once: the library, its Prometheus add-on, and the Redis store where hiredis is.
+def needs(text):
+    """The flags of the libraries a block's add-on headers need."""
+    out = hiredis if "redis_token_store.hpp" in text else []
+    for header, found in adapters.items():
+        if f"oauth2cc/{header}" in text:
+            out = out + found
+    return out
+
+
+# The bodies, once: the library, its Prometheus add-on, and the Redis store and the adapters
+# where their libraries are.
 impl = os.path.join(args.out, "implementation.cpp")
+impl_flags = httplib + hiredis
 with open(impl, "w") as f:
     f.write("#define OAUTH2CC_IMPLEMENTATION\n#include <oauth2cc/oauth2cc.hpp>\n"
             "#include <oauth2cc/prometheus.hpp>\n")
     if hiredis:
         f.write("#include <oauth2cc/redis_token_store.hpp>\n")
+    for header, found in adapters.items():
+        if found:
+            f.write(f"#include <oauth2cc/{header}>\n")
+            impl_flags = impl_flags + found
 impl_o = impl[:-4] + ".o"
-subprocess.run(base + httplib + hiredis + ["-c", impl, "-o", impl_o], check=True)
+subprocess.run(base + impl_flags + ["-c", impl, "-o", impl_o], check=True)
+
+# The example gRPC service's stubs (examples/grpc_server/dates.proto), for the blocks that
+# call it: generated and compiled once.
+dates_objects = []
+protoc, plugin = shutil.which("protoc"), shutil.which("grpc_cpp_plugin")
+if adapters["grpc.hpp"] and protoc and plugin:
+    gen = os.path.join(args.out, "grpc-gen")
+    os.makedirs(gen, exist_ok=True)
+    proto_dir = os.path.join(root, "examples", "grpc_server")
+    subprocess.run([protoc, "-I", proto_dir, "--cpp_out", gen, "--grpc_out", gen,
+                    f"--plugin=protoc-gen-grpc={plugin}", os.path.join(proto_dir, "dates.proto")],
+                   check=True)
+    for stem in ("dates.pb", "dates.grpc.pb"):
+        obj = os.path.join(gen, stem + ".o")
+        subprocess.run([args.cxx, "-std=c++17", "-c", os.path.join(gen, stem + ".cc"), "-o", obj]
+                       + adapters["grpc.hpp"], check=True)
+        dates_objects.append(obj)
+    base = base + ["-I", gen]
 
 
 def build(item):
@@ -110,13 +153,16 @@ def build(item):
     with open(name + ".cpp", "w") as f:
         f.write(f'#line 1 "{where}"\n' if program else "")
         f.write(source)
-    extra = hiredis if "redis_token_store.hpp" in text else []
+    extra = needs(text)
     if "OAUTH2CC_IMPLEMENTATION" in text:  # the bodies' unit needs cpp-httplib's flags
         extra = extra + httplib
     cmd = base + extra + ["-c", name + ".cpp", "-o", name + ".o"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode == 0 and program:
-        r = subprocess.run([args.cxx, "-pthread", name + ".o", impl_o, "-o", name] + libs + extra,
+        # The bodies' unit holds every adapter found: its libraries go on every link.
+        objects = [name + ".o", impl_o] + (dates_objects if "dates.grpc.pb.h" in text else [])
+        r = subprocess.run([args.cxx, "-pthread"] + objects + ["-o", name] + libs + extra +
+                           [f for f in impl_flags if f.startswith(("-l", "-L", "-pthread"))],
                            capture_output=True, text=True)
     if r.returncode != 0:
         return where, "FAILED", r.stderr[-4000:]
