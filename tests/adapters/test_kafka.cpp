@@ -130,11 +130,12 @@ struct producer {
 
     // Produces one message and serves callbacks until it is delivered or has failed.
     bool produce_one() {
-        static const std::string value = "hello";
-        REQUIRE(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("dates"),
-                                  RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+        static std::string value = "hello";
+        rd_kafka_topic_t* topic = rd_kafka_topic_new(rk, "dates", nullptr);
+        REQUIRE(topic != nullptr);
+        REQUIRE(rd_kafka_produce(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, value.data(),
+                                 value.size(), nullptr, 0, nullptr) == 0);
+        rd_kafka_topic_destroy(topic);
         int before = 0;
         {
             const std::lock_guard<std::mutex> lock(mutex);
