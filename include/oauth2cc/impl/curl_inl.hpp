@@ -51,12 +51,9 @@ OAUTH2CC_INLINE void curl_headers::append_line(std::string line) {
 }
 
 OAUTH2CC_INLINE void curl_headers::reset() noexcept {
-    // The lines hold the token: wiped before libcurl frees them.
+    // The lines hold the token: wiped, as detail::wipe() does, before libcurl frees them.
     for (curl_slist* p = list_; p != nullptr; p = p->next) {
-        if (p->data != nullptr) {
-            volatile char* d = p->data;
-            for (std::size_t i = 0, n = std::strlen(p->data); i < n; ++i) d[i] = '\0';
-        }
+        if (p->data != nullptr) OPENSSL_cleanse(p->data, std::strlen(p->data));
     }
     curl_slist_free_all(list_);
     list_ = nullptr;
