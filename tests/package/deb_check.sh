@@ -50,21 +50,25 @@ step "cpack: liboauth2cc-dev and oauth2cc-cli"
 dev_deb=$(find "$work/packages" -maxdepth 1 -name "liboauth2cc-dev_${version}-1_*.deb")
 cli_deb=$(find "$work/packages" -maxdepth 1 -name "oauth2cc-cli_${version}-1_*.deb")
 [ -n "$dev_deb" ] && [ -n "$cli_deb" ] || { ls -l "$work/packages"; fail "a package is missing"; }
-dpkg-deb -f "$dev_deb" Depends | grep -q 'libcpp-httplib-dev' \
+# Each field read whole first: `dpkg-deb | head | grep -q` under pipefail fails when head
+# or grep stops reading before dpkg-deb has written everything (SIGPIPE).
+dev_depends=$(dpkg-deb -f "$dev_deb" Depends)
+cli_depends=$(dpkg-deb -f "$cli_deb" Depends)
+cli_synopsis=$(dpkg-deb -f "$cli_deb" Description | sed -n 1p)
+dev_synopsis=$(dpkg-deb -f "$dev_deb" Description | sed -n 1p)
+grep -q 'libcpp-httplib-dev' <<<"$dev_depends" \
   || fail "liboauth2cc-dev does not depend on libcpp-httplib-dev"
-dpkg-deb -f "$cli_deb" Depends | grep -q 'libssl3\|libc6' \
-  || fail "oauth2cc-cli names no shared library it needs"
-dpkg-deb -f "$cli_deb" Description | head -n 1 | grep -q 'calls from the shell$' \
-  || fail "oauth2cc-cli has not its own synopsis"
-dpkg-deb -f "$dev_deb" Description | head -n 1 | grep -q '(headers)$' \
-  || fail "liboauth2cc-dev has not its own synopsis"
+grep -q 'libssl3\|libc6' <<<"$cli_depends" || fail "oauth2cc-cli names no shared library it needs"
+grep -q 'calls from the shell$' <<<"$cli_synopsis" || fail "oauth2cc-cli has not its own synopsis"
+grep -q '(headers)$' <<<"$dev_synopsis" || fail "liboauth2cc-dev has not its own synopsis"
 ok "built $(basename "$dev_deb") and $(basename "$cli_deb")"
 
 step "dpkg -i"
 "${as_root[@]}" dpkg -i "$dev_deb" "$cli_deb" >"$work/dpkg.log" 2>&1 \
   || { cat "$work/dpkg.log"; fail "dpkg -i failed"; }
 # Both .pc files in one folder under /usr/lib, where pkg-config looks by default.
-pc_file=$(dpkg -L liboauth2cc-dev | grep -m1 '/pkgconfig/oauth2cc\.pc$') \
+dev_files=$(dpkg -L liboauth2cc-dev)
+pc_file=$(grep -m1 '/pkgconfig/oauth2cc\.pc$' <<<"$dev_files") \
   || fail "liboauth2cc-dev installs no oauth2cc.pc"
 case "$pc_file" in /usr/lib/*) ;; *) fail "oauth2cc.pc is installed as $pc_file, not under /usr/lib" ;; esac
 for f in /usr/include/oauth2cc/oauth2cc.hpp /usr/share/cmake/oauth2cc/oauth2ccConfig.cmake \
@@ -74,7 +78,7 @@ for f in /usr/include/oauth2cc/oauth2cc.hpp /usr/share/cmake/oauth2cc/oauth2ccCo
          /usr/share/doc/liboauth2cc-dev/copyright /usr/share/doc/oauth2cc-cli/copyright; do
   [ -f "$f" ] || fail "the packages do not install $f"
 done
-dpkg -L liboauth2cc-dev | grep -q '/liboauth2cc_compiled.a$' || fail "no compiled library installed"
+grep -q '/liboauth2cc_compiled.a$' <<<"$dev_files" || fail "no compiled library installed"
 [ "$(pkg-config --variable=pcfiledir oauth2cc-compiled)" = "$(dirname "$pc_file")" ] \
   || fail "pkg-config does not find oauth2cc-compiled.pc beside oauth2cc.pc"
 ok "installed under /usr"
