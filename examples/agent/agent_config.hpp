@@ -189,7 +189,10 @@ inline profile_spec parse_profile(const std::string& file, const std::string& na
         out.cfg = oauth2cc::config_from_settings(settings);
     } catch (const oauth2cc::error& e) {
         // The library's message names the setting; it gets the profile's place in the file.
-        throw oauth2cc::error(oauth2cc::error_kind::config, file + ": " + where + ": " + e.what());
+        std::string why = e.what();
+        const std::string prefix = "oauth2cc: config error: ";
+        if (why.rfind(prefix, 0) == 0) why.erase(0, prefix.size());
+        throw oauth2cc::error(oauth2cc::error_kind::config, file + ": " + where + ": " + why);
     }
     for (auto& kv : settings) const oauth2cc::secret gone(std::move(kv.second));
     return out;
