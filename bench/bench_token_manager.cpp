@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -118,7 +119,7 @@ void token_manager_authorization_header(benchmark::State& state) {
 }
 BENCHMARK(token_manager_authorization_header)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 
-// 100 audiences of one manager, each an entry.
+// n audiences of one manager, each an entry.
 std::vector<oauth2cc::token_params> audiences(std::size_t n) {
     std::vector<oauth2cc::token_params> out;
     for (std::size_t i = 0; i < n; ++i) {
@@ -218,27 +219,69 @@ double resident_kib() {
     return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1024.0;
 }
 
-// 10,000 entries of one manager, refreshed in the background: the threads the process
-// has beyond the caller's, and the resident memory each entry adds.
-void token_manager_entries_10000(benchmark::State& state) {
-    const auto keys = audiences(10000);
+// A manager holding n entries (the config's own and n audiences), each with its token,
+// refreshed in the background; made once per n for the benchmarks below, with what its
+// making added to the process: threads, and resident memory per entry (the token's own
+// bytes are a few dozen here).
+struct held_entries {
+    std::vector<oauth2cc::token_params> keys;
+    std::unique_ptr<oauth2cc::token_manager> manager;
+    double kib_per_entry = 0;
+    std::size_t threads_added = 0;
+};
+
+held_entries& entries_of(std::size_t n) {
+    static std::map<std::size_t, std::unique_ptr<held_entries>> made;
+    auto& slot = made[n];
+    if (slot) return *slot;
+    slot = std::make_unique<held_entries>();
+    slot->keys = audiences(n);
     oauth2cc::refresh_policy policy;
-    policy.max_entries = 20000;
-    policy.new_entries_per_second = 0;  // 10,000 at once, on purpose
+    policy.max_entries = n + 1;
+    policy.new_entries_per_second = 0;  // all at once, on purpose
+    const std::size_t threads_before = threads_now();
+    const double rss_before = resident_kib();
+    slot->manager = std::make_unique<oauth2cc::token_manager>(
+        bench_config(), policy, std::make_shared<fixed_token_endpoint>());
+    slot->manager->start_background_refresh();
+    for (const auto& k : slot->keys) slot->manager->get(k);
+    slot->kib_per_entry = (resident_kib() - rss_before) / static_cast<double>(n);
+    slot->threads_added = threads_now() - threads_before;
+    return *slot;
+}
+
+// 100,000 entries of one manager (the agent's scale): threads and memory.
+void token_manager_entries(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    for (auto _ : state) benchmark::DoNotOptimize(entries_of(n).manager.get());
+    const auto& held = entries_of(n);
+    state.counters["entries"] = static_cast<double>(held.manager->entries());
+    state.counters["threads_added"] = static_cast<double>(held.threads_added);
+    state.counters["threads_beyond_caller"] = static_cast<double>(threads_now() - 1);
+    state.counters["kib_per_entry"] = held.kib_per_entry;
+}
+BENCHMARK(token_manager_entries)->Arg(100000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// A keyed read of the same 100 entries in turn, in a manager that holds 100 entries and
+// in one that holds 100,000: what the manager's size costs a read (nothing, if it is
+// O(1)); and, for the record, reads that go round all 100,000 (each entry cold in the
+// processor's caches, and beyond the 128 copies a thread keeps).
+void token_manager_keyed_read(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    const auto read = static_cast<std::size_t>(state.range(1));
+    auto& held = entries_of(n);
+    std::size_t i = 0;
     for (auto _ : state) {
-        const std::size_t threads_before = threads_now();
-        const double rss_before = resident_kib();
-        oauth2cc::token_manager manager(bench_config(), policy,
-                                        std::make_shared<fixed_token_endpoint>());
-        manager.start_background_refresh();
-        for (const auto& k : keys) manager.get(k);
-        state.counters["entries"] = static_cast<double>(manager.entries());
-        state.counters["threads_added"] = static_cast<double>(threads_now() - threads_before);
-        state.counters["threads_beyond_caller"] = static_cast<double>(threads_now() - 1);
-        state.counters["kib_per_entry"] = (resident_kib() - rss_before) / 10000.0;
+        auto t = held.manager->get(held.keys[i]);
+        benchmark::DoNotOptimize(t);
+        if (++i == read) i = 0;
     }
 }
-BENCHMARK(token_manager_entries_10000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(token_manager_keyed_read)
+    ->Args({100, 100})
+    ->Args({100000, 100})
+    ->Args({100000, 100000})
+    ->ArgNames({"entries", "read"});
 
 void peer_mutex_holder_get(benchmark::State& state) {
     auto& holder = shared_mutex_holder();

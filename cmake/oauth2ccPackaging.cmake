@@ -4,7 +4,8 @@
 #   liboauth2cc-dev  the headers, the compiled library (oauth2cc::compiled), the CMake
 #                    package and the pkg-config files; it depends on the Debian packages
 #                    of cpp-httplib, nlohmann/json and OpenSSL that the headers include;
-#   oauth2cc-cli     the command-line client, its man page and its bash completion.
+#   oauth2cc-cli     the command-line client, its man page and its bash completion, and
+#                    oauth2cc-agent with its man page and systemd unit.
 # Both install under /usr whatever CMAKE_INSTALL_PREFIX says; the .pc files and the CMake
 # package find their files relative to themselves.
 # SPDX-License-Identifier: MIT
@@ -58,6 +59,12 @@ set(CPACK_DEBIAN_CLI_DESCRIPTION
   "OAuth 2.0 client-credentials tokens and authorized calls from the shell
 oauth2cc-cli requests a token by the client-credentials grant and prints it, or calls
 an API with it, for scripts and crontabs: every client authentication method, DPoP,
-proxies, and a token cache shared by runs (a directory, or Redis).")
+proxies, and a token cache shared by runs (a directory, or Redis). It also holds
+oauth2cc-agent, the same library as a local service that holds a host's client
+credentials and hands tokens to its processes and to nginx or HAProxy, with its
+systemd unit.")
+# The system user oauth2cc-agent.service runs as.
+set(CPACK_DEBIAN_CLI_PACKAGE_CONTROL_EXTRA "${CMAKE_CURRENT_LIST_DIR}/deb-cli/postinst")
+set(CPACK_DEBIAN_CLI_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
 include(CPack)

@@ -37,14 +37,16 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "oauth2cc-agent " + std::string(oauth2cc::version_string));
     std::string config_path;
     std::string check_path;
-    std::size_t workers = 4;
+    std::size_t workers = 3;
     auto* config_opt =
         app.add_option("--config", config_path, "run with the JSON file FILE")->option_text("FILE");
     auto* check_opt =
         app.add_option("--check", check_path, "check the JSON file FILE and exit: 0 good, 2 bad")
             ->option_text("FILE");
     config_opt->excludes(check_opt);
-    app.add_option("--workers", workers, "threads that answer requests (default 4)")
+    app.add_option("--workers", workers,
+                   "threads that answer requests (default 3: with the listener, this thread "
+                   "and\nthe library's refresh, 9 in all)")
         ->check(CLI::Range(1, 64));
     try {
         app.parse(argc, argv);
@@ -75,6 +77,11 @@ int main(int argc, char** argv) {
     sigemptyset(&signals);
     for (const int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, s);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    // The library's token requests run on two workers (its default is four): with its
+    // refresher and watchdog, the listener, the answering workers and this thread, the
+    // agent keeps within 8 threads beyond the listener's.
+    oauth2cc::token_manager::set_refresh_workers(2);
 
     std::unique_ptr<oauth2cc_agent::agent> agent;
     std::unique_ptr<oauth2cc_agent::http_server> server;

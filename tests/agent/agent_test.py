@@ -325,6 +325,9 @@ def run(args, work, procs):
     n = fifty_at_once(via_haproxy, "Bearer via HAProxy")
     check(n == 0, f"Bearer via HAProxy: the same token, no new request (saw {n})")
 
+    threads = len(os.listdir(f"/proc/{agent.pid}/task"))
+    check(threads <= 9, f"the agent runs {threads} threads: at most 8 beyond the listener's")
+
     # /v1/token answers, and the sink holds the same token.
     status, _, body = unix_get(sock, "/v1/token/reports")
     answer = json.loads(body)

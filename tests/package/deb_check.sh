@@ -138,4 +138,50 @@ bash "$here/completion_check.sh" /usr/bin/oauth2cc-cli \
   /usr/share/bash-completion/completions/oauth2cc-cli
 ok "man oauth2cc-cli and its bash completion"
 
+step "oauth2cc-agent from PATH, its unit and its user"
+for f in /usr/bin/oauth2cc-agent /usr/share/man/man1/oauth2cc-agent.1.gz \
+         /usr/lib/systemd/system/oauth2cc-agent.service \
+         /usr/share/doc/oauth2cc-cli/examples/agent.json; do
+  [ -f "$f" ] || fail "oauth2cc-cli does not install $f"
+done
+[ "$(oauth2cc-agent --version)" = "oauth2cc-agent $version" ] || fail "oauth2cc-agent --version"
+getent passwd oauth2cc-agent >/dev/null || fail "the postinst made no user oauth2cc-agent"
+[ "$(stat -c '%U:%G %a' /etc/oauth2cc-agent)" = "root:oauth2cc-agent 750" ] \
+  || fail "/etc/oauth2cc-agent is $(stat -c '%U:%G %a' /etc/oauth2cc-agent), not root:oauth2cc-agent 750"
+unit=$(cat /usr/lib/systemd/system/oauth2cc-agent.service)
+for line in "User=oauth2cc-agent" "ExecStart=/usr/bin/oauth2cc-agent --config /etc/oauth2cc-agent/agent.json" \
+            "ExecReload=/bin/kill -HUP \$MAINPID" "RuntimeDirectory=oauth2cc-agent"; do
+  grep -qxF "$line" <<<"$unit" || fail "the unit lacks $line"
+done
+if command -v systemd-analyze >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  systemd-analyze verify /usr/lib/systemd/system/oauth2cc-agent.service \
+    || fail "systemd-analyze verify refuses the unit"
+fi
+# The sample configuration passes --check once it names a real server and secret.
+printf 'basic-secret' >"$work/reports.secret"
+chmod 600 "$work/reports.secret"
+python3 - /usr/share/doc/oauth2cc-cli/examples/agent.json "$work/agent.json" "$token_url" \
+  "$work/agent.sock" <<'PY'
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+cfg["listen"] = ["unix:" + sys.argv[4]]
+cfg["sinks"] = []
+p = cfg["profiles"]["reports"]
+del p["issuer"]
+p.update(token_url=sys.argv[3], client_id="basic-client", scope="read_date")
+json.dump(cfg, open(sys.argv[2], "w"))
+PY
+oauth2cc-agent --check "$work/agent.json" >/dev/null || fail "oauth2cc-agent --check of the sample"
+oauth2cc-agent --config "$work/agent.json" 2>"$work/agent.err" &
+pids+=($!)
+for _ in $(seq 1 100); do
+  [ -S "$work/agent.sock" ] && break
+  sleep 0.1
+done
+curl -sf --unix-socket "$work/agent.sock" http://agent/v1/token/reports >"$work/agent-token.json" \
+  || { cat "$work/agent.err"; fail "the installed agent did not answer a token"; }
+python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); assert t["token_type"] == "Bearer" and t["expires_in"] > 0' \
+  "$work/agent-token.json" || fail "the installed agent's answer is not a token"
+ok "oauth2cc-agent from /usr/bin, its unit, its user, a token on its socket"
+
 echo "deb_check: $passed checks passed"
