@@ -10,6 +10,7 @@
 #include "agent_config.hpp"
 #include "http_server.hpp"
 
+#include <oauth2cc/detail/text/form.hpp>
 #include <oauth2cc/oauth2cc.hpp>
 #include <oauth2cc/prometheus.hpp>
 
@@ -96,33 +97,6 @@ inline std::chrono::steady_clock::duration time_left(const oauth2cc::token& tok)
     const auto end =
         tok.expires_at().value_or(tok.obtained_at + oauth2cc::refresh_policy{}.lifetime_if_unknown);
     return end - std::chrono::steady_clock::now();
-}
-
-/// @brief Decodes a query component: %XX, and '+' as a space. False when malformed.
-inline bool query_decode(std::string_view in, std::string& out) {
-    out.clear();
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        const char c = in[i];
-        if (c == '+') {
-            out.push_back(' ');
-        } else if (c == '%') {
-            if (i + 2 >= in.size()) return false;
-            const auto hex = [](char h) {
-                if (h >= '0' && h <= '9') return h - '0';
-                if (h >= 'a' && h <= 'f') return h - 'a' + 10;
-                if (h >= 'A' && h <= 'F') return h - 'A' + 10;
-                return -1;
-            };
-            const int hi = hex(in[i + 1]);
-            const int lo = hex(in[i + 2]);
-            if (hi < 0 || lo < 0) return false;
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else {
-            out.push_back(c);
-        }
-    }
-    return true;
 }
 
 /// @brief What a caller asked of a profile: the entry, and how long the token must live.
@@ -317,20 +291,10 @@ private:
         out.params = oauth2cc::params_of(cfg);
         std::set<std::string> seen;
         std::vector<std::string> resources;
-        std::size_t start = 0;
-        while (start <= query.size() && !query.empty()) {
-            const auto amp = query.find('&', start);
-            const std::string_view part = std::string_view(query).substr(
-                start, amp == std::string::npos ? std::string::npos : amp - start);
-            start = amp == std::string::npos ? query.size() + 1 : amp + 1;
-            if (part.empty()) continue;
-            const auto eq = part.find('=');
-            std::string key;
-            std::string value;
-            if (!query_decode(part.substr(0, eq), key) ||
-                !query_decode(
-                    eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1), value))
-                return "the query is not percent-encoded correctly";
+        // The query is form-encoded, as a token request's body: the library's parser.
+        const auto fields = oauth2cc::detail::parse_form(query);
+        if (!fields) return std::string("the query is not percent-encoded correctly");
+        for (const auto& [key, value] : *fields) {
             if (key == "resource") {
                 resources.push_back(value);
                 continue;
