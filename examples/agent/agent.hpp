@@ -46,7 +46,7 @@ inline void log(std::string_view level, std::string_view message,
         1000;
     std::tm tm{};
     ::gmtime_r(&t, &tm);
-    char stamp[40];
+    char stamp[96];  // room for any int the format may be given
     std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                   static_cast<int>(ms));
