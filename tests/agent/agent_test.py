@@ -316,14 +316,19 @@ def run(args, work, procs):
                              f"(others: {sorted(set(s for s, _ in answers if s != 200))})")
         return as_stats(as1["issuer"])["token_requests"]
 
+    def both_gateways(scheme):
+        """50 at once through nginx, then through HAProxy: the profile's one token (made
+        when the profile was loaded) serves them all; no request reaches the server."""
+        n = fifty_at_once(via_nginx, f"{scheme} via nginx")
+        made = profile_requests("reports")
+        check(n == 0 and made == 1, f"{scheme} via nginx: 1 token request in all for the "
+                                    f"profile (it made {made}, {n} during the 50)")
+        n = fifty_at_once(via_haproxy, f"{scheme} via HAProxy")
+        check(n == 0, f"{scheme} via HAProxy: the same token, no new request (saw {n})")
+
     # Bearer through nginx: the profile's one token (the agent asks for it when the
     # profile is loaded) serves all 50; the authorization server sees no other request.
-    n = fifty_at_once(via_nginx, "Bearer via nginx")
-    made = profile_requests("reports")
-    check(n == 0 and made == 1, f"Bearer via nginx: 1 token request in all for 50 requests "
-                                f"(the profile made {made}, {n} during the 50)")
-    n = fifty_at_once(via_haproxy, "Bearer via HAProxy")
-    check(n == 0, f"Bearer via HAProxy: the same token, no new request (saw {n})")
+    both_gateways("Bearer")
 
     threads = len(os.listdir(f"/proc/{agent.pid}/task"))
     check(threads <= 9, f"the agent runs {threads} threads: at most 8 beyond the listener's")
@@ -408,12 +413,7 @@ def run(args, work, procs):
     check(anew == ["reports"], f"only the changed profile was made anew (saw {anew})")
 
     # DPoP through both gateways: the API checks each proof against its origin.
-    n = fifty_at_once(via_nginx, "DPoP via nginx")
-    made = profile_requests("reports")
-    check(n == 0 and made == 1, f"DPoP via nginx: 1 token request in all since the reload "
-                                f"(the new profile made {made}, {n} during the 50)")
-    n = fifty_at_once(via_haproxy, "DPoP via HAProxy")
-    check(n == 0, f"DPoP via HAProxy: the same token, no new request (saw {n})")
+    both_gateways("DPoP")
     status, hdrs, _ = unix_get(sock, "/v1/auth/reports")
     check(status == 400, "/v1/auth of a DPoP profile without X-Original-URL: 400")
     status, hdrs, _ = unix_get(sock, "/v1/auth/reports", {"X-Original-Method": "GET",
