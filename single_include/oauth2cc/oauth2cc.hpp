@@ -5568,7 +5568,9 @@ inline authorization_server_metadata parse_metadata(const http_response& res,
     text("revocation_endpoint", m.revocation_endpoint);
     text("jwks_uri", m.jwks_uri);
     list("token_endpoint_auth_methods_supported", m.token_endpoint_auth_methods_supported);
-    if (doc.find("token_endpoint_auth_methods_supported") == doc.end()) {
+    // Absent, null or empty: the document names no method, and RFC 8414 §2's default,
+    // client_secret_basic, is meant (an empty list would refuse every method).
+    if (m.token_endpoint_auth_methods_supported.empty()) {
         m.token_endpoint_auth_methods_supported = {"client_secret_basic"};
     }
     list("token_endpoint_auth_signing_alg_values_supported",

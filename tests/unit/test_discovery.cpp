@@ -125,6 +125,14 @@ TEST_CASE("discovery: the document read, its members typed, the issuer compared 
     auto via4 = absent.transport();
     CHECK(oauth2cc::discover(by_issuer(), via4).token_endpoint_auth_methods_supported ==
           std::vector<std::string>{"client_secret_basic"});
+    // null and an empty array name no method either.
+    for (const auto& none : {nlohmann::json(nullptr), nlohmann::json::array()}) {
+        fake_server empty;
+        empty.doc["token_endpoint_auth_methods_supported"] = none;
+        auto via6 = empty.transport();
+        CHECK(oauth2cc::discover(by_issuer(), via6).token_endpoint_auth_methods_supported ==
+              std::vector<std::string>{"client_secret_basic"});
+    }
 
     fake_server down;
     down.oidc_status = 503;
