@@ -10,6 +10,7 @@
 #include "agent_config.hpp"
 #include "http_server.hpp"
 
+#include <oauth2cc/detail/config/parser.hpp>
 #include <oauth2cc/detail/text/form.hpp>
 #include <oauth2cc/oauth2cc.hpp>
 #include <oauth2cc/prometheus.hpp>
@@ -207,15 +208,7 @@ private:
         }
         st->allow_uids = cfg.allow_uids;
         st->allow_uids.insert(::geteuid());
-        if (!cfg.access_token_file.empty()) {
-            try {
-                st->access_token =
-                    oauth2cc_examples::read_private_file(cfg.access_token_file, "access token");
-            } catch (const std::runtime_error& e) {
-                throw oauth2cc::error(oauth2cc::error_kind::config,
-                                      std::string("access_token_file: ") + e.what());
-            }
-        }
+        st->access_token = cfg.access_token;
         st->sinks = cfg.sinks;
         st->metrics = cfg.metrics;
         return st;
@@ -305,15 +298,7 @@ private:
             if (key == "audience") {
                 out.params.audience = value;
             } else if (key == "scope") {
-                out.params.scopes.clear();
-                std::size_t at = 0;
-                while (at < value.size()) {
-                    const auto sp = value.find(' ', at);
-                    const std::string one =
-                        value.substr(at, sp == std::string::npos ? sp : sp - at);
-                    if (!one.empty()) out.params.scopes.push_back(one);
-                    at = sp == std::string::npos ? value.size() : sp + 1;
-                }
+                out.params.scopes = oauth2cc::detail::words(value);
             } else {
                 if (value.empty() || value.size() > 6 ||
                     value.find_first_not_of("0123456789") != std::string::npos)

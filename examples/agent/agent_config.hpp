@@ -19,7 +19,7 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -59,18 +59,11 @@ struct agent_config {
     std::vector<listener_spec> listen;
     std::map<std::string, profile_spec> profiles;
     std::string access_token_file;
+    oauth2cc::secret access_token;  ///< the file's contents, read once per load
     std::set<uid_t> allow_uids;
     std::vector<sink_spec> sinks;
     bool metrics = true;
 };
-
-/// The members of a profile that are the agent's, not config_from_file()'s.
-inline const std::set<std::string>& agent_profile_members() {
-    static const std::set<std::string> names{"cache",          "redis_url",
-                                             "redis_url_file", "seal_key_file",
-                                             "max_entries",    "new_entries_per_second"};
-    return names;
-}
 
 namespace detail {
 
@@ -206,11 +199,10 @@ inline agent_config load_config(const std::string& path) {
     using detail::bad;
     std::ifstream in(path, std::ios::binary);
     if (!in) bad(path, "the file", "cannot be read");
-    std::stringstream text;
-    text << in.rdbuf();
-    const nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, false);
-    const oauth2cc::secret read_text(text.str());  // wiped when it goes
-    text.str(std::string());
+    // The file may hold a secret inline: its text is wiped once parsed.
+    const oauth2cc::secret text(
+        std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+    const nlohmann::json doc = nlohmann::json::parse(text.reveal(), nullptr, false);
     if (doc.is_discarded() || !doc.is_object())
         bad(path, "the file", "not a JSON object (see docs/agent.md for its members)");
 
@@ -253,14 +245,15 @@ inline agent_config load_config(const std::string& path) {
                 "the path of a file (0600) that holds the callers' token");
         out.access_token_file = detail::beside(path, doc["access_token_file"].get<std::string>());
         try {
-            if (oauth2cc_examples::read_private_file(out.access_token_file, "access token")
-                    .reveal()
-                    .size() < 16)
-                bad(path, "access_token_file",
-                    "the token in the file is shorter than 16 bytes; "
-                    "make one with `openssl rand -hex 32`");
+            out.access_token =
+                oauth2cc_examples::read_private_file(out.access_token_file, "access token");
         } catch (const std::runtime_error& e) {
             bad(path, "access_token_file", e.what());
+        }
+        if (out.access_token.reveal().size() < 16) {
+            bad(path, "access_token_file",
+                "the token in the file is shorter than 16 bytes; "
+                "make one with `openssl rand -hex 32`");
         }
     }
     for (const auto& l : out.listen) {
