@@ -221,12 +221,15 @@ double resident_kib() {
 
 // A manager holding n entries (the config's own and n audiences), each with its token,
 // refreshed in the background; made once per n for the benchmarks below, with what its
-// making added to the process: threads, and resident memory per entry (the token's own
-// bytes are a few dozen here).
+// making added to the process: threads, and resident memory per entry; and the resident
+// memory of n such tokens held alone, the token's own bytes, which the entry's figure
+// includes.
 struct held_entries {
     std::vector<oauth2cc::token_params> keys;
     std::unique_ptr<oauth2cc::token_manager> manager;
+    std::vector<std::shared_ptr<const oauth2cc::token>> tokens;
     double kib_per_entry = 0;
+    double kib_per_token = 0;
     std::size_t threads_added = 0;
 };
 
@@ -247,6 +250,15 @@ held_entries& entries_of(std::size_t n) {
     for (const auto& k : slot->keys) slot->manager->get(k);
     slot->kib_per_entry = (resident_kib() - rss_before) / static_cast<double>(n);
     slot->threads_added = threads_now() - threads_before;
+    // Measured after the manager, and kept: memory freed before would be reused by it.
+    slot->tokens.reserve(n);
+    const double tokens_before = resident_kib();
+    fixed_token_endpoint endpoint;
+    for (std::size_t i = 0; i < n; ++i) {
+        slot->tokens.push_back(std::make_shared<const oauth2cc::token>(
+            oauth2cc::request_token(bench_config(), endpoint)));
+    }
+    slot->kib_per_token = (resident_kib() - tokens_before) / static_cast<double>(n);
     return *slot;
 }
 
@@ -259,6 +271,7 @@ void token_manager_entries(benchmark::State& state) {
     state.counters["threads_added"] = static_cast<double>(held.threads_added);
     state.counters["threads_beyond_caller"] = static_cast<double>(threads_now() - 1);
     state.counters["kib_per_entry"] = held.kib_per_entry;
+    state.counters["kib_per_token"] = held.kib_per_token;
 }
 BENCHMARK(token_manager_entries)->Arg(100000)->Iterations(1)->Unit(benchmark::kMillisecond);
 

@@ -5417,8 +5417,12 @@ private:
 /// configuration again nor encodes the credentials again. Wipes its credentials when
 /// destroyed.
 struct prepared_token_request {
+    /// @param kept_nonces where the token endpoint's DPoP nonces are kept: shared by the
+    ///        requests of one client, so that a request built later sends the nonce an
+    ///        earlier one was given (null: this request's own)
     /// @throws error `config` when cfg is unusable
-    explicit prepared_token_request(const client_config& cfg)
+    explicit prepared_token_request(const client_config& cfg,
+                                    std::shared_ptr<dpop_nonces> kept_nonces = nullptr)
         : request((validate_config(cfg), build_token_request(cfg))),
           hide(credential_redactions(cfg)),
           scope(joined_scope(cfg)),
@@ -5432,7 +5436,10 @@ struct prepared_token_request {
           grant_name(to_string(cfg.grant)) {
         if (cfg.grant != grant_type::client_credentials) grant.emplace(cfg);
         if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
-        if (cfg.dpop_key) dpop.emplace(*cfg.dpop_key);
+        if (cfg.dpop_key) {
+            dpop.emplace(*cfg.dpop_key);
+            nonces = kept_nonces ? std::move(kept_nonces) : std::make_shared<dpop_nonces>();
+        }
     }
     prepared_token_request(const prepared_token_request&) = delete;
     prepared_token_request& operator=(const prepared_token_request&) = delete;
@@ -5450,8 +5457,9 @@ struct prepared_token_request {
     std::optional<assertion_maker> assertion;
     /// Makes each request's DPoP proof, when client_config::dpop_key is set.
     std::optional<dpop_prover> dpop;
-    /// The latest nonce the token endpoint gave for DPoP proofs (RFC 9449 §8).
-    mutable dpop_nonces nonces;
+    /// The latest nonce the token endpoint gave for DPoP proofs (RFC 9449 §8); set with
+    /// dpop.
+    std::shared_ptr<dpop_nonces> nonces;
     std::function<std::string()> traceparent;  ///< client_config::traceparent
     std::shared_ptr<tracer> trace;             ///< client_config::tracer
     std::string client_id, server;             ///< for spans
@@ -5474,6 +5482,555 @@ struct prepared_token_request {
 };
 
 }  // namespace oauth2cc::detail
+
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <sys/stat.h>
+
+namespace oauth2cc::detail {
+
+/// @brief What a credential file holds: a client secret (one line) or a PEM key.
+enum class file_holds { secret, key };
+
+/// @brief client_config::client_secret_file, or the file of a client_config::client_key:
+/// read when first asked for, again when the file's metadata changes, and again whenever
+/// asked to (after an `invalid_client`).
+class secret_file {
+public:
+    secret_file(std::string path, file_holds holds) : path_(std::move(path)), holds_(holds) {}
+
+    /// @brief The contents and their version: 1 for the first contents read, one more for
+    /// each change of contents (a file touched but not changed keeps its version).
+    /// @param force read even when the metadata is unchanged
+    /// @throws error `config` naming the file (never its contents) when it cannot be
+    ///         read or holds no secret
+    std::pair<std::shared_ptr<const secret>, unsigned> current(bool force = false) {
+        struct stat now {};
+        const bool known = ::stat(path_.c_str(), &now) == 0;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (!force && known && text_ && same_file_version(now, seen_)) return {text_, version_};
+        // A FIFO or a shell's <(...) is read once: a second read would wait for a writer.
+        if (text_ && once_) return {text_, version_};
+        // A key file removed once read leaves the key as it was: a key is in hand (a
+        // secret file is the secret's one place, and its loss an error).
+        if (!known && text_ && holds_ == file_holds::key) return {text_, version_};
+        const std::string name =
+            holds_ == file_holds::secret ? "the client secret file" : "the key file";
+        std::string text = read_credential_file(path_, max_credential_file_bytes, name);
+        const wipe_at_exit wiper{[&text] { wipe(text); }};
+        // A trailing newline (or CRLF) is the file's, not the secret's.
+        std::size_t end = text.size();
+        while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r')) --end;
+        if (holds_ == file_holds::secret) text.resize(end);
+        const std::string named = name + " \"" + excerpt(path_, 200) + "\"";
+        if (end == 0) throw error(error_kind::config, named + " is empty");
+        if (holds_ == file_holds::secret && has_control(text)) {
+            throw error(error_kind::config, named + " holds control characters");
+        }
+        if (!text_ || text_->reveal() != text) {
+            text_ = std::make_shared<const secret>(text);
+            ++version_;
+        }
+        if (known) seen_ = now;
+        once_ = known && !S_ISREG(now.st_mode);
+        return {text_, version_};
+    }
+
+    /// @brief True when the file's metadata differs from when it was last read (never for
+    /// a file read once, nor before the first read).
+    bool stale() {
+        struct stat now {};
+        const bool known = ::stat(path_.c_str(), &now) == 0;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return text_ && !once_ && known && !same_file_version(now, seen_);
+    }
+
+    /// @brief The key the file holds now, with given's kid and alg; read as current()
+    /// reads, made once per version.
+    /// @throws error `config` naming the file as signing_key::from_pem_file() does
+    signing_key key(const signing_key& given) {
+        const unsigned version = current().second;
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (!key_ || key_version_ != version || key_->kid() != given.kid() ||
+            key_->alg() != given.alg()) {
+            key_ = signing_key::from_pem_file(path_, given.kid(), given.alg());
+            key_version_ = version;
+        }
+        return *key_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::string path_;
+    file_holds holds_;
+    struct stat seen_ {};
+    bool once_ = false;  ///< not a regular file: read once, never again
+    std::shared_ptr<const secret> text_;
+    unsigned version_ = 0;
+    std::optional<signing_key> key_;  ///< made by key() from version key_version_
+    unsigned key_version_ = 0;
+};
+
+/// @brief The one secret_file of path in this process, shared by every client that names
+/// it, so that a file is read once per change whatever number of entries use it.
+inline std::shared_ptr<secret_file> secret_file_at(const std::string& path,
+                                                   file_holds holds = file_holds::secret) {
+    static std::mutex mutex;
+    static std::map<std::string, std::weak_ptr<secret_file>> files;
+    const std::lock_guard<std::mutex> lock(mutex);
+    for (auto it = files.begin(); it != files.end();) {
+        it = it->second.expired() ? files.erase(it) : std::next(it);
+    }
+    std::weak_ptr<secret_file>& known = files[(holds == file_holds::key ? "k" : "s") + path];
+    if (auto file = known.lock()) return file;
+    auto file = std::make_shared<secret_file>(path, holds);
+    known = file;
+    return file;
+}
+
+/// @brief The shared file of cfg's client key; null when the key was not read from a file,
+/// or its file is gone (the key in hand signs).
+inline std::shared_ptr<secret_file> key_file_of(const client_config& cfg) {
+    if (!cfg.client_key || cfg.client_key->file().empty()) return nullptr;
+    struct stat st {};
+    if (::stat(cfg.client_key->file().c_str(), &st) != 0) return nullptr;
+    return secret_file_at(cfg.client_key->file(), file_holds::key);
+}
+
+/// @brief Refuses a client_secret_file beside a client_secret, or for a method that sends
+/// no secret.
+/// @throws error `config`
+inline void check_secret_file(const client_config& cfg) {
+    if (cfg.client_secret_file.empty()) return;
+    if (!cfg.client_secret.empty()) {
+        throw error(error_kind::config,
+                    "client_secret and client_secret_file are both set: set one");
+    }
+    if (!sends_secret(cfg.auth)) {
+        throw error(error_kind::config, "client_secret_file is set, but the " +
+                                            std::string(to_string(cfg.auth)) +
+                                            " method sends no client secret");
+    }
+}
+
+/// @brief The credential files cfg names that are read again when they change, for a log line.
+inline std::string credential_files(const client_config& cfg) {
+    std::string out;
+    const auto add = [&out](const char* name) {
+        out += (out.empty() ? "" : ", ") + std::string(name);
+    };
+    if (!cfg.client_secret_file.empty()) add("client_secret_file");
+    if (cfg.client_key && !cfg.client_key->file().empty()) add("the client key file");
+    if (!cfg.tls.client_cert_file.empty()) add("the client certificate files");
+    return out;
+}
+
+/// @brief cfg with the current contents of its client_secret_file as client_secret, and
+/// its key file's current key as client_key (cfg itself when it names no such file), for
+/// the requests that are not token requests (introspection, revocation).
+/// @throws error `config` as check_secret_file() and secret_file::current() do
+inline client_config with_current_credentials(const client_config& cfg) {
+    check_secret_file(cfg);
+    client_config out = cfg;
+    if (!cfg.client_secret_file.empty()) {
+        out.client_secret = *secret_file_at(cfg.client_secret_file)->current().first;
+    }
+    if (const auto key_file = key_file_of(cfg)) out.client_key = key_file->key(*cfg.client_key);
+    return out;
+}
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/manager/backoff.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <optional>
+#include <string>
+
+namespace oauth2cc::detail {
+
+/// @brief True for failures that asking again cannot cure: the configuration or the
+/// client's registration must change first.
+/// @sa RFC 6749 §5.2, RFC 8707 §2
+inline bool retry_cannot_cure(const error& e) {
+    if (e.kind() == error_kind::config) return true;
+    if (e.kind() != error_kind::oauth) return false;
+    const std::string& code = e.oauth_error();
+    return code == "invalid_client" || code == "unauthorized_client" || code == "invalid_scope" ||
+           code == "invalid_grant" || code == "unsupported_grant_type" || code == "invalid_target";
+}
+
+/// @brief retry_initial * 2^(failures-1), at most retry_max: the longest wait after
+/// `failures` failures in a row.
+inline std::chrono::milliseconds backoff_ceiling(unsigned failures,
+                                                 std::chrono::milliseconds retry_initial,
+                                                 std::chrono::milliseconds retry_max) {
+    std::chrono::milliseconds ceiling = retry_initial;
+    for (unsigned i = 1; i < failures && ceiling < retry_max; ++i) ceiling *= 2;
+    return std::min(ceiling, retry_max);
+}
+
+/// @brief The wait before the next attempt after `failures` failures in a row:
+/// exponential backoff with full jitter, uniform in [0, min(retry_max, retry_initial *
+/// 2^(failures-1))]; never below the server's Retry-After; retry_max for failures that
+/// retrying cannot cure.
+template <class Rng>
+std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
+                                      std::chrono::milliseconds retry_initial,
+                                      std::chrono::milliseconds retry_max, Rng& rng) {
+    using std::chrono::milliseconds;
+    milliseconds delay;
+    if (retry_cannot_cure(last)) {
+        delay = retry_max;
+    } else {
+        std::uniform_int_distribution<std::int64_t> pick(
+            0, backoff_ceiling(failures, retry_initial, retry_max).count());
+        delay = milliseconds(pick(rng));
+    }
+    if (last.retry_after()) {
+        delay = std::max<milliseconds>(delay, *last.retry_after());
+    }
+    return delay;
+}
+
+/// @brief A fraction in [0, 1) for the next refresh point's jitter: the process's draws
+/// follow the golden-ratio sequence from a random start, so that tokens issued together
+/// in one process spread evenly over the window, and those of other processes start
+/// elsewhere.
+inline double next_spread() {
+    static const double start = [] {
+        std::random_device device;
+        return std::uniform_real_distribution<double>(0.0, 1.0)(device);
+    }();
+    static std::atomic<std::uint64_t> draws{0};
+    const auto k = draws.fetch_add(1, std::memory_order_relaxed);
+    const double x = start + static_cast<double>(k % 1000003) * 0.6180339887498949;
+    return x - static_cast<double>(static_cast<std::uint64_t>(x));
+}
+
+/// @brief The `refresh_in` a token response gave (seconds, a number or a numeric string),
+/// if any.
+inline std::optional<std::chrono::seconds> refresh_in_of(const token& tok) {
+    const auto it = tok.extra.find("refresh_in");
+    if (it == tok.extra.end()) return std::nullopt;
+    long long value = -1;
+    if (it->is_number_unsigned()) {
+        value = static_cast<long long>(
+            std::min<std::uint64_t>(it->get<std::uint64_t>(), max_token_lifetime.count()));
+    } else if (it->is_number_integer()) {
+        value = it->get<long long>();
+    } else if (it->is_string()) {
+        const auto& text = it->get_ref<const std::string&>();
+        if (text.empty() || text.size() > 12 ||
+            text.find_first_not_of("0123456789") != std::string::npos) {
+            return std::nullopt;
+        }
+        value = std::stoll(text);
+    }
+    if (value < 0) return std::nullopt;
+    return std::chrono::seconds(std::min<long long>(value, max_token_lifetime.count()));
+}
+
+/// @brief When a token that expires at `expires_at` after `lifetime` is refreshed: at a
+/// point drawn between expiry - lead and expiry - (1 - refresh_jitter) * lead, so that
+/// tokens issued together are not refreshed together; a `refresh_in` from the server
+/// moves it earlier, never later, and never before half the lifetime has passed (a
+/// `refresh_in` of 0 would ask for a new token at every read).
+inline std::chrono::steady_clock::time_point refresh_point(
+    const refresh_policy& policy, std::chrono::steady_clock::time_point issued,
+    std::chrono::steady_clock::time_point expires_at, std::chrono::steady_clock::duration lifetime,
+    const token& tok) {
+    using duration = std::chrono::steady_clock::duration;
+    const duration lead = token_manager::lead_for(lifetime, policy);
+    const double spared = policy.refresh_jitter * next_spread();
+    const auto at =
+        expires_at - lead +
+        std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
+            static_cast<double>(lead.count()) * spared));
+    const auto asked = refresh_in_of(tok);
+    if (!asked) return at;
+    const auto earlier = issued + std::max<duration>(*asked, lifetime / 2);
+    return earlier < at ? earlier : at;
+}
+
+/// @brief Allows a number of events per second, and as many at once: a bucket that
+/// fills at that rate, as deep. Not thread-safe: its owner's lock guards it.
+class rate_bucket {
+public:
+    /// @brief Takes one event if per_second allows it now (always when it is 0).
+    bool take(std::size_t per_second, std::chrono::steady_clock::time_point now) {
+        if (per_second == 0) return true;
+        const double rate = static_cast<double>(per_second);
+        const double seconds = at_ ? std::chrono::duration<double>(now - *at_).count() : 1.0;
+        level_ = std::min(rate, level_ + std::max(0.0, seconds) * rate);
+        at_ = now;
+        if (level_ < 1.0) return false;
+        level_ -= 1.0;
+        return true;
+    }
+
+private:
+    double level_ = 0;
+    std::optional<std::chrono::steady_clock::time_point> at_;
+};
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/manager/refresher.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace oauth2cc::detail {
+
+/// @brief A job handed to the workers. It runs once: on a worker, or on a worker that
+/// would otherwise wait for it (a credential source that asks another manager for its
+/// token, say), so that a wait on a worker never needs another worker.
+class worker_job {
+public:
+    /// @param whose  whose job it is (a manager), for the fair share of the workers
+    /// @param hurry  a caller waits for it (no valid token): it goes before the others
+    worker_job(std::function<void()> fn, const void* whose, bool hurry)
+        : owner(whose), urgent(hurry), fn_(std::move(fn)) {}
+
+    /// @brief Runs the job on this thread unless it ran or runs elsewhere.
+    /// @returns whether it ran here
+    bool run_once() {
+        if (claimed_.exchange(true)) return false;
+        std::function<void()> fn = std::move(fn_);
+        fn_ = nullptr;
+        fn();  // a job catches what it throws
+        return true;
+    }
+
+    /// @brief True once run_once() was called anywhere.
+    bool claimed() const noexcept { return claimed_.load(); }
+
+    const void* const owner;   ///< whose job it is
+    std::atomic<bool> urgent;  ///< set when a caller comes to wait for it
+
+private:
+    std::atomic<bool> claimed_{false};
+    std::function<void()> fn_;
+};
+
+/// @brief The process's workers and refresher. Made on first use and never destroyed, so
+/// that no manager, wherever it lives, outlives it; its threads wait idle until the
+/// process ends.
+class refresh_service {
+public:
+    using steady = std::chrono::steady_clock;
+    /// @brief One background pass over a manager's entries: starts the refreshes that are
+    /// due, and returns when the next falls due (none: only a poke() wakes it).
+    using pass_fn = std::function<std::optional<steady::time_point>()>;
+
+    static refresh_service& instance() {
+        static refresh_service* const service = new refresh_service();
+        return *service;
+    }
+
+    /// @brief Runs fn on a worker: the urgent jobs first (a caller waits for them), in the
+    /// order they came, then the others; an owner (a manager) never holds more than half
+    /// the workers (one when the limit is 1), so that one slow endpoint or one caller's
+    /// many entries leave the other managers workers. A new worker is started while fewer
+    /// than the limit run and the jobs waiting outnumber the idle workers.
+    /// @returns the job, which a worker waiting for it may run itself (run_once())
+    /// @throws error `transport` when no worker runs and none can be started
+    std::shared_ptr<worker_job> submit(std::function<void()> fn, const void* owner, bool urgent) {
+        auto job = std::make_shared<worker_job>(std::move(fn), owner, urgent);
+        std::unique_lock<std::mutex> lock(jobs_mutex_);
+        jobs_.push_back(job);
+        if (idle_ > 0) jobs_ready_.notify_all();
+        // A worker more while the jobs waiting outnumber the idle workers.
+        if (idle_ >= jobs_.size() || workers_ >= limit_) return job;
+        try {
+            std::thread([this] { work(); }).detach();
+            ++workers_;
+        } catch (const std::system_error&) {
+            if (workers_ > 0) return job;
+            jobs_.pop_back();
+            throw error(error_kind::transport, "could not start a thread for token requests");
+        }
+        return job;
+    }
+
+    /// @brief Has the workers look again at the jobs waiting: one became urgent.
+    void hurry() {
+        const std::lock_guard<std::mutex> lock(jobs_mutex_);
+        if (idle_ > 0) jobs_ready_.notify_all();
+    }
+
+    /// @brief True on one of the workers.
+    static bool on_worker() noexcept { return worker_thread(); }
+
+    /// @brief The most workers that run token requests at once (1 to 256; default 4).
+    void set_workers(std::size_t count) {
+        const std::lock_guard<std::mutex> lock(jobs_mutex_);
+        limit_ = std::clamp<std::size_t>(count, 1, 256);
+    }
+    std::size_t workers_limit() const {
+        const std::lock_guard<std::mutex> lock(jobs_mutex_);
+        return limit_;
+    }
+
+    /// @brief Has the refresher thread call pass from now on, until withdraw().
+    /// @throws error `transport` when the refresher thread cannot be started
+    std::uint64_t enroll(pass_fn pass) {
+        const std::lock_guard<std::mutex> passes(passes_mutex_);
+        if (!refresher_started_) {
+            try {
+                std::thread([this] { refresh(); }).detach();
+            } catch (const std::system_error&) {
+                throw error(error_kind::transport, "could not start the background refresh thread");
+            }
+            refresher_started_ = true;
+        }
+        const std::uint64_t id = ++last_id_;
+        passes_.emplace(id, std::move(pass));
+        poke();
+        return id;
+    }
+
+    /// @brief Stops calling a pass. Once this returns it is not running and never will.
+    /// Never call it from a pass.
+    void withdraw(std::uint64_t id) {
+        const std::lock_guard<std::mutex> passes(passes_mutex_);
+        passes_.erase(id);
+    }
+
+    /// @brief Has the refresher run every pass again soon: something it waits for changed.
+    /// Takes no lock that a pass holds, so it may be called with any lock held.
+    void poke() {
+        {
+            const std::lock_guard<std::mutex> lock(wake_mutex_);
+            ++pokes_;
+        }
+        wake_.notify_one();
+    }
+
+private:
+    refresh_service() = default;
+
+    static bool& worker_thread() noexcept {
+        thread_local bool worker = false;
+        return worker;
+    }
+
+    // The next job a worker may run (see submit()), taken from the queue; null when none
+    // may run now. Jobs a waiting worker ran already are dropped. Needs jobs_mutex_.
+    std::shared_ptr<worker_job> next_job() {
+        const std::size_t share = std::max<std::size_t>(1, limit_ / 2);
+        // Erased first, in one pass: an erase in a deque's middle moves every iterator.
+        jobs_.erase(
+            std::remove_if(jobs_.begin(), jobs_.end(),
+                           [](const std::shared_ptr<worker_job>& j) { return j->claimed(); }),
+            jobs_.end());
+        auto pick = jobs_.end();
+        for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
+            const auto held = running_.find((*it)->owner);
+            const bool may = held == running_.end() || held->second < share;
+            if (may && (*it)->urgent.load()) {
+                pick = it;
+                break;
+            }
+            if (may && pick == jobs_.end()) pick = it;
+        }
+        if (pick == jobs_.end()) return nullptr;
+        std::shared_ptr<worker_job> job = std::move(*pick);
+        jobs_.erase(pick);
+        return job;
+    }
+
+    void work() {
+        worker_thread() = true;
+        std::unique_lock<std::mutex> lock(jobs_mutex_);
+        for (;;) {
+            ++idle_;
+            std::shared_ptr<worker_job> job;
+            jobs_ready_.wait(lock, [&] { return (job = next_job()) != nullptr; });
+            --idle_;
+            ++running_[job->owner];
+            lock.unlock();
+            job->run_once();  // nothing when a waiting worker ran it already
+            lock.lock();
+            const auto held = running_.find(job->owner);
+            if (--held->second == 0) running_.erase(held);
+            job = nullptr;
+            // A job of this owner held back by its share may run now.
+            if (!jobs_.empty()) jobs_ready_.notify_all();
+        }
+    }
+
+    void refresh() {
+        for (;;) {
+            std::uint64_t seen = 0;
+            {
+                const std::lock_guard<std::mutex> lock(wake_mutex_);
+                seen = pokes_;
+            }
+            std::optional<steady::time_point> next;
+            {
+                const std::lock_guard<std::mutex> passes(passes_mutex_);
+                for (auto& [id, pass] : passes_) {
+                    (void)id;
+                    const auto wake = pass();
+                    if (wake && (!next || *wake < *next)) next = wake;
+                }
+            }
+            std::unique_lock<std::mutex> lock(wake_mutex_);
+            const auto poked = [&] { return pokes_ != seen; };
+            if (next) {
+                wake_.wait_until(lock, *next, poked);
+            } else {
+                wake_.wait(lock, poked);
+            }
+        }
+    }
+
+    mutable std::mutex jobs_mutex_;
+    std::condition_variable jobs_ready_;
+    std::deque<std::shared_ptr<worker_job>> jobs_;
+    std::size_t workers_ = 0, idle_ = 0, limit_ = 4;
+    std::map<const void*, std::size_t> running_;  ///< jobs under way, by owner
+
+    std::mutex passes_mutex_;  ///< held by the refresher while it runs passes
+    std::map<std::uint64_t, pass_fn> passes_;
+    std::uint64_t last_id_ = 0;
+    bool refresher_started_ = false;
+
+    std::mutex wake_mutex_;
+    std::condition_variable wake_;
+    std::uint64_t pokes_ = 0;
+};
+
+}  // namespace oauth2cc::detail
+// ---- oauth2cc/detail/manager/manager_state.hpp ----
+
+// ---- oauth2cc/detail/store/request_source.hpp ----
+
 // ---- oauth2cc/detail/oauth/token_send.hpp ----
 
 // ---- oauth2cc/detail/oauth/issuer_check.hpp ----
@@ -6161,7 +6718,7 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
     const auto obtained_at = std::chrono::steady_clock::now();
     if (prepared.dpop) {
         if (const auto given = res.header("DPoP-Nonce"))
-            prepared.nonces.put(prepared.request.url, *given);
+            prepared.nonces->put(prepared.request.url, *given);
     }
     if (res.body.size() > prepared.max_response_bytes) {
         throw error(error_kind::bad_response,
@@ -6202,7 +6759,7 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
     if (!prepared.dpop) return send_token_request_once(prepared, via, {}, parent, n++);
     // The nonce read once and passed in, so that the one compared below is the one sent,
     // whatever other threads keep meanwhile.
-    const std::string sent_nonce = prepared.nonces.get(prepared.request.url);
+    const std::string sent_nonce = prepared.nonces->get(prepared.request.url);
     std::string retry_nonce;
     try {
         return send_token_request_once(prepared, via, sent_nonce, parent, n++);
@@ -6210,7 +6767,7 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
         const bool nonce_error =
             e.kind() == error_kind::oauth &&
             (e.oauth_error() == "use_dpop_nonce" || e.oauth_error() == "invalid_dpop_proof");
-        retry_nonce = prepared.nonces.get(prepared.request.url);
+        retry_nonce = prepared.nonces->get(prepared.request.url);
         if (!nonce_error || retry_nonce == sent_nonce) throw;
     }
     if (nonce_retries != nullptr) ++*nonce_retries;
@@ -6252,240 +6809,144 @@ inline client_config with_discovered_endpoint(const client_config& cfg, transpor
 }  // namespace oauth2cc::detail
 
 #include <atomic>
-#include <iterator>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <utility>
 
-#include <sys/stat.h>
-
 namespace oauth2cc::detail {
 
-/// @brief What a credential file holds: a client secret (one line) or a PEM key.
-enum class file_holds { secret, key };
+/// @brief cfg asking for p instead of its own parameters.
+inline client_config with_params(client_config cfg, const token_params& p) {
+    cfg.scopes = p.scopes;
+    cfg.audience = p.audience;
+    cfg.resources = p.resources;
+    cfg.extra_params = p.extra_params;
+    return cfg;
+}
 
-/// @brief client_config::client_secret_file, or the file of a client_config::client_key:
-/// read when first asked for, again when the file's metadata changes, and again whenever
-/// asked to (after an `invalid_client`).
-class secret_file {
-public:
-    secret_file(std::string path, file_holds holds) : path_(std::move(path)), holds_(holds) {}
-
-    /// @brief The contents and their version: 1 for the first contents read, one more for
-    /// each change of contents (a file touched but not changed keeps its version).
-    /// @param force read even when the metadata is unchanged
-    /// @throws error `config` naming the file (never its contents) when it cannot be
-    ///         read or holds no secret
-    std::pair<std::shared_ptr<const secret>, unsigned> current(bool force = false) {
-        struct stat now {};
-        const bool known = ::stat(path_.c_str(), &now) == 0;
-        const std::lock_guard<std::mutex> lock(mutex_);
-        if (!force && known && text_ && same_file_version(now, seen_)) return {text_, version_};
-        // A FIFO or a shell's <(...) is read once: a second read would wait for a writer.
-        if (text_ && once_) return {text_, version_};
-        // A key file removed once read leaves the key as it was: a key is in hand (a
-        // secret file is the secret's one place, and its loss an error).
-        if (!known && text_ && holds_ == file_holds::key) return {text_, version_};
-        const std::string name =
-            holds_ == file_holds::secret ? "the client secret file" : "the key file";
-        std::string text = read_credential_file(path_, max_credential_file_bytes, name);
-        const wipe_at_exit wiper{[&text] { wipe(text); }};
-        // A trailing newline (or CRLF) is the file's, not the secret's.
-        std::size_t end = text.size();
-        while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r')) --end;
-        if (holds_ == file_holds::secret) text.resize(end);
-        const std::string named = name + " \"" + excerpt(path_, 200) + "\"";
-        if (end == 0) throw error(error_kind::config, named + " is empty");
-        if (holds_ == file_holds::secret && has_control(text)) {
-            throw error(error_kind::config, named + " holds control characters");
-        }
-        if (!text_ || text_->reveal() != text) {
-            text_ = std::make_shared<const secret>(text);
-            ++version_;
-        }
-        if (known) seen_ = now;
-        once_ = known && !S_ISREG(now.st_mode);
-        return {text_, version_};
-    }
-
-    /// @brief True when the file's metadata differs from when it was last read (never for
-    /// a file read once, nor before the first read).
-    bool stale() {
-        struct stat now {};
-        const bool known = ::stat(path_.c_str(), &now) == 0;
-        const std::lock_guard<std::mutex> lock(mutex_);
-        return text_ && !once_ && known && !same_file_version(now, seen_);
-    }
-
-    /// @brief The key the file holds now, with given's kid and alg; read as current()
-    /// reads, made once per version.
-    /// @throws error `config` naming the file as signing_key::from_pem_file() does
-    signing_key key(const signing_key& given) {
-        const unsigned version = current().second;
-        const std::lock_guard<std::mutex> lock(mutex_);
-        if (!key_ || key_version_ != version || key_->kid() != given.kid() ||
-            key_->alg() != given.alg()) {
-            key_ = signing_key::from_pem_file(path_, given.kid(), given.alg());
-            key_version_ = version;
-        }
-        return *key_;
-    }
-
-private:
-    std::mutex mutex_;
-    std::string path_;
-    file_holds holds_;
-    struct stat seen_ {};
-    bool once_ = false;  ///< not a regular file: read once, never again
-    std::shared_ptr<const secret> text_;
-    unsigned version_ = 0;
-    std::optional<signing_key> key_;  ///< made by key() from version key_version_
-    unsigned key_version_ = 0;
+/// @brief What an entry of a token_manager asks for beyond its client's configuration:
+/// other token parameters, and for a configuration that follows its subject, one subject.
+struct request_tailoring {
+    token_params params;                             ///< asked for instead of the config's
+    std::shared_ptr<const current_subject> subject;  ///< null: the config's own
 };
 
-/// @brief The one secret_file of path in this process, shared by every client that names
-/// it, so that a file is read once per change whatever number of entries use it.
-inline std::shared_ptr<secret_file> secret_file_at(const std::string& path,
-                                                   file_holds holds = file_holds::secret) {
-    static std::mutex mutex;
-    static std::map<std::string, std::weak_ptr<secret_file>> files;
-    const std::lock_guard<std::mutex> lock(mutex);
-    for (auto it = files.begin(); it != files.end();) {
-        it = it->second.expired() ? files.erase(it) : std::next(it);
-    }
-    std::weak_ptr<secret_file>& known = files[(holds == file_holds::key ? "k" : "s") + path];
-    if (auto file = known.lock()) return file;
-    auto file = std::make_shared<secret_file>(path, holds);
-    known = file;
-    return file;
+/// @brief cfg as tailoring asks.
+inline client_config tailored(const client_config& cfg, const request_tailoring& tailoring) {
+    client_config out = with_params(cfg, tailoring.params);
+    return tailoring.subject ? for_subject(std::move(out), *tailoring.subject) : out;
 }
 
-/// @brief The shared file of cfg's client key; null when the key was not read from a file,
-/// or its file is gone (the key in hand signs).
-inline std::shared_ptr<secret_file> key_file_of(const client_config& cfg) {
-    if (!cfg.client_key || cfg.client_key->file().empty()) return nullptr;
-    struct stat st {};
-    if (::stat(cfg.client_key->file().c_str(), &st) != 0) return nullptr;
-    return secret_file_at(cfg.client_key->file(), file_holds::key);
-}
-
-/// @brief Refuses a client_secret_file beside a client_secret, or for a method that sends
-/// no secret.
-/// @throws error `config`
-inline void check_secret_file(const client_config& cfg) {
-    if (cfg.client_secret_file.empty()) return;
-    if (!cfg.client_secret.empty()) {
-        throw error(error_kind::config,
-                    "client_secret and client_secret_file are both set: set one");
-    }
-    if (!sends_secret(cfg.auth)) {
-        throw error(error_kind::config, "client_secret_file is set, but the " +
-                                            std::string(to_string(cfg.auth)) +
-                                            " method sends no client secret");
+/// @brief Checks that a request can be made of cfg, as request_source's constructor does.
+/// @throws error `config` when it cannot (a scope outside RFC 6749 §3.3, say)
+inline void check_request(const client_config& cfg) {
+    if (discovers_endpoint(cfg)) {
+        validate_before_discovery(cfg);
+    } else {
+        const prepared_token_request probe(cfg);
     }
 }
 
-/// @brief The credential files cfg names that are read again when they change, for a log line.
-inline std::string credential_files(const client_config& cfg) {
-    std::string out;
-    const auto add = [&out](const char* name) {
-        out += (out.empty() ? "" : ", ") + std::string(name);
-    };
-    if (!cfg.client_secret_file.empty()) add("client_secret_file");
-    if (cfg.client_key && !cfg.client_key->file().empty()) add("the client key file");
-    if (!cfg.tls.client_cert_file.empty()) add("the client certificate files");
-    return out;
-}
+/// @brief What request_source::get() hands out.
+struct sourced_request {
+    std::shared_ptr<const prepared_token_request> prepared;  ///< the request to send
+    unsigned generation = 0;  ///< the credential rotations taken up when it was made
+    unsigned taken = 0;       ///< the rotations that this call took up
+};
 
-/// @brief cfg with the current contents of its client_secret_file as client_secret, and
-/// its key file's current key as client_key (cfg itself when it names no such file), for
-/// the requests that are not token requests (introspection, revocation).
-/// @throws error `config` as check_secret_file() and secret_file::current() do
-inline client_config with_current_credentials(const client_config& cfg) {
-    check_secret_file(cfg);
-    client_config out = cfg;
-    if (!cfg.client_secret_file.empty()) {
-        out.client_secret = *secret_file_at(cfg.client_secret_file)->current().first;
-    }
-    if (const auto key_file = key_file_of(cfg)) out.client_key = key_file->key(*cfg.client_key);
-    return out;
-}
-
-/// @brief The prepared token request of one client: built once, and again when its
-/// secret file or key file has new contents; with an issuer and no token endpoint, built
-/// by the first request that discovers the endpoint, and by the next after a failure.
-/// Counts the rotations of its credential files: a new secret, a new key, a client
-/// certificate replaced (by its files' metadata: the transport reads them).
+/// @brief The token requests of one client. Its own request is built once, and again when
+/// its secret file or key file has new contents; with an issuer and no token endpoint,
+/// built by the first request that discovers the endpoint, and by the next after a
+/// failure. A tailored request (another entry's parameters or subject) is built for each
+/// fetch from the same credentials and endpoint: an entry keeps nothing between its
+/// fetches. Counts the rotations of its credential files: a new secret, a new key, a
+/// client certificate replaced (by its files' metadata: the transport reads them).
 class request_source {
 public:
     /// @throws error `config` when cfg is unusable, or its secret or key file cannot be
     ///         read
-    explicit request_source(const client_config& cfg) : cfg_(cfg), key_file_(key_file_of(cfg)) {
+    explicit request_source(const client_config& cfg)
+        : given_(std::make_shared<const client_config>(cfg)), key_file_(key_file_of(cfg)) {
         check_secret_file(cfg);
+        client_config now = cfg;
         if (!cfg.client_secret_file.empty()) {
             file_ = secret_file_at(cfg.client_secret_file);
             auto [text, version] = file_->current();
-            cfg_.client_secret = *text;
+            now.client_secret = *text;
             version_ = version;
         }
         if (key_file_) key_version_ = key_file_->current().second;
         if (!cfg.tls.client_cert_file.empty()) {
             cert_files_.changed(cfg.tls.client_cert_file, cfg.tls.client_key_file);
         }
-        if (discovers_endpoint(cfg_)) {
-            validate_before_discovery(cfg_);
+        // A client with nothing read from files or the network sends its config as given.
+        current_ = file_ ? std::make_shared<const client_config>(std::move(now)) : given_;
+        if (discovers_endpoint(cfg)) {
+            validate_before_discovery(*current_);
         } else {
-            ready_ = std::make_shared<const prepared_token_request>(cfg_);
+            ready_ = std::make_shared<const prepared_token_request>(*current_, nonces_);
         }
     }
 
-    /// @brief The request to send now.
+    /// @brief The configuration as given.
+    const client_config& given() const noexcept { return *given_; }
+
+    /// @brief Checks that a request tailored so can be made, as the constructor checks the
+    /// client's own.
+    /// @throws error `config` when it cannot (a scope outside RFC 6749 §3.3, say)
+    void check(const request_tailoring& tailoring) {
+        std::shared_ptr<const client_config> cfg;
+        {
+            const std::lock_guard<std::mutex> lock(mutex_);
+            cfg = current_;
+        }
+        check_request(tailored(*cfg, tailoring));
+    }
+
+    /// @brief The request to send now: the client's own, or tailored when given.
     /// @param force read the secret and key files even when their metadata is unchanged
-    /// @throws error `config` when the secret or key file cannot be read; as discover()
-    ///         does
-    std::shared_ptr<const prepared_token_request> get(transport& via, bool force = false) {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        if (file_) {
-            auto [text, version] = file_->current(force);
-            if (version != version_) {
-                cfg_.client_secret = *text;
-                ready_.reset();
-                version_ = version;
-                ++rotations_;
+    /// @throws error `config` when the secret or key file cannot be read, or the tailored
+    ///         request cannot be made; as discover() does
+    sourced_request get(transport& via, const request_tailoring* tailoring = nullptr,
+                        bool force = false) {
+        sourced_request out;
+        std::shared_ptr<const client_config> cfg;
+        {
+            const std::lock_guard<std::mutex> lock(mutex_);
+            out.taken = take_up(force);
+            if (!current_ready_) {
+                // Discovered once: a new secret keeps the endpoint.
+                if (discovers_endpoint(*current_)) {
+                    current_ = std::make_shared<const client_config>(
+                        with_discovered_endpoint(*current_, via, &note_));
+                }
+                current_ready_ = true;
             }
-        }
-        if (key_file_) {
-            const unsigned version = key_file_->current(force).second;
-            if (version != key_version_) {
-                cfg_.client_key = key_file_->key(*cfg_.client_key);
-                ready_.reset();
-                key_version_ = version;
-                ++rotations_;
+            if (!tailoring && !ready_) {
+                ready_ = std::make_shared<const prepared_token_request>(*current_, nonces_);
             }
+            out.generation = rotations_.load();
+            if (!tailoring) {
+                out.prepared = ready_;
+                return out;
+            }
+            cfg = current_;
         }
-        if (!cfg_.tls.client_cert_file.empty() &&
-            cert_files_.changed(cfg_.tls.client_cert_file, cfg_.tls.client_key_file)) {
-            ++rotations_;
-        }
-        if (!ready_) {
-            // Discovered once: a new secret keeps the endpoint.
-            if (discovers_endpoint(cfg_)) cfg_ = with_discovered_endpoint(cfg_, via, &note_);
-            ready_ = std::make_shared<const prepared_token_request>(cfg_);
-        }
-        return ready_;
+        out.prepared =
+            std::make_shared<const prepared_token_request>(tailored(*cfg, *tailoring), nonces_);
+        return out;
     }
 
-    /// @brief After `invalid_client` to failed, sent when rotations() was seen: the
-    /// request to send again when a credential file has changed since (the secret and
-    /// key files read now); null when none has.
-    std::shared_ptr<const prepared_token_request> renewed(const prepared_token_request& failed,
-                                                          unsigned seen, transport& via) {
-        if (!file_ && !key_file_ && cfg_.tls.client_cert_file.empty()) return nullptr;
-        auto now = get(via, true);
-        return now.get() != &failed || rotations_.load() != seen ? now : nullptr;
+    /// @brief After `invalid_client` to a request of generation `seen`: the request to
+    /// send again when a credential file has changed since (the secret and key files read
+    /// now); a null request when none has.
+    sourced_request renewed(unsigned seen, transport& via,
+                            const request_tailoring* tailoring = nullptr) {
+        if (!file_ && !key_file_ && given_->tls.client_cert_file.empty()) return {};
+        sourced_request now = get(via, tailoring, true);
+        if (now.generation == seen) now.prepared.reset();
+        return now;
     }
 
     /// @brief The credential files' rotations taken up since the first read.
@@ -6496,11 +6957,12 @@ public:
     bool credentials_changed() {
         const std::lock_guard<std::mutex> lock(mutex_);
         if ((file_ && file_->stale()) || (key_file_ && key_file_->stale())) return true;
-        if (!cfg_.tls.client_cert_file.empty() &&
-            cert_files_.differs(cfg_.tls.client_cert_file, cfg_.tls.client_key_file)) {
+        const client_config& cfg = *given_;
+        if (!cfg.tls.client_cert_file.empty() &&
+            cert_files_.differs(cfg.tls.client_cert_file, cfg.tls.client_key_file)) {
             return true;
         }
-        for (const auto* source : {&cfg_.client_assertion, &cfg_.grant_assertion}) {
+        for (const auto* source : {&cfg.client_assertion, &cfg.grant_assertion}) {
             const auto* file = source->target<file_credential>();
             if (file != nullptr && file->changed()) return true;
         }
@@ -6514,434 +6976,140 @@ public:
     }
 
 private:
+    /// Reads the credential files that changed (all of them when forced) into current_;
+    /// returns how many rotations that took up. Called with the lock held.
+    unsigned take_up(bool force) {
+        unsigned taken = 0;
+        client_config next;
+        const auto change = [&]() -> client_config& {
+            if (taken++ == 0) next = *current_;
+            return next;
+        };
+        if (file_) {
+            auto [text, version] = file_->current(force);
+            if (version != version_) {
+                change().client_secret = *text;
+                version_ = version;
+            }
+        }
+        if (key_file_) {
+            const unsigned version = key_file_->current(force).second;
+            if (version != key_version_) {
+                change().client_key = key_file_->key(*given_->client_key);
+                key_version_ = version;
+            }
+        }
+        if (taken != 0) {
+            current_ = std::make_shared<const client_config>(std::move(next));
+            ready_.reset();
+        }
+        const client_config& cfg = *given_;
+        if (!cfg.tls.client_cert_file.empty() &&
+            cert_files_.changed(cfg.tls.client_cert_file, cfg.tls.client_key_file)) {
+            ++taken;
+        }
+        rotations_ += taken;
+        return taken;
+    }
+
     std::mutex mutex_;
-    client_config cfg_;  ///< with the secret and key files' current contents
+    const std::shared_ptr<const client_config> given_;
+    /// given_ with the secret and key files' current contents and the discovered endpoint
+    std::shared_ptr<const client_config> current_;
+    bool current_ready_ = false;  ///< the endpoint of current_ is discovered, if it must be
     std::shared_ptr<secret_file> file_;
     unsigned version_ = 0;
     std::shared_ptr<secret_file> key_file_;
     unsigned key_version_ = 0;
     file_watch cert_files_;  ///< tls.client_cert_file and client_key_file
-    std::shared_ptr<const prepared_token_request> ready_;
+    std::shared_ptr<const prepared_token_request> ready_;  ///< the client's own request
+    /// The token endpoint's DPoP nonces, for every request made here.
+    const std::shared_ptr<dpop_nonces> nonces_ = std::make_shared<dpop_nonces>();
     std::atomic<unsigned> rotations_{0};
     std::string note_;  ///< discovery's note, until taken
 };
 
-/// @brief Sends source's request; an `invalid_client` answer is retried once when a
-/// credential file has changed (the secret and key files read again now), never twice
-/// for one change.
-/// The acquisition is a span, its attempts its children.
+/// @brief Sends source's request (tailored when given); an `invalid_client` answer is
+/// retried once when a credential file has changed (the secret and key files read again
+/// now), never twice for one change. The acquisition is a span, its attempts its children.
+/// @param rotations counts the credential rotations these calls took up, when given
 inline token send_with_renewal(request_source& source, transport& via,
-                               std::atomic<unsigned>* nonce_retries = nullptr) {
-    const auto sent = source.get(via);
-    const unsigned seen = source.rotations();
-    span_scope span(sent->trace, sent->span(span_kind::token_acquisition));
+                               std::atomic<unsigned>* nonce_retries = nullptr,
+                               const request_tailoring* tailoring = nullptr,
+                               std::atomic<unsigned>* rotations = nullptr) {
+    const auto count = [rotations](const sourced_request& r) {
+        if (rotations != nullptr) *rotations += r.taken;
+    };
+    const sourced_request sent = source.get(via, tailoring);
+    count(sent);
+    span_scope span(sent.prepared->trace, sent.prepared->span(span_kind::token_acquisition));
     unsigned attempt = 0;
-    std::shared_ptr<const prepared_token_request> again;
+    sourced_request again;
     try {
-        return send_token_request(*sent, via, nonce_retries, span.get(), &attempt);
+        return send_token_request(*sent.prepared, via, nonce_retries, span.get(), &attempt);
     } catch (const error& e) {
         if (e.kind() != error_kind::oauth || e.oauth_error() != "invalid_client") {
             span.failed(e);
             throw;
         }
-        again = source.renewed(*sent, seen, via);
-        if (!again) {
+        again = source.renewed(sent.generation, via, tailoring);
+        count(again);
+        if (!again.prepared) {
             span.failed(e);
             throw;
         }
     }
     try {
-        return send_token_request(*again, via, nonce_retries, span.get(), &attempt);
+        return send_token_request(*again.prepared, via, nonce_retries, span.get(), &attempt);
     } catch (const error& e) {
         span.failed(e);
         throw;
     }
 }
 
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/manager/backoff.hpp ----
-
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <random>
-#include <optional>
-#include <string>
-
-namespace oauth2cc::detail {
-
-/// @brief True for failures that asking again cannot cure: the configuration or the
-/// client's registration must change first.
-/// @sa RFC 6749 §5.2, RFC 8707 §2
-inline bool retry_cannot_cure(const error& e) {
-    if (e.kind() == error_kind::config) return true;
-    if (e.kind() != error_kind::oauth) return false;
-    const std::string& code = e.oauth_error();
-    return code == "invalid_client" || code == "unauthorized_client" || code == "invalid_scope" ||
-           code == "invalid_grant" || code == "unsupported_grant_type" || code == "invalid_target";
-}
-
-/// @brief retry_initial * 2^(failures-1), at most retry_max: the longest wait after
-/// `failures` failures in a row.
-inline std::chrono::milliseconds backoff_ceiling(unsigned failures,
-                                                 std::chrono::milliseconds retry_initial,
-                                                 std::chrono::milliseconds retry_max) {
-    std::chrono::milliseconds ceiling = retry_initial;
-    for (unsigned i = 1; i < failures && ceiling < retry_max; ++i) ceiling *= 2;
-    return std::min(ceiling, retry_max);
-}
-
-/// @brief The wait before the next attempt after `failures` failures in a row:
-/// exponential backoff with full jitter, uniform in [0, min(retry_max, retry_initial *
-/// 2^(failures-1))]; never below the server's Retry-After; retry_max for failures that
-/// retrying cannot cure.
-template <class Rng>
-std::chrono::milliseconds retry_delay(const error& last, unsigned failures,
-                                      std::chrono::milliseconds retry_initial,
-                                      std::chrono::milliseconds retry_max, Rng& rng) {
-    using std::chrono::milliseconds;
-    milliseconds delay;
-    if (retry_cannot_cure(last)) {
-        delay = retry_max;
-    } else {
-        std::uniform_int_distribution<std::int64_t> pick(
-            0, backoff_ceiling(failures, retry_initial, retry_max).count());
-        delay = milliseconds(pick(rng));
-    }
-    if (last.retry_after()) {
-        delay = std::max<milliseconds>(delay, *last.retry_after());
-    }
-    return delay;
-}
-
-/// @brief A fraction in [0, 1) for the next refresh point's jitter: the process's draws
-/// follow the golden-ratio sequence from a random start, so that tokens issued together
-/// in one process spread evenly over the window, and those of other processes start
-/// elsewhere.
-inline double next_spread() {
-    static const double start = [] {
-        std::random_device device;
-        return std::uniform_real_distribution<double>(0.0, 1.0)(device);
-    }();
-    static std::atomic<std::uint64_t> draws{0};
-    const auto k = draws.fetch_add(1, std::memory_order_relaxed);
-    const double x = start + static_cast<double>(k % 1000003) * 0.6180339887498949;
-    return x - static_cast<double>(static_cast<std::uint64_t>(x));
-}
-
-/// @brief The `refresh_in` a token response gave (seconds, a number or a numeric string),
-/// if any.
-inline std::optional<std::chrono::seconds> refresh_in_of(const token& tok) {
-    const auto it = tok.extra.find("refresh_in");
-    if (it == tok.extra.end()) return std::nullopt;
-    long long value = -1;
-    if (it->is_number_unsigned()) {
-        value = static_cast<long long>(
-            std::min<std::uint64_t>(it->get<std::uint64_t>(), max_token_lifetime.count()));
-    } else if (it->is_number_integer()) {
-        value = it->get<long long>();
-    } else if (it->is_string()) {
-        const auto& text = it->get_ref<const std::string&>();
-        if (text.empty() || text.size() > 12 ||
-            text.find_first_not_of("0123456789") != std::string::npos) {
-            return std::nullopt;
-        }
-        value = std::stoll(text);
-    }
-    if (value < 0) return std::nullopt;
-    return std::chrono::seconds(std::min<long long>(value, max_token_lifetime.count()));
-}
-
-/// @brief When a token that expires at `expires_at` after `lifetime` is refreshed: at a
-/// point drawn between expiry - lead and expiry - (1 - refresh_jitter) * lead, so that
-/// tokens issued together are not refreshed together; a `refresh_in` from the server
-/// moves it earlier, never later, and never before half the lifetime has passed (a
-/// `refresh_in` of 0 would ask for a new token at every read).
-inline std::chrono::steady_clock::time_point refresh_point(
-    const refresh_policy& policy, std::chrono::steady_clock::time_point issued,
-    std::chrono::steady_clock::time_point expires_at, std::chrono::steady_clock::duration lifetime,
-    const token& tok) {
-    using duration = std::chrono::steady_clock::duration;
-    const duration lead = token_manager::lead_for(lifetime, policy);
-    const double spared = policy.refresh_jitter * next_spread();
-    const auto at =
-        expires_at - lead +
-        std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
-            static_cast<double>(lead.count()) * spared));
-    const auto asked = refresh_in_of(tok);
-    if (!asked) return at;
-    const auto earlier = issued + std::max<duration>(*asked, lifetime / 2);
-    return earlier < at ? earlier : at;
-}
-
-/// @brief Allows a number of events per second, and as many at once: a bucket that
-/// fills at that rate, as deep. Not thread-safe: its owner's lock guards it.
-class rate_bucket {
+/// @brief The token requests of one entry of a token_manager: the manager's source, its
+/// request tailored to the entry unless the entry is the config's own. What an entry holds
+/// of its client is this: the configuration is the source's, shared by every entry.
+class entry_client {
 public:
-    /// @brief Takes one event if per_second allows it now (always when it is 0).
-    bool take(std::size_t per_second, std::chrono::steady_clock::time_point now) {
-        if (per_second == 0) return true;
-        const double rate = static_cast<double>(per_second);
-        const double seconds = at_ ? std::chrono::duration<double>(now - *at_).count() : 1.0;
-        level_ = std::min(rate, level_ + std::max(0.0, seconds) * rate);
-        at_ = now;
-        if (level_ < 1.0) return false;
-        level_ -= 1.0;
-        return true;
+    /// @param via the transport; null: an httplib_transport of the source's configuration
+    /// @param tailoring what the entry asks for beyond the configuration; null: the
+    ///        configuration's own token
+    entry_client(std::shared_ptr<request_source> source, std::shared_ptr<transport> via,
+                 std::unique_ptr<const request_tailoring> tailoring = nullptr)
+        : source_(std::move(source)),
+          via_(via ? std::move(via) : std::make_shared<httplib_transport>(source_->given())),
+          tailoring_(std::move(tailoring)) {}
+
+    /// @brief Requests a new token (see send_with_renewal()).
+    token fetch() {
+        return send_with_renewal(*source_, *via_, &nonce_retries_, tailoring_.get(), &rotations_);
     }
+    /// @brief The configuration as given to the manager: the entry's parameters and
+    /// subject are not in it.
+    const client_config& config() const noexcept { return source_->given(); }
+    /// @brief The transport, shared by every entry.
+    const std::shared_ptr<transport>& via() const noexcept { return via_; }
+    /// @brief The source, shared by every entry.
+    const std::shared_ptr<request_source>& source() const noexcept { return source_; }
+    /// @brief The DPoP nonce retries of this entry's requests.
+    unsigned nonce_retries() const noexcept { return nonce_retries_.load(); }
+    /// @brief The credential rotations that this entry's requests took up.
+    unsigned credential_rotations() const noexcept { return rotations_.load(); }
+    /// @brief What discovery found worth a log line, once; then empty.
+    std::string take_notice() { return source_->take_note(); }
+    /// @brief See request_source::credentials_changed().
+    bool credentials_changed() const { return source_->credentials_changed(); }
 
 private:
-    double level_ = 0;
-    std::optional<std::chrono::steady_clock::time_point> at_;
+    std::shared_ptr<request_source> source_;
+    std::shared_ptr<transport> via_;
+    std::unique_ptr<const request_tailoring> tailoring_;
+    std::atomic<unsigned> nonce_retries_{0};
+    std::atomic<unsigned> rotations_{0};
 };
 
 }  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/manager/refresher.hpp ----
-
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <cstddef>
-#include <cstdint>
-#include <deque>
-#include <functional>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <system_error>
-#include <thread>
-#include <utility>
-#include <vector>
-
-namespace oauth2cc::detail {
-
-/// @brief A job handed to the workers. It runs once: on a worker, or on a worker that
-/// would otherwise wait for it (a credential source that asks another manager for its
-/// token, say), so that a wait on a worker never needs another worker.
-class worker_job {
-public:
-    /// @param whose  whose job it is (a manager), for the fair share of the workers
-    /// @param hurry  a caller waits for it (no valid token): it goes before the others
-    worker_job(std::function<void()> fn, const void* whose, bool hurry)
-        : owner(whose), urgent(hurry), fn_(std::move(fn)) {}
-
-    /// @brief Runs the job on this thread unless it ran or runs elsewhere.
-    /// @returns whether it ran here
-    bool run_once() {
-        if (claimed_.exchange(true)) return false;
-        std::function<void()> fn = std::move(fn_);
-        fn_ = nullptr;
-        fn();  // a job catches what it throws
-        return true;
-    }
-
-    /// @brief True once run_once() was called anywhere.
-    bool claimed() const noexcept { return claimed_.load(); }
-
-    const void* const owner;   ///< whose job it is
-    std::atomic<bool> urgent;  ///< set when a caller comes to wait for it
-
-private:
-    std::atomic<bool> claimed_{false};
-    std::function<void()> fn_;
-};
-
-/// @brief The process's workers and refresher. Made on first use and never destroyed, so
-/// that no manager, wherever it lives, outlives it; its threads wait idle until the
-/// process ends.
-class refresh_service {
-public:
-    using steady = std::chrono::steady_clock;
-    /// @brief One background pass over a manager's entries: starts the refreshes that are
-    /// due, and returns when the next falls due (none: only a poke() wakes it).
-    using pass_fn = std::function<std::optional<steady::time_point>()>;
-
-    static refresh_service& instance() {
-        static refresh_service* const service = new refresh_service();
-        return *service;
-    }
-
-    /// @brief Runs fn on a worker: the urgent jobs first (a caller waits for them), in the
-    /// order they came, then the others; an owner (a manager) never holds more than half
-    /// the workers (one when the limit is 1), so that one slow endpoint or one caller's
-    /// many entries leave the other managers workers. A new worker is started while fewer
-    /// than the limit run and the jobs waiting outnumber the idle workers.
-    /// @returns the job, which a worker waiting for it may run itself (run_once())
-    /// @throws error `transport` when no worker runs and none can be started
-    std::shared_ptr<worker_job> submit(std::function<void()> fn, const void* owner, bool urgent) {
-        auto job = std::make_shared<worker_job>(std::move(fn), owner, urgent);
-        std::unique_lock<std::mutex> lock(jobs_mutex_);
-        jobs_.push_back(job);
-        if (idle_ > 0) jobs_ready_.notify_all();
-        // A worker more while the jobs waiting outnumber the idle workers.
-        if (idle_ >= jobs_.size() || workers_ >= limit_) return job;
-        try {
-            std::thread([this] { work(); }).detach();
-            ++workers_;
-        } catch (const std::system_error&) {
-            if (workers_ > 0) return job;
-            jobs_.pop_back();
-            throw error(error_kind::transport, "could not start a thread for token requests");
-        }
-        return job;
-    }
-
-    /// @brief Has the workers look again at the jobs waiting: one became urgent.
-    void hurry() {
-        const std::lock_guard<std::mutex> lock(jobs_mutex_);
-        if (idle_ > 0) jobs_ready_.notify_all();
-    }
-
-    /// @brief True on one of the workers.
-    static bool on_worker() noexcept { return worker_thread(); }
-
-    /// @brief The most workers that run token requests at once (1 to 256; default 4).
-    void set_workers(std::size_t count) {
-        const std::lock_guard<std::mutex> lock(jobs_mutex_);
-        limit_ = std::clamp<std::size_t>(count, 1, 256);
-    }
-    std::size_t workers_limit() const {
-        const std::lock_guard<std::mutex> lock(jobs_mutex_);
-        return limit_;
-    }
-
-    /// @brief Has the refresher thread call pass from now on, until withdraw().
-    /// @throws error `transport` when the refresher thread cannot be started
-    std::uint64_t enroll(pass_fn pass) {
-        const std::lock_guard<std::mutex> passes(passes_mutex_);
-        if (!refresher_started_) {
-            try {
-                std::thread([this] { refresh(); }).detach();
-            } catch (const std::system_error&) {
-                throw error(error_kind::transport, "could not start the background refresh thread");
-            }
-            refresher_started_ = true;
-        }
-        const std::uint64_t id = ++last_id_;
-        passes_.emplace(id, std::move(pass));
-        poke();
-        return id;
-    }
-
-    /// @brief Stops calling a pass. Once this returns it is not running and never will.
-    /// Never call it from a pass.
-    void withdraw(std::uint64_t id) {
-        const std::lock_guard<std::mutex> passes(passes_mutex_);
-        passes_.erase(id);
-    }
-
-    /// @brief Has the refresher run every pass again soon: something it waits for changed.
-    /// Takes no lock that a pass holds, so it may be called with any lock held.
-    void poke() {
-        {
-            const std::lock_guard<std::mutex> lock(wake_mutex_);
-            ++pokes_;
-        }
-        wake_.notify_one();
-    }
-
-private:
-    refresh_service() = default;
-
-    static bool& worker_thread() noexcept {
-        thread_local bool worker = false;
-        return worker;
-    }
-
-    // The next job a worker may run (see submit()), taken from the queue; null when none
-    // may run now. Jobs a waiting worker ran already are dropped. Needs jobs_mutex_.
-    std::shared_ptr<worker_job> next_job() {
-        const std::size_t share = std::max<std::size_t>(1, limit_ / 2);
-        // Erased first, in one pass: an erase in a deque's middle moves every iterator.
-        jobs_.erase(
-            std::remove_if(jobs_.begin(), jobs_.end(),
-                           [](const std::shared_ptr<worker_job>& j) { return j->claimed(); }),
-            jobs_.end());
-        auto pick = jobs_.end();
-        for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
-            const auto held = running_.find((*it)->owner);
-            const bool may = held == running_.end() || held->second < share;
-            if (may && (*it)->urgent.load()) {
-                pick = it;
-                break;
-            }
-            if (may && pick == jobs_.end()) pick = it;
-        }
-        if (pick == jobs_.end()) return nullptr;
-        std::shared_ptr<worker_job> job = std::move(*pick);
-        jobs_.erase(pick);
-        return job;
-    }
-
-    void work() {
-        worker_thread() = true;
-        std::unique_lock<std::mutex> lock(jobs_mutex_);
-        for (;;) {
-            ++idle_;
-            std::shared_ptr<worker_job> job;
-            jobs_ready_.wait(lock, [&] { return (job = next_job()) != nullptr; });
-            --idle_;
-            ++running_[job->owner];
-            lock.unlock();
-            job->run_once();  // nothing when a waiting worker ran it already
-            lock.lock();
-            const auto held = running_.find(job->owner);
-            if (--held->second == 0) running_.erase(held);
-            job = nullptr;
-            // A job of this owner held back by its share may run now.
-            if (!jobs_.empty()) jobs_ready_.notify_all();
-        }
-    }
-
-    void refresh() {
-        for (;;) {
-            std::uint64_t seen = 0;
-            {
-                const std::lock_guard<std::mutex> lock(wake_mutex_);
-                seen = pokes_;
-            }
-            std::optional<steady::time_point> next;
-            {
-                const std::lock_guard<std::mutex> passes(passes_mutex_);
-                for (auto& [id, pass] : passes_) {
-                    (void)id;
-                    const auto wake = pass();
-                    if (wake && (!next || *wake < *next)) next = wake;
-                }
-            }
-            std::unique_lock<std::mutex> lock(wake_mutex_);
-            const auto poked = [&] { return pokes_ != seen; };
-            if (next) {
-                wake_.wait_until(lock, *next, poked);
-            } else {
-                wake_.wait(lock, poked);
-            }
-        }
-    }
-
-    mutable std::mutex jobs_mutex_;
-    std::condition_variable jobs_ready_;
-    std::deque<std::shared_ptr<worker_job>> jobs_;
-    std::size_t workers_ = 0, idle_ = 0, limit_ = 4;
-    std::map<const void*, std::size_t> running_;  ///< jobs under way, by owner
-
-    std::mutex passes_mutex_;  ///< held by the refresher while it runs passes
-    std::map<std::uint64_t, pass_fn> passes_;
-    std::uint64_t last_id_ = 0;
-    bool refresher_started_ = false;
-
-    std::mutex wake_mutex_;
-    std::condition_variable wake_;
-    std::uint64_t pokes_ = 0;
-};
-
-}  // namespace oauth2cc::detail
-// ---- oauth2cc/detail/manager/manager_state.hpp ----
-
 // ---- oauth2cc/detail/manager/thread_cache.hpp ----
 
 #include <atomic>
@@ -7356,26 +7524,27 @@ public:
     using steady = std::chrono::steady_clock;
     using time_point = steady::time_point;
 
-    /// @param cfg  the config with the entry's token_params in place
+    /// @param source, via, tailoring make the entry's client (see entry_client)
+    /// @param cfg  the config with the entry's token_params in place, for its cache key
     /// @param is_own the entry of the config's own parameters
     /// @param seed seeds the jitter of backoffs and refresh points (0: at random)
     /// @param subject_key for an entry of one subject (current_subject::key), added to
     ///        its cache key
-    manager_state(client_config cfg, const refresh_policy& p, std::shared_ptr<transport> via,
-                  std::shared_ptr<clock_source> clk, bool is_own, std::uint64_t seed,
-                  std::shared_ptr<fetch_count> count, const std::string& subject_key = {})
+    manager_state(std::shared_ptr<request_source> source, std::shared_ptr<transport> via,
+                  std::unique_ptr<const request_tailoring> tailoring, const client_config& cfg,
+                  const refresh_policy& p, std::shared_ptr<clock_source> clk, bool is_own,
+                  std::uint64_t seed, std::shared_ptr<fetch_count> count,
+                  const std::string& subject_key = {})
         : policy(p),
-          client(std::move(cfg), std::move(via)),
+          client(std::move(source), std::move(via), std::move(tailoring)),
           clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
           system_clock(dynamic_cast<steady_clock_source*>(clock.get()) != nullptr),
           coarse(system_clock && coarse_clock::available()),
           manual(clock->is_manual()),
-          key(subject_key.empty() ? cache_key(client.config())
-                                  : cache_key(client.config()) + "&" + subject_key),
+          key(subject_key.empty() ? cache_key(cfg) : cache_key(cfg) + "&" + subject_key),
           id(next_manager_id()),
-          where(server_of(client.config().token_endpoint.empty() ? client.config().issuer
-                                                                 : client.config().token_endpoint)),
-          who(excerpt(client.config().client_id, 100)),
+          where(server_of(cfg.token_endpoint.empty() ? cfg.issuer : cfg.token_endpoint)),
+          who(excerpt(cfg.client_id, 100)),
           own(is_own),
           fetches(std::move(count)) {
         guarded_.rng.seed(
@@ -7480,7 +7649,7 @@ public:
 
     // Set once.
     const refresh_policy policy;
-    token_client client;
+    entry_client client;
     const std::shared_ptr<clock_source> clock;
     const bool system_clock;  ///< the clock is std::chrono::steady_clock
     const bool coarse;        ///< ...and the coarse clock may answer cached reads
@@ -8520,15 +8689,6 @@ inline const current_subject& subject_now(const client_config& cfg, cache_cell& 
     return *cell.subject;
 }
 
-/// @brief cfg asking for p instead of its own parameters.
-inline client_config with_params(client_config cfg, const token_params& p) {
-    cfg.scopes = p.scopes;
-    cfg.audience = p.audience;
-    cfg.resources = p.resources;
-    cfg.extra_params = p.extra_params;
-    return cfg;
-}
-
 /// @brief What every entry of a manager shares, set through the manager.
 struct entry_settings {
     std::shared_ptr<guarded_state::logger_fn> logger;
@@ -8582,8 +8742,9 @@ public:
           policy(manager_state::check(p)),
           clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
           running(std::make_shared<fetch_count>()),
-          own(std::make_shared<manager_state>(cfg, policy, std::move(via), clock, true,
-                                              policy.jitter_seed, running)),
+          own(std::make_shared<manager_state>(std::make_shared<request_source>(cfg), std::move(via),
+                                              nullptr, cfg, policy, clock, true, policy.jitter_seed,
+                                              running)),
           base(std::move(cfg)),
           base_params(params_of(base)),
           dpop(base.dpop_key ? std::optional<dpop_prover>(*base.dpop_key) : std::nullopt) {
@@ -8633,10 +8794,13 @@ public:
                             "parameters of a few audiences and resources, or raise the bound");
         }
         const std::uint64_t seed = policy.jitter_seed != 0 ? policy.jitter_seed + ++made_ : 0;
-        client_config cfg = with_params(base, p);
-        if (subj != nullptr) cfg = for_subject(std::move(cfg), *subj);
-        auto made = std::make_shared<manager_state>(std::move(cfg), policy, own->client.via(),
-                                                    clock, false, seed, running, key.subject);
+        auto tailoring = std::make_unique<request_tailoring>();
+        tailoring->params = p;
+        if (subj != nullptr) tailoring->subject = std::make_shared<const current_subject>(*subj);
+        own->client.source()->check(*tailoring);
+        auto made = std::make_shared<manager_state>(
+            own->client.source(), own->client.via(), std::move(tailoring), with_params(base, p),
+            policy, clock, false, seed, running, key.subject);
         // Idle entries are looked for once per sixteenth of idle_after, not on every new
         // entry: a burst of new entries costs no walk over all of them each.
         if (now - last_idle_walk_ >= idle_ticks() / 16) {

@@ -682,6 +682,40 @@ TEST_CASE("a manager logs and counts a rotation, never the secret") {
     for (const auto& line : lines) CHECK(line.find("secret\"") == std::string::npos);
     for (const auto& line : lines) CHECK(line.find("-secret") == std::string::npos);
 }
+// A keyed entry's request is made from the manager's client: the file's secret, read
+// once for all of them, and its rotation taken up by whichever entry asks next.
+TEST_CASE("keyed entries send the file's secret and take up its rotation") {
+    temp_dir dir;
+    client_config cfg = secret_file_client(dir, "first-secret");
+    auto endpoint = std::make_shared<secret_checking_endpoint>("first-secret");
+    oauth2cc::token_manager manager(cfg, {}, endpoint);
+    auto a = oauth2cc::params_of(cfg);
+    a.audience = "https://a.example.com";
+    auto b = a;
+    b.audience = "https://b.example.com";
+    const auto tok = manager.get(a);
+    CHECK(tok->access_token.reveal() == "tok-1");
+    replace(dir / "secret", "second-secret");
+    endpoint->accept("second-secret");
+    manager.note_accepted(a, *tok);
+    manager.invalidate(a, tok.get());
+    CHECK(manager.get(a)->access_token.reveal() == "tok-1");
+    CHECK(manager.get(b)->access_token.reveal() == "tok-1");
+    CHECK(endpoint->sent() ==
+          std::vector<std::string>{"first-secret", "second-secret", "second-secret"});
+    CHECK(manager.stats().failures == 0);
+
+    // A method that signs with the secret: an entry is checked with the file's secret.
+    cfg.auth = oauth2cc::auth_method::client_secret_jwt;
+    replace(dir / "secret", "a-secret-of-hs256-length-0123456789abcdef");
+    auto fake = std::make_shared<oauth2cc_test::fake_transport>(
+        oauth2cc_test::fake_transport::answering(200, token_body));
+    oauth2cc::token_manager signing(cfg, {}, fake);
+    CHECK(signing.get(a)->access_token.reveal() == "tok-1");
+    REQUIRE(fake->requests.size() == 1);
+    CHECK(oauth2cc_test::form_field(fake->requests[0].body, "client_assertion_type") ==
+          "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+}
 }  // TEST_SUITE("client_secret_file")
 
 namespace {

@@ -6,6 +6,7 @@
 // SPDX-License-Identifier: MIT
 
 #include "../support/fake_transport.hpp"
+#include "../support/jwt_check.hpp"
 #include "../support/test_helpers.hpp"
 #include "../support/token_endpoint_fake.hpp"
 
@@ -560,6 +561,62 @@ TEST_CASE("token_manager: thousands of entries refreshed in the background on a 
     CHECK(during <= before + 8);
     for (auto& m : managers) CHECK(m->entries() == 501);
     managers.clear();
+}
+
+// A server found by discovery that wants a DPoP nonce: it counts its metadata requests
+// and the token requests refused for a missing nonce.
+class discovered_dpop_server : public oauth2cc::transport {
+public:
+    oauth2cc::http_response send(const oauth2cc::http_request& req) override {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (req.url.find("/.well-known/") != std::string::npos) {
+            ++metadata_requests;
+            return {200,
+                    {{"Content-Type", "application/json"}},
+                    R"({"issuer":"https://login.example.com","token_endpoint":)"
+                    R"("https://login.example.com/token"})"};
+        }
+        const std::string proof = oauth2cc_test::header_of(req, "DPoP");
+        const std::string payload = proof.substr(proof.find('.') + 1);
+        std::string claims;
+        oauth2cc_examples::base64url_decode(payload.substr(0, payload.find('.')), claims);
+        if (claims.find(R"("nonce":"n-1")") == std::string::npos) {
+            ++nonce_refusals;
+            return {400,
+                    {{"Content-Type", "application/json"}, {"DPoP-Nonce", "n-1"}},
+                    R"({"error":"use_dpop_nonce"})"};
+        }
+        ++tokens;
+        return {200,
+                {{"Content-Type", "application/json"}},
+                R"({"access_token":"t-)" + std::to_string(tokens) +
+                    R"(","token_type":"DPoP","expires_in":3600})"};
+    }
+
+    std::mutex mutex_;
+    int metadata_requests = 0;
+    int nonce_refusals = 0;
+    int tokens = 0;
+};
+
+// What one entry learns about the client's server serves them all: an entry holds its
+// parameters, not a client of its own (the memory an entry costs, bench/run-peers).
+TEST_CASE("token_manager: entries share one discovery and the token endpoint's DPoP nonce") {
+    auto server = std::make_shared<discovered_dpop_server>();
+    auto cfg = config();
+    cfg.token_endpoint.clear();
+    cfg.issuer = "https://login.example.com";
+    cfg.dpop_key = oauth2cc::signing_key::generate(oauth2cc::jws_alg::es256);
+    token_manager manager(cfg, policy(), server);
+    for (int i = 0; i < 20; ++i) {
+        auto p = oauth2cc::params_of(cfg);
+        p.audience = "https://api-" + std::to_string(i) + ".example.com";
+        CHECK(manager.get(p)->token_type == "DPoP");
+    }
+    CHECK(manager.entries() == 21);
+    CHECK(server->tokens == 20);
+    CHECK(server->metadata_requests == 1);  // the first entry's discovery, for every entry
+    CHECK(server->nonce_refusals == 1);     // the nonce the first entry was given, for all
 }
 
 TEST_CASE("token_manager: the refresher's workers are bounded, and a setting") {

@@ -10,7 +10,7 @@
 #include "../detail/oauth/token_response.hpp"
 #include "../httplib_transport.hpp"
 #include "../detail/oauth/token_send.hpp"
-#include "../detail/store/secret_file.hpp"
+#include "../detail/store/request_source.hpp"
 
 #include <chrono>
 #include <memory>

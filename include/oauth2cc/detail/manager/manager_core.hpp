@@ -104,15 +104,6 @@ inline const current_subject& subject_now(const client_config& cfg, cache_cell& 
     return *cell.subject;
 }
 
-/// @brief cfg asking for p instead of its own parameters.
-inline client_config with_params(client_config cfg, const token_params& p) {
-    cfg.scopes = p.scopes;
-    cfg.audience = p.audience;
-    cfg.resources = p.resources;
-    cfg.extra_params = p.extra_params;
-    return cfg;
-}
-
 /// @brief What every entry of a manager shares, set through the manager.
 struct entry_settings {
     std::shared_ptr<guarded_state::logger_fn> logger;
@@ -166,8 +157,9 @@ public:
           policy(manager_state::check(p)),
           clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
           running(std::make_shared<fetch_count>()),
-          own(std::make_shared<manager_state>(cfg, policy, std::move(via), clock, true,
-                                              policy.jitter_seed, running)),
+          own(std::make_shared<manager_state>(std::make_shared<request_source>(cfg), std::move(via),
+                                              nullptr, cfg, policy, clock, true, policy.jitter_seed,
+                                              running)),
           base(std::move(cfg)),
           base_params(params_of(base)),
           dpop(base.dpop_key ? std::optional<dpop_prover>(*base.dpop_key) : std::nullopt) {
@@ -217,10 +209,13 @@ public:
                             "parameters of a few audiences and resources, or raise the bound");
         }
         const std::uint64_t seed = policy.jitter_seed != 0 ? policy.jitter_seed + ++made_ : 0;
-        client_config cfg = with_params(base, p);
-        if (subj != nullptr) cfg = for_subject(std::move(cfg), *subj);
-        auto made = std::make_shared<manager_state>(std::move(cfg), policy, own->client.via(),
-                                                    clock, false, seed, running, key.subject);
+        auto tailoring = std::make_unique<request_tailoring>();
+        tailoring->params = p;
+        if (subj != nullptr) tailoring->subject = std::make_shared<const current_subject>(*subj);
+        own->client.source()->check(*tailoring);
+        auto made = std::make_shared<manager_state>(
+            own->client.source(), own->client.via(), std::move(tailoring), with_params(base, p),
+            policy, clock, false, seed, running, key.subject);
         // Idle entries are looked for once per sixteenth of idle_after, not on every new
         // entry: a burst of new entries costs no walk over all of them each.
         if (now - last_idle_walk_ >= idle_ticks() / 16) {

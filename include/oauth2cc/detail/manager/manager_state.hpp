@@ -8,13 +8,13 @@
 #include "../../error.hpp"
 #include "../../metrics.hpp"
 #include "../../token.hpp"
-#include "../../token_client.hpp"
 #include "../../token_manager.hpp"
 #include "../../token_store.hpp"
 #include "../oauth/cache_key.hpp"
 #include "coarse_clock.hpp"
 #include "refresher.hpp"
 #include "../oauth/dpop.hpp"
+#include "../store/request_source.hpp"
 #include "../text/limits.hpp"
 #include "../text/text.hpp"
 #include "thread_cache.hpp"
@@ -148,26 +148,27 @@ public:
     using steady = std::chrono::steady_clock;
     using time_point = steady::time_point;
 
-    /// @param cfg  the config with the entry's token_params in place
+    /// @param source, via, tailoring make the entry's client (see entry_client)
+    /// @param cfg  the config with the entry's token_params in place, for its cache key
     /// @param is_own the entry of the config's own parameters
     /// @param seed seeds the jitter of backoffs and refresh points (0: at random)
     /// @param subject_key for an entry of one subject (current_subject::key), added to
     ///        its cache key
-    manager_state(client_config cfg, const refresh_policy& p, std::shared_ptr<transport> via,
-                  std::shared_ptr<clock_source> clk, bool is_own, std::uint64_t seed,
-                  std::shared_ptr<fetch_count> count, const std::string& subject_key = {})
+    manager_state(std::shared_ptr<request_source> source, std::shared_ptr<transport> via,
+                  std::unique_ptr<const request_tailoring> tailoring, const client_config& cfg,
+                  const refresh_policy& p, std::shared_ptr<clock_source> clk, bool is_own,
+                  std::uint64_t seed, std::shared_ptr<fetch_count> count,
+                  const std::string& subject_key = {})
         : policy(p),
-          client(std::move(cfg), std::move(via)),
+          client(std::move(source), std::move(via), std::move(tailoring)),
           clock(clk ? std::move(clk) : std::make_shared<steady_clock_source>()),
           system_clock(dynamic_cast<steady_clock_source*>(clock.get()) != nullptr),
           coarse(system_clock && coarse_clock::available()),
           manual(clock->is_manual()),
-          key(subject_key.empty() ? cache_key(client.config())
-                                  : cache_key(client.config()) + "&" + subject_key),
+          key(subject_key.empty() ? cache_key(cfg) : cache_key(cfg) + "&" + subject_key),
           id(next_manager_id()),
-          where(server_of(client.config().token_endpoint.empty() ? client.config().issuer
-                                                                 : client.config().token_endpoint)),
-          who(excerpt(client.config().client_id, 100)),
+          where(server_of(cfg.token_endpoint.empty() ? cfg.issuer : cfg.token_endpoint)),
+          who(excerpt(cfg.client_id, 100)),
           own(is_own),
           fetches(std::move(count)) {
         guarded_.rng.seed(
@@ -272,7 +273,7 @@ public:
 
     // Set once.
     const refresh_policy policy;
-    token_client client;
+    entry_client client;
     const std::shared_ptr<clock_source> clock;
     const bool system_clock;  ///< the clock is std::chrono::steady_clock
     const bool coarse;        ///< ...and the coarse clock may answer cached reads

@@ -273,8 +273,12 @@ private:
 /// configuration again nor encodes the credentials again. Wipes its credentials when
 /// destroyed.
 struct prepared_token_request {
+    /// @param kept_nonces where the token endpoint's DPoP nonces are kept: shared by the
+    ///        requests of one client, so that a request built later sends the nonce an
+    ///        earlier one was given (null: this request's own)
     /// @throws error `config` when cfg is unusable
-    explicit prepared_token_request(const client_config& cfg)
+    explicit prepared_token_request(const client_config& cfg,
+                                    std::shared_ptr<dpop_nonces> kept_nonces = nullptr)
         : request((validate_config(cfg), build_token_request(cfg))),
           hide(credential_redactions(cfg)),
           scope(joined_scope(cfg)),
@@ -288,7 +292,10 @@ struct prepared_token_request {
           grant_name(to_string(cfg.grant)) {
         if (cfg.grant != grant_type::client_credentials) grant.emplace(cfg);
         if (sends_assertion(cfg.auth)) assertion.emplace(cfg);
-        if (cfg.dpop_key) dpop.emplace(*cfg.dpop_key);
+        if (cfg.dpop_key) {
+            dpop.emplace(*cfg.dpop_key);
+            nonces = kept_nonces ? std::move(kept_nonces) : std::make_shared<dpop_nonces>();
+        }
     }
     prepared_token_request(const prepared_token_request&) = delete;
     prepared_token_request& operator=(const prepared_token_request&) = delete;
@@ -306,8 +313,9 @@ struct prepared_token_request {
     std::optional<assertion_maker> assertion;
     /// Makes each request's DPoP proof, when client_config::dpop_key is set.
     std::optional<dpop_prover> dpop;
-    /// The latest nonce the token endpoint gave for DPoP proofs (RFC 9449 §8).
-    mutable dpop_nonces nonces;
+    /// The latest nonce the token endpoint gave for DPoP proofs (RFC 9449 §8); set with
+    /// dpop.
+    std::shared_ptr<dpop_nonces> nonces;
     std::function<std::string()> traceparent;  ///< client_config::traceparent
     std::shared_ptr<tracer> trace;             ///< client_config::tracer
     std::string client_id, server;             ///< for spans

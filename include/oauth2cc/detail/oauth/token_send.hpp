@@ -83,7 +83,7 @@ inline token send_token_request_once(const prepared_token_request& prepared, tra
     const auto obtained_at = std::chrono::steady_clock::now();
     if (prepared.dpop) {
         if (const auto given = res.header("DPoP-Nonce"))
-            prepared.nonces.put(prepared.request.url, *given);
+            prepared.nonces->put(prepared.request.url, *given);
     }
     if (res.body.size() > prepared.max_response_bytes) {
         throw error(error_kind::bad_response,
@@ -124,7 +124,7 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
     if (!prepared.dpop) return send_token_request_once(prepared, via, {}, parent, n++);
     // The nonce read once and passed in, so that the one compared below is the one sent,
     // whatever other threads keep meanwhile.
-    const std::string sent_nonce = prepared.nonces.get(prepared.request.url);
+    const std::string sent_nonce = prepared.nonces->get(prepared.request.url);
     std::string retry_nonce;
     try {
         return send_token_request_once(prepared, via, sent_nonce, parent, n++);
@@ -132,7 +132,7 @@ inline token send_token_request(const prepared_token_request& prepared, transpor
         const bool nonce_error =
             e.kind() == error_kind::oauth &&
             (e.oauth_error() == "use_dpop_nonce" || e.oauth_error() == "invalid_dpop_proof");
-        retry_nonce = prepared.nonces.get(prepared.request.url);
+        retry_nonce = prepared.nonces->get(prepared.request.url);
         if (!nonce_error || retry_nonce == sent_nonce) throw;
     }
     if (nonce_retries != nullptr) ++*nonce_retries;

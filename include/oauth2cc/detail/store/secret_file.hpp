@@ -1,7 +1,6 @@
 // oauth2cc: OAuth 2.0 client-credentials tokens for C++17 machine clients.
 // detail/store/secret_file.hpp: a client secret or key kept in a file, taken up again
-// when the file is replaced; and the prepared token request of a client, made again when
-// its secret, its key or its discovered endpoint changes.
+// when the file is replaced.
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -9,15 +8,12 @@
 #include "../../error.hpp"
 #include "../../secret.hpp"
 #include "../../signing_key.hpp"
-#include "../../transport.hpp"
 #include "../oauth/token_request.hpp"
-#include "../oauth/token_send.hpp"
 #include "../text/file_version.hpp"
 #include "../text/limits.hpp"
 #include "../text/text.hpp"
 #include "private_files.hpp"
 
-#include <atomic>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -178,150 +174,6 @@ inline client_config with_current_credentials(const client_config& cfg) {
     }
     if (const auto key_file = key_file_of(cfg)) out.client_key = key_file->key(*cfg.client_key);
     return out;
-}
-
-/// @brief The prepared token request of one client: built once, and again when its
-/// secret file or key file has new contents; with an issuer and no token endpoint, built
-/// by the first request that discovers the endpoint, and by the next after a failure.
-/// Counts the rotations of its credential files: a new secret, a new key, a client
-/// certificate replaced (by its files' metadata: the transport reads them).
-class request_source {
-public:
-    /// @throws error `config` when cfg is unusable, or its secret or key file cannot be
-    ///         read
-    explicit request_source(const client_config& cfg) : cfg_(cfg), key_file_(key_file_of(cfg)) {
-        check_secret_file(cfg);
-        if (!cfg.client_secret_file.empty()) {
-            file_ = secret_file_at(cfg.client_secret_file);
-            auto [text, version] = file_->current();
-            cfg_.client_secret = *text;
-            version_ = version;
-        }
-        if (key_file_) key_version_ = key_file_->current().second;
-        if (!cfg.tls.client_cert_file.empty()) {
-            cert_files_.changed(cfg.tls.client_cert_file, cfg.tls.client_key_file);
-        }
-        if (discovers_endpoint(cfg_)) {
-            validate_before_discovery(cfg_);
-        } else {
-            ready_ = std::make_shared<const prepared_token_request>(cfg_);
-        }
-    }
-
-    /// @brief The request to send now.
-    /// @param force read the secret and key files even when their metadata is unchanged
-    /// @throws error `config` when the secret or key file cannot be read; as discover()
-    ///         does
-    std::shared_ptr<const prepared_token_request> get(transport& via, bool force = false) {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        if (file_) {
-            auto [text, version] = file_->current(force);
-            if (version != version_) {
-                cfg_.client_secret = *text;
-                ready_.reset();
-                version_ = version;
-                ++rotations_;
-            }
-        }
-        if (key_file_) {
-            const unsigned version = key_file_->current(force).second;
-            if (version != key_version_) {
-                cfg_.client_key = key_file_->key(*cfg_.client_key);
-                ready_.reset();
-                key_version_ = version;
-                ++rotations_;
-            }
-        }
-        if (!cfg_.tls.client_cert_file.empty() &&
-            cert_files_.changed(cfg_.tls.client_cert_file, cfg_.tls.client_key_file)) {
-            ++rotations_;
-        }
-        if (!ready_) {
-            // Discovered once: a new secret keeps the endpoint.
-            if (discovers_endpoint(cfg_)) cfg_ = with_discovered_endpoint(cfg_, via, &note_);
-            ready_ = std::make_shared<const prepared_token_request>(cfg_);
-        }
-        return ready_;
-    }
-
-    /// @brief After `invalid_client` to failed, sent when rotations() was seen: the
-    /// request to send again when a credential file has changed since (the secret and
-    /// key files read now); null when none has.
-    std::shared_ptr<const prepared_token_request> renewed(const prepared_token_request& failed,
-                                                          unsigned seen, transport& via) {
-        if (!file_ && !key_file_ && cfg_.tls.client_cert_file.empty()) return nullptr;
-        auto now = get(via, true);
-        return now.get() != &failed || rotations_.load() != seen ? now : nullptr;
-    }
-
-    /// @brief The credential files' rotations taken up since the first read.
-    unsigned rotations() const noexcept { return rotations_.load(); }
-
-    /// @brief True when a credential file changed since it was last read: the secret's,
-    /// the key's, the client certificate's, or an assertion_from_file() source's.
-    bool credentials_changed() {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        if ((file_ && file_->stale()) || (key_file_ && key_file_->stale())) return true;
-        if (!cfg_.tls.client_cert_file.empty() &&
-            cert_files_.differs(cfg_.tls.client_cert_file, cfg_.tls.client_key_file)) {
-            return true;
-        }
-        for (const auto* source : {&cfg_.client_assertion, &cfg_.grant_assertion}) {
-            const auto* file = source->target<file_credential>();
-            if (file != nullptr && file->changed()) return true;
-        }
-        return false;
-    }
-
-    /// @brief What discovery found worth a log line, once; then empty.
-    std::string take_note() {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        return std::exchange(note_, std::string());
-    }
-
-private:
-    std::mutex mutex_;
-    client_config cfg_;  ///< with the secret and key files' current contents
-    std::shared_ptr<secret_file> file_;
-    unsigned version_ = 0;
-    std::shared_ptr<secret_file> key_file_;
-    unsigned key_version_ = 0;
-    file_watch cert_files_;  ///< tls.client_cert_file and client_key_file
-    std::shared_ptr<const prepared_token_request> ready_;
-    std::atomic<unsigned> rotations_{0};
-    std::string note_;  ///< discovery's note, until taken
-};
-
-/// @brief Sends source's request; an `invalid_client` answer is retried once when a
-/// credential file has changed (the secret and key files read again now), never twice
-/// for one change.
-/// The acquisition is a span, its attempts its children.
-inline token send_with_renewal(request_source& source, transport& via,
-                               std::atomic<unsigned>* nonce_retries = nullptr) {
-    const auto sent = source.get(via);
-    const unsigned seen = source.rotations();
-    span_scope span(sent->trace, sent->span(span_kind::token_acquisition));
-    unsigned attempt = 0;
-    std::shared_ptr<const prepared_token_request> again;
-    try {
-        return send_token_request(*sent, via, nonce_retries, span.get(), &attempt);
-    } catch (const error& e) {
-        if (e.kind() != error_kind::oauth || e.oauth_error() != "invalid_client") {
-            span.failed(e);
-            throw;
-        }
-        again = source.renewed(*sent, seen, via);
-        if (!again) {
-            span.failed(e);
-            throw;
-        }
-    }
-    try {
-        return send_token_request(*again, via, nonce_retries, span.get(), &attempt);
-    } catch (const error& e) {
-        span.failed(e);
-        throw;
-    }
 }
 
 }  // namespace oauth2cc::detail
