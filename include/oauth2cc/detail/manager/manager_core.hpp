@@ -160,7 +160,7 @@ public:
           own(std::make_shared<manager_state>(std::make_shared<request_source>(cfg), std::move(via),
                                               nullptr, cfg, policy, clock, true, policy.jitter_seed,
                                               running)),
-          base(std::move(cfg)),
+          base(own->client.config()),
           base_params(params_of(base)),
           dpop(base.dpop_key ? std::optional<dpop_prover>(*base.dpop_key) : std::nullopt) {
         map_.emplace(entry_key{base_params, {}}, own);
@@ -174,7 +174,8 @@ public:
     const std::shared_ptr<clock_source> clock;
     const std::shared_ptr<fetch_count> running;
     const std::shared_ptr<manager_state> own;
-    const client_config base;
+    /// The config as given: its one copy, held by the request source every entry shares.
+    const client_config& base;
     const token_params base_params;  ///< params_of(base)
     /// Makes the proofs of resource requests, when client_config::dpop_key is set.
     const std::optional<dpop_prover> dpop;
